@@ -1,0 +1,179 @@
+//! Plate geometry: standard formats and well names.
+//!
+//! Wells are written `A1` or `A01`; rows run A–Z then AA–AF (1536-well plates have 32 rows),
+//! upper or lower case.
+
+use std::fmt;
+
+/// A standard microplate format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+pub struct PlateFormat {
+    /// Number of rows.
+    pub rows: u16,
+    /// Number of columns.
+    pub columns: u16,
+}
+
+/// The formats we know, smallest first.
+pub const FORMATS: [PlateFormat; 7] = [
+    PlateFormat { rows: 2, columns: 3 },
+    PlateFormat { rows: 3, columns: 4 },
+    PlateFormat { rows: 4, columns: 6 },
+    PlateFormat { rows: 6, columns: 8 },
+    PlateFormat { rows: 8, columns: 12 },
+    PlateFormat { rows: 16, columns: 24 },
+    PlateFormat { rows: 32, columns: 48 },
+];
+
+impl PlateFormat {
+    /// Number of wells.
+    pub fn wells(&self) -> u32 {
+        u32::from(self.rows) * u32::from(self.columns)
+    }
+
+    /// The format with this many wells (6, 12, 24, 48, 96, 384 or 1536).
+    pub fn from_wells(n: u32) -> Option<Self> {
+        FORMATS.iter().copied().find(|f| f.wells() == n)
+    }
+
+    /// The smallest standard format that contains `well`.
+    pub fn smallest_containing(well: WellPos) -> Option<Self> {
+        FORMATS.iter().copied().find(|f| f.contains(well))
+    }
+
+    /// Whether `well` lies on this plate.
+    pub fn contains(&self, well: WellPos) -> bool {
+        well.row < self.rows && well.column < self.columns
+    }
+
+    /// Whether `well` is on the outer ring of the plate.
+    pub fn is_edge(&self, well: WellPos) -> bool {
+        well.row == 0 || well.column == 0 || well.row + 1 == self.rows || well.column + 1 == self.columns
+    }
+
+    /// The last well, e.g. `P24` for 384 wells.
+    pub fn last_well(&self) -> WellPos {
+        WellPos {
+            row: self.rows - 1,
+            column: self.columns - 1,
+        }
+    }
+}
+
+impl fmt::Display for PlateFormat {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}-well", self.wells())
+    }
+}
+
+/// A well position, 0-based row and column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct WellPos {
+    /// 0-based row (A = 0).
+    pub row: u16,
+    /// 0-based column (1 = 0).
+    pub column: u16,
+}
+
+impl WellPos {
+    /// Parses `A1`, `A01`, `p24`, `AF48`. Returns a message saying what was expected on failure.
+    ///
+    /// ```
+    /// use collateral::plate::WellPos;
+    /// let w = WellPos::parse("B03").unwrap();
+    /// assert_eq!((w.row, w.column), (1, 2));
+    /// assert_eq!(w.to_string(), "B3");
+    /// assert_eq!(WellPos::parse("AF48").unwrap().row, 31);
+    /// assert!(WellPos::parse("B0").is_err());
+    /// ```
+    pub fn parse(s: &str) -> Result<Self, String> {
+        let t = s.trim();
+        let letters: String = t.chars().take_while(|c| c.is_ascii_alphabetic()).collect();
+        let digits = &t[letters.len()..];
+        let expected = "expected a well name like A1 or A01 (rows A-P or AA-AF, columns 1-48)";
+        if letters.is_empty() || digits.is_empty() || !digits.chars().all(|c| c.is_ascii_digit()) {
+            return Err(format!("`{s}` is not a well name; {expected}"));
+        }
+        let up = letters.to_ascii_uppercase();
+        let b = up.as_bytes();
+        let row = match b.len() {
+            1 => u16::from(b[0] - b'A'),
+            2 if b[0] == b'A' => 26 + u16::from(b[1] - b'A'),
+            _ => return Err(format!("`{s}` has row `{letters}`; {expected}")),
+        };
+        let col: u32 = digits
+            .parse()
+            .map_err(|_| format!("`{s}` has column `{digits}`; {expected}"))?;
+        if col == 0 || col > 48 || row >= 32 {
+            return Err(format!("`{s}` is outside the largest plate (1536 wells, AF48); {expected}"));
+        }
+        Ok(WellPos {
+            row,
+            column: (col - 1) as u16,
+        })
+    }
+
+    /// The row letter(s): `A` … `Z`, `AA` … `AF`.
+    pub fn row_name(&self) -> String {
+        row_name(self.row)
+    }
+}
+
+/// The letter(s) of a 0-based row index.
+pub fn row_name(row: u16) -> String {
+    if row < 26 {
+        ((b'A' + row as u8) as char).to_string()
+    } else {
+        format!("A{}", (b'A' + (row - 26) as u8) as char)
+    }
+}
+
+impl fmt::Display for WellPos {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}{}", self.row_name(), self.column + 1)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_cover_the_standard_sizes() {
+        let sizes: Vec<u32> = FORMATS.iter().map(|f| f.wells()).collect();
+        assert_eq!(sizes, vec![6, 12, 24, 48, 96, 384, 1536]);
+    }
+
+    #[test]
+    fn well_names_round_trip() {
+        for f in FORMATS {
+            for r in 0..f.rows {
+                for c in 0..f.columns {
+                    let w = WellPos { row: r, column: c };
+                    assert_eq!(WellPos::parse(&w.to_string()).unwrap(), w);
+                    let padded = format!("{}{:02}", w.row_name(), c + 1);
+                    assert_eq!(WellPos::parse(&padded).unwrap(), w);
+                    assert_eq!(WellPos::parse(&padded.to_lowercase()).unwrap(), w);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn smallest_format() {
+        let w = WellPos::parse("H12").unwrap();
+        assert_eq!(PlateFormat::smallest_containing(w).unwrap().wells(), 96);
+        let w = WellPos::parse("I1").unwrap();
+        assert_eq!(PlateFormat::smallest_containing(w).unwrap().wells(), 384);
+        let w = WellPos::parse("AF1").unwrap();
+        assert_eq!(PlateFormat::smallest_containing(w).unwrap().wells(), 1536);
+    }
+
+    #[test]
+    fn bad_wells_say_what_was_expected() {
+        for bad in ["", "1A", "A", "A49", "AG1", "ABC1", "A-1", "B0"] {
+            let e = WellPos::parse(bad).unwrap_err();
+            assert!(e.contains("expected a well name"), "{bad}: {e}");
+        }
+    }
+}
