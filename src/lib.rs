@@ -1,10 +1,20 @@
 //! `collateral`: from raw drug-screen plate reads to a collateral-sensitivity map.
 //!
 //! The modules follow the data flow:
-//! read ([`assay`], [`wells`], [`lines`]) → [`qc`] and [`normalize`] → fit → shift → network →
-//! plot/report, with [`run`] tying them together for `collateral run`.
+//! read ([`assay`], [`wells`], [`lines`], [`table`]) → [`qc`] and [`normalize`] → fit → shift →
+//! network → plot/report, with [`run`] tying them together for `collateral run` and
+//! [`output`] writing the contract files. [`simulate`] makes synthetic screens with known truth.
 
+pub mod assay;
 pub mod error;
+pub mod lines;
+pub mod normalize;
+pub mod output;
 pub mod plate;
+pub mod qc;
+pub mod run;
+pub mod stats;
+pub mod table;
+pub mod wells;
 
 pub use error::{Error, ErrorKind, Location, Problem, Result};

@@ -1,0 +1,195 @@
+//! The lines table: which cell line is resistant to what, and its parental line.
+//!
+//! ```text
+//! cell_line,parental_line,selected_with
+//! H3122,,
+//! H3122-CrizR,H3122,crizotinib
+//! ```
+//! An empty `parental_line` marks a parental line. A resistant line's parental line must be
+//! listed itself, as a parental line (no chains, no cycles), so that every comparison has one
+//! unambiguous reference.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+use crate::error::{Error, ErrorKind, Location, Problem, Result};
+use crate::table::{field, Table};
+
+/// One row of the lines table.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct CellLine {
+    /// Name as used in the wells table.
+    pub name: String,
+    /// The parental line it is compared against; `None` for a parental line.
+    pub parental_line: Option<String>,
+    /// Drug the line was evolved under, if known.
+    pub selected_with: Option<String>,
+    /// 1-based line in the lines file.
+    pub line: u64,
+}
+
+/// A checked lines table.
+#[derive(Debug, Clone)]
+pub struct LinesTable {
+    /// The file it came from.
+    pub path: std::path::PathBuf,
+    /// Lines in input order.
+    pub lines: Vec<CellLine>,
+}
+
+impl LinesTable {
+    /// Reads and checks a lines table.
+    pub fn read(path: &Path) -> Result<LinesTable> {
+        let table = Table::read(path)?;
+        Self::from_table(&table)
+    }
+
+    /// Checks an already-read table.
+    pub fn from_table(table: &Table) -> Result<LinesTable> {
+        let c_line = table.require("cell_line")?;
+        let c_parent = table.require("parental_line")?;
+        let c_sel = table.require("selected_with")?;
+        let mut problems = Vec::new();
+        let mut lines: Vec<CellLine> = Vec::new();
+        let mut first: BTreeMap<String, u64> = BTreeMap::new();
+        for (line, rec) in &table.rows {
+            let name = field(rec, Some(c_line)).to_string();
+            let at = table.at(*line).at_well("", "");
+            if name.is_empty() {
+                problems.push(Problem {
+                    location: at,
+                    message: "`cell_line` is empty".into(),
+                });
+                continue;
+            }
+            if let Some(prev) = first.insert(name.clone(), *line) {
+                problems.push(Problem {
+                    location: at,
+                    message: format!(
+                        "cell line `{name}` is listed twice (lines {prev} and {line})"
+                    ),
+                });
+                continue;
+            }
+            let opt = |s: &str| (!s.is_empty()).then(|| s.to_string());
+            let parental_line = opt(field(rec, Some(c_parent)));
+            if parental_line.as_deref() == Some(name.as_str()) {
+                problems.push(Problem {
+                    location: table.at(*line),
+                    message: format!("cell line `{name}` names itself as its parental line"),
+                });
+                continue;
+            }
+            lines.push(CellLine {
+                name,
+                parental_line,
+                selected_with: opt(field(rec, Some(c_sel))),
+                line: *line,
+            });
+        }
+        let by_name: BTreeMap<&str, &CellLine> =
+            lines.iter().map(|l| (l.name.as_str(), l)).collect();
+        for l in &lines {
+            let Some(p) = &l.parental_line else { continue };
+            match by_name.get(p.as_str()) {
+                None => problems.push(Problem {
+                    location: table.at(l.line),
+                    message: format!(
+                        "resistant line `{}` names parental line `{p}`, which is not in the lines table; add a row `{p},,`",
+                        l.name
+                    ),
+                }),
+                Some(parent) if parent.parental_line.is_some() => problems.push(Problem {
+                    location: table.at(l.line),
+                    message: format!(
+                        "parental line `{p}` of `{}` is itself marked resistant (its parental line is `{}`, line {}); compare every resistant line directly with a parental line",
+                        l.name,
+                        parent.parental_line.as_deref().unwrap_or_default(),
+                        parent.line
+                    ),
+                }),
+                Some(_) => {}
+            }
+        }
+        if !problems.is_empty() {
+            return Err(Error::problems(ErrorKind::Input, problems));
+        }
+        Ok(LinesTable {
+            path: table.path.clone(),
+            lines,
+        })
+    }
+
+    /// Checks the table against the cell lines that have wells: every parental line of a
+    /// listed resistant line needs data. Returns warnings for lines present on one side only.
+    pub fn check_against(&self, lines_in_wells: &BTreeSet<String>) -> Result<Vec<Problem>> {
+        let mut problems = Vec::new();
+        let mut warnings = Vec::new();
+        for l in &self.lines {
+            let loc = Location::file(&self.path).at_line(l.line);
+            if let Some(p) = &l.parental_line {
+                if lines_in_wells.contains(&l.name) && !lines_in_wells.contains(p) {
+                    problems.push(Problem {
+                        location: loc.clone(),
+                        message: format!(
+                            "resistant line `{}` has wells but its parental line `{p}` has none; without the parental line there is nothing to compare with",
+                            l.name
+                        ),
+                    });
+                }
+            }
+            if !lines_in_wells.contains(&l.name) {
+                warnings.push(Problem {
+                    location: loc,
+                    message: format!("cell line `{}` has no wells in the data", l.name),
+                });
+            }
+        }
+        let listed: BTreeSet<&str> = self.lines.iter().map(|l| l.name.as_str()).collect();
+        for name in lines_in_wells {
+            if !listed.contains(name.as_str()) {
+                warnings.push(Problem {
+                    location: Location::file(&self.path),
+                    message: format!(
+                        "cell line `{name}` has wells but is not in the lines table; it is fitted but not compared"
+                    ),
+                });
+            }
+        }
+        if problems.is_empty() {
+            Ok(warnings)
+        } else {
+            Err(Error::problems(ErrorKind::Input, problems))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read(text: &str) -> Result<LinesTable> {
+        LinesTable::from_table(&Table::from_bytes(text.as_bytes(), Path::new("l.csv"))?)
+    }
+
+    #[test]
+    fn reads_the_design_example() {
+        let t =
+            read("cell_line,parental_line,selected_with\nH3122,,\nH3122-CrizR,H3122,crizotinib\n")
+                .unwrap();
+        assert_eq!(t.lines.len(), 2);
+        assert_eq!(t.lines[1].parental_line.as_deref(), Some("H3122"));
+        assert_eq!(t.lines[0].selected_with, None);
+    }
+
+    #[test]
+    fn chains_and_cycles_are_errors() {
+        let e = read("cell_line,parental_line,selected_with\nA,,\nB,A,x\nC,B,y\n").unwrap_err();
+        assert!(e.to_string().contains("l.csv:4"), "{e}");
+        assert!(e.to_string().contains("itself marked resistant"), "{e}");
+        let e = read("cell_line,parental_line,selected_with\nB,C,x\nC,B,y\n").unwrap_err();
+        assert_eq!(e.problems_found().len(), 2, "{e}");
+        let e = read("cell_line,parental_line,selected_with\nB,B,x\n").unwrap_err();
+        assert!(e.to_string().contains("names itself"), "{e}");
+    }
+}

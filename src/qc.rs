@@ -1,0 +1,407 @@
+//! Plate quality control: Z′, CV, signal-to-background, SSMD, spatial trends and a verdict.
+//!
+//! A plate holding one cell line gets one row. A plate holding several gets one pooled row
+//! (`cell_line` empty, for the record) plus one row per cell line; the per-line rows decide
+//! which wells are excluded, because each line is normalized by its own controls.
+//!
+//! Spatial trends (edge vs interior, across rows, across columns) are tested on the vehicle
+//! wells relative to their own level, reported, and never corrected.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use crate::assay::QcSettings;
+use crate::normalize::{BlankSource, PlateControls};
+use crate::plate::{PlateFormat, WellPos};
+use crate::stats;
+use crate::wells::{Role, WellTable};
+
+/// A QC verdict.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Verdict {
+    /// Fine.
+    Pass,
+    /// Usable, but look at it.
+    Warn,
+    /// Not usable; excluded downstream by default.
+    Fail,
+}
+
+impl Verdict {
+    /// The name written in `qc.csv`.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Verdict::Pass => "pass",
+            Verdict::Warn => "warn",
+            Verdict::Fail => "fail",
+        }
+    }
+}
+
+impl fmt::Display for Verdict {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Spatial trends of the vehicle wells, each as a fraction of their level.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Spatial {
+    /// Mean(edge) − mean(interior), relative; with its Welch p-value.
+    pub edge_effect: Option<(f64, f64)>,
+    /// Fitted change from the first to the last row, relative; with the slope's p-value.
+    pub row_trend: Option<(f64, f64)>,
+    /// Fitted change from the first to the last column, relative; with the slope's p-value.
+    pub column_trend: Option<(f64, f64)>,
+}
+
+/// One row of `qc.csv`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlateQc {
+    /// Plate identifier.
+    pub plate: String,
+    /// The cell line judged; `None` for the pooled row of a plate with several lines.
+    pub cell_line: Option<String>,
+    /// Plate format.
+    pub format: PlateFormat,
+    /// Vehicle wells with a numeric reading.
+    pub n_vehicle: usize,
+    /// Blank wells with a numeric reading.
+    pub n_blank: usize,
+    /// Sample wells.
+    pub n_sample: usize,
+    /// Wells whose reading is not a number.
+    pub n_flagged: usize,
+    /// Mean vehicle reading.
+    pub mean_vehicle: Option<f64>,
+    /// Sample SD of the vehicle readings.
+    pub sd_vehicle: Option<f64>,
+    /// Mean blank reading.
+    pub mean_blank: Option<f64>,
+    /// Sample SD of the blank readings.
+    pub sd_blank: Option<f64>,
+    /// Where the blanks came from.
+    pub blank_source: BlankSource,
+    /// Z′ = 1 − 3(σv + σb)/|μv − μb|.
+    pub z_prime: Option<f64>,
+    /// σv / μv.
+    pub cv_vehicle: Option<f64>,
+    /// μv / μb.
+    pub signal_to_background: Option<f64>,
+    /// (μv − μb) / √(σv² + σb²).
+    pub ssmd: Option<f64>,
+    /// Spatial trends of the vehicle wells.
+    pub spatial: Spatial,
+    /// Whether a spatial trend passed the threshold.
+    pub spatial_flag: bool,
+    /// The verdict.
+    pub verdict: Verdict,
+    /// Why, in words (empty for a clean pass).
+    pub reason: String,
+}
+
+/// Assesses every plate (and cell line, where a plate holds several).
+pub fn assess(
+    table: &WellTable,
+    controls: &BTreeMap<String, PlateControls>,
+    settings: &QcSettings,
+    spatial_check: bool,
+) -> Vec<PlateQc> {
+    // Per plate: cell lines in order, and counts of samples / flagged wells per line.
+    let mut lines: BTreeMap<&str, BTreeMap<&str, (usize, usize)>> = BTreeMap::new();
+    for w in &table.wells {
+        let per_plate = lines.entry(&w.plate).or_default();
+        if w.cell_line.is_empty() && w.role != Role::Blank {
+            continue;
+        }
+        let c = per_plate.entry(&w.cell_line).or_default();
+        if w.role == Role::Sample {
+            c.0 += 1;
+        }
+        if w.role != Role::Empty && w.signal.value().is_none() {
+            c.1 += 1;
+        }
+    }
+    let empty = PlateControls::default();
+    let mut out = Vec::new();
+    for (plate, per_line) in &lines {
+        let format = table.formats[*plate];
+        let pc = controls.get(*plate).unwrap_or(&empty);
+        let named: Vec<&str> = per_line.keys().copied().filter(|l| !l.is_empty()).collect();
+        let cell_free = per_line.get("").copied().unwrap_or_default();
+        if named.len() > 1 {
+            let vehicles: Vec<(String, Vec<(WellPos, f64)>)> = pc
+                .vehicle
+                .iter()
+                .map(|(l, v)| (l.clone(), v.clone()))
+                .collect();
+            let blanks: Vec<f64> = pc.blank.values().flatten().map(|x| x.1).collect();
+            let n_sample = per_line.values().map(|c| c.0).sum();
+            let n_flagged = per_line.values().map(|c| c.1).sum();
+            let source = if blanks.is_empty() {
+                BlankSource::AssumedZero
+            } else {
+                BlankSource::CellFree
+            };
+            let mut row = judge(
+                plate,
+                None,
+                format,
+                &vehicles,
+                &blanks,
+                source,
+                n_sample,
+                n_flagged,
+                settings,
+                spatial_check,
+            );
+            row.reason = if row.reason.is_empty() {
+                "pooled over cell lines; wells are judged per cell line".into()
+            } else {
+                format!(
+                    "{}; pooled over cell lines, wells are judged per cell line",
+                    row.reason
+                )
+            };
+            if row.blank_source != BlankSource::AssumedZero {
+                row.blank_source = BlankSource::OtherLines;
+            }
+            out.push(row);
+        }
+        for line in &named {
+            let (n_sample, mut n_flagged) = per_line[line];
+            if named.len() == 1 {
+                n_flagged += cell_free.1;
+            }
+            let vehicles = vec![(
+                line.to_string(),
+                pc.vehicle.get(*line).cloned().unwrap_or_default(),
+            )];
+            let (blanks, source) = pc.blanks_for(line);
+            out.push(judge(
+                plate,
+                Some(line),
+                format,
+                &vehicles,
+                &blanks,
+                source,
+                n_sample,
+                n_flagged,
+                settings,
+                spatial_check,
+            ));
+        }
+    }
+    out
+}
+
+#[allow(clippy::too_many_arguments)]
+fn judge(
+    plate: &str,
+    cell_line: Option<&str>,
+    format: PlateFormat,
+    vehicles: &[(String, Vec<(WellPos, f64)>)],
+    blanks: &[f64],
+    blank_source: BlankSource,
+    n_sample: usize,
+    n_flagged: usize,
+    s: &QcSettings,
+    spatial_check: bool,
+) -> PlateQc {
+    let v: Vec<f64> = vehicles
+        .iter()
+        .flat_map(|(_, x)| x.iter().map(|p| p.1))
+        .collect();
+    let (mv, sv) = (stats::mean(&v), stats::sd(&v));
+    let has_blank = blank_source != BlankSource::AssumedZero;
+    let (mb, sb) = if has_blank {
+        (stats::mean(blanks), stats::sd(blanks))
+    } else {
+        (None, None)
+    };
+    let z_prime = match (mv, sv, mb, sb) {
+        (Some(mv), Some(sv), Some(mb), Some(sb)) if mv != mb => {
+            Some(1.0 - 3.0 * (sv + sb) / (mv - mb).abs())
+        }
+        _ => None,
+    };
+    let cv_vehicle = match (mv, sv) {
+        (Some(m), Some(s)) if m != 0.0 => Some(s / m.abs()),
+        _ => None,
+    };
+    let signal_to_background = match (mv, mb) {
+        (Some(v), Some(b)) if b != 0.0 => Some(v / b),
+        _ => None,
+    };
+    let ssmd = match (mv, sv, mb, sb) {
+        (Some(mv), Some(sv), Some(mb), Some(sb)) if sv > 0.0 || sb > 0.0 => {
+            Some((mv - mb) / (sv * sv + sb * sb).sqrt())
+        }
+        _ => None,
+    };
+    let spatial = if spatial_check {
+        spatial_trends(format, vehicles)
+    } else {
+        Spatial::default()
+    };
+
+    let mut fail = Vec::new();
+    let mut warn = Vec::new();
+    if v.len() < s.min_vehicle_wells {
+        fail.push(format!(
+            "{} vehicle well(s) with a numeric signal, fewer than {}",
+            v.len(),
+            s.min_vehicle_wells
+        ));
+    }
+    if let (Some(mv), Some(mb)) = (mv, mb) {
+        if mv <= mb {
+            fail.push(format!(
+                "vehicle level {mv:.4} is not above blank level {mb:.4}"
+            ));
+        }
+    }
+    match z_prime {
+        Some(z) if z < s.z_prime_fail => fail.push(format!("Z′ {z:.3} < {}", s.z_prime_fail)),
+        Some(z) if z < s.z_prime_warn => warn.push(format!("Z′ {z:.3} < {}", s.z_prime_warn)),
+        Some(_) => {}
+        None if !has_blank => warn.push("no blank wells: Z′ not computable".into()),
+        None if v.len() >= s.min_vehicle_wells => {
+            warn.push("fewer than 2 blank wells with a numeric signal: Z′ not computable".into())
+        }
+        None => {}
+    }
+    if let Some(cv) = cv_vehicle {
+        if cv > s.cv_vehicle_warn {
+            warn.push(format!(
+                "vehicle CV {:.1} % > {:.1} %",
+                100.0 * cv,
+                100.0 * s.cv_vehicle_warn
+            ));
+        }
+    }
+    if let Some(sb) = signal_to_background {
+        if sb < s.signal_to_background_warn {
+            warn.push(format!(
+                "signal/background {sb:.2} < {}",
+                s.signal_to_background_warn
+            ));
+        }
+    }
+    let mut spatial_flag = false;
+    for (name, t) in [
+        ("edge effect", spatial.edge_effect),
+        ("row trend", spatial.row_trend),
+        ("column trend", spatial.column_trend),
+    ] {
+        if let Some((eff, p)) = t {
+            if eff.abs() >= s.spatial_threshold && p < 0.01 {
+                spatial_flag = true;
+                warn.push(format!(
+                    "{name} {:+.1} % in vehicle wells (p = {p:.2e})",
+                    100.0 * eff
+                ));
+            }
+        }
+    }
+    let verdict = if !fail.is_empty() {
+        Verdict::Fail
+    } else if !warn.is_empty() {
+        Verdict::Warn
+    } else {
+        Verdict::Pass
+    };
+    let reason = fail.into_iter().chain(warn).collect::<Vec<_>>().join("; ");
+    PlateQc {
+        plate: plate.to_string(),
+        cell_line: cell_line.map(str::to_string),
+        format,
+        n_vehicle: v.len(),
+        n_blank: if has_blank { blanks.len() } else { 0 },
+        n_sample,
+        n_flagged,
+        mean_vehicle: mv,
+        sd_vehicle: sv,
+        mean_blank: mb,
+        sd_blank: sb,
+        blank_source,
+        z_prime,
+        cv_vehicle,
+        signal_to_background,
+        ssmd,
+        spatial,
+        spatial_flag,
+        verdict,
+        reason,
+    }
+}
+
+/// Edge, row and column trends of vehicle readings, each relative to its own cell line's level.
+pub fn spatial_trends(format: PlateFormat, vehicles: &[(String, Vec<(WellPos, f64)>)]) -> Spatial {
+    let mut pts: Vec<(WellPos, f64)> = Vec::new();
+    for (_, v) in vehicles {
+        let vals: Vec<f64> = v.iter().map(|x| x.1).collect();
+        let Some(m) = stats::mean(&vals).filter(|m| *m != 0.0) else {
+            continue;
+        };
+        pts.extend(v.iter().map(|(p, x)| (*p, x / m - 1.0)));
+    }
+    let (edge, interior): (Vec<_>, Vec<_>) = pts.iter().partition(|(p, _)| format.is_edge(*p));
+    let vals = |v: &[&(WellPos, f64)]| v.iter().map(|x| x.1).collect::<Vec<f64>>();
+    let edge_effect = welch_if(&vals(&edge), &vals(&interior));
+    let y: Vec<f64> = pts.iter().map(|x| x.1).collect();
+    let rows: Vec<f64> = pts.iter().map(|x| f64::from(x.0.row)).collect();
+    let cols: Vec<f64> = pts.iter().map(|x| f64::from(x.0.column)).collect();
+    let across = |x: &[f64]| {
+        let span = x.iter().cloned().fold(f64::NEG_INFINITY, f64::max)
+            - x.iter().cloned().fold(f64::INFINITY, f64::min);
+        stats::slope(x, &y).map(|(b, p)| (b * span, p))
+    };
+    Spatial {
+        edge_effect,
+        row_trend: across(&rows),
+        column_trend: across(&cols),
+    }
+}
+
+fn welch_if(a: &[f64], b: &[f64]) -> Option<(f64, f64)> {
+    (a.len() >= 2 && b.len() >= 2)
+        .then(|| stats::welch(a, b))
+        .flatten()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(x: &[(u16, u16, f64)]) -> Vec<(String, Vec<(WellPos, f64)>)> {
+        vec![(
+            "L".into(),
+            x.iter()
+                .map(|&(r, c, v)| (WellPos { row: r, column: c }, v))
+                .collect(),
+        )]
+    }
+
+    #[test]
+    fn detects_a_row_gradient_and_ignores_noise_free_flat_plates() {
+        let f = PlateFormat::from_wells(96).unwrap();
+        let grad: Vec<(u16, u16, f64)> = (0..8)
+            .flat_map(|r| {
+                [
+                    (r, 1, 100.0 + 5.0 * f64::from(r)),
+                    (r, 10, 100.0 + 5.0 * f64::from(r)),
+                ]
+            })
+            .collect();
+        let s = spatial_trends(f, &row(&grad));
+        let (eff, p) = s.row_trend.unwrap();
+        assert!((eff - 35.0 / 117.5).abs() < 1e-9, "{eff}");
+        assert!(p < 1e-6);
+        let flat: Vec<(u16, u16, f64)> = (0..8).map(|r| (r, 1, 100.0)).collect();
+        let s = spatial_trends(f, &row(&flat));
+        assert_eq!(s.row_trend.unwrap().0, 0.0);
+        assert!(s.column_trend.is_none(), "one column: no column trend");
+    }
+}

@@ -1,0 +1,307 @@
+//! `collateral run`: the whole pipeline from an assay file to an output folder.
+//!
+//! Outputs are written into a staging folder inside `OUTDIR` and moved into place only when
+//! every file is complete, so a failed run never leaves half-written results that look finished.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use sha2::{Digest, Sha256};
+
+use crate::assay::{Assay, Settings};
+use crate::error::{Error, Problem, Result};
+use crate::lines::LinesTable;
+use crate::normalize::{control_levels, ControlLevels, PlateControls, Unit};
+use crate::qc::{self, PlateQc, Verdict};
+use crate::wells::{Role, WellTable};
+
+/// What happened to one well downstream.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WellOutcome {
+    /// Normalized viability, when defined.
+    pub viability: Option<f64>,
+    /// Whether the well is left out of fitting.
+    pub excluded: bool,
+    /// Why (empty when not excluded).
+    pub exclusion_reason: String,
+}
+
+/// The result of normalizing and judging a wells table.
+#[derive(Debug, Clone)]
+pub struct Normalized {
+    /// One outcome per well, in table order.
+    pub outcomes: Vec<WellOutcome>,
+    /// The QC rows.
+    pub qc: Vec<PlateQc>,
+    /// Control levels per (plate, cell line).
+    pub levels: BTreeMap<Unit, ControlLevels>,
+    /// Warnings found on the way.
+    pub warnings: Vec<Problem>,
+}
+
+/// Runs QC and normalization on a checked wells table.
+pub fn normalize_and_qc(
+    table: &WellTable,
+    settings: &Settings,
+    source: &Path,
+) -> Result<Normalized> {
+    let controls = PlateControls::gather(table);
+    let (levels, warnings) = control_levels(table, &controls, &settings.normalize, source)?;
+    let qc = qc::assess(
+        table,
+        &controls,
+        &settings.qc,
+        settings.normalize.spatial_check,
+    );
+    // The rows that decide exclusion: one per (plate, cell line).
+    let judged: BTreeMap<(&str, &str), &PlateQc> = qc
+        .iter()
+        .filter_map(|r| r.cell_line.as_deref().map(|l| ((r.plate.as_str(), l), r)))
+        .collect();
+    let mut single_line: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
+    for w in &table.wells {
+        if !w.cell_line.is_empty() {
+            single_line
+                .entry(&w.plate)
+                .or_default()
+                .insert(&w.cell_line);
+        }
+    }
+    let outcomes = table
+        .wells
+        .iter()
+        .map(|w| {
+            let mut reasons = Vec::new();
+            if w.role == Role::Empty {
+                reasons.push("empty well".to_string());
+            }
+            let line = if w.cell_line.is_empty() {
+                // Cell-free blanks belong to the plate's only cell line, if it has one.
+                match single_line.get(w.plate.as_str()) {
+                    Some(s) if s.len() == 1 => s.iter().next().copied().unwrap_or(""),
+                    _ => "",
+                }
+            } else {
+                w.cell_line.as_str()
+            };
+            let level = levels.get(&(w.plate.clone(), line.to_string()));
+            let viability = match (w.signal.value(), level) {
+                (Some(s), Some(l)) if w.role != Role::Empty => l.viability(s),
+                _ => None,
+            };
+            if w.role != Role::Empty {
+                if let Some(text) = w
+                    .signal
+                    .value()
+                    .map_or_else(|| Some(w.signal.to_string()), |_| None)
+                {
+                    reasons.push(format!("signal not numeric: `{text}`"));
+                }
+                if let Some(r) = judged.get(&(w.plate.as_str(), line)) {
+                    if r.verdict == Verdict::Fail && settings.qc.exclude_failed {
+                        reasons.push(format!("plate QC failed: {}", r.reason));
+                    }
+                }
+                if viability.is_none() && w.signal.value().is_some() && !line.is_empty() {
+                    reasons.push("viability undefined: no usable vehicle level".into());
+                }
+            }
+            // Controls are not fitted; they are excluded only for a reason that makes them unusable.
+            WellOutcome {
+                viability,
+                excluded: !reasons.is_empty(),
+                exclusion_reason: reasons.join("; "),
+            }
+        })
+        .collect();
+    Ok(Normalized {
+        outcomes,
+        qc,
+        levels,
+        warnings,
+    })
+}
+
+/// What a run did: counts, warnings and where the outputs are.
+#[derive(Debug, Clone)]
+pub struct RunReport {
+    /// Assay name.
+    pub name: String,
+    /// Output folder.
+    pub outdir: PathBuf,
+    /// Files written, in order.
+    pub files: Vec<PathBuf>,
+    /// Number of plates.
+    pub plates: usize,
+    /// Number of wells.
+    pub wells: usize,
+    /// Wells excluded from fitting (any reason, empty wells included).
+    pub excluded: usize,
+    /// Wells whose signal is not a number.
+    pub flagged: usize,
+    /// QC verdict counts over the judged (per cell line) rows: pass, warn, fail.
+    pub verdicts: [usize; 3],
+    /// Warnings, for stderr and run.json.
+    pub warnings: Vec<Problem>,
+    /// Wall time in seconds.
+    pub seconds: f64,
+}
+
+impl RunReport {
+    /// A short human summary for stdout.
+    pub fn summary(&self) -> String {
+        format!(
+            "{}: {} plates, {} wells ({} flagged, {} excluded); QC {} pass, {} warn, {} fail\nwrote {} files to {} in {:.2} s",
+            self.name,
+            self.plates,
+            self.wells,
+            self.flagged,
+            self.excluded,
+            self.verdicts[0],
+            self.verdicts[1],
+            self.verdicts[2],
+            self.files.len(),
+            self.outdir.display(),
+            self.seconds
+        )
+    }
+}
+
+/// Runs the pipeline on an assay file and writes the outputs into `outdir`.
+pub fn run(assay_path: &Path, outdir: &Path) -> Result<RunReport> {
+    let t0 = Instant::now();
+    let mut timings: BTreeMap<&str, f64> = BTreeMap::new();
+    let assay = Assay::from_file(assay_path)?;
+    let wells_path = assay
+        .wells
+        .clone()
+        .expect("checked: an assay names its wells");
+    let table = WellTable::read(&wells_path, assay.plate_format)?;
+    let mut warnings = assay.warnings.clone();
+    let lines = match &assay.lines {
+        Some(p) => {
+            let lt = LinesTable::read(p)?;
+            let names: BTreeSet<String> = table
+                .wells
+                .iter()
+                .filter(|w| !w.cell_line.is_empty())
+                .map(|w| w.cell_line.clone())
+                .collect();
+            warnings.extend(lt.check_against(&names)?);
+            Some(lt)
+        }
+        None => None,
+    };
+    timings.insert("read", t0.elapsed().as_secs_f64());
+
+    let t1 = Instant::now();
+    let norm = normalize_and_qc(&table, &assay.settings, &wells_path)?;
+    warnings.extend(norm.warnings.iter().cloned());
+    timings.insert("qc_normalize", t1.elapsed().as_secs_f64());
+
+    let t2 = Instant::now();
+    let staging = Staging::new(outdir)?;
+    staging.write("wells.csv", |w| {
+        crate::output::write_wells(w, &table, &norm.outcomes)
+    })?;
+    staging.write("qc.csv", |w| crate::output::write_qc(w, &norm.qc))?;
+    timings.insert("write", t2.elapsed().as_secs_f64());
+
+    let judged: Vec<&PlateQc> = norm.qc.iter().filter(|r| r.cell_line.is_some()).collect();
+    let mut verdicts = [0usize; 3];
+    for r in &judged {
+        verdicts[r.verdict as usize] += 1;
+    }
+    let mut report = RunReport {
+        name: assay.name.clone(),
+        outdir: outdir.to_path_buf(),
+        files: Vec::new(),
+        plates: table.formats.len(),
+        wells: table.wells.len(),
+        excluded: norm.outcomes.iter().filter(|o| o.excluded).count(),
+        flagged: table
+            .wells
+            .iter()
+            .filter(|w| w.role != Role::Empty && w.signal.value().is_none())
+            .count(),
+        verdicts,
+        warnings,
+        seconds: 0.0,
+    };
+    let mut inputs = vec![assay_path.to_path_buf(), wells_path.clone()];
+    inputs.extend(lines.as_ref().map(|l| l.path.clone()));
+    report.seconds = t0.elapsed().as_secs_f64();
+    timings.insert("total", report.seconds);
+    let run_json = crate::output::run_json(&assay, &inputs, &table, &norm, &report, &timings)?;
+    staging.write("run.json", |w| {
+        serde_json::to_writer_pretty(&mut *w, &run_json).map_err(std::io::Error::other)?;
+        w.write_all(b"\n")
+    })?;
+    report.files = staging.commit()?;
+    Ok(report)
+}
+
+/// A staging folder inside the output folder; files move into place on `commit`.
+struct Staging {
+    outdir: PathBuf,
+    dir: PathBuf,
+    names: std::cell::RefCell<Vec<String>>,
+}
+
+impl Staging {
+    fn new(outdir: &Path) -> Result<Staging> {
+        std::fs::create_dir_all(outdir)
+            .map_err(|e| Error::io(outdir, "creating the output folder", e))?;
+        let dir = outdir.join(format!(".collateral-staging-{}", std::process::id()));
+        if dir.exists() {
+            std::fs::remove_dir_all(&dir).map_err(|e| Error::io(&dir, "clearing", e))?;
+        }
+        std::fs::create_dir(&dir).map_err(|e| Error::io(&dir, "creating", e))?;
+        Ok(Staging {
+            outdir: outdir.to_path_buf(),
+            dir,
+            names: Default::default(),
+        })
+    }
+
+    fn write(
+        &self,
+        name: &str,
+        f: impl FnOnce(&mut std::io::BufWriter<std::fs::File>) -> std::io::Result<()>,
+    ) -> Result<()> {
+        let path = self.dir.join(name);
+        let file = std::fs::File::create(&path).map_err(|e| Error::io(&path, "creating", e))?;
+        let mut w = std::io::BufWriter::new(file);
+        f(&mut w)
+            .and_then(|_| w.flush())
+            .map_err(|e| Error::io(self.outdir.join(name), "writing", e))?;
+        self.names.borrow_mut().push(name.to_string());
+        Ok(())
+    }
+
+    fn commit(self) -> Result<Vec<PathBuf>> {
+        let mut out = Vec::new();
+        for name in self.names.borrow().iter() {
+            let to = self.outdir.join(name);
+            std::fs::rename(self.dir.join(name), &to)
+                .map_err(|e| Error::io(&to, "moving into place", e))?;
+            out.push(to);
+        }
+        Ok(out)
+    }
+}
+
+impl Drop for Staging {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// SHA-256 of a file as lower-case hex.
+pub fn sha256_file(path: &Path) -> Result<String> {
+    let bytes = std::fs::read(path).map_err(|e| Error::io(path, "reading", e))?;
+    let digest = Sha256::digest(&bytes);
+    Ok(digest.iter().map(|b| format!("{b:02x}")).collect())
+}

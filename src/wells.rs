@@ -1,0 +1,447 @@
+//! The tidy wells table: one row per well, the canonical form of every input.
+//!
+//! Reading checks the whole table and reports every problem at once, each with file, line,
+//! plate and well. A signal that is not a number (`OVRFLW`, `MISSED`, `NaN`, empty …) is not a
+//! problem: the well is kept, flagged, and left out of the maths.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+use std::path::Path;
+
+use crate::error::{did_you_mean, Error, ErrorKind, Location, Problem, Result};
+use crate::plate::{PlateFormat, WellPos};
+use crate::table::{field, Table};
+
+/// What a well is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Role {
+    /// Cells with a drug at a concentration.
+    Sample,
+    /// Untreated or solvent-only cells: 100 % viable.
+    Vehicle,
+    /// No cells, or full kill: 0 % viable.
+    Blank,
+    /// Not used; kept in the outputs.
+    Empty,
+}
+
+/// The role names as written in tables.
+pub const ROLE_NAMES: [&str; 4] = ["sample", "vehicle", "blank", "empty"];
+
+impl Role {
+    /// Parses a role name (case-insensitive).
+    pub fn parse(s: &str) -> Option<Role> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "sample" => Some(Role::Sample),
+            "vehicle" => Some(Role::Vehicle),
+            "blank" => Some(Role::Blank),
+            "empty" => Some(Role::Empty),
+            _ => None,
+        }
+    }
+
+    /// The name written in tables.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Role::Sample => "sample",
+            Role::Vehicle => "vehicle",
+            Role::Blank => "blank",
+            Role::Empty => "empty",
+        }
+    }
+
+    /// Vehicle or blank.
+    pub fn is_control(&self) -> bool {
+        matches!(self, Role::Vehicle | Role::Blank)
+    }
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A raw reading: a number, or the text the reader wrote instead.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Signal {
+    /// A finite number.
+    Value(f64),
+    /// What was written instead (`OVRFLW`, `MISSED`, `NaN`, empty …).
+    NotNumeric(String),
+}
+
+impl Signal {
+    /// Parses a signal field; anything that is not a finite number is kept as text.
+    pub fn parse(s: &str) -> Signal {
+        let t = s.trim();
+        match t.parse::<f64>() {
+            Ok(v) if v.is_finite() => Signal::Value(v),
+            _ => Signal::NotNumeric(t.to_string()),
+        }
+    }
+
+    /// The numeric value, if any.
+    pub fn value(&self) -> Option<f64> {
+        match self {
+            Signal::Value(v) => Some(*v),
+            Signal::NotNumeric(_) => None,
+        }
+    }
+}
+
+impl fmt::Display for Signal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Signal::Value(v) => write!(f, "{v}"),
+            Signal::NotNumeric(s) => f.write_str(s),
+        }
+    }
+}
+
+/// One well of the tidy table.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Well {
+    /// Plate identifier.
+    pub plate: String,
+    /// Position on the plate.
+    pub position: WellPos,
+    /// Cell line; empty for empty wells (and for plate-wide blanks without cells).
+    pub cell_line: String,
+    /// Drug; empty for controls.
+    pub drug: String,
+    /// Concentration in the assay's unit; `None` for controls.
+    pub concentration: Option<f64>,
+    /// What the well is for.
+    pub role: Role,
+    /// The raw reading.
+    pub signal: Signal,
+    /// Replicate label, if the table has one.
+    pub replicate: String,
+    /// Hours since treatment, if the table has a `time` column.
+    pub time: Option<f64>,
+    /// Values of extra columns, in [`WellTable::extra_columns`] order.
+    pub extra: Vec<String>,
+    /// The 1-based line it was read from (0 when made in memory).
+    pub line: u64,
+}
+
+/// A checked wells table.
+#[derive(Debug, Clone)]
+pub struct WellTable {
+    /// Wells in input order.
+    pub wells: Vec<Well>,
+    /// Names of the columns carried through unchanged.
+    pub extra_columns: Vec<String>,
+    /// Whether the input had a `replicate` column.
+    pub has_replicate: bool,
+    /// Whether the input had a `time` column.
+    pub has_time: bool,
+    /// The format of each plate (declared, or the smallest that holds its wells).
+    pub formats: BTreeMap<String, PlateFormat>,
+}
+
+const REQUIRED: [&str; 7] = [
+    "plate",
+    "well",
+    "cell_line",
+    "drug",
+    "concentration",
+    "role",
+    "signal",
+];
+const KNOWN_OPTIONAL: [&str; 3] = ["replicate", "time", "plate_size"];
+/// Stop collecting after this many problems: the first ones are what a user needs.
+const MAX_PROBLEMS: usize = 200;
+
+impl WellTable {
+    /// Reads and checks a tidy wells table (CSV or TSV).
+    ///
+    /// `declared` is the assay's plate format, if it names one; a `plate_size` column may also
+    /// declare it per row.
+    pub fn read(path: &Path, declared: Option<PlateFormat>) -> Result<WellTable> {
+        let table = Table::read(path)?;
+        Self::from_table(&table, declared)
+    }
+
+    /// Checks an already-read table.
+    pub fn from_table(table: &Table, declared: Option<PlateFormat>) -> Result<WellTable> {
+        let cols: Vec<usize> = REQUIRED
+            .iter()
+            .map(|c| table.require(c))
+            .collect::<Result<_>>()?;
+        let [c_plate, c_well, c_line, c_drug, c_conc, c_role, c_signal] = cols[..] else {
+            unreachable!("seven required columns")
+        };
+        let c_rep = table.column("replicate");
+        let c_time = table.column("time");
+        let c_size = table.column("plate_size");
+        let extra_idx: Vec<usize> = (0..table.headers.len())
+            .filter(|i| {
+                let h = table.headers[*i].to_ascii_lowercase();
+                !h.is_empty()
+                    && !REQUIRED.contains(&h.as_str())
+                    && !KNOWN_OPTIONAL.contains(&h.as_str())
+            })
+            .collect();
+
+        let mut problems: Vec<Problem> = Vec::new();
+        let mut wells = Vec::with_capacity(table.rows.len());
+        let mut seen: HashMap<(String, WellPos), u64> = HashMap::with_capacity(table.rows.len());
+        // Per plate: first line, declared size (and the line that declared it).
+        let mut plate_first_line: BTreeMap<String, u64> = BTreeMap::new();
+        let mut plate_size_decl: HashMap<String, (u32, u64)> = HashMap::new();
+
+        for (line, rec) in &table.rows {
+            if problems.len() >= MAX_PROBLEMS {
+                break;
+            }
+            let line = *line;
+            let plate = field(rec, Some(c_plate)).to_string();
+            let well_name = field(rec, Some(c_well));
+            let loc = table.at(line).at_well(&plate, well_name);
+            let mut bad = |msg: String| {
+                problems.push(Problem {
+                    location: loc.clone(),
+                    message: msg,
+                })
+            };
+
+            if plate.is_empty() {
+                bad("`plate` is empty; every well needs a plate identifier".into());
+                continue;
+            }
+            plate_first_line.entry(plate.clone()).or_insert(line);
+            let position = match WellPos::parse(well_name) {
+                Ok(p) => p,
+                Err(msg) => {
+                    bad(msg);
+                    continue;
+                }
+            };
+            let role_text = field(rec, Some(c_role));
+            let Some(role) = Role::parse(role_text) else {
+                bad(format!(
+                    "unknown role `{role_text}`{}; expected one of: {}",
+                    did_you_mean(role_text, &ROLE_NAMES),
+                    ROLE_NAMES.join(", ")
+                ));
+                continue;
+            };
+            let cell_line = field(rec, Some(c_line)).to_string();
+            let drug = field(rec, Some(c_drug)).to_string();
+            let conc_text = field(rec, Some(c_conc));
+            let mut concentration = None;
+            match role {
+                Role::Sample => {
+                    if cell_line.is_empty() {
+                        bad("sample well without a `cell_line`".into());
+                    }
+                    if drug.is_empty() {
+                        bad(
+                            "sample well without a `drug`; untreated wells are role `vehicle`"
+                                .into(),
+                        );
+                    }
+                    match parse_concentration(conc_text) {
+                        Ok(c) => concentration = Some(c),
+                        Err(msg) => bad(msg),
+                    }
+                }
+                Role::Vehicle | Role::Blank => {
+                    if !drug.is_empty() {
+                        bad(format!(
+                            "{role} well with drug `{drug}`; controls carry no drug (use role `sample` for treated wells)"
+                        ));
+                    }
+                    if !conc_text.is_empty() && conc_text.parse::<f64>().ok() != Some(0.0) {
+                        bad(format!(
+                            "{role} well with concentration `{conc_text}`; controls carry no concentration"
+                        ));
+                    }
+                    if role == Role::Vehicle && cell_line.is_empty() {
+                        bad("vehicle well without a `cell_line`; only empty wells and cell-free blanks may leave it empty".into());
+                    }
+                }
+                Role::Empty => {}
+            }
+            let time = match field(rec, c_time) {
+                "" => None,
+                t => match t.parse::<f64>() {
+                    Ok(v) if v.is_finite() => Some(v),
+                    _ => {
+                        bad(format!("`time` is `{t}`; expected hours as a number"));
+                        None
+                    }
+                },
+            };
+            if let Some(c) = c_size {
+                let s = field(rec, Some(c));
+                if !s.is_empty() {
+                    match s.parse::<u32>().ok().and_then(PlateFormat::from_wells) {
+                        None => bad(format!(
+                            "`plate_size` is `{s}`; expected 6, 12, 24, 48, 96, 384 or 1536"
+                        )),
+                        Some(f) => match plate_size_decl.get(&plate) {
+                            Some((n, first)) if *n != f.wells() => bad(format!(
+                                "plate {plate} is declared {}-well here but {n}-well on line {first}; one plate has one size",
+                                f.wells()
+                            )),
+                            Some(_) => {}
+                            None => {
+                                plate_size_decl.insert(plate.clone(), (f.wells(), line));
+                            }
+                        },
+                    }
+                }
+            }
+            if let Some(first) = seen.insert((plate.clone(), position), line) {
+                bad(format!(
+                    "well {position} of plate {plate} appears twice (lines {first} and {line})"
+                ));
+                continue;
+            }
+            wells.push(Well {
+                plate,
+                position,
+                cell_line,
+                drug,
+                concentration,
+                role,
+                signal: Signal::parse(field(rec, Some(c_signal))),
+                replicate: field(rec, c_rep).to_string(),
+                time,
+                extra: extra_idx
+                    .iter()
+                    .map(|&i| field(rec, Some(i)).to_string())
+                    .collect(),
+                line,
+            });
+        }
+
+        // Plate formats: declared (column, then assay) or the smallest that holds every well.
+        let mut formats: BTreeMap<String, PlateFormat> = BTreeMap::new();
+        for w in &wells {
+            let declared_here = plate_size_decl
+                .get(&w.plate)
+                .and_then(|(n, _)| PlateFormat::from_wells(*n))
+                .or(declared);
+            match declared_here {
+                Some(f) => {
+                    formats.insert(w.plate.clone(), f);
+                }
+                None => {
+                    let f = PlateFormat::smallest_containing(w.position)
+                        .expect("parsed wells fit the largest plate");
+                    let e = formats.entry(w.plate.clone()).or_insert(f);
+                    if f > *e {
+                        *e = f;
+                    }
+                }
+            }
+        }
+        for w in &wells {
+            let f = formats[&w.plate];
+            if !f.contains(w.position) {
+                problems.push(Problem {
+                    location: table.at(w.line).at_well(&w.plate, &w.position.to_string()),
+                    message: format!(
+                        "well {} is outside a {f} plate (rows A-{}, columns 1-{})",
+                        w.position,
+                        crate::plate::row_name(f.rows - 1),
+                        f.columns
+                    ),
+                });
+            }
+        }
+        // Every plate needs vehicle wells, or nothing on it can be normalized.
+        let mut has_vehicle: HashMap<&str, bool> = HashMap::new();
+        for w in &wells {
+            *has_vehicle.entry(&w.plate).or_default() |= w.role == Role::Vehicle;
+        }
+        for (plate, first) in &plate_first_line {
+            if has_vehicle.get(plate.as_str()) == Some(&false) {
+                problems.push(Problem {
+                    location: table.at(*first).at_well(plate, ""),
+                    message: format!(
+                        "plate {plate} (first row on this line) has no vehicle wells; viability needs untreated controls on every plate"
+                    ),
+                });
+            }
+        }
+        if !problems.is_empty() {
+            problems.sort_by_key(|p| p.location.line);
+            return Err(Error::problems(ErrorKind::Input, problems));
+        }
+        if wells.is_empty() {
+            return Err(Error::input(
+                Location::file(&table.path),
+                "the wells table has a header but no wells",
+            ));
+        }
+        Ok(WellTable {
+            wells,
+            extra_columns: extra_idx
+                .iter()
+                .map(|&i| table.headers[i].clone())
+                .collect(),
+            has_replicate: c_rep.is_some(),
+            has_time: c_time.is_some(),
+            formats,
+        })
+    }
+
+    /// Plate identifiers in sorted order.
+    pub fn plates(&self) -> impl Iterator<Item = &str> {
+        self.formats.keys().map(String::as_str)
+    }
+}
+
+fn parse_concentration(text: &str) -> std::result::Result<f64, String> {
+    if text.is_empty() {
+        return Err("sample well without a `concentration`".into());
+    }
+    match text.parse::<f64>() {
+        Err(_) => Err(format!("concentration `{text}` is not a number")),
+        Ok(c) if !c.is_finite() => Err(format!("concentration `{text}` is not a finite number")),
+        Ok(c) if c < 0.0 => Err(format!("concentration `{text}` is negative")),
+        Ok(0.0) => Err(
+            "sample well at concentration 0; untreated wells are role `vehicle` (a dose-response curve needs positive doses)"
+                .into(),
+        ),
+        Ok(c) => Ok(c),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read(text: &str) -> Result<WellTable> {
+        let t = Table::from_bytes(text.as_bytes(), Path::new("w.csv"))?;
+        WellTable::from_table(&t, None)
+    }
+
+    const HEAD: &str = "plate,well,cell_line,drug,concentration,role,signal\n";
+
+    #[test]
+    fn reads_the_design_example() {
+        let t = read(&format!(
+            "{HEAD}P001,A1,,,,empty,182.0\nP001,B2,H3122,,,vehicle,58210.5\nP001,B23,H3122,,,blank,1490.2\n\
+             P001,B3,H3122,crizotinib,0.00152,sample,57003.1\nP001,B4,H3122,crizotinib,0.00457,sample,OVRFLW\n"
+        ))
+        .unwrap();
+        assert_eq!(t.wells.len(), 5);
+        assert_eq!(t.formats["P001"].wells(), 384);
+        assert_eq!(t.wells[4].signal, Signal::NotNumeric("OVRFLW".into()));
+        assert_eq!(t.wells[3].concentration, Some(0.00152));
+    }
+
+    #[test]
+    fn signals_that_are_not_numbers_are_kept() {
+        for s in ["OVRFLW", "MISSED", "NaN", "", "inf", "-", "1,5"] {
+            assert!(matches!(Signal::parse(s), Signal::NotNumeric(_)), "{s}");
+        }
+        assert_eq!(Signal::parse(" -3.5 "), Signal::Value(-3.5));
+    }
+}
