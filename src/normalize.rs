@@ -1,15 +1,18 @@
-//! Normalization: raw signal → viability, per plate and cell line.
+//! Normalization: raw signal → viability, per plate and cell line (and replicate, when the
+//! plate's vehicle wells carry replicate labels: two lineages on one plate each get their own
+//! controls, so one that failed to grow does not drag the other down).
 //!
 //! viability = (signal − level(blank)) / (level(vehicle) − level(blank)), with the level the
 //! mean (default) or median of the control wells of that plate and cell line. No clamping:
 //! a viability of 1.08 or −0.03 is what the plate says.
 //!
-//! Which blank wells count, in order: blanks of the same cell line on the plate; cell-free
+//! Which blank wells count, in order: blanks of the same cell line (and replicate) on the
+//! plate; blanks of the same cell line; cell-free
 //! blanks (empty `cell_line`) on the plate; blanks of other cell lines on the plate (with a
 //! warning); none at all → `blank_fallback`: `zero` takes the background as 0 (the signal is
 //! assumed background-subtracted; with a warning) and `error` stops the run.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use crate::assay::{BlankFallback, ControlCenter, NormalizeSettings};
 use crate::error::{Error, ErrorKind, Location, Problem, Result};
@@ -17,19 +20,22 @@ use crate::plate::WellPos;
 use crate::stats;
 use crate::wells::{Role, WellTable};
 
-/// A plate and cell line: the unit that controls normalize.
-pub type Unit = (String, String);
+/// The unit that controls normalize: plate, cell line, and replicate when the plate's vehicle
+/// wells carry that replicate label (else empty: all of the line's controls on the plate).
+pub type Unit = (String, String, String);
 
 /// Where a unit's blank level came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum BlankSource {
-    /// Blank wells of the same cell line.
+    /// Blank wells of the same cell line (and replicate, where blanks carry one).
     SameLine,
     /// Cell-free blank wells of the plate.
     CellFree,
     /// Blank wells of other cell lines on the plate.
     OtherLines,
+    /// All blank wells of the plate (the pooled QC row of a plate with several units).
+    WholePlate,
     /// No blank wells: background taken as 0.
     AssumedZero,
 }
@@ -41,67 +47,141 @@ impl BlankSource {
             BlankSource::SameLine => "same_line",
             BlankSource::CellFree => "cell_free",
             BlankSource::OtherLines => "other_lines",
+            BlankSource::WholePlate => "whole_plate",
             BlankSource::AssumedZero => "assumed_zero",
         }
     }
 }
 
-/// The numeric control readings of one plate, by cell line (`""` = cell-free blanks).
+/// Control readings of one plate, keyed by (cell line, replicate); cell line `""` holds
+/// cell-free blanks.
 #[derive(Debug, Default, Clone)]
 pub struct PlateControls {
-    /// Vehicle readings per cell line.
-    pub vehicle: BTreeMap<String, Vec<(WellPos, f64)>>,
-    /// Blank readings per cell line.
-    pub blank: BTreeMap<String, Vec<(WellPos, f64)>>,
+    /// Numeric vehicle readings.
+    pub vehicle: BTreeMap<(String, String), Vec<(WellPos, f64)>>,
+    /// Numeric blank readings.
+    pub blank: BTreeMap<(String, String), Vec<(WellPos, f64)>>,
+    /// (cell line, replicate) labels carried by vehicle wells, numeric or not.
+    pub vehicle_labels: BTreeSet<(String, String)>,
 }
 
 impl PlateControls {
-    /// Gathers the numeric control readings of every plate.
+    /// Gathers the control readings of every plate.
     pub fn gather(table: &WellTable) -> BTreeMap<String, PlateControls> {
         let mut out: BTreeMap<String, PlateControls> = BTreeMap::new();
         for w in &table.wells {
-            let Some(v) = w.signal.value() else { continue };
             let pc = out.entry(w.plate.clone()).or_default();
+            let key = (w.cell_line.clone(), w.replicate.clone());
+            if w.role == Role::Vehicle {
+                pc.vehicle_labels.insert(key.clone());
+            }
+            let Some(v) = w.signal.value() else { continue };
             let slot = match w.role {
                 Role::Vehicle => &mut pc.vehicle,
                 Role::Blank => &mut pc.blank,
                 _ => continue,
             };
-            slot.entry(w.cell_line.clone())
-                .or_default()
-                .push((w.position, v));
+            slot.entry(key).or_default().push((w.position, v));
         }
         out
     }
 
-    /// The blank readings that serve `cell_line`, and where they came from.
-    pub fn blanks_for(&self, cell_line: &str) -> (Vec<f64>, BlankSource) {
-        let values = |v: &[(WellPos, f64)]| v.iter().map(|x| x.1).collect::<Vec<f64>>();
-        if let Some(b) = self
-            .blank
-            .get(cell_line)
-            .filter(|b| !b.is_empty() && !cell_line.is_empty())
-        {
-            return (values(b), BlankSource::SameLine);
+    /// The replicate part of a well's unit: its own label when vehicle wells of the same line
+    /// carry it, else empty (the line's controls are shared).
+    pub fn unit_replicate<'a>(&self, cell_line: &str, replicate: &'a str) -> &'a str {
+        let labelled = !replicate.is_empty()
+            && self
+                .vehicle_labels
+                .contains(&(cell_line.to_string(), replicate.to_string()));
+        if labelled {
+            replicate
+        } else {
+            ""
         }
-        if let Some(b) = self.blank.get("").filter(|b| !b.is_empty()) {
-            return (values(b), BlankSource::CellFree);
+    }
+
+    fn of_line<'a>(
+        map: &'a BTreeMap<(String, String), Vec<(WellPos, f64)>>,
+        cell_line: &'a str,
+        replicate: &'a str,
+    ) -> impl Iterator<Item = &'a (WellPos, f64)> + 'a {
+        map.iter()
+            .filter(move |((l, r), _)| l == cell_line && (replicate.is_empty() || r == replicate))
+            .flat_map(|(_, v)| v.iter())
+    }
+
+    /// Vehicle readings of a unit (its replicate, or the whole line when `replicate` is empty).
+    pub fn vehicles_for(&self, cell_line: &str, replicate: &str) -> Vec<(WellPos, f64)> {
+        Self::of_line(&self.vehicle, cell_line, replicate)
+            .copied()
+            .collect()
+    }
+
+    /// The blank readings that serve a unit, and where they came from.
+    pub fn blanks_for(&self, cell_line: &str, replicate: &str) -> (Vec<f64>, BlankSource) {
+        let take = |l: &str, r: &str| -> Vec<f64> {
+            Self::of_line(&self.blank, l, r).map(|x| x.1).collect()
+        };
+        if !cell_line.is_empty() {
+            if !replicate.is_empty() {
+                let own = take(cell_line, replicate);
+                if !own.is_empty() {
+                    return (own, BlankSource::SameLine);
+                }
+            }
+            let line = take(cell_line, "");
+            if !line.is_empty() {
+                return (line, BlankSource::SameLine);
+            }
         }
-        let others: Vec<f64> = self.blank.values().flat_map(|b| values(b)).collect();
+        let free = take("", "");
+        if !free.is_empty() {
+            return (free, BlankSource::CellFree);
+        }
+        let others: Vec<f64> = self.blank.values().flatten().map(|x| x.1).collect();
         if others.is_empty() {
             (others, BlankSource::AssumedZero)
         } else {
             (others, BlankSource::OtherLines)
         }
     }
+}
 
-    /// Vehicle readings of one cell line.
-    pub fn vehicles_for(&self, cell_line: &str) -> Vec<f64> {
-        self.vehicle
-            .get(cell_line)
-            .map(|v| v.iter().map(|x| x.1).collect())
-            .unwrap_or_default()
+/// The unit of every well, in table order; `None` for empty wells and for cell-free blanks on
+/// plates with more than one unit.
+pub fn units_of(
+    table: &WellTable,
+    controls: &BTreeMap<String, PlateControls>,
+) -> Vec<Option<Unit>> {
+    let empty = PlateControls::default();
+    let mut units: Vec<Option<Unit>> = table
+        .wells
+        .iter()
+        .map(|w| {
+            if w.role == Role::Empty || w.cell_line.is_empty() {
+                return None;
+            }
+            let pc = controls.get(&w.plate).unwrap_or(&empty);
+            let rep = pc.unit_replicate(&w.cell_line, &w.replicate);
+            Some((w.plate.clone(), w.cell_line.clone(), rep.to_string()))
+        })
+        .collect();
+    // Cell-free blanks belong to their plate's only unit, if it has exactly one.
+    let mut per_plate: BTreeMap<&str, BTreeSet<&Unit>> = BTreeMap::new();
+    for u in units.iter().flatten() {
+        per_plate.entry(u.0.as_str()).or_default().insert(u);
     }
+    let only: BTreeMap<String, Unit> = per_plate
+        .into_iter()
+        .filter(|(_, s)| s.len() == 1)
+        .map(|(p, s)| (p.to_string(), (*s.iter().next().expect("one unit")).clone()))
+        .collect();
+    for (w, u) in table.wells.iter().zip(units.iter_mut()) {
+        if u.is_none() && w.role == Role::Blank {
+            *u = only.get(&w.plate).cloned();
+        }
+    }
+    units
 }
 
 /// The control levels of one unit.
@@ -131,60 +211,63 @@ pub fn center(values: &[f64], how: ControlCenter) -> Option<f64> {
     }
 }
 
-/// Control levels of every (plate, cell line) that has wells, plus warnings about blanks.
+/// Control levels of every unit, plus warnings about blanks.
 pub fn control_levels(
     table: &WellTable,
     controls: &BTreeMap<String, PlateControls>,
+    units: &[Option<Unit>],
     settings: &NormalizeSettings,
     source: &std::path::Path,
 ) -> Result<(BTreeMap<Unit, ControlLevels>, Vec<Problem>)> {
-    let mut units: BTreeMap<Unit, u64> = BTreeMap::new();
-    for w in &table.wells {
-        if w.role != Role::Empty && !w.cell_line.is_empty() {
-            units
-                .entry((w.plate.clone(), w.cell_line.clone()))
-                .or_insert(w.line);
+    let mut first_line: BTreeMap<&Unit, u64> = BTreeMap::new();
+    for (w, u) in table.wells.iter().zip(units) {
+        if let Some(u) = u {
+            first_line.entry(u).or_insert(w.line);
         }
     }
     let empty = PlateControls::default();
     let mut levels = BTreeMap::new();
     let mut warnings = Vec::new();
     let mut errors = Vec::new();
-    for ((plate, line), first_line) in units {
-        let pc = controls.get(&plate).unwrap_or(&empty);
-        let (blanks, blank_source) = pc.blanks_for(&line);
-        let loc = Location::file(source)
-            .at_line(first_line)
-            .at_well(&plate, "");
+    for (unit, first) in first_line {
+        let (plate, line, rep) = unit;
+        let pc = controls.get(plate).unwrap_or(&empty);
+        let (blanks, blank_source) = pc.blanks_for(line, rep);
+        let loc = Location::file(source).at_line(first).at_well(plate, "");
+        let who = if rep.is_empty() {
+            format!("`{line}`")
+        } else {
+            format!("`{line}` replicate {rep}")
+        };
         match blank_source {
             BlankSource::OtherLines => warnings.push(Problem {
                 location: loc,
                 message: format!(
-                    "cell line `{line}` has no blank wells on plate {plate}; using the plate's blank wells of other cell lines"
+                    "{who} has no blank wells on plate {plate}; using the plate's blank wells of other cell lines"
                 ),
             }),
             BlankSource::AssumedZero => match settings.blank_fallback {
                 BlankFallback::Zero => warnings.push(Problem {
                     location: loc,
                     message: format!(
-                        "plate {plate} has no blank wells with a numeric signal; background taken as 0 for `{line}` (blank_fallback = \"zero\"), so viability = signal / vehicle level"
+                        "plate {plate} has no blank wells with a numeric signal; background taken as 0 for {who} (blank_fallback = \"zero\"), so viability = signal / vehicle level"
                     ),
                 }),
                 BlankFallback::Error => errors.push(Problem {
                     location: loc,
                     message: format!(
-                        "plate {plate} has no blank wells with a numeric signal for `{line}` and blank_fallback = \"error\""
+                        "plate {plate} has no blank wells with a numeric signal for {who} and blank_fallback = \"error\""
                     ),
                 }),
             },
             _ => {}
         }
         let blank = center(&blanks, settings.controls).unwrap_or(0.0);
-        let vehicle = center(&pc.vehicles_for(&line), settings.controls);
+        let vehicles: Vec<f64> = pc.vehicles_for(line, rep).iter().map(|x| x.1).collect();
         levels.insert(
-            (plate, line),
+            unit.clone(),
             ControlLevels {
-                vehicle,
+                vehicle: center(&vehicles, settings.controls),
                 blank,
                 blank_source,
             },

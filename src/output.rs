@@ -71,9 +71,10 @@ pub fn write_wells(
 }
 
 /// The columns of `qc.csv`, in order.
-pub const QC_COLUMNS: [&str; 25] = [
+pub const QC_COLUMNS: [&str; 26] = [
     "plate",
     "cell_line",
+    "replicate",
     "plate_size",
     "n_vehicle",
     "n_blank",
@@ -111,6 +112,7 @@ pub fn write_qc(w: &mut dyn Write, rows: &[PlateQc]) -> std::io::Result<()> {
         out.write_record([
             r.plate.clone(),
             r.cell_line.clone().unwrap_or_default(),
+            r.replicate.clone(),
             r.format.wells().to_string(),
             r.n_vehicle.to_string(),
             r.n_blank.to_string(),

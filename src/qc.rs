@@ -1,8 +1,9 @@
 //! Plate quality control: Z′, CV, signal-to-background, SSMD, spatial trends and a verdict.
 //!
-//! A plate holding one cell line gets one row. A plate holding several gets one pooled row
-//! (`cell_line` empty, for the record) plus one row per cell line; the per-line rows decide
-//! which wells are excluded, because each line is normalized by its own controls.
+//! QC judges the units that normalization uses: (plate, cell line, replicate when the vehicle
+//! wells carry one). A plate holding one unit gets one row. A plate holding several gets one
+//! pooled row (`cell_line` empty, for the record) plus one row per unit; the unit rows decide
+//! which wells are excluded, because each unit is normalized by its own controls.
 //!
 //! Spatial trends (edge vs interior, across rows, across columns) are tested on the vehicle
 //! wells relative to their own level, reported, and never corrected.
@@ -11,7 +12,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 use crate::assay::QcSettings;
-use crate::normalize::{BlankSource, PlateControls};
+use crate::normalize::{BlankSource, PlateControls, Unit};
 use crate::plate::{PlateFormat, WellPos};
 use crate::stats;
 use crate::wells::{Role, WellTable};
@@ -61,8 +62,10 @@ pub struct Spatial {
 pub struct PlateQc {
     /// Plate identifier.
     pub plate: String,
-    /// The cell line judged; `None` for the pooled row of a plate with several lines.
+    /// The cell line judged; `None` for the pooled row of a plate with several units.
     pub cell_line: Option<String>,
+    /// The replicate judged, when its vehicle wells carry a replicate label; else empty.
+    pub replicate: String,
     /// Plate format.
     pub format: PlateFormat,
     /// Vehicle wells with a numeric reading.
@@ -101,49 +104,48 @@ pub struct PlateQc {
     pub reason: String,
 }
 
-/// Assesses every plate (and cell line, where a plate holds several).
+/// Assesses every unit (plate, cell line, replicate) and, where a plate holds several units,
+/// the plate as a whole.
 pub fn assess(
     table: &WellTable,
     controls: &BTreeMap<String, PlateControls>,
+    units: &[Option<Unit>],
     settings: &QcSettings,
     spatial_check: bool,
 ) -> Vec<PlateQc> {
-    // Per plate: cell lines in order, and counts of samples / flagged wells per line.
-    let mut lines: BTreeMap<&str, BTreeMap<&str, (usize, usize)>> = BTreeMap::new();
-    for w in &table.wells {
-        let per_plate = lines.entry(&w.plate).or_default();
-        if w.cell_line.is_empty() && w.role != Role::Blank {
-            continue;
-        }
-        let c = per_plate.entry(&w.cell_line).or_default();
-        if w.role == Role::Sample {
-            c.0 += 1;
-        }
-        if w.role != Role::Empty && w.signal.value().is_none() {
-            c.1 += 1;
+    // Per plate and unit: (samples, wells with a non-numeric reading).
+    let mut per_plate: BTreeMap<&str, BTreeMap<&Unit, (usize, usize)>> = BTreeMap::new();
+    let mut unassigned_flagged: BTreeMap<&str, usize> = BTreeMap::new();
+    for (w, u) in table.wells.iter().zip(units) {
+        let flagged = usize::from(w.role != Role::Empty && w.signal.value().is_none());
+        match u {
+            Some(u) => {
+                let c = per_plate.entry(&w.plate).or_default().entry(u).or_default();
+                c.0 += usize::from(w.role == Role::Sample);
+                c.1 += flagged;
+            }
+            None => {
+                per_plate.entry(&w.plate).or_default();
+                *unassigned_flagged.entry(&w.plate).or_default() += flagged;
+            }
         }
     }
     let empty = PlateControls::default();
     let mut out = Vec::new();
-    for (plate, per_line) in &lines {
+    for (plate, per_unit) in &per_plate {
         let format = table.formats[*plate];
         let pc = controls.get(*plate).unwrap_or(&empty);
-        let named: Vec<&str> = per_line.keys().copied().filter(|l| !l.is_empty()).collect();
-        let cell_free = per_line.get("").copied().unwrap_or_default();
-        if named.len() > 1 {
-            let vehicles: Vec<(String, Vec<(WellPos, f64)>)> = pc
-                .vehicle
-                .iter()
-                .map(|(l, v)| (l.clone(), v.clone()))
-                .collect();
+        if per_unit.len() > 1 {
+            let vehicles: Vec<Vec<(WellPos, f64)>> = pc.vehicle.values().cloned().collect();
             let blanks: Vec<f64> = pc.blank.values().flatten().map(|x| x.1).collect();
-            let n_sample = per_line.values().map(|c| c.0).sum();
-            let n_flagged = per_line.values().map(|c| c.1).sum();
             let source = if blanks.is_empty() {
                 BlankSource::AssumedZero
             } else {
-                BlankSource::CellFree
+                BlankSource::WholePlate
             };
+            let n_sample = per_unit.values().map(|c| c.0).sum();
+            let n_flagged = per_unit.values().map(|c| c.1).sum::<usize>()
+                + unassigned_flagged.get(plate).copied().unwrap_or(0);
             let mut row = judge(
                 plate,
                 None,
@@ -156,38 +158,28 @@ pub fn assess(
                 settings,
                 spatial_check,
             );
+            let note =
+                "pooled over the plate; wells are judged by their own cell line and replicate";
             row.reason = if row.reason.is_empty() {
-                "pooled over cell lines; wells are judged per cell line".into()
+                note.to_string()
             } else {
-                format!(
-                    "{}; pooled over cell lines, wells are judged per cell line",
-                    row.reason
-                )
+                format!("{}; {note}", row.reason)
             };
-            if row.blank_source != BlankSource::AssumedZero {
-                row.blank_source = BlankSource::OtherLines;
-            }
             out.push(row);
         }
-        for line in &named {
-            let (n_sample, mut n_flagged) = per_line[line];
-            if named.len() == 1 {
-                n_flagged += cell_free.1;
-            }
-            let vehicles = vec![(
-                line.to_string(),
-                pc.vehicle.get(*line).cloned().unwrap_or_default(),
-            )];
-            let (blanks, source) = pc.blanks_for(line);
+        for (unit, (n_sample, n_flagged)) in per_unit {
+            let (_, line, rep) = unit;
+            let vehicles = vec![pc.vehicles_for(line, rep)];
+            let (blanks, source) = pc.blanks_for(line, rep);
             out.push(judge(
                 plate,
-                Some(line),
+                Some((line, rep)),
                 format,
                 &vehicles,
                 &blanks,
                 source,
-                n_sample,
-                n_flagged,
+                *n_sample,
+                *n_flagged,
                 settings,
                 spatial_check,
             ));
@@ -199,9 +191,9 @@ pub fn assess(
 #[allow(clippy::too_many_arguments)]
 fn judge(
     plate: &str,
-    cell_line: Option<&str>,
+    unit: Option<(&str, &str)>,
     format: PlateFormat,
-    vehicles: &[(String, Vec<(WellPos, f64)>)],
+    vehicles: &[Vec<(WellPos, f64)>],
     blanks: &[f64],
     blank_source: BlankSource,
     n_sample: usize,
@@ -211,7 +203,7 @@ fn judge(
 ) -> PlateQc {
     let v: Vec<f64> = vehicles
         .iter()
-        .flat_map(|(_, x)| x.iter().map(|p| p.1))
+        .flat_map(|x| x.iter().map(|p| p.1))
         .collect();
     let (mv, sv) = (stats::mean(&v), stats::sd(&v));
     let has_blank = blank_source != BlankSource::AssumedZero;
@@ -315,7 +307,8 @@ fn judge(
     let reason = fail.into_iter().chain(warn).collect::<Vec<_>>().join("; ");
     PlateQc {
         plate: plate.to_string(),
-        cell_line: cell_line.map(str::to_string),
+        cell_line: unit.map(|u| u.0.to_string()),
+        replicate: unit.map(|u| u.1.to_string()).unwrap_or_default(),
         format,
         n_vehicle: v.len(),
         n_blank: if has_blank { blanks.len() } else { 0 },
@@ -337,10 +330,10 @@ fn judge(
     }
 }
 
-/// Edge, row and column trends of vehicle readings, each relative to its own cell line's level.
-pub fn spatial_trends(format: PlateFormat, vehicles: &[(String, Vec<(WellPos, f64)>)]) -> Spatial {
+/// Edge, row and column trends of vehicle readings, each group relative to its own level.
+pub fn spatial_trends(format: PlateFormat, vehicles: &[Vec<(WellPos, f64)>]) -> Spatial {
     let mut pts: Vec<(WellPos, f64)> = Vec::new();
-    for (_, v) in vehicles {
+    for v in vehicles {
         let vals: Vec<f64> = v.iter().map(|x| x.1).collect();
         let Some(m) = stats::mean(&vals).filter(|m| *m != 0.0) else {
             continue;

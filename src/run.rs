@@ -13,7 +13,7 @@ use sha2::{Digest, Sha256};
 use crate::assay::{Assay, Settings};
 use crate::error::{Error, Problem, Result};
 use crate::lines::LinesTable;
-use crate::normalize::{control_levels, ControlLevels, PlateControls, Unit};
+use crate::normalize::{control_levels, units_of, ControlLevels, PlateControls, Unit};
 use crate::qc::{self, PlateQc, Verdict};
 use crate::wells::{Role, WellTable};
 
@@ -35,7 +35,7 @@ pub struct Normalized {
     pub outcomes: Vec<WellOutcome>,
     /// The QC rows.
     pub qc: Vec<PlateQc>,
-    /// Control levels per (plate, cell line).
+    /// Control levels per unit (plate, cell line, replicate).
     pub levels: BTreeMap<Unit, ControlLevels>,
     /// Warnings found on the way.
     pub warnings: Vec<Problem>,
@@ -48,63 +48,48 @@ pub fn normalize_and_qc(
     source: &Path,
 ) -> Result<Normalized> {
     let controls = PlateControls::gather(table);
-    let (levels, warnings) = control_levels(table, &controls, &settings.normalize, source)?;
+    let units = units_of(table, &controls);
+    let (levels, warnings) = control_levels(table, &controls, &units, &settings.normalize, source)?;
     let qc = qc::assess(
         table,
         &controls,
+        &units,
         &settings.qc,
         settings.normalize.spatial_check,
     );
-    // The rows that decide exclusion: one per (plate, cell line).
-    let judged: BTreeMap<(&str, &str), &PlateQc> = qc
+    // The rows that decide exclusion: one per unit.
+    let judged: BTreeMap<Unit, &PlateQc> = qc
         .iter()
-        .filter_map(|r| r.cell_line.as_deref().map(|l| ((r.plate.as_str(), l), r)))
+        .filter_map(|r| {
+            r.cell_line
+                .as_ref()
+                .map(|l| ((r.plate.clone(), l.clone(), r.replicate.clone()), r))
+        })
         .collect();
-    let mut single_line: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
-    for w in &table.wells {
-        if !w.cell_line.is_empty() {
-            single_line
-                .entry(&w.plate)
-                .or_default()
-                .insert(&w.cell_line);
-        }
-    }
     let outcomes = table
         .wells
         .iter()
-        .map(|w| {
+        .zip(&units)
+        .map(|(w, unit)| {
             let mut reasons = Vec::new();
             if w.role == Role::Empty {
                 reasons.push("empty well".to_string());
             }
-            let line = if w.cell_line.is_empty() {
-                // Cell-free blanks belong to the plate's only cell line, if it has one.
-                match single_line.get(w.plate.as_str()) {
-                    Some(s) if s.len() == 1 => s.iter().next().copied().unwrap_or(""),
-                    _ => "",
-                }
-            } else {
-                w.cell_line.as_str()
-            };
-            let level = levels.get(&(w.plate.clone(), line.to_string()));
+            let level = unit.as_ref().and_then(|u| levels.get(u));
             let viability = match (w.signal.value(), level) {
                 (Some(s), Some(l)) if w.role != Role::Empty => l.viability(s),
                 _ => None,
             };
             if w.role != Role::Empty {
-                if let Some(text) = w
-                    .signal
-                    .value()
-                    .map_or_else(|| Some(w.signal.to_string()), |_| None)
-                {
-                    reasons.push(format!("signal not numeric: `{text}`"));
+                if w.signal.value().is_none() {
+                    reasons.push(format!("signal not numeric: `{}`", w.signal));
                 }
-                if let Some(r) = judged.get(&(w.plate.as_str(), line)) {
+                if let Some(r) = unit.as_ref().and_then(|u| judged.get(u)) {
                     if r.verdict == Verdict::Fail && settings.qc.exclude_failed {
                         reasons.push(format!("plate QC failed: {}", r.reason));
                     }
                 }
-                if viability.is_none() && w.signal.value().is_some() && !line.is_empty() {
+                if viability.is_none() && w.signal.value().is_some() && unit.is_some() {
                     reasons.push("viability undefined: no usable vehicle level".into());
                 }
             }

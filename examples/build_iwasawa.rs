@@ -1,0 +1,191 @@
+//! Builds the bundled assay `assays/iwasawa2022/` from the raw OD620 reads of Iwasawa et al. 2022.
+//!
+//! ```text
+//! cargo run --example build_iwasawa -- SOURCE_DIR ASSAY_DIR [--days 27]
+//! ```
+//! `SOURCE_DIR` holds `od620_reshaped_wide.csv` (or the bundled day subset `od620_subset.csv`),
+//! `plate_type_concentrations.csv` and `plate_type_by_day.csv`, as in
+//! `../shared/data/iwasawa2022-ecoli-resistance-timeseries/` or `assays/iwasawa2022/raw/`.
+//! Writes `wells.csv` and `lines.csv` into `ASSAY_DIR` and, when reading the full shared file,
+//! the raw subset it used into `ASSAY_DIR/raw/`.
+//!
+//! Plate design (from the source's README and fitting notebook): each 384-well plate carries two
+//! strains; row `2·drug + (half − 1)` holds one strain × one drug; well 1 has no cells (blank),
+//! wells 2–23 a 2^step dilution series from the plate type's maximum concentration, well 24 no
+//! drug (vehicle). Strains 1–48 are the lines evolved in TET, KM and NFLX and the parental
+//! lineages passaged without drug (`Parent in M9`), which serve as the parental line.
+
+use std::collections::BTreeMap;
+use std::error::Error;
+use std::path::Path;
+
+/// Drugs in plate-row order.
+pub const DRUGS: [&str; 8] = ["TET", "KM", "NFLX", "SS", "PLM", "NQO", "SDC", "MMC"];
+/// The parental line every evolved line is compared with.
+pub const PARENTAL: &str = "Parent_in_M9";
+
+/// Cell-line name of a strain environment, e.g. `KME1 in TET` → `KME1_in_TET`.
+pub fn line_name(strain_env: &str) -> String {
+    strain_env.trim().replace(' ', "_")
+}
+
+/// Builds the wells and lines tables (as CSV text) from the source folder, for the given days
+/// and strains 1–48. Returns (wells.csv, lines.csv, raw subset rows as CSV).
+pub fn build(source: &Path, days: &[u32]) -> Result<(String, String, String), Box<dyn Error>> {
+    let full = source.join("od620_reshaped_wide.csv");
+    let od_path = if full.exists() {
+        full
+    } else {
+        source.join("od620_subset.csv")
+    };
+    // (plate_type, drug) → (max concentration, log2 step)
+    let mut conc: BTreeMap<(String, String), (f64, f64)> = BTreeMap::new();
+    let mut rdr = csv::Reader::from_path(source.join("plate_type_concentrations.csv"))?;
+    for r in rdr.records() {
+        let r = r?;
+        conc.insert(
+            (r[0].to_string(), r[1].to_string()),
+            (r[3].parse()?, r[4].parse()?),
+        );
+    }
+    // (plate, day) → plate type, to cross-check the type written on each OD row.
+    let mut by_day: BTreeMap<(u32, u32), String> = BTreeMap::new();
+    let mut rdr = csv::Reader::from_path(source.join("plate_type_by_day.csv"))?;
+    let head = rdr.headers()?.clone();
+    for r in rdr.records() {
+        let r = r?;
+        let plate: u32 = r[0].parse()?;
+        for (i, h) in head.iter().enumerate().skip(1) {
+            let day: u32 = h.trim_start_matches("day").parse()?;
+            by_day.insert((plate, day), r[i].to_string());
+        }
+    }
+
+    let mut rdr = csv::Reader::from_path(&od_path)?;
+    let od_head = rdr.headers()?.clone();
+    let mut raw = csv::Writer::from_writer(Vec::new());
+    raw.write_record(&od_head)?;
+    let mut wells = csv::Writer::from_writer(Vec::new());
+    wells.write_record([
+        "plate",
+        "well",
+        "cell_line",
+        "drug",
+        "concentration",
+        "role",
+        "signal",
+        "replicate",
+        "day",
+        "strain_num",
+    ])?;
+    let mut envs: BTreeMap<String, ()> = BTreeMap::new();
+    let mut replicate_of: BTreeMap<u32, usize> = BTreeMap::new();
+    let mut per_env: BTreeMap<String, usize> = BTreeMap::new();
+    for r in rdr.records() {
+        let r = r?;
+        let day: u32 = r[0].parse()?;
+        let plate: u32 = r[1].parse()?;
+        let half: u16 = r[2].parse()?;
+        let strain: u32 = r[3].parse()?;
+        if !days.contains(&day) || strain > 48 {
+            continue;
+        }
+        raw.write_record(&r)?;
+        let env = &r[4];
+        let ptype = &r[5];
+        let drug = &r[6];
+        if by_day.get(&(plate, day)).map(String::as_str) != Some(ptype) {
+            return Err(format!(
+                "plate {plate} day {day}: plate type {ptype} disagrees with plate_type_by_day.csv"
+            )
+            .into());
+        }
+        let d = DRUGS
+            .iter()
+            .position(|x| *x == drug)
+            .ok_or(format!("unknown drug {drug}"))? as u16;
+        let (max_conc, step) = conc[&(ptype.to_string(), drug.to_string())];
+        let line = line_name(env);
+        envs.insert(env.to_string(), ());
+        let next = per_env.entry(line.clone()).or_default();
+        let rep = *replicate_of.entry(strain).or_insert_with(|| {
+            *next += 1;
+            *next
+        });
+        let row = 2 * d + (half - 1);
+        let row_name = (b'A' + row as u8) as char;
+        let plate_id = format!("d{day:02}-p{plate:02}");
+        for w in 1..=24u32 {
+            let signal = &r[6 + w as usize];
+            let (role, drug_col, conc_col) = match w {
+                1 => ("blank", "", String::new()),
+                24 => ("vehicle", "", String::new()),
+                _ => {
+                    let c = max_conc * 2f64.powf(-f64::from(w - 2) * step);
+                    ("sample", drug, c.to_string())
+                }
+            };
+            wells.write_record([
+                plate_id.as_str(),
+                &format!("{row_name}{w}"),
+                &line,
+                drug_col,
+                &conc_col,
+                role,
+                signal,
+                &rep.to_string(),
+                &day.to_string(),
+                &strain.to_string(),
+            ])?;
+        }
+    }
+    let mut lines = csv::Writer::from_writer(Vec::new());
+    lines.write_record(["cell_line", "parental_line", "selected_with"])?;
+    lines.write_record([PARENTAL, "", ""])?;
+    for env in envs.keys() {
+        let line = line_name(env);
+        if line == PARENTAL {
+            continue;
+        }
+        let selected = env.rsplit(' ').next().unwrap_or_default();
+        lines.write_record([line.as_str(), PARENTAL, selected])?;
+    }
+    let s = |w: csv::Writer<Vec<u8>>| -> Result<String, Box<dyn Error>> {
+        Ok(String::from_utf8(w.into_inner()?)?)
+    };
+    Ok((s(wells)?, s(lines)?, s(raw)?))
+}
+
+#[allow(dead_code)]
+fn main() -> Result<(), Box<dyn Error>> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.len() < 2 {
+        eprintln!("usage: build_iwasawa SOURCE_DIR ASSAY_DIR [--days 27[,26,...]]");
+        std::process::exit(2);
+    }
+    let days: Vec<u32> = match args.iter().position(|a| a == "--days") {
+        Some(i) => args
+            .get(i + 1)
+            .ok_or("--days needs a value")?
+            .split(',')
+            .map(|d| d.parse())
+            .collect::<Result<_, _>>()?,
+        None => vec![27],
+    };
+    let source = Path::new(&args[0]);
+    let out = Path::new(&args[1]);
+    let (wells, lines, raw) = build(source, &days)?;
+    std::fs::create_dir_all(out)?;
+    std::fs::write(out.join("wells.csv"), wells)?;
+    std::fs::write(out.join("lines.csv"), lines)?;
+    if source.join("od620_reshaped_wide.csv").exists() {
+        let raw_dir = out.join("raw");
+        std::fs::create_dir_all(&raw_dir)?;
+        std::fs::write(raw_dir.join("od620_subset.csv"), raw)?;
+        for f in ["plate_type_concentrations.csv", "plate_type_by_day.csv"] {
+            std::fs::copy(source.join(f), raw_dir.join(f))?;
+        }
+    }
+    println!("wrote {}", out.display());
+    Ok(())
+}
