@@ -13,6 +13,7 @@ pub mod output;
 pub mod plate;
 pub mod qc;
 pub mod run;
+pub mod simulate;
 pub mod stats;
 pub mod table;
 pub mod wells;

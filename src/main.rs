@@ -34,6 +34,48 @@ enum Command {
         #[arg(short, long)]
         out: PathBuf,
     },
+    /// Write a synthetic screen with known truth (wells.csv, lines.csv, assay.toml, truth_*.csv).
+    Simulate {
+        /// Output folder.
+        #[arg(short, long)]
+        out: PathBuf,
+        #[command(flatten)]
+        knobs: SimulateArgs,
+    },
+}
+
+#[derive(clap::Args)]
+struct SimulateArgs {
+    /// Seed of the random stream; the same seed gives the same screen.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Cell lines: one parental plus LINES-1 resistant lines.
+    #[arg(long, default_value_t = 3)]
+    lines: usize,
+    /// Drugs.
+    #[arg(long, default_value_t = 4)]
+    drugs: usize,
+    /// Wells per plate: 96, 384 or 1536.
+    #[arg(long, default_value_t = 384)]
+    plate_size: u32,
+    /// Doses per dilution series.
+    #[arg(long, default_value_t = 9)]
+    doses: usize,
+    /// Plate replicates per cell line.
+    #[arg(long, default_value_t = 3)]
+    replicates: usize,
+    /// SD of the additive noise in viability units.
+    #[arg(long, default_value_t = 0.05)]
+    noise: f64,
+    /// Fractional signal loss of cells on the outer ring of wells.
+    #[arg(long, default_value_t = 0.0)]
+    edge_effect: f64,
+    /// Fraction of sample wells replaced by a random reading.
+    #[arg(long, default_value_t = 0.0)]
+    outlier_rate: f64,
+    /// Fraction of sample wells written as OVRFLW.
+    #[arg(long, default_value_t = 0.0)]
+    missing_rate: f64,
 }
 
 fn main() -> ExitCode {
@@ -65,6 +107,34 @@ fn execute(cli: &Cli) -> anyhow::Result<()> {
             }
             if !cli.quiet {
                 println!("{}", report.summary());
+            }
+        }
+        Command::Simulate { out, knobs } => {
+            let config = collateral::simulate::SimulationSettings {
+                seed: knobs.seed,
+                lines: knobs.lines,
+                drugs: knobs.drugs,
+                plate_size: knobs.plate_size,
+                doses: knobs.doses,
+                replicates: knobs.replicates,
+                noise: knobs.noise,
+                edge_effect: knobs.edge_effect,
+                outlier_rate: knobs.outlier_rate,
+                missing_rate: knobs.missing_rate,
+                ..Default::default()
+            }
+            .check()?;
+            let screen = collateral::simulate::simulate(&config);
+            let files = screen.write(out)?;
+            if !cli.quiet {
+                println!(
+                    "simulated {} plates, {} wells, {} curves; wrote {} files to {}",
+                    screen.plates.len(),
+                    screen.wells.len(),
+                    screen.curves.len(),
+                    files.len(),
+                    out.display()
+                );
             }
         }
     }

@@ -368,13 +368,11 @@ fn welch_if(a: &[f64], b: &[f64]) -> Option<(f64, f64)> {
 mod tests {
     use super::*;
 
-    fn row(x: &[(u16, u16, f64)]) -> Vec<(String, Vec<(WellPos, f64)>)> {
-        vec![(
-            "L".into(),
-            x.iter()
-                .map(|&(r, c, v)| (WellPos { row: r, column: c }, v))
-                .collect(),
-        )]
+    fn row(x: &[(u16, u16, f64)]) -> Vec<Vec<(WellPos, f64)>> {
+        vec![x
+            .iter()
+            .map(|&(r, c, v)| (WellPos { row: r, column: c }, v))
+            .collect()]
     }
 
     #[test]

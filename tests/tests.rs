@@ -1,1 +1,6 @@
-mod cli {}
+//! The one integration-test binary (one link step): the CLI end to end, real and simulated data.
+
+mod bad_input;
+mod common;
+mod iwasawa;
+mod simulated;

@@ -1,0 +1,622 @@
+//! Synthetic screens with known truth, for tests, benchmarks and learning the tool.
+//!
+//! A screen has one parental line and `lines − 1` resistant lines, each selected with one of the
+//! drugs, screened against every drug in `replicates` plate replicates. Every plate holds one
+//! cell line; its layout is: column 1 blank, column 2 vehicle, the last-but-one column vehicle,
+//! the last column blank, and dilution series (highest dose on the right) filling the columns in
+//! between row by row. Unused wells are `empty`.
+//!
+//! The signal of a well is `background + gain · viability · edge + gain · noise · ε` with ε
+//! standard normal and `edge = 1 − edge_effect` on the outer ring (cells only), so on a plate
+//! without edge effect Z′ = 1 − 6·noise in expectation.
+//!
+//! ```
+//! use collateral::simulate::{SimulationSettings, simulate};
+//! let config = SimulationSettings { lines: 2, drugs: 3, ..Default::default() }.check().unwrap();
+//! let screen = simulate(&config);
+//! assert_eq!(screen.plates.len(), 2 * 3); // 2 lines × 3 replicates, one plate each
+//! assert_eq!(screen.curves.len(), 2 * 3);
+//! ```
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use rand::{RngExt, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use rand_distr::{Distribution, StandardNormal};
+
+use crate::error::{Error, Location, Result};
+use crate::plate::{PlateFormat, WellPos};
+use crate::wells::Role;
+
+/// Knobs of a simulated screen, as a user gives them. Check them with [`SimulationSettings::check`].
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct SimulationSettings {
+    /// Seed of the random stream (ChaCha8): the same seed gives the same screen.
+    pub seed: u64,
+    /// Cell lines: one parental plus `lines − 1` resistant lines.
+    pub lines: usize,
+    /// Drugs.
+    pub drugs: usize,
+    /// Wells per plate: 96, 384 or 1536.
+    pub plate_size: u32,
+    /// Doses per dilution series.
+    pub doses: usize,
+    /// Plate replicates per cell line.
+    pub replicates: usize,
+    /// Highest concentration (µM).
+    pub top_concentration: f64,
+    /// Dilution factor between neighbouring doses.
+    pub dilution: f64,
+    /// SD of the additive noise, in viability units.
+    pub noise: f64,
+    /// Fractional signal loss of cells on the outer ring of wells.
+    pub edge_effect: f64,
+    /// Fraction of sample wells replaced by a random reading.
+    pub outlier_rate: f64,
+    /// Fraction of sample wells written as `OVRFLW` instead of a number.
+    pub missing_rate: f64,
+    /// Typical signal span between blank and vehicle.
+    pub gain: f64,
+    /// Typical blank signal.
+    pub background: f64,
+    /// Plate-to-plate log-normal spread of the gain.
+    pub gain_cv: f64,
+}
+
+impl Default for SimulationSettings {
+    fn default() -> Self {
+        SimulationSettings {
+            seed: 1,
+            lines: 3,
+            drugs: 4,
+            plate_size: 384,
+            doses: 9,
+            replicates: 3,
+            top_concentration: 10.0,
+            dilution: 3.0,
+            noise: 0.05,
+            edge_effect: 0.0,
+            outlier_rate: 0.0,
+            missing_rate: 0.0,
+            gain: 50_000.0,
+            background: 1_500.0,
+            gain_cv: 0.1,
+        }
+    }
+}
+
+/// Checked simulation settings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SimulationConfig {
+    settings: SimulationSettings,
+    format: PlateFormat,
+    slots_per_plate: usize,
+}
+
+impl SimulationSettings {
+    /// Validates every knob once; errors name the knob and the allowed range.
+    pub fn check(self) -> Result<SimulationConfig> {
+        let bad = |msg: String| Err(Error::config(Location::default(), msg));
+        let format = match self.plate_size {
+            96 | 384 | 1536 => PlateFormat::from_wells(self.plate_size).expect("standard size"),
+            n => {
+                return bad(format!(
+                    "plate size {n}: simulate makes 96-, 384- or 1536-well plates"
+                ))
+            }
+        };
+        if self.lines == 0 || self.drugs == 0 || self.replicates == 0 {
+            return bad("lines, drugs and replicates must each be at least 1".into());
+        }
+        if self.doses < 2 {
+            return bad(format!(
+                "{} doses: a dose series needs at least 2",
+                self.doses
+            ));
+        }
+        let inner = usize::from(format.rows) * (usize::from(format.columns) - 4);
+        if self.doses > inner {
+            return bad(format!(
+                "{} doses do not fit the {inner} sample wells of a {format} plate",
+                self.doses
+            ));
+        }
+        for (name, v, lo, hi) in [
+            ("noise", self.noise, 0.0, 1.0),
+            ("edge effect", self.edge_effect, 0.0, 1.0),
+            ("outlier rate", self.outlier_rate, 0.0, 1.0),
+            ("missing rate", self.missing_rate, 0.0, 1.0),
+            ("gain cv", self.gain_cv, 0.0, 2.0),
+        ] {
+            if !(v.is_finite() && (lo..=hi).contains(&v)) {
+                return bad(format!("{name} {v}: expected a number from {lo} to {hi}"));
+            }
+        }
+        for (name, v) in [
+            ("top concentration", self.top_concentration),
+            ("gain", self.gain),
+        ] {
+            if !(v.is_finite() && v > 0.0) {
+                return bad(format!("{name} {v}: expected a positive number"));
+            }
+        }
+        if !(self.dilution.is_finite() && self.dilution > 1.0) {
+            return bad(format!(
+                "dilution {}: expected a factor above 1",
+                self.dilution
+            ));
+        }
+        if !(self.background.is_finite() && self.background >= 0.0) {
+            return bad(format!(
+                "background {}: expected a number ≥ 0",
+                self.background
+            ));
+        }
+        Ok(SimulationConfig {
+            slots_per_plate: inner / self.doses,
+            format,
+            settings: self,
+        })
+    }
+}
+
+impl SimulationConfig {
+    /// The checked settings.
+    pub fn settings(&self) -> &SimulationSettings {
+        &self.settings
+    }
+
+    /// The tested concentrations, lowest first.
+    pub fn doses(&self) -> Vec<f64> {
+        let s = &self.settings;
+        (0..s.doses)
+            .map(|k| s.top_concentration * s.dilution.powi(-((s.doses - 1 - k) as i32)))
+            .collect()
+    }
+}
+
+/// A simulated well.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SimulatedWell {
+    /// Plate.
+    pub plate: String,
+    /// Position.
+    pub position: WellPos,
+    /// Cell line (empty for empty wells).
+    pub cell_line: String,
+    /// Drug (samples only).
+    pub drug: String,
+    /// Concentration (samples only).
+    pub concentration: Option<f64>,
+    /// Role.
+    pub role: Role,
+    /// Reading as written (a number, or `OVRFLW`).
+    pub signal: String,
+    /// Plate replicate (1-based).
+    pub replicate: usize,
+    /// True viability (before noise, edge effect and outliers); `None` for empty wells.
+    pub true_viability: Option<f64>,
+    /// Whether the reading was replaced by an outlier.
+    pub outlier: bool,
+}
+
+/// The true curve of one cell line and drug.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct TrueCurve {
+    /// Cell line.
+    pub cell_line: String,
+    /// Drug.
+    pub drug: String,
+    /// `sigmoid`, `partial`, `steep` or `flat`.
+    pub kind: &'static str,
+    /// Upper plateau.
+    pub top: f64,
+    /// Lower plateau.
+    pub bottom: f64,
+    /// Inflection point.
+    pub ec50: f64,
+    /// Hill slope (> 0: falling).
+    pub hill: f64,
+    /// Where the curve crosses viability 0.5, if it does.
+    pub abs_ic50: Option<f64>,
+    /// Parental line (empty for the parental line).
+    pub parental_line: String,
+    /// True log2(IC50 resistant / IC50 parental); `None` for parental lines and flat curves.
+    pub true_log2_fc: Option<f64>,
+}
+
+impl TrueCurve {
+    /// Viability at a concentration.
+    pub fn viability(&self, x: f64) -> f64 {
+        self.bottom + (self.top - self.bottom) / (1.0 + (x / self.ec50).powf(self.hill))
+    }
+}
+
+/// The true levels of one plate.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct TruePlate {
+    /// Plate.
+    pub plate: String,
+    /// Cell line on it.
+    pub cell_line: String,
+    /// Replicate.
+    pub replicate: usize,
+    /// Signal span between blank and vehicle.
+    pub gain: f64,
+    /// Blank signal.
+    pub background: f64,
+    /// SD of the noise in signal units (gain × noise).
+    pub noise_sd: f64,
+}
+
+/// A simulated screen.
+#[derive(Debug, Clone)]
+pub struct SimulatedScreen {
+    /// Every well, plate by plate.
+    pub wells: Vec<SimulatedWell>,
+    /// Cell lines: (name, parental line, selected with).
+    pub lines: Vec<(String, String, String)>,
+    /// True curves.
+    pub curves: Vec<TrueCurve>,
+    /// True plate levels.
+    pub plates: Vec<TruePlate>,
+    /// The settings used.
+    pub settings: SimulationSettings,
+}
+
+fn normal(rng: &mut ChaCha8Rng) -> f64 {
+    StandardNormal.sample(rng)
+}
+
+/// Where a curve crosses 0.5, if it does.
+fn abs_ic50(top: f64, bottom: f64, ec50: f64, hill: f64) -> Option<f64> {
+    (bottom < 0.5 && top > 0.5).then(|| ec50 * ((top - 0.5) / (0.5 - bottom)).powf(1.0 / hill))
+}
+
+/// Simulates a screen.
+pub fn simulate(config: &SimulationConfig) -> SimulatedScreen {
+    let s = &config.settings;
+    let mut rng = ChaCha8Rng::seed_from_u64(s.seed);
+    let doses = config.doses();
+    let (lo, hi) = (doses[0].log10(), doses[doses.len() - 1].log10());
+    let width = hi - lo;
+    let drugs: Vec<String> = (1..=s.drugs).map(|d| format!("drug{d:02}")).collect();
+    let mut lines = vec![("parental".to_string(), String::new(), String::new())];
+    for r in 1..s.lines {
+        lines.push((
+            format!("resistant{r:02}"),
+            "parental".to_string(),
+            drugs[(r - 1) % s.drugs].clone(),
+        ));
+    }
+
+    // Parental curves, then each resistant line's shifted copies.
+    let mut curves = Vec::new();
+    for drug in &drugs {
+        let u: f64 = rng.random();
+        let kind = match u {
+            u if u < 0.85 => "sigmoid",
+            u if u < 0.90 => "partial",
+            u if u < 0.95 => "steep",
+            _ => "flat",
+        };
+        let log_ec50 = rng.random_range((lo + 0.25 * width)..(hi - 0.25 * width));
+        let (top, bottom, hill) = match kind {
+            "sigmoid" => (
+                rng.random_range(0.9..1.05),
+                rng.random_range(0.0..0.15),
+                rng.random_range(0.8..2.5),
+            ),
+            "partial" => (
+                rng.random_range(0.9..1.05),
+                rng.random_range(0.3..0.6),
+                rng.random_range(0.8..2.5),
+            ),
+            "steep" => (
+                rng.random_range(0.9..1.05),
+                rng.random_range(0.0..0.15),
+                rng.random_range(4.0..8.0),
+            ),
+            _ => {
+                let level = rng.random_range(0.95..1.05);
+                (level, level, 1.0)
+            }
+        };
+        let ec50 = 10f64.powf(log_ec50);
+        curves.push(TrueCurve {
+            cell_line: "parental".into(),
+            drug: drug.clone(),
+            kind,
+            top,
+            bottom,
+            ec50,
+            hill,
+            abs_ic50: if kind == "flat" {
+                None
+            } else {
+                abs_ic50(top, bottom, ec50, hill)
+            },
+            parental_line: String::new(),
+            true_log2_fc: None,
+        });
+    }
+    let parental: Vec<TrueCurve> = curves.clone();
+    for (name, parent, selected) in lines.iter().skip(1) {
+        for p in &parental {
+            let u: f64 = rng.random();
+            let fc = if &p.drug == selected {
+                rng.random_range(2.0..4.0)
+            } else if u < 0.15 {
+                rng.random_range(-3.0..-1.5)
+            } else if u < 0.30 {
+                rng.random_range(1.5..3.0)
+            } else {
+                0.0
+            };
+            let flat = p.kind == "flat";
+            let ec50 = if flat { p.ec50 } else { p.ec50 * 2f64.powf(fc) };
+            curves.push(TrueCurve {
+                cell_line: name.clone(),
+                parental_line: parent.clone(),
+                ec50,
+                abs_ic50: if flat {
+                    None
+                } else {
+                    abs_ic50(p.top, p.bottom, ec50, p.hill)
+                },
+                true_log2_fc: (!flat).then_some(fc),
+                ..p.clone()
+            });
+        }
+    }
+
+    // Plates: one cell line and replicate each, series filled row by row.
+    let f = config.format;
+    let (rows, cols) = (f.rows, f.columns);
+    let inner: Vec<WellPos> = (0..rows)
+        .flat_map(|r| (2..cols - 2).map(move |c| WellPos { row: r, column: c }))
+        .collect();
+    let mut wells = Vec::new();
+    let mut plates = Vec::new();
+    let per_plate = config.slots_per_plate;
+    let mut plate_no = 0;
+    for (name, _, _) in &lines {
+        let line_curves: Vec<&TrueCurve> = curves.iter().filter(|c| &c.cell_line == name).collect();
+        for rep in 1..=s.replicates {
+            for chunk in line_curves.chunks(per_plate) {
+                plate_no += 1;
+                let plate = format!("plate{plate_no:04}");
+                let gain = s.gain * (s.gain_cv * normal(&mut rng)).exp();
+                let background = s.background * rng.random_range(0.9..1.1);
+                plates.push(TruePlate {
+                    plate: plate.clone(),
+                    cell_line: name.clone(),
+                    replicate: rep,
+                    gain,
+                    background,
+                    noise_sd: gain * s.noise,
+                });
+                let read = |rng: &mut ChaCha8Rng, pos: WellPos, v: f64, cells: bool| -> f64 {
+                    let edge = if cells && f.is_edge(pos) {
+                        1.0 - s.edge_effect
+                    } else {
+                        1.0
+                    };
+                    background + gain * v * edge + gain * s.noise * normal(rng)
+                };
+                for r in 0..rows {
+                    for (c, role) in [
+                        (0, Role::Blank),
+                        (1, Role::Vehicle),
+                        (cols - 2, Role::Vehicle),
+                        (cols - 1, Role::Blank),
+                    ] {
+                        let pos = WellPos { row: r, column: c };
+                        let v = if role == Role::Vehicle { 1.0 } else { 0.0 };
+                        let signal = read(&mut rng, pos, v, role == Role::Vehicle);
+                        wells.push(SimulatedWell {
+                            plate: plate.clone(),
+                            position: pos,
+                            cell_line: name.clone(),
+                            drug: String::new(),
+                            concentration: None,
+                            role,
+                            signal: signal.to_string(),
+                            replicate: rep,
+                            true_viability: Some(v),
+                            outlier: false,
+                        });
+                    }
+                }
+                let mut slots = inner.iter();
+                for curve in chunk {
+                    for &x in &doses {
+                        let pos = *slots.next().expect("slots_per_plate series fit");
+                        let v = curve.viability(x);
+                        let mut signal = read(&mut rng, pos, v, true);
+                        let outlier = rng.random::<f64>() < s.outlier_rate;
+                        if outlier {
+                            signal = background + gain * rng.random_range(0.0..1.2);
+                        }
+                        let missing = rng.random::<f64>() < s.missing_rate;
+                        wells.push(SimulatedWell {
+                            plate: plate.clone(),
+                            position: pos,
+                            cell_line: name.clone(),
+                            drug: curve.drug.clone(),
+                            concentration: Some(x),
+                            role: Role::Sample,
+                            signal: if missing {
+                                "OVRFLW".into()
+                            } else {
+                                signal.to_string()
+                            },
+                            replicate: rep,
+                            true_viability: Some(v),
+                            outlier,
+                        });
+                    }
+                }
+                for &pos in slots {
+                    wells.push(SimulatedWell {
+                        plate: plate.clone(),
+                        position: pos,
+                        cell_line: String::new(),
+                        drug: String::new(),
+                        concentration: None,
+                        role: Role::Empty,
+                        signal: String::new(),
+                        replicate: rep,
+                        true_viability: None,
+                        outlier: false,
+                    });
+                }
+            }
+        }
+    }
+    SimulatedScreen {
+        wells,
+        lines,
+        curves,
+        plates,
+        settings: s.clone(),
+    }
+}
+
+impl SimulatedScreen {
+    /// Writes `wells.csv`, `lines.csv`, `assay.toml`, `truth_curves.csv`, `truth_plates.csv`
+    /// and `truth_wells.csv` into `dir`.
+    pub fn write(&self, dir: &Path) -> Result<Vec<PathBuf>> {
+        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, "creating", e))?;
+        let mut written = Vec::new();
+        let mut file =
+            |name: &str, f: &dyn Fn(&mut dyn Write) -> std::io::Result<()>| -> Result<()> {
+                let path = dir.join(name);
+                let mut w = std::io::BufWriter::new(
+                    std::fs::File::create(&path).map_err(|e| Error::io(&path, "creating", e))?,
+                );
+                f(&mut w)
+                    .and_then(|_| w.flush())
+                    .map_err(|e| Error::io(&path, "writing", e))?;
+                written.push(path);
+                Ok(())
+            };
+        let opt = crate::output::opt;
+        file("wells.csv", &|w| {
+            let mut out = csv::Writer::from_writer(w);
+            out.write_record([
+                "plate",
+                "well",
+                "cell_line",
+                "drug",
+                "concentration",
+                "role",
+                "signal",
+                "replicate",
+            ])?;
+            for x in &self.wells {
+                out.write_record([
+                    x.plate.as_str(),
+                    &x.position.to_string(),
+                    &x.cell_line,
+                    &x.drug,
+                    &opt(x.concentration),
+                    x.role.as_str(),
+                    &x.signal,
+                    &x.replicate.to_string(),
+                ])?;
+            }
+            out.flush()
+        })?;
+        file("lines.csv", &|w| {
+            let mut out = csv::Writer::from_writer(w);
+            out.write_record(["cell_line", "parental_line", "selected_with"])?;
+            for (a, b, c) in &self.lines {
+                out.write_record([a, b, c])?;
+            }
+            out.flush()
+        })?;
+        file("assay.toml", &|w| {
+            let s = &self.settings;
+            writeln!(
+                w,
+                "# Simulated by `collateral simulate` (seed {}); truth in truth_*.csv.",
+                s.seed
+            )?;
+            writeln!(w, "name = \"simulated screen (seed {})\"", s.seed)?;
+            writeln!(w, "concentration_unit = \"uM\"")?;
+            writeln!(
+                w,
+                "wells = \"wells.csv\"\nlines = \"lines.csv\"\nplate_size = {}",
+                s.plate_size
+            )
+        })?;
+        file("truth_curves.csv", &|w| {
+            let mut out = csv::Writer::from_writer(w);
+            out.write_record([
+                "cell_line",
+                "drug",
+                "kind",
+                "top",
+                "bottom",
+                "ec50",
+                "hill",
+                "abs_ic50",
+                "parental_line",
+                "true_log2_fc",
+            ])?;
+            for c in &self.curves {
+                out.write_record([
+                    c.cell_line.as_str(),
+                    &c.drug,
+                    c.kind,
+                    &c.top.to_string(),
+                    &c.bottom.to_string(),
+                    &c.ec50.to_string(),
+                    &c.hill.to_string(),
+                    &opt(c.abs_ic50),
+                    &c.parental_line,
+                    &opt(c.true_log2_fc),
+                ])?;
+            }
+            out.flush()
+        })?;
+        file("truth_plates.csv", &|w| {
+            let mut out = csv::Writer::from_writer(w);
+            out.write_record([
+                "plate",
+                "cell_line",
+                "replicate",
+                "gain",
+                "background",
+                "noise_sd",
+            ])?;
+            for p in &self.plates {
+                out.write_record([
+                    p.plate.as_str(),
+                    &p.cell_line,
+                    &p.replicate.to_string(),
+                    &p.gain.to_string(),
+                    &p.background.to_string(),
+                    &p.noise_sd.to_string(),
+                ])?;
+            }
+            out.flush()
+        })?;
+        file("truth_wells.csv", &|w| {
+            let mut out = csv::Writer::from_writer(w);
+            out.write_record(["plate", "well", "true_viability", "outlier"])?;
+            for x in &self.wells {
+                out.write_record([
+                    x.plate.as_str(),
+                    &x.position.to_string(),
+                    &opt(x.true_viability),
+                    &x.outlier.to_string(),
+                ])?;
+            }
+            out.flush()
+        })?;
+        Ok(written)
+    }
+}
