@@ -13,7 +13,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use crate::error::{Error, ErrorKind, Location, Problem, Result};
-use crate::table::{field, Table};
+use crate::table::{field, read_bytes, Table};
 
 /// One row of the lines table.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -40,19 +40,21 @@ pub struct LinesTable {
 impl LinesTable {
     /// Reads and checks a lines table.
     pub fn read(path: &Path) -> Result<LinesTable> {
-        let table = Table::read(path)?;
-        Self::from_table(&table)
+        let bytes = read_bytes(path)?;
+        Self::from_table(&mut Table::from_bytes(&bytes, path)?)
     }
 
-    /// Checks an already-read table.
-    pub fn from_table(table: &Table) -> Result<LinesTable> {
+    /// Reads and checks the rows of a table whose header has been parsed.
+    pub fn from_table(table: &mut Table<'_>) -> Result<LinesTable> {
         let c_line = table.require("cell_line")?;
         let c_parent = table.require("parental_line")?;
         let c_sel = table.require("selected_with")?;
         let mut problems = Vec::new();
         let mut lines: Vec<CellLine> = Vec::new();
         let mut first: BTreeMap<String, u64> = BTreeMap::new();
-        for (line, rec) in &table.rows {
+        let mut record = csv::StringRecord::new();
+        while let Some(line) = table.next_row(&mut record)? {
+            let (rec, line) = (&record, &line);
             let name = field(rec, Some(c_line)).to_string();
             let at = table.at(*line).at_well("", "");
             if name.is_empty() {
@@ -169,7 +171,7 @@ mod tests {
     use super::*;
 
     fn read(text: &str) -> Result<LinesTable> {
-        LinesTable::from_table(&Table::from_bytes(text.as_bytes(), Path::new("l.csv"))?)
+        LinesTable::from_table(&mut Table::from_bytes(text.as_bytes(), Path::new("l.csv"))?)
     }
 
     #[test]

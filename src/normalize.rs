@@ -12,7 +12,7 @@
 //! warning); none at all → `blank_fallback`: `zero` takes the background as 0 (the signal is
 //! assumed background-subtracted; with a warning) and `error` stops the run.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use crate::assay::{BlankFallback, ControlCenter, NormalizeSettings};
 use crate::error::{Error, ErrorKind, Location, Problem, Result};
@@ -147,41 +147,58 @@ impl PlateControls {
     }
 }
 
-/// The unit of every well, in table order; `None` for empty wells and for cell-free blanks on
-/// plates with more than one unit.
-pub fn units_of(
-    table: &WellTable,
-    controls: &BTreeMap<String, PlateControls>,
-) -> Vec<Option<Unit>> {
+/// The units of a wells table: each distinct unit once, and the unit of every well.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Units {
+    /// Distinct units, in order of first appearance.
+    pub keys: Vec<Unit>,
+    /// Index into `keys` for every well, in table order; `None` for empty wells and for
+    /// cell-free blanks on plates with more than one unit.
+    pub of_well: Vec<Option<usize>>,
+}
+
+/// Assigns every well to its unit.
+pub fn units_of(table: &WellTable, controls: &BTreeMap<String, PlateControls>) -> Units {
     let empty = PlateControls::default();
-    let mut units: Vec<Option<Unit>> = table
+    let mut keys: Vec<Unit> = Vec::new();
+    let mut ids: HashMap<(&str, &str, &str), usize> = HashMap::new();
+    // The same (plate, line, replicate) as written always maps to the same unit: decide once.
+    let mut seen: HashMap<(&str, &str, &str), usize> = HashMap::new();
+    let mut of_well: Vec<Option<usize>> = table
         .wells
         .iter()
         .map(|w| {
             if w.role == Role::Empty || w.cell_line.is_empty() {
                 return None;
             }
+            let raw = (w.plate.as_str(), w.cell_line.as_str(), w.replicate.as_str());
+            if let Some(&id) = seen.get(&raw) {
+                return Some(id);
+            }
             let pc = controls.get(&w.plate).unwrap_or(&empty);
             let rep = pc.unit_replicate(&w.cell_line, &w.replicate);
-            Some((w.plate.clone(), w.cell_line.clone(), rep.to_string()))
+            let id = *ids.entry((raw.0, raw.1, rep)).or_insert_with(|| {
+                keys.push((w.plate.clone(), w.cell_line.clone(), rep.to_string()));
+                keys.len() - 1
+            });
+            seen.insert(raw, id);
+            Some(id)
         })
         .collect();
     // Cell-free blanks belong to their plate's only unit, if it has exactly one.
-    let mut per_plate: BTreeMap<&str, BTreeSet<&Unit>> = BTreeMap::new();
-    for u in units.iter().flatten() {
-        per_plate.entry(u.0.as_str()).or_default().insert(u);
+    let mut per_plate: HashMap<&str, (usize, usize)> = HashMap::new();
+    for (id, k) in keys.iter().enumerate() {
+        per_plate.entry(k.0.as_str()).or_insert((0, id)).0 += 1;
     }
-    let only: BTreeMap<String, Unit> = per_plate
-        .into_iter()
-        .filter(|(_, s)| s.len() == 1)
-        .map(|(p, s)| (p.to_string(), (*s.iter().next().expect("one unit")).clone()))
-        .collect();
-    for (w, u) in table.wells.iter().zip(units.iter_mut()) {
+    for (w, u) in table.wells.iter().zip(of_well.iter_mut()) {
         if u.is_none() && w.role == Role::Blank {
-            *u = only.get(&w.plate).cloned();
+            *u = per_plate
+                .get(w.plate.as_str())
+                .filter(|(n, _)| *n == 1)
+                .map(|(_, id)| *id);
         }
     }
-    units
+    Units { keys, of_well }
 }
 
 /// The control levels of one unit.
@@ -211,25 +228,27 @@ pub fn center(values: &[f64], how: ControlCenter) -> Option<f64> {
     }
 }
 
-/// Control levels of every unit, plus warnings about blanks.
+/// Control levels of every unit (in `units.keys` order), plus warnings about blanks.
 pub fn control_levels(
     table: &WellTable,
     controls: &BTreeMap<String, PlateControls>,
-    units: &[Option<Unit>],
+    units: &Units,
     settings: &NormalizeSettings,
     source: &std::path::Path,
-) -> Result<(BTreeMap<Unit, ControlLevels>, Vec<Problem>)> {
-    let mut first_line: BTreeMap<&Unit, u64> = BTreeMap::new();
-    for (w, u) in table.wells.iter().zip(units) {
-        if let Some(u) = u {
-            first_line.entry(u).or_insert(w.line);
+) -> Result<(Vec<ControlLevels>, Vec<Problem>)> {
+    let mut first_line: Vec<u64> = vec![0; units.keys.len()];
+    for (w, u) in table.wells.iter().zip(&units.of_well) {
+        if let Some(u) = *u {
+            if first_line[u] == 0 {
+                first_line[u] = w.line;
+            }
         }
     }
     let empty = PlateControls::default();
-    let mut levels = BTreeMap::new();
+    let mut levels = Vec::with_capacity(units.keys.len());
     let mut warnings = Vec::new();
     let mut errors = Vec::new();
-    for (unit, first) in first_line {
+    for (unit, &first) in units.keys.iter().zip(&first_line) {
         let (plate, line, rep) = unit;
         let pc = controls.get(plate).unwrap_or(&empty);
         let (blanks, blank_source) = pc.blanks_for(line, rep);
@@ -264,14 +283,11 @@ pub fn control_levels(
         }
         let blank = center(&blanks, settings.controls).unwrap_or(0.0);
         let vehicles: Vec<f64> = pc.vehicles_for(line, rep).iter().map(|x| x.1).collect();
-        levels.insert(
-            unit.clone(),
-            ControlLevels {
-                vehicle: center(&vehicles, settings.controls),
-                blank,
-                blank_source,
-            },
-        );
+        levels.push(ControlLevels {
+            vehicle: center(&vehicles, settings.controls),
+            blank,
+            blank_source,
+        });
     }
     if !errors.is_empty() {
         return Err(Error::problems(ErrorKind::Input, errors));

@@ -10,10 +10,9 @@ use std::path::PathBuf;
 use serde_json::{json, Value};
 
 use crate::assay::Assay;
-use crate::error::Result;
 use crate::qc::PlateQc;
-use crate::run::{sha256_file, Normalized, RunReport, WellOutcome};
-use crate::wells::WellTable;
+use crate::run::{Normalized, RunReport, WellOutcome};
+use crate::wells::{Signal, WellTable};
 
 /// Formats an optional float: empty when absent.
 pub fn opt(v: Option<f64>) -> String {
@@ -45,27 +44,40 @@ pub fn write_wells(
     header.extend(table.extra_columns.iter().map(String::as_str));
     header.extend(["viability", "excluded", "exclusion_reason"]);
     out.write_record(&header)?;
-    let mut rec: Vec<String> = Vec::with_capacity(header.len());
+    // One reused buffer for numbers: this loop runs once per well of a whole screen.
+    let mut num = String::new();
+    let mut field_f64 = |out: &mut csv::Writer<&mut dyn Write>, v: Option<f64>| {
+        num.clear();
+        if let Some(x) = v {
+            use std::fmt::Write as _;
+            let _ = write!(num, "{x}");
+        }
+        out.write_field(num.as_bytes())
+    };
     for (well, o) in table.wells.iter().zip(outcomes) {
-        rec.clear();
-        rec.push(well.plate.clone());
-        rec.push(well.position.to_string());
-        rec.push(well.cell_line.clone());
-        rec.push(well.drug.clone());
-        rec.push(opt(well.concentration));
-        rec.push(well.role.as_str().to_string());
-        rec.push(well.signal.to_string());
+        out.write_field(&well.plate)?;
+        out.write_field(well.position.to_string())?;
+        out.write_field(&well.cell_line)?;
+        out.write_field(&well.drug)?;
+        field_f64(&mut out, well.concentration)?;
+        out.write_field(well.role.as_str())?;
+        match &well.signal {
+            Signal::Value(v) => field_f64(&mut out, Some(*v))?,
+            Signal::NotNumeric(t) => out.write_field(t)?,
+        }
         if table.has_replicate {
-            rec.push(well.replicate.clone());
+            out.write_field(&well.replicate)?;
         }
         if table.has_time {
-            rec.push(opt(well.time));
+            field_f64(&mut out, well.time)?;
         }
-        rec.extend(well.extra.iter().cloned());
-        rec.push(opt(o.viability));
-        rec.push(o.excluded.to_string());
-        rec.push(o.exclusion_reason.clone());
-        out.write_record(&rec)?;
+        for x in &well.extra {
+            out.write_field(x)?;
+        }
+        field_f64(&mut out, o.viability)?;
+        out.write_field(if o.excluded { "true" } else { "false" })?;
+        out.write_field(&o.exclusion_reason)?;
+        out.write_record(None::<&[u8]>)?;
     }
     out.flush()
 }
@@ -144,19 +156,16 @@ pub fn write_qc(w: &mut dyn Write, rows: &[PlateQc]) -> std::io::Result<()> {
 /// Builds `run.json`: version, input checksums, settings, counts, timings, warnings.
 pub fn run_json(
     assay: &Assay,
-    inputs: &[PathBuf],
+    inputs: &[(PathBuf, String, u64)],
     table: &WellTable,
     norm: &Normalized,
     report: &RunReport,
     timings: &BTreeMap<&str, f64>,
-) -> Result<Value> {
-    let mut files = Vec::new();
-    for p in inputs {
-        let bytes = std::fs::metadata(p).map(|m| m.len()).unwrap_or(0);
-        files.push(
-            json!({ "path": p.display().to_string(), "sha256": sha256_file(p)?, "bytes": bytes }),
-        );
-    }
+) -> Value {
+    let files: Vec<Value> = inputs
+        .iter()
+        .map(|(p, sha, bytes)| json!({ "path": p.display().to_string(), "sha256": sha, "bytes": bytes }))
+        .collect();
     let mut by_role: BTreeMap<&str, usize> = BTreeMap::new();
     for w in &table.wells {
         *by_role.entry(w.role.as_str()).or_default() += 1;
@@ -173,7 +182,7 @@ pub fn run_json(
         .map(|w| w.drug.as_str())
         .filter(|d| !d.is_empty())
         .collect();
-    Ok(json!({
+    json!({
         "tool": "collateral",
         "version": env!("CARGO_PKG_VERSION"),
         "assay": {
@@ -198,5 +207,5 @@ pub fn run_json(
         },
         "timings_seconds": timings,
         "warnings": report.warnings.iter().map(|w| w.to_string()).collect::<Vec<_>>(),
-    }))
+    })
 }

@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 use crate::assay::QcSettings;
-use crate::normalize::{BlankSource, PlateControls, Unit};
+use crate::normalize::{BlankSource, PlateControls, Unit, Units};
 use crate::plate::{PlateFormat, WellPos};
 use crate::stats;
 use crate::wells::{Role, WellTable};
@@ -109,26 +109,29 @@ pub struct PlateQc {
 pub fn assess(
     table: &WellTable,
     controls: &BTreeMap<String, PlateControls>,
-    units: &[Option<Unit>],
+    units: &Units,
     settings: &QcSettings,
     spatial_check: bool,
 ) -> Vec<PlateQc> {
-    // Per plate and unit: (samples, wells with a non-numeric reading).
-    let mut per_plate: BTreeMap<&str, BTreeMap<&Unit, (usize, usize)>> = BTreeMap::new();
+    // Per unit: (samples, wells with a non-numeric reading); units grouped by plate.
+    let mut counts: Vec<(usize, usize)> = vec![(0, 0); units.keys.len()];
     let mut unassigned_flagged: BTreeMap<&str, usize> = BTreeMap::new();
-    for (w, u) in table.wells.iter().zip(units) {
+    for (w, u) in table.wells.iter().zip(&units.of_well) {
         let flagged = usize::from(w.role != Role::Empty && w.signal.value().is_none());
-        match u {
+        match *u {
             Some(u) => {
-                let c = per_plate.entry(&w.plate).or_default().entry(u).or_default();
-                c.0 += usize::from(w.role == Role::Sample);
-                c.1 += flagged;
+                counts[u].0 += usize::from(w.role == Role::Sample);
+                counts[u].1 += flagged;
             }
-            None => {
-                per_plate.entry(&w.plate).or_default();
-                *unassigned_flagged.entry(&w.plate).or_default() += flagged;
-            }
+            None => *unassigned_flagged.entry(&w.plate).or_default() += flagged,
         }
+    }
+    let mut per_plate: BTreeMap<&str, BTreeMap<&Unit, (usize, usize)>> = BTreeMap::new();
+    for plate in table.formats.keys() {
+        per_plate.entry(plate).or_default();
+    }
+    for (k, c) in units.keys.iter().zip(&counts) {
+        per_plate.entry(k.0.as_str()).or_default().insert(k, *c);
     }
     let empty = PlateControls::default();
     let mut out = Vec::new();

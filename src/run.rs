@@ -3,7 +3,7 @@
 //! Outputs are written into a staging folder inside `OUTDIR` and moved into place only when
 //! every file is complete, so a failed run never leaves half-written results that look finished.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -15,6 +15,7 @@ use crate::error::{Error, Problem, Result};
 use crate::lines::LinesTable;
 use crate::normalize::{control_levels, units_of, ControlLevels, PlateControls, Unit};
 use crate::qc::{self, PlateQc, Verdict};
+use crate::table::Table;
 use crate::wells::{Role, WellTable};
 
 /// What happened to one well downstream.
@@ -58,24 +59,27 @@ pub fn normalize_and_qc(
         settings.normalize.spatial_check,
     );
     // The rows that decide exclusion: one per unit.
-    let judged: BTreeMap<Unit, &PlateQc> = qc
-        .iter()
-        .filter_map(|r| {
-            r.cell_line
-                .as_ref()
-                .map(|l| ((r.plate.clone(), l.clone(), r.replicate.clone()), r))
-        })
-        .collect();
+    let unit_index: HashMap<&Unit, usize> =
+        units.keys.iter().enumerate().map(|(i, k)| (k, i)).collect();
+    let mut judged: Vec<Option<&PlateQc>> = vec![None; units.keys.len()];
+    for r in &qc {
+        if let Some(l) = &r.cell_line {
+            let key = (r.plate.clone(), l.clone(), r.replicate.clone());
+            if let Some(&i) = unit_index.get(&key) {
+                judged[i] = Some(r);
+            }
+        }
+    }
     let outcomes = table
         .wells
         .iter()
-        .zip(&units)
+        .zip(&units.of_well)
         .map(|(w, unit)| {
             let mut reasons = Vec::new();
             if w.role == Role::Empty {
                 reasons.push("empty well".to_string());
             }
-            let level = unit.as_ref().and_then(|u| levels.get(u));
+            let level = unit.map(|u| &levels[u]);
             let viability = match (w.signal.value(), level) {
                 (Some(s), Some(l)) if w.role != Role::Empty => l.viability(s),
                 _ => None,
@@ -84,7 +88,7 @@ pub fn normalize_and_qc(
                 if w.signal.value().is_none() {
                     reasons.push(format!("signal not numeric: `{}`", w.signal));
                 }
-                if let Some(r) = unit.as_ref().and_then(|u| judged.get(u)) {
+                if let Some(r) = unit.and_then(|u| judged[u]) {
                     if r.verdict == Verdict::Fail && settings.qc.exclude_failed {
                         reasons.push(format!("plate QC failed: {}", r.reason));
                     }
@@ -104,7 +108,7 @@ pub fn normalize_and_qc(
     Ok(Normalized {
         outcomes,
         qc,
-        levels,
+        levels: units.keys.into_iter().zip(levels).collect(),
         warnings,
     })
 }
@@ -163,11 +167,27 @@ pub fn run(assay_path: &Path, outdir: &Path) -> Result<RunReport> {
         .wells
         .clone()
         .expect("checked: an assay names its wells");
-    let table = WellTable::read(&wells_path, assay.plate_format)?;
+    // Read once: the same bytes are parsed and fingerprinted.
+    let wells_bytes =
+        std::fs::read(&wells_path).map_err(|e| Error::io(&wells_path, "reading", e))?;
+    let mut inputs = vec![
+        input_record(assay_path)?,
+        (
+            wells_path.clone(),
+            sha256_hex(&wells_bytes),
+            wells_bytes.len() as u64,
+        ),
+    ];
+    let table = WellTable::from_table(
+        &mut Table::from_bytes(&wells_bytes, &wells_path)?,
+        assay.plate_format,
+    )?;
+    drop(wells_bytes);
     let mut warnings = assay.warnings.clone();
-    let lines = match &assay.lines {
+    let _lines = match &assay.lines {
         Some(p) => {
             let lt = LinesTable::read(p)?;
+            inputs.push(input_record(p)?);
             let names: BTreeSet<String> = table
                 .wells
                 .iter()
@@ -215,11 +235,9 @@ pub fn run(assay_path: &Path, outdir: &Path) -> Result<RunReport> {
         warnings,
         seconds: 0.0,
     };
-    let mut inputs = vec![assay_path.to_path_buf(), wells_path.clone()];
-    inputs.extend(lines.as_ref().map(|l| l.path.clone()));
     report.seconds = t0.elapsed().as_secs_f64();
     timings.insert("total", report.seconds);
-    let run_json = crate::output::run_json(&assay, &inputs, &table, &norm, &report, &timings)?;
+    let run_json = crate::output::run_json(&assay, &inputs, &table, &norm, &report, &timings);
     staging.write("run.json", |w| {
         serde_json::to_writer_pretty(&mut *w, &run_json).map_err(std::io::Error::other)?;
         w.write_all(b"\n")
@@ -284,9 +302,16 @@ impl Drop for Staging {
     }
 }
 
-/// SHA-256 of a file as lower-case hex.
-pub fn sha256_file(path: &Path) -> Result<String> {
+/// SHA-256 of bytes as lower-case hex.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// An input file's path, SHA-256 and size, for `run.json`.
+pub fn input_record(path: &Path) -> Result<(PathBuf, String, u64)> {
     let bytes = std::fs::read(path).map_err(|e| Error::io(path, "reading", e))?;
-    let digest = Sha256::digest(&bytes);
-    Ok(digest.iter().map(|b| format!("{b:02x}")).collect())
+    Ok((path.to_path_buf(), sha256_hex(&bytes), bytes.len() as u64))
 }

@@ -9,27 +9,36 @@ use std::path::{Path, PathBuf};
 
 use crate::error::{did_you_mean, Error, Location, Result};
 
-/// A table read into memory with its header resolved.
-#[derive(Debug)]
-pub struct Table {
+/// A delimited table with its header resolved; rows are read one at a time so a screen of a
+/// million wells is never held twice in memory.
+pub struct Table<'a> {
     /// The file it came from.
     pub path: PathBuf,
     /// Header names as written (trimmed).
     pub headers: Vec<String>,
     index: HashMap<String, usize>,
-    /// The data rows with the 1-based line each starts on.
-    pub rows: Vec<(u64, csv::StringRecord)>,
+    bytes: &'a [u8],
+    reader: csv::Reader<&'a [u8]>,
+    newlines: Vec<usize>,
 }
 
-impl Table {
-    /// Reads a whole table from a file.
-    pub fn read(path: &Path) -> Result<Table> {
-        let bytes = std::fs::read(path).map_err(|e| Error::io(path, "reading", e))?;
-        Self::from_bytes(&bytes, path)
+impl std::fmt::Debug for Table<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Table")
+            .field("path", &self.path)
+            .field("headers", &self.headers)
+            .finish()
     }
+}
 
-    /// Parses a table from bytes as if read from `path`.
-    pub fn from_bytes(bytes: &[u8], path: &Path) -> Result<Table> {
+/// Reads a file's bytes, for [`Table::from_bytes`].
+pub fn read_bytes(path: &Path) -> Result<Vec<u8>> {
+    std::fs::read(path).map_err(|e| Error::io(path, "reading", e))
+}
+
+impl<'a> Table<'a> {
+    /// Parses the header of a table held in `bytes`, as if read from `path`.
+    pub fn from_bytes(bytes: &'a [u8], path: &Path) -> Result<Table<'a>> {
         let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
         if bytes.starts_with(b"\xFF\xFE") || bytes.starts_with(b"\xFE\xFF") {
             return Err(Error::input(
@@ -72,43 +81,67 @@ impl Table {
                 ));
             }
         }
-        // csv counts CRLF line ends one line late; count from byte offsets instead.
-        let newlines: Vec<usize> = memchr_all(bytes);
-        let line_of = |byte: usize| {
-            let mut b = byte;
-            while b < bytes.len() && (bytes[b] == b'\r' || bytes[b] == b'\n') {
-                b += 1;
+        // csv counts CRLF line ends one line late; lines are counted from byte offsets instead.
+        let newlines = bytes
+            .iter()
+            .enumerate()
+            .filter_map(|(i, &b)| (b == b'\n').then_some(i))
+            .collect();
+        Ok(Table {
+            path: path.to_path_buf(),
+            headers,
+            index,
+            bytes,
+            reader,
+            newlines,
+        })
+    }
+
+    /// Reads the next non-blank data row into `rec`; returns its 1-based line, or `None` at
+    /// the end. A row with the wrong number of fields is an error naming its line.
+    pub fn next_row(&mut self, rec: &mut csv::StringRecord) -> Result<Option<u64>> {
+        loop {
+            let more = self
+                .reader
+                .read_record(rec)
+                .map_err(|e| csv_error(&self.path, e))?;
+            if !more {
+                return Ok(None);
             }
-            newlines.partition_point(|&n| n < b) as u64 + 1
-        };
-        let mut rows = Vec::new();
-        for rec in reader.records() {
-            let rec = rec.map_err(|e| csv_error(path, e))?;
-            let line = rec.position().map_or(0, |p| line_of(p.byte() as usize));
+            let line = rec
+                .position()
+                .map_or(0, |p| self.line_of(p.byte() as usize));
             if rec.iter().all(|f| f.trim().is_empty()) {
                 continue;
             }
             let n = rec.len();
             // A trailing separator adds one empty field; tolerate that, nothing else.
             let trailing_empty =
-                n == headers.len() + 1 && rec.get(n - 1).is_some_and(|f| f.trim().is_empty());
-            if n != headers.len() && !trailing_empty {
+                n == self.headers.len() + 1 && rec.get(n - 1).is_some_and(|f| f.trim().is_empty());
+            if n != self.headers.len() && !trailing_empty {
                 return Err(Error::input(
-                    Location::file(path).at_line(line),
+                    Location::file(&self.path).at_line(line),
                     format!(
                         "{n} fields where the header has {}; check separators and quoting on this line",
-                        headers.len()
+                        self.headers.len()
                     ),
                 ));
             }
-            rows.push((line, rec));
+            return Ok(Some(line));
         }
-        Ok(Table {
-            path: path.to_path_buf(),
-            headers,
-            index,
-            rows,
-        })
+    }
+
+    fn line_of(&self, byte: usize) -> u64 {
+        let mut b = byte;
+        while b < self.bytes.len() && (self.bytes[b] == b'\r' || self.bytes[b] == b'\n') {
+            b += 1;
+        }
+        self.newlines.partition_point(|&n| n < b) as u64 + 1
+    }
+
+    /// Number of lines in the file (an upper bound on the number of rows).
+    pub fn line_count(&self) -> usize {
+        self.newlines.len() + 1
     }
 
     /// The index of a column (case-insensitive), if present.
@@ -142,14 +175,6 @@ pub fn field(rec: &csv::StringRecord, col: Option<usize>) -> &str {
     col.and_then(|c| rec.get(c)).map_or("", str::trim)
 }
 
-fn memchr_all(bytes: &[u8]) -> Vec<usize> {
-    bytes
-        .iter()
-        .enumerate()
-        .filter_map(|(i, &b)| (b == b'\n').then_some(i))
-        .collect()
-}
-
 fn detect_delimiter(first_line: &[u8]) -> u8 {
     let count = |d: u8| first_line.iter().filter(|&&b| b == d).count();
     let (tabs, commas, semis) = (count(b'\t'), count(b','), count(b';'));
@@ -179,8 +204,19 @@ fn csv_error(path: &Path, e: csv::Error) -> Error {
 mod tests {
     use super::*;
 
-    fn parse(s: &str) -> Result<Table> {
-        Table::from_bytes(s.as_bytes(), Path::new("t.csv"))
+    /// All rows of a table, or its first error.
+    fn parse(s: &str) -> Result<Vec<(u64, csv::StringRecord)>> {
+        let mut t = Table::from_bytes(s.as_bytes(), Path::new("t.csv"))?;
+        let b = t.column("b");
+        let mut rows = Vec::new();
+        let mut rec = csv::StringRecord::new();
+        while let Some(line) = t.next_row(&mut rec)? {
+            rows.push((line, rec.clone()));
+        }
+        if let Some(b) = b {
+            assert_eq!(field(&rows[0].1, Some(b)), "2");
+        }
+        Ok(rows)
     }
 
     #[test]
@@ -191,10 +227,9 @@ mod tests {
             "a;b\n1;2\n",
             "A,B\n1,2,\n",
         ] {
-            let t = parse(text).unwrap();
-            assert_eq!(t.rows.len(), 1, "{text:?}");
-            assert_eq!(field(&t.rows[0].1, t.column("b")), "2", "{text:?}");
-            assert_eq!(t.rows[0].0, 2, "{text:?}");
+            let rows = parse(text).unwrap();
+            assert_eq!(rows.len(), 1, "{text:?}");
+            assert_eq!(rows[0].0, 2, "{text:?}");
         }
     }
 
@@ -202,14 +237,21 @@ mod tests {
     fn errors_name_the_line() {
         let e = parse("a,b\n1,2\n1,2,3,4\n").unwrap_err();
         assert!(e.to_string().starts_with("t.csv:3: 4 fields"), "{e}");
-        let e = parse("a,b\n1,2\n").unwrap().require("c").unwrap_err();
+        let t = Table::from_bytes(b"a,b\n1,2\n", Path::new("t.csv")).unwrap();
+        let e = t.require("c").unwrap_err();
         assert!(
             e.to_string().contains("t.csv:1: required column `c`"),
             "{e}"
         );
         let e = parse("").unwrap_err();
         assert!(e.to_string().contains("empty"), "{e}");
-        let e = Table::from_bytes(b"a,b\n1,\xff\n", Path::new("t.csv")).unwrap_err();
+        let e = parse("a,b\n1,2\n")
+            .map(|_| ())
+            .and_then(|_| {
+                let mut t = Table::from_bytes(b"a,b\n1,\xff\n", Path::new("t.csv"))?;
+                t.next_row(&mut csv::StringRecord::new()).map(|_| ())
+            })
+            .unwrap_err();
         assert!(e.to_string().contains("t.csv:2"), "{e}");
         let e = parse("well,Well\n1,2\n").unwrap_err();
         assert!(e.to_string().contains("appears twice"), "{e}");

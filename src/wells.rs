@@ -10,7 +10,7 @@ use std::path::Path;
 
 use crate::error::{did_you_mean, Error, ErrorKind, Location, Problem, Result};
 use crate::plate::{PlateFormat, WellPos};
-use crate::table::{field, Table};
+use crate::table::{field, read_bytes, Table};
 
 /// What a well is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -160,12 +160,12 @@ impl WellTable {
     /// `declared` is the assay's plate format, if it names one; a `plate_size` column may also
     /// declare it per row.
     pub fn read(path: &Path, declared: Option<PlateFormat>) -> Result<WellTable> {
-        let table = Table::read(path)?;
-        Self::from_table(&table, declared)
+        let bytes = read_bytes(path)?;
+        Self::from_table(&mut Table::from_bytes(&bytes, path)?, declared)
     }
 
-    /// Checks an already-read table.
-    pub fn from_table(table: &Table, declared: Option<PlateFormat>) -> Result<WellTable> {
+    /// Reads and checks the rows of a table whose header has been parsed.
+    pub fn from_table(table: &mut Table<'_>, declared: Option<PlateFormat>) -> Result<WellTable> {
         let cols: Vec<usize> = REQUIRED
             .iter()
             .map(|c| table.require(c))
@@ -186,17 +186,19 @@ impl WellTable {
             .collect();
 
         let mut problems: Vec<Problem> = Vec::new();
-        let mut wells = Vec::with_capacity(table.rows.len());
-        let mut seen: HashMap<(String, WellPos), u64> = HashMap::with_capacity(table.rows.len());
-        // Per plate: first line, declared size (and the line that declared it).
-        let mut plate_first_line: BTreeMap<String, u64> = BTreeMap::new();
-        let mut plate_size_decl: HashMap<String, (u32, u64)> = HashMap::new();
+        let mut wells = Vec::with_capacity(table.line_count());
+        // Plates by first appearance; per-plate bookkeeping is indexed, not keyed by name,
+        // because this loop runs once per well of a whole screen.
+        let mut plate_ids: HashMap<String, usize> = HashMap::new();
+        let mut plates: Vec<PlateInfo> = Vec::new();
+        let mut plate_of_well: Vec<usize> = Vec::with_capacity(table.line_count());
 
-        for (line, rec) in &table.rows {
+        let mut record = csv::StringRecord::new();
+        while let Some(line) = table.next_row(&mut record)? {
             if problems.len() >= MAX_PROBLEMS {
                 break;
             }
-            let line = *line;
+            let rec = &record;
             let plate = field(rec, Some(c_plate)).to_string();
             let well_name = field(rec, Some(c_well));
             let loc = table.at(line).at_well(&plate, well_name);
@@ -211,7 +213,14 @@ impl WellTable {
                 bad("`plate` is empty; every well needs a plate identifier".into());
                 continue;
             }
-            plate_first_line.entry(plate.clone()).or_insert(line);
+            let pid = match plate_ids.get(plate.as_str()) {
+                Some(&id) => id,
+                None => {
+                    plate_ids.insert(plate.clone(), plates.len());
+                    plates.push(PlateInfo::new(line));
+                    plates.len() - 1
+                }
+            };
             let position = match WellPos::parse(well_name) {
                 Ok(p) => p,
                 Err(msg) => {
@@ -282,25 +291,32 @@ impl WellTable {
                         None => bad(format!(
                             "`plate_size` is `{s}`; expected 6, 12, 24, 48, 96, 384 or 1536"
                         )),
-                        Some(f) => match plate_size_decl.get(&plate) {
-                            Some((n, first)) if *n != f.wells() => bad(format!(
+                        Some(f) => match plates[pid].size_decl {
+                            Some((n, first)) if n != f.wells() => bad(format!(
                                 "plate {plate} is declared {}-well here but {n}-well on line {first}; one plate has one size",
                                 f.wells()
                             )),
                             Some(_) => {}
-                            None => {
-                                plate_size_decl.insert(plate.clone(), (f.wells(), line));
-                            }
+                            None => plates[pid].size_decl = Some((f.wells(), line)),
                         },
                     }
                 }
             }
-            if let Some(first) = seen.insert((plate.clone(), position), line) {
+            let slot = &mut plates[pid].seen
+                [usize::from(position.row) * 48 + usize::from(position.column)];
+            if *slot != 0 {
                 bad(format!(
-                    "well {position} of plate {plate} appears twice (lines {first} and {line})"
+                    "well {position} of plate {plate} appears twice (lines {slot} and {line})"
                 ));
                 continue;
             }
+            *slot = line;
+            plates[pid].has_vehicle |= role == Role::Vehicle;
+            plates[pid].smallest = plates[pid].smallest.max(
+                PlateFormat::smallest_containing(position)
+                    .expect("parsed wells fit the largest plate"),
+            );
+            plate_of_well.push(pid);
             wells.push(Well {
                 plate,
                 position,
@@ -320,28 +336,17 @@ impl WellTable {
         }
 
         // Plate formats: declared (column, then assay) or the smallest that holds every well.
-        let mut formats: BTreeMap<String, PlateFormat> = BTreeMap::new();
-        for w in &wells {
-            let declared_here = plate_size_decl
-                .get(&w.plate)
-                .and_then(|(n, _)| PlateFormat::from_wells(*n))
-                .or(declared);
-            match declared_here {
-                Some(f) => {
-                    formats.insert(w.plate.clone(), f);
-                }
-                None => {
-                    let f = PlateFormat::smallest_containing(w.position)
-                        .expect("parsed wells fit the largest plate");
-                    let e = formats.entry(w.plate.clone()).or_insert(f);
-                    if f > *e {
-                        *e = f;
-                    }
-                }
-            }
-        }
-        for w in &wells {
-            let f = formats[&w.plate];
+        let format_of: Vec<PlateFormat> = plates
+            .iter()
+            .map(|p| {
+                p.size_decl
+                    .and_then(|(n, _)| PlateFormat::from_wells(n))
+                    .or(declared)
+                    .unwrap_or(p.smallest)
+            })
+            .collect();
+        for (w, &pid) in wells.iter().zip(&plate_of_well) {
+            let f = format_of[pid];
             if !f.contains(w.position) {
                 problems.push(Problem {
                     location: table.at(w.line).at_well(&w.plate, &w.position.to_string()),
@@ -355,20 +360,22 @@ impl WellTable {
             }
         }
         // Every plate needs vehicle wells, or nothing on it can be normalized.
-        let mut has_vehicle: HashMap<&str, bool> = HashMap::new();
-        for w in &wells {
-            *has_vehicle.entry(&w.plate).or_default() |= w.role == Role::Vehicle;
-        }
-        for (plate, first) in &plate_first_line {
-            if has_vehicle.get(plate.as_str()) == Some(&false) {
+        let mut names: Vec<(&String, &usize)> = plate_ids.iter().collect();
+        names.sort();
+        for (plate, &pid) in &names {
+            if !plates[pid].has_vehicle {
                 problems.push(Problem {
-                    location: table.at(*first).at_well(plate, ""),
+                    location: table.at(plates[pid].first_line).at_well(plate, ""),
                     message: format!(
                         "plate {plate} (first row on this line) has no vehicle wells; viability needs untreated controls on every plate"
                     ),
                 });
             }
         }
+        let formats: BTreeMap<String, PlateFormat> = names
+            .iter()
+            .map(|(plate, &pid)| ((*plate).clone(), format_of[pid]))
+            .collect();
         if !problems.is_empty() {
             problems.sort_by_key(|p| p.location.line);
             return Err(Error::problems(ErrorKind::Input, problems));
@@ -397,6 +404,29 @@ impl WellTable {
     }
 }
 
+/// Bookkeeping for one plate while reading.
+struct PlateInfo {
+    first_line: u64,
+    /// Declared size and the line that declared it.
+    size_decl: Option<(u32, u64)>,
+    smallest: PlateFormat,
+    has_vehicle: bool,
+    /// Line of each well position seen (row × 48 + column), 0 when not seen.
+    seen: Vec<u64>,
+}
+
+impl PlateInfo {
+    fn new(first_line: u64) -> Self {
+        PlateInfo {
+            first_line,
+            size_decl: None,
+            smallest: crate::plate::FORMATS[0],
+            has_vehicle: false,
+            seen: vec![0; 32 * 48],
+        }
+    }
+}
+
 fn parse_concentration(text: &str) -> std::result::Result<f64, String> {
     if text.is_empty() {
         return Err("sample well without a `concentration`".into());
@@ -418,8 +448,8 @@ mod tests {
     use super::*;
 
     fn read(text: &str) -> Result<WellTable> {
-        let t = Table::from_bytes(text.as_bytes(), Path::new("w.csv"))?;
-        WellTable::from_table(&t, None)
+        let mut t = Table::from_bytes(text.as_bytes(), Path::new("w.csv"))?;
+        WellTable::from_table(&mut t, None)
     }
 
     const HEAD: &str = "plate,well,cell_line,drug,concentration,role,signal\n";
