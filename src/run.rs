@@ -128,6 +128,8 @@ pub struct RunReport {
     pub wells: usize,
     /// Wells excluded from fitting (any reason, empty wells included).
     pub excluded: usize,
+    /// Wells with role `empty`.
+    pub empty: usize,
     /// Wells whose signal is not a number.
     pub flagged: usize,
     /// QC verdict counts over the judged (per cell line) rows: pass, warn, fail.
@@ -142,12 +144,13 @@ impl RunReport {
     /// A short human summary for stdout.
     pub fn summary(&self) -> String {
         format!(
-            "{}: {} plates, {} wells ({} flagged, {} excluded); QC {} pass, {} warn, {} fail\nwrote {} files to {} in {:.2} s",
+            "{}: {} plates, {} wells ({} empty, {} with unreadable signal, {} more excluded by QC or normalization); QC {} pass, {} warn, {} fail\nwrote {} files to {} in {:.2} s",
             self.name,
             self.plates,
             self.wells,
+            self.empty,
             self.flagged,
-            self.excluded,
+            self.excluded - self.empty - self.flagged,
             self.verdicts[0],
             self.verdicts[1],
             self.verdicts[2],
@@ -226,6 +229,7 @@ pub fn run(assay_path: &Path, outdir: &Path) -> Result<RunReport> {
         plates: table.formats.len(),
         wells: table.wells.len(),
         excluded: norm.outcomes.iter().filter(|o| o.excluded).count(),
+        empty: table.wells.iter().filter(|w| w.role == Role::Empty).count(),
         flagged: table
             .wells
             .iter()

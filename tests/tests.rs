@@ -3,4 +3,5 @@
 mod bad_input;
 mod common;
 mod iwasawa;
+mod normalization;
 mod simulated;
