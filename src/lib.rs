@@ -8,11 +8,13 @@
 pub mod assay;
 pub mod error;
 pub mod lines;
+pub mod network;
 pub mod normalize;
 pub mod output;
 pub mod plate;
 pub mod qc;
 pub mod run;
+pub mod shift;
 pub mod simulate;
 pub mod stats;
 pub mod table;

@@ -19,6 +19,15 @@ pub fn opt(v: Option<f64>) -> String {
     v.map_or_else(String::new, |x| x.to_string())
 }
 
+/// Formats a float that may not exist (NaN or infinite): empty when absent.
+pub fn opt_nan(v: f64) -> String {
+    if v.is_finite() {
+        v.to_string()
+    } else {
+        String::new()
+    }
+}
+
 /// Writes `wells.csv`: the tidy columns, optional/extra columns, then viability and exclusion.
 pub fn write_wells(
     w: &mut dyn Write,

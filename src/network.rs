@@ -1,0 +1,505 @@
+//! The collateral-sensitivity matrix and network (Dhawan et al. 2017), and its drug cycles.
+//!
+//! Nodes are drugs. An edge runs from the drug a line was selected with to each drug it was
+//! tested with, carrying the line's log2_fc, q-value and call. When several lines share a
+//! selecting drug their calls are summarised on one edge: how many lines showed CS, CR, neither,
+//! or could not be called, and the **CS likelihood** (lines with CS / lines with a call).
+//!
+//! Cycles of the CS graph (edges whose call is `collateral_sensitive`) are candidate
+//! drug-cycling regimens (Imamovic & Sommer 2013, Dhawan 2017): resistance to each drug makes
+//! the line sensitive to the next. They are enumerated up to a length and ranked by their
+//! summed log2_fc, most negative first.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::Write;
+
+use crate::output::opt_nan as num;
+use crate::shift::{Call, Shift};
+
+/// One drug → drug edge of the network.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Edge {
+    /// Drug the lines were selected with.
+    pub source: String,
+    /// Drug tested.
+    pub target: String,
+    /// Resistant lines behind the edge.
+    pub lines: Vec<String>,
+    /// Mean log2_fc over the lines with a point estimate or bound (NaN when none).
+    pub log2_fc: f64,
+    /// Smallest q-value over the lines (NaN when none).
+    pub q_value: f64,
+    /// The edge's call: the call of most lines; `mixed` on a tie between CS and CR.
+    pub call: String,
+    /// Lines called collateral_sensitive.
+    pub n_cs: usize,
+    /// Lines called cross_resistant.
+    pub n_cr: usize,
+    /// Lines called neutral.
+    pub n_neutral: usize,
+    /// Lines left undetermined.
+    pub n_undetermined: usize,
+    /// n_cs / (lines with a call other than undetermined); NaN when none.
+    pub cs_likelihood: f64,
+}
+
+/// Builds the drug network from the shifts (lines without a selecting drug have no edge).
+pub fn edges(shifts: &[Shift]) -> Vec<Edge> {
+    let mut groups: BTreeMap<(&str, &str), Vec<&Shift>> = BTreeMap::new();
+    for s in shifts.iter().filter(|s| !s.selected_with.is_empty()) {
+        groups
+            .entry((s.selected_with.as_str(), s.drug.as_str()))
+            .or_default()
+            .push(s);
+    }
+    groups
+        .into_iter()
+        .map(|((source, target), rows)| {
+            let count = |c: Call| rows.iter().filter(|r| r.call == c).count();
+            let (n_cs, n_cr, n_neutral, n_undetermined) = (
+                count(Call::CollateralSensitive),
+                count(Call::CrossResistant),
+                count(Call::Neutral),
+                count(Call::Undetermined),
+            );
+            let fcs: Vec<f64> = rows
+                .iter()
+                .map(|r| r.log2_fc)
+                .filter(|x| x.is_finite())
+                .collect();
+            let qs = rows.iter().map(|r| r.q_value).filter(|x| x.is_finite());
+            let called = n_cs + n_cr + n_neutral;
+            let best = [
+                (n_cs, Call::CollateralSensitive.name()),
+                (n_cr, Call::CrossResistant.name()),
+                (n_neutral, Call::Neutral.name()),
+                (n_undetermined, Call::Undetermined.name()),
+            ];
+            let top = best.iter().map(|b| b.0).max().unwrap_or(0);
+            let leaders: Vec<&str> = best.iter().filter(|b| b.0 == top).map(|b| b.1).collect();
+            let call = if leaders.len() == 1 {
+                leaders[0].to_string()
+            } else if n_cs == top && n_cr == top {
+                "mixed".to_string()
+            } else {
+                // A tie with neutral or undetermined: the more cautious of the two.
+                leaders
+                    .iter()
+                    .rev()
+                    .next()
+                    .copied()
+                    .unwrap_or("undetermined")
+                    .to_string()
+            };
+            Edge {
+                source: source.to_string(),
+                target: target.to_string(),
+                lines: rows
+                    .iter()
+                    .map(|r| {
+                        if r.replicate.is_empty() {
+                            r.resistant_line.clone()
+                        } else {
+                            format!("{} rep {}", r.resistant_line, r.replicate)
+                        }
+                    })
+                    .collect(),
+                log2_fc: if fcs.is_empty() {
+                    f64::NAN
+                } else {
+                    fcs.iter().sum::<f64>() / fcs.len() as f64
+                },
+                q_value: qs.fold(f64::NAN, f64::min),
+                call,
+                n_cs,
+                n_cr,
+                n_neutral,
+                n_undetermined,
+                cs_likelihood: if called == 0 {
+                    f64::NAN
+                } else {
+                    n_cs as f64 / called as f64
+                },
+            }
+        })
+        .collect()
+}
+
+/// A drug cycle of the CS graph.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Cycle {
+    /// Drugs in order; the last is followed by the first.
+    pub drugs: Vec<String>,
+    /// Sum of the edges' log2_fc (more negative: stronger collateral sensitivity).
+    pub sum_log2_fc: f64,
+    /// Largest q-value along the cycle.
+    pub max_q_value: f64,
+}
+
+/// Simple directed cycles of the edges called `collateral_sensitive`, up to `max_len` drugs,
+/// each listed once (starting at its alphabetically first drug), ranked by summed log2_fc.
+pub fn cycles(edges: &[Edge], max_len: usize) -> Vec<Cycle> {
+    let cs: Vec<&Edge> = edges
+        .iter()
+        .filter(|e| e.call == Call::CollateralSensitive.name() && e.source != e.target)
+        .collect();
+    let nodes: Vec<&str> = cs
+        .iter()
+        .flat_map(|e| [e.source.as_str(), e.target.as_str()])
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let index = |n: &str| nodes.binary_search(&n).expect("node listed");
+    let mut adj: Vec<Vec<(usize, &Edge)>> = vec![Vec::new(); nodes.len()];
+    for e in &cs {
+        adj[index(&e.source)].push((index(&e.target), e));
+    }
+    let mut found = Vec::new();
+    // Each cycle is found once: from its smallest node, visiting only larger ones.
+    for start in 0..nodes.len() {
+        let mut path = vec![start];
+        let mut path_edges: Vec<&Edge> = Vec::new();
+        extend(
+            start,
+            &adj,
+            max_len,
+            &mut path,
+            &mut path_edges,
+            &mut |p, es| {
+                found.push(Cycle {
+                    drugs: p.iter().map(|&i| nodes[i].to_string()).collect(),
+                    sum_log2_fc: es.iter().map(|e| e.log2_fc).sum(),
+                    max_q_value: es.iter().map(|e| e.q_value).fold(f64::NAN, f64::max),
+                });
+            },
+        );
+    }
+    found.sort_by(|a, b| {
+        a.sum_log2_fc
+            .total_cmp(&b.sum_log2_fc)
+            .then_with(|| a.drugs.cmp(&b.drugs))
+    });
+    found
+}
+
+fn extend<'a>(
+    start: usize,
+    adj: &[Vec<(usize, &'a Edge)>],
+    max_len: usize,
+    path: &mut Vec<usize>,
+    path_edges: &mut Vec<&'a Edge>,
+    emit: &mut dyn FnMut(&[usize], &[&Edge]),
+) {
+    let last = *path.last().expect("path starts with start");
+    for &(next, e) in &adj[last] {
+        if next == start && path.len() >= 2 {
+            path_edges.push(e);
+            emit(path, path_edges);
+            path_edges.pop();
+        } else if next > start && !path.contains(&next) && path.len() < max_len {
+            path.push(next);
+            path_edges.push(e);
+            extend(start, adj, max_len, path, path_edges, emit);
+            path.pop();
+            path_edges.pop();
+        }
+    }
+}
+
+/// The resistant-line rows of the matrix: a line, or a line and replicate in per-replicate mode.
+fn row_key(s: &Shift) -> String {
+    if s.replicate.is_empty() {
+        s.resistant_line.clone()
+    } else {
+        format!("{} rep {}", s.resistant_line, s.replicate)
+    }
+}
+
+/// Writes `matrix.csv` (log2_fc, or the bound for censored cells) or `calls.csv` (calls):
+/// resistant lines × drugs.
+pub fn write_matrix(w: &mut dyn Write, shifts: &[Shift], calls: bool) -> std::io::Result<()> {
+    let drugs: BTreeSet<&str> = shifts.iter().map(|s| s.drug.as_str()).collect();
+    let mut rows: Vec<String> = Vec::new();
+    let mut cells: BTreeMap<(String, &str), &Shift> = BTreeMap::new();
+    for s in shifts {
+        let k = row_key(s);
+        if !rows.contains(&k) {
+            rows.push(k.clone());
+        }
+        cells.insert((k, s.drug.as_str()), s);
+    }
+    let mut out = csv::Writer::from_writer(w);
+    let mut header = vec!["resistant_line"];
+    header.extend(drugs.iter().copied());
+    out.write_record(&header)?;
+    for r in &rows {
+        let mut rec = vec![r.clone()];
+        for d in &drugs {
+            rec.push(match cells.get(&(r.clone(), *d)) {
+                None => String::new(),
+                Some(s) if calls => s.call.name().to_string(),
+                Some(s) => num(s.log2_fc),
+            });
+        }
+        out.write_record(&rec)?;
+    }
+    out.flush()
+}
+
+fn xml_escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+fn nodes_of(edges: &[Edge]) -> BTreeSet<&str> {
+    edges
+        .iter()
+        .flat_map(|e| [e.source.as_str(), e.target.as_str()])
+        .collect()
+}
+
+/// Writes the network as GraphML (opens in Cytoscape and Gephi).
+pub fn write_graphml(w: &mut dyn Write, edges: &[Edge]) -> std::io::Result<()> {
+    writeln!(w, r#"<?xml version="1.0" encoding="UTF-8"?>"#)?;
+    writeln!(
+        w,
+        r#"<graphml xmlns="http://graphml.graphdrawing.org/xmlns">"#
+    )?;
+    let keys = [
+        ("label", "node", "string"),
+        ("log2_fc", "edge", "double"),
+        ("q_value", "edge", "double"),
+        ("call", "edge", "string"),
+        ("n_lines", "edge", "int"),
+        ("n_cs", "edge", "int"),
+        ("n_cr", "edge", "int"),
+        ("n_neutral", "edge", "int"),
+        ("n_undetermined", "edge", "int"),
+        ("cs_likelihood", "edge", "double"),
+        ("lines", "edge", "string"),
+    ];
+    for (name, on, ty) in keys {
+        writeln!(
+            w,
+            r#"  <key id="{name}" for="{on}" attr.name="{name}" attr.type="{ty}"/>"#
+        )?;
+    }
+    writeln!(w, r#"  <graph id="collateral" edgedefault="directed">"#)?;
+    for n in nodes_of(edges) {
+        let n = xml_escape(n);
+        writeln!(
+            w,
+            r#"    <node id="{n}"><data key="label">{n}</data></node>"#
+        )?;
+    }
+    for (i, e) in edges.iter().enumerate() {
+        writeln!(
+            w,
+            r#"    <edge id="e{i}" source="{}" target="{}">"#,
+            xml_escape(&e.source),
+            xml_escape(&e.target)
+        )?;
+        // Absent numbers are left out: GraphML has no NaN for doubles.
+        for (k, v) in [
+            ("log2_fc", e.log2_fc),
+            ("q_value", e.q_value),
+            ("cs_likelihood", e.cs_likelihood),
+        ] {
+            if v.is_finite() {
+                writeln!(w, r#"      <data key="{k}">{v}</data>"#)?;
+            }
+        }
+        writeln!(
+            w,
+            r#"      <data key="call">{}</data>"#,
+            xml_escape(&e.call)
+        )?;
+        for (k, v) in [
+            ("n_lines", e.lines.len()),
+            ("n_cs", e.n_cs),
+            ("n_cr", e.n_cr),
+            ("n_neutral", e.n_neutral),
+            ("n_undetermined", e.n_undetermined),
+        ] {
+            writeln!(w, r#"      <data key="{k}">{v}</data>"#)?;
+        }
+        writeln!(
+            w,
+            r#"      <data key="lines">{}</data>"#,
+            xml_escape(&e.lines.join("; "))
+        )?;
+        writeln!(w, "    </edge>")?;
+    }
+    writeln!(w, "  </graph>\n</graphml>")
+}
+
+/// Edge colour by call: blue for CS, red for CR (Dhawan's convention), grey otherwise.
+pub fn call_colour(call: &str) -> &'static str {
+    match call {
+        "collateral_sensitive" => "#2166ac",
+        "cross_resistant" => "#b2182b",
+        "mixed" => "#7b3294",
+        _ => "#9e9e9e",
+    }
+}
+
+/// Writes the network as Graphviz DOT.
+pub fn write_dot(w: &mut dyn Write, edges: &[Edge]) -> std::io::Result<()> {
+    let q = |s: &str| format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""));
+    writeln!(w, "digraph collateral {{")?;
+    writeln!(w, "  node [shape=ellipse, fontname=\"Helvetica\"];")?;
+    for n in nodes_of(edges) {
+        writeln!(w, "  {};", q(n))?;
+    }
+    for e in edges {
+        let width = if e.log2_fc.is_finite() {
+            1.0 + e.log2_fc.abs().min(4.0)
+        } else {
+            1.0
+        };
+        let label = if e.log2_fc.is_finite() {
+            format!("{:.2}", e.log2_fc)
+        } else {
+            "n/a".into()
+        };
+        let style = if e.call == "neutral" || e.call == "undetermined" {
+            "dashed"
+        } else {
+            "solid"
+        };
+        writeln!(
+            w,
+            "  {} -> {} [label={}, color={}, penwidth={width:.2}, style={style}, call={}, log2_fc={}, q_value={}, n_cs={}, n_cr={}];",
+            q(&e.source),
+            q(&e.target),
+            q(&label),
+            q(call_colour(&e.call)),
+            q(&e.call),
+            q(&num(e.log2_fc)),
+            q(&num(e.q_value)),
+            e.n_cs,
+            e.n_cr
+        )?;
+    }
+    writeln!(w, "}}")
+}
+
+/// The network as JSON: `{"nodes": [...], "edges": [...]}` (absent numbers are null).
+pub fn to_json(edges: &[Edge]) -> serde_json::Value {
+    let f = |x: f64| {
+        if x.is_finite() {
+            serde_json::json!(x)
+        } else {
+            serde_json::Value::Null
+        }
+    };
+    serde_json::json!({
+        "nodes": nodes_of(edges).into_iter().map(|n| serde_json::json!({ "id": n })).collect::<Vec<_>>(),
+        "edges": edges.iter().map(|e| serde_json::json!({
+            "source": e.source, "target": e.target, "lines": e.lines,
+            "log2_fc": f(e.log2_fc), "q_value": f(e.q_value), "call": e.call,
+            "n_cs": e.n_cs, "n_cr": e.n_cr, "n_neutral": e.n_neutral,
+            "n_undetermined": e.n_undetermined, "cs_likelihood": f(e.cs_likelihood),
+        })).collect::<Vec<_>>(),
+    })
+}
+
+/// Writes `cycles.csv`.
+pub fn write_cycles(w: &mut dyn Write, cycles: &[Cycle]) -> std::io::Result<()> {
+    let mut out = csv::Writer::from_writer(w);
+    out.write_record(["rank", "length", "cycle", "sum_log2_fc", "max_q_value"])?;
+    for (i, c) in cycles.iter().enumerate() {
+        let mut path = c.drugs.clone();
+        path.push(c.drugs[0].clone());
+        out.write_record([
+            (i + 1).to_string(),
+            c.drugs.len().to_string(),
+            path.join(" -> "),
+            num(c.sum_log2_fc),
+            num(c.max_q_value),
+        ])?;
+    }
+    out.flush()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::shift::{Bound, Metric};
+
+    fn shift(line: &str, sel: &str, drug: &str, fc: f64, call: Call) -> Shift {
+        Shift {
+            resistant_line: line.into(),
+            replicate: String::new(),
+            parental_line: "P".into(),
+            drug: drug.into(),
+            selected_with: sel.into(),
+            metric: Metric::Ic50,
+            log2_fc: fc,
+            log2_fc_qualifier: Some(Bound::Equal),
+            ci_low: f64::NAN,
+            ci_high: f64::NAN,
+            p_value: 0.001,
+            q_value: 0.01,
+            call,
+            value_resistant: 1.0,
+            qualifier_resistant: Some(Bound::Equal),
+            value_parental: 1.0,
+            qualifier_parental: Some(Bound::Equal),
+            reason: String::new(),
+        }
+    }
+
+    #[test]
+    fn edges_summarise_lines_sharing_a_selecting_drug() {
+        let s = vec![
+            shift("A1", "A", "B", -2.0, Call::CollateralSensitive),
+            shift("A2", "A", "B", -1.5, Call::CollateralSensitive),
+            shift("A3", "A", "B", 0.1, Call::Neutral),
+            shift("B1", "B", "A", 2.0, Call::CrossResistant),
+        ];
+        let e = edges(&s);
+        assert_eq!(e.len(), 2);
+        assert_eq!((e[0].source.as_str(), e[0].target.as_str()), ("A", "B"));
+        assert_eq!(
+            (e[0].n_cs, e[0].n_neutral, e[0].call.as_str()),
+            (2, 1, "collateral_sensitive")
+        );
+        assert!((e[0].cs_likelihood - 2.0 / 3.0).abs() < 1e-12);
+        assert!((e[0].log2_fc - (-3.4 / 3.0)).abs() < 1e-12);
+    }
+
+    #[test]
+    fn cycles_are_found_once_and_ranked() {
+        // A→B→C→A and A→B→A, all CS.
+        let s = vec![
+            shift("a", "A", "B", -2.0, Call::CollateralSensitive),
+            shift("b", "B", "C", -1.0, Call::CollateralSensitive),
+            shift("c", "C", "A", -1.0, Call::CollateralSensitive),
+            shift("b2", "B", "A", -3.0, Call::CollateralSensitive),
+            shift("n", "C", "B", -3.0, Call::Neutral),
+        ];
+        let c = cycles(&edges(&s), 4);
+        assert_eq!(c.len(), 2, "{c:?}");
+        assert_eq!(c[0].drugs, vec!["A", "B"]);
+        assert_eq!(c[0].sum_log2_fc, -5.0);
+        assert_eq!(c[1].drugs, vec!["A", "B", "C"]);
+        assert_eq!(cycles(&edges(&s), 2).len(), 1);
+    }
+
+    #[test]
+    fn graph_files_are_well_formed() {
+        let s = vec![shift("a", "A&B", "C\"D", -2.0, Call::CollateralSensitive)];
+        let e = edges(&s);
+        let mut g = Vec::new();
+        write_graphml(&mut g, &e).unwrap();
+        let g = String::from_utf8(g).unwrap();
+        assert!(g.contains(r#"source="A&amp;B" target="C&quot;D""#), "{g}");
+        let mut d = Vec::new();
+        write_dot(&mut d, &e).unwrap();
+        let d = String::from_utf8(d).unwrap();
+        assert!(d.contains(r#""A&B" -> "C\"D""#), "{d}");
+    }
+}

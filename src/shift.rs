@@ -1,0 +1,708 @@
+//! IC50 shifts: each resistant line against its parental line, drug by drug, with a confidence
+//! interval, a p-value, Benjamini–Hochberg q-values across the whole matrix and a call.
+//!
+//! log2_fc = log2(metric_resistant / metric_parental). Its standard error combines the two
+//! fits' standard errors of log10 metric (delta method on the log scale, independent fits):
+//! se = log2(10)·√(se_R² + se_P²), with Welch–Satterthwaite degrees of freedom from the fits'
+//! residual degrees of freedom, a t-based 95 % CI and a two-sided p-value.
+//!
+//! Calls (rule `delta`, the default): `cross_resistant` if log2_fc ≥ τ and q ≤ α,
+//! `collateral_sensitive` if log2_fc ≤ −τ and q ≤ α, `neutral` otherwise. A censored ratio
+//! (one IC50 beyond the tested range) has no p-value; it gets a call only when its bound already
+//! decides it (e.g. log2_fc > 1.6 with τ = 1 → `cross_resistant`), and `undetermined` when the
+//! bound leaves the call open. A failed or missing fit gives `undetermined` with the reason.
+//!
+//! Rule `dhawan2017` reproduces Dhawan et al. 2017: `collateral_sensitive` / `cross_resistant`
+//! when the two 95 % CIs of the metric do not overlap (no fold-change threshold), `neutral` when
+//! they overlap.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+
+use statrs::distribution::{ContinuousCDF, StudentsT};
+
+use crate::lines::LinesTable;
+
+/// Which per-curve number is compared.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Metric {
+    /// Absolute IC50 (curve crosses viability 0.5).
+    Ic50,
+    /// Relative IC50 (inflection point).
+    Ec50,
+    /// Area under the fitted curve over the tested range.
+    Auc,
+}
+
+impl Metric {
+    /// Name used in tables.
+    pub fn name(self) -> &'static str {
+        match self {
+            Metric::Ic50 => "ic50",
+            Metric::Ec50 => "ec50",
+            Metric::Auc => "auc",
+        }
+    }
+}
+
+/// How calls are made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CallRule {
+    /// Fold-change threshold τ and BH q ≤ α (DESIGN.md's rule).
+    Delta,
+    /// Non-overlapping 95 % CIs of the metric, as in Dhawan et al. 2017.
+    Dhawan2017,
+}
+
+/// Whether a number is an estimate or a bound.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Bound {
+    /// `=`: a point estimate.
+    Equal,
+    /// `>`: the true value is above it.
+    Greater,
+    /// `<`: the true value is below it.
+    Less,
+}
+
+impl Bound {
+    /// `=`, `>` or `<`.
+    pub fn symbol(self) -> &'static str {
+        match self {
+            Bound::Equal => "=",
+            Bound::Greater => ">",
+            Bound::Less => "<",
+        }
+    }
+
+    /// Parses `=`, `>` or `<`.
+    pub fn parse(s: &str) -> Option<Bound> {
+        match s.trim() {
+            "=" => Some(Bound::Equal),
+            ">" => Some(Bound::Greater),
+            "<" => Some(Bound::Less),
+            _ => None,
+        }
+    }
+}
+
+/// One line's estimate of the metric for one drug.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Estimate {
+    /// Cell line.
+    pub cell_line: String,
+    /// Replicate (empty when replicates are pooled).
+    pub replicate: String,
+    /// Drug.
+    pub drug: String,
+    /// The metric (in the assay's unit for ic50/ec50); NaN when there is none.
+    pub value: f64,
+    /// `=`, or a bound at the edge of the tested range; `None` when there is no estimate.
+    pub qualifier: Option<Bound>,
+    /// Standard error of log10 value (NaN when not estimable).
+    pub log10_se: f64,
+    /// Residual degrees of freedom of the fit.
+    pub dof: f64,
+    /// 95 % CI of the value (NaN when not available).
+    pub ci: (f64, f64),
+    /// Why there is no usable estimate (fit status and message), else empty.
+    pub problem: String,
+}
+
+/// A call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Call {
+    /// IC50 rose.
+    CrossResistant,
+    /// IC50 fell.
+    CollateralSensitive,
+    /// No change beyond the threshold, or not significant.
+    Neutral,
+    /// A fit failed or censoring leaves the call open.
+    Undetermined,
+}
+
+impl Call {
+    /// Name written in tables.
+    pub fn name(self) -> &'static str {
+        match self {
+            Call::CrossResistant => "cross_resistant",
+            Call::CollateralSensitive => "collateral_sensitive",
+            Call::Neutral => "neutral",
+            Call::Undetermined => "undetermined",
+        }
+    }
+
+    /// Parses a call name.
+    pub fn parse(s: &str) -> Option<Call> {
+        [
+            Call::CrossResistant,
+            Call::CollateralSensitive,
+            Call::Neutral,
+            Call::Undetermined,
+        ]
+        .into_iter()
+        .find(|c| c.name() == s.trim())
+    }
+}
+
+impl fmt::Display for Call {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Settings of the shift step.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ShiftSettings {
+    /// Metric compared.
+    pub metric: Metric,
+    /// Fold-change threshold τ on |log2_fc|.
+    pub tau: f64,
+    /// Significance level α on BH q-values.
+    pub alpha: f64,
+    /// Call rule.
+    pub rule: CallRule,
+    /// Report each replicate of a resistant line separately against the pooled parental line.
+    pub per_replicate: bool,
+    /// Longest drug cycle listed in `cycles.csv`.
+    pub max_cycle_length: usize,
+}
+
+impl Default for ShiftSettings {
+    fn default() -> Self {
+        ShiftSettings {
+            metric: Metric::Ic50,
+            tau: 1.0,
+            alpha: 0.05,
+            rule: CallRule::Delta,
+            per_replicate: false,
+            max_cycle_length: 4,
+        }
+    }
+}
+
+impl ShiftSettings {
+    /// Problems with the values, as messages naming the key.
+    pub fn problems(&self) -> Vec<(&'static str, String)> {
+        let mut out = Vec::new();
+        if !(self.tau.is_finite() && self.tau >= 0.0) {
+            out.push((
+                "tau",
+                format!(
+                    "`shift.tau = {}`: expected a log2 fold change ≥ 0, e.g. 1 for two-fold",
+                    self.tau
+                ),
+            ));
+        }
+        if !(self.alpha > 0.0 && self.alpha < 1.0) {
+            out.push((
+                "alpha",
+                format!(
+                    "`shift.alpha = {}`: expected a level between 0 and 1, e.g. 0.05",
+                    self.alpha
+                ),
+            ));
+        }
+        if !(2..=10).contains(&self.max_cycle_length) {
+            out.push((
+                "max_cycle_length",
+                format!(
+                    "`shift.max_cycle_length = {}`: expected 2 to 10",
+                    self.max_cycle_length
+                ),
+            ));
+        }
+        out
+    }
+}
+
+/// One row of `shifts.csv`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Shift {
+    /// Resistant line.
+    pub resistant_line: String,
+    /// Replicate of the resistant line (per-replicate mode), else empty.
+    pub replicate: String,
+    /// Its parental line.
+    pub parental_line: String,
+    /// Drug tested.
+    pub drug: String,
+    /// Drug the resistant line was selected with.
+    pub selected_with: String,
+    /// Metric compared.
+    pub metric: Metric,
+    /// log2(resistant / parental), or its bound; NaN when undetermined.
+    pub log2_fc: f64,
+    /// `=`, `>` or `<` for `log2_fc`; `None` when there is none.
+    pub log2_fc_qualifier: Option<Bound>,
+    /// 95 % CI of log2_fc.
+    pub ci_low: f64,
+    /// 95 % CI of log2_fc.
+    pub ci_high: f64,
+    /// Two-sided p-value of log2_fc = 0.
+    pub p_value: f64,
+    /// Benjamini–Hochberg q-value across every p-value of the run.
+    pub q_value: f64,
+    /// The call.
+    pub call: Call,
+    /// The resistant line's metric and qualifier.
+    pub value_resistant: f64,
+    /// The resistant line's qualifier.
+    pub qualifier_resistant: Option<Bound>,
+    /// The parental line's metric.
+    pub value_parental: f64,
+    /// The parental line's qualifier.
+    pub qualifier_parental: Option<Bound>,
+    /// Why a call is `undetermined`, or how a censored call was made.
+    pub reason: String,
+}
+
+/// Pairs every resistant line with its parental line for every drug either was tested with, and
+/// computes the shift statistics and calls.
+pub fn compute_shifts(
+    estimates: &[Estimate],
+    lines: &LinesTable,
+    settings: &ShiftSettings,
+) -> Vec<Shift> {
+    let mut by_line: BTreeMap<(&str, &str), Vec<&Estimate>> = BTreeMap::new();
+    for e in estimates {
+        by_line
+            .entry((e.cell_line.as_str(), e.drug.as_str()))
+            .or_default()
+            .push(e);
+    }
+    let mut rows = Vec::new();
+    for line in &lines.lines {
+        let Some(parent) = &line.parental_line else {
+            continue;
+        };
+        let drugs: BTreeSet<&str> = estimates
+            .iter()
+            .filter(|e| e.cell_line == line.name || &e.cell_line == parent)
+            .map(|e| e.drug.as_str())
+            .collect();
+        for drug in drugs {
+            let parental = by_line
+                .get(&(parent.as_str(), drug))
+                .and_then(|v| v.iter().find(|e| e.replicate.is_empty()).or(v.first()))
+                .copied();
+            let resistant: Vec<&Estimate> = by_line
+                .get(&(line.name.as_str(), drug))
+                .cloned()
+                .unwrap_or_default();
+            let resistant: Vec<Option<&Estimate>> = if resistant.is_empty() {
+                vec![None]
+            } else {
+                resistant.into_iter().map(Some).collect()
+            };
+            for r in resistant {
+                rows.push(pair(
+                    &line.name,
+                    parent,
+                    drug,
+                    line.selected_with.as_deref().unwrap_or(""),
+                    r,
+                    parental,
+                    settings,
+                ));
+            }
+        }
+    }
+    // BH across every p-value of the run, then calls.
+    let p: Vec<f64> = rows.iter().map(|r| r.p_value).collect();
+    let q = benjamini_hochberg(&p);
+    for (row, q) in rows.iter_mut().zip(q) {
+        row.q_value = q;
+        if settings.rule == CallRule::Delta && row.log2_fc_qualifier == Some(Bound::Equal) {
+            row.call = if !q.is_finite() {
+                row.reason = "no standard error for the fold change".into();
+                Call::Undetermined
+            } else if q <= settings.alpha && row.log2_fc >= settings.tau {
+                Call::CrossResistant
+            } else if q <= settings.alpha && row.log2_fc <= -settings.tau {
+                Call::CollateralSensitive
+            } else {
+                Call::Neutral
+            };
+        }
+    }
+    rows
+}
+
+#[allow(clippy::too_many_arguments)]
+fn pair(
+    name: &str,
+    parent: &str,
+    drug: &str,
+    selected_with: &str,
+    r: Option<&Estimate>,
+    p: Option<&Estimate>,
+    s: &ShiftSettings,
+) -> Shift {
+    let mut row = Shift {
+        resistant_line: name.to_string(),
+        replicate: r.map(|e| e.replicate.clone()).unwrap_or_default(),
+        parental_line: parent.to_string(),
+        drug: drug.to_string(),
+        selected_with: selected_with.to_string(),
+        metric: s.metric,
+        log2_fc: f64::NAN,
+        log2_fc_qualifier: None,
+        ci_low: f64::NAN,
+        ci_high: f64::NAN,
+        p_value: f64::NAN,
+        q_value: f64::NAN,
+        call: Call::Undetermined,
+        value_resistant: r.map_or(f64::NAN, |e| e.value),
+        qualifier_resistant: r.and_then(|e| e.qualifier),
+        value_parental: p.map_or(f64::NAN, |e| e.value),
+        qualifier_parental: p.and_then(|e| e.qualifier),
+        reason: String::new(),
+    };
+    let (r, p) = match (r, p) {
+        (None, _) => {
+            row.reason = format!("no curve of {name} for {drug}");
+            return row;
+        }
+        (_, None) => {
+            row.reason = format!("no curve of parental line {parent} for {drug}");
+            return row;
+        }
+        (Some(r), Some(p)) => (r, p),
+    };
+    let (Some(qr), Some(qp)) = (r.qualifier, p.qualifier) else {
+        let which = if r.qualifier.is_none() { r } else { p };
+        row.reason = format!(
+            "no {} for {}: {}",
+            s.metric.name(),
+            which.cell_line,
+            which.problem
+        );
+        return row;
+    };
+    if !(r.value > 0.0 && p.value > 0.0) {
+        row.reason = format!("{} is not positive", s.metric.name());
+        return row;
+    }
+    let fc = (r.value / p.value).log2();
+    // A censored resistant value bounds the ratio in its direction; a censored parental value
+    // bounds it in the opposite one. Opposite bounds leave the sign open.
+    let dir = |q: Bound, flip: bool| match (q, flip) {
+        (Bound::Equal, _) => Bound::Equal,
+        (Bound::Greater, false) | (Bound::Less, true) => Bound::Greater,
+        _ => Bound::Less,
+    };
+    let (dr, dp) = (dir(qr, false), dir(qp, true));
+    let qualifier = match (dr, dp) {
+        (Bound::Equal, d) | (d, Bound::Equal) => d,
+        (a, b) if a == b => a,
+        _ => {
+            row.reason = format!(
+                "both {}s censored in opposite directions ({} {}, {} {}): the sign is open",
+                s.metric.name(),
+                qr.symbol(),
+                r.cell_line,
+                qp.symbol(),
+                p.cell_line
+            );
+            return row;
+        }
+    };
+    row.log2_fc = fc;
+    row.log2_fc_qualifier = Some(qualifier);
+    if s.rule == CallRule::Dhawan2017 {
+        dhawan_call(&mut row, r, p, qualifier);
+        return row;
+    }
+    if qualifier != Bound::Equal {
+        row.call = match qualifier {
+            Bound::Greater if fc >= s.tau => Call::CrossResistant,
+            Bound::Less if fc <= -s.tau => Call::CollateralSensitive,
+            _ => Call::Undetermined,
+        };
+        row.reason = if row.call == Call::Undetermined {
+            format!(
+                "censored: log2_fc {} {fc:.3} does not decide the call at τ = {}",
+                qualifier.symbol(),
+                s.tau
+            )
+        } else {
+            format!(
+                "censored: the bound log2_fc {} {fc:.3} passes τ = {}",
+                qualifier.symbol(),
+                s.tau
+            )
+        };
+        return row;
+    }
+    let se = std::f64::consts::LOG2_10 * (r.log10_se.powi(2) + p.log10_se.powi(2)).sqrt();
+    if se.is_finite() && se > 0.0 {
+        // Welch–Satterthwaite: each fit contributes its own residual degrees of freedom.
+        let (a, b) = (r.log10_se.powi(2), p.log10_se.powi(2));
+        let df = (a + b).powi(2) / (a * a / r.dof.max(1.0) + b * b / p.dof.max(1.0));
+        if let Ok(t) = StudentsT::new(0.0, 1.0, df) {
+            let half = t.inverse_cdf(0.975) * se;
+            row.ci_low = fc - half;
+            row.ci_high = fc + half;
+            row.p_value = 2.0 * t.sf((fc / se).abs());
+        }
+    }
+    row
+}
+
+fn dhawan_call(row: &mut Shift, r: &Estimate, p: &Estimate, qualifier: Bound) {
+    let (rl, rh) = r.ci;
+    let (pl, ph) = p.ci;
+    if qualifier != Bound::Equal || ![rl, rh, pl, ph].iter().all(|x| x.is_finite()) {
+        row.reason = "dhawan2017 rule needs both 95 % CIs".into();
+        return;
+    }
+    row.call = if rh < pl {
+        Call::CollateralSensitive
+    } else if rl > ph {
+        Call::CrossResistant
+    } else {
+        Call::Neutral
+    };
+    row.reason = format!("95 % CIs: resistant [{rl:.4}, {rh:.4}], parental [{pl:.4}, {ph:.4}]");
+}
+
+/// Columns of `shifts.csv`: the DESIGN.md contract, then details.
+pub const SHIFT_COLUMNS: [&str; 19] = [
+    "resistant_line",
+    "parental_line",
+    "drug",
+    "selected_with",
+    "metric",
+    "log2_fc",
+    "log2_fc_qualifier",
+    "ci_low",
+    "ci_high",
+    "p_value",
+    "q_value",
+    "call",
+    "replicate",
+    "value_resistant",
+    "qualifier_resistant",
+    "value_parental",
+    "qualifier_parental",
+    "reason",
+    "tau",
+];
+
+/// Writes `shifts.csv`.
+pub fn write_shifts(
+    w: &mut dyn std::io::Write,
+    rows: &[Shift],
+    settings: &ShiftSettings,
+) -> std::io::Result<()> {
+    let f = crate::output::opt_nan;
+    let q = |b: Option<Bound>| b.map_or("", |b| b.symbol()).to_string();
+    let mut out = csv::Writer::from_writer(w);
+    out.write_record(SHIFT_COLUMNS)?;
+    for r in rows {
+        out.write_record([
+            r.resistant_line.clone(),
+            r.parental_line.clone(),
+            r.drug.clone(),
+            r.selected_with.clone(),
+            r.metric.name().to_string(),
+            f(r.log2_fc),
+            q(r.log2_fc_qualifier),
+            f(r.ci_low),
+            f(r.ci_high),
+            f(r.p_value),
+            f(r.q_value),
+            r.call.name().to_string(),
+            r.replicate.clone(),
+            f(r.value_resistant),
+            q(r.qualifier_resistant),
+            f(r.value_parental),
+            q(r.qualifier_parental),
+            r.reason.clone(),
+            settings.tau.to_string(),
+        ])?;
+    }
+    out.flush()
+}
+
+/// Benjamini–Hochberg q-values; NaN p-values stay NaN and do not count towards m.
+pub fn benjamini_hochberg(p: &[f64]) -> Vec<f64> {
+    let mut idx: Vec<usize> = (0..p.len()).filter(|&i| p[i].is_finite()).collect();
+    idx.sort_by(|&a, &b| p[a].total_cmp(&p[b]).then(a.cmp(&b)));
+    let m = idx.len() as f64;
+    let mut q = vec![f64::NAN; p.len()];
+    let mut running = 1.0f64;
+    for (rank, &i) in idx.iter().enumerate().rev() {
+        running = running.min(p[i] * m / (rank as f64 + 1.0));
+        q[i] = running;
+    }
+    q
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lines::CellLine;
+
+    #[test]
+    fn bh_matches_r_p_adjust() {
+        // R: p.adjust(c(0.01, 0.04, 0.03, 0.005, NA, 0.5), "BH")
+        //    0.025 0.050 0.050 0.025 NA 0.5  (m = 5 non-missing)
+        let q = benjamini_hochberg(&[0.01, 0.04, 0.03, 0.005, f64::NAN, 0.5]);
+        let want = [0.025, 0.05, 0.05, 0.025, f64::NAN, 0.5];
+        for (a, b) in q.iter().zip(want) {
+            assert!((a.is_nan() && b.is_nan()) || (a - b).abs() < 1e-12, "{q:?}");
+        }
+    }
+
+    fn est(line: &str, value: f64, q: Bound, se: f64) -> Estimate {
+        Estimate {
+            cell_line: line.into(),
+            replicate: String::new(),
+            drug: "d".into(),
+            value,
+            qualifier: Some(q),
+            log10_se: se,
+            dof: 20.0,
+            ci: (value / 2.0, value * 2.0),
+            problem: String::new(),
+        }
+    }
+
+    fn lines() -> LinesTable {
+        LinesTable {
+            path: "l.csv".into(),
+            lines: vec![
+                CellLine {
+                    name: "P".into(),
+                    parental_line: None,
+                    selected_with: None,
+                    line: 2,
+                },
+                CellLine {
+                    name: "R".into(),
+                    parental_line: Some("P".into()),
+                    selected_with: Some("x".into()),
+                    line: 3,
+                },
+            ],
+        }
+    }
+
+    fn one(r: Estimate, p: Estimate) -> Shift {
+        compute_shifts(&[p, r], &lines(), &ShiftSettings::default()).remove(0)
+    }
+
+    #[test]
+    fn delta_method_statistics() {
+        let s = one(
+            est("R", 8.0, Bound::Equal, 0.1),
+            est("P", 1.0, Bound::Equal, 0.1),
+        );
+        assert_eq!(s.log2_fc, 3.0);
+        let se = std::f64::consts::LOG2_10 * (0.02f64).sqrt();
+        // df = 40 for equal SEs with 20 each: t(0.975, 40) = 2.021075
+        assert!((s.ci_high - 3.0 - 2.021075 * se).abs() < 1e-5, "{s:?}");
+        assert!(s.p_value < 1e-6);
+        assert_eq!(s.call, Call::CrossResistant);
+        let s = one(
+            est("R", 0.9, Bound::Equal, 0.1),
+            est("P", 1.0, Bound::Equal, 0.1),
+        );
+        assert_eq!(s.call, Call::Neutral);
+        let s = one(
+            est("R", 0.1, Bound::Equal, 0.5),
+            est("P", 1.0, Bound::Equal, 0.5),
+        );
+        assert_eq!(s.call, Call::Neutral, "large but not significant: {s:?}");
+    }
+
+    #[test]
+    fn censored_ratios_are_called_only_when_the_bound_decides() {
+        let s = one(
+            est("R", 10.0, Bound::Greater, f64::NAN),
+            est("P", 1.0, Bound::Equal, 0.1),
+        );
+        assert_eq!(
+            (s.log2_fc_qualifier, s.call),
+            (Some(Bound::Greater), Call::CrossResistant)
+        );
+        let s = one(
+            est("R", 1.5, Bound::Greater, f64::NAN),
+            est("P", 1.0, Bound::Equal, 0.1),
+        );
+        assert_eq!(s.call, Call::Undetermined);
+        assert!(s.reason.contains("does not decide"));
+        // Parental censored above: the ratio is bounded above.
+        let s = one(
+            est("R", 1.0, Bound::Equal, 0.1),
+            est("P", 10.0, Bound::Greater, f64::NAN),
+        );
+        assert_eq!(
+            (s.log2_fc_qualifier, s.call),
+            (Some(Bound::Less), Call::CollateralSensitive)
+        );
+        // Both above the range: the sign is open.
+        let s = one(
+            est("R", 10.0, Bound::Greater, f64::NAN),
+            est("P", 10.0, Bound::Greater, f64::NAN),
+        );
+        assert_eq!((s.log2_fc_qualifier, s.call), (None, Call::Undetermined));
+        assert!(s.log2_fc.is_nan());
+    }
+
+    #[test]
+    fn missing_fits_are_undetermined_with_a_reason() {
+        let mut bad = est("R", f64::NAN, Bound::Equal, 0.1);
+        bad.qualifier = None;
+        bad.problem = "failed: did not converge".into();
+        let s = one(bad, est("P", 1.0, Bound::Equal, 0.1));
+        assert_eq!(s.call, Call::Undetermined);
+        assert!(s.reason.contains("did not converge"), "{}", s.reason);
+        let rows = compute_shifts(
+            &[est("R", 1.0, Bound::Equal, 0.1)],
+            &lines(),
+            &ShiftSettings::default(),
+        );
+        assert_eq!(rows[0].call, Call::Undetermined);
+        assert!(rows[0].reason.contains("no curve of parental line P"));
+    }
+
+    #[test]
+    fn dhawan_rule_uses_ci_overlap() {
+        let settings = ShiftSettings {
+            rule: CallRule::Dhawan2017,
+            ..Default::default()
+        };
+        let run = |r: Estimate, p: Estimate| compute_shifts(&[p, r], &lines(), &settings).remove(0);
+        assert_eq!(
+            run(
+                est("R", 0.1, Bound::Equal, 0.1),
+                est("P", 1.0, Bound::Equal, 0.1)
+            )
+            .call,
+            Call::CollateralSensitive
+        );
+        assert_eq!(
+            run(
+                est("R", 0.6, Bound::Equal, 0.1),
+                est("P", 1.0, Bound::Equal, 0.1)
+            )
+            .call,
+            Call::Neutral
+        );
+        assert_eq!(
+            run(
+                est("R", 9.0, Bound::Equal, 0.1),
+                est("P", 1.0, Bound::Equal, 0.1)
+            )
+            .call,
+            Call::CrossResistant
+        );
+    }
+}
