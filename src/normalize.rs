@@ -248,6 +248,8 @@ pub fn control_levels(
     let mut levels = Vec::with_capacity(units.keys.len());
     let mut warnings = Vec::new();
     let mut errors = Vec::new();
+    // Units without blanks are told in one warning: a screen without blanks has them all.
+    let mut no_blank: Vec<(Location, String)> = Vec::new();
     for (unit, &first) in units.keys.iter().zip(&first_line) {
         let (plate, line, rep) = unit;
         let pc = controls.get(plate).unwrap_or(&empty);
@@ -266,12 +268,7 @@ pub fn control_levels(
                 ),
             }),
             BlankSource::AssumedZero => match settings.blank_fallback {
-                BlankFallback::Zero => warnings.push(Problem {
-                    location: loc,
-                    message: format!(
-                        "plate {plate} has no blank wells with a numeric signal; background taken as 0 for {who} (blank_fallback = \"zero\"), so viability = signal / vehicle level"
-                    ),
-                }),
+                BlankFallback::Zero => no_blank.push((loc, format!("{who} on plate {plate}"))),
                 BlankFallback::Error => errors.push(Problem {
                     location: loc,
                     message: format!(
@@ -291,6 +288,21 @@ pub fn control_levels(
     }
     if !errors.is_empty() {
         return Err(Error::problems(ErrorKind::Input, errors));
+    }
+    if let Some((loc, _)) = no_blank.first() {
+        let names: Vec<&str> = no_blank.iter().take(3).map(|(_, w)| w.as_str()).collect();
+        let more = if no_blank.len() > 3 {
+            format!(" and {} more", no_blank.len() - 3)
+        } else {
+            String::new()
+        };
+        warnings.push(Problem {
+            location: Location { line: None, well: None, plate: None, ..loc.clone() },
+            message: format!(
+                "no blank wells with a numeric signal for {}{more}: background taken as 0 (blank_fallback = \"zero\"), so viability = signal / vehicle level",
+                names.join(", ")
+            ),
+        });
     }
     Ok((levels, warnings))
 }

@@ -70,7 +70,7 @@ fn a_plate_without_blanks_falls_back_to_zero_with_a_warning_or_stops() {
     let err = String::from_utf8_lossy(&out.get_output().stderr).to_string();
     assert!(
         err.contains("warning: ")
-            && err.contains("plate P has no blank wells")
+            && err.contains("no blank wells with a numeric signal for `A` on plate P")
             && err.contains("background taken as 0"),
         "{err}"
     );
