@@ -2,6 +2,7 @@
 
 mod bad_input;
 mod common;
+mod dhawan_assay;
 mod iwasawa;
 mod normalization;
 mod simulated;
