@@ -35,7 +35,7 @@ pub const KNOWN_UNITS: [&str; 16] = [
 ];
 
 /// Keys of the top level and of each section, for the unknown-key check.
-const TOP_KEYS: [&str; 7] = [
+const TOP_KEYS: [&str; 9] = [
     "name",
     "concentration_unit",
     "wells",
@@ -43,6 +43,8 @@ const TOP_KEYS: [&str; 7] = [
     "plate_size",
     "qc",
     "normalize",
+    "fit",
+    "shift",
 ];
 const QC_KEYS: [&str; 7] = [
     "z_prime_fail",
@@ -54,6 +56,26 @@ const QC_KEYS: [&str; 7] = [
     "spatial_threshold",
 ];
 const NORMALIZE_KEYS: [&str; 3] = ["controls", "blank_fallback", "spatial_check"];
+const FIT_KEYS: [&str; 10] = [
+    "model",
+    "plateaus",
+    "robust",
+    "hill_bounds",
+    "ec50_margin_decades",
+    "top_bounds",
+    "bottom_bounds",
+    "flat_alpha",
+    "ci_level",
+    "outlier_threshold",
+];
+const SHIFT_KEYS: [&str; 6] = [
+    "metric",
+    "tau",
+    "alpha",
+    "rule",
+    "per_replicate",
+    "max_cycle_length",
+];
 
 /// How control wells are summarised into one level.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -131,6 +153,50 @@ impl Default for NormalizeSettings {
     }
 }
 
+/// Fitting settings as written in the assay file; checked into a fit configuration by
+/// [`crate::fit::FitSettings`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct FitKeys {
+    /// `ll4` (all free), `ll3` (top = 1) or `ll2` (top = 1, bottom = 0).
+    pub model: String,
+    /// `free` or `observed` (plateaus fixed at the observed extremes, Dhawan 2017).
+    pub plateaus: String,
+    /// `none`, `huber` or `cauchy`.
+    pub robust: String,
+    /// Bounds of the Hill slope.
+    pub hill_bounds: [f64; 2],
+    /// How far beyond the tested range (decades) ec50 may lie.
+    pub ec50_margin_decades: f64,
+    /// Bounds of a free top.
+    pub top_bounds: [f64; 2],
+    /// Bounds of a free bottom.
+    pub bottom_bounds: [f64; 2],
+    /// A curve is `flat` when the F-test against a constant has p above this.
+    pub flat_alpha: f64,
+    /// Confidence level of the intervals.
+    pub ci_level: f64,
+    /// Robust fits flag points beyond this many robust SDs.
+    pub outlier_threshold: f64,
+}
+
+impl Default for FitKeys {
+    fn default() -> Self {
+        FitKeys {
+            model: "ll4".into(),
+            plateaus: "free".into(),
+            robust: "none".into(),
+            hill_bounds: [0.05, 10.0],
+            ec50_margin_decades: 2.0,
+            top_bounds: [-0.5, 2.0],
+            bottom_bounds: [-0.5, 1.5],
+            flat_alpha: 0.05,
+            ci_level: 0.95,
+            outlier_threshold: 3.0,
+        }
+    }
+}
+
 /// All settings of a run, checked.
 #[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct Settings {
@@ -138,6 +204,10 @@ pub struct Settings {
     pub qc: QcSettings,
     /// Normalization.
     pub normalize: NormalizeSettings,
+    /// Curve fitting.
+    pub fit: FitKeys,
+    /// Shifts and calls.
+    pub shift: crate::shift::ShiftSettings,
 }
 
 /// The assay file as written (before checking).
@@ -153,6 +223,10 @@ struct RawAssay {
     qc: QcSettings,
     #[serde(default)]
     normalize: NormalizeSettings,
+    #[serde(default)]
+    fit: FitKeys,
+    #[serde(default)]
+    shift: crate::shift::ShiftSettings,
 }
 
 /// A checked assay: paths resolved, settings validated.
@@ -238,6 +312,9 @@ impl Assay {
             },
         };
         check_qc(&raw.qc, text, &loc, &mut problems);
+        for (key, msg) in raw.shift.problems() {
+            problems.push(problem(at(key), msg));
+        }
 
         if !problems.is_empty() {
             return Err(Error::problems(crate::ErrorKind::Config, problems));
@@ -254,6 +331,8 @@ impl Assay {
             settings: Settings {
                 qc: raw.qc,
                 normalize: raw.normalize,
+                fit: raw.fit,
+                shift: raw.shift,
             },
             warnings,
         })
@@ -361,6 +440,8 @@ fn check_keys(table: &toml::Table, text: &str, path: &Path) -> Result<()> {
         let section: Option<&[&str]> = match key.as_str() {
             "qc" => Some(&QC_KEYS),
             "normalize" => Some(&NORMALIZE_KEYS),
+            "fit" => Some(&FIT_KEYS),
+            "shift" => Some(&SHIFT_KEYS),
             _ => None,
         };
         if let (Some(valid), Some(sub)) = (section, value.as_table()) {

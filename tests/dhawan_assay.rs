@@ -10,8 +10,14 @@ mod build_dhawan;
 fn bundled_tables_are_what_the_builder_makes_from_the_published_curves() {
     let dir = root().join("assays/dhawan2017");
     let (wells, lines) = build_dhawan::build(&dir.join("raw")).expect("build");
-    assert_eq!(wells, std::fs::read_to_string(dir.join("wells.csv")).unwrap());
-    assert_eq!(lines, std::fs::read_to_string(dir.join("lines.csv")).unwrap());
+    assert_eq!(
+        wells,
+        std::fs::read_to_string(dir.join("wells.csv")).unwrap()
+    );
+    assert_eq!(
+        lines,
+        std::fs::read_to_string(dir.join("lines.csv")).unwrap()
+    );
 }
 
 #[test]
@@ -26,7 +32,10 @@ fn viabilities_are_the_published_percentages() {
     let wells = read_csv(&out.path().join("wells.csv"));
     assert_eq!(wells.len(), 11 * 100);
     for w in &wells {
-        assert!((num(w, "viability") - num(w, "signal") / 100.0).abs() < 1e-12, "{w:?}");
+        assert!(
+            (num(w, "viability") - num(w, "signal") / 100.0).abs() < 1e-12,
+            "{w:?}"
+        );
         assert_eq!(w["excluded"], "false");
     }
 }
