@@ -5,6 +5,7 @@
 //! plot/report, with [`run`] tying them together for `collateral run`.
 
 pub mod error;
+pub mod fit;
 pub mod plate;
 
 pub use error::{Error, ErrorKind, Location, Problem, Result};

@@ -1,0 +1,608 @@
+//! One curve from points to a [`CurveFit`]: point screening, start values, the solver with a
+//! deterministic multi-start, optional IRLS, and the statistics of the result.
+
+use nalgebra::{Matrix4, Vector4};
+use statrs::distribution::{ContinuousCDF, FisherSnedecor};
+
+use super::model::{Curve, Model, BOTTOM, HILL, LOG10_EC50, PARAMETER_NAMES, TOP};
+use super::result::{CurveFit, FitStatus, Ic50Qualifier};
+use super::solver::{BoundedLevenbergMarquardt, CurveData, Minimum};
+use super::{DosePoint, FitConfig, Plateaus, RobustLoss};
+
+/// Huber tuning constant, in robust standard deviations (95 % efficiency under normal errors).
+const HUBER_K: f64 = 1.345;
+/// Cauchy tuning constant, in robust standard deviations (95 % efficiency under normal errors).
+const CAUCHY_C: f64 = 2.385;
+/// MAD → standard deviation under normal errors.
+const MAD_TO_SD: f64 = 1.4826;
+/// Most IRLS rounds before giving up on the weights settling.
+const MAX_IRLS_ROUNDS: u32 = 30;
+/// A first fit explaining less than this share of the variance gets the multi-start.
+const POOR_R2: f64 = 0.9;
+
+/// Usable points of a curve, as the solver needs them.
+struct Points {
+    log10_concentration: Vec<f64>,
+    response: Vec<f64>,
+    /// Index of each usable point in the caller's slice.
+    index: Vec<usize>,
+    /// Highest and lowest finite response including untreated points (for observed plateaus).
+    observed_max: f64,
+    observed_min: f64,
+}
+
+fn screen(points: &[DosePoint], notes: &mut Vec<String>) -> Points {
+    let n = points.len();
+    let mut out = Points {
+        log10_concentration: Vec::with_capacity(n),
+        response: Vec::with_capacity(n),
+        index: Vec::with_capacity(n),
+        observed_max: f64::NEG_INFINITY,
+        observed_min: f64::INFINITY,
+    };
+    let (mut non_finite, mut untreated, mut negative) = (0, 0, 0);
+    for (i, p) in points.iter().enumerate() {
+        if !p.concentration.is_finite() || !p.response.is_finite() {
+            non_finite += 1;
+            continue;
+        }
+        out.observed_max = out.observed_max.max(p.response);
+        out.observed_min = out.observed_min.min(p.response);
+        if p.concentration == 0.0 {
+            untreated += 1;
+        } else if p.concentration < 0.0 {
+            negative += 1;
+        } else {
+            out.log10_concentration.push(p.concentration.log10());
+            out.response.push(p.response);
+            out.index.push(i);
+        }
+    }
+    if non_finite > 0 {
+        notes.push(format!("{non_finite} point(s) with a non-finite concentration or response excluded"));
+    }
+    if untreated > 0 {
+        notes.push(format!(
+            "{untreated} point(s) at concentration 0 not fitted (log-dose model; they count only for observed plateaus)"
+        ));
+    }
+    if negative > 0 {
+        notes.push(format!("{negative} point(s) with a negative concentration excluded"));
+    }
+    out
+}
+
+fn blank(config: &FitConfig) -> CurveFit {
+    let s = config.settings();
+    CurveFit {
+        cell_line: String::new(),
+        drug: String::new(),
+        n_points: 0,
+        top: f64::NAN,
+        bottom: f64::NAN,
+        ec50: f64::NAN,
+        hill: f64::NAN,
+        ic50: f64::NAN,
+        ic50_qualifier: None,
+        ic50_ci_low: f64::NAN,
+        ic50_ci_high: f64::NAN,
+        auc: f64::NAN,
+        aac: f64::NAN,
+        r2: f64::NAN,
+        rmse: f64::NAN,
+        status: FitStatus::Failed,
+        message: String::new(),
+        model: s.model,
+        plateaus: s.plateaus,
+        robust: s.robust,
+        log10_ec50_se: f64::NAN,
+        log10_ic50_se: f64::NAN,
+        ec50_ci_low: f64::NAN,
+        ec50_ci_high: f64::NAN,
+        f_test_p: f64::NAN,
+        dof: 0,
+        n_outliers: 0,
+        outliers: Vec::new(),
+        converged: false,
+        iterations: 0,
+    }
+}
+
+fn finish(mut fit: CurveFit, status: FitStatus, reason: Option<String>, notes: Vec<String>) -> CurveFit {
+    fit.status = status;
+    let mut parts: Vec<String> = reason.into_iter().collect();
+    parts.extend(notes);
+    fit.message = parts.join("; ");
+    fit
+}
+
+/// Per-dose means, sorted by dose: the data the self-starter looks at.
+fn dose_means(u: &[f64], y: &[f64]) -> Vec<(f64, f64)> {
+    let mut pairs: Vec<(f64, f64)> = u.iter().copied().zip(y.iter().copied()).collect();
+    pairs.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let mut means: Vec<(f64, f64)> = Vec::new();
+    let mut count = 0.0;
+    for (u, y) in pairs {
+        match means.last_mut() {
+            Some(last) if last.0 == u => {
+                count += 1.0;
+                last.1 += (y - last.1) / count;
+            }
+            _ => {
+                means.push((u, y));
+                count = 1.0;
+            }
+        }
+    }
+    means
+}
+
+/// drc-style self-starting values: plateaus from the extreme dose means, then a straight-line
+/// fit of logit((top − y) / (y − bottom)) against log10 dose for slope and midpoint.
+fn self_start(means: &[(f64, f64)], top: Option<f64>, bottom: Option<f64>) -> Vector4<f64> {
+    let max = means.iter().map(|m| m.1).fold(f64::NEG_INFINITY, f64::max);
+    let min = means.iter().map(|m| m.1).fold(f64::INFINITY, f64::min);
+    let top0 = top.unwrap_or(max);
+    let bottom0 = bottom.unwrap_or(min);
+    // Widen a little so the extreme means have a finite logit.
+    let pad = 0.05 * (top0 - bottom0).abs().max(1e-3);
+    let (hi, lo) = if top0 >= bottom0 { (top0 + pad, bottom0 - pad) } else { (bottom0 + pad, top0 - pad) };
+    // Straight-line fit of the logit on the informative middle of the curve first (the padded
+    // extremes would flatten the slope); all means within the padded range if that is too few.
+    let logit_line = |inner: f64| {
+        let (mut n, mut su, mut sz, mut suu, mut suz) = (0.0, 0.0, 0.0, 0.0, 0.0);
+        for &(u, y) in means {
+            let fraction = (y - lo) / (hi - lo);
+            if fraction > inner && fraction < 1.0 - inner {
+                // For a falling curve z = ln((top − y)/(y − bottom)) = ln10 · hill · (u − c).
+                let z = if top0 >= bottom0 { ((hi - y) / (y - lo)).ln() } else { ((y - lo) / (hi - y)).ln() };
+                n += 1.0;
+                su += u;
+                sz += z;
+                suu += u * u;
+                suz += u * z;
+            }
+        }
+        (n, su, sz, suu, suz)
+    };
+    let mut sums = logit_line(0.1);
+    if sums.0 < 2.0 {
+        sums = logit_line(0.0);
+    }
+    let (n, su, sz, suu, suz) = sums;
+    let u_mid = 0.5 * (means[0].0 + means[means.len() - 1].0);
+    let denominator = n * suu - su * su;
+    let (mut c0, mut h0) = (u_mid, 1.0);
+    if n >= 2.0 && denominator > 0.0 {
+        let slope = (n * suz - su * sz) / denominator;
+        let intercept = (sz - slope * su) / n;
+        if slope > 0.0 && slope.is_finite() {
+            h0 = slope / std::f64::consts::LN_10;
+            c0 = -intercept / slope;
+        }
+    }
+    Vector4::new(top0, bottom0, c0, h0)
+}
+
+/// The best converged minimum over the starts, or the best of all if none converged.
+struct Search {
+    best: Option<Minimum>,
+    iterations: u32,
+    starts: u32,
+}
+
+impl Search {
+    fn run(&mut self, solver: &mut BoundedLevenbergMarquardt, data: &CurveData, start: &Vector4<f64>) {
+        let m = solver.minimize(data, start);
+        self.iterations += m.iterations;
+        self.starts += 1;
+        let better = match &self.best {
+            None => true,
+            Some(b) => match (m.termination.converged(), b.termination.converged()) {
+                (true, false) => true,
+                (false, true) => false,
+                _ => m.iterate.normal.sse < b.iterate.normal.sse,
+            },
+        };
+        if better && m.iterate.normal.sse.is_finite() {
+            self.best = Some(m);
+        }
+    }
+}
+
+fn at_bound(theta: &Vector4<f64>, free: &[bool; 4], lower: &Vector4<f64>, upper: &Vector4<f64>) -> Vec<String> {
+    (0..4)
+        .filter(|&i| free[i])
+        .filter_map(|i| {
+            if theta[i] <= lower[i] {
+                Some(format!("{} at lower bound {}", PARAMETER_NAMES[i], lower[i]))
+            } else if theta[i] >= upper[i] {
+                Some(format!("{} at upper bound {}", PARAMETER_NAMES[i], upper[i]))
+            } else {
+                None
+            }
+        })
+        .collect()
+}
+
+fn r_squared(sse: f64, sst: f64) -> f64 {
+    if sst > 0.0 {
+        1.0 - sse / sst
+    } else {
+        f64::NAN
+    }
+}
+
+fn median(values: &mut [f64]) -> f64 {
+    values.sort_by(f64::total_cmp);
+    let n = values.len();
+    if n == 0 {
+        f64::NAN
+    } else if n % 2 == 1 {
+        values[n / 2]
+    } else {
+        0.5 * (values[n / 2 - 1] + values[n / 2])
+    }
+}
+
+/// Robust scale of residuals: MAD about zero, as a standard deviation.
+fn robust_scale(residuals: &[f64]) -> f64 {
+    let mut abs: Vec<f64> = residuals.iter().map(|r| r.abs()).collect();
+    MAD_TO_SD * median(&mut abs)
+}
+
+fn robust_weight(loss: RobustLoss, standardized: f64) -> f64 {
+    let a = standardized.abs();
+    match loss {
+        RobustLoss::None => 1.0,
+        RobustLoss::Huber => {
+            if a <= HUBER_K {
+                1.0
+            } else {
+                HUBER_K / a
+            }
+        }
+        RobustLoss::Cauchy => 1.0 / (1.0 + (a / CAUCHY_C).powi(2)),
+    }
+}
+
+/// Inverse of JᵀJ restricted to the free parameters (zero rows/columns for fixed ones).
+fn free_inverse(jtj: &Matrix4<f64>, free: &[bool; 4]) -> Option<Matrix4<f64>> {
+    let mut m = Matrix4::identity();
+    for a in 0..4 {
+        for b in 0..4 {
+            if free[a] && free[b] {
+                m[(a, b)] = jtj[(a, b)];
+            }
+        }
+    }
+    let inv = m.cholesky()?.inverse();
+    let mut out = Matrix4::zeros();
+    for a in 0..4 {
+        for b in 0..4 {
+            if free[a] && free[b] {
+                out[(a, b)] = inv[(a, b)];
+            }
+        }
+    }
+    inv.iter().all(|v| v.is_finite()).then_some(out)
+}
+
+pub(super) fn fit(points: &[DosePoint], config: &FitConfig) -> CurveFit {
+    let s = config.settings();
+    let mut notes = Vec::new();
+    let mut fit = blank(config);
+    let pts = screen(points, &mut notes);
+    let n = pts.response.len();
+    fit.n_points = n;
+
+    // Which parameters are free, and the fixed values of the others.
+    let observed = s.plateaus == Plateaus::Observed;
+    let (fixed_top, fixed_bottom) = match s.model {
+        Model::Ll4 if observed => (Some(pts.observed_max), Some(pts.observed_min)),
+        Model::Ll4 => (None, None),
+        Model::Ll3 if observed => (Some(1.0), Some(pts.observed_min)),
+        Model::Ll3 => (Some(1.0), None),
+        Model::Ll2 => (Some(1.0), Some(0.0)),
+    };
+    let free = [fixed_top.is_none(), fixed_bottom.is_none(), true, true];
+    let n_free = free.iter().filter(|f| **f).count();
+
+    let means = dose_means(&pts.log10_concentration, &pts.response);
+    let needed = n_free + 1;
+    if means.len() < needed {
+        let reason = format!(
+            "{} with {} plateaus needs at least {needed} distinct concentrations > 0 with a finite response, got {}",
+            s.model,
+            s.plateaus,
+            means.len()
+        );
+        return finish(fit, FitStatus::InsufficientData, Some(reason), notes);
+    }
+    let dof = n - n_free;
+    fit.dof = dof;
+    let u_min = means[0].0;
+    let u_max = means[means.len() - 1].0;
+
+    let lower = Vector4::new(
+        s.top_bounds.0,
+        s.bottom_bounds.0,
+        u_min - s.ec50_margin_decades,
+        s.hill_bounds.0,
+    );
+    let upper = Vector4::new(
+        s.top_bounds.1,
+        s.bottom_bounds.1,
+        u_max + s.ec50_margin_decades,
+        s.hill_bounds.1,
+    );
+    let mut solver = BoundedLevenbergMarquardt::new(free, lower, upper, s.max_iterations);
+    let data = CurveData {
+        log10_concentration: &pts.log10_concentration,
+        response: &pts.response,
+        weights: None,
+    };
+    let y_mean = pts.response.iter().sum::<f64>() / n as f64;
+    let sst: f64 = pts.response.iter().map(|y| (y - y_mean).powi(2)).sum();
+
+    // First fit from the self-starter; a deterministic grid of starts when it looks poor.
+    let start = self_start(&means, fixed_top, fixed_bottom);
+    let mut search = Search { best: None, iterations: 0, starts: 0 };
+    search.run(&mut solver, &data, &start);
+    let poor = match &search.best {
+        None => true,
+        Some(m) => {
+            !m.termination.converged()
+                || !at_bound(&m.iterate.theta, &free, &lower, &upper).is_empty()
+                || r_squared(m.iterate.normal.sse, sst) < POOR_R2
+        }
+    };
+    if poor {
+        let width = u_max - u_min;
+        for fraction in [0.1, 0.4, 0.7, 1.0] {
+            for hill in [0.6, 2.5] {
+                let mut theta = start;
+                theta[LOG10_EC50] = u_min + fraction * width;
+                theta[HILL] = hill;
+                search.run(&mut solver, &data, &theta);
+            }
+        }
+    }
+    let Some(best) = search.best else {
+        let reason = "the model could not be evaluated at any start (non-finite sum of squares)".to_string();
+        return finish(fit, FitStatus::Failed, Some(reason), notes);
+    };
+    fit.iterations = search.iterations;
+    if !best.termination.converged() {
+        let reason = format!(
+            "solver did not converge ({:?}) in {} iterations from {} start(s); best SSE {}",
+            best.termination, s.max_iterations, search.starts, best.iterate.normal.sse
+        );
+        return finish(fit, FitStatus::Failed, Some(reason), notes);
+    }
+    let mut theta = best.iterate.theta;
+    let mut weighted = best.iterate.normal;
+
+    // Robust refit by IRLS, warm-started from the least-squares optimum.
+    if s.robust != RobustLoss::None {
+        let mut settled = false;
+        let mut rounds = 0;
+        for _ in 0..MAX_IRLS_ROUNDS {
+            rounds += 1;
+            let curve = Curve::from_vector(&theta);
+            let residuals: Vec<f64> = pts
+                .log10_concentration
+                .iter()
+                .zip(&pts.response)
+                .map(|(&u, &y)| curve.response_at_log10(u) - y)
+                .collect();
+            let scale = robust_scale(&residuals);
+            if !(scale > 1e-12) {
+                settled = true;
+                break;
+            }
+            let weights: Vec<f64> = residuals.iter().map(|r| robust_weight(s.robust, r / scale)).collect();
+            let wdata = CurveData { weights: Some(&weights), ..data };
+            let m = solver.minimize(&wdata, &theta);
+            fit.iterations += m.iterations;
+            if !m.termination.converged() {
+                let reason = format!(
+                    "robust {} refit did not converge ({:?}) in IRLS round {rounds}",
+                    s.robust, m.termination
+                );
+                return finish(fit, FitStatus::Failed, Some(reason), notes);
+            }
+            let change = (0..4)
+                .map(|i| (m.iterate.theta[i] - theta[i]).abs() / (theta[i].abs() + 1e-3))
+                .fold(0.0, f64::max);
+            theta = m.iterate.theta;
+            weighted = m.iterate.normal;
+            if change < 1e-7 {
+                settled = true;
+                break;
+            }
+        }
+        let curve = Curve::from_vector(&theta);
+        let residuals: Vec<f64> = pts
+            .log10_concentration
+            .iter()
+            .zip(&pts.response)
+            .map(|(&u, &y)| curve.response_at_log10(u) - y)
+            .collect();
+        let scale = robust_scale(&residuals);
+        fit.outliers = residuals
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| scale > 0.0 && r.abs() > s.outlier_threshold * scale)
+            .map(|(i, _)| pts.index[i])
+            .collect();
+        fit.n_outliers = fit.outliers.len();
+        let mut note = format!("robust {} fit by IRLS ({rounds} round(s)", s.robust);
+        if !settled {
+            note.push_str(", weights still changing at the round limit");
+        }
+        note.push(')');
+        if fit.n_outliers > 0 {
+            let listed: Vec<String> = fit
+                .outliers
+                .iter()
+                .map(|&i| format!("#{i} (concentration {}, response {})", points[i].concentration, points[i].response))
+                .collect();
+            note.push_str(&format!(
+                "; {} outlying point(s) beyond {} robust SD: {}",
+                fit.n_outliers,
+                s.outlier_threshold,
+                listed.join(", ")
+            ));
+        }
+        notes.push(note);
+    }
+    fit.converged = true;
+
+    let curve = Curve::from_vector(&theta);
+    let sse: f64 = data.sse(&theta);
+    if !sse.is_finite() || theta.iter().any(|v| !v.is_finite()) {
+        return finish(fit, FitStatus::Failed, Some("non-finite fitted parameters".to_string()), notes);
+    }
+    fit.r2 = r_squared(sse, sst);
+    fit.rmse = (sse / n as f64).sqrt();
+
+    // F-test of the model against a constant (the mean response).
+    let df_model = (n_free - 1) as f64;
+    let f_p = if !(sst > 0.0) {
+        1.0
+    } else if sse <= 0.0 {
+        0.0
+    } else {
+        let f_stat = ((sst - sse) / df_model) / (sse / dof as f64);
+        if f_stat <= 0.0 {
+            1.0
+        } else {
+            FisherSnedecor::new(df_model, dof as f64).map_or(f64::NAN, |d| d.sf(f_stat))
+        }
+    };
+    fit.f_test_p = f_p;
+    if !(f_p <= s.flat_alpha) {
+        // Report the constant the data support, censoring ic50 on the side that constant is on.
+        fit.top = y_mean;
+        fit.bottom = y_mean;
+        fit.auc = y_mean;
+        fit.aac = 1.0 - y_mean;
+        fit.r2 = 0.0;
+        fit.rmse = (sst / n as f64).sqrt();
+        let (q, ic50) = if y_mean >= 0.5 {
+            (Ic50Qualifier::Greater, 10f64.powf(u_max))
+        } else {
+            (Ic50Qualifier::Less, 10f64.powf(u_min))
+        };
+        fit.ic50 = ic50;
+        fit.ic50_qualifier = Some(q);
+        let reason = format!(
+            "{} not better than a constant (F-test p = {:.3} > {}); constant response {:.4}",
+            s.model,
+            f_p,
+            s.flat_alpha,
+            y_mean
+        );
+        return finish(fit, FitStatus::Flat, Some(reason), notes);
+    }
+
+    fit.top = curve.top;
+    fit.bottom = curve.bottom;
+    fit.ec50 = curve.ec50();
+    fit.hill = curve.hill;
+    fit.auc = curve.mean_over_log10(u_min, u_max);
+    fit.aac = 1.0 - fit.auc;
+
+    // Covariance s² (JᵀJ)⁻¹ over the free parameters; with IRLS weights, the weighted version.
+    let t = config.t_quantile(dof);
+    let covariance = if dof > 0 {
+        free_inverse(&weighted.jtj, &free).map(|inv| inv * (weighted.sse / dof as f64))
+    } else {
+        None
+    };
+    if covariance.is_none() {
+        notes.push("standard errors unavailable (singular JᵀJ or no residual degrees of freedom)".to_string());
+    }
+    if let Some(cov) = &covariance {
+        let se = cov[(LOG10_EC50, LOG10_EC50)].sqrt();
+        fit.log10_ec50_se = se;
+        fit.ec50_ci_low = 10f64.powf(curve.log10_ec50 - t * se);
+        fit.ec50_ci_high = 10f64.powf(curve.log10_ec50 + t * se);
+    }
+
+    // Absolute IC50 with its censoring qualifier.
+    let crossing = curve.log10_crossing(0.5);
+    match crossing {
+        Some(u) if (u_min..=u_max).contains(&u) => {
+            fit.ic50 = 10f64.powf(u);
+            fit.ic50_qualifier = Some(Ic50Qualifier::Equal);
+            if let Some(cov) = &covariance {
+                let mut g = curve.log10_ic50_gradient();
+                for i in [TOP, BOTTOM] {
+                    if !free[i] {
+                        g[i] = 0.0;
+                    }
+                }
+                let se = (g.transpose() * cov * g)[(0, 0)].sqrt();
+                fit.log10_ic50_se = se;
+                fit.ic50_ci_low = 10f64.powf(u - t * se);
+                fit.ic50_ci_high = 10f64.powf(u + t * se);
+            }
+        }
+        _ => {
+            let at_high = curve.response_at_log10(u_max);
+            let at_low = curve.response_at_log10(u_min);
+            if at_high >= 0.5 && at_low >= 0.5 {
+                fit.ic50 = 10f64.powf(u_max);
+                fit.ic50_qualifier = Some(Ic50Qualifier::Greater);
+            } else {
+                // Both ends below 0.5 (a monotone curve without a crossing in range).
+                fit.ic50 = 10f64.powf(u_min);
+                fit.ic50_qualifier = Some(Ic50Qualifier::Less);
+            }
+        }
+    }
+    if curve.top < curve.bottom {
+        notes.push("fitted curve rises with concentration (top < bottom)".to_string());
+    }
+    let bounds = at_bound(&theta, &free, &lower, &upper);
+    if !bounds.is_empty() {
+        notes.push(format!("{} (estimate limited by the bound)", bounds.join(", ")));
+    }
+    finish(fit, FitStatus::Ok, None, notes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn self_start_finds_slope_and_midpoint_of_an_exact_curve() {
+        let truth = Curve { top: 1.0, bottom: 0.0, log10_ec50: -0.5, hill: 1.3 };
+        let means: Vec<(f64, f64)> = (0..9)
+            .map(|i| {
+                let u = -3.0 + 0.5 * i as f64;
+                (u, truth.response_at_log10(u))
+            })
+            .collect();
+        let start = self_start(&means, Some(1.0), Some(0.0));
+        // Padding the plateaus biases the logit slightly; the start only needs to be close.
+        assert!((start[LOG10_EC50] + 0.5).abs() < 0.15, "{start}");
+        assert!((start[HILL] - 1.3).abs() < 0.4, "{start}");
+    }
+
+    #[test]
+    fn dose_means_pool_replicates() {
+        let m = dose_means(&[1.0, 0.0, 1.0, 0.0], &[0.2, 1.0, 0.4, 0.8]);
+        assert_eq!(m.len(), 2);
+        assert!((m[0].1 - 0.9).abs() < 1e-15 && (m[1].1 - 0.3).abs() < 1e-15);
+    }
+
+    #[test]
+    fn huber_and_cauchy_downweight_large_residuals() {
+        assert_eq!(robust_weight(RobustLoss::Huber, 1.0), 1.0);
+        assert!((robust_weight(RobustLoss::Huber, 2.69) - 0.5).abs() < 1e-12);
+        assert!(robust_weight(RobustLoss::Cauchy, 10.0) < 0.06);
+    }
+}
