@@ -19,6 +19,7 @@ mod engine;
 pub mod model;
 pub mod result;
 pub mod solver;
+pub mod synthetic;
 pub mod table;
 
 use std::fmt;

@@ -98,7 +98,7 @@ impl Curve {
     }
 
     /// The fraction s = 1 / (1 + 10^(hill (u − c))) of the way from bottom to top at log10 dose u.
-    fn fraction(&self, log10_concentration: f64) -> f64 {
+    pub(crate) fn fraction(&self, log10_concentration: f64) -> f64 {
         let z = std::f64::consts::LN_10 * self.hill * (log10_concentration - self.log10_ec50);
         // exp overflows to inf for large z, giving s = 0 exactly, which is the right limit.
         1.0 / (1.0 + z.exp())

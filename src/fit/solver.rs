@@ -21,7 +21,7 @@ use argmin::core::{
 };
 use nalgebra::{Matrix4, Vector4};
 
-use super::model::Curve;
+use super::model::{Curve, BOTTOM, TOP};
 
 /// The data of one curve as the solver sees it: log10 concentrations, responses, and optional
 /// per-point weights (robust fitting).
@@ -73,6 +73,51 @@ impl CurveData<'_> {
             }
         }
         NormalEquations { sse, jtj, jtr }
+    }
+
+    /// `theta` with its free plateaus replaced by their exact least-squares values for the
+    /// given log10 ec50 and hill, when those lie inside the bounds.
+    pub fn best_plateaus(
+        &self,
+        theta: &Vector4<f64>,
+        free: &[bool; 4],
+        lower: &Vector4<f64>,
+        upper: &Vector4<f64>,
+    ) -> Option<Vector4<f64>> {
+        if !free[TOP] && !free[BOTTOM] {
+            return None;
+        }
+        let curve = Curve::from_vector(theta);
+        // y ≈ top · s + bottom · (1 − s).
+        let (mut ss, mut sq, mut qq, mut sy, mut qy) = (0.0, 0.0, 0.0, 0.0, 0.0);
+        for (i, (&u, &y)) in self.log10_concentration.iter().zip(self.response).enumerate() {
+            let w = self.weights.map_or(1.0, |w| w[i]);
+            let fs = curve.fraction(u);
+            let q = 1.0 - fs;
+            ss += w * fs * fs;
+            sq += w * fs * q;
+            qq += w * q * q;
+            sy += w * fs * y;
+            qy += w * q * y;
+        }
+        let mut out = *theta;
+        match (free[TOP], free[BOTTOM]) {
+            (true, true) => {
+                let det = ss * qq - sq * sq;
+                if !(det > 1e-12 * ss * qq) {
+                    return None;
+                }
+                out[TOP] = (sy * qq - qy * sq) / det;
+                out[BOTTOM] = (qy * ss - sy * sq) / det;
+            }
+            (true, false) => out[TOP] = (sy - theta[BOTTOM] * sq) / ss,
+            (false, true) => out[BOTTOM] = (qy - theta[TOP] * sq) / qq,
+            (false, false) => unreachable!("handled above"),
+        }
+        let inside = [TOP, BOTTOM]
+            .iter()
+            .all(|&i| out[i].is_finite() && out[i] >= lower[i] && out[i] <= upper[i]);
+        inside.then_some(out)
     }
 
     /// Weighted SSE only.
@@ -157,6 +202,8 @@ pub struct BoundedLevenbergMarquardt {
     lower: Vector4<f64>,
     upper: Vector4<f64>,
     lambda: f64,
+    /// Nielsen's growth factor for the damping after a rejected step.
+    nu: f64,
     max_iterations: u32,
     stop: Option<Convergence>,
     current: Option<Iterate>,
@@ -167,9 +214,9 @@ const LAMBDA_START: f64 = 1e-3;
 /// Beyond this damping no step can lower the SSE any more (steps are below rounding).
 const LAMBDA_MAX: f64 = 1e16;
 /// Scaled-gradient tolerance: |gᵢ| ≤ GTOL · sqrt(JᵀJᵢᵢ · SSE).
-const GTOL: f64 = 1e-9;
+const GTOL: f64 = 1e-8;
 /// Relative SSE change tolerance of an accepted step.
-const FTOL: f64 = 1e-12;
+const FTOL: f64 = 1e-10;
 /// Relative parameter change tolerance of an accepted step.
 const XTOL: f64 = 1e-9;
 
@@ -184,6 +231,7 @@ impl BoundedLevenbergMarquardt {
             lower,
             upper,
             lambda: LAMBDA_START,
+            nu: 2.0,
             max_iterations,
             stop: None,
             current: None,
@@ -228,18 +276,19 @@ impl BoundedLevenbergMarquardt {
     pub fn start(&mut self, data: &CurveData, theta: &Vector4<f64>) -> Iterate {
         let theta = self.project(theta);
         self.lambda = LAMBDA_START;
+        self.nu = 2.0;
         self.stop = None;
         Iterate { theta, normal: data.normal_equations(&theta) }
     }
 
-    /// One damped Gauss–Newton step from `it`, evaluating the model through `evaluate`.
+    /// One damped Gauss–Newton step from `it` on `data`.
     ///
-    /// Replaces `*it` when the trial point lowers the SSE; adapts the damping either way.
+    /// Replaces `*it` when the trial point lowers the SSE; adapts the damping either way. After a
+    /// rejected step the free plateaus are re-solved exactly for the current ec50 and hill (the
+    /// model is linear in them): on nearly flat curves the plateaus and a step-like ec50 are so
+    /// entangled that damped joint steps otherwise crawl.
     /// Returns `Some` once a minimum is reached.
-    pub fn step<E>(&mut self, mut evaluate: E, it: &mut Iterate) -> Option<Convergence>
-    where
-        E: FnMut(&Vector4<f64>) -> NormalEquations,
-    {
+    pub fn step(&mut self, data: &CurveData, it: &mut Iterate) -> Option<Convergence> {
         if it.normal.sse <= f64::MIN_POSITIVE {
             self.stop = Some(Convergence::ExactFit);
             return self.stop;
@@ -270,7 +319,7 @@ impl BoundedLevenbergMarquardt {
             system[(a, a)] += self.lambda * it.normal.jtj[(a, a)].max(1e-12);
         }
         let Some(chol) = system.cholesky() else {
-            self.lambda *= 10.0;
+            self.reject();
             return None;
         };
         let delta = chol.solve(&rhs);
@@ -280,21 +329,43 @@ impl BoundedLevenbergMarquardt {
                 trial[i] = (trial[i] + delta[i]).clamp(self.lower[i], self.upper[i]);
             }
         }
-        let normal = evaluate(&trial);
+        let normal = data.normal_equations(&trial);
         if normal.sse.is_finite() && normal.sse < it.normal.sse {
-            let decrease = (it.normal.sse - normal.sse) / it.normal.sse;
+            // Gain ratio of actual to predicted (Gauss–Newton model) decrease, for Nielsen's
+            // damping update: it avoids the zig-zag of fixed ×10/÷10 factors on large-residual
+            // curves.
+            let step = trial - it.theta;
+            let predicted = -(2.0 * step.dot(&it.normal.jtr) + (step.transpose() * it.normal.jtj * step)[(0, 0)]);
+            let actual = it.normal.sse - normal.sse;
+            let rho = if predicted > 0.0 { actual / predicted } else { 1.0 };
+            let decrease = actual / it.normal.sse;
             let moved = (0..4)
-                .map(|i| (trial[i] - it.theta[i]).abs() / (it.theta[i].abs() + 1e-3))
+                .map(|i| step[i].abs() / (it.theta[i].abs() + 1e-3))
                 .fold(0.0, f64::max);
             *it = Iterate { theta: trial, normal };
-            self.lambda = (self.lambda * 0.1).max(1e-12);
-            if decrease <= FTOL && moved <= XTOL {
+            self.lambda = (self.lambda * (1.0 - (2.0 * rho - 1.0).powi(3)).max(1.0 / 3.0)).max(1e-15);
+            self.nu = 2.0;
+            // MINPACK's test (both the actual and the predicted relative decrease are tiny), or a
+            // step that changes nothing.
+            let predicted_decrease = predicted / (it.normal.sse + actual);
+            if (decrease <= FTOL && predicted_decrease <= FTOL) || (decrease <= FTOL * 1e-2 && moved <= XTOL) {
                 self.stop = Some(Convergence::SmallChange);
             }
         } else {
-            self.lambda *= 10.0;
+            self.reject();
+            if let Some(theta) = data.best_plateaus(&it.theta, &self.free, &self.lower, &self.upper) {
+                let normal = data.normal_equations(&theta);
+                if normal.sse < it.normal.sse {
+                    *it = Iterate { theta, normal };
+                }
+            }
         }
         self.stop
+    }
+
+    fn reject(&mut self) {
+        self.lambda *= self.nu;
+        self.nu *= 2.0;
     }
 
     /// The lean driver loop: [`Self::step`] until convergence or the iteration cap.
@@ -304,7 +375,7 @@ impl BoundedLevenbergMarquardt {
             return Minimum { iterate: it, iterations: 0, termination: Termination::NonFinite };
         }
         for iteration in 1..=self.max_iterations {
-            if let Some(reason) = self.step(|t| data.normal_equations(t), &mut it) {
+            if let Some(reason) = self.step(data, &mut it) {
                 return Minimum {
                     iterate: it,
                     iterations: iteration,
@@ -351,7 +422,7 @@ impl<'a> Solver<CurveData<'a>, LmState> for BoundedLevenbergMarquardt {
             .current
             .ok_or_else(argmin::argmin_error_closure!(NotInitialized, "solver not initialised"))?;
         problem.problem("normal_equations", |data| {
-            self.step(|t| data.normal_equations(t), &mut it);
+            self.step(data, &mut it);
             Ok(())
         })?;
         self.current = Some(it);
