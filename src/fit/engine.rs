@@ -17,8 +17,11 @@ const CAUCHY_C: f64 = 2.385;
 const MAD_TO_SD: f64 = 1.4826;
 /// Most IRLS rounds before giving up on the weights settling.
 const MAX_IRLS_ROUNDS: u32 = 30;
-/// A first fit explaining less than this share of the variance gets the multi-start.
-const POOR_R2: f64 = 0.9;
+/// A first fit explaining less than this share of the variance the best monotone curve
+/// explains gets the multi-start.
+const POOR_CAPTURE: f64 = 0.8;
+/// Iteration budget of each screened multi-start run.
+const SCREEN_ITERATIONS: u32 = 30;
 
 /// Usable points of a curve, as the solver needs them.
 struct Points {
@@ -184,6 +187,90 @@ fn self_start(means: &[(f64, f64)], top: Option<f64>, bottom: Option<f64>) -> Ve
     Vector4::new(top0, bottom0, c0, h0)
 }
 
+/// Smallest SSE any monotone (non-increasing or non-decreasing) function of dose can reach:
+/// the within-dose sum of squares plus the weighted isotonic regression (pool adjacent
+/// violators) of the dose means. Every log-logistic curve with hill > 0 is monotone, so no fit
+/// can go below this.
+fn monotone_sse_bound(u: &[f64], y: &[f64], means: &[(f64, f64)]) -> f64 {
+    let mut counts = vec![0.0; means.len()];
+    let mut within = 0.0;
+    for (&u, &y) in u.iter().zip(y) {
+        let k = means.partition_point(|m| m.0 < u);
+        counts[k] += 1.0;
+        within += (y - means[k].1).powi(2);
+    }
+    let isotonic = |sign: f64| {
+        // Blocks of (weighted mean, weight, first index, last index) for sign·mean non-increasing.
+        let mut blocks: Vec<(f64, f64)> = Vec::with_capacity(means.len());
+        let mut members: Vec<usize> = Vec::with_capacity(means.len());
+        for (k, m) in means.iter().enumerate() {
+            blocks.push((sign * m.1, counts[k]));
+            members.push(1);
+            while blocks.len() > 1 && blocks[blocks.len() - 2].0 < blocks[blocks.len() - 1].0 {
+                let (v2, w2) = blocks.pop().expect("two blocks");
+                let n2 = members.pop().expect("two blocks");
+                let (v1, w1) = blocks.pop().expect("two blocks");
+                let n1 = members.pop().expect("two blocks");
+                blocks.push(((v1 * w1 + v2 * w2) / (w1 + w2), w1 + w2));
+                members.push(n1 + n2);
+            }
+        }
+        let mut between = 0.0;
+        let mut k = 0;
+        for ((v, _), n) in blocks.iter().zip(&members) {
+            for _ in 0..*n {
+                between += counts[k] * (sign * means[k].1 - v).powi(2);
+                k += 1;
+            }
+        }
+        between
+    };
+    within + isotonic(1.0).min(isotonic(-1.0))
+}
+
+/// p-value of the F-test of a model with `n_free` parameters and SSE `sse` against a constant.
+fn f_test_p(sst: f64, sse: f64, n_free: usize, dof: usize) -> f64 {
+    let df_model = (n_free - 1) as f64;
+    if !(sst > 0.0) {
+        1.0
+    } else if sse <= 0.0 {
+        0.0
+    } else {
+        let f_stat = ((sst - sse) / df_model) / (sse / dof as f64);
+        if f_stat <= 0.0 {
+            1.0
+        } else {
+            FisherSnedecor::new(df_model, dof as f64).map_or(f64::NAN, |d| d.sf(f_stat))
+        }
+    }
+}
+
+/// Reports a curve as `flat`: the constant the data support, with ic50 censored on its side.
+fn flat(
+    mut fit: CurveFit,
+    y_mean: f64,
+    sst: f64,
+    n: usize,
+    (u_min, u_max): (f64, f64),
+    reason: String,
+    notes: Vec<String>,
+) -> CurveFit {
+    fit.top = y_mean;
+    fit.bottom = y_mean;
+    fit.auc = y_mean;
+    fit.aac = 1.0 - y_mean;
+    fit.r2 = 0.0;
+    fit.rmse = (sst / n as f64).sqrt();
+    let (q, ic50) = if y_mean >= 0.5 {
+        (Ic50Qualifier::Greater, 10f64.powf(u_max))
+    } else {
+        (Ic50Qualifier::Less, 10f64.powf(u_min))
+    };
+    fit.ic50 = ic50;
+    fit.ic50_qualifier = Some(q);
+    finish(fit, FitStatus::Flat, Some(reason), notes)
+}
+
 /// The best converged minimum over the starts, or the best of all if none converged.
 struct Search {
     best: Option<Minimum>,
@@ -196,6 +283,10 @@ impl Search {
         let m = solver.minimize(data, start);
         self.iterations += m.iterations;
         self.starts += 1;
+        self.consider(m);
+    }
+
+    fn consider(&mut self, m: Minimum) {
         let better = match &self.best {
             None => true,
             Some(b) => match (m.termination.converged(), b.termination.converged()) {
@@ -345,26 +436,60 @@ pub(super) fn fit(points: &[DosePoint], config: &FitConfig) -> CurveFit {
     let y_mean = pts.response.iter().sum::<f64>() / n as f64;
     let sst: f64 = pts.response.iter().map(|y| (y - y_mean).powi(2)).sum();
 
+    // No monotone curve at all beats the constant: flat for certain, whatever a solver would
+    // find, so skip the solver (this is where no-effect curves would spend most of the time).
+    let monotone_sse = monotone_sse_bound(&pts.log10_concentration, &pts.response, &means);
+    let monotone_p = f_test_p(sst, monotone_sse, n_free, dof);
+    if monotone_p > s.flat_alpha {
+        fit.f_test_p = monotone_p;
+        fit.converged = true;
+        let reason = format!(
+            "not better than a constant: even the best monotone curve has F-test p = {monotone_p:.3} > {}; constant response {y_mean:.4}",
+            s.flat_alpha
+        );
+        return flat(fit, y_mean, sst, n, (u_min, u_max), reason, notes);
+    }
+
     // First fit from the self-starter; a deterministic grid of starts when it looks poor.
     let start = self_start(&means, fixed_top, fixed_bottom);
     let mut search = Search { best: None, iterations: 0, starts: 0 };
     search.run(&mut solver, &data, &start);
+    // Poor: not converged, ec50 pinned to the edge of its range, or the curve explains clearly
+    // less of the variance than the best monotone curve does (a hint of a wrong basin).
     let poor = match &search.best {
         None => true,
         Some(m) => {
+            let theta = &m.iterate.theta;
             !m.termination.converged()
-                || !at_bound(&m.iterate.theta, &free, &lower, &upper).is_empty()
-                || r_squared(m.iterate.normal.sse, sst) < POOR_R2
+                || theta[LOG10_EC50] <= lower[LOG10_EC50]
+                || theta[LOG10_EC50] >= upper[LOG10_EC50]
+                || (sst - m.iterate.normal.sse) < POOR_CAPTURE * (sst - monotone_sse)
         }
     };
     if poor {
+        // Screen a small deterministic grid of starts with a short iteration budget, then
+        // polish only the most promising one: most of a multi-start's cost would otherwise go
+        // into crawling along the flat valleys of no-effect curves.
         let width = u_max - u_min;
-        for fraction in [0.1, 0.4, 0.7, 1.0] {
-            for hill in [0.6, 2.5] {
+        let mut screened: Option<Minimum> = None;
+        for fraction in [0.15, 0.5, 0.85] {
+            for hill in [0.7, 3.0] {
                 let mut theta = start;
                 theta[LOG10_EC50] = u_min + fraction * width;
                 theta[HILL] = hill;
-                search.run(&mut solver, &data, &theta);
+                let m = solver.minimize_within(&data, &theta, SCREEN_ITERATIONS.min(s.max_iterations));
+                search.iterations += m.iterations;
+                search.starts += 1;
+                if screened.is_none_or(|b| m.iterate.normal.sse < b.iterate.normal.sse) {
+                    screened = Some(m);
+                }
+            }
+        }
+        if let Some(m) = screened {
+            if m.termination.converged() {
+                search.consider(m);
+            } else {
+                search.run(&mut solver, &data, &m.iterate.theta);
             }
         }
     }
@@ -468,43 +593,14 @@ pub(super) fn fit(points: &[DosePoint], config: &FitConfig) -> CurveFit {
     fit.rmse = (sse / n as f64).sqrt();
 
     // F-test of the model against a constant (the mean response).
-    let df_model = (n_free - 1) as f64;
-    let f_p = if !(sst > 0.0) {
-        1.0
-    } else if sse <= 0.0 {
-        0.0
-    } else {
-        let f_stat = ((sst - sse) / df_model) / (sse / dof as f64);
-        if f_stat <= 0.0 {
-            1.0
-        } else {
-            FisherSnedecor::new(df_model, dof as f64).map_or(f64::NAN, |d| d.sf(f_stat))
-        }
-    };
+    let f_p = f_test_p(sst, sse, n_free, dof);
     fit.f_test_p = f_p;
     if !(f_p <= s.flat_alpha) {
-        // Report the constant the data support, censoring ic50 on the side that constant is on.
-        fit.top = y_mean;
-        fit.bottom = y_mean;
-        fit.auc = y_mean;
-        fit.aac = 1.0 - y_mean;
-        fit.r2 = 0.0;
-        fit.rmse = (sst / n as f64).sqrt();
-        let (q, ic50) = if y_mean >= 0.5 {
-            (Ic50Qualifier::Greater, 10f64.powf(u_max))
-        } else {
-            (Ic50Qualifier::Less, 10f64.powf(u_min))
-        };
-        fit.ic50 = ic50;
-        fit.ic50_qualifier = Some(q);
         let reason = format!(
             "{} not better than a constant (F-test p = {:.3} > {}); constant response {:.4}",
-            s.model,
-            f_p,
-            s.flat_alpha,
-            y_mean
+            s.model, f_p, s.flat_alpha, y_mean
         );
-        return finish(fit, FitStatus::Flat, Some(reason), notes);
+        return flat(fit, y_mean, sst, n, (u_min, u_max), reason, notes);
     }
 
     fit.top = curve.top;

@@ -330,35 +330,38 @@ impl BoundedLevenbergMarquardt {
             }
         }
         let normal = data.normal_equations(&trial);
-        if normal.sse.is_finite() && normal.sse < it.normal.sse {
-            // Gain ratio of actual to predicted (Gauss–Newton model) decrease, for Nielsen's
-            // damping update: it avoids the zig-zag of fixed ×10/÷10 factors on large-residual
-            // curves.
-            let step = trial - it.theta;
-            let predicted = -(2.0 * step.dot(&it.normal.jtr) + (step.transpose() * it.normal.jtj * step)[(0, 0)]);
-            let actual = it.normal.sse - normal.sse;
+        // Actual and predicted (Gauss–Newton model) decrease of the SSE. Their ratio drives
+        // Nielsen's damping update, which avoids the zig-zag of fixed ×10/÷10 factors on
+        // large-residual curves.
+        let step = trial - it.theta;
+        let predicted = -(2.0 * step.dot(&it.normal.jtr) + (step.transpose() * it.normal.jtj * step)[(0, 0)]);
+        let old_sse = it.normal.sse;
+        let actual = old_sse - normal.sse;
+        // MINPACK's test, applied to accepted and rejected trials alike: neither the actual nor
+        // the predicted relative change of the SSE is above FTOL.
+        let mut negligible = actual.abs() <= FTOL * old_sse && predicted <= FTOL * old_sse;
+        if normal.sse.is_finite() && normal.sse < old_sse {
             let rho = if predicted > 0.0 { actual / predicted } else { 1.0 };
-            let decrease = actual / it.normal.sse;
             let moved = (0..4)
                 .map(|i| step[i].abs() / (it.theta[i].abs() + 1e-3))
                 .fold(0.0, f64::max);
             *it = Iterate { theta: trial, normal };
             self.lambda = (self.lambda * (1.0 - (2.0 * rho - 1.0).powi(3)).max(1.0 / 3.0)).max(1e-15);
             self.nu = 2.0;
-            // MINPACK's test (both the actual and the predicted relative decrease are tiny), or a
-            // step that changes nothing.
-            let predicted_decrease = predicted / (it.normal.sse + actual);
-            if (decrease <= FTOL && predicted_decrease <= FTOL) || (decrease <= FTOL * 1e-2 && moved <= XTOL) {
-                self.stop = Some(Convergence::SmallChange);
-            }
+            // Or a step that changes nothing.
+            negligible |= actual <= FTOL * 1e-2 * old_sse && moved <= XTOL;
         } else {
             self.reject();
             if let Some(theta) = data.best_plateaus(&it.theta, &self.free, &self.lower, &self.upper) {
                 let normal = data.normal_equations(&theta);
-                if normal.sse < it.normal.sse {
+                if normal.sse < old_sse {
+                    negligible &= old_sse - normal.sse <= FTOL * old_sse;
                     *it = Iterate { theta, normal };
                 }
             }
+        }
+        if negligible {
+            self.stop = Some(Convergence::SmallChange);
         }
         self.stop
     }
@@ -370,11 +373,16 @@ impl BoundedLevenbergMarquardt {
 
     /// The lean driver loop: [`Self::step`] until convergence or the iteration cap.
     pub fn minimize(&mut self, data: &CurveData, start: &Vector4<f64>) -> Minimum {
+        self.minimize_within(data, start, self.max_iterations)
+    }
+
+    /// [`Self::minimize`] with another iteration cap.
+    pub fn minimize_within(&mut self, data: &CurveData, start: &Vector4<f64>, max_iterations: u32) -> Minimum {
         let mut it = self.start(data, start);
         if !it.normal.sse.is_finite() {
             return Minimum { iterate: it, iterations: 0, termination: Termination::NonFinite };
         }
-        for iteration in 1..=self.max_iterations {
+        for iteration in 1..=max_iterations {
             if let Some(reason) = self.step(data, &mut it) {
                 return Minimum {
                     iterate: it,
@@ -383,7 +391,7 @@ impl BoundedLevenbergMarquardt {
                 };
             }
         }
-        Minimum { iterate: it, iterations: self.max_iterations, termination: Termination::MaxIterations }
+        Minimum { iterate: it, iterations: max_iterations, termination: Termination::MaxIterations }
     }
 }
 
