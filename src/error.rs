@@ -269,8 +269,14 @@ mod tests {
 
     #[test]
     fn nearest_finds_typos() {
-        assert_eq!(nearest("vehicel", &["sample", "vehicle", "blank"]), Some("vehicle"));
-        assert_eq!(nearest("z_prime_fial", &["z_prime_fail", "z_prime_warn"]), Some("z_prime_fail"));
+        assert_eq!(
+            nearest("vehicel", &["sample", "vehicle", "blank"]),
+            Some("vehicle")
+        );
+        assert_eq!(
+            nearest("z_prime_fial", &["z_prime_fail", "z_prime_warn"]),
+            Some("z_prime_fail")
+        );
         assert_eq!(nearest("zzzzzz", &["sample", "vehicle"]), None);
     }
 
@@ -279,10 +285,19 @@ mod tests {
         let e = Error::problems(
             ErrorKind::Input,
             vec![
-                Problem { location: Location::file("a.csv").at_line(2), message: "x".into() },
-                Problem { location: Location::file("a.csv").at_line(3), message: "y".into() },
+                Problem {
+                    location: Location::file("a.csv").at_line(2),
+                    message: "x".into(),
+                },
+                Problem {
+                    location: Location::file("a.csv").at_line(3),
+                    message: "y".into(),
+                },
             ],
         );
-        assert_eq!(e.to_string(), "2 problems found:\n  a.csv:2: x\n  a.csv:3: y");
+        assert_eq!(
+            e.to_string(),
+            "2 problems found:\n  a.csv:2: x\n  a.csv:3: y"
+        );
     }
 }

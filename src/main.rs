@@ -6,7 +6,11 @@ use clap::{Parser, Subcommand};
 use collateral::fit::{self, FitSettings, Model, Plateaus, RobustLoss};
 
 #[derive(Parser)]
-#[command(name = "collateral", version, about = "From raw drug-screen plate reads to a collateral-sensitivity map")]
+#[command(
+    name = "collateral",
+    version,
+    about = "From raw drug-screen plate reads to a collateral-sensitivity map"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -40,12 +44,22 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Fit { input, output, model, plateaus, robust, threads } => {
-            FitSettings { model, plateaus, robust, ..FitSettings::default() }
-                .check()
-                .and_then(|config| fit::fit_file(&input, &output, &config, threads))
-                .map(|summary| eprintln!("collateral fit: {summary}"))
+        Command::Fit {
+            input,
+            output,
+            model,
+            plateaus,
+            robust,
+            threads,
+        } => FitSettings {
+            model,
+            plateaus,
+            robust,
+            ..FitSettings::default()
         }
+        .check()
+        .and_then(|config| fit::fit_file(&input, &output, &config, threads))
+        .map(|summary| eprintln!("collateral fit: {summary}")),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -16,13 +16,34 @@ pub struct PlateFormat {
 
 /// The formats we know, smallest first.
 pub const FORMATS: [PlateFormat; 7] = [
-    PlateFormat { rows: 2, columns: 3 },
-    PlateFormat { rows: 3, columns: 4 },
-    PlateFormat { rows: 4, columns: 6 },
-    PlateFormat { rows: 6, columns: 8 },
-    PlateFormat { rows: 8, columns: 12 },
-    PlateFormat { rows: 16, columns: 24 },
-    PlateFormat { rows: 32, columns: 48 },
+    PlateFormat {
+        rows: 2,
+        columns: 3,
+    },
+    PlateFormat {
+        rows: 3,
+        columns: 4,
+    },
+    PlateFormat {
+        rows: 4,
+        columns: 6,
+    },
+    PlateFormat {
+        rows: 6,
+        columns: 8,
+    },
+    PlateFormat {
+        rows: 8,
+        columns: 12,
+    },
+    PlateFormat {
+        rows: 16,
+        columns: 24,
+    },
+    PlateFormat {
+        rows: 32,
+        columns: 48,
+    },
 ];
 
 impl PlateFormat {
@@ -48,7 +69,10 @@ impl PlateFormat {
 
     /// Whether `well` is on the outer ring of the plate.
     pub fn is_edge(&self, well: WellPos) -> bool {
-        well.row == 0 || well.column == 0 || well.row + 1 == self.rows || well.column + 1 == self.columns
+        well.row == 0
+            || well.column == 0
+            || well.row + 1 == self.rows
+            || well.column + 1 == self.columns
     }
 
     /// The last well, e.g. `P24` for 384 wells.
@@ -105,7 +129,9 @@ impl WellPos {
             .parse()
             .map_err(|_| format!("`{s}` has column `{digits}`; {expected}"))?;
         if col == 0 || col > 48 || row >= 32 {
-            return Err(format!("`{s}` is outside the largest plate (1536 wells, AF48); {expected}"));
+            return Err(format!(
+                "`{s}` is outside the largest plate (1536 wells, AF48); {expected}"
+            ));
         }
         Ok(WellPos {
             row,

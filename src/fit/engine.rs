@@ -62,7 +62,9 @@ fn screen(points: &[DosePoint], notes: &mut Vec<String>) -> Points {
         }
     }
     if non_finite > 0 {
-        notes.push(format!("{non_finite} point(s) with a non-finite concentration or response excluded"));
+        notes.push(format!(
+            "{non_finite} point(s) with a non-finite concentration or response excluded"
+        ));
     }
     if untreated > 0 {
         notes.push(format!(
@@ -70,7 +72,9 @@ fn screen(points: &[DosePoint], notes: &mut Vec<String>) -> Points {
         ));
     }
     if negative > 0 {
-        notes.push(format!("{negative} point(s) with a negative concentration excluded"));
+        notes.push(format!(
+            "{negative} point(s) with a negative concentration excluded"
+        ));
     }
     out
 }
@@ -111,7 +115,12 @@ fn blank(config: &FitConfig) -> CurveFit {
     }
 }
 
-fn finish(mut fit: CurveFit, status: FitStatus, reason: Option<String>, notes: Vec<String>) -> CurveFit {
+fn finish(
+    mut fit: CurveFit,
+    status: FitStatus,
+    reason: Option<String>,
+    notes: Vec<String>,
+) -> CurveFit {
     fit.status = status;
     let mut parts: Vec<String> = reason.into_iter().collect();
     parts.extend(notes);
@@ -149,7 +158,11 @@ fn self_start(means: &[(f64, f64)], top: Option<f64>, bottom: Option<f64>) -> Ve
     let bottom0 = bottom.unwrap_or(min);
     // Widen a little so the extreme means have a finite logit.
     let pad = 0.05 * (top0 - bottom0).abs().max(1e-3);
-    let (hi, lo) = if top0 >= bottom0 { (top0 + pad, bottom0 - pad) } else { (bottom0 + pad, top0 - pad) };
+    let (hi, lo) = if top0 >= bottom0 {
+        (top0 + pad, bottom0 - pad)
+    } else {
+        (bottom0 + pad, top0 - pad)
+    };
     // Straight-line fit of the logit on the informative middle of the curve first (the padded
     // extremes would flatten the slope); all means within the padded range if that is too few.
     let logit_line = |inner: f64| {
@@ -158,7 +171,11 @@ fn self_start(means: &[(f64, f64)], top: Option<f64>, bottom: Option<f64>) -> Ve
             let fraction = (y - lo) / (hi - lo);
             if fraction > inner && fraction < 1.0 - inner {
                 // For a falling curve z = ln((top − y)/(y − bottom)) = ln10 · hill · (u − c).
-                let z = if top0 >= bottom0 { ((hi - y) / (y - lo)).ln() } else { ((y - lo) / (hi - y)).ln() };
+                let z = if top0 >= bottom0 {
+                    ((hi - y) / (y - lo)).ln()
+                } else {
+                    ((y - lo) / (hi - y)).ln()
+                };
                 n += 1.0;
                 su += u;
                 sz += z;
@@ -279,7 +296,12 @@ struct Search {
 }
 
 impl Search {
-    fn run(&mut self, solver: &mut BoundedLevenbergMarquardt, data: &CurveData, start: &Vector4<f64>) {
+    fn run(
+        &mut self,
+        solver: &mut BoundedLevenbergMarquardt,
+        data: &CurveData,
+        start: &Vector4<f64>,
+    ) {
         let m = solver.minimize(data, start);
         self.iterations += m.iterations;
         self.starts += 1;
@@ -301,14 +323,25 @@ impl Search {
     }
 }
 
-fn at_bound(theta: &Vector4<f64>, free: &[bool; 4], lower: &Vector4<f64>, upper: &Vector4<f64>) -> Vec<String> {
+fn at_bound(
+    theta: &Vector4<f64>,
+    free: &[bool; 4],
+    lower: &Vector4<f64>,
+    upper: &Vector4<f64>,
+) -> Vec<String> {
     (0..4)
         .filter(|&i| free[i])
         .filter_map(|i| {
             if theta[i] <= lower[i] {
-                Some(format!("{} at lower bound {}", PARAMETER_NAMES[i], lower[i]))
+                Some(format!(
+                    "{} at lower bound {}",
+                    PARAMETER_NAMES[i], lower[i]
+                ))
             } else if theta[i] >= upper[i] {
-                Some(format!("{} at upper bound {}", PARAMETER_NAMES[i], upper[i]))
+                Some(format!(
+                    "{} at upper bound {}",
+                    PARAMETER_NAMES[i], upper[i]
+                ))
             } else {
                 None
             }
@@ -452,7 +485,11 @@ pub(super) fn fit(points: &[DosePoint], config: &FitConfig) -> CurveFit {
 
     // First fit from the self-starter; a deterministic grid of starts when it looks poor.
     let start = self_start(&means, fixed_top, fixed_bottom);
-    let mut search = Search { best: None, iterations: 0, starts: 0 };
+    let mut search = Search {
+        best: None,
+        iterations: 0,
+        starts: 0,
+    };
     search.run(&mut solver, &data, &start);
     // Poor: not converged, ec50 pinned to the edge of its range, or the curve explains clearly
     // less of the variance than the best monotone curve does (a hint of a wrong basin).
@@ -477,7 +514,8 @@ pub(super) fn fit(points: &[DosePoint], config: &FitConfig) -> CurveFit {
                 let mut theta = start;
                 theta[LOG10_EC50] = u_min + fraction * width;
                 theta[HILL] = hill;
-                let m = solver.minimize_within(&data, &theta, SCREEN_ITERATIONS.min(s.max_iterations));
+                let m =
+                    solver.minimize_within(&data, &theta, SCREEN_ITERATIONS.min(s.max_iterations));
                 search.iterations += m.iterations;
                 search.starts += 1;
                 if screened.is_none_or(|b| m.iterate.normal.sse < b.iterate.normal.sse) {
@@ -494,7 +532,8 @@ pub(super) fn fit(points: &[DosePoint], config: &FitConfig) -> CurveFit {
         }
     }
     let Some(best) = search.best else {
-        let reason = "the model could not be evaluated at any start (non-finite sum of squares)".to_string();
+        let reason =
+            "the model could not be evaluated at any start (non-finite sum of squares)".to_string();
         return finish(fit, FitStatus::Failed, Some(reason), notes);
     };
     fit.iterations = search.iterations;
@@ -526,8 +565,14 @@ pub(super) fn fit(points: &[DosePoint], config: &FitConfig) -> CurveFit {
                 settled = true;
                 break;
             }
-            let weights: Vec<f64> = residuals.iter().map(|r| robust_weight(s.robust, r / scale)).collect();
-            let wdata = CurveData { weights: Some(&weights), ..data };
+            let weights: Vec<f64> = residuals
+                .iter()
+                .map(|r| robust_weight(s.robust, r / scale))
+                .collect();
+            let wdata = CurveData {
+                weights: Some(&weights),
+                ..data
+            };
             let m = solver.minimize(&wdata, &theta);
             fit.iterations += m.iterations;
             if !m.termination.converged() {
@@ -571,7 +616,12 @@ pub(super) fn fit(points: &[DosePoint], config: &FitConfig) -> CurveFit {
             let listed: Vec<String> = fit
                 .outliers
                 .iter()
-                .map(|&i| format!("#{i} (concentration {}, response {})", points[i].concentration, points[i].response))
+                .map(|&i| {
+                    format!(
+                        "#{i} (concentration {}, response {})",
+                        points[i].concentration, points[i].response
+                    )
+                })
                 .collect();
             note.push_str(&format!(
                 "; {} outlying point(s) beyond {} robust SD: {}",
@@ -587,7 +637,12 @@ pub(super) fn fit(points: &[DosePoint], config: &FitConfig) -> CurveFit {
     let curve = Curve::from_vector(&theta);
     let sse: f64 = data.sse(&theta);
     if !sse.is_finite() || theta.iter().any(|v| !v.is_finite()) {
-        return finish(fit, FitStatus::Failed, Some("non-finite fitted parameters".to_string()), notes);
+        return finish(
+            fit,
+            FitStatus::Failed,
+            Some("non-finite fitted parameters".to_string()),
+            notes,
+        );
     }
     fit.r2 = r_squared(sse, sst);
     fit.rmse = (sse / n as f64).sqrt();
@@ -610,17 +665,28 @@ pub(super) fn fit(points: &[DosePoint], config: &FitConfig) -> CurveFit {
     fit.auc = curve.mean_over_log10(u_min, u_max);
     fit.aac = 1.0 - fit.auc;
 
-    // Covariance s² (JᵀJ)⁻¹ over the free parameters; with IRLS weights, the weighted version.
+    // Covariance s² (JᵀJ)⁻¹ over the free parameters not stopped by a bound (those count as
+    // fixed, so the errors are conditional on them; the message names them); with IRLS weights,
+    // the weighted version.
+    let mut estimable = free;
+    for (i, e) in estimable.iter_mut().enumerate() {
+        if theta[i] <= lower[i] || theta[i] >= upper[i] {
+            *e = false;
+        }
+    }
     let t = config.t_quantile(dof);
     let covariance = if dof > 0 {
-        free_inverse(&weighted.jtj, &free).map(|inv| inv * (weighted.sse / dof as f64))
+        free_inverse(&weighted.jtj, &estimable).map(|inv| inv * (weighted.sse / dof as f64))
     } else {
         None
     };
     if covariance.is_none() {
-        notes.push("standard errors unavailable (singular JᵀJ or no residual degrees of freedom)".to_string());
+        notes.push(
+            "standard errors unavailable (singular JᵀJ or no residual degrees of freedom)"
+                .to_string(),
+        );
     }
-    if let Some(cov) = &covariance {
+    if let (Some(cov), true) = (&covariance, estimable[LOG10_EC50]) {
         let se = cov[(LOG10_EC50, LOG10_EC50)].sqrt();
         fit.log10_ec50_se = se;
         fit.ec50_ci_low = 10f64.powf(curve.log10_ec50 - t * se);
@@ -635,8 +701,8 @@ pub(super) fn fit(points: &[DosePoint], config: &FitConfig) -> CurveFit {
             fit.ic50_qualifier = Some(Ic50Qualifier::Equal);
             if let Some(cov) = &covariance {
                 let mut g = curve.log10_ic50_gradient();
-                for i in [TOP, BOTTOM] {
-                    if !free[i] {
+                for i in [TOP, BOTTOM, LOG10_EC50, HILL] {
+                    if !estimable[i] {
                         g[i] = 0.0;
                     }
                 }
@@ -664,7 +730,10 @@ pub(super) fn fit(points: &[DosePoint], config: &FitConfig) -> CurveFit {
     }
     let bounds = at_bound(&theta, &free, &lower, &upper);
     if !bounds.is_empty() {
-        notes.push(format!("{} (estimate limited by the bound)", bounds.join(", ")));
+        notes.push(format!(
+            "{} (estimate limited by the bound)",
+            bounds.join(", ")
+        ));
     }
     finish(fit, FitStatus::Ok, None, notes)
 }
@@ -675,7 +744,12 @@ mod tests {
 
     #[test]
     fn self_start_finds_slope_and_midpoint_of_an_exact_curve() {
-        let truth = Curve { top: 1.0, bottom: 0.0, log10_ec50: -0.5, hill: 1.3 };
+        let truth = Curve {
+            top: 1.0,
+            bottom: 0.0,
+            log10_ec50: -0.5,
+            hill: 1.3,
+        };
         let means: Vec<(f64, f64)> = (0..9)
             .map(|i| {
                 let u = -3.0 + 0.5 * i as f64;

@@ -89,7 +89,9 @@ impl FromStr for Plateaus {
         match s.to_ascii_lowercase().as_str() {
             "free" => Ok(Plateaus::Free),
             "observed" => Ok(Plateaus::Observed),
-            _ => Err(format!("unknown plateau option `{s}` (expected free or observed)")),
+            _ => Err(format!(
+                "unknown plateau option `{s}` (expected free or observed)"
+            )),
         }
     }
 }
@@ -130,7 +132,9 @@ impl FromStr for RobustLoss {
             "none" => Ok(RobustLoss::None),
             "huber" => Ok(RobustLoss::Huber),
             "cauchy" => Ok(RobustLoss::Cauchy),
-            _ => Err(format!("unknown robust loss `{s}` (expected none, huber or cauchy)")),
+            _ => Err(format!(
+                "unknown robust loss `{s}` (expected none, huber or cauchy)"
+            )),
         }
     }
 }
@@ -174,7 +178,7 @@ impl Default for FitSettings {
             bottom_bounds: (-0.5, 1.5),
             flat_alpha: 0.05,
             ci_level: 0.95,
-            max_iterations: 200,
+            max_iterations: 1000,
             outlier_threshold: 3.0,
         }
     }
@@ -198,7 +202,9 @@ impl FitSettings {
         let mut bad = |what: String| problems.push(what);
         let interval = |name: &str, (lo, hi): (f64, f64), bad: &mut dyn FnMut(String)| {
             if !(lo.is_finite() && hi.is_finite() && lo < hi) {
-                bad(format!("{name} must be finite with lower < upper, got [{lo}, {hi}]"));
+                bad(format!(
+                    "{name} must be finite with lower < upper, got [{lo}, {hi}]"
+                ));
             }
         };
         interval("hill bounds", self.hill_bounds, &mut bad);
@@ -211,10 +217,16 @@ impl FitSettings {
         interval("top bounds", self.top_bounds, &mut bad);
         interval("bottom bounds", self.bottom_bounds, &mut bad);
         if !(self.ec50_margin_decades.is_finite() && self.ec50_margin_decades >= 0.0) {
-            bad(format!("ec50 margin must be ≥ 0 decades, got {}", self.ec50_margin_decades));
+            bad(format!(
+                "ec50 margin must be ≥ 0 decades, got {}",
+                self.ec50_margin_decades
+            ));
         }
         if !(self.flat_alpha > 0.0 && self.flat_alpha < 1.0) {
-            bad(format!("flat-test alpha must be in (0, 1), got {}", self.flat_alpha));
+            bad(format!(
+                "flat-test alpha must be in (0, 1), got {}",
+                self.flat_alpha
+            ));
         }
         if !(self.ci_level > 0.0 && self.ci_level < 1.0) {
             bad(format!("CI level must be in (0, 1), got {}", self.ci_level));
@@ -223,7 +235,10 @@ impl FitSettings {
             bad("max iterations must be at least 1".to_string());
         }
         if !(self.outlier_threshold.is_finite() && self.outlier_threshold > 0.0) {
-            bad(format!("outlier threshold must be > 0, got {}", self.outlier_threshold));
+            bad(format!(
+                "outlier threshold must be > 0, got {}",
+                self.outlier_threshold
+            ));
         }
         if let Some(first) = problems.first() {
             let message = if problems.len() == 1 {
@@ -231,11 +246,17 @@ impl FitSettings {
             } else {
                 problems.join("; ")
             };
-            return Err(Error::config(Location::default(), format!("fit settings: {message}")));
+            return Err(Error::config(
+                Location::default(),
+                format!("fit settings: {message}"),
+            ));
         }
         let mut t_quantiles = vec![f64::NAN];
         t_quantiles.extend((1..=T_TABLE_DOF).map(|dof| t_quantile(self.ci_level, dof)));
-        Ok(FitConfig { settings: self, t_quantiles })
+        Ok(FitConfig {
+            settings: self,
+            t_quantiles,
+        })
     }
 }
 
@@ -263,7 +284,9 @@ impl FitConfig {
 
 impl Default for FitConfig {
     fn default() -> Self {
-        FitSettings::default().check().expect("default fit settings are valid")
+        FitSettings::default()
+            .check()
+            .expect("default fit settings are valid")
     }
 }
 
@@ -285,5 +308,8 @@ pub fn fit_named_curve(curve: &CurveInput, config: &FitConfig) -> CurveFit {
 /// results are bit-identical for any number of threads (each fit is deterministic and shares
 /// nothing).
 pub fn fit_curves(curves: &[CurveInput], config: &FitConfig) -> Vec<CurveFit> {
-    curves.par_iter().map(|c| fit_named_curve(c, config)).collect()
+    curves
+        .par_iter()
+        .map(|c| fit_named_curve(c, config))
+        .collect()
 }

@@ -196,10 +196,30 @@ mod tests {
 
     fn curves() -> Vec<Curve> {
         vec![
-            Curve { top: 1.0, bottom: 0.1, log10_ec50: -0.5, hill: 1.2 },
-            Curve { top: 0.9, bottom: 0.4, log10_ec50: 1.0, hill: 0.3 },
-            Curve { top: 1.1, bottom: -0.05, log10_ec50: -2.0, hill: 6.0 },
-            Curve { top: 0.2, bottom: 0.8, log10_ec50: 0.0, hill: 2.0 },
+            Curve {
+                top: 1.0,
+                bottom: 0.1,
+                log10_ec50: -0.5,
+                hill: 1.2,
+            },
+            Curve {
+                top: 0.9,
+                bottom: 0.4,
+                log10_ec50: 1.0,
+                hill: 0.3,
+            },
+            Curve {
+                top: 1.1,
+                bottom: -0.05,
+                log10_ec50: -2.0,
+                hill: 6.0,
+            },
+            Curve {
+                top: 0.2,
+                bottom: 0.8,
+                log10_ec50: 0.0,
+                hill: 2.0,
+            },
         ]
     }
 
@@ -230,27 +250,50 @@ mod tests {
 
     #[test]
     fn far_tails_have_finite_gradients() {
-        let curve = Curve { top: 1.0, bottom: 0.0, log10_ec50: 0.0, hill: 10.0 };
+        let curve = Curve {
+            top: 1.0,
+            bottom: 0.0,
+            log10_ec50: 0.0,
+            hill: 10.0,
+        };
         for &u in &[-400.0, 400.0] {
             let (y, g) = curve.response_and_gradient_at_log10(u);
-            assert!(y.is_finite() && g.iter().all(|v| v.is_finite()), "u={u}: {y} {g:?}");
+            assert!(
+                y.is_finite() && g.iter().all(|v| v.is_finite()),
+                "u={u}: {y} {g:?}"
+            );
         }
     }
 
     #[test]
     fn ec50_is_the_midpoint_and_ic50_crosses_half() {
-        let curve = Curve { top: 1.0, bottom: 0.2, log10_ec50: 0.3, hill: 1.5 };
+        let curve = Curve {
+            top: 1.0,
+            bottom: 0.2,
+            log10_ec50: 0.3,
+            hill: 1.5,
+        };
         assert!((curve.response_at_log10(0.3) - 0.6).abs() < 1e-15);
         let u = curve.log10_crossing(0.5).unwrap();
         assert!((curve.response_at_log10(u) - 0.5).abs() < 1e-12);
         assert!(u > 0.3);
-        let partial = Curve { top: 1.0, bottom: 0.6, log10_ec50: 0.3, hill: 1.5 };
+        let partial = Curve {
+            top: 1.0,
+            bottom: 0.6,
+            log10_ec50: 0.3,
+            hill: 1.5,
+        };
         assert_eq!(partial.log10_crossing(0.5), None);
     }
 
     #[test]
     fn ic50_gradient_matches_central_differences() {
-        let curve = Curve { top: 0.95, bottom: 0.1, log10_ec50: -0.4, hill: 1.3 };
+        let curve = Curve {
+            top: 0.95,
+            bottom: 0.1,
+            log10_ec50: -0.4,
+            hill: 1.3,
+        };
         let g = curve.log10_ic50_gradient();
         for j in 0..4 {
             let h = 1e-6;
@@ -261,7 +304,11 @@ mod tests {
             let fd = (Curve::from_vector(&plus).log10_crossing(0.5).unwrap()
                 - Curve::from_vector(&minus).log10_crossing(0.5).unwrap())
                 / (2.0 * h);
-            assert!((g[j] - fd).abs() < 1e-6 * (1.0 + fd.abs()), "{j}: {} vs {fd}", g[j]);
+            assert!(
+                (g[j] - fd).abs() < 1e-6 * (1.0 + fd.abs()),
+                "{j}: {} vs {fd}",
+                g[j]
+            );
         }
     }
 
@@ -278,7 +325,10 @@ mod tests {
                 })
                 .sum::<f64>()
                 / (hi - lo);
-            assert!((curve.mean_over_log10(lo, hi) - trapezoid).abs() < 1e-8, "{curve:?}");
+            assert!(
+                (curve.mean_over_log10(lo, hi) - trapezoid).abs() < 1e-8,
+                "{curve:?}"
+            );
         }
     }
 }

@@ -189,7 +189,8 @@ impl CurveFit {
             format_number(self.ec50),
             format_number(self.hill),
             format_number(self.ic50),
-            self.ic50_qualifier.map_or(String::new(), |q| q.symbol().to_string()),
+            self.ic50_qualifier
+                .map_or(String::new(), |q| q.symbol().to_string()),
             format_number(self.ic50_ci_low),
             format_number(self.ic50_ci_high),
             format_number(self.auc),

@@ -53,7 +53,12 @@ impl CurveData<'_> {
         let mut sse = 0.0;
         let mut jtj = Matrix4::zeros();
         let mut jtr = Vector4::zeros();
-        for (i, (&u, &y)) in self.log10_concentration.iter().zip(self.response).enumerate() {
+        for (i, (&u, &y)) in self
+            .log10_concentration
+            .iter()
+            .zip(self.response)
+            .enumerate()
+        {
             let w = self.weights.map_or(1.0, |w| w[i]);
             let (f, g) = curve.response_and_gradient_at_log10(u);
             let r = f - y;
@@ -90,7 +95,12 @@ impl CurveData<'_> {
         let curve = Curve::from_vector(theta);
         // y ≈ top · s + bottom · (1 − s).
         let (mut ss, mut sq, mut qq, mut sy, mut qy) = (0.0, 0.0, 0.0, 0.0, 0.0);
-        for (i, (&u, &y)) in self.log10_concentration.iter().zip(self.response).enumerate() {
+        for (i, (&u, &y)) in self
+            .log10_concentration
+            .iter()
+            .zip(self.response)
+            .enumerate()
+        {
             let w = self.weights.map_or(1.0, |w| w[i]);
             let fs = curve.fraction(u);
             let q = 1.0 - fs;
@@ -225,7 +235,12 @@ impl BoundedLevenbergMarquardt {
     ///
     /// Fixed parameters keep the value of the starting point. `lower ≤ upper` is the caller's
     /// responsibility (checked once in `FitConfig`).
-    pub fn new(free: [bool; 4], lower: Vector4<f64>, upper: Vector4<f64>, max_iterations: u32) -> Self {
+    pub fn new(
+        free: [bool; 4],
+        lower: Vector4<f64>,
+        upper: Vector4<f64>,
+        max_iterations: u32,
+    ) -> Self {
         BoundedLevenbergMarquardt {
             free,
             lower,
@@ -255,7 +270,9 @@ impl BoundedLevenbergMarquardt {
         let mut movable = self.free;
         for (i, m) in movable.iter_mut().enumerate() {
             let g = it.normal.jtr[i];
-            if (it.theta[i] <= self.lower[i] && g > 0.0) || (it.theta[i] >= self.upper[i] && g < 0.0) {
+            if (it.theta[i] <= self.lower[i] && g > 0.0)
+                || (it.theta[i] >= self.upper[i] && g < 0.0)
+            {
                 *m = false;
             }
         }
@@ -278,7 +295,10 @@ impl BoundedLevenbergMarquardt {
         self.lambda = LAMBDA_START;
         self.nu = 2.0;
         self.stop = None;
-        Iterate { theta, normal: data.normal_equations(&theta) }
+        Iterate {
+            theta,
+            normal: data.normal_equations(&theta),
+        }
     }
 
     /// One damped Gauss–Newton step from `it` on `data`.
@@ -334,25 +354,35 @@ impl BoundedLevenbergMarquardt {
         // Nielsen's damping update, which avoids the zig-zag of fixed ×10/÷10 factors on
         // large-residual curves.
         let step = trial - it.theta;
-        let predicted = -(2.0 * step.dot(&it.normal.jtr) + (step.transpose() * it.normal.jtj * step)[(0, 0)]);
+        let predicted =
+            -(2.0 * step.dot(&it.normal.jtr) + (step.transpose() * it.normal.jtj * step)[(0, 0)]);
         let old_sse = it.normal.sse;
         let actual = old_sse - normal.sse;
         // MINPACK's test, applied to accepted and rejected trials alike: neither the actual nor
         // the predicted relative change of the SSE is above FTOL.
         let mut negligible = actual.abs() <= FTOL * old_sse && predicted <= FTOL * old_sse;
         if normal.sse.is_finite() && normal.sse < old_sse {
-            let rho = if predicted > 0.0 { actual / predicted } else { 1.0 };
+            let rho = if predicted > 0.0 {
+                actual / predicted
+            } else {
+                1.0
+            };
             let moved = (0..4)
                 .map(|i| step[i].abs() / (it.theta[i].abs() + 1e-3))
                 .fold(0.0, f64::max);
-            *it = Iterate { theta: trial, normal };
-            self.lambda = (self.lambda * (1.0 - (2.0 * rho - 1.0).powi(3)).max(1.0 / 3.0)).max(1e-15);
+            *it = Iterate {
+                theta: trial,
+                normal,
+            };
+            self.lambda =
+                (self.lambda * (1.0 - (2.0 * rho - 1.0).powi(3)).max(1.0 / 3.0)).max(1e-15);
             self.nu = 2.0;
             // Or a step that changes nothing.
             negligible |= actual <= FTOL * 1e-2 * old_sse && moved <= XTOL;
         } else {
             self.reject();
-            if let Some(theta) = data.best_plateaus(&it.theta, &self.free, &self.lower, &self.upper) {
+            if let Some(theta) = data.best_plateaus(&it.theta, &self.free, &self.lower, &self.upper)
+            {
                 let normal = data.normal_equations(&theta);
                 if normal.sse < old_sse {
                     negligible &= old_sse - normal.sse <= FTOL * old_sse;
@@ -377,10 +407,19 @@ impl BoundedLevenbergMarquardt {
     }
 
     /// [`Self::minimize`] with another iteration cap.
-    pub fn minimize_within(&mut self, data: &CurveData, start: &Vector4<f64>, max_iterations: u32) -> Minimum {
+    pub fn minimize_within(
+        &mut self,
+        data: &CurveData,
+        start: &Vector4<f64>,
+        max_iterations: u32,
+    ) -> Minimum {
         let mut it = self.start(data, start);
         if !it.normal.sse.is_finite() {
-            return Minimum { iterate: it, iterations: 0, termination: Termination::NonFinite };
+            return Minimum {
+                iterate: it,
+                iterations: 0,
+                termination: Termination::NonFinite,
+            };
         }
         for iteration in 1..=max_iterations {
             if let Some(reason) = self.step(data, &mut it) {
@@ -391,7 +430,11 @@ impl BoundedLevenbergMarquardt {
                 };
             }
         }
-        Minimum { iterate: it, iterations: max_iterations, termination: Termination::MaxIterations }
+        Minimum {
+            iterate: it,
+            iterations: max_iterations,
+            termination: Termination::MaxIterations,
+        }
     }
 }
 
@@ -412,11 +455,18 @@ impl<'a> Solver<CurveData<'a>, LmState> for BoundedLevenbergMarquardt {
         let start = state
             .get_param()
             .copied()
-            .ok_or_else(argmin::argmin_error_closure!(NotInitialized, "no start parameters"))?;
+            .ok_or_else(argmin::argmin_error_closure!(
+                NotInitialized,
+                "no start parameters"
+            ))?;
         let it = problem.problem("normal_equations", |data| Ok(self.start(data, &start)))?;
         self.current = Some(it);
         Ok((
-            state.param(it.theta).cost(it.normal.sse).gradient(it.normal.jtr).hessian(it.normal.jtj),
+            state
+                .param(it.theta)
+                .cost(it.normal.sse)
+                .gradient(it.normal.jtr)
+                .hessian(it.normal.jtj),
             None,
         ))
     }
@@ -426,16 +476,21 @@ impl<'a> Solver<CurveData<'a>, LmState> for BoundedLevenbergMarquardt {
         problem: &mut Problem<CurveData<'a>>,
         state: LmState,
     ) -> Result<(LmState, Option<KV>), ArgminError> {
-        let mut it = self
-            .current
-            .ok_or_else(argmin::argmin_error_closure!(NotInitialized, "solver not initialised"))?;
+        let mut it = self.current.ok_or_else(argmin::argmin_error_closure!(
+            NotInitialized,
+            "solver not initialised"
+        ))?;
         problem.problem("normal_equations", |data| {
             self.step(data, &mut it);
             Ok(())
         })?;
         self.current = Some(it);
         Ok((
-            state.param(it.theta).cost(it.normal.sse).gradient(it.normal.jtr).hessian(it.normal.jtj),
+            state
+                .param(it.theta)
+                .cost(it.normal.sse)
+                .gradient(it.normal.jtr)
+                .hessian(it.normal.jtj),
             None,
         ))
     }
@@ -454,7 +509,12 @@ mod tests {
     use argmin::core::Executor;
 
     fn data() -> (Vec<f64>, Vec<f64>) {
-        let truth = Curve { top: 1.0, bottom: 0.1, log10_ec50: -0.3, hill: 1.4 };
+        let truth = Curve {
+            top: 1.0,
+            bottom: 0.1,
+            log10_ec50: -0.3,
+            hill: 1.4,
+        };
         let u: Vec<f64> = (0..9).map(|i| -3.0 + 0.5 * i as f64).collect();
         // Deterministic "noise" so the minimum is not exact.
         let y = u
@@ -477,7 +537,11 @@ mod tests {
     #[test]
     fn executor_and_lean_loop_agree_and_report_convergence() {
         let (u, y) = data();
-        let data = CurveData { log10_concentration: &u, response: &y, weights: None };
+        let data = CurveData {
+            log10_concentration: &u,
+            response: &y,
+            weights: None,
+        };
         let start = Vector4::new(0.9, 0.2, 0.0, 1.0);
         let lean = solver().minimize(&data, &start);
         assert!(lean.termination.converged(), "{lean:?}");
@@ -488,15 +552,26 @@ mod tests {
             .run()
             .unwrap();
         let state = result.state();
-        assert_eq!(state.get_termination_reason(), Some(&TerminationReason::SolverConverged));
+        assert_eq!(
+            state.get_termination_reason(),
+            Some(&TerminationReason::SolverConverged)
+        );
         let theta = state.get_best_param().unwrap();
-        assert!((theta - lean.iterate.theta).norm() < 1e-9, "{theta} vs {}", lean.iterate.theta);
+        assert!(
+            (theta - lean.iterate.theta).norm() < 1e-9,
+            "{theta} vs {}",
+            lean.iterate.theta
+        );
     }
 
     #[test]
     fn iteration_cap_is_not_convergence() {
         let (u, y) = data();
-        let data = CurveData { log10_concentration: &u, response: &y, weights: None };
+        let data = CurveData {
+            log10_concentration: &u,
+            response: &y,
+            weights: None,
+        };
         let start = Vector4::new(0.5, 0.5, 3.0, 0.1);
         let mut capped = BoundedLevenbergMarquardt::new(
             [true; 4],
@@ -504,21 +579,34 @@ mod tests {
             Vector4::new(2.0, 1.5, 4.0, 10.0),
             2,
         );
-        assert_eq!(capped.minimize(&data, &start).termination, Termination::MaxIterations);
+        assert_eq!(
+            capped.minimize(&data, &start).termination,
+            Termination::MaxIterations
+        );
         let result = Executor::new(data, capped)
             .configure(|s| s.param(start).max_iters(2))
             .timer(false)
             .run()
             .unwrap();
-        assert_eq!(result.state().get_termination_reason(), Some(&TerminationReason::MaxItersReached));
+        assert_eq!(
+            result.state().get_termination_reason(),
+            Some(&TerminationReason::MaxItersReached)
+        );
     }
 
     #[test]
     fn bounds_hold_and_fixed_parameters_stay() {
         // A step-like curve pushes hill to its upper bound.
         let u: Vec<f64> = (0..9).map(|i| -3.0 + 0.5 * i as f64).collect();
-        let y: Vec<f64> = u.iter().map(|&u| if u < -1.2 { 1.0 } else { 0.0 }).collect();
-        let data = CurveData { log10_concentration: &u, response: &y, weights: None };
+        let y: Vec<f64> = u
+            .iter()
+            .map(|&u| if u < -1.2 { 1.0 } else { 0.0 })
+            .collect();
+        let data = CurveData {
+            log10_concentration: &u,
+            response: &y,
+            weights: None,
+        };
         let mut s = BoundedLevenbergMarquardt::new(
             [false, true, true, true],
             Vector4::new(-0.5, -0.5, -6.0, 0.05),

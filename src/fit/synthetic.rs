@@ -86,7 +86,9 @@ impl SyntheticCurve {
         if self.kind == SyntheticKind::Flat {
             return f64::NAN;
         }
-        self.truth.log10_crossing(0.5).map_or(f64::NAN, |u| 10f64.powf(u))
+        self.truth
+            .log10_crossing(0.5)
+            .map_or(f64::NAN, |u| 10f64.powf(u))
     }
 }
 
@@ -94,8 +96,18 @@ impl SyntheticCurve {
 /// 11 sigmoid : 3 partial : 3 flat : 3 steep.
 pub fn synthetic_curve(design: &SyntheticDesign, seed: u64, index: u64) -> SyntheticCurve {
     let mut rng = ChaCha8Rng::seed_from_u64(seed ^ index.wrapping_mul(0x9E37_79B9_7F4A_7C15));
-    let u_lo = design.concentrations.iter().copied().fold(f64::INFINITY, f64::min).log10();
-    let u_hi = design.concentrations.iter().copied().fold(f64::NEG_INFINITY, f64::max).log10();
+    let u_lo = design
+        .concentrations
+        .iter()
+        .copied()
+        .fold(f64::INFINITY, f64::min)
+        .log10();
+    let u_hi = design
+        .concentrations
+        .iter()
+        .copied()
+        .fold(f64::NEG_INFINITY, f64::max)
+        .log10();
     let kind = match index % 20 {
         0..=10 => SyntheticKind::Sigmoid,
         11..=13 => SyntheticKind::Partial,
@@ -119,7 +131,12 @@ pub fn synthetic_curve(design: &SyntheticDesign, seed: u64, index: u64) -> Synth
         },
         SyntheticKind::Flat => {
             let level = rng.random_range(0.8..1.05);
-            Curve { top: level, bottom: level, log10_ec50: 0.5 * (u_lo + u_hi), hill: 1.0 }
+            Curve {
+                top: level,
+                bottom: level,
+                log10_ec50: 0.5 * (u_lo + u_hi),
+                hill: 1.0,
+            }
         }
         SyntheticKind::Steep => Curve {
             top,
@@ -137,13 +154,20 @@ pub fn synthetic_curve(design: &SyntheticDesign, seed: u64, index: u64) -> Synth
             } else {
                 truth.response_at(c) + noise.sample(&mut rng)
             };
-            points.push(DosePoint { concentration: c, response });
+            points.push(DosePoint {
+                concentration: c,
+                response,
+            });
         }
     }
     SyntheticCurve {
         kind,
         truth,
-        input: CurveInput { cell_line: format!("curve{index}"), drug: "drug".to_string(), points },
+        input: CurveInput {
+            cell_line: format!("curve{index}"),
+            drug: "drug".to_string(),
+            points,
+        },
     }
 }
 

@@ -30,7 +30,11 @@ pub fn read_fit_input(path: &Path) -> crate::Result<Vec<CurveInput>> {
 }
 
 fn delimiter_for(text: &str, path: &Path) -> u8 {
-    let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .unwrap_or("")
+        .to_ascii_lowercase();
     let header = text.lines().next().unwrap_or("");
     if ext == "tsv" || ext == "tab" || (header.contains('\t') && !header.contains(',')) {
         b'\t'
@@ -59,7 +63,10 @@ pub fn parse_fit_input(text: &str, path: &Path) -> crate::Result<Vec<CurveInput>
         .headers()
         .map_err(|e| Error::input(here(1), format!("cannot read the header: {e}")))?
         .clone();
-    let names: Vec<String> = headers.iter().map(|h| h.trim().to_ascii_lowercase()).collect();
+    let names: Vec<String> = headers
+        .iter()
+        .map(|h| h.trim().to_ascii_lowercase())
+        .collect();
     let mut columns = [0usize; 4];
     let mut problems = Vec::new();
     for (slot, wanted) in columns.iter_mut().zip(INPUT_COLUMNS) {
@@ -93,7 +100,10 @@ pub fn parse_fit_input(text: &str, path: &Path) -> crate::Result<Vec<CurveInput>
             Ok(r) => r,
             Err(e) => {
                 let line = e.position().map_or(0, |p| p.line());
-                problems.push(Problem { location: here(line), message: format!("unreadable row: {e}") });
+                problems.push(Problem {
+                    location: here(line),
+                    message: format!("unreadable row: {e}"),
+                });
                 continue;
             }
         };
@@ -106,7 +116,10 @@ pub fn parse_fit_input(text: &str, path: &Path) -> crate::Result<Vec<CurveInput>
         let mut row_ok = true;
         for (name, value) in [("cell_line", cell_line), ("drug", drug)] {
             if value.is_empty() {
-                problems.push(Problem { location: here(line), message: format!("empty `{name}`") });
+                problems.push(Problem {
+                    location: here(line),
+                    message: format!("empty `{name}`"),
+                });
                 row_ok = false;
             }
         }
@@ -135,7 +148,10 @@ pub fn parse_fit_input(text: &str, path: &Path) -> crate::Result<Vec<CurveInput>
             });
             curves.len() - 1
         });
-        curves[slot].points.push(DosePoint { concentration, response });
+        curves[slot].points.push(DosePoint {
+            concentration,
+            response,
+        });
     }
     if !problems.is_empty() {
         return Err(Error::problems(ErrorKind::Input, problems));
@@ -180,7 +196,10 @@ pub struct FitSummary {
 impl FitSummary {
     /// Counts the statuses of `fits`.
     pub fn of(fits: &[CurveFit]) -> Self {
-        let mut s = FitSummary { curves: fits.len(), ..Default::default() };
+        let mut s = FitSummary {
+            curves: fits.len(),
+            ..Default::default()
+        };
         for f in fits {
             match f.status {
                 FitStatus::Ok => s.ok += 1,
@@ -205,13 +224,23 @@ impl std::fmt::Display for FitSummary {
 
 /// `collateral fit`: reads `input`, fits every curve (on `threads` threads, or rayon's default
 /// when `None`), writes `output`.
-pub fn fit_file(input: &Path, output: &Path, config: &FitConfig, threads: Option<usize>) -> crate::Result<FitSummary> {
+pub fn fit_file(
+    input: &Path,
+    output: &Path,
+    config: &FitConfig,
+    threads: Option<usize>,
+) -> crate::Result<FitSummary> {
     let curves = read_fit_input(input)?;
     let fits = match threads {
         Some(n) => rayon::ThreadPoolBuilder::new()
             .num_threads(n)
             .build()
-            .map_err(|e| Error::config(Location::default(), format!("cannot start {n} threads: {e}")))?
+            .map_err(|e| {
+                Error::config(
+                    Location::default(),
+                    format!("cannot start {n} threads: {e}"),
+                )
+            })?
             .install(|| fit_curves(&curves, config)),
         None => fit_curves(&curves, config),
     };
