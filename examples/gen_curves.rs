@@ -55,6 +55,9 @@ fn main() -> Result<(), Box<dyn Error>> {
     }
     curves.flush()?;
     truth.flush()?;
-    eprintln!("wrote {n} curves (seed {seed}, noise sd {})", design.noise_sd);
+    eprintln!(
+        "wrote {n} curves (seed {seed}, noise sd {})",
+        design.noise_sd
+    );
     Ok(())
 }

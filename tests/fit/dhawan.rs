@@ -68,14 +68,20 @@ fn published_hill() -> BTreeMap<Key, f64> {
     let mut r = csv::Reader::from_path(format!("{DIR}/cs_fits_tidy.csv")).unwrap();
     for row in r.records() {
         let row = row.unwrap();
-        out.insert((row[0].to_string(), row[1].to_string(), row[2].to_string()), row[8].parse().unwrap_or(f64::NAN));
+        out.insert(
+            (row[0].to_string(), row[1].to_string(), row[2].to_string()),
+            row[8].parse().unwrap_or(f64::NAN),
+        );
     }
     out
 }
 
 #[test]
 fn observed_plateaus_reproduce_the_published_ec50s() {
-    let (within, n, med) = agreement(FitSettings { plateaus: Plateaus::Observed, ..FitSettings::default() });
+    let (within, n, med) = agreement(FitSettings {
+        plateaus: Plateaus::Observed,
+        ..FitSettings::default()
+    });
     eprintln!("dhawan observed plateaus: {within}/{n} within 1 %, median |log10 ratio| {med:.5}");
     assert!(within >= 250, "{within}/{n}");
     assert!(med < 1e-3, "median |log10 ratio| {med}");
@@ -84,13 +90,20 @@ fn observed_plateaus_reproduce_the_published_ec50s() {
     // (0.05, 10) or effects our F-test calls flat. Known exceptions: the Alectinib drug-holiday
     // curves of CrizR and LorlR (the authors fitted them another way, see SOURCE.md) and
     // LorlR/Etoposide, whose published EC50 and Hill duplicate CrizR/Etoposide's exactly.
-    let config = FitSettings { plateaus: Plateaus::Observed, ..FitSettings::default() }.check().unwrap();
+    let config = FitSettings {
+        plateaus: Plateaus::Observed,
+        ..FitSettings::default()
+    }
+    .check()
+    .unwrap();
     let curves = curves();
     let hills = published_hill();
     let mut mismatched = Vec::new();
     for (key, ec50) in published() {
         let (line, drug, condition) = (&key.0, &key.1, &key.2);
-        let holiday_alectinib = drug == "Alectinib" && condition.starts_with("holiday") && (line == "CrizR" || line == "LorlR");
+        let holiday_alectinib = drug == "Alectinib"
+            && condition.starts_with("holiday")
+            && (line == "CrizR" || line == "LorlR");
         let duplicate = line == "LorlR" && drug == "Etoposide" && condition == "resistant";
         let hill = hills[&key];
         if holiday_alectinib || duplicate || !(hill > 0.05 && hill < 10.0) {
