@@ -1,9 +1,12 @@
 //! The `collateral` command line: maps flags onto library calls, nothing more.
+//!
+//! Exit codes: 0 success, 1 bad input or a failed run, 2 usage error.
+
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use collateral::fit::{self, FitSettings, Model, Plateaus, RobustLoss};
+use collateral::fit::{FitSettings, Model, Plateaus, RobustLoss};
 
 #[derive(Parser)]
 #[command(
@@ -12,6 +15,9 @@ use collateral::fit::{self, FitSettings, Model, Plateaus, RobustLoss};
     about = "From raw drug-screen plate reads to a collateral-sensitivity map"
 )]
 struct Cli {
+    /// Worker threads (default: all cores). Results are identical for any thread count.
+    #[arg(long, global = true)]
+    threads: Option<usize>,
     #[command(subcommand)]
     command: Command,
 }
@@ -35,37 +41,48 @@ enum Command {
         /// Robust loss for outlier-resistant fitting (IRLS); outliers are flagged per curve.
         #[arg(long, default_value = "none")]
         robust: RobustLoss,
-        /// Worker threads (default: all cores).
-        #[arg(long)]
-        threads: Option<usize>,
     },
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let result = match cli.command {
+    if let Some(n) = cli.threads {
+        if let Err(e) = rayon::ThreadPoolBuilder::new()
+            .num_threads(n)
+            .build_global()
+        {
+            eprintln!("error: cannot start {n} threads: {e}");
+            return ExitCode::from(2);
+        }
+    }
+    match execute(&cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn execute(cli: &Cli) -> anyhow::Result<()> {
+    match &cli.command {
         Command::Fit {
             input,
             output,
             model,
             plateaus,
             robust,
-            threads,
-        } => FitSettings {
-            model,
-            plateaus,
-            robust,
-            ..FitSettings::default()
-        }
-        .check()
-        .and_then(|config| fit::fit_file(&input, &output, &config, threads))
-        .map(|summary| eprintln!("collateral fit: {summary}")),
-    };
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e}");
-            ExitCode::from(1)
+        } => {
+            let config = FitSettings {
+                model: *model,
+                plateaus: *plateaus,
+                robust: *robust,
+                ..FitSettings::default()
+            }
+            .check()?;
+            let summary = collateral::fit::fit_file(input, output, &config)?;
+            eprintln!("collateral fit: {summary}");
         }
     }
+    Ok(())
 }

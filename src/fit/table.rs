@@ -222,28 +222,10 @@ impl std::fmt::Display for FitSummary {
     }
 }
 
-/// `collateral fit`: reads `input`, fits every curve (on `threads` threads, or rayon's default
-/// when `None`), writes `output`.
-pub fn fit_file(
-    input: &Path,
-    output: &Path,
-    config: &FitConfig,
-    threads: Option<usize>,
-) -> crate::Result<FitSummary> {
+/// `collateral fit`: reads `input`, fits every curve on the current rayon pool, writes `output`.
+pub fn fit_file(input: &Path, output: &Path, config: &FitConfig) -> crate::Result<FitSummary> {
     let curves = read_fit_input(input)?;
-    let fits = match threads {
-        Some(n) => rayon::ThreadPoolBuilder::new()
-            .num_threads(n)
-            .build()
-            .map_err(|e| {
-                Error::config(
-                    Location::default(),
-                    format!("cannot start {n} threads: {e}"),
-                )
-            })?
-            .install(|| fit_curves(&curves, config)),
-        None => fit_curves(&curves, config),
-    };
+    let fits = fit_curves(&curves, config);
     write_fits(output, &fits)?;
     Ok(FitSummary::of(&fits))
 }
