@@ -95,18 +95,25 @@ pub fn parse_fit_input(text: &str, path: &Path) -> crate::Result<Vec<CurveInput>
     let [cell_col, drug_col, conc_col, resp_col] = columns;
     let mut curves: Vec<CurveInput> = Vec::new();
     let mut index: HashMap<(String, String), usize> = HashMap::new();
-    for record in reader.records() {
-        let record = match record {
-            Ok(r) => r,
+    let mut last: Option<usize> = None;
+    // One reused record buffer: a fresh allocation per row would cost more than the parsing.
+    let mut record = csv::StringRecord::new();
+    loop {
+        match reader.read_record(&mut record) {
+            Ok(true) => {}
+            Ok(false) => break,
             Err(e) => {
                 let line = e.position().map_or(0, |p| p.line());
                 problems.push(Problem {
                     location: here(line),
                     message: format!("unreadable row: {e}"),
                 });
+                if problems.len() > 1000 || e.is_io_error() {
+                    break;
+                }
                 continue;
             }
-        };
+        }
         let line = record.position().map_or(0, |p| p.line());
         if record.iter().all(|f| f.trim().is_empty()) {
             continue;
@@ -139,15 +146,20 @@ pub fn parse_fit_input(text: &str, path: &Path) -> crate::Result<Vec<CurveInput>
         if !row_ok {
             continue;
         }
-        let key = (cell_line.to_string(), drug.to_string());
-        let slot = *index.entry(key).or_insert_with(|| {
-            curves.push(CurveInput {
-                cell_line: cell_line.to_string(),
-                drug: drug.to_string(),
-                points: Vec::new(),
-            });
-            curves.len() - 1
-        });
+        // Rows of one curve usually come together: compare with the previous row's curve before
+        // paying for a hash-map key.
+        let slot = match last {
+            Some(i) if curves[i].cell_line == cell_line && curves[i].drug == drug => i,
+            _ => *index.entry((cell_line.to_string(), drug.to_string())).or_insert_with(|| {
+                curves.push(CurveInput {
+                    cell_line: cell_line.to_string(),
+                    drug: drug.to_string(),
+                    points: Vec::new(),
+                });
+                curves.len() - 1
+            }),
+        };
+        last = Some(slot);
         curves[slot].points.push(DosePoint {
             concentration,
             response,
