@@ -6,8 +6,8 @@ use statrs::distribution::{ContinuousCDF, FisherSnedecor};
 
 use super::model::{Curve, Model, BOTTOM, HILL, LOG10_EC50, PARAMETER_NAMES, TOP};
 use super::result::{CurveFit, FitStatus, Ic50Qualifier};
-use super::solver::{BoundedLevenbergMarquardt, CurveData, Minimum};
-use super::{DosePoint, FitConfig, Plateaus, RobustLoss};
+use super::solver::{BoundedLevenbergMarquardt, CurveData, Minimum, NormalEquations};
+use super::{DosePoint, FitConfig, FitSettings, Plateaus, RobustLoss};
 
 /// Huber tuning constant, in robust standard deviations (95 % efficiency under normal errors).
 const HUBER_K: f64 = 1.345;
@@ -412,6 +412,129 @@ fn free_inverse(jtj: &Matrix4<f64>, free: &[bool; 4]) -> Option<Matrix4<f64>> {
     inv.iter().all(|v| v.is_finite()).then_some(out)
 }
 
+/// Outcome of a robust refit.
+struct Robust {
+    theta: Vector4<f64>,
+    /// Weighted SSE and normal equations at `theta` (for the covariance).
+    normal: NormalEquations,
+    iterations: u32,
+    rounds: u32,
+    /// The weights still changed at the round limit.
+    unsettled: bool,
+    /// Indices (into the fitted points) of points beyond the outlier threshold.
+    outliers: Vec<usize>,
+}
+
+fn residuals(data: &CurveData, theta: &Vector4<f64>) -> Vec<f64> {
+    let curve = Curve::from_vector(theta);
+    data.log10_concentration
+        .iter()
+        .zip(data.response)
+        .map(|(&u, &y)| curve.response_at_log10(u) - y)
+        .collect()
+}
+
+/// Iteratively reweighted least squares from the least-squares optimum `theta`, each round
+/// warm-started from the last. Err carries the iterations spent and the reason.
+fn irls(
+    solver: &mut BoundedLevenbergMarquardt,
+    data: &CurveData,
+    mut theta: Vector4<f64>,
+    s: &FitSettings,
+) -> Result<Robust, (u32, String)> {
+    let mut normal = data.normal_equations(&theta);
+    let (mut iterations, mut rounds, mut unsettled) = (0, 0, true);
+    while rounds < MAX_IRLS_ROUNDS {
+        rounds += 1;
+        let r = residuals(data, &theta);
+        let scale = robust_scale(&r);
+        if !(scale > 1e-12) {
+            // (Nearly) exact fit: nothing to downweight.
+            unsettled = false;
+            break;
+        }
+        let weights: Vec<f64> = r
+            .iter()
+            .map(|r| robust_weight(s.robust, r / scale))
+            .collect();
+        let m = solver.minimize(
+            &CurveData {
+                weights: Some(&weights),
+                ..*data
+            },
+            &theta,
+        );
+        iterations += m.iterations;
+        if !m.termination.converged() {
+            let reason = format!(
+                "robust {} refit did not converge ({:?}) in IRLS round {rounds}",
+                s.robust, m.termination
+            );
+            return Err((iterations, reason));
+        }
+        let change = (0..4)
+            .map(|i| (m.iterate.theta[i] - theta[i]).abs() / (theta[i].abs() + 1e-3))
+            .fold(0.0, f64::max);
+        theta = m.iterate.theta;
+        normal = m.iterate.normal;
+        if change < 1e-7 {
+            unsettled = false;
+            break;
+        }
+    }
+    let r = residuals(data, &theta);
+    let scale = robust_scale(&r);
+    let outliers = r
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| scale > 0.0 && r.abs() > s.outlier_threshold * scale)
+        .map(|(i, _)| i)
+        .collect();
+    Ok(Robust {
+        theta,
+        normal,
+        iterations,
+        rounds,
+        unsettled,
+        outliers,
+    })
+}
+
+/// The message note of a robust fit: that it was done, and which points it flagged.
+fn robust_note(
+    robust: &Robust,
+    outliers: &[usize],
+    points: &[DosePoint],
+    s: &FitSettings,
+) -> String {
+    let mut note = format!(
+        "robust {} fit by IRLS ({} round(s)",
+        s.robust, robust.rounds
+    );
+    if robust.unsettled {
+        note.push_str(", weights still changing at the round limit");
+    }
+    note.push(')');
+    if !outliers.is_empty() {
+        let listed: Vec<String> = outliers
+            .iter()
+            .map(|&i| {
+                format!(
+                    "#{i} (concentration {}, response {})",
+                    points[i].concentration, points[i].response
+                )
+            })
+            .collect();
+        note.push_str(&format!(
+            "; {} outlying point(s) beyond {} robust SD: {}",
+            outliers.len(),
+            s.outlier_threshold,
+            listed.join(", ")
+        ));
+    }
+    note
+}
+
 pub(super) fn fit(points: &[DosePoint], config: &FitConfig) -> CurveFit {
     let s = config.settings();
     let mut notes = Vec::new();
@@ -547,90 +670,21 @@ pub(super) fn fit(points: &[DosePoint], config: &FitConfig) -> CurveFit {
     let mut theta = best.iterate.theta;
     let mut weighted = best.iterate.normal;
 
-    // Robust refit by IRLS, warm-started from the least-squares optimum.
     if s.robust != RobustLoss::None {
-        let mut settled = false;
-        let mut rounds = 0;
-        for _ in 0..MAX_IRLS_ROUNDS {
-            rounds += 1;
-            let curve = Curve::from_vector(&theta);
-            let residuals: Vec<f64> = pts
-                .log10_concentration
-                .iter()
-                .zip(&pts.response)
-                .map(|(&u, &y)| curve.response_at_log10(u) - y)
-                .collect();
-            let scale = robust_scale(&residuals);
-            if !(scale > 1e-12) {
-                settled = true;
-                break;
+        match irls(&mut solver, &data, theta, s) {
+            Ok(robust) => {
+                fit.iterations += robust.iterations;
+                theta = robust.theta;
+                weighted = robust.normal;
+                fit.outliers = robust.outliers.iter().map(|&i| pts.index[i]).collect();
+                fit.n_outliers = fit.outliers.len();
+                notes.push(robust_note(&robust, &fit.outliers, points, s));
             }
-            let weights: Vec<f64> = residuals
-                .iter()
-                .map(|r| robust_weight(s.robust, r / scale))
-                .collect();
-            let wdata = CurveData {
-                weights: Some(&weights),
-                ..data
-            };
-            let m = solver.minimize(&wdata, &theta);
-            fit.iterations += m.iterations;
-            if !m.termination.converged() {
-                let reason = format!(
-                    "robust {} refit did not converge ({:?}) in IRLS round {rounds}",
-                    s.robust, m.termination
-                );
+            Err((iterations, reason)) => {
+                fit.iterations += iterations;
                 return finish(fit, FitStatus::Failed, Some(reason), notes);
             }
-            let change = (0..4)
-                .map(|i| (m.iterate.theta[i] - theta[i]).abs() / (theta[i].abs() + 1e-3))
-                .fold(0.0, f64::max);
-            theta = m.iterate.theta;
-            weighted = m.iterate.normal;
-            if change < 1e-7 {
-                settled = true;
-                break;
-            }
         }
-        let curve = Curve::from_vector(&theta);
-        let residuals: Vec<f64> = pts
-            .log10_concentration
-            .iter()
-            .zip(&pts.response)
-            .map(|(&u, &y)| curve.response_at_log10(u) - y)
-            .collect();
-        let scale = robust_scale(&residuals);
-        fit.outliers = residuals
-            .iter()
-            .enumerate()
-            .filter(|(_, r)| scale > 0.0 && r.abs() > s.outlier_threshold * scale)
-            .map(|(i, _)| pts.index[i])
-            .collect();
-        fit.n_outliers = fit.outliers.len();
-        let mut note = format!("robust {} fit by IRLS ({rounds} round(s)", s.robust);
-        if !settled {
-            note.push_str(", weights still changing at the round limit");
-        }
-        note.push(')');
-        if fit.n_outliers > 0 {
-            let listed: Vec<String> = fit
-                .outliers
-                .iter()
-                .map(|&i| {
-                    format!(
-                        "#{i} (concentration {}, response {})",
-                        points[i].concentration, points[i].response
-                    )
-                })
-                .collect();
-            note.push_str(&format!(
-                "; {} outlying point(s) beyond {} robust SD: {}",
-                fit.n_outliers,
-                s.outlier_threshold,
-                listed.join(", ")
-            ));
-        }
-        notes.push(note);
     }
     fit.converged = true;
 

@@ -150,14 +150,16 @@ pub fn parse_fit_input(text: &str, path: &Path) -> crate::Result<Vec<CurveInput>
         // paying for a hash-map key.
         let slot = match last {
             Some(i) if curves[i].cell_line == cell_line && curves[i].drug == drug => i,
-            _ => *index.entry((cell_line.to_string(), drug.to_string())).or_insert_with(|| {
-                curves.push(CurveInput {
-                    cell_line: cell_line.to_string(),
-                    drug: drug.to_string(),
-                    points: Vec::new(),
-                });
-                curves.len() - 1
-            }),
+            _ => *index
+                .entry((cell_line.to_string(), drug.to_string()))
+                .or_insert_with(|| {
+                    curves.push(CurveInput {
+                        cell_line: cell_line.to_string(),
+                        drug: drug.to_string(),
+                        points: Vec::new(),
+                    });
+                    curves.len() - 1
+                }),
         };
         last = Some(slot);
         curves[slot].points.push(DosePoint {
