@@ -412,6 +412,14 @@ fn free_inverse(jtj: &Matrix4<f64>, free: &[bool; 4]) -> Option<Matrix4<f64>> {
     inv.iter().all(|v| v.is_finite()).then_some(out)
 }
 
+/// The row of a curve whose fit panicked (a bug in this crate, reported rather than fatal).
+pub(super) fn internal_error(config: &FitConfig, n_points: usize, what: &str) -> CurveFit {
+    let mut fit = blank(config);
+    fit.n_points = n_points;
+    let reason = format!("internal error while fitting ({what}); please report this curve");
+    finish(fit, FitStatus::Failed, Some(reason), Vec::new())
+}
+
 /// Outcome of a robust refit.
 struct Robust {
     theta: Vector4<f64>,

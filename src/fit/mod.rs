@@ -295,13 +295,23 @@ impl Default for FitConfig {
 
 /// Fits one curve. Never panics on bad points: they are excluded and reported in the message,
 /// and every outcome is a [`CurveFit`] with a status.
+///
+/// A panic inside the engine (a bug) is caught and reported as `failed` with the panic message,
+/// so that one curve cannot stop a batch.
 pub fn fit_curve(points: &[DosePoint], config: &FitConfig) -> CurveFit {
-    engine::fit(points, config)
+    std::panic::catch_unwind(|| engine::fit(points, config)).unwrap_or_else(|payload| {
+        let what = payload
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "unknown panic".to_string());
+        engine::internal_error(config, points.len(), &what)
+    })
 }
 
 /// Fits one named curve.
 pub fn fit_named_curve(curve: &CurveInput, config: &FitConfig) -> CurveFit {
-    let mut fit = engine::fit(&curve.points, config);
+    let mut fit = fit_curve(&curve.points, config);
     fit.cell_line.clone_from(&curve.cell_line);
     fit.drug.clone_from(&curve.drug);
     fit
