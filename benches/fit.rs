@@ -60,7 +60,7 @@ fn solver_inputs() -> Vec<(Vec<f64>, Vec<f64>)> {
 fn solver() -> BoundedLevenbergMarquardt {
     BoundedLevenbergMarquardt::new(
         [true; 4],
-        Vector4::new(-0.5, -0.5, -4.82, 0.05),
+        Vector4::new(0.0, 0.0, -4.82, 0.05),
         Vector4::new(2.0, 1.5, 3.0, 10.0),
         1000,
     )

@@ -155,9 +155,10 @@ pub struct FitSettings {
     pub hill_bounds: (f64, f64),
     /// log10 ec50 may lie this many decades beyond the tested range on either side.
     pub ec50_margin_decades: f64,
-    /// Bounds of a free top, in response units.
+    /// Bounds of a free top, in response units (default [0, 2]).
     pub top_bounds: (f64, f64),
-    /// Bounds of a free bottom, in response units.
+    /// Bounds of a free bottom, in response units (default [0, 1.5]: a true viability plateau
+    /// cannot be below 0, the blank level; a fit pushed there by noise is named in the message).
     pub bottom_bounds: (f64, f64),
     /// A curve is `flat` when the F-test against a constant has p above this.
     pub flat_alpha: f64,
@@ -177,8 +178,8 @@ impl Default for FitSettings {
             robust: RobustLoss::None,
             hill_bounds: (0.05, 10.0),
             ec50_margin_decades: 2.0,
-            top_bounds: (-0.5, 2.0),
-            bottom_bounds: (-0.5, 1.5),
+            top_bounds: (0.0, 2.0),
+            bottom_bounds: (0.0, 1.5),
             flat_alpha: 0.05,
             ci_level: 0.95,
             max_iterations: 1000,

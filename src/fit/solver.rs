@@ -159,7 +159,8 @@ impl CostFunction for CurveData<'_> {
 pub enum Convergence {
     /// The projected gradient is orthogonal to the residuals (scaled gradient below tolerance).
     SmallGradient,
-    /// An accepted step changed the SSE and the parameters by less than the tolerances.
+    /// A trial step's actual and predicted relative SSE changes were both below the tolerance
+    /// (MINPACK's ftol test), or an accepted step changed neither SSE nor parameters.
     SmallChange,
     /// No step, however damped, lowers the SSE: the minimum is reached to rounding precision.
     NoFurtherDecrease,
