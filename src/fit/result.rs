@@ -126,7 +126,9 @@ pub struct CurveFit {
     pub n_outliers: usize,
     /// Indices (into the input points) of the flagged points.
     pub outliers: Vec<usize>,
-    /// Whether the solver reached a minimum (not the iteration cap).
+    /// Whether the reported numbers rest on a finished fit: the solver reached a minimum (not
+    /// its iteration cap), or the curve was certified flat without solving. False for
+    /// `insufficient_data` and `failed`.
     pub converged: bool,
     /// Solver iterations summed over all starts and robust rounds.
     pub iterations: u32,
