@@ -825,6 +825,61 @@ mod tests {
     }
 
     #[test]
+    fn monotone_bound_pools_adjacent_violators() {
+        // Means 1, 3, 2 (one point each): best non-increasing fit 2, 2, 2 (SS 2), best
+        // non-decreasing fit 1, 2.5, 2.5 (SS 0.5).
+        let u = [0.0, 1.0, 2.0];
+        let y = [1.0, 3.0, 2.0];
+        let bound = monotone_sse_bound(&u, &y, &dose_means(&u, &y));
+        assert!((bound - 0.5).abs() < 1e-12, "{bound}");
+        // Monotone means: only the scatter within doses remains.
+        let u = [0.0, 0.0, 1.0, 1.0, 2.0];
+        let y = [1.0, 0.8, 0.5, 0.7, 0.1];
+        let bound = monotone_sse_bound(&u, &y, &dose_means(&u, &y));
+        assert!((bound - 0.04).abs() < 1e-12, "{bound}");
+    }
+
+    #[test]
+    fn monotone_bound_never_exceeds_a_fitted_sse() {
+        use crate::fit::synthetic::{synthetic_curve, SyntheticDesign};
+        let design = SyntheticDesign {
+            noise_sd: 0.1,
+            ..SyntheticDesign::default()
+        };
+        let config = FitConfig::default();
+        for i in 0..300 {
+            let c = synthetic_curve(&design, 77, i);
+            let fit = fit(&c.input.points, &config);
+            if fit.status != FitStatus::Ok {
+                continue;
+            }
+            let u: Vec<f64> = c
+                .input
+                .points
+                .iter()
+                .map(|p| p.concentration.log10())
+                .collect();
+            let y: Vec<f64> = c.input.points.iter().map(|p| p.response).collect();
+            let curve = Curve {
+                top: fit.top,
+                bottom: fit.bottom,
+                log10_ec50: fit.ec50.log10(),
+                hill: fit.hill,
+            };
+            let sse: f64 = u
+                .iter()
+                .zip(&y)
+                .map(|(&u, &y)| (curve.response_at_log10(u) - y).powi(2))
+                .sum();
+            let bound = monotone_sse_bound(&u, &y, &dose_means(&u, &y));
+            assert!(
+                bound <= sse * (1.0 + 1e-12),
+                "curve {i}: bound {bound} > fitted SSE {sse}"
+            );
+        }
+    }
+
+    #[test]
     fn dose_means_pool_replicates() {
         let m = dose_means(&[1.0, 0.0, 1.0, 0.0], &[0.2, 1.0, 0.4, 0.8]);
         assert_eq!(m.len(), 2);
