@@ -7,6 +7,7 @@
 
 pub mod assay;
 pub mod error;
+pub mod fit;
 pub mod lines;
 pub mod network;
 pub mod normalize;

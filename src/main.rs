@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use collateral::fit::{FitSettings, Model, Plateaus, RobustLoss};
 
 #[derive(Parser)]
 #[command(
@@ -33,6 +34,24 @@ enum Command {
         /// Output folder (created if missing).
         #[arg(short, long)]
         out: PathBuf,
+    },
+    /// Fit dose-response curves from a table with columns cell_line, drug, concentration,
+    /// response (optional replicate); one curve per (cell_line, drug), replicates pooled.
+    Fit {
+        /// Input table (CSV or TSV).
+        input: PathBuf,
+        /// Output fits table.
+        #[arg(short, long, value_name = "FITS.csv")]
+        output: PathBuf,
+        /// Model: ll4 (all free), ll3 (top = 1), ll2 (top = 1, bottom = 0).
+        #[arg(long, default_value = "ll4")]
+        model: Model,
+        /// Plateaus the model leaves free: fitted (free) or fixed at the observed extremes.
+        #[arg(long, default_value = "free")]
+        plateaus: Plateaus,
+        /// Robust loss for outlier-resistant fitting (IRLS); outliers are flagged per curve.
+        #[arg(long, default_value = "none")]
+        robust: RobustLoss,
     },
     /// Write a synthetic screen with known truth (wells.csv, lines.csv, assay.toml, truth_*.csv).
     Simulate {
@@ -107,6 +126,25 @@ fn execute(cli: &Cli) -> anyhow::Result<()> {
             }
             if !cli.quiet {
                 println!("{}", report.summary());
+            }
+        }
+        Command::Fit {
+            input,
+            output,
+            model,
+            plateaus,
+            robust,
+        } => {
+            let config = FitSettings {
+                model: *model,
+                plateaus: *plateaus,
+                robust: *robust,
+                ..FitSettings::default()
+            }
+            .check()?;
+            let summary = collateral::fit::fit_file(input, output, &config)?;
+            if !cli.quiet {
+                eprintln!("collateral fit: {summary}");
             }
         }
         Command::Simulate { out, knobs } => {

@@ -3,6 +3,7 @@
 mod bad_input;
 mod common;
 mod dhawan_assay;
+mod fit;
 mod iwasawa;
 mod normalization;
 mod simulated;

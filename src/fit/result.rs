@@ -1,0 +1,218 @@
+//! The per-curve result: one row of `fits.csv`.
+
+use std::fmt;
+
+use super::model::Model;
+use super::{Plateaus, RobustLoss};
+
+/// Whether `ic50` is a point estimate or a bound at the edge of the tested range.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ic50Qualifier {
+    /// `=`: the fitted curve crosses 0.5 inside the tested range; `ic50` is that concentration.
+    Equal,
+    /// `>`: the curve stays above 0.5 up to the highest tested concentration, which `ic50` holds.
+    Greater,
+    /// `<`: the curve is below 0.5 already at the lowest tested concentration, which `ic50` holds.
+    Less,
+}
+
+impl Ic50Qualifier {
+    /// The symbol written to `fits.csv`.
+    pub fn symbol(self) -> &'static str {
+        match self {
+            Ic50Qualifier::Equal => "=",
+            Ic50Qualifier::Greater => ">",
+            Ic50Qualifier::Less => "<",
+        }
+    }
+}
+
+impl fmt::Display for Ic50Qualifier {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.symbol())
+    }
+}
+
+/// How a curve's fit ended. Every curve gets one, with the reason in [`CurveFit::message`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FitStatus {
+    /// The model converged and describes the data better than a constant.
+    Ok,
+    /// The model is not better than a constant (F-test p above the configured alpha).
+    Flat,
+    /// Fewer usable points or distinct concentrations than the model needs.
+    InsufficientData,
+    /// The solver did not converge or produced non-finite values; see the message.
+    Failed,
+}
+
+impl FitStatus {
+    /// The name written to `fits.csv`.
+    pub fn name(self) -> &'static str {
+        match self {
+            FitStatus::Ok => "ok",
+            FitStatus::Flat => "flat",
+            FitStatus::InsufficientData => "insufficient_data",
+            FitStatus::Failed => "failed",
+        }
+    }
+}
+
+impl fmt::Display for FitStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// One fitted curve: the `fits.csv` columns, in order, then extra diagnostics.
+///
+/// Numbers that do not exist for a curve (an ec50 of a flat curve, a CI of a censored ic50) are
+/// NaN and written as empty cells. Concentrations are in the input's unit.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CurveFit {
+    /// Cell line (empty when fitted with [`super::fit_curve`] directly).
+    pub cell_line: String,
+    /// Drug.
+    pub drug: String,
+    /// Points used in the fit (finite response, finite concentration > 0).
+    pub n_points: usize,
+    /// Fitted (or fixed) response at zero concentration.
+    pub top: f64,
+    /// Fitted (or fixed) response at infinite concentration.
+    pub bottom: f64,
+    /// Relative IC50: the inflection point, halfway between top and bottom.
+    pub ec50: f64,
+    /// Hill slope (> 0: falling curve).
+    pub hill: f64,
+    /// Absolute IC50 (curve crosses 0.5), or the tested-range edge when censored.
+    pub ic50: f64,
+    /// `=`, `>` or `<`; `None` when the fit has no curve (insufficient data, failed).
+    pub ic50_qualifier: Option<Ic50Qualifier>,
+    /// Lower end of the confidence interval of ic50 (delta method on log10 ic50, t quantile).
+    pub ic50_ci_low: f64,
+    /// Upper end of that interval.
+    pub ic50_ci_high: f64,
+    /// Mean of the fitted curve over the tested log10-concentration range.
+    pub auc: f64,
+    /// 1 − auc.
+    pub aac: f64,
+    /// Coefficient of determination of the fitted curve on the points used.
+    pub r2: f64,
+    /// Root mean squared residual, sqrt(SSE / n_points).
+    pub rmse: f64,
+    /// How the fit ended.
+    pub status: FitStatus,
+    /// Why: the reason for a non-`ok` status, and notes (excluded points, bounds hit, outliers).
+    pub message: String,
+    /// Model fitted.
+    pub model: Model,
+    /// Plateau handling used.
+    pub plateaus: Plateaus,
+    /// Robust loss used.
+    pub robust: RobustLoss,
+    /// Standard error of log10 ec50 (NaN when not estimable).
+    pub log10_ec50_se: f64,
+    /// Standard error of log10 ic50 by the delta method (NaN unless the qualifier is `=`).
+    pub log10_ic50_se: f64,
+    /// Lower end of the confidence interval of ec50.
+    pub ec50_ci_low: f64,
+    /// Upper end of the confidence interval of ec50.
+    pub ec50_ci_high: f64,
+    /// p-value of the F-test of the model against a constant.
+    pub f_test_p: f64,
+    /// Residual degrees of freedom (n_points − free parameters).
+    pub dof: usize,
+    /// Points flagged as outlying by the robust fit (always 0 without one).
+    pub n_outliers: usize,
+    /// Indices (into the input points) of the flagged points.
+    pub outliers: Vec<usize>,
+    /// Whether the reported numbers rest on a finished fit: the solver reached a minimum (not
+    /// its iteration cap), or the curve was certified flat without solving. False for
+    /// `insufficient_data` and `failed`.
+    pub converged: bool,
+    /// Solver iterations summed over all starts and robust rounds.
+    pub iterations: u32,
+}
+
+/// Column names of `fits.csv`, in order: the DESIGN.md contract, then the extra diagnostics.
+pub const FITS_COLUMNS: [&str; 29] = [
+    "cell_line",
+    "drug",
+    "n_points",
+    "top",
+    "bottom",
+    "ec50",
+    "hill",
+    "ic50",
+    "ic50_qualifier",
+    "ic50_ci_low",
+    "ic50_ci_high",
+    "auc",
+    "aac",
+    "r2",
+    "rmse",
+    "status",
+    "message",
+    "model",
+    "plateaus",
+    "robust",
+    "log10_ec50_se",
+    "log10_ic50_se",
+    "ec50_ci_low",
+    "ec50_ci_high",
+    "f_test_p",
+    "dof",
+    "n_outliers",
+    "converged",
+    "iterations",
+];
+
+/// Formats a float so that it reads back bit-identically: shortest round-trip digits, scientific
+/// notation outside [1e-4, 1e15), and an empty cell for NaN/inf (values that do not exist).
+pub fn format_number(x: f64) -> String {
+    if !x.is_finite() {
+        String::new()
+    } else if x == 0.0 || (1e-4..1e15).contains(&x.abs()) {
+        format!("{x}")
+    } else {
+        format!("{x:e}")
+    }
+}
+
+impl CurveFit {
+    /// The row of `fits.csv`, in [`FITS_COLUMNS`] order.
+    pub fn to_record(&self) -> Vec<String> {
+        vec![
+            self.cell_line.clone(),
+            self.drug.clone(),
+            self.n_points.to_string(),
+            format_number(self.top),
+            format_number(self.bottom),
+            format_number(self.ec50),
+            format_number(self.hill),
+            format_number(self.ic50),
+            self.ic50_qualifier
+                .map_or(String::new(), |q| q.symbol().to_string()),
+            format_number(self.ic50_ci_low),
+            format_number(self.ic50_ci_high),
+            format_number(self.auc),
+            format_number(self.aac),
+            format_number(self.r2),
+            format_number(self.rmse),
+            self.status.name().to_string(),
+            self.message.clone(),
+            self.model.name().to_string(),
+            self.plateaus.name().to_string(),
+            self.robust.name().to_string(),
+            format_number(self.log10_ec50_se),
+            format_number(self.log10_ic50_se),
+            format_number(self.ec50_ci_low),
+            format_number(self.ec50_ci_high),
+            format_number(self.f_test_p),
+            self.dof.to_string(),
+            self.n_outliers.to_string(),
+            self.converged.to_string(),
+            self.iterations.to_string(),
+        ]
+    }
+}

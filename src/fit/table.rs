@@ -1,0 +1,245 @@
+//! The `collateral fit` input table and the `fits.csv` output.
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::io::{BufWriter, Read, Write};
+use std::path::Path;
+
+use crate::error::{did_you_mean, Error, ErrorKind, Location, Problem};
+
+use super::result::{CurveFit, FitStatus, FITS_COLUMNS};
+use super::{fit_curves, CurveInput, DosePoint, FitConfig};
+
+/// Required columns of the fit input table.
+pub const INPUT_COLUMNS: [&str; 4] = ["cell_line", "drug", "concentration", "response"];
+
+/// Reads a fit input table (CSV, or TSV when the file name ends in `.tsv`/`.tab` or the header
+/// has tabs but no commas) with columns `cell_line, drug, concentration, response` and an
+/// optional `replicate`; other columns are ignored. Returns one curve per (cell_line, drug) in
+/// order of first appearance, replicate points pooled.
+///
+/// Empty, `NA` and `NaN` responses or concentrations are kept as NaN and reported per curve by
+/// the fit; any other unreadable value is an error naming file and line (all such problems are
+/// reported together).
+pub fn read_fit_input(path: &Path) -> crate::Result<Vec<CurveInput>> {
+    let mut text = String::new();
+    File::open(path)
+        .and_then(|mut f| f.read_to_string(&mut text))
+        .map_err(|e| Error::io(path, "reading", e))?;
+    parse_fit_input(&text, path)
+}
+
+fn delimiter_for(text: &str, path: &Path) -> u8 {
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    let header = text.lines().next().unwrap_or("");
+    if ext == "tsv" || ext == "tab" || (header.contains('\t') && !header.contains(',')) {
+        b'\t'
+    } else {
+        b','
+    }
+}
+
+fn parse_number(field: &str) -> Option<f64> {
+    let t = field.trim();
+    if t.is_empty() || t.eq_ignore_ascii_case("na") || t.eq_ignore_ascii_case("nan") {
+        return Some(f64::NAN);
+    }
+    t.parse::<f64>().ok()
+}
+
+/// Parses the text of a fit input table; `path` is only used in error locations.
+pub fn parse_fit_input(text: &str, path: &Path) -> crate::Result<Vec<CurveInput>> {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let mut reader = csv::ReaderBuilder::new()
+        .delimiter(delimiter_for(text, path))
+        .flexible(true)
+        .from_reader(text.as_bytes());
+    let here = |line: u64| Location::file(path).at_line(line);
+    let headers = reader
+        .headers()
+        .map_err(|e| Error::input(here(1), format!("cannot read the header: {e}")))?
+        .clone();
+    let names: Vec<String> = headers
+        .iter()
+        .map(|h| h.trim().to_ascii_lowercase())
+        .collect();
+    let mut columns = [0usize; 4];
+    let mut problems = Vec::new();
+    for (slot, wanted) in columns.iter_mut().zip(INPUT_COLUMNS) {
+        match names.iter().position(|n| n == wanted) {
+            Some(i) => *slot = i,
+            None => {
+                let candidates: Vec<&str> = names.iter().map(String::as_str).collect();
+                let hint = names
+                    .iter()
+                    .find(|n| did_you_mean(n, &[wanted]).contains(wanted))
+                    .map(|n| format!(" (is `{n}` meant to be `{wanted}`?)"))
+                    .unwrap_or_default();
+                problems.push(Problem {
+                    location: here(1),
+                    message: format!(
+                        "missing column `{wanted}`{hint}; the header has: {}",
+                        candidates.join(", ")
+                    ),
+                });
+            }
+        }
+    }
+    if !problems.is_empty() {
+        return Err(Error::problems(ErrorKind::Input, problems));
+    }
+    let [cell_col, drug_col, conc_col, resp_col] = columns;
+    let mut curves: Vec<CurveInput> = Vec::new();
+    let mut index: HashMap<(String, String), usize> = HashMap::new();
+    let mut last: Option<usize> = None;
+    // One reused record buffer: a fresh allocation per row would cost more than the parsing.
+    let mut record = csv::StringRecord::new();
+    loop {
+        match reader.read_record(&mut record) {
+            Ok(true) => {}
+            Ok(false) => break,
+            Err(e) => {
+                let line = e.position().map_or(0, |p| p.line());
+                problems.push(Problem {
+                    location: here(line),
+                    message: format!("unreadable row: {e}"),
+                });
+                if problems.len() > 1000 || e.is_io_error() {
+                    break;
+                }
+                continue;
+            }
+        }
+        let line = record.position().map_or(0, |p| p.line());
+        if record.iter().all(|f| f.trim().is_empty()) {
+            continue;
+        }
+        let field = |i: usize| record.get(i).unwrap_or("").trim();
+        let (cell_line, drug) = (field(cell_col), field(drug_col));
+        let mut row_ok = true;
+        for (name, value) in [("cell_line", cell_line), ("drug", drug)] {
+            if value.is_empty() {
+                problems.push(Problem {
+                    location: here(line),
+                    message: format!("empty `{name}`"),
+                });
+                row_ok = false;
+            }
+        }
+        let mut number = |name: &str, i: usize| match parse_number(field(i)) {
+            Some(v) => v,
+            None => {
+                problems.push(Problem {
+                    location: here(line),
+                    message: format!("`{name}` is not a number: `{}`", field(i)),
+                });
+                row_ok = false;
+                f64::NAN
+            }
+        };
+        let concentration = number("concentration", conc_col);
+        let response = number("response", resp_col);
+        if !row_ok {
+            continue;
+        }
+        // Rows of one curve usually come together: compare with the previous row's curve before
+        // paying for a hash-map key.
+        let slot = match last {
+            Some(i) if curves[i].cell_line == cell_line && curves[i].drug == drug => i,
+            _ => *index
+                .entry((cell_line.to_string(), drug.to_string()))
+                .or_insert_with(|| {
+                    curves.push(CurveInput {
+                        cell_line: cell_line.to_string(),
+                        drug: drug.to_string(),
+                        points: Vec::new(),
+                    });
+                    curves.len() - 1
+                }),
+        };
+        last = Some(slot);
+        curves[slot].points.push(DosePoint {
+            concentration,
+            response,
+        });
+    }
+    if !problems.is_empty() {
+        return Err(Error::problems(ErrorKind::Input, problems));
+    }
+    if curves.is_empty() {
+        return Err(Error::input(here(1), "no data rows"));
+    }
+    Ok(curves)
+}
+
+/// Writes `fits.csv` rows (header first, columns in [`FITS_COLUMNS`] order) to any writer.
+pub fn write_fits_to<W: Write>(writer: W, fits: &[CurveFit]) -> std::io::Result<()> {
+    let mut w = csv::Writer::from_writer(writer);
+    w.write_record(FITS_COLUMNS)?;
+    for fit in fits {
+        w.write_record(fit.to_record())?;
+    }
+    w.flush()
+}
+
+/// Writes `fits.csv` to `path`.
+pub fn write_fits(path: &Path, fits: &[CurveFit]) -> crate::Result<()> {
+    let file = File::create(path).map_err(|e| Error::io(path, "creating", e))?;
+    write_fits_to(BufWriter::new(file), fits).map_err(|e| Error::io(path, "writing", e))
+}
+
+/// Counts of a fitted batch, by status.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct FitSummary {
+    /// Curves fitted.
+    pub curves: usize,
+    /// Status `ok`.
+    pub ok: usize,
+    /// Status `flat`.
+    pub flat: usize,
+    /// Status `insufficient_data`.
+    pub insufficient_data: usize,
+    /// Status `failed`.
+    pub failed: usize,
+}
+
+impl FitSummary {
+    /// Counts the statuses of `fits`.
+    pub fn of(fits: &[CurveFit]) -> Self {
+        let mut s = FitSummary {
+            curves: fits.len(),
+            ..Default::default()
+        };
+        for f in fits {
+            match f.status {
+                FitStatus::Ok => s.ok += 1,
+                FitStatus::Flat => s.flat += 1,
+                FitStatus::InsufficientData => s.insufficient_data += 1,
+                FitStatus::Failed => s.failed += 1,
+            }
+        }
+        s
+    }
+}
+
+impl std::fmt::Display for FitSummary {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} curves: {} ok, {} flat, {} insufficient_data, {} failed",
+            self.curves, self.ok, self.flat, self.insufficient_data, self.failed
+        )
+    }
+}
+
+/// `collateral fit`: reads `input`, fits every curve on the current rayon pool, writes `output`.
+pub fn fit_file(input: &Path, output: &Path, config: &FitConfig) -> crate::Result<FitSummary> {
+    let curves = read_fit_input(input)?;
+    let fits = fit_curves(&curves, config);
+    write_fits(output, &fits)?;
+    Ok(FitSummary::of(&fits))
+}
