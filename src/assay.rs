@@ -197,6 +197,39 @@ impl Default for FitKeys {
     }
 }
 
+impl FitKeys {
+    /// The fitting settings these keys name; on a bad value, the key and a message.
+    pub fn to_settings(
+        &self,
+    ) -> std::result::Result<crate::fit::FitSettings, (&'static str, String)> {
+        let model = self
+            .model
+            .parse()
+            .map_err(|e: String| ("model", format!("`fit.model`: {e}")))?;
+        let plateaus = self
+            .plateaus
+            .parse()
+            .map_err(|e: String| ("plateaus", format!("`fit.plateaus`: {e}")))?;
+        let robust = self
+            .robust
+            .parse()
+            .map_err(|e: String| ("robust", format!("`fit.robust`: {e}")))?;
+        Ok(crate::fit::FitSettings {
+            model,
+            plateaus,
+            robust,
+            hill_bounds: (self.hill_bounds[0], self.hill_bounds[1]),
+            ec50_margin_decades: self.ec50_margin_decades,
+            top_bounds: (self.top_bounds[0], self.top_bounds[1]),
+            bottom_bounds: (self.bottom_bounds[0], self.bottom_bounds[1]),
+            flat_alpha: self.flat_alpha,
+            ci_level: self.ci_level,
+            outlier_threshold: self.outlier_threshold,
+            ..Default::default()
+        })
+    }
+}
+
 /// All settings of a run, checked.
 #[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct Settings {
@@ -244,8 +277,10 @@ pub struct Assay {
     pub lines: Option<PathBuf>,
     /// Declared plate format for every plate, if given.
     pub plate_format: Option<PlateFormat>,
-    /// Settings for QC and normalization.
+    /// Settings for QC, normalization, fitting and shifts, as written (with defaults).
     pub settings: Settings,
+    /// The checked fitting configuration built from `settings.fit`.
+    pub fit_config: crate::fit::FitConfig,
     /// Things worth telling the user that do not stop the run.
     pub warnings: Vec<Problem>,
 }
@@ -315,10 +350,23 @@ impl Assay {
         for (key, msg) in raw.shift.problems() {
             problems.push(problem(at(key), msg));
         }
+        let fit_config = match raw.fit.to_settings() {
+            Err((key, msg)) => {
+                problems.push(problem(at(key), msg));
+                None
+            }
+            Ok(settings) => match settings.check() {
+                Ok(c) => Some(c),
+                Err(e) => {
+                    problems.push(problem(at("fit"), e.to_string()));
+                    None
+                }
+            },
+        };
 
-        if !problems.is_empty() {
+        let Some(fit_config) = fit_config.filter(|_| problems.is_empty()) else {
             return Err(Error::problems(crate::ErrorKind::Config, problems));
-        }
+        };
         let dir = path.parent().unwrap_or(Path::new("."));
         let resolve = |p: PathBuf| if p.is_absolute() { p } else { dir.join(p) };
         Ok(Assay {
@@ -334,6 +382,7 @@ impl Assay {
                 fit: raw.fit,
                 shift: raw.shift,
             },
+            fit_config,
             warnings,
         })
     }
@@ -502,6 +551,7 @@ mod tests {
         assert_eq!(a.wells.unwrap(), Path::new("dir/wells.csv"));
         assert_eq!(a.lines.unwrap(), Path::new("dir/lines.csv"));
         assert_eq!(a.settings, Settings::default());
+        assert_eq!(a.fit_config.settings(), &crate::fit::FitSettings::default());
         assert!(a.warnings.is_empty());
     }
 
@@ -528,6 +578,19 @@ mod tests {
         assert!(e.to_string().contains("below `qc.z_prime_fail"), "{e}");
         let e = parse(&format!("{MIN}[normalize]\ncontrols = \"mode\"\n")).unwrap_err();
         assert!(e.to_string().contains("line 6"), "{e}");
+        let e = parse(&format!("{MIN}[fit]\nmodel = \"ll5\"\n")).unwrap_err();
+        assert!(
+            e.to_string().contains("dir/assay.toml:6: `fit.model`"),
+            "{e}"
+        );
+        let e = parse(&format!("{MIN}[shift]\nmetric = \"ic90\"\n")).unwrap_err();
+        assert!(e.to_string().contains("line 6"), "{e}");
+        let e = parse(&format!("{MIN}[shift]\nalpha = 2.0\n")).unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("dir/assay.toml:6: `shift.alpha = 2`"),
+            "{e}"
+        );
         let e = parse("name = \"s\"\nwells = \"w.csv\"\n").unwrap_err();
         assert!(e.to_string().contains("concentration_unit"), "{e}");
     }

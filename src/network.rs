@@ -83,7 +83,11 @@ pub fn edges(shifts: &[Shift]) -> Vec<Edge> {
                 "mixed".to_string()
             } else {
                 // A tie with neutral or undetermined: the more cautious of the two.
-                leaders.last().copied().unwrap_or("undetermined").to_string()
+                leaders
+                    .last()
+                    .copied()
+                    .unwrap_or("undetermined")
+                    .to_string()
             };
             Edge {
                 source: source.to_string(),

@@ -14,18 +14,14 @@ use crate::qc::PlateQc;
 use crate::run::{Normalized, RunReport, WellOutcome};
 use crate::wells::{Signal, WellTable};
 
-/// Formats an optional float: empty when absent.
+/// Formats an optional float: empty when absent (see [`crate::fit::format_number`]).
 pub fn opt(v: Option<f64>) -> String {
-    v.map_or_else(String::new, |x| x.to_string())
+    v.map_or_else(String::new, crate::fit::format_number)
 }
 
 /// Formats a float that may not exist (NaN or infinite): empty when absent.
 pub fn opt_nan(v: f64) -> String {
-    if v.is_finite() {
-        v.to_string()
-    } else {
-        String::new()
-    }
+    crate::fit::format_number(v)
 }
 
 /// Writes `wells.csv`: the tidy columns, optional/extra columns, then viability and exclusion.
@@ -59,7 +55,11 @@ pub fn write_wells(
         num.clear();
         if let Some(x) = v {
             use std::fmt::Write as _;
-            let _ = write!(num, "{x}");
+            let _ = if x == 0.0 || (1e-4..1e15).contains(&x.abs()) {
+                write!(num, "{x}")
+            } else {
+                write!(num, "{x:e}")
+            };
         }
         out.write_field(num.as_bytes())
     };

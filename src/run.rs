@@ -12,9 +12,13 @@ use sha2::{Digest, Sha256};
 
 use crate::assay::{Assay, Settings};
 use crate::error::{Error, Problem, Result};
+use crate::fit::table::write_fits_to;
+use crate::fit::{fit_curves, CurveFit, CurveInput, DosePoint, Plateaus, FITS_COLUMNS};
 use crate::lines::LinesTable;
+use crate::network;
 use crate::normalize::{control_levels, units_of, ControlLevels, PlateControls, Unit};
 use crate::qc::{self, PlateQc, Verdict};
+use crate::shift::{compute_shifts, write_shifts, Estimate};
 use crate::table::Table;
 use crate::wells::{Role, WellTable};
 
@@ -134,6 +138,15 @@ pub struct RunReport {
     pub flagged: usize,
     /// QC verdict counts over the judged (per cell line) rows: pass, warn, fail.
     pub verdicts: [usize; 3],
+    /// Fitted curves by status: ok, flat, insufficient_data, failed.
+    pub curves: [usize; 4],
+    /// Shift rows by call: cross_resistant, collateral_sensitive, neutral, undetermined
+    /// (all zero without a lines table).
+    pub calls: [usize; 4],
+    /// Cycles of the collateral-sensitivity network.
+    pub cycles: usize,
+    /// Whether the run compared lines (it had a lines table).
+    pub compared: bool,
     /// Warnings, for stderr and run.json.
     pub warnings: Vec<Problem>,
     /// Wall time in seconds.
@@ -143,8 +156,18 @@ pub struct RunReport {
 impl RunReport {
     /// A short human summary for stdout.
     pub fn summary(&self) -> String {
+        let [ok, flat, insufficient, failed] = self.curves;
+        let [cr, cs, neutral, undetermined] = self.calls;
+        let compared = if self.compared {
+            format!(
+                "\nshifts: {cs} collaterally sensitive, {cr} cross-resistant, {neutral} neutral, {undetermined} undetermined; {} CS cycles",
+                self.cycles
+            )
+        } else {
+            "\nno lines table: stopped after the fits".to_string()
+        };
         format!(
-            "{}: {} plates, {} wells ({} empty, {} with unreadable signal, {} more excluded by QC or normalization); QC {} pass, {} warn, {} fail\nwrote {} files to {} in {:.2} s",
+            "{}: {} plates, {} wells ({} empty, {} with unreadable signal, {} more excluded by QC or normalization); QC {} pass, {} warn, {} fail\ncurves: {ok} ok, {flat} flat, {insufficient} insufficient data, {failed} failed{compared}\nwrote {} files to {} in {:.2} s",
             self.name,
             self.plates,
             self.wells,
@@ -187,7 +210,7 @@ pub fn run(assay_path: &Path, outdir: &Path) -> Result<RunReport> {
     )?;
     drop(wells_bytes);
     let mut warnings = assay.warnings.clone();
-    let _lines = match &assay.lines {
+    let lines = match &assay.lines {
         Some(p) => {
             let lt = LinesTable::read(p)?;
             inputs.push(input_record(p)?);
@@ -217,6 +240,77 @@ pub fn run(assay_path: &Path, outdir: &Path) -> Result<RunReport> {
     staging.write("qc.csv", |w| crate::output::write_qc(w, &norm.qc))?;
     timings.insert("write", t2.elapsed().as_secs_f64());
 
+    let t3 = Instant::now();
+    let per_replicate: BTreeSet<&str> = match (&lines, assay.settings.shift.per_replicate) {
+        (Some(l), true) => l
+            .lines
+            .iter()
+            .filter(|l| l.parental_line.is_some())
+            .map(|l| l.name.as_str())
+            .collect(),
+        _ => BTreeSet::new(),
+    };
+    let include_untreated = assay.fit_config.settings().plateaus == Plateaus::Observed;
+    let curves = curve_inputs(&table, &norm.outcomes, &per_replicate, include_untreated);
+    let fits = fit_curves(&curves.inputs, &assay.fit_config);
+    let (pooled, by_replicate): (Vec<(&CurveFit, &String)>, Vec<(&CurveFit, &String)>) = fits
+        .iter()
+        .zip(&curves.replicate)
+        .partition(|(_, r)| r.is_empty());
+    let pooled: Vec<CurveFit> = pooled.into_iter().map(|(f, _)| f.clone()).collect();
+    staging.write("fits.csv", |w| write_fits_to(&mut *w, &pooled))?;
+    if !per_replicate.is_empty() {
+        staging.write("fits_by_replicate.csv", |w| {
+            let mut out = csv::Writer::from_writer(w);
+            let mut header = vec!["replicate"];
+            header.extend(FITS_COLUMNS);
+            out.write_record(&header)?;
+            for (f, r) in &by_replicate {
+                let mut rec = vec![(*r).clone()];
+                rec.extend(f.to_record());
+                out.write_record(&rec)?;
+            }
+            out.flush()
+        })?;
+    }
+    let mut curve_counts = [0usize; 4];
+    for f in &pooled {
+        curve_counts[f.status as usize] += 1;
+    }
+    timings.insert("fit", t3.elapsed().as_secs_f64());
+
+    let t4 = Instant::now();
+    let mut calls = [0usize; 4];
+    let mut n_cycles = 0;
+    if let Some(lines) = &lines {
+        let s = &assay.settings.shift;
+        let estimates: Vec<Estimate> = fits
+            .iter()
+            .zip(&curves.replicate)
+            .filter(|(f, r)| r.is_empty() != per_replicate.contains(f.cell_line.as_str()))
+            .map(|(f, r)| Estimate::from_fit(f, r, s.metric))
+            .collect();
+        let shifts = compute_shifts(&estimates, lines, s);
+        for r in &shifts {
+            calls[r.call as usize] += 1;
+        }
+        let edges = network::edges(&shifts);
+        let cycles = network::cycles(&edges, s.max_cycle_length);
+        n_cycles = cycles.len();
+        staging.write("shifts.csv", |w| write_shifts(w, &shifts, s))?;
+        staging.write("matrix.csv", |w| network::write_matrix(w, &shifts, false))?;
+        staging.write("calls.csv", |w| network::write_matrix(w, &shifts, true))?;
+        staging.write("network.graphml", |w| network::write_graphml(w, &edges))?;
+        staging.write("network.dot", |w| network::write_dot(w, &edges))?;
+        staging.write("network.json", |w| {
+            serde_json::to_writer_pretty(&mut *w, &network::to_json(&edges))
+                .map_err(std::io::Error::other)?;
+            w.write_all(b"\n")
+        })?;
+        staging.write("cycles.csv", |w| network::write_cycles(w, &cycles))?;
+    }
+    timings.insert("shift_network", t4.elapsed().as_secs_f64());
+
     let judged: Vec<&PlateQc> = norm.qc.iter().filter(|r| r.cell_line.is_some()).collect();
     let mut verdicts = [0usize; 3];
     for r in &judged {
@@ -236,6 +330,10 @@ pub fn run(assay_path: &Path, outdir: &Path) -> Result<RunReport> {
             .filter(|w| w.role != Role::Empty && w.signal.value().is_none())
             .count(),
         verdicts,
+        curves: curve_counts,
+        calls,
+        cycles: n_cycles,
+        compared: lines.is_some(),
         warnings,
         seconds: 0.0,
     };
@@ -248,6 +346,91 @@ pub fn run(assay_path: &Path, outdir: &Path) -> Result<RunReport> {
     })?;
     report.files = staging.commit()?;
     Ok(report)
+}
+
+/// The curves of a run: one per (cell line, drug) with replicates pooled, plus one per
+/// (cell line, replicate, drug) for the lines reported per replicate.
+#[derive(Debug, Clone, Default)]
+pub struct Curves {
+    /// The curves, pooled ones first, each group in (cell line, drug) order.
+    pub inputs: Vec<CurveInput>,
+    /// The replicate of each curve; empty for pooled curves.
+    pub replicate: Vec<String>,
+}
+
+/// Gathers the points of every curve from the wells that were not excluded. With
+/// `include_untreated`, the vehicle wells of the curve's cell line on the plates the curve was
+/// measured on join as zero-concentration points (for plateaus fixed at the observed extremes).
+pub fn curve_inputs(
+    table: &WellTable,
+    outcomes: &[WellOutcome],
+    per_replicate: &BTreeSet<&str>,
+    include_untreated: bool,
+) -> Curves {
+    type Key<'a> = (&'a str, &'a str, &'a str);
+    let mut points: BTreeMap<(bool, Key), Vec<DosePoint>> = BTreeMap::new();
+    let mut plates: BTreeMap<(bool, Key), BTreeSet<&str>> = BTreeMap::new();
+    let mut untreated: BTreeMap<(&str, &str, &str), Vec<f64>> = BTreeMap::new();
+    for (w, o) in table.wells.iter().zip(outcomes) {
+        let Some(v) = o.viability.filter(|_| !o.excluded) else {
+            continue;
+        };
+        match w.role {
+            Role::Sample => {
+                let conc = w
+                    .concentration
+                    .expect("checked: samples have a concentration");
+                let mut keys = vec![(false, (w.cell_line.as_str(), "", w.drug.as_str()))];
+                if per_replicate.contains(w.cell_line.as_str()) && !w.replicate.is_empty() {
+                    keys.push((
+                        true,
+                        (w.cell_line.as_str(), w.replicate.as_str(), w.drug.as_str()),
+                    ));
+                }
+                for k in keys {
+                    points.entry(k).or_default().push(DosePoint {
+                        concentration: conc,
+                        response: v,
+                    });
+                    plates.entry(k).or_default().insert(&w.plate);
+                }
+            }
+            Role::Vehicle if include_untreated => {
+                untreated
+                    .entry((&w.plate, &w.cell_line, ""))
+                    .or_default()
+                    .push(v);
+                if !w.replicate.is_empty() {
+                    untreated
+                        .entry((&w.plate, &w.cell_line, &w.replicate))
+                        .or_default()
+                        .push(v);
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut out = Curves::default();
+    for (key, mut pts) in points {
+        let (_, (line, rep, drug)) = key;
+        if include_untreated {
+            for plate in &plates[&key] {
+                if let Some(vs) = untreated.get(&(plate, line, rep)) {
+                    pts.extend(vs.iter().map(|&v| DosePoint {
+                        concentration: 0.0,
+                        response: v,
+                    }));
+                }
+            }
+        }
+        out.inputs.push(CurveInput {
+            cell_line: line.to_string(),
+            drug: drug.to_string(),
+            points: pts,
+        });
+        out.replicate.push(rep.to_string());
+    }
+    out
 }
 
 /// A staging folder inside the output folder; files move into place on `commit`.

@@ -21,6 +21,7 @@ use std::fmt;
 
 use statrs::distribution::{ContinuousCDF, StudentsT};
 
+use crate::fit::{CurveFit, FitStatus, Ic50Qualifier};
 use crate::lines::LinesTable;
 
 /// Which per-curve number is compared.
@@ -109,6 +110,75 @@ pub struct Estimate {
     pub ci: (f64, f64),
     /// Why there is no usable estimate (fit status and message), else empty.
     pub problem: String,
+}
+
+impl Estimate {
+    /// The estimate of `metric` in a fitted curve.
+    ///
+    /// ic50 keeps the fit's censoring qualifier (a flat curve is censored `>` or `<`); ec50 and
+    /// auc are point estimates of `ok` curves only; `failed` and `insufficient_data` curves have
+    /// no estimate and carry their status and message as the reason.
+    pub fn from_fit(fit: &CurveFit, replicate: &str, metric: Metric) -> Estimate {
+        let mut e = Estimate {
+            cell_line: fit.cell_line.clone(),
+            replicate: replicate.to_string(),
+            drug: fit.drug.clone(),
+            value: f64::NAN,
+            qualifier: None,
+            log10_se: f64::NAN,
+            dof: fit.dof as f64,
+            ci: (f64::NAN, f64::NAN),
+            problem: String::new(),
+        };
+        let usable = match (fit.status, metric) {
+            (FitStatus::Ok, _) | (FitStatus::Flat, Metric::Ic50) => true,
+            (FitStatus::Flat, _) => {
+                e.problem = format!("flat curve has no {}: {}", metric.name(), fit.message);
+                false
+            }
+            (status, _) => {
+                e.problem = format!("{}: {}", status.name(), fit.message);
+                false
+            }
+        };
+        if !usable {
+            return e;
+        }
+        match metric {
+            Metric::Ic50 => {
+                e.value = fit.ic50;
+                e.qualifier = fit.ic50_qualifier.map(|q| match q {
+                    Ic50Qualifier::Equal => Bound::Equal,
+                    Ic50Qualifier::Greater => Bound::Greater,
+                    Ic50Qualifier::Less => Bound::Less,
+                });
+                e.log10_se = fit.log10_ic50_se;
+                e.ci = (fit.ic50_ci_low, fit.ic50_ci_high);
+            }
+            Metric::Ec50 => {
+                e.value = fit.ec50;
+                e.qualifier = Some(Bound::Equal);
+                e.log10_se = fit.log10_ec50_se;
+                e.ci = (fit.ec50_ci_low, fit.ec50_ci_high);
+            }
+            Metric::Auc => {
+                e.value = fit.auc;
+                e.qualifier = Some(Bound::Equal);
+                e.log10_se = fit.log10_auc_se;
+                let t = StudentsT::new(0.0, 1.0, e.dof.max(1.0))
+                    .map_or(f64::NAN, |t| t.inverse_cdf(0.975));
+                e.ci = (
+                    fit.auc * 10f64.powf(-t * fit.log10_auc_se),
+                    fit.auc * 10f64.powf(t * fit.log10_auc_se),
+                );
+            }
+        }
+        if !e.value.is_finite() {
+            e.qualifier = None;
+            e.problem = format!("the fit gave no finite {}", metric.name());
+        }
+        e
+    }
 }
 
 /// A call.

@@ -104,6 +104,7 @@ fn blank(config: &FitConfig) -> CurveFit {
         robust: s.robust,
         log10_ec50_se: f64::NAN,
         log10_ic50_se: f64::NAN,
+        log10_auc_se: f64::NAN,
         ec50_ci_low: f64::NAN,
         ec50_ci_high: f64::NAN,
         f_test_p: f64::NAN,
@@ -753,6 +754,27 @@ pub(super) fn fit(points: &[DosePoint], config: &FitConfig) -> CurveFit {
         fit.log10_ec50_se = se;
         fit.ec50_ci_low = 10f64.powf(curve.log10_ec50 - t * se);
         fit.ec50_ci_high = 10f64.powf(curve.log10_ec50 + t * se);
+    }
+
+    // log10 auc by the delta method, with a central-difference gradient: auc is an integral of
+    // the curve, so its derivatives are not worth writing out by hand.
+    if let (Some(cov), true) = (&covariance, fit.auc > 0.0) {
+        let log_auc =
+            |th: &Vector4<f64>| Curve::from_vector(th).mean_over_log10(u_min, u_max).log10();
+        let mut g = Vector4::zeros();
+        for i in [TOP, BOTTOM, LOG10_EC50, HILL] {
+            if estimable[i] {
+                let h = 1e-6 * theta[i].abs().max(1.0);
+                let (mut up, mut down) = (theta, theta);
+                up[i] += h;
+                down[i] -= h;
+                g[i] = (log_auc(&up) - log_auc(&down)) / (2.0 * h);
+            }
+        }
+        let se = (g.transpose() * cov * g)[(0, 0)].sqrt();
+        if se.is_finite() {
+            fit.log10_auc_se = se;
+        }
     }
 
     // Absolute IC50 with its censoring qualifier.

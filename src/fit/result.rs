@@ -114,6 +114,8 @@ pub struct CurveFit {
     pub log10_ec50_se: f64,
     /// Standard error of log10 ic50 by the delta method (NaN unless the qualifier is `=`).
     pub log10_ic50_se: f64,
+    /// Standard error of log10 auc by the delta method (NaN when not estimable).
+    pub log10_auc_se: f64,
     /// Lower end of the confidence interval of ec50.
     pub ec50_ci_low: f64,
     /// Upper end of the confidence interval of ec50.
@@ -135,7 +137,7 @@ pub struct CurveFit {
 }
 
 /// Column names of `fits.csv`, in order: the DESIGN.md contract, then the extra diagnostics.
-pub const FITS_COLUMNS: [&str; 29] = [
+pub const FITS_COLUMNS: [&str; 30] = [
     "cell_line",
     "drug",
     "n_points",
@@ -165,6 +167,7 @@ pub const FITS_COLUMNS: [&str; 29] = [
     "n_outliers",
     "converged",
     "iterations",
+    "log10_auc_se",
 ];
 
 /// Formats a float so that it reads back bit-identically: shortest round-trip digits, scientific
@@ -213,6 +216,7 @@ impl CurveFit {
             self.n_outliers.to_string(),
             self.converged.to_string(),
             self.iterations.to_string(),
+            format_number(self.log10_auc_se),
         ]
     }
 }
