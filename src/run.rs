@@ -253,7 +253,8 @@ pub fn run(assay_path: &Path, outdir: &Path) -> Result<RunReport> {
     let include_untreated = assay.fit_config.settings().plateaus == Plateaus::Observed;
     let curves = curve_inputs(&table, &norm.outcomes, &per_replicate, include_untreated);
     let fits = fit_curves(&curves.inputs, &assay.fit_config);
-    let (pooled, by_replicate): (Vec<(&CurveFit, &String)>, Vec<(&CurveFit, &String)>) = fits
+    type Labelled<'a> = Vec<(&'a CurveFit, &'a String)>;
+    let (pooled, by_replicate): (Labelled, Labelled) = fits
         .iter()
         .zip(&curves.replicate)
         .partition(|(_, r)| r.is_empty());
