@@ -150,3 +150,123 @@ fn run_matches_an_independent_computation_from_raw_reads() {
     assert_eq!(run["inputs"].as_array().unwrap().len(), 3);
     assert_eq!(run["inputs"][1]["sha256"].as_str().unwrap().len(), 64);
 }
+
+fn median(mut x: Vec<f64>) -> f64 {
+    x.sort_by(f64::total_cmp);
+    x[x.len() / 2]
+}
+
+/// Our log2 IC50 per strain (fitted on our viabilities, one curve per strain and drug) against
+/// the authors' published values, which they fitted on raw OD against well index.
+#[test]
+fn per_strain_ic50s_agree_with_the_published_ones() {
+    let out = tempfile::tempdir().unwrap();
+    collateral()
+        .args(["run", "assays/iwasawa2022/assay.toml", "-o"])
+        .arg(out.path())
+        .current_dir(root())
+        .assert()
+        .success();
+    let mut curves: std::collections::BTreeMap<(String, String), Vec<collateral::fit::DosePoint>> =
+        Default::default();
+    for w in read_csv(&out.path().join("wells.csv")) {
+        if w["role"] == "sample" && w["excluded"] == "false" {
+            curves
+                .entry((w["strain_num"].clone(), w["drug"].clone()))
+                .or_default()
+                .push(collateral::fit::DosePoint {
+                    concentration: num(&w, "concentration"),
+                    response: num(&w, "viability"),
+                });
+        }
+    }
+    let inputs: Vec<collateral::fit::CurveInput> = curves
+        .into_iter()
+        .map(|((strain, drug), points)| collateral::fit::CurveInput {
+            cell_line: strain,
+            drug,
+            points,
+        })
+        .collect();
+    let fits = collateral::fit::fit_curves(&inputs, &collateral::fit::FitConfig::default());
+    let published: HashMap<(String, String), f64> =
+        read_csv(&root().join("assays/iwasawa2022/raw/log2_ic50_published_day27.csv"))
+            .iter()
+            .map(|r| {
+                (
+                    (r["strain_num"].clone(), r["drug"].clone()),
+                    num(r, "log2_ic50_ug_per_ml"),
+                )
+            })
+            .collect();
+    let diffs: Vec<f64> = fits
+        .iter()
+        .filter(|f| f.ic50_qualifier == Some(collateral::fit::Ic50Qualifier::Equal))
+        .filter_map(|f| {
+            published
+                .get(&(f.cell_line.clone(), f.drug.clone()))
+                .map(|p| f.ic50.log2() - p)
+        })
+        .collect();
+    let abs: Vec<f64> = diffs.iter().map(|d| d.abs()).collect();
+    let within = |t: f64| abs.iter().filter(|d| **d <= t).count() as f64 / abs.len() as f64;
+    // Measured: 370 compared, median difference -0.020, median |difference| 0.040 log2 units,
+    // 97.8 % within 0.25 and 99.7 % within 0.5 (a 1.4-fold difference).
+    assert!(diffs.len() >= 360, "{}", diffs.len());
+    assert!(
+        median(diffs.clone()).abs() < 0.05,
+        "median difference {}",
+        median(diffs)
+    );
+    assert!(
+        median(abs.clone()) < 0.06,
+        "median |difference| {}",
+        median(abs)
+    );
+    assert!(within(0.25) >= 0.95, "within 0.25: {}", within(0.25));
+    assert!(within(0.5) >= 0.99, "within 0.5: {}", within(0.5));
+}
+
+/// The day-27 CS matrix against the one the published IC50s imply (means over lineages).
+#[test]
+fn the_cs_matrix_matches_the_published_ic50s() {
+    let out = tempfile::tempdir().unwrap();
+    collateral()
+        .args(["run", "assays/iwasawa2022/assay.toml", "-o"])
+        .arg(out.path())
+        .current_dir(root())
+        .assert()
+        .success();
+    let mut published: HashMap<(String, String), Vec<f64>> = HashMap::new();
+    for r in read_csv(&root().join("assays/iwasawa2022/raw/log2_ic50_published_day27.csv")) {
+        published
+            .entry((r["strain_env"].replace(' ', "_"), r["drug"].clone()))
+            .or_default()
+            .push(num(&r, "log2_ic50_ug_per_ml"));
+    }
+    let mean = |k: &(String, String)| published[k].iter().sum::<f64>() / published[k].len() as f64;
+    let shifts = read_csv(&out.path().join("shifts.csv"));
+    assert_eq!(shifts.len(), 11 * 8);
+    let (mut strong, mut agree) = (0, 0);
+    for s in &shifts {
+        let theirs = mean(&(s["resistant_line"].clone(), s["drug"].clone()))
+            - mean(&("Parent_in_M9".into(), s["drug"].clone()));
+        if theirs.abs() >= 1.0 {
+            strong += 1;
+            let expected = if theirs > 0.0 {
+                "cross_resistant"
+            } else {
+                "collateral_sensitive"
+            };
+            agree += usize::from(s["call"] == expected);
+        }
+    }
+    // Measured: 39 of the 41 cells with a published two-fold change get the same call; the other
+    // two are neutral here with log2_fc 0.88 and 0.99, just short of τ = 1.
+    assert!(
+        strong >= 35 && agree as f64 >= 0.9 * strong as f64,
+        "{agree}/{strong}"
+    );
+    let matrix = read_csv(&out.path().join("matrix.csv"));
+    assert_eq!(matrix.len(), 11);
+}

@@ -207,14 +207,19 @@ fn the_same_seed_gives_the_same_screen() {
 /// Calls on simulated screens with known fold changes, over several seeds.
 #[test]
 fn calls_agree_with_the_truth_and_intervals_cover_it() {
-    let (mut clear, mut clear_right, mut null, mut null_called, mut covered, mut intervals) = (0, 0, 0, 0, 0, 0);
+    let (mut clear, mut clear_right, mut null, mut null_called, mut covered, mut intervals) =
+        (0, 0, 0, 0, 0, 0);
     for seed in 1..=8 {
         let dir = tempfile::tempdir().unwrap();
-        simulate_and_run(dir.path(), &["--seed", &seed.to_string(), "--lines", "6", "--drugs", "12"]);
-        let truth: HashMap<(String, String), HashMap<String, String>> = read_csv(&dir.path().join("truth_curves.csv"))
-            .into_iter()
-            .map(|r| ((r["cell_line"].clone(), r["drug"].clone()), r))
-            .collect();
+        simulate_and_run(
+            dir.path(),
+            &["--seed", &seed.to_string(), "--lines", "6", "--drugs", "12"],
+        );
+        let truth: HashMap<(String, String), HashMap<String, String>> =
+            read_csv(&dir.path().join("truth_curves.csv"))
+                .into_iter()
+                .map(|r| ((r["cell_line"].clone(), r["drug"].clone()), r))
+                .collect();
         for s in read_csv(&dir.path().join("out/shifts.csv")) {
             let t = &truth[&(s["resistant_line"].clone(), s["drug"].clone())];
             // Only curves that cross 50 % have a true IC50 fold change.
@@ -224,12 +229,18 @@ fn calls_agree_with_the_truth_and_intervals_cover_it() {
             let fc = num(t, "true_log2_fc");
             if fc.abs() >= 1.5 {
                 clear += 1;
-                let expected = if fc > 0.0 { "cross_resistant" } else { "collateral_sensitive" };
+                let expected = if fc > 0.0 {
+                    "cross_resistant"
+                } else {
+                    "collateral_sensitive"
+                };
                 clear_right += usize::from(s["call"] == expected);
             }
             if fc.abs() <= 0.25 {
                 null += 1;
-                null_called += usize::from(s["call"] == "cross_resistant" || s["call"] == "collateral_sensitive");
+                null_called += usize::from(
+                    s["call"] == "cross_resistant" || s["call"] == "collateral_sensitive",
+                );
             }
             if !s["ci_low"].is_empty() {
                 intervals += 1;
@@ -238,9 +249,21 @@ fn calls_agree_with_the_truth_and_intervals_cover_it() {
         }
     }
     let rate = |a: usize, b: usize| a as f64 / b as f64;
-    assert!(clear > 100 && null > 100 && intervals > 300, "{clear} {null} {intervals}");
-    assert!(rate(clear_right, clear) >= 0.95, "clear cases right: {clear_right}/{clear}");
-    assert!(rate(null_called, null) <= 0.05, "neutral pairs called: {null_called}/{null}");
+    assert!(
+        clear > 100 && null > 100 && intervals > 300,
+        "{clear} {null} {intervals}"
+    );
+    assert!(
+        rate(clear_right, clear) >= 0.95,
+        "clear cases right: {clear_right}/{clear}"
+    );
+    assert!(
+        rate(null_called, null) <= 0.05,
+        "neutral pairs called: {null_called}/{null}"
+    );
     let coverage = rate(covered, intervals);
-    assert!((0.90..=0.99).contains(&coverage), "95 % CI coverage {covered}/{intervals}");
+    assert!(
+        (0.90..=0.99).contains(&coverage),
+        "95 % CI coverage {covered}/{intervals}"
+    );
 }
