@@ -7,6 +7,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use collateral::fit::{FitSettings, Model, Plateaus, RobustLoss};
+use collateral::shift::ShiftSettings;
 
 #[derive(Parser)]
 #[command(
@@ -52,6 +53,33 @@ enum Command {
         /// Robust loss for outlier-resistant fitting (IRLS); outliers are flagged per curve.
         #[arg(long, default_value = "none")]
         robust: RobustLoss,
+    },
+    /// Shifts, matrix, calls, network and cycles from a fits table and a lines table (for fits
+    /// made elsewhere or re-called with other settings).
+    Shift {
+        /// Fits table (this tool's fits.csv, or any table with cell_line, drug and the metric).
+        fits: PathBuf,
+        /// Lines table: cell_line, parental_line, selected_with.
+        #[arg(long)]
+        lines: PathBuf,
+        /// Output folder.
+        #[arg(short, long)]
+        out: PathBuf,
+        /// Metric compared: ic50, ec50 or auc.
+        #[arg(long, default_value = "ic50")]
+        metric: String,
+        /// Fold-change threshold on |log2_fc|.
+        #[arg(long, default_value_t = 1.0)]
+        tau: f64,
+        /// Significance level on BH q-values.
+        #[arg(long, default_value_t = 0.05)]
+        alpha: f64,
+        /// Call rule: delta (threshold and q-value) or dhawan2017 (CI overlap).
+        #[arg(long, default_value = "delta")]
+        rule: String,
+        /// Longest drug cycle listed.
+        #[arg(long, default_value_t = 4)]
+        max_cycle_length: usize,
     },
     /// Write a synthetic screen with known truth (wells.csv, lines.csv, assay.toml, truth_*.csv).
     Simulate {
@@ -145,6 +173,33 @@ fn execute(cli: &Cli) -> anyhow::Result<()> {
             let summary = collateral::fit::fit_file(input, output, &config)?;
             if !cli.quiet {
                 eprintln!("collateral fit: {summary}");
+            }
+        }
+        Command::Shift {
+            fits,
+            lines,
+            out,
+            metric,
+            tau,
+            alpha,
+            rule,
+            max_cycle_length,
+        } => {
+            let word = |s: &str| serde_json::Value::String(s.to_string());
+            let settings = ShiftSettings {
+                metric: serde_json::from_value(word(metric)).map_err(|_| {
+                    anyhow::anyhow!("--metric {metric}: expected ic50, ec50 or auc")
+                })?,
+                rule: serde_json::from_value(word(rule))
+                    .map_err(|_| anyhow::anyhow!("--rule {rule}: expected delta or dhawan2017"))?,
+                tau: *tau,
+                alpha: *alpha,
+                max_cycle_length: *max_cycle_length,
+                ..ShiftSettings::default()
+            };
+            let report = collateral::run::shift(fits, lines, out, &settings)?;
+            if !cli.quiet {
+                println!("{}", report.summary());
             }
         }
         Command::Simulate { out, knobs } => {

@@ -18,7 +18,7 @@ use crate::lines::LinesTable;
 use crate::network;
 use crate::normalize::{control_levels, units_of, ControlLevels, PlateControls, Unit};
 use crate::qc::{self, PlateQc, Verdict};
-use crate::shift::{compute_shifts, write_shifts, Estimate};
+use crate::shift::{compute_shifts, write_shifts, Estimate, ShiftSettings};
 use crate::table::Table;
 use crate::wells::{Role, WellTable};
 
@@ -291,24 +291,7 @@ pub fn run(assay_path: &Path, outdir: &Path) -> Result<RunReport> {
             .filter(|(f, r)| r.is_empty() != per_replicate.contains(f.cell_line.as_str()))
             .map(|(f, r)| Estimate::from_fit(f, r, s.metric))
             .collect();
-        let shifts = compute_shifts(&estimates, lines, s);
-        for r in &shifts {
-            calls[r.call as usize] += 1;
-        }
-        let edges = network::edges(&shifts);
-        let cycles = network::cycles(&edges, s.max_cycle_length);
-        n_cycles = cycles.len();
-        staging.write("shifts.csv", |w| write_shifts(w, &shifts, s))?;
-        staging.write("matrix.csv", |w| network::write_matrix(w, &shifts, false))?;
-        staging.write("calls.csv", |w| network::write_matrix(w, &shifts, true))?;
-        staging.write("network.graphml", |w| network::write_graphml(w, &edges))?;
-        staging.write("network.dot", |w| network::write_dot(w, &edges))?;
-        staging.write("network.json", |w| {
-            serde_json::to_writer_pretty(&mut *w, &network::to_json(&edges))
-                .map_err(std::io::Error::other)?;
-            w.write_all(b"\n")
-        })?;
-        staging.write("cycles.csv", |w| network::write_cycles(w, &cycles))?;
+        (calls, n_cycles) = compare(&staging, &estimates, lines, s)?;
     }
     timings.insert("shift_network", t4.elapsed().as_secs_f64());
 
@@ -347,6 +330,81 @@ pub fn run(assay_path: &Path, outdir: &Path) -> Result<RunReport> {
     })?;
     report.files = staging.commit()?;
     Ok(report)
+}
+
+/// Computes shifts, matrix, network and cycles from estimates and stages their files.
+/// Returns the call counts (cross_resistant, collateral_sensitive, neutral, undetermined) and
+/// the number of cycles.
+fn compare(
+    staging: &Staging,
+    estimates: &[Estimate],
+    lines: &LinesTable,
+    s: &ShiftSettings,
+) -> Result<([usize; 4], usize)> {
+    let shifts = compute_shifts(estimates, lines, s);
+    let mut calls = [0usize; 4];
+    for r in &shifts {
+        calls[r.call as usize] += 1;
+    }
+    let edges = network::edges(&shifts);
+    let cycles = network::cycles(&edges, s.max_cycle_length);
+    staging.write("shifts.csv", |w| write_shifts(w, &shifts, s))?;
+    staging.write("matrix.csv", |w| network::write_matrix(w, &shifts, false))?;
+    staging.write("calls.csv", |w| network::write_matrix(w, &shifts, true))?;
+    staging.write("network.graphml", |w| network::write_graphml(w, &edges))?;
+    staging.write("network.dot", |w| network::write_dot(w, &edges))?;
+    staging.write("network.json", |w| {
+        serde_json::to_writer_pretty(&mut *w, &network::to_json(&edges))
+            .map_err(std::io::Error::other)?;
+        w.write_all(b"\n")
+    })?;
+    staging.write("cycles.csv", |w| network::write_cycles(w, &cycles))?;
+    Ok((calls, cycles.len()))
+}
+
+/// What `collateral shift` did.
+#[derive(Debug, Clone)]
+pub struct ShiftReport {
+    /// Files written.
+    pub files: Vec<PathBuf>,
+    /// Calls: cross_resistant, collateral_sensitive, neutral, undetermined.
+    pub calls: [usize; 4],
+    /// Cycles of the CS network.
+    pub cycles: usize,
+}
+
+impl ShiftReport {
+    /// A short human summary.
+    pub fn summary(&self) -> String {
+        let [cr, cs, neutral, undetermined] = self.calls;
+        format!(
+            "shifts: {cs} collaterally sensitive, {cr} cross-resistant, {neutral} neutral, {undetermined} undetermined; {} CS cycles; wrote {} files",
+            self.cycles,
+            self.files.len()
+        )
+    }
+}
+
+/// `collateral shift`: shifts, matrix, network and cycles from a fits table and a lines table,
+/// for users who fitted elsewhere.
+pub fn shift(
+    fits: &Path,
+    lines: &Path,
+    outdir: &Path,
+    settings: &ShiftSettings,
+) -> Result<ShiftReport> {
+    if let Some((_, msg)) = settings.problems().into_iter().next() {
+        return Err(Error::config(crate::Location::default(), msg));
+    }
+    let lines = LinesTable::read(lines)?;
+    let estimates = crate::shift::read_estimates(fits, settings.metric)?;
+    let staging = Staging::new(outdir)?;
+    let (calls, cycles) = compare(&staging, &estimates, &lines, settings)?;
+    Ok(ShiftReport {
+        files: staging.commit()?,
+        calls,
+        cycles,
+    })
 }
 
 /// The curves of a run: one per (cell line, drug) with replicates pooled, plus one per

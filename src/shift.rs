@@ -181,6 +181,102 @@ impl Estimate {
     }
 }
 
+/// Reads estimates of `metric` from a fits table: this tool's `fits.csv`, or one written
+/// elsewhere with at least `cell_line, drug` and the metric's column (`ic50`, `ec50` or `auc`).
+///
+/// Optional columns, used when present: `replicate`, `status` and `message` (rows whose status
+/// is not `ok`, or `flat` for ic50, have no estimate), `ic50_qualifier` (else `=`), the standard
+/// error `log10_<metric>_se`, the interval `<metric>_ci_low`/`_ci_high` (from which a standard
+/// error is derived with the normal quantile when the standard error is absent), and `dof`
+/// (residual degrees of freedom; else the normal distribution is used).
+pub fn read_estimates(path: &std::path::Path, metric: Metric) -> crate::Result<Vec<Estimate>> {
+    use crate::error::{Error, ErrorKind, Problem};
+    use crate::table::{field, read_bytes, Table};
+    let bytes = read_bytes(path)?;
+    let mut t = Table::from_bytes(&bytes, path)?;
+    let name = metric.name();
+    let c_line = t.require("cell_line")?;
+    let c_drug = t.require("drug")?;
+    let c_value = t.require(name)?;
+    let c_rep = t.column("replicate");
+    let c_status = t.column("status");
+    let c_message = t.column("message");
+    let c_qual = t
+        .column("ic50_qualifier")
+        .filter(|_| metric == Metric::Ic50);
+    let c_se = t.column(&format!("log10_{name}_se"));
+    let c_lo = t.column(&format!("{name}_ci_low"));
+    let c_hi = t.column(&format!("{name}_ci_high"));
+    let c_dof = t.column("dof");
+    let mut out = Vec::new();
+    let mut problems = Vec::new();
+    let mut rec = csv::StringRecord::new();
+    while let Some(line) = t.next_row(&mut rec)? {
+        let number = |c: Option<usize>, what: &str, problems: &mut Vec<Problem>| -> f64 {
+            match field(&rec, c) {
+                "" => f64::NAN,
+                v => v.parse().unwrap_or_else(|_| {
+                    problems.push(Problem {
+                        location: t.at(line),
+                        message: format!("`{what}` is `{v}`; expected a number or an empty cell"),
+                    });
+                    f64::NAN
+                }),
+            }
+        };
+        let status = match field(&rec, c_status) {
+            "" => "ok",
+            s => s,
+        };
+        let mut e = Estimate {
+            cell_line: field(&rec, Some(c_line)).to_string(),
+            replicate: field(&rec, c_rep).to_string(),
+            drug: field(&rec, Some(c_drug)).to_string(),
+            value: number(Some(c_value), name, &mut problems),
+            qualifier: None,
+            log10_se: number(c_se, &format!("log10_{name}_se"), &mut problems),
+            dof: number(c_dof, "dof", &mut problems),
+            ci: (
+                number(c_lo, &format!("{name}_ci_low"), &mut problems),
+                number(c_hi, &format!("{name}_ci_high"), &mut problems),
+            ),
+            problem: String::new(),
+        };
+        let usable = status == "ok" || (status == "flat" && metric == Metric::Ic50);
+        if !usable {
+            e.problem = format!("{status}: {}", field(&rec, c_message));
+        } else if !(e.value > 0.0) {
+            e.problem = format!("no positive {name} in the fits table");
+        } else {
+            e.qualifier = match field(&rec, c_qual) {
+                "" => Some(Bound::Equal),
+                q => match Bound::parse(q) {
+                    Some(b) => Some(b),
+                    None => {
+                        problems.push(Problem {
+                            location: t.at(line),
+                            message: format!("`ic50_qualifier` is `{q}`; expected =, > or <"),
+                        });
+                        None
+                    }
+                },
+            };
+        }
+        if !e.dof.is_finite() {
+            e.dof = 1e6;
+        }
+        if !e.log10_se.is_finite() && e.ci.0 > 0.0 && e.ci.1 > e.ci.0 {
+            e.log10_se = (e.ci.1.log10() - e.ci.0.log10()) / (2.0 * 1.959_963_984_540_054);
+        }
+        out.push(e);
+    }
+    if problems.is_empty() {
+        Ok(out)
+    } else {
+        Err(Error::problems(ErrorKind::Input, problems))
+    }
+}
+
 /// A call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Call {

@@ -267,3 +267,41 @@ fn calls_agree_with_the_truth_and_intervals_cover_it() {
         "95 % CI coverage {covered}/{intervals}"
     );
 }
+
+#[test]
+fn per_replicate_mode_reports_each_evolved_replicate() {
+    let dir = tempfile::tempdir().unwrap();
+    collateral()
+        .args([
+            "simulate", "--seed", "12", "--lines", "3", "--drugs", "4", "-o",
+        ])
+        .arg(dir.path())
+        .assert()
+        .success();
+    let assay = std::fs::read_to_string(dir.path().join("assay.toml")).unwrap()
+        + "\n[shift]\nper_replicate = true\n";
+    std::fs::write(dir.path().join("assay.toml"), assay).unwrap();
+    collateral()
+        .arg("run")
+        .arg(dir.path().join("assay.toml"))
+        .arg("-o")
+        .arg(dir.path().join("out"))
+        .assert()
+        .success();
+    let shifts = read_csv(&dir.path().join("out/shifts.csv"));
+    // 2 resistant lines × 3 replicates × 4 drugs, each against the pooled parental line.
+    assert_eq!(shifts.len(), 24);
+    assert!(shifts
+        .iter()
+        .all(|s| ["1", "2", "3"].contains(&s["replicate"].as_str())));
+    let by_rep = read_csv(&dir.path().join("out/fits_by_replicate.csv"));
+    assert_eq!(by_rep.len(), 24);
+    assert_eq!(
+        read_csv(&dir.path().join("out/fits.csv")).len(),
+        12,
+        "pooled fits of all 3 lines"
+    );
+    let matrix = read_csv(&dir.path().join("out/matrix.csv"));
+    assert_eq!(matrix.len(), 6);
+    assert_eq!(matrix[0]["resistant_line"], "resistant01 rep 1");
+}

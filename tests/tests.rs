@@ -6,4 +6,5 @@ mod dhawan_assay;
 mod fit;
 mod iwasawa;
 mod normalization;
+mod shift_cli;
 mod simulated;
