@@ -245,7 +245,7 @@ pub fn read_estimates(path: &std::path::Path, metric: Metric) -> crate::Result<V
         let usable = status == "ok" || (status == "flat" && metric == Metric::Ic50);
         if !usable {
             e.problem = format!("{status}: {}", field(&rec, c_message));
-        } else if !(e.value > 0.0) {
+        } else if e.value.is_nan() || e.value <= 0.0 {
             e.problem = format!("no positive {name} in the fits table");
         } else {
             e.qualifier = match field(&rec, c_qual) {
