@@ -447,6 +447,7 @@ mod tests {
             value_parental: 1.0,
             qualifier_parental: Some(Bound::Equal),
             reason: String::new(),
+            ec50_f_test_p: f64::NAN,
         }
     }
 

@@ -12,15 +12,17 @@ use sha2::{Digest, Sha256};
 
 use crate::assay::{Assay, Settings};
 use crate::error::{Error, Problem, Result};
+use crate::fit::joint::shared_ec50_test;
 use crate::fit::table::write_fits_to;
 use crate::fit::{fit_curves, CurveFit, CurveInput, DosePoint, Plateaus, FITS_COLUMNS};
 use crate::lines::LinesTable;
 use crate::network;
 use crate::normalize::{control_levels, units_of, ControlLevels, PlateControls, Unit};
 use crate::qc::{self, PlateQc, Verdict};
-use crate::shift::{compute_shifts, write_shifts, Estimate, ShiftSettings};
+use crate::shift::{compute_shifts, write_shifts, Estimate, Metric, Shift, ShiftSettings};
 use crate::table::Table;
 use crate::wells::{Role, WellTable};
+use rayon::prelude::*;
 
 /// What happened to one well downstream.
 #[derive(Debug, Clone, PartialEq)]
@@ -291,7 +293,12 @@ pub fn run(assay_path: &Path, outdir: &Path) -> Result<RunReport> {
             .filter(|(f, r)| r.is_empty() != per_replicate.contains(f.cell_line.as_str()))
             .map(|(f, r)| Estimate::from_fit(f, r, s.metric))
             .collect();
-        (calls, n_cycles) = compare(&staging, &estimates, lines, s)?;
+        let joint = (s.metric == Metric::Ec50).then(|| SharedEc50 {
+            curves: &curves,
+            fits: &fits,
+            config: &assay.fit_config,
+        });
+        (calls, n_cycles) = compare(&staging, &estimates, lines, s, joint.as_ref())?;
     }
     timings.insert("shift_network", t4.elapsed().as_secs_f64());
 
@@ -340,8 +347,12 @@ fn compare(
     estimates: &[Estimate],
     lines: &LinesTable,
     s: &ShiftSettings,
+    joint: Option<&SharedEc50>,
 ) -> Result<([usize; 4], usize)> {
-    let shifts = compute_shifts(estimates, lines, s);
+    let mut shifts = compute_shifts(estimates, lines, s);
+    if let Some(j) = joint {
+        j.annotate(&mut shifts);
+    }
     let mut calls = [0usize; 4];
     for r in &shifts {
         calls[r.call as usize] += 1;
@@ -360,6 +371,51 @@ fn compare(
     })?;
     staging.write("cycles.csv", |w| network::write_cycles(w, &cycles))?;
     Ok((calls, cycles.len()))
+}
+
+/// The curves and fits of a run, for the shared-ec50 F-test of each shift.
+struct SharedEc50<'a> {
+    curves: &'a Curves,
+    fits: &'a [CurveFit],
+    config: &'a crate::fit::FitConfig,
+}
+
+impl SharedEc50<'_> {
+    fn annotate(&self, shifts: &mut [Shift]) {
+        let index: BTreeMap<(&str, &str, &str), usize> = self
+            .curves
+            .inputs
+            .iter()
+            .zip(&self.curves.replicate)
+            .enumerate()
+            .map(|(i, (c, r))| ((c.cell_line.as_str(), r.as_str(), c.drug.as_str()), i))
+            .collect();
+        let tests: Vec<f64> = shifts
+            .par_iter()
+            .map(|s| {
+                let r = index.get(&(
+                    s.resistant_line.as_str(),
+                    s.replicate.as_str(),
+                    s.drug.as_str(),
+                ));
+                let p = index.get(&(s.parental_line.as_str(), "", s.drug.as_str()));
+                match (r, p) {
+                    (Some(&r), Some(&p)) => shared_ec50_test(
+                        &self.curves.inputs[r].points,
+                        &self.fits[r],
+                        &self.curves.inputs[p].points,
+                        &self.fits[p],
+                        self.config,
+                    )
+                    .map_or(f64::NAN, |t| t.p_value),
+                    _ => f64::NAN,
+                }
+            })
+            .collect();
+        for (s, p) in shifts.iter_mut().zip(tests) {
+            s.ec50_f_test_p = p;
+        }
+    }
 }
 
 /// What `collateral shift` did.
@@ -399,7 +455,7 @@ pub fn shift(
     let lines = LinesTable::read(lines)?;
     let estimates = crate::shift::read_estimates(fits, settings.metric)?;
     let staging = Staging::new(outdir)?;
-    let (calls, cycles) = compare(&staging, &estimates, &lines, settings)?;
+    let (calls, cycles) = compare(&staging, &estimates, &lines, settings, None)?;
     Ok(ShiftReport {
         files: staging.commit()?,
         calls,

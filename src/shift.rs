@@ -425,6 +425,9 @@ pub struct Shift {
     pub qualifier_parental: Option<Bound>,
     /// Why a call is `undetermined`, or how a censored call was made.
     pub reason: String,
+    /// p-value of the extra-sum-of-squares F-test of one shared ec50 against two (metric ec50,
+    /// when both curves' points are at hand; NaN otherwise).
+    pub ec50_f_test_p: f64,
 }
 
 /// Pairs every resistant line with its parental line for every drug either was tested with, and
@@ -528,6 +531,7 @@ fn pair(
         value_parental: p.map_or(f64::NAN, |e| e.value),
         qualifier_parental: p.and_then(|e| e.qualifier),
         reason: String::new(),
+        ec50_f_test_p: f64::NAN,
     };
     let (r, p) = match (r, p) {
         (None, _) => {
@@ -638,7 +642,7 @@ fn dhawan_call(row: &mut Shift, r: &Estimate, p: &Estimate, qualifier: Bound) {
 }
 
 /// Columns of `shifts.csv`: the DESIGN.md contract, then details.
-pub const SHIFT_COLUMNS: [&str; 19] = [
+pub const SHIFT_COLUMNS: [&str; 20] = [
     "resistant_line",
     "parental_line",
     "drug",
@@ -658,6 +662,7 @@ pub const SHIFT_COLUMNS: [&str; 19] = [
     "qualifier_parental",
     "reason",
     "tau",
+    "ec50_f_test_p",
 ];
 
 /// Writes `shifts.csv`.
@@ -691,6 +696,7 @@ pub fn write_shifts(
             q(r.qualifier_parental),
             r.reason.clone(),
             settings.tau.to_string(),
+            f(r.ec50_f_test_p),
         ])?;
     }
     out.flush()

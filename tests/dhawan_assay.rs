@@ -117,6 +117,26 @@ fn the_ec50_matrix_reproduces_the_published_network() {
         .map(|s| format!("{}/{}", s["resistant_line"], s["drug"]))
         .collect();
     assert_eq!(cs, vec!["PemR/Ceritinib", "PemR/Crizotinib", "GanR/IPI504"]);
+    // Prism's shared-ec50 F-test and the delta method mostly agree on significance at 5 %.
+    let both: Vec<(f64, f64)> = shifts
+        .iter()
+        .filter(|s| !s["ec50_f_test_p"].is_empty() && !s["p_value"].is_empty())
+        .map(|s| {
+            (
+                s["p_value"].parse().unwrap(),
+                s["ec50_f_test_p"].parse().unwrap(),
+            )
+        })
+        .collect();
+    let same = both
+        .iter()
+        .filter(|(a, b)| (*a <= 0.05) == (*b <= 0.05))
+        .count();
+    assert!(
+        both.len() >= 80 && same as f64 >= 0.9 * both.len() as f64,
+        "{same}/{}",
+        both.len()
+    );
 }
 
 #[test]

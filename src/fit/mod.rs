@@ -19,6 +19,7 @@
 #![allow(clippy::neg_cmp_op_on_partial_ord)]
 
 mod engine;
+pub mod joint;
 pub mod model;
 pub mod result;
 pub mod solver;
