@@ -213,6 +213,23 @@ pub fn run_json(
             "qc_pass": report.verdicts[0],
             "qc_warn": report.verdicts[1],
             "qc_fail": report.verdicts[2],
+            "curves": {
+                "ok": report.curves[0],
+                "flat": report.curves[1],
+                "insufficient_data": report.curves[2],
+                "failed": report.curves[3],
+            },
+            "shifts": if report.compared {
+                json!({
+                    "cross_resistant": report.calls[0],
+                    "collateral_sensitive": report.calls[1],
+                    "neutral": report.calls[2],
+                    "undetermined": report.calls[3],
+                    "cycles": report.cycles,
+                })
+            } else {
+                Value::Null
+            },
         },
         "timings_seconds": timings,
         "warnings": report.warnings.iter().map(|w| w.to_string()).collect::<Vec<_>>(),
