@@ -3,11 +3,10 @@
 //! ```text
 //! cargo run --example build_iwasawa -- SOURCE_DIR ASSAY_DIR [--days 27]
 //! ```
-//! `SOURCE_DIR` holds `od620_reshaped_wide.csv` (or the bundled day subset `od620_subset.csv`),
-//! `plate_type_concentrations.csv` and `plate_type_by_day.csv`, as in
-//! `../shared/data/iwasawa2022-ecoli-resistance-timeseries/` or `assays/iwasawa2022/raw/`.
-//! Writes `wells.csv` and `lines.csv` into `ASSAY_DIR` and, when reading the full shared file,
-//! the raw subset it used into `ASSAY_DIR/raw/`.
+//! `SOURCE_DIR` holds `od620_reshaped_wide.csv`, `plate_type_concentrations.csv` and
+//! `plate_type_by_day.csv`, as in `../shared/data/iwasawa2022-ecoli-resistance-timeseries/` or
+//! `assays/iwasawa2022/raw/`. Writes `wells.csv` and `lines.csv` into `ASSAY_DIR` and, when the
+//! source is elsewhere, copies the raw files (and the published IC50s) into `ASSAY_DIR/raw/`.
 //!
 //! Plate design (from the source's README and fitting notebook): each 384-well plate carries two
 //! strains; row `2·drug + (half − 1)` holds one strain × one drug; well 1 has no cells (blank),
@@ -30,14 +29,19 @@ pub fn line_name(strain_env: &str) -> String {
 }
 
 /// Builds the wells and lines tables (as CSV text) from the source folder, for the given days
-/// and strains 1–48. Returns (wells.csv, lines.csv, raw subset rows as CSV).
-pub fn build(source: &Path, days: &[u32]) -> Result<(String, String, String), Box<dyn Error>> {
-    let full = source.join("od620_reshaped_wide.csv");
-    let od_path = if full.exists() {
-        full
-    } else {
-        source.join("od620_subset.csv")
-    };
+/// and strains 1–48. Returns (wells.csv, lines.csv).
+pub fn build(source: &Path, days: &[u32]) -> Result<(String, String), Box<dyn Error>> {
+    build_strains(source, days, 48)
+}
+
+/// [`build`] for strains 1 to `max_strain` (60 = every strain of the experiment). Plates are
+/// named `dDD-pPP` by day and plate number.
+pub fn build_strains(
+    source: &Path,
+    days: &[u32],
+    max_strain: u32,
+) -> Result<(String, String), Box<dyn Error>> {
+    let od_path = source.join("od620_reshaped_wide.csv");
     // (plate_type, drug) → (max concentration, log2 step)
     let mut conc: BTreeMap<(String, String), (f64, f64)> = BTreeMap::new();
     let mut rdr = csv::Reader::from_path(source.join("plate_type_concentrations.csv"))?;
@@ -62,9 +66,6 @@ pub fn build(source: &Path, days: &[u32]) -> Result<(String, String, String), Bo
     }
 
     let mut rdr = csv::Reader::from_path(&od_path)?;
-    let od_head = rdr.headers()?.clone();
-    let mut raw = csv::Writer::from_writer(Vec::new());
-    raw.write_record(&od_head)?;
     let mut wells = csv::Writer::from_writer(Vec::new());
     wells.write_record([
         "plate",
@@ -87,10 +88,9 @@ pub fn build(source: &Path, days: &[u32]) -> Result<(String, String, String), Bo
         let plate: u32 = r[1].parse()?;
         let half: u16 = r[2].parse()?;
         let strain: u32 = r[3].parse()?;
-        if !days.contains(&day) || strain > 48 {
+        if !days.contains(&day) || strain > max_strain {
             continue;
         }
-        raw.write_record(&r)?;
         let env = &r[4];
         let ptype = &r[5];
         let drug = &r[6];
@@ -153,7 +153,7 @@ pub fn build(source: &Path, days: &[u32]) -> Result<(String, String, String), Bo
     let s = |w: csv::Writer<Vec<u8>>| -> Result<String, Box<dyn Error>> {
         Ok(String::from_utf8(w.into_inner()?)?)
     };
-    Ok((s(wells)?, s(lines)?, s(raw)?))
+    Ok((s(wells)?, s(lines)?))
 }
 
 #[allow(dead_code)]
@@ -174,15 +174,19 @@ fn main() -> Result<(), Box<dyn Error>> {
     };
     let source = Path::new(&args[0]);
     let out = Path::new(&args[1]);
-    let (wells, lines, raw) = build(source, &days)?;
+    let (wells, lines) = build(source, &days)?;
     std::fs::create_dir_all(out)?;
     std::fs::write(out.join("wells.csv"), wells)?;
     std::fs::write(out.join("lines.csv"), lines)?;
-    if source.join("od620_reshaped_wide.csv").exists() {
-        let raw_dir = out.join("raw");
+    let raw_dir = out.join("raw");
+    if source.canonicalize()? != raw_dir.canonicalize().unwrap_or_default() {
         std::fs::create_dir_all(&raw_dir)?;
-        std::fs::write(raw_dir.join("od620_subset.csv"), raw)?;
-        for f in ["plate_type_concentrations.csv", "plate_type_by_day.csv"] {
+        for f in [
+            "od620_reshaped_wide.csv",
+            "plate_type_concentrations.csv",
+            "plate_type_by_day.csv",
+            "log2_ic50_trajectories_published.csv",
+        ] {
             std::fs::copy(source.join(f), raw_dir.join(f))?;
         }
     }
