@@ -78,6 +78,7 @@ fn solver_lean_loop(bencher: Bencher) {
                     log10_concentration: u,
                     response: y,
                     weights: None,
+                    sse_offset: 0.0,
                 };
                 solver().minimize(&d, &start).iterate.normal.sse
             })
@@ -97,6 +98,7 @@ fn solver_argmin_executor(bencher: Bencher) {
                     log10_concentration: u,
                     response: y,
                     weights: None,
+                    sse_offset: 0.0,
                 };
                 let result = Executor::new(d, solver())
                     .configure(|s| s.param(start).max_iters(1000))

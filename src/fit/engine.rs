@@ -434,6 +434,42 @@ struct Robust {
     outliers: Vec<usize>,
 }
 
+/// Replicate points collapsed to one point per distinct dose.
+struct Collapsed {
+    u: Vec<f64>,
+    mean: Vec<f64>,
+    count: Vec<f64>,
+    /// Σ over doses of Σ (y − mean)²: the SSE no curve can remove.
+    within_ss: f64,
+}
+
+fn collapse_replicates(u: &[f64], y: &[f64]) -> Collapsed {
+    let mut order: Vec<usize> = (0..u.len()).collect();
+    order.sort_by(|&a, &b| u[a].total_cmp(&u[b]).then(a.cmp(&b)));
+    let mut out = Collapsed {
+        u: Vec::new(),
+        mean: Vec::new(),
+        count: Vec::new(),
+        within_ss: 0.0,
+    };
+    let mut i = 0;
+    while i < order.len() {
+        let mut j = i;
+        while j < order.len() && u[order[j]] == u[order[i]] {
+            j += 1;
+        }
+        let group = &order[i..j];
+        let n = group.len() as f64;
+        let mean = group.iter().map(|&k| y[k]).sum::<f64>() / n;
+        out.within_ss += group.iter().map(|&k| (y[k] - mean).powi(2)).sum::<f64>();
+        out.u.push(u[order[i]]);
+        out.mean.push(mean);
+        out.count.push(n);
+        i = j;
+    }
+    out
+}
+
 fn residuals(data: &CurveData, theta: &Vector4<f64>) -> Vec<f64> {
     let curve = Curve::from_vector(theta);
     data.log10_concentration
@@ -597,6 +633,16 @@ pub(super) fn fit(points: &[DosePoint], config: &FitConfig) -> CurveFit {
         log10_concentration: &pts.log10_concentration,
         response: &pts.response,
         weights: None,
+        sse_offset: 0.0,
+    };
+    // The least-squares search runs on dose means weighted by their counts (same SSE, normal
+    // equations and minimum; one model evaluation per dose instead of per replicate point).
+    let doses = collapse_replicates(&pts.log10_concentration, &pts.response);
+    let search_data = CurveData {
+        log10_concentration: &doses.u,
+        response: &doses.mean,
+        weights: Some(&doses.count),
+        sse_offset: doses.within_ss,
     };
     let y_mean = pts.response.iter().sum::<f64>() / n as f64;
     let sst: f64 = pts.response.iter().map(|y| (y - y_mean).powi(2)).sum();
@@ -622,7 +668,7 @@ pub(super) fn fit(points: &[DosePoint], config: &FitConfig) -> CurveFit {
         iterations: 0,
         starts: 0,
     };
-    search.run(&mut solver, &data, &start);
+    search.run(&mut solver, &search_data, &start);
     // Poor: not converged, ec50 pinned to the edge of its range, or the curve explains clearly
     // less of the variance than the best monotone curve does (a hint of a wrong basin).
     let poor = match &search.best {
@@ -646,8 +692,11 @@ pub(super) fn fit(points: &[DosePoint], config: &FitConfig) -> CurveFit {
                 let mut theta = start;
                 theta[LOG10_EC50] = u_min + fraction * width;
                 theta[HILL] = hill;
-                let m =
-                    solver.minimize_within(&data, &theta, SCREEN_ITERATIONS.min(s.max_iterations));
+                let m = solver.minimize_within(
+                    &search_data,
+                    &theta,
+                    SCREEN_ITERATIONS.min(s.max_iterations),
+                );
                 search.iterations += m.iterations;
                 search.starts += 1;
                 if screened.is_none_or(|b| m.iterate.normal.sse < b.iterate.normal.sse) {
@@ -659,7 +708,7 @@ pub(super) fn fit(points: &[DosePoint], config: &FitConfig) -> CurveFit {
             if m.termination.converged() {
                 search.consider(m);
             } else {
-                search.run(&mut solver, &data, &m.iterate.theta);
+                search.run(&mut solver, &search_data, &m.iterate.theta);
             }
         }
     }

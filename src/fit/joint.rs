@@ -81,11 +81,13 @@ pub fn shared_ec50_test(
         log10_concentration: &pa.u,
         response: &pa.y,
         weights: None,
+        sse_offset: 0.0,
     };
     let db = CurveData {
         log10_concentration: &pb.u,
         response: &pb.y,
         weights: None,
+        sse_offset: 0.0,
     };
     let sse_separate = da.sse(&ta) + db.sse(&tb);
 

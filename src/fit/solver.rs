@@ -33,6 +33,10 @@ pub struct CurveData<'a> {
     pub response: &'a [f64],
     /// Per-point weights (all 1 when `None`).
     pub weights: Option<&'a [f64]>,
+    /// A constant added to every SSE: the within-dose sum of squares when replicate points
+    /// are collapsed to their dose means (weighted by their count), which leaves SSE, normal
+    /// equations and minimiser unchanged at a third of the cost for triplicates.
+    pub sse_offset: f64,
 }
 
 /// The weighted sum of squared residuals and the Gauss–Newton normal equations at one point.
@@ -50,7 +54,7 @@ impl CurveData<'_> {
     /// SSE and normal equations at parameter vector `theta`.
     pub fn normal_equations(&self, theta: &Vector4<f64>) -> NormalEquations {
         let curve = Curve::from_vector(theta);
-        let mut sse = 0.0;
+        let mut sse = self.sse_offset;
         let mut jtj = Matrix4::zeros();
         let mut jtr = Vector4::zeros();
         for (i, (&u, &y)) in self
@@ -141,7 +145,8 @@ impl CurveData<'_> {
                 let r = curve.response_at_log10(u) - y;
                 self.weights.map_or(1.0, |w| w[i]) * r * r
             })
-            .sum()
+            .sum::<f64>()
+            + self.sse_offset
     }
 }
 
@@ -542,6 +547,7 @@ mod tests {
             log10_concentration: &u,
             response: &y,
             weights: None,
+            sse_offset: 0.0,
         };
         let start = Vector4::new(0.9, 0.2, 0.0, 1.0);
         let lean = solver().minimize(&data, &start);
@@ -572,6 +578,7 @@ mod tests {
             log10_concentration: &u,
             response: &y,
             weights: None,
+            sse_offset: 0.0,
         };
         let start = Vector4::new(0.5, 0.5, 3.0, 0.1);
         let mut capped = BoundedLevenbergMarquardt::new(
@@ -607,6 +614,7 @@ mod tests {
             log10_concentration: &u,
             response: &y,
             weights: None,
+            sse_offset: 0.0,
         };
         let mut s = BoundedLevenbergMarquardt::new(
             [false, true, true, true],

@@ -180,8 +180,9 @@ pub fn parse_fit_input(text: &str, path: &Path) -> crate::Result<Vec<CurveInput>
 pub fn write_fits_to<W: Write>(writer: W, fits: &[CurveFit]) -> std::io::Result<()> {
     let mut w = csv::Writer::from_writer(writer);
     w.write_record(FITS_COLUMNS)?;
+    let mut buffer = String::new();
     for fit in fits {
-        w.write_record(fit.to_record())?;
+        fit.write_fields(&mut w, &mut buffer)?;
     }
     w.flush()
 }
