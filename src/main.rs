@@ -36,6 +36,28 @@ enum Command {
         #[arg(short, long)]
         out: PathBuf,
     },
+    /// Redraw the figures (plots/) and report.html of an existing `run` output folder from its
+    /// CSVs and run.json, without refitting.
+    Plot {
+        /// The output folder of `collateral run`.
+        outdir: PathBuf,
+        /// Image format of the figures.
+        #[arg(long, default_value = "svg")]
+        format: collateral::plot::Format,
+        /// Width in pixels of the heatmap and network, and of one panel of the dose-response
+        /// grids and plate maps (default: sized to the content).
+        #[arg(long)]
+        width: Option<u32>,
+        /// Height in pixels, as --width.
+        #[arg(long)]
+        height: Option<u32>,
+        /// Only these cell lines (comma-separated or repeated).
+        #[arg(long, value_delimiter = ',')]
+        lines: Vec<String>,
+        /// Only these drugs (comma-separated or repeated).
+        #[arg(long, value_delimiter = ',')]
+        drugs: Vec<String>,
+    },
     /// Fit dose-response curves from a table with columns cell_line, drug, concentration,
     /// response (optional replicate); one curve per (cell_line, drug), replicates pooled.
     Fit {
@@ -154,6 +176,26 @@ fn execute(cli: &Cli) -> anyhow::Result<()> {
             }
             if !cli.quiet {
                 println!("{}", report.summary());
+            }
+        }
+        Command::Plot {
+            outdir,
+            format,
+            width,
+            height,
+            lines,
+            drugs,
+        } => {
+            let options = collateral::plot::PlotOptions {
+                format: *format,
+                width: *width,
+                height: *height,
+                lines: lines.clone(),
+                drugs: drugs.clone(),
+            };
+            let files = collateral::report::plot_folder(outdir, &options)?;
+            if !cli.quiet {
+                println!("wrote {} files to {}", files.len(), outdir.display());
             }
         }
         Command::Fit {

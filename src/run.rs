@@ -335,6 +335,9 @@ pub fn run(assay_path: &Path, outdir: &Path) -> Result<RunReport> {
         serde_json::to_writer_pretty(&mut *w, &run_json).map_err(std::io::Error::other)?;
         w.write_all(b"\n")
     })?;
+    // Figures and report.html are drawn from the staged files; a drawing failure fails the run
+    // before anything is moved into place.
+    crate::report::stage_figures_and_report(&staging)?;
     report.files = staging.commit()?;
     Ok(report)
 }
@@ -548,15 +551,16 @@ pub fn curve_inputs(
     out
 }
 
-/// A staging folder inside the output folder; files move into place on `commit`.
-struct Staging {
+/// A staging folder inside the output folder; files move into place on `commit`. Names may
+/// hold `/` (e.g. `plots/heatmap.svg`): subfolders are created as needed.
+pub(crate) struct Staging {
     outdir: PathBuf,
     dir: PathBuf,
     names: std::cell::RefCell<Vec<String>>,
 }
 
 impl Staging {
-    fn new(outdir: &Path) -> Result<Staging> {
+    pub(crate) fn new(outdir: &Path) -> Result<Staging> {
         std::fs::create_dir_all(outdir)
             .map_err(|e| Error::io(outdir, "creating the output folder", e))?;
         let dir = outdir.join(format!(".collateral-staging-{}", std::process::id()));
@@ -571,12 +575,20 @@ impl Staging {
         })
     }
 
-    fn write(
+    /// The staging folder, where staged files can be read back before the commit.
+    pub(crate) fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    pub(crate) fn write(
         &self,
         name: &str,
         f: impl FnOnce(&mut std::io::BufWriter<std::fs::File>) -> std::io::Result<()>,
     ) -> Result<()> {
         let path = self.dir.join(name);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, "creating", e))?;
+        }
         let file = std::fs::File::create(&path).map_err(|e| Error::io(&path, "creating", e))?;
         let mut w = std::io::BufWriter::new(file);
         f(&mut w)
@@ -586,10 +598,13 @@ impl Staging {
         Ok(())
     }
 
-    fn commit(self) -> Result<Vec<PathBuf>> {
+    pub(crate) fn commit(self) -> Result<Vec<PathBuf>> {
         let mut out = Vec::new();
         for name in self.names.borrow().iter() {
             let to = self.outdir.join(name);
+            if let Some(parent) = to.parent() {
+                std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, "creating", e))?;
+            }
             std::fs::rename(self.dir.join(name), &to)
                 .map_err(|e| Error::io(&to, "moving into place", e))?;
             out.push(to);

@@ -1,0 +1,456 @@
+//! Dose-response small multiples: for one resistant line, one panel per drug with the parental
+//! line and the resistant line: every replicate point faint, mean ± SD per dose, the fitted
+//! curve and the IC50 (with its qualifier when censored) on a log10 concentration axis.
+
+use std::collections::BTreeMap;
+
+use plotters::coord::Shift;
+use plotters::prelude::*;
+
+use super::data::RunData;
+use super::style::{self, short_number, FONT, PARENTAL_GREY, RESISTANT_ORANGE};
+use super::{plot_err, Draw, PlotOptions};
+
+/// Default size of one panel in pixels.
+pub const PANEL_SIZE: (u32, u32) = (340, 280);
+/// Height of the grid's header (title and legend).
+const HEADER: u32 = 56;
+/// Most panels per row.
+const MAX_COLUMNS: usize = 4;
+/// Points on a drawn curve.
+const CURVE_POINTS: usize = 200;
+
+/// One line's data in a panel.
+#[derive(Debug, Clone)]
+pub struct Series {
+    /// Cell line.
+    pub line: String,
+    /// Whether this is the parental line.
+    pub parental: bool,
+    /// Every used well: (concentration, viability).
+    pub points: Vec<(f64, f64)>,
+    /// Per dose: (concentration, mean, SD); SD is 0 for a single well.
+    pub means: Vec<(f64, f64, f64)>,
+    /// The fitted curve, when the fit has one.
+    pub curve: Option<crate::fit::Curve>,
+    /// IC50 from `fits.csv` (NaN when absent).
+    pub ic50: f64,
+    /// Its qualifier (`=`, `>`, `<` or empty).
+    pub qualifier: String,
+    /// Fit status.
+    pub status: String,
+}
+
+impl Series {
+    fn colour(&self) -> RGBColor {
+        if self.parental {
+            PARENTAL_GREY
+        } else {
+            RESISTANT_ORANGE
+        }
+    }
+
+    /// The IC50 as a label, e.g. `> 142` or `1.99`, or the fit status when there is none.
+    pub fn ic50_label(&self) -> String {
+        if self.ic50.is_finite() {
+            let q = if self.qualifier == "=" || self.qualifier.is_empty() {
+                String::new()
+            } else {
+                format!("{} ", self.qualifier)
+            };
+            format!("{q}{}", short_number(self.ic50))
+        } else if self.status.is_empty() {
+            "no fit".into()
+        } else {
+            self.status.replace('_', " ")
+        }
+    }
+}
+
+/// One drug's panel.
+#[derive(Debug, Clone)]
+pub struct Panel {
+    /// Drug.
+    pub drug: String,
+    /// Parental first (when known), then the resistant line.
+    pub series: Vec<Series>,
+    /// The shift row's call and log2 fold change, when the run compared lines.
+    pub shift: Option<(String, f64, String)>,
+}
+
+/// A grid of panels for one line.
+#[derive(Debug, Clone)]
+pub struct Grid {
+    /// The resistant line (or, without a lines table, the cell line).
+    pub line: String,
+    /// Its parental line, when known.
+    pub parental: Option<String>,
+    /// Concentration unit.
+    pub unit: String,
+    /// One panel per drug.
+    pub panels: Vec<Panel>,
+}
+
+/// Builds one grid per resistant line (per cell line when the run has no shifts), restricted
+/// to the selected lines and drugs.
+pub fn grids(data: &RunData, options: &PlotOptions) -> Vec<Grid> {
+    let mut points: BTreeMap<(&str, &str), Vec<(f64, f64)>> = BTreeMap::new();
+    for w in &data.wells {
+        if w.role == "sample"
+            && !w.excluded
+            && w.viability.is_finite()
+            && w.concentration.is_finite()
+            && w.concentration > 0.0
+        {
+            points
+                .entry((&w.cell_line, &w.drug))
+                .or_default()
+                .push((w.concentration, w.viability));
+        }
+    }
+    let mut pairs: Vec<(String, Option<String>)> = data
+        .resistant_lines()
+        .into_iter()
+        .map(|(r, p)| (r, Some(p)))
+        .collect();
+    if pairs.is_empty() {
+        let mut lines: Vec<String> = data.fits.iter().map(|f| f.cell_line.clone()).collect();
+        lines.dedup();
+        pairs = lines.into_iter().map(|l| (l, None)).collect();
+    }
+    let drugs: Vec<String> = data
+        .drugs()
+        .into_iter()
+        .filter(|d| options.wants_drug(d))
+        .collect();
+    let unit = data.unit();
+    pairs
+        .into_iter()
+        .filter(|(l, _)| options.wants_line(l))
+        .map(|(line, parental)| {
+            let panels = drugs
+                .iter()
+                .filter(|d| data.fit(&line, d).is_some())
+                .map(|drug| {
+                    let mut series = Vec::new();
+                    if let Some(p) = &parental {
+                        series.push(make_series(data, &points, p, drug, true));
+                    }
+                    series.push(make_series(data, &points, &line, drug, false));
+                    let shift = data
+                        .pooled_shifts()
+                        .find(|s| s.resistant_line == line && &s.drug == drug)
+                        .map(|s| (s.call.clone(), s.log2_fc, s.log2_fc_qualifier.clone()));
+                    Panel {
+                        drug: drug.clone(),
+                        series,
+                        shift,
+                    }
+                })
+                .collect();
+            Grid {
+                line,
+                parental,
+                unit: unit.clone(),
+                panels,
+            }
+        })
+        .filter(|g| !g.panels.is_empty())
+        .collect()
+}
+
+fn make_series(
+    data: &RunData,
+    points: &BTreeMap<(&str, &str), Vec<(f64, f64)>>,
+    line: &str,
+    drug: &str,
+    parental: bool,
+) -> Series {
+    let pts = points.get(&(line, drug)).cloned().unwrap_or_default();
+    let mut by_dose: BTreeMap<u64, Vec<f64>> = BTreeMap::new();
+    for &(x, y) in &pts {
+        // Exact doses group by their bit pattern: doses are read from the same text.
+        by_dose.entry(x.to_bits()).or_default().push(y);
+    }
+    let means = by_dose
+        .into_iter()
+        .map(|(bits, ys)| {
+            let n = ys.len() as f64;
+            let mean = ys.iter().sum::<f64>() / n;
+            let sd = if ys.len() > 1 {
+                (ys.iter().map(|y| (y - mean).powi(2)).sum::<f64>() / (n - 1.0)).sqrt()
+            } else {
+                0.0
+            };
+            (f64::from_bits(bits), mean, sd)
+        })
+        .collect();
+    let fit = data.fit(line, drug);
+    Series {
+        line: line.to_string(),
+        parental,
+        points: pts,
+        means,
+        curve: fit.and_then(|f| f.curve()),
+        ic50: fit.map_or(f64::NAN, |f| f.ic50),
+        qualifier: fit.map(|f| f.ic50_qualifier.clone()).unwrap_or_default(),
+        status: fit.map(|f| f.status.clone()).unwrap_or_default(),
+    }
+}
+
+impl Grid {
+    /// Rows and columns of the panel grid.
+    pub fn shape(&self) -> (usize, usize) {
+        let n = self.panels.len().max(1);
+        let cols = n.min(MAX_COLUMNS);
+        (n.div_ceil(cols), cols)
+    }
+
+    /// Figure size for panels of `panel` pixels.
+    pub fn size(&self, panel: (u32, u32)) -> (u32, u32) {
+        let (rows, cols) = self.shape();
+        (panel.0 * cols as u32, panel.1 * rows as u32 + HEADER)
+    }
+
+    /// A sentence for the report.
+    pub fn caption(&self) -> String {
+        match &self.parental {
+            Some(p) => format!(
+                "Dose-response of {} (orange) against its parental line {} (grey), one panel per drug: faint dots are wells, dots with bars the mean ± SD per dose, lines the fitted curves, triangles the IC50 at viability 0.5 (`>`/`<` when censored at the tested range).",
+                self.line, p
+            ),
+            None => format!(
+                "Dose-response of {}, one panel per drug: faint dots are wells, dots with bars the mean ± SD per dose, the line the fitted curve, the triangle the IC50.",
+                self.line
+            ),
+        }
+    }
+}
+
+impl Draw for Grid {
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), String> {
+        let (header, body) = root.split_vertically(HEADER);
+        let title = match &self.parental {
+            Some(p) => format!("{} vs parental {}", self.line, p),
+            None => self.line.clone(),
+        };
+        header
+            .draw(&Text::new(
+                title,
+                (10, 6),
+                (FONT, 18).into_font().color(&BLACK),
+            ))
+            .map_err(plot_err)?;
+        // Shared legend: one entry per line plus the marks.
+        let mut x = 10;
+        let legend = (FONT, 13).into_font();
+        let mut entries: Vec<(String, RGBColor)> = Vec::new();
+        if let Some(p) = &self.parental {
+            entries.push((format!("{p} (parental)"), PARENTAL_GREY));
+        }
+        entries.push((self.line.clone(), RESISTANT_ORANGE));
+        for (name, colour) in &entries {
+            header
+                .draw(&Circle::new((x + 5, 40), 5, colour.filled()))
+                .map_err(plot_err)?;
+            header
+                .draw(&Text::new(
+                    name.clone(),
+                    (x + 14, 33),
+                    legend.clone().color(colour),
+                ))
+                .map_err(plot_err)?;
+            x += 30 + 8 * name.chars().count() as i32;
+        }
+        header
+            .draw(&Text::new(
+                format!(
+                    "mean ± SD per dose; ▲ IC50 (viability 0.5); x: concentration ({})",
+                    self.unit
+                ),
+                (x + 10, 33),
+                legend.color(&BLACK),
+            ))
+            .map_err(plot_err)?;
+        let (rows, cols) = self.shape();
+        let areas = body.split_evenly((rows, cols));
+        for (panel, area) in self.panels.iter().zip(areas.iter()) {
+            draw_panel(panel, area, &self.unit)?;
+        }
+        Ok(())
+    }
+}
+
+fn draw_panel<DB: DrawingBackend>(
+    panel: &Panel,
+    area: &DrawingArea<DB, Shift>,
+    unit: &str,
+) -> Result<(), String> {
+    let (top, plot) = area.split_vertically(36);
+    let (title, colour) = match &panel.shift {
+        Some((call, fc, q)) => {
+            let q = if q == "=" || q.is_empty() {
+                String::new()
+            } else {
+                format!("{q} ")
+            };
+            let fc = if fc.is_finite() {
+                format!(", log2 FC {q}{}", short_number(*fc))
+            } else {
+                String::new()
+            };
+            (
+                format!("{}: {}{fc}", panel.drug, call.replace('_', " ")),
+                style::call_colour(call),
+            )
+        }
+        None => (panel.drug.clone(), BLACK),
+    };
+    let colour = if colour == style::MISSING_GREY {
+        BLACK
+    } else {
+        colour
+    };
+    top.draw(&Text::new(
+        title,
+        (46, 2),
+        (FONT, 14).into_font().color(&colour),
+    ))
+    .map_err(plot_err)?;
+    let ic50s: Vec<String> = panel
+        .series
+        .iter()
+        .map(|s| {
+            let who = if s.parental { "P" } else { "R" };
+            format!("{who} {}", s.ic50_label())
+        })
+        .collect();
+    top.draw(&Text::new(
+        format!("IC50 ({unit}): {}", ic50s.join(", ")),
+        (46, 19),
+        (FONT, 12).into_font().color(&BLACK),
+    ))
+    .map_err(plot_err)?;
+
+    let xs: Vec<f64> = panel
+        .series
+        .iter()
+        .flat_map(|s| s.points.iter().map(|p| p.0))
+        .collect();
+    let ys: Vec<f64> = panel
+        .series
+        .iter()
+        .flat_map(|s| s.points.iter().map(|p| p.1))
+        .collect();
+    if xs.is_empty() {
+        plot.draw(&Text::new(
+            "no usable wells",
+            (60, 60),
+            (FONT, 13).into_font().color(&BLACK),
+        ))
+        .map_err(plot_err)?;
+        return Ok(());
+    }
+    let (x_min, x_max) = xs
+        .iter()
+        .fold((f64::INFINITY, 0.0f64), |(a, b), &x| (a.min(x), b.max(x)));
+    // A quarter decade of room on each side, so edge points and censored marks stay visible.
+    let pad = 10f64.powf(0.25);
+    let (x_lo, x_hi) = if x_max > x_min {
+        (x_min / pad, x_max * pad)
+    } else {
+        (x_min / 10.0, x_min * 10.0)
+    };
+    let y_min = ys.iter().cloned().fold(f64::INFINITY, f64::min);
+    let y_max = ys.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+    let y_lo = (y_min - 0.05).clamp(-1.0, -0.1);
+    let y_hi = (y_max + 0.05).clamp(1.3, 3.0);
+    let clamp_y = |y: f64| y.clamp(y_lo, y_hi);
+
+    let mut chart = ChartBuilder::on(&plot)
+        .margin_right(10)
+        .margin_bottom(4)
+        .x_label_area_size(34)
+        .y_label_area_size(44)
+        .build_cartesian_2d((x_lo..x_hi).log_scale(), y_lo..y_hi)
+        .map_err(plot_err)?;
+    chart
+        .configure_mesh()
+        .x_labels(5)
+        .y_labels(6)
+        .x_label_formatter(&|x| short_number(*x))
+        .y_label_formatter(&|y| format!("{y:.1}"))
+        .x_desc(format!("concentration ({unit})"))
+        .y_desc("viability")
+        .label_style((FONT, 11))
+        .axis_desc_style((FONT, 12))
+        .light_line_style(WHITE)
+        .bold_line_style(RGBColor(235, 235, 235))
+        .draw()
+        .map_err(plot_err)?;
+    // Reference level of the absolute IC50.
+    chart
+        .draw_series(LineSeries::new(
+            [(x_lo, 0.5), (x_hi, 0.5)],
+            RGBColor(190, 190, 190).stroke_width(1),
+        ))
+        .map_err(plot_err)?;
+    for s in &panel.series {
+        let c = s.colour();
+        chart
+            .draw_series(
+                s.points
+                    .iter()
+                    .map(|&(x, y)| Circle::new((x, clamp_y(y)), 2, c.mix(0.28).filled())),
+            )
+            .map_err(plot_err)?;
+        chart
+            .draw_series(s.means.iter().map(|&(x, m, sd)| {
+                ErrorBar::new_vertical(
+                    x,
+                    clamp_y(m - sd),
+                    clamp_y(m),
+                    clamp_y(m + sd),
+                    c.filled(),
+                    5,
+                )
+            }))
+            .map_err(plot_err)?;
+        chart
+            .draw_series(
+                s.means
+                    .iter()
+                    .map(|&(x, m, _)| Circle::new((x, clamp_y(m)), 3, c.filled())),
+            )
+            .map_err(plot_err)?;
+        if let Some(curve) = s.curve {
+            let (u0, u1) = (x_lo.log10(), x_hi.log10());
+            let line = (0..CURVE_POINTS).map(|i| {
+                let u = u0 + (u1 - u0) * i as f64 / (CURVE_POINTS - 1) as f64;
+                (10f64.powf(u), clamp_y(curve.response_at_log10(u)))
+            });
+            chart
+                .draw_series(LineSeries::new(line, c.stroke_width(2)))
+                .map_err(plot_err)?;
+        }
+        if s.ic50.is_finite() && s.ic50 > 0.0 {
+            let x = s.ic50.clamp(x_lo, x_hi);
+            chart
+                .draw_series([TriangleMarker::new((x, 0.5), 6, c.filled())])
+                .map_err(plot_err)?;
+            if s.qualifier == ">" || s.qualifier == "<" {
+                // The censored mark points outward, beside the triangle.
+                let dx = if s.qualifier == ">" { 6 } else { -16 };
+                chart
+                    .draw_series([EmptyElement::at((x, 0.5))
+                        + Text::new(
+                            s.qualifier.clone(),
+                            (dx, -22),
+                            (FONT, 14).into_font().color(&c),
+                        )])
+                    .map_err(plot_err)?;
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,297 @@
+//! The collateral-sensitivity heatmap: resistant lines × drugs coloured by log2 fold change on a
+//! blue–white–red scale centred on 0, with a colour bar, significance stars, censored bounds
+//! written as `>`/`<` and each line's selecting drug outlined.
+
+use std::collections::BTreeMap;
+
+use plotters::coord::Shift;
+use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
+
+use super::data::RunData;
+use super::style::{self, short_number, FONT};
+use super::{plot_err, Draw, PlotOptions};
+
+/// One cell of the heatmap: a `shifts.csv` row.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Cell {
+    /// log2 fold change (NaN when undetermined).
+    pub log2_fc: f64,
+    /// `=`, `>`, `<` or empty.
+    pub qualifier: String,
+    /// q value (NaN for censored bounds).
+    pub q_value: f64,
+    /// The call.
+    pub call: String,
+}
+
+impl Cell {
+    /// The text written in the cell: the value with its bound and a star when q < alpha.
+    pub fn label(&self, alpha: f64) -> String {
+        if !self.log2_fc.is_finite() {
+            return "NA".into();
+        }
+        let bound = if self.qualifier == ">" || self.qualifier == "<" {
+            self.qualifier.as_str()
+        } else {
+            ""
+        };
+        let star = if self.q_value < alpha { "*" } else { "" };
+        format!("{bound}{:.1}{star}", self.log2_fc)
+    }
+}
+
+/// The heatmap's data.
+#[derive(Debug, Clone)]
+pub struct Heatmap {
+    /// Resistant lines with their selecting drug, in `shifts.csv` order.
+    pub rows: Vec<(String, String)>,
+    /// Drug columns.
+    pub drugs: Vec<String>,
+    /// Cells by (line, drug).
+    pub cells: BTreeMap<(String, String), Cell>,
+    /// The colour scale saturates at ±limit.
+    pub limit: f64,
+    /// Significance level of the stars.
+    pub alpha: f64,
+    /// The compared metric (ic50, ec50, auc).
+    pub metric: String,
+}
+
+impl Heatmap {
+    /// The heatmap of a run's pooled shifts, restricted to the selected lines and drugs.
+    pub fn new(data: &RunData, options: &PlotOptions) -> Heatmap {
+        let mut rows: Vec<(String, String)> = Vec::new();
+        let mut drugs: Vec<String> = Vec::new();
+        let mut cells = BTreeMap::new();
+        let mut metric = String::new();
+        for s in data.pooled_shifts() {
+            if !options.wants_line(&s.resistant_line) || !options.wants_drug(&s.drug) {
+                continue;
+            }
+            if !rows.iter().any(|(r, _)| r == &s.resistant_line) {
+                rows.push((s.resistant_line.clone(), s.selected_with.clone()));
+            }
+            if !drugs.contains(&s.drug) {
+                drugs.push(s.drug.clone());
+            }
+            metric = s.metric.clone();
+            cells.insert(
+                (s.resistant_line.clone(), s.drug.clone()),
+                Cell {
+                    log2_fc: s.log2_fc,
+                    qualifier: s.log2_fc_qualifier.clone(),
+                    q_value: s.q_value,
+                    call: s.call.clone(),
+                },
+            );
+        }
+        let limit = style::symmetric_limit(cells.values().map(|c| c.log2_fc));
+        Heatmap {
+            rows,
+            drugs,
+            cells,
+            limit,
+            alpha: data.alpha(),
+            metric,
+        }
+    }
+
+    fn left(&self) -> u32 {
+        let longest = self
+            .rows
+            .iter()
+            .map(|r| r.0.chars().count())
+            .max()
+            .unwrap_or(4);
+        20 + 8 * longest as u32
+    }
+
+    fn cell_width(&self) -> u32 {
+        let longest = self
+            .drugs
+            .iter()
+            .map(|d| d.chars().count())
+            .max()
+            .unwrap_or(4);
+        (10 + 8 * longest as u32).max(56)
+    }
+
+    /// Size that fits the content.
+    pub fn size(&self) -> (u32, u32) {
+        (
+            self.left() + self.cell_width() * self.drugs.len() as u32 + RIGHT,
+            TOP + CELL_HEIGHT * self.rows.len() as u32 + BOTTOM,
+        )
+    }
+
+    /// A sentence for the report.
+    pub fn caption(&self) -> String {
+        format!(
+            "Collateral-sensitivity map: log2 fold change of {} (resistant / parental) per resistant line and drug; blue = collaterally sensitive, red = cross-resistant, colour saturating at ±{}; * q < {}; `>`/`<` a censored bound; the black outline marks the drug each line was selected with; NA = undetermined.",
+            self.metric, self.limit, self.alpha
+        )
+    }
+}
+
+const TOP: u32 = 64;
+const CELL_HEIGHT: u32 = 30;
+const RIGHT: u32 = 120;
+const BOTTOM: u32 = 48;
+
+impl Draw for Heatmap {
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), String> {
+        let (w, h) = root.dim_in_pixel();
+        let left = self.left() as i32;
+        let n_cols = self.drugs.len().max(1) as i32;
+        let n_rows = self.rows.len().max(1) as i32;
+        // Cells fill whatever size was asked for.
+        let cw = ((w as i32 - left - RIGHT as i32) / n_cols).max(8);
+        let ch = ((h as i32 - TOP as i32 - BOTTOM as i32) / n_rows).max(8);
+        let top = TOP as i32;
+        root.draw(&Text::new(
+            format!(
+                "Collateral sensitivity: log2 fold change of {}",
+                self.metric
+            ),
+            (10, 8),
+            (FONT, 18).into_font().color(&BLACK),
+        ))
+        .map_err(plot_err)?;
+        for (j, drug) in self.drugs.iter().enumerate() {
+            let x = left + cw * j as i32 + cw / 2;
+            root.draw(&Text::new(
+                drug.clone(),
+                (x, top - 14),
+                centred(13.0, BLACK),
+            ))
+            .map_err(plot_err)?;
+        }
+        for (i, (line, selected)) in self.rows.iter().enumerate() {
+            let y0 = top + ch * i as i32;
+            root.draw(&Text::new(
+                line.clone(),
+                (left - 8, y0 + ch / 2),
+                anchored(13.0, BLACK, HPos::Right),
+            ))
+            .map_err(plot_err)?;
+            for (j, drug) in self.drugs.iter().enumerate() {
+                let x0 = left + cw * j as i32;
+                let cell = self.cells.get(&(line.clone(), drug.clone()));
+                let fill = cell.map_or(style::MISSING_GREY, |c| {
+                    style::diverging(c.log2_fc, self.limit)
+                });
+                root.draw(&Rectangle::new(
+                    [(x0, y0), (x0 + cw, y0 + ch)],
+                    fill.filled(),
+                ))
+                .map_err(plot_err)?;
+                root.draw(&Rectangle::new(
+                    [(x0, y0), (x0 + cw, y0 + ch)],
+                    WHITE.stroke_width(1),
+                ))
+                .map_err(plot_err)?;
+                if let Some(c) = cell {
+                    let ink = if style::needs_light_text(fill) {
+                        WHITE
+                    } else {
+                        BLACK
+                    };
+                    root.draw(&Text::new(
+                        c.label(self.alpha),
+                        (x0 + cw / 2, y0 + ch / 2),
+                        centred(12.0, ink),
+                    ))
+                    .map_err(plot_err)?;
+                }
+            }
+            if let Some(j) = self.drugs.iter().position(|d| d == selected) {
+                let x0 = left + cw * j as i32;
+                root.draw(&Rectangle::new(
+                    [(x0 + 1, y0 + 1), (x0 + cw - 1, y0 + ch - 1)],
+                    BLACK.stroke_width(3),
+                ))
+                .map_err(plot_err)?;
+            }
+        }
+        // Colour bar: a stack of thin rectangles with integer ticks.
+        let grid_bottom = top + ch * n_rows;
+        let bar_x = left + cw * n_cols + 24;
+        let bar_w = 16;
+        let bar_top = top;
+        let bar_bottom = grid_bottom.max(top + 120);
+        let steps = 100;
+        let span = (bar_bottom - bar_top) as f64;
+        for k in 0..steps {
+            let v0 = self.limit - 2.0 * self.limit * k as f64 / steps as f64;
+            let y_a = bar_top + (span * k as f64 / steps as f64) as i32;
+            let y_b = bar_top + (span * (k + 1) as f64 / steps as f64).ceil() as i32;
+            root.draw(&Rectangle::new(
+                [(bar_x, y_a), (bar_x + bar_w, y_b)],
+                style::diverging(v0, self.limit).filled(),
+            ))
+            .map_err(plot_err)?;
+        }
+        root.draw(&Rectangle::new(
+            [(bar_x, bar_top), (bar_x + bar_w, bar_bottom)],
+            BLACK.stroke_width(1),
+        ))
+        .map_err(plot_err)?;
+        let tick_step = if self.limit <= 4.0 {
+            1.0
+        } else {
+            (self.limit / 4.0).ceil()
+        };
+        let mut v = -self.limit;
+        while v <= self.limit + 1e-9 {
+            let y = bar_top + (span * (self.limit - v) / (2.0 * self.limit)) as i32;
+            root.draw(&PathElement::new(
+                vec![(bar_x + bar_w, y), (bar_x + bar_w + 4, y)],
+                BLACK,
+            ))
+            .map_err(plot_err)?;
+            let label = if v == 0.0 {
+                "0".to_string()
+            } else {
+                short_number(v)
+            };
+            root.draw(&Text::new(
+                label,
+                (bar_x + bar_w + 7, y - 6),
+                (FONT, 11).into_font().color(&BLACK),
+            ))
+            .map_err(plot_err)?;
+            v += tick_step;
+        }
+        root.draw(&Text::new(
+            "log2 FC",
+            (bar_x - 8, bar_top - 20),
+            (FONT, 12).into_font().color(&BLACK),
+        ))
+        .map_err(plot_err)?;
+        root.draw(&Text::new(
+            format!(
+                "blue: collaterally sensitive   red: cross-resistant   * q < {}   >/<: censored bound   outline: selecting drug",
+                self.alpha
+            ),
+            (10, bar_bottom.max(grid_bottom) + 16),
+            (FONT, 12).into_font().color(&BLACK),
+        ))
+        .map_err(plot_err)?;
+        Ok(())
+    }
+}
+
+/// A text style anchored at its vertical centre and the given horizontal side.
+fn anchored(size: f64, colour: RGBColor, h: HPos) -> TextStyle<'static> {
+    TextStyle {
+        font: (FONT, size).into_font(),
+        color: colour.to_backend_color(),
+        pos: Pos::new(h, VPos::Center),
+    }
+}
+
+/// A text style centred on its position.
+fn centred(size: f64, colour: RGBColor) -> TextStyle<'static> {
+    anchored(size, colour, HPos::Center)
+}

@@ -1,0 +1,262 @@
+//! The drug network: drugs on a circle, an arrow from the selecting drug to each drug its lines
+//! are collaterally sensitive (blue) or cross-resistant (red) to, width by |log2 fold change|,
+//! and the top cycles of `cycles.csv` listed beside it.
+
+use plotters::coord::Shift;
+use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
+
+use super::data::{CycleRow, EdgeRow, RunData};
+use super::style::{self, short_number, FONT};
+use super::{plot_err, Draw, PlotOptions};
+
+/// Cycles listed beside the network.
+pub const LISTED_CYCLES: usize = 10;
+const NODE_RADIUS: f64 = 9.0;
+const LIST_WIDTH: u32 = 380;
+
+/// The network figure's data.
+#[derive(Debug, Clone)]
+pub struct Network {
+    /// Drugs, in circle order (clockwise from the top).
+    pub drugs: Vec<String>,
+    /// Edges drawn: CS and CR only, self-loops left out.
+    pub edges: Vec<EdgeRow>,
+    /// Top cycles.
+    pub cycles: Vec<CycleRow>,
+    /// Cycles in `cycles.csv`.
+    pub total_cycles: usize,
+    /// |log2 FC| giving the widest edge.
+    pub limit: f64,
+}
+
+impl Network {
+    /// The network of a run's `network.json` and `cycles.csv`, restricted to the selected drugs.
+    pub fn new(data: &RunData, options: &PlotOptions) -> Network {
+        let mut drugs: Vec<String> = data
+            .drugs()
+            .into_iter()
+            .filter(|d| options.wants_drug(d))
+            .collect();
+        for e in &data.edges {
+            for d in [&e.source, &e.target] {
+                if options.wants_drug(d) && !drugs.contains(d) {
+                    drugs.push(d.clone());
+                }
+            }
+        }
+        let edges: Vec<EdgeRow> = data
+            .edges
+            .iter()
+            .filter(|e| {
+                e.source != e.target
+                    && matches!(e.call.as_str(), "collateral_sensitive" | "cross_resistant")
+                    && drugs.contains(&e.source)
+                    && drugs.contains(&e.target)
+            })
+            .cloned()
+            .collect();
+        let limit = style::symmetric_limit(edges.iter().map(|e| e.log2_fc));
+        Network {
+            drugs,
+            edges,
+            cycles: data.cycles.iter().take(LISTED_CYCLES).cloned().collect(),
+            total_cycles: data.cycles.len(),
+            limit,
+        }
+    }
+
+    /// Size that fits the content.
+    pub fn size(&self) -> (u32, u32) {
+        (560 + LIST_WIDTH, 600)
+    }
+
+    /// A sentence for the report.
+    pub fn caption(&self) -> String {
+        format!(
+            "Drug network: an arrow A → B means lines selected with A became collaterally sensitive (blue) or cross-resistant (red) to B (the call of network.json's edge); width grows with |median log2 FC| up to {}. {} of {} cycles listed.",
+            self.limit,
+            self.cycles.len(),
+            self.total_cycles
+        )
+    }
+}
+
+impl Draw for Network {
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), String> {
+        let (w, h) = root.dim_in_pixel();
+        let list_w = LIST_WIDTH.min(w / 2);
+        let (graph, list) = root.split_horizontally(w - list_w);
+        let (gw, gh) = graph.dim_in_pixel();
+        graph
+            .draw(&Text::new(
+                "Collateral-sensitivity network",
+                (10, 8),
+                (FONT, 18).into_font().color(&BLACK),
+            ))
+            .map_err(plot_err)?;
+        let cx = gw as f64 / 2.0;
+        let cy = (gh as f64 + 40.0) / 2.0;
+        // Room for labels outside the circle.
+        let radius = (gw.min(gh.saturating_sub(40)) as f64 / 2.0 - 70.0).max(30.0);
+        let n = self.drugs.len().max(1) as f64;
+        let pos: Vec<(f64, f64)> = (0..self.drugs.len())
+            .map(|i| {
+                let a = -std::f64::consts::FRAC_PI_2 + std::f64::consts::TAU * i as f64 / n;
+                (cx + radius * a.cos(), cy + radius * a.sin())
+            })
+            .collect();
+        let at = |d: &str| self.drugs.iter().position(|x| x == d).map(|i| pos[i]);
+        for e in &self.edges {
+            let (Some(a), Some(b)) = (at(&e.source), at(&e.target)) else {
+                continue;
+            };
+            let colour = style::call_colour(&e.call);
+            let width = if e.log2_fc.is_finite() {
+                1.0 + 5.0 * (e.log2_fc.abs() / self.limit).min(1.0)
+            } else {
+                1.0
+            };
+            let (dx, dy) = (b.0 - a.0, b.1 - a.1);
+            let len = (dx * dx + dy * dy).sqrt().max(1e-9);
+            let (ux, uy) = (dx / len, dy / len);
+            // A → B and B → A are both possible: shift each to its own right-hand side.
+            let (ox, oy) = (-uy * 4.0, ux * 4.0);
+            let start = (a.0 + ux * NODE_RADIUS + ox, a.1 + uy * NODE_RADIUS + oy);
+            let tip = (
+                b.0 - ux * (NODE_RADIUS + 2.0) + ox,
+                b.1 - uy * (NODE_RADIUS + 2.0) + oy,
+            );
+            let head = 8.0 + 1.5 * width;
+            let base = (tip.0 - ux * head, tip.1 - uy * head);
+            let half = head * 0.5;
+            let px = |p: (f64, f64)| (p.0.round() as i32, p.1.round() as i32);
+            graph
+                .draw(&PathElement::new(
+                    vec![px(start), px(base)],
+                    colour.mix(0.85).stroke_width(width.round() as u32),
+                ))
+                .map_err(plot_err)?;
+            graph
+                .draw(&Polygon::new(
+                    vec![
+                        px(tip),
+                        px((base.0 - uy * half, base.1 + ux * half)),
+                        px((base.0 + uy * half, base.1 - ux * half)),
+                    ],
+                    colour.filled(),
+                ))
+                .map_err(plot_err)?;
+        }
+        for (i, d) in self.drugs.iter().enumerate() {
+            let (x, y) = pos[i];
+            let p = (x.round() as i32, y.round() as i32);
+            graph
+                .draw(&Circle::new(p, NODE_RADIUS as i32, WHITE.filled()))
+                .map_err(plot_err)?;
+            graph
+                .draw(&Circle::new(p, NODE_RADIUS as i32, BLACK.stroke_width(2)))
+                .map_err(plot_err)?;
+            // Labels sit outside the circle, anchored away from the centre.
+            let (ax, ay) = ((x - cx) / radius, (y - cy) / radius);
+            let hpos = if ax > 0.3 {
+                HPos::Left
+            } else if ax < -0.3 {
+                HPos::Right
+            } else {
+                HPos::Center
+            };
+            let vpos = if ay > 0.3 {
+                VPos::Top
+            } else if ay < -0.3 {
+                VPos::Bottom
+            } else {
+                VPos::Center
+            };
+            let lp = (
+                (x + ax * (NODE_RADIUS + 6.0)).round() as i32,
+                (y + ay * (NODE_RADIUS + 6.0)).round() as i32,
+            );
+            graph
+                .draw(&Text::new(
+                    d.clone(),
+                    lp,
+                    TextStyle::from((FONT, 14).into_font())
+                        .color(&BLACK)
+                        .pos(Pos::new(hpos, vpos)),
+                ))
+                .map_err(plot_err)?;
+        }
+        // Legend under the title.
+        for (k, (label, colour)) in [
+            ("collateral sensitivity", style::SENSITIVE_BLUE),
+            ("cross-resistance", style::RESISTANT_RED),
+        ]
+        .iter()
+        .enumerate()
+        {
+            let y = 40 + 18 * k as i32;
+            graph
+                .draw(&PathElement::new(
+                    vec![(12, y), (40, y)],
+                    colour.stroke_width(3),
+                ))
+                .map_err(plot_err)?;
+            graph
+                .draw(&Text::new(
+                    *label,
+                    (46, y - 7),
+                    (FONT, 12).into_font().color(&BLACK),
+                ))
+                .map_err(plot_err)?;
+        }
+        if self.edges.is_empty() {
+            graph
+                .draw(&Text::new(
+                    "no collateral-sensitive or cross-resistant edges between different drugs",
+                    (12, gh as i32 - 24),
+                    (FONT, 12).into_font().color(&BLACK),
+                ))
+                .map_err(plot_err)?;
+        }
+        // The cycle list.
+        list.draw(&Text::new(
+            format!("Top CS cycles ({} in cycles.csv)", self.total_cycles),
+            (4, 8),
+            (FONT, 16).into_font().color(&BLACK),
+        ))
+        .map_err(plot_err)?;
+        if self.cycles.is_empty() {
+            list.draw(&Text::new(
+                "no collateral-sensitivity cycles",
+                (4, 40),
+                (FONT, 13).into_font().color(&BLACK),
+            ))
+            .map_err(plot_err)?;
+        }
+        for (k, c) in self.cycles.iter().enumerate() {
+            let y = 40 + 40 * k as i32;
+            list.draw(&Text::new(
+                format!("{}. {}", c.rank, c.cycle),
+                (4, y),
+                (FONT, 13).into_font().color(&style::SENSITIVE_BLUE),
+            ))
+            .map_err(plot_err)?;
+            let sum: f64 = c.sum_log2_fc.parse().unwrap_or(f64::NAN);
+            let q: f64 = c.max_q_value.parse().unwrap_or(f64::NAN);
+            list.draw(&Text::new(
+                format!(
+                    "   length {}, Σ log2 FC {}, max q {}",
+                    c.length,
+                    short_number(sum),
+                    short_number(q)
+                ),
+                (4, y + 17),
+                (FONT, 12).into_font().color(&BLACK),
+            ))
+            .map_err(plot_err)?;
+        }
+        let _ = h;
+        Ok(())
+    }
+}

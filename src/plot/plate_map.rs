@@ -1,0 +1,392 @@
+//! Plate QC maps: each plate drawn as its grid of wells twice, coloured by raw signal and by
+//! viability; vehicle and blank wells outlined, excluded wells crossed, Z′ and the QC verdict in
+//! the title.
+
+use std::collections::BTreeMap;
+
+use plotters::coord::Shift;
+use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
+
+use super::data::{QcRow, RunData};
+use super::style::{short_number, FONT};
+use super::{plot_err, Draw};
+
+/// Outline of vehicle (100 % viable) wells.
+pub const VEHICLE_OUTLINE: RGBColor = RGBColor(0, 0, 0);
+/// Outline of blank (0 %) wells.
+pub const BLANK_OUTLINE: RGBColor = RGBColor(230, 0, 230);
+const HEADER: u32 = 52;
+const FOOTER: u32 = 46;
+const AXIS: u32 = 30;
+
+/// One well on the map.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MapWell {
+    /// Row index from 0 (A).
+    pub row: usize,
+    /// Column index from 0 (column 1).
+    pub column: usize,
+    /// Role.
+    pub role: String,
+    /// Raw signal (NaN when not a number).
+    pub signal: f64,
+    /// Viability (NaN when undefined).
+    pub viability: f64,
+    /// Left out downstream.
+    pub excluded: bool,
+}
+
+/// One plate's map.
+#[derive(Debug, Clone)]
+pub struct PlateMap {
+    /// Plate id.
+    pub plate: String,
+    /// Rows and columns of the plate.
+    pub shape: (usize, usize),
+    /// Wells with a parsable name.
+    pub wells: Vec<MapWell>,
+    /// The plate's QC rows (pooled first when present).
+    pub qc: Vec<QcRow>,
+}
+
+/// Rows × columns of a standard plate size; other sizes fall back to what the wells span.
+pub fn plate_shape(size: usize) -> Option<(usize, usize)> {
+    match size {
+        6 => Some((2, 3)),
+        12 => Some((3, 4)),
+        24 => Some((4, 6)),
+        48 => Some((6, 8)),
+        96 => Some((8, 12)),
+        384 => Some((16, 24)),
+        1536 => Some((32, 48)),
+        _ => None,
+    }
+}
+
+/// Parses a well name such as `B3`, `P24` or `AF48` into 0-based (row, column).
+pub fn parse_well(name: &str) -> Option<(usize, usize)> {
+    let letters: String = name
+        .chars()
+        .take_while(|c| c.is_ascii_alphabetic())
+        .collect();
+    let digits = &name[letters.len()..];
+    if letters.is_empty() || letters.len() > 2 {
+        return None;
+    }
+    let column: usize = digits.parse().ok()?;
+    let idx = |c: char| (c.to_ascii_uppercase() as u8 - b'A') as usize;
+    let mut chars = letters.chars();
+    let first = idx(chars.next()?);
+    let row = match chars.next() {
+        None => first,
+        // Two-letter rows of 1536-well plates: AA = 26, AB = 27, …
+        Some(c) => 26 * (first + 1) + idx(c),
+    };
+    (column >= 1).then_some((row, column - 1))
+}
+
+/// One map per plate, in first-seen order of `wells.csv`.
+pub fn maps(data: &RunData) -> Vec<PlateMap> {
+    let mut order: Vec<String> = Vec::new();
+    let mut wells: BTreeMap<&str, Vec<MapWell>> = BTreeMap::new();
+    for w in &data.wells {
+        if !order.contains(&w.plate) {
+            order.push(w.plate.clone());
+        }
+        if let Some((row, column)) = parse_well(&w.well) {
+            wells.entry(&w.plate).or_default().push(MapWell {
+                row,
+                column,
+                role: w.role.clone(),
+                signal: w.signal,
+                viability: w.viability,
+                excluded: w.excluded,
+            });
+        }
+    }
+    order
+        .into_iter()
+        .map(|plate| {
+            let ws = wells.remove(plate.as_str()).unwrap_or_default();
+            let mut qc: Vec<QcRow> = data
+                .qc
+                .iter()
+                .filter(|q| q.plate == plate)
+                .cloned()
+                .collect();
+            qc.sort_by_key(|q| !q.cell_line.is_empty());
+            let spanned = (
+                ws.iter().map(|w| w.row + 1).max().unwrap_or(1),
+                ws.iter().map(|w| w.column + 1).max().unwrap_or(1),
+            );
+            let shape = qc
+                .first()
+                .and_then(|q| plate_shape(q.plate_size))
+                .filter(|s| s.0 >= spanned.0 && s.1 >= spanned.1)
+                .unwrap_or(spanned);
+            PlateMap {
+                plate,
+                shape,
+                wells: ws,
+                qc,
+            }
+        })
+        .collect()
+}
+
+impl PlateMap {
+    /// The QC row the title quotes: the pooled row, or the only row.
+    pub fn headline(&self) -> Option<&QcRow> {
+        self.qc.first()
+    }
+
+    /// The title: plate, Z′ and verdict, and the units' verdicts when the plate has several.
+    pub fn title(&self) -> String {
+        let mut t = format!("plate {}", self.plate);
+        if let Some(q) = self.headline() {
+            t.push_str(&format!(
+                ": Z′ {}, verdict {}",
+                short_number(q.z_prime),
+                q.verdict
+            ));
+            let units: Vec<&QcRow> = self.qc.iter().filter(|q| !q.cell_line.is_empty()).collect();
+            if units.len() > 1 {
+                let count = |v: &str| units.iter().filter(|u| u.verdict == v).count();
+                t.push_str(&format!(
+                    " (units: {} pass, {} warn, {} fail)",
+                    count("pass"),
+                    count("warn"),
+                    count("fail")
+                ));
+            }
+        }
+        t
+    }
+
+    /// A sentence for the report.
+    pub fn caption(&self) -> String {
+        format!(
+            "{}. Left: raw signal; right: viability. Black outline = vehicle, magenta outline = blank, × = excluded well.",
+            self.title()
+        )
+    }
+
+    /// Default size of one of the two panels, from the plate format.
+    pub fn panel_size(&self) -> (u32, u32) {
+        let cell = cell_size(self.shape.1);
+        (
+            AXIS + cell * self.shape.1 as u32 + 16,
+            AXIS + cell * self.shape.0 as u32 + FOOTER,
+        )
+    }
+
+    /// Figure size for panels of `panel` pixels.
+    pub fn size(&self, panel: (u32, u32)) -> (u32, u32) {
+        (2 * panel.0, panel.1 + HEADER)
+    }
+}
+
+fn cell_size(columns: usize) -> u32 {
+    match columns {
+        0..=12 => 30,
+        13..=24 => 20,
+        _ => 11,
+    }
+}
+
+/// Viridis-like colour of t in [0, 1] (plotters' built-in map).
+fn sequential(t: f64) -> RGBColor {
+    use plotters::style::colors::colormaps::{ColorMap, ViridisRGB};
+    ViridisRGB.get_color(t.clamp(0.0, 1.0))
+}
+
+impl Draw for PlateMap {
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), String> {
+        let (header, body) = root.split_vertically(HEADER);
+        let fail = self.headline().is_some_and(|q| q.verdict == "fail");
+        header
+            .draw(&Text::new(
+                self.title(),
+                (10, 8),
+                (FONT, 17)
+                    .into_font()
+                    .color(if fail { &RED } else { &BLACK }),
+            ))
+            .map_err(plot_err)?;
+        if let Some(q) = self.headline().filter(|q| !q.reason.is_empty()) {
+            let mut reason = q.reason.clone();
+            if reason.chars().count() > 110 {
+                reason = reason.chars().take(107).collect::<String>() + "…";
+            }
+            header
+                .draw(&Text::new(
+                    reason,
+                    (10, 30),
+                    (FONT, 12).into_font().color(&BLACK),
+                ))
+                .map_err(plot_err)?;
+        }
+        let (w, _) = body.dim_in_pixel();
+        let (left, right) = body.split_horizontally(w / 2);
+        let signals: Vec<f64> = self
+            .wells
+            .iter()
+            .map(|w| w.signal)
+            .filter(|s| s.is_finite())
+            .collect();
+        let lo = signals.iter().cloned().fold(f64::INFINITY, f64::min);
+        let hi = signals.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+        self.draw_panel(&left, "raw signal", (lo, hi), |w| w.signal)?;
+        self.draw_panel(&right, "viability", (0.0, 1.2), |w| w.viability)?;
+        Ok(())
+    }
+}
+
+impl PlateMap {
+    fn draw_panel<DB: DrawingBackend>(
+        &self,
+        area: &DrawingArea<DB, Shift>,
+        label: &str,
+        range: (f64, f64),
+        value: impl Fn(&MapWell) -> f64,
+    ) -> Result<(), String> {
+        let (w, h) = area.dim_in_pixel();
+        let (rows, cols) = self.shape;
+        let cell = (((w as i32 - AXIS as i32 - 16) / cols as i32)
+            .min((h as i32 - AXIS as i32 - FOOTER as i32) / rows as i32))
+        .max(3);
+        let x0 = AXIS as i32;
+        let y0 = AXIS as i32 - 8;
+        let small = (FONT, if cell >= 18 { 11.0 } else { 9.0 }).into_font();
+        let centred = TextStyle::from(small.clone())
+            .color(&BLACK)
+            .pos(Pos::new(HPos::Center, VPos::Center));
+        // Column numbers and row letters; on dense plates every other one.
+        let every = if cell < 14 {
+            4
+        } else if cell < 20 {
+            2
+        } else {
+            1
+        };
+        for c in (0..cols).filter(|c| (c + 1) % every == 0 || *c == 0) {
+            area.draw(&Text::new(
+                (c + 1).to_string(),
+                (x0 + cell * c as i32 + cell / 2, y0 - 9),
+                centred.clone(),
+            ))
+            .map_err(plot_err)?;
+        }
+        for r in (0..rows).filter(|r| r % every.min(2) == 0) {
+            area.draw(&Text::new(
+                row_name(r),
+                (x0 - 12, y0 + cell * r as i32 + cell / 2),
+                centred.clone(),
+            ))
+            .map_err(plot_err)?;
+        }
+        let (lo, hi) = range;
+        let scale = |v: f64| {
+            if hi > lo {
+                (v - lo) / (hi - lo)
+            } else {
+                0.5
+            }
+        };
+        for well in &self.wells {
+            let (px, py) = (x0 + cell * well.column as i32, y0 + cell * well.row as i32);
+            let v = value(well);
+            let fill = if v.is_finite() && well.role != "empty" {
+                sequential(scale(v))
+            } else {
+                RGBColor(235, 235, 235)
+            };
+            area.draw(&Rectangle::new(
+                [(px, py), (px + cell - 1, py + cell - 1)],
+                fill.filled(),
+            ))
+            .map_err(plot_err)?;
+            let outline = match well.role.as_str() {
+                "vehicle" => Some(VEHICLE_OUTLINE),
+                "blank" => Some(BLANK_OUTLINE),
+                _ => None,
+            };
+            if let Some(o) = outline {
+                area.draw(&Rectangle::new(
+                    [(px, py), (px + cell - 2, py + cell - 2)],
+                    o.stroke_width(2),
+                ))
+                .map_err(plot_err)?;
+            }
+            if well.excluded && well.role != "empty" {
+                let ink = RGBColor(220, 20, 20);
+                let m = 2;
+                for (a, b) in [
+                    ((px + m, py + m), (px + cell - 1 - m, py + cell - 1 - m)),
+                    ((px + m, py + cell - 1 - m), (px + cell - 1 - m, py + m)),
+                ] {
+                    area.draw(&PathElement::new(vec![a, b], ink.stroke_width(1)))
+                        .map_err(plot_err)?;
+                }
+            }
+        }
+        // A horizontal colour bar with its range under the grid.
+        let bar_y = y0 + cell * rows as i32 + 10;
+        let bar_w = (cell * cols as i32).min(220);
+        let steps = 60;
+        for k in 0..steps {
+            let xa = x0 + bar_w * k / steps;
+            let xb = x0 + bar_w * (k + 1) / steps;
+            area.draw(&Rectangle::new(
+                [(xa, bar_y), (xb, bar_y + 10)],
+                sequential(k as f64 / (steps - 1) as f64).filled(),
+            ))
+            .map_err(plot_err)?;
+        }
+        let font = (FONT, 11).into_font().color(&BLACK);
+        area.draw(&Text::new(short_number(lo), (x0, bar_y + 13), font.clone()))
+            .map_err(plot_err)?;
+        area.draw(&Text::new(
+            short_number(hi),
+            (x0 + bar_w - 24, bar_y + 13),
+            font.clone(),
+        ))
+        .map_err(plot_err)?;
+        area.draw(&Text::new(
+            label.to_string(),
+            (x0 + bar_w + 10, bar_y - 1),
+            (FONT, 13).into_font().color(&BLACK),
+        ))
+        .map_err(plot_err)?;
+        Ok(())
+    }
+}
+
+/// Row letters: A…Z, then AA…AF for 1536-well plates.
+pub fn row_name(row: usize) -> String {
+    if row < 26 {
+        ((b'A' + row as u8) as char).to_string()
+    } else {
+        let first = (b'A' + (row / 26 - 1) as u8) as char;
+        let second = (b'A' + (row % 26) as u8) as char;
+        format!("{first}{second}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn well_names_round_trip() {
+        assert_eq!(parse_well("A1"), Some((0, 0)));
+        assert_eq!(parse_well("P24"), Some((15, 23)));
+        assert_eq!(parse_well("AF48"), Some((31, 47)));
+        assert_eq!(parse_well("B0"), None);
+        assert_eq!(parse_well("12"), None);
+        for r in [0, 7, 25, 26, 31] {
+            assert_eq!(parse_well(&format!("{}3", row_name(r))), Some((r, 2)));
+        }
+    }
+}

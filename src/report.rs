@@ -1,0 +1,541 @@
+//! `report.html` and the figures of a run: one self-contained HTML file (inline SVG, CSS and a
+//! little JavaScript; no network fetches) built, like the figures, only from the files the run
+//! wrote, so every number in it can be found in the CSVs or `run.json`.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, Location, Result};
+use crate::plot::data::{FitRow, QcRow, RunData};
+use crate::plot::style::{self, short_number};
+use crate::plot::{self, Figure, Format, PlotOptions};
+
+/// The report's file name in the output folder.
+pub const REPORT_NAME: &str = "report.html";
+
+/// `fits.csv` columns shown in the report's fit table.
+pub const FIT_TABLE_COLUMNS: [&str; 13] = [
+    "cell_line",
+    "drug",
+    "status",
+    "n_points",
+    "ic50_qualifier",
+    "ic50",
+    "ic50_ci_low",
+    "ic50_ci_high",
+    "ec50",
+    "hill",
+    "r2",
+    "aac",
+    "message",
+];
+
+/// `qc.csv` columns shown in the report's QC table.
+pub const QC_TABLE_COLUMNS: [&str; 10] = [
+    "plate",
+    "cell_line",
+    "replicate",
+    "z_prime",
+    "cv_vehicle",
+    "signal_to_background",
+    "ssmd",
+    "spatial_flag",
+    "verdict",
+    "reason",
+];
+
+/// `shifts.csv` columns shown in the report's shift table.
+pub const SHIFT_TABLE_COLUMNS: [&str; 12] = [
+    "resistant_line",
+    "replicate",
+    "drug",
+    "selected_with",
+    "log2_fc_qualifier",
+    "log2_fc",
+    "ci_low",
+    "ci_high",
+    "p_value",
+    "q_value",
+    "call",
+    "reason",
+];
+
+/// Plate maps inlined in the report at most; all are still written under `plots/plates/`.
+pub const MAX_INLINE_PLATES: usize = 48;
+
+/// Draws the figures and the report of the run whose outputs are in `dir`. Returns
+/// (path relative to `dir`, bytes) for every file, the report last.
+pub fn render_outputs(dir: &Path, options: &PlotOptions) -> Result<Vec<(String, Vec<u8>)>> {
+    let data = RunData::read(dir)?;
+    let figures = plot::draw_all(&data, options)
+        .map_err(|m| Error::input(Location::file(dir.join("plots")), m))?;
+    let html = report_html(&data, &figures, options.format)?;
+    let mut out: Vec<(String, Vec<u8>)> = figures.into_iter().map(|f| (f.name, f.bytes)).collect();
+    out.push((REPORT_NAME.to_string(), html.into_bytes()));
+    Ok(out)
+}
+
+/// `collateral plot`: redraws the figures and the report of an existing output folder without
+/// refitting. Files are staged and moved into place together; returns their paths.
+pub fn plot_folder(dir: &Path, options: &PlotOptions) -> Result<Vec<PathBuf>> {
+    let outputs = render_outputs(dir, options)?;
+    let staging = crate::run::Staging::new(dir)?;
+    for (name, bytes) in &outputs {
+        staging.write(name, |w| std::io::Write::write_all(w, bytes))?;
+    }
+    staging.commit()
+}
+
+/// Draws the figures and the report of a run from its staged files and stages them too (SVG,
+/// default sizes, everything selected). Used by `collateral run`.
+pub(crate) fn stage_figures_and_report(staging: &crate::run::Staging) -> Result<()> {
+    for (name, bytes) in render_outputs(staging.dir(), &PlotOptions::default())? {
+        staging.write(&name, |w| std::io::Write::write_all(w, &bytes))?;
+    }
+    Ok(())
+}
+
+/// Escapes text for HTML element content and attribute values.
+pub fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+/// A figure as inline HTML: SVG markup as is, PNG as a base64 data URI.
+fn figure_html(figure: &Figure, format: Format) -> String {
+    let body = match format {
+        Format::Svg => {
+            let svg = String::from_utf8_lossy(&figure.bytes);
+            // Inline SVG must not carry an XML declaration.
+            match svg.find("<svg") {
+                Some(i) => svg[i..].to_string(),
+                None => svg.to_string(),
+            }
+        }
+        Format::Png => format!(
+            "<img alt=\"{}\" src=\"data:image/png;base64,{}\">",
+            escape(&figure.name),
+            base64(&figure.bytes)
+        ),
+    };
+    format!(
+        "<figure data-file=\"{}\">{}<figcaption>{} <span class=\"file\">({})</span></figcaption></figure>\n",
+        escape(&figure.name),
+        body,
+        escape(&figure.caption),
+        escape(&figure.name)
+    )
+}
+
+/// Standard base64 with padding (for PNG figures in the report).
+fn base64(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let n = (b[0] as u32) << 16 | (b[1] as u32) << 8 | b[2] as u32;
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+/// A table cell: numbers shown to 3 significant digits with the exact CSV text in `title` and
+/// `data-value` (for sorting and for checking against the CSV); text as is.
+fn cell(text: &str) -> String {
+    match text.parse::<f64>() {
+        Ok(x) if !text.trim().is_empty() && x.is_finite() && text != "true" => format!(
+            "<td class=\"num\" data-value=\"{0}\" title=\"{0}\">{1}</td>",
+            escape(text),
+            escape(&short_number(x))
+        ),
+        _ => format!("<td>{}</td>", escape(text)),
+    }
+}
+
+/// A sortable, filterable table of rows of text cells.
+fn table(id: &str, columns: &[&str], rows: &[Vec<String>], classes: &[String]) -> String {
+    let mut h = String::new();
+    let _ = writeln!(
+        h,
+        "<input class=\"filter\" type=\"search\" placeholder=\"filter rows…\" data-table=\"{id}\" aria-label=\"filter {id}\">"
+    );
+    let _ = write!(
+        h,
+        "<div class=\"scroll\"><table id=\"{id}\" class=\"sortable\"><thead><tr>"
+    );
+    for c in columns {
+        let _ = write!(h, "<th>{}</th>", escape(c));
+    }
+    h.push_str("</tr></thead><tbody>\n");
+    for (i, r) in rows.iter().enumerate() {
+        let class = classes.get(i).map(String::as_str).unwrap_or("");
+        let _ = write!(h, "<tr class=\"{class}\">");
+        for c in r {
+            h.push_str(&cell(c));
+        }
+        h.push_str("</tr>\n");
+    }
+    h.push_str("</tbody></table></div>\n");
+    h
+}
+
+fn fit_rows(fits: &[FitRow]) -> (Vec<Vec<String>>, Vec<String>) {
+    let rows = fits
+        .iter()
+        .map(|f| {
+            FIT_TABLE_COLUMNS
+                .iter()
+                .map(|c| f.cells.get(*c).cloned().unwrap_or_default())
+                .collect()
+        })
+        .collect();
+    let classes = fits
+        .iter()
+        .map(|f| format!("status-{}", f.status))
+        .collect();
+    (rows, classes)
+}
+
+fn qc_rows(qc: &[QcRow]) -> (Vec<Vec<String>>, Vec<String>) {
+    let rows = qc
+        .iter()
+        .map(|q| {
+            QC_TABLE_COLUMNS
+                .iter()
+                .map(|c| q.cells.get(*c).cloned().unwrap_or_default())
+                .collect()
+        })
+        .collect();
+    let classes = qc
+        .iter()
+        .map(|q| format!("verdict-{}", q.verdict))
+        .collect();
+    (rows, classes)
+}
+
+fn count(run: &serde_json::Value, path: &[&str]) -> String {
+    let mut v = run;
+    for p in path {
+        v = &v[*p];
+    }
+    match v {
+        serde_json::Value::Null => "?".into(),
+        other => other.to_string(),
+    }
+}
+
+const CSS: &str = r#"
+body{font-family:"DejaVu Sans",Verdana,sans-serif;margin:0 auto;max-width:1400px;padding:1em 2em;color:#222;line-height:1.4}
+h1{margin-bottom:.2em}h2{border-bottom:2px solid #ddd;padding-bottom:.2em;margin-top:1.8em}
+nav a{margin-right:1em}
+.summary{display:grid;grid-template-columns:repeat(auto-fill,minmax(190px,1fr));gap:.6em;margin:1em 0}
+.summary div{background:#f4f6f8;border-radius:6px;padding:.5em .8em}.summary b{font-size:1.4em;display:block}
+.warnings li{color:#8a4b00}.ok{color:#2a7a2a}
+figure{margin:1em 0}figure svg,figure img{max-width:100%;height:auto;border:1px solid #eee}
+figcaption{font-size:.9em;color:#444;max-width:1100px}.file{color:#888}
+.scroll{max-height:32em;overflow:auto;border:1px solid #ddd}
+table{border-collapse:collapse;font-size:.85em}th,td{padding:3px 7px;border-bottom:1px solid #eee;text-align:left;vertical-align:top}
+th{position:sticky;top:0;background:#f0f0f0;cursor:pointer;user-select:none}th.asc::after{content:" ▲"}th.desc::after{content:" ▼"}
+td.num{text-align:right;font-variant-numeric:tabular-nums}
+tr.verdict-fail,tr.status-failed{background:#fde0dd}tr.verdict-warn,tr.status-flat,tr.status-insufficient_data{background:#fff4d6}
+tr.call-collateral_sensitive td:nth-child(11){color:#2166ac;font-weight:bold}tr.call-cross_resistant td:nth-child(11){color:#b2182b;font-weight:bold}
+.filter{margin:.4em 0;padding:.3em;width:22em}
+pre{background:#f6f6f6;padding:.8em;overflow:auto;max-height:30em;font-size:.85em}
+details summary{cursor:pointer;font-weight:bold;margin:.5em 0}
+"#;
+
+const SCRIPT: &str = r#"
+(function(){
+  function key(td){var v=td.getAttribute('data-value');if(v!==null&&v!==''&&!isNaN(+v))return +v;return td.textContent.trim().toLowerCase();}
+  document.querySelectorAll('table.sortable').forEach(function(t){
+    t.querySelectorAll('th').forEach(function(th,i){
+      th.addEventListener('click',function(){
+        var asc=!th.classList.contains('asc');
+        t.querySelectorAll('th').forEach(function(h){h.classList.remove('asc','desc');});
+        th.classList.add(asc?'asc':'desc');
+        var body=t.tBodies[0],rows=Array.prototype.slice.call(body.rows);
+        rows.sort(function(a,b){var x=key(a.cells[i]),y=key(b.cells[i]);
+          if(typeof x!==typeof y){x=String(x);y=String(y);}
+          return (x<y?-1:x>y?1:0)*(asc?1:-1);});
+        rows.forEach(function(r){body.appendChild(r);});
+      });
+    });
+  });
+  document.querySelectorAll('input.filter').forEach(function(box){
+    box.addEventListener('input',function(){
+      var q=box.value.toLowerCase(),t=document.getElementById(box.getAttribute('data-table'));
+      Array.prototype.forEach.call(t.tBodies[0].rows,function(r){
+        r.style.display=r.textContent.toLowerCase().indexOf(q)>=0?'':'none';});
+    });
+  });
+})();
+"#;
+
+/// Builds `report.html` from a run's data and its drawn figures.
+pub fn report_html(data: &RunData, figures: &[Figure], format: Format) -> Result<String> {
+    let run = &data.run;
+    let name = run["assay"]["name"].as_str().unwrap_or("collateral run");
+    let mut h = String::new();
+    let _ = write!(
+        h,
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>{} — collateral report</title>\n<style>{CSS}</style></head><body>\n",
+        escape(name)
+    );
+    let _ = writeln!(
+        h,
+        "<h1>{}</h1><p>collateral {} · assay file <code>{}</code> · concentrations in {}</p>",
+        escape(name),
+        escape(run["version"].as_str().unwrap_or("?")),
+        escape(run["assay"]["path"].as_str().unwrap_or("?")),
+        escape(&data.unit())
+    );
+    let compared = !data.shifts.is_empty();
+    h.push_str("<nav><a href=\"#summary\">Summary</a><a href=\"#qc\">QC</a>");
+    if compared {
+        h.push_str("<a href=\"#map\">CS map</a><a href=\"#network\">Network</a><a href=\"#shifts\">Shifts</a>");
+    }
+    h.push_str("<a href=\"#curves\">Dose-response</a><a href=\"#fits\">Fits</a><a href=\"#plates\">Plate maps</a><a href=\"#settings\">Settings</a></nav>\n");
+
+    // Summary and warnings first.
+    h.push_str("<h2 id=\"summary\">Run summary</h2><div class=\"summary\">\n");
+    let tiles: Vec<(String, String)> = vec![
+        (count(run, &["counts", "plates"]), "plates".into()),
+        (count(run, &["counts", "wells"]), "wells".into()),
+        (
+            count(run, &["counts", "excluded_wells"]),
+            "wells excluded".into(),
+        ),
+        (
+            count(run, &["counts", "flagged_wells"]),
+            "wells with unreadable signal".into(),
+        ),
+        (
+            format!(
+                "{} / {} / {}",
+                count(run, &["counts", "qc_pass"]),
+                count(run, &["counts", "qc_warn"]),
+                count(run, &["counts", "qc_fail"])
+            ),
+            "QC units pass / warn / fail".into(),
+        ),
+        (count(run, &["counts", "cell_lines"]), "cell lines".into()),
+        (count(run, &["counts", "drugs"]), "drugs".into()),
+        (
+            format!(
+                "{} / {} / {} / {}",
+                count(run, &["counts", "curves", "ok"]),
+                count(run, &["counts", "curves", "flat"]),
+                count(run, &["counts", "curves", "insufficient_data"]),
+                count(run, &["counts", "curves", "failed"])
+            ),
+            "curves ok / flat / insufficient data / failed".into(),
+        ),
+    ];
+    let mut tiles = tiles;
+    if compared {
+        tiles.push((
+            format!(
+                "{} / {} / {} / {}",
+                count(run, &["counts", "shifts", "collateral_sensitive"]),
+                count(run, &["counts", "shifts", "cross_resistant"]),
+                count(run, &["counts", "shifts", "neutral"]),
+                count(run, &["counts", "shifts", "undetermined"])
+            ),
+            "shifts CS / CR / neutral / undetermined".into(),
+        ));
+        tiles.push((
+            count(run, &["counts", "shifts", "cycles"]),
+            "CS cycles".into(),
+        ));
+    }
+    for (value, label) in &tiles {
+        let _ = writeln!(h, "<div><b>{}</b>{}</div>", escape(value), escape(label));
+    }
+    h.push_str("</div>\n");
+    let warnings: Vec<&str> = run["warnings"]
+        .as_array()
+        .map(|a| a.iter().filter_map(|w| w.as_str()).collect())
+        .unwrap_or_default();
+    if warnings.is_empty() {
+        h.push_str("<p class=\"ok\">No warnings.</p>\n");
+    } else {
+        let _ = writeln!(
+            h,
+            "<h3>{} warning(s)</h3><ul class=\"warnings\">",
+            warnings.len()
+        );
+        for w in warnings {
+            let _ = writeln!(h, "<li>{}</li>", escape(w));
+        }
+        h.push_str("</ul>\n");
+    }
+
+    // QC.
+    h.push_str("<h2 id=\"qc\">Plate QC</h2><p>From <code>qc.csv</code>: one row per unit (plate, cell line, replicate) and a pooled row per plate shared by several units (empty cell line).</p>\n");
+    let (rows, classes) = qc_rows(&data.qc);
+    h.push_str(&table("qc-table", &QC_TABLE_COLUMNS, &rows, &classes));
+
+    let find = |prefix: &'static str| figures.iter().filter(move |f| f.name.starts_with(prefix));
+    if compared {
+        h.push_str("<h2 id=\"map\">Collateral-sensitivity map</h2>\n");
+        for f in find("plots/heatmap.") {
+            h.push_str(&figure_html(f, format));
+        }
+        h.push_str("<h2 id=\"network\">Drug network and cycles</h2>\n");
+        for f in find("plots/network.") {
+            h.push_str(&figure_html(f, format));
+        }
+        let rows: Vec<Vec<String>> = data
+            .cycles
+            .iter()
+            .map(|c| {
+                vec![
+                    c.rank.clone(),
+                    c.length.clone(),
+                    c.cycle.clone(),
+                    c.sum_log2_fc.clone(),
+                    c.max_q_value.clone(),
+                ]
+            })
+            .collect();
+        if rows.is_empty() {
+            h.push_str("<p><code>cycles.csv</code> holds no collateral-sensitivity cycle.</p>\n");
+        } else {
+            h.push_str("<p>From <code>cycles.csv</code>:</p>");
+            h.push_str(&table(
+                "cycles-table",
+                &["rank", "length", "cycle", "sum_log2_fc", "max_q_value"],
+                &rows,
+                &[],
+            ));
+        }
+        h.push_str("<h2 id=\"shifts\">IC50 shifts</h2><p>From <code>shifts.csv</code>.</p>\n");
+        let shift_csv = crate::plot::data::read_rows(&data.dir.join("shifts.csv"))?;
+        let rows: Vec<Vec<String>> = shift_csv
+            .iter()
+            .map(|r| {
+                SHIFT_TABLE_COLUMNS
+                    .iter()
+                    .map(|c| r.get(*c).cloned().unwrap_or_default())
+                    .collect()
+            })
+            .collect();
+        let classes: Vec<String> = shift_csv
+            .iter()
+            .map(|r| format!("call-{}", r.get("call").map(String::as_str).unwrap_or("")))
+            .collect();
+        h.push_str(&table(
+            "shifts-table",
+            &SHIFT_TABLE_COLUMNS,
+            &rows,
+            &classes,
+        ));
+    }
+
+    h.push_str("<h2 id=\"curves\">Dose-response</h2>\n");
+    let grids: Vec<&Figure> = find("plots/dose_response/").collect();
+    if grids.is_empty() {
+        h.push_str("<p>No dose-response panels (no fitted curves selected).</p>\n");
+    }
+    for f in grids {
+        h.push_str(&figure_html(f, format));
+    }
+
+    h.push_str("<h2 id=\"fits\">Fits</h2><p>From <code>fits.csv</code>; every curve has a status and, when not <code>ok</code>, the reason.</p>\n");
+    let (rows, classes) = fit_rows(&data.fits);
+    h.push_str(&table("fits-table", &FIT_TABLE_COLUMNS, &rows, &classes));
+
+    h.push_str("<h2 id=\"plates\">Plate maps</h2>\n");
+    let plates: Vec<&Figure> = find("plots/plates/").collect();
+    let _ = writeln!(
+        h,
+        "<details><summary>{} plate map(s){}</summary>",
+        plates.len(),
+        if plates.len() > MAX_INLINE_PLATES {
+            format!(", the first {MAX_INLINE_PLATES} shown; all are in plots/plates/")
+        } else {
+            String::new()
+        }
+    );
+    for f in plates.iter().take(MAX_INLINE_PLATES) {
+        h.push_str(&figure_html(f, format));
+    }
+    h.push_str("</details>\n");
+
+    h.push_str("<h2 id=\"settings\">Settings and inputs</h2><p>From <code>run.json</code>.</p>\n");
+    let inputs: Vec<Vec<String>> = run["inputs"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|i| {
+                    vec![
+                        i["path"].as_str().unwrap_or_default().to_string(),
+                        i["sha256"].as_str().unwrap_or_default().to_string(),
+                        i["bytes"].to_string(),
+                    ]
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    h.push_str(&table(
+        "inputs-table",
+        &["path", "sha256", "bytes"],
+        &inputs,
+        &[],
+    ));
+    let settings = serde_json::to_string_pretty(&run["settings"]).unwrap_or_default();
+    let _ = writeln!(h, "<pre id=\"settings-json\">{}</pre>", escape(&settings));
+    let _ = writeln!(
+        h,
+        "<p class=\"file\">Colours: blue {} = collaterally sensitive, red {} = cross-resistant.</p>",
+        style::hex(style::SENSITIVE_BLUE),
+        style::hex(style::RESISTANT_RED)
+    );
+    let _ = write!(h, "<script>{SCRIPT}</script>\n</body></html>\n");
+    Ok(h)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base64_matches_the_rfc_examples() {
+        assert_eq!(base64(b""), "");
+        assert_eq!(base64(b"f"), "Zg==");
+        assert_eq!(base64(b"fo"), "Zm8=");
+        assert_eq!(base64(b"foo"), "Zm9v");
+        assert_eq!(base64(b"foobar"), "Zm9vYmFy");
+    }
+
+    #[test]
+    fn escape_and_cells() {
+        assert_eq!(escape("a<b & \"c\""), "a&lt;b &amp; &quot;c&quot;");
+        assert_eq!(
+            cell("0.80660520"),
+            "<td class=\"num\" data-value=\"0.80660520\" title=\"0.80660520\">0.807</td>"
+        );
+        assert_eq!(cell("pass"), "<td>pass</td>");
+        assert_eq!(cell(""), "<td></td>");
+    }
+}
