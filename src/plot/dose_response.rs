@@ -378,7 +378,7 @@ fn draw_panel<DB: DrawingBackend>(
         .configure_mesh()
         .x_labels(5)
         .y_labels(6)
-        .x_label_formatter(&|x| short_number(*x))
+        .x_label_formatter(&|x| style::tick_label(*x))
         .y_label_formatter(&|y| format!("{y:.1}"))
         .x_desc(format!("concentration ({unit})"))
         .y_desc("viability")

@@ -242,7 +242,8 @@ impl Draw for Heatmap {
         } else {
             (self.limit / 4.0).ceil()
         };
-        let mut v = -self.limit;
+        // Ticks at multiples of the step, so 0 is always one of them.
+        let mut v = -(self.limit / tick_step).floor() * tick_step;
         while v <= self.limit + 1e-9 {
             let y = bar_top + (span * (self.limit - v) / (2.0 * self.limit)) as i32;
             root.draw(&PathElement::new(
@@ -271,7 +272,7 @@ impl Draw for Heatmap {
         .map_err(plot_err)?;
         root.draw(&Text::new(
             format!(
-                "blue: collaterally sensitive   red: cross-resistant   * q < {}   >/<: censored bound   outline: selecting drug",
+                "blue: collaterally sensitive · red: cross-resistant · * q < {} · >/<: censored bound · outline: selecting drug",
                 self.alpha
             ),
             (10, bar_bottom.max(grid_bottom) + 16),

@@ -13,7 +13,7 @@ use super::{plot_err, Draw, PlotOptions};
 /// Cycles listed beside the network.
 pub const LISTED_CYCLES: usize = 10;
 const NODE_RADIUS: f64 = 9.0;
-const LIST_WIDTH: u32 = 380;
+const LIST_WIDTH: u32 = 330;
 
 /// The network figure's data.
 #[derive(Debug, Clone)]
@@ -121,7 +121,7 @@ impl Draw for Network {
             let len = (dx * dx + dy * dy).sqrt().max(1e-9);
             let (ux, uy) = (dx / len, dy / len);
             // A → B and B → A are both possible: shift each to its own right-hand side.
-            let (ox, oy) = (-uy * 4.0, ux * 4.0);
+            let (ox, oy) = (-uy * 5.0, ux * 5.0);
             let start = (a.0 + ux * NODE_RADIUS + ox, a.1 + uy * NODE_RADIUS + oy);
             let tip = (
                 b.0 - ux * (NODE_RADIUS + 2.0) + ox,

@@ -16,7 +16,7 @@ use super::{plot_err, Draw};
 pub const VEHICLE_OUTLINE: RGBColor = RGBColor(0, 0, 0);
 /// Outline of blank (0 %) wells.
 pub const BLANK_OUTLINE: RGBColor = RGBColor(230, 0, 230);
-const HEADER: u32 = 52;
+const HEADER: u32 = 70;
 const FOOTER: u32 = 46;
 const AXIS: u32 = 30;
 
@@ -227,6 +227,13 @@ impl Draw for PlateMap {
                 ))
                 .map_err(plot_err)?;
         }
+        header
+            .draw(&Text::new(
+                "black outline: vehicle · magenta outline: blank · red ×: excluded · grey: no value",
+                (10, 48),
+                (FONT, 12).into_font().color(&BLACK),
+            ))
+            .map_err(plot_err)?;
         let (w, _) = body.dim_in_pixel();
         let (left, right) = body.split_horizontally(w / 2);
         let signals: Vec<f64> = self

@@ -109,6 +109,16 @@ pub fn short_number(x: f64) -> String {
     }
 }
 
+/// An axis tick label: at most 3 significant digits without trailing zeros (`0.01`, `10`,
+/// `2.5`), scientific outside [1e-3, 1e4).
+pub fn tick_label(x: f64) -> String {
+    let s = short_number(x);
+    if s.contains('e') || !s.contains('.') {
+        return s;
+    }
+    s.trim_end_matches('0').trim_end_matches('.').to_string()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -136,6 +146,14 @@ mod tests {
         assert_eq!(short_number(1.999), "2.00");
         assert_eq!(short_number(0.0123), "0.0123");
         assert_eq!(short_number(12345.0), "1.23e4");
+    }
+
+    #[test]
+    fn tick_labels_drop_trailing_zeros() {
+        assert_eq!(tick_label(0.0100), "0.01");
+        assert_eq!(tick_label(10.0), "10");
+        assert_eq!(tick_label(2.5), "2.5");
+        assert_eq!(tick_label(1e5), "1.00e5");
     }
 
     #[test]

@@ -1,0 +1,441 @@
+//! Figures and report.html: every SVG parses and holds its series and labels, every number in
+//! the report is one the run's CSVs or run.json hold, and `collateral plot` redraws from the
+//! files alone.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use crate::common::{collateral, read_csv, root};
+
+/// Runs the bundled Dhawan assay into a fresh temporary folder.
+pub fn dhawan_run() -> tempfile::TempDir {
+    let out = tempfile::tempdir().unwrap();
+    collateral()
+        .args(["run", "assays/dhawan2017/assay.toml", "-q", "-o"])
+        .arg(out.path())
+        .current_dir(root())
+        .assert()
+        .success();
+    out
+}
+
+/// Every text element's content in an SVG, after checking that it parses as XML.
+pub fn svg_texts(path: &Path) -> Vec<String> {
+    let text = std::fs::read_to_string(path).unwrap();
+    let doc = roxmltree::Document::parse(&text)
+        .unwrap_or_else(|e| panic!("{} is not well-formed XML: {e}", path.display()));
+    assert_eq!(
+        doc.root_element().tag_name().name(),
+        "svg",
+        "{}",
+        path.display()
+    );
+    doc.descendants()
+        .filter(|n| n.has_tag_name("text"))
+        .map(|n| {
+            n.descendants()
+                .filter(|t| t.is_text())
+                .filter_map(|t| t.text())
+                .collect::<String>()
+                .trim()
+                .to_string()
+        })
+        .collect()
+}
+
+fn svg_count(path: &Path, tag: &str) -> usize {
+    let text = std::fs::read_to_string(path).unwrap();
+    let doc = roxmltree::Document::parse(&text).unwrap();
+    doc.descendants().filter(|n| n.has_tag_name(tag)).count()
+}
+
+fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            out.extend(files_under(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out.sort();
+    out
+}
+
+/// The cells (data-value when present, text otherwise) of the rows of an HTML table by id.
+pub fn html_table(html: &str, id: &str) -> Vec<Vec<String>> {
+    let start = html
+        .find(&format!("<table id=\"{id}\""))
+        .unwrap_or_else(|| panic!("no table {id}"));
+    let end = start + html[start..].find("</table>").unwrap();
+    let body = &html[start..end];
+    let body = &body[body.find("<tbody>").unwrap()..];
+    body.split("<tr")
+        .skip(1)
+        .map(|row| {
+            row.split("<td")
+                .skip(1)
+                .map(|cell| {
+                    if let Some(i) = cell.find("data-value=\"") {
+                        let rest = &cell[i + 12..];
+                        unescape(&rest[..rest.find('"').unwrap()])
+                    } else {
+                        let rest = &cell[cell.find('>').unwrap() + 1..];
+                        unescape(&rest[..rest.find("</td>").unwrap()])
+                    }
+                })
+                .collect()
+        })
+        .collect()
+}
+
+fn unescape(s: &str) -> String {
+    s.replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&amp;", "&")
+}
+
+#[test]
+fn run_writes_a_parsable_svg_for_every_figure() {
+    let out = dhawan_run();
+    let dir = out.path();
+    let plots = files_under(&dir.join("plots"));
+    let shifts = read_csv(&dir.join("shifts.csv"));
+    let lines: BTreeSet<&str> = shifts
+        .iter()
+        .map(|s| s["resistant_line"].as_str())
+        .collect();
+    let drugs: BTreeSet<&str> = shifts.iter().map(|s| s["drug"].as_str()).collect();
+    // One grid per resistant line, one map per plate, plus heatmap and network.
+    let plates: BTreeSet<String> = read_csv(&dir.join("qc.csv"))
+        .iter()
+        .map(|q| q["plate"].clone())
+        .collect();
+    assert_eq!(plots.len(), 2 + lines.len() + plates.len(), "{plots:?}");
+    for p in &plots {
+        assert_eq!(p.extension().unwrap(), "svg");
+        assert!(!svg_texts(p).is_empty(), "{} has no text", p.display());
+    }
+
+    let heat = svg_texts(&dir.join("plots/heatmap.svg"));
+    for name in lines.iter().chain(&drugs) {
+        assert!(heat.iter().any(|t| t == name), "heatmap lacks {name}");
+    }
+    assert!(heat.iter().any(|t| t == "log2 FC"), "colour bar title");
+    assert!(heat.iter().any(|t| t == "0"), "colour bar has a tick at 0");
+    // Every cell's label is the CSV's log2_fc to one decimal (NA when undetermined).
+    for s in &shifts {
+        let label = match s["log2_fc"].parse::<f64>() {
+            Ok(x) => format!("{x:.1}"),
+            Err(_) => "NA".into(),
+        };
+        assert!(
+            heat.iter()
+                .any(|t| t.trim_start_matches(['>', '<']).trim_end_matches('*') == label),
+            "no heatmap cell reads {label} for {} / {}",
+            s["resistant_line"],
+            s["drug"]
+        );
+    }
+
+    let grid = dir.join("plots/dose_response/CeritR.svg");
+    let texts = svg_texts(&grid);
+    assert!(texts.iter().any(|t| t == "CeritR vs parental H3122"));
+    assert!(texts.iter().any(|t| t == "H3122 (parental)"));
+    for d in &drugs {
+        assert!(
+            texts.iter().any(|t| t.starts_with(&format!("{d}: "))),
+            "no panel for {d}: {texts:?}"
+        );
+    }
+    let run: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("run.json")).unwrap()).unwrap();
+    let unit = run["assay"]["concentration_unit"].as_str().unwrap();
+    assert!(texts
+        .iter()
+        .any(|t| *t == format!("concentration ({unit})")));
+    // Panels carry the IC50 of fits.csv, censored ones with their qualifier.
+    let fits = read_csv(&dir.join("fits.csv"));
+    let ic50 = |line: &str, drug: &str| {
+        let f = fits
+            .iter()
+            .find(|f| f["cell_line"] == line && f["drug"] == drug)
+            .unwrap();
+        (
+            f["ic50_qualifier"].clone(),
+            f["ic50"].parse::<f64>().unwrap(),
+        )
+    };
+    let (q, v) = ic50("CeritR", "Alectinib");
+    let shown = collateral::plot::style::short_number(v);
+    let shown = if q == "=" {
+        shown
+    } else {
+        format!("{q} {shown}")
+    };
+    assert!(
+        texts
+            .iter()
+            .any(|t| t.starts_with(&format!("IC50 ({unit}): P "))
+                && t.ends_with(&format!("R {shown}"))),
+        "no IC50 label R {shown}: {texts:?}"
+    );
+    // Fitted curves are polylines: two per panel (parental and resistant) when both fitted.
+    let ok = |l: &str| {
+        fits.iter()
+            .filter(|f| f["cell_line"] == l && f["status"] == "ok")
+            .count()
+    };
+    assert!(svg_count(&grid, "polyline") >= ok("CeritR") + ok("H3122"));
+
+    let net = svg_texts(&dir.join("plots/network.svg"));
+    for d in &drugs {
+        assert!(net.iter().any(|t| t == d), "network lacks {d}");
+    }
+    assert!(net
+        .iter()
+        .any(|t| t.starts_with("Top CS cycles (0 in cycles.csv)")));
+
+    let plate = svg_texts(&dir.join("plots/plates/CeritR.svg"));
+    assert!(
+        plate.iter().any(|t| t.starts_with("plate CeritR: Z′ ")),
+        "{plate:?}"
+    );
+}
+
+#[test]
+fn report_numbers_are_the_csv_values() {
+    let out = dhawan_run();
+    let dir = out.path();
+    let html = std::fs::read_to_string(dir.join("report.html")).unwrap();
+    // Self-contained: nothing fetched from anywhere.
+    for bad in [
+        "src=\"http",
+        "href=\"http",
+        "<link",
+        "<script src",
+        "url(",
+        "@import",
+    ] {
+        assert!(!html.contains(bad), "report.html contains {bad}");
+    }
+    assert_eq!(
+        html.matches("<svg").count(),
+        files_under(&dir.join("plots")).len()
+    );
+
+    let fits = read_csv(&dir.join("fits.csv"));
+    let table = html_table(&html, "fits-table");
+    assert_eq!(table.len(), fits.len());
+    for (row, f) in table.iter().zip(&fits) {
+        let expect: Vec<String> = collateral::report::FIT_TABLE_COLUMNS
+            .iter()
+            .map(|c| f[*c].clone())
+            .collect();
+        assert_eq!(row, &expect);
+    }
+    let qc = read_csv(&dir.join("qc.csv"));
+    let table = html_table(&html, "qc-table");
+    assert_eq!(table.len(), qc.len());
+    for (row, q) in table.iter().zip(&qc) {
+        let expect: Vec<String> = collateral::report::QC_TABLE_COLUMNS
+            .iter()
+            .map(|c| q[*c].clone())
+            .collect();
+        assert_eq!(row, &expect);
+    }
+    let shifts = read_csv(&dir.join("shifts.csv"));
+    let table = html_table(&html, "shifts-table");
+    assert_eq!(table.len(), shifts.len());
+    for (row, s) in table.iter().zip(&shifts) {
+        assert_eq!(row[5], s["log2_fc"]);
+        assert_eq!(row[9], s["q_value"]);
+        assert_eq!(row[10], s["call"]);
+    }
+    // Summary tiles and input checksums are run.json's.
+    let run: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("run.json")).unwrap()).unwrap();
+    let c = &run["counts"];
+    for (value, label) in [
+        (c["plates"].to_string(), "plates"),
+        (c["wells"].to_string(), "wells"),
+        (
+            format!(
+                "{} / {} / {} / {}",
+                c["curves"]["ok"],
+                c["curves"]["flat"],
+                c["curves"]["insufficient_data"],
+                c["curves"]["failed"]
+            ),
+            "curves ok / flat / insufficient data / failed",
+        ),
+        (
+            format!(
+                "{} / {} / {} / {}",
+                c["shifts"]["collateral_sensitive"],
+                c["shifts"]["cross_resistant"],
+                c["shifts"]["neutral"],
+                c["shifts"]["undetermined"]
+            ),
+            "shifts CS / CR / neutral / undetermined",
+        ),
+    ] {
+        let tile = format!("<div><b>{value}</b>{label}</div>");
+        assert!(html.contains(&tile), "no tile {tile}");
+    }
+    let inputs = html_table(&html, "inputs-table");
+    let recorded: Vec<Vec<String>> = run["inputs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| {
+            vec![
+                i["path"].as_str().unwrap().to_string(),
+                i["sha256"].as_str().unwrap().to_string(),
+                i["bytes"].to_string(),
+            ]
+        })
+        .collect();
+    assert_eq!(inputs, recorded);
+    // The warning of the run (no blanks in the Dhawan tables) is shown first, before QC.
+    let warning = run["warnings"][0].as_str().unwrap();
+    let at = html
+        .find(&collateral::report::escape(warning))
+        .expect("warning shown");
+    assert!(at < html.find("id=\"qc\"").unwrap());
+}
+
+#[test]
+fn plot_redraws_from_the_files_with_a_selection() {
+    let out = dhawan_run();
+    let dir = out.path();
+    // A cycle added to cycles.csv shows in the network and report: they read the files only.
+    let cycles = dir.join("cycles.csv");
+    let mut text = std::fs::read_to_string(&cycles).unwrap();
+    text.push_str("1,2,Ceritinib -> Lorlatinib -> Ceritinib,-3.5,0.0125\n");
+    std::fs::write(&cycles, text).unwrap();
+    std::fs::remove_dir_all(dir.join("plots")).unwrap();
+    std::fs::remove_file(dir.join("report.html")).unwrap();
+    collateral()
+        .args([
+            "plot",
+            "-q",
+            "--lines",
+            "CeritR,LorlR",
+            "--drugs",
+            "Ceritinib,Lorlatinib,Alectinib",
+        ])
+        .arg(dir)
+        .assert()
+        .success();
+    let heat = svg_texts(&dir.join("plots/heatmap.svg"));
+    assert!(heat.iter().any(|t| t == "CeritR") && heat.iter().any(|t| t == "LorlR"));
+    assert!(!heat.iter().any(|t| t == "AlecR" || t == "Crizotinib"));
+    let grids = files_under(&dir.join("plots/dose_response"));
+    assert_eq!(grids.len(), 2, "{grids:?}");
+    let net = svg_texts(&dir.join("plots/network.svg"));
+    assert!(
+        net.iter()
+            .any(|t| t == "1. Ceritinib -> Lorlatinib -> Ceritinib"),
+        "{net:?}"
+    );
+    assert!(net.iter().any(|t| t.contains("max q 0.0125")), "{net:?}");
+    let html = std::fs::read_to_string(dir.join("report.html")).unwrap();
+    assert_eq!(
+        html_table(&html, "cycles-table"),
+        vec![vec![
+            "1".to_string(),
+            "2".into(),
+            "Ceritinib -> Lorlatinib -> Ceritinib".into(),
+            "-3.5".into(),
+            "0.0125".into()
+        ]]
+    );
+
+    collateral()
+        .args([
+            "plot", "-q", "--format", "png", "--width", "300", "--height", "240",
+        ])
+        .arg(dir)
+        .assert()
+        .success();
+    let png = std::fs::read(dir.join("plots/heatmap.png")).unwrap();
+    assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
+    // Width and height are the IHDR's first two big-endian words.
+    assert_eq!(u32::from_be_bytes(png[16..20].try_into().unwrap()), 300);
+    assert_eq!(u32::from_be_bytes(png[20..24].try_into().unwrap()), 240);
+    let html = std::fs::read_to_string(dir.join("report.html")).unwrap();
+    assert!(html.contains("src=\"data:image/png;base64,iVBORw0KGgo"));
+}
+
+#[test]
+fn plot_of_a_folder_without_a_run_fails_clearly() {
+    let out = tempfile::tempdir().unwrap();
+    collateral()
+        .arg("plot")
+        .arg(out.path())
+        .assert()
+        .code(1)
+        .stderr(predicates::str::contains("run.json"));
+    assert!(files_under(out.path()).is_empty());
+}
+
+#[test]
+fn a_run_without_lines_draws_one_grid_per_cell_line_and_no_map() {
+    let out = tempfile::tempdir().unwrap();
+    let sim = out.path().join("sim");
+    collateral()
+        .args([
+            "simulate",
+            "-q",
+            "--lines",
+            "2",
+            "--drugs",
+            "2",
+            "--plate-size",
+            "96",
+            "-o",
+        ])
+        .arg(&sim)
+        .assert()
+        .success();
+    // The same screen without its lines table.
+    let assay = std::fs::read_to_string(sim.join("assay.toml")).unwrap();
+    let assay: String = assay
+        .lines()
+        .filter(|l| !l.trim_start().starts_with("lines"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    std::fs::write(sim.join("assay.toml"), assay).unwrap();
+    let res = out.path().join("res");
+    collateral()
+        .args(["run", "-q"])
+        .arg(sim.join("assay.toml"))
+        .arg("-o")
+        .arg(&res)
+        .assert()
+        .success();
+    let fits = read_csv(&res.join("fits.csv"));
+    let cell_lines: BTreeSet<&str> = fits.iter().map(|f| f["cell_line"].as_str()).collect();
+    assert!(!res.join("plots/heatmap.svg").exists());
+    assert!(!res.join("plots/network.svg").exists());
+    let grids = files_under(&res.join("plots/dose_response"));
+    assert_eq!(grids.len(), cell_lines.len());
+    let mut titles: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for g in &grids {
+        titles.insert(g.display().to_string(), svg_texts(g));
+    }
+    for l in &cell_lines {
+        assert!(
+            titles
+                .values()
+                .any(|t| t.first().map(String::as_str) == Some(l)),
+            "{l}"
+        );
+    }
+    let html = std::fs::read_to_string(res.join("report.html")).unwrap();
+    assert!(!html.contains("id=\"map\""));
+}
