@@ -162,7 +162,17 @@ fn base64(bytes: &[u8]) -> String {
 /// A table cell: numbers shown to 3 significant digits with the exact CSV text in `title` and
 /// `data-value` (for sorting and for checking against the CSV); text as is.
 fn cell(text: &str) -> String {
+    // Integers (counts, replicate numbers) are shown as written.
+    let integer = !text.is_empty()
+        && text
+            .trim_start_matches('-')
+            .bytes()
+            .all(|b| b.is_ascii_digit());
     match text.parse::<f64>() {
+        Ok(_) if integer => format!(
+            "<td class=\"num\" data-value=\"{0}\">{0}</td>",
+            escape(text)
+        ),
         Ok(x) if !text.trim().is_empty() && x.is_finite() && text != "true" => format!(
             "<td class=\"num\" data-value=\"{0}\" title=\"{0}\">{1}</td>",
             escape(text),
@@ -536,6 +546,7 @@ mod tests {
             "<td class=\"num\" data-value=\"0.80660520\" title=\"0.80660520\">0.807</td>"
         );
         assert_eq!(cell("pass"), "<td>pass</td>");
+        assert_eq!(cell("12"), "<td class=\"num\" data-value=\"12\">12</td>");
         assert_eq!(cell(""), "<td></td>");
     }
 }

@@ -129,7 +129,7 @@ fn run_writes_a_parsable_svg_for_every_figure() {
     // Every cell's label is the CSV's log2_fc to one decimal (NA when undetermined).
     for s in &shifts {
         let label = match s["log2_fc"].parse::<f64>() {
-            Ok(x) => format!("{x:.1}"),
+            Ok(x) => format!("{:.1}", if x.abs() < 0.05 { 0.0 } else { x }),
             Err(_) => "NA".into(),
         };
         assert!(
@@ -157,32 +157,22 @@ fn run_writes_a_parsable_svg_for_every_figure() {
     assert!(texts
         .iter()
         .any(|t| *t == format!("concentration ({unit})")));
-    // Panels carry the IC50 of fits.csv, censored ones with their qualifier.
+    // Panels carry the compared potency of fits.csv (the Dhawan assay compares ec50s).
+    assert_eq!(run["settings"]["shift"]["metric"], "ec50");
     let fits = read_csv(&dir.join("fits.csv"));
-    let ic50 = |line: &str, drug: &str| {
+    let ec50 = |line: &str, drug: &str| {
         let f = fits
             .iter()
             .find(|f| f["cell_line"] == line && f["drug"] == drug)
             .unwrap();
-        (
-            f["ic50_qualifier"].clone(),
-            f["ic50"].parse::<f64>().unwrap(),
-        )
+        collateral::plot::style::short_number(f["ec50"].parse::<f64>().unwrap())
     };
-    let (q, v) = ic50("CeritR", "Alectinib");
-    let shown = collateral::plot::style::short_number(v);
-    let shown = if q == "=" {
-        shown
-    } else {
-        format!("{q} {shown}")
-    };
-    assert!(
-        texts
-            .iter()
-            .any(|t| t.starts_with(&format!("IC50 ({unit}): P "))
-                && t.ends_with(&format!("R {shown}"))),
-        "no IC50 label R {shown}: {texts:?}"
+    let label = format!(
+        "EC50 ({unit}): P {}, R {}",
+        ec50("H3122", "Alectinib"),
+        ec50("CeritR", "Alectinib")
     );
+    assert!(texts.contains(&label), "no label {label}: {texts:?}");
     // Fitted curves are polylines: two per panel (parental and resistant) when both fitted.
     let ok = |l: &str| {
         fits.iter()

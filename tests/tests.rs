@@ -1,6 +1,7 @@
 //! The one integration-test binary (one link step): the CLI end to end, real and simulated data.
 
 mod bad_input;
+mod browser;
 mod common;
 mod dhawan_assay;
 mod fit;

@@ -1,6 +1,7 @@
 //! Dose-response small multiples: for one resistant line, one panel per drug with the parental
 //! line and the resistant line: every replicate point faint, mean ± SD per dose, the fitted
-//! curve and the IC50 (with its qualifier when censored) on a log10 concentration axis.
+//! curve and the potency the run compared (IC50, with its qualifier when censored, or EC50 when
+//! `shift.metric = "ec50"`) on a log10 concentration axis.
 
 use std::collections::BTreeMap;
 
@@ -12,7 +13,7 @@ use super::style::{self, short_number, FONT, PARENTAL_GREY, RESISTANT_ORANGE};
 use super::{plot_err, Draw, PlotOptions};
 
 /// Default size of one panel in pixels.
-pub const PANEL_SIZE: (u32, u32) = (340, 280);
+pub const PANEL_SIZE: (u32, u32) = (360, 300);
 /// Height of the grid's header (title and legend).
 const HEADER: u32 = 56;
 /// Most panels per row.
@@ -33,10 +34,14 @@ pub struct Series {
     pub means: Vec<(f64, f64, f64)>,
     /// The fitted curve, when the fit has one.
     pub curve: Option<crate::fit::Curve>,
-    /// IC50 from `fits.csv` (NaN when absent).
-    pub ic50: f64,
-    /// Its qualifier (`=`, `>`, `<` or empty).
+    /// The marked potency from `fits.csv`: ic50, or ec50 when the run compared ec50s (NaN when
+    /// absent).
+    pub potency: f64,
+    /// Its qualifier (`=`, `>`, `<` or empty; ec50s have none).
     pub qualifier: String,
+    /// Viability at which the potency is marked: 0.5 for the IC50, the curve's midpoint for
+    /// the EC50.
+    pub potency_level: f64,
     /// Fit status.
     pub status: String,
 }
@@ -50,15 +55,15 @@ impl Series {
         }
     }
 
-    /// The IC50 as a label, e.g. `> 142` or `1.99`, or the fit status when there is none.
-    pub fn ic50_label(&self) -> String {
-        if self.ic50.is_finite() {
+    /// The potency as a label, e.g. `> 142` or `1.99`, or the fit status when there is none.
+    pub fn potency_label(&self) -> String {
+        if self.potency.is_finite() {
             let q = if self.qualifier == "=" || self.qualifier.is_empty() {
                 String::new()
             } else {
                 format!("{} ", self.qualifier)
             };
-            format!("{q}{}", short_number(self.ic50))
+            format!("{q}{}", short_number(self.potency))
         } else if self.status.is_empty() {
             "no fit".into()
         } else {
@@ -87,6 +92,8 @@ pub struct Grid {
     pub parental: Option<String>,
     /// Concentration unit.
     pub unit: String,
+    /// `IC50` or `EC50`: what the panels mark (the metric the run compared; IC50 for auc).
+    pub potency_name: String,
     /// One panel per drug.
     pub panels: Vec<Panel>,
 }
@@ -124,6 +131,8 @@ pub fn grids(data: &RunData, options: &PlotOptions) -> Vec<Grid> {
         .filter(|d| options.wants_drug(d))
         .collect();
     let unit = data.unit();
+    let use_ec50 = data.run["settings"]["shift"]["metric"].as_str() == Some("ec50");
+    let potency_name = if use_ec50 { "EC50" } else { "IC50" };
     pairs
         .into_iter()
         .filter(|(l, _)| options.wants_line(l))
@@ -134,9 +143,9 @@ pub fn grids(data: &RunData, options: &PlotOptions) -> Vec<Grid> {
                 .map(|drug| {
                     let mut series = Vec::new();
                     if let Some(p) = &parental {
-                        series.push(make_series(data, &points, p, drug, true));
+                        series.push(make_series(data, &points, p, drug, true, use_ec50));
                     }
-                    series.push(make_series(data, &points, &line, drug, false));
+                    series.push(make_series(data, &points, &line, drug, false, use_ec50));
                     let shift = data
                         .pooled_shifts()
                         .find(|s| s.resistant_line == line && &s.drug == drug)
@@ -152,6 +161,7 @@ pub fn grids(data: &RunData, options: &PlotOptions) -> Vec<Grid> {
                 line,
                 parental,
                 unit: unit.clone(),
+                potency_name: potency_name.to_string(),
                 panels,
             }
         })
@@ -165,6 +175,7 @@ fn make_series(
     line: &str,
     drug: &str,
     parental: bool,
+    use_ec50: bool,
 ) -> Series {
     let pts = points.get(&(line, drug)).cloned().unwrap_or_default();
     let mut by_dose: BTreeMap<u64, Vec<f64>> = BTreeMap::new();
@@ -192,8 +203,16 @@ fn make_series(
         points: pts,
         means,
         curve: fit.and_then(|f| f.curve()),
-        ic50: fit.map_or(f64::NAN, |f| f.ic50),
-        qualifier: fit.map(|f| f.ic50_qualifier.clone()).unwrap_or_default(),
+        potency: fit.map_or(f64::NAN, |f| if use_ec50 { f.ec50 } else { f.ic50 }),
+        qualifier: if use_ec50 {
+            String::new()
+        } else {
+            fit.map(|f| f.ic50_qualifier.clone()).unwrap_or_default()
+        },
+        potency_level: match fit {
+            Some(f) if use_ec50 => (f.top + f.bottom) / 2.0,
+            _ => 0.5,
+        },
         status: fit.map(|f| f.status.clone()).unwrap_or_default(),
     }
 }
@@ -216,12 +235,19 @@ impl Grid {
     pub fn caption(&self) -> String {
         match &self.parental {
             Some(p) => format!(
-                "Dose-response of {} (orange) against its parental line {} (grey), one panel per drug: faint dots are wells, dots with bars the mean ± SD per dose, lines the fitted curves, triangles the IC50 at viability 0.5 (`>`/`<` when censored at the tested range).",
-                self.line, p
+                "Dose-response of {} (orange) against its parental line {} (grey), one panel per drug: faint dots are wells, dots with bars the mean ± SD per dose, lines the fitted curves, triangles the {} ({}).",
+                self.line,
+                p,
+                self.potency_name,
+                if self.potency_name == "EC50" {
+                    "the compared metric, at the curve's midpoint"
+                } else {
+                    "viability 0.5; `>`/`<` when censored at the tested range"
+                }
             ),
             None => format!(
-                "Dose-response of {}, one panel per drug: faint dots are wells, dots with bars the mean ± SD per dose, the line the fitted curve, the triangle the IC50.",
-                self.line
+                "Dose-response of {}, one panel per drug: faint dots are wells, dots with bars the mean ± SD per dose, the line the fitted curve, the triangle the {}.",
+                self.line, self.potency_name
             ),
         }
     }
@@ -238,12 +264,12 @@ impl Draw for Grid {
             .draw(&Text::new(
                 title,
                 (10, 6),
-                (FONT, 18).into_font().color(&BLACK),
+                (FONT, 20).into_font().color(&BLACK),
             ))
             .map_err(plot_err)?;
         // Shared legend: one entry per line plus the marks.
         let mut x = 10;
-        let legend = (FONT, 13).into_font();
+        let legend = (FONT, 14).into_font();
         let mut entries: Vec<(String, RGBColor)> = Vec::new();
         if let Some(p) = &self.parental {
             entries.push((format!("{p} (parental)"), PARENTAL_GREY));
@@ -265,7 +291,12 @@ impl Draw for Grid {
         header
             .draw(&Text::new(
                 format!(
-                    "mean ± SD per dose; ▲ IC50 (viability 0.5); x: concentration ({})",
+                    "mean ± SD per dose; ▲ {}; x: concentration ({})",
+                    if self.potency_name == "EC50" {
+                        "EC50 (curve midpoint)"
+                    } else {
+                        "IC50 (viability 0.5)"
+                    },
                     self.unit
                 ),
                 (x + 10, 33),
@@ -275,7 +306,7 @@ impl Draw for Grid {
         let (rows, cols) = self.shape();
         let areas = body.split_evenly((rows, cols));
         for (panel, area) in self.panels.iter().zip(areas.iter()) {
-            draw_panel(panel, area, &self.unit)?;
+            draw_panel(panel, area, &self.unit, &self.potency_name)?;
         }
         Ok(())
     }
@@ -285,8 +316,9 @@ fn draw_panel<DB: DrawingBackend>(
     panel: &Panel,
     area: &DrawingArea<DB, Shift>,
     unit: &str,
+    potency_name: &str,
 ) -> Result<(), String> {
-    let (top, plot) = area.split_vertically(36);
+    let (top, plot) = area.split_vertically(38);
     let (title, colour) = match &panel.shift {
         Some((call, fc, q)) => {
             let q = if q == "=" || q.is_empty() {
@@ -314,21 +346,21 @@ fn draw_panel<DB: DrawingBackend>(
     top.draw(&Text::new(
         title,
         (46, 2),
-        (FONT, 14).into_font().color(&colour),
+        (FONT, 16).into_font().color(&colour),
     ))
     .map_err(plot_err)?;
-    let ic50s: Vec<String> = panel
+    let potencies: Vec<String> = panel
         .series
         .iter()
         .map(|s| {
             let who = if s.parental { "P" } else { "R" };
-            format!("{who} {}", s.ic50_label())
+            format!("{who} {}", s.potency_label())
         })
         .collect();
     top.draw(&Text::new(
-        format!("IC50 ({unit}): {}", ic50s.join(", ")),
-        (46, 19),
-        (FONT, 12).into_font().color(&BLACK),
+        format!("{potency_name} ({unit}): {}", potencies.join(", ")),
+        (46, 20),
+        (FONT, 13).into_font().color(&BLACK),
     ))
     .map_err(plot_err)?;
 
@@ -382,8 +414,8 @@ fn draw_panel<DB: DrawingBackend>(
         .y_label_formatter(&|y| format!("{y:.1}"))
         .x_desc(format!("concentration ({unit})"))
         .y_desc("viability")
-        .label_style((FONT, 11))
-        .axis_desc_style((FONT, 12))
+        .label_style((FONT, 13))
+        .axis_desc_style((FONT, 13))
         .light_line_style(WHITE)
         .bold_line_style(RGBColor(235, 235, 235))
         .draw()
@@ -433,19 +465,20 @@ fn draw_panel<DB: DrawingBackend>(
                 .draw_series(LineSeries::new(line, c.stroke_width(2)))
                 .map_err(plot_err)?;
         }
-        if s.ic50.is_finite() && s.ic50 > 0.0 {
-            let x = s.ic50.clamp(x_lo, x_hi);
+        if s.potency.is_finite() && s.potency > 0.0 && s.potency_level.is_finite() {
+            let x = s.potency.clamp(x_lo, x_hi);
+            let y = clamp_y(s.potency_level);
             chart
-                .draw_series([TriangleMarker::new((x, 0.5), 6, c.filled())])
+                .draw_series([TriangleMarker::new((x, y), 6, c.filled())])
                 .map_err(plot_err)?;
             if s.qualifier == ">" || s.qualifier == "<" {
-                // The censored mark points outward, beside the triangle.
-                let dx = if s.qualifier == ">" { 6 } else { -16 };
+                // The censored mark sits above the triangle, inside the panel.
+                let dx = if s.qualifier == ">" { -12 } else { 2 };
                 chart
-                    .draw_series([EmptyElement::at((x, 0.5))
+                    .draw_series([EmptyElement::at((x, y))
                         + Text::new(
                             s.qualifier.clone(),
-                            (dx, -22),
+                            (dx, -26),
                             (FONT, 14).into_font().color(&c),
                         )])
                     .map_err(plot_err)?;
@@ -453,4 +486,34 @@ fn draw_panel<DB: DrawingBackend>(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn series(potency: f64, qualifier: &str, status: &str) -> Series {
+        Series {
+            line: "R".into(),
+            parental: false,
+            points: vec![],
+            means: vec![],
+            curve: None,
+            potency,
+            qualifier: qualifier.into(),
+            potency_level: 0.5,
+            status: status.into(),
+        }
+    }
+
+    #[test]
+    fn potency_labels_show_censoring_and_missing_fits() {
+        assert_eq!(series(141.9088, ">", "ok").potency_label(), "> 142");
+        assert_eq!(series(0.0386, "<", "ok").potency_label(), "< 0.0386");
+        assert_eq!(series(1.9992, "=", "ok").potency_label(), "2.00");
+        assert_eq!(
+            series(f64::NAN, "", "insufficient_data").potency_label(),
+            "insufficient data"
+        );
+    }
 }

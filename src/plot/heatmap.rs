@@ -9,7 +9,7 @@ use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use super::data::RunData;
-use super::style::{self, short_number, FONT};
+use super::style::{self, FONT};
 use super::{plot_err, Draw, PlotOptions};
 
 /// One cell of the heatmap: a `shifts.csv` row.
@@ -37,7 +37,13 @@ impl Cell {
             ""
         };
         let star = if self.q_value < alpha { "*" } else { "" };
-        format!("{bound}{:.1}{star}", self.log2_fc)
+        // -0.04 reads "0.0", not "-0.0".
+        let value = if self.log2_fc.abs() < 0.05 {
+            0.0
+        } else {
+            self.log2_fc
+        };
+        format!("{bound}{value:.1}{star}")
     }
 }
 
@@ -86,7 +92,13 @@ impl Heatmap {
                 },
             );
         }
-        let limit = style::symmetric_limit(cells.values().map(|c| c.log2_fc));
+        // The selecting drug's own cell is expected to be strongly resistant; letting it set
+        // the scale would wash out every collateral effect, so it saturates instead.
+        let off_selection = cells
+            .iter()
+            .filter(|((line, drug), _)| !rows.iter().any(|(r, sel)| r == line && sel == drug))
+            .map(|(_, c)| c.log2_fc);
+        let limit = style::symmetric_limit(off_selection);
         Heatmap {
             rows,
             drugs,
@@ -104,7 +116,7 @@ impl Heatmap {
             .map(|r| r.0.chars().count())
             .max()
             .unwrap_or(4);
-        20 + 8 * longest as u32
+        24 + 9 * longest as u32
     }
 
     fn cell_width(&self) -> u32 {
@@ -114,7 +126,7 @@ impl Heatmap {
             .map(|d| d.chars().count())
             .max()
             .unwrap_or(4);
-        (10 + 8 * longest as u32).max(56)
+        (14 + 9 * longest as u32).max(60)
     }
 
     /// Size that fits the content.
@@ -128,14 +140,14 @@ impl Heatmap {
     /// A sentence for the report.
     pub fn caption(&self) -> String {
         format!(
-            "Collateral-sensitivity map: log2 fold change of {} (resistant / parental) per resistant line and drug; blue = collaterally sensitive, red = cross-resistant, colour saturating at ±{}; * q < {}; `>`/`<` a censored bound; the black outline marks the drug each line was selected with; NA = undetermined.",
+            "Collateral-sensitivity map: log2 fold change of {} (resistant / parental) per resistant line and drug; blue = collaterally sensitive, red = cross-resistant, colour saturating at ±{} (set by the cells other than the selecting drug's); * q < {}; `>`/`<` a censored bound; the black outline marks the drug each line was selected with; NA = undetermined.",
             self.metric, self.limit, self.alpha
         )
     }
 }
 
 const TOP: u32 = 64;
-const CELL_HEIGHT: u32 = 30;
+const CELL_HEIGHT: u32 = 34;
 const RIGHT: u32 = 120;
 const BOTTOM: u32 = 48;
 
@@ -155,7 +167,7 @@ impl Draw for Heatmap {
                 self.metric
             ),
             (10, 8),
-            (FONT, 18).into_font().color(&BLACK),
+            (FONT, 20).into_font().color(&BLACK),
         ))
         .map_err(plot_err)?;
         for (j, drug) in self.drugs.iter().enumerate() {
@@ -163,7 +175,7 @@ impl Draw for Heatmap {
             root.draw(&Text::new(
                 drug.clone(),
                 (x, top - 14),
-                centred(13.0, BLACK),
+                centred(15.0, BLACK),
             ))
             .map_err(plot_err)?;
         }
@@ -172,7 +184,7 @@ impl Draw for Heatmap {
             root.draw(&Text::new(
                 line.clone(),
                 (left - 8, y0 + ch / 2),
-                anchored(13.0, BLACK, HPos::Right),
+                anchored(15.0, BLACK, HPos::Right),
             ))
             .map_err(plot_err)?;
             for (j, drug) in self.drugs.iter().enumerate() {
@@ -200,7 +212,7 @@ impl Draw for Heatmap {
                     root.draw(&Text::new(
                         c.label(self.alpha),
                         (x0 + cw / 2, y0 + ch / 2),
-                        centred(12.0, ink),
+                        centred(14.0, ink),
                     ))
                     .map_err(plot_err)?;
                 }
@@ -254,20 +266,20 @@ impl Draw for Heatmap {
             let label = if v == 0.0 {
                 "0".to_string()
             } else {
-                short_number(v)
+                style::tick_label(v)
             };
             root.draw(&Text::new(
                 label,
                 (bar_x + bar_w + 7, y - 6),
-                (FONT, 11).into_font().color(&BLACK),
+                (FONT, 13).into_font().color(&BLACK),
             ))
             .map_err(plot_err)?;
             v += tick_step;
         }
         root.draw(&Text::new(
             "log2 FC",
-            (bar_x - 8, bar_top - 20),
-            (FONT, 12).into_font().color(&BLACK),
+            (bar_x - 8, bar_top - 22),
+            (FONT, 14).into_font().color(&BLACK),
         ))
         .map_err(plot_err)?;
         root.draw(&Text::new(
@@ -276,7 +288,7 @@ impl Draw for Heatmap {
                 self.alpha
             ),
             (10, bar_bottom.max(grid_bottom) + 16),
-            (FONT, 12).into_font().color(&BLACK),
+            (FONT, 14).into_font().color(&BLACK),
         ))
         .map_err(plot_err)?;
         Ok(())
@@ -295,4 +307,26 @@ fn anchored(size: f64, colour: RGBColor, h: HPos) -> TextStyle<'static> {
 /// A text style centred on its position.
 fn centred(size: f64, colour: RGBColor) -> TextStyle<'static> {
     anchored(size, colour, HPos::Center)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cell(fc: f64, qualifier: &str, q: f64) -> Cell {
+        Cell {
+            log2_fc: fc,
+            qualifier: qualifier.into(),
+            q_value: q,
+            call: String::new(),
+        }
+    }
+
+    #[test]
+    fn labels_carry_bounds_stars_and_no_negative_zero() {
+        assert_eq!(cell(2.56, "=", 0.01).label(0.05), "2.6*");
+        assert_eq!(cell(3.16, ">", f64::NAN).label(0.05), ">3.2");
+        assert_eq!(cell(-0.04, "=", 0.5).label(0.05), "0.0");
+        assert_eq!(cell(f64::NAN, "", f64::NAN).label(0.05), "NA");
+    }
 }

@@ -83,7 +83,7 @@ pub fn parse_well(name: &str) -> Option<(usize, usize)> {
         // Two-letter rows of 1536-well plates: AA = 26, AB = 27, …
         Some(c) => 26 * (first + 1) + idx(c),
     };
-    (column >= 1).then_some((row, column - 1))
+    (column >= 1).then(|| (row, column - 1))
 }
 
 /// One map per plate, in first-seen order of `wells.csv`.

@@ -113,10 +113,17 @@ pub fn short_number(x: f64) -> String {
 /// `2.5`), scientific outside [1e-3, 1e4).
 pub fn tick_label(x: f64) -> String {
     let s = short_number(x);
-    if s.contains('e') || !s.contains('.') {
+    let (mantissa, exponent) = match s.find('e') {
+        Some(i) => s.split_at(i),
+        None => (s.as_str(), ""),
+    };
+    if !mantissa.contains('.') {
         return s;
     }
-    s.trim_end_matches('0').trim_end_matches('.').to_string()
+    format!(
+        "{}{exponent}",
+        mantissa.trim_end_matches('0').trim_end_matches('.')
+    )
 }
 
 #[cfg(test)]
@@ -153,7 +160,8 @@ mod tests {
         assert_eq!(tick_label(0.0100), "0.01");
         assert_eq!(tick_label(10.0), "10");
         assert_eq!(tick_label(2.5), "2.5");
-        assert_eq!(tick_label(1e5), "1.00e5");
+        assert_eq!(tick_label(1e5), "1e5");
+        assert_eq!(tick_label(2.5e-5), "2.5e-5");
     }
 
     #[test]
