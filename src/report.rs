@@ -60,6 +60,10 @@ pub const SHIFT_TABLE_COLUMNS: [&str; 12] = [
     "reason",
 ];
 
+/// Dose-response grids inlined in the report at most; all are still written under
+/// `plots/dose_response/`. Keeps the report of a large screen openable.
+pub const MAX_INLINE_GRIDS: usize = 24;
+
 /// Plate maps inlined in the report at most; all are still written under `plots/plates/`.
 pub const MAX_INLINE_PLATES: usize = 48;
 
@@ -467,7 +471,14 @@ pub fn report_html(data: &RunData, figures: &[Figure], format: Format) -> Result
     if grids.is_empty() {
         h.push_str("<p>No dose-response panels (no fitted curves selected).</p>\n");
     }
-    for f in grids {
+    if grids.len() > MAX_INLINE_GRIDS {
+        let _ = writeln!(
+            h,
+            "<p>{} grids; the first {MAX_INLINE_GRIDS} are shown, all are in <code>plots/dose_response/</code> (or redraw a selection with <code>collateral plot OUTDIR --lines …</code>).</p>",
+            grids.len()
+        );
+    }
+    for f in grids.iter().take(MAX_INLINE_GRIDS) {
         h.push_str(&figure_html(f, format));
     }
 

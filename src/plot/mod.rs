@@ -16,6 +16,7 @@ use std::str::FromStr;
 
 use plotters::coord::Shift;
 use plotters::prelude::*;
+use rayon::prelude::*;
 
 pub use data::RunData;
 
@@ -184,21 +185,32 @@ pub fn draw_all(data: &RunData, options: &PlotOptions) -> Result<Vec<Figure>, St
             bytes: render(&net, options.format, options.size_or(net.size()))?,
         });
     }
-    for grid in dose_response::grids(data, options) {
-        let panel = options.size_or(dose_response::PANEL_SIZE);
-        out.push(Figure {
-            name: format!("plots/dose_response/{}.{ext}", file_stem(&grid.line)),
-            caption: grid.caption(),
-            bytes: render(&grid, options.format, grid.size(panel))?,
-        });
-    }
-    for map in plate_map::maps(data) {
-        let panel = options.size_or(map.panel_size());
-        out.push(Figure {
-            name: format!("plots/plates/{}.{ext}", file_stem(&map.plate)),
-            caption: map.caption(),
-            bytes: render(&map, options.format, map.size(panel))?,
-        });
-    }
+    // Grids and plate maps are many and independent: draw them in parallel, keeping order.
+    let grids = dose_response::grids(data, options);
+    let panel = options.size_or(dose_response::PANEL_SIZE);
+    let drawn: Vec<Figure> = grids
+        .par_iter()
+        .map(|grid| {
+            Ok(Figure {
+                name: format!("plots/dose_response/{}.{ext}", file_stem(&grid.line)),
+                caption: grid.caption(),
+                bytes: render(grid, options.format, grid.size(panel))?,
+            })
+        })
+        .collect::<Result<_, String>>()?;
+    out.extend(drawn);
+    let maps = plate_map::maps(data);
+    let drawn: Vec<Figure> = maps
+        .par_iter()
+        .map(|map| {
+            let panel = options.size_or(map.panel_size());
+            Ok(Figure {
+                name: format!("plots/plates/{}.{ext}", file_stem(&map.plate)),
+                caption: map.caption(),
+                bytes: render(map, options.format, map.size(panel))?,
+            })
+        })
+        .collect::<Result<_, String>>()?;
+    out.extend(drawn);
     Ok(out)
 }

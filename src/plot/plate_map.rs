@@ -91,8 +91,9 @@ pub fn maps(data: &RunData) -> Vec<PlateMap> {
     let mut order: Vec<String> = Vec::new();
     let mut wells: BTreeMap<&str, Vec<MapWell>> = BTreeMap::new();
     for w in &data.wells {
-        if !order.contains(&w.plate) {
+        if !wells.contains_key(w.plate.as_str()) {
             order.push(w.plate.clone());
+            wells.insert(&w.plate, Vec::new());
         }
         if let Some((row, column)) = parse_well(&w.well) {
             wells.entry(&w.plate).or_default().push(MapWell {
@@ -104,6 +105,10 @@ pub fn maps(data: &RunData) -> Vec<PlateMap> {
                 excluded: w.excluded,
             });
         }
+    }
+    let mut qc_by_plate: BTreeMap<&str, Vec<QcRow>> = BTreeMap::new();
+    for q in &data.qc {
+        qc_by_plate.entry(&q.plate).or_default().push(q.clone());
     }
     order
         .into_iter()
