@@ -49,7 +49,7 @@ const DIVERGING_STOPS: [(u8, u8, u8); 7] = [
 /// Colour of `value` on a blue–white–red scale centred on 0 and saturating at ±`limit`.
 /// NaN maps to [`MISSING_GREY`].
 pub fn diverging(value: f64, limit: f64) -> RGBColor {
-    if !value.is_finite() || !(limit > 0.0) {
+    if !value.is_finite() || !limit.is_finite() || limit <= 0.0 {
         return MISSING_GREY;
     }
     // t in [0, 1], 0.5 at zero.
