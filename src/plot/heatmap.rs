@@ -132,8 +132,8 @@ impl Heatmap {
     /// Size that fits the content.
     pub fn size(&self) -> (u32, u32) {
         (
-            self.left() + self.cell_width() * self.drugs.len() as u32 + RIGHT,
-            TOP + CELL_HEIGHT * self.rows.len() as u32 + BOTTOM,
+            (self.left() + self.cell_width() * self.drugs.len() as u32 + RIGHT).max(MIN_WIDTH),
+            TOP + (CELL_HEIGHT * self.rows.len() as u32).max(MIN_BAR_HEIGHT as u32) + BOTTOM,
         )
     }
 
@@ -149,7 +149,11 @@ impl Heatmap {
 const TOP: u32 = 64;
 const CELL_HEIGHT: u32 = 34;
 const RIGHT: u32 = 120;
-const BOTTOM: u32 = 48;
+const BOTTOM: u32 = 60;
+/// The colour bar is at least this tall, however few rows.
+const MIN_BAR_HEIGHT: i32 = 120;
+/// Wide enough for the legend.
+const MIN_WIDTH: u32 = 480;
 
 impl Draw for Heatmap {
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), String> {
@@ -158,8 +162,9 @@ impl Draw for Heatmap {
         let n_cols = self.drugs.len().max(1) as i32;
         let n_rows = self.rows.len().max(1) as i32;
         // Cells fill whatever size was asked for.
-        let cw = ((w as i32 - left - RIGHT as i32) / n_cols).max(8);
-        let ch = ((h as i32 - TOP as i32 - BOTTOM as i32) / n_rows).max(8);
+        let cw = ((w as i32 - left - RIGHT as i32) / n_cols).clamp(8, 4 * self.cell_width() as i32);
+        let ch =
+            ((h as i32 - TOP as i32 - BOTTOM as i32) / n_rows).clamp(8, 3 * CELL_HEIGHT as i32);
         let top = TOP as i32;
         root.draw(&Text::new(
             format!(
@@ -231,7 +236,7 @@ impl Draw for Heatmap {
         let bar_x = left + cw * n_cols + 24;
         let bar_w = 16;
         let bar_top = top;
-        let bar_bottom = grid_bottom.max(top + 120);
+        let bar_bottom = grid_bottom.max(top + MIN_BAR_HEIGHT);
         let steps = 100;
         let span = (bar_bottom - bar_top) as f64;
         for k in 0..steps {
@@ -282,15 +287,24 @@ impl Draw for Heatmap {
             (FONT, 14).into_font().color(&BLACK),
         ))
         .map_err(plot_err)?;
-        root.draw(&Text::new(
+        // Two short lines, so narrow selections keep the whole legend.
+        for (k, line) in [
+            "blue: collaterally sensitive · red: cross-resistant".to_string(),
             format!(
-                "blue: collaterally sensitive · red: cross-resistant · * q < {} · >/<: censored bound · outline: selecting drug",
+                "* q < {} · >/<: censored bound · outline: selecting drug",
                 self.alpha
             ),
-            (10, bar_bottom.max(grid_bottom) + 16),
-            (FONT, 14).into_font().color(&BLACK),
-        ))
-        .map_err(plot_err)?;
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            root.draw(&Text::new(
+                line,
+                (10, bar_bottom.max(grid_bottom) + 12 + 20 * k as i32),
+                (FONT, 14).into_font().color(&BLACK),
+            ))
+            .map_err(plot_err)?;
+        }
         Ok(())
     }
 }
