@@ -270,7 +270,7 @@ figcaption{font-size:.9em;color:#444;max-width:1100px}.file{color:#888}
 .scroll{max-height:32em;overflow:auto;border:1px solid #ddd}
 table{border-collapse:collapse;font-size:.85em}th,td{padding:3px 7px;border-bottom:1px solid #eee;text-align:left;vertical-align:top}
 th{position:sticky;top:0;background:#f0f0f0;cursor:pointer;user-select:none}th.asc::after{content:" ▲"}th.desc::after{content:" ▼"}
-td.num{text-align:right;font-variant-numeric:tabular-nums}
+td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
 tr.verdict-fail,tr.status-failed{background:#fde0dd}tr.verdict-warn,tr.status-flat,tr.status-insufficient_data{background:#fff4d6}
 tr.call-collateral_sensitive td:nth-child(11){color:#2166ac;font-weight:bold}tr.call-cross_resistant td:nth-child(11){color:#b2182b;font-weight:bold}
 .filter{margin:.4em 0;padding:.3em;width:22em}
@@ -443,7 +443,15 @@ pub fn report_html(data: &RunData, figures: &[Figure], format: Format) -> Result
                 &[],
             ));
         }
-        h.push_str("<h2 id=\"shifts\">IC50 shifts</h2><p>From <code>shifts.csv</code>.</p>\n");
+        let metric = data
+            .shifts
+            .first()
+            .map_or("ic50".to_string(), |s| s.metric.clone());
+        let _ = writeln!(
+            h,
+            "<h2 id=\"shifts\">Shifts: log2 fold change of {}</h2><p>From <code>shifts.csv</code>.</p>",
+            escape(&metric)
+        );
         let shift_csv = crate::plot::data::read_rows(&data.dir.join("shifts.csv"))?;
         let rows: Vec<Vec<String>> = shift_csv
             .iter()

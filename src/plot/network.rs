@@ -14,6 +14,8 @@ use super::{plot_err, Draw, PlotOptions};
 pub const LISTED_CYCLES: usize = 10;
 const NODE_RADIUS: f64 = 9.0;
 const LIST_WIDTH: u32 = 330;
+/// Characters per line of a listed cycle before it wraps at an arrow.
+const CYCLE_LINE_CHARS: usize = 44;
 
 /// The network figure's data.
 #[derive(Debug, Clone)]
@@ -84,7 +86,7 @@ impl Network {
 
 impl Draw for Network {
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), String> {
-        let (w, h) = root.dim_in_pixel();
+        let (w, _) = root.dim_in_pixel();
         let list_w = LIST_WIDTH.min(w / 2);
         let (graph, list) = root.split_horizontally(w - list_w);
         let (gw, gh) = graph.dim_in_pixel();
@@ -92,13 +94,13 @@ impl Draw for Network {
             .draw(&Text::new(
                 "Collateral-sensitivity network",
                 (10, 8),
-                (FONT, 18).into_font().color(&BLACK),
+                (FONT, 20).into_font().color(&BLACK),
             ))
             .map_err(plot_err)?;
         let cx = gw as f64 / 2.0;
         let cy = (gh as f64 + 40.0) / 2.0;
         // Room for labels outside the circle.
-        let radius = (gw.min(gh.saturating_sub(40)) as f64 / 2.0 - 70.0).max(30.0);
+        let radius = (gw.min(gh.saturating_sub(40)) as f64 / 2.0 - 90.0).max(30.0);
         let n = self.drugs.len().max(1) as f64;
         let pos: Vec<(f64, f64)> = (0..self.drugs.len())
             .map(|i| {
@@ -181,7 +183,7 @@ impl Draw for Network {
                 .draw(&Text::new(
                     d.clone(),
                     lp,
-                    TextStyle::from((FONT, 14).into_font())
+                    TextStyle::from((FONT, 16).into_font())
                         .color(&BLACK)
                         .pos(Pos::new(hpos, vpos)),
                 ))
@@ -195,7 +197,7 @@ impl Draw for Network {
         .iter()
         .enumerate()
         {
-            let y = 40 + 18 * k as i32;
+            let y = 42 + 20 * k as i32;
             graph
                 .draw(&PathElement::new(
                     vec![(12, y), (40, y)],
@@ -205,8 +207,8 @@ impl Draw for Network {
             graph
                 .draw(&Text::new(
                     *label,
-                    (46, y - 7),
-                    (FONT, 12).into_font().color(&BLACK),
+                    (46, y - 8),
+                    (FONT, 14).into_font().color(&BLACK),
                 ))
                 .map_err(plot_err)?;
         }
@@ -215,7 +217,7 @@ impl Draw for Network {
                 .draw(&Text::new(
                     "no collateral-sensitive or cross-resistant edges between different drugs",
                     (12, gh as i32 - 24),
-                    (FONT, 12).into_font().color(&BLACK),
+                    (FONT, 14).into_font().color(&BLACK),
                 ))
                 .map_err(plot_err)?;
         }
@@ -223,25 +225,28 @@ impl Draw for Network {
         list.draw(&Text::new(
             format!("Top CS cycles ({} in cycles.csv)", self.total_cycles),
             (4, 8),
-            (FONT, 16).into_font().color(&BLACK),
+            (FONT, 18).into_font().color(&BLACK),
         ))
         .map_err(plot_err)?;
         if self.cycles.is_empty() {
             list.draw(&Text::new(
                 "no collateral-sensitivity cycles",
                 (4, 40),
-                (FONT, 13).into_font().color(&BLACK),
+                (FONT, 15).into_font().color(&BLACK),
             ))
             .map_err(plot_err)?;
         }
-        for (k, c) in self.cycles.iter().enumerate() {
-            let y = 40 + 40 * k as i32;
-            list.draw(&Text::new(
-                format!("{}. {}", c.rank, c.cycle),
-                (4, y),
-                (FONT, 13).into_font().color(&style::SENSITIVE_BLUE),
-            ))
-            .map_err(plot_err)?;
+        let mut y = 40;
+        for c in &self.cycles {
+            for line in wrap_cycle(&format!("{}. {}", c.rank, c.cycle), CYCLE_LINE_CHARS) {
+                list.draw(&Text::new(
+                    line,
+                    (4, y),
+                    (FONT, 15).into_font().color(&style::SENSITIVE_BLUE),
+                ))
+                .map_err(plot_err)?;
+                y += 19;
+            }
             let sum: f64 = c.sum_log2_fc.parse().unwrap_or(f64::NAN);
             let q: f64 = c.max_q_value.parse().unwrap_or(f64::NAN);
             list.draw(&Text::new(
@@ -251,12 +256,48 @@ impl Draw for Network {
                     short_number(sum),
                     short_number(q)
                 ),
-                (4, y + 17),
-                (FONT, 12).into_font().color(&BLACK),
+                (4, y),
+                (FONT, 14).into_font().color(&BLACK),
             ))
             .map_err(plot_err)?;
+            y += 26;
         }
-        let _ = h;
         Ok(())
+    }
+}
+
+/// Splits `A -> B -> C` at arrows into lines of at most `width` characters (longer drug names
+/// stay whole); continuation lines are indented.
+pub fn wrap_cycle(text: &str, width: usize) -> Vec<String> {
+    let mut lines: Vec<String> = Vec::new();
+    let mut current = String::new();
+    for (i, part) in text.split(" -> ").enumerate() {
+        let piece = if i == 0 {
+            part.to_string()
+        } else {
+            format!(" -> {part}")
+        };
+        if !current.is_empty() && current.chars().count() + piece.chars().count() > width {
+            lines.push(std::mem::take(&mut current));
+            current = format!("    {}", piece.trim_start());
+        } else {
+            current.push_str(&piece);
+        }
+    }
+    lines.push(current);
+    lines
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_cycles_wrap_at_arrows() {
+        assert_eq!(wrap_cycle("1. A -> B -> A", 38), vec!["1. A -> B -> A"]);
+        assert_eq!(
+            wrap_cycle("1. Alectinib -> IPI504 -> Pemetrexed -> Alectinib", 30),
+            vec!["1. Alectinib -> IPI504", "    -> Pemetrexed -> Alectinib"]
+        );
     }
 }
