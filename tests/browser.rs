@@ -40,6 +40,16 @@ fn chromium() -> Option<PathBuf> {
     None
 }
 
+/// Says a test was skipped. Written to the stderr handle directly: the test harness captures
+/// `println!`/`eprintln!` of passing tests, and this message must be seen.
+fn skip(test: &str) {
+    let _ = writeln!(
+        std::io::stderr(),
+        "SKIPPED {test}: no Chromium found (install it, e.g. `apt-get install chromium`, or set \
+         COLLATERAL_CHROMIUM to its path); .ci/run installs it"
+    );
+}
+
 /// Flags for a headless, offline, throw-away browser.
 fn base_flags(profile: &Path) -> Vec<String> {
     [
@@ -243,7 +253,7 @@ fn open(binary: &Path, profile: &Path, url: &str) -> (Browser, String) {
 #[test]
 fn browser_checks_catch_errors_failed_loads_and_outside_requests() {
     let Some(binary) = chromium() else {
-        println!("SKIPPED browser_checks_catch_errors_failed_loads_and_outside_requests: no chromium binary");
+        skip("browser_checks_catch_errors_failed_loads_and_outside_requests");
         return;
     };
     let dir = tempfile::tempdir().unwrap();
@@ -272,10 +282,7 @@ fn browser_checks_catch_errors_failed_loads_and_outside_requests() {
 #[test]
 fn report_opens_offline_in_headless_chromium_without_errors() {
     let Some(binary) = chromium() else {
-        println!(
-            "SKIPPED report_opens_offline_in_headless_chromium_without_errors: no chromium binary \
-             (install it, e.g. `apt-get install chromium`, or set COLLATERAL_CHROMIUM); .ci/run installs it"
-        );
+        skip("report_opens_offline_in_headless_chromium_without_errors");
         return;
     };
     let base = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("browser-test");
@@ -359,5 +366,5 @@ fn report_opens_offline_in_headless_chromium_without_errors() {
     assert!(status.success());
     let png = std::fs::read(&shot).expect("screenshot written");
     assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
-    println!("report screenshot: {}", shot.display());
+    let _ = writeln!(std::io::stderr(), "report screenshot: {}", shot.display());
 }
