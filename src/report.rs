@@ -266,6 +266,7 @@ nav a{margin-right:1em}
 .summary div{background:#f4f6f8;border-radius:6px;padding:.5em .8em}.summary b{font-size:1.4em;display:block}
 .warnings li{color:#8a4b00}.ok{color:#2a7a2a}
 figure{margin:1em 0}figure svg,figure img{max-width:100%;height:auto;border:1px solid #eee}
+figure[data-file^="plots/heatmap"] svg,figure[data-file^="plots/network"] svg{width:min(100%,1000px)}
 figcaption{font-size:.9em;color:#444;max-width:1100px}.file{color:#888}
 .scroll{max-height:32em;overflow:auto;border:1px solid #ddd}
 table{border-collapse:collapse;font-size:.85em}th,td{padding:3px 7px;border-bottom:1px solid #eee;text-align:left;vertical-align:top}

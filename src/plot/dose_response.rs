@@ -242,7 +242,7 @@ impl Grid {
                 if self.potency_name == "EC50" {
                     "the compared metric, at the curve's midpoint"
                 } else {
-                    "viability 0.5; `>`/`<` when censored at the tested range"
+                    "viability 0.5; >/< when censored at the tested range"
                 }
             ),
             None => format!(

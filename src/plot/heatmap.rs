@@ -140,7 +140,7 @@ impl Heatmap {
     /// A sentence for the report.
     pub fn caption(&self) -> String {
         format!(
-            "Collateral-sensitivity map: log2 fold change of {} (resistant / parental) per resistant line and drug; blue = collaterally sensitive, red = cross-resistant, colour saturating at ±{} (set by the cells other than the selecting drug's); * q < {}; `>`/`<` a censored bound; the black outline marks the drug each line was selected with; NA = undetermined.",
+            "Collateral-sensitivity map: log2 fold change of {} (resistant / parental) per resistant line and drug; blue = collaterally sensitive, red = cross-resistant, colour saturating at ±{} (set by the cells other than the selecting drug's); * q < {}; >/< a censored bound; the black outline marks the drug each line was selected with; NA = undetermined.",
             self.metric, self.limit, self.alpha
         )
     }
