@@ -329,7 +329,7 @@ pub fn report_html(data: &RunData, figures: &[Figure], format: Format) -> Result
     if compared {
         h.push_str("<a href=\"#map\">CS map</a><a href=\"#network\">Network</a><a href=\"#shifts\">Shifts</a>");
     }
-    h.push_str("<a href=\"#curves\">Dose-response</a><a href=\"#fits\">Fits</a><a href=\"#plates\">Plate maps</a><a href=\"#settings\">Settings</a></nav>\n");
+    h.push_str("<a href=\"#drugs\">By drug</a><a href=\"#curves\">By line</a><a href=\"#fits\">Fits</a><a href=\"#plates\">Plate maps</a><a href=\"#settings\">Settings</a></nav>\n");
 
     // Summary and warnings first.
     h.push_str("<h2 id=\"summary\">Run summary</h2><div class=\"summary\">\n");
@@ -475,7 +475,19 @@ pub fn report_html(data: &RunData, figures: &[Figure], format: Format) -> Result
         ));
     }
 
-    h.push_str("<h2 id=\"curves\">Dose-response</h2>\n");
+    h.push_str("<h2 id=\"drugs\">Dose-response by drug</h2>\n");
+    let overviews: Vec<&Figure> = find("plots/drugs/").collect();
+    if overviews.len() > MAX_INLINE_GRIDS {
+        let _ = writeln!(
+            h,
+            "<p>{} drugs; the first {MAX_INLINE_GRIDS} are shown, all are in <code>plots/drugs/</code>.</p>",
+            overviews.len()
+        );
+    }
+    for f in overviews.iter().take(MAX_INLINE_GRIDS) {
+        h.push_str(&figure_html(f, format));
+    }
+    h.push_str("<h2 id=\"curves\">Dose-response by line</h2>\n");
     let grids: Vec<&Figure> = find("plots/dose_response/").collect();
     if grids.is_empty() {
         h.push_str("<p>No dose-response panels (no fitted curves selected).</p>\n");

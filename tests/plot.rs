@@ -109,12 +109,17 @@ fn run_writes_a_parsable_svg_for_every_figure() {
         .map(|s| s["resistant_line"].as_str())
         .collect();
     let drugs: BTreeSet<&str> = shifts.iter().map(|s| s["drug"].as_str()).collect();
-    // One grid per resistant line, one map per plate, plus heatmap and network.
+    // One grid per resistant line, one overview per drug, one map per plate, plus heatmap and
+    // network.
     let plates: BTreeSet<String> = read_csv(&dir.join("qc.csv"))
         .iter()
         .map(|q| q["plate"].clone())
         .collect();
-    assert_eq!(plots.len(), 2 + lines.len() + plates.len(), "{plots:?}");
+    assert_eq!(
+        plots.len(),
+        2 + lines.len() + drugs.len() + plates.len(),
+        "{plots:?}"
+    );
     for p in &plots {
         assert_eq!(p.extension().unwrap(), "svg");
         assert!(!svg_texts(p).is_empty(), "{} has no text", p.display());
@@ -180,6 +185,24 @@ fn run_writes_a_parsable_svg_for_every_figure() {
             .count()
     };
     assert!(svg_count(&grid, "polyline") >= ok("CeritR") + ok("H3122"));
+
+    // The overview of a drug lists every line with its potency.
+    let overview = svg_texts(&dir.join("plots/drugs/Alectinib.svg"));
+    assert!(overview.iter().any(|t| t == "Alectinib: all lines"));
+    assert!(
+        overview
+            .iter()
+            .any(|t| *t == format!("H3122 (parental): {}", ec50("H3122", "Alectinib"))),
+        "{overview:?}"
+    );
+    for l in &lines {
+        assert!(
+            overview
+                .iter()
+                .any(|t| *t == format!("{l}: {}", ec50(l, "Alectinib"))),
+            "overview lacks {l}: {overview:?}"
+        );
+    }
 
     let net = svg_texts(&dir.join("plots/network.svg"));
     for d in &drugs {

@@ -517,3 +517,209 @@ mod tests {
         );
     }
 }
+
+/// Colours of the lines in a drug overview (Okabe–Ito without black and with purple for the
+/// hard-to-read yellow, then Tableau), parental
+/// always [`PARENTAL_GREY`].
+const LINE_PALETTE: [RGBColor; 14] = [
+    RGBColor(230, 159, 0),
+    RGBColor(86, 180, 233),
+    RGBColor(0, 158, 115),
+    RGBColor(204, 121, 167),
+    RGBColor(0, 114, 178),
+    RGBColor(213, 94, 0),
+    RGBColor(117, 112, 179),
+    RGBColor(148, 103, 189),
+    RGBColor(140, 86, 75),
+    RGBColor(23, 190, 207),
+    RGBColor(188, 189, 34),
+    RGBColor(227, 119, 194),
+    RGBColor(31, 119, 180),
+    RGBColor(44, 160, 44),
+];
+
+/// One drug, every line: the parental line and each resistant line's mean per dose and fitted
+/// curve in one panel, for comparing all lines at a glance.
+#[derive(Debug, Clone)]
+pub struct DrugOverview {
+    /// Drug.
+    pub drug: String,
+    /// Concentration unit.
+    pub unit: String,
+    /// `IC50` or `EC50`, as in [`Grid::potency_name`].
+    pub potency_name: String,
+    /// Parental lines first, then resistant lines (or every cell line without a lines table).
+    pub series: Vec<Series>,
+}
+
+/// One overview per selected drug.
+pub fn drug_overviews(data: &RunData, options: &PlotOptions) -> Vec<DrugOverview> {
+    let grids = grids(data, options);
+    let potency_name = grids
+        .first()
+        .map_or("IC50".to_string(), |g| g.potency_name.clone());
+    let unit = data.unit();
+    let mut drugs: Vec<String> = Vec::new();
+    for g in &grids {
+        for p in &g.panels {
+            if !drugs.contains(&p.drug) {
+                drugs.push(p.drug.clone());
+            }
+        }
+    }
+    drugs
+        .into_iter()
+        .map(|drug| {
+            let mut series: Vec<Series> = Vec::new();
+            for g in &grids {
+                for p in g.panels.iter().filter(|p| p.drug == drug) {
+                    for s in &p.series {
+                        if !series.iter().any(|x| x.line == s.line) {
+                            series.push(s.clone());
+                        }
+                    }
+                }
+            }
+            // Parental lines first, keeping first-seen order otherwise.
+            series.sort_by_key(|s| !s.parental);
+            DrugOverview {
+                drug,
+                unit: unit.clone(),
+                potency_name: potency_name.clone(),
+                series,
+            }
+        })
+        .collect()
+}
+
+impl DrugOverview {
+    /// Default size: the panel plus a legend column.
+    pub fn size(&self) -> (u32, u32) {
+        (900, (560).max(80 + 22 * self.series.len() as u32))
+    }
+
+    /// A sentence for the report.
+    pub fn caption(&self) -> String {
+        format!(
+            "{}: every line's mean viability per dose (dots) and fitted curve; the parental line in grey; the legend gives each line's {} ({}).",
+            self.drug, self.potency_name, self.unit
+        )
+    }
+
+    fn colour(&self, index: usize) -> RGBColor {
+        if self.series[index].parental {
+            PARENTAL_GREY
+        } else {
+            let k = self.series[..index].iter().filter(|s| !s.parental).count();
+            LINE_PALETTE[k % LINE_PALETTE.len()]
+        }
+    }
+}
+
+impl Draw for DrugOverview {
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), String> {
+        let (w, _) = root.dim_in_pixel();
+        let (plot, legend) = root.split_horizontally(w.saturating_sub(300).max(w / 2));
+        let xs: Vec<f64> = self
+            .series
+            .iter()
+            .flat_map(|s| s.means.iter().map(|m| m.0))
+            .collect();
+        let ys: Vec<f64> = self
+            .series
+            .iter()
+            .flat_map(|s| s.means.iter().map(|m| m.1))
+            .collect();
+        let (x_min, x_max) = xs
+            .iter()
+            .fold((f64::INFINITY, 0.0f64), |(a, b), &x| (a.min(x), b.max(x)));
+        if xs.is_empty() {
+            return Ok(());
+        }
+        let pad = 10f64.powf(0.25);
+        let (x_lo, x_hi) = if x_max > x_min {
+            (x_min / pad, x_max * pad)
+        } else {
+            (x_min / 10.0, x_min * 10.0)
+        };
+        let y_lo = (ys.iter().cloned().fold(f64::INFINITY, f64::min) - 0.05).clamp(-1.0, -0.1);
+        let y_hi = (ys.iter().cloned().fold(f64::NEG_INFINITY, f64::max) + 0.05).clamp(1.3, 3.0);
+        let clamp_y = |y: f64| y.clamp(y_lo, y_hi);
+        let mut chart = ChartBuilder::on(&plot)
+            .caption(
+                format!("{}: all lines", self.drug),
+                (FONT, 20).into_font().color(&BLACK),
+            )
+            .margin(12)
+            .x_label_area_size(40)
+            .y_label_area_size(50)
+            .build_cartesian_2d((x_lo..x_hi).log_scale(), y_lo..y_hi)
+            .map_err(plot_err)?;
+        chart
+            .configure_mesh()
+            .x_labels(6)
+            .y_labels(7)
+            .x_label_formatter(&|x| style::tick_label(*x))
+            .y_label_formatter(&|y| format!("{y:.1}"))
+            .x_desc(format!("concentration ({})", self.unit))
+            .y_desc("viability")
+            .label_style((FONT, 14))
+            .axis_desc_style((FONT, 15))
+            .light_line_style(WHITE)
+            .bold_line_style(RGBColor(235, 235, 235))
+            .draw()
+            .map_err(plot_err)?;
+        chart
+            .draw_series(LineSeries::new(
+                [(x_lo, 0.5), (x_hi, 0.5)],
+                RGBColor(190, 190, 190).stroke_width(1),
+            ))
+            .map_err(plot_err)?;
+        // Resistant lines first, the parental line on top.
+        for i in (0..self.series.len()).rev() {
+            let s = &self.series[i];
+            let c = self.colour(i);
+            let width = if s.parental { 3 } else { 2 };
+            chart
+                .draw_series(
+                    s.means
+                        .iter()
+                        .map(|&(x, m, _)| Circle::new((x, clamp_y(m)), 3, c.filled())),
+                )
+                .map_err(plot_err)?;
+            if let Some(curve) = s.curve {
+                let (u0, u1) = (x_lo.log10(), x_hi.log10());
+                let line = (0..CURVE_POINTS).map(|k| {
+                    let u = u0 + (u1 - u0) * k as f64 / (CURVE_POINTS - 1) as f64;
+                    (10f64.powf(u), clamp_y(curve.response_at_log10(u)))
+                });
+                chart
+                    .draw_series(LineSeries::new(line, c.stroke_width(width)))
+                    .map_err(plot_err)?;
+            }
+        }
+        legend
+            .draw(&Text::new(
+                format!("line: {} ({})", self.potency_name, self.unit),
+                (8, 20),
+                (FONT, 15).into_font().color(&BLACK),
+            ))
+            .map_err(plot_err)?;
+        for (i, s) in self.series.iter().enumerate() {
+            let y = 50 + 22 * i as i32;
+            let c = self.colour(i);
+            legend
+                .draw(&PathElement::new(vec![(8, y), (30, y)], c.stroke_width(3)))
+                .map_err(plot_err)?;
+            let role = if s.parental { " (parental)" } else { "" };
+            legend
+                .draw(&Text::new(
+                    format!("{}{role}: {}", s.line, s.potency_label()),
+                    (36, y - 8),
+                    (FONT, 14).into_font().color(&BLACK),
+                ))
+                .map_err(plot_err)?;
+        }
+        Ok(())
+    }
+}

@@ -163,9 +163,27 @@ pub fn file_stem(name: &str) -> String {
     }
 }
 
+/// File stems for names, made unique (case-insensitively, for case-insensitive file systems)
+/// by a `-2`, `-3`, … suffix when two names sanitize to the same stem.
+pub fn unique_stems<'a>(names: impl Iterator<Item = &'a str>) -> Vec<String> {
+    let mut used = std::collections::HashSet::new();
+    names
+        .map(|n| {
+            let base = file_stem(n);
+            let mut stem = base.clone();
+            let mut k = 2;
+            while !used.insert(stem.to_lowercase()) {
+                stem = format!("{base}-{k}");
+                k += 1;
+            }
+            stem
+        })
+        .collect()
+}
+
 /// Draws every figure of a run: the heatmap and network (when the run compared lines), one
-/// dose-response grid per resistant line (per cell line without a lines table) and one QC map
-/// per plate. Names are relative to the output folder, under `plots/`.
+/// dose-response grid per resistant line (per cell line without a lines table), one all-lines
+/// overview per drug and one QC map per plate. Names are relative to the output folder, under `plots/`.
 pub fn draw_all(data: &RunData, options: &PlotOptions) -> Result<Vec<Figure>, String> {
     let ext = options.format.extension();
     let mut out = Vec::new();
@@ -188,24 +206,42 @@ pub fn draw_all(data: &RunData, options: &PlotOptions) -> Result<Vec<Figure>, St
     // Grids and plate maps are many and independent: draw them in parallel, keeping order.
     let grids = dose_response::grids(data, options);
     let panel = options.size_or(dose_response::PANEL_SIZE);
+    let stems = unique_stems(grids.iter().map(|g| g.line.as_str()));
     let drawn: Vec<Figure> = grids
         .par_iter()
-        .map(|grid| {
+        .zip(&stems)
+        .map(|(grid, stem)| {
             Ok(Figure {
-                name: format!("plots/dose_response/{}.{ext}", file_stem(&grid.line)),
+                name: format!("plots/dose_response/{stem}.{ext}"),
                 caption: grid.caption(),
                 bytes: render(grid, options.format, grid.size(panel))?,
             })
         })
         .collect::<Result<_, String>>()?;
     out.extend(drawn);
+    let overviews = dose_response::drug_overviews(data, options);
+    let stems = unique_stems(overviews.iter().map(|o| o.drug.as_str()));
+    let drawn: Vec<Figure> = overviews
+        .par_iter()
+        .zip(&stems)
+        .map(|(overview, stem)| {
+            Ok(Figure {
+                name: format!("plots/drugs/{stem}.{ext}"),
+                caption: overview.caption(),
+                bytes: render(overview, options.format, options.size_or(overview.size()))?,
+            })
+        })
+        .collect::<Result<_, String>>()?;
+    out.extend(drawn);
     let maps = plate_map::maps(data);
+    let stems = unique_stems(maps.iter().map(|m| m.plate.as_str()));
     let drawn: Vec<Figure> = maps
         .par_iter()
-        .map(|map| {
+        .zip(&stems)
+        .map(|(map, stem)| {
             let panel = options.size_or(map.panel_size());
             Ok(Figure {
-                name: format!("plots/plates/{}.{ext}", file_stem(&map.plate)),
+                name: format!("plots/plates/{stem}.{ext}"),
                 caption: map.caption(),
                 bytes: render(map, options.format, map.size(panel))?,
             })
@@ -213,4 +249,20 @@ pub fn draw_all(data: &RunData, options: &PlotOptions) -> Result<Vec<Figure>, St
         .collect::<Result<_, String>>()?;
     out.extend(drawn);
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_stems_are_safe_and_unique() {
+        assert_eq!(file_stem("KME1_in_TET"), "KME1_in_TET");
+        assert_eq!(file_stem("A/B c"), "A_B_c");
+        assert_eq!(file_stem("..x"), "_..x");
+        assert_eq!(
+            unique_stems(["A/B", "A_B", "a_b", "C"].into_iter()),
+            vec!["A_B", "A_B-2", "a_b-3", "C"]
+        );
+    }
 }
