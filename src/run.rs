@@ -599,12 +599,16 @@ impl Staging {
     }
 
     pub(crate) fn commit(self) -> Result<Vec<PathBuf>> {
+        // Subfolders first, so a folder that cannot be made fails the commit before any file
+        // has moved.
+        for name in self.names.borrow().iter() {
+            if let Some(parent) = self.outdir.join(name).parent() {
+                std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, "creating", e))?;
+            }
+        }
         let mut out = Vec::new();
         for name in self.names.borrow().iter() {
             let to = self.outdir.join(name);
-            if let Some(parent) = to.parent() {
-                std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, "creating", e))?;
-            }
             std::fs::rename(self.dir.join(name), &to)
                 .map_err(|e| Error::io(&to, "moving into place", e))?;
             out.push(to);

@@ -452,3 +452,18 @@ fn a_run_without_lines_draws_one_grid_per_cell_line_and_no_map() {
     let html = std::fs::read_to_string(res.join("report.html")).unwrap();
     assert!(!html.contains("id=\"map\""));
 }
+
+#[test]
+fn a_run_that_cannot_write_its_figures_writes_nothing() {
+    let out = tempfile::tempdir().unwrap();
+    // A file where the plots folder must go.
+    std::fs::write(out.path().join("plots"), "not a folder").unwrap();
+    collateral()
+        .args(["run", "assays/dhawan2017/assay.toml", "-q", "-o"])
+        .arg(out.path())
+        .current_dir(root())
+        .assert()
+        .code(1)
+        .stderr(predicates::str::contains("plots"));
+    assert_eq!(files_under(out.path()), vec![out.path().join("plots")]);
+}
