@@ -15,7 +15,7 @@ use super::{plot_err, Draw, PlotOptions};
 /// Default size of one panel in pixels.
 pub const PANEL_SIZE: (u32, u32) = (360, 300);
 /// Height of the grid's header (title and legend).
-const HEADER: u32 = 56;
+const HEADER: u32 = 78;
 /// Most panels per row.
 const MAX_COLUMNS: usize = 4;
 /// Points on a drawn curve.
@@ -299,7 +299,7 @@ impl Draw for Grid {
                     },
                     self.unit
                 ),
-                (x + 10, 33),
+                (10, 56),
                 legend.color(&BLACK),
             ))
             .map_err(plot_err)?;
@@ -473,13 +473,14 @@ fn draw_panel<DB: DrawingBackend>(
                 .map_err(plot_err)?;
             if s.qualifier == ">" || s.qualifier == "<" {
                 // The censored mark sits above the triangle, inside the panel.
-                let dx = if s.qualifier == ">" { -12 } else { 2 };
+                // Below the triangle: a censored curve does not reach 0.5 there.
+                let dx = if s.qualifier == ">" { -14 } else { 2 };
                 chart
                     .draw_series([EmptyElement::at((x, y))
                         + Text::new(
                             s.qualifier.clone(),
-                            (dx, -26),
-                            (FONT, 14).into_font().color(&c),
+                            (dx, 6),
+                            (FONT, 18).into_font().color(&c),
                         )])
                     .map_err(plot_err)?;
             }
