@@ -324,7 +324,7 @@ pub fn report_html(data: &RunData, figures: &[Figure], format: Format) -> Result
         escape(run["assay"]["path"].as_str().unwrap_or("?")),
         escape(&data.unit())
     );
-    let compared = !data.shifts.is_empty();
+    let compared = data.compared;
     h.push_str("<nav><a href=\"#summary\">Summary</a><a href=\"#qc\">QC</a>");
     if compared {
         h.push_str("<a href=\"#map\">CS map</a><a href=\"#network\">Network</a><a href=\"#shifts\">Shifts</a>");
@@ -413,6 +413,9 @@ pub fn report_html(data: &RunData, figures: &[Figure], format: Format) -> Result
     let find = |prefix: &'static str| figures.iter().filter(move |f| f.name.starts_with(prefix));
     if compared {
         h.push_str("<h2 id=\"map\">Collateral-sensitivity map</h2>\n");
+        if data.pooled_shifts().next().is_none() {
+            h.push_str("<p><code>shifts.csv</code> holds no shift: no resistant line could be compared with its parental line.</p>\n");
+        }
         for f in find("plots/heatmap.") {
             h.push_str(&figure_html(f, format));
         }
@@ -477,6 +480,9 @@ pub fn report_html(data: &RunData, figures: &[Figure], format: Format) -> Result
 
     h.push_str("<h2 id=\"drugs\">Dose-response by drug</h2>\n");
     let overviews: Vec<&Figure> = find("plots/drugs/").collect();
+    if overviews.is_empty() {
+        h.push_str("<p>No dose-response panels (no fitted curves selected).</p>\n");
+    }
     if overviews.len() > MAX_INLINE_GRIDS {
         let _ = writeln!(
             h,

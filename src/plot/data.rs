@@ -162,6 +162,8 @@ pub struct RunData {
     pub fit_columns: Vec<String>,
     /// `fits.csv`.
     pub fits: Vec<FitRow>,
+    /// Whether the run compared lines (it wrote `shifts.csv`, even if empty).
+    pub compared: bool,
     /// `shifts.csv` (empty without a lines table).
     pub shifts: Vec<ShiftRow>,
     /// `wells.csv`.
@@ -205,6 +207,7 @@ impl RunData {
                 cells: r.all(),
             })
             .collect();
+        let compared = dir.join("shifts.csv").exists();
         let shifts = match Csv::read_optional(&dir.join("shifts.csv"))? {
             None => Vec::new(),
             Some(t) => t
@@ -296,6 +299,7 @@ impl RunData {
             run,
             fit_columns: fits_table.header.clone(),
             fits,
+            compared,
             shifts,
             wells,
             qc_columns: qc_table.header.clone(),

@@ -187,7 +187,7 @@ pub fn unique_stems<'a>(names: impl Iterator<Item = &'a str>) -> Vec<String> {
 pub fn draw_all(data: &RunData, options: &PlotOptions) -> Result<Vec<Figure>, String> {
     let ext = options.format.extension();
     let mut out = Vec::new();
-    if !data.shifts.is_empty() {
+    if data.compared {
         let hm = heatmap::Heatmap::new(data, options);
         if !hm.rows.is_empty() && !hm.drugs.is_empty() {
             out.push(Figure {
