@@ -467,3 +467,54 @@ fn a_run_that_cannot_write_its_figures_writes_nothing() {
         .stderr(predicates::str::contains("plots"));
     assert_eq!(files_under(out.path()), vec![out.path().join("plots")]);
 }
+
+#[test]
+fn lines_reported_per_replicate_get_one_heatmap_row_per_replicate() {
+    let out = tempfile::tempdir().unwrap();
+    let sim = out.path().join("sim");
+    collateral()
+        .args(["simulate", "-q", "--lines", "2", "--drugs", "3", "-o"])
+        .arg(&sim)
+        .assert()
+        .success();
+    let mut assay = std::fs::read_to_string(sim.join("assay.toml")).unwrap();
+    assay.push_str("\n[shift]\nper_replicate = true\n");
+    std::fs::write(sim.join("assay.toml"), assay).unwrap();
+    let res = out.path().join("res");
+    collateral()
+        .args(["run", "-q"])
+        .arg(sim.join("assay.toml"))
+        .arg("-o")
+        .arg(&res)
+        .assert()
+        .success();
+    let matrix = read_csv(&res.join("matrix.csv"));
+    let heat = svg_texts(&res.join("plots/heatmap.svg"));
+    assert!(matrix.len() > 1);
+    for row in &matrix {
+        let label = &row["resistant_line"];
+        assert!(label.contains(" rep "), "{label}");
+        assert!(heat.contains(label), "heatmap lacks row {label}: {heat:?}");
+    }
+    // The line's grid summarises the replicate calls in each panel title.
+    let shifts = read_csv(&res.join("shifts.csv"));
+    let line = &shifts[0]["resistant_line"];
+    let drug = &shifts[0]["drug"];
+    let short = |c: &str| match c {
+        "collateral_sensitive" => "CS".to_string(),
+        "cross_resistant" => "CR".to_string(),
+        "undetermined" => "undet.".to_string(),
+        other => other.to_string(),
+    };
+    let title = format!(
+        "{drug}: {}",
+        shifts
+            .iter()
+            .filter(|s| &s["resistant_line"] == line && &s["drug"] == drug)
+            .map(|s| format!("rep {} {}", s["replicate"], short(&s["call"])))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    let grid = svg_texts(&res.join(format!("plots/dose_response/{line}.svg")));
+    assert!(grid.contains(&title), "no title {title}: {grid:?}");
+}

@@ -77,6 +77,18 @@ pub struct ShiftRow {
     pub replicate: String,
 }
 
+impl ShiftRow {
+    /// The row's label in the matrix: the line, or `LINE rep R` for a replicate's row (as in
+    /// `matrix.csv`).
+    pub fn row_label(&self) -> String {
+        if self.replicate.is_empty() {
+            self.resistant_line.clone()
+        } else {
+            format!("{} rep {}", self.resistant_line, self.replicate)
+        }
+    }
+}
+
 /// One `wells.csv` row, the columns the figures use.
 #[derive(Debug, Clone, PartialEq)]
 pub struct WellRow {
@@ -340,10 +352,11 @@ impl RunData {
         out
     }
 
-    /// Resistant lines and their parental line, in `shifts.csv` order.
+    /// Resistant lines and their parental line, in `shifts.csv` order (lines reported per
+    /// replicate included).
     pub fn resistant_lines(&self) -> Vec<(String, String)> {
         let mut out: Vec<(String, String)> = Vec::new();
-        for s in self.pooled_shifts() {
+        for s in &self.shifts {
             if !out.iter().any(|(r, _)| r == &s.resistant_line) {
                 out.push((s.resistant_line.clone(), s.parental_line.clone()));
             }

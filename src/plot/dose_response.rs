@@ -79,8 +79,10 @@ pub struct Panel {
     pub drug: String,
     /// Parental first (when known), then the resistant line.
     pub series: Vec<Series>,
-    /// The shift row's call and log2 fold change, when the run compared lines.
+    /// The pooled shift row's call, log2 fold change and its qualifier, when there is one.
     pub shift: Option<(String, f64, String)>,
+    /// (replicate, call) of the replicate shift rows, for lines reported per replicate.
+    pub replicate_calls: Vec<(String, String)>,
 }
 
 /// A grid of panels for one line.
@@ -150,10 +152,19 @@ pub fn grids(data: &RunData, options: &PlotOptions) -> Vec<Grid> {
                         .pooled_shifts()
                         .find(|s| s.resistant_line == line && &s.drug == drug)
                         .map(|s| (s.call.clone(), s.log2_fc, s.log2_fc_qualifier.clone()));
+                    let replicate_calls = data
+                        .shifts
+                        .iter()
+                        .filter(|s| {
+                            s.resistant_line == line && &s.drug == drug && !s.replicate.is_empty()
+                        })
+                        .map(|s| (s.replicate.clone(), s.call.clone()))
+                        .collect();
                     Panel {
                         drug: drug.clone(),
                         series,
                         shift,
+                        replicate_calls,
                     }
                 })
                 .collect();
@@ -312,6 +323,16 @@ impl Draw for Grid {
     }
 }
 
+/// A call in a few letters, for crowded titles.
+fn short_call(call: &str) -> &str {
+    match call {
+        "collateral_sensitive" => "CS",
+        "cross_resistant" => "CR",
+        "undetermined" => "undet.",
+        other => other,
+    }
+}
+
 fn draw_panel<DB: DrawingBackend>(
     panel: &Panel,
     area: &DrawingArea<DB, Shift>,
@@ -335,6 +356,14 @@ fn draw_panel<DB: DrawingBackend>(
                 format!("{}: {}{fc}", panel.drug, call.replace('_', " ")),
                 style::call_colour(call),
             )
+        }
+        None if !panel.replicate_calls.is_empty() => {
+            let calls: Vec<String> = panel
+                .replicate_calls
+                .iter()
+                .map(|(r, c)| format!("rep {r} {}", short_call(c)))
+                .collect();
+            (format!("{}: {}", panel.drug, calls.join(", ")), BLACK)
         }
         None => (panel.drug.clone(), BLACK),
     };

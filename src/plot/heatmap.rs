@@ -50,11 +50,12 @@ impl Cell {
 /// The heatmap's data.
 #[derive(Debug, Clone)]
 pub struct Heatmap {
-    /// Resistant lines with their selecting drug, in `shifts.csv` order.
+    /// Row labels (the resistant line, or `LINE rep R` for lines reported per replicate) with
+    /// the line's selecting drug, in `shifts.csv` order.
     pub rows: Vec<(String, String)>,
     /// Drug columns.
     pub drugs: Vec<String>,
-    /// Cells by (line, drug).
+    /// Cells by (row label, drug).
     pub cells: BTreeMap<(String, String), Cell>,
     /// The colour scale saturates at ±limit.
     pub limit: f64,
@@ -65,25 +66,27 @@ pub struct Heatmap {
 }
 
 impl Heatmap {
-    /// The heatmap of a run's pooled shifts, restricted to the selected lines and drugs.
+    /// The heatmap of a run's shifts (one row per `matrix.csv` row), restricted to the selected
+    /// lines and drugs.
     pub fn new(data: &RunData, options: &PlotOptions) -> Heatmap {
         let mut rows: Vec<(String, String)> = Vec::new();
         let mut drugs: Vec<String> = Vec::new();
         let mut cells = BTreeMap::new();
         let mut metric = String::new();
-        for s in data.pooled_shifts() {
+        for s in &data.shifts {
             if !options.wants_line(&s.resistant_line) || !options.wants_drug(&s.drug) {
                 continue;
             }
-            if !rows.iter().any(|(r, _)| r == &s.resistant_line) {
-                rows.push((s.resistant_line.clone(), s.selected_with.clone()));
+            let label = s.row_label();
+            if !rows.iter().any(|(r, _)| r == &label) {
+                rows.push((label.clone(), s.selected_with.clone()));
             }
             if !drugs.contains(&s.drug) {
                 drugs.push(s.drug.clone());
             }
             metric = s.metric.clone();
             cells.insert(
-                (s.resistant_line.clone(), s.drug.clone()),
+                (label, s.drug.clone()),
                 Cell {
                     log2_fc: s.log2_fc,
                     qualifier: s.log2_fc_qualifier.clone(),
