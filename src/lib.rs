@@ -14,6 +14,7 @@ pub mod normalize;
 pub mod output;
 pub mod plate;
 pub mod qc;
+pub mod read;
 pub mod run;
 pub mod shift;
 pub mod simulate;
