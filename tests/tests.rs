@@ -6,5 +6,6 @@ mod dhawan_assay;
 mod fit;
 mod iwasawa;
 mod normalization;
+mod read_formats;
 mod shift_cli;
 mod simulated;

@@ -723,9 +723,10 @@ fn covers(g: &Group, w: WellPos) -> bool {
         Kind::Expt => true,
         Kind::Row => g.rows.contains(&w.row),
         Kind::Col => g.cols.contains(&w.column),
-        // Interleaved: `irow.A` is A1, B2, A3, B4 …; `icol.1` is A1, B2, C1, D2 ….
-        Kind::Irow => g.rows.iter().any(|&r| w.row == r + (w.column % 2)),
-        Kind::Icol => g.cols.iter().any(|&c| w.column == c + (w.row % 2)),
+        // Interleaved (wellmap): rows pair up A/B, C/D …; `irow.A` is A1, B2, A3, B4 … and
+        // `irow.B` is B1, A2, B3 …; columns pair 1/2, 3/4 … the same way for `icol`.
+        Kind::Irow => g.rows.contains(&(w.row ^ (w.column % 2))),
+        Kind::Icol => g.cols.contains(&(w.column ^ (w.row % 2))),
         Kind::Block | Kind::Well => g.wells.contains(&w),
     }
 }
@@ -739,9 +740,9 @@ fn resolve(groups: &[Group]) -> BTreeMap<WellPos, Params> {
         match g.kind {
             Kind::Row => row_groups.extend(g.rows.iter().copied()),
             Kind::Col => col_groups.extend(g.cols.iter().copied()),
-            // An interleaved row spans its row and the next; an interleaved column likewise.
-            Kind::Irow => row_groups.extend(g.rows.iter().flat_map(|&r| [r, r + 1])),
-            Kind::Icol => col_groups.extend(g.cols.iter().flat_map(|&c| [c, c + 1])),
+            // An interleaved row spans its row and its partner; an interleaved column likewise.
+            Kind::Irow => row_groups.extend(g.rows.iter().flat_map(|&r| [r, r ^ 1])),
+            Kind::Icol => col_groups.extend(g.cols.iter().flat_map(|&c| [c, c ^ 1])),
             _ => {}
         }
     }
