@@ -36,6 +36,15 @@ enum Command {
         #[arg(short, long)]
         out: PathBuf,
     },
+    /// Read every input of an assay, print what was understood and every problem (exit 1 on
+    /// problems), without fitting anything.
+    Validate {
+        /// The assay file (TOML).
+        assay: PathBuf,
+        /// Draw each plate map in the terminal.
+        #[arg(long)]
+        map: bool,
+    },
     /// Fit dose-response curves from a table with columns cell_line, drug, concentration,
     /// response (optional replicate); one curve per (cell_line, drug), replicates pooled.
     Fit {
@@ -154,6 +163,21 @@ fn execute(cli: &Cli) -> anyhow::Result<()> {
             }
             if !cli.quiet {
                 println!("{}", report.summary());
+            }
+        }
+        Command::Validate { assay, map } => {
+            let v = collateral::read::validate::validate(assay, *map)?;
+            if !cli.quiet {
+                print!("{}{}", v.summary, v.maps);
+            }
+            for w in &v.warnings {
+                eprintln!("warning: {w}");
+            }
+            for p in &v.problems {
+                eprintln!("problem: {p}");
+            }
+            if !v.problems.is_empty() {
+                anyhow::bail!("{} problems found", v.problems.len());
             }
         }
         Command::Fit {

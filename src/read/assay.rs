@@ -28,6 +28,10 @@ pub struct PlateSummary {
     pub reads: Vec<(String, bool, bool)>,
     /// The plate format.
     pub plate_format: PlateFormat,
+    /// Wells with a reading but not in the layout (kept as `empty`).
+    pub data_only: Vec<WellPos>,
+    /// Wells the layout uses (not `empty`) that have no reading.
+    pub layout_only: Vec<WellPos>,
 }
 
 /// Everything read from an assay's inputs.
@@ -216,6 +220,8 @@ fn one_plate(
     let default_line = entry.cell_line.clone().unwrap_or_default();
     let mut out = Vec::new();
     let mut has_vehicle = false;
+    let mut data_only = Vec::new();
+    let mut layout_only = Vec::new();
     let positions: BTreeSet<WellPos> = lw.keys().chain(data.keys()).copied().collect();
     for pos in positions {
         let (signal, line, data_loc) = match data.get(&pos) {
@@ -225,13 +231,16 @@ fn one_plate(
         let layout_loc = Location::file(&layout.path).at_well(plate, &pos.to_string());
         let (role, cell_line, drug, concentration, replicate) = match lw.get(&pos) {
             // Wells a layout leaves out are empty; their reading is kept.
-            None => (
-                Role::Empty,
-                String::new(),
-                String::new(),
-                None,
-                String::new(),
-            ),
+            None => {
+                data_only.push(pos);
+                (
+                    Role::Empty,
+                    String::new(),
+                    String::new(),
+                    None,
+                    String::new(),
+                )
+            }
             Some(params) => match layout.spec(plate, pos, params, &default_line) {
                 Ok(s) => (s.role, s.cell_line, s.drug, s.concentration, s.replicate),
                 Err(m) => {
@@ -266,6 +275,7 @@ fn one_plate(
             });
         }
         if role != Role::Empty && data_loc.is_none() {
+            layout_only.push(pos);
             warnings.push(Problem {
                 location: layout_loc,
                 message: format!(
@@ -314,6 +324,8 @@ fn one_plate(
             .map(|r| (r.name.clone(), r.computed, r.layout))
             .collect(),
         plate_format: format,
+        data_only,
+        layout_only,
     };
     Ok((out, format, summary))
 }

@@ -9,6 +9,7 @@ pub mod assay;
 pub mod grid;
 pub mod layout;
 pub mod sheet;
+pub mod validate;
 pub mod vendor;
 
 use std::path::{Path, PathBuf};
