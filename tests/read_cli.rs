@@ -1,0 +1,244 @@
+//! The `[[plates]]` form end to end: `collateral run` and `collateral validate` on a real Gen5
+//! export with a wellmap layout, and the errors a user meets on the way.
+
+use std::path::Path;
+
+use predicates::prelude::*;
+
+use crate::common::{collateral, read_csv, root, write};
+
+const LAYOUT: &str = r#"
+[col.'2-11']
+drug = "x"
+top_concentration = 10
+dilution = 2
+series_start = 2
+
+[block.1x4.A1]
+role = "vehicle"
+[block.1x4.E1]
+role = "blank"
+[block.1x4.A12]
+role = "blank"
+[block.1x4.E12]
+role = "vehicle"
+"#;
+
+/// Two plates (two cell lines) read from copies of the Gen5 luminescence export.
+fn screen(dir: &Path, layout: &str, extra: &str) -> std::path::PathBuf {
+    let src = root()
+        .join("tests/data/exports/gen5-txt/lum_endpoint_singleplate_with_layout_and_normlum.txt");
+    std::fs::create_dir_all(dir.join("reads")).unwrap();
+    std::fs::copy(&src, dir.join("reads/P1.txt")).unwrap();
+    std::fs::copy(&src, dir.join("reads/P2.txt")).unwrap();
+    write(dir, "layout.toml", layout);
+    write(
+        dir,
+        "assay.toml",
+        &format!(
+            "name = \"gen5 screen\"\nconcentration_unit = \"uM\"\n\n[[plates]]\nfile = \"reads/P1.txt\"\nlayout = \"layout.toml\"\ncell_line = \"L1\"\nread = \"LUM:Lum\"\n\n[[plates]]\nfile = \"reads/P2.txt\"\nlayout = \"layout.toml\"\ncell_line = \"L2\"\n{extra}"
+        ),
+    )
+}
+
+#[test]
+fn run_reads_plate_files_with_a_layout() {
+    let dir = tempfile::tempdir().unwrap();
+    let assay = screen(dir.path(), LAYOUT, "");
+    let out = dir.path().join("out");
+    collateral()
+        .arg("run")
+        .arg(&assay)
+        .arg("-o")
+        .arg(&out)
+        .assert()
+        .success();
+    let wells = read_csv(&out.join("wells.csv"));
+    assert_eq!(wells.len(), 192);
+    let p2a4 = wells
+        .iter()
+        .find(|w| w["plate"] == "P2" && w["well"] == "A4")
+        .unwrap();
+    assert_eq!(p2a4["cell_line"], "L2");
+    assert_eq!(p2a4["drug"], "x");
+    assert_eq!(p2a4["concentration"].parse::<f64>().unwrap(), 2.5);
+    assert_eq!(p2a4["signal"], "5574");
+    let fits = read_csv(&out.join("fits.csv"));
+    assert_eq!(fits.len(), 2);
+    let run: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("run.json")).unwrap()).unwrap();
+    let text = run.to_string();
+    for f in ["P1.txt", "P2.txt", "layout.toml"] {
+        assert!(text.contains(f), "run.json lacks {f}: {text}");
+    }
+    // The SHA-256 of a plate file is recorded.
+    let bytes = std::fs::read(dir.path().join("reads/P1.txt")).unwrap();
+    assert!(text.contains(&collateral::run::sha256_hex(&bytes)));
+}
+
+#[test]
+fn glob_patterns_name_each_plate_after_its_file() {
+    let dir = tempfile::tempdir().unwrap();
+    screen(dir.path(), LAYOUT, "");
+    write(
+        dir.path(),
+        "glob.toml",
+        "name = \"g\"\nconcentration_unit = \"uM\"\n[[plates]]\nfile = \"reads/P*.txt\"\nlayout = \"layout.toml\"\ncell_line = \"L1\"\n",
+    );
+    let a = collateral::assay::Assay::from_file(&dir.path().join("glob.toml")).unwrap();
+    let r = collateral::read::assay_wells(&a).unwrap();
+    let plates: Vec<&str> = r.table.plates().collect();
+    assert_eq!(plates, vec!["P1", "P2"]);
+}
+
+#[test]
+fn validate_describes_and_maps_a_clean_screen() {
+    let dir = tempfile::tempdir().unwrap();
+    let assay = screen(dir.path(), LAYOUT, "");
+    collateral()
+        .arg("validate")
+        .arg(&assay)
+        .arg("--map")
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("2 plates, 192 wells"))
+        .stdout(predicate::str::contains(
+            "plate P1: 96-well; vehicle 8, blank 8, sample 80, empty 0",
+        ))
+        .stdout(predicate::str::contains(
+            "read `LUM:Lum` (also in the file: Well ID, NormLum)",
+        ))
+        .stdout(predicate::str::contains(
+            "series L1 × x: 10 doses, 0.01953125–10 uM, mean fold 2.000",
+        ))
+        .stdout(predicate::str::contains("  A VaaaaaaaaaaB\n"))
+        .stdout(predicate::str::contains("  E BaaaaaaaaaaV\n"));
+}
+
+#[test]
+fn validate_reports_design_problems_and_exits_1() {
+    let dir = tempfile::tempdir().unwrap();
+    // Column 11 left out of the layout; one drug at one dose; a dose that breaks the series.
+    let layout = r#"
+[col.'2-10']
+drug = "x"
+top_concentration = 10
+dilution = 2
+series_start = 2
+[well.C5]
+concentration = 100
+[well.A12]
+role = "vehicle"
+[well.B12]
+drug = "y"
+concentration = 1
+[block.1x4.A1]
+role = "vehicle"
+[block.1x4.E1]
+role = "blank"
+[block.1x4.E12]
+role = "vehicle"
+"#;
+    let assay = screen(dir.path(), layout, "");
+    collateral()
+        .arg("validate")
+        .arg(&assay)
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("plate P1, well A11: the data has a reading here but the layout does not name this well"))
+        .stderr(predicate::str::contains("L1 × y is tested at one dose only"))
+        .stderr(predicate::str::contains("L1 × x along row C: doses"))
+        .stderr(predicate::str::contains("neither rise nor fall"));
+}
+
+#[test]
+fn plate_errors_name_file_plate_and_well() {
+    let dir = tempfile::tempdir().unwrap();
+    // Two entries claiming one plate.
+    let assay = screen(dir.path(), LAYOUT, "\n[[plates]]\nfile = \"reads/P2.txt\"\nlayout = \"layout.toml\"\nplate = \"P1\"\ncell_line = \"L3\"\n");
+    collateral()
+        .arg("run")
+        .arg(&assay)
+        .arg("-o")
+        .arg(dir.path().join("o"))
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("plate P1 is claimed twice"));
+    // A layout that gives a well no role.
+    let dir = tempfile::tempdir().unwrap();
+    let assay = screen(
+        dir.path(),
+        &LAYOUT.replace("role = \"blank\"", "note = 1"),
+        "",
+    );
+    collateral()
+        .arg("validate")
+        .arg(&assay)
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(
+            "layout.toml: plate P1, well E1: the layout gives this well of plate P1 no `role`",
+        ));
+    // Several raw reads and none chosen; and an unknown read.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        root().join("tests/data/exports/gen5-txt/multiple_read_modes_abs_fluor.txt"),
+        dir.path().join("m.txt"),
+    )
+    .unwrap();
+    write(dir.path(), "layout.toml", LAYOUT);
+    let a = write(
+        dir.path(),
+        "a.toml",
+        "name = \"m\"\nconcentration_unit = \"uM\"\n[[plates]]\nfile = \"m.txt\"\nlayout = \"layout.toml\"\ncell_line = \"L\"\n",
+    );
+    collateral()
+        .arg("validate")
+        .arg(&a)
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("3 raw reads in this file: `od:600`, `fluor:579,616`, `fluor:479,520`; choose one with `read = \"…\"`"));
+}
+
+#[test]
+fn assay_plates_keys_are_checked() {
+    let p = Path::new("d/assay.toml");
+    let parse = |t: &str| collateral::assay::Assay::from_str(t, p);
+    let head = "name = \"s\"\nconcentration_unit = \"uM\"\n";
+    let e = parse(&format!(
+        "{head}[[plates]]\nfile = \"a.csv\"\nlayout = \"l.toml\"\ncel_line = \"x\"\n"
+    ))
+    .unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("d/assay.toml:6: unknown key `plates.cel_line` (did you mean `cell_line`?)"),
+        "{e}"
+    );
+    let e = parse(&format!(
+        "{head}wells = \"w.csv\"\n[[plates]]\nfile = \"a.csv\"\nlayout = \"l.toml\"\n"
+    ))
+    .unwrap_err();
+    assert!(
+        e.to_string().contains("both `wells` and `[[plates]]`"),
+        "{e}"
+    );
+    let e = parse(&format!("{head}[[plates]]\nfile = \"a.csv\"\n")).unwrap_err();
+    assert!(e.to_string().contains("needs `file` and `layout`"), "{e}");
+    let e = parse(&format!(
+        "{head}[[plates]]\nfile = \"a.csv\"\nlayout = \"l.toml\"\nformat = \"gen6\"\n"
+    ))
+    .unwrap_err();
+    assert!(
+        e.to_string().contains(
+            "d/assay.toml:3: `format = \"gen6\"` is not a format we read (did you mean `gen5`?)"
+        ),
+        "{e}"
+    );
+    let a = parse(&format!(
+        "{head}[[plates]]\nfile = \"r/a.csv\"\nlayout = \"l.toml\"\nformat = \"BMG\"\n"
+    ))
+    .unwrap();
+    assert_eq!(a.plates[0].file, Path::new("d/r/a.csv"));
+    assert_eq!(a.plates[0].format, Some(collateral::read::Format::BmgMars));
+    assert!(a.wells.is_none());
+}
