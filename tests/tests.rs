@@ -6,6 +6,7 @@ mod dhawan_assay;
 mod fit;
 mod iwasawa;
 mod normalization;
+mod read_bad_input;
 mod read_cli;
 mod read_formats;
 mod shift_cli;
