@@ -82,7 +82,7 @@ pub fn decode(bytes: &[u8], path: &Path) -> Result<String> {
 }
 
 fn utf16(rest: &[u8], path: &Path, word: fn([u8; 2]) -> u16) -> Result<String> {
-    if rest.len() % 2 != 0 {
+    if !rest.len().is_multiple_of(2) {
         return Err(Error::input(
             Location::file(path),
             "the file is UTF-16 but has an odd number of bytes: it is truncated",

@@ -156,6 +156,9 @@ fn describe(assay: &Assay, read: &AssayWells) -> String {
     s
 }
 
+/// (plate, cell line, drug, along a row?, row or column index).
+type RunKey<'a> = (&'a str, &'a str, &'a str, bool, u16);
+
 /// Design checks that apply to either form of an assay.
 fn check_design(
     t: &WellTable,
@@ -202,7 +205,7 @@ fn check_design(
         }
     }
     // Along each row (or column) of a series, doses must rise or fall, never both.
-    let mut runs: BTreeMap<(&str, &str, &str, bool, u16), Vec<(u16, f64)>> = BTreeMap::new();
+    let mut runs: BTreeMap<RunKey, Vec<(u16, f64)>> = BTreeMap::new();
     for w in &t.wells {
         if let (Role::Sample, Some(c)) = (w.role, w.concentration) {
             runs.entry((&w.plate, &w.cell_line, &w.drug, true, w.position.row))
