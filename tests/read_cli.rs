@@ -242,3 +242,62 @@ fn assay_plates_keys_are_checked() {
     assert_eq!(a.plates[0].format, Some(collateral::read::Format::BmgMars));
     assert!(a.wells.is_none());
 }
+
+/// The bundled `[[plates]]` assay: every signal read from the Biomek export with the wellmap
+/// layout equals the authors' own reshaped table, every dose the authors' formula, and the
+/// whole pipeline runs.
+#[test]
+fn bundled_biomek_assay_matches_the_published_reshaped_od() {
+    let dir = root().join("assays/iwasawa2022-plates");
+    let assay = collateral::assay::Assay::from_file(&dir.join("assay.toml")).unwrap();
+    let read = collateral::read::assay_wells(&assay).unwrap();
+    assert_eq!(read.table.wells.len(), 384);
+    let drugs = ["TET", "KM", "NFLX", "SS", "PLM", "NQO", "SDC", "MMC"];
+    let published = read_csv(&root().join("assays/iwasawa2022/raw/od620_reshaped_wide.csv"));
+    let types = read_csv(&root().join("assays/iwasawa2022/raw/plate_type_concentrations.csv"));
+    let mut checked = 0;
+    for row in published
+        .iter()
+        .filter(|r| r["day"] == "1" && r["plate"] == "1")
+    {
+        let d = drugs.iter().position(|d| *d == row["drug"]).unwrap() as u16;
+        let half: u16 = row["plate_half"].parse().unwrap();
+        let t = types
+            .iter()
+            .find(|t| t["plate_type"] == "1" && t["drug"] == row["drug"])
+            .unwrap();
+        let top: f64 = t["max_conc_ug_per_ml"].parse().unwrap();
+        let step: f64 = t["step_size_log2"].parse().unwrap();
+        for w in 1..=24u16 {
+            let pos = collateral::plate::WellPos {
+                row: 2 * d + half - 1,
+                column: w - 1,
+            };
+            let well = read.table.wells.iter().find(|x| x.position == pos).unwrap();
+            let expected: f64 = row[&format!("w{w}")].parse().unwrap();
+            assert_eq!(well.signal.value(), Some(expected), "{pos}");
+            assert_eq!(well.replicate, half.to_string(), "{pos}");
+            match w {
+                1 => assert_eq!(well.role, collateral::wells::Role::Blank),
+                24 => assert_eq!(well.role, collateral::wells::Role::Vehicle),
+                _ => {
+                    assert_eq!(well.drug, row["drug"]);
+                    let c = top * 2f64.powf(-(f64::from(w) - 2.0) * step);
+                    let got = well.concentration.unwrap();
+                    assert!((got - c).abs() <= 1e-12 * c, "{pos}: {got} vs {c}");
+                }
+            }
+            checked += 1;
+        }
+    }
+    assert_eq!(checked, 384);
+    let out = tempfile::tempdir().unwrap();
+    collateral()
+        .arg("run")
+        .arg(dir.join("assay.toml"))
+        .arg("-o")
+        .arg(out.path())
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("curves: 8 ok"));
+}

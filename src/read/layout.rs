@@ -152,7 +152,6 @@ impl Layout {
         let text = |k: &str| params.get(k).map(|v| v.to_string()).unwrap_or_default();
         let drug = text("drug").trim().to_string();
         let mut cell_line = text("cell_line").trim().to_string();
-        let concentration = concentration(params, pos)?;
         let role = match params.get("role") {
             Some(v) => {
                 let s = v.to_string();
@@ -175,9 +174,10 @@ impl Layout {
         if cell_line.is_empty() && role != Role::Empty {
             cell_line = default_line.to_string();
         }
+        // Controls carry no dose; a series rule that covers them (a row's rule reaching the
+        // control columns) is not theirs.
         let concentration = match role {
-            Role::Sample => concentration,
-            // Controls carry no dose; a series rule that covers them is not theirs.
+            Role::Sample => concentration(params, pos)?,
             _ => None,
         };
         Ok(WellSpec {
