@@ -173,8 +173,12 @@ fn execute(cli: &Cli) -> anyhow::Result<()> {
             for w in &v.warnings {
                 eprintln!("warning: {w}");
             }
-            for p in &v.problems {
+            // The first problems are what a user needs; thousands would bury them.
+            for p in v.problems.iter().take(100) {
                 eprintln!("problem: {p}");
+            }
+            if v.problems.len() > 100 {
+                eprintln!("problem: ... and {} more", v.problems.len() - 100);
             }
             if !v.problems.is_empty() {
                 anyhow::bail!("{} problems found", v.problems.len());

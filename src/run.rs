@@ -196,7 +196,11 @@ pub fn run(assay_path: &Path, outdir: &Path) -> Result<RunReport> {
     for f in &read.files {
         inputs.push(input_record(f)?);
     }
-    let wells_path = read.files[0].clone();
+    // Where control-level problems point: the wells table, or the assay for plate files.
+    let wells_path = assay
+        .wells
+        .clone()
+        .unwrap_or_else(|| assay_path.to_path_buf());
     let table = read.table;
     let mut warnings = assay.warnings.clone();
     warnings.extend(read.warnings);

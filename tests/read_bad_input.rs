@@ -120,7 +120,11 @@ fn layout_errors_name_the_file_and_line() {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 128, ..ProptestConfig::default() })]
+    // 128 cases each in the normal suite (a few seconds); PROPTEST_CASES=N for a long run.
+    #![proptest_config(ProptestConfig {
+        cases: std::env::var("PROPTEST_CASES").ok().and_then(|s| s.parse().ok()).unwrap_or(128),
+        ..ProptestConfig::default()
+    })]
 
     /// Arbitrary bytes never panic the plate-file reader.
     #[test]

@@ -301,3 +301,18 @@ fn bundled_biomek_assay_matches_the_published_reshaped_od() {
         .success()
         .stdout(predicate::str::contains("curves: 8 ok"));
 }
+
+#[test]
+fn validate_reads_the_tidy_form_too() {
+    collateral()
+        .arg("validate")
+        .arg(root().join("assays/dhawan2017/assay.toml"))
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "plate H3122: 384-well; vehicle 10, blank 0, sample 90",
+        ))
+        .stderr(predicate::str::contains(
+            "wells.csv: plate H3122: the plate has no blank wells",
+        ));
+}

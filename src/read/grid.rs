@@ -172,7 +172,8 @@ fn block_at(
     // then `a` … `f`); a block written wholly in lower case is just lower case.
     let any_upper = rows.iter().any(|r| !r.1);
     let corner = sheet.cell(h, start - 1);
-    let title = if !corner.is_empty() {
+    // i-control and Spark put `<>` in the corner; that names nothing.
+    let title = if !corner.is_empty() && corner != "<>" {
         corner.to_string()
     } else {
         title_above(sheet, h)
@@ -301,6 +302,18 @@ mod tests {
         assert_eq!(r[0].name, "Raw");
         assert_eq!(r[0].cells[1].pos.to_string(), "AE1");
         assert_eq!(r[0].format().unwrap().wells(), 1536);
+        let mut t = String::from("Lum\n,");
+        t.push_str(
+            &(1..=48)
+                .map(|c| c.to_string())
+                .collect::<Vec<_>>()
+                .join(","),
+        );
+        t.push_str("\nAA,1\nAF,2\n");
+        let r = reads(&t);
+        assert_eq!(r[0].cells[1].pos.to_string(), "AF1");
+        let r = reads("Label: OD\n<>,1,2\nA,5,6\n");
+        assert_eq!(r[0].name, "Label: OD");
         let r = reads(",1,2\na,5,6\nb,7,8\n");
         assert_eq!(r[0].cells[2].pos.to_string(), "B1");
     }

@@ -34,7 +34,12 @@ pub fn validate(assay_path: &Path, with_maps: bool) -> Result<Validation> {
     let mut warnings = assay.warnings.clone();
     warnings.extend(read.warnings.iter().cloned());
     let summary = describe(&assay, &read);
-    check_design(&read.table, assay_path, &mut problems, &mut warnings);
+    // Design problems of a tidy table point at that table; of plate files, at the assay.
+    let source = assay
+        .wells
+        .clone()
+        .unwrap_or_else(|| assay_path.to_path_buf());
+    check_design(&read.table, &source, &mut problems, &mut warnings);
     for p in &read.plates {
         for w in &p.data_only {
             problems.push(Problem {
