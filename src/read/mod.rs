@@ -253,6 +253,25 @@ mod tests {
     }
 
     #[test]
+    fn tecan_kinetic_sections_give_a_read_per_cycle() {
+        let f = PlateFile::from_bytes(
+            "\u{feff}Application: SparkControl,,,,V2.3\nOD600,,,\nCycle Nr.,1,2\nTime [s],0,600\nTemp. [°C],35.6,35.7\nA1,,\nC1,0.1074,0.1144\nH12,0.5,0.6\nEnd Time,,,,28/02/2020 09:11\n"
+                .as_bytes(),
+            Path::new("spark.csv"),
+            None,
+        )
+        .unwrap();
+        assert_eq!(f.format, Format::Spark);
+        let r = f.choose(Some("OD600 cycle 2")).unwrap();
+        assert_eq!(r.cells.len(), 2);
+        assert_eq!(
+            (r.cells[0].pos.to_string(), r.cells[0].text.as_str()),
+            ("C1".into(), "0.1144")
+        );
+        assert_eq!(f.sheets[0].lines[r.cells[1].row], 8);
+    }
+
+    #[test]
     fn wrong_size_for_the_declared_plate_names_the_well() {
         let f =
             PlateFile::from_bytes(b",1,2,3,4,5\nA,1,2,3,4,5\n", Path::new("g.csv"), None).unwrap();

@@ -91,7 +91,13 @@ pub fn detect(sheets: &[Sheet]) -> Format {
         if any_cell("Well positions") {
             return Format::Magellan;
         }
-        if any_cell("SparkControl") {
+        let contains = |p: &str| {
+            s.rows
+                .iter()
+                .take(40)
+                .any(|row| row.iter().any(|c| c.contains(p)))
+        };
+        if contains("SparkControl") || contains("Tecan i-control") {
             return Format::Spark;
         }
         if has("Measurement results") {
@@ -117,9 +123,80 @@ pub fn reads_of(sheet: &Sheet, index: usize, format: Format) -> Vec<Read> {
             let mut r = crate::read::grid::scan(sheet, index);
             r.extend(well_columns(sheet, index));
             r.extend(well_list(sheet, index));
+            r.extend(kinetic_well_rows(sheet, index));
             r
         }
     }
+}
+
+/// Tecan kinetic sections (SparkControl, i-control): a label line, `Cycle Nr.`, `Time [s]`,
+/// `Temp. [°C]` rows, then one row per well (`C1,0.1074,…`), one value per cycle. Each cycle is
+/// a read named `LABEL cycle N` (`LABEL` alone when there is one cycle).
+pub fn kinetic_well_rows(sheet: &Sheet, index: usize) -> Vec<Read> {
+    let mut reads = Vec::new();
+    let mut r = 0;
+    while r < sheet.rows.len() {
+        if !sheet.cell(r, 0).starts_with("Cycle Nr") {
+            r += 1;
+            continue;
+        }
+        let cycles: Vec<String> = sheet.rows[r]
+            .iter()
+            .skip(1)
+            .take_while(|c| !c.is_empty())
+            .cloned()
+            .collect();
+        let label = (0..r)
+            .rev()
+            .find(|&i| !sheet.blank(i))
+            .map_or("kinetic", |i| sheet.first_text(i))
+            .to_string();
+        let mut per_cycle: Vec<Vec<GridCell>> = vec![Vec::new(); cycles.len()];
+        let mut i = r + 1;
+        while i < sheet.rows.len() {
+            let first = sheet.cell(i, 0);
+            if first.starts_with("Time") || first.starts_with("Temp") {
+                i += 1;
+                continue;
+            }
+            let Ok(pos) = WellPos::parse(first) else {
+                break;
+            };
+            for (k, cells) in per_cycle.iter_mut().enumerate() {
+                let t = sheet.cell(i, k + 1);
+                if !t.is_empty() {
+                    cells.push(GridCell {
+                        pos,
+                        text: t.to_string(),
+                        row: i,
+                    });
+                }
+            }
+            i += 1;
+        }
+        let single = cycles.len() == 1;
+        for (k, cells) in per_cycle.into_iter().enumerate() {
+            if cells.is_empty() {
+                continue;
+            }
+            reads.push(Read {
+                name: if single {
+                    label.clone()
+                } else {
+                    format!("{label} cycle {}", cycles[k])
+                },
+                computed: false,
+                layout: false,
+                cells,
+                columns: 0,
+                rows: 0,
+                header_row: r,
+                sheet: index,
+            });
+        }
+        r = i;
+    }
+    reads
 }
 
 /// SoftMax Pro `Plate:` blocks. Field 3 says `PlateFormat` (grids, one per wavelength side by
