@@ -291,6 +291,17 @@ fn vendor_computed_rows_are_never_the_default_read() {
         .iter()
         .filter(|r| r.name.contains("Blank corrected"))
         .all(|r| r.computed));
+    // The same raw read in the well-as-column sheet (`Table End point`) of the workbook.
+    let table_read = f.choose(Some("Raw Data (480-14/520-30)")).unwrap();
+    assert!(f.sheets[table_read.sheet]
+        .source
+        .to_string_lossy()
+        .contains("[Table End point]"));
+    let micro = f.choose(Some("4. Raw Data (480-14/520-30)")).unwrap();
+    assert_eq!(table_read.cells.len(), micro.cells.len());
+    for (a, b) in table_read.cells.iter().zip(&micro.cells) {
+        assert_eq!((a.pos, &a.text), (b.pos, &b.text));
+    }
     // A forced format that does not fit finds nothing and says so.
     let e = PlateFile::read(
         &export("bmg-mars/BMG_Labtech_format_96_abs.csv"),

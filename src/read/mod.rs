@@ -272,6 +272,34 @@ mod tests {
     }
 
     #[test]
+    fn gen5_style_well_table_gives_a_read_per_row() {
+        let f = PlateFile::from_bytes(
+            b"Software Version,3.13.15\nReader Type:,Cytation7\n\n,Well,A1,A2,A3,B1\n,OD600:600,1.47,,OVRFLW,0.5\n,\"GFP 30:485,530\",845,846,847,848\n",
+            Path::new("g5.csv"),
+            None,
+        )
+        .unwrap();
+        assert_eq!(f.format, Format::Gen5);
+        let r = f.choose(Some("OD600:600")).unwrap();
+        let cells: Vec<(String, &str)> = r
+            .cells
+            .iter()
+            .map(|c| (c.pos.to_string(), c.text.as_str()))
+            .collect();
+        assert_eq!(
+            cells,
+            vec![
+                ("A1".into(), "1.47"),
+                ("A3".into(), "OVRFLW"),
+                ("B1".into(), "0.5")
+            ]
+        );
+        let e = f.choose(None).unwrap_err();
+        assert!(e.to_string().contains("2 raw reads"), "{e}");
+        assert_eq!(f.choose(Some("GFP 30")).unwrap().cells[0].text, "845");
+    }
+
+    #[test]
     fn wrong_size_for_the_declared_plate_names_the_well() {
         let f =
             PlateFile::from_bytes(b",1,2,3,4,5\nA,1,2,3,4,5\n", Path::new("g.csv"), None).unwrap();
