@@ -516,3 +516,39 @@ fn gen5_normlum_is_reproduced_by_our_normalization() {
     // the largest difference over the 96 wells is 0.0079 percentage points (1e-4 of the scale).
     assert!(worst < 0.01, "largest difference {worst}");
 }
+
+#[test]
+fn wellmap_plates_are_chosen_by_plate_name_and_includes_are_recorded() {
+    let l = Layout::read(&layouts().join("simple_2.toml")).unwrap();
+    assert_eq!(l.wells_of("rep2").unwrap().len(), 12);
+    let e = l.wells_of("rep3").unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("the layout has no plate `rep3`; it describes plates rep1, rep2"),
+        "{e}"
+    );
+    let l = Layout::read(&layouts().join("bradford_assay.toml")).unwrap();
+    let names: Vec<String> = l
+        .files
+        .iter()
+        .map(|f| f.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(names, ["bradford_assay.toml", "bradford_standards.toml"]);
+    // A group inside [plate.X] wins over the same group outside.
+    let dir = tempfile::tempdir().unwrap();
+    let p = write(
+        dir.path(),
+        "p.toml",
+        "[row.A]\ndrug = 'x'\n[col.1]\nrole = 'vehicle'\n[plate.P2.row.A]\ndrug = 'y'\n[plate.P1]\nnote = 1\n",
+    );
+    let l = Layout::read(&p).unwrap();
+    let a1 = WellPos::parse("A1").unwrap();
+    assert_eq!(
+        l.wells_of("P2").unwrap()[&a1]["drug"],
+        Value::Text("y".into())
+    );
+    assert_eq!(
+        l.wells_of("P1").unwrap()[&a1]["drug"],
+        Value::Text("x".into())
+    );
+}
