@@ -100,7 +100,7 @@ fn layout_errors_name_the_file_and_line() {
         "[row.A]\ndrug = \"x\"\n[row.Q9]\ndrug = 1\n",
     );
     let e = Layout::read(&p).unwrap_err();
-    assert!(e.to_string().contains("`Q9` is not a row"), "{e}");
+    assert!(e.to_string().contains("l.toml:3: `Q9` is not a row"), "{e}");
     let p = write(
         dir.path(),
         "l.toml",

@@ -306,7 +306,20 @@ fn wellmap(path: &Path) -> Result<Layout> {
     let mut files = Vec::new();
     let table = load_with_includes(path, &mut files, 0)?;
     let loc = Location::file(path);
-    let mut bad = |m: String| Error::input(loc.clone(), m);
+    // Group errors name the first line holding the offending pattern (the first `…` in the
+    // message), so a typo in `[row.Q9]` points at its line.
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let mut bad = |m: String| {
+        let mut l = loc.clone();
+        let token = m.split('`').nth(1).unwrap_or("");
+        if !token.is_empty() {
+            l.line = text
+                .lines()
+                .position(|line| line.contains(token))
+                .map(|i| i as u64 + 1);
+        }
+        Error::input(l, m)
+    };
     let mut global = Vec::new();
     let mut plates: BTreeMap<String, Vec<Group>> = BTreeMap::new();
     let mut order = 0;
