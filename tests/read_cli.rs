@@ -316,3 +316,25 @@ fn validate_reads_the_tidy_form_too() {
             "wells.csv: plate H3122: the plate has no blank wells",
         ));
 }
+
+#[test]
+fn a_sample_well_needs_a_drug_and_a_dose() {
+    let dir = tempfile::tempdir().unwrap();
+    let layout = format!(
+        "{LAYOUT}\n[well.C3]\nrole = \"sample\"\ndrug = \"\"\n[well.C4]\nconcentration = -1\n"
+    );
+    let assay = screen(dir.path(), &layout, "");
+    collateral()
+        .arg("run")
+        .arg(&assay)
+        .arg("-o")
+        .arg(dir.path().join("o"))
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(
+            "plate P1, well C3: sample well without a `drug`",
+        ))
+        .stderr(predicate::str::contains(
+            "plate P1, well C4: sample well (drug `x`) without a positive `concentration`",
+        ));
+}

@@ -253,6 +253,13 @@ fn one_plate(
             },
         };
         if role == Role::Sample {
+            if drug.is_empty() {
+                problems.push(Problem {
+                    location: layout_loc.clone(),
+                    message: "sample well without a `drug`; untreated wells are role `vehicle`"
+                        .into(),
+                });
+            }
             if cell_line.is_empty() {
                 problems.push(Problem {
                     location: layout_loc.clone(),
