@@ -143,7 +143,7 @@ const CASES: &[Case] = &[
     Case {
         file: "revvity-kaleido/luminescence_endpoint_single_plate_example_01.csv",
         format: Format::Kaleido,
-        read: None,
+        read: Some("Result for Luminescence 1"),
         wells: 96,
         cells: 96,
         spots: &[("A1", "94395"), ("H12", "75"), ("B1", "102790")],

@@ -250,11 +250,14 @@ pub fn is_computed_name(name: &str) -> bool {
     .any(|w| l.contains(w))
 }
 
-/// The text line just above a header (skipping blank rows), as the block's title.
+/// The text line just above a header (skipping blank rows), as the block's title. A line
+/// that announces results (`Result for Luminescence 1`, `Raw Data (450)`) a few lines up wins
+/// over a nearer line of metadata (Kaleido puts a barcode row between them).
 fn title_above(sheet: &Sheet, h: usize) -> String {
     let mut r = h;
     let mut blanks = 0;
-    while r > 0 {
+    let mut texts: Vec<&str> = Vec::new();
+    while r > 0 && texts.len() < 4 {
         r -= 1;
         if sheet.blank(r) {
             blanks += 1;
@@ -268,9 +271,17 @@ fn title_above(sheet: &Sheet, h: usize) -> String {
         if row_label(t).is_some() {
             break;
         }
-        return t.to_string();
+        texts.push(t);
     }
-    "grid".to_string()
+    let announces = |t: &&&str| {
+        let l = t.to_ascii_lowercase();
+        l.starts_with("result") || l.starts_with("raw data") || l.starts_with("calculated")
+    };
+    texts
+        .iter()
+        .find(announces)
+        .or(texts.first())
+        .map_or_else(|| "grid".to_string(), |t| t.to_string())
 }
 
 #[cfg(test)]
