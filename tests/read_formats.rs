@@ -552,3 +552,15 @@ fn wellmap_plates_are_chosen_by_plate_name_and_includes_are_recorded() {
         Value::Text("x".into())
     );
 }
+
+/// Layouts drawn in Excel (a plate-shaped grid per parameter) are read like CSV ones.
+#[test]
+fn plate_shaped_layouts_may_be_workbooks() {
+    let l = Layout::read(&export("thermo-skanit/luciferase_assay_example.xlsx")).unwrap();
+    let w = l.wells_of("P").unwrap();
+    assert_eq!(w.len(), 96);
+    assert_eq!(
+        w[&WellPos::parse("A1").unwrap()]["rlu"],
+        Value::Text("105.4".into())
+    );
+}
