@@ -179,10 +179,10 @@ const CASES: &[Case] = &[
     Case {
         file: "softmax-pro/fl_kinetic_plates.txt",
         format: Format::SoftMax,
-        read: Some("Plate1:300"),
+        read: Some("Plate1:525 00:01:30"),
         wells: 6,
         cells: 6,
-        spots: &[("A1", "0")],
+        spots: &[("A1", "39.50988"), ("B3", "10.85013")],
     },
     Case {
         file: "tecan-magellan/SLA01P01_OD.xlsx",

@@ -212,18 +212,12 @@ fn softmax(sheet: &Sheet, index: usize) -> Vec<Read> {
         }
         let name = sheet.cell(r, 1).to_string();
         let kind = sheet.cell(r, 3).to_string();
-        let raw = !sheet.cell(r, 6).eq_ignore_ascii_case("Reduced");
-        // The wavelength list is the first cell after the wavelength count holding numbers.
-        let wavelengths: Vec<String> = sheet.rows[r]
+        let fields = &sheet.rows[r];
+        let raw = !fields
             .iter()
-            .skip(9)
-            .find(|c| {
-                !c.is_empty()
-                    && c.split_whitespace().all(|w| w.parse::<f64>().is_ok())
-                    && c.split_whitespace().next().is_some_and(|w| w.len() >= 3)
-            })
-            .map(|c| c.split_whitespace().map(str::to_string).collect())
-            .unwrap_or_default();
+            .take(9)
+            .any(|c| c.eq_ignore_ascii_case("Reduced"));
+        let (wavelengths, declared_rows) = softmax_geometry(fields);
         let end = (r + 1..sheet.rows.len())
             .find(|&i| sheet.first_text(i) == "~End")
             .unwrap_or(sheet.rows.len());
@@ -249,48 +243,99 @@ fn softmax(sheet: &Sheet, index: usize) -> Vec<Read> {
             }
         } else if r + 1 < end {
             let h = r + 1;
-            let runs = column_runs(&sheet.rows[h]);
-            for (k, &(start, n)) in runs.iter().enumerate() {
-                let wl = wavelengths
-                    .get(k)
-                    .cloned()
-                    .unwrap_or_else(|| (k + 1).to_string());
-                let mut read = Read {
-                    name: format!("{name}:{wl}"),
-                    computed: !raw,
-                    layout: false,
-                    cells: Vec::new(),
-                    columns: n as u16,
-                    rows: 0,
-                    header_row: h,
-                    sheet: index,
-                };
-                let mut row = 0u16;
-                let mut i = h + 1;
-                while i < end && !sheet.blank(i) && row < 32 {
-                    for c in 0..n {
-                        let t = sheet.cell(i, start + c);
-                        if !t.is_empty() {
-                            read.cells.push(GridCell {
-                                pos: WellPos {
-                                    row,
-                                    column: c as u16,
-                                },
-                                text: t.to_string(),
-                                row: i,
-                            });
-                        }
-                    }
-                    row += 1;
+            // Time blocks: kinetic plates repeat the grid once per read, each block starting
+            // with its time in the first cell and separated by a blank line; endpoint plates
+            // have one block.
+            let mut blocks: Vec<(usize, usize)> = Vec::new();
+            let mut i = h + 1;
+            while i < end {
+                if sheet.blank(i) {
+                    i += 1;
+                    continue;
+                }
+                // A later block belongs to this read only if it starts with a time; SoftMax
+                // may append a second rendering of the plate (its own header) after a blank.
+                let timed = sheet.cell(i, 0).contains(':');
+                if !blocks.is_empty() && !timed || !column_runs(&sheet.rows[i]).is_empty() {
+                    break;
+                }
+                let start = i;
+                while i < end && !sheet.blank(i) && i - start < 32 {
                     i += 1;
                 }
-                read.rows = row;
-                reads.push(read);
+                blocks.push((start, i));
+            }
+            let kinetic = blocks.len() > 1;
+            let runs = column_runs(&sheet.rows[h]);
+            for &(b0, b1) in &blocks {
+                let time = sheet.cell(b0, 0);
+                for (k, &(start, n)) in runs.iter().enumerate() {
+                    let wl = wavelengths
+                        .get(k)
+                        .cloned()
+                        .unwrap_or_else(|| (k + 1).to_string());
+                    let mut read = Read {
+                        name: if kinetic && !time.is_empty() {
+                            format!("{name}:{wl} {time}")
+                        } else {
+                            format!("{name}:{wl}")
+                        },
+                        computed: !raw,
+                        layout: false,
+                        cells: Vec::new(),
+                        columns: n as u16,
+                        rows: declared_rows.unwrap_or((b1 - b0) as u16),
+                        header_row: h,
+                        sheet: index,
+                    };
+                    for (row, i) in (b0..b1).enumerate() {
+                        for c in 0..n {
+                            let t = sheet.cell(i, start + c);
+                            if !t.is_empty() {
+                                read.cells.push(GridCell {
+                                    pos: WellPos {
+                                        row: row as u16,
+                                        column: c as u16,
+                                    },
+                                    text: t.to_string(),
+                                    row: i,
+                                });
+                            }
+                        }
+                    }
+                    reads.push(read);
+                }
             }
         }
         r = end + 1;
     }
     reads
+}
+
+/// The wavelengths and row count of a SoftMax `Plate:` header. The fields end in
+/// `…, WAVELENGTHS, FIRST_COLUMN, COLUMNS, PLATE_SIZE, FIRST_ROW, ROWS`; the plate size is found
+/// as the first well count preceded by a first column and a column count that fit it.
+fn softmax_geometry(fields: &[String]) -> (Vec<String>, Option<u16>) {
+    let int = |i: usize| fields.get(i).and_then(|c| c.trim().parse::<u32>().ok());
+    for p in 3..fields.len() {
+        let Some(f) = int(p).and_then(crate::plate::PlateFormat::from_wells) else {
+            continue;
+        };
+        let (Some(first), Some(cols)) = (int(p - 2), int(p - 1)) else {
+            continue;
+        };
+        if first >= 1 && cols >= 1 && first + cols - 1 <= u32::from(f.columns) {
+            let wl = fields[p - 3]
+                .split_whitespace()
+                .map(str::to_string)
+                .collect();
+            let rows = int(p + 2)
+                .filter(|&n| n >= 1 && n <= u32::from(f.rows))
+                .map(|n| n as u16);
+            return (wl, rows);
+        }
+    }
+    (Vec::new(), None)
 }
 
 /// Well-as-column tables: a header row of well names (`A1 … H12`), then one row per read
