@@ -106,7 +106,7 @@ fn validate_describes_and_maps_a_clean_screen() {
             "plate P1: 96-well; vehicle 8, blank 8, sample 80, empty 0",
         ))
         .stdout(predicate::str::contains(
-            "read `LUM:Lum` (also in the file: Well ID, NormLum)",
+            "read `LUM:Lum` (also in the file: Well ID [layout], NormLum [computed])",
         ))
         .stdout(predicate::str::contains(
             "series L1 × x: 10 doses, 0.01953125–10 uM, mean fold 2.000",

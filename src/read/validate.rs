@@ -107,11 +107,15 @@ fn describe(assay: &Assay, read: &AssayWells) -> String {
             lines.into_iter().collect::<Vec<_>>().join(", ")
         );
         if let Some(p) = by_plate.get(plate.as_str()) {
-            let others: Vec<&str> = p
+            let others: Vec<String> = p
                 .reads
                 .iter()
                 .filter(|r| r.0 != p.read)
-                .map(|r| r.0.as_str())
+                .map(|(name, computed, layout)| match (computed, layout) {
+                    (_, true) => format!("{name} [layout]"),
+                    (true, _) => format!("{name} [computed]"),
+                    _ => name.clone(),
+                })
                 .collect();
             let _ = writeln!(
                 s,
