@@ -508,7 +508,7 @@ fn problem(location: Location, message: impl Into<String>) -> Problem {
 }
 
 impl Location {
-    fn at_line_opt(mut self, line: Option<u64>) -> Self {
+    pub(crate) fn at_line_opt(mut self, line: Option<u64>) -> Self {
         self.line = line;
         self
     }

@@ -407,7 +407,7 @@ fn load_with_includes(path: &Path, files: &mut Vec<PathBuf>, depth: usize) -> Re
             .collect(),
         Some(_) => {
             return Err(Error::input(
-                loc.at_line_opt2(crate::assay::key_line(&text, "include")),
+                loc.at_line_opt(crate::assay::key_line(&text, "include")),
                 "`meta.include` must be a file name or a list of them",
             ))
         }
@@ -420,13 +420,6 @@ fn load_with_includes(path: &Path, files: &mut Vec<PathBuf>, depth: usize) -> Re
     }
     deep_merge(&mut merged, table);
     Ok(merged)
-}
-
-impl Location {
-    fn at_line_opt2(mut self, line: Option<u64>) -> Self {
-        self.line = line;
-        self
-    }
 }
 
 fn deep_merge(into: &mut toml::Table, from: toml::Table) {
