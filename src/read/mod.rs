@@ -92,6 +92,20 @@ impl PlateFile {
     /// Chooses a read: by name (exact, case-insensitive, or a unique part of a name), or the
     /// only raw read when `wanted` is `None`.
     pub fn choose(&self, wanted: Option<&str>) -> Result<&Read> {
+        let r = self.choose_any(wanted)?;
+        if r.layout {
+            return Err(Error::input(
+                Location::file(&self.path),
+                format!(
+                    "`{}` is a layout embedded in the file (no numbers), not a reading; choose a read",
+                    r.name
+                ),
+            ));
+        }
+        Ok(r)
+    }
+
+    fn choose_any(&self, wanted: Option<&str>) -> Result<&Read> {
         let list = |it: &mut dyn Iterator<Item = &Read>| {
             it.map(|r| {
                 let tag = if r.layout {
@@ -242,6 +256,18 @@ mod tests {
         .unwrap();
         assert_eq!(f.choose(None).unwrap().name, "LUM:Lum");
         assert_eq!(f.choose(Some("normlum")).unwrap().name, "NormLum");
+        let e = PlateFile::from_bytes(
+            b"Layout\n\t1\t2\nA\tPOS\tNEG\tWell ID\n",
+            Path::new("l.txt"),
+            None,
+        )
+        .unwrap()
+        .choose(Some("Well ID"))
+        .unwrap_err();
+        assert!(
+            e.to_string().contains("is a layout embedded in the file"),
+            "{e}"
+        );
         let e = f.choose(Some("OD")).unwrap_err();
         assert!(e.to_string().contains("no read `OD`"), "{e}");
         let f = PlateFile::from_bytes(b"X,1,2\nA,1,2\n\nY,1,2\nA,3,4\n", Path::new("g.csv"), None)
