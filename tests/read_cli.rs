@@ -338,3 +338,42 @@ fn a_sample_well_needs_a_drug_and_a_dose() {
             "plate P1, well C4: sample well (drug `x`) without a positive `concentration`",
         ));
 }
+
+/// A plate file cut off mid-grid: the run keeps going with the wells it has and warns about
+/// each missing one; validate calls each a problem.
+#[test]
+fn a_truncated_plate_file_names_the_missing_wells() {
+    let dir = tempfile::tempdir().unwrap();
+    let assay = screen(dir.path(), LAYOUT, "");
+    let p1 = dir.path().join("reads/P1.txt");
+    let text = std::fs::read_to_string(&p1).unwrap();
+    // Cut in the middle of plate row D: `D<TAB>8905<TAB>3067<TAB>46`.
+    let cut = text.find("D\t8905\t3067\t46").unwrap() + "D\t8905\t3067\t46".len();
+    std::fs::write(&p1, &text[..cut]).unwrap();
+    collateral()
+        .arg("run")
+        .arg(&assay)
+        .arg("-o")
+        .arg(dir.path().join("o"))
+        .assert()
+        .success()
+        .stderr(predicate::str::contains(
+            "layout.toml: plate P1, well D4: the layout makes this a sample well but",
+        ))
+        .stderr(predicate::str::contains("P1.txt has no reading for it"));
+    let wells = read_csv(&dir.path().join("o/wells.csv"));
+    let d3 = wells
+        .iter()
+        .find(|w| w["plate"] == "P1" && w["well"] == "D3")
+        .unwrap();
+    // The last cell before the cut is kept as written: `46` of `4650`.
+    assert_eq!(d3["signal"], "46");
+    collateral()
+        .arg("validate")
+        .arg(&assay)
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(
+            "plate P1, well H12: the layout uses this well but",
+        ));
+}

@@ -182,13 +182,26 @@ fn block_at(
         .iter()
         .any(|r| !r.3.is_empty() && r.3.parse::<f64>().is_err());
     let mut reads: Vec<Read> = Vec::new();
+    let mut label_of_sub: std::collections::HashMap<usize, String> = Default::default();
     for (row, lower, sub, trailing, sr) in &rows {
         let row = if *lower && any_upper && *row < 6 {
             26 + row
         } else {
             *row
         };
-        let name = if labelled && !trailing.is_empty() {
+        // A row whose label is missing (a file cut short mid-row) belongs to the read that
+        // the same stacked position carried in the rows before.
+        let inherited = if labelled && trailing.is_empty() {
+            label_of_sub.get(sub).cloned()
+        } else {
+            None
+        };
+        if labelled && !trailing.is_empty() {
+            label_of_sub.insert(*sub, trailing.clone());
+        }
+        let name = if let Some(l) = inherited {
+            l
+        } else if labelled && !trailing.is_empty() {
             trailing.clone()
         } else if *sub > 0 {
             format!("{title} (row {})", sub + 1)
@@ -338,6 +351,10 @@ mod tests {
         assert_eq!(r[1].name, "NormLum");
         assert!(r[1].computed);
         assert_eq!(r[1].cells[3].text, "0.8");
+        // Cut short in row B: its cells still belong to `LUM:Lum`.
+        let r = reads("Results\n\t1\t2\nA\t5\t6\tLUM:Lum\n\t0.5\t0.6\tNormLum\nB\t7\n");
+        assert_eq!(r.len(), 2);
+        assert_eq!(r[0].cells.len(), 3);
     }
 
     #[test]
