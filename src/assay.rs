@@ -35,10 +35,11 @@ pub const KNOWN_UNITS: [&str; 16] = [
 ];
 
 /// Keys of the top level and of each section, for the unknown-key check.
-const TOP_KEYS: [&str; 9] = [
+const TOP_KEYS: [&str; 10] = [
     "name",
     "concentration_unit",
     "wells",
+    "plates",
     "lines",
     "plate_size",
     "qc",
@@ -54,6 +55,16 @@ const QC_KEYS: [&str; 7] = [
     "min_vehicle_wells",
     "exclude_failed",
     "spatial_threshold",
+];
+/// Keys of each `[[plates]]` entry.
+pub const PLATES_KEYS: [&str; 7] = [
+    "file",
+    "layout",
+    "plate",
+    "cell_line",
+    "read",
+    "replicate",
+    "format",
 ];
 const NORMALIZE_KEYS: [&str; 3] = ["controls", "blank_fallback", "spatial_check"];
 const FIT_KEYS: [&str; 10] = [
@@ -250,6 +261,8 @@ struct RawAssay {
     name: String,
     concentration_unit: String,
     wells: Option<PathBuf>,
+    #[serde(default)]
+    plates: Vec<RawPlate>,
     lines: Option<PathBuf>,
     plate_size: Option<u32>,
     #[serde(default)]
@@ -262,6 +275,41 @@ struct RawAssay {
     shift: crate::shift::ShiftSettings,
 }
 
+/// One `[[plates]]` entry as written.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPlate {
+    file: String,
+    layout: PathBuf,
+    plate: Option<String>,
+    cell_line: Option<String>,
+    read: Option<String>,
+    replicate: Option<String>,
+    format: Option<String>,
+}
+
+/// One plate file of the `[[plates]]` form, with its layout (paths resolved; `file` may be a
+/// glob pattern matching several files, each one plate).
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlateEntry {
+    /// The plate file, or a glob pattern (`reads/*.csv`).
+    pub file: PathBuf,
+    /// The layout file.
+    pub layout: PathBuf,
+    /// Plate identifier; default: the file name without extension.
+    pub plate: Option<String>,
+    /// Cell line of every well the layout gives none.
+    pub cell_line: Option<String>,
+    /// Which read / wavelength / block is the signal.
+    pub read: Option<String>,
+    /// Replicate label of every well of the plate.
+    pub replicate: Option<String>,
+    /// Forced export format (see `crate::read::vendor::FORMAT_NAMES`); detected when `None`.
+    pub format: Option<crate::read::Format>,
+    /// Line of the entry in the assay file.
+    pub line: Option<u64>,
+}
+
 /// A checked assay: paths resolved, settings validated.
 #[derive(Debug, Clone)]
 pub struct Assay {
@@ -271,8 +319,10 @@ pub struct Assay {
     pub name: String,
     /// Unit of every concentration in the inputs.
     pub concentration_unit: String,
-    /// The tidy wells table.
+    /// The tidy wells table (exactly one of `wells` and `plates` is given).
     pub wells: Option<PathBuf>,
+    /// Plate files with layouts, the other form of an assay.
+    pub plates: Vec<PlateEntry>,
     /// The lines table (which line is resistant to what).
     pub lines: Option<PathBuf>,
     /// Declared plate format for every plate, if given.
@@ -327,11 +377,65 @@ impl Assay {
                 ),
             ));
         }
-        if raw.wells.is_none() {
+        if raw.wells.is_none() && raw.plates.is_empty() {
             problems.push(problem(
                 loc.clone(),
-                "no input wells: add `wells = \"wells.csv\"` (the tidy wells table)",
+                "no input wells: add `wells = \"wells.csv\"` (the tidy wells table) or `[[plates]]` entries (plate files with layouts)",
             ));
+        }
+        if raw.wells.is_some() && !raw.plates.is_empty() {
+            problems.push(problem(
+                at("plates"),
+                "both `wells` and `[[plates]]` are given; an assay reads either the tidy wells table or plate files, not both",
+            ));
+        }
+        let plate_lines = table_array_lines(text, "plates");
+        let mut entries = Vec::new();
+        for (i, p) in raw.plates.iter().enumerate() {
+            let eloc = loc.clone().at_line_opt(plate_lines.get(i).copied());
+            let format = match &p.format {
+                None => None,
+                Some(f) => match crate::read::Format::parse(f) {
+                    Some(f) => Some(f),
+                    None => {
+                        let names: Vec<&str> = crate::read::vendor::FORMAT_NAMES
+                            .iter()
+                            .map(|(n, _)| *n)
+                            .collect();
+                        problems.push(problem(
+                            eloc.clone(),
+                            format!(
+                                "`format = \"{f}\"` is not a format we read{}; expected one of: {}",
+                                did_you_mean(f, &names),
+                                names.join(", ")
+                            ),
+                        ));
+                        None
+                    }
+                },
+            };
+            if p.file.trim().is_empty() {
+                problems.push(problem(
+                    eloc.clone(),
+                    "`file` is empty; name the plate file",
+                ));
+            }
+            if p.plate.as_deref().is_some_and(|s| s.trim().is_empty()) {
+                problems.push(problem(
+                    eloc.clone(),
+                    "`plate` is empty; leave it out to use the file name",
+                ));
+            }
+            entries.push(PlateEntry {
+                file: PathBuf::from(&p.file),
+                layout: p.layout.clone(),
+                plate: p.plate.as_ref().map(|s| s.trim().to_string()),
+                cell_line: p.cell_line.as_ref().map(|s| s.trim().to_string()),
+                read: p.read.clone(),
+                replicate: p.replicate.clone(),
+                format,
+                line: plate_lines.get(i).copied(),
+            });
         }
         let plate_format = match raw.plate_size {
             None => None,
@@ -374,6 +478,14 @@ impl Assay {
             name: raw.name.trim().to_string(),
             concentration_unit: unit,
             wells: raw.wells.map(resolve),
+            plates: entries
+                .into_iter()
+                .map(|mut e| {
+                    e.file = resolve(e.file);
+                    e.layout = resolve(e.layout);
+                    e
+                })
+                .collect(),
             lines: raw.lines.map(resolve),
             plate_format,
             settings: Settings {
@@ -396,7 +508,7 @@ fn problem(location: Location, message: impl Into<String>) -> Problem {
 }
 
 impl Location {
-    fn at_line_opt(mut self, line: Option<u64>) -> Self {
+    pub(crate) fn at_line_opt(mut self, line: Option<u64>) -> Self {
         self.line = line;
         self
     }
@@ -467,6 +579,7 @@ fn check_qc(qc: &QcSettings, text: &str, loc: &Location, problems: &mut Vec<Prob
 /// Rejects unknown keys with their line and the nearest valid key.
 fn check_keys(table: &toml::Table, text: &str, path: &Path) -> Result<()> {
     let mut problems = Vec::new();
+    let mut missing = Vec::new();
     let mut report = |key: &str, section: Option<&str>, valid: &[&str]| {
         let shown = match section {
             Some(s) => format!("{s}.{key}"),
@@ -486,6 +599,25 @@ fn check_keys(table: &toml::Table, text: &str, path: &Path) -> Result<()> {
             report(key, None, &TOP_KEYS);
             continue;
         }
+        if key == "plates" {
+            let entries = value.as_array().map(Vec::as_slice).unwrap_or_default();
+            for e in entries.iter().filter_map(|e| e.as_table()) {
+                for sub_key in e.keys() {
+                    if !PLATES_KEYS.contains(&sub_key.as_str()) {
+                        report(sub_key, Some("plates"), &PLATES_KEYS);
+                    }
+                }
+                for need in ["file", "layout"] {
+                    if !e.contains_key(need) {
+                        missing.push(problem(
+                            Location::file(path).at_line_opt(key_line(text, "plates")),
+                            format!("a `[[plates]]` entry has no `{need}`; every entry needs `file` and `layout`"),
+                        ));
+                    }
+                }
+            }
+            continue;
+        }
         let section: Option<&[&str]> = match key.as_str() {
             "qc" => Some(&QC_KEYS),
             "normalize" => Some(&NORMALIZE_KEYS),
@@ -501,6 +633,7 @@ fn check_keys(table: &toml::Table, text: &str, path: &Path) -> Result<()> {
             }
         }
     }
+    problems.extend(missing);
     if problems.is_empty() {
         Ok(())
     } else {
@@ -520,6 +653,16 @@ pub(crate) fn key_line(text: &str, key: &str) -> Option<u64> {
         let rest = rest.trim_start();
         (rest.starts_with('=') || rest.starts_with(']')).then_some(i as u64 + 1)
     })
+}
+
+/// The 1-based lines of each `[[name]]` header, in order.
+fn table_array_lines(text: &str, name: &str) -> Vec<u64> {
+    let header = format!("[[{name}]]");
+    text.lines()
+        .enumerate()
+        .filter(|(_, l)| l.trim().replace(' ', "") == header)
+        .map(|(i, _)| i as u64 + 1)
+        .collect()
 }
 
 /// The toml crate's message, with the line it points at.

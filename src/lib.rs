@@ -1,7 +1,8 @@
 //! `collateral`: from raw drug-screen plate reads to a collateral-sensitivity map.
 //!
 //! The modules follow the data flow:
-//! read ([`assay`], [`wells`], [`lines`], [`table`]) → [`qc`] and [`normalize`] → fit → shift →
+//! read ([`assay`], [`wells`], [`lines`], [`table`], and [`read`] for plate files, vendor exports and
+//! layouts) → [`qc`] and [`normalize`] → fit → shift →
 //! network → plot/report, with [`run`] tying them together for `collateral run` and
 //! [`output`] writing the contract files. [`simulate`] makes synthetic screens with known truth.
 
@@ -15,6 +16,7 @@ pub mod output;
 pub mod plate;
 pub mod plot;
 pub mod qc;
+pub mod read;
 pub mod report;
 pub mod run;
 pub mod shift;

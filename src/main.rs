@@ -58,6 +58,15 @@ enum Command {
         #[arg(long, value_delimiter = ',')]
         drugs: Vec<String>,
     },
+    /// Read every input of an assay, print what was understood and every problem (exit 1 on
+    /// problems), without fitting anything.
+    Validate {
+        /// The assay file (TOML).
+        assay: PathBuf,
+        /// Draw each plate map in the terminal.
+        #[arg(long)]
+        map: bool,
+    },
     /// Fit dose-response curves from a table with columns cell_line, drug, concentration,
     /// response (optional replicate); one curve per (cell_line, drug), replicates pooled.
     Fit {
@@ -196,6 +205,25 @@ fn execute(cli: &Cli) -> anyhow::Result<()> {
             let files = collateral::report::plot_folder(outdir, &options)?;
             if !cli.quiet {
                 println!("wrote {} files to {}", files.len(), outdir.display());
+            }
+        }
+        Command::Validate { assay, map } => {
+            let v = collateral::read::validate::validate(assay, *map)?;
+            if !cli.quiet {
+                print!("{}{}", v.summary, v.maps);
+            }
+            for w in &v.warnings {
+                eprintln!("warning: {w}");
+            }
+            // The first problems are what a user needs; thousands would bury them.
+            for p in v.problems.iter().take(100) {
+                eprintln!("problem: {p}");
+            }
+            if v.problems.len() > 100 {
+                eprintln!("problem: ... and {} more", v.problems.len() - 100);
+            }
+            if !v.problems.is_empty() {
+                anyhow::bail!("{} problems found", v.problems.len());
             }
         }
         Command::Fit {

@@ -20,7 +20,6 @@ use crate::network;
 use crate::normalize::{control_levels, units_of, ControlLevels, PlateControls, Unit};
 use crate::qc::{self, PlateQc, Verdict};
 use crate::shift::{compute_shifts, write_shifts, Estimate, Metric, Shift, ShiftSettings};
-use crate::table::Table;
 use crate::wells::{Role, WellTable};
 use rayon::prelude::*;
 
@@ -191,27 +190,20 @@ pub fn run(assay_path: &Path, outdir: &Path) -> Result<RunReport> {
     let t0 = Instant::now();
     let mut timings: BTreeMap<&str, f64> = BTreeMap::new();
     let assay = Assay::from_file(assay_path)?;
+    // The one place the wells come from: the tidy table or the plate files with layouts.
+    let read = crate::read::assay_wells(&assay)?;
+    let mut inputs = vec![input_record(assay_path)?];
+    for f in &read.files {
+        inputs.push(input_record(f)?);
+    }
+    // Where control-level problems point: the wells table, or the assay for plate files.
     let wells_path = assay
         .wells
         .clone()
-        .expect("checked: an assay names its wells");
-    // Read once: the same bytes are parsed and fingerprinted.
-    let wells_bytes =
-        std::fs::read(&wells_path).map_err(|e| Error::io(&wells_path, "reading", e))?;
-    let mut inputs = vec![
-        input_record(assay_path)?,
-        (
-            wells_path.clone(),
-            sha256_hex(&wells_bytes),
-            wells_bytes.len() as u64,
-        ),
-    ];
-    let table = WellTable::from_table(
-        &mut Table::from_bytes(&wells_bytes, &wells_path)?,
-        assay.plate_format,
-    )?;
-    drop(wells_bytes);
+        .unwrap_or_else(|| assay_path.to_path_buf());
+    let table = read.table;
     let mut warnings = assay.warnings.clone();
+    warnings.extend(read.warnings);
     let lines = match &assay.lines {
         Some(p) => {
             let lt = LinesTable::read(p)?;

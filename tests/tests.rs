@@ -8,5 +8,8 @@ mod fit;
 mod iwasawa;
 mod normalization;
 mod plot;
+mod read_bad_input;
+mod read_cli;
+mod read_formats;
 mod shift_cli;
 mod simulated;

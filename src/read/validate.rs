@@ -1,0 +1,324 @@
+//! `collateral validate`: read every input of an assay, say what was understood, and list every
+//! problem a run would trip over (or silently live with), before anything is fitted.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write as _;
+use std::path::Path;
+
+use crate::assay::Assay;
+use crate::error::{Location, Problem, Result};
+use crate::plate::{PlateFormat, WellPos};
+use crate::read::assay::{assay_wells, AssayWells};
+use crate::wells::{Role, WellTable};
+
+/// What `validate` found.
+#[derive(Debug, Clone)]
+pub struct Validation {
+    /// Human-readable description of what was read.
+    pub summary: String,
+    /// Plate maps (filled only when asked for).
+    pub maps: String,
+    /// Problems: each makes `validate` exit 1.
+    pub problems: Vec<Problem>,
+    /// Warnings: worth reading, not failures.
+    pub warnings: Vec<Problem>,
+}
+
+/// Reads an assay's inputs and checks them. Reading errors (a bad file, a layout that does not
+/// parse) are returned as `Err`; design problems found after reading are in
+/// [`Validation::problems`].
+pub fn validate(assay_path: &Path, with_maps: bool) -> Result<Validation> {
+    let assay = Assay::from_file(assay_path)?;
+    let read = assay_wells(&assay)?;
+    let mut problems = Vec::new();
+    let mut warnings = assay.warnings.clone();
+    warnings.extend(read.warnings.iter().cloned());
+    let summary = describe(&assay, &read);
+    // Design problems of a tidy table point at that table; of plate files, at the assay.
+    let source = assay
+        .wells
+        .clone()
+        .unwrap_or_else(|| assay_path.to_path_buf());
+    check_design(&read.table, &source, &mut problems, &mut warnings);
+    for p in &read.plates {
+        for w in &p.data_only {
+            problems.push(Problem {
+                location: Location::file(&p.file).at_well(&p.plate, &w.to_string()),
+                message: "the data has a reading here but the layout does not name this well (it would be `empty`)".into(),
+            });
+        }
+        for w in &p.layout_only {
+            problems.push(Problem {
+                location: Location::file(&p.layout).at_well(&p.plate, &w.to_string()),
+                message: format!(
+                    "the layout uses this well but {} has no reading for it",
+                    p.file.display()
+                ),
+            });
+        }
+    }
+    // The same warning is raised while reading; as a problem here it must not show twice.
+    warnings.retain(|w| !w.message.contains("has no reading for it"));
+    let maps = if with_maps {
+        maps(&read.table)
+    } else {
+        String::new()
+    };
+    Ok(Validation {
+        summary,
+        maps,
+        problems,
+        warnings,
+    })
+}
+
+fn describe(assay: &Assay, read: &AssayWells) -> String {
+    let t = &read.table;
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "{}: {} plates, {} wells, concentrations in {}",
+        assay.name,
+        t.formats.len(),
+        t.wells.len(),
+        assay.concentration_unit
+    );
+    let by_plate: BTreeMap<&str, &crate::read::assay::PlateSummary> =
+        read.plates.iter().map(|p| (p.plate.as_str(), p)).collect();
+    for (plate, format) in &t.formats {
+        let wells: Vec<_> = t.wells.iter().filter(|w| &w.plate == plate).collect();
+        let count = |r: Role| wells.iter().filter(|w| w.role == r).count();
+        let lines: BTreeSet<&str> = wells
+            .iter()
+            .filter(|w| !w.cell_line.is_empty())
+            .map(|w| w.cell_line.as_str())
+            .collect();
+        let unread = wells
+            .iter()
+            .filter(|w| w.role != Role::Empty && w.signal.value().is_none())
+            .count();
+        let _ = writeln!(
+            s,
+            "plate {plate}: {format}; vehicle {}, blank {}, sample {}, empty {}; {unread} used wells without a numeric reading; lines: {}",
+            count(Role::Vehicle),
+            count(Role::Blank),
+            count(Role::Sample),
+            count(Role::Empty),
+            lines.into_iter().collect::<Vec<_>>().join(", ")
+        );
+        if let Some(p) = by_plate.get(plate.as_str()) {
+            let others: Vec<String> = p
+                .reads
+                .iter()
+                .filter(|r| r.0 != p.read)
+                .map(|(name, computed, layout)| match (computed, layout) {
+                    (_, true) => format!("{name} [layout]"),
+                    (true, _) => format!("{name} [computed]"),
+                    _ => name.clone(),
+                })
+                .collect();
+            let _ = writeln!(
+                s,
+                "  file {} ({}), read `{}`{}; layout {}",
+                p.file.display(),
+                p.format,
+                p.read,
+                if others.is_empty() {
+                    String::new()
+                } else {
+                    format!(" (also in the file: {})", others.join(", "))
+                },
+                p.layout.display()
+            );
+        }
+    }
+    // Dose series per (cell line, drug), over all plates.
+    let mut series: BTreeMap<(&str, &str), BTreeSet<u64>> = BTreeMap::new();
+    for w in &t.wells {
+        if let (Role::Sample, Some(c)) = (w.role, w.concentration) {
+            series
+                .entry((w.cell_line.as_str(), w.drug.as_str()))
+                .or_default()
+                .insert(c.to_bits());
+        }
+    }
+    for ((line, drug), doses) in &series {
+        let d: Vec<f64> = doses.iter().map(|b| f64::from_bits(*b)).collect();
+        let (lo, hi) = d
+            .iter()
+            .fold((f64::INFINITY, 0.0f64), |(a, b), &x| (a.min(x), b.max(x)));
+        let fold = if d.len() > 1 {
+            format!(
+                ", mean fold {:.3}",
+                (hi / lo).powf(1.0 / (d.len() - 1) as f64)
+            )
+        } else {
+            String::new()
+        };
+        let _ = writeln!(
+            s,
+            "series {line} × {drug}: {} doses, {lo}–{hi} {}{fold}",
+            d.len(),
+            assay.concentration_unit
+        );
+    }
+    s
+}
+
+/// (plate, cell line, drug, along a row?, row or column index).
+type RunKey<'a> = (&'a str, &'a str, &'a str, bool, u16);
+
+/// Design checks that apply to either form of an assay.
+fn check_design(
+    t: &WellTable,
+    source: &Path,
+    problems: &mut Vec<Problem>,
+    warnings: &mut Vec<Problem>,
+) {
+    let at = |plate: &str| Location::file(source).at_well(plate, "");
+    for plate in t.formats.keys() {
+        let roles: BTreeSet<Role> = t
+            .wells
+            .iter()
+            .filter(|w| &w.plate == plate)
+            .map(|w| w.role)
+            .collect();
+        if !roles.contains(&Role::Vehicle) && !roles.contains(&Role::Blank) {
+            problems.push(Problem {
+                location: at(plate),
+                message: "the plate has no controls (no vehicle and no blank wells)".into(),
+            });
+        } else if !roles.contains(&Role::Blank) {
+            warnings.push(Problem {
+                location: at(plate),
+                message: "the plate has no blank wells: the background is taken as 0 unless `normalize.blank_fallback = \"error\"`".into(),
+            });
+        }
+    }
+    // A drug at one dose only cannot give a curve.
+    let mut doses: BTreeMap<(&str, &str), BTreeSet<u64>> = BTreeMap::new();
+    for w in &t.wells {
+        if let (Role::Sample, Some(c)) = (w.role, w.concentration) {
+            doses
+                .entry((w.cell_line.as_str(), w.drug.as_str()))
+                .or_default()
+                .insert(c.to_bits());
+        }
+    }
+    for ((line, drug), d) in &doses {
+        if d.len() == 1 {
+            problems.push(Problem {
+                location: Location::file(source),
+                message: format!("{line} × {drug} is tested at one dose only; a dose-response curve needs several"),
+            });
+        }
+    }
+    // Along each row (or column) of a series, doses must rise or fall, never both.
+    let mut runs: BTreeMap<RunKey, Vec<(u16, f64)>> = BTreeMap::new();
+    for w in &t.wells {
+        if let (Role::Sample, Some(c)) = (w.role, w.concentration) {
+            runs.entry((&w.plate, &w.cell_line, &w.drug, true, w.position.row))
+                .or_default()
+                .push((w.position.column, c));
+            runs.entry((&w.plate, &w.cell_line, &w.drug, false, w.position.column))
+                .or_default()
+                .push((w.position.row, c));
+        }
+    }
+    // Per (plate, line, drug): the orientation with longer runs is the series direction.
+    let mut best: BTreeMap<(&str, &str, &str), (bool, usize)> = BTreeMap::new();
+    for ((p, l, d, along_row, _), v) in &runs {
+        let e = best.entry((p, l, d)).or_insert((*along_row, 0));
+        if v.len() > e.1 {
+            *e = (*along_row, v.len());
+        }
+    }
+    for ((p, l, d, along_row, index), v) in &mut runs {
+        if best[&(*p, *l, *d)].0 != *along_row || v.len() < 3 {
+            continue;
+        }
+        v.sort_by_key(|x| x.0);
+        let up = v.windows(2).all(|w| w[1].1 >= w[0].1);
+        let down = v.windows(2).all(|w| w[1].1 <= w[0].1);
+        if !(up || down) {
+            let name = if *along_row {
+                format!("row {}", crate::plate::row_name(*index))
+            } else {
+                format!("column {}", index + 1)
+            };
+            let doses: Vec<String> = v.iter().map(|x| x.1.to_string()).collect();
+            problems.push(Problem {
+                location: Location::file(source).at_well(p, ""),
+                message: format!(
+                    "{l} × {d} along {name}: doses {} neither rise nor fall (a mis-typed dilution?)",
+                    doses.join(", ")
+                ),
+            });
+        }
+    }
+}
+
+/// Each plate drawn as a grid: `V` vehicle, `B` blank, `.` empty, a letter per drug for
+/// samples (legend below), `!` a used well without a numeric reading.
+pub fn maps(t: &WellTable) -> String {
+    let mut s = String::new();
+    let drugs: BTreeSet<&str> = t
+        .wells
+        .iter()
+        .filter(|w| w.role == Role::Sample)
+        .map(|w| w.drug.as_str())
+        .collect();
+    let letters: BTreeMap<&str, char> = drugs
+        .iter()
+        .enumerate()
+        .map(|(i, d)| (*d, letter(i)))
+        .collect();
+    for (plate, format) in &t.formats {
+        let mut grid: BTreeMap<WellPos, char> = BTreeMap::new();
+        for w in t.wells.iter().filter(|w| &w.plate == plate) {
+            let c = match w.role {
+                Role::Vehicle => 'V',
+                Role::Blank => 'B',
+                Role::Empty => '.',
+                Role::Sample => letters[w.drug.as_str()],
+            };
+            let c = if w.role != Role::Empty && w.signal.value().is_none() {
+                '!'
+            } else {
+                c
+            };
+            grid.insert(w.position, c);
+        }
+        let _ = writeln!(s, "plate {plate} ({format})");
+        draw(&mut s, *format, &grid);
+    }
+    if !letters.is_empty() {
+        let legend: Vec<String> = letters.iter().map(|(d, c)| format!("{c} {d}")).collect();
+        let _ = writeln!(
+            s,
+            "V vehicle, B blank, . empty, ! no numeric reading; {}",
+            legend.join(", ")
+        );
+    }
+    s
+}
+
+fn letter(i: usize) -> char {
+    const L: &[u8] = b"abcdefghijklmnopqrstuvwxyzCDEFGHIJKLMNOPQRSTUWXYZ";
+    L.get(i).map_or('*', |&b| b as char)
+}
+
+fn draw(s: &mut String, f: PlateFormat, grid: &BTreeMap<WellPos, char>) {
+    let _ = write!(s, "    ");
+    for c in 0..f.columns {
+        let _ = write!(s, "{}", (c + 1) % 10);
+    }
+    s.push('\n');
+    for r in 0..f.rows {
+        let _ = write!(s, "{:>3} ", crate::plate::row_name(r));
+        for c in 0..f.columns {
+            s.push(*grid.get(&WellPos { row: r, column: c }).unwrap_or(&' '));
+        }
+        s.push('\n');
+    }
+}
