@@ -35,6 +35,9 @@ enum Command {
         /// Output folder (created if missing).
         #[arg(short, long)]
         out: PathBuf,
+        /// Skip plots/ and report.html (draw them later with `collateral plot OUTDIR`).
+        #[arg(long)]
+        no_figures: bool,
     },
     /// Redraw the figures (plots/) and report.html of an existing `run` output folder from its
     /// CSVs and run.json, without refitting.
@@ -178,8 +181,15 @@ fn main() -> ExitCode {
 
 fn execute(cli: &Cli) -> anyhow::Result<()> {
     match &cli.command {
-        Command::Run { assay, out } => {
-            let report = collateral::run::run(assay, out)?;
+        Command::Run {
+            assay,
+            out,
+            no_figures,
+        } => {
+            let options = collateral::run::RunOptions {
+                figures: !no_figures,
+            };
+            let report = collateral::run::run_with(assay, out, &options)?;
             for w in &report.warnings {
                 eprintln!("warning: {w}");
             }

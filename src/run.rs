@@ -187,6 +187,25 @@ impl RunReport {
 
 /// Runs the pipeline on an assay file and writes the outputs into `outdir`.
 pub fn run(assay_path: &Path, outdir: &Path) -> Result<RunReport> {
+    run_with(assay_path, outdir, &RunOptions::default())
+}
+
+/// Choices of a run that are not about the science (and so not in the assay file).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunOptions {
+    /// Draw `plots/` and `report.html`. A core facility batch of a thousand plates spends most
+    /// of its time drawing; `collateral plot OUTDIR` draws them later from the run's files.
+    pub figures: bool,
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        RunOptions { figures: true }
+    }
+}
+
+/// [`run`] with options.
+pub fn run_with(assay_path: &Path, outdir: &Path, options: &RunOptions) -> Result<RunReport> {
     let t0 = Instant::now();
     let mut timings: BTreeMap<&str, f64> = BTreeMap::new();
     let assay = Assay::from_file(assay_path)?;
@@ -329,7 +348,9 @@ pub fn run(assay_path: &Path, outdir: &Path) -> Result<RunReport> {
     })?;
     // Figures and report.html are drawn from the staged files; a drawing failure fails the run
     // before anything is moved into place.
-    crate::report::stage_figures_and_report(&staging)?;
+    if options.figures {
+        crate::report::stage_figures_and_report(&staging)?;
+    }
     report.files = staging.commit()?;
     Ok(report)
 }

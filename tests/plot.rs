@@ -518,3 +518,24 @@ fn lines_reported_per_replicate_get_one_heatmap_row_per_replicate() {
     let grid = svg_texts(&res.join(format!("plots/dose_response/{line}.svg")));
     assert!(grid.contains(&title), "no title {title}: {grid:?}");
 }
+
+#[test]
+fn figures_can_be_left_for_later() {
+    let out = tempfile::tempdir().unwrap();
+    crate::common::collateral()
+        .args(["run", "assays/dhawan2017/assay.toml", "--no-figures", "-o"])
+        .arg(out.path())
+        .current_dir(crate::common::root())
+        .assert()
+        .success();
+    assert!(out.path().join("shifts.csv").exists());
+    assert!(!out.path().join("report.html").exists() && !out.path().join("plots").exists());
+    crate::common::collateral()
+        .arg("plot")
+        .arg(out.path())
+        .assert()
+        .success();
+    assert!(
+        out.path().join("report.html").exists() && out.path().join("plots/heatmap.svg").exists()
+    );
+}
