@@ -41,3 +41,15 @@ pub fn num(row: &HashMap<String, String>, col: &str) -> f64 {
         .parse()
         .unwrap_or_else(|_| panic!("{col} = {:?} is not a number", row[col]))
 }
+
+/// Runs a bundled assay (path relative to the repository) into a fresh temporary folder.
+pub fn run_bundled(assay: &str) -> tempfile::TempDir {
+    let out = tempfile::tempdir().unwrap();
+    collateral()
+        .args(["run", assay, "-o"])
+        .arg(out.path())
+        .current_dir(root())
+        .assert()
+        .success();
+    out
+}

@@ -1,6 +1,6 @@
 //! The bundled Dhawan 2017 assay: tables rebuilt from the published curves, and a run.
 
-use crate::common::{collateral, num, read_csv, root};
+use crate::common::{collateral, num, read_csv, root, run_bundled};
 
 #[allow(dead_code)]
 #[path = "../examples/build_dhawan.rs"]
@@ -22,13 +22,7 @@ fn bundled_tables_are_what_the_builder_makes_from_the_published_curves() {
 
 #[test]
 fn viabilities_are_the_published_percentages() {
-    let out = tempfile::tempdir().unwrap();
-    collateral()
-        .args(["run", "assays/dhawan2017/assay.toml", "-o"])
-        .arg(out.path())
-        .current_dir(root())
-        .assert()
-        .success();
+    let out = run_bundled("assays/dhawan2017/assay.toml");
     let wells = read_csv(&out.path().join("wells.csv"));
     assert_eq!(wells.len(), 11 * 100);
     for w in &wells {

@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use crate::common::{collateral, num, read_csv, root};
+use crate::common::{num, read_csv, root, run_bundled};
 
 #[allow(dead_code)]
 #[path = "../examples/build_iwasawa.rs"]
@@ -36,13 +36,7 @@ fn bundled_tables_are_what_the_builder_makes_from_the_raw_reads() {
 
 #[test]
 fn run_matches_an_independent_computation_from_raw_reads() {
-    let out = tempfile::tempdir().unwrap();
-    collateral()
-        .args(["run", "assays/iwasawa2022/assay.toml", "-o"])
-        .arg(out.path())
-        .current_dir(root())
-        .assert()
-        .success();
+    let out = run_bundled("assays/iwasawa2022/assay.toml");
     let wells = read_csv(&out.path().join("wells.csv"));
     let qc = read_csv(&out.path().join("qc.csv"));
     assert_eq!(wells.len(), 24 * 384);
@@ -171,13 +165,7 @@ fn median(mut x: Vec<f64>) -> f64 {
 /// the authors' published values, which they fitted on raw OD against well index.
 #[test]
 fn per_strain_ic50s_agree_with_the_published_ones() {
-    let out = tempfile::tempdir().unwrap();
-    collateral()
-        .args(["run", "assays/iwasawa2022/assay.toml", "-o"])
-        .arg(out.path())
-        .current_dir(root())
-        .assert()
-        .success();
+    let out = run_bundled("assays/iwasawa2022/assay.toml");
     let mut curves: std::collections::BTreeMap<(String, String), Vec<collateral::fit::DosePoint>> =
         Default::default();
     for w in read_csv(&out.path().join("wells.csv")) {
@@ -240,13 +228,7 @@ fn per_strain_ic50s_agree_with_the_published_ones() {
 /// The day-27 CS matrix against the one the published IC50s imply (means over lineages).
 #[test]
 fn the_cs_matrix_matches_the_published_ic50s() {
-    let out = tempfile::tempdir().unwrap();
-    collateral()
-        .args(["run", "assays/iwasawa2022/assay.toml", "-o"])
-        .arg(out.path())
-        .current_dir(root())
-        .assert()
-        .success();
+    let out = run_bundled("assays/iwasawa2022/assay.toml");
     let mut published: HashMap<(String, String), Vec<f64>> = HashMap::new();
     for r in published_day27() {
         published
