@@ -9,8 +9,8 @@ use std::error::Error;
 use std::fs::File;
 use std::io::{BufWriter, Write};
 
-use collateral::fit::format_number;
 use collateral::fit::synthetic::{synthetic_batch, SyntheticDesign};
+use collateral::text::format_number;
 
 fn main() -> Result<(), Box<dyn Error>> {
     let args: Vec<String> = std::env::args().skip(1).collect();

@@ -26,7 +26,13 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{did_you_mean, Error, Location, Problem, Result};
+use crate::fit::FitKeys;
+use crate::normalize::NormalizeSettings;
 use crate::plate::PlateFormat;
+use crate::qc::QcSettings;
+use crate::read::{AssayWells, PlateEntry, WellSources};
+use crate::shift::ShiftSettings;
+use crate::text::key_line;
 
 /// Concentration units we recognise; others are accepted with a warning.
 pub const KNOWN_UNITS: [&str; 16] = [
@@ -47,15 +53,6 @@ const TOP_KEYS: [&str; 10] = [
     "fit",
     "shift",
 ];
-const QC_KEYS: [&str; 7] = [
-    "z_prime_fail",
-    "z_prime_warn",
-    "cv_vehicle_warn",
-    "signal_to_background_warn",
-    "min_vehicle_wells",
-    "exclude_failed",
-    "spatial_threshold",
-];
 /// Keys of each `[[plates]]` entry.
 pub const PLATES_KEYS: [&str; 7] = [
     "file",
@@ -66,180 +63,6 @@ pub const PLATES_KEYS: [&str; 7] = [
     "replicate",
     "format",
 ];
-const NORMALIZE_KEYS: [&str; 3] = ["controls", "blank_fallback", "spatial_check"];
-const FIT_KEYS: [&str; 10] = [
-    "model",
-    "plateaus",
-    "robust",
-    "hill_bounds",
-    "ec50_margin_decades",
-    "top_bounds",
-    "bottom_bounds",
-    "flat_alpha",
-    "ci_level",
-    "outlier_threshold",
-];
-const SHIFT_KEYS: [&str; 6] = [
-    "metric",
-    "tau",
-    "alpha",
-    "rule",
-    "per_replicate",
-    "max_cycle_length",
-];
-
-/// How control wells are summarised into one level.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum ControlCenter {
-    /// Arithmetic mean (DESIGN.md's definition; the default).
-    Mean,
-    /// Median: robust to a single bad control well.
-    Median,
-}
-
-/// What to do for a plate and cell line that has no blank wells at all.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum BlankFallback {
-    /// Take the background as 0 (the signal is assumed background-subtracted) and warn.
-    Zero,
-    /// Stop the run with an error.
-    Error,
-}
-
-/// Plate QC thresholds.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct QcSettings {
-    /// Verdict `fail` below this Z′.
-    pub z_prime_fail: f64,
-    /// Verdict `warn` below this Z′.
-    pub z_prime_warn: f64,
-    /// Verdict `warn` above this coefficient of variation of the vehicle wells (a fraction).
-    pub cv_vehicle_warn: f64,
-    /// Verdict `warn` below this ratio of vehicle to blank signal.
-    pub signal_to_background_warn: f64,
-    /// Verdict `fail` with fewer vehicle wells than this carrying a numeric signal.
-    pub min_vehicle_wells: usize,
-    /// Leave the wells of failed plates out of everything downstream (they stay in `wells.csv`).
-    pub exclude_failed: bool,
-    /// Smallest spatial trend in the vehicle wells (as a fraction of their level) worth a warning.
-    pub spatial_threshold: f64,
-}
-
-impl Default for QcSettings {
-    fn default() -> Self {
-        QcSettings {
-            z_prime_fail: 0.0,
-            z_prime_warn: 0.5,
-            cv_vehicle_warn: 0.2,
-            signal_to_background_warn: 2.0,
-            min_vehicle_wells: 2,
-            exclude_failed: true,
-            spatial_threshold: 0.1,
-        }
-    }
-}
-
-/// Normalization choices.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct NormalizeSettings {
-    /// How vehicle and blank wells are summarised.
-    pub controls: ControlCenter,
-    /// What to do when a plate has no blank wells.
-    pub blank_fallback: BlankFallback,
-    /// Test the vehicle wells for edge, row and column trends (reported, never corrected).
-    pub spatial_check: bool,
-}
-
-impl Default for NormalizeSettings {
-    fn default() -> Self {
-        NormalizeSettings {
-            controls: ControlCenter::Mean,
-            blank_fallback: BlankFallback::Zero,
-            spatial_check: true,
-        }
-    }
-}
-
-/// Fitting settings as written in the assay file; checked into a fit configuration by
-/// [`crate::fit::FitSettings`].
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct FitKeys {
-    /// `ll4` (all free), `ll3` (top = 1) or `ll2` (top = 1, bottom = 0).
-    pub model: String,
-    /// `free` or `observed` (plateaus fixed at the observed extremes, Dhawan 2017).
-    pub plateaus: String,
-    /// `none`, `huber` or `cauchy`.
-    pub robust: String,
-    /// Bounds of the Hill slope.
-    pub hill_bounds: [f64; 2],
-    /// How far beyond the tested range (decades) ec50 may lie.
-    pub ec50_margin_decades: f64,
-    /// Bounds of a free top.
-    pub top_bounds: [f64; 2],
-    /// Bounds of a free bottom.
-    pub bottom_bounds: [f64; 2],
-    /// A curve is `flat` when the F-test against a constant has p above this.
-    pub flat_alpha: f64,
-    /// Confidence level of the intervals.
-    pub ci_level: f64,
-    /// Robust fits flag points beyond this many robust SDs.
-    pub outlier_threshold: f64,
-}
-
-impl Default for FitKeys {
-    fn default() -> Self {
-        FitKeys {
-            model: "ll4".into(),
-            plateaus: "free".into(),
-            robust: "none".into(),
-            hill_bounds: [0.05, 10.0],
-            ec50_margin_decades: 2.0,
-            top_bounds: [0.0, 2.0],
-            bottom_bounds: [0.0, 1.5],
-            flat_alpha: 0.05,
-            ci_level: 0.95,
-            outlier_threshold: 3.0,
-        }
-    }
-}
-
-impl FitKeys {
-    /// The fitting settings these keys name; on a bad value, the key and a message.
-    pub fn to_settings(
-        &self,
-    ) -> std::result::Result<crate::fit::FitSettings, (&'static str, String)> {
-        let model = self
-            .model
-            .parse()
-            .map_err(|e: String| ("model", format!("`fit.model`: {e}")))?;
-        let plateaus = self
-            .plateaus
-            .parse()
-            .map_err(|e: String| ("plateaus", format!("`fit.plateaus`: {e}")))?;
-        let robust = self
-            .robust
-            .parse()
-            .map_err(|e: String| ("robust", format!("`fit.robust`: {e}")))?;
-        Ok(crate::fit::FitSettings {
-            model,
-            plateaus,
-            robust,
-            hill_bounds: (self.hill_bounds[0], self.hill_bounds[1]),
-            ec50_margin_decades: self.ec50_margin_decades,
-            top_bounds: (self.top_bounds[0], self.top_bounds[1]),
-            bottom_bounds: (self.bottom_bounds[0], self.bottom_bounds[1]),
-            flat_alpha: self.flat_alpha,
-            ci_level: self.ci_level,
-            outlier_threshold: self.outlier_threshold,
-            ..Default::default()
-        })
-    }
-}
 
 /// All settings of a run, checked.
 #[derive(Debug, Clone, PartialEq, Default, Serialize)]
@@ -251,7 +74,7 @@ pub struct Settings {
     /// Curve fitting.
     pub fit: FitKeys,
     /// Shifts and calls.
-    pub shift: crate::shift::ShiftSettings,
+    pub shift: ShiftSettings,
 }
 
 /// The assay file as written (before checking).
@@ -272,7 +95,7 @@ struct RawAssay {
     #[serde(default)]
     fit: FitKeys,
     #[serde(default)]
-    shift: crate::shift::ShiftSettings,
+    shift: ShiftSettings,
 }
 
 /// One `[[plates]]` entry as written.
@@ -286,28 +109,6 @@ struct RawPlate {
     read: Option<String>,
     replicate: Option<String>,
     format: Option<String>,
-}
-
-/// One plate file of the `[[plates]]` form, with its layout (paths resolved; `file` may be a
-/// glob pattern matching several files, each one plate).
-#[derive(Debug, Clone, PartialEq)]
-pub struct PlateEntry {
-    /// The plate file, or a glob pattern (`reads/*.csv`).
-    pub file: PathBuf,
-    /// The layout file.
-    pub layout: PathBuf,
-    /// Plate identifier; default: the file name without extension.
-    pub plate: Option<String>,
-    /// Cell line of every well the layout gives none.
-    pub cell_line: Option<String>,
-    /// Which read / wavelength / block is the signal.
-    pub read: Option<String>,
-    /// Replicate label of every well of the plate.
-    pub replicate: Option<String>,
-    /// Forced export format (see `crate::read::vendor::FORMAT_NAMES`); detected when `None`.
-    pub format: Option<crate::read::Format>,
-    /// Line of the entry in the assay file.
-    pub line: Option<u64>,
 }
 
 /// A checked assay: paths resolved, settings validated.
@@ -450,7 +251,9 @@ impl Assay {
                 }
             },
         };
-        check_qc(&raw.qc, text, &loc, &mut problems);
+        for (key, msg) in raw.qc.problems() {
+            problems.push(problem(at(key), msg));
+        }
         for (key, msg) in raw.shift.problems() {
             problems.push(problem(at(key), msg));
         }
@@ -500,79 +303,27 @@ impl Assay {
     }
 }
 
+impl Assay {
+    /// Where this assay's wells come from, for [`crate::read::assay_wells`].
+    pub fn sources(&self) -> WellSources<'_> {
+        WellSources {
+            path: &self.path,
+            wells: self.wells.as_deref(),
+            plates: &self.plates,
+            plate_format: self.plate_format,
+        }
+    }
+
+    /// Reads this assay's wells: the tidy table or every plate file with its layout.
+    pub fn read_wells(&self) -> Result<AssayWells> {
+        crate::read::assay_wells(&self.sources())
+    }
+}
+
 fn problem(location: Location, message: impl Into<String>) -> Problem {
     Problem {
         location,
         message: message.into(),
-    }
-}
-
-impl Location {
-    pub(crate) fn at_line_opt(mut self, line: Option<u64>) -> Self {
-        self.line = line;
-        self
-    }
-}
-
-fn check_qc(qc: &QcSettings, text: &str, loc: &Location, problems: &mut Vec<Problem>) {
-    let mut bad = |key: &str, msg: String| {
-        problems.push(problem(loc.clone().at_line_opt(key_line(text, key)), msg));
-    };
-    for (key, v) in [
-        ("z_prime_fail", qc.z_prime_fail),
-        ("z_prime_warn", qc.z_prime_warn),
-    ] {
-        if !v.is_finite() || v > 1.0 {
-            bad(
-                key,
-                format!("`qc.{key} = {v}`: Z′ is at most 1; expected a number ≤ 1"),
-            );
-        }
-    }
-    if qc.z_prime_warn < qc.z_prime_fail {
-        bad(
-            "z_prime_warn",
-            format!(
-                "`qc.z_prime_warn = {}` is below `qc.z_prime_fail = {}`; the warn level must be at or above the fail level",
-                qc.z_prime_warn, qc.z_prime_fail
-            ),
-        );
-    }
-    if !(qc.cv_vehicle_warn.is_finite() && qc.cv_vehicle_warn > 0.0) {
-        bad(
-            "cv_vehicle_warn",
-            format!(
-                "`qc.cv_vehicle_warn = {}`: expected a positive fraction such as 0.2",
-                qc.cv_vehicle_warn
-            ),
-        );
-    }
-    if !(qc.signal_to_background_warn.is_finite() && qc.signal_to_background_warn >= 0.0) {
-        bad(
-            "signal_to_background_warn",
-            format!(
-                "`qc.signal_to_background_warn = {}`: expected a number ≥ 0",
-                qc.signal_to_background_warn
-            ),
-        );
-    }
-    if qc.min_vehicle_wells < 2 {
-        bad(
-            "min_vehicle_wells",
-            format!(
-                "`qc.min_vehicle_wells = {}`: Z′ needs a standard deviation, so at least 2",
-                qc.min_vehicle_wells
-            ),
-        );
-    }
-    if !(qc.spatial_threshold.is_finite() && qc.spatial_threshold > 0.0) {
-        bad(
-            "spatial_threshold",
-            format!(
-                "`qc.spatial_threshold = {}`: expected a positive fraction such as 0.1",
-                qc.spatial_threshold
-            ),
-        );
     }
 }
 
@@ -619,10 +370,10 @@ fn check_keys(table: &toml::Table, text: &str, path: &Path) -> Result<()> {
             continue;
         }
         let section: Option<&[&str]> = match key.as_str() {
-            "qc" => Some(&QC_KEYS),
-            "normalize" => Some(&NORMALIZE_KEYS),
-            "fit" => Some(&FIT_KEYS),
-            "shift" => Some(&SHIFT_KEYS),
+            "qc" => Some(&QcSettings::KEYS),
+            "normalize" => Some(&NormalizeSettings::KEYS),
+            "fit" => Some(&FitKeys::KEYS),
+            "shift" => Some(&ShiftSettings::KEYS),
             _ => None,
         };
         if let (Some(valid), Some(sub)) = (section, value.as_table()) {
@@ -639,20 +390,6 @@ fn check_keys(table: &toml::Table, text: &str, path: &Path) -> Result<()> {
     } else {
         Err(Error::problems(crate::ErrorKind::Config, problems))
     }
-}
-
-/// The 1-based line on which `key` is assigned or opened as a section, if it can be found.
-pub(crate) fn key_line(text: &str, key: &str) -> Option<u64> {
-    text.lines().enumerate().find_map(|(i, line)| {
-        let t = line.trim_start();
-        let t = t
-            .strip_prefix('[')
-            .map(|s| s.trim_start_matches('['))
-            .unwrap_or(t);
-        let rest = t.strip_prefix(key)?;
-        let rest = rest.trim_start();
-        (rest.starts_with('=') || rest.starts_with(']')).then_some(i as u64 + 1)
-    })
 }
 
 /// The 1-based lines of each `[[name]]` header, in order.

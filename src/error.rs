@@ -37,6 +37,12 @@ impl Location {
         self
     }
 
+    /// The same location at a line, if known (for lines found by searching a file's text).
+    pub fn at_line_opt(mut self, line: Option<u64>) -> Self {
+        self.line = line;
+        self
+    }
+
     /// The same location on a plate and well (either may be empty).
     pub fn at_well(mut self, plate: &str, well: &str) -> Self {
         if !plate.is_empty() {

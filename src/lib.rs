@@ -12,6 +12,7 @@ pub mod fit;
 pub mod lines;
 pub mod network;
 pub mod normalize;
+pub mod outdir;
 pub mod output;
 pub mod plate;
 pub mod plot;
@@ -23,6 +24,8 @@ pub mod shift;
 pub mod simulate;
 pub mod stats;
 pub mod table;
+pub mod text;
+pub mod validate;
 pub mod wells;
 
 pub use error::{Error, ErrorKind, Location, Problem, Result};

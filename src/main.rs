@@ -218,7 +218,7 @@ fn execute(cli: &Cli) -> anyhow::Result<()> {
             }
         }
         Command::Validate { assay, map } => {
-            let v = collateral::read::validate::validate(assay, *map)?;
+            let v = collateral::validate::validate(assay, *map)?;
             if !cli.quiet {
                 print!("{}{}", v.summary, v.maps);
             }

@@ -13,8 +13,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
 
-use crate::output::opt_nan as num;
 use crate::shift::{Call, Shift};
+use crate::text::opt_nan as num;
 
 /// One drug → drug edge of the network.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]

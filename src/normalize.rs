@@ -14,11 +14,59 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use crate::assay::{BlankFallback, ControlCenter, NormalizeSettings};
+use serde::{Deserialize, Serialize};
+
 use crate::error::{Error, ErrorKind, Location, Problem, Result};
 use crate::plate::WellPos;
 use crate::stats;
 use crate::wells::{Role, WellTable};
+
+/// How control wells are summarised into one level.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ControlCenter {
+    /// Arithmetic mean (DESIGN.md's definition; the default).
+    Mean,
+    /// Median: robust to a single bad control well.
+    Median,
+}
+
+/// What to do for a plate and cell line that has no blank wells at all.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BlankFallback {
+    /// Take the background as 0 (the signal is assumed background-subtracted) and warn.
+    Zero,
+    /// Stop the run with an error.
+    Error,
+}
+
+/// Normalization choices.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct NormalizeSettings {
+    /// How vehicle and blank wells are summarised.
+    pub controls: ControlCenter,
+    /// What to do when a plate has no blank wells.
+    pub blank_fallback: BlankFallback,
+    /// Test the vehicle wells for edge, row and column trends (reported, never corrected).
+    pub spatial_check: bool,
+}
+
+impl Default for NormalizeSettings {
+    fn default() -> Self {
+        NormalizeSettings {
+            controls: ControlCenter::Mean,
+            blank_fallback: BlankFallback::Zero,
+            spatial_check: true,
+        }
+    }
+}
+
+impl NormalizeSettings {
+    /// Keys of the `[normalize]` section of an assay file.
+    pub const KEYS: [&'static str; 3] = ["controls", "blank_fallback", "spatial_check"];
+}
 
 /// The unit that controls normalize: plate, cell line, and replicate when the plate's vehicle
 /// wells carry that replicate label (else empty: all of the line's controls on the plate).

@@ -1,28 +1,13 @@
-//! Output tables and `run.json`. Column names and order are contracts (DESIGN.md).
+//! Output tables (`wells.csv`, `qc.csv`) from the stages' results. Column names and order are contracts (DESIGN.md).
 //!
 //! Floats are written in Rust's shortest round-trip form, so a value read back is bit-identical
 //! and the same run gives the same bytes.
 
-use std::collections::BTreeMap;
 use std::io::Write;
-use std::path::PathBuf;
 
-use serde_json::{json, Value};
-
-use crate::assay::Assay;
-use crate::qc::PlateQc;
-use crate::run::{Normalized, RunReport, WellOutcome};
+use crate::qc::{PlateQc, WellOutcome};
+use crate::text::opt;
 use crate::wells::{Signal, WellTable};
-
-/// Formats an optional float: empty when absent (see [`crate::fit::format_number`]).
-pub fn opt(v: Option<f64>) -> String {
-    v.map_or_else(String::new, crate::fit::format_number)
-}
-
-/// Formats a float that may not exist (NaN or infinite): empty when absent.
-pub fn opt_nan(v: f64) -> String {
-    crate::fit::format_number(v)
-}
 
 /// Writes `wells.csv`: the tidy columns, optional/extra columns, then viability and exclusion.
 pub fn write_wells(
@@ -160,78 +145,4 @@ pub fn write_qc(w: &mut dyn Write, rows: &[PlateQc]) -> std::io::Result<()> {
         ])?;
     }
     out.flush()
-}
-
-/// Builds `run.json`: version, input checksums, settings, counts, timings, warnings.
-pub fn run_json(
-    assay: &Assay,
-    inputs: &[(PathBuf, String, u64)],
-    table: &WellTable,
-    norm: &Normalized,
-    report: &RunReport,
-    timings: &BTreeMap<&str, f64>,
-) -> Value {
-    let files: Vec<Value> = inputs
-        .iter()
-        .map(|(p, sha, bytes)| json!({ "path": p.display().to_string(), "sha256": sha, "bytes": bytes }))
-        .collect();
-    let mut by_role: BTreeMap<&str, usize> = BTreeMap::new();
-    for w in &table.wells {
-        *by_role.entry(w.role.as_str()).or_default() += 1;
-    }
-    let cell_lines: std::collections::BTreeSet<&str> = table
-        .wells
-        .iter()
-        .map(|w| w.cell_line.as_str())
-        .filter(|l| !l.is_empty())
-        .collect();
-    let drugs: std::collections::BTreeSet<&str> = table
-        .wells
-        .iter()
-        .map(|w| w.drug.as_str())
-        .filter(|d| !d.is_empty())
-        .collect();
-    json!({
-        "tool": "collateral",
-        "version": env!("CARGO_PKG_VERSION"),
-        "assay": {
-            "name": assay.name,
-            "path": assay.path.display().to_string(),
-            "concentration_unit": assay.concentration_unit,
-        },
-        "inputs": files,
-        "settings": serde_json::to_value(&assay.settings).expect("settings serialize"),
-        "counts": {
-            "plates": report.plates,
-            "wells": report.wells,
-            "wells_by_role": by_role,
-            "cell_lines": cell_lines.len(),
-            "drugs": drugs.len(),
-            "flagged_wells": report.flagged,
-            "excluded_wells": report.excluded,
-            "qc_rows": norm.qc.len(),
-            "qc_pass": report.verdicts[0],
-            "qc_warn": report.verdicts[1],
-            "qc_fail": report.verdicts[2],
-            "curves": {
-                "ok": report.curves[0],
-                "flat": report.curves[1],
-                "insufficient_data": report.curves[2],
-                "failed": report.curves[3],
-            },
-            "shifts": if report.compared {
-                json!({
-                    "cross_resistant": report.calls[0],
-                    "collateral_sensitive": report.calls[1],
-                    "neutral": report.calls[2],
-                    "undetermined": report.calls[3],
-                    "cycles": report.cycles,
-                })
-            } else {
-                Value::Null
-            },
-        },
-        "timings_seconds": timings,
-        "warnings": report.warnings.iter().map(|w| w.to_string()).collect::<Vec<_>>(),
-    })
 }

@@ -8,14 +8,131 @@
 //! Spatial trends (edge vs interior, across rows, across columns) are tested on the vehicle
 //! wells relative to their own level, reported, and never corrected.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt;
+use std::path::Path;
 
-use crate::assay::QcSettings;
-use crate::normalize::{BlankSource, PlateControls, Unit, Units};
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Problem, Result};
+use crate::normalize::{
+    control_levels, units_of, BlankSource, ControlLevels, NormalizeSettings, PlateControls, Unit,
+    Units,
+};
 use crate::plate::{PlateFormat, WellPos};
 use crate::stats;
 use crate::wells::{Role, WellTable};
+
+/// Plate QC thresholds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct QcSettings {
+    /// Verdict `fail` below this Z′.
+    pub z_prime_fail: f64,
+    /// Verdict `warn` below this Z′.
+    pub z_prime_warn: f64,
+    /// Verdict `warn` above this coefficient of variation of the vehicle wells (a fraction).
+    pub cv_vehicle_warn: f64,
+    /// Verdict `warn` below this ratio of vehicle to blank signal.
+    pub signal_to_background_warn: f64,
+    /// Verdict `fail` with fewer vehicle wells than this carrying a numeric signal.
+    pub min_vehicle_wells: usize,
+    /// Leave the wells of failed plates out of everything downstream (they stay in `wells.csv`).
+    pub exclude_failed: bool,
+    /// Smallest spatial trend in the vehicle wells (as a fraction of their level) worth a warning.
+    pub spatial_threshold: f64,
+}
+
+impl Default for QcSettings {
+    fn default() -> Self {
+        QcSettings {
+            z_prime_fail: 0.0,
+            z_prime_warn: 0.5,
+            cv_vehicle_warn: 0.2,
+            signal_to_background_warn: 2.0,
+            min_vehicle_wells: 2,
+            exclude_failed: true,
+            spatial_threshold: 0.1,
+        }
+    }
+}
+
+impl QcSettings {
+    /// Keys of the `[qc]` section of an assay file.
+    pub const KEYS: [&'static str; 7] = [
+        "z_prime_fail",
+        "z_prime_warn",
+        "cv_vehicle_warn",
+        "signal_to_background_warn",
+        "min_vehicle_wells",
+        "exclude_failed",
+        "spatial_threshold",
+    ];
+
+    /// Problems with the values, each with the key it is about.
+    pub fn problems(&self) -> Vec<(&'static str, String)> {
+        let qc = self;
+        let mut out = Vec::new();
+        let mut bad = |key: &'static str, msg: String| out.push((key, msg));
+        for (key, v) in [
+            ("z_prime_fail", qc.z_prime_fail),
+            ("z_prime_warn", qc.z_prime_warn),
+        ] {
+            if !v.is_finite() || v > 1.0 {
+                bad(
+                    key,
+                    format!("`qc.{key} = {v}`: Z′ is at most 1; expected a number ≤ 1"),
+                );
+            }
+        }
+        if qc.z_prime_warn < qc.z_prime_fail {
+            bad(
+                "z_prime_warn",
+                format!(
+                    "`qc.z_prime_warn = {}` is below `qc.z_prime_fail = {}`; the warn level must be at or above the fail level",
+                    qc.z_prime_warn, qc.z_prime_fail
+                ),
+            );
+        }
+        if !(qc.cv_vehicle_warn.is_finite() && qc.cv_vehicle_warn > 0.0) {
+            bad(
+                "cv_vehicle_warn",
+                format!(
+                    "`qc.cv_vehicle_warn = {}`: expected a positive fraction such as 0.2",
+                    qc.cv_vehicle_warn
+                ),
+            );
+        }
+        if !(qc.signal_to_background_warn.is_finite() && qc.signal_to_background_warn >= 0.0) {
+            bad(
+                "signal_to_background_warn",
+                format!(
+                    "`qc.signal_to_background_warn = {}`: expected a number ≥ 0",
+                    qc.signal_to_background_warn
+                ),
+            );
+        }
+        if qc.min_vehicle_wells < 2 {
+            bad(
+                "min_vehicle_wells",
+                format!(
+                    "`qc.min_vehicle_wells = {}`: Z′ needs a standard deviation, so at least 2",
+                    qc.min_vehicle_wells
+                ),
+            );
+        }
+        if !(qc.spatial_threshold.is_finite() && qc.spatial_threshold > 0.0) {
+            bad(
+                "spatial_threshold",
+                format!(
+                    "`qc.spatial_threshold = {}`: expected a positive fraction such as 0.1",
+                    qc.spatial_threshold
+                ),
+            );
+        }
+        out
+    }
+}
 
 /// A QC verdict.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
@@ -365,6 +482,102 @@ fn welch_if(a: &[f64], b: &[f64]) -> Option<(f64, f64)> {
     (a.len() >= 2 && b.len() >= 2)
         .then(|| stats::welch(a, b))
         .flatten()
+}
+
+/// What happened to one well downstream.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WellOutcome {
+    /// Normalized viability, when defined.
+    pub viability: Option<f64>,
+    /// Whether the well is left out of fitting.
+    pub excluded: bool,
+    /// Why (empty when not excluded).
+    pub exclusion_reason: String,
+}
+
+/// The result of normalizing and judging a wells table.
+#[derive(Debug, Clone)]
+pub struct Normalized {
+    /// One outcome per well, in table order.
+    pub outcomes: Vec<WellOutcome>,
+    /// The QC rows.
+    pub qc: Vec<PlateQc>,
+    /// Control levels per unit (plate, cell line, replicate).
+    pub levels: BTreeMap<Unit, ControlLevels>,
+    /// Warnings found on the way.
+    pub warnings: Vec<Problem>,
+}
+
+/// Runs QC and normalization on a checked wells table.
+pub fn normalize_and_qc(
+    table: &WellTable,
+    qc_settings: &QcSettings,
+    normalize: &NormalizeSettings,
+    source: &Path,
+) -> Result<Normalized> {
+    let controls = PlateControls::gather(table);
+    let units = units_of(table, &controls);
+    let (levels, warnings) = control_levels(table, &controls, &units, normalize, source)?;
+    let qc = assess(
+        table,
+        &controls,
+        &units,
+        qc_settings,
+        normalize.spatial_check,
+    );
+    // The rows that decide exclusion: one per unit.
+    let unit_index: HashMap<&Unit, usize> =
+        units.keys.iter().enumerate().map(|(i, k)| (k, i)).collect();
+    let mut judged: Vec<Option<&PlateQc>> = vec![None; units.keys.len()];
+    for r in &qc {
+        if let Some(l) = &r.cell_line {
+            let key = (r.plate.clone(), l.clone(), r.replicate.clone());
+            if let Some(&i) = unit_index.get(&key) {
+                judged[i] = Some(r);
+            }
+        }
+    }
+    let outcomes = table
+        .wells
+        .iter()
+        .zip(&units.of_well)
+        .map(|(w, unit)| {
+            let mut reasons = Vec::new();
+            if w.role == Role::Empty {
+                reasons.push("empty well".to_string());
+            }
+            let level = unit.map(|u| &levels[u]);
+            let viability = match (w.signal.value(), level) {
+                (Some(s), Some(l)) if w.role != Role::Empty => l.viability(s),
+                _ => None,
+            };
+            if w.role != Role::Empty {
+                if w.signal.value().is_none() {
+                    reasons.push(format!("signal not numeric: `{}`", w.signal));
+                }
+                if let Some(r) = unit.and_then(|u| judged[u]) {
+                    if r.verdict == Verdict::Fail && qc_settings.exclude_failed {
+                        reasons.push(format!("plate QC failed: {}", r.reason));
+                    }
+                }
+                if viability.is_none() && w.signal.value().is_some() && unit.is_some() {
+                    reasons.push("viability undefined: no usable vehicle level".into());
+                }
+            }
+            // Controls are not fitted; they are excluded only for a reason that makes them unusable.
+            WellOutcome {
+                viability,
+                excluded: !reasons.is_empty(),
+                exclusion_reason: reasons.join("; "),
+            }
+        })
+        .collect();
+    Ok(Normalized {
+        outcomes,
+        qc,
+        levels: units.keys.into_iter().zip(levels).collect(),
+        warnings,
+    })
 }
 
 #[cfg(test)]

@@ -83,7 +83,7 @@ pub fn render_outputs(dir: &Path, options: &PlotOptions) -> Result<Vec<(String, 
 /// refitting. Files are staged and moved into place together; returns their paths.
 pub fn plot_folder(dir: &Path, options: &PlotOptions) -> Result<Vec<PathBuf>> {
     let outputs = render_outputs(dir, options)?;
-    let staging = crate::run::Staging::new(dir)?;
+    let staging = crate::outdir::Staging::new(dir)?;
     for (name, bytes) in &outputs {
         staging.write(name, |w| std::io::Write::write_all(w, bytes))?;
     }
@@ -92,7 +92,7 @@ pub fn plot_folder(dir: &Path, options: &PlotOptions) -> Result<Vec<PathBuf>> {
 
 /// Draws the figures and the report of a run from its staged files and stages them too (SVG,
 /// default sizes, everything selected). Used by `collateral run`.
-pub(crate) fn stage_figures_and_report(staging: &crate::run::Staging) -> Result<()> {
+pub(crate) fn stage_figures_and_report(staging: &crate::outdir::Staging) -> Result<()> {
     for (name, bytes) in render_outputs(staging.dir(), &PlotOptions::default())? {
         staging.write(&name, |w| std::io::Write::write_all(w, &bytes))?;
     }

@@ -3,120 +3,27 @@
 //! Outputs are written into a staging folder inside `OUTDIR` and moved into place only when
 //! every file is complete, so a failed run never leaves half-written results that look finished.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use sha2::{Digest, Sha256};
 
-use crate::assay::{Assay, Settings};
+use serde_json::{json, Value};
+
+use crate::assay::Assay;
 use crate::error::{Error, Problem, Result};
 use crate::fit::joint::shared_ec50_test;
 use crate::fit::table::write_fits_to;
 use crate::fit::{fit_curves, CurveFit, CurveInput, DosePoint, Plateaus, FITS_COLUMNS};
 use crate::lines::LinesTable;
 use crate::network;
-use crate::normalize::{control_levels, units_of, ControlLevels, PlateControls, Unit};
-use crate::qc::{self, PlateQc, Verdict};
+use crate::outdir::Staging;
+use crate::qc::{normalize_and_qc, Normalized, PlateQc, WellOutcome};
 use crate::shift::{compute_shifts, write_shifts, Estimate, Metric, Shift, ShiftSettings};
 use crate::wells::{Role, WellTable};
 use rayon::prelude::*;
-
-/// What happened to one well downstream.
-#[derive(Debug, Clone, PartialEq)]
-pub struct WellOutcome {
-    /// Normalized viability, when defined.
-    pub viability: Option<f64>,
-    /// Whether the well is left out of fitting.
-    pub excluded: bool,
-    /// Why (empty when not excluded).
-    pub exclusion_reason: String,
-}
-
-/// The result of normalizing and judging a wells table.
-#[derive(Debug, Clone)]
-pub struct Normalized {
-    /// One outcome per well, in table order.
-    pub outcomes: Vec<WellOutcome>,
-    /// The QC rows.
-    pub qc: Vec<PlateQc>,
-    /// Control levels per unit (plate, cell line, replicate).
-    pub levels: BTreeMap<Unit, ControlLevels>,
-    /// Warnings found on the way.
-    pub warnings: Vec<Problem>,
-}
-
-/// Runs QC and normalization on a checked wells table.
-pub fn normalize_and_qc(
-    table: &WellTable,
-    settings: &Settings,
-    source: &Path,
-) -> Result<Normalized> {
-    let controls = PlateControls::gather(table);
-    let units = units_of(table, &controls);
-    let (levels, warnings) = control_levels(table, &controls, &units, &settings.normalize, source)?;
-    let qc = qc::assess(
-        table,
-        &controls,
-        &units,
-        &settings.qc,
-        settings.normalize.spatial_check,
-    );
-    // The rows that decide exclusion: one per unit.
-    let unit_index: HashMap<&Unit, usize> =
-        units.keys.iter().enumerate().map(|(i, k)| (k, i)).collect();
-    let mut judged: Vec<Option<&PlateQc>> = vec![None; units.keys.len()];
-    for r in &qc {
-        if let Some(l) = &r.cell_line {
-            let key = (r.plate.clone(), l.clone(), r.replicate.clone());
-            if let Some(&i) = unit_index.get(&key) {
-                judged[i] = Some(r);
-            }
-        }
-    }
-    let outcomes = table
-        .wells
-        .iter()
-        .zip(&units.of_well)
-        .map(|(w, unit)| {
-            let mut reasons = Vec::new();
-            if w.role == Role::Empty {
-                reasons.push("empty well".to_string());
-            }
-            let level = unit.map(|u| &levels[u]);
-            let viability = match (w.signal.value(), level) {
-                (Some(s), Some(l)) if w.role != Role::Empty => l.viability(s),
-                _ => None,
-            };
-            if w.role != Role::Empty {
-                if w.signal.value().is_none() {
-                    reasons.push(format!("signal not numeric: `{}`", w.signal));
-                }
-                if let Some(r) = unit.and_then(|u| judged[u]) {
-                    if r.verdict == Verdict::Fail && settings.qc.exclude_failed {
-                        reasons.push(format!("plate QC failed: {}", r.reason));
-                    }
-                }
-                if viability.is_none() && w.signal.value().is_some() && unit.is_some() {
-                    reasons.push("viability undefined: no usable vehicle level".into());
-                }
-            }
-            // Controls are not fitted; they are excluded only for a reason that makes them unusable.
-            WellOutcome {
-                viability,
-                excluded: !reasons.is_empty(),
-                exclusion_reason: reasons.join("; "),
-            }
-        })
-        .collect();
-    Ok(Normalized {
-        outcomes,
-        qc,
-        levels: units.keys.into_iter().zip(levels).collect(),
-        warnings,
-    })
-}
 
 /// What a run did: counts, warnings and where the outputs are.
 #[derive(Debug, Clone)]
@@ -210,7 +117,7 @@ pub fn run_with(assay_path: &Path, outdir: &Path, options: &RunOptions) -> Resul
     let mut timings: BTreeMap<&str, f64> = BTreeMap::new();
     let assay = Assay::from_file(assay_path)?;
     // The one place the wells come from: the tidy table or the plate files with layouts.
-    let read = crate::read::assay_wells(&assay)?;
+    let read = assay.read_wells()?;
     let mut inputs = vec![input_record(assay_path)?];
     for f in &read.files {
         inputs.push(input_record(f)?);
@@ -241,7 +148,12 @@ pub fn run_with(assay_path: &Path, outdir: &Path, options: &RunOptions) -> Resul
     timings.insert("read", t0.elapsed().as_secs_f64());
 
     let t1 = Instant::now();
-    let norm = normalize_and_qc(&table, &assay.settings, &wells_path)?;
+    let norm = normalize_and_qc(
+        &table,
+        &assay.settings.qc,
+        &assay.settings.normalize,
+        &wells_path,
+    )?;
     warnings.extend(norm.warnings.iter().cloned());
     timings.insert("qc_normalize", t1.elapsed().as_secs_f64());
 
@@ -341,7 +253,7 @@ pub fn run_with(assay_path: &Path, outdir: &Path, options: &RunOptions) -> Resul
     };
     report.seconds = t0.elapsed().as_secs_f64();
     timings.insert("total", report.seconds);
-    let run_json = crate::output::run_json(&assay, &inputs, &table, &norm, &report, &timings);
+    let run_json = run_json(&assay, &inputs, &table, &norm, &report, &timings);
     staging.write("run.json", |w| {
         serde_json::to_writer_pretty(&mut *w, &run_json).map_err(std::io::Error::other)?;
         w.write_all(b"\n")
@@ -564,76 +476,78 @@ pub fn curve_inputs(
     out
 }
 
-/// A staging folder inside the output folder; files move into place on `commit`. Names may
-/// hold `/` (e.g. `plots/heatmap.svg`): subfolders are created as needed.
-pub(crate) struct Staging {
-    outdir: PathBuf,
-    dir: PathBuf,
-    names: std::cell::RefCell<Vec<String>>,
-}
-
-impl Staging {
-    pub(crate) fn new(outdir: &Path) -> Result<Staging> {
-        std::fs::create_dir_all(outdir)
-            .map_err(|e| Error::io(outdir, "creating the output folder", e))?;
-        let dir = outdir.join(format!(".collateral-staging-{}", std::process::id()));
-        if dir.exists() {
-            std::fs::remove_dir_all(&dir).map_err(|e| Error::io(&dir, "clearing", e))?;
-        }
-        std::fs::create_dir(&dir).map_err(|e| Error::io(&dir, "creating", e))?;
-        Ok(Staging {
-            outdir: outdir.to_path_buf(),
-            dir,
-            names: Default::default(),
-        })
+/// Builds `run.json`: version, input checksums, settings, counts, timings, warnings.
+pub fn run_json(
+    assay: &Assay,
+    inputs: &[(PathBuf, String, u64)],
+    table: &WellTable,
+    norm: &Normalized,
+    report: &RunReport,
+    timings: &BTreeMap<&str, f64>,
+) -> Value {
+    let files: Vec<Value> = inputs
+        .iter()
+        .map(|(p, sha, bytes)| json!({ "path": p.display().to_string(), "sha256": sha, "bytes": bytes }))
+        .collect();
+    let mut by_role: BTreeMap<&str, usize> = BTreeMap::new();
+    for w in &table.wells {
+        *by_role.entry(w.role.as_str()).or_default() += 1;
     }
-
-    /// The staging folder, where staged files can be read back before the commit.
-    pub(crate) fn dir(&self) -> &Path {
-        &self.dir
-    }
-
-    pub(crate) fn write(
-        &self,
-        name: &str,
-        f: impl FnOnce(&mut std::io::BufWriter<std::fs::File>) -> std::io::Result<()>,
-    ) -> Result<()> {
-        let path = self.dir.join(name);
-        if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, "creating", e))?;
-        }
-        let file = std::fs::File::create(&path).map_err(|e| Error::io(&path, "creating", e))?;
-        let mut w = std::io::BufWriter::new(file);
-        f(&mut w)
-            .and_then(|_| w.flush())
-            .map_err(|e| Error::io(self.outdir.join(name), "writing", e))?;
-        self.names.borrow_mut().push(name.to_string());
-        Ok(())
-    }
-
-    pub(crate) fn commit(self) -> Result<Vec<PathBuf>> {
-        // Subfolders first, so a folder that cannot be made fails the commit before any file
-        // has moved.
-        for name in self.names.borrow().iter() {
-            if let Some(parent) = self.outdir.join(name).parent() {
-                std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, "creating", e))?;
-            }
-        }
-        let mut out = Vec::new();
-        for name in self.names.borrow().iter() {
-            let to = self.outdir.join(name);
-            std::fs::rename(self.dir.join(name), &to)
-                .map_err(|e| Error::io(&to, "moving into place", e))?;
-            out.push(to);
-        }
-        Ok(out)
-    }
-}
-
-impl Drop for Staging {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
+    let cell_lines: std::collections::BTreeSet<&str> = table
+        .wells
+        .iter()
+        .map(|w| w.cell_line.as_str())
+        .filter(|l| !l.is_empty())
+        .collect();
+    let drugs: std::collections::BTreeSet<&str> = table
+        .wells
+        .iter()
+        .map(|w| w.drug.as_str())
+        .filter(|d| !d.is_empty())
+        .collect();
+    json!({
+        "tool": "collateral",
+        "version": env!("CARGO_PKG_VERSION"),
+        "assay": {
+            "name": assay.name,
+            "path": assay.path.display().to_string(),
+            "concentration_unit": assay.concentration_unit,
+        },
+        "inputs": files,
+        "settings": serde_json::to_value(&assay.settings).expect("settings serialize"),
+        "counts": {
+            "plates": report.plates,
+            "wells": report.wells,
+            "wells_by_role": by_role,
+            "cell_lines": cell_lines.len(),
+            "drugs": drugs.len(),
+            "flagged_wells": report.flagged,
+            "excluded_wells": report.excluded,
+            "qc_rows": norm.qc.len(),
+            "qc_pass": report.verdicts[0],
+            "qc_warn": report.verdicts[1],
+            "qc_fail": report.verdicts[2],
+            "curves": {
+                "ok": report.curves[0],
+                "flat": report.curves[1],
+                "insufficient_data": report.curves[2],
+                "failed": report.curves[3],
+            },
+            "shifts": if report.compared {
+                json!({
+                    "cross_resistant": report.calls[0],
+                    "collateral_sensitive": report.calls[1],
+                    "neutral": report.calls[2],
+                    "undetermined": report.calls[3],
+                    "cycles": report.cycles,
+                })
+            } else {
+                Value::Null
+            },
+        },
+        "timings_seconds": timings,
+        "warnings": report.warnings.iter().map(|w| w.to_string()).collect::<Vec<_>>(),
+    })
 }
 
 /// SHA-256 of bytes as lower-case hex.

@@ -352,6 +352,16 @@ impl Default for ShiftSettings {
 }
 
 impl ShiftSettings {
+    /// Keys of the `[shift]` section of an assay file.
+    pub const KEYS: [&'static str; 6] = [
+        "metric",
+        "tau",
+        "alpha",
+        "rule",
+        "per_replicate",
+        "max_cycle_length",
+    ];
+
     /// Problems with the values, as messages naming the key.
     pub fn problems(&self) -> Vec<(&'static str, String)> {
         let mut out = Vec::new();
@@ -671,7 +681,7 @@ pub fn write_shifts(
     rows: &[Shift],
     settings: &ShiftSettings,
 ) -> std::io::Result<()> {
-    let f = crate::output::opt_nan;
+    let f = crate::text::opt_nan;
     let q = |b: Option<Bound>| b.map_or("", |b| b.symbol()).to_string();
     let mut out = csv::Writer::from_writer(w);
     out.write_record(SHIFT_COLUMNS)?;

@@ -502,7 +502,7 @@ impl SimulatedScreen {
                 written.push(path);
                 Ok(())
             };
-        let opt = crate::output::opt;
+        let opt = crate::text::opt;
         file("wells.csv", &|w| {
             let mut out = csv::Writer::from_writer(w);
             out.write_record([

@@ -276,7 +276,9 @@ fn all_published_ic50s_of_the_time_series() {
     let mut t = Table::from_bytes(wells.as_bytes(), source).unwrap();
     let table = WellTable::from_table(&mut t, PlateFormat::from_wells(384)).unwrap();
     assert_eq!(table.wells.len(), 12_960 * 24);
-    let norm = collateral::run::normalize_and_qc(&table, &Default::default(), source).unwrap();
+    let norm =
+        collateral::qc::normalize_and_qc(&table, &Default::default(), &Default::default(), source)
+            .unwrap();
     let (day, strain) = (
         table.extra_columns.iter().position(|c| c == "day").unwrap(),
         table

@@ -86,7 +86,7 @@ fn glob_patterns_name_each_plate_after_its_file() {
         "name = \"g\"\nconcentration_unit = \"uM\"\n[[plates]]\nfile = \"reads/P*.txt\"\nlayout = \"layout.toml\"\ncell_line = \"L1\"\n",
     );
     let a = collateral::assay::Assay::from_file(&dir.path().join("glob.toml")).unwrap();
-    let r = collateral::read::assay_wells(&a).unwrap();
+    let r = a.read_wells().unwrap();
     let plates: Vec<&str> = r.table.plates().collect();
     assert_eq!(plates, vec!["P1", "P2"]);
 }
@@ -250,7 +250,7 @@ fn assay_plates_keys_are_checked() {
 fn bundled_biomek_assay_matches_the_published_reshaped_od() {
     let dir = root().join("assays/iwasawa2022-plates");
     let assay = collateral::assay::Assay::from_file(&dir.join("assay.toml")).unwrap();
-    let read = collateral::read::assay_wells(&assay).unwrap();
+    let read = assay.read_wells().unwrap();
     assert_eq!(read.table.wells.len(), 384);
     let drugs = ["TET", "KM", "NFLX", "SS", "PLM", "NQO", "SDC", "MMC"];
     let published = read_csv(&root().join("assays/iwasawa2022/raw/od620_reshaped_wide.csv"));

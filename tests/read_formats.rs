@@ -480,7 +480,7 @@ fn gen5_normlum_is_reproduced_by_our_normalization() {
         "name = \"lum\"\nconcentration_unit = \"uM\"\n\n[[plates]]\nfile = \"lum.txt\"\nlayout = \"layout.toml\"\nread = \"LUM:Lum\"\n",
     );
     let assay = collateral::assay::Assay::from_file(&assay_path).unwrap();
-    let read = collateral::read::assay_wells(&assay).unwrap();
+    let read = assay.read_wells().unwrap();
     assert_eq!(read.table.wells.len(), 96);
     assert_eq!(read.plates[0].plate, "lum");
     assert_eq!(read.files.len(), 2);
@@ -492,8 +492,13 @@ fn gen5_normlum_is_reproduced_by_our_normalization() {
         .unwrap();
     assert_eq!(b5.concentration, Some(10.0 / 8.0));
     assert_eq!(b5.drug, "x");
-    let norm =
-        collateral::run::normalize_and_qc(&read.table, &assay.settings, &assay_path).unwrap();
+    let norm = collateral::qc::normalize_and_qc(
+        &read.table,
+        &assay.settings.qc,
+        &assay.settings.normalize,
+        &assay_path,
+    )
+    .unwrap();
     let f = PlateFile::read(&src, None).unwrap();
     let normlum = f.choose(Some("NormLum")).unwrap();
     let mut checked = 0;

@@ -1,5 +1,6 @@
 //! The one integration-test binary (one link step): the CLI end to end, real and simulated data.
 
+mod architecture;
 mod bad_input;
 mod browser;
 mod common;

@@ -20,6 +20,7 @@
 
 mod engine;
 pub mod joint;
+pub mod keys;
 pub mod model;
 pub mod result;
 pub mod solver;
@@ -34,8 +35,9 @@ use statrs::distribution::{ContinuousCDF, StudentsT};
 
 use crate::error::{Error, Location};
 
+pub use keys::FitKeys;
 pub use model::{Curve, Model};
-pub use result::{format_number, CurveFit, FitStatus, Ic50Qualifier, FITS_COLUMNS};
+pub use result::{CurveFit, FitStatus, Ic50Qualifier, FITS_COLUMNS};
 pub use table::{fit_file, read_fit_input, write_fits, FitSummary};
 
 /// One measured point of a dose-response curve.

@@ -4,6 +4,7 @@ use std::fmt;
 
 use super::model::Model;
 use super::{Plateaus, RobustLoss};
+use crate::text::{format_number, format_number_into};
 
 /// Whether `ic50` is a point estimate or a bound at the edge of the tested range.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -170,31 +171,6 @@ pub const FITS_COLUMNS: [&str; 30] = [
     "log10_auc_se",
 ];
 
-/// Formats a float so that it reads back bit-identically: shortest round-trip digits, scientific
-/// notation outside [1e-4, 1e15), and an empty cell for NaN/inf (values that do not exist).
-pub fn format_number(x: f64) -> String {
-    if !x.is_finite() {
-        String::new()
-    } else if x == 0.0 || (1e-4..1e15).contains(&x.abs()) {
-        format!("{x}")
-    } else {
-        format!("{x:e}")
-    }
-}
-
-/// Writes [`format_number`]'s text of `x` into `buf` (cleared first), without allocating.
-fn format_into(buf: &mut String, x: f64) {
-    use std::fmt::Write as _;
-    buf.clear();
-    let _ = if !x.is_finite() {
-        Ok(())
-    } else if x == 0.0 || (1e-4..1e15).contains(&x.abs()) {
-        write!(buf, "{x}")
-    } else {
-        write!(buf, "{x:e}")
-    };
-}
-
 impl CurveFit {
     /// Writes the row of `fits.csv` (as [`CurveFit::to_record`]) field by field, reusing
     /// `buffer` for numbers: a batch of ten thousand curves should not cost 300,000 strings.
@@ -204,7 +180,7 @@ impl CurveFit {
         buffer: &mut String,
     ) -> csv::Result<()> {
         let mut number = |w: &mut csv::Writer<W>, x: f64| {
-            format_into(buffer, x);
+            format_number_into(buffer, x);
             w.write_field(buffer.as_bytes())
         };
         w.write_field(&self.cell_line)?;

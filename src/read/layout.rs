@@ -407,7 +407,7 @@ fn load_with_includes(path: &Path, files: &mut Vec<PathBuf>, depth: usize) -> Re
             .collect(),
         Some(_) => {
             return Err(Error::input(
-                loc.at_line_opt(crate::assay::key_line(&text, "include")),
+                loc.at_line_opt(crate::text::key_line(&text, "include")),
                 "`meta.include` must be a file name or a list of them",
             ))
         }

@@ -5,11 +5,10 @@
 //! of the tidy [`crate::wells::WellTable`], so everything downstream is the same as for the
 //! tidy form of an assay.
 
-pub mod assay;
 pub mod grid;
+pub mod inputs;
 pub mod layout;
 pub mod sheet;
-pub mod validate;
 pub mod vendor;
 
 use std::path::{Path, PathBuf};
@@ -18,8 +17,8 @@ use crate::error::{Error, Location, Problem, Result};
 use crate::plate::PlateFormat;
 use crate::wells::Signal;
 
-pub use assay::assay_wells;
 pub use grid::{GridCell, Read};
+pub use inputs::{assay_wells, AssayWells, PlateEntry, WellSources};
 pub use vendor::Format;
 
 /// A plate file read into its reads.

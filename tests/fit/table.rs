@@ -3,7 +3,8 @@
 use std::path::Path;
 
 use collateral::fit::table::parse_fit_input;
-use collateral::fit::{fit_curves, format_number, write_fits, FitConfig, FITS_COLUMNS};
+use collateral::fit::{fit_curves, write_fits, FitConfig, FITS_COLUMNS};
+use collateral::text::format_number;
 
 #[test]
 fn curves_are_grouped_in_order_with_replicates_pooled() {

@@ -1,15 +1,51 @@
-//! The `[[plates]]` form of an assay: plate files + layouts → the tidy wells table.
+//! An assay's inputs → the tidy wells table: the table itself, or the `[[plates]]` form (plate
+//! files + layouts). Knows nothing of the assay file: [`crate::assay::Assay::sources`] hands it
+//! the paths and entries.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-use crate::assay::{Assay, PlateEntry};
 use crate::error::{Error, ErrorKind, Location, Problem, Result};
 use crate::plate::{PlateFormat, WellPos};
 use crate::read::layout::Layout;
-use crate::read::PlateFile;
+use crate::read::{Format, PlateFile};
 use crate::table::Table;
 use crate::wells::{Role, Signal, Well, WellTable};
+
+/// One plate file of the `[[plates]]` form, with its layout (paths resolved; `file` may be a
+/// glob pattern matching several files, each one plate).
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlateEntry {
+    /// The plate file, or a glob pattern (`reads/*.csv`).
+    pub file: PathBuf,
+    /// The layout file.
+    pub layout: PathBuf,
+    /// Plate identifier; default: the file name without extension.
+    pub plate: Option<String>,
+    /// Cell line of every well the layout gives none.
+    pub cell_line: Option<String>,
+    /// Which read / wavelength / block is the signal.
+    pub read: Option<String>,
+    /// Replicate label of every well of the plate.
+    pub replicate: Option<String>,
+    /// Forced export format (see `crate::read::vendor::FORMAT_NAMES`); detected when `None`.
+    pub format: Option<Format>,
+    /// Line of the entry in the assay file.
+    pub line: Option<u64>,
+}
+
+/// Where an assay's wells come from, as its assay file names them (paths resolved).
+#[derive(Debug, Clone, Copy)]
+pub struct WellSources<'a> {
+    /// The assay file, where problems with `[[plates]]` entries point.
+    pub path: &'a Path,
+    /// The tidy wells table, when the assay names one.
+    pub wells: Option<&'a Path>,
+    /// Plate files with layouts, the other form.
+    pub plates: &'a [PlateEntry],
+    /// Declared plate format for every plate, if given.
+    pub plate_format: Option<PlateFormat>,
+}
 
 /// What was read for one plate, for `collateral validate` and run.json.
 #[derive(Debug, Clone)]
@@ -49,18 +85,18 @@ pub struct AssayWells {
 
 /// Reads an assay's wells: the tidy table (`wells`) or every `[[plates]]` entry with its
 /// layout. The result is the same [`WellTable`] either way.
-pub fn assay_wells(assay: &Assay) -> Result<AssayWells> {
-    if let Some(p) = &assay.wells {
+pub fn assay_wells(assay: &WellSources) -> Result<AssayWells> {
+    if let Some(p) = assay.wells {
         let bytes = std::fs::read(p).map_err(|e| Error::io(p, "reading", e))?;
         let table = WellTable::from_table(&mut Table::from_bytes(&bytes, p)?, assay.plate_format)?;
         return Ok(AssayWells {
             table,
-            files: vec![p.clone()],
+            files: vec![p.to_path_buf()],
             plates: Vec::new(),
             warnings: Vec::new(),
         });
     }
-    read_plates(assay, &assay.plates)
+    read_plates(assay, assay.plates)
 }
 
 /// Expands glob patterns in `file`; a plain path is returned as is.
@@ -102,7 +138,7 @@ fn expand(entry: &PlateEntry, assay: &Path) -> Result<Vec<PathBuf>> {
     Ok(paths)
 }
 
-fn read_plates(assay: &Assay, entries: &[PlateEntry]) -> Result<AssayWells> {
+fn read_plates(assay: &WellSources, entries: &[PlateEntry]) -> Result<AssayWells> {
     let mut problems: Vec<Problem> = Vec::new();
     let mut warnings: Vec<Problem> = Vec::new();
     let mut files: Vec<PathBuf> = Vec::new();
@@ -112,7 +148,7 @@ fn read_plates(assay: &Assay, entries: &[PlateEntry]) -> Result<AssayWells> {
     let mut claimed: BTreeMap<String, (PathBuf, String)> = BTreeMap::new();
     let mut layouts: BTreeMap<PathBuf, Layout> = BTreeMap::new();
     for entry in entries {
-        let paths = match expand(entry, &assay.path) {
+        let paths = match expand(entry, assay.path) {
             Ok(p) => p,
             Err(e) => {
                 problems.extend(e.problems_found().iter().cloned());
@@ -188,7 +224,7 @@ fn read_plates(assay: &Assay, entries: &[PlateEntry]) -> Result<AssayWells> {
 
 /// The wells of one plate file read with its layout.
 fn one_plate(
-    assay: &Assay,
+    assay: &WellSources,
     entry: &PlateEntry,
     path: &Path,
     plate: &str,

@@ -8,7 +8,7 @@ use std::path::Path;
 use crate::assay::Assay;
 use crate::error::{Location, Problem, Result};
 use crate::plate::{PlateFormat, WellPos};
-use crate::read::assay::{assay_wells, AssayWells};
+use crate::read::AssayWells;
 use crate::wells::{Role, WellTable};
 
 /// What `validate` found.
@@ -29,7 +29,7 @@ pub struct Validation {
 /// [`Validation::problems`].
 pub fn validate(assay_path: &Path, with_maps: bool) -> Result<Validation> {
     let assay = Assay::from_file(assay_path)?;
-    let read = assay_wells(&assay)?;
+    let read = assay.read_wells()?;
     let mut problems = Vec::new();
     let mut warnings = assay.warnings.clone();
     warnings.extend(read.warnings.iter().cloned());
@@ -83,7 +83,7 @@ fn describe(assay: &Assay, read: &AssayWells) -> String {
         t.wells.len(),
         assay.concentration_unit
     );
-    let by_plate: BTreeMap<&str, &crate::read::assay::PlateSummary> =
+    let by_plate: BTreeMap<&str, &crate::read::inputs::PlateSummary> =
         read.plates.iter().map(|p| (p.plate.as_str(), p)).collect();
     for (plate, format) in &t.formats {
         let wells: Vec<_> = t.wells.iter().filter(|w| &w.plate == plate).collect();

@@ -1,0 +1,95 @@
+//! The `[fit]` section of an assay file as written, checked into [`FitSettings`] (and from there
+//! into a [`crate::fit::FitConfig`]) once, when the assay is read.
+
+use serde::{Deserialize, Serialize};
+
+use super::FitSettings;
+
+/// Fitting settings as written in the assay file; checked into a fit configuration by
+/// [`FitSettings`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct FitKeys {
+    /// `ll4` (all free), `ll3` (top = 1) or `ll2` (top = 1, bottom = 0).
+    pub model: String,
+    /// `free` or `observed` (plateaus fixed at the observed extremes, Dhawan 2017).
+    pub plateaus: String,
+    /// `none`, `huber` or `cauchy`.
+    pub robust: String,
+    /// Bounds of the Hill slope.
+    pub hill_bounds: [f64; 2],
+    /// How far beyond the tested range (decades) ec50 may lie.
+    pub ec50_margin_decades: f64,
+    /// Bounds of a free top.
+    pub top_bounds: [f64; 2],
+    /// Bounds of a free bottom.
+    pub bottom_bounds: [f64; 2],
+    /// A curve is `flat` when the F-test against a constant has p above this.
+    pub flat_alpha: f64,
+    /// Confidence level of the intervals.
+    pub ci_level: f64,
+    /// Robust fits flag points beyond this many robust SDs.
+    pub outlier_threshold: f64,
+}
+
+impl Default for FitKeys {
+    fn default() -> Self {
+        FitKeys {
+            model: "ll4".into(),
+            plateaus: "free".into(),
+            robust: "none".into(),
+            hill_bounds: [0.05, 10.0],
+            ec50_margin_decades: 2.0,
+            top_bounds: [0.0, 2.0],
+            bottom_bounds: [0.0, 1.5],
+            flat_alpha: 0.05,
+            ci_level: 0.95,
+            outlier_threshold: 3.0,
+        }
+    }
+}
+
+impl FitKeys {
+    /// Keys of the `[fit]` section of an assay file.
+    pub const KEYS: [&'static str; 10] = [
+        "model",
+        "plateaus",
+        "robust",
+        "hill_bounds",
+        "ec50_margin_decades",
+        "top_bounds",
+        "bottom_bounds",
+        "flat_alpha",
+        "ci_level",
+        "outlier_threshold",
+    ];
+
+    /// The fitting settings these keys name; on a bad value, the key and a message.
+    pub fn to_settings(&self) -> std::result::Result<FitSettings, (&'static str, String)> {
+        let model = self
+            .model
+            .parse()
+            .map_err(|e: String| ("model", format!("`fit.model`: {e}")))?;
+        let plateaus = self
+            .plateaus
+            .parse()
+            .map_err(|e: String| ("plateaus", format!("`fit.plateaus`: {e}")))?;
+        let robust = self
+            .robust
+            .parse()
+            .map_err(|e: String| ("robust", format!("`fit.robust`: {e}")))?;
+        Ok(FitSettings {
+            model,
+            plateaus,
+            robust,
+            hill_bounds: (self.hill_bounds[0], self.hill_bounds[1]),
+            ec50_margin_decades: self.ec50_margin_decades,
+            top_bounds: (self.top_bounds[0], self.top_bounds[1]),
+            bottom_bounds: (self.bottom_bounds[0], self.bottom_bounds[1]),
+            flat_alpha: self.flat_alpha,
+            ci_level: self.ci_level,
+            outlier_threshold: self.outlier_threshold,
+            ..Default::default()
+        })
+    }
+}
