@@ -6,6 +6,7 @@ mod browser;
 mod common;
 mod dhawan_assay;
 mod fit;
+mod golden;
 mod iwasawa;
 mod normalization;
 mod plot;
