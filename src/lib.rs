@@ -1,10 +1,17 @@
 //! `collateral`: from raw drug-screen plate reads to a collateral-sensitivity map.
 //!
-//! The modules follow the data flow:
-//! read ([`assay`], [`wells`], [`lines`], [`table`], and [`read`] for plate files, vendor exports and
-//! layouts) → [`qc`] and [`normalize`] → fit → shift →
-//! network → plot/report, with [`run`] tying them together for `collateral run` and
-//! [`output`] writing the contract files. [`simulate`] makes synthetic screens with known truth.
+//! The modules follow the data flow, and imports run one way (layer by layer, no loops;
+//! `tests/architecture.rs` checks it, `docs/architecture.md` has the map):
+//!
+//! | layer | modules |
+//! |---|---|
+//! | ground | [`error`], [`plate`], [`stats`], [`table`], [`text`], [`outdir`] |
+//! | input | [`wells`], [`lines`], [`read`] (plate files, vendor exports, layouts) |
+//! | stages | [`normalize`] → [`qc`] → [`fit`] → [`shift`] → [`network`], each owning its settings |
+//! | assay | [`assay`]: the TOML file, composing the stages' settings |
+//! | outputs | [`output`] (contract tables), [`plot`] (figures), [`report`] (`report.html`) |
+//! | pipeline | [`run`] (`collateral run`, `run.json`), [`validate`] |
+//! | faces | [`simulate`] (screens with known truth) and the `collateral` binary |
 
 pub mod assay;
 pub mod error;
