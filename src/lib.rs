@@ -5,6 +5,8 @@
 //! layouts) → [`qc`] and [`normalize`] → fit → shift →
 //! network → plot/report, with [`run`] tying them together for `collateral run` and
 //! [`output`] writing the contract files. [`simulate`] makes synthetic screens with known truth.
+//! [`outdir`] owns the staging folder that keeps an output folder whole until a command has
+//! written every file.
 
 pub mod assay;
 pub mod error;
@@ -12,6 +14,7 @@ pub mod fit;
 pub mod lines;
 pub mod network;
 pub mod normalize;
+pub mod outdir;
 pub mod output;
 pub mod plate;
 pub mod plot;

@@ -6,6 +6,7 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Location, Result};
+use crate::outdir::Staging;
 use crate::plot::data::{FitRow, QcRow, RunData};
 use crate::plot::style::{self, short_number};
 use crate::plot::{self, Figure, Format, PlotOptions};
@@ -83,7 +84,7 @@ pub fn render_outputs(dir: &Path, options: &PlotOptions) -> Result<Vec<(String, 
 /// refitting. Files are staged and moved into place together; returns their paths.
 pub fn plot_folder(dir: &Path, options: &PlotOptions) -> Result<Vec<PathBuf>> {
     let outputs = render_outputs(dir, options)?;
-    let staging = crate::run::Staging::new(dir)?;
+    let staging = Staging::new(dir)?;
     for (name, bytes) in &outputs {
         staging.write(name, |w| std::io::Write::write_all(w, bytes))?;
     }
@@ -92,7 +93,7 @@ pub fn plot_folder(dir: &Path, options: &PlotOptions) -> Result<Vec<PathBuf>> {
 
 /// Draws the figures and the report of a run from its staged files and stages them too (SVG,
 /// default sizes, everything selected). Used by `collateral run`.
-pub(crate) fn stage_figures_and_report(staging: &crate::run::Staging) -> Result<()> {
+pub(crate) fn stage_figures_and_report(staging: &Staging) -> Result<()> {
     for (name, bytes) in render_outputs(staging.dir(), &PlotOptions::default())? {
         staging.write(&name, |w| std::io::Write::write_all(w, &bytes))?;
     }
