@@ -5,8 +5,7 @@
 //! layouts) → [`qc`] and [`normalize`] → fit → shift →
 //! network → plot/report, with [`run`] tying them together for `collateral run` and
 //! [`output`] writing the contract files. [`simulate`] makes synthetic screens with known truth.
-//! [`outdir`] owns the staging folder that keeps an output folder whole until a command has
-//! written every file.
+//! [`outdir`] keeps output folders whole: staging and the folder lock.
 
 pub mod assay;
 pub mod error;

@@ -7,6 +7,7 @@ mod dhawan_assay;
 mod fit;
 mod iwasawa;
 mod normalization;
+mod outdir;
 mod plot;
 mod read_bad_input;
 mod read_cli;
