@@ -5,7 +5,8 @@
 //! layouts) → [`qc`] and [`normalize`] → fit → shift →
 //! network → plot/report, with [`run`] tying them together for `collateral run` and
 //! [`output`] writing the contract files. [`simulate`] makes synthetic screens with known truth.
-//! [`outdir`] keeps output folders whole: staging and the folder lock.
+//! [`outdir`] keeps output folders whole: staging, the folder lock and the manifest of a run's
+//! files.
 
 pub mod assay;
 pub mod error;

@@ -1,15 +1,19 @@
-//! The output folder of a command: its staging folder and its lock.
+//! The output folder of a command: its staging folder, its lock and its manifest.
 //!
 //! Every command that writes into an output folder (`run`, `plot`, `shift`) takes the folder's
 //! lock first, stages its files in `.collateral-staging-<pid>/` and moves them into place only
 //! when all are complete. The lock keeps two runs from interleaving their files; what a killed
 //! run leaves behind (its lock, its staging folder) is recognised by the next run and removed.
+//! `run.json` carries a manifest of the files a run wrote, so a rerun into the same folder can
+//! remove what the earlier run wrote and this one does not (the plot of a line no longer in the
+//! assay), without ever touching a file that collateral did not write.
 //!
 //! Ground layer: imports nothing of ours but `error`, so every command can use it.
 
 use std::cell::RefCell;
+use std::collections::BTreeSet;
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::{Component, Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
@@ -22,6 +26,14 @@ pub const LOCK_FILE: &str = ".collateral.lock";
 /// Prefix of staging folder names inside an output folder; the process id follows, so a
 /// leftover can be traced to the process that made it.
 pub const STAGING_PREFIX: &str = ".collateral-staging-";
+
+/// The output file that carries the manifest: every run writes it, and it already describes
+/// the run, so the list of the run's files belongs there rather than in a file of its own.
+pub const MANIFEST_FILE: &str = "run.json";
+
+/// The top-level key of [`MANIFEST_FILE`] holding the manifest: the run's files as sorted,
+/// `/`-separated paths relative to the output folder, `run.json` itself included.
+pub const MANIFEST_KEY: &str = "manifest";
 
 /// For tests only: an environment variable holding milliseconds (at most 600,000) that a
 /// command waits right after taking the lock and creating its staging folder. Tests need a run
@@ -91,13 +103,13 @@ impl Staging {
         &self.dir
     }
 
-    /// What taking the folder found (a stale lock or staging folder removed), for the
-    /// command's warnings; each is returned once.
+    /// What taking the folder found (a stale lock or staging folder removed, an unreadable
+    /// manifest), for the command's warnings; each is returned once.
     pub(crate) fn take_warnings(&self) -> Vec<Problem> {
         std::mem::take(&mut *self.warnings.borrow_mut())
     }
 
-    /// Stages one file.
+    /// Stages one file. Writing a name again replaces the staged file (it is moved once).
     pub(crate) fn write(
         &self,
         name: &str,
@@ -112,12 +124,146 @@ impl Staging {
         f(&mut w)
             .and_then(|_| w.flush())
             .map_err(|e| Error::io(self.outdir.join(name), "writing", e))?;
-        self.names.borrow_mut().push(name.to_string());
+        let mut names = self.names.borrow_mut();
+        if !names.iter().any(|n| n == name) {
+            names.push(name.to_string());
+        }
         Ok(())
     }
 
-    /// Moves every staged file into place; returns their paths in the order staged.
+    /// The manifest of what is staged so far plus `extra`: sorted, without duplicates, always
+    /// listing [`MANIFEST_FILE`].
+    fn manifest_with(&self, extra: &[String]) -> Vec<String> {
+        let mut all: BTreeSet<String> = self.names.borrow().iter().cloned().collect();
+        all.extend(extra.iter().cloned());
+        all.insert(MANIFEST_FILE.to_string());
+        all.into_iter().collect()
+    }
+
+    /// Stages [`MANIFEST_FILE`] as `value` (a JSON object) with the manifest of every file
+    /// staged so far. Call it after the last other file is staged, so the list is complete.
+    pub(crate) fn write_with_manifest(&self, mut value: serde_json::Value) -> Result<()> {
+        let manifest = self.manifest_with(&[]);
+        self.stage_manifest_file(&mut value, manifest)
+    }
+
+    fn stage_manifest_file(
+        &self,
+        value: &mut serde_json::Value,
+        manifest: Vec<String>,
+    ) -> Result<()> {
+        let Some(object) = value.as_object_mut() else {
+            return Err(Error::input(
+                Location::file(self.outdir.join(MANIFEST_FILE)),
+                "is not a JSON object, so it cannot carry a manifest",
+            ));
+        };
+        object.insert(MANIFEST_KEY.to_string(), manifest.into());
+        self.write(MANIFEST_FILE, |w| {
+            serde_json::to_writer_pretty(&mut *w, value).map_err(std::io::Error::other)?;
+            w.write_all(b"\n")
+        })
+    }
+
+    /// For a command that adds files to a run's folder (`plot`): stages the folder's
+    /// [`MANIFEST_FILE`] again with the staged files added to its manifest, so a later run
+    /// knows them. A run.json without a manifest (or not ours) is left as it is: without a
+    /// record of the run's own files, a list of a few would suggest a completeness it lacks.
+    pub(crate) fn add_to_manifest(&self) -> Result<()> {
+        let path = self.outdir.join(MANIFEST_FILE);
+        let Ok(text) = std::fs::read_to_string(&path) else {
+            return Ok(());
+        };
+        let Ok(mut value) = serde_json::from_str::<serde_json::Value>(&text) else {
+            return Ok(());
+        };
+        if value.get("tool").and_then(|t| t.as_str()) != Some("collateral") {
+            return Ok(());
+        }
+        let Some(Ok(old)) = value.get(MANIFEST_KEY).map(manifest_entries) else {
+            return Ok(());
+        };
+        let old: Vec<String> = old
+            .into_iter()
+            .filter(|e| safe_manifest_path(e).is_some())
+            .collect();
+        let manifest = self.manifest_with(&old);
+        self.stage_manifest_file(&mut value, manifest)
+    }
+
+    /// The manifest of the run that wrote the folder before, with unsafe entries dropped.
+    /// Empty when there is no earlier run; when its `run.json` is unreadable, not ours or lists
+    /// nothing, empty too, with a warning: its files are then left in place.
+    pub(crate) fn previous_manifest(&self) -> Vec<String> {
+        let path = self.outdir.join(MANIFEST_FILE);
+        let (entries, mut problems) = read_manifest(&path);
+        self.warnings.borrow_mut().append(&mut problems);
+        entries
+    }
+
+    /// Moves every staged file into place; returns their paths in the order first staged.
     pub(crate) fn commit(self) -> Result<Vec<PathBuf>> {
+        self.move_into_place()
+    }
+
+    /// Moves every staged file into place, then removes the files of `previous` (an earlier
+    /// run's manifest) that this commit did not write, and the folders they leave empty.
+    /// Returns the paths moved into place and warnings about files that could not be removed.
+    pub(crate) fn commit_replacing(
+        self,
+        previous: &[String],
+    ) -> Result<(Vec<PathBuf>, Vec<Problem>)> {
+        let files = self.move_into_place()?;
+        // Compared without case: on a case-insensitive disk `A.svg` and `a.svg` are one file,
+        // and the one just written must not go.
+        let written: BTreeSet<String> = self
+            .names
+            .borrow()
+            .iter()
+            .map(|n| n.to_lowercase())
+            .collect();
+        let mut warnings = Vec::new();
+        let mut folders: BTreeSet<PathBuf> = BTreeSet::new();
+        for entry in previous {
+            if written.contains(&entry.to_lowercase()) {
+                continue;
+            }
+            let Some(rel) = safe_manifest_path(entry) else {
+                continue;
+            };
+            match remove_listed_file(&self.outdir, &rel) {
+                Ok(Removal::Removed | Removal::Absent) => {
+                    folders.extend(
+                        rel.ancestors()
+                            .skip(1)
+                            .filter(|a| !a.as_os_str().is_empty())
+                            .map(Path::to_path_buf),
+                    );
+                }
+                Ok(Removal::Skipped(why)) => warnings.push(Problem {
+                    location: Location::file(self.outdir.join(&rel)),
+                    message: format!("left in place (listed by the earlier run, but {why})"),
+                }),
+                Err(e) => warnings.push(Problem {
+                    location: Location::file(self.outdir.join(&rel)),
+                    message: format!("removing this file of the earlier run failed: {e}"),
+                }),
+            }
+        }
+        // Deepest first, so `plots/dose_response` goes before `plots`; a folder still holding
+        // anything stays (remove_dir refuses).
+        let mut folders: Vec<PathBuf> = folders.into_iter().collect();
+        folders.sort_by_key(|f| std::cmp::Reverse(f.components().count()));
+        for f in folders {
+            let path = self.outdir.join(&f);
+            if is_real_folder(&self.outdir, &f) {
+                let _ = std::fs::remove_dir(&path);
+            }
+        }
+        Ok((files, warnings))
+    }
+
+    fn move_into_place(&self) -> Result<Vec<PathBuf>> {
         // Subfolders first, so a folder that cannot be made fails the commit before any file
         // has moved.
         for name in self.names.borrow().iter() {
@@ -163,6 +309,134 @@ fn missing_folders(path: &Path) -> Vec<PathBuf> {
         .take_while(|a| std::fs::symlink_metadata(a).is_err())
         .map(Path::to_path_buf)
         .collect()
+}
+
+/// Reads the manifest of the `run.json` at `path`: its safe entries, and the problems that
+/// leave an earlier run's files in place.
+fn read_manifest(path: &Path) -> (Vec<String>, Vec<Problem>) {
+    let warn = |message: String| {
+        (
+            Vec::new(),
+            vec![Problem {
+                location: Location::file(path),
+                message,
+            }],
+        )
+    };
+    let keep = "files of the earlier run in this folder are left in place";
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return (Vec::new(), Vec::new()),
+        Err(e) => return warn(format!("cannot be read ({e}); {keep}")),
+    };
+    let value: serde_json::Value = match serde_json::from_str(&text) {
+        Ok(v) => v,
+        Err(e) => return warn(format!("is not valid JSON ({e}); {keep}")),
+    };
+    if value.get("tool").and_then(|t| t.as_str()) != Some("collateral") {
+        return warn(format!("was not written by collateral; {keep}"));
+    }
+    let entries = match value.get(MANIFEST_KEY).map(manifest_entries) {
+        None => {
+            return warn(format!(
+                "lists no files (`{MANIFEST_KEY}`; written by an older collateral); {keep}"
+            ))
+        }
+        Some(Err(m)) => return warn(format!("{m}; {keep}")),
+        Some(Ok(e)) => e,
+    };
+    let mut problems = Vec::new();
+    let safe = entries
+        .into_iter()
+        .filter(|e| {
+            let ok = safe_manifest_path(e).is_some();
+            if !ok {
+                problems.push(Problem {
+                    location: Location::file(path),
+                    message: format!(
+                        "manifest entry `{e}` ignored: not a path inside the output folder"
+                    ),
+                });
+            }
+            ok
+        })
+        .collect();
+    (safe, problems)
+}
+
+/// The strings of a manifest value, or why it is not a list of strings.
+fn manifest_entries(value: &serde_json::Value) -> std::result::Result<Vec<String>, String> {
+    let bad = || format!("`{MANIFEST_KEY}` is not a list of file names");
+    value
+        .as_array()
+        .ok_or_else(bad)?
+        .iter()
+        .map(|v| v.as_str().map(str::to_string).ok_or_else(bad))
+        .collect()
+}
+
+/// A manifest entry as a relative path that stays inside the output folder, or `None`.
+///
+/// A manifest is read back from a file anyone could have edited, and a rerun deletes what it
+/// lists, so only plain `/`-separated names are accepted: no absolute paths, drive letters,
+/// `..` or `.` parts, empty parts, backslashes, NUL, and nothing of collateral's own
+/// bookkeeping (the lock, staging folders).
+pub fn safe_manifest_path(entry: &str) -> Option<PathBuf> {
+    if entry.is_empty() || entry.contains(['\\', ':', '\0']) {
+        return None;
+    }
+    let mut out = PathBuf::new();
+    for part in entry.split('/') {
+        if part.is_empty() || part == "." || part == ".." || part.starts_with(".collateral") {
+            return None;
+        }
+        out.push(part);
+    }
+    // Belt and braces: whatever the platform makes of the parts, only plain names remain.
+    out.components()
+        .all(|c| matches!(c, Component::Normal(_)))
+        .then_some(out)
+}
+
+/// What happened to a listed file.
+enum Removal {
+    Removed,
+    Absent,
+    Skipped(&'static str),
+}
+
+/// Whether every part of `rel` below `outdir` is a real folder (not a link leading elsewhere).
+fn is_real_folder(outdir: &Path, rel: &Path) -> bool {
+    let mut cur = outdir.to_path_buf();
+    for c in rel.components() {
+        cur.push(c);
+        match std::fs::symlink_metadata(&cur) {
+            Ok(m) if m.is_dir() => {}
+            _ => return false,
+        }
+    }
+    true
+}
+
+/// Removes `outdir/rel` if it is a file (or a link, itself) reached through real folders only:
+/// a folder replaced by a link must not lead the removal outside the output folder.
+fn remove_listed_file(outdir: &Path, rel: &Path) -> std::io::Result<Removal> {
+    let parent = rel.parent().unwrap_or(Path::new(""));
+    let path = outdir.join(rel);
+    match std::fs::symlink_metadata(&path) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Removal::Absent),
+        Err(e) => return Err(e),
+        Ok(m) if m.is_dir() => return Ok(Removal::Skipped("it is now a folder")),
+        Ok(_) => {}
+    }
+    if !is_real_folder(outdir, parent) {
+        return Ok(Removal::Skipped("a folder on its path is a link"));
+    }
+    match std::fs::remove_file(&path) {
+        Ok(()) => Ok(Removal::Removed),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Removal::Absent),
+        Err(e) => Err(e),
+    }
 }
 
 /// Removes the staging folders of processes that are gone (or that held the stale lock just
@@ -554,6 +828,88 @@ mod tests {
     use super::*;
 
     #[test]
+    fn manifest_paths_stay_inside_the_folder() {
+        for good in [
+            "run.json",
+            "plots/heatmap.svg",
+            "plots/dose_response/A-1_x.svg",
+            "a b/c.csv",
+        ] {
+            assert_eq!(
+                safe_manifest_path(good),
+                Some(good.split('/').collect::<PathBuf>()),
+                "{good}"
+            );
+        }
+        for bad in [
+            "",
+            "/etc/passwd",
+            "../notes.txt",
+            "plots/../../x",
+            "plots/./x.svg",
+            "./x",
+            "plots//x.svg",
+            "plots/",
+            "C:/x",
+            "C:x",
+            "plots\\x.svg",
+            "..\\x",
+            "a\0b",
+            ".collateral.lock",
+            ".collateral-staging-12/x.csv",
+            "plots/..",
+        ] {
+            assert_eq!(safe_manifest_path(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn unsafe_manifest_entries_are_dropped_with_a_warning() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(MANIFEST_FILE);
+        std::fs::write(
+            &path,
+            r#"{"tool": "collateral", "manifest": ["qc.csv", "../x", "/etc/passwd", "plots/a.svg"]}"#,
+        )
+        .unwrap();
+        let (entries, problems) = read_manifest(&path);
+        assert_eq!(entries, ["qc.csv", "plots/a.svg"]);
+        assert_eq!(problems.len(), 2);
+        assert!(
+            problems[0].message.contains("`../x` ignored"),
+            "{problems:?}"
+        );
+    }
+
+    #[test]
+    fn a_run_json_that_is_not_ours_gives_no_manifest_and_a_warning() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(MANIFEST_FILE);
+        for (text, why) in [
+            ("{not json", "not valid JSON"),
+            (r#"{"manifest": ["a.csv"]}"#, "not written by collateral"),
+            (r#"{"tool": "collateral"}"#, "lists no files"),
+            (
+                r#"{"tool": "collateral", "manifest": "a.csv"}"#,
+                "not a list",
+            ),
+            (
+                r#"{"tool": "collateral", "manifest": ["a.csv", 3]}"#,
+                "not a list",
+            ),
+        ] {
+            std::fs::write(&path, text).unwrap();
+            let (entries, problems) = read_manifest(&path);
+            assert!(entries.is_empty(), "{text}");
+            assert_eq!(problems.len(), 1, "{text}");
+            assert!(problems[0].message.contains(why), "{text}: {problems:?}");
+            assert!(problems[0].message.contains("left in place"), "{text}");
+        }
+        std::fs::remove_file(&path).unwrap();
+        assert_eq!(read_manifest(&path), (Vec::new(), Vec::new()));
+    }
+
+    #[test]
     fn rfc3339_matches_known_dates() {
         assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
         assert_eq!(rfc3339(1_764_633_600), "2025-12-02T00:00:00Z");
@@ -622,5 +978,107 @@ mod tests {
         assert!(staging.dir().is_dir());
         drop(staging);
         assert!(!dir.path().join("a").exists());
+    }
+
+    #[test]
+    fn a_rerun_removes_only_the_earlier_runs_files_it_does_not_write() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path();
+        let first = Staging::new(out).unwrap();
+        for name in [
+            "a.csv",
+            "plots/x/one.svg",
+            "plots/x/two.svg",
+            "plots/top.svg",
+        ] {
+            first.write(name, |w| w.write_all(name.as_bytes())).unwrap();
+        }
+        first
+            .write_with_manifest(serde_json::json!({"tool": "collateral"}))
+            .unwrap();
+        first.commit().unwrap();
+        std::fs::write(out.join("plots/x/notes.txt"), "mine").unwrap();
+
+        let second = Staging::new(out).unwrap();
+        let previous = second.previous_manifest();
+        assert_eq!(
+            previous,
+            [
+                "a.csv",
+                "plots/top.svg",
+                "plots/x/one.svg",
+                "plots/x/two.svg",
+                "run.json"
+            ]
+        );
+        second
+            .write("plots/x/one.svg", |w| w.write_all(b"new"))
+            .unwrap();
+        second
+            .write_with_manifest(serde_json::json!({"tool": "collateral"}))
+            .unwrap();
+        let (files, warnings) = second.commit_replacing(&previous).unwrap();
+        assert_eq!(files.len(), 2);
+        assert!(warnings.is_empty(), "{warnings:?}");
+        assert!(!out.join("a.csv").exists() && !out.join("plots/x/two.svg").exists());
+        assert!(!out.join("plots/top.svg").exists());
+        assert_eq!(std::fs::read(out.join("plots/x/one.svg")).unwrap(), b"new");
+        assert_eq!(
+            std::fs::read(out.join("plots/x/notes.txt")).unwrap(),
+            b"mine"
+        );
+        let run: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(out.join(MANIFEST_FILE)).unwrap()).unwrap();
+        assert_eq!(
+            run[MANIFEST_KEY],
+            serde_json::json!(["plots/x/one.svg", "run.json"])
+        );
+    }
+
+    #[test]
+    fn a_folder_emptied_by_a_rerun_is_removed_but_not_the_output_folder() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path();
+        let first = Staging::new(out).unwrap();
+        first
+            .write("plots/d/one.svg", |w| w.write_all(b"x"))
+            .unwrap();
+        first
+            .write_with_manifest(serde_json::json!({"tool": "collateral"}))
+            .unwrap();
+        first.commit().unwrap();
+        let second = Staging::new(out).unwrap();
+        let previous = second.previous_manifest();
+        second
+            .write_with_manifest(serde_json::json!({"tool": "collateral"}))
+            .unwrap();
+        second.commit_replacing(&previous).unwrap();
+        assert!(!out.join("plots").exists());
+        assert!(out.join(MANIFEST_FILE).is_file());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_rerun_does_not_follow_a_linked_folder_out_of_the_output_folder() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("out");
+        let elsewhere = dir.path().join("elsewhere");
+        std::fs::create_dir_all(&out).unwrap();
+        std::fs::create_dir_all(&elsewhere).unwrap();
+        std::fs::write(elsewhere.join("x.svg"), "keep").unwrap();
+        std::os::unix::fs::symlink(&elsewhere, out.join("plots")).unwrap();
+        std::fs::write(
+            out.join(MANIFEST_FILE),
+            r#"{"tool": "collateral", "manifest": ["plots/x.svg", "run.json"]}"#,
+        )
+        .unwrap();
+        let staging = Staging::new(&out).unwrap();
+        let previous = staging.previous_manifest();
+        staging
+            .write_with_manifest(serde_json::json!({"tool": "collateral"}))
+            .unwrap();
+        let (_, warnings) = staging.commit_replacing(&previous).unwrap();
+        assert!(elsewhere.join("x.svg").exists());
+        assert!(warnings[0].message.contains("link"), "{warnings:?}");
     }
 }

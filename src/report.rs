@@ -83,14 +83,15 @@ pub fn render_outputs(dir: &Path, options: &PlotOptions) -> Result<Vec<(String, 
 /// What `collateral plot` wrote.
 #[derive(Debug, Clone)]
 pub struct Plotted {
-    /// The files moved into place (figures and `report.html`).
+    /// The files moved into place (figures, `report.html`, and `run.json` when its manifest grew).
     pub files: Vec<PathBuf>,
     /// What taking the output folder found (a stale lock or staging folder removed).
     pub warnings: Vec<Problem>,
 }
 
 /// `collateral plot`: redraws the figures and the report of an existing output folder without
-/// refitting. Files are staged and moved into place together.
+/// refitting. Files are staged and moved into place together, and added to the manifest in
+/// `run.json` so a later run into the folder knows them as collateral's.
 pub fn plot_folder(dir: &Path, options: &PlotOptions) -> Result<Plotted> {
     // The lock before reading: a run committing into the folder must not change it mid-drawing.
     let staging = Staging::new(dir)?;
@@ -98,6 +99,7 @@ pub fn plot_folder(dir: &Path, options: &PlotOptions) -> Result<Plotted> {
     for (name, bytes) in &outputs {
         staging.write(name, |w| std::io::Write::write_all(w, bytes))?;
     }
+    staging.add_to_manifest()?;
     let warnings = staging.take_warnings();
     Ok(Plotted {
         files: staging.commit()?,

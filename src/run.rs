@@ -211,6 +211,7 @@ pub fn run_with(assay_path: &Path, outdir: &Path, options: &RunOptions) -> Resul
     let mut timings: BTreeMap<&str, f64> = BTreeMap::new();
     // The folder's lock first, so a second run into it stops at once, not after reading.
     let staging = Staging::new(outdir)?;
+    let previous = staging.previous_manifest();
     let assay = Assay::from_file(assay_path)?;
     // The one place the wells come from: the tidy table or the plate files with layouts.
     let read = crate::read::assay_wells(&assay)?;
@@ -354,7 +355,11 @@ pub fn run_with(assay_path: &Path, outdir: &Path, options: &RunOptions) -> Resul
     if options.figures {
         crate::report::stage_figures_and_report(&staging)?;
     }
-    report.files = staging.commit()?;
+    // run.json again, now listing every staged file; the figures did not read the manifest.
+    staging.write_with_manifest(run_json)?;
+    let (files, left) = staging.commit_replacing(&previous)?;
+    report.files = files;
+    report.warnings.extend(left);
     Ok(report)
 }
 
