@@ -117,7 +117,12 @@ pub enum ErrorKind {
     Io,
 }
 
-/// The library's error: a kind, one or more located problems, and an optional cause.
+/// The library's error: a kind and one or more located problems.
+///
+/// The cause of an I/O failure is part of the problem's message (`creating failed: Permission
+/// denied (os error 13)`), so `to_string()` alone says everything. It is therefore not also
+/// returned by [`std::error::Error::source`]: reporters that print the source chain (anyhow's
+/// `{:#}`, `Report`-style printers) would state the cause twice.
 ///
 /// ```
 /// use collateral::{Error, Location};
@@ -131,7 +136,6 @@ pub struct Error(Box<Inner>);
 struct Inner {
     kind: ErrorKind,
     problems: Vec<Problem>,
-    source: Option<Box<dyn std::error::Error + Send + Sync + 'static>>,
 }
 
 /// Most problems a single error prints; the rest are counted.
@@ -139,11 +143,7 @@ const MAX_SHOWN: usize = 25;
 
 impl Error {
     fn new(kind: ErrorKind, problems: Vec<Problem>) -> Self {
-        Error(Box::new(Inner {
-            kind,
-            problems,
-            source: None,
-        }))
+        Error(Box::new(Inner { kind, problems }))
     }
 
     /// Bad input at a location.
@@ -174,17 +174,16 @@ impl Error {
         Self::new(kind, problems)
     }
 
-    /// An I/O failure on `path` while doing `what` (e.g. "reading", "writing").
+    /// An I/O failure on `path` while doing `what` (e.g. "reading", "writing"); the message
+    /// ends with the cause.
     pub fn io(path: impl AsRef<Path>, what: &str, err: std::io::Error) -> Self {
-        let mut e = Self::new(
+        Self::new(
             ErrorKind::Io,
             vec![Problem {
                 location: Location::file(path),
                 message: format!("{what} failed: {err}"),
             }],
-        );
-        e.0.source = Some(Box::new(err));
-        e
+        )
     }
 
     /// What kind of failure this is.
@@ -221,14 +220,8 @@ impl fmt::Debug for Error {
     }
 }
 
-impl std::error::Error for Error {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        self.0
-            .source
-            .as_ref()
-            .map(|b| b.as_ref() as &(dyn std::error::Error + 'static))
-    }
-}
+/// No `source()`: the message already states the cause (see [`Error`]).
+impl std::error::Error for Error {}
 
 /// The library's result type.
 pub type Result<T> = std::result::Result<T, Error>;
@@ -284,6 +277,20 @@ mod tests {
             Some("z_prime_fail")
         );
         assert_eq!(nearest("zzzzzz", &["sample", "vehicle"]), None);
+    }
+
+    #[test]
+    fn an_io_cause_is_stated_once_by_chain_printers() {
+        let cause = std::io::Error::from(std::io::ErrorKind::AlreadyExists);
+        let cause_text = cause.to_string();
+        let e = Error::io("out", "creating the output folder", cause);
+        // anyhow's `{:#}` prints the message, then each source: the CLI prints errors so.
+        let shown = format!("{:#}", anyhow::Error::from(e));
+        assert_eq!(shown.matches(cause_text.as_str()).count(), 1, "{shown}");
+        assert_eq!(
+            shown,
+            format!("out: creating the output folder failed: {cause_text}")
+        );
     }
 
     #[test]

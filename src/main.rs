@@ -212,9 +212,16 @@ fn execute(cli: &Cli) -> anyhow::Result<()> {
                 lines: lines.clone(),
                 drugs: drugs.clone(),
             };
-            let files = collateral::report::plot_folder(outdir, &options)?;
+            let plotted = collateral::report::plot_folder(outdir, &options)?;
+            for w in &plotted.warnings {
+                eprintln!("warning: {w}");
+            }
             if !cli.quiet {
-                println!("wrote {} files to {}", files.len(), outdir.display());
+                println!(
+                    "wrote {} files to {}",
+                    plotted.files.len(),
+                    outdir.display()
+                );
             }
         }
         Command::Validate { assay, map } => {
@@ -278,6 +285,9 @@ fn execute(cli: &Cli) -> anyhow::Result<()> {
                 ..ShiftSettings::default()
             };
             let report = collateral::run::shift(fits, lines, out, &settings)?;
+            for w in &report.warnings {
+                eprintln!("warning: {w}");
+            }
             if !cli.quiet {
                 println!("{}", report.summary());
             }

@@ -5,7 +5,8 @@
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use crate::error::{Error, Location, Result};
+use crate::error::{Error, Location, Problem, Result};
+use crate::outdir::Staging;
 use crate::plot::data::{FitRow, QcRow, RunData};
 use crate::plot::style::{self, short_number};
 use crate::plot::{self, Figure, Format, PlotOptions};
@@ -79,20 +80,36 @@ pub fn render_outputs(dir: &Path, options: &PlotOptions) -> Result<Vec<(String, 
     Ok(out)
 }
 
+/// What `collateral plot` wrote.
+#[derive(Debug, Clone)]
+pub struct Plotted {
+    /// The files moved into place (figures, `report.html`, and `run.json` when its manifest grew).
+    pub files: Vec<PathBuf>,
+    /// What taking the output folder found (a stale lock or staging folder removed).
+    pub warnings: Vec<Problem>,
+}
+
 /// `collateral plot`: redraws the figures and the report of an existing output folder without
-/// refitting. Files are staged and moved into place together; returns their paths.
-pub fn plot_folder(dir: &Path, options: &PlotOptions) -> Result<Vec<PathBuf>> {
+/// refitting. Files are staged and moved into place together, and added to the manifest in
+/// `run.json` so a later run into the folder knows them as collateral's.
+pub fn plot_folder(dir: &Path, options: &PlotOptions) -> Result<Plotted> {
+    // The lock before reading: a run committing into the folder must not change it mid-drawing.
+    let staging = Staging::new(dir)?;
     let outputs = render_outputs(dir, options)?;
-    let staging = crate::outdir::Staging::new(dir)?;
     for (name, bytes) in &outputs {
         staging.write(name, |w| std::io::Write::write_all(w, bytes))?;
     }
-    staging.commit()
+    staging.add_to_manifest()?;
+    let warnings = staging.take_warnings();
+    Ok(Plotted {
+        files: staging.commit()?,
+        warnings,
+    })
 }
 
 /// Draws the figures and the report of a run from its staged files and stages them too (SVG,
 /// default sizes, everything selected). Used by `collateral run`.
-pub(crate) fn stage_figures_and_report(staging: &crate::outdir::Staging) -> Result<()> {
+pub(crate) fn stage_figures_and_report(staging: &Staging) -> Result<()> {
     for (name, bytes) in render_outputs(staging.dir(), &PlotOptions::default())? {
         staging.write(&name, |w| std::io::Write::write_all(w, &bytes))?;
     }

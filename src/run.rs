@@ -115,6 +115,9 @@ impl Default for RunOptions {
 pub fn run_with(assay_path: &Path, outdir: &Path, options: &RunOptions) -> Result<RunReport> {
     let t0 = Instant::now();
     let mut timings: BTreeMap<&str, f64> = BTreeMap::new();
+    // The folder's lock first, so a second run into it stops at once, not after reading.
+    let staging = Staging::new(outdir)?;
+    let previous = staging.previous_manifest();
     let assay = Assay::from_file(assay_path)?;
     // The one place the wells come from: the tidy table or the plate files with layouts.
     let read = assay.read_wells()?;
@@ -128,7 +131,8 @@ pub fn run_with(assay_path: &Path, outdir: &Path, options: &RunOptions) -> Resul
         .clone()
         .unwrap_or_else(|| assay_path.to_path_buf());
     let table = read.table;
-    let mut warnings = assay.warnings.clone();
+    let mut warnings = staging.take_warnings();
+    warnings.extend(assay.warnings.iter().cloned());
     warnings.extend(read.warnings);
     let lines = match &assay.lines {
         Some(p) => {
@@ -158,7 +162,6 @@ pub fn run_with(assay_path: &Path, outdir: &Path, options: &RunOptions) -> Resul
     timings.insert("qc_normalize", t1.elapsed().as_secs_f64());
 
     let t2 = Instant::now();
-    let staging = Staging::new(outdir)?;
     staging.write("wells.csv", |w| {
         crate::output::write_wells(w, &table, &norm.outcomes)
     })?;
@@ -263,7 +266,11 @@ pub fn run_with(assay_path: &Path, outdir: &Path, options: &RunOptions) -> Resul
     if options.figures {
         crate::report::stage_figures_and_report(&staging)?;
     }
-    report.files = staging.commit()?;
+    // run.json again, now listing every staged file; the figures did not read the manifest.
+    staging.write_with_manifest(run_json)?;
+    let (files, left) = staging.commit_replacing(&previous)?;
+    report.files = files;
+    report.warnings.extend(left);
     Ok(report)
 }
 
@@ -355,6 +362,8 @@ pub struct ShiftReport {
     pub calls: [usize; 4],
     /// Cycles of the CS network.
     pub cycles: usize,
+    /// What taking the output folder found (a stale lock or staging folder removed).
+    pub warnings: Vec<Problem>,
 }
 
 impl ShiftReport {
@@ -384,10 +393,12 @@ pub fn shift(
     let estimates = crate::shift::read_estimates(fits, settings.metric)?;
     let staging = Staging::new(outdir)?;
     let (calls, cycles) = compare(&staging, &estimates, &lines, settings, None)?;
+    let warnings = staging.take_warnings();
     Ok(ShiftReport {
         files: staging.commit()?,
         calls,
         cycles,
+        warnings,
     })
 }
 

@@ -56,7 +56,9 @@ fn checksums(dir: &Path, replace: &[(&Path, &str)]) -> BTreeMap<String, String> 
 }
 
 fn check(case: &str, got: BTreeMap<String, String>) {
-    let path = root().join("tests/data/golden").join(format!("{case}.sha256"));
+    let path = root()
+        .join("tests/data/golden")
+        .join(format!("{case}.sha256"));
     let text: String = got.iter().map(|(f, h)| format!("{h}  {f}\n")).collect();
     if std::env::var_os("COLLATERAL_BLESS").is_some() {
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
@@ -124,12 +126,17 @@ fn golden_iwasawa2022_plates() {
 fn golden_simulated() {
     let sim = tempfile::tempdir().unwrap();
     collateral()
-        .args(["simulate", "--seed", "3", "--lines", "4", "--drugs", "6", "-o"])
+        .args([
+            "simulate", "--seed", "3", "--lines", "4", "--drugs", "6", "-o",
+        ])
         .arg(sim.path())
         .assert()
         .success();
     let mut got = checksums(sim.path(), &[(sim.path(), "SIM")]);
-    got = got.into_iter().map(|(f, h)| (format!("simulate/{f}"), h)).collect();
+    got = got
+        .into_iter()
+        .map(|(f, h)| (format!("simulate/{f}"), h))
+        .collect();
     got.extend(
         run_case(&sim.path().join("assay.toml"), &[(sim.path(), "SIM")])
             .into_iter()

@@ -9,6 +9,7 @@ mod fit;
 mod golden;
 mod iwasawa;
 mod normalization;
+mod outdir;
 mod plot;
 mod read_bad_input;
 mod read_cli;
