@@ -10,6 +10,7 @@ mod golden;
 mod iwasawa;
 mod normalization;
 mod outdir;
+mod plate_formats;
 mod plot;
 mod read_bad_input;
 mod read_cli;

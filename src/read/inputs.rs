@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, ErrorKind, Location, Problem, Result};
-use crate::plate::{PlateFormat, WellPos};
+use crate::plate::{PlateFormat, StrayWells, WellPos};
 use crate::read::layout::Layout;
 use crate::read::{Format, PlateFile};
 use crate::table::Table;
@@ -88,12 +88,15 @@ pub struct AssayWells {
 pub fn assay_wells(assay: &WellSources) -> Result<AssayWells> {
     if let Some(p) = assay.wells {
         let bytes = std::fs::read(p).map_err(|e| Error::io(p, "reading", e))?;
-        let table = WellTable::from_table(&mut Table::from_bytes(&bytes, p)?, assay.plate_format)?;
+        let mut table =
+            WellTable::from_table(&mut Table::from_bytes(&bytes, p)?, assay.plate_format)?;
+        // Said once, by whoever reports the read's warnings (run, validate).
+        let warnings = std::mem::take(&mut table.warnings);
         return Ok(AssayWells {
             table,
             files: vec![p.to_path_buf()],
             plates: Vec::new(),
-            warnings: Vec::new(),
+            warnings,
         });
     }
     read_plates(assay, assay.plates)
@@ -215,6 +218,7 @@ fn read_plates(assay: &WellSources, entries: &[PlateEntry]) -> Result<AssayWells
             has_replicate,
             has_time: false,
             formats,
+            warnings: Vec::new(),
         },
         files,
         plates: summaries,
@@ -259,6 +263,23 @@ fn one_plate(
     let mut data_only = Vec::new();
     let mut layout_only = Vec::new();
     let positions: BTreeSet<WellPos> = lw.keys().chain(data.keys()).copied().collect();
+    // A size nobody declared, taken larger than all but a few wells suggest (a mistyped well
+    // in a well list or the layout). The grid's own header still counts as a declaration.
+    if assay.plate_format.is_none() {
+        let all: Vec<WellPos> = positions.iter().copied().collect();
+        if let Some(s) = StrayWells::find(&all, format, read.rows, read.columns) {
+            for pos in &s.wells {
+                let location = match data.get(pos) {
+                    Some((_, l)) => l.clone(),
+                    None => Location::file(&layout.path).at_well(plate, &pos.to_string()),
+                };
+                warnings.push(Problem {
+                    location,
+                    message: s.message(*pos, plate, "`plate_size = {}` in the assay"),
+                });
+            }
+        }
+    }
     for pos in positions {
         let (signal, line, data_loc) = match data.get(&pos) {
             Some((s, l)) => (s.clone(), l.line.unwrap_or(0), Some(l.clone())),
