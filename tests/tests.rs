@@ -8,6 +8,7 @@ mod dhawan_assay;
 mod fit;
 mod golden;
 mod iwasawa;
+mod keep_going;
 mod normalization;
 mod outdir;
 mod plate_formats;
