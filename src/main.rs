@@ -1,6 +1,7 @@
 //! The `collateral` command line: maps flags onto library calls, nothing more.
 //!
-//! Exit codes: 0 success, 1 bad input or a failed run, 2 usage error.
+//! Exit codes: 0 success, 1 bad input or a failed run, 2 usage error, 3 a `run --keep-going`
+//! that finished but left out plates that could not be read.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -38,6 +39,10 @@ enum Command {
         /// Skip plots/ and report.html (draw them later with `collateral plot OUTDIR`).
         #[arg(long)]
         no_figures: bool,
+        /// Leave out plates whose file cannot be read (missing, truncated, unparseable), finish
+        /// the rest and exit 3; each is a warning and a failed row in qc.csv.
+        #[arg(long)]
+        keep_going: bool,
     },
     /// Redraw the figures (plots/) and report.html of an existing `run` output folder from its
     /// CSVs and run.json, without refitting.
@@ -171,7 +176,7 @@ fn main() -> ExitCode {
         }
     }
     match execute(&cli) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e:#}");
             ExitCode::from(1)
@@ -179,15 +184,19 @@ fn main() -> ExitCode {
     }
 }
 
-fn execute(cli: &Cli) -> anyhow::Result<()> {
+/// Runs the command; `Ok` carries the exit code of a command that finished (3: a batch that
+/// finished without some plates).
+fn execute(cli: &Cli) -> anyhow::Result<ExitCode> {
     match &cli.command {
         Command::Run {
             assay,
             out,
             no_figures,
+            keep_going,
         } => {
             let options = collateral::run::RunOptions {
                 figures: !no_figures,
+                keep_going: *keep_going,
             };
             let report = collateral::run::run_with(assay, out, &options)?;
             for w in &report.warnings {
@@ -195,6 +204,9 @@ fn execute(cli: &Cli) -> anyhow::Result<()> {
             }
             if !cli.quiet {
                 println!("{}", report.summary());
+            }
+            if !report.skipped.is_empty() {
+                return Ok(ExitCode::from(3));
             }
         }
         Command::Plot {
@@ -321,5 +333,5 @@ fn execute(cli: &Cli) -> anyhow::Result<()> {
             }
         }
     }
-    Ok(())
+    Ok(ExitCode::SUCCESS)
 }

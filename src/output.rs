@@ -6,6 +6,7 @@
 use std::io::Write;
 
 use crate::qc::{PlateQc, WellOutcome};
+use crate::read::inputs::SkippedPlate;
 use crate::text::opt;
 use crate::wells::{Signal, WellTable};
 
@@ -108,6 +109,17 @@ pub const QC_COLUMNS: [&str; 26] = [
 
 /// Writes `qc.csv`.
 pub fn write_qc(w: &mut dyn Write, rows: &[PlateQc]) -> std::io::Result<()> {
+    write_qc_with_skipped(w, rows, &[])
+}
+
+/// Writes `qc.csv` with, after the judged rows, one `fail` row per plate a `--keep-going` run
+/// left out: the plate and why in `reason`, every other column empty, since nothing on it was
+/// measured. The plate then fails where users look for failed plates, not only in a log.
+pub fn write_qc_with_skipped(
+    w: &mut dyn Write,
+    rows: &[PlateQc],
+    skipped: &[SkippedPlate],
+) -> std::io::Result<()> {
     let mut out = csv::Writer::from_writer(w);
     out.write_record(QC_COLUMNS)?;
     let pair = |t: Option<(f64, f64)>| (opt(t.map(|x| x.0)), opt(t.map(|x| x.1)));
@@ -143,6 +155,23 @@ pub fn write_qc(w: &mut dyn Write, rows: &[PlateQc]) -> std::io::Result<()> {
             r.verdict.as_str().to_string(),
             r.reason.clone(),
         ])?;
+    }
+    let column = |name: &str| QC_COLUMNS.iter().position(|c| *c == name);
+    for s in skipped {
+        let mut rec = vec![String::new(); QC_COLUMNS.len()];
+        for (name, value) in [
+            ("plate", s.plate.clone()),
+            ("verdict", crate::qc::Verdict::Fail.as_str().to_string()),
+            (
+                "reason",
+                format!("plate left out (--keep-going): {}", s.reason()),
+            ),
+        ] {
+            if let Some(i) = column(name) {
+                rec[i] = value;
+            }
+        }
+        out.write_record(&rec)?;
     }
     out.flush()
 }

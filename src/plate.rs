@@ -90,6 +90,68 @@ impl fmt::Display for PlateFormat {
     }
 }
 
+/// A plate whose format was inferred from its wells, where all but a few wells fit a smaller
+/// standard format. One mistyped well (`Q25` on a 384-well plate) would otherwise make the plate
+/// 1536-well without a word; the readers keep the larger format (no data changes behind the
+/// user's back) and warn with these wells.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StrayWells {
+    /// The smallest format the other wells fit.
+    pub fits: PlateFormat,
+    /// The format the plate was taken as (the smallest holding every well).
+    pub taken_as: PlateFormat,
+    /// The wells outside `fits`, in the order given.
+    pub wells: Vec<WellPos>,
+    /// Wells of the plate, strays included.
+    pub total: usize,
+}
+
+/// The share of a plate's wells that may lie outside a smaller format for the plate to count as
+/// that format with a few stray wells: 1 in 50 (2 %). A few typos fit under it; a plate that
+/// really uses the larger format's extra rows or columns does not.
+pub const STRAY_WELLS_PER: usize = 50;
+
+impl StrayWells {
+    /// Finds stray wells of a plate taken as `taken_as`: the smallest standard format that holds
+    /// at least `rows` × `columns` (what the file itself declares, e.g. a grid header of 24
+    /// columns; 0 for nothing) and all but at most 2 % of `wells` (distinct positions).
+    pub fn find(
+        wells: &[WellPos],
+        taken_as: PlateFormat,
+        rows: u16,
+        columns: u16,
+    ) -> Option<StrayWells> {
+        FORMATS
+            .iter()
+            .filter(|f| f.wells() < taken_as.wells() && f.rows >= rows && f.columns >= columns)
+            .find_map(|f| {
+                let outside: Vec<WellPos> =
+                    wells.iter().copied().filter(|w| !f.contains(*w)).collect();
+                let few = !outside.is_empty() && outside.len() * STRAY_WELLS_PER <= wells.len();
+                few.then_some(StrayWells {
+                    fits: *f,
+                    taken_as,
+                    wells: outside,
+                    total: wells.len(),
+                })
+            })
+    }
+
+    /// The warning for one stray well of `plate`. `declare` says how this input declares a
+    /// size (`` `plate_size = 384` in the assay ``), with `{}` where the number goes.
+    pub fn message(&self, well: WellPos, plate: &str, declare: &str) -> String {
+        let fits = declare.replace("{}", &self.fits.wells().to_string());
+        let taken = declare.replace("{}", &self.taken_as.wells().to_string());
+        format!(
+            "well {well} lies outside a {fits_f} plate, where the other {others} wells of plate {plate} all lie ({n} outside); the plate is taken as {taken_f}, the smallest format holding every well. If it is a {fits_f} plate, the well name is probably mistyped: declare {fits} so wells outside it are errors, or {taken} if it really is {taken_f}",
+            fits_f = self.fits,
+            taken_f = self.taken_as,
+            others = self.total - self.wells.len(),
+            n = self.wells.len(),
+        )
+    }
+}
+
 /// A well position, 0-based row and column.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct WellPos {
@@ -193,6 +255,51 @@ mod tests {
         assert_eq!(PlateFormat::smallest_containing(w).unwrap().wells(), 384);
         let w = WellPos::parse("AF1").unwrap();
         assert_eq!(PlateFormat::smallest_containing(w).unwrap().wells(), 1536);
+    }
+
+    fn all(f: PlateFormat) -> Vec<WellPos> {
+        (0..f.rows)
+            .flat_map(|row| (0..f.columns).map(move |column| WellPos { row, column }))
+            .collect()
+    }
+
+    #[test]
+    fn a_few_stray_wells_are_found_and_many_are_not() {
+        let f384 = PlateFormat::from_wells(384).unwrap();
+        let f1536 = PlateFormat::from_wells(1536).unwrap();
+        let q25 = WellPos::parse("Q25").unwrap();
+        let mut wells = all(f384);
+        wells.push(q25);
+        let s = StrayWells::find(&wells, f1536, 0, 0).unwrap();
+        assert_eq!((s.fits, s.wells.clone(), s.total), (f384, vec![q25], 385));
+        let m = s.message(q25, "P1", "`plate_size = {}`");
+        assert!(m.starts_with("well Q25 lies outside a 384-well plate, where the other 384 wells of plate P1 all lie (1 outside); the plate is taken as 1536-well"), "{m}");
+        assert!(m.contains("declare `plate_size = 384`"), "{m}");
+        // The other wells fit 96: the smallest such format is named.
+        let mut wells = all(PlateFormat::from_wells(96).unwrap());
+        wells.push(q25);
+        assert_eq!(
+            StrayWells::find(&wells, f1536, 0, 0).unwrap().fits.wells(),
+            96
+        );
+        // A grid header of 24 columns declares the larger shape itself.
+        assert_eq!(
+            StrayWells::find(&wells, f1536, 0, 24).unwrap().fits.wells(),
+            384
+        );
+        // 2 % is the limit: 7 strays on 384 wells (1.8 %) warn, 8 (2.04 %) do not.
+        let strays: Vec<WellPos> = (0..8).map(|c| WellPos { row: 16, column: c }).collect();
+        let mut wells = all(f384);
+        wells.extend(&strays[..7]);
+        assert_eq!(
+            StrayWells::find(&wells, f1536, 0, 0).unwrap().wells.len(),
+            7
+        );
+        wells.push(strays[7]);
+        assert_eq!(StrayWells::find(&wells, f1536, 0, 0), None);
+        // A clean plate has none.
+        assert_eq!(StrayWells::find(&all(f1536), f1536, 0, 0), None);
+        assert_eq!(StrayWells::find(&all(f384), f384, 0, 0), None);
     }
 
     #[test]

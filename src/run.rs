@@ -57,6 +57,9 @@ pub struct RunReport {
     pub compared: bool,
     /// Warnings, for stderr and run.json.
     pub warnings: Vec<Problem>,
+    /// Plates left out because they could not be read (`--keep-going`); the command exits 3
+    /// when there are any, so a pipeline notices a partial batch.
+    pub skipped: Vec<crate::read::inputs::SkippedPlate>,
     /// Wall time in seconds.
     pub seconds: f64,
 }
@@ -66,6 +69,15 @@ impl RunReport {
     pub fn summary(&self) -> String {
         let [ok, flat, insufficient, failed] = self.curves;
         let [cr, cs, neutral, undetermined] = self.calls;
+        let skipped = if self.skipped.is_empty() {
+            String::new()
+        } else {
+            let names: Vec<&str> = self.skipped.iter().map(|s| s.plate.as_str()).collect();
+            format!(
+                "\nplates left out (--keep-going; why: the warnings, qc.csv): {}",
+                names.join(", ")
+            )
+        };
         let compared = if self.compared {
             format!(
                 "\nshifts: {cs} collaterally sensitive, {cr} cross-resistant, {neutral} neutral, {undetermined} undetermined; {} CS cycles",
@@ -75,7 +87,7 @@ impl RunReport {
             "\nno lines table: stopped after the fits".to_string()
         };
         format!(
-            "{}: {} plates, {} wells ({} empty, {} with unreadable signal, {} more excluded by QC or normalization); QC {} pass, {} warn, {} fail\ncurves: {ok} ok, {flat} flat, {insufficient} insufficient data, {failed} failed{compared}\nwrote {} files to {} in {:.2} s",
+            "{}: {} plates, {} wells ({} empty, {} with unreadable signal, {} more excluded by QC or normalization); QC {} pass, {} warn, {} fail\ncurves: {ok} ok, {flat} flat, {insufficient} insufficient data, {failed} failed{compared}{skipped}\nwrote {} files to {} in {:.2} s",
             self.name,
             self.plates,
             self.wells,
@@ -103,11 +115,18 @@ pub struct RunOptions {
     /// Draw `plots/` and `report.html`. A core facility batch of a thousand plates spends most
     /// of its time drawing; `collateral plot OUTDIR` draws them later from the run's files.
     pub figures: bool,
+    /// Leave out plates whose file cannot be read (missing, truncated, unparseable) and finish
+    /// the rest of a batch, instead of stopping at the first; see
+    /// [`crate::read::inputs::assay_wells_with`] for what counts.
+    pub keep_going: bool,
 }
 
 impl Default for RunOptions {
     fn default() -> Self {
-        RunOptions { figures: true }
+        RunOptions {
+            figures: true,
+            keep_going: false,
+        }
     }
 }
 
@@ -120,7 +139,7 @@ pub fn run_with(assay_path: &Path, outdir: &Path, options: &RunOptions) -> Resul
     let previous = staging.previous_manifest();
     let assay = Assay::from_file(assay_path)?;
     // The one place the wells come from: the tidy table or the plate files with layouts.
-    let read = assay.read_wells()?;
+    let read = crate::read::inputs::assay_wells_with(&assay.sources(), options.keep_going)?;
     let mut inputs = vec![input_record(assay_path)?];
     for f in &read.files {
         inputs.push(input_record(f)?);
@@ -165,7 +184,9 @@ pub fn run_with(assay_path: &Path, outdir: &Path, options: &RunOptions) -> Resul
     staging.write("wells.csv", |w| {
         crate::output::write_wells(w, &table, &norm.outcomes)
     })?;
-    staging.write("qc.csv", |w| crate::output::write_qc(w, &norm.qc))?;
+    staging.write("qc.csv", |w| {
+        crate::output::write_qc_with_skipped(w, &norm.qc, &read.skipped)
+    })?;
     timings.insert("write", t2.elapsed().as_secs_f64());
 
     let t3 = Instant::now();
@@ -252,6 +273,7 @@ pub fn run_with(assay_path: &Path, outdir: &Path, options: &RunOptions) -> Resul
         cycles: n_cycles,
         compared: lines.is_some(),
         warnings,
+        skipped: read.skipped,
         seconds: 0.0,
     };
     report.seconds = t0.elapsed().as_secs_f64();
@@ -538,6 +560,7 @@ pub fn run_json(
             "qc_pass": report.verdicts[0],
             "qc_warn": report.verdicts[1],
             "qc_fail": report.verdicts[2],
+            "skipped_plates": report.skipped.len(),
             "curves": {
                 "ok": report.curves[0],
                 "flat": report.curves[1],
@@ -558,6 +581,11 @@ pub fn run_json(
         },
         "timings_seconds": timings,
         "warnings": report.warnings.iter().map(|w| w.to_string()).collect::<Vec<_>>(),
+        "skipped": report.skipped.iter().map(|s| json!({
+            "plate": s.plate,
+            "file": s.file.display().to_string(),
+            "reason": s.reason(),
+        })).collect::<Vec<_>>(),
     })
 }
 

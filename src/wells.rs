@@ -9,7 +9,7 @@ use std::fmt;
 use std::path::Path;
 
 use crate::error::{did_you_mean, Error, ErrorKind, Location, Problem, Result};
-use crate::plate::{PlateFormat, WellPos};
+use crate::plate::{PlateFormat, StrayWells, WellPos};
 use crate::table::{field, read_bytes, Table};
 
 /// What a well is for.
@@ -139,6 +139,9 @@ pub struct WellTable {
     pub has_time: bool,
     /// The format of each plate (declared, or the smallest that holds its wells).
     pub formats: BTreeMap<String, PlateFormat>,
+    /// Things worth saying that do not stop a run, found while reading (a plate inferred larger
+    /// than the rest of its wells suggest because of a few stray wells).
+    pub warnings: Vec<Problem>,
 }
 
 const REQUIRED: [&str; 7] = [
@@ -386,6 +389,31 @@ impl WellTable {
                 "the wells table has a header but no wells",
             ));
         }
+        // A plate whose size nobody declared, where a few wells alone make it larger.
+        let mut inferred: Vec<Vec<&Well>> = vec![Vec::new(); plates.len()];
+        if declared.is_none() {
+            for (w, &pid) in wells.iter().zip(&plate_of_well) {
+                if plates[pid].size_decl.is_none() {
+                    inferred[pid].push(w);
+                }
+            }
+        }
+        let mut warnings = Vec::new();
+        for (pid, ws) in inferred.iter().enumerate() {
+            let positions: Vec<WellPos> = ws.iter().map(|w| w.position).collect();
+            if let Some(s) = StrayWells::find(&positions, format_of[pid], 0, 0) {
+                for w in ws.iter().filter(|w| !s.fits.contains(w.position)) {
+                    warnings.push(Problem {
+                        location: table.at(w.line).at_well(&w.plate, &w.position.to_string()),
+                        message: s.message(
+                            w.position,
+                            &w.plate,
+                            "`plate_size = {}` in the assay (or a `plate_size` column)",
+                        ),
+                    });
+                }
+            }
+        }
         Ok(WellTable {
             wells,
             extra_columns: extra_idx
@@ -395,6 +423,7 @@ impl WellTable {
             has_replicate: c_rep.is_some(),
             has_time: c_time.is_some(),
             formats,
+            warnings,
         })
     }
 

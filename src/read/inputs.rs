@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, ErrorKind, Location, Problem, Result};
-use crate::plate::{PlateFormat, WellPos};
+use crate::plate::{PlateFormat, StrayWells, WellPos};
 use crate::read::layout::Layout;
 use crate::read::{Format, PlateFile};
 use crate::table::Table;
@@ -81,22 +81,65 @@ pub struct AssayWells {
     pub plates: Vec<PlateSummary>,
     /// Things worth saying that do not stop a run (decimal commas, wells without data …).
     pub warnings: Vec<Problem>,
+    /// Plates left out because they could not be read (only when reading kept going; each
+    /// also has a warning).
+    pub skipped: Vec<SkippedPlate>,
+}
+
+/// A plate left out of a batch read with `keep_going`: its file could not be read, and the
+/// rest of the batch went on without it. Reported, never silently dropped.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SkippedPlate {
+    /// Plate identifier (the entry's `plate`, or the file name without extension).
+    pub plate: String,
+    /// The plate file.
+    pub file: PathBuf,
+    /// Every problem met reading it, each located.
+    pub problems: Vec<Problem>,
+}
+
+impl SkippedPlate {
+    /// The problems as one line, for `qc.csv` and `run.json`.
+    pub fn reason(&self) -> String {
+        self.problems
+            .iter()
+            .map(|p| p.to_string())
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
 }
 
 /// Reads an assay's wells: the tidy table (`wells`) or every `[[plates]]` entry with its
 /// layout. The result is the same [`WellTable`] either way.
 pub fn assay_wells(assay: &WellSources) -> Result<AssayWells> {
+    assay_wells_with(assay, false)
+}
+
+/// [`assay_wells`], optionally keeping going past plate files that cannot be read.
+///
+/// With `keep_going`, a `[[plates]]` file whose reading fails (missing, truncated, not a plate
+/// export, no such read, a grid outside the declared size) is left out and listed in
+/// [`AssayWells::skipped`], so one bad export does not stop a batch of hundreds. So is a plate
+/// whose layout problem is its own (a `[plate.NAME]` section, an entry without `cell_line`):
+/// the same layout read another plate without trouble. What concerns every plate stays an
+/// error: a layout that does not parse or fails on every plate it serves, a glob matching no
+/// file, two entries claiming one plate, a tidy wells table, and a batch with no plate left.
+pub fn assay_wells_with(assay: &WellSources, keep_going: bool) -> Result<AssayWells> {
     if let Some(p) = assay.wells {
         let bytes = std::fs::read(p).map_err(|e| Error::io(p, "reading", e))?;
-        let table = WellTable::from_table(&mut Table::from_bytes(&bytes, p)?, assay.plate_format)?;
+        let mut table =
+            WellTable::from_table(&mut Table::from_bytes(&bytes, p)?, assay.plate_format)?;
+        // Said once, by whoever reports the read's warnings (run, validate).
+        let warnings = std::mem::take(&mut table.warnings);
         return Ok(AssayWells {
             table,
             files: vec![p.to_path_buf()],
             plates: Vec::new(),
-            warnings: Vec::new(),
+            warnings,
+            skipped: Vec::new(),
         });
     }
-    read_plates(assay, assay.plates)
+    read_plates(assay, assay.plates, keep_going)
 }
 
 /// Expands glob patterns in `file`; a plain path is returned as is.
@@ -138,7 +181,11 @@ fn expand(entry: &PlateEntry, assay: &Path) -> Result<Vec<PathBuf>> {
     Ok(paths)
 }
 
-fn read_plates(assay: &WellSources, entries: &[PlateEntry]) -> Result<AssayWells> {
+fn read_plates(
+    assay: &WellSources,
+    entries: &[PlateEntry],
+    keep_going: bool,
+) -> Result<AssayWells> {
     let mut problems: Vec<Problem> = Vec::new();
     let mut warnings: Vec<Problem> = Vec::new();
     let mut files: Vec<PathBuf> = Vec::new();
@@ -147,6 +194,10 @@ fn read_plates(assay: &WellSources, entries: &[PlateEntry]) -> Result<AssayWells
     let mut summaries = Vec::new();
     let mut claimed: BTreeMap<String, (PathBuf, String)> = BTreeMap::new();
     let mut layouts: BTreeMap<PathBuf, Layout> = BTreeMap::new();
+    // With keep_going: plates whose reading failed, decided on once every plate is read; and
+    // the layouts that read at least one plate without trouble.
+    let mut failed: Vec<(SkippedPlate, PathBuf)> = Vec::new();
+    let mut served: BTreeSet<PathBuf> = BTreeSet::new();
     for entry in entries {
         let paths = match expand(entry, assay.path) {
             Ok(p) => p,
@@ -194,15 +245,84 @@ fn read_plates(assay: &WellSources, entries: &[PlateEntry]) -> Result<AssayWells
             if !files.contains(&path) {
                 files.push(path.clone());
             }
-            match one_plate(assay, entry, &path, &plate, layout, &mut warnings) {
+            // A plate's warnings count only if the plate is read.
+            let mut said = Vec::new();
+            match one_plate(assay, entry, &path, &plate, layout, &mut said) {
                 Ok((w, f, s)) => {
                     wells.extend(w);
                     formats.insert(plate.clone(), f);
                     summaries.push(s);
+                    warnings.extend(said);
+                    served.insert(entry.layout.clone());
                 }
-                Err(e) => problems.extend(e.problems_found().iter().cloned()),
+                Err(e) => {
+                    // Whatever went wrong, say which plate it was.
+                    let found = e.problems_found().iter().cloned().map(|mut p| {
+                        p.location.plate.get_or_insert_with(|| plate.clone());
+                        p
+                    });
+                    if keep_going {
+                        let s = SkippedPlate {
+                            plate: plate.clone(),
+                            file: path.clone(),
+                            problems: found.collect(),
+                        };
+                        failed.push((s, entry.layout.clone()));
+                    } else {
+                        problems.extend(found);
+                    }
+                }
             }
         }
+    }
+    let mut skipped = Vec::new();
+    for (s, layout_path) in failed {
+        let layout = &layouts[&layout_path];
+        let in_layout = s.problems.iter().any(|p| {
+            p.location
+                .file
+                .as_ref()
+                .is_some_and(|f| *f == layout.path || layout.files.contains(f))
+        });
+        if in_layout && !served.contains(&layout_path) {
+            // The layout failed on every plate it serves: not one plate's trouble.
+            problems.extend(s.problems);
+            continue;
+        }
+        // The warning is located at the file and plate; its problems need not repeat them.
+        let said: Vec<String> = s
+            .problems
+            .iter()
+            .map(|p| {
+                let mut p = p.clone();
+                if p.location.file.as_ref() == Some(&s.file) {
+                    p.location.file = None;
+                }
+                if p.location.plate.as_ref() == Some(&s.plate) {
+                    p.location.plate = None;
+                }
+                p.to_string()
+            })
+            .collect();
+        warnings.push(Problem {
+            location: Location::file(&s.file).at_well(&s.plate, ""),
+            message: format!("plate left out (--keep-going): {}", said.join("; ")),
+        });
+        // A file that cannot be opened (missing, no permission) has no checksum for run.json.
+        if std::fs::File::open(&s.file).is_err() {
+            files.retain(|f| *f != s.file);
+        }
+        skipped.push(s);
+    }
+    if problems.is_empty() && wells.is_empty() && !skipped.is_empty() {
+        problems.push(Problem {
+            location: Location::file(assay.path),
+            message: format!(
+                "none of the {} plate files could be read; nothing is left to run on",
+                skipped.len()
+            ),
+        });
+        problems.extend(skipped.iter().flat_map(|s| s.problems.iter().cloned()));
     }
     if !problems.is_empty() {
         return Err(Error::problems(ErrorKind::Input, problems));
@@ -215,10 +335,12 @@ fn read_plates(assay: &WellSources, entries: &[PlateEntry]) -> Result<AssayWells
             has_replicate,
             has_time: false,
             formats,
+            warnings: Vec::new(),
         },
         files,
         plates: summaries,
         warnings,
+        skipped,
     })
 }
 
@@ -259,6 +381,23 @@ fn one_plate(
     let mut data_only = Vec::new();
     let mut layout_only = Vec::new();
     let positions: BTreeSet<WellPos> = lw.keys().chain(data.keys()).copied().collect();
+    // A size nobody declared, taken larger than all but a few wells suggest (a mistyped well
+    // in a well list or the layout). The grid's own header still counts as a declaration.
+    if assay.plate_format.is_none() {
+        let all: Vec<WellPos> = positions.iter().copied().collect();
+        if let Some(s) = StrayWells::find(&all, format, read.rows, read.columns) {
+            for pos in &s.wells {
+                let location = match data.get(pos) {
+                    Some((_, l)) => l.clone(),
+                    None => Location::file(&layout.path).at_well(plate, &pos.to_string()),
+                };
+                warnings.push(Problem {
+                    location,
+                    message: s.message(*pos, plate, "`plate_size = {}` in the assay"),
+                });
+            }
+        }
+    }
     for pos in positions {
         let (signal, line, data_loc) = match data.get(&pos) {
             Some((s, l)) => (s.clone(), l.line.unwrap_or(0), Some(l.clone())),
