@@ -384,24 +384,74 @@ pub fn write_dot(w: &mut dyn Write, edges: &[Edge]) -> std::io::Result<()> {
     writeln!(w, "}}")
 }
 
-/// The network as JSON: `{"nodes": [...], "edges": [...]}` (absent numbers are null).
+/// `network.json` as a serde value: `{"edges": [...], "nodes": [{"id": ...}]}`, keys in
+/// alphabetical order, non-finite numbers as `null`.
 pub fn to_json(edges: &[Edge]) -> serde_json::Value {
-    let f = |x: f64| {
-        if x.is_finite() {
-            serde_json::json!(x)
-        } else {
-            serde_json::Value::Null
+    serde_json::to_value(NetworkJson::of(edges)).expect("network serializes")
+}
+
+/// Writes `network.json` (pretty, with a final newline) straight from the edges: a run with
+/// 100,000 edges should not build a map per edge first.
+pub fn write_json(w: &mut dyn Write, edges: &[Edge]) -> std::io::Result<()> {
+    serde_json::to_writer_pretty(&mut *w, &NetworkJson::of(edges))
+        .map_err(std::io::Error::other)?;
+    w.write_all(b"\n")
+}
+
+/// The shape of `network.json`. Fields are declared in alphabetical order, the order the file
+/// has always had (it was written from a sorted map).
+#[derive(serde::Serialize)]
+struct NetworkJson<'a> {
+    edges: Vec<EdgeJson<'a>>,
+    nodes: Vec<NodeJson<'a>>,
+}
+
+#[derive(serde::Serialize)]
+struct NodeJson<'a> {
+    id: &'a str,
+}
+
+#[derive(serde::Serialize)]
+struct EdgeJson<'a> {
+    call: &'a str,
+    cs_likelihood: Option<f64>,
+    lines: &'a [String],
+    log2_fc: Option<f64>,
+    n_cr: usize,
+    n_cs: usize,
+    n_neutral: usize,
+    n_undetermined: usize,
+    q_value: Option<f64>,
+    source: &'a str,
+    target: &'a str,
+}
+
+impl<'a> NetworkJson<'a> {
+    fn of(edges: &'a [Edge]) -> Self {
+        let finite = |x: f64| x.is_finite().then_some(x);
+        NetworkJson {
+            edges: edges
+                .iter()
+                .map(|e| EdgeJson {
+                    call: &e.call,
+                    cs_likelihood: finite(e.cs_likelihood),
+                    lines: &e.lines,
+                    log2_fc: finite(e.log2_fc),
+                    n_cr: e.n_cr,
+                    n_cs: e.n_cs,
+                    n_neutral: e.n_neutral,
+                    n_undetermined: e.n_undetermined,
+                    q_value: finite(e.q_value),
+                    source: &e.source,
+                    target: &e.target,
+                })
+                .collect(),
+            nodes: nodes_of(edges)
+                .into_iter()
+                .map(|id| NodeJson { id })
+                .collect(),
         }
-    };
-    serde_json::json!({
-        "nodes": nodes_of(edges).into_iter().map(|n| serde_json::json!({ "id": n })).collect::<Vec<_>>(),
-        "edges": edges.iter().map(|e| serde_json::json!({
-            "source": e.source, "target": e.target, "lines": e.lines,
-            "log2_fc": f(e.log2_fc), "q_value": f(e.q_value), "call": e.call,
-            "n_cs": e.n_cs, "n_cr": e.n_cr, "n_neutral": e.n_neutral,
-            "n_undetermined": e.n_undetermined, "cs_likelihood": f(e.cs_likelihood),
-        })).collect::<Vec<_>>(),
-    })
+    }
 }
 
 /// Writes `cycles.csv`.

@@ -3,7 +3,7 @@
 //! Outputs are written into a staging folder inside `OUTDIR` and moved into place only when
 //! every file is complete, so a failed run never leaves half-written results that look finished.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -321,11 +321,7 @@ fn compare(
     staging.write("calls.csv", |w| network::write_matrix(w, &shifts, true))?;
     staging.write("network.graphml", |w| network::write_graphml(w, &edges))?;
     staging.write("network.dot", |w| network::write_dot(w, &edges))?;
-    staging.write("network.json", |w| {
-        serde_json::to_writer_pretty(&mut *w, &network::to_json(&edges))
-            .map_err(std::io::Error::other)?;
-        w.write_all(b"\n")
-    })?;
+    staging.write("network.json", |w| network::write_json(w, &edges))?;
     staging.write("cycles.csv", |w| network::write_cycles(w, &cycles))?;
     Ok((calls, cycles.len()))
 }
@@ -443,10 +439,39 @@ pub fn curve_inputs(
     per_replicate: &BTreeSet<&str>,
     include_untreated: bool,
 ) -> Curves {
-    type Key<'a> = (&'a str, &'a str, &'a str);
-    let mut points: BTreeMap<(bool, Key), Vec<DosePoint>> = BTreeMap::new();
-    let mut plates: BTreeMap<(bool, Key), BTreeSet<&str>> = BTreeMap::new();
-    let mut untreated: BTreeMap<(&str, &str, &str), Vec<f64>> = BTreeMap::new();
+    // Grouped by hashing, then put in (pooled first, cell line, replicate, drug) order once: a
+    // sorted map keyed by name tuples spent most of a 3-million-well run comparing strings.
+    type Key<'a> = (bool, &'a str, &'a str, &'a str);
+    struct Group<'a> {
+        key: Key<'a>,
+        points: Vec<DosePoint>,
+        plates: Vec<&'a str>,
+    }
+    let mut groups: Vec<Group> = Vec::new();
+    let mut index: HashMap<Key, usize> = HashMap::new();
+    let mut untreated: HashMap<(&str, &str, &str), Vec<f64>> = HashMap::new();
+    fn add<'a>(
+        groups: &mut Vec<Group<'a>>,
+        index: &mut HashMap<Key<'a>, usize>,
+        key: Key<'a>,
+        plate: &'a str,
+        point: DosePoint,
+    ) {
+        let i = *index.entry(key).or_insert_with(|| {
+            groups.push(Group {
+                key,
+                points: Vec::new(),
+                plates: Vec::new(),
+            });
+            groups.len() - 1
+        });
+        let g = &mut groups[i];
+        g.points.push(point);
+        // Wells of one plate mostly come together: skip the repeat before sorting at the end.
+        if g.plates.last() != Some(&plate) {
+            g.plates.push(plate);
+        }
+    }
     for (w, o) in table.wells.iter().zip(outcomes) {
         let Some(v) = o.viability.filter(|_| !o.excluded) else {
             continue;
@@ -456,19 +481,22 @@ pub fn curve_inputs(
                 let conc = w
                     .concentration
                     .expect("checked: samples have a concentration");
-                let mut keys = vec![(false, (w.cell_line.as_str(), "", w.drug.as_str()))];
-                if per_replicate.contains(w.cell_line.as_str()) && !w.replicate.is_empty() {
-                    keys.push((
-                        true,
-                        (w.cell_line.as_str(), w.replicate.as_str(), w.drug.as_str()),
-                    ));
-                }
-                for k in keys {
-                    points.entry(k).or_default().push(DosePoint {
-                        concentration: conc,
-                        response: v,
-                    });
-                    plates.entry(k).or_default().insert(&w.plate);
+                let point = DosePoint {
+                    concentration: conc,
+                    response: v,
+                };
+                let (line, drug) = (w.cell_line.as_str(), w.drug.as_str());
+                let plate = w.plate.as_str();
+                add(
+                    &mut groups,
+                    &mut index,
+                    (false, line, "", drug),
+                    plate,
+                    point,
+                );
+                if !w.replicate.is_empty() && per_replicate.contains(line) {
+                    let key = (true, line, w.replicate.as_str(), drug);
+                    add(&mut groups, &mut index, key, plate, point);
                 }
             }
             Role::Vehicle if include_untreated => {
@@ -486,11 +514,16 @@ pub fn curve_inputs(
             _ => {}
         }
     }
+    groups.sort_unstable_by(|a, b| a.key.cmp(&b.key));
     let mut out = Curves::default();
-    for (key, mut pts) in points {
-        let (_, (line, rep, drug)) = key;
+    for g in groups {
+        let (_, line, rep, drug) = g.key;
+        let mut pts = g.points;
         if include_untreated {
-            for plate in &plates[&key] {
+            let mut plates = g.plates;
+            plates.sort_unstable();
+            plates.dedup();
+            for plate in plates {
                 if let Some(vs) = untreated.get(&(plate, line, rep)) {
                     pts.extend(vs.iter().map(|&v| DosePoint {
                         concentration: 0.0,
@@ -526,13 +559,13 @@ pub fn run_json(
     for w in &table.wells {
         *by_role.entry(w.role.as_str()).or_default() += 1;
     }
-    let cell_lines: std::collections::BTreeSet<&str> = table
+    let cell_lines: HashSet<&str> = table
         .wells
         .iter()
         .map(|w| w.cell_line.as_str())
         .filter(|l| !l.is_empty())
         .collect();
-    let drugs: std::collections::BTreeSet<&str> = table
+    let drugs: HashSet<&str> = table
         .wells
         .iter()
         .map(|w| w.drug.as_str())
