@@ -118,8 +118,14 @@ impl PlateControls {
     pub fn gather(table: &WellTable) -> BTreeMap<String, PlateControls> {
         let mut out: BTreeMap<String, PlateControls> = BTreeMap::new();
         for w in &table.wells {
-            let pc = out.entry(w.plate.clone()).or_default();
-            let key = (w.cell_line.clone(), w.replicate.clone());
+            if !out.contains_key(w.plate.as_str()) {
+                out.insert(w.plate.to_string(), PlateControls::default());
+            }
+            let pc = out.get_mut(w.plate.as_str()).expect("inserted above");
+            if !w.role.is_control() {
+                continue;
+            }
+            let key = (w.cell_line.to_string(), w.replicate.to_string());
             if w.role == Role::Vehicle {
                 pc.vehicle_labels.insert(key.clone());
             }
@@ -223,10 +229,14 @@ pub fn units_of(table: &WellTable, controls: &BTreeMap<String, PlateControls>) -
             if let Some(&id) = seen.get(&raw) {
                 return Some(id);
             }
-            let pc = controls.get(&w.plate).unwrap_or(&empty);
-            let rep = pc.unit_replicate(&w.cell_line, &w.replicate);
+            let pc = controls.get(w.plate.as_str()).unwrap_or(&empty);
+            let rep = pc.unit_replicate(w.cell_line, w.replicate);
             let id = *ids.entry((raw.0, raw.1, rep)).or_insert_with(|| {
-                keys.push((w.plate.clone(), w.cell_line.clone(), rep.to_string()));
+                keys.push((
+                    w.plate.to_string(),
+                    w.cell_line.to_string(),
+                    rep.to_string(),
+                ));
                 keys.len() - 1
             });
             seen.insert(raw, id);

@@ -50,10 +50,10 @@ pub fn write_wells(
         out.write_field(num.as_bytes())
     };
     for (well, o) in table.wells.iter().zip(outcomes) {
-        out.write_field(&well.plate)?;
+        out.write_field(well.plate)?;
         out.write_field(well.position.to_string())?;
-        out.write_field(&well.cell_line)?;
-        out.write_field(&well.drug)?;
+        out.write_field(well.cell_line)?;
+        out.write_field(well.drug)?;
         field_f64(&mut out, well.concentration)?;
         out.write_field(well.role.as_str())?;
         match &well.signal {
@@ -61,12 +61,12 @@ pub fn write_wells(
             Signal::NotNumeric(t) => out.write_field(t)?,
         }
         if table.has_replicate {
-            out.write_field(&well.replicate)?;
+            out.write_field(well.replicate)?;
         }
         if table.has_time {
             field_f64(&mut out, well.time)?;
         }
-        for x in &well.extra {
+        for x in well.extra {
             out.write_field(x)?;
         }
         field_f64(&mut out, o.viability)?;

@@ -240,7 +240,7 @@ pub fn assess(
                 counts[u].0 += usize::from(w.role == Role::Sample);
                 counts[u].1 += flagged;
             }
-            None => *unassigned_flagged.entry(&w.plate).or_default() += flagged,
+            None => *unassigned_flagged.entry(w.plate).or_default() += flagged,
         }
     }
     let mut per_plate: BTreeMap<&str, BTreeMap<&Unit, (usize, usize)>> = BTreeMap::new();

@@ -161,7 +161,10 @@ pub fn run_with(assay_path: &Path, outdir: &Path, options: &RunOptions) -> Resul
                 .wells
                 .iter()
                 .filter(|w| !w.cell_line.is_empty())
-                .map(|w| w.cell_line.clone())
+                .map(|w| w.cell_line.as_str())
+                .collect::<HashSet<&str>>()
+                .into_iter()
+                .map(str::to_string)
                 .collect();
             warnings.extend(lt.check_against(&names)?);
             Some(lt)
@@ -501,12 +504,12 @@ pub fn curve_inputs(
             }
             Role::Vehicle if include_untreated => {
                 untreated
-                    .entry((&w.plate, &w.cell_line, ""))
+                    .entry((w.plate, w.cell_line, ""))
                     .or_default()
                     .push(v);
                 if !w.replicate.is_empty() {
                     untreated
-                        .entry((&w.plate, &w.cell_line, &w.replicate))
+                        .entry((w.plate, w.cell_line, w.replicate))
                         .or_default()
                         .push(v);
                 }

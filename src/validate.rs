@@ -86,7 +86,7 @@ fn describe(assay: &Assay, read: &AssayWells) -> String {
     let by_plate: BTreeMap<&str, &crate::read::inputs::PlateSummary> =
         read.plates.iter().map(|p| (p.plate.as_str(), p)).collect();
     for (plate, format) in &t.formats {
-        let wells: Vec<_> = t.wells.iter().filter(|w| &w.plate == plate).collect();
+        let wells: Vec<_> = t.wells.iter().filter(|w| w.plate == plate).collect();
         let count = |r: Role| wells.iter().filter(|w| w.role == r).count();
         let lines: BTreeSet<&str> = wells
             .iter()
@@ -180,7 +180,7 @@ fn check_design(
         let roles: BTreeSet<Role> = t
             .wells
             .iter()
-            .filter(|w| &w.plate == plate)
+            .filter(|w| w.plate == plate)
             .map(|w| w.role)
             .collect();
         if !roles.contains(&Role::Vehicle) && !roles.contains(&Role::Blank) {
@@ -217,10 +217,10 @@ fn check_design(
     let mut runs: BTreeMap<RunKey, Vec<(u16, f64)>> = BTreeMap::new();
     for w in &t.wells {
         if let (Role::Sample, Some(c)) = (w.role, w.concentration) {
-            runs.entry((&w.plate, &w.cell_line, &w.drug, true, w.position.row))
+            runs.entry((w.plate, w.cell_line, w.drug, true, w.position.row))
                 .or_default()
                 .push((w.position.column, c));
-            runs.entry((&w.plate, &w.cell_line, &w.drug, false, w.position.column))
+            runs.entry((w.plate, w.cell_line, w.drug, false, w.position.column))
                 .or_default()
                 .push((w.position.row, c));
         }
@@ -275,7 +275,7 @@ pub fn maps(t: &WellTable) -> String {
         .collect();
     for (plate, format) in &t.formats {
         let mut grid: BTreeMap<WellPos, char> = BTreeMap::new();
-        for w in t.wells.iter().filter(|w| &w.plate == plate) {
+        for w in t.wells.iter().filter(|w| w.plate == plate) {
             let c = match w.role {
                 Role::Vehicle => 'V',
                 Role::Blank => 'B',

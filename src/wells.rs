@@ -126,11 +126,484 @@ pub struct Well {
     pub line: u64,
 }
 
+/// A name many wells share (plate, cell line, drug, replicate), stored once per table.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+pub struct Name(Box<str>);
+
+impl Name {
+    /// The name as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::ops::Deref for Name {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::borrow::Borrow<str> for Name {
+    fn borrow(&self) -> &str {
+        &self.0
+    }
+}
+
+impl AsRef<str> for Name {
+    fn as_ref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl AsRef<[u8]> for Name {
+    fn as_ref(&self) -> &[u8] {
+        self.0.as_bytes()
+    }
+}
+
+impl PartialEq<String> for &Name {
+    fn eq(&self, other: &String) -> bool {
+        *self.0 == **other
+    }
+}
+
+impl PartialEq<str> for &Name {
+    fn eq(&self, other: &str) -> bool {
+        &*self.0 == other
+    }
+}
+
+impl AsRef<std::ffi::OsStr> for Name {
+    fn as_ref(&self) -> &std::ffi::OsStr {
+        self.0.as_ref().as_ref()
+    }
+}
+
+impl fmt::Display for Name {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl PartialEq<str> for Name {
+    fn eq(&self, other: &str) -> bool {
+        &*self.0 == other
+    }
+}
+
+impl PartialEq<&str> for Name {
+    fn eq(&self, other: &&str) -> bool {
+        &*self.0 == *other
+    }
+}
+
+impl PartialEq<String> for Name {
+    fn eq(&self, other: &String) -> bool {
+        *self.0 == **other
+    }
+}
+
+impl PartialEq<Name> for String {
+    fn eq(&self, other: &Name) -> bool {
+        **self == *other.0
+    }
+}
+
+impl PartialEq<Name> for str {
+    fn eq(&self, other: &Name) -> bool {
+        *self == *other.0
+    }
+}
+
+impl From<&str> for Name {
+    fn from(s: &str) -> Name {
+        Name(s.into())
+    }
+}
+
+impl From<Name> for String {
+    fn from(n: Name) -> String {
+        n.0.into()
+    }
+}
+
+/// The wells of a table, stored by column with every name interned: a 3-million-well screen
+/// holds one copy of each plate, line, drug and replicate name and a few dozen bytes per well,
+/// instead of a heap string per field per well. Wells are read through [`WellRef`], which has
+/// the fields of a [`Well`].
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Wells {
+    names: Vec<Name>,
+    name_ids: HashMap<Name, u32>,
+    plate: Vec<u32>,
+    position: Vec<WellPos>,
+    cell_line: Vec<u32>,
+    drug: Vec<u32>,
+    concentration: Vec<Option<f64>>,
+    role: Vec<Role>,
+    signal: Vec<Signal>,
+    replicate: Vec<u32>,
+    /// Filled up to the last well with a time; missing entries are `None`.
+    time: Vec<Option<f64>>,
+    /// Filled up to the last well with extra values; missing entries are empty.
+    extra: Vec<Vec<String>>,
+    line: Vec<u64>,
+    /// The last id given per name column, tried before hashing: neighbouring wells mostly
+    /// share their plate, line, drug and replicate.
+    recent: [u32; 4],
+}
+
+/// One well of a [`WellTable`], borrowed from its columns. The fields mirror [`Well`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct WellRef<'a> {
+    /// Plate identifier.
+    pub plate: &'a Name,
+    /// Position on the plate.
+    pub position: WellPos,
+    /// Cell line; empty for empty wells (and for plate-wide blanks without cells).
+    pub cell_line: &'a Name,
+    /// Drug; empty for controls.
+    pub drug: &'a Name,
+    /// Concentration in the assay's unit; `None` for controls.
+    pub concentration: Option<f64>,
+    /// What the well is for.
+    pub role: Role,
+    /// The raw reading.
+    pub signal: &'a Signal,
+    /// Replicate label, if the table has one.
+    pub replicate: &'a Name,
+    /// Hours since treatment, if the table has a `time` column.
+    pub time: Option<f64>,
+    /// Values of extra columns, in [`WellTable::extra_columns`] order (empty when none).
+    pub extra: &'a [String],
+    /// The 1-based line it was read from (0 when made in memory).
+    pub line: u64,
+}
+
+impl WellRef<'_> {
+    /// An owned copy of the well.
+    pub fn to_well(&self) -> Well {
+        Well {
+            plate: self.plate.to_string(),
+            position: self.position,
+            cell_line: self.cell_line.to_string(),
+            drug: self.drug.to_string(),
+            concentration: self.concentration,
+            role: self.role,
+            signal: self.signal.clone(),
+            replicate: self.replicate.to_string(),
+            time: self.time,
+            extra: self.extra.to_vec(),
+            line: self.line,
+        }
+    }
+}
+
+/// The text fields of a well being added, borrowed (see [`Wells::push_parts`]).
+#[derive(Debug, Clone, Copy)]
+pub struct WellNames<'a> {
+    /// Plate identifier.
+    pub plate: &'a str,
+    /// Cell line.
+    pub cell_line: &'a str,
+    /// Drug.
+    pub drug: &'a str,
+    /// Replicate label.
+    pub replicate: &'a str,
+}
+
+impl Wells {
+    /// No wells.
+    pub fn new() -> Wells {
+        Wells::default()
+    }
+
+    /// Room for `n` wells.
+    pub fn with_capacity(n: usize) -> Wells {
+        let mut w = Wells::default();
+        w.plate.reserve(n);
+        w.position.reserve(n);
+        w.cell_line.reserve(n);
+        w.drug.reserve(n);
+        w.concentration.reserve(n);
+        w.role.reserve(n);
+        w.signal.reserve(n);
+        w.replicate.reserve(n);
+        w.line.reserve(n);
+        w
+    }
+
+    /// Number of wells.
+    pub fn len(&self) -> usize {
+        self.plate.len()
+    }
+
+    /// Whether there are no wells.
+    pub fn is_empty(&self) -> bool {
+        self.plate.is_empty()
+    }
+
+    fn intern(&mut self, column: usize, s: &str) -> u32 {
+        let recent = self.recent[column];
+        if let Some(n) = self.names.get(recent as usize) {
+            if n.as_str() == s {
+                return recent;
+            }
+        }
+        let id = match self.name_ids.get(s) {
+            Some(&id) => id,
+            None => {
+                let id = u32::try_from(self.names.len()).expect("fewer than 2^32 distinct names");
+                let name = Name::from(s);
+                self.names.push(name.clone());
+                self.name_ids.insert(name, id);
+                id
+            }
+        };
+        self.recent[column] = id;
+        id
+    }
+
+    /// Adds a well.
+    pub fn push(&mut self, well: Well) {
+        let names = WellNames {
+            plate: &well.plate,
+            cell_line: &well.cell_line,
+            drug: &well.drug,
+            replicate: &well.replicate,
+        };
+        let (plate, cell_line, drug, replicate) = (
+            self.intern(0, names.plate),
+            self.intern(1, names.cell_line),
+            self.intern(2, names.drug),
+            self.intern(3, names.replicate),
+        );
+        self.push_ids(
+            [plate, cell_line, drug, replicate],
+            well.position,
+            well.concentration,
+            well.role,
+            well.signal,
+            well.time,
+            well.extra,
+            well.line,
+        );
+    }
+
+    /// Adds a well from borrowed names, so a reader of millions of rows allocates nothing per
+    /// name.
+    #[allow(clippy::too_many_arguments)]
+    pub fn push_parts(
+        &mut self,
+        names: WellNames<'_>,
+        position: WellPos,
+        concentration: Option<f64>,
+        role: Role,
+        signal: Signal,
+        time: Option<f64>,
+        extra: Vec<String>,
+        line: u64,
+    ) {
+        let ids = [
+            self.intern(0, names.plate),
+            self.intern(1, names.cell_line),
+            self.intern(2, names.drug),
+            self.intern(3, names.replicate),
+        ];
+        self.push_ids(
+            ids,
+            position,
+            concentration,
+            role,
+            signal,
+            time,
+            extra,
+            line,
+        );
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn push_ids(
+        &mut self,
+        [plate, cell_line, drug, replicate]: [u32; 4],
+        position: WellPos,
+        concentration: Option<f64>,
+        role: Role,
+        signal: Signal,
+        time: Option<f64>,
+        extra: Vec<String>,
+        line: u64,
+    ) {
+        let i = self.len();
+        if time.is_some() {
+            self.time.resize(i, None);
+            self.time.push(time);
+        }
+        if !extra.is_empty() {
+            self.extra.resize(i, Vec::new());
+            self.extra.push(extra);
+        }
+        self.plate.push(plate);
+        self.position.push(position);
+        self.cell_line.push(cell_line);
+        self.drug.push(drug);
+        self.concentration.push(concentration);
+        self.role.push(role);
+        self.signal.push(signal);
+        self.replicate.push(replicate);
+        self.line.push(line);
+    }
+
+    /// The well at `i`.
+    ///
+    /// # Panics
+    /// When `i` is out of range, like slice indexing.
+    pub fn get(&self, i: usize) -> WellRef<'_> {
+        WellRef {
+            plate: &self.names[self.plate[i] as usize],
+            position: self.position[i],
+            cell_line: &self.names[self.cell_line[i] as usize],
+            drug: &self.names[self.drug[i] as usize],
+            concentration: self.concentration[i],
+            role: self.role[i],
+            signal: &self.signal[i],
+            replicate: &self.names[self.replicate[i] as usize],
+            time: self.time.get(i).copied().flatten(),
+            extra: self.extra.get(i).map_or(&[][..], Vec::as_slice),
+            line: self.line[i],
+        }
+    }
+
+    /// The wells in order.
+    pub fn iter(&self) -> WellIter<'_> {
+        WellIter {
+            wells: self,
+            next: 0,
+            end: self.len(),
+        }
+    }
+
+    /// The first well, if any.
+    pub fn first(&self) -> Option<WellRef<'_>> {
+        (!self.is_empty()).then(|| self.get(0))
+    }
+
+    /// The last well, if any.
+    pub fn last(&self) -> Option<WellRef<'_>> {
+        (!self.is_empty()).then(|| self.get(self.len() - 1))
+    }
+
+    /// Dense ids of each well's (plate, cell line, drug, replicate) names: equal ids mean equal
+    /// names, so grouping by them needs no string comparison. Ids index [`Wells::name`].
+    pub fn name_ids(&self, i: usize) -> [u32; 4] {
+        [
+            self.plate[i],
+            self.cell_line[i],
+            self.drug[i],
+            self.replicate[i],
+        ]
+    }
+
+    /// The name with this id (see [`Wells::name_ids`]).
+    pub fn name(&self, id: u32) -> &Name {
+        &self.names[id as usize]
+    }
+
+    /// Number of distinct names (the bound of the ids).
+    pub fn name_count(&self) -> usize {
+        self.names.len()
+    }
+
+    /// Keeps the wells for which `keep` is true, in order.
+    pub fn retain(&mut self, mut keep: impl FnMut(WellRef<'_>) -> bool) {
+        let flags: Vec<bool> = self.iter().map(&mut keep).collect();
+        let mut out = Wells {
+            names: self.names.clone(),
+            name_ids: self.name_ids.clone(),
+            ..Wells::default()
+        };
+        for (i, k) in flags.into_iter().enumerate() {
+            if k {
+                let w = self.get(i);
+                out.push_ids(
+                    self.name_ids(i),
+                    w.position,
+                    w.concentration,
+                    w.role,
+                    w.signal.clone(),
+                    w.time,
+                    w.extra.to_vec(),
+                    w.line,
+                );
+            }
+        }
+        *self = out;
+    }
+}
+
+/// Iterator over the wells of a table, in order.
+#[derive(Debug, Clone)]
+pub struct WellIter<'a> {
+    wells: &'a Wells,
+    next: usize,
+    end: usize,
+}
+
+impl<'a> Iterator for WellIter<'a> {
+    type Item = WellRef<'a>;
+    fn next(&mut self) -> Option<WellRef<'a>> {
+        (self.next < self.end).then(|| {
+            self.next += 1;
+            self.wells.get(self.next - 1)
+        })
+    }
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        let n = self.end - self.next;
+        (n, Some(n))
+    }
+}
+
+impl DoubleEndedIterator for WellIter<'_> {
+    fn next_back(&mut self) -> Option<Self::Item> {
+        (self.next < self.end).then(|| {
+            self.end -= 1;
+            self.wells.get(self.end)
+        })
+    }
+}
+
+impl ExactSizeIterator for WellIter<'_> {}
+
+impl<'a> IntoIterator for &'a Wells {
+    type Item = WellRef<'a>;
+    type IntoIter = WellIter<'a>;
+    fn into_iter(self) -> WellIter<'a> {
+        self.iter()
+    }
+}
+
+impl FromIterator<Well> for Wells {
+    fn from_iter<I: IntoIterator<Item = Well>>(iter: I) -> Wells {
+        let mut w = Wells::new();
+        w.extend(iter);
+        w
+    }
+}
+
+impl Extend<Well> for Wells {
+    fn extend<I: IntoIterator<Item = Well>>(&mut self, iter: I) {
+        for well in iter {
+            self.push(well);
+        }
+    }
+}
+
 /// A checked wells table.
 #[derive(Debug, Clone)]
 pub struct WellTable {
     /// Wells in input order.
-    pub wells: Vec<Well>,
+    pub wells: Wells,
     /// Names of the columns carried through unchanged.
     pub extra_columns: Vec<String>,
     /// Whether the input had a `replicate` column.
@@ -189,7 +662,7 @@ impl WellTable {
             .collect();
 
         let mut problems: Vec<Problem> = Vec::new();
-        let mut wells = Vec::with_capacity(table.line_count());
+        let mut wells = Wells::with_capacity(table.line_count());
         // Plates by first appearance; per-plate bookkeeping is indexed, not keyed by name,
         // because this loop runs once per well of a whole screen.
         let mut plate_ids: HashMap<String, usize> = HashMap::new();
@@ -202,9 +675,9 @@ impl WellTable {
                 break;
             }
             let rec = &record;
-            let plate = field(rec, Some(c_plate)).to_string();
+            let plate = field(rec, Some(c_plate));
             let well_name = field(rec, Some(c_well));
-            let loc = table.at(line).at_well(&plate, well_name);
+            let loc = table.at(line).at_well(plate, well_name);
             let mut bad = |msg: String| {
                 problems.push(Problem {
                     location: loc.clone(),
@@ -216,10 +689,10 @@ impl WellTable {
                 bad("`plate` is empty; every well needs a plate identifier".into());
                 continue;
             }
-            let pid = match plate_ids.get(plate.as_str()) {
+            let pid = match plate_ids.get(plate) {
                 Some(&id) => id,
                 None => {
-                    plate_ids.insert(plate.clone(), plates.len());
+                    plate_ids.insert(plate.to_string(), plates.len());
                     plates.push(PlateInfo::new(line));
                     plates.len() - 1
                 }
@@ -240,8 +713,8 @@ impl WellTable {
                 ));
                 continue;
             };
-            let cell_line = field(rec, Some(c_line)).to_string();
-            let drug = field(rec, Some(c_drug)).to_string();
+            let cell_line = field(rec, Some(c_line));
+            let drug = field(rec, Some(c_drug));
             let conc_text = field(rec, Some(c_conc));
             let mut concentration = None;
             match role {
@@ -320,22 +793,25 @@ impl WellTable {
                     .expect("parsed wells fit the largest plate"),
             );
             plate_of_well.push(pid);
-            wells.push(Well {
+            let names = WellNames {
                 plate,
-                position,
                 cell_line,
                 drug,
+                replicate: field(rec, c_rep),
+            };
+            wells.push_parts(
+                names,
+                position,
                 concentration,
                 role,
-                signal: Signal::parse(field(rec, Some(c_signal))),
-                replicate: field(rec, c_rep).to_string(),
+                Signal::parse(field(rec, Some(c_signal))),
                 time,
-                extra: extra_idx
+                extra_idx
                     .iter()
                     .map(|&i| field(rec, Some(i)).to_string())
                     .collect(),
                 line,
-            });
+            );
         }
 
         // Plate formats: declared (column, then assay) or the smallest that holds every well.
@@ -352,7 +828,7 @@ impl WellTable {
             let f = format_of[pid];
             if !f.contains(w.position) {
                 problems.push(Problem {
-                    location: table.at(w.line).at_well(&w.plate, &w.position.to_string()),
+                    location: table.at(w.line).at_well(w.plate, &w.position.to_string()),
                     message: format!(
                         "well {} is outside a {f} plate (rows A-{}, columns 1-{})",
                         w.position,
@@ -390,7 +866,7 @@ impl WellTable {
             ));
         }
         // A plate whose size nobody declared, where a few wells alone make it larger.
-        let mut inferred: Vec<Vec<&Well>> = vec![Vec::new(); plates.len()];
+        let mut inferred: Vec<Vec<WellRef>> = vec![Vec::new(); plates.len()];
         if declared.is_none() {
             for (w, &pid) in wells.iter().zip(&plate_of_well) {
                 if plates[pid].size_decl.is_none() {
@@ -404,10 +880,10 @@ impl WellTable {
             if let Some(s) = StrayWells::find(&positions, format_of[pid], 0, 0) {
                 for w in ws.iter().filter(|w| !s.fits.contains(w.position)) {
                     warnings.push(Problem {
-                        location: table.at(w.line).at_well(&w.plate, &w.position.to_string()),
+                        location: table.at(w.line).at_well(w.plate, &w.position.to_string()),
                         message: s.message(
                             w.position,
-                            &w.plate,
+                            w.plate,
                             "`plate_size = {}` in the assay (or a `plate_size` column)",
                         ),
                     });
@@ -492,8 +968,8 @@ mod tests {
         .unwrap();
         assert_eq!(t.wells.len(), 5);
         assert_eq!(t.formats["P001"].wells(), 384);
-        assert_eq!(t.wells[4].signal, Signal::NotNumeric("OVRFLW".into()));
-        assert_eq!(t.wells[3].concentration, Some(0.00152));
+        assert_eq!(*t.wells.get(4).signal, Signal::NotNumeric("OVRFLW".into()));
+        assert_eq!(t.wells.get(3).concentration, Some(0.00152));
     }
 
     #[test]

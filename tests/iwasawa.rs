@@ -298,7 +298,7 @@ fn all_published_ic50s_of_the_time_series() {
                 .entry((
                     w.extra[strain].clone(),
                     w.extra[day].clone(),
-                    w.drug.clone(),
+                    w.drug.to_string(),
                 ))
                 .or_default()
                 .push(collateral::fit::DosePoint {

@@ -330,7 +330,7 @@ fn read_plates(
     let has_replicate = wells.iter().any(|w| !w.replicate.is_empty());
     Ok(AssayWells {
         table: WellTable {
-            wells,
+            wells: wells.into_iter().collect(),
             extra_columns: Vec::new(),
             has_replicate,
             has_time: false,
