@@ -13,7 +13,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use crate::error::{Error, ErrorKind, Location, Problem, Result};
-use crate::table::{field, read_bytes, Table};
+use crate::table::{field, Table};
 
 /// One row of the lines table.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -40,8 +40,7 @@ pub struct LinesTable {
 impl LinesTable {
     /// Reads and checks a lines table.
     pub fn read(path: &Path) -> Result<LinesTable> {
-        let bytes = read_bytes(path)?;
-        Self::from_table(&mut Table::from_bytes(&bytes, path)?)
+        Self::from_table(&mut Table::open(path)?)
     }
 
     /// Reads and checks the rows of a table whose header has been parsed.

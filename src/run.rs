@@ -633,8 +633,28 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
         .collect()
 }
 
-/// An input file's path, SHA-256 and size, for `run.json`.
+/// An input file's path, SHA-256 and size, for `run.json`. The file is hashed as it streams:
+/// a wells table of hundreds of megabytes is not held in memory for its checksum.
 pub fn input_record(path: &Path) -> Result<(PathBuf, String, u64)> {
-    let bytes = std::fs::read(path).map_err(|e| Error::io(path, "reading", e))?;
-    Ok((path.to_path_buf(), sha256_hex(&bytes), bytes.len() as u64))
+    use std::io::Read as _;
+    let mut file = std::fs::File::open(path).map_err(|e| Error::io(path, "reading", e))?;
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; 1 << 16];
+    let mut bytes = 0u64;
+    loop {
+        let n = match file.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(Error::io(path, "reading", e)),
+        };
+        hasher.update(&buf[..n]);
+        bytes += n as u64;
+    }
+    let sha: String = hasher
+        .finalize()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    Ok((path.to_path_buf(), sha, bytes))
 }

@@ -191,9 +191,8 @@ impl Estimate {
 /// (residual degrees of freedom; else the normal distribution is used).
 pub fn read_estimates(path: &std::path::Path, metric: Metric) -> crate::Result<Vec<Estimate>> {
     use crate::error::{Error, ErrorKind, Problem};
-    use crate::table::{field, read_bytes, Table};
-    let bytes = read_bytes(path)?;
-    let mut t = Table::from_bytes(&bytes, path)?;
+    use crate::table::{field, Table};
+    let mut t = Table::open(path)?;
     let name = metric.name();
     let c_line = t.require("cell_line")?;
     let c_drug = t.require("drug")?;

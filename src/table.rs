@@ -4,22 +4,25 @@
 //! CRLF or LF line ends, comma, tab or semicolon separators (detected from the header line),
 //! header names in any case, and errors that name the file and line.
 
-use std::collections::HashMap;
+use std::cell::RefCell;
+use std::collections::{HashMap, VecDeque};
+use std::io::{BufRead, Read};
 use std::path::{Path, PathBuf};
+use std::rc::Rc;
 
 use crate::error::{did_you_mean, Error, Location, Result};
 
-/// A delimited table with its header resolved; rows are read one at a time so a screen of a
-/// million wells is never held twice in memory.
+/// A delimited table with its header resolved; rows are read one at a time from a stream, so a
+/// wells table of millions of rows is never held in memory as text.
 pub struct Table<'a> {
     /// The file it came from.
     pub path: PathBuf,
     /// Header names as written (trimmed).
     pub headers: Vec<String>,
     index: HashMap<String, usize>,
-    bytes: &'a [u8],
-    reader: csv::Reader<&'a [u8]>,
-    newlines: Vec<usize>,
+    reader: csv::Reader<Marked<Box<dyn Read + 'a>>>,
+    marks: Rc<RefCell<LineMarks>>,
+    row_hint: usize,
 }
 
 impl std::fmt::Debug for Table<'_> {
@@ -36,23 +39,87 @@ pub fn read_bytes(path: &Path) -> Result<Vec<u8>> {
     std::fs::read(path).map_err(|e| Error::io(path, "reading", e))
 }
 
+/// Line ends the csv parser has read past but no row has been placed after yet. csv counts
+/// CRLF line ends one line late, so lines are counted here from byte offsets instead; only the
+/// read-ahead window is kept, never an index of the whole file.
+#[derive(Default)]
+struct LineMarks {
+    /// Byte offsets of `\r` and `\n` not yet passed, in order, with the byte.
+    pending: VecDeque<(u64, u8)>,
+    /// `\n` bytes already passed.
+    line_feeds: u64,
+}
+
+/// A reader that notes where the line ends are as bytes stream through it.
+struct Marked<R> {
+    inner: R,
+    offset: u64,
+    marks: Rc<RefCell<LineMarks>>,
+}
+
+impl<R: Read> Read for Marked<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        let mut marks = self.marks.borrow_mut();
+        for i in memchr::memchr2_iter(b'\r', b'\n', &buf[..n]) {
+            marks.pending.push_back((self.offset + i as u64, buf[i]));
+        }
+        self.offset += n as u64;
+        Ok(n)
+    }
+}
+
 impl<'a> Table<'a> {
     /// Parses the header of a table held in `bytes`, as if read from `path`.
     pub fn from_bytes(bytes: &'a [u8], path: &Path) -> Result<Table<'a>> {
-        let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
-        if bytes.starts_with(b"\xFF\xFE") || bytes.starts_with(b"\xFE\xFF") {
+        let rows = memchr::memchr_iter(b'\n', bytes).count() + 1;
+        Self::from_reader(Box::new(bytes), path, rows)
+    }
+
+    /// Opens a table file and parses its header; rows are read as they are asked for.
+    pub fn open(path: &Path) -> Result<Table<'static>> {
+        let file = std::fs::File::open(path).map_err(|e| Error::io(path, "reading", e))?;
+        let size = file.metadata().map_or(0, |m| m.len());
+        Table::from_reader(Box::new(file), path, 0).map(|mut t| {
+            // Room to reserve for rows: the file's size over the header line's length is a
+            // bound good enough for a capacity (untouched capacity costs no memory).
+            let header_len: usize = t.headers.iter().map(|h| h.len() + 1).sum();
+            t.row_hint = (size as usize / header_len.max(8)).saturating_add(1);
+            t
+        })
+    }
+
+    fn from_reader(reader: Box<dyn Read + 'a>, path: &Path, row_hint: usize) -> Result<Table<'a>> {
+        let mut buffered = std::io::BufReader::with_capacity(1 << 16, reader);
+        let head = buffered
+            .fill_buf()
+            .map_err(|e| Error::io(path, "reading", e))?;
+        if head.starts_with(b"\xFF\xFE") || head.starts_with(b"\xFE\xFF") {
             return Err(Error::input(
                 Location::file(path).at_line(1),
                 "the file is UTF-16 encoded; save it as UTF-8 (CSV UTF-8 in Excel)",
             ));
         }
-        let first_line = bytes.split(|&b| b == b'\n').next().unwrap_or(&[]);
+        let bom = if head.starts_with(b"\xEF\xBB\xBF") {
+            3
+        } else {
+            0
+        };
+        let head = &head[bom..];
+        let first_line = head.split(|&b| b == b'\n').next().unwrap_or(&[]);
         let delimiter = detect_delimiter(first_line);
+        buffered.consume(bom);
+        let marks = Rc::new(RefCell::new(LineMarks::default()));
+        let marked = Marked {
+            inner: Box::new(buffered) as Box<dyn Read + 'a>,
+            offset: 0,
+            marks: Rc::clone(&marks),
+        };
         let mut reader = csv::ReaderBuilder::new()
             .delimiter(delimiter)
             .flexible(true)
             .has_headers(true)
-            .from_reader(bytes);
+            .from_reader(marked);
         let headers: Vec<String> = reader
             .headers()
             .map_err(|e| csv_error(path, e))?
@@ -81,19 +148,13 @@ impl<'a> Table<'a> {
                 ));
             }
         }
-        // csv counts CRLF line ends one line late; lines are counted from byte offsets instead.
-        let newlines = bytes
-            .iter()
-            .enumerate()
-            .filter_map(|(i, &b)| (b == b'\n').then_some(i))
-            .collect();
         Ok(Table {
             path: path.to_path_buf(),
             headers,
             index,
-            bytes,
             reader,
-            newlines,
+            marks,
+            row_hint,
         })
     }
 
@@ -108,9 +169,7 @@ impl<'a> Table<'a> {
             if !more {
                 return Ok(None);
             }
-            let line = rec
-                .position()
-                .map_or(0, |p| self.line_of(p.byte() as usize));
+            let line = rec.position().map_or(0, |p| self.line_of(p.byte()));
             if rec.iter().all(|f| f.trim().is_empty()) {
                 continue;
             }
@@ -131,17 +190,31 @@ impl<'a> Table<'a> {
         }
     }
 
-    fn line_of(&self, byte: usize) -> u64 {
+    /// The 1-based line of a row starting at `byte`: line ends right at `byte` belong to the
+    /// row before (CRLF), so they are stepped over first.
+    fn line_of(&self, byte: u64) -> u64 {
+        let mut marks = self.marks.borrow_mut();
         let mut b = byte;
-        while b < self.bytes.len() && (self.bytes[b] == b'\r' || self.bytes[b] == b'\n') {
-            b += 1;
+        while let Some(&(at, c)) = marks.pending.front() {
+            if at <= b {
+                if at == b {
+                    b += 1;
+                }
+                if c == b'\n' {
+                    marks.line_feeds += 1;
+                }
+                marks.pending.pop_front();
+            } else {
+                break;
+            }
         }
-        self.newlines.partition_point(|&n| n < b) as u64 + 1
+        marks.line_feeds + 1
     }
 
-    /// Number of lines in the file (an upper bound on the number of rows).
+    /// Room to reserve for the rows: at least the number of rows for a table read from bytes,
+    /// an estimate from the file size for a file.
     pub fn line_count(&self) -> usize {
-        self.newlines.len() + 1
+        self.row_hint
     }
 
     /// The index of a column (case-insensitive), if present.
@@ -255,5 +328,48 @@ mod tests {
         assert!(e.to_string().contains("t.csv:2"), "{e}");
         let e = parse("well,Well\n1,2\n").unwrap_err();
         assert!(e.to_string().contains("appears twice"), "{e}");
+    }
+
+    #[test]
+    fn lines_stay_right_past_the_read_buffer_in_a_streamed_file() {
+        // Rows far beyond the 64 KiB buffers, CRLF and LF, a blank line: the line in an error
+        // is the editor's line.
+        for eol in ["\r\n", "\n"] {
+            let mut text = format!("a,b{eol}");
+            for i in 0..20_000 {
+                if i == 9_000 {
+                    text.push_str(eol);
+                }
+                if i == 15_000 {
+                    text.push_str(&format!("1,2,3{eol}"));
+                } else {
+                    text.push_str(&format!("{i},x{eol}"));
+                }
+            }
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("t.csv");
+            std::fs::write(&path, &text).unwrap();
+            let mut t = Table::open(&path).unwrap();
+            let mut rec = csv::StringRecord::new();
+            let mut last = 0;
+            let e = loop {
+                match t.next_row(&mut rec) {
+                    Ok(Some(line)) => {
+                        if field(&rec, Some(0)) == "12000" {
+                            // The header, 12,000 rows and a blank line come before it.
+                            assert_eq!(line, 12_003, "{eol:?}");
+                        }
+                        assert!(line > last);
+                        last = line;
+                    }
+                    Ok(None) => panic!("the bad row was not found"),
+                    Err(e) => break e,
+                }
+            };
+            assert!(
+                e.to_string().contains("t.csv:15003: 3 fields"),
+                "{eol:?}: {e}"
+            );
+        }
     }
 }

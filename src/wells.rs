@@ -10,7 +10,7 @@ use std::path::Path;
 
 use crate::error::{did_you_mean, Error, ErrorKind, Location, Problem, Result};
 use crate::plate::{PlateFormat, StrayWells, WellPos};
-use crate::table::{field, read_bytes, Table};
+use crate::table::{field, Table};
 
 /// What a well is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -636,8 +636,7 @@ impl WellTable {
     /// `declared` is the assay's plate format, if it names one; a `plate_size` column may also
     /// declare it per row.
     pub fn read(path: &Path, declared: Option<PlateFormat>) -> Result<WellTable> {
-        let bytes = read_bytes(path)?;
-        Self::from_table(&mut Table::from_bytes(&bytes, path)?, declared)
+        Self::from_table(&mut Table::open(path)?, declared)
     }
 
     /// Reads and checks the rows of a table whose header has been parsed.
@@ -778,15 +777,19 @@ impl WellTable {
                     }
                 }
             }
-            let slot = &mut plates[pid].seen
-                [usize::from(position.row) * 48 + usize::from(position.column)];
-            if *slot != 0 {
+            let bit = usize::from(position.row) * 48 + usize::from(position.column);
+            if plates[pid].seen[bit / 64] & (1 << (bit % 64)) != 0 {
+                // Rare: look the first one up rather than keep a line per well position.
+                let first = (0..wells.len())
+                    .rev()
+                    .find(|&i| plate_of_well[i] == pid && wells.get(i).position == position)
+                    .map_or(0, |i| wells.get(i).line);
                 bad(format!(
-                    "well {position} of plate {plate} appears twice (lines {slot} and {line})"
+                    "well {position} of plate {plate} appears twice (lines {first} and {line})"
                 ));
                 continue;
             }
-            *slot = line;
+            plates[pid].seen[bit / 64] |= 1 << (bit % 64);
             plates[pid].has_vehicle |= role == Role::Vehicle;
             plates[pid].smallest = plates[pid].smallest.max(
                 PlateFormat::smallest_containing(position)
@@ -916,8 +919,9 @@ struct PlateInfo {
     size_decl: Option<(u32, u64)>,
     smallest: PlateFormat,
     has_vehicle: bool,
-    /// Line of each well position seen (row × 48 + column), 0 when not seen.
-    seen: Vec<u64>,
+    /// Well positions seen, one bit each (row × 48 + column): 192 bytes a plate, not a line
+    /// number per position, for screens of thousands of plates.
+    seen: [u64; 24],
 }
 
 impl PlateInfo {
@@ -927,7 +931,7 @@ impl PlateInfo {
             size_decl: None,
             smallest: crate::plate::FORMATS[0],
             has_vehicle: false,
-            seen: vec![0; 32 * 48],
+            seen: [0; 24],
         }
     }
 }

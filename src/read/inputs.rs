@@ -126,9 +126,7 @@ pub fn assay_wells(assay: &WellSources) -> Result<AssayWells> {
 /// file, two entries claiming one plate, a tidy wells table, and a batch with no plate left.
 pub fn assay_wells_with(assay: &WellSources, keep_going: bool) -> Result<AssayWells> {
     if let Some(p) = assay.wells {
-        let bytes = std::fs::read(p).map_err(|e| Error::io(p, "reading", e))?;
-        let mut table =
-            WellTable::from_table(&mut Table::from_bytes(&bytes, p)?, assay.plate_format)?;
+        let mut table = WellTable::from_table(&mut Table::open(p)?, assay.plate_format)?;
         // Said once, by whoever reports the read's warnings (run, validate).
         let warnings = std::mem::take(&mut table.warnings);
         return Ok(AssayWells {
