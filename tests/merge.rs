@@ -11,7 +11,7 @@ type Row = HashMap<String, String>;
 
 /// Simulates a small screen into `dir/name` (96-well plates, four drugs) and returns the
 /// assay path relative to `dir`.
-fn simulate(dir: &Path, name: &str, seed: u64, lines: usize) -> PathBuf {
+pub(crate) fn simulate(dir: &Path, name: &str, seed: u64, lines: usize) -> PathBuf {
     collateral()
         .args(["simulate", "--plate-size", "96", "--drugs", "4", "--seed"])
         .arg(seed.to_string())
@@ -39,7 +39,7 @@ fn rewrite_csv(path: &Path, mut f: impl FnMut(&str, &str) -> String) {
 }
 
 /// Renames cell lines of a simulated screen (wells and lines table) by `rename`.
-fn rename_lines(screen: &Path, rename: impl Fn(&str) -> String) {
+pub(crate) fn rename_lines(screen: &Path, rename: impl Fn(&str) -> String) {
     rewrite_csv(&screen.join("wells.csv"), |h, v| {
         if h == "cell_line" && !v.is_empty() {
             rename(v)

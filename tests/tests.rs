@@ -19,3 +19,4 @@ mod read_cli;
 mod read_formats;
 mod shift_cli;
 mod simulated;
+mod workflow;
