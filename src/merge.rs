@@ -1211,11 +1211,7 @@ fn stage_comparison(
     staging.write("calls.csv", |w| network::write_matrix(w, shifts, true))?;
     staging.write("network.graphml", |w| network::write_graphml(w, &edges))?;
     staging.write("network.dot", |w| network::write_dot(w, &edges))?;
-    staging.write("network.json", |w| {
-        serde_json::to_writer_pretty(&mut *w, &network::to_json(&edges))
-            .map_err(std::io::Error::other)?;
-        w.write_all(b"\n")
-    })?;
+    staging.write("network.json", |w| network::write_json(w, &edges))?;
     staging.write("cycles.csv", |w| network::write_cycles(w, &cycles))?;
     Ok(cycles.len())
 }
