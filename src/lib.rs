@@ -10,13 +10,14 @@
 //! | stages | [`normalize`] → [`qc`] → [`fit`] → [`shift`] → [`network`], each owning its settings |
 //! | assay | [`assay`]: the TOML file, composing the stages' settings |
 //! | outputs | [`output`] (contract tables), [`plot`] (figures), [`report`] (`report.html`) |
-//! | pipeline | [`run`] (`collateral run`, `run.json`), [`validate`] |
+//! | pipeline | [`run`] (`collateral run`, `run.json`), [`validate`], [`merge`] (run folders → one) |
 //! | faces | [`simulate`] (screens with known truth) and the `collateral` binary |
 
 pub mod assay;
 pub mod error;
 pub mod fit;
 pub mod lines;
+pub mod merge;
 pub mod network;
 pub mod normalize;
 pub mod outdir;

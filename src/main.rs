@@ -120,6 +120,42 @@ enum Command {
         #[arg(long, default_value_t = 4)]
         max_cycle_length: usize,
     },
+    /// Merge the output folders of several `collateral run`s (weekly batches) into one: fits
+    /// reused as they are, shifts and BH q-values recomputed over the merged matrix, a `run`
+    /// column naming where each row came from.
+    Merge {
+        /// Output folders of `collateral run`.
+        #[arg(required = true, num_args = 1..)]
+        runs: Vec<PathBuf>,
+        /// Output folder of the merge (created if missing).
+        #[arg(short, long)]
+        out: PathBuf,
+        /// A (cell line, drug) fitted in several runs: stop with an error naming them (error),
+        /// or keep the fit of the run that started last (newest).
+        #[arg(long, default_value = "error")]
+        on_duplicate: collateral::merge::OnDuplicate,
+        /// One lines table for all runs, instead of the runs' own (read through their assay files).
+        #[arg(long)]
+        lines: Option<PathBuf>,
+        /// Metric compared (ic50, ec50 or auc), instead of the runs' common one.
+        #[arg(long)]
+        metric: Option<String>,
+        /// Fold-change threshold on |log2_fc|, instead of the runs' common one.
+        #[arg(long)]
+        tau: Option<f64>,
+        /// Significance level on BH q-values, instead of the runs' common one.
+        #[arg(long)]
+        alpha: Option<f64>,
+        /// Call rule (delta or dhawan2017), instead of the runs' common one.
+        #[arg(long)]
+        rule: Option<String>,
+        /// Longest drug cycle listed, instead of the runs' common one.
+        #[arg(long)]
+        max_cycle_length: Option<usize>,
+        /// Skip plots/ and report.html (draw them later with `collateral plot OUTDIR`).
+        #[arg(long)]
+        no_figures: bool,
+    },
     /// Write a synthetic screen with known truth (wells.csv, lines.csv, assay.toml, truth_*.csv).
     Simulate {
         /// Output folder.
@@ -297,6 +333,54 @@ fn execute(cli: &Cli) -> anyhow::Result<ExitCode> {
                 ..ShiftSettings::default()
             };
             let report = collateral::run::shift(fits, lines, out, &settings)?;
+            for w in &report.warnings {
+                eprintln!("warning: {w}");
+            }
+            if !cli.quiet {
+                println!("{}", report.summary());
+            }
+        }
+        Command::Merge {
+            runs,
+            out,
+            on_duplicate,
+            lines,
+            metric,
+            tau,
+            alpha,
+            rule,
+            max_cycle_length,
+            no_figures,
+        } => {
+            let word = |s: &str| serde_json::Value::String(s.to_string());
+            let shift = collateral::merge::ShiftOverrides {
+                metric: metric
+                    .as_deref()
+                    .map(|m| {
+                        serde_json::from_value(word(m)).map_err(|_| {
+                            anyhow::anyhow!("--metric {m}: expected ic50, ec50 or auc")
+                        })
+                    })
+                    .transpose()?,
+                tau: *tau,
+                alpha: *alpha,
+                rule: rule
+                    .as_deref()
+                    .map(|r| {
+                        serde_json::from_value(word(r)).map_err(|_| {
+                            anyhow::anyhow!("--rule {r}: expected delta or dhawan2017")
+                        })
+                    })
+                    .transpose()?,
+                max_cycle_length: *max_cycle_length,
+            };
+            let options = collateral::merge::MergeOptions {
+                on_duplicate: *on_duplicate,
+                lines: lines.clone(),
+                shift,
+                figures: !no_figures,
+            };
+            let report = collateral::merge::merge(runs, out, &options)?;
             for w in &report.warnings {
                 eprintln!("warning: {w}");
             }

@@ -694,6 +694,18 @@ fn busy(path: &Path, message: String) -> Error {
     )
 }
 
+/// The current time as RFC 3339 UTC with milliseconds, `2026-12-01T21:53:07.042Z`: when a
+/// command started, for `run.json`. Milliseconds, because `collateral merge --on-duplicate
+/// newest` orders runs by it and two runs of a batch can start within one second; the fixed
+/// width makes text order time order.
+pub fn now_rfc3339_millis() -> String {
+    let ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis());
+    let secs = rfc3339((ms / 1000) as u64);
+    format!("{}.{:03}Z", secs.trim_end_matches('Z'), ms % 1000)
+}
+
 /// Unix seconds as an RFC 3339 UTC time, `2026-12-01T21:53:07Z`.
 fn rfc3339(unix: u64) -> String {
     let days = (unix / 86_400) as i64;
@@ -914,6 +926,12 @@ mod tests {
         assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
         assert_eq!(rfc3339(1_764_633_600), "2025-12-02T00:00:00Z");
         assert_eq!(rfc3339(951_782_400 + 3_661), "2000-02-29T01:01:01Z");
+        let now = now_rfc3339_millis();
+        assert_eq!(
+            (now.len(), &now[19..20], &now[23..]),
+            (24, ".", "Z"),
+            "{now}"
+        );
     }
 
     #[cfg(target_os = "linux")]

@@ -133,6 +133,8 @@ impl Default for RunOptions {
 /// [`run`] with options.
 pub fn run_with(assay_path: &Path, outdir: &Path, options: &RunOptions) -> Result<RunReport> {
     let t0 = Instant::now();
+    // When the run started, in run.json: `collateral merge --on-duplicate newest` orders by it.
+    let started = crate::outdir::now_rfc3339_millis();
     let mut timings: BTreeMap<&str, f64> = BTreeMap::new();
     // The folder's lock first, so a second run into it stops at once, not after reading.
     let staging = Staging::new(outdir)?;
@@ -281,7 +283,8 @@ pub fn run_with(assay_path: &Path, outdir: &Path, options: &RunOptions) -> Resul
     };
     report.seconds = t0.elapsed().as_secs_f64();
     timings.insert("total", report.seconds);
-    let run_json = run_json(&assay, &inputs, &table, &norm, &report, &timings);
+    let mut run_json = run_json(&assay, &inputs, &table, &norm, &report, &timings);
+    run_json["started"] = started.into();
     staging.write("run.json", |w| {
         serde_json::to_writer_pretty(&mut *w, &run_json).map_err(std::io::Error::other)?;
         w.write_all(b"\n")

@@ -686,33 +686,55 @@ pub fn write_shifts(
     rows: &[Shift],
     settings: &ShiftSettings,
 ) -> std::io::Result<()> {
+    write_shifts_with(w, rows, settings, &[])
+}
+
+/// Writes `shifts.csv` with extra columns after [`SHIFT_COLUMNS`], each a name and one value
+/// per row: `collateral merge` adds where each row's fits came from, and the contract columns
+/// must keep their names and order whatever is added.
+pub fn write_shifts_with(
+    w: &mut dyn std::io::Write,
+    rows: &[Shift],
+    settings: &ShiftSettings,
+    extra: &[(&str, Vec<String>)],
+) -> std::io::Result<()> {
     let f = crate::text::opt_nan;
     let q = |b: Option<Bound>| b.map_or("", |b| b.symbol()).to_string();
     let mut out = csv::Writer::from_writer(w);
-    out.write_record(SHIFT_COLUMNS)?;
-    for r in rows {
-        out.write_record([
-            r.resistant_line.clone(),
-            r.parental_line.clone(),
-            r.drug.clone(),
-            r.selected_with.clone(),
-            r.metric.name().to_string(),
-            f(r.log2_fc),
-            q(r.log2_fc_qualifier),
-            f(r.ci_low),
-            f(r.ci_high),
-            f(r.p_value),
-            f(r.q_value),
-            r.call.name().to_string(),
-            r.replicate.clone(),
-            f(r.value_resistant),
-            q(r.qualifier_resistant),
-            f(r.value_parental),
-            q(r.qualifier_parental),
-            r.reason.clone(),
-            settings.tau.to_string(),
-            f(r.ec50_f_test_p),
-        ])?;
+    let mut header: Vec<&str> = SHIFT_COLUMNS.to_vec();
+    header.extend(extra.iter().map(|(name, _)| *name));
+    out.write_record(&header)?;
+    for (i, r) in rows.iter().enumerate() {
+        out.write_record(
+            [
+                r.resistant_line.clone(),
+                r.parental_line.clone(),
+                r.drug.clone(),
+                r.selected_with.clone(),
+                r.metric.name().to_string(),
+                f(r.log2_fc),
+                q(r.log2_fc_qualifier),
+                f(r.ci_low),
+                f(r.ci_high),
+                f(r.p_value),
+                f(r.q_value),
+                r.call.name().to_string(),
+                r.replicate.clone(),
+                f(r.value_resistant),
+                q(r.qualifier_resistant),
+                f(r.value_parental),
+                q(r.qualifier_parental),
+                r.reason.clone(),
+                settings.tau.to_string(),
+                f(r.ec50_f_test_p),
+            ]
+            .into_iter()
+            .chain(
+                extra
+                    .iter()
+                    .map(|(_, values)| values.get(i).cloned().unwrap_or_default()),
+            ),
+        )?;
     }
     out.flush()
 }

@@ -4,8 +4,8 @@
 //! that means to alter an output re-records them with `COLLATERAL_BLESS=1 cargo test golden`
 //! and says why in its commit.
 //!
-//! `run.json` is compared without `timings_seconds` and `manifest` (which differ per run and per
-//! folder); the output and simulation folders are replaced by `OUT` and `SIM` in every file.
+//! `run.json` is compared without `timings_seconds`, `started` and `manifest` (which differ per
+//! run and per folder); the output and simulation folders are replaced by `OUT` and `SIM` in every file.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -40,6 +40,7 @@ fn checksums(dir: &Path, replace: &[(&Path, &str)]) -> BTreeMap<String, String> 
             let mut v: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
             let o = v.as_object_mut().unwrap();
             o.remove("timings_seconds");
+            o.remove("started");
             o.remove("manifest");
             bytes = serde_json::to_vec_pretty(&v).unwrap();
         }
