@@ -1,10 +1,11 @@
 //! Fitting throughput: 9-dose × 3-replicate synthetic curves (σ = 0.05, the mix of
 //! `fit::synthetic`), one thread and all cores; and the argmin Executor against the lean driver
-//! loop on the same solver. Run with `cargo bench --bench fit`.
+//! loop on the same solver; and the cost of progress bars. Run with `cargo bench --bench fit`.
 use argmin::core::Executor;
 use collateral::fit::solver::{BoundedLevenbergMarquardt, CurveData};
 use collateral::fit::synthetic::{synthetic_batch, SyntheticDesign};
-use collateral::fit::{fit_curve, fit_curves, CurveInput, FitConfig};
+use collateral::fit::{fit_curve, fit_curves, fit_curves_with_progress, CurveInput, FitConfig};
+use collateral::progress::{Bars, Progress, Stage};
 use divan::counter::ItemsCount;
 use divan::Bencher;
 use nalgebra::Vector4;
@@ -43,6 +44,21 @@ fn fit_curves_all_cores(bencher: Bencher) {
     bencher
         .counter(ItemsCount::new(CURVES))
         .bench(|| fit_curves(divan::black_box(&curves), &config).len());
+}
+
+/// `fit_curves_all_cores` telling progress bars of every curve (drawn when stderr is a
+/// terminal, counted either way): the overhead of progress is the difference.
+#[divan::bench(sample_count = 10)]
+fn fit_curves_all_cores_with_bars(bencher: Bencher) {
+    let curves = inputs();
+    let config = FitConfig::default();
+    let bars = Bars::stderr();
+    bencher.counter(ItemsCount::new(CURVES)).bench(|| {
+        bars.begin(Stage::Fit, "curves", Some(CURVES as u64));
+        let n = fit_curves_with_progress(divan::black_box(&curves), &config, &bars).len();
+        bars.end(n as u64);
+        n
+    });
 }
 
 fn solver_inputs() -> Vec<(Vec<f64>, Vec<f64>)> {

@@ -5,7 +5,7 @@
 //!
 //! | layer | modules |
 //! |---|---|
-//! | ground | [`error`], [`plate`], [`stats`], [`table`], [`text`], [`outdir`] |
+//! | ground | [`error`], [`plate`], [`stats`], [`table`], [`text`], [`outdir`], [`progress`] |
 //! | input | [`wells`], [`lines`], [`read`] (plate files, vendor exports, layouts) |
 //! | stages | [`normalize`] → [`qc`] → [`fit`] → [`shift`] → [`network`], each owning its settings |
 //! | assay | [`assay`]: the TOML file, composing the stages' settings |
@@ -24,6 +24,7 @@ pub mod outdir;
 pub mod output;
 pub mod plate;
 pub mod plot;
+pub mod progress;
 pub mod qc;
 pub mod read;
 pub mod report;

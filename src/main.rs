@@ -3,11 +3,13 @@
 //! Exit codes: 0 success, 1 bad input or a failed run, 2 usage error, 3 a `run --keep-going`
 //! that finished but left out plates that could not be read.
 
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use collateral::fit::{FitSettings, Model, Plateaus, RobustLoss};
+use collateral::progress::{Bars, Lines, Progress, Silent};
 use collateral::shift::ShiftSettings;
 
 #[derive(Parser)]
@@ -20,7 +22,7 @@ struct Cli {
     /// Worker threads (default: all cores). Results are identical for any thread count.
     #[arg(long, global = true)]
     threads: Option<usize>,
-    /// Print nothing but errors.
+    /// Print nothing but errors and warnings: no summary, no progress.
     #[arg(long, short, global = true)]
     quiet: bool,
     #[command(subcommand)]
@@ -220,9 +222,23 @@ fn main() -> ExitCode {
     }
 }
 
+/// Where progress goes: bars on a terminal, one line per stage in a log (indicatif would draw
+/// nothing there), nothing with `--quiet`. Always stderr: stdout carries only the summary.
+fn progress(quiet: bool) -> Box<dyn Progress> {
+    if quiet {
+        Box::new(Silent)
+    } else if std::io::stderr().is_terminal() {
+        Box::new(Bars::stderr())
+    } else {
+        Box::new(Lines::stderr())
+    }
+}
+
 /// Runs the command; `Ok` carries the exit code of a command that finished (3: a batch that
 /// finished without some plates).
 fn execute(cli: &Cli) -> anyhow::Result<ExitCode> {
+    let progress = progress(cli.quiet);
+    let progress = progress.as_ref();
     match &cli.command {
         Command::Run {
             assay,
@@ -234,7 +250,7 @@ fn execute(cli: &Cli) -> anyhow::Result<ExitCode> {
                 figures: !no_figures,
                 keep_going: *keep_going,
             };
-            let report = collateral::run::run_with(assay, out, &options)?;
+            let report = collateral::run::run_with_progress(assay, out, &options, progress)?;
             for w in &report.warnings {
                 eprintln!("warning: {w}");
             }
@@ -260,7 +276,8 @@ fn execute(cli: &Cli) -> anyhow::Result<ExitCode> {
                 lines: lines.clone(),
                 drugs: drugs.clone(),
             };
-            let plotted = collateral::report::plot_folder(outdir, &options)?;
+            let plotted =
+                collateral::report::plot_folder_with_progress(outdir, &options, progress)?;
             for w in &plotted.warnings {
                 eprintln!("warning: {w}");
             }
@@ -305,7 +322,8 @@ fn execute(cli: &Cli) -> anyhow::Result<ExitCode> {
                 ..FitSettings::default()
             }
             .check()?;
-            let summary = collateral::fit::fit_file(input, output, &config)?;
+            let summary =
+                collateral::fit::fit_file_with_progress(input, output, &config, progress)?;
             if !cli.quiet {
                 eprintln!("collateral fit: {summary}");
             }
@@ -332,7 +350,8 @@ fn execute(cli: &Cli) -> anyhow::Result<ExitCode> {
                 max_cycle_length: *max_cycle_length,
                 ..ShiftSettings::default()
             };
-            let report = collateral::run::shift(fits, lines, out, &settings)?;
+            let report =
+                collateral::run::shift_with_progress(fits, lines, out, &settings, progress)?;
             for w in &report.warnings {
                 eprintln!("warning: {w}");
             }
@@ -380,7 +399,7 @@ fn execute(cli: &Cli) -> anyhow::Result<ExitCode> {
                 shift,
                 figures: !no_figures,
             };
-            let report = collateral::merge::merge(runs, out, &options)?;
+            let report = collateral::merge::merge_with_progress(runs, out, &options, progress)?;
             for w in &report.warnings {
                 eprintln!("warning: {w}");
             }

@@ -316,6 +316,16 @@ fn sortable_time(s: &str) -> Option<String> {
 /// `options.figures` the figures and `report.html`). See the module documentation for the
 /// rules.
 pub fn merge(runs: &[PathBuf], outdir: &Path, options: &MergeOptions) -> Result<MergeReport> {
+    merge_with_progress(runs, outdir, options, &crate::progress::Silent)
+}
+
+/// [`merge`], telling `progress` how the drawing goes.
+pub fn merge_with_progress(
+    runs: &[PathBuf],
+    outdir: &Path,
+    options: &MergeOptions,
+    progress: &dyn crate::progress::Progress,
+) -> Result<MergeReport> {
     let t0 = Instant::now();
     let started = crate::outdir::now_rfc3339_millis();
     if runs.is_empty() {
@@ -475,7 +485,7 @@ pub fn merge(runs: &[PathBuf], outdir: &Path, options: &MergeOptions) -> Result<
         w.write_all(b"\n")
     })?;
     if options.figures {
-        crate::report::stage_figures_and_report(&staging)?;
+        crate::report::stage_figures_and_report(&staging, progress)?;
     }
     staging.write_with_manifest(run_json)?;
     let (files, left) = staging.commit_replacing(&previous)?;

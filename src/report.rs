@@ -10,6 +10,7 @@ use crate::outdir::Staging;
 use crate::plot::data::{FitRow, QcRow, RunData};
 use crate::plot::style::{self, short_number};
 use crate::plot::{self, Figure, Format, PlotOptions};
+use crate::progress::{Progress, Silent, Stage};
 
 /// The report's file name in the output folder.
 pub const REPORT_NAME: &str = "report.html";
@@ -93,9 +94,20 @@ pub struct Plotted {
 /// refitting. Files are staged and moved into place together, and added to the manifest in
 /// `run.json` so a later run into the folder knows them as collateral's.
 pub fn plot_folder(dir: &Path, options: &PlotOptions) -> Result<Plotted> {
+    plot_folder_with_progress(dir, options, &Silent)
+}
+
+/// [`plot_folder`], telling `progress` of the drawing (files drawn).
+pub fn plot_folder_with_progress(
+    dir: &Path,
+    options: &PlotOptions,
+    progress: &dyn Progress,
+) -> Result<Plotted> {
     // The lock before reading: a run committing into the folder must not change it mid-drawing.
     let staging = Staging::new(dir)?;
+    progress.begin(Stage::Draw, "files", None);
     let outputs = render_outputs(dir, options)?;
+    progress.end(outputs.len() as u64);
     for (name, bytes) in &outputs {
         staging.write(name, |w| std::io::Write::write_all(w, bytes))?;
     }
@@ -109,8 +121,11 @@ pub fn plot_folder(dir: &Path, options: &PlotOptions) -> Result<Plotted> {
 
 /// Draws the figures and the report of a run from its staged files and stages them too (SVG,
 /// default sizes, everything selected). Used by `collateral run`.
-pub(crate) fn stage_figures_and_report(staging: &Staging) -> Result<()> {
-    for (name, bytes) in render_outputs(staging.dir(), &PlotOptions::default())? {
+pub(crate) fn stage_figures_and_report(staging: &Staging, progress: &dyn Progress) -> Result<()> {
+    progress.begin(Stage::Draw, "files", None);
+    let outputs = render_outputs(staging.dir(), &PlotOptions::default())?;
+    progress.end(outputs.len() as u64);
+    for (name, bytes) in outputs {
         staging.write(&name, |w| std::io::Write::write_all(w, &bytes))?;
     }
     Ok(())

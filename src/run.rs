@@ -16,10 +16,13 @@ use crate::assay::Assay;
 use crate::error::{Error, Problem, Result};
 use crate::fit::joint::shared_ec50_test;
 use crate::fit::table::write_fits_to;
-use crate::fit::{fit_curves, CurveFit, CurveInput, DosePoint, Plateaus, FITS_COLUMNS};
+use crate::fit::{
+    fit_curves_with_progress, CurveFit, CurveInput, DosePoint, Plateaus, FITS_COLUMNS,
+};
 use crate::lines::LinesTable;
 use crate::network;
 use crate::outdir::Staging;
+use crate::progress::{Progress, Silent, Stage};
 use crate::qc::{normalize_and_qc, Normalized, PlateQc, WellOutcome};
 use crate::shift::{compute_shifts, write_shifts, Estimate, Metric, Shift, ShiftSettings};
 use crate::wells::{Role, WellTable};
@@ -132,6 +135,17 @@ impl Default for RunOptions {
 
 /// [`run`] with options.
 pub fn run_with(assay_path: &Path, outdir: &Path, options: &RunOptions) -> Result<RunReport> {
+    run_with_progress(assay_path, outdir, options, &Silent)
+}
+
+/// [`run_with`], telling `progress` of each stage (reading, QC, fitting, comparing, drawing).
+/// The outputs are the same byte for byte (but for `run.json`'s timings) whatever observes.
+pub fn run_with_progress(
+    assay_path: &Path,
+    outdir: &Path,
+    options: &RunOptions,
+    progress: &dyn Progress,
+) -> Result<RunReport> {
     let t0 = Instant::now();
     // When the run started, in run.json: `collateral merge --on-duplicate newest` orders by it.
     let started = crate::outdir::now_rfc3339_millis();
@@ -139,6 +153,7 @@ pub fn run_with(assay_path: &Path, outdir: &Path, options: &RunOptions) -> Resul
     // The folder's lock first, so a second run into it stops at once, not after reading.
     let staging = Staging::new(outdir)?;
     let previous = staging.previous_manifest();
+    progress.begin(Stage::Read, "plates", None);
     let assay = Assay::from_file(assay_path)?;
     // The one place the wells come from: the tidy table or the plate files with layouts.
     let read = crate::read::inputs::assay_wells_with(&assay.sources(), options.keep_going)?;
@@ -174,8 +189,10 @@ pub fn run_with(assay_path: &Path, outdir: &Path, options: &RunOptions) -> Resul
         None => None,
     };
     timings.insert("read", t0.elapsed().as_secs_f64());
+    progress.end(table.formats.len() as u64);
 
     let t1 = Instant::now();
+    progress.begin(Stage::Qc, "plates", None);
     let norm = normalize_and_qc(
         &table,
         &assay.settings.qc,
@@ -184,6 +201,7 @@ pub fn run_with(assay_path: &Path, outdir: &Path, options: &RunOptions) -> Resul
     )?;
     warnings.extend(norm.warnings.iter().cloned());
     timings.insert("qc_normalize", t1.elapsed().as_secs_f64());
+    progress.end(table.formats.len() as u64);
 
     let t2 = Instant::now();
     staging.write("wells.csv", |w| {
@@ -206,7 +224,9 @@ pub fn run_with(assay_path: &Path, outdir: &Path, options: &RunOptions) -> Resul
     };
     let include_untreated = assay.fit_config.settings().plateaus == Plateaus::Observed;
     let curves = curve_inputs(&table, &norm.outcomes, &per_replicate, include_untreated);
-    let fits = fit_curves(&curves.inputs, &assay.fit_config);
+    progress.begin(Stage::Fit, "curves", Some(curves.inputs.len() as u64));
+    let fits = fit_curves_with_progress(&curves.inputs, &assay.fit_config, progress);
+    progress.end(fits.len() as u64);
     type Labelled<'a> = Vec<(&'a CurveFit, &'a String)>;
     let (pooled, by_replicate): (Labelled, Labelled) = fits
         .iter()
@@ -250,7 +270,9 @@ pub fn run_with(assay_path: &Path, outdir: &Path, options: &RunOptions) -> Resul
             fits: &fits,
             config: &assay.fit_config,
         });
+        progress.begin(Stage::Compare, "shifts", None);
         (calls, n_cycles) = compare(&staging, &estimates, lines, s, joint.as_ref())?;
+        progress.end(calls.iter().sum::<usize>() as u64);
     }
     timings.insert("shift_network", t4.elapsed().as_secs_f64());
 
@@ -292,7 +314,7 @@ pub fn run_with(assay_path: &Path, outdir: &Path, options: &RunOptions) -> Resul
     // Figures and report.html are drawn from the staged files; a drawing failure fails the run
     // before anything is moved into place.
     if options.figures {
-        crate::report::stage_figures_and_report(&staging)?;
+        crate::report::stage_figures_and_report(&staging, progress)?;
     }
     // run.json again, now listing every staged file; the figures did not read the manifest.
     staging.write_with_manifest(run_json)?;
@@ -410,13 +432,26 @@ pub fn shift(
     outdir: &Path,
     settings: &ShiftSettings,
 ) -> Result<ShiftReport> {
+    shift_with_progress(fits, lines, outdir, settings, &Silent)
+}
+
+/// [`shift`], telling `progress` of the comparison (shift rows computed).
+pub fn shift_with_progress(
+    fits: &Path,
+    lines: &Path,
+    outdir: &Path,
+    settings: &ShiftSettings,
+    progress: &dyn Progress,
+) -> Result<ShiftReport> {
     if let Some((_, msg)) = settings.problems().into_iter().next() {
         return Err(Error::config(crate::Location::default(), msg));
     }
     let lines = LinesTable::read(lines)?;
     let estimates = crate::shift::read_estimates(fits, settings.metric)?;
     let staging = Staging::new(outdir)?;
+    progress.begin(Stage::Compare, "shifts", None);
     let (calls, cycles) = compare(&staging, &estimates, &lines, settings, None)?;
+    progress.end(calls.iter().sum::<usize>() as u64);
     let warnings = staging.take_warnings();
     Ok(ShiftReport {
         files: staging.commit()?,

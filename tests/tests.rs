@@ -14,6 +14,7 @@ mod normalization;
 mod outdir;
 mod plate_formats;
 mod plot;
+mod progress;
 mod read_bad_input;
 mod read_cli;
 mod read_formats;

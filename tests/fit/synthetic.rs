@@ -4,8 +4,8 @@ use collateral::fit::synthetic::{
     synthetic_batch, synthetic_curve, SyntheticDesign, SyntheticKind,
 };
 use collateral::fit::{
-    fit_curve, fit_curves, Curve, CurveInput, DosePoint, FitConfig, FitSettings, FitStatus,
-    Ic50Qualifier, Model, Plateaus, RobustLoss,
+    fit_curve, fit_curves, fit_curves_with_progress, Curve, CurveInput, DosePoint, FitConfig,
+    FitSettings, FitStatus, Ic50Qualifier, Model, Plateaus, RobustLoss,
 };
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -415,6 +415,46 @@ fn results_are_identical_with_one_and_several_threads() {
     for ((a, b), input) in one.iter().zip(&three).zip(&inputs) {
         assert_eq!(a.cell_line, input.cell_line);
         assert_eq!(a.to_record(), b.to_record());
+    }
+}
+
+/// Counts what a progress observer is told, from every thread.
+#[derive(Default)]
+struct Counting {
+    advanced: std::sync::atomic::AtomicU64,
+    calls: std::sync::atomic::AtomicU64,
+}
+
+impl collateral::progress::Progress for Counting {
+    fn begin(&self, _: collateral::progress::Stage, _: &'static str, _: Option<u64>) {}
+    fn advance(&self, n: u64) {
+        use std::sync::atomic::Ordering::Relaxed;
+        self.advanced.fetch_add(n, Relaxed);
+        self.calls.fetch_add(1, Relaxed);
+    }
+    fn end(&self, _: u64) {}
+}
+
+#[test]
+fn progress_counts_every_curve_and_changes_no_fit_nor_their_order() {
+    use std::sync::atomic::Ordering::Relaxed;
+    let batch = synthetic_batch(&SyntheticDesign::default(), 11, 200);
+    let inputs: Vec<CurveInput> = batch.into_iter().map(|c| c.input).collect();
+    let config = FitConfig::default();
+    let plain = fit_curves(&inputs, &config);
+    for threads in [1, 3] {
+        let counting = Counting::default();
+        let observed = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap()
+            .install(|| fit_curves_with_progress(&inputs, &config, &counting));
+        assert_eq!(counting.advanced.load(Relaxed), inputs.len() as u64);
+        assert_eq!(counting.calls.load(Relaxed), inputs.len() as u64);
+        assert_eq!(observed.len(), plain.len());
+        for (a, b) in plain.iter().zip(&observed) {
+            assert_eq!(a.to_record(), b.to_record());
+        }
     }
 }
 
