@@ -224,6 +224,11 @@ pub fn run_with_progress(
     };
     let include_untreated = assay.fit_config.settings().plateaus == Plateaus::Observed;
     let curves = curve_inputs(&table, &norm.outcomes, &per_replicate, include_untreated);
+    // What the summary and run.json say of the wells, counted now: the wells and their
+    // outcomes (hundreds of megabytes in a large screen) are not needed past this point.
+    let summary = WellSummary::of(&table, &norm.outcomes);
+    drop(table);
+    let Normalized { qc, .. } = norm;
     progress.begin(Stage::Fit, "curves", Some(curves.inputs.len() as u64));
     let fits = fit_curves_with_progress(&curves.inputs, &assay.fit_config, progress);
     progress.end(fits.len() as u64);
@@ -276,7 +281,7 @@ pub fn run_with_progress(
     }
     timings.insert("shift_network", t4.elapsed().as_secs_f64());
 
-    let judged: Vec<&PlateQc> = norm.qc.iter().filter(|r| r.cell_line.is_some()).collect();
+    let judged: Vec<&PlateQc> = qc.iter().filter(|r| r.cell_line.is_some()).collect();
     let mut verdicts = [0usize; 3];
     for r in &judged {
         verdicts[r.verdict as usize] += 1;
@@ -285,15 +290,11 @@ pub fn run_with_progress(
         name: assay.name.clone(),
         outdir: outdir.to_path_buf(),
         files: Vec::new(),
-        plates: table.formats.len(),
-        wells: table.wells.len(),
-        excluded: norm.outcomes.iter().filter(|o| o.excluded).count(),
-        empty: table.wells.iter().filter(|w| w.role == Role::Empty).count(),
-        flagged: table
-            .wells
-            .iter()
-            .filter(|w| w.role != Role::Empty && w.signal.value().is_none())
-            .count(),
+        plates: summary.plates,
+        wells: summary.wells,
+        excluded: summary.excluded,
+        empty: summary.empty,
+        flagged: summary.flagged,
         verdicts,
         curves: curve_counts,
         calls,
@@ -305,7 +306,7 @@ pub fn run_with_progress(
     };
     report.seconds = t0.elapsed().as_secs_f64();
     timings.insert("total", report.seconds);
-    let mut run_json = run_json(&assay, &inputs, &table, &norm, &report, &timings);
+    let mut run_json = run_json(&assay, &inputs, &summary, qc.len(), &report, &timings);
     run_json["started"] = started.into();
     staging.write("run.json", |w| {
         serde_json::to_writer_pretty(&mut *w, &run_json).map_err(std::io::Error::other)?;
@@ -583,34 +584,70 @@ pub fn curve_inputs(
     out
 }
 
+/// Counts over the wells of a run, for its summary and `run.json`.
+#[derive(Debug, Clone, Default)]
+pub struct WellSummary {
+    /// Number of plates.
+    pub plates: usize,
+    /// Number of wells.
+    pub wells: usize,
+    /// Wells excluded from fitting (any reason, empty wells included).
+    pub excluded: usize,
+    /// Wells with role `empty`.
+    pub empty: usize,
+    /// Wells whose signal is not a number (empty wells aside).
+    pub flagged: usize,
+    /// Wells per role name.
+    pub by_role: BTreeMap<&'static str, usize>,
+    /// Distinct cell lines.
+    pub cell_lines: usize,
+    /// Distinct drugs.
+    pub drugs: usize,
+}
+
+impl WellSummary {
+    /// Counts the wells of a table with their outcomes.
+    pub fn of(table: &WellTable, outcomes: &[WellOutcome]) -> WellSummary {
+        let mut s = WellSummary {
+            plates: table.formats.len(),
+            wells: table.wells.len(),
+            excluded: outcomes.iter().filter(|o| o.excluded).count(),
+            ..WellSummary::default()
+        };
+        let mut lines: HashSet<&str> = HashSet::new();
+        let mut drugs: HashSet<&str> = HashSet::new();
+        for w in &table.wells {
+            *s.by_role.entry(w.role.as_str()).or_default() += 1;
+            match w.role {
+                Role::Empty => s.empty += 1,
+                _ if w.signal.value().is_none() => s.flagged += 1,
+                _ => {}
+            }
+            if !w.cell_line.is_empty() {
+                lines.insert(w.cell_line.as_str());
+            }
+            if !w.drug.is_empty() {
+                drugs.insert(w.drug.as_str());
+            }
+        }
+        s.cell_lines = lines.len();
+        s.drugs = drugs.len();
+        s
+    }
+}
+
 /// Builds `run.json`: version, input checksums, settings, counts, timings, warnings.
 pub fn run_json(
     assay: &Assay,
     inputs: &[(PathBuf, String, u64)],
-    table: &WellTable,
-    norm: &Normalized,
+    wells: &WellSummary,
+    qc_rows: usize,
     report: &RunReport,
     timings: &BTreeMap<&str, f64>,
 ) -> Value {
     let files: Vec<Value> = inputs
         .iter()
         .map(|(p, sha, bytes)| json!({ "path": p.display().to_string(), "sha256": sha, "bytes": bytes }))
-        .collect();
-    let mut by_role: BTreeMap<&str, usize> = BTreeMap::new();
-    for w in &table.wells {
-        *by_role.entry(w.role.as_str()).or_default() += 1;
-    }
-    let cell_lines: HashSet<&str> = table
-        .wells
-        .iter()
-        .map(|w| w.cell_line.as_str())
-        .filter(|l| !l.is_empty())
-        .collect();
-    let drugs: HashSet<&str> = table
-        .wells
-        .iter()
-        .map(|w| w.drug.as_str())
-        .filter(|d| !d.is_empty())
         .collect();
     json!({
         "tool": "collateral",
@@ -625,12 +662,12 @@ pub fn run_json(
         "counts": {
             "plates": report.plates,
             "wells": report.wells,
-            "wells_by_role": by_role,
-            "cell_lines": cell_lines.len(),
-            "drugs": drugs.len(),
+            "wells_by_role": wells.by_role,
+            "cell_lines": wells.cell_lines,
+            "drugs": wells.drugs,
             "flagged_wells": report.flagged,
             "excluded_wells": report.excluded,
-            "qc_rows": norm.qc.len(),
+            "qc_rows": qc_rows,
             "qc_pass": report.verdicts[0],
             "qc_warn": report.verdicts[1],
             "qc_fail": report.verdicts[2],
