@@ -116,12 +116,22 @@ pub struct PlateControls {
 impl PlateControls {
     /// Gathers the control readings of every plate.
     pub fn gather(table: &WellTable) -> BTreeMap<String, PlateControls> {
-        let mut out: BTreeMap<String, PlateControls> = BTreeMap::new();
+        // Plates by index, the last one remembered: wells of a plate mostly come together,
+        // and a map keyed by plate name per well was a tenth of a large run.
+        let mut index: HashMap<&str, usize> = HashMap::new();
+        let mut plates: Vec<(&str, PlateControls)> = Vec::new();
+        let mut last: Option<usize> = None;
         for w in &table.wells {
-            if !out.contains_key(w.plate.as_str()) {
-                out.insert(w.plate.to_string(), PlateControls::default());
-            }
-            let pc = out.get_mut(w.plate.as_str()).expect("inserted above");
+            let plate = w.plate.as_str();
+            let i = match last {
+                Some(i) if plates[i].0 == plate => i,
+                _ => *index.entry(plate).or_insert_with(|| {
+                    plates.push((plate, PlateControls::default()));
+                    plates.len() - 1
+                }),
+            };
+            last = Some(i);
+            let pc = &mut plates[i].1;
             if !w.role.is_control() {
                 continue;
             }
@@ -137,7 +147,10 @@ impl PlateControls {
             };
             slot.entry(key).or_default().push((w.position, v));
         }
-        out
+        plates
+            .into_iter()
+            .map(|(plate, pc)| (plate.to_string(), pc))
+            .collect()
     }
 
     /// The replicate part of a well's unit: its own label when vehicle wells of the same line

@@ -5,6 +5,8 @@
 
 use std::io::Write;
 
+use rayon::prelude::*;
+
 use crate::qc::{PlateQc, WellOutcome};
 use crate::read::inputs::SkippedPlate;
 use crate::text::opt;
@@ -16,7 +18,7 @@ pub fn write_wells(
     table: &WellTable,
     outcomes: &[WellOutcome],
 ) -> std::io::Result<()> {
-    let mut out = csv::Writer::from_writer(w);
+    let mut out = csv::Writer::from_writer(&mut *w);
     let mut header: Vec<&str> = vec![
         "plate",
         "well",
@@ -35,9 +37,47 @@ pub fn write_wells(
     header.extend(table.extra_columns.iter().map(String::as_str));
     header.extend(["viability", "excluded", "exclusion_reason"]);
     out.write_record(&header)?;
+    out.flush()?;
+    drop(out);
+    // Rows are formatted in parallel, a block of wells per task, and written in order: the
+    // bytes are those of one writer, at the speed of all cores, holding only a window of
+    // blocks in memory.
+    const BLOCK: usize = 1 << 14;
+    let n = table.wells.len().min(outcomes.len());
+    let blocks: Vec<std::ops::Range<usize>> = (0..n)
+        .step_by(BLOCK)
+        .map(|start| start..(start + BLOCK).min(n))
+        .collect();
+    let window = 2 * rayon::current_num_threads().max(1);
+    for group in blocks.chunks(window) {
+        let texts: Vec<std::io::Result<Vec<u8>>> = group
+            .par_iter()
+            .map(|range| {
+                let mut bytes = Vec::with_capacity(range.len() * 96);
+                let mut out = csv::Writer::from_writer(&mut bytes);
+                write_well_rows(&mut out, table, outcomes, range.clone())?;
+                out.flush()?;
+                drop(out);
+                Ok(bytes)
+            })
+            .collect();
+        for text in texts {
+            w.write_all(&text?)?;
+        }
+    }
+    w.flush()
+}
+
+/// Writes the rows of `wells.csv` for the wells in `range`.
+fn write_well_rows<W: Write>(
+    out: &mut csv::Writer<W>,
+    table: &WellTable,
+    outcomes: &[WellOutcome],
+    range: std::ops::Range<usize>,
+) -> std::io::Result<()> {
     // One reused buffer for numbers: this loop runs once per well of a whole screen.
     let mut num = String::new();
-    let mut field_f64 = |out: &mut csv::Writer<&mut dyn Write>, v: Option<f64>| {
+    let mut field_f64 = |out: &mut csv::Writer<W>, v: Option<f64>| {
         num.clear();
         if let Some(x) = v {
             use std::fmt::Write as _;
@@ -49,32 +89,33 @@ pub fn write_wells(
         }
         out.write_field(num.as_bytes())
     };
-    for (well, o) in table.wells.iter().zip(outcomes) {
+    for i in range {
+        let (well, o) = (table.wells.get(i), &outcomes[i]);
         out.write_field(well.plate)?;
         out.write_field(well.position.to_string())?;
         out.write_field(well.cell_line)?;
         out.write_field(well.drug)?;
-        field_f64(&mut out, well.concentration)?;
+        field_f64(out, well.concentration)?;
         out.write_field(well.role.as_str())?;
         match &well.signal {
-            Signal::Value(v) => field_f64(&mut out, Some(*v))?,
+            Signal::Value(v) => field_f64(out, Some(*v))?,
             Signal::NotNumeric(t) => out.write_field(t)?,
         }
         if table.has_replicate {
             out.write_field(well.replicate)?;
         }
         if table.has_time {
-            field_f64(&mut out, well.time)?;
+            field_f64(out, well.time)?;
         }
         for x in well.extra {
             out.write_field(x)?;
         }
-        field_f64(&mut out, o.viability)?;
+        field_f64(out, o.viability)?;
         out.write_field(if o.excluded { "true" } else { "false" })?;
         out.write_field(&o.exclusion_reason)?;
         out.write_record(None::<&[u8]>)?;
     }
-    out.flush()
+    Ok(())
 }
 
 /// The columns of `qc.csv`, in order.
