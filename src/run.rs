@@ -481,24 +481,28 @@ pub fn curve_inputs(
     per_replicate: &BTreeSet<&str>,
     include_untreated: bool,
 ) -> Curves {
-    // Grouped by hashing, then put in (pooled first, cell line, replicate, drug) order once: a
-    // sorted map keyed by name tuples spent most of a 3-million-well run comparing strings.
-    type Key<'a> = (bool, &'a str, &'a str, &'a str);
-    struct Group<'a> {
-        key: Key<'a>,
+    // Grouped by the table's dense name ids, then put in (pooled first, cell line, replicate,
+    // drug) name order once: a sorted map keyed by name tuples spent most of a 3-million-well
+    // run comparing strings. `NONE` stands for the empty replicate of pooled curves.
+    const NONE: u32 = u32::MAX;
+    type Key = (bool, u32, u32, u32);
+    struct Group {
+        key: Key,
         points: Vec<DosePoint>,
-        plates: Vec<&'a str>,
+        plates: Vec<u32>,
     }
+    let wells = &table.wells;
+    let name = |id: u32| {
+        if id == NONE {
+            ""
+        } else {
+            wells.name(id).as_str()
+        }
+    };
     let mut groups: Vec<Group> = Vec::new();
     let mut index: HashMap<Key, usize> = HashMap::new();
-    let mut untreated: HashMap<(&str, &str, &str), Vec<f64>> = HashMap::new();
-    fn add<'a>(
-        groups: &mut Vec<Group<'a>>,
-        index: &mut HashMap<Key<'a>, usize>,
-        key: Key<'a>,
-        plate: &'a str,
-        point: DosePoint,
-    ) {
+    let mut untreated: HashMap<(u32, u32, u32), Vec<f64>> = HashMap::new();
+    let mut add = |key: Key, plate: u32, point: DosePoint| {
         let i = *index.entry(key).or_insert_with(|| {
             groups.push(Group {
                 key,
@@ -513,11 +517,12 @@ pub fn curve_inputs(
         if g.plates.last() != Some(&plate) {
             g.plates.push(plate);
         }
-    }
-    for (w, o) in table.wells.iter().zip(outcomes) {
+    };
+    for (i, (w, o)) in wells.iter().zip(outcomes).enumerate() {
         let Some(v) = o.viability.filter(|_| !o.excluded) else {
             continue;
         };
+        let [plate, line, drug, rep] = wells.name_ids(i);
         match w.role {
             Role::Sample => {
                 let conc = w
@@ -527,43 +532,31 @@ pub fn curve_inputs(
                     concentration: conc,
                     response: v,
                 };
-                let (line, drug) = (w.cell_line.as_str(), w.drug.as_str());
-                let plate = w.plate.as_str();
-                add(
-                    &mut groups,
-                    &mut index,
-                    (false, line, "", drug),
-                    plate,
-                    point,
-                );
-                if !w.replicate.is_empty() && per_replicate.contains(line) {
-                    let key = (true, line, w.replicate.as_str(), drug);
-                    add(&mut groups, &mut index, key, plate, point);
+                add((false, line, NONE, drug), plate, point);
+                if !w.replicate.is_empty() && per_replicate.contains(w.cell_line.as_str()) {
+                    add((true, line, rep, drug), plate, point);
                 }
             }
             Role::Vehicle if include_untreated => {
-                untreated
-                    .entry((w.plate, w.cell_line, ""))
-                    .or_default()
-                    .push(v);
+                untreated.entry((plate, line, NONE)).or_default().push(v);
                 if !w.replicate.is_empty() {
-                    untreated
-                        .entry((w.plate, w.cell_line, w.replicate))
-                        .or_default()
-                        .push(v);
+                    untreated.entry((plate, line, rep)).or_default().push(v);
                 }
             }
             _ => {}
         }
     }
-    groups.sort_unstable_by(|a, b| a.key.cmp(&b.key));
+    groups.sort_unstable_by(|a, b| {
+        let names = |k: &Key| (k.0, name(k.1), name(k.2), name(k.3));
+        names(&a.key).cmp(&names(&b.key))
+    });
     let mut out = Curves::default();
     for g in groups {
         let (_, line, rep, drug) = g.key;
         let mut pts = g.points;
         if include_untreated {
             let mut plates = g.plates;
-            plates.sort_unstable();
+            plates.sort_unstable_by(|a, b| name(*a).cmp(name(*b)));
             plates.dedup();
             for plate in plates {
                 if let Some(vs) = untreated.get(&(plate, line, rep)) {
@@ -575,11 +568,11 @@ pub fn curve_inputs(
             }
         }
         out.inputs.push(CurveInput {
-            cell_line: line.to_string(),
-            drug: drug.to_string(),
+            cell_line: name(line).to_string(),
+            drug: name(drug).to_string(),
             points: pts,
         });
-        out.replicate.push(rep.to_string());
+        out.replicate.push(name(rep).to_string());
     }
     out
 }
