@@ -5,6 +5,7 @@
 //! pipeline state, so `collateral plot OUTDIR` redraws exactly what `collateral run` drew and
 //! every number on a figure is one a user can find in the tables.
 
+pub mod cluster;
 pub mod data;
 pub mod dose_response;
 pub mod heatmap;
