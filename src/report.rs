@@ -5,11 +5,11 @@
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use crate::error::{Error, Location, Problem, Result};
+use crate::error::{Problem, Result};
 use crate::outdir::Staging;
 use crate::plot::data::{FitRow, QcRow, RunData};
 use crate::plot::style::{self, short_number};
-use crate::plot::{self, Figure, Format, PlotOptions};
+use crate::plot::{self, Figure, Format, Kind, PlotOptions};
 
 /// The report's file name in the output folder.
 pub const REPORT_NAME: &str = "report.html";
@@ -68,16 +68,60 @@ pub const MAX_INLINE_GRIDS: usize = 24;
 /// Plate maps inlined in the report at most; all are still written under `plots/plates/`.
 pub const MAX_INLINE_PLATES: usize = 48;
 
-/// Draws the figures and the report of the run whose outputs are in `dir`. Returns
-/// (path relative to `dir`, bytes) for every file, the report last.
-pub fn render_outputs(dir: &Path, options: &PlotOptions) -> Result<Vec<(String, Vec<u8>)>> {
+/// The figures of one drawing as the report uses them: every file drawn (name and kind, in
+/// drawing order), and the bytes of those shown inline.
+#[derive(Debug, Clone, Default)]
+pub struct Drawing {
+    /// Every figure file, relative to the output folder.
+    pub files: Vec<(String, Kind)>,
+    /// The figures the report inlines, in drawing order.
+    pub inline: Vec<Figure>,
+}
+
+impl Drawing {
+    /// Whether the report shows the `index`-th figure of its kind inline: the heatmap and the
+    /// network always, grids and drug overviews the first [`MAX_INLINE_GRIDS`], plate maps the
+    /// first [`MAX_INLINE_PLATES`].
+    pub fn inlines(kind: Kind, index: usize) -> bool {
+        match kind {
+            Kind::Heatmap | Kind::Network => true,
+            Kind::Grid | Kind::DrugOverview => index < MAX_INLINE_GRIDS,
+            Kind::PlateMap => index < MAX_INLINE_PLATES,
+        }
+    }
+
+    fn inline_of(&self, kind: Kind) -> impl Iterator<Item = &Figure> {
+        self.inline.iter().filter(move |f| f.kind == kind)
+    }
+
+    fn count_of(&self, kind: Kind) -> usize {
+        self.files.iter().filter(|(_, k)| *k == kind).count()
+    }
+}
+
+/// Draws the figures and the report of the run whose outputs are in `dir`, handing every file
+/// (path relative to `dir`, bytes) to `write` as soon as it is drawn, the report last. Only
+/// the figures the report inlines stay in memory.
+pub fn render_outputs(
+    dir: &Path,
+    options: &PlotOptions,
+    write: &mut dyn FnMut(&str, &[u8]) -> Result<()>,
+) -> Result<()> {
     let data = RunData::read(dir)?;
-    let figures = plot::draw_all(&data, options)
-        .map_err(|m| Error::input(Location::file(dir.join("plots")), m))?;
-    let html = report_html(&data, &figures, options.format)?;
-    let mut out: Vec<(String, Vec<u8>)> = figures.into_iter().map(|f| (f.name, f.bytes)).collect();
-    out.push((REPORT_NAME.to_string(), html.into_bytes()));
-    Ok(out)
+    let mut drawing = Drawing::default();
+    let mut per_kind: std::collections::HashMap<Kind, usize> = std::collections::HashMap::new();
+    plot::draw_all(&data, options, &mut |figure: Figure| {
+        write(&figure.name, &figure.bytes)?;
+        let index = per_kind.entry(figure.kind).or_default();
+        drawing.files.push((figure.name.clone(), figure.kind));
+        if Drawing::inlines(figure.kind, *index) {
+            drawing.inline.push(figure);
+        }
+        *index += 1;
+        Ok(())
+    })?;
+    let html = report_html(&data, &drawing, options.format)?;
+    write(REPORT_NAME, html.as_bytes())
 }
 
 /// What `collateral plot` wrote.
@@ -95,10 +139,9 @@ pub struct Plotted {
 pub fn plot_folder(dir: &Path, options: &PlotOptions) -> Result<Plotted> {
     // The lock before reading: a run committing into the folder must not change it mid-drawing.
     let staging = Staging::new(dir)?;
-    let outputs = render_outputs(dir, options)?;
-    for (name, bytes) in &outputs {
-        staging.write(name, |w| std::io::Write::write_all(w, bytes))?;
-    }
+    render_outputs(dir, options, &mut |name, bytes| {
+        staging.write(name, |w| std::io::Write::write_all(w, bytes))
+    })?;
     staging.add_to_manifest()?;
     let warnings = staging.take_warnings();
     Ok(Plotted {
@@ -110,10 +153,11 @@ pub fn plot_folder(dir: &Path, options: &PlotOptions) -> Result<Plotted> {
 /// Draws the figures and the report of a run from its staged files and stages them too (SVG,
 /// default sizes, everything selected). Used by `collateral run`.
 pub(crate) fn stage_figures_and_report(staging: &Staging) -> Result<()> {
-    for (name, bytes) in render_outputs(staging.dir(), &PlotOptions::default())? {
-        staging.write(&name, |w| std::io::Write::write_all(w, &bytes))?;
-    }
-    Ok(())
+    render_outputs(
+        staging.dir(),
+        &PlotOptions::default(),
+        &mut |name, bytes| staging.write(name, |w| std::io::Write::write_all(w, bytes)),
+    )
 }
 
 /// Escapes text for HTML element content and attribute values.
@@ -146,7 +190,7 @@ fn figure_html(figure: &Figure, format: Format) -> String {
         Format::Png => format!(
             "<img alt=\"{}\" src=\"data:image/png;base64,{}\">",
             escape(&figure.name),
-            base64(&figure.bytes)
+            plot::base64(&figure.bytes)
         ),
     };
     format!(
@@ -156,28 +200,6 @@ fn figure_html(figure: &Figure, format: Format) -> String {
         escape(&figure.caption),
         escape(&figure.name)
     )
-}
-
-/// Standard base64 with padding (for PNG figures in the report).
-fn base64(bytes: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
-    for chunk in bytes.chunks(3) {
-        let b = [
-            chunk[0],
-            *chunk.get(1).unwrap_or(&0),
-            *chunk.get(2).unwrap_or(&0),
-        ];
-        let n = (b[0] as u32) << 16 | (b[1] as u32) << 8 | b[2] as u32;
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
 }
 
 /// A table cell: numbers shown to 3 significant digits with the exact CSV text in `title` and
@@ -233,12 +255,7 @@ fn table(id: &str, columns: &[&str], rows: &[Vec<String>], classes: &[String]) -
 fn fit_rows(fits: &[FitRow]) -> (Vec<Vec<String>>, Vec<String>) {
     let rows = fits
         .iter()
-        .map(|f| {
-            FIT_TABLE_COLUMNS
-                .iter()
-                .map(|c| f.cells.get(*c).cloned().unwrap_or_default())
-                .collect()
-        })
+        .map(|f| FIT_TABLE_COLUMNS.iter().map(|c| f.cells.text(c)).collect())
         .collect();
     let classes = fits
         .iter()
@@ -250,12 +267,7 @@ fn fit_rows(fits: &[FitRow]) -> (Vec<Vec<String>>, Vec<String>) {
 fn qc_rows(qc: &[QcRow]) -> (Vec<Vec<String>>, Vec<String>) {
     let rows = qc
         .iter()
-        .map(|q| {
-            QC_TABLE_COLUMNS
-                .iter()
-                .map(|c| q.cells.get(*c).cloned().unwrap_or_default())
-                .collect()
-        })
+        .map(|q| QC_TABLE_COLUMNS.iter().map(|c| q.cells.text(c)).collect())
         .collect();
     let classes = qc
         .iter()
@@ -324,7 +336,7 @@ const SCRIPT: &str = r#"
 "#;
 
 /// Builds `report.html` from a run's data and its drawn figures.
-pub fn report_html(data: &RunData, figures: &[Figure], format: Format) -> Result<String> {
+pub fn report_html(data: &RunData, drawing: &Drawing, format: Format) -> Result<String> {
     let run = &data.run;
     let name = run["assay"]["name"].as_str().unwrap_or("collateral run");
     let mut h = String::new();
@@ -427,17 +439,16 @@ pub fn report_html(data: &RunData, figures: &[Figure], format: Format) -> Result
     let (rows, classes) = qc_rows(&data.qc);
     h.push_str(&table("qc-table", &QC_TABLE_COLUMNS, &rows, &classes));
 
-    let find = |prefix: &'static str| figures.iter().filter(move |f| f.name.starts_with(prefix));
     if compared {
         h.push_str("<h2 id=\"map\">Collateral-sensitivity map</h2>\n");
         if data.pooled_shifts().next().is_none() {
             h.push_str("<p><code>shifts.csv</code> holds no shift: no resistant line could be compared with its parental line.</p>\n");
         }
-        for f in find("plots/heatmap.") {
+        for f in drawing.inline_of(Kind::Heatmap) {
             h.push_str(&figure_html(f, format));
         }
         h.push_str("<h2 id=\"network\">Drug network and cycles</h2>\n");
-        for f in find("plots/network.") {
+        for f in drawing.inline_of(Kind::Network) {
             h.push_str(&figure_html(f, format));
         }
         let rows: Vec<Vec<String>> = data
@@ -473,19 +484,20 @@ pub fn report_html(data: &RunData, figures: &[Figure], format: Format) -> Result
             "<h2 id=\"shifts\">Shifts: log2 fold change of {}</h2><p>From <code>shifts.csv</code>.</p>",
             escape(&metric)
         );
-        let shift_csv = crate::plot::data::read_rows(&data.dir.join("shifts.csv"))?;
-        let rows: Vec<Vec<String>> = shift_csv
+        let rows: Vec<Vec<String>> = data
+            .shifts
             .iter()
             .map(|r| {
                 SHIFT_TABLE_COLUMNS
                     .iter()
-                    .map(|c| r.get(*c).cloned().unwrap_or_default())
+                    .map(|c| r.cells.text(c))
                     .collect()
             })
             .collect();
-        let classes: Vec<String> = shift_csv
+        let classes: Vec<String> = data
+            .shifts
             .iter()
-            .map(|r| format!("call-{}", r.get("call").map(String::as_str).unwrap_or("")))
+            .map(|r| format!("call-{}", r.call))
             .collect();
         h.push_str(&table(
             "shifts-table",
@@ -496,33 +508,31 @@ pub fn report_html(data: &RunData, figures: &[Figure], format: Format) -> Result
     }
 
     h.push_str("<h2 id=\"drugs\">Dose-response by drug</h2>\n");
-    let overviews: Vec<&Figure> = find("plots/drugs/").collect();
-    if overviews.is_empty() {
+    let overviews = drawing.count_of(Kind::DrugOverview);
+    if overviews == 0 {
         h.push_str("<p>No dose-response panels (no fitted curves selected).</p>\n");
     }
-    if overviews.len() > MAX_INLINE_GRIDS {
+    if overviews > MAX_INLINE_GRIDS {
         let _ = writeln!(
             h,
-            "<p>{} drugs; the first {MAX_INLINE_GRIDS} are shown, all are in <code>plots/drugs/</code>.</p>",
-            overviews.len()
+            "<p>{overviews} drugs; the first {MAX_INLINE_GRIDS} are shown, all are in <code>plots/drugs/</code>.</p>"
         );
     }
-    for f in overviews.iter().take(MAX_INLINE_GRIDS) {
+    for f in drawing.inline_of(Kind::DrugOverview) {
         h.push_str(&figure_html(f, format));
     }
     h.push_str("<h2 id=\"curves\">Dose-response by line</h2>\n");
-    let grids: Vec<&Figure> = find("plots/dose_response/").collect();
-    if grids.is_empty() {
+    let grids = drawing.count_of(Kind::Grid);
+    if grids == 0 {
         h.push_str("<p>No dose-response panels (no fitted curves selected).</p>\n");
     }
-    if grids.len() > MAX_INLINE_GRIDS {
+    if grids > MAX_INLINE_GRIDS {
         let _ = writeln!(
             h,
-            "<p>{} grids; the first {MAX_INLINE_GRIDS} are shown, all are in <code>plots/dose_response/</code> (or redraw a selection with <code>collateral plot OUTDIR --lines …</code>).</p>",
-            grids.len()
+            "<p>{grids} grids; the first {MAX_INLINE_GRIDS} are shown, all are in <code>plots/dose_response/</code> (or redraw a selection with <code>collateral plot OUTDIR --lines …</code>).</p>"
         );
     }
-    for f in grids.iter().take(MAX_INLINE_GRIDS) {
+    for f in drawing.inline_of(Kind::Grid) {
         h.push_str(&figure_html(f, format));
     }
 
@@ -531,18 +541,17 @@ pub fn report_html(data: &RunData, figures: &[Figure], format: Format) -> Result
     h.push_str(&table("fits-table", &FIT_TABLE_COLUMNS, &rows, &classes));
 
     h.push_str("<h2 id=\"plates\">Plate maps</h2>\n");
-    let plates: Vec<&Figure> = find("plots/plates/").collect();
+    let plates = drawing.count_of(Kind::PlateMap);
     let _ = writeln!(
         h,
-        "<details><summary>{} plate map(s){}</summary>",
-        plates.len(),
-        if plates.len() > MAX_INLINE_PLATES {
+        "<details><summary>{plates} plate map(s){}</summary>",
+        if plates > MAX_INLINE_PLATES {
             format!(", the first {MAX_INLINE_PLATES} shown; all are in plots/plates/")
         } else {
             String::new()
         }
     );
-    for f in plates.iter().take(MAX_INLINE_PLATES) {
+    for f in drawing.inline_of(Kind::PlateMap) {
         h.push_str(&figure_html(f, format));
     }
     h.push_str("</details>\n");
@@ -583,15 +592,6 @@ pub fn report_html(data: &RunData, figures: &[Figure], format: Format) -> Result
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn base64_matches_the_rfc_examples() {
-        assert_eq!(base64(b""), "");
-        assert_eq!(base64(b"f"), "Zg==");
-        assert_eq!(base64(b"fo"), "Zm8=");
-        assert_eq!(base64(b"foo"), "Zm9v");
-        assert_eq!(base64(b"foobar"), "Zm9vYmFy");
-    }
 
     #[test]
     fn escape_and_cells() {

@@ -284,7 +284,8 @@ pub fn run_with(assay_path: &Path, outdir: &Path, options: &RunOptions) -> Resul
         w.write_all(b"\n")
     })?;
     // Figures and report.html are drawn from the staged files; a drawing failure fails the run
-    // before anything is moved into place.
+    // before anything is moved into place. Only the files are needed now: free the tables.
+    drop((table, norm, curves, fits, pooled));
     if options.figures {
         crate::report::stage_figures_and_report(&staging)?;
     }

@@ -3,7 +3,7 @@
 //! curve and the potency the run compared (IC50, with its qualifier when censored, or EC50 when
 //! `shift.metric = "ec50"`) on a log10 concentration axis.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use plotters::coord::Shift;
 use plotters::prelude::*;
@@ -11,6 +11,7 @@ use plotters::prelude::*;
 use super::data::RunData;
 use super::style::{self, short_number, FONT, PARENTAL_GREY, RESISTANT_ORANGE};
 use super::{plot_err, Draw, PlotOptions};
+use crate::wells::Role;
 
 /// Default size of one panel in pixels.
 pub const PANEL_SIZE: (u32, u32) = (360, 300);
@@ -100,95 +101,186 @@ pub struct Grid {
     pub panels: Vec<Panel>,
 }
 
-/// Builds one grid per resistant line (per cell line when the run has no shifts), restricted
-/// to the selected lines and drugs.
-pub fn grids(data: &RunData, options: &PlotOptions) -> Vec<Grid> {
-    let mut points: BTreeMap<(&str, &str), Vec<(f64, f64)>> = BTreeMap::new();
-    for w in &data.wells {
-        if w.role == "sample"
-            && !w.excluded
-            && w.viability.is_finite()
-            && w.concentration.is_finite()
-            && w.concentration > 0.0
-        {
-            points
-                .entry((&w.cell_line, &w.drug))
-                .or_default()
-                .push((w.concentration, w.viability));
+/// What the grids, the drug overviews and the highlights share, built once per drawing: every
+/// used well's point grouped by (cell line, drug), the selected drugs and lines. A screen of
+/// a hundred lines and a thousand drugs asks for a hundred thousand series; each is then a
+/// few lookups, not a pass over millions of wells.
+pub struct Curves<'a> {
+    data: &'a RunData,
+    /// (concentration, viability) of every used sample well, by (cell line, drug) number.
+    points: HashMap<(u32, u32), Vec<(f64, f64)>>,
+    /// Selected drugs, in `fits.csv` order.
+    drugs: Vec<String>,
+    /// Selected grid lines with their parental line: resistant lines in `shifts.csv` order, or
+    /// every cell line of `fits.csv` without a lines table.
+    lines: Vec<(String, Option<String>)>,
+    unit: String,
+    use_ec50: bool,
+}
+
+impl<'a> Curves<'a> {
+    /// Groups the run's wells and picks the selected lines and drugs.
+    pub fn new(data: &'a RunData, options: &PlotOptions) -> Curves<'a> {
+        let mut points: HashMap<(u32, u32), Vec<(f64, f64)>> = HashMap::new();
+        for w in &data.wells {
+            if w.role == Some(Role::Sample)
+                && !w.excluded
+                && w.viability.is_finite()
+                && w.concentration.is_finite()
+                && w.concentration > 0.0
+            {
+                points
+                    .entry((w.cell_line, w.drug))
+                    .or_default()
+                    .push((w.concentration, w.viability));
+            }
+        }
+        let mut lines: Vec<(String, Option<String>)> = data
+            .resistant_lines()
+            .into_iter()
+            .map(|(r, p)| (r, Some(p)))
+            .collect();
+        if lines.is_empty() {
+            let mut all: Vec<String> = data.fits.iter().map(|f| f.cell_line.clone()).collect();
+            all.dedup();
+            lines = all.into_iter().map(|l| (l, None)).collect();
+        }
+        lines.retain(|(l, _)| options.wants_line(l));
+        let drugs = data
+            .drugs()
+            .into_iter()
+            .filter(|d| options.wants_drug(d))
+            .collect();
+        Curves {
+            data,
+            points,
+            drugs,
+            lines,
+            unit: data.unit(),
+            use_ec50: data.run["settings"]["shift"]["metric"].as_str() == Some("ec50"),
         }
     }
-    let mut pairs: Vec<(String, Option<String>)> = data
-        .resistant_lines()
-        .into_iter()
-        .map(|(r, p)| (r, Some(p)))
-        .collect();
-    if pairs.is_empty() {
-        let mut lines: Vec<String> = data.fits.iter().map(|f| f.cell_line.clone()).collect();
-        lines.dedup();
-        pairs = lines.into_iter().map(|l| (l, None)).collect();
+
+    /// The lines that get a grid (when they have a fitted drug), with their parental line.
+    pub fn lines(&self) -> &[(String, Option<String>)] {
+        &self.lines
     }
-    let drugs: Vec<String> = data
-        .drugs()
-        .into_iter()
-        .filter(|d| options.wants_drug(d))
-        .collect();
-    let unit = data.unit();
-    let use_ec50 = data.run["settings"]["shift"]["metric"].as_str() == Some("ec50");
-    let potency_name = if use_ec50 { "EC50" } else { "IC50" };
-    pairs
-        .into_iter()
-        .filter(|(l, _)| options.wants_line(l))
-        .map(|(line, parental)| {
-            let panels = drugs
-                .iter()
-                .filter(|d| data.fit(&line, d).is_some())
-                .map(|drug| {
-                    let mut series = Vec::new();
-                    if let Some(p) = &parental {
-                        series.push(make_series(data, &points, p, drug, true, use_ec50));
-                    }
-                    series.push(make_series(data, &points, &line, drug, false, use_ec50));
-                    let shift = data
-                        .pooled_shifts()
-                        .find(|s| s.resistant_line == line && &s.drug == drug)
-                        .map(|s| (s.call.clone(), s.log2_fc, s.log2_fc_qualifier.clone()));
-                    let replicate_calls = data
-                        .shifts
-                        .iter()
-                        .filter(|s| {
-                            s.resistant_line == line && &s.drug == drug && !s.replicate.is_empty()
-                        })
-                        .map(|s| (s.replicate.clone(), s.call.clone()))
-                        .collect();
-                    Panel {
-                        drug: drug.clone(),
-                        series,
-                        shift,
-                        replicate_calls,
-                    }
-                })
-                .collect();
-            Grid {
-                line,
-                parental,
-                unit: unit.clone(),
-                potency_name: potency_name.to_string(),
-                panels,
-            }
+
+    /// `IC50` or `EC50`: what the panels mark.
+    fn potency_name(&self) -> &'static str {
+        if self.use_ec50 {
+            "EC50"
+        } else {
+            "IC50"
+        }
+    }
+
+    /// One line's panel for one drug: the parental series (when known), then the line's.
+    fn panel(&self, line: &str, parental: Option<&str>, drug: &str) -> Panel {
+        let mut series = Vec::new();
+        if let Some(p) = parental {
+            series.push(self.series(p, drug, true));
+        }
+        series.push(self.series(line, drug, false));
+        Panel {
+            drug: drug.to_string(),
+            series,
+            shift: self
+                .data
+                .pooled_shift(line, drug)
+                .map(|s| (s.call.clone(), s.log2_fc, s.log2_fc_qualifier.clone())),
+            replicate_calls: self
+                .data
+                .replicate_shifts(line, drug)
+                .into_iter()
+                .map(|s| (s.replicate.clone(), s.call.clone()))
+                .collect(),
+        }
+    }
+
+    /// Whether a line has a fit for a selected drug (and so a grid).
+    pub fn has_panels(&self, line: &str) -> bool {
+        self.drugs.iter().any(|d| self.data.fit(line, d).is_some())
+    }
+
+    /// The grid of one line: a panel per selected drug the line has a fit for; `None` when it
+    /// has none.
+    pub fn grid(&self, line: &str, parental: Option<&str>) -> Option<Grid> {
+        let panels: Vec<Panel> = self
+            .drugs
+            .iter()
+            .filter(|d| self.data.fit(line, d).is_some())
+            .map(|drug| self.panel(line, parental, drug))
+            .collect();
+        (!panels.is_empty()).then(|| Grid {
+            line: line.to_string(),
+            parental: parental.map(str::to_string),
+            unit: self.unit.clone(),
+            potency_name: self.potency_name().to_string(),
+            panels,
         })
-        .filter(|g| !g.panels.is_empty())
-        .collect()
+    }
+
+    /// Drugs that get an overview: those of the grids' panels, in first-seen order.
+    pub fn overview_drugs(&self) -> Vec<String> {
+        let mut seen = HashSet::new();
+        let mut out = Vec::new();
+        for (line, _) in &self.lines {
+            for d in &self.drugs {
+                if self.data.fit(line, d).is_some() && seen.insert(d.as_str()) {
+                    out.push(d.clone());
+                }
+            }
+        }
+        out
+    }
+
+    /// One drug, every line of the grids: parental lines first, then the lines in grid order.
+    pub fn overview(&self, drug: &str) -> DrugOverview {
+        let mut series: Vec<Series> = Vec::new();
+        let mut seen = HashSet::new();
+        for (line, parental) in &self.lines {
+            if self.data.fit(line, drug).is_none() {
+                continue;
+            }
+            let mut add = |l: &str, is_parental: bool| {
+                if seen.insert(l.to_string()) {
+                    series.push(self.series(l, drug, is_parental));
+                }
+            };
+            if let Some(p) = parental {
+                add(p, true);
+            }
+            add(line, false);
+        }
+        // Parental lines first, keeping first-seen order otherwise.
+        series.sort_by_key(|s| !s.parental);
+        DrugOverview {
+            drug: drug.to_string(),
+            unit: self.unit.clone(),
+            potency_name: self.potency_name().to_string(),
+            series,
+        }
+    }
+
+    fn series(&self, line: &str, drug: &str, parental: bool) -> Series {
+        let key = self.data.names.id(line).zip(self.data.names.id(drug));
+        let pts = key
+            .and_then(|k| self.points.get(&k))
+            .cloned()
+            .unwrap_or_default();
+        make_series(self.data, pts, line, drug, parental, self.use_ec50)
+    }
 }
 
 fn make_series(
     data: &RunData,
-    points: &BTreeMap<(&str, &str), Vec<(f64, f64)>>,
+    pts: Vec<(f64, f64)>,
     line: &str,
     drug: &str,
     parental: bool,
     use_ec50: bool,
 ) -> Series {
-    let pts = points.get(&(line, drug)).cloned().unwrap_or_default();
     let mut by_dose: BTreeMap<u64, Vec<f64>> = BTreeMap::new();
     for &(x, y) in &pts {
         // Exact doses group by their bit pattern: doses are read from the same text.
@@ -580,46 +672,6 @@ pub struct DrugOverview {
     pub potency_name: String,
     /// Parental lines first, then resistant lines (or every cell line without a lines table).
     pub series: Vec<Series>,
-}
-
-/// One overview per selected drug.
-pub fn drug_overviews(data: &RunData, options: &PlotOptions) -> Vec<DrugOverview> {
-    let grids = grids(data, options);
-    let potency_name = grids
-        .first()
-        .map_or("IC50".to_string(), |g| g.potency_name.clone());
-    let unit = data.unit();
-    let mut drugs: Vec<String> = Vec::new();
-    for g in &grids {
-        for p in &g.panels {
-            if !drugs.contains(&p.drug) {
-                drugs.push(p.drug.clone());
-            }
-        }
-    }
-    drugs
-        .into_iter()
-        .map(|drug| {
-            let mut series: Vec<Series> = Vec::new();
-            for g in &grids {
-                for p in g.panels.iter().filter(|p| p.drug == drug) {
-                    for s in &p.series {
-                        if !series.iter().any(|x| x.line == s.line) {
-                            series.push(s.clone());
-                        }
-                    }
-                }
-            }
-            // Parental lines first, keeping first-seen order otherwise.
-            series.sort_by_key(|s| !s.parental);
-            DrugOverview {
-                drug,
-                unit: unit.clone(),
-                potency_name: potency_name.clone(),
-                series,
-            }
-        })
-        .collect()
 }
 
 impl DrugOverview {
