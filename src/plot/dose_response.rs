@@ -537,7 +537,7 @@ fn draw_panel<DB: DrawingBackend>(
         .y_desc("viability")
         .label_style((FONT, 13))
         .axis_desc_style((FONT, 13))
-        .light_line_style(WHITE)
+        .light_line_style(TRANSPARENT)
         .bold_line_style(RGBColor(235, 235, 235))
         .draw()
         .map_err(plot_err)?;
@@ -747,7 +747,7 @@ impl Draw for DrugOverview {
             .y_desc("viability")
             .label_style((FONT, 14))
             .axis_desc_style((FONT, 15))
-            .light_line_style(WHITE)
+            .light_line_style(TRANSPARENT)
             .bold_line_style(RGBColor(235, 235, 235))
             .draw()
             .map_err(plot_err)?;
