@@ -79,12 +79,12 @@ pub struct Drawing {
 }
 
 impl Drawing {
-    /// Whether the report shows the `index`-th figure of its kind inline: the heatmap and the
+    /// Whether the report shows the `index`-th figure of its kind inline: the heatmaps and the
     /// network always, grids and drug overviews the first [`MAX_INLINE_GRIDS`], plate maps the
     /// first [`MAX_INLINE_PLATES`].
     pub fn inlines(kind: Kind, index: usize) -> bool {
         match kind {
-            Kind::Heatmap | Kind::Network => true,
+            Kind::Heatmap | Kind::HeatmapTop | Kind::Network => true,
             Kind::Grid | Kind::DrugOverview => index < MAX_INLINE_GRIDS,
             Kind::PlateMap => index < MAX_INLINE_PLATES,
         }
@@ -296,6 +296,7 @@ nav a{margin-right:1em}
 .warnings li{color:#8a4b00}.ok{color:#2a7a2a}
 figure{margin:1em 0}figure svg,figure img{max-width:100%;height:auto;border:1px solid #eee}
 figure[data-file^="plots/heatmap"] svg,figure[data-file^="plots/network"] svg{width:min(100%,1000px)}
+.natural{overflow:auto;max-height:85vh;border:1px solid #ddd}.natural figure svg{width:auto;max-width:none}
 figcaption{font-size:.9em;color:#444;max-width:1100px}.file{color:#888}
 .scroll{max-height:32em;overflow:auto;border:1px solid #ddd}
 table{border-collapse:collapse;font-size:.85em}th,td{padding:3px 7px;border-bottom:1px solid #eee;text-align:left;vertical-align:top}
@@ -446,6 +447,11 @@ pub fn report_html(data: &RunData, drawing: &Drawing, format: Format) -> Result<
         }
         for f in drawing.inline_of(Kind::Heatmap) {
             h.push_str(&figure_html(f, format));
+        }
+        // The labelled view at its own size, in a scrolling box: scaled to the page its
+        // numbers would be unreadable.
+        for f in drawing.inline_of(Kind::HeatmapTop) {
+            let _ = writeln!(h, "<div class=\"natural\">{}</div>", figure_html(f, format));
         }
         h.push_str("<h2 id=\"network\">Drug network and cycles</h2>\n");
         for f in drawing.inline_of(Kind::Network) {

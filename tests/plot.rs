@@ -43,6 +43,125 @@ pub fn svg_texts(path: &Path) -> Vec<String> {
         .collect()
 }
 
+/// One `<text>` of an SVG: its anchor point, `text-anchor` and content.
+#[derive(Debug, Clone)]
+pub struct SvgText {
+    pub x: f64,
+    pub y: f64,
+    pub anchor: String,
+    pub text: String,
+}
+
+/// Every text element of an SVG with its position.
+pub fn svg_text_nodes(path: &Path) -> Vec<SvgText> {
+    let text = std::fs::read_to_string(path).unwrap();
+    let doc = roxmltree::Document::parse(&text).unwrap();
+    doc.descendants()
+        .filter(|n| n.has_tag_name("text"))
+        .map(|n| SvgText {
+            x: n.attribute("x").unwrap().parse().unwrap(),
+            y: n.attribute("y").unwrap().parse().unwrap(),
+            anchor: n.attribute("text-anchor").unwrap_or("start").to_string(),
+            text: n
+                .descendants()
+                .filter(|t| t.is_text())
+                .filter_map(|t| t.text())
+                .collect::<String>()
+                .trim()
+                .to_string(),
+        })
+        .collect()
+}
+
+/// Labels along one axis of a heatmap with their positions (y of rows, x of columns).
+pub type Axis = Vec<(String, f64)>;
+
+/// The heatmap's row labels top to bottom and column labels left to right, read from the
+/// positions of its texts: row labels are right-aligned, column labels centred above the first
+/// row of cells.
+pub fn heatmap_axes(
+    nodes: &[SvgText],
+    rows: &BTreeSet<&str>,
+    cols: &BTreeSet<&str>,
+) -> (Axis, Axis) {
+    let mut row_labels: Axis = nodes
+        .iter()
+        .filter(|n| n.anchor == "end" && rows.contains(n.text.as_str()))
+        .map(|n| (n.text.clone(), n.y))
+        .collect();
+    row_labels.sort_by(|a, b| a.1.total_cmp(&b.1));
+    let mut col_labels: Axis = nodes
+        .iter()
+        .filter(|n| n.anchor == "middle" && cols.contains(n.text.as_str()))
+        .map(|n| (n.text.clone(), n.x))
+        .collect();
+    col_labels.sort_by(|a, b| a.1.total_cmp(&b.1));
+    (row_labels, col_labels)
+}
+
+/// The label a heatmap cell shows for a `shifts.csv` row (as `Cell::label`).
+pub fn cell_label(s: &std::collections::HashMap<String, String>, alpha: f64) -> String {
+    let Ok(x) = s["log2_fc"].parse::<f64>() else {
+        return "NA".into();
+    };
+    let bound = match s["log2_fc_qualifier"].as_str() {
+        b @ (">" | "<") => b,
+        _ => "",
+    };
+    let star = match s["q_value"].parse::<f64>() {
+        Ok(q) if q < alpha => "*",
+        _ => "",
+    };
+    format!("{bound}{:.1}{star}", if x.abs() < 0.05 { 0.0 } else { x })
+}
+
+/// The order the heatmap's rows (or columns) must have: the crate's clustering of the
+/// matrix as shifts.csv gives it, values clipped to the colour scale (the largest |log2 FC|
+/// outside the selecting drugs' cells, rounded up).
+pub fn expected_orders(
+    shifts: &[std::collections::HashMap<String, String>],
+) -> (Vec<String>, Vec<String>) {
+    let mut lines: Vec<String> = Vec::new();
+    let mut drugs: Vec<String> = Vec::new();
+    for s in shifts {
+        if !lines.contains(&s["resistant_line"]) {
+            lines.push(s["resistant_line"].clone());
+        }
+        if !drugs.contains(&s["drug"]) {
+            drugs.push(s["drug"].clone());
+        }
+    }
+    let value = |s: &std::collections::HashMap<String, String>| {
+        s["log2_fc"].parse::<f64>().unwrap_or(f64::NAN)
+    };
+    let limit = shifts
+        .iter()
+        .filter(|s| s["drug"] != s["selected_with"])
+        .map(value)
+        .filter(|v| v.is_finite())
+        .fold(0.0f64, |m, v| m.max(v.abs()))
+        .ceil()
+        .max(1.0);
+    let mut m = vec![vec![f64::NAN; drugs.len()]; lines.len()];
+    for s in shifts {
+        let r = lines
+            .iter()
+            .position(|l| *l == s["resistant_line"])
+            .unwrap();
+        let d = drugs.iter().position(|l| *l == s["drug"]).unwrap();
+        m[r][d] = value(s).clamp(-limit, limit);
+    }
+    let cols: Vec<Vec<f64>> = (0..drugs.len())
+        .map(|d| m.iter().map(|row| row[d]).collect())
+        .collect();
+    let rows = collateral::plot::cluster::cluster(&m).order;
+    let cols = collateral::plot::cluster::cluster(&cols).order;
+    (
+        rows.into_iter().map(|i| lines[i].clone()).collect(),
+        cols.into_iter().map(|i| drugs[i].clone()).collect(),
+    )
+}
+
 fn svg_count(path: &Path, tag: &str) -> usize {
     let text = std::fs::read_to_string(path).unwrap();
     let doc = roxmltree::Document::parse(&text).unwrap();
@@ -131,20 +250,39 @@ fn run_writes_a_parsable_svg_for_every_figure() {
     }
     assert!(heat.iter().any(|t| t == "log2 FC"), "colour bar title");
     assert!(heat.iter().any(|t| t == "0"), "colour bar has a tick at 0");
-    // Every cell's label is the CSV's log2_fc to one decimal (NA when undetermined).
+    // Cell by cell: the text at each (row label, column label) position is that shift's
+    // log2_fc to one decimal, with its bound and star (NA when undetermined).
+    let nodes = svg_text_nodes(&dir.join("plots/heatmap.svg"));
+    let (rows, cols) = heatmap_axes(&nodes, &lines, &drugs);
+    assert_eq!(rows.len(), lines.len());
+    assert_eq!(cols.len(), drugs.len());
+    let alpha = 0.05;
     for s in &shifts {
-        let label = match s["log2_fc"].parse::<f64>() {
-            Ok(x) => format!("{:.1}", if x.abs() < 0.05 { 0.0 } else { x }),
-            Err(_) => "NA".into(),
-        };
-        assert!(
-            heat.iter()
-                .any(|t| t.trim_start_matches(['>', '<']).trim_end_matches('*') == label),
-            "no heatmap cell reads {label} for {} / {}",
+        let y = rows.iter().find(|r| r.0 == s["resistant_line"]).unwrap().1;
+        let x = cols.iter().find(|c| c.0 == s["drug"]).unwrap().1;
+        let at: Vec<&SvgText> = nodes
+            .iter()
+            .filter(|n| n.anchor == "middle" && n.x == x && n.y == y)
+            .collect();
+        assert_eq!(at.len(), 1, "{} / {}", s["resistant_line"], s["drug"]);
+        assert_eq!(
+            at[0].text,
+            cell_label(s, alpha),
+            "{} / {}",
             s["resistant_line"],
             s["drug"]
         );
     }
+    // Rows and columns are in the clustered order of the matrix.
+    let (row_order, col_order) = expected_orders(&shifts);
+    assert_eq!(
+        rows.iter().map(|r| r.0.clone()).collect::<Vec<_>>(),
+        row_order
+    );
+    assert_eq!(
+        cols.iter().map(|c| c.0.clone()).collect::<Vec<_>>(),
+        col_order
+    );
 
     let grid = dir.join("plots/dose_response/CeritR.svg");
     let texts = svg_texts(&grid);
@@ -538,4 +676,76 @@ fn figures_can_be_left_for_later() {
     assert!(
         out.path().join("report.html").exists() && out.path().join("plots/heatmap.svg").exists()
     );
+}
+
+#[test]
+fn identical_lines_sit_together_and_figures_do_not_depend_on_the_thread_count() {
+    let out = tempfile::tempdir().unwrap();
+    let dir = out.path().join("run");
+    collateral()
+        .args([
+            "run",
+            "assays/dhawan2017/assay.toml",
+            "-q",
+            "--no-figures",
+            "-o",
+        ])
+        .arg(&dir)
+        .current_dir(root())
+        .assert()
+        .success();
+    // A second line with exactly CeritR's shifts.
+    let path = dir.join("shifts.csv");
+    let mut reader = csv::Reader::from_path(&path).unwrap();
+    let header = reader.headers().unwrap().clone();
+    let line = header.iter().position(|h| h == "resistant_line").unwrap();
+    let rows: Vec<csv::StringRecord> = reader.records().map(|r| r.unwrap()).collect();
+    let mut writer = csv::Writer::from_path(&path).unwrap();
+    writer.write_record(&header).unwrap();
+    for r in &rows {
+        writer.write_record(r).unwrap();
+    }
+    for r in rows.iter().filter(|r| &r[line] == "CeritR") {
+        let copy: Vec<&str> = r
+            .iter()
+            .enumerate()
+            .map(|(i, f)| if i == line { "CeritR-copy" } else { f })
+            .collect();
+        writer.write_record(copy).unwrap();
+    }
+    writer.flush().unwrap();
+
+    let mut drawings = Vec::new();
+    for threads in ["1", "3"] {
+        collateral()
+            .args(["--threads", threads, "plot", "-q"])
+            .arg(&dir)
+            .assert()
+            .success();
+        let mut files = files_under(&dir.join("plots"));
+        files.push(dir.join("report.html"));
+        let bytes: Vec<(PathBuf, Vec<u8>)> = files
+            .into_iter()
+            .map(|f| {
+                let b = std::fs::read(&f).unwrap();
+                (f, b)
+            })
+            .collect();
+        drawings.push(bytes);
+    }
+    assert_eq!(drawings[0].len(), drawings[1].len());
+    for ((f, a), (_, b)) in drawings[0].iter().zip(&drawings[1]) {
+        assert!(a == b, "{} differs between 1 and 3 threads", f.display());
+    }
+
+    let shifts = read_csv(&path);
+    let lines: BTreeSet<&str> = shifts
+        .iter()
+        .map(|s| s["resistant_line"].as_str())
+        .collect();
+    let drugs: BTreeSet<&str> = shifts.iter().map(|s| s["drug"].as_str()).collect();
+    let nodes = svg_text_nodes(&dir.join("plots/heatmap.svg"));
+    let (rows, _) = heatmap_axes(&nodes, &lines, &drugs);
+    let at = |name: &str| rows.iter().position(|r| r.0 == name).unwrap();
+    assert_eq!(at("CeritR").abs_diff(at("CeritR-copy")), 1, "{rows:?}");
 }

@@ -188,8 +188,10 @@ pub fn unique_stems<'a>(names: impl Iterator<Item = &'a str>) -> Vec<String> {
 /// What a figure shows, for the report to place it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Kind {
-    /// `plots/heatmap.*`.
+    /// `plots/heatmap.*`: the whole matrix.
     Heatmap,
+    /// `plots/heatmap_top.*`: the labelled view of a raster heatmap's strongest drugs.
+    HeatmapTop,
     /// `plots/network.*`.
     Network,
     /// `plots/dose_response/<line>.*`.
@@ -201,7 +203,8 @@ pub enum Kind {
 }
 
 /// Draws every figure of a run and hands each to `sink` as it is done, in a fixed order: the
-/// heatmap and network when the run compared lines, one dose-response grid per resistant line
+/// heatmap (and its labelled top view) and network when the run compared lines, one
+/// dose-response grid per resistant line
 /// (per cell line without a lines table), one all-lines overview per drug and one QC map per
 /// plate.
 /// Names are relative to the output folder, under `plots/`.
@@ -218,12 +221,25 @@ pub fn draw_all(
     if data.compared {
         let hm = heatmap::Heatmap::new(data, options);
         if !hm.rows.is_empty() && !hm.drugs.is_empty() {
+            let size = options.size_or(hm.size());
+            let bytes = match options.format {
+                Format::Svg => hm.render_svg(size),
+                Format::Png => render(&hm, Format::Png, size),
+            };
             sink(Figure {
                 name: format!("plots/heatmap.{ext}"),
                 caption: hm.caption(),
                 kind: Kind::Heatmap,
-                bytes: render(&hm, options.format, options.size_or(hm.size())).map_err(failed)?,
+                bytes: bytes.map_err(failed)?,
             })?;
+            if let Some(top) = hm.top() {
+                sink(Figure {
+                    name: format!("plots/heatmap_top.{ext}"),
+                    caption: top.caption(),
+                    kind: Kind::HeatmapTop,
+                    bytes: render(&top, options.format, top.size()).map_err(failed)?,
+                })?;
+            }
         }
         let net = network::Network::new(data, options);
         sink(Figure {
