@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use super::data::RunData;
+use super::data::{RunData, ShiftRow};
 use super::style::{self, short_number, FONT, PARENTAL_GREY, RESISTANT_ORANGE};
 use super::{plot_err, Draw, PlotOptions};
 use crate::wells::Role;
@@ -78,6 +78,8 @@ impl Series {
 pub struct Panel {
     /// Drug.
     pub drug: String,
+    /// The line, named in the title when panels of several lines share a figure.
+    pub line: Option<String>,
     /// Parental first (when known), then the resistant line.
     pub series: Vec<Series>,
     /// The pooled shift row's call, log2 fold change and its qualifier, when there is one.
@@ -184,6 +186,7 @@ impl<'a> Curves<'a> {
         series.push(self.series(line, drug, false));
         Panel {
             drug: drug.to_string(),
+            line: None,
             series,
             shift: self
                 .data
@@ -263,6 +266,74 @@ impl<'a> Curves<'a> {
         }
     }
 
+    /// The strongest collateral sensitivity and cross-resistance of the selected lines and
+    /// drugs as panels: the [`HIGHLIGHT_PANELS`] pooled shifts called collaterally sensitive
+    /// with the most negative log2 FC, and those called cross-resistant with the most positive
+    /// (the selecting drug's own cell left out: its resistance is expected). Ties by line and
+    /// drug. Kinds without a call are left out.
+    pub fn highlights(&self) -> Vec<Highlights> {
+        let selected: HashSet<&str> = self.drugs.iter().map(String::as_str).collect();
+        let parental: HashMap<&str, Option<&str>> = self
+            .lines
+            .iter()
+            .map(|(l, p)| (l.as_str(), p.as_deref()))
+            .collect();
+        let mut out = Vec::new();
+        for (call, sign, what) in [
+            ("collateral_sensitive", 1.0, "collateral sensitivity"),
+            ("cross_resistant", -1.0, "cross-resistance"),
+        ] {
+            let mut rows: Vec<&ShiftRow> = self
+                .data
+                .pooled_shifts()
+                .filter(|s| {
+                    s.call == call
+                        && s.drug != s.selected_with
+                        && selected.contains(s.drug.as_str())
+                        && parental.contains_key(s.resistant_line.as_str())
+                })
+                .collect();
+            rows.sort_by(|a, b| {
+                let key = |s: &ShiftRow| {
+                    if s.log2_fc.is_finite() {
+                        sign * s.log2_fc
+                    } else {
+                        f64::INFINITY
+                    }
+                };
+                key(a)
+                    .total_cmp(&key(b))
+                    .then_with(|| a.resistant_line.cmp(&b.resistant_line))
+                    .then_with(|| a.drug.cmp(&b.drug))
+            });
+            let total = rows.len();
+            let panels: Vec<Panel> = rows
+                .into_iter()
+                .take(HIGHLIGHT_PANELS)
+                .map(|s| {
+                    let mut p = self.panel(
+                        &s.resistant_line,
+                        parental[s.resistant_line.as_str()],
+                        &s.drug,
+                    );
+                    p.line = Some(s.resistant_line.clone());
+                    p
+                })
+                .collect();
+            if !panels.is_empty() {
+                out.push(Highlights {
+                    what: what.to_string(),
+                    call: call.to_string(),
+                    total,
+                    unit: self.unit.clone(),
+                    potency_name: self.potency_name().to_string(),
+                    panels,
+                });
+            }
+        }
+        out
+    }
+
     fn series(&self, line: &str, drug: &str, parental: bool) -> Series {
         let key = self.data.names.id(line).zip(self.data.names.id(drug));
         let pts = key
@@ -272,6 +343,9 @@ impl<'a> Curves<'a> {
         make_series(self.data, pts, line, drug, parental, self.use_ec50)
     }
 }
+
+/// Panels of each kind in the highlights.
+pub const HIGHLIGHT_PANELS: usize = 12;
 
 fn make_series(
     data: &RunData,
@@ -415,6 +489,134 @@ impl Draw for Grid {
     }
 }
 
+/// The strongest shifts of one kind as dose-response panels of several lines (the report of a
+/// large screen shows these instead of a thousand-panel grid per line).
+#[derive(Debug, Clone)]
+pub struct Highlights {
+    /// `collateral sensitivity` or `cross-resistance`.
+    pub what: String,
+    /// The call shown (`collateral_sensitive` or `cross_resistant`).
+    pub call: String,
+    /// Pooled shifts with that call (the selecting drug's cells not counted).
+    pub total: usize,
+    /// Concentration unit.
+    pub unit: String,
+    /// `IC50` or `EC50`, as in [`Grid::potency_name`].
+    pub potency_name: String,
+    /// The panels, strongest first; each names its line.
+    pub panels: Vec<Panel>,
+}
+
+impl Highlights {
+    /// The file stem: `strongest_cs` or `strongest_cr`.
+    pub fn stem(&self) -> &'static str {
+        if self.call == "collateral_sensitive" {
+            "strongest_cs"
+        } else {
+            "strongest_cr"
+        }
+    }
+
+    fn title(&self) -> String {
+        format!(
+            "Strongest {}: {} of {} {} shifts",
+            self.what,
+            self.panels.len(),
+            self.total,
+            if self.call == "collateral_sensitive" {
+                "CS"
+            } else {
+                "CR"
+            }
+        )
+    }
+
+    /// Figure size for panels of `panel` pixels.
+    pub fn size(&self, panel: (u32, u32)) -> (u32, u32) {
+        self.as_grid().size(panel)
+    }
+
+    fn as_grid(&self) -> Grid {
+        Grid {
+            line: String::new(),
+            parental: None,
+            unit: self.unit.clone(),
+            potency_name: self.potency_name.clone(),
+            panels: self.panels.clone(),
+        }
+    }
+
+    /// A sentence for the report.
+    pub fn caption(&self) -> String {
+        format!(
+            "{}: the shifts called {} with the {} log2 fold change (the selecting drug's own cell left out), each panel a resistant line (orange) against its parental line (grey): faint dots are wells, dots with bars the mean ± SD per dose, lines the fitted curves, triangles the {}. Every line's panels are in plots/dose_response/.",
+            self.title(),
+            self.call.replace('_', " "),
+            if self.call == "collateral_sensitive" {
+                "most negative"
+            } else {
+                "most positive"
+            },
+            self.potency_name
+        )
+    }
+}
+
+impl Draw for Highlights {
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), String> {
+        let (header, body) = root.split_vertically(HEADER);
+        header
+            .draw(&Text::new(
+                self.title(),
+                (10, 6),
+                (FONT, 20).into_font().color(&BLACK),
+            ))
+            .map_err(plot_err)?;
+        let legend = (FONT, 14).into_font();
+        let mut x = 10;
+        for (name, colour) in [
+            ("parental line".to_string(), PARENTAL_GREY),
+            (
+                "resistant line (named in the panel title)".to_string(),
+                RESISTANT_ORANGE,
+            ),
+        ] {
+            header
+                .draw(&Circle::new((x + 5, 40), 5, colour.filled()))
+                .map_err(plot_err)?;
+            header
+                .draw(&Text::new(
+                    name.clone(),
+                    (x + 14, 33),
+                    legend.clone().color(&colour),
+                ))
+                .map_err(plot_err)?;
+            x += 30 + 8 * name.chars().count() as i32;
+        }
+        header
+            .draw(&Text::new(
+                format!(
+                    "mean ± SD per dose; ▲ {}; x: concentration ({})",
+                    if self.potency_name == "EC50" {
+                        "EC50 (curve midpoint)"
+                    } else {
+                        "IC50 (viability 0.5)"
+                    },
+                    self.unit
+                ),
+                (10, 56),
+                legend.color(&BLACK),
+            ))
+            .map_err(plot_err)?;
+        let (rows, cols) = self.as_grid().shape();
+        let areas = body.split_evenly((rows, cols));
+        for (panel, area) in self.panels.iter().zip(areas.iter()) {
+            draw_panel(panel, area, &self.unit, &self.potency_name)?;
+        }
+        Ok(())
+    }
+}
+
 /// A call in a few letters, for crowded titles.
 fn short_call(call: &str) -> &str {
     match call {
@@ -444,10 +646,12 @@ fn draw_panel<DB: DrawingBackend>(
             } else {
                 String::new()
             };
-            (
-                format!("{}: {}{fc}", panel.drug, call.replace('_', " ")),
-                style::call_colour(call),
-            )
+            let title = match &panel.line {
+                // Panels of several lines: the colour says the call, the room goes to names.
+                Some(line) => format!("{line} · {}{}", panel.drug, fc.replacen(',', ":", 1)),
+                None => format!("{}: {}{fc}", panel.drug, call.replace('_', " ")),
+            };
+            (title, style::call_colour(call))
         }
         None if !panel.replicate_calls.is_empty() => {
             let calls: Vec<String> = panel

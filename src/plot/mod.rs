@@ -11,6 +11,7 @@ pub mod dose_response;
 pub mod heatmap;
 pub mod network;
 pub mod plate_map;
+pub mod qc_overview;
 pub mod style;
 
 use std::str::FromStr;
@@ -185,6 +186,38 @@ pub fn unique_stems<'a>(names: impl Iterator<Item = &'a str>) -> Vec<String> {
         .collect()
 }
 
+/// Up to this many curves (selected `fits.csv` rows) a run's report shows everything.
+pub const FULL_REPORT_MAX_CURVES: usize = 2_000;
+/// Up to this many plates (in `wells.csv`) a run's report shows everything.
+pub const FULL_REPORT_MAX_PLATES: usize = 200;
+
+/// How much of a run the report carries inline. Every figure file is drawn either way.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReportMode {
+    /// A screen up to [`FULL_REPORT_MAX_CURVES`] curves and [`FULL_REPORT_MAX_PLATES`] plates:
+    /// every table whole, the first grids, overviews and plate maps inline.
+    Full,
+    /// A larger screen: overviews, the strongest shifts as panels ([`Kind::Highlights`]),
+    /// capped tables, and links to every other figure and table.
+    Summary,
+}
+
+impl ReportMode {
+    /// The mode of a run's report for this selection.
+    pub fn of(data: &RunData, options: &PlotOptions) -> ReportMode {
+        let curves = data
+            .fits
+            .iter()
+            .filter(|f| options.wants_line(&f.cell_line) && options.wants_drug(&f.drug))
+            .count();
+        if curves > FULL_REPORT_MAX_CURVES || data.plates.all().len() > FULL_REPORT_MAX_PLATES {
+            ReportMode::Summary
+        } else {
+            ReportMode::Full
+        }
+    }
+}
+
 /// What a figure shows, for the report to place it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Kind {
@@ -194,6 +227,10 @@ pub enum Kind {
     HeatmapTop,
     /// `plots/network.*`.
     Network,
+    /// `plots/qc.*`: Z′ of every QC unit.
+    QcOverview,
+    /// `plots/strongest_cs.*`, `plots/strongest_cr.*` (summary mode only).
+    Highlights,
     /// `plots/dose_response/<line>.*`.
     Grid,
     /// `plots/drugs/<drug>.*`.
@@ -203,10 +240,9 @@ pub enum Kind {
 }
 
 /// Draws every figure of a run and hands each to `sink` as it is done, in a fixed order: the
-/// heatmap (and its labelled top view) and network when the run compared lines, one
-/// dose-response grid per resistant line
-/// (per cell line without a lines table), one all-lines overview per drug and one QC map per
-/// plate.
+/// QC overview, the heatmap (and its labelled top view) and the network when the run compared
+/// lines, the highlights in summary mode, one dose-response grid per resistant line (per cell
+/// line without a lines table), one all-lines overview per drug and one QC map per plate.
 /// Names are relative to the output folder, under `plots/`.
 ///
 /// Figures are drawn in parallel a few at a time and handed over in order, so the output does
@@ -218,6 +254,13 @@ pub fn draw_all(
 ) -> crate::error::Result<()> {
     let failed = |m: String| Error::input(Location::file(data.dir.join("plots")), m);
     let ext = options.format.extension();
+    let qc = qc_overview::QcOverview::new(data);
+    sink(Figure {
+        name: format!("plots/qc.{ext}"),
+        caption: qc.caption(),
+        kind: Kind::QcOverview,
+        bytes: render(&qc, options.format, options.size_or(qc.size())).map_err(failed)?,
+    })?;
     if data.compared {
         let hm = heatmap::Heatmap::new(data, options);
         if !hm.rows.is_empty() && !hm.drugs.is_empty() {
@@ -251,6 +294,16 @@ pub fn draw_all(
     }
     let curves = dose_response::Curves::new(data, options);
     let panel = options.size_or(dose_response::PANEL_SIZE);
+    if ReportMode::of(data, options) == ReportMode::Summary {
+        for h in curves.highlights() {
+            sink(Figure {
+                name: format!("plots/{}.{ext}", h.stem()),
+                caption: h.caption(),
+                kind: Kind::Highlights,
+                bytes: render(&h, options.format, h.size(panel)).map_err(failed)?,
+            })?;
+        }
+    }
     // Grids, overviews and plate maps are many and independent: drawn in parallel.
     // A line without a fitted drug gets no grid, and no stem: stems are unique among grids.
     let lines: Vec<&(String, Option<String>)> = curves
