@@ -666,8 +666,9 @@ impl Draw for Heatmap {
                     ))
                     .map_err(plot_err)?;
                 } else if !self.cells_as_image {
+                    // A filled rectangle covers up to, not including, its far corner.
                     root.draw(&Rectangle::new(
-                        [(x0, y0), (x0 + cw - 1, y0 + ch - 1)],
+                        [(x0, y0), (x0 + cw, y0 + ch)],
                         fill.filled(),
                     ))
                     .map_err(plot_err)?;
@@ -816,6 +817,76 @@ mod tests {
         assert_eq!(cell(3.16, ">", f64::NAN).label(0.05), ">3.2");
         assert_eq!(cell(-0.04, "=", 0.5).label(0.05), "0.0");
         assert_eq!(cell(f64::NAN, "", f64::NAN).label(0.05), "NA");
+    }
+
+    /// A raster of 3 lines × 70 drugs (no selecting drug among them, so no marks).
+    fn raster() -> Heatmap {
+        let drugs: Vec<String> = (0..70).map(|d| format!("d{d}")).collect();
+        let cells = (0..3)
+            .map(|r| {
+                (0..70)
+                    .map(|d| {
+                        (d != 5 || r != 1)
+                            .then(|| cell((d as f64 - 35.0) / 10.0 + r as f64, "=", 0.5))
+                    })
+                    .collect()
+            })
+            .collect();
+        Heatmap {
+            rows: (0..3)
+                .map(|r| (format!("line{r}"), String::new()))
+                .collect(),
+            drugs,
+            cells,
+            limit: 4.0,
+            alpha: 0.05,
+            metric: "ic50".into(),
+            row_tree: None,
+            drug_tree: None,
+            style: Style::Raster,
+            part_of: None,
+            cells_as_image: false,
+        }
+    }
+
+    #[test]
+    fn raster_cells_fill_their_blocks_edge_to_edge_in_png_and_svg() {
+        let hm = raster();
+        let size = hm.size();
+        let g = hm.geometry(size);
+        let png = crate::plot::render(&hm, crate::plot::Format::Png, size).unwrap();
+        let pixels = image::load_from_memory(&png).unwrap().to_rgb8();
+        let (_, _, image) = hm.cell_image(g.cw as u32, g.ch as u32);
+        let width = g.cw as usize * hm.drugs.len();
+        for (r, row) in hm.cells.iter().enumerate() {
+            for (d, c) in row.iter().enumerate() {
+                let want = hm.fill(c);
+                for y in g.top + g.ch * r as i32..g.top + g.ch * (r as i32 + 1) {
+                    for x in g.left + g.cw * d as i32..g.left + g.cw * (d as i32 + 1) {
+                        // Every pixel of the block, in the PNG figure and in the SVG's image.
+                        assert_eq!(
+                            pixels.get_pixel(x as u32, y as u32).0,
+                            [want.0, want.1, want.2]
+                        );
+                        let k = 3 * ((y - g.top) as usize * width + (x - g.left) as usize);
+                        assert_eq!(image[k..k + 3], [want.0, want.1, want.2]);
+                    }
+                }
+            }
+        }
+        assert_eq!(hm.fill(&hm.cells[1][5]), style::MISSING_GREY);
+        // The SVG carries the same cells as one PNG image at the same place.
+        let svg = String::from_utf8(hm.render_svg(size).unwrap()).unwrap();
+        assert_eq!(svg.matches("<image ").count(), 1);
+        assert!(svg.contains(&format!(
+            "<image x=\"{}\" y=\"{}\" width=\"{width}\"",
+            g.left, g.top
+        )));
+        assert_eq!(
+            svg.matches("<rect").count(),
+            2 + 100,
+            "background, bar frame and colour bar only"
+        );
     }
 
     #[test]
