@@ -5,11 +5,11 @@
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use crate::error::{Error, Location, Problem, Result};
+use crate::error::{Problem, Result};
 use crate::outdir::Staging;
 use crate::plot::data::{FitRow, QcRow, RunData};
 use crate::plot::style::{self, short_number};
-use crate::plot::{self, Figure, Format, PlotOptions};
+use crate::plot::{self, Figure, Format, Kind, PlotOptions, ReportMode};
 use crate::progress::{Progress, Silent, Stage};
 
 /// The report's file name in the output folder.
@@ -69,16 +69,77 @@ pub const MAX_INLINE_GRIDS: usize = 24;
 /// Plate maps inlined in the report at most; all are still written under `plots/plates/`.
 pub const MAX_INLINE_PLATES: usize = 48;
 
-/// Draws the figures and the report of the run whose outputs are in `dir`. Returns
-/// (path relative to `dir`, bytes) for every file, the report last.
-pub fn render_outputs(dir: &Path, options: &PlotOptions) -> Result<Vec<(String, Vec<u8>)>> {
+/// Rows of the worst QC units in a summary report.
+pub const SUMMARY_QC_ROWS: usize = 50;
+/// Rows of the strongest shifts, of the fits that are not `ok`, and of the inputs in a
+/// summary report.
+pub const SUMMARY_TABLE_ROWS: usize = 200;
+/// Cycles listed in a summary report.
+pub const SUMMARY_CYCLES: usize = 50;
+/// Warnings listed in a report (all are in `run.json`).
+pub const MAX_WARNINGS: usize = 100;
+
+/// The figures of one drawing as the report uses them: every file drawn (name and kind, in
+/// drawing order), and the bytes of those shown inline.
+#[derive(Debug, Clone, Default)]
+pub struct Drawing {
+    /// Every figure file, relative to the output folder.
+    pub files: Vec<(String, Kind)>,
+    /// The figures the report inlines, in drawing order.
+    pub inline: Vec<Figure>,
+}
+
+impl Drawing {
+    /// Whether the report shows the `index`-th figure of its kind inline: overviews always,
+    /// grids, drug overviews and plate maps only in a full report and only the first few.
+    pub fn inlines(mode: ReportMode, kind: Kind, index: usize) -> bool {
+        match kind {
+            Kind::QcOverview
+            | Kind::Heatmap
+            | Kind::HeatmapTop
+            | Kind::Network
+            | Kind::Highlights => true,
+            Kind::Grid | Kind::DrugOverview => mode == ReportMode::Full && index < MAX_INLINE_GRIDS,
+            Kind::PlateMap => mode == ReportMode::Full && index < MAX_INLINE_PLATES,
+        }
+    }
+
+    fn inline_of(&self, kind: Kind) -> impl Iterator<Item = &Figure> {
+        self.inline.iter().filter(move |f| f.kind == kind)
+    }
+
+    fn files_of(&self, kind: Kind) -> impl Iterator<Item = &str> {
+        self.files
+            .iter()
+            .filter(move |(_, k)| *k == kind)
+            .map(|(n, _)| n.as_str())
+    }
+}
+
+/// Draws the figures and the report of the run whose outputs are in `dir`, handing every file
+/// (path relative to `dir`, bytes) to `write` as soon as it is drawn, the report last. Only
+/// the figures the report inlines stay in memory.
+pub fn render_outputs(
+    dir: &Path,
+    options: &PlotOptions,
+    write: &mut dyn FnMut(&str, &[u8]) -> Result<()>,
+) -> Result<()> {
     let data = RunData::read(dir)?;
-    let figures = plot::draw_all(&data, options)
-        .map_err(|m| Error::input(Location::file(dir.join("plots")), m))?;
-    let html = report_html(&data, &figures, options.format)?;
-    let mut out: Vec<(String, Vec<u8>)> = figures.into_iter().map(|f| (f.name, f.bytes)).collect();
-    out.push((REPORT_NAME.to_string(), html.into_bytes()));
-    Ok(out)
+    let mode = ReportMode::of(&data, options);
+    let mut drawing = Drawing::default();
+    let mut per_kind: std::collections::HashMap<Kind, usize> = std::collections::HashMap::new();
+    plot::draw_all(&data, options, &mut |figure: Figure| {
+        write(&figure.name, &figure.bytes)?;
+        let index = per_kind.entry(figure.kind).or_default();
+        drawing.files.push((figure.name.clone(), figure.kind));
+        if Drawing::inlines(mode, figure.kind, *index) {
+            drawing.inline.push(figure);
+        }
+        *index += 1;
+        Ok(())
+    })?;
+    let html = report_html(&data, &drawing, options.format, mode)?;
+    write(REPORT_NAME, html.as_bytes())
 }
 
 /// What `collateral plot` wrote.
@@ -106,11 +167,13 @@ pub fn plot_folder_with_progress(
     // The lock before reading: a run committing into the folder must not change it mid-drawing.
     let staging = Staging::new(dir)?;
     progress.begin(Stage::Draw, "files", None);
-    let outputs = render_outputs(dir, options)?;
-    progress.end(outputs.len() as u64);
-    for (name, bytes) in &outputs {
-        staging.write(name, |w| std::io::Write::write_all(w, bytes))?;
-    }
+    let mut drawn = 0u64;
+    render_outputs(dir, options, &mut |name, bytes| {
+        drawn += 1;
+        progress.advance(1);
+        staging.write(name, |w| std::io::Write::write_all(w, bytes))
+    })?;
+    progress.end(drawn);
     staging.add_to_manifest()?;
     let warnings = staging.take_warnings();
     Ok(Plotted {
@@ -123,11 +186,17 @@ pub fn plot_folder_with_progress(
 /// default sizes, everything selected). Used by `collateral run`.
 pub(crate) fn stage_figures_and_report(staging: &Staging, progress: &dyn Progress) -> Result<()> {
     progress.begin(Stage::Draw, "files", None);
-    let outputs = render_outputs(staging.dir(), &PlotOptions::default())?;
-    progress.end(outputs.len() as u64);
-    for (name, bytes) in outputs {
-        staging.write(&name, |w| std::io::Write::write_all(w, &bytes))?;
-    }
+    let mut drawn = 0u64;
+    render_outputs(
+        staging.dir(),
+        &PlotOptions::default(),
+        &mut |name, bytes| {
+            drawn += 1;
+            progress.advance(1);
+            staging.write(name, |w| std::io::Write::write_all(w, bytes))
+        },
+    )?;
+    progress.end(drawn);
     Ok(())
 }
 
@@ -161,38 +230,15 @@ fn figure_html(figure: &Figure, format: Format) -> String {
         Format::Png => format!(
             "<img alt=\"{}\" src=\"data:image/png;base64,{}\">",
             escape(&figure.name),
-            base64(&figure.bytes)
+            plot::base64(&figure.bytes)
         ),
     };
     format!(
-        "<figure data-file=\"{}\">{}<figcaption>{} <span class=\"file\">({})</span></figcaption></figure>\n",
+        "<figure data-file=\"{0}\">{1}<figcaption>{2} <span class=\"file\">(<a href=\"{0}\">{0}</a>)</span></figcaption></figure>\n",
         escape(&figure.name),
         body,
         escape(&figure.caption),
-        escape(&figure.name)
     )
-}
-
-/// Standard base64 with padding (for PNG figures in the report).
-fn base64(bytes: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
-    for chunk in bytes.chunks(3) {
-        let b = [
-            chunk[0],
-            *chunk.get(1).unwrap_or(&0),
-            *chunk.get(2).unwrap_or(&0),
-        ];
-        let n = (b[0] as u32) << 16 | (b[1] as u32) << 8 | b[2] as u32;
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
 }
 
 /// A table cell: numbers shown to 3 significant digits with the exact CSV text in `title` and
@@ -218,8 +264,25 @@ fn cell(text: &str) -> String {
     }
 }
 
+/// A link to a file of the output folder (relative, so the folder can move), or a plain cell.
+#[derive(Debug, Clone)]
+enum Td {
+    /// Text or a number, as [`cell`] shows it.
+    Text(String),
+    /// A relative link to one of the run's files.
+    Link(String),
+}
+
 /// A sortable, filterable table of rows of text cells.
 fn table(id: &str, columns: &[&str], rows: &[Vec<String>], classes: &[String]) -> String {
+    let rows: Vec<Vec<Td>> = rows
+        .iter()
+        .map(|r| r.iter().cloned().map(Td::Text).collect())
+        .collect();
+    table_of(id, columns, &rows, classes)
+}
+
+fn table_of(id: &str, columns: &[&str], rows: &[Vec<Td>], classes: &[String]) -> String {
     let mut h = String::new();
     let _ = writeln!(
         h,
@@ -237,7 +300,12 @@ fn table(id: &str, columns: &[&str], rows: &[Vec<String>], classes: &[String]) -
         let class = classes.get(i).map(String::as_str).unwrap_or("");
         let _ = write!(h, "<tr class=\"{class}\">");
         for c in r {
-            h.push_str(&cell(c));
+            match c {
+                Td::Text(t) => h.push_str(&cell(t)),
+                Td::Link(path) => {
+                    let _ = write!(h, "<td>{}</td>", link(path));
+                }
+            }
         }
         h.push_str("</tr>\n");
     }
@@ -245,15 +313,34 @@ fn table(id: &str, columns: &[&str], rows: &[Vec<String>], classes: &[String]) -
     h
 }
 
-fn fit_rows(fits: &[FitRow]) -> (Vec<Vec<String>>, Vec<String>) {
+/// A relative link to a file of the output folder, labelled with its path.
+fn link(path: &str) -> String {
+    format!("<a href=\"{0}\">{0}</a>", escape(path))
+}
+
+/// Links to figure files, labelled with their stems, folded under a summary line.
+fn link_list(summary: &str, files: &[&str]) -> String {
+    let mut h = format!(
+        "<details class=\"links\"><summary>{}</summary><p>",
+        escape(summary)
+    );
+    for f in files {
+        let stem = f
+            .rsplit('/')
+            .next()
+            .unwrap_or(f)
+            .rsplit_once('.')
+            .map_or(*f, |(s, _)| s);
+        let _ = write!(h, "<a href=\"{}\">{}</a> ", escape(f), escape(stem));
+    }
+    h.push_str("</p></details>\n");
+    h
+}
+
+fn fit_rows(fits: &[&FitRow]) -> (Vec<Vec<String>>, Vec<String>) {
     let rows = fits
         .iter()
-        .map(|f| {
-            FIT_TABLE_COLUMNS
-                .iter()
-                .map(|c| f.cells.get(*c).cloned().unwrap_or_default())
-                .collect()
-        })
+        .map(|f| FIT_TABLE_COLUMNS.iter().map(|c| f.cells.text(c)).collect())
         .collect();
     let classes = fits
         .iter()
@@ -262,15 +349,10 @@ fn fit_rows(fits: &[FitRow]) -> (Vec<Vec<String>>, Vec<String>) {
     (rows, classes)
 }
 
-fn qc_rows(qc: &[QcRow]) -> (Vec<Vec<String>>, Vec<String>) {
+fn qc_rows(qc: &[&QcRow]) -> (Vec<Vec<String>>, Vec<String>) {
     let rows = qc
         .iter()
-        .map(|q| {
-            QC_TABLE_COLUMNS
-                .iter()
-                .map(|c| q.cells.get(*c).cloned().unwrap_or_default())
-                .collect()
-        })
+        .map(|q| QC_TABLE_COLUMNS.iter().map(|c| q.cells.text(c)).collect())
         .collect();
     let classes = qc
         .iter()
@@ -290,6 +372,54 @@ fn count(run: &serde_json::Value, path: &[&str]) -> String {
     }
 }
 
+/// Rank of a verdict among the worst QC units: fail first, then warn, then the rest.
+fn verdict_rank(verdict: &str) -> u8 {
+    match verdict {
+        "fail" => 0,
+        "warn" => 1,
+        _ => 2,
+    }
+}
+
+/// The worst QC units: failed, then warned, then passed; within each, lowest Z′ first (no Z′
+/// at all first of all); ties in `qc.csv` order.
+pub fn worst_units(data: &RunData, keep: usize) -> Vec<&QcRow> {
+    let mut units: Vec<&QcRow> = data.qc_units().collect();
+    units.sort_by(|a, b| {
+        let z = |q: &QcRow| {
+            if q.z_prime.is_finite() {
+                q.z_prime
+            } else {
+                f64::NEG_INFINITY
+            }
+        };
+        verdict_rank(&a.verdict)
+            .cmp(&verdict_rank(&b.verdict))
+            .then(z(a).total_cmp(&z(b)))
+    });
+    units.truncate(keep);
+    units
+}
+
+/// The strongest shifts: pooled rows called collaterally sensitive or cross-resistant, largest
+/// |log2 FC| first (ties in `shifts.csv` order).
+pub fn strongest_shifts(data: &RunData, keep: usize) -> Vec<&crate::plot::data::ShiftRow> {
+    let mut rows: Vec<&crate::plot::data::ShiftRow> = data
+        .pooled_shifts()
+        .filter(|s| matches!(s.call.as_str(), "collateral_sensitive" | "cross_resistant"))
+        .collect();
+    let size = |s: &crate::plot::data::ShiftRow| {
+        if s.log2_fc.is_finite() {
+            s.log2_fc.abs()
+        } else {
+            -1.0
+        }
+    };
+    rows.sort_by(|a, b| size(b).total_cmp(&size(a)));
+    rows.truncate(keep);
+    rows
+}
+
 const CSS: &str = r#"
 body{font-family:"DejaVu Sans",Verdana,sans-serif;margin:0 auto;max-width:1400px;padding:1em 2em;color:#222;line-height:1.4}
 h1{margin-bottom:.2em}h2{border-bottom:2px solid #ddd;padding-bottom:.2em;margin-top:1.8em}
@@ -297,8 +427,10 @@ nav a{margin-right:1em}
 .summary{display:grid;grid-template-columns:repeat(auto-fill,minmax(190px,1fr));gap:.6em;margin:1em 0}
 .summary div{background:#f4f6f8;border-radius:6px;padding:.5em .8em}.summary b{font-size:1.4em;display:block}
 .warnings li{color:#8a4b00}.ok{color:#2a7a2a}
+.mode{background:#eef4fb;border-left:4px solid #2166ac;padding:.5em 1em}
 figure{margin:1em 0}figure svg,figure img{max-width:100%;height:auto;border:1px solid #eee}
 figure[data-file^="plots/heatmap"] svg,figure[data-file^="plots/network"] svg{width:min(100%,1000px)}
+.natural{overflow:auto;max-height:85vh;border:1px solid #ddd}.natural figure svg{width:auto;max-width:none}
 figcaption{font-size:.9em;color:#444;max-width:1100px}.file{color:#888}
 .scroll{max-height:32em;overflow:auto;border:1px solid #ddd}
 table{border-collapse:collapse;font-size:.85em}th,td{padding:3px 7px;border-bottom:1px solid #eee;text-align:left;vertical-align:top}
@@ -307,6 +439,7 @@ td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
 tr.verdict-fail,tr.status-failed{background:#fde0dd}tr.verdict-warn,tr.status-flat,tr.status-insufficient_data{background:#fff4d6}
 tr.call-collateral_sensitive td:nth-child(11){color:#2166ac;font-weight:bold}tr.call-cross_resistant td:nth-child(11){color:#b2182b;font-weight:bold}
 .filter{margin:.4em 0;padding:.3em;width:22em}
+.links p{max-height:20em;overflow:auto;font-size:.85em}.links a{margin-right:.6em;white-space:nowrap}
 pre{background:#f6f6f6;padding:.8em;overflow:auto;max-height:30em;font-size:.85em}
 details summary{cursor:pointer;font-weight:bold;margin:.5em 0}
 "#;
@@ -338,9 +471,18 @@ const SCRIPT: &str = r#"
 })();
 "#;
 
-/// Builds `report.html` from a run's data and its drawn figures.
-pub fn report_html(data: &RunData, figures: &[Figure], format: Format) -> Result<String> {
+/// Builds `report.html` from a run's data and its drawn figures. In [`ReportMode::Full`] every
+/// table is whole; in [`ReportMode::Summary`] the tables are capped to what a reader can use
+/// (the worst plates, the strongest shifts, the fits that are not `ok`) and every figure and
+/// table not shown is linked.
+pub fn report_html(
+    data: &RunData,
+    drawing: &Drawing,
+    format: Format,
+    mode: ReportMode,
+) -> Result<String> {
     let run = &data.run;
+    let summary = mode == ReportMode::Summary;
     let name = run["assay"]["name"].as_str().unwrap_or("collateral run");
     let mut h = String::new();
     let _ = write!(
@@ -362,10 +504,20 @@ pub fn report_html(data: &RunData, figures: &[Figure], format: Format) -> Result
         h.push_str("<a href=\"#map\">CS map</a><a href=\"#network\">Network</a><a href=\"#shifts\">Shifts</a>");
     }
     h.push_str("<a href=\"#drugs\">By drug</a><a href=\"#curves\">By line</a><a href=\"#fits\">Fits</a><a href=\"#plates\">Plate maps</a><a href=\"#settings\">Settings</a></nav>\n");
+    if summary {
+        let _ = writeln!(
+            h,
+            "<p class=\"mode\">A large screen ({} curves, {} plates; a report shows everything up to {} curves and {} plates): this page shows overviews, the strongest shifts and the worst plates, and links the rest — every figure is in <code>plots/</code>, every number in the CSV files beside this page.</p>",
+            data.fits.len(),
+            data.plates.all().len(),
+            plot::FULL_REPORT_MAX_CURVES,
+            plot::FULL_REPORT_MAX_PLATES
+        );
+    }
 
     // Summary and warnings first.
     h.push_str("<h2 id=\"summary\">Run summary</h2><div class=\"summary\">\n");
-    let tiles: Vec<(String, String)> = vec![
+    let mut tiles: Vec<(String, String)> = vec![
         (count(run, &["counts", "plates"]), "plates".into()),
         (count(run, &["counts", "wells"]), "wells".into()),
         (
@@ -398,7 +550,6 @@ pub fn report_html(data: &RunData, figures: &[Figure], format: Format) -> Result
             "curves ok / flat / insufficient data / failed".into(),
         ),
     ];
-    let mut tiles = tiles;
     if compared {
         tiles.push((
             format!(
@@ -431,33 +582,93 @@ pub fn report_html(data: &RunData, figures: &[Figure], format: Format) -> Result
             "<h3>{} warning(s)</h3><ul class=\"warnings\">",
             warnings.len()
         );
-        for w in warnings {
+        for w in warnings.iter().take(MAX_WARNINGS) {
             let _ = writeln!(h, "<li>{}</li>", escape(w));
         }
         h.push_str("</ul>\n");
+        if warnings.len() > MAX_WARNINGS {
+            let _ = writeln!(
+                h,
+                "<p>The first {MAX_WARNINGS} are shown; all {} are in {}.</p>",
+                warnings.len(),
+                link("run.json")
+            );
+        }
     }
 
     // QC.
-    h.push_str("<h2 id=\"qc\">Plate QC</h2><p>From <code>qc.csv</code>: one row per unit (plate, cell line, replicate) and a pooled row per plate shared by several units (empty cell line).</p>\n");
-    let (rows, classes) = qc_rows(&data.qc);
-    h.push_str(&table("qc-table", &QC_TABLE_COLUMNS, &rows, &classes));
+    h.push_str("<h2 id=\"qc\">Plate QC</h2>\n");
+    for f in drawing.inline_of(Kind::QcOverview) {
+        h.push_str(&figure_html(f, format));
+    }
+    if summary {
+        let worst = worst_units(data, SUMMARY_QC_ROWS);
+        let _ = writeln!(
+            h,
+            "<p>The {} worst of {} QC units (failed, then warned, then lowest Z′), with their plate maps; every unit is in {}.</p>",
+            worst.len(),
+            data.qc_units().count(),
+            link("qc.csv")
+        );
+        let stems: std::collections::HashMap<&str, &str> = data
+            .plates
+            .all()
+            .iter()
+            .map(String::as_str)
+            .zip(drawing.files_of(Kind::PlateMap))
+            .collect();
+        let rows: Vec<Vec<Td>> = worst
+            .iter()
+            .map(|q| {
+                let mut r: Vec<Td> = QC_TABLE_COLUMNS
+                    .iter()
+                    .map(|c| Td::Text(q.cells.text(c)))
+                    .collect();
+                r.push(match stems.get(q.plate.as_str()) {
+                    Some(f) => Td::Link(f.to_string()),
+                    None => Td::Text(String::new()),
+                });
+                r
+            })
+            .collect();
+        let classes: Vec<String> = worst
+            .iter()
+            .map(|q| format!("verdict-{}", q.verdict))
+            .collect();
+        let mut columns = QC_TABLE_COLUMNS.to_vec();
+        columns.push("plate map");
+        h.push_str(&table_of("qc-worst-table", &columns, &rows, &classes));
+    } else {
+        h.push_str("<p>From <code>qc.csv</code>: one row per unit (plate, cell line, replicate) and a pooled row per plate shared by several units (empty cell line).</p>\n");
+        let all: Vec<&QcRow> = data.qc.iter().collect();
+        let (rows, classes) = qc_rows(&all);
+        h.push_str(&table("qc-table", &QC_TABLE_COLUMNS, &rows, &classes));
+    }
 
-    let find = |prefix: &'static str| figures.iter().filter(move |f| f.name.starts_with(prefix));
     if compared {
         h.push_str("<h2 id=\"map\">Collateral-sensitivity map</h2>\n");
         if data.pooled_shifts().next().is_none() {
             h.push_str("<p><code>shifts.csv</code> holds no shift: no resistant line could be compared with its parental line.</p>\n");
         }
-        for f in find("plots/heatmap.") {
+        for f in drawing.inline_of(Kind::Heatmap) {
             h.push_str(&figure_html(f, format));
+        }
+        for f in drawing.inline_of(Kind::HeatmapTop) {
+            let _ = writeln!(h, "<div class=\"natural\">{}</div>", figure_html(f, format));
         }
         h.push_str("<h2 id=\"network\">Drug network and cycles</h2>\n");
-        for f in find("plots/network.") {
+        for f in drawing.inline_of(Kind::Network) {
             h.push_str(&figure_html(f, format));
         }
+        let shown = if summary {
+            SUMMARY_CYCLES
+        } else {
+            data.cycles.len()
+        };
         let rows: Vec<Vec<String>> = data
             .cycles
             .iter()
+            .take(shown)
             .map(|c| {
                 vec![
                     c.rank.clone(),
@@ -471,7 +682,17 @@ pub fn report_html(data: &RunData, figures: &[Figure], format: Format) -> Result
         if rows.is_empty() {
             h.push_str("<p><code>cycles.csv</code> holds no collateral-sensitivity cycle.</p>\n");
         } else {
-            h.push_str("<p>From <code>cycles.csv</code>:</p>");
+            if data.cycles.len() > rows.len() {
+                let _ = writeln!(
+                    h,
+                    "<p>The {} highest-ranked of {} cycles; all are in {}.</p>",
+                    rows.len(),
+                    data.cycles.len(),
+                    link("cycles.csv")
+                );
+            } else {
+                h.push_str("<p>From <code>cycles.csv</code>:</p>");
+            }
             h.push_str(&table(
                 "cycles-table",
                 &["rank", "length", "cycle", "sum_log2_fc", "max_q_value"],
@@ -485,82 +706,169 @@ pub fn report_html(data: &RunData, figures: &[Figure], format: Format) -> Result
             .map_or("ic50".to_string(), |s| s.metric.clone());
         let _ = writeln!(
             h,
-            "<h2 id=\"shifts\">Shifts: log2 fold change of {}</h2><p>From <code>shifts.csv</code>.</p>",
+            "<h2 id=\"shifts\">Shifts: log2 fold change of {}</h2>",
             escape(&metric)
         );
-        let shift_csv = crate::plot::data::read_rows(&data.dir.join("shifts.csv"))?;
-        let rows: Vec<Vec<String>> = shift_csv
+        let rows: Vec<&crate::plot::data::ShiftRow> = if summary {
+            let strongest = strongest_shifts(data, SUMMARY_TABLE_ROWS);
+            let _ = writeln!(
+                h,
+                "<p>The {} collaterally sensitive or cross-resistant shifts with the largest |log2 FC| (of {} rows); every shift is in {}.</p>",
+                strongest.len(),
+                data.shifts.len(),
+                link("shifts.csv")
+            );
+            strongest
+        } else {
+            h.push_str("<p>From <code>shifts.csv</code>.</p>\n");
+            data.shifts.iter().collect()
+        };
+        let table_rows: Vec<Vec<String>> = rows
             .iter()
             .map(|r| {
                 SHIFT_TABLE_COLUMNS
                     .iter()
-                    .map(|c| r.get(*c).cloned().unwrap_or_default())
+                    .map(|c| r.cells.text(c))
                     .collect()
             })
             .collect();
-        let classes: Vec<String> = shift_csv
-            .iter()
-            .map(|r| format!("call-{}", r.get("call").map(String::as_str).unwrap_or("")))
-            .collect();
+        let classes: Vec<String> = rows.iter().map(|r| format!("call-{}", r.call)).collect();
         h.push_str(&table(
             "shifts-table",
             &SHIFT_TABLE_COLUMNS,
-            &rows,
+            &table_rows,
             &classes,
         ));
     }
 
     h.push_str("<h2 id=\"drugs\">Dose-response by drug</h2>\n");
-    let overviews: Vec<&Figure> = find("plots/drugs/").collect();
-    if overviews.is_empty() {
-        h.push_str("<p>No dose-response panels (no fitted curves selected).</p>\n");
-    }
-    if overviews.len() > MAX_INLINE_GRIDS {
-        let _ = writeln!(
-            h,
-            "<p>{} drugs; the first {MAX_INLINE_GRIDS} are shown, all are in <code>plots/drugs/</code>.</p>",
-            overviews.len()
-        );
-    }
-    for f in overviews.iter().take(MAX_INLINE_GRIDS) {
-        h.push_str(&figure_html(f, format));
+    let overviews: Vec<&str> = drawing.files_of(Kind::DrugOverview).collect();
+    let grids: Vec<&str> = drawing.files_of(Kind::Grid).collect();
+    if summary {
+        for f in drawing.inline_of(Kind::Highlights) {
+            h.push_str(&figure_html(f, format));
+        }
+        if overviews.is_empty() {
+            h.push_str("<p>No dose-response panels (no fitted curves selected).</p>\n");
+        } else {
+            h.push_str(&link_list(
+                &format!(
+                    "All {} drug overviews (every line's curves for one drug), in plots/drugs/",
+                    overviews.len()
+                ),
+                &overviews,
+            ));
+        }
+    } else {
+        if overviews.is_empty() {
+            h.push_str("<p>No dose-response panels (no fitted curves selected).</p>\n");
+        }
+        if overviews.len() > MAX_INLINE_GRIDS {
+            let _ = writeln!(
+                h,
+                "<p>{} drugs; the first {MAX_INLINE_GRIDS} are shown, all are in <code>plots/drugs/</code>.</p>",
+                overviews.len()
+            );
+        }
+        for f in drawing.inline_of(Kind::DrugOverview) {
+            h.push_str(&figure_html(f, format));
+        }
+        if overviews.len() > MAX_INLINE_GRIDS {
+            h.push_str(&link_list(
+                &format!(
+                    "The other {} drug overviews",
+                    overviews.len() - MAX_INLINE_GRIDS
+                ),
+                &overviews[MAX_INLINE_GRIDS..],
+            ));
+        }
     }
     h.push_str("<h2 id=\"curves\">Dose-response by line</h2>\n");
-    let grids: Vec<&Figure> = find("plots/dose_response/").collect();
     if grids.is_empty() {
         h.push_str("<p>No dose-response panels (no fitted curves selected).</p>\n");
     }
-    if grids.len() > MAX_INLINE_GRIDS {
-        let _ = writeln!(
-            h,
-            "<p>{} grids; the first {MAX_INLINE_GRIDS} are shown, all are in <code>plots/dose_response/</code> (or redraw a selection with <code>collateral plot OUTDIR --lines …</code>).</p>",
-            grids.len()
-        );
-    }
-    for f in grids.iter().take(MAX_INLINE_GRIDS) {
-        h.push_str(&figure_html(f, format));
+    if summary {
+        if !grids.is_empty() {
+            h.push_str(&link_list(
+                &format!(
+                    "All {} dose-response grids (one per line, a panel per drug), in plots/dose_response/",
+                    grids.len()
+                ),
+                &grids,
+            ));
+        }
+    } else {
+        if grids.len() > MAX_INLINE_GRIDS {
+            let _ = writeln!(
+                h,
+                "<p>{} grids; the first {MAX_INLINE_GRIDS} are shown, all are in <code>plots/dose_response/</code> (or redraw a selection with <code>collateral plot OUTDIR --lines …</code>).</p>",
+                grids.len()
+            );
+        }
+        for f in drawing.inline_of(Kind::Grid) {
+            h.push_str(&figure_html(f, format));
+        }
+        if grids.len() > MAX_INLINE_GRIDS {
+            h.push_str(&link_list(
+                &format!("The other {} grids", grids.len() - MAX_INLINE_GRIDS),
+                &grids[MAX_INLINE_GRIDS..],
+            ));
+        }
     }
 
-    h.push_str("<h2 id=\"fits\">Fits</h2><p>From <code>fits.csv</code>; every curve has a status and, when not <code>ok</code>, the reason.</p>\n");
-    let (rows, classes) = fit_rows(&data.fits);
+    h.push_str("<h2 id=\"fits\">Fits</h2>\n");
+    let fits: Vec<&FitRow> = if summary {
+        let not_ok: Vec<&FitRow> = data.fits.iter().filter(|f| f.status != "ok").collect();
+        let shown: Vec<&FitRow> = not_ok.iter().take(SUMMARY_TABLE_ROWS).copied().collect();
+        let _ = writeln!(
+            h,
+            "<p>{} of {} curves are not <code>ok</code>; {} shown, each with the reason. Every curve is in {}.</p>",
+            not_ok.len(),
+            data.fits.len(),
+            if shown.len() < not_ok.len() {
+                format!("the first {}", shown.len())
+            } else {
+                "all".to_string()
+            },
+            link("fits.csv")
+        );
+        shown
+    } else {
+        h.push_str("<p>From <code>fits.csv</code>; every curve has a status and, when not <code>ok</code>, the reason.</p>\n");
+        data.fits.iter().collect()
+    };
+    let (rows, classes) = fit_rows(&fits);
     h.push_str(&table("fits-table", &FIT_TABLE_COLUMNS, &rows, &classes));
 
     h.push_str("<h2 id=\"plates\">Plate maps</h2>\n");
-    let plates: Vec<&Figure> = find("plots/plates/").collect();
-    let _ = writeln!(
-        h,
-        "<details><summary>{} plate map(s){}</summary>",
-        plates.len(),
-        if plates.len() > MAX_INLINE_PLATES {
-            format!(", the first {MAX_INLINE_PLATES} shown; all are in plots/plates/")
-        } else {
-            String::new()
+    let plates: Vec<&str> = drawing.files_of(Kind::PlateMap).collect();
+    if summary {
+        h.push_str(&link_list(
+            &format!("All {} plate maps, in plots/plates/", plates.len()),
+            &plates,
+        ));
+    } else {
+        let _ = writeln!(
+            h,
+            "<details><summary>{} plate map(s){}</summary>",
+            plates.len(),
+            if plates.len() > MAX_INLINE_PLATES {
+                format!(", the first {MAX_INLINE_PLATES} shown; all are in plots/plates/")
+            } else {
+                String::new()
+            }
+        );
+        for f in drawing.inline_of(Kind::PlateMap) {
+            h.push_str(&figure_html(f, format));
         }
-    );
-    for f in plates.iter().take(MAX_INLINE_PLATES) {
-        h.push_str(&figure_html(f, format));
+        h.push_str("</details>\n");
+        if plates.len() > MAX_INLINE_PLATES {
+            h.push_str(&link_list(
+                &format!("The other {} plate maps", plates.len() - MAX_INLINE_PLATES),
+                &plates[MAX_INLINE_PLATES..],
+            ));
+        }
     }
-    h.push_str("</details>\n");
 
     h.push_str("<h2 id=\"settings\">Settings and inputs</h2><p>From <code>run.json</code>.</p>\n");
     let inputs: Vec<Vec<String>> = run["inputs"]
@@ -577,10 +885,23 @@ pub fn report_html(data: &RunData, figures: &[Figure], format: Format) -> Result
                 .collect()
         })
         .unwrap_or_default();
+    let shown = if summary {
+        SUMMARY_TABLE_ROWS.min(inputs.len())
+    } else {
+        inputs.len()
+    };
+    if shown < inputs.len() {
+        let _ = writeln!(
+            h,
+            "<p>The first {shown} of {} input files; all are in {}.</p>",
+            inputs.len(),
+            link("run.json")
+        );
+    }
     h.push_str(&table(
         "inputs-table",
         &["path", "sha256", "bytes"],
-        &inputs,
+        &inputs[..shown],
         &[],
     ));
     let settings = serde_json::to_string_pretty(&run["settings"]).unwrap_or_default();
@@ -598,15 +919,6 @@ pub fn report_html(data: &RunData, figures: &[Figure], format: Format) -> Result
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn base64_matches_the_rfc_examples() {
-        assert_eq!(base64(b""), "");
-        assert_eq!(base64(b"f"), "Zg==");
-        assert_eq!(base64(b"fo"), "Zm8=");
-        assert_eq!(base64(b"foo"), "Zm9v");
-        assert_eq!(base64(b"foobar"), "Zm9vYmFy");
-    }
 
     #[test]
     fn escape_and_cells() {

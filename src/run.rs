@@ -313,7 +313,8 @@ pub fn run_with_progress(
         w.write_all(b"\n")
     })?;
     // Figures and report.html are drawn from the staged files; a drawing failure fails the run
-    // before anything is moved into place.
+    // before anything is moved into place. Only the files are needed now: free the tables.
+    drop((qc, curves, fits, pooled));
     if options.figures {
         crate::report::stage_figures_and_report(&staging, progress)?;
     }

@@ -368,3 +368,75 @@ fn report_opens_offline_in_headless_chromium_without_errors() {
     assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
     let _ = writeln!(std::io::stderr(), "report screenshot: {}", shot.display());
 }
+
+#[test]
+fn summary_report_of_a_large_screen_opens_offline_without_errors() {
+    let Some(binary) = chromium() else {
+        skip("summary_report_of_a_large_screen_opens_offline_without_errors");
+        return;
+    };
+    let base = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("browser-test-summary");
+    let _ = std::fs::remove_dir_all(&base);
+    // 12 lines × 200 drugs: 2,400 curves, past the full report's 2,000.
+    let sim = base.join("sim");
+    collateral()
+        .args([
+            "simulate",
+            "-q",
+            "--seed",
+            "5",
+            "--lines",
+            "12",
+            "--drugs",
+            "200",
+            "--plate-size",
+            "384",
+            "-o",
+        ])
+        .arg(&sim)
+        .assert()
+        .success();
+    let out = base.join("run");
+    collateral()
+        .args(["run", "-q"])
+        .arg(sim.join("assay.toml"))
+        .arg("-o")
+        .arg(&out)
+        .assert()
+        .success();
+    let report = out.join("report.html").canonicalize().unwrap();
+    let html = std::fs::read_to_string(&report).unwrap();
+    assert!(
+        html.contains("<p class=\"mode\">A large screen"),
+        "not a summary"
+    );
+    let url = format!("file://{}", report.display());
+    let (mut b, session) = open(&binary, &base.join("profile"), &url);
+    // Every inline figure renders with a size, the raster heatmap's embedded image included.
+    let figures = b.eval(
+        &session,
+        "Array.from(document.querySelectorAll('figure svg')).filter(s => s.getBBox().width > 0).length",
+    );
+    assert_eq!(figures, json!(html.matches("<svg").count()));
+    let raster = b.eval(
+        &session,
+        "Array.from(document.querySelectorAll('figure[data-file=\"plots/heatmap.svg\"] image')).map(i => i.getBBox().width > 0)",
+    );
+    assert_eq!(raster, json!([true]));
+    // The links to every grid are on the page (folded), relative to it.
+    let grid_links = b.eval(
+        &session,
+        "Array.from(document.querySelectorAll('details.links a')).filter(a => a.getAttribute('href').startsWith('plots/dose_response/')).length",
+    );
+    let grids = std::fs::read_dir(out.join("plots/dose_response"))
+        .unwrap()
+        .count();
+    assert_eq!(grid_links, json!(grids));
+    let found = problems(&b.log, &url);
+    let _ = b.call(None, "Browser.close", json!({}));
+    drop(b);
+    assert!(
+        found.is_empty(),
+        "summary report.html in Chromium: {found:#?}"
+    );
+}

@@ -43,6 +43,125 @@ pub fn svg_texts(path: &Path) -> Vec<String> {
         .collect()
 }
 
+/// One `<text>` of an SVG: its anchor point, `text-anchor` and content.
+#[derive(Debug, Clone)]
+pub struct SvgText {
+    pub x: f64,
+    pub y: f64,
+    pub anchor: String,
+    pub text: String,
+}
+
+/// Every text element of an SVG with its position.
+pub fn svg_text_nodes(path: &Path) -> Vec<SvgText> {
+    let text = std::fs::read_to_string(path).unwrap();
+    let doc = roxmltree::Document::parse(&text).unwrap();
+    doc.descendants()
+        .filter(|n| n.has_tag_name("text"))
+        .map(|n| SvgText {
+            x: n.attribute("x").unwrap().parse().unwrap(),
+            y: n.attribute("y").unwrap().parse().unwrap(),
+            anchor: n.attribute("text-anchor").unwrap_or("start").to_string(),
+            text: n
+                .descendants()
+                .filter(|t| t.is_text())
+                .filter_map(|t| t.text())
+                .collect::<String>()
+                .trim()
+                .to_string(),
+        })
+        .collect()
+}
+
+/// Labels along one axis of a heatmap with their positions (y of rows, x of columns).
+pub type Axis = Vec<(String, f64)>;
+
+/// The heatmap's row labels top to bottom and column labels left to right, read from the
+/// positions of its texts: row labels are right-aligned, column labels centred above the first
+/// row of cells.
+pub fn heatmap_axes(
+    nodes: &[SvgText],
+    rows: &BTreeSet<&str>,
+    cols: &BTreeSet<&str>,
+) -> (Axis, Axis) {
+    let mut row_labels: Axis = nodes
+        .iter()
+        .filter(|n| n.anchor == "end" && rows.contains(n.text.as_str()))
+        .map(|n| (n.text.clone(), n.y))
+        .collect();
+    row_labels.sort_by(|a, b| a.1.total_cmp(&b.1));
+    let mut col_labels: Axis = nodes
+        .iter()
+        .filter(|n| n.anchor == "middle" && cols.contains(n.text.as_str()))
+        .map(|n| (n.text.clone(), n.x))
+        .collect();
+    col_labels.sort_by(|a, b| a.1.total_cmp(&b.1));
+    (row_labels, col_labels)
+}
+
+/// The label a heatmap cell shows for a `shifts.csv` row (as `Cell::label`).
+pub fn cell_label(s: &std::collections::HashMap<String, String>, alpha: f64) -> String {
+    let Ok(x) = s["log2_fc"].parse::<f64>() else {
+        return "NA".into();
+    };
+    let bound = match s["log2_fc_qualifier"].as_str() {
+        b @ (">" | "<") => b,
+        _ => "",
+    };
+    let star = match s["q_value"].parse::<f64>() {
+        Ok(q) if q < alpha => "*",
+        _ => "",
+    };
+    format!("{bound}{:.1}{star}", if x.abs() < 0.05 { 0.0 } else { x })
+}
+
+/// The order the heatmap's rows (or columns) must have: the crate's clustering of the
+/// matrix as shifts.csv gives it, values clipped to the colour scale (the largest |log2 FC|
+/// outside the selecting drugs' cells, rounded up).
+pub fn expected_orders(
+    shifts: &[std::collections::HashMap<String, String>],
+) -> (Vec<String>, Vec<String>) {
+    let mut lines: Vec<String> = Vec::new();
+    let mut drugs: Vec<String> = Vec::new();
+    for s in shifts {
+        if !lines.contains(&s["resistant_line"]) {
+            lines.push(s["resistant_line"].clone());
+        }
+        if !drugs.contains(&s["drug"]) {
+            drugs.push(s["drug"].clone());
+        }
+    }
+    let value = |s: &std::collections::HashMap<String, String>| {
+        s["log2_fc"].parse::<f64>().unwrap_or(f64::NAN)
+    };
+    let limit = shifts
+        .iter()
+        .filter(|s| s["drug"] != s["selected_with"])
+        .map(value)
+        .filter(|v| v.is_finite())
+        .fold(0.0f64, |m, v| m.max(v.abs()))
+        .ceil()
+        .max(1.0);
+    let mut m = vec![vec![f64::NAN; drugs.len()]; lines.len()];
+    for s in shifts {
+        let r = lines
+            .iter()
+            .position(|l| *l == s["resistant_line"])
+            .unwrap();
+        let d = drugs.iter().position(|l| *l == s["drug"]).unwrap();
+        m[r][d] = value(s).clamp(-limit, limit);
+    }
+    let cols: Vec<Vec<f64>> = (0..drugs.len())
+        .map(|d| m.iter().map(|row| row[d]).collect())
+        .collect();
+    let rows = collateral::plot::cluster::cluster(&m).order;
+    let cols = collateral::plot::cluster::cluster(&cols).order;
+    (
+        rows.into_iter().map(|i| lines[i].clone()).collect(),
+        cols.into_iter().map(|i| drugs[i].clone()).collect(),
+    )
+}
+
 fn svg_count(path: &Path, tag: &str) -> usize {
     let text = std::fs::read_to_string(path).unwrap();
     let doc = roxmltree::Document::parse(&text).unwrap();
@@ -109,15 +228,13 @@ fn run_writes_a_parsable_svg_for_every_figure() {
         .map(|s| s["resistant_line"].as_str())
         .collect();
     let drugs: BTreeSet<&str> = shifts.iter().map(|s| s["drug"].as_str()).collect();
-    // One grid per resistant line, one overview per drug, one map per plate, plus heatmap and
-    // network.
-    let plates: BTreeSet<String> = read_csv(&dir.join("qc.csv"))
-        .iter()
-        .map(|q| q["plate"].clone())
-        .collect();
+    // One grid per resistant line, one overview per drug, one map per plate, plus the QC
+    // overview, heatmap and network.
+    let qc = read_csv(&dir.join("qc.csv"));
+    let plates: BTreeSet<String> = qc.iter().map(|q| q["plate"].clone()).collect();
     assert_eq!(
         plots.len(),
-        2 + lines.len() + drugs.len() + plates.len(),
+        3 + lines.len() + drugs.len() + plates.len(),
         "{plots:?}"
     );
     for p in &plots {
@@ -131,20 +248,53 @@ fn run_writes_a_parsable_svg_for_every_figure() {
     }
     assert!(heat.iter().any(|t| t == "log2 FC"), "colour bar title");
     assert!(heat.iter().any(|t| t == "0"), "colour bar has a tick at 0");
-    // Every cell's label is the CSV's log2_fc to one decimal (NA when undetermined).
+    // Cell by cell: the text at each (row label, column label) position is that shift's
+    // log2_fc to one decimal, with its bound and star (NA when undetermined).
+    let nodes = svg_text_nodes(&dir.join("plots/heatmap.svg"));
+    let (rows, cols) = heatmap_axes(&nodes, &lines, &drugs);
+    assert_eq!(rows.len(), lines.len());
+    assert_eq!(cols.len(), drugs.len());
+    let alpha = 0.05;
     for s in &shifts {
-        let label = match s["log2_fc"].parse::<f64>() {
-            Ok(x) => format!("{:.1}", if x.abs() < 0.05 { 0.0 } else { x }),
-            Err(_) => "NA".into(),
-        };
-        assert!(
-            heat.iter()
-                .any(|t| t.trim_start_matches(['>', '<']).trim_end_matches('*') == label),
-            "no heatmap cell reads {label} for {} / {}",
+        let y = rows.iter().find(|r| r.0 == s["resistant_line"]).unwrap().1;
+        let x = cols.iter().find(|c| c.0 == s["drug"]).unwrap().1;
+        let at: Vec<&SvgText> = nodes
+            .iter()
+            .filter(|n| n.anchor == "middle" && n.x == x && n.y == y)
+            .collect();
+        assert_eq!(at.len(), 1, "{} / {}", s["resistant_line"], s["drug"]);
+        assert_eq!(
+            at[0].text,
+            cell_label(s, alpha),
+            "{} / {}",
             s["resistant_line"],
             s["drug"]
         );
     }
+    // Rows and columns are in the clustered order of the matrix.
+    let (row_order, col_order) = expected_orders(&shifts);
+    assert_eq!(
+        rows.iter().map(|r| r.0.clone()).collect::<Vec<_>>(),
+        row_order
+    );
+    assert_eq!(
+        cols.iter().map(|c| c.0.clone()).collect::<Vec<_>>(),
+        col_order
+    );
+
+    // The QC overview counts qc.csv's unit rows.
+    let units: Vec<_> = qc.iter().filter(|q| !q["cell_line"].is_empty()).collect();
+    let verdicts = |v: &str| units.iter().filter(|q| q["verdict"] == v).count();
+    let title = format!(
+        "Plate QC: {} units on {} plates: {} pass, {} warn, {} fail; median Z′ NA",
+        units.len(),
+        plates.len(),
+        verdicts("pass"),
+        verdicts("warn"),
+        verdicts("fail")
+    );
+    let qc_texts = svg_texts(&dir.join("plots/qc.svg"));
+    assert!(qc_texts.contains(&title), "{title}: {qc_texts:?}");
 
     let grid = dir.join("plots/dose_response/CeritR.svg");
     let texts = svg_texts(&grid);
@@ -537,5 +687,466 @@ fn figures_can_be_left_for_later() {
         .success();
     assert!(
         out.path().join("report.html").exists() && out.path().join("plots/heatmap.svg").exists()
+    );
+}
+
+#[test]
+fn identical_lines_sit_together_and_figures_do_not_depend_on_the_thread_count() {
+    let out = tempfile::tempdir().unwrap();
+    let dir = out.path().join("run");
+    collateral()
+        .args([
+            "run",
+            "assays/dhawan2017/assay.toml",
+            "-q",
+            "--no-figures",
+            "-o",
+        ])
+        .arg(&dir)
+        .current_dir(root())
+        .assert()
+        .success();
+    // A second line with exactly CeritR's shifts.
+    let path = dir.join("shifts.csv");
+    let mut reader = csv::Reader::from_path(&path).unwrap();
+    let header = reader.headers().unwrap().clone();
+    let line = header.iter().position(|h| h == "resistant_line").unwrap();
+    let rows: Vec<csv::StringRecord> = reader.records().map(|r| r.unwrap()).collect();
+    let mut writer = csv::Writer::from_path(&path).unwrap();
+    writer.write_record(&header).unwrap();
+    for r in &rows {
+        writer.write_record(r).unwrap();
+    }
+    for r in rows.iter().filter(|r| &r[line] == "CeritR") {
+        let copy: Vec<&str> = r
+            .iter()
+            .enumerate()
+            .map(|(i, f)| if i == line { "CeritR-copy" } else { f })
+            .collect();
+        writer.write_record(copy).unwrap();
+    }
+    writer.flush().unwrap();
+
+    let mut drawings = Vec::new();
+    for threads in ["1", "3"] {
+        collateral()
+            .args(["--threads", threads, "plot", "-q"])
+            .arg(&dir)
+            .assert()
+            .success();
+        let mut files = files_under(&dir.join("plots"));
+        files.push(dir.join("report.html"));
+        let bytes: Vec<(PathBuf, Vec<u8>)> = files
+            .into_iter()
+            .map(|f| {
+                let b = std::fs::read(&f).unwrap();
+                (f, b)
+            })
+            .collect();
+        drawings.push(bytes);
+    }
+    assert_eq!(drawings[0].len(), drawings[1].len());
+    for ((f, a), (_, b)) in drawings[0].iter().zip(&drawings[1]) {
+        assert!(a == b, "{} differs between 1 and 3 threads", f.display());
+    }
+
+    let shifts = read_csv(&path);
+    let lines: BTreeSet<&str> = shifts
+        .iter()
+        .map(|s| s["resistant_line"].as_str())
+        .collect();
+    let drugs: BTreeSet<&str> = shifts.iter().map(|s| s["drug"].as_str()).collect();
+    let nodes = svg_text_nodes(&dir.join("plots/heatmap.svg"));
+    let (rows, _) = heatmap_axes(&nodes, &lines, &drugs);
+    let at = |name: &str| rows.iter().position(|r| r.0 == name).unwrap();
+    assert_eq!(at("CeritR").abs_diff(at("CeritR-copy")), 1, "{rows:?}");
+}
+
+/// Decodes standard base64 (padding allowed).
+fn base64_decode(text: &str) -> Vec<u8> {
+    let value = |c: u8| match c {
+        b'A'..=b'Z' => c - b'A',
+        b'a'..=b'z' => c - b'a' + 26,
+        b'0'..=b'9' => c - b'0' + 52,
+        b'+' => 62,
+        b'/' => 63,
+        _ => panic!("not base64: {c}"),
+    };
+    let digits: Vec<u8> = text.bytes().filter(|&c| c != b'=').map(value).collect();
+    let mut out = Vec::new();
+    for chunk in digits.chunks(4) {
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |n, (i, &d)| n | (d as u32) << (18 - 6 * i));
+        for k in 0..chunk.len() - 1 {
+            out.push((n >> (16 - 8 * k)) as u8);
+        }
+    }
+    out
+}
+
+/// Every `href` of an HTML page that leads away from it: not an anchor on the page, not an
+/// image embedded as a `data:` URI.
+fn links(html: &str) -> Vec<String> {
+    html.split("href=\"")
+        .skip(1)
+        .map(|rest| unescape(&rest[..rest.find('"').unwrap()]))
+        .filter(|h| !h.starts_with('#') && !h.starts_with("data:"))
+        .collect()
+}
+
+#[test]
+fn the_report_of_a_large_screen_is_a_summary_that_links_the_rest() {
+    // 30 lines × 200 drugs: 6,000 curves, beyond the full report's 2,000.
+    let out = tempfile::tempdir().unwrap();
+    let sim = out.path().join("sim");
+    collateral()
+        .args([
+            "simulate",
+            "-q",
+            "--seed",
+            "11",
+            "--lines",
+            "30",
+            "--drugs",
+            "200",
+            "--plate-size",
+            "384",
+            "-o",
+        ])
+        .arg(&sim)
+        .assert()
+        .success();
+    let dir = out.path().join("res");
+    collateral()
+        .args(["run", "-q"])
+        .arg(sim.join("assay.toml"))
+        .arg("-o")
+        .arg(&dir)
+        .assert()
+        .success();
+    let html = std::fs::read_to_string(dir.join("report.html")).unwrap();
+    // The page stays small: overviews and capped tables only (every grid alone is megabytes).
+    assert!(
+        html.len() < 3_000_000,
+        "report.html is {} bytes",
+        html.len()
+    );
+    assert!(html.contains("<p class=\"mode\">A large screen (6000 curves"));
+
+    // Every link is relative and names a file of the folder; every figure file is inlined or
+    // linked, and only the overviews are inlined.
+    let hrefs: BTreeSet<String> = links(&html).into_iter().collect();
+    for h in &hrefs {
+        assert!(!h.contains(':') && !h.starts_with('/'), "{h}");
+        assert!(dir.join(h).is_file(), "link to a missing file: {h}");
+    }
+    let plots: Vec<String> = files_under(&dir.join("plots"))
+        .iter()
+        .map(|p| {
+            p.strip_prefix(&dir)
+                .unwrap()
+                .to_string_lossy()
+                .replace('\\', "/")
+        })
+        .collect();
+    let inlined: BTreeSet<String> = html
+        .split("<figure data-file=\"")
+        .skip(1)
+        .map(|rest| rest[..rest.find('"').unwrap()].to_string())
+        .collect();
+    let top_level: BTreeSet<String> = plots
+        .iter()
+        .filter(|p| p.matches('/').count() == 1)
+        .cloned()
+        .collect();
+    assert_eq!(
+        top_level,
+        [
+            "plots/heatmap.svg",
+            "plots/heatmap_top.svg",
+            "plots/network.svg",
+            "plots/qc.svg",
+            "plots/strongest_cr.svg",
+            "plots/strongest_cs.svg"
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect()
+    );
+    assert_eq!(inlined, top_level);
+    assert_eq!(html.matches("<svg").count(), inlined.len());
+    for p in &plots {
+        assert!(hrefs.contains(p), "{p} is neither inlined nor linked");
+    }
+    for csv in ["qc.csv", "shifts.csv", "fits.csv", "cycles.csv"] {
+        assert!(hrefs.contains(csv), "no link to {csv}");
+    }
+
+    // QC: the worst units, failed then warned then lowest Z′, each row as in qc.csv.
+    let qc = read_csv(&dir.join("qc.csv"));
+    let units: Vec<_> = qc.iter().filter(|q| !q["cell_line"].is_empty()).collect();
+    let worst = html_table(&html, "qc-worst-table");
+    assert_eq!(worst.len(), 50.min(units.len()));
+    let rank = |v: &str| match v {
+        "fail" => 0,
+        "warn" => 1,
+        _ => 2,
+    };
+    let columns = collateral::report::QC_TABLE_COLUMNS;
+    let mut last = (0, f64::NEG_INFINITY);
+    for row in &worst {
+        let q = units
+            .iter()
+            .find(|q| q["plate"] == row[0] && q["cell_line"] == row[1] && q["replicate"] == row[2])
+            .unwrap();
+        let expect: Vec<String> = columns.iter().map(|c| q[*c].clone()).collect();
+        assert_eq!(&row[..columns.len()], &expect[..]);
+        let key = (
+            rank(&q["verdict"]),
+            q["z_prime"].parse().unwrap_or(f64::NEG_INFINITY),
+        );
+        assert!(
+            key.0 > last.0 || (key.0 == last.0 && key.1 >= last.1),
+            "{row:?}"
+        );
+        last = key;
+    }
+    // No unit left out is worse than the last one shown.
+    let shown: BTreeSet<(String, String, String)> = worst
+        .iter()
+        .map(|r| (r[0].clone(), r[1].clone(), r[2].clone()))
+        .collect();
+    for q in &units {
+        if !shown.contains(&(
+            q["plate"].clone(),
+            q["cell_line"].clone(),
+            q["replicate"].clone(),
+        )) {
+            let key = (
+                rank(&q["verdict"]),
+                q["z_prime"].parse().unwrap_or(f64::NEG_INFINITY),
+            );
+            assert!(key.0 > last.0 || (key.0 == last.0 && key.1 >= last.1));
+        }
+    }
+
+    // Shifts: the 200 strongest calls, each row as in shifts.csv.
+    let shifts = read_csv(&dir.join("shifts.csv"));
+    let effects: Vec<_> = shifts
+        .iter()
+        .filter(|s| {
+            matches!(
+                s["call"].as_str(),
+                "collateral_sensitive" | "cross_resistant"
+            )
+        })
+        .collect();
+    let table = html_table(&html, "shifts-table");
+    assert_eq!(table.len(), 200.min(effects.len()));
+    let mut previous = f64::INFINITY;
+    let strength = |s: &std::collections::HashMap<String, String>| {
+        s["log2_fc"].parse::<f64>().map_or(-1.0, f64::abs)
+    };
+    for row in &table {
+        let s = effects
+            .iter()
+            .find(|s| s["resistant_line"] == row[0] && s["drug"] == row[2])
+            .unwrap();
+        let expect: Vec<String> = collateral::report::SHIFT_TABLE_COLUMNS
+            .iter()
+            .map(|c| s[*c].clone())
+            .collect();
+        assert_eq!(row, &expect);
+        assert!(strength(s) <= previous);
+        previous = strength(s);
+    }
+    let weakest_shown = previous;
+    assert!(
+        effects
+            .iter()
+            .filter(|s| strength(s) > weakest_shown)
+            .count()
+            <= table.len()
+    );
+    // Fits: the curves that are not ok, in fits.csv order, up to 200.
+    let fits = read_csv(&dir.join("fits.csv"));
+    let not_ok: Vec<_> = fits.iter().filter(|f| f["status"] != "ok").collect();
+    let table = html_table(&html, "fits-table");
+    assert_eq!(table.len(), 200.min(not_ok.len()));
+    for (row, f) in table.iter().zip(&not_ok) {
+        let expect: Vec<String> = collateral::report::FIT_TABLE_COLUMNS
+            .iter()
+            .map(|c| f[*c].clone())
+            .collect();
+        assert_eq!(row, &expect);
+    }
+
+    // The heatmap is a raster: one block of colour per cell, checked cell by cell against
+    // shifts.csv, rows and columns in the clustered order.
+    let lines: BTreeSet<&str> = shifts
+        .iter()
+        .map(|s| s["resistant_line"].as_str())
+        .collect();
+    let drugs: BTreeSet<&str> = shifts.iter().map(|s| s["drug"].as_str()).collect();
+    let (row_order, col_order) = expected_orders(&shifts);
+    let svg = std::fs::read_to_string(dir.join("plots/heatmap.svg")).unwrap();
+    let doc = roxmltree::Document::parse(&svg).unwrap();
+    let image = doc
+        .descendants()
+        .find(|n| n.has_tag_name("image"))
+        .expect("the cells as an image");
+    let href = image.attribute("href").unwrap();
+    let png = base64_decode(href.strip_prefix("data:image/png;base64,").unwrap());
+    let pixels = image::load_from_memory(&png).unwrap().to_rgb8();
+    let (w, h) = pixels.dimensions();
+    assert_eq!(image.attribute("width").unwrap(), w.to_string());
+    assert_eq!(w % drugs.len() as u32, 0);
+    assert_eq!(h % lines.len() as u32, 0);
+    let (cw, ch) = (w / drugs.len() as u32, h / lines.len() as u32);
+    let nodes = svg_text_nodes(&dir.join("plots/heatmap.svg"));
+    let (rows, cols) = heatmap_axes(&nodes, &lines, &drugs);
+    assert!(cols.is_empty(), "a raster has no column labels");
+    assert_eq!(
+        rows.iter().map(|r| r.0.clone()).collect::<Vec<_>>(),
+        row_order
+    );
+    let limit = shifts
+        .iter()
+        .filter(|s| s["drug"] != s["selected_with"])
+        .filter_map(|s| s["log2_fc"].parse::<f64>().ok())
+        .fold(0.0f64, |m, v| m.max(v.abs()))
+        .ceil()
+        .max(1.0);
+    for (i, line) in row_order.iter().enumerate() {
+        for (j, drug) in col_order.iter().enumerate() {
+            let s = shifts
+                .iter()
+                .find(|s| &s["resistant_line"] == line && &s["drug"] == drug)
+                .unwrap();
+            let fc = s["log2_fc"].parse::<f64>().unwrap_or(f64::NAN);
+            let c = collateral::plot::style::diverging(fc, limit);
+            let p = pixels.get_pixel(j as u32 * cw + cw / 2, i as u32 * ch + ch / 2);
+            assert_eq!(p.0, [c.0, c.1, c.2], "{line} / {drug}: {fc}");
+        }
+    }
+
+    // Its labelled view: the 30 drugs with the most calls, every value written, in the
+    // overview's order.
+    let nodes = svg_text_nodes(&dir.join("plots/heatmap_top.svg"));
+    let (rows, cols) = heatmap_axes(&nodes, &lines, &drugs);
+    assert_eq!(
+        rows.iter().map(|r| r.0.clone()).collect::<Vec<_>>(),
+        row_order
+    );
+    assert_eq!(cols.len(), 30);
+    let score = |drug: &str| {
+        let cells: Vec<_> = shifts
+            .iter()
+            .filter(|s| s["drug"] == drug && s["selected_with"] != drug)
+            .collect();
+        let calls = cells
+            .iter()
+            .filter(|s| {
+                matches!(
+                    s["call"].as_str(),
+                    "collateral_sensitive" | "cross_resistant"
+                )
+            })
+            .count();
+        let values: Vec<f64> = cells
+            .iter()
+            .filter_map(|s| s["log2_fc"].parse::<f64>().ok())
+            .map(|v| v.abs().min(limit))
+            .collect();
+        let mean = if values.is_empty() {
+            0.0
+        } else {
+            values.iter().sum::<f64>() / values.len() as f64
+        };
+        (calls, mean)
+    };
+    let mut ranked: Vec<&str> = drugs.iter().copied().collect();
+    ranked.sort_by(|a, b| {
+        let (x, y) = (score(a), score(b));
+        y.0.cmp(&x.0).then(y.1.total_cmp(&x.1)).then(a.cmp(b))
+    });
+    let chosen: BTreeSet<&str> = ranked[..30].iter().copied().collect();
+    let expect: Vec<String> = col_order
+        .iter()
+        .filter(|d| chosen.contains(d.as_str()))
+        .cloned()
+        .collect();
+    assert_eq!(cols.iter().map(|c| c.0.clone()).collect::<Vec<_>>(), expect);
+    for (line, y) in &rows {
+        for (drug, x) in &cols {
+            let s = shifts
+                .iter()
+                .find(|s| &s["resistant_line"] == line && &s["drug"] == drug)
+                .unwrap();
+            let at: Vec<&SvgText> = nodes
+                .iter()
+                .filter(|n| n.anchor == "middle" && n.x == *x && n.y == *y)
+                .collect();
+            assert_eq!(at.len(), 1);
+            assert_eq!(at[0].text, cell_label(s, 0.05), "{line} / {drug}");
+        }
+    }
+
+    // The network keeps the strongest edges and says how many there are.
+    let network: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("network.json")).unwrap()).unwrap();
+    let edges = network["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| {
+            e["source"] != e["target"]
+                && matches!(
+                    e["call"].as_str(),
+                    Some("collateral_sensitive" | "cross_resistant")
+                )
+        })
+        .count();
+    let net = svg_texts(&dir.join("plots/network.svg"));
+    let title = net
+        .iter()
+        .find(|t| t.starts_with("Collateral-sensitivity network: strongest "))
+        .expect("a title saying the edges are a subset");
+    assert!(title.ends_with(&format!(" of {edges} edges")), "{title}");
+    let on_circle = net.iter().filter(|t| drugs.contains(t.as_str())).count();
+    assert!((2..=40).contains(&on_circle), "{on_circle} drugs drawn");
+
+    // The highlights open with the most negative collateral sensitivity.
+    let cs: Vec<_> = shifts
+        .iter()
+        .filter(|s| s["call"] == "collateral_sensitive" && s["drug"] != s["selected_with"])
+        .collect();
+    let strongest = cs
+        .iter()
+        .min_by(|a, b| {
+            let v = |s: &std::collections::HashMap<String, String>| {
+                s["log2_fc"].parse::<f64>().unwrap()
+            };
+            v(a).total_cmp(&v(b))
+        })
+        .unwrap();
+    let texts = svg_texts(&dir.join("plots/strongest_cs.svg"));
+    assert!(texts.contains(&format!(
+        "Strongest collateral sensitivity: {} of {} CS shifts",
+        12.min(cs.len()),
+        cs.len()
+    )));
+    let first = texts
+        .iter()
+        .find(|t| t.contains(" · "))
+        .expect("a panel title");
+    assert!(
+        first.starts_with(&format!(
+            "{} · {}: log2 FC ",
+            strongest["resistant_line"], strongest["drug"]
+        )),
+        "{first}"
     );
 }

@@ -1,10 +1,78 @@
 //! The outputs of a run, read back from its folder: everything the figures and the report show
 //! comes from these files, so `collateral plot` redraws exactly what `collateral run` drew.
+//!
+//! A thousand-plate screen has millions of wells and a hundred thousand curves, so the rows are
+//! kept compact (names interned, wells as numbers) and looked up through indexes built once
+//! here: a figure asks for "the fit of this line and drug" a hundred thousand times.
 
-use std::collections::BTreeMap;
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use serde::Deserialize;
 
 use crate::error::{Error, Location, Result};
+use crate::wells::Role;
+
+/// Interned names (cell lines, drugs or plates): each distinct text once, numbered in the order
+/// first seen, so rows can hold a number and lookups compare numbers, not strings.
+#[derive(Debug, Clone, Default)]
+pub struct Names {
+    list: Vec<String>,
+    ids: HashMap<String, u32>,
+}
+
+impl Names {
+    /// The number of `name`, adding it when new.
+    pub fn intern(&mut self, name: &str) -> u32 {
+        if let Some(&id) = self.ids.get(name) {
+            return id;
+        }
+        let id = self.list.len() as u32;
+        self.list.push(name.to_string());
+        self.ids.insert(name.to_string(), id);
+        id
+    }
+
+    /// The number of `name`, when it was seen.
+    pub fn id(&self, name: &str) -> Option<u32> {
+        self.ids.get(name).copied()
+    }
+
+    /// The name numbered `id`.
+    pub fn name(&self, id: u32) -> &str {
+        &self.list[id as usize]
+    }
+
+    /// Every name, in first-seen order.
+    pub fn all(&self) -> &[String] {
+        &self.list
+    }
+}
+
+/// A row's text cells exactly as written, by column name: the report's tables show these, so
+/// the page holds the CSV's text, not a reformatted number. One record per row (not a map of
+/// strings) keeps a hundred-thousand-row table small.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Cells {
+    header: Arc<Vec<String>>,
+    record: csv::StringRecord,
+}
+
+impl Cells {
+    /// The text of `column`, when the file has that column.
+    pub fn get(&self, column: &str) -> Option<&str> {
+        self.header
+            .iter()
+            .position(|h| h == column)
+            .and_then(|i| self.record.get(i))
+    }
+
+    /// The text of `column`, empty when the file has no such column.
+    pub fn text(&self, column: &str) -> String {
+        self.get(column).unwrap_or_default().to_string()
+    }
+}
 
 /// One `fits.csv` row, the columns the figures use.
 #[derive(Debug, Clone, PartialEq)]
@@ -35,8 +103,8 @@ pub struct FitRow {
     pub status: String,
     /// Why, and notes.
     pub message: String,
-    /// The row's text cells, by column name, for the report's fit table.
-    pub cells: BTreeMap<String, String>,
+    /// The row's text cells, for the report's fit table.
+    pub cells: Cells,
 }
 
 impl FitRow {
@@ -75,6 +143,8 @@ pub struct ShiftRow {
     pub call: String,
     /// Replicate (empty for pooled rows).
     pub replicate: String,
+    /// The row's text cells, for the report's shift table.
+    pub cells: Cells,
 }
 
 impl ShiftRow {
@@ -89,29 +159,27 @@ impl ShiftRow {
     }
 }
 
-/// One `wells.csv` row, the columns the figures use.
-#[derive(Debug, Clone, PartialEq)]
+/// One `wells.csv` row, the columns the figures use, as numbers: a screen has millions.
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct WellRow {
-    /// Plate id.
-    pub plate: String,
-    /// Well name such as `B3`.
-    pub well: String,
-    /// Cell line.
-    pub cell_line: String,
-    /// Drug (empty for controls).
-    pub drug: String,
+    /// Plate, numbered in [`RunData::plates`].
+    pub plate: u32,
+    /// The well's 0-based (row, column), `None` when its name does not parse.
+    pub position: Option<(u16, u16)>,
+    /// Cell line, numbered in [`RunData::names`] (the empty name for empty wells).
+    pub cell_line: u32,
+    /// Drug, numbered in [`RunData::names`] (the empty name for controls).
+    pub drug: u32,
     /// Concentration (NaN for controls).
     pub concentration: f64,
-    /// `sample`, `vehicle`, `blank` or `empty`.
-    pub role: String,
+    /// `sample`, `vehicle`, `blank` or `empty`; `None` for a role the figures do not know.
+    pub role: Option<Role>,
     /// Signal (NaN when not a number).
     pub signal: f64,
     /// Normalized viability (NaN when undefined).
     pub viability: f64,
     /// Whether the well was left out downstream.
     pub excluded: bool,
-    /// Why.
-    pub exclusion_reason: String,
 }
 
 /// One `qc.csv` row, the columns the figures use plus every cell as text for the report.
@@ -131,8 +199,8 @@ pub struct QcRow {
     pub verdict: String,
     /// Rules hit.
     pub reason: String,
-    /// The row's text cells, by column name.
-    pub cells: BTreeMap<String, String>,
+    /// The row's text cells.
+    pub cells: Cells,
 }
 
 /// One `cycles.csv` row.
@@ -176,8 +244,14 @@ pub struct RunData {
     pub fits: Vec<FitRow>,
     /// Whether the run compared lines (it wrote `shifts.csv`, even if empty).
     pub compared: bool,
+    /// `shifts.csv` column names in file order (empty without a lines table).
+    pub shift_columns: Vec<String>,
     /// `shifts.csv` (empty without a lines table).
     pub shifts: Vec<ShiftRow>,
+    /// Cell line and drug names of the wells, by number.
+    pub names: Names,
+    /// Plate names, numbered in first-seen order of `wells.csv`.
+    pub plates: Names,
     /// `wells.csv`.
     pub wells: Vec<WellRow>,
     /// `qc.csv` column names in file order.
@@ -188,6 +262,35 @@ pub struct RunData {
     pub cycles: Vec<CycleRow>,
     /// `network.json` edges (empty without a lines table).
     pub edges: Vec<EdgeRow>,
+    /// Drugs in first-seen order of `fits.csv`.
+    drug_list: Vec<String>,
+    /// Resistant lines with their parental line, in first-seen order of `shifts.csv`.
+    resistant: Vec<(String, String)>,
+    /// First `fits.csv` row of each (cell line, drug).
+    fit_index: HashMap<String, HashMap<String, usize>>,
+    /// First pooled `shifts.csv` row of each (resistant line, drug).
+    pooled_index: HashMap<String, HashMap<String, usize>>,
+    /// Replicate `shifts.csv` rows of each (resistant line, drug), in file order.
+    replicate_index: HashMap<String, HashMap<String, Vec<usize>>>,
+}
+
+/// The part of `network.json` the figures use; other fields are ignored.
+#[derive(Deserialize)]
+struct NetworkFile {
+    #[serde(default)]
+    edges: Vec<NetworkEdge>,
+}
+
+#[derive(Deserialize)]
+struct NetworkEdge {
+    #[serde(default)]
+    source: String,
+    #[serde(default)]
+    target: String,
+    #[serde(default)]
+    call: String,
+    #[serde(default)]
+    log2_fc: Option<f64>,
 }
 
 impl RunData {
@@ -200,7 +303,8 @@ impl RunData {
         let run: serde_json::Value = serde_json::from_str(&text)
             .map_err(|e| Error::input(Location::file(&run_path), format!("not valid JSON: {e}")))?;
         let fits_table = Csv::read(&dir.join("fits.csv"))?;
-        let fits = fits_table
+        let fit_columns = fits_table.header.to_vec();
+        let fits: Vec<FitRow> = fits_table
             .rows()
             .map(|r| FitRow {
                 cell_line: r.text("cell_line"),
@@ -216,44 +320,34 @@ impl RunData {
                 r2: r.number("r2"),
                 status: r.text("status"),
                 message: r.text("message"),
-                cells: r.all(),
+                cells: r.cells(),
             })
             .collect();
         let compared = dir.join("shifts.csv").exists();
-        let shifts = match Csv::read_optional(&dir.join("shifts.csv"))? {
-            None => Vec::new(),
-            Some(t) => t
-                .rows()
-                .map(|r| ShiftRow {
-                    resistant_line: r.text("resistant_line"),
-                    parental_line: r.text("parental_line"),
-                    drug: r.text("drug"),
-                    selected_with: r.text("selected_with"),
-                    metric: r.text("metric"),
-                    log2_fc: r.number("log2_fc"),
-                    log2_fc_qualifier: r.text("log2_fc_qualifier"),
-                    q_value: r.number("q_value"),
-                    call: r.text("call"),
-                    replicate: r.text("replicate"),
-                })
-                .collect(),
+        let (shift_columns, shifts) = match Csv::read_optional(&dir.join("shifts.csv"))? {
+            None => (Vec::new(), Vec::new()),
+            Some(t) => (
+                t.header.to_vec(),
+                t.rows()
+                    .map(|r| ShiftRow {
+                        resistant_line: r.text("resistant_line"),
+                        parental_line: r.text("parental_line"),
+                        drug: r.text("drug"),
+                        selected_with: r.text("selected_with"),
+                        metric: r.text("metric"),
+                        log2_fc: r.number("log2_fc"),
+                        log2_fc_qualifier: r.text("log2_fc_qualifier"),
+                        q_value: r.number("q_value"),
+                        call: r.text("call"),
+                        replicate: r.text("replicate"),
+                        cells: r.cells(),
+                    })
+                    .collect(),
+            ),
         };
-        let wells = Csv::read(&dir.join("wells.csv"))?
-            .rows()
-            .map(|r| WellRow {
-                plate: r.text("plate"),
-                well: r.text("well"),
-                cell_line: r.text("cell_line"),
-                drug: r.text("drug"),
-                concentration: r.number("concentration"),
-                role: r.text("role"),
-                signal: r.number("signal"),
-                viability: r.number("viability"),
-                excluded: r.text("excluded") == "true",
-                exclusion_reason: r.text("exclusion_reason"),
-            })
-            .collect();
+        let (names, plates, wells) = read_wells(&dir.join("wells.csv"))?;
         let qc_table = Csv::read(&dir.join("qc.csv"))?;
+        let qc_columns = qc_table.header.to_vec();
         let qc = qc_table
             .rows()
             .map(|r| QcRow {
@@ -264,7 +358,7 @@ impl RunData {
                 z_prime: r.number("z_prime"),
                 verdict: r.text("verdict"),
                 reason: r.text("reason"),
-                cells: r.all(),
+                cells: r.cells(),
             })
             .collect();
         let cycles = match Csv::read_optional(&dir.join("cycles.csv"))? {
@@ -284,40 +378,81 @@ impl RunData {
         let edges = if network_path.exists() {
             let text = std::fs::read_to_string(&network_path)
                 .map_err(|e| Error::io(&network_path, "reading", e))?;
-            let json: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
+            let json: NetworkFile = serde_json::from_str(&text).map_err(|e| {
                 Error::input(
                     Location::file(&network_path),
                     format!("not valid JSON: {e}"),
                 )
             })?;
-            json["edges"]
-                .as_array()
-                .map(|a| {
-                    a.iter()
-                        .map(|e| EdgeRow {
-                            source: e["source"].as_str().unwrap_or_default().to_string(),
-                            target: e["target"].as_str().unwrap_or_default().to_string(),
-                            call: e["call"].as_str().unwrap_or_default().to_string(),
-                            log2_fc: e["log2_fc"].as_f64().unwrap_or(f64::NAN),
-                        })
-                        .collect()
+            json.edges
+                .into_iter()
+                .map(|e| EdgeRow {
+                    source: e.source,
+                    target: e.target,
+                    call: e.call,
+                    log2_fc: e.log2_fc.unwrap_or(f64::NAN),
                 })
-                .unwrap_or_default()
+                .collect()
         } else {
             Vec::new()
         };
+
+        let mut drug_list: Vec<String> = Vec::new();
+        let mut seen = std::collections::HashSet::new();
+        let mut fit_index: HashMap<String, HashMap<String, usize>> = HashMap::new();
+        for (i, f) in fits.iter().enumerate() {
+            if seen.insert(f.drug.as_str()) {
+                drug_list.push(f.drug.clone());
+            }
+            fit_index
+                .entry(f.cell_line.clone())
+                .or_default()
+                .entry(f.drug.clone())
+                .or_insert(i);
+        }
+        let mut resistant: Vec<(String, String)> = Vec::new();
+        let mut seen = std::collections::HashSet::new();
+        let mut pooled_index: HashMap<String, HashMap<String, usize>> = HashMap::new();
+        let mut replicate_index: HashMap<String, HashMap<String, Vec<usize>>> = HashMap::new();
+        for (i, s) in shifts.iter().enumerate() {
+            if seen.insert(s.resistant_line.as_str()) {
+                resistant.push((s.resistant_line.clone(), s.parental_line.clone()));
+            }
+            if s.replicate.is_empty() {
+                pooled_index
+                    .entry(s.resistant_line.clone())
+                    .or_default()
+                    .entry(s.drug.clone())
+                    .or_insert(i);
+            } else {
+                replicate_index
+                    .entry(s.resistant_line.clone())
+                    .or_default()
+                    .entry(s.drug.clone())
+                    .or_default()
+                    .push(i);
+            }
+        }
         Ok(RunData {
             dir: dir.to_path_buf(),
             run,
-            fit_columns: fits_table.header.clone(),
+            fit_columns,
             fits,
             compared,
+            shift_columns,
             shifts,
+            names,
+            plates,
             wells,
-            qc_columns: qc_table.header.clone(),
+            qc_columns,
             qc,
             cycles,
             edges,
+            drug_list,
+            resistant,
+            fit_index,
+            pooled_index,
+            replicate_index,
         })
     }
 
@@ -341,40 +476,118 @@ impl RunData {
         self.shifts.iter().filter(|s| s.replicate.is_empty())
     }
 
+    /// The pooled shift row of a resistant line and drug, if any.
+    pub fn pooled_shift(&self, line: &str, drug: &str) -> Option<&ShiftRow> {
+        let i = *self.pooled_index.get(line)?.get(drug)?;
+        Some(&self.shifts[i])
+    }
+
+    /// The replicate shift rows of a resistant line and drug, in file order.
+    pub fn replicate_shifts(&self, line: &str, drug: &str) -> Vec<&ShiftRow> {
+        self.replicate_index
+            .get(line)
+            .and_then(|m| m.get(drug))
+            .map(|ix| ix.iter().map(|&i| &self.shifts[i]).collect())
+            .unwrap_or_default()
+    }
+
     /// Drugs in first-seen order of `fits.csv` (sorted, as fits are written sorted).
     pub fn drugs(&self) -> Vec<String> {
-        let mut out: Vec<String> = Vec::new();
-        for f in &self.fits {
-            if !out.contains(&f.drug) {
-                out.push(f.drug.clone());
-            }
-        }
-        out
+        self.drug_list.clone()
     }
 
     /// Resistant lines and their parental line, in `shifts.csv` order (lines reported per
     /// replicate included).
     pub fn resistant_lines(&self) -> Vec<(String, String)> {
-        let mut out: Vec<(String, String)> = Vec::new();
-        for s in &self.shifts {
-            if !out.iter().any(|(r, _)| r == &s.resistant_line) {
-                out.push((s.resistant_line.clone(), s.parental_line.clone()));
-            }
-        }
-        out
+        self.resistant.clone()
     }
 
-    /// The fit of a (cell line, drug), if any.
+    /// The fit of a (cell line, drug), if any (the first, should `fits.csv` repeat one).
     pub fn fit(&self, cell_line: &str, drug: &str) -> Option<&FitRow> {
-        self.fits
-            .iter()
-            .find(|f| f.cell_line == cell_line && f.drug == drug)
+        let i = *self.fit_index.get(cell_line)?.get(drug)?;
+        Some(&self.fits[i])
     }
+
+    /// The QC unit rows (one per plate, cell line and replicate): what `run.json`'s
+    /// `qc_pass`/`qc_warn`/`qc_fail` count. Pooled rows and the rows of plates left out by
+    /// `--keep-going` (both without a cell line) are not units.
+    pub fn qc_units(&self) -> impl Iterator<Item = &QcRow> {
+        self.qc.iter().filter(|q| !q.cell_line.is_empty())
+    }
+}
+
+/// Reads `wells.csv` into compact rows: the file of a thousand-plate screen has millions of
+/// rows, so names are interned and the well name parsed once. Returns (cell line and drug
+/// names, plate names, wells).
+fn read_wells(path: &Path) -> Result<(Names, Names, Vec<WellRow>)> {
+    let mut reader = csv::Reader::from_path(path).map_err(|e| csv_error(path, e))?;
+    let header = reader
+        .byte_headers()
+        .map_err(|e| csv_error(path, e))?
+        .clone();
+    let col = |name: &str| header.iter().position(|h| h == name.as_bytes());
+    let cols = [
+        col("plate"),
+        col("well"),
+        col("cell_line"),
+        col("drug"),
+        col("concentration"),
+        col("role"),
+        col("signal"),
+        col("viability"),
+        col("excluded"),
+    ];
+    let mut names = Names::default();
+    let mut plates = Names::default();
+    let mut wells = Vec::new();
+    let mut record = csv::ByteRecord::new();
+    // Rows come plate by plate: remember the last plate instead of hashing it every row.
+    let mut last_plate: Option<(Vec<u8>, u32)> = None;
+    loop {
+        match reader.read_byte_record(&mut record) {
+            Ok(false) => break,
+            Ok(true) => {}
+            Err(e) => return Err(csv_error(path, e)),
+        }
+        let line = record.position().map_or(0, |p| p.line());
+        let field = |k: usize| -> Result<&str> {
+            let bytes = cols[k].and_then(|i| record.get(i)).unwrap_or_default();
+            std::str::from_utf8(bytes).map_err(|_| {
+                Error::input(
+                    Location::file(path).at_line(line),
+                    "cannot read the run's table: a field is not UTF-8",
+                )
+            })
+        };
+        let number = |k: usize| -> Result<f64> { Ok(field(k)?.trim().parse().unwrap_or(f64::NAN)) };
+        let plate_bytes = cols[0].and_then(|i| record.get(i)).unwrap_or_default();
+        let plate = match &last_plate {
+            Some((b, id)) if b.as_slice() == plate_bytes => *id,
+            _ => {
+                let id = plates.intern(field(0)?);
+                last_plate = Some((plate_bytes.to_vec(), id));
+                id
+            }
+        };
+        wells.push(WellRow {
+            plate,
+            position: super::plate_map::parse_well(field(1)?)
+                .and_then(|(r, c)| Some((u16::try_from(r).ok()?, u16::try_from(c).ok()?))),
+            cell_line: names.intern(field(2)?),
+            drug: names.intern(field(3)?),
+            concentration: number(4)?,
+            role: Role::parse(field(5)?),
+            signal: number(6)?,
+            viability: number(7)?,
+            excluded: field(8)? == "true",
+        });
+    }
+    Ok((names, plates, wells))
 }
 
 /// A CSV file read whole, with its header.
 struct Csv {
-    header: Vec<String>,
+    header: Arc<Vec<String>>,
     records: Vec<csv::StringRecord>,
 }
 
@@ -391,7 +604,10 @@ impl Csv {
             .records()
             .collect::<std::result::Result<Vec<_>, _>>()
             .map_err(|e| csv_error(path, e))?;
-        Ok(Csv { header, records })
+        Ok(Csv {
+            header: Arc::new(header),
+            records,
+        })
     }
 
     fn read_optional(path: &Path) -> Result<Option<Csv>> {
@@ -402,23 +618,24 @@ impl Csv {
         }
     }
 
-    fn rows(&self) -> impl Iterator<Item = CsvRow<'_>> {
-        self.records.iter().map(move |r| CsvRow {
-            csv: self,
-            record: r,
+    /// The rows, each owning its record (moved, not copied, into the rows' [`Cells`]).
+    fn rows(self) -> impl Iterator<Item = CsvRow> {
+        let header = self.header;
+        self.records.into_iter().map(move |record| CsvRow {
+            header: Arc::clone(&header),
+            record,
         })
     }
 }
 
-struct CsvRow<'a> {
-    csv: &'a Csv,
-    record: &'a csv::StringRecord,
+struct CsvRow {
+    header: Arc<Vec<String>>,
+    record: csv::StringRecord,
 }
 
-impl CsvRow<'_> {
+impl CsvRow {
     fn text(&self, column: &str) -> String {
-        self.csv
-            .header
+        self.header
             .iter()
             .position(|h| h == column)
             .and_then(|i| self.record.get(i))
@@ -431,13 +648,11 @@ impl CsvRow<'_> {
         self.text(column).trim().parse().unwrap_or(f64::NAN)
     }
 
-    fn all(&self) -> BTreeMap<String, String> {
-        self.csv
-            .header
-            .iter()
-            .cloned()
-            .zip(self.record.iter().map(str::to_string))
-            .collect()
+    fn cells(self) -> Cells {
+        Cells {
+            header: self.header,
+            record: self.record,
+        }
     }
 }
 
@@ -450,7 +665,19 @@ fn csv_error(path: &Path, e: csv::Error) -> Error {
     Error::input(loc, format!("cannot read the run's table: {e}"))
 }
 
-/// Reads a CSV into rows of column → text (for tables shown as written).
-pub fn read_rows(path: &Path) -> Result<Vec<BTreeMap<String, String>>> {
-    Ok(Csv::read(path)?.rows().map(|r| r.all()).collect())
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_number_in_first_seen_order() {
+        let mut n = Names::default();
+        assert_eq!(n.intern("b"), 0);
+        assert_eq!(n.intern("a"), 1);
+        assert_eq!(n.intern("b"), 0);
+        assert_eq!(n.id("a"), Some(1));
+        assert_eq!(n.id("c"), None);
+        assert_eq!(n.name(1), "a");
+        assert_eq!(n.all(), ["b".to_string(), "a".to_string()]);
+    }
 }

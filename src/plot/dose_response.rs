@@ -3,14 +3,15 @@
 //! curve and the potency the run compared (IC50, with its qualifier when censored, or EC50 when
 //! `shift.metric = "ec50"`) on a log10 concentration axis.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use super::data::RunData;
+use super::data::{RunData, ShiftRow};
 use super::style::{self, short_number, FONT, PARENTAL_GREY, RESISTANT_ORANGE};
 use super::{plot_err, Draw, PlotOptions};
+use crate::wells::Role;
 
 /// Default size of one panel in pixels.
 pub const PANEL_SIZE: (u32, u32) = (360, 300);
@@ -77,6 +78,8 @@ impl Series {
 pub struct Panel {
     /// Drug.
     pub drug: String,
+    /// The line, named in the title when panels of several lines share a figure.
+    pub line: Option<String>,
     /// Parental first (when known), then the resistant line.
     pub series: Vec<Series>,
     /// The pooled shift row's call, log2 fold change and its qualifier, when there is one.
@@ -100,95 +103,258 @@ pub struct Grid {
     pub panels: Vec<Panel>,
 }
 
-/// Builds one grid per resistant line (per cell line when the run has no shifts), restricted
-/// to the selected lines and drugs.
-pub fn grids(data: &RunData, options: &PlotOptions) -> Vec<Grid> {
-    let mut points: BTreeMap<(&str, &str), Vec<(f64, f64)>> = BTreeMap::new();
-    for w in &data.wells {
-        if w.role == "sample"
-            && !w.excluded
-            && w.viability.is_finite()
-            && w.concentration.is_finite()
-            && w.concentration > 0.0
-        {
-            points
-                .entry((&w.cell_line, &w.drug))
-                .or_default()
-                .push((w.concentration, w.viability));
+/// What the grids, the drug overviews and the highlights share, built once per drawing: every
+/// used well's point grouped by (cell line, drug), the selected drugs and lines. A screen of
+/// a hundred lines and a thousand drugs asks for a hundred thousand series; each is then a
+/// few lookups, not a pass over millions of wells.
+pub struct Curves<'a> {
+    data: &'a RunData,
+    /// (concentration, viability) of every used sample well, by (cell line, drug) number.
+    points: HashMap<(u32, u32), Vec<(f64, f64)>>,
+    /// Selected drugs, in `fits.csv` order.
+    drugs: Vec<String>,
+    /// Selected grid lines with their parental line: resistant lines in `shifts.csv` order, or
+    /// every cell line of `fits.csv` without a lines table.
+    lines: Vec<(String, Option<String>)>,
+    unit: String,
+    use_ec50: bool,
+}
+
+impl<'a> Curves<'a> {
+    /// Groups the run's wells and picks the selected lines and drugs.
+    pub fn new(data: &'a RunData, options: &PlotOptions) -> Curves<'a> {
+        let mut points: HashMap<(u32, u32), Vec<(f64, f64)>> = HashMap::new();
+        for w in &data.wells {
+            if w.role == Some(Role::Sample)
+                && !w.excluded
+                && w.viability.is_finite()
+                && w.concentration.is_finite()
+                && w.concentration > 0.0
+            {
+                points
+                    .entry((w.cell_line, w.drug))
+                    .or_default()
+                    .push((w.concentration, w.viability));
+            }
+        }
+        let mut lines: Vec<(String, Option<String>)> = data
+            .resistant_lines()
+            .into_iter()
+            .map(|(r, p)| (r, Some(p)))
+            .collect();
+        if lines.is_empty() {
+            let mut all: Vec<String> = data.fits.iter().map(|f| f.cell_line.clone()).collect();
+            all.dedup();
+            lines = all.into_iter().map(|l| (l, None)).collect();
+        }
+        lines.retain(|(l, _)| options.wants_line(l));
+        let drugs = data
+            .drugs()
+            .into_iter()
+            .filter(|d| options.wants_drug(d))
+            .collect();
+        Curves {
+            data,
+            points,
+            drugs,
+            lines,
+            unit: data.unit(),
+            use_ec50: data.run["settings"]["shift"]["metric"].as_str() == Some("ec50"),
         }
     }
-    let mut pairs: Vec<(String, Option<String>)> = data
-        .resistant_lines()
-        .into_iter()
-        .map(|(r, p)| (r, Some(p)))
-        .collect();
-    if pairs.is_empty() {
-        let mut lines: Vec<String> = data.fits.iter().map(|f| f.cell_line.clone()).collect();
-        lines.dedup();
-        pairs = lines.into_iter().map(|l| (l, None)).collect();
+
+    /// The lines that get a grid (when they have a fitted drug), with their parental line.
+    pub fn lines(&self) -> &[(String, Option<String>)] {
+        &self.lines
     }
-    let drugs: Vec<String> = data
-        .drugs()
-        .into_iter()
-        .filter(|d| options.wants_drug(d))
-        .collect();
-    let unit = data.unit();
-    let use_ec50 = data.run["settings"]["shift"]["metric"].as_str() == Some("ec50");
-    let potency_name = if use_ec50 { "EC50" } else { "IC50" };
-    pairs
-        .into_iter()
-        .filter(|(l, _)| options.wants_line(l))
-        .map(|(line, parental)| {
-            let panels = drugs
-                .iter()
-                .filter(|d| data.fit(&line, d).is_some())
-                .map(|drug| {
-                    let mut series = Vec::new();
-                    if let Some(p) = &parental {
-                        series.push(make_series(data, &points, p, drug, true, use_ec50));
-                    }
-                    series.push(make_series(data, &points, &line, drug, false, use_ec50));
-                    let shift = data
-                        .pooled_shifts()
-                        .find(|s| s.resistant_line == line && &s.drug == drug)
-                        .map(|s| (s.call.clone(), s.log2_fc, s.log2_fc_qualifier.clone()));
-                    let replicate_calls = data
-                        .shifts
-                        .iter()
-                        .filter(|s| {
-                            s.resistant_line == line && &s.drug == drug && !s.replicate.is_empty()
-                        })
-                        .map(|s| (s.replicate.clone(), s.call.clone()))
-                        .collect();
-                    Panel {
-                        drug: drug.clone(),
-                        series,
-                        shift,
-                        replicate_calls,
-                    }
+
+    /// `IC50` or `EC50`: what the panels mark.
+    fn potency_name(&self) -> &'static str {
+        if self.use_ec50 {
+            "EC50"
+        } else {
+            "IC50"
+        }
+    }
+
+    /// One line's panel for one drug: the parental series (when known), then the line's.
+    fn panel(&self, line: &str, parental: Option<&str>, drug: &str) -> Panel {
+        let mut series = Vec::new();
+        if let Some(p) = parental {
+            series.push(self.series(p, drug, true));
+        }
+        series.push(self.series(line, drug, false));
+        Panel {
+            drug: drug.to_string(),
+            line: None,
+            series,
+            shift: self
+                .data
+                .pooled_shift(line, drug)
+                .map(|s| (s.call.clone(), s.log2_fc, s.log2_fc_qualifier.clone())),
+            replicate_calls: self
+                .data
+                .replicate_shifts(line, drug)
+                .into_iter()
+                .map(|s| (s.replicate.clone(), s.call.clone()))
+                .collect(),
+        }
+    }
+
+    /// Whether a line has a fit for a selected drug (and so a grid).
+    pub fn has_panels(&self, line: &str) -> bool {
+        self.drugs.iter().any(|d| self.data.fit(line, d).is_some())
+    }
+
+    /// The grid of one line: a panel per selected drug the line has a fit for; `None` when it
+    /// has none.
+    pub fn grid(&self, line: &str, parental: Option<&str>) -> Option<Grid> {
+        let panels: Vec<Panel> = self
+            .drugs
+            .iter()
+            .filter(|d| self.data.fit(line, d).is_some())
+            .map(|drug| self.panel(line, parental, drug))
+            .collect();
+        (!panels.is_empty()).then(|| Grid {
+            line: line.to_string(),
+            parental: parental.map(str::to_string),
+            unit: self.unit.clone(),
+            potency_name: self.potency_name().to_string(),
+            panels,
+        })
+    }
+
+    /// Drugs that get an overview: those of the grids' panels, in first-seen order.
+    pub fn overview_drugs(&self) -> Vec<String> {
+        let mut seen = HashSet::new();
+        let mut out = Vec::new();
+        for (line, _) in &self.lines {
+            for d in &self.drugs {
+                if self.data.fit(line, d).is_some() && seen.insert(d.as_str()) {
+                    out.push(d.clone());
+                }
+            }
+        }
+        out
+    }
+
+    /// One drug, every line of the grids: parental lines first, then the lines in grid order.
+    pub fn overview(&self, drug: &str) -> DrugOverview {
+        let mut series: Vec<Series> = Vec::new();
+        let mut seen = HashSet::new();
+        for (line, parental) in &self.lines {
+            if self.data.fit(line, drug).is_none() {
+                continue;
+            }
+            let mut add = |l: &str, is_parental: bool| {
+                if seen.insert(l.to_string()) {
+                    series.push(self.series(l, drug, is_parental));
+                }
+            };
+            if let Some(p) = parental {
+                add(p, true);
+            }
+            add(line, false);
+        }
+        // Parental lines first, keeping first-seen order otherwise.
+        series.sort_by_key(|s| !s.parental);
+        DrugOverview {
+            drug: drug.to_string(),
+            unit: self.unit.clone(),
+            potency_name: self.potency_name().to_string(),
+            series,
+        }
+    }
+
+    /// The strongest collateral sensitivity and cross-resistance of the selected lines and
+    /// drugs as panels: the [`HIGHLIGHT_PANELS`] pooled shifts called collaterally sensitive
+    /// with the most negative log2 FC, and those called cross-resistant with the most positive
+    /// (the selecting drug's own cell left out: its resistance is expected). Ties by line and
+    /// drug. Kinds without a call are left out.
+    pub fn highlights(&self) -> Vec<Highlights> {
+        let selected: HashSet<&str> = self.drugs.iter().map(String::as_str).collect();
+        let parental: HashMap<&str, Option<&str>> = self
+            .lines
+            .iter()
+            .map(|(l, p)| (l.as_str(), p.as_deref()))
+            .collect();
+        let mut out = Vec::new();
+        for (call, sign, what) in [
+            ("collateral_sensitive", 1.0, "collateral sensitivity"),
+            ("cross_resistant", -1.0, "cross-resistance"),
+        ] {
+            let mut rows: Vec<&ShiftRow> = self
+                .data
+                .pooled_shifts()
+                .filter(|s| {
+                    s.call == call
+                        && s.drug != s.selected_with
+                        && selected.contains(s.drug.as_str())
+                        && parental.contains_key(s.resistant_line.as_str())
                 })
                 .collect();
-            Grid {
-                line,
-                parental,
-                unit: unit.clone(),
-                potency_name: potency_name.to_string(),
-                panels,
+            rows.sort_by(|a, b| {
+                let key = |s: &ShiftRow| {
+                    if s.log2_fc.is_finite() {
+                        sign * s.log2_fc
+                    } else {
+                        f64::INFINITY
+                    }
+                };
+                key(a)
+                    .total_cmp(&key(b))
+                    .then_with(|| a.resistant_line.cmp(&b.resistant_line))
+                    .then_with(|| a.drug.cmp(&b.drug))
+            });
+            let total = rows.len();
+            let panels: Vec<Panel> = rows
+                .into_iter()
+                .take(HIGHLIGHT_PANELS)
+                .map(|s| {
+                    let mut p = self.panel(
+                        &s.resistant_line,
+                        parental[s.resistant_line.as_str()],
+                        &s.drug,
+                    );
+                    p.line = Some(s.resistant_line.clone());
+                    p
+                })
+                .collect();
+            if !panels.is_empty() {
+                out.push(Highlights {
+                    what: what.to_string(),
+                    call: call.to_string(),
+                    total,
+                    unit: self.unit.clone(),
+                    potency_name: self.potency_name().to_string(),
+                    panels,
+                });
             }
-        })
-        .filter(|g| !g.panels.is_empty())
-        .collect()
+        }
+        out
+    }
+
+    fn series(&self, line: &str, drug: &str, parental: bool) -> Series {
+        let key = self.data.names.id(line).zip(self.data.names.id(drug));
+        let pts = key
+            .and_then(|k| self.points.get(&k))
+            .cloned()
+            .unwrap_or_default();
+        make_series(self.data, pts, line, drug, parental, self.use_ec50)
+    }
 }
+
+/// Panels of each kind in the highlights.
+pub const HIGHLIGHT_PANELS: usize = 12;
 
 fn make_series(
     data: &RunData,
-    points: &BTreeMap<(&str, &str), Vec<(f64, f64)>>,
+    pts: Vec<(f64, f64)>,
     line: &str,
     drug: &str,
     parental: bool,
     use_ec50: bool,
 ) -> Series {
-    let pts = points.get(&(line, drug)).cloned().unwrap_or_default();
     let mut by_dose: BTreeMap<u64, Vec<f64>> = BTreeMap::new();
     for &(x, y) in &pts {
         // Exact doses group by their bit pattern: doses are read from the same text.
@@ -323,6 +489,134 @@ impl Draw for Grid {
     }
 }
 
+/// The strongest shifts of one kind as dose-response panels of several lines (the report of a
+/// large screen shows these instead of a thousand-panel grid per line).
+#[derive(Debug, Clone)]
+pub struct Highlights {
+    /// `collateral sensitivity` or `cross-resistance`.
+    pub what: String,
+    /// The call shown (`collateral_sensitive` or `cross_resistant`).
+    pub call: String,
+    /// Pooled shifts with that call (the selecting drug's cells not counted).
+    pub total: usize,
+    /// Concentration unit.
+    pub unit: String,
+    /// `IC50` or `EC50`, as in [`Grid::potency_name`].
+    pub potency_name: String,
+    /// The panels, strongest first; each names its line.
+    pub panels: Vec<Panel>,
+}
+
+impl Highlights {
+    /// The file stem: `strongest_cs` or `strongest_cr`.
+    pub fn stem(&self) -> &'static str {
+        if self.call == "collateral_sensitive" {
+            "strongest_cs"
+        } else {
+            "strongest_cr"
+        }
+    }
+
+    fn title(&self) -> String {
+        format!(
+            "Strongest {}: {} of {} {} shifts",
+            self.what,
+            self.panels.len(),
+            self.total,
+            if self.call == "collateral_sensitive" {
+                "CS"
+            } else {
+                "CR"
+            }
+        )
+    }
+
+    /// Figure size for panels of `panel` pixels.
+    pub fn size(&self, panel: (u32, u32)) -> (u32, u32) {
+        self.as_grid().size(panel)
+    }
+
+    fn as_grid(&self) -> Grid {
+        Grid {
+            line: String::new(),
+            parental: None,
+            unit: self.unit.clone(),
+            potency_name: self.potency_name.clone(),
+            panels: self.panels.clone(),
+        }
+    }
+
+    /// A sentence for the report.
+    pub fn caption(&self) -> String {
+        format!(
+            "{}: the shifts called {} with the {} log2 fold change (the selecting drug's own cell left out), each panel a resistant line (orange) against its parental line (grey): faint dots are wells, dots with bars the mean ± SD per dose, lines the fitted curves, triangles the {}. Every line's panels are in plots/dose_response/.",
+            self.title(),
+            self.call.replace('_', " "),
+            if self.call == "collateral_sensitive" {
+                "most negative"
+            } else {
+                "most positive"
+            },
+            self.potency_name
+        )
+    }
+}
+
+impl Draw for Highlights {
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), String> {
+        let (header, body) = root.split_vertically(HEADER);
+        header
+            .draw(&Text::new(
+                self.title(),
+                (10, 6),
+                (FONT, 20).into_font().color(&BLACK),
+            ))
+            .map_err(plot_err)?;
+        let legend = (FONT, 14).into_font();
+        let mut x = 10;
+        for (name, colour) in [
+            ("parental line".to_string(), PARENTAL_GREY),
+            (
+                "resistant line (named in the panel title)".to_string(),
+                RESISTANT_ORANGE,
+            ),
+        ] {
+            header
+                .draw(&Circle::new((x + 5, 40), 5, colour.filled()))
+                .map_err(plot_err)?;
+            header
+                .draw(&Text::new(
+                    name.clone(),
+                    (x + 14, 33),
+                    legend.clone().color(&colour),
+                ))
+                .map_err(plot_err)?;
+            x += 30 + 8 * name.chars().count() as i32;
+        }
+        header
+            .draw(&Text::new(
+                format!(
+                    "mean ± SD per dose; ▲ {}; x: concentration ({})",
+                    if self.potency_name == "EC50" {
+                        "EC50 (curve midpoint)"
+                    } else {
+                        "IC50 (viability 0.5)"
+                    },
+                    self.unit
+                ),
+                (10, 56),
+                legend.color(&BLACK),
+            ))
+            .map_err(plot_err)?;
+        let (rows, cols) = self.as_grid().shape();
+        let areas = body.split_evenly((rows, cols));
+        for (panel, area) in self.panels.iter().zip(areas.iter()) {
+            draw_panel(panel, area, &self.unit, &self.potency_name)?;
+        }
+        Ok(())
+    }
+}
+
 /// A call in a few letters, for crowded titles.
 fn short_call(call: &str) -> &str {
     match call {
@@ -352,10 +646,12 @@ fn draw_panel<DB: DrawingBackend>(
             } else {
                 String::new()
             };
-            (
-                format!("{}: {}{fc}", panel.drug, call.replace('_', " ")),
-                style::call_colour(call),
-            )
+            let title = match &panel.line {
+                // Panels of several lines: the colour says the call, the room goes to names.
+                Some(line) => format!("{line} · {}{}", panel.drug, fc.replacen(',', ":", 1)),
+                None => format!("{}: {}{fc}", panel.drug, call.replace('_', " ")),
+            };
+            (title, style::call_colour(call))
         }
         None if !panel.replicate_calls.is_empty() => {
             let calls: Vec<String> = panel
@@ -445,7 +741,7 @@ fn draw_panel<DB: DrawingBackend>(
         .y_desc("viability")
         .label_style((FONT, 13))
         .axis_desc_style((FONT, 13))
-        .light_line_style(WHITE)
+        .light_line_style(TRANSPARENT)
         .bold_line_style(RGBColor(235, 235, 235))
         .draw()
         .map_err(plot_err)?;
@@ -582,46 +878,6 @@ pub struct DrugOverview {
     pub series: Vec<Series>,
 }
 
-/// One overview per selected drug.
-pub fn drug_overviews(data: &RunData, options: &PlotOptions) -> Vec<DrugOverview> {
-    let grids = grids(data, options);
-    let potency_name = grids
-        .first()
-        .map_or("IC50".to_string(), |g| g.potency_name.clone());
-    let unit = data.unit();
-    let mut drugs: Vec<String> = Vec::new();
-    for g in &grids {
-        for p in &g.panels {
-            if !drugs.contains(&p.drug) {
-                drugs.push(p.drug.clone());
-            }
-        }
-    }
-    drugs
-        .into_iter()
-        .map(|drug| {
-            let mut series: Vec<Series> = Vec::new();
-            for g in &grids {
-                for p in g.panels.iter().filter(|p| p.drug == drug) {
-                    for s in &p.series {
-                        if !series.iter().any(|x| x.line == s.line) {
-                            series.push(s.clone());
-                        }
-                    }
-                }
-            }
-            // Parental lines first, keeping first-seen order otherwise.
-            series.sort_by_key(|s| !s.parental);
-            DrugOverview {
-                drug,
-                unit: unit.clone(),
-                potency_name: potency_name.clone(),
-                series,
-            }
-        })
-        .collect()
-}
-
 impl DrugOverview {
     /// Default size: the panel plus a legend column.
     pub fn size(&self) -> (u32, u32) {
@@ -695,7 +951,7 @@ impl Draw for DrugOverview {
             .y_desc("viability")
             .label_style((FONT, 14))
             .axis_desc_style((FONT, 15))
-            .light_line_style(WHITE)
+            .light_line_style(TRANSPARENT)
             .bold_line_style(RGBColor(235, 235, 235))
             .draw()
             .map_err(plot_err)?;

@@ -5,11 +5,13 @@
 //! pipeline state, so `collateral plot OUTDIR` redraws exactly what `collateral run` drew and
 //! every number on a figure is one a user can find in the tables.
 
+pub mod cluster;
 pub mod data;
 pub mod dose_response;
 pub mod heatmap;
 pub mod network;
 pub mod plate_map;
+pub mod qc_overview;
 pub mod style;
 
 use std::str::FromStr;
@@ -18,6 +20,7 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use rayon::prelude::*;
 
+use crate::error::{Error, Location};
 pub use data::RunData;
 
 /// Image format of the figures.
@@ -93,6 +96,8 @@ pub struct Figure {
     pub name: String,
     /// A one-sentence description for the report.
     pub caption: String,
+    /// What it shows.
+    pub kind: Kind,
     /// The encoded image (SVG text or PNG).
     pub bytes: Vec<u8>,
 }
@@ -181,79 +186,248 @@ pub fn unique_stems<'a>(names: impl Iterator<Item = &'a str>) -> Vec<String> {
         .collect()
 }
 
-/// Draws every figure of a run: the heatmap and network (when the run compared lines), one
-/// dose-response grid per resistant line (per cell line without a lines table), one all-lines
-/// overview per drug and one QC map per plate. Names are relative to the output folder, under `plots/`.
-pub fn draw_all(data: &RunData, options: &PlotOptions) -> Result<Vec<Figure>, String> {
+/// Up to this many curves (selected `fits.csv` rows) a run's report shows everything.
+pub const FULL_REPORT_MAX_CURVES: usize = 2_000;
+/// Up to this many plates (in `wells.csv`) a run's report shows everything.
+pub const FULL_REPORT_MAX_PLATES: usize = 200;
+
+/// How much of a run the report carries inline. Every figure file is drawn either way.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReportMode {
+    /// A screen up to [`FULL_REPORT_MAX_CURVES`] curves and [`FULL_REPORT_MAX_PLATES`] plates:
+    /// every table whole, the first grids, overviews and plate maps inline.
+    Full,
+    /// A larger screen: overviews, the strongest shifts as panels ([`Kind::Highlights`]),
+    /// capped tables, and links to every other figure and table.
+    Summary,
+}
+
+impl ReportMode {
+    /// The mode of a run's report for this selection.
+    pub fn of(data: &RunData, options: &PlotOptions) -> ReportMode {
+        let curves = data
+            .fits
+            .iter()
+            .filter(|f| options.wants_line(&f.cell_line) && options.wants_drug(&f.drug))
+            .count();
+        if curves > FULL_REPORT_MAX_CURVES || data.plates.all().len() > FULL_REPORT_MAX_PLATES {
+            ReportMode::Summary
+        } else {
+            ReportMode::Full
+        }
+    }
+}
+
+/// What a figure shows, for the report to place it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Kind {
+    /// `plots/heatmap.*`: the whole matrix.
+    Heatmap,
+    /// `plots/heatmap_top.*`: the labelled view of a raster heatmap's strongest drugs.
+    HeatmapTop,
+    /// `plots/network.*`.
+    Network,
+    /// `plots/qc.*`: Z′ of every QC unit.
+    QcOverview,
+    /// `plots/strongest_cs.*`, `plots/strongest_cr.*` (summary mode only).
+    Highlights,
+    /// `plots/dose_response/<line>.*`.
+    Grid,
+    /// `plots/drugs/<drug>.*`.
+    DrugOverview,
+    /// `plots/plates/<plate>.*`.
+    PlateMap,
+}
+
+/// Draws every figure of a run and hands each to `sink` as it is done, in a fixed order: the
+/// QC overview, the heatmap (and its labelled top view) and the network when the run compared
+/// lines, the highlights in summary mode, one dose-response grid per resistant line (per cell
+/// line without a lines table), one all-lines overview per drug and one QC map per plate.
+/// Names are relative to the output folder, under `plots/`.
+///
+/// Figures are drawn in parallel a few at a time and handed over in order, so the output does
+/// not depend on the thread count and a screen's thousands of figures are never all in memory.
+pub fn draw_all(
+    data: &RunData,
+    options: &PlotOptions,
+    sink: &mut dyn FnMut(Figure) -> crate::error::Result<()>,
+) -> crate::error::Result<()> {
+    let failed = |m: String| Error::input(Location::file(data.dir.join("plots")), m);
     let ext = options.format.extension();
-    let mut out = Vec::new();
+    let qc = qc_overview::QcOverview::new(data);
+    sink(Figure {
+        name: format!("plots/qc.{ext}"),
+        caption: qc.caption(),
+        kind: Kind::QcOverview,
+        bytes: render(&qc, options.format, options.size_or(qc.size())).map_err(failed)?,
+    })?;
     if data.compared {
         let hm = heatmap::Heatmap::new(data, options);
         if !hm.rows.is_empty() && !hm.drugs.is_empty() {
-            out.push(Figure {
+            let size = options.size_or(hm.size());
+            let bytes = match options.format {
+                Format::Svg => hm.render_svg(size),
+                Format::Png => render(&hm, Format::Png, size),
+            };
+            sink(Figure {
                 name: format!("plots/heatmap.{ext}"),
                 caption: hm.caption(),
-                bytes: render(&hm, options.format, options.size_or(hm.size()))?,
-            });
+                kind: Kind::Heatmap,
+                bytes: bytes.map_err(failed)?,
+            })?;
+            if let Some(top) = hm.top() {
+                sink(Figure {
+                    name: format!("plots/heatmap_top.{ext}"),
+                    caption: top.caption(),
+                    kind: Kind::HeatmapTop,
+                    bytes: render(&top, options.format, top.size()).map_err(failed)?,
+                })?;
+            }
         }
         let net = network::Network::new(data, options);
-        out.push(Figure {
+        sink(Figure {
             name: format!("plots/network.{ext}"),
             caption: net.caption(),
-            bytes: render(&net, options.format, options.size_or(net.size()))?,
-        });
+            kind: Kind::Network,
+            bytes: render(&net, options.format, options.size_or(net.size())).map_err(failed)?,
+        })?;
     }
-    // Grids and plate maps are many and independent: draw them in parallel, keeping order.
-    let grids = dose_response::grids(data, options);
+    let curves = dose_response::Curves::new(data, options);
     let panel = options.size_or(dose_response::PANEL_SIZE);
-    let stems = unique_stems(grids.iter().map(|g| g.line.as_str()));
-    let drawn: Vec<Figure> = grids
-        .par_iter()
-        .zip(&stems)
-        .map(|(grid, stem)| {
-            Ok(Figure {
+    if ReportMode::of(data, options) == ReportMode::Summary {
+        for h in curves.highlights() {
+            sink(Figure {
+                name: format!("plots/{}.{ext}", h.stem()),
+                caption: h.caption(),
+                kind: Kind::Highlights,
+                bytes: render(&h, options.format, h.size(panel)).map_err(failed)?,
+            })?;
+        }
+    }
+    // Grids, overviews and plate maps are many and independent: drawn in parallel.
+    // A line without a fitted drug gets no grid, and no stem: stems are unique among grids.
+    let lines: Vec<&(String, Option<String>)> = curves
+        .lines()
+        .iter()
+        .filter(|(l, _)| curves.has_panels(l))
+        .collect();
+    let stems = unique_stems(lines.iter().map(|(l, _)| l.as_str()));
+    let threads = rayon::current_num_threads();
+    in_batches(
+        &lines.iter().zip(&stems).collect::<Vec<_>>(),
+        2 * threads,
+        |&(&(line, parental), stem)| {
+            let Some(grid) = curves.grid(line, parental.as_deref()) else {
+                return Ok(None);
+            };
+            Ok(Some(Figure {
                 name: format!("plots/dose_response/{stem}.{ext}"),
                 caption: grid.caption(),
-                bytes: render(grid, options.format, grid.size(panel))?,
-            })
-        })
-        .collect::<Result<_, String>>()?;
-    out.extend(drawn);
-    let overviews = dose_response::drug_overviews(data, options);
-    let stems = unique_stems(overviews.iter().map(|o| o.drug.as_str()));
-    let drawn: Vec<Figure> = overviews
-        .par_iter()
-        .zip(&stems)
-        .map(|(overview, stem)| {
-            Ok(Figure {
+                kind: Kind::Grid,
+                bytes: render(&grid, options.format, grid.size(panel))?,
+            }))
+        },
+        sink,
+        &failed,
+    )?;
+    let drugs = curves.overview_drugs();
+    let stems = unique_stems(drugs.iter().map(String::as_str));
+    in_batches(
+        &drugs.iter().zip(&stems).collect::<Vec<_>>(),
+        16 * threads,
+        |&(drug, stem)| {
+            let overview = curves.overview(drug);
+            Ok(Some(Figure {
                 name: format!("plots/drugs/{stem}.{ext}"),
                 caption: overview.caption(),
-                bytes: render(overview, options.format, options.size_or(overview.size()))?,
-            })
-        })
-        .collect::<Result<_, String>>()?;
-    out.extend(drawn);
-    let maps = plate_map::maps(data);
-    let stems = unique_stems(maps.iter().map(|m| m.plate.as_str()));
-    let drawn: Vec<Figure> = maps
-        .par_iter()
-        .zip(&stems)
-        .map(|(map, stem)| {
+                kind: Kind::DrugOverview,
+                bytes: render(&overview, options.format, options.size_or(overview.size()))?,
+            }))
+        },
+        sink,
+        &failed,
+    )?;
+    let plates = plate_map::PlateIndex::new(data);
+    let stems = unique_stems(plates.plates().iter().map(String::as_str));
+    in_batches(
+        &stems.iter().enumerate().collect::<Vec<_>>(),
+        16 * threads,
+        |&(k, stem)| {
+            let map = plates.map(k);
             let panel = options.size_or(map.panel_size());
-            Ok(Figure {
+            Ok(Some(Figure {
                 name: format!("plots/plates/{stem}.{ext}"),
                 caption: map.caption(),
-                bytes: render(map, options.format, map.size(panel))?,
-            })
-        })
-        .collect::<Result<_, String>>()?;
-    out.extend(drawn);
-    Ok(out)
+                kind: Kind::PlateMap,
+                bytes: render(&map, options.format, map.size(panel))?,
+            }))
+        },
+        sink,
+        &failed,
+    )
+}
+
+/// Draws `items` in parallel, `batch` at a time, and hands the figures to `sink` in item
+/// order: the order is fixed whatever the threads do, and at most two batches of drawn figures
+/// wait in memory. The calling thread hands over one batch while the pool draws the next, so
+/// writing thousands of files overlaps the drawing instead of following it.
+fn in_batches<T: Sync>(
+    items: &[T],
+    batch: usize,
+    draw: impl Fn(&T) -> Result<Option<Figure>, String> + Sync,
+    sink: &mut dyn FnMut(Figure) -> crate::error::Result<()>,
+    failed: &dyn Fn(String) -> Error,
+) -> crate::error::Result<()> {
+    let draw = &draw;
+    let mut pending: Vec<Figure> = Vec::new();
+    for part in items.chunks(batch.max(1)) {
+        let mut next: Result<Vec<Option<Figure>>, String> = Ok(Vec::new());
+        let mut handed = Ok(());
+        rayon::in_place_scope(|scope| {
+            let next = &mut next;
+            scope.spawn(move |_| *next = part.par_iter().map(draw).collect());
+            handed = pending.drain(..).try_for_each(&mut *sink);
+        });
+        handed?;
+        pending = next.map_err(failed)?.into_iter().flatten().collect();
+    }
+    pending.into_iter().try_for_each(sink)
+}
+
+/// Standard base64 with padding (PNG images inside SVG and HTML).
+pub(crate) fn base64(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let n = (b[0] as u32) << 16 | (b[1] as u32) << 8 | b[2] as u32;
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn base64_matches_the_rfc_examples() {
+        assert_eq!(base64(b""), "");
+        assert_eq!(base64(b"f"), "Zg==");
+        assert_eq!(base64(b"fo"), "Zm8=");
+        assert_eq!(base64(b"foo"), "Zm9v");
+        assert_eq!(base64(b"foobar"), "Zm9vYmFy");
+    }
 
     #[test]
     fn file_stems_are_safe_and_unique() {

@@ -1,6 +1,11 @@
 //! The drug network: drugs on a circle, an arrow from the selecting drug to each drug its lines
 //! are collaterally sensitive (blue) or cross-resistant (red) to, width by |log2 fold change|,
 //! and the top cycles of `cycles.csv` listed beside it.
+//!
+//! A circle of a thousand drugs with a hundred thousand arrows shows nothing, so beyond
+//! [`MAX_DRUGS`] drugs or [`MAX_EDGES`] edges the figure keeps the strongest edges (at most
+//! [`SHOWN_EDGES`], by |median log2 FC|, among at most [`MAX_DRUGS`] drugs) and says so;
+//! `network.json` has them all.
 
 use plotters::coord::Shift;
 use plotters::prelude::*;
@@ -12,6 +17,12 @@ use super::{plot_err, Draw, PlotOptions};
 
 /// Cycles listed beside the network.
 pub const LISTED_CYCLES: usize = 10;
+/// Most drugs on the circle; more, and only the strongest edges are drawn.
+pub const MAX_DRUGS: usize = 40;
+/// Most edges drawn all; more, and only the strongest are.
+pub const MAX_EDGES: usize = 120;
+/// Edges drawn when only the strongest are.
+pub const SHOWN_EDGES: usize = 60;
 const NODE_RADIUS: f64 = 9.0;
 const LIST_WIDTH: u32 = 330;
 /// Characters per line of a listed cycle before it wraps at an arrow.
@@ -30,6 +41,9 @@ pub struct Network {
     pub total_cycles: usize,
     /// |log2 FC| giving the widest edge.
     pub limit: f64,
+    /// When only the strongest edges are drawn: (collateral-sensitive and cross-resistant
+    /// edges between different selected drugs, selected drugs).
+    pub part_of: Option<(usize, usize)>,
 }
 
 impl Network {
@@ -58,6 +72,13 @@ impl Network {
             })
             .cloned()
             .collect();
+        let (drugs, edges, part_of) = if drugs.len() > MAX_DRUGS || edges.len() > MAX_EDGES {
+            let (total_edges, total_drugs) = (edges.len(), drugs.len());
+            let (kept_drugs, kept) = strongest(&drugs, edges);
+            (kept_drugs, kept, Some((total_edges, total_drugs)))
+        } else {
+            (drugs, edges, None)
+        };
         let limit = style::symmetric_limit(edges.iter().map(|e| e.log2_fc));
         Network {
             drugs,
@@ -65,6 +86,7 @@ impl Network {
             cycles: data.cycles.iter().take(LISTED_CYCLES).cloned().collect(),
             total_cycles: data.cycles.len(),
             limit,
+            part_of,
         }
     }
 
@@ -75,8 +97,16 @@ impl Network {
 
     /// A sentence for the report.
     pub fn caption(&self) -> String {
+        let shown = match self.part_of {
+            Some((edges, drugs)) => format!(
+                "Drug network, the {} strongest of {edges} collateral-sensitive or cross-resistant edges (by |median log2 FC|), between {} of {drugs} drugs; every edge is in network.json. ",
+                self.edges.len(),
+                self.drugs.len()
+            ),
+            None => "Drug network: ".to_string(),
+        };
         format!(
-            "Drug network: an arrow A → B means lines selected with A became collaterally sensitive (blue) or cross-resistant (red) to B (the call of network.json's edge); width grows with |median log2 FC| up to {}. {} of {} cycles listed.",
+            "{shown}An arrow A → B means lines selected with A became collaterally sensitive (blue) or cross-resistant (red) to B (the call of network.json's edge); width grows with |median log2 FC| up to {}. {} of {} cycles listed.",
             self.limit,
             self.cycles.len(),
             self.total_cycles
@@ -90,9 +120,16 @@ impl Draw for Network {
         let list_w = LIST_WIDTH.min(w / 2);
         let (graph, list) = root.split_horizontally(w - list_w);
         let (gw, gh) = graph.dim_in_pixel();
+        let title = match self.part_of {
+            Some((edges, _)) => format!(
+                "Collateral-sensitivity network: strongest {} of {edges} edges",
+                self.edges.len()
+            ),
+            None => "Collateral-sensitivity network".to_string(),
+        };
         graph
             .draw(&Text::new(
-                "Collateral-sensitivity network",
+                title,
                 (10, 8),
                 (FONT, 20).into_font().color(&BLACK),
             ))
@@ -266,6 +303,53 @@ impl Draw for Network {
     }
 }
 
+/// The strongest edges, by |log2 FC| (undetermined values last, then by source and target
+/// name), taken while they keep at most [`MAX_DRUGS`] drugs on the circle, at most
+/// [`SHOWN_EDGES`] of them; returns the drugs they join (in `drugs` order) and the edges (in
+/// their original order).
+fn strongest(drugs: &[String], edges: Vec<EdgeRow>) -> (Vec<String>, Vec<EdgeRow>) {
+    let strength = |e: &EdgeRow| {
+        if e.log2_fc.is_finite() {
+            e.log2_fc.abs()
+        } else {
+            -1.0
+        }
+    };
+    let mut ranked: Vec<usize> = (0..edges.len()).collect();
+    ranked.sort_by(|&a, &b| {
+        let (x, y) = (&edges[a], &edges[b]);
+        strength(y)
+            .total_cmp(&strength(x))
+            .then_with(|| x.source.cmp(&y.source))
+            .then_with(|| x.target.cmp(&y.target))
+    });
+    let mut on_circle: std::collections::BTreeSet<&str> = std::collections::BTreeSet::new();
+    let mut kept = Vec::new();
+    for i in ranked {
+        if kept.len() == SHOWN_EDGES {
+            break;
+        }
+        let e = &edges[i];
+        let new = [e.source.as_str(), e.target.as_str()]
+            .iter()
+            .filter(|d| !on_circle.contains(*d))
+            .count();
+        if on_circle.len() + new <= MAX_DRUGS {
+            on_circle.insert(&e.source);
+            on_circle.insert(&e.target);
+            kept.push(i);
+        }
+    }
+    kept.sort();
+    let shown: Vec<String> = drugs
+        .iter()
+        .filter(|d| on_circle.contains(d.as_str()))
+        .cloned()
+        .collect();
+    let kept: Vec<EdgeRow> = kept.into_iter().map(|i| edges[i].clone()).collect();
+    (shown, kept)
+}
+
 /// Splits `A -> B -> C` at arrows into lines of at most `width` characters (longer drug names
 /// stay whole); continuation lines are indented.
 pub fn wrap_cycle(text: &str, width: usize) -> Vec<String> {
@@ -291,6 +375,29 @@ pub fn wrap_cycle(text: &str, width: usize) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_strongest_edges_are_kept_within_the_drug_limit() {
+        let edge = |s: &str, t: &str, fc: f64| EdgeRow {
+            source: s.into(),
+            target: t.into(),
+            call: "collateral_sensitive".into(),
+            log2_fc: fc,
+        };
+        let drugs: Vec<String> = (0..100).map(|i| format!("d{i:03}")).collect();
+        let mut edges: Vec<EdgeRow> = (1..100)
+            .map(|i| edge("d000", &drugs[i], -(i as f64) / 10.0))
+            .collect();
+        edges.push(edge("d001", "d002", f64::NAN));
+        let (shown, kept) = strongest(&drugs, edges);
+        // d000 and the 39 targets with the largest |log2 FC|: d099 down to d061.
+        assert_eq!(shown.len(), MAX_DRUGS);
+        assert_eq!(kept.len(), MAX_DRUGS - 1);
+        assert_eq!(shown[0], "d000");
+        assert_eq!(shown[1], "d061");
+        assert!(kept.iter().all(|e| e.log2_fc.is_finite()));
+        assert_eq!(kept.last().unwrap().target, "d099");
+    }
 
     #[test]
     fn long_cycles_wrap_at_arrows() {

@@ -2,7 +2,7 @@
 //! viability; vehicle and blank wells outlined, excluded wells crossed, Z′ and the QC verdict in
 //! the title.
 
-use std::collections::BTreeMap;
+use std::collections::HashMap;
 
 use plotters::coord::Shift;
 use plotters::prelude::*;
@@ -11,6 +11,7 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 use super::data::{QcRow, RunData};
 use super::style::{short_number, FONT};
 use super::{plot_err, Draw};
+use crate::wells::Role;
 
 /// Outline of vehicle (100 % viable) wells.
 pub const VEHICLE_OUTLINE: RGBColor = RGBColor(0, 0, 0);
@@ -27,8 +28,8 @@ pub struct MapWell {
     pub row: usize,
     /// Column index from 0 (column 1).
     pub column: usize,
-    /// Role.
-    pub role: String,
+    /// Role (`None`: one the maps do not know).
+    pub role: Option<Role>,
     /// Raw signal (NaN when not a number).
     pub signal: f64,
     /// Viability (NaN when undefined).
@@ -86,58 +87,74 @@ pub fn parse_well(name: &str) -> Option<(usize, usize)> {
     (column >= 1).then(|| (row, column - 1))
 }
 
-/// One map per plate, in first-seen order of `wells.csv`.
-pub fn maps(data: &RunData) -> Vec<PlateMap> {
-    let mut order: Vec<String> = Vec::new();
-    let mut wells: BTreeMap<&str, Vec<MapWell>> = BTreeMap::new();
-    for w in &data.wells {
-        if !wells.contains_key(w.plate.as_str()) {
-            order.push(w.plate.clone());
-            wells.insert(&w.plate, Vec::new());
+/// The wells and QC rows of every plate, found once so a map can be built when it is drawn
+/// (thousands of plates: the maps are built, drawn and dropped a few at a time).
+pub struct PlateIndex<'a> {
+    data: &'a RunData,
+    /// Indices into `data.wells`, by plate number (first-seen order of `wells.csv`).
+    wells: Vec<Vec<u32>>,
+    /// Indices into `data.qc`, by plate name.
+    qc: HashMap<&'a str, Vec<usize>>,
+}
+
+impl<'a> PlateIndex<'a> {
+    /// Indexes the run's wells and QC rows by plate.
+    pub fn new(data: &'a RunData) -> PlateIndex<'a> {
+        let mut wells = vec![Vec::new(); data.plates.all().len()];
+        for (i, w) in data.wells.iter().enumerate() {
+            wells[w.plate as usize].push(i as u32);
         }
-        if let Some((row, column)) = parse_well(&w.well) {
-            wells.entry(&w.plate).or_default().push(MapWell {
-                row,
-                column,
-                role: w.role.clone(),
-                signal: w.signal,
-                viability: w.viability,
-                excluded: w.excluded,
-            });
+        let mut qc: HashMap<&str, Vec<usize>> = HashMap::new();
+        for (i, q) in data.qc.iter().enumerate() {
+            qc.entry(q.plate.as_str()).or_default().push(i);
+        }
+        PlateIndex { data, wells, qc }
+    }
+
+    /// Plates with wells, in first-seen order of `wells.csv`.
+    pub fn plates(&self) -> &[String] {
+        self.data.plates.all()
+    }
+
+    /// The map of the `k`-th plate.
+    pub fn map(&self, k: usize) -> PlateMap {
+        let plate = self.data.plates.name(k as u32).to_string();
+        let ws: Vec<MapWell> = self.wells[k]
+            .iter()
+            .filter_map(|&i| {
+                let w = &self.data.wells[i as usize];
+                w.position.map(|(row, column)| MapWell {
+                    row: row as usize,
+                    column: column as usize,
+                    role: w.role,
+                    signal: w.signal,
+                    viability: w.viability,
+                    excluded: w.excluded,
+                })
+            })
+            .collect();
+        let mut qc: Vec<QcRow> = self
+            .qc
+            .get(plate.as_str())
+            .map(|ix| ix.iter().map(|&i| self.data.qc[i].clone()).collect())
+            .unwrap_or_default();
+        qc.sort_by_key(|q| !q.cell_line.is_empty());
+        let spanned = (
+            ws.iter().map(|w| w.row + 1).max().unwrap_or(1),
+            ws.iter().map(|w| w.column + 1).max().unwrap_or(1),
+        );
+        let shape = qc
+            .first()
+            .and_then(|q| plate_shape(q.plate_size))
+            .filter(|s| s.0 >= spanned.0 && s.1 >= spanned.1)
+            .unwrap_or(spanned);
+        PlateMap {
+            plate,
+            shape,
+            wells: ws,
+            qc,
         }
     }
-    let mut qc_by_plate: BTreeMap<&str, Vec<QcRow>> = BTreeMap::new();
-    for q in &data.qc {
-        qc_by_plate.entry(&q.plate).or_default().push(q.clone());
-    }
-    order
-        .into_iter()
-        .map(|plate| {
-            let ws = wells.remove(plate.as_str()).unwrap_or_default();
-            let mut qc: Vec<QcRow> = data
-                .qc
-                .iter()
-                .filter(|q| q.plate == plate)
-                .cloned()
-                .collect();
-            qc.sort_by_key(|q| !q.cell_line.is_empty());
-            let spanned = (
-                ws.iter().map(|w| w.row + 1).max().unwrap_or(1),
-                ws.iter().map(|w| w.column + 1).max().unwrap_or(1),
-            );
-            let shape = qc
-                .first()
-                .and_then(|q| plate_shape(q.plate_size))
-                .filter(|s| s.0 >= spanned.0 && s.1 >= spanned.1)
-                .unwrap_or(spanned);
-            PlateMap {
-                plate,
-                shape,
-                wells: ws,
-                qc,
-            }
-        })
-        .collect()
 }
 
 impl PlateMap {
@@ -309,7 +326,7 @@ impl PlateMap {
         for well in &self.wells {
             let (px, py) = (x0 + cell * well.column as i32, y0 + cell * well.row as i32);
             let v = value(well);
-            let fill = if v.is_finite() && well.role != "empty" {
+            let fill = if v.is_finite() && well.role != Some(Role::Empty) {
                 sequential(scale(v))
             } else {
                 RGBColor(235, 235, 235)
@@ -319,9 +336,9 @@ impl PlateMap {
                 fill.filled(),
             ))
             .map_err(plot_err)?;
-            let outline = match well.role.as_str() {
-                "vehicle" => Some(VEHICLE_OUTLINE),
-                "blank" => Some(BLANK_OUTLINE),
+            let outline = match well.role {
+                Some(Role::Vehicle) => Some(VEHICLE_OUTLINE),
+                Some(Role::Blank) => Some(BLANK_OUTLINE),
                 _ => None,
             };
             if let Some(o) = outline {
@@ -331,7 +348,7 @@ impl PlateMap {
                 ))
                 .map_err(plot_err)?;
             }
-            if well.excluded && well.role != "empty" {
+            if well.excluded && well.role != Some(Role::Empty) {
                 let ink = RGBColor(220, 20, 20);
                 let m = 2;
                 for (a, b) in [
