@@ -281,3 +281,89 @@ fn the_checker_sees_grouped_and_inline_paths() {
         .collect();
     assert_eq!(found, want);
 }
+
+/// The files of one folder module (`src/plot/data.rs`, `src/plot/plate_map.rs`, …) must not
+/// use each other in a loop either. A file and its folder's `mod.rs` are parent and child (the
+/// usual Rust shape), so only siblings are checked.
+#[test]
+fn sibling_files_of_a_folder_have_no_loop() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    rust_files(&src, &mut files);
+    // Folder (as a `::` path) → sibling file stem → sibling stems it uses.
+    let mut folders: BTreeMap<String, BTreeMap<String, BTreeSet<String>>> = BTreeMap::new();
+    for f in &files {
+        let rel = f.strip_prefix(&src).unwrap();
+        let parts: Vec<String> = rel
+            .components()
+            .map(|c| {
+                c.as_os_str()
+                    .to_string_lossy()
+                    .trim_end_matches(".rs")
+                    .to_string()
+            })
+            .collect();
+        if parts.len() < 2 || parts.last().unwrap() == "mod" {
+            continue;
+        }
+        let folder = parts[..parts.len() - 1].join("::");
+        let stem = parts.last().unwrap().clone();
+        folders.entry(folder).or_default().entry(stem).or_default();
+    }
+    for f in &files {
+        let rel = f.strip_prefix(&src).unwrap();
+        let parts: Vec<String> = rel
+            .components()
+            .map(|c| {
+                c.as_os_str()
+                    .to_string_lossy()
+                    .trim_end_matches(".rs")
+                    .to_string()
+            })
+            .collect();
+        if parts.len() < 2 || parts.last().unwrap() == "mod" {
+            continue;
+        }
+        let folder = parts[..parts.len() - 1].join("::");
+        let stem = parts.last().unwrap().clone();
+        let siblings: BTreeSet<String> = folders[&folder].keys().cloned().collect();
+        let text = std::fs::read_to_string(f).unwrap();
+        let mut used = BTreeSet::new();
+        for raw in text.lines() {
+            let line = code_of(raw);
+            for prefix in ["super::".to_string(), format!("crate::{folder}::")] {
+                let mut s = line.as_str();
+                while let Some(pos) = s.find(&prefix) {
+                    let after = &s[pos + prefix.len()..];
+                    let name: String = after
+                        .chars()
+                        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                        .collect();
+                    if siblings.contains(&name) && name != stem {
+                        used.insert(name);
+                    }
+                    s = after;
+                }
+            }
+        }
+        folders.get_mut(&folder).unwrap().insert(stem, used);
+    }
+    let mut loops = Vec::new();
+    for (folder, graph) in &folders {
+        for (a, uses) in graph {
+            for b in uses {
+                if a < b && graph[b].contains(a) {
+                    loops.push(format!(
+                        "src/{}: {a}.rs and {b}.rs use each other",
+                        folder.replace("::", "/")
+                    ));
+                }
+            }
+        }
+    }
+    assert!(
+        loops.is_empty(),
+        "sibling files in a loop:\n{}",
+        loops.join("\n")
+    );
+}

@@ -571,7 +571,7 @@ fn read_wells(path: &Path) -> Result<(Names, Names, Vec<WellRow>)> {
         };
         wells.push(WellRow {
             plate,
-            position: super::plate_map::parse_well(field(1)?)
+            position: parse_well(field(1)?)
                 .and_then(|(r, c)| Some((u16::try_from(r).ok()?, u16::try_from(c).ok()?))),
             cell_line: names.intern(field(2)?),
             drug: names.intern(field(3)?),
@@ -663,6 +663,28 @@ fn csv_error(path: &Path, e: csv::Error) -> Error {
         loc = loc.at_line(l);
     }
     Error::input(loc, format!("cannot read the run's table: {e}"))
+}
+
+/// Parses a well name such as `B3`, `P24` or `AF48` into 0-based (row, column).
+pub fn parse_well(name: &str) -> Option<(usize, usize)> {
+    let letters: String = name
+        .chars()
+        .take_while(|c| c.is_ascii_alphabetic())
+        .collect();
+    let digits = &name[letters.len()..];
+    if letters.is_empty() || letters.len() > 2 {
+        return None;
+    }
+    let column: usize = digits.parse().ok()?;
+    let idx = |c: char| (c.to_ascii_uppercase() as u8 - b'A') as usize;
+    let mut chars = letters.chars();
+    let first = idx(chars.next()?);
+    let row = match chars.next() {
+        None => first,
+        // Two-letter rows of 1536-well plates: AA = 26, AB = 27, …
+        Some(c) => 26 * (first + 1) + idx(c),
+    };
+    (column >= 1).then(|| (row, column - 1))
 }
 
 #[cfg(test)]

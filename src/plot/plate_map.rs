@@ -65,28 +65,6 @@ pub fn plate_shape(size: usize) -> Option<(usize, usize)> {
     }
 }
 
-/// Parses a well name such as `B3`, `P24` or `AF48` into 0-based (row, column).
-pub fn parse_well(name: &str) -> Option<(usize, usize)> {
-    let letters: String = name
-        .chars()
-        .take_while(|c| c.is_ascii_alphabetic())
-        .collect();
-    let digits = &name[letters.len()..];
-    if letters.is_empty() || letters.len() > 2 {
-        return None;
-    }
-    let column: usize = digits.parse().ok()?;
-    let idx = |c: char| (c.to_ascii_uppercase() as u8 - b'A') as usize;
-    let mut chars = letters.chars();
-    let first = idx(chars.next()?);
-    let row = match chars.next() {
-        None => first,
-        // Two-letter rows of 1536-well plates: AA = 26, AB = 27, …
-        Some(c) => 26 * (first + 1) + idx(c),
-    };
-    (column >= 1).then(|| (row, column - 1))
-}
-
 /// The wells and QC rows of every plate, found once so a map can be built when it is drawn
 /// (thousands of plates: the maps are built, drawn and dropped a few at a time).
 pub struct PlateIndex<'a> {
@@ -409,13 +387,16 @@ mod tests {
 
     #[test]
     fn well_names_round_trip() {
-        assert_eq!(parse_well("A1"), Some((0, 0)));
-        assert_eq!(parse_well("P24"), Some((15, 23)));
-        assert_eq!(parse_well("AF48"), Some((31, 47)));
-        assert_eq!(parse_well("B0"), None);
-        assert_eq!(parse_well("12"), None);
+        assert_eq!(crate::plot::data::parse_well("A1"), Some((0, 0)));
+        assert_eq!(crate::plot::data::parse_well("P24"), Some((15, 23)));
+        assert_eq!(crate::plot::data::parse_well("AF48"), Some((31, 47)));
+        assert_eq!(crate::plot::data::parse_well("B0"), None);
+        assert_eq!(crate::plot::data::parse_well("12"), None);
         for r in [0, 7, 25, 26, 31] {
-            assert_eq!(parse_well(&format!("{}3", row_name(r))), Some((r, 2)));
+            assert_eq!(
+                crate::plot::data::parse_well(&format!("{}3", row_name(r))),
+                Some((r, 2))
+            );
         }
     }
 }
