@@ -9,7 +9,7 @@
 //! | input | [`wells`], [`lines`], [`read`] (plate files, vendor exports, layouts) |
 //! | stages | [`normalize`] → [`qc`] → [`fit`] → [`shift`] → [`network`], each owning its settings |
 //! | assay | [`assay`]: the TOML file, composing the stages' settings |
-//! | outputs | [`output`] (contract tables), [`plot`] (figures), [`report`] (`report.html`) |
+//! | outputs | [`output`] (contract tables), [`plot`] (figures), [`report`] (`report.html`), [`workbook`] (`results.xlsx`) |
 //! | pipeline | [`run`] (`collateral run`, `run.json`), [`validate`], [`merge`] (run folders → one) |
 //! | faces | [`simulate`] (screens with known truth) and the `collateral` binary |
 
@@ -36,5 +36,6 @@ pub mod table;
 pub mod text;
 pub mod validate;
 pub mod wells;
+pub mod workbook;
 
 pub use error::{Error, ErrorKind, Location, Problem, Result};

@@ -45,6 +45,10 @@ enum Command {
         /// the rest and exit 3; each is a warning and a failed row in qc.csv.
         #[arg(long)]
         keep_going: bool,
+        /// Also write results.xlsx: the tables as an Excel workbook (Summary, QC, Fits, Shifts,
+        /// a coloured Matrix, Calls, Cycles, Warnings).
+        #[arg(long)]
+        xlsx: bool,
     },
     /// Redraw the figures (plots/) and report.html of an existing `run` output folder from its
     /// CSVs and run.json, without refitting.
@@ -67,6 +71,9 @@ enum Command {
         /// Only these drugs (comma-separated or repeated).
         #[arg(long, value_delimiter = ',')]
         drugs: Vec<String>,
+        /// Also write results.xlsx from the folder's tables.
+        #[arg(long)]
+        xlsx: bool,
     },
     /// Read every input of an assay, print what was understood and every problem (exit 1 on
     /// problems), without fitting anything.
@@ -245,10 +252,12 @@ fn execute(cli: &Cli) -> anyhow::Result<ExitCode> {
             out,
             no_figures,
             keep_going,
+            xlsx,
         } => {
             let options = collateral::run::RunOptions {
                 figures: !no_figures,
                 keep_going: *keep_going,
+                xlsx: *xlsx,
             };
             let report = collateral::run::run_with_progress(assay, out, &options, progress)?;
             for w in &report.warnings {
@@ -268,6 +277,7 @@ fn execute(cli: &Cli) -> anyhow::Result<ExitCode> {
             height,
             lines,
             drugs,
+            xlsx,
         } => {
             let options = collateral::plot::PlotOptions {
                 format: *format,
@@ -281,12 +291,16 @@ fn execute(cli: &Cli) -> anyhow::Result<ExitCode> {
             for w in &plotted.warnings {
                 eprintln!("warning: {w}");
             }
+            let mut written = plotted.files.len();
+            if *xlsx {
+                let book = collateral::workbook::write_into_folder(outdir)?;
+                for w in &book.warnings {
+                    eprintln!("warning: {w}");
+                }
+                written += 1;
+            }
             if !cli.quiet {
-                println!(
-                    "wrote {} files to {}",
-                    plotted.files.len(),
-                    outdir.display()
-                );
+                println!("wrote {written} files to {}", outdir.display());
             }
         }
         Command::Validate { assay, map } => {

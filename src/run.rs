@@ -122,6 +122,8 @@ pub struct RunOptions {
     /// the rest of a batch, instead of stopping at the first; see
     /// [`crate::read::inputs::assay_wells_with`] for what counts.
     pub keep_going: bool,
+    /// Also write `results.xlsx` (the tables as an Excel workbook, see [`crate::workbook`]).
+    pub xlsx: bool,
 }
 
 impl Default for RunOptions {
@@ -129,6 +131,7 @@ impl Default for RunOptions {
         RunOptions {
             figures: true,
             keep_going: false,
+            xlsx: false,
         }
     }
 }
@@ -317,6 +320,11 @@ pub fn run_with_progress(
     drop((qc, curves, fits, pooled));
     if options.figures {
         crate::report::stage_figures_and_report(&staging, progress)?;
+    }
+    if options.xlsx {
+        // Built from the staged files, like the figures, so `plot --xlsx` gives the same bytes.
+        let bytes = crate::workbook::workbook_from_folder(staging.dir())?;
+        staging.write(crate::workbook::WORKBOOK_NAME, |w| w.write_all(&bytes))?;
     }
     // run.json again, now listing every staged file; the figures did not read the manifest.
     staging.write_with_manifest(run_json)?;

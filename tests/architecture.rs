@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 /// Each top-level module of `src/` and its layer, from the ground up. A module may use modules
 /// of its own layer or below; within a layer the graph must still have no loop.
-const LAYERS: [(&str, u8); 26] = [
+const LAYERS: [(&str, u8); 27] = [
     ("error", 1),
     ("plate", 1),
     ("stats", 1),
@@ -28,6 +28,7 @@ const LAYERS: [(&str, u8); 26] = [
     ("output", 5),
     ("plot", 5),
     ("report", 5),
+    ("workbook", 5),
     ("run", 6),
     ("validate", 6),
     ("merge", 6),

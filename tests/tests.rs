@@ -20,4 +20,5 @@ mod read_cli;
 mod read_formats;
 mod shift_cli;
 mod simulated;
+mod workbook;
 mod workflow;

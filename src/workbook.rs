@@ -1,0 +1,424 @@
+//! `results.xlsx`: a run's tables as one Excel workbook for the bench, built from the files of
+//! an output folder (as the figures are), so `collateral run --xlsx` and `collateral plot
+//! --xlsx` give the same workbook.
+//!
+//! Sheets: Summary, QC, Fits, Shifts, Matrix, Calls, Cycles, Warnings. Every table sheet has a
+//! bold frozen header row, a filter and column widths that fit. A number is written as the
+//! number its CSV cell holds (the CSVs are shortest round-trip, so the values are the same
+//! bits); identity columns (plate, well, lines, drugs, replicates) stay text even when they
+//! look like numbers. Matrix cells are coloured as the heatmap (blue for a fall in IC50, red for
+//! a rise, white at 0, saturating at the largest |log2_fc| of the matrix) and show their call
+//! (`CS`, `CR`) beside the number, which stays a number. The workbook's creation time is the
+//! run's start time, so the same folder always gives the same bytes.
+
+use std::path::Path;
+
+use rust_xlsxwriter::{
+    Color, DocProperties, ExcelDateTime, Format, FormatBorder, Workbook, Worksheet, XlsxError,
+};
+
+use crate::error::{Error, Location, Problem, Result};
+use crate::outdir::Staging;
+
+/// The workbook's file name in the output folder.
+pub const WORKBOOK_NAME: &str = "results.xlsx";
+
+/// Columns that name things: written as text even when every value looks like a number.
+const TEXT_COLUMNS: [&str; 13] = [
+    "plate",
+    "well",
+    "cell_line",
+    "drug",
+    "replicate",
+    "resistant_line",
+    "parental_line",
+    "selected_with",
+    "cycle",
+    "run",
+    "parental_run",
+    "call",
+    "status",
+];
+
+/// Widest a column is made, in characters: long messages wrap in the cell instead.
+const MAX_WIDTH: usize = 60;
+
+/// Builds `results.xlsx` from the output folder `dir` of `collateral run` (or `merge`).
+pub fn workbook_from_folder(dir: &Path) -> Result<Vec<u8>> {
+    let run_json_path = dir.join("run.json");
+    let run: serde_json::Value = {
+        let text = std::fs::read_to_string(&run_json_path)
+            .map_err(|e| Error::io(&run_json_path, "reading", e))?;
+        serde_json::from_str(&text).map_err(|e| {
+            Error::input(
+                Location::file(&run_json_path).at_line(e.line() as u64),
+                format!("not the run.json of a collateral run: {e}"),
+            )
+        })?
+    };
+    let fail = |e: XlsxError| {
+        Error::input(
+            Location::file(dir.join(WORKBOOK_NAME)),
+            format!("the workbook could not be built: {e}"),
+        )
+    };
+    let mut book = Workbook::new();
+    let mut props = DocProperties::new().set_title("collateral results");
+    if let Some(started) = run.get("started").and_then(|v| v.as_str()) {
+        // Seconds are enough, and a fixed time keeps the bytes the same for the same folder.
+        if let Ok(t) = ExcelDateTime::parse_from_str(started.get(..19).unwrap_or(started)) {
+            props = props.set_creation_datetime(&t);
+        }
+    } else if let Ok(t) = ExcelDateTime::from_ymd(2000, 1, 1) {
+        props = props.set_creation_datetime(&t);
+    }
+    book.set_properties(&props);
+
+    summary_sheet(book.add_worksheet(), &run).map_err(fail)?;
+    for (sheet, file) in [
+        ("QC", "qc.csv"),
+        ("Fits", "fits.csv"),
+        ("Shifts", "shifts.csv"),
+    ] {
+        if let Some(table) = read_csv(&dir.join(file))? {
+            table_sheet(book.add_worksheet(), sheet, &table).map_err(fail)?;
+        }
+    }
+    let matrix = read_csv(&dir.join("matrix.csv"))?;
+    let calls = read_csv(&dir.join("calls.csv"))?;
+    if let Some(m) = &matrix {
+        matrix_sheet(book.add_worksheet(), m, calls.as_ref()).map_err(fail)?;
+    }
+    if let Some(c) = &calls {
+        table_sheet(book.add_worksheet(), "Calls", c).map_err(fail)?;
+    }
+    if let Some(c) = read_csv(&dir.join("cycles.csv"))? {
+        table_sheet(book.add_worksheet(), "Cycles", &c).map_err(fail)?;
+    }
+    warnings_sheet(book.add_worksheet(), &run).map_err(fail)?;
+    book.save_to_buffer().map_err(fail)
+}
+
+/// What writing `results.xlsx` into a folder did.
+#[derive(Debug, Clone)]
+pub struct Written {
+    /// The workbook's path.
+    pub path: std::path::PathBuf,
+    /// What taking the output folder found (a stale lock or staging folder removed).
+    pub warnings: Vec<Problem>,
+}
+
+/// Writes `results.xlsx` into the output folder `dir` of a run (`collateral plot --xlsx`),
+/// under the folder's lock, and adds it to the folder's manifest.
+pub fn write_into_folder(dir: &Path) -> Result<Written> {
+    let staging = Staging::new(dir)?;
+    let bytes = workbook_from_folder(dir)?;
+    staging.write(WORKBOOK_NAME, |w| std::io::Write::write_all(w, &bytes))?;
+    staging.add_to_manifest()?;
+    let warnings = staging.take_warnings();
+    staging.commit()?;
+    Ok(Written {
+        path: dir.join(WORKBOOK_NAME),
+        warnings,
+    })
+}
+
+/// A CSV as header and rows of text; `None` when the file does not exist (a run without a
+/// lines table has no shifts).
+struct Csv {
+    header: Vec<String>,
+    rows: Vec<Vec<String>>,
+}
+
+fn read_csv(path: &Path) -> Result<Option<Csv>> {
+    if !path.is_file() {
+        return Ok(None);
+    }
+    let mut reader = csv::Reader::from_path(path).map_err(|e| csv_error(path, e))?;
+    let header = reader
+        .headers()
+        .map_err(|e| csv_error(path, e))?
+        .iter()
+        .map(str::to_string)
+        .collect();
+    let mut rows = Vec::new();
+    for rec in reader.records() {
+        let rec = rec.map_err(|e| csv_error(path, e))?;
+        rows.push(rec.iter().map(str::to_string).collect());
+    }
+    Ok(Some(Csv { header, rows }))
+}
+
+fn csv_error(path: &Path, e: csv::Error) -> Error {
+    let mut loc = Location::file(path);
+    loc.line = e.position().map(|p| p.line());
+    Error::input(loc, format!("cannot read the table: {e}"))
+}
+
+fn header_format() -> Format {
+    Format::new()
+        .set_bold()
+        .set_background_color(Color::RGB(0xE8E8E8))
+        .set_border_bottom(FormatBorder::Thin)
+}
+
+/// Which columns hold numbers: every non-empty cell parses and the column is not a name.
+fn numeric_columns(table: &Csv) -> Vec<bool> {
+    (0..table.header.len())
+        .map(|c| {
+            !TEXT_COLUMNS.contains(&table.header[c].as_str())
+                && table
+                    .rows
+                    .iter()
+                    .any(|r| r.get(c).is_some_and(|v| !v.is_empty()))
+                && table.rows.iter().all(|r| {
+                    r.get(c)
+                        .is_none_or(|v| v.is_empty() || v.parse::<f64>().is_ok_and(f64::is_finite))
+                })
+        })
+        .collect()
+}
+
+/// Width in characters of each column: its longest cell (numbers as Excel's General shows them,
+/// at most 11 characters), capped.
+fn widths(table: &Csv, numeric: &[bool]) -> Vec<usize> {
+    (0..table.header.len())
+        .map(|c| {
+            let cells = table.rows.iter().filter_map(|r| r.get(c)).map(|v| {
+                if numeric[c] {
+                    v.chars().count().min(11)
+                } else {
+                    v.chars().count()
+                }
+            });
+            cells
+                .chain(std::iter::once(table.header[c].chars().count() + 2))
+                .max()
+                .unwrap_or(8)
+                .clamp(6, MAX_WIDTH)
+        })
+        .collect()
+}
+
+fn table_sheet(ws: &mut Worksheet, name: &str, table: &Csv) -> std::result::Result<(), XlsxError> {
+    ws.set_name(name)?;
+    let head = header_format();
+    let wrap = Format::new().set_text_wrap();
+    let scientific = Format::new().set_num_format("0.00E+00");
+    let numeric = numeric_columns(table);
+    for (c, h) in table.header.iter().enumerate() {
+        ws.write_string_with_format(0, c as u16, h, &head)?;
+    }
+    for (r, row) in table.rows.iter().enumerate() {
+        let r = r as u32 + 1;
+        for (c, v) in row.iter().enumerate() {
+            let col = c as u16;
+            if v.is_empty() {
+                continue;
+            }
+            if numeric.get(c).copied().unwrap_or(false) {
+                let x: f64 = v.parse().expect("checked numeric");
+                let h = table.header[c].as_str();
+                if h.ends_with("p_value") || h.ends_with("_p") || h == "q_value" {
+                    ws.write_number_with_format(r, col, x, &scientific)?;
+                } else {
+                    ws.write_number(r, col, x)?;
+                }
+            } else if v.chars().count() > MAX_WIDTH {
+                ws.write_string_with_format(r, col, v, &wrap)?;
+            } else {
+                ws.write_string(r, col, v)?;
+            }
+        }
+    }
+    for (c, w) in widths(table, &numeric).into_iter().enumerate() {
+        ws.set_column_width(c as u16, w as f64 + 1.0)?;
+    }
+    ws.set_freeze_panes(1, 0)?;
+    if !table.rows.is_empty() {
+        ws.autofilter(0, 0, table.rows.len() as u32, table.header.len() as u16 - 1)?;
+    }
+    Ok(())
+}
+
+/// The heatmap's diverging colour for `v` on a scale saturating at `scale`: blue below 0, red
+/// above, white at 0.
+fn diverging(v: f64, scale: f64) -> u32 {
+    let t = (v.abs() / scale).min(1.0);
+    let (r, g, b) = if v < 0.0 {
+        (1.0 - 0.75 * t, 1.0 - 0.55 * t, 1.0)
+    } else {
+        (1.0, 1.0 - 0.75 * t, 1.0 - 0.75 * t)
+    };
+    let byte = |x: f64| (x * 255.0).round().clamp(0.0, 255.0) as u32;
+    (byte(r) << 16) | (byte(g) << 8) | byte(b)
+}
+
+fn matrix_sheet(
+    ws: &mut Worksheet,
+    matrix: &Csv,
+    calls: Option<&Csv>,
+) -> std::result::Result<(), XlsxError> {
+    ws.set_name("Matrix")?;
+    let head = header_format();
+    for (c, h) in matrix.header.iter().enumerate() {
+        ws.write_string_with_format(0, c as u16, h, &head)?;
+    }
+    let values: Vec<f64> = matrix
+        .rows
+        .iter()
+        .flat_map(|r| r.iter().skip(1))
+        .filter_map(|v| v.parse::<f64>().ok())
+        .filter(|v| v.is_finite())
+        .collect();
+    let scale = values.iter().fold(0.0f64, |m, v| m.max(v.abs())).max(1.0);
+    let call_of = |r: usize, c: usize| -> &str {
+        calls
+            .and_then(|t| t.rows.get(r))
+            .and_then(|row| row.get(c))
+            .map_or("", String::as_str)
+    };
+    for (r, row) in matrix.rows.iter().enumerate() {
+        let rr = r as u32 + 1;
+        if let Some(name) = row.first() {
+            ws.write_string_with_format(rr, 0, name, &Format::new().set_bold())?;
+        }
+        for (c, v) in row.iter().enumerate().skip(1) {
+            let Ok(x) = v.parse::<f64>() else {
+                if !v.is_empty() {
+                    ws.write_string(rr, c as u16, v)?;
+                }
+                continue;
+            };
+            let (suffix, bold) = match call_of(r, c) {
+                "collateral_sensitive" => (" \"CS\"", true),
+                "cross_resistant" => (" \"CR\"", true),
+                _ => ("", false),
+            };
+            let mut f = Format::new()
+                .set_background_color(Color::RGB(diverging(x, scale)))
+                .set_num_format(format!("0.00{suffix}"));
+            if bold {
+                f = f.set_bold().set_border(FormatBorder::Thin);
+            }
+            ws.write_number_with_format(rr, c as u16, x, &f)?;
+        }
+    }
+    let first = matrix
+        .rows
+        .iter()
+        .map(|r| r.first().map_or(0, |s| s.chars().count()))
+        .max()
+        .unwrap_or(0)
+        .max(matrix.header.first().map_or(0, |h| h.chars().count()));
+    ws.set_column_width(0, (first + 2).clamp(6, MAX_WIDTH) as f64)?;
+    for (c, h) in matrix.header.iter().enumerate().skip(1) {
+        ws.set_column_width(
+            c as u16,
+            (h.chars().count() + 2).clamp(10, MAX_WIDTH) as f64,
+        )?;
+    }
+    ws.set_freeze_panes(1, 1)?;
+    let note_row = matrix.rows.len() as u32 + 2;
+    ws.write_string(
+        note_row,
+        0,
+        "log2 fold change of the compared metric (resistant / parental); blue: fell \
+         (collateral sensitivity), red: rose (cross-resistance); bold, boxed and marked CS/CR: called \
+         (see Shifts for q-values and reasons)",
+    )?;
+    Ok(())
+}
+
+fn summary_sheet(
+    ws: &mut Worksheet,
+    run: &serde_json::Value,
+) -> std::result::Result<(), XlsxError> {
+    ws.set_name("Summary")?;
+    let bold = Format::new().set_bold();
+    let title = Format::new().set_bold().set_font_size(14);
+    let name = run["assay"]["name"].as_str().unwrap_or("");
+    ws.write_string_with_format(0, 0, format!("collateral results: {name}"), &title)?;
+    let mut row = 2u32;
+    let mut put = |ws: &mut Worksheet, key: &str, value: &serde_json::Value| {
+        let r = row;
+        row += 1;
+        ws.write_string_with_format(r, 0, key, &bold)?;
+        match value {
+            serde_json::Value::Number(n) => ws.write_number(r, 1, n.as_f64().unwrap_or(f64::NAN)),
+            serde_json::Value::String(s) => ws.write_string(r, 1, s),
+            serde_json::Value::Null => Ok(&mut *ws),
+            other => ws.write_string(r, 1, other.to_string()),
+        }
+        .map(|_| ())
+    };
+    put(ws, "assay", &run["assay"]["path"])?;
+    put(
+        ws,
+        "concentration unit",
+        &run["assay"]["concentration_unit"],
+    )?;
+    put(ws, "tool version", &run["version"])?;
+    put(ws, "started", &run["started"])?;
+    if let Some(counts) = run["counts"].as_object() {
+        for (k, v) in counts {
+            match v {
+                serde_json::Value::Object(inner) => {
+                    for (k2, v2) in inner {
+                        put(ws, &format!("{k}: {k2}"), v2)?;
+                    }
+                }
+                _ => put(ws, k, v)?,
+            }
+        }
+    }
+    if let Some(shift) = run["settings"]["shift"].as_object() {
+        for (k, v) in shift {
+            put(ws, &format!("shift.{k}"), v)?;
+        }
+    }
+    ws.set_column_width(0, 34)?;
+    ws.set_column_width(1, 40)?;
+    Ok(())
+}
+
+fn warnings_sheet(
+    ws: &mut Worksheet,
+    run: &serde_json::Value,
+) -> std::result::Result<(), XlsxError> {
+    ws.set_name("Warnings")?;
+    ws.write_string_with_format(0, 0, "warning", &header_format())?;
+    let wrap = Format::new().set_text_wrap();
+    let warnings = run["warnings"].as_array().cloned().unwrap_or_default();
+    for (i, w) in warnings.iter().enumerate() {
+        ws.write_string_with_format(i as u32 + 1, 0, w.as_str().unwrap_or(""), &wrap)?;
+    }
+    ws.set_column_width(0, 120)?;
+    ws.set_freeze_panes(1, 0)?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn diverging_colours_are_white_at_zero_and_saturate() {
+        assert_eq!(diverging(0.0, 2.0), 0xFFFFFF);
+        assert_eq!(diverging(-5.0, 2.0), diverging(-2.0, 2.0));
+        assert_eq!(diverging(-2.0, 2.0) & 0xFF, 0xFF, "full blue channel");
+        assert_eq!(diverging(2.0, 2.0) >> 16, 0xFF, "full red channel");
+    }
+
+    #[test]
+    fn name_columns_stay_text_and_number_columns_are_numbers() {
+        let t = Csv {
+            header: vec!["plate".into(), "z_prime".into(), "note".into()],
+            rows: vec![
+                vec!["1".into(), "0.5".into(), "x".into()],
+                vec!["2".into(), "".into(), "3".into()],
+            ],
+        };
+        assert_eq!(numeric_columns(&t), vec![false, true, false]);
+    }
+}
