@@ -11,9 +11,10 @@
 //! | assay | [`assay`]: the TOML file, composing the stages' settings |
 //! | outputs | [`output`] (contract tables), [`plot`] (figures), [`report`] (`report.html`), [`workbook`] (`results.xlsx`) |
 //! | pipeline | [`run`] (`collateral run`, `run.json`), [`validate`], [`merge`] (run folders → one) |
-//! | faces | [`simulate`] (screens with known truth) and the `collateral` binary |
+//! | faces | [`simulate`] (screens with known truth), [`cli`] (the command line of the `collateral` binary and of the Python package) |
 
 pub mod assay;
+pub mod cli;
 pub mod error;
 pub mod fit;
 pub mod lines;

@@ -302,6 +302,61 @@ impl Drop for Staging {
     }
 }
 
+/// Copies the finished output folder `from` (of `run`, `shift` or `merge`: the files its
+/// `run.json` manifest lists) into the output folder `to` as a run would write them: under
+/// `to`'s lock, staged and moved into place together, the files of an earlier run in `to` that
+/// `from` does not have removed, anything else in `to` untouched. Returns the files written
+/// and the warnings of taking the folder. The Python package saves a run made in a private
+/// folder this way.
+pub fn copy_folder(from: &Path, to: &Path) -> Result<(Vec<PathBuf>, Vec<Problem>)> {
+    let run_json = from.join(MANIFEST_FILE);
+    let (entries, problems) = read_manifest(&run_json);
+    if let Some(p) = problems.into_iter().next() {
+        return Err(Error::input(p.location, p.message));
+    }
+    if entries.is_empty() {
+        return Err(Error::input(
+            Location::file(&run_json),
+            "lists no files: not the folder of a finished collateral run",
+        ));
+    }
+    let same = |a: &Path, b: &Path| match (a.canonicalize(), b.canonicalize()) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => false,
+    };
+    if same(from, to) {
+        return Err(Error::config(
+            Location::file(to),
+            "is the folder being copied; name another folder",
+        ));
+    }
+    let staging = Staging::new(to)?;
+    let previous = staging.previous_manifest();
+    let mut run = None;
+    for entry in &entries {
+        if entry == MANIFEST_FILE {
+            let text = std::fs::read_to_string(&run_json)
+                .map_err(|e| Error::io(&run_json, "reading", e))?;
+            run = Some(serde_json::from_str::<serde_json::Value>(&text).map_err(|e| {
+                Error::input(Location::file(&run_json), format!("is not valid JSON: {e}"))
+            })?);
+            continue;
+        }
+        // `read_manifest` kept only safe entries: plain relative paths inside the folder.
+        let source = from.join(entry);
+        let mut file =
+            std::fs::File::open(&source).map_err(|e| Error::io(&source, "reading", e))?;
+        staging.write(entry, |w| std::io::copy(&mut file, w).map(|_| ()))?;
+    }
+    if let Some(value) = run {
+        staging.write_with_manifest(value)?;
+    }
+    let mut warnings = staging.take_warnings();
+    let (files, more) = staging.commit_replacing(&previous)?;
+    warnings.extend(more);
+    Ok((files, warnings))
+}
+
 /// The folders of `path` and its ancestors that do not exist yet, deepest first.
 fn missing_folders(path: &Path) -> Vec<PathBuf> {
     path.ancestors()

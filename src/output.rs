@@ -18,6 +18,21 @@ pub fn write_wells(
     table: &WellTable,
     outcomes: &[WellOutcome],
 ) -> std::io::Result<()> {
+    write_wells_with(w, table, Some(outcomes))
+}
+
+/// Writes the tidy wells table as read (the inputs' columns, without viability and
+/// exclusion): what a layout joined to a plate export gives, in the form an assay's `wells`
+/// table takes.
+pub fn write_tidy_wells(w: &mut dyn Write, table: &WellTable) -> std::io::Result<()> {
+    write_wells_with(w, table, None)
+}
+
+fn write_wells_with(
+    w: &mut dyn Write,
+    table: &WellTable,
+    outcomes: Option<&[WellOutcome]>,
+) -> std::io::Result<()> {
     let mut out = csv::Writer::from_writer(&mut *w);
     let mut header: Vec<&str> = vec![
         "plate",
@@ -35,7 +50,9 @@ pub fn write_wells(
         header.push("time");
     }
     header.extend(table.extra_columns.iter().map(String::as_str));
-    header.extend(["viability", "excluded", "exclusion_reason"]);
+    if outcomes.is_some() {
+        header.extend(["viability", "excluded", "exclusion_reason"]);
+    }
     out.write_record(&header)?;
     out.flush()?;
     drop(out);
@@ -43,7 +60,7 @@ pub fn write_wells(
     // bytes are those of one writer, at the speed of all cores, holding only a window of
     // blocks in memory.
     const BLOCK: usize = 1 << 14;
-    let n = table.wells.len().min(outcomes.len());
+    let n = outcomes.map_or(table.wells.len(), |o| table.wells.len().min(o.len()));
     let blocks: Vec<std::ops::Range<usize>> = (0..n)
         .step_by(BLOCK)
         .map(|start| start..(start + BLOCK).min(n))
@@ -72,7 +89,7 @@ pub fn write_wells(
 fn write_well_rows<W: Write>(
     out: &mut csv::Writer<W>,
     table: &WellTable,
-    outcomes: &[WellOutcome],
+    outcomes: Option<&[WellOutcome]>,
     range: std::ops::Range<usize>,
 ) -> std::io::Result<()> {
     // One reused buffer for numbers: this loop runs once per well of a whole screen.
@@ -90,7 +107,7 @@ fn write_well_rows<W: Write>(
         out.write_field(num.as_bytes())
     };
     for i in range {
-        let (well, o) = (table.wells.get(i), &outcomes[i]);
+        let well = table.wells.get(i);
         out.write_field(well.plate)?;
         out.write_field(well.position.to_string())?;
         out.write_field(well.cell_line)?;
@@ -110,9 +127,11 @@ fn write_well_rows<W: Write>(
         for x in well.extra {
             out.write_field(x)?;
         }
-        field_f64(out, o.viability)?;
-        out.write_field(if o.excluded { "true" } else { "false" })?;
-        out.write_field(&o.exclusion_reason)?;
+        if let Some(o) = outcomes.map(|o| &o[i]) {
+            field_f64(out, o.viability)?;
+            out.write_field(if o.excluded { "true" } else { "false" })?;
+            out.write_field(&o.exclusion_reason)?;
+        }
         out.write_record(None::<&[u8]>)?;
     }
     Ok(())
@@ -216,3 +235,108 @@ pub fn write_qc_with_skipped(
     }
     out.flush()
 }
+
+/// What a column of an output table holds, for readers that want typed columns (the Python
+/// package's DataFrames, the workbook): the CSV cell is the same text either way.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ColumnKind {
+    /// Names and words, kept as written even when they look like numbers (`replicate` `1`).
+    Text,
+    /// A 64-bit float; an empty cell is a value that does not exist (NaN).
+    Number,
+    /// A whole number (a count, a rank); an empty cell is absent.
+    Count,
+    /// `true` or `false`; an empty cell is absent.
+    Flag,
+}
+
+/// Columns that name things (plates, wells, lines, drugs, replicates, runs, calls): text even
+/// when every value looks like a number.
+pub const IDENTITY_COLUMNS: [&str; 13] = [
+    "plate",
+    "well",
+    "cell_line",
+    "drug",
+    "replicate",
+    "resistant_line",
+    "parental_line",
+    "selected_with",
+    "cycle",
+    "run",
+    "parental_run",
+    "call",
+    "status",
+];
+
+/// Words of the contract tables other than names: roles, qualifiers, reasons, settings.
+const WORD_COLUMNS: [&str; 15] = [
+    "role",
+    "signal",
+    "message",
+    "model",
+    "plateaus",
+    "robust",
+    "ic50_qualifier",
+    "log2_fc_qualifier",
+    "qualifier_resistant",
+    "qualifier_parental",
+    "blank_source",
+    "verdict",
+    "reason",
+    "exclusion_reason",
+    "metric",
+];
+
+const COUNT_COLUMNS: [&str; 11] = [
+    "n_points",
+    "plate_size",
+    "n_vehicle",
+    "n_blank",
+    "n_sample",
+    "n_flagged",
+    "dof",
+    "n_outliers",
+    "iterations",
+    "rank",
+    "length",
+];
+
+const FLAG_COLUMNS: [&str; 4] = ["excluded", "spatial_flag", "converged", "outlier"];
+
+/// The kind of column `column` of the output table `file` (a file name such as `fits.csv`),
+/// or `None` when the contract does not fix it: the user's own extra columns carried through
+/// `wells.csv`, and unknown columns of other tables (a reader then goes by the values). `signal` is text because it is the
+/// reading as written (`OVRFLW` included); `viability` is its number. The wide tables are
+/// fixed by file: every drug column of `matrix.csv` is a number, of `calls.csv` a call.
+///
+/// ```
+/// use collateral::output::{column_kind, ColumnKind};
+/// assert_eq!(column_kind("fits.csv", "ic50"), Some(ColumnKind::Number));
+/// assert_eq!(column_kind("wells.csv", "replicate"), Some(ColumnKind::Text));
+/// assert_eq!(column_kind("matrix.csv", "TET"), Some(ColumnKind::Number));
+/// assert_eq!(column_kind("calls.csv", "TET"), Some(ColumnKind::Text));
+/// assert_eq!(column_kind("wells.csv", "day"), None);
+/// ```
+pub fn column_kind(file: &str, column: &str) -> Option<ColumnKind> {
+    if IDENTITY_COLUMNS.contains(&column) || WORD_COLUMNS.contains(&column) {
+        return Some(ColumnKind::Text);
+    }
+    if COUNT_COLUMNS.contains(&column) {
+        return Some(ColumnKind::Count);
+    }
+    if FLAG_COLUMNS.contains(&column) {
+        return Some(ColumnKind::Flag);
+    }
+    let name = file.rsplit(['/', '\\']).next().unwrap_or(file);
+    match name {
+        "calls.csv" => Some(ColumnKind::Text),
+        "matrix.csv" => Some(ColumnKind::Number),
+        "wells.csv" if !KNOWN_WELL_NUMBERS.contains(&column) => None,
+        "wells.csv" | "qc.csv" | "fits.csv" | "fits_by_replicate.csv" | "shifts.csv"
+        | "cycles.csv" => Some(ColumnKind::Number),
+        _ => None,
+    }
+}
+
+/// The numeric columns of `wells.csv`; any other column there is the user's own.
+const KNOWN_WELL_NUMBERS: [&str; 3] = ["concentration", "time", "viability"];

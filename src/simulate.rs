@@ -30,7 +30,8 @@ use crate::plate::{PlateFormat, WellPos};
 use crate::wells::Role;
 
 /// Knobs of a simulated screen, as a user gives them. Check them with [`SimulationSettings::check`].
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields, default)]
 pub struct SimulationSettings {
     /// Seed of the random stream (ChaCha8): the same seed gives the same screen.
     pub seed: u64,

@@ -19,26 +19,12 @@ use rust_xlsxwriter::{
 
 use crate::error::{Error, Location, Problem, Result};
 use crate::outdir::Staging;
+// Columns that name things: written as text even when every value looks like a number.
+use crate::output::IDENTITY_COLUMNS as TEXT_COLUMNS;
 
 /// The workbook's file name in the output folder.
 pub const WORKBOOK_NAME: &str = "results.xlsx";
 
-/// Columns that name things: written as text even when every value looks like a number.
-const TEXT_COLUMNS: [&str; 13] = [
-    "plate",
-    "well",
-    "cell_line",
-    "drug",
-    "replicate",
-    "resistant_line",
-    "parental_line",
-    "selected_with",
-    "cycle",
-    "run",
-    "parental_run",
-    "call",
-    "status",
-];
 
 /// Widest a column is made, in characters: long messages wrap in the cell instead.
 const MAX_WIDTH: usize = 60;

@@ -95,9 +95,7 @@ pub fn parse_fit_input(text: &str, path: &Path) -> crate::Result<Vec<CurveInput>
         return Err(Error::problems(ErrorKind::Input, problems));
     }
     let [cell_col, drug_col, conc_col, resp_col] = columns;
-    let mut curves: Vec<CurveInput> = Vec::new();
-    let mut index: HashMap<(String, String), usize> = HashMap::new();
-    let mut last: Option<usize> = None;
+    let mut curves = CurveGrouper::default();
     // One reused record buffer: a fresh allocation per row would cost more than the parsing.
     let mut record = csv::StringRecord::new();
     loop {
@@ -148,11 +146,32 @@ pub fn parse_fit_input(text: &str, path: &Path) -> crate::Result<Vec<CurveInput>
         if !row_ok {
             continue;
         }
+        curves.push(cell_line, drug, concentration, response);
+    }
+    if !problems.is_empty() {
+        return Err(Error::problems(ErrorKind::Input, problems));
+    }
+    curves.finish().ok_or_else(|| Error::input(here(1), "no data rows"))
+}
+
+/// Rows → curves, one per (cell_line, drug) in order of first appearance: the one grouping of
+/// the fit input, whether its rows come from a file or from columns in memory.
+#[derive(Default)]
+struct CurveGrouper {
+    curves: Vec<CurveInput>,
+    index: HashMap<(String, String), usize>,
+    last: Option<usize>,
+}
+
+impl CurveGrouper {
+    fn push(&mut self, cell_line: &str, drug: &str, concentration: f64, response: f64) {
+        let curves = &mut self.curves;
         // Rows of one curve usually come together: compare with the previous row's curve before
         // paying for a hash-map key.
-        let slot = match last {
+        let slot = match self.last {
             Some(i) if curves[i].cell_line == cell_line && curves[i].drug == drug => i,
-            _ => *index
+            _ => *self
+                .index
                 .entry((cell_line.to_string(), drug.to_string()))
                 .or_insert_with(|| {
                     curves.push(CurveInput {
@@ -163,19 +182,77 @@ pub fn parse_fit_input(text: &str, path: &Path) -> crate::Result<Vec<CurveInput>
                     curves.len() - 1
                 }),
         };
-        last = Some(slot);
+        self.last = Some(slot);
         curves[slot].points.push(DosePoint {
             concentration,
             response,
         });
     }
+
+    /// The curves, or `None` when no row was pushed.
+    fn finish(self) -> Option<Vec<CurveInput>> {
+        (!self.curves.is_empty()).then_some(self.curves)
+    }
+}
+
+/// The fit input from columns held in memory (a pandas DataFrame's, in the Python package):
+/// curves grouped exactly as [`parse_fit_input`] groups the rows of a file, so the same rows
+/// give the same fits. Names are trimmed; an empty name is a problem located at `source`, line
+/// `row + 2` (the line the row has in the table written as CSV with a header); NaN values are
+/// kept and reported per curve by the fit, as empty cells of a file are.
+///
+/// ```
+/// use std::path::Path;
+/// use collateral::fit::table::curves_from_columns;
+/// let curves = curves_from_columns(Path::new("<DataFrame>"), &["A", "A", "B"], &["d", "d", "d"],
+///                                  &[1.0, 10.0, 1.0], &[0.9, 0.2, 1.0]).unwrap();
+/// assert_eq!((curves.len(), curves[0].points.len()), (2, 2));
+/// let e = curves_from_columns(Path::new("<DataFrame>"), &["A", " "], &["d", "d"],
+///                             &[1.0, 2.0], &[0.5, 0.4]).unwrap_err();
+/// assert_eq!(e.to_string(), "<DataFrame>:3: empty `cell_line`");
+/// ```
+pub fn curves_from_columns<S: AsRef<str>>(
+    source: &Path,
+    cell_line: &[S],
+    drug: &[S],
+    concentration: &[f64],
+    response: &[f64],
+) -> crate::Result<Vec<CurveInput>> {
+    let here = |line: u64| Location::file(source).at_line(line);
+    let n = cell_line.len();
+    if [drug.len(), concentration.len(), response.len()] != [n; 3] {
+        return Err(Error::input(
+            here(1),
+            format!(
+                "columns of different lengths: cell_line {n}, drug {}, concentration {}, response {}",
+                drug.len(),
+                concentration.len(),
+                response.len()
+            ),
+        ));
+    }
+    let mut problems = Vec::new();
+    let mut curves = CurveGrouper::default();
+    for i in 0..n {
+        let (c, d) = (cell_line[i].as_ref().trim(), drug[i].as_ref().trim());
+        let mut row_ok = true;
+        for (name, value) in [("cell_line", c), ("drug", d)] {
+            if value.is_empty() {
+                problems.push(Problem {
+                    location: here(i as u64 + 2),
+                    message: format!("empty `{name}`"),
+                });
+                row_ok = false;
+            }
+        }
+        if row_ok {
+            curves.push(c, d, concentration[i], response[i]);
+        }
+    }
     if !problems.is_empty() {
         return Err(Error::problems(ErrorKind::Input, problems));
     }
-    if curves.is_empty() {
-        return Err(Error::input(here(1), "no data rows"));
-    }
-    Ok(curves)
+    curves.finish().ok_or_else(|| Error::input(here(1), "no data rows"))
 }
 
 /// Writes `fits.csv` rows (header first, columns in [`FITS_COLUMNS`] order) to any writer.

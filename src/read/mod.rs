@@ -83,6 +83,28 @@ impl PlateFile {
         })
     }
 
+    /// Writes every read of the file as a table: `read, kind, well, signal`, one row per
+    /// well with a value, `kind` being `raw`, `computed` (by the reader software) or `layout`
+    /// (an annotation block), `signal` the text as written. What a file holds, before a layout
+    /// says what its wells are.
+    pub fn write_reads(&self, w: &mut dyn std::io::Write) -> std::io::Result<()> {
+        let mut out = csv::Writer::from_writer(w);
+        out.write_record(["read", "kind", "well", "signal"])?;
+        for r in &self.reads {
+            let kind = if r.layout {
+                "layout"
+            } else if r.computed {
+                "computed"
+            } else {
+                "raw"
+            };
+            for c in &r.cells {
+                out.write_record([r.name.as_str(), kind, &c.pos.to_string(), &c.text])?;
+            }
+        }
+        out.flush()
+    }
+
     /// Reads that are raw readings (not vendor-computed, not embedded layouts).
     pub fn raw_reads(&self) -> impl Iterator<Item = &Read> {
         self.reads.iter().filter(|r| !r.computed && !r.layout)

@@ -1,0 +1,480 @@
+//! The `collateral` command line: maps flags onto library calls, nothing more. The binary
+//! (`src/main.rs`) and the Python package's `collateral` command both call [`main`], so they
+//! are one CLI.
+//!
+//! Exit codes: 0 success, 1 bad input or a failed run, 2 usage error, 3 a `run --keep-going`
+//! that finished but left out plates that could not be read.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::ffi::OsString;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use crate::fit::{FitSettings, Model, Plateaus, RobustLoss};
+use crate::progress::{Bars, Lines, Progress, Silent};
+use crate::shift::ShiftSettings;
+
+#[derive(Parser)]
+#[command(
+    name = "collateral",
+    version,
+    about = "From raw drug-screen plate reads to a collateral-sensitivity map"
+)]
+struct Cli {
+    /// Worker threads (default: all cores). Results are identical for any thread count.
+    #[arg(long, global = true)]
+    threads: Option<usize>,
+    /// Print nothing but errors and warnings: no summary, no progress.
+    #[arg(long, short, global = true)]
+    quiet: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the whole pipeline on an assay file.
+    Run {
+        /// The assay file (TOML).
+        assay: PathBuf,
+        /// Output folder (created if missing).
+        #[arg(short, long)]
+        out: PathBuf,
+        /// Skip plots/ and report.html (draw them later with `collateral plot OUTDIR`).
+        #[arg(long)]
+        no_figures: bool,
+        /// Leave out plates whose file cannot be read (missing, truncated, unparseable), finish
+        /// the rest and exit 3; each is a warning and a failed row in qc.csv.
+        #[arg(long)]
+        keep_going: bool,
+        /// Also write results.xlsx: the tables as an Excel workbook (Summary, QC, Fits, Shifts,
+        /// a coloured Matrix, Calls, Cycles, Warnings).
+        #[arg(long)]
+        xlsx: bool,
+    },
+    /// Redraw the figures (plots/) and report.html of an existing `run` output folder from its
+    /// CSVs and run.json, without refitting.
+    Plot {
+        /// The output folder of `collateral run`.
+        outdir: PathBuf,
+        /// Image format of the figures.
+        #[arg(long, default_value = "svg")]
+        format: crate::plot::Format,
+        /// Width in pixels of the heatmap and network, and of one panel of the dose-response
+        /// grids and plate maps (default: sized to the content).
+        #[arg(long)]
+        width: Option<u32>,
+        /// Height in pixels, as --width.
+        #[arg(long)]
+        height: Option<u32>,
+        /// Only these cell lines (comma-separated or repeated).
+        #[arg(long, value_delimiter = ',')]
+        lines: Vec<String>,
+        /// Only these drugs (comma-separated or repeated).
+        #[arg(long, value_delimiter = ',')]
+        drugs: Vec<String>,
+        /// Also write results.xlsx from the folder's tables.
+        #[arg(long)]
+        xlsx: bool,
+    },
+    /// Read every input of an assay, print what was understood and every problem (exit 1 on
+    /// problems), without fitting anything.
+    Validate {
+        /// The assay file (TOML).
+        assay: PathBuf,
+        /// Draw each plate map in the terminal.
+        #[arg(long)]
+        map: bool,
+    },
+    /// Fit dose-response curves from a table with columns cell_line, drug, concentration,
+    /// response (optional replicate); one curve per (cell_line, drug), replicates pooled.
+    Fit {
+        /// Input table (CSV or TSV).
+        input: PathBuf,
+        /// Output fits table.
+        #[arg(short, long, value_name = "FITS.csv")]
+        output: PathBuf,
+        /// Model: ll4 (all free), ll3 (top = 1), ll2 (top = 1, bottom = 0).
+        #[arg(long, default_value = "ll4")]
+        model: Model,
+        /// Plateaus the model leaves free: fitted (free) or fixed at the observed extremes.
+        #[arg(long, default_value = "free")]
+        plateaus: Plateaus,
+        /// Robust loss for outlier-resistant fitting (IRLS); outliers are flagged per curve.
+        #[arg(long, default_value = "none")]
+        robust: RobustLoss,
+    },
+    /// Shifts, matrix, calls, network and cycles from a fits table and a lines table (for fits
+    /// made elsewhere or re-called with other settings).
+    Shift {
+        /// Fits table (this tool's fits.csv, or any table with cell_line, drug and the metric).
+        fits: PathBuf,
+        /// Lines table: cell_line, parental_line, selected_with.
+        #[arg(long)]
+        lines: PathBuf,
+        /// Output folder.
+        #[arg(short, long)]
+        out: PathBuf,
+        /// Metric compared: ic50, ec50 or auc.
+        #[arg(long, default_value = "ic50")]
+        metric: String,
+        /// Fold-change threshold on |log2_fc|.
+        #[arg(long, default_value_t = 1.0)]
+        tau: f64,
+        /// Significance level on BH q-values.
+        #[arg(long, default_value_t = 0.05)]
+        alpha: f64,
+        /// Call rule: delta (threshold and q-value) or dhawan2017 (CI overlap).
+        #[arg(long, default_value = "delta")]
+        rule: String,
+        /// Longest drug cycle listed.
+        #[arg(long, default_value_t = 4)]
+        max_cycle_length: usize,
+    },
+    /// Merge the output folders of several `collateral run`s (weekly batches) into one: fits
+    /// reused as they are, shifts and BH q-values recomputed over the merged matrix, a `run`
+    /// column naming where each row came from.
+    Merge {
+        /// Output folders of `collateral run`.
+        #[arg(required = true, num_args = 1..)]
+        runs: Vec<PathBuf>,
+        /// Output folder of the merge (created if missing).
+        #[arg(short, long)]
+        out: PathBuf,
+        /// A (cell line, drug) fitted in several runs: stop with an error naming them (error),
+        /// or keep the fit of the run that started last (newest).
+        #[arg(long, default_value = "error")]
+        on_duplicate: crate::merge::OnDuplicate,
+        /// One lines table for all runs, instead of the runs' own (read through their assay files).
+        #[arg(long)]
+        lines: Option<PathBuf>,
+        /// Metric compared (ic50, ec50 or auc), instead of the runs' common one.
+        #[arg(long)]
+        metric: Option<String>,
+        /// Fold-change threshold on |log2_fc|, instead of the runs' common one.
+        #[arg(long)]
+        tau: Option<f64>,
+        /// Significance level on BH q-values, instead of the runs' common one.
+        #[arg(long)]
+        alpha: Option<f64>,
+        /// Call rule (delta or dhawan2017), instead of the runs' common one.
+        #[arg(long)]
+        rule: Option<String>,
+        /// Longest drug cycle listed, instead of the runs' common one.
+        #[arg(long)]
+        max_cycle_length: Option<usize>,
+        /// Skip plots/ and report.html (draw them later with `collateral plot OUTDIR`).
+        #[arg(long)]
+        no_figures: bool,
+    },
+    /// Write a synthetic screen with known truth (wells.csv, lines.csv, assay.toml, truth_*.csv).
+    Simulate {
+        /// Output folder.
+        #[arg(short, long)]
+        out: PathBuf,
+        #[command(flatten)]
+        knobs: SimulateArgs,
+    },
+}
+
+#[derive(clap::Args)]
+struct SimulateArgs {
+    /// Seed of the random stream; the same seed gives the same screen.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Cell lines: one parental plus LINES-1 resistant lines.
+    #[arg(long, default_value_t = 3)]
+    lines: usize,
+    /// Drugs.
+    #[arg(long, default_value_t = 4)]
+    drugs: usize,
+    /// Wells per plate: 96, 384 or 1536.
+    #[arg(long, default_value_t = 384)]
+    plate_size: u32,
+    /// Doses per dilution series.
+    #[arg(long, default_value_t = 9)]
+    doses: usize,
+    /// Plate replicates per cell line.
+    #[arg(long, default_value_t = 3)]
+    replicates: usize,
+    /// SD of the additive noise in viability units.
+    #[arg(long, default_value_t = 0.05)]
+    noise: f64,
+    /// Fractional signal loss of cells on the outer ring of wells.
+    #[arg(long, default_value_t = 0.0)]
+    edge_effect: f64,
+    /// Fraction of sample wells replaced by a random reading.
+    #[arg(long, default_value_t = 0.0)]
+    outlier_rate: f64,
+    /// Fraction of sample wells written as OVRFLW.
+    #[arg(long, default_value_t = 0.0)]
+    missing_rate: f64,
+}
+
+/// Runs the command line `args` (the program name first, as [`std::env::args_os`] gives it)
+/// and returns the exit code. Usage errors and `--help`/`--version` print as clap prints them.
+///
+/// Exits the process only for what clap handles itself (usage errors exit 2, help and version
+/// 0), exactly as the `collateral` binary does; both the binary and the Python package's
+/// `collateral` command are this function.
+pub fn main<I, T>(args: I) -> ExitCode
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+{
+    ExitCode::from(exit_code(args))
+}
+
+/// [`main`], returning the exit code as a number (for callers that pass it on, such as the
+/// Python package's console script).
+pub fn exit_code<I, T>(args: I) -> u8
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+{
+    let cli = Cli::parse_from(args);
+    let run = || match execute(&cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            1
+        }
+    };
+    match cli.threads {
+        // A pool of its own rather than the global one: the Python package calls this in a
+        // process whose global pool may already exist.
+        Some(n) => match rayon::ThreadPoolBuilder::new().num_threads(n).build() {
+            Ok(pool) => pool.install(run),
+            Err(e) => {
+                eprintln!("error: cannot start {n} threads: {e}");
+                2
+            }
+        },
+        None => run(),
+    }
+}
+
+/// Where progress goes: bars on a terminal, one line per stage in a log (indicatif would draw
+/// nothing there), nothing with `--quiet`. Always stderr: stdout carries only the summary.
+fn progress(quiet: bool) -> Box<dyn Progress> {
+    if quiet {
+        Box::new(Silent)
+    } else if std::io::stderr().is_terminal() {
+        Box::new(Bars::stderr())
+    } else {
+        Box::new(Lines::stderr())
+    }
+}
+
+/// Runs the command; `Ok` carries the exit code of a command that finished (3: a batch that
+/// finished without some plates).
+fn execute(cli: &Cli) -> anyhow::Result<u8> {
+    let progress = progress(cli.quiet);
+    let progress = progress.as_ref();
+    match &cli.command {
+        Command::Run {
+            assay,
+            out,
+            no_figures,
+            keep_going,
+            xlsx,
+        } => {
+            let options = crate::run::RunOptions {
+                figures: !no_figures,
+                keep_going: *keep_going,
+                xlsx: *xlsx,
+            };
+            let report = crate::run::run_with_progress(assay, out, &options, progress)?;
+            for w in &report.warnings {
+                eprintln!("warning: {w}");
+            }
+            if !cli.quiet {
+                println!("{}", report.summary());
+            }
+            if !report.skipped.is_empty() {
+                return Ok(3);
+            }
+        }
+        Command::Plot {
+            outdir,
+            format,
+            width,
+            height,
+            lines,
+            drugs,
+            xlsx,
+        } => {
+            let options = crate::plot::PlotOptions {
+                format: *format,
+                width: *width,
+                height: *height,
+                lines: lines.clone(),
+                drugs: drugs.clone(),
+            };
+            let plotted =
+                crate::report::plot_folder_with_progress(outdir, &options, progress)?;
+            for w in &plotted.warnings {
+                eprintln!("warning: {w}");
+            }
+            let mut written = plotted.files.len();
+            if *xlsx {
+                let book = crate::workbook::write_into_folder(outdir)?;
+                for w in &book.warnings {
+                    eprintln!("warning: {w}");
+                }
+                written += 1;
+            }
+            if !cli.quiet {
+                println!("wrote {written} files to {}", outdir.display());
+            }
+        }
+        Command::Validate { assay, map } => {
+            let v = crate::validate::validate(assay, *map)?;
+            if !cli.quiet {
+                print!("{}{}", v.summary, v.maps);
+            }
+            for w in &v.warnings {
+                eprintln!("warning: {w}");
+            }
+            // The first problems are what a user needs; thousands would bury them.
+            for p in v.problems.iter().take(100) {
+                eprintln!("problem: {p}");
+            }
+            if v.problems.len() > 100 {
+                eprintln!("problem: ... and {} more", v.problems.len() - 100);
+            }
+            if !v.problems.is_empty() {
+                anyhow::bail!("{} problems found", v.problems.len());
+            }
+        }
+        Command::Fit {
+            input,
+            output,
+            model,
+            plateaus,
+            robust,
+        } => {
+            let config = FitSettings {
+                model: *model,
+                plateaus: *plateaus,
+                robust: *robust,
+                ..FitSettings::default()
+            }
+            .check()?;
+            let summary =
+                crate::fit::fit_file_with_progress(input, output, &config, progress)?;
+            if !cli.quiet {
+                eprintln!("collateral fit: {summary}");
+            }
+        }
+        Command::Shift {
+            fits,
+            lines,
+            out,
+            metric,
+            tau,
+            alpha,
+            rule,
+            max_cycle_length,
+        } => {
+            let word = |s: &str| serde_json::Value::String(s.to_string());
+            let settings = ShiftSettings {
+                metric: serde_json::from_value(word(metric)).map_err(|_| {
+                    anyhow::anyhow!("--metric {metric}: expected ic50, ec50 or auc")
+                })?,
+                rule: serde_json::from_value(word(rule))
+                    .map_err(|_| anyhow::anyhow!("--rule {rule}: expected delta or dhawan2017"))?,
+                tau: *tau,
+                alpha: *alpha,
+                max_cycle_length: *max_cycle_length,
+                ..ShiftSettings::default()
+            };
+            let report =
+                crate::run::shift_with_progress(fits, lines, out, &settings, progress)?;
+            for w in &report.warnings {
+                eprintln!("warning: {w}");
+            }
+            if !cli.quiet {
+                println!("{}", report.summary());
+            }
+        }
+        Command::Merge {
+            runs,
+            out,
+            on_duplicate,
+            lines,
+            metric,
+            tau,
+            alpha,
+            rule,
+            max_cycle_length,
+            no_figures,
+        } => {
+            let word = |s: &str| serde_json::Value::String(s.to_string());
+            let shift = crate::merge::ShiftOverrides {
+                metric: metric
+                    .as_deref()
+                    .map(|m| {
+                        serde_json::from_value(word(m)).map_err(|_| {
+                            anyhow::anyhow!("--metric {m}: expected ic50, ec50 or auc")
+                        })
+                    })
+                    .transpose()?,
+                tau: *tau,
+                alpha: *alpha,
+                rule: rule
+                    .as_deref()
+                    .map(|r| {
+                        serde_json::from_value(word(r)).map_err(|_| {
+                            anyhow::anyhow!("--rule {r}: expected delta or dhawan2017")
+                        })
+                    })
+                    .transpose()?,
+                max_cycle_length: *max_cycle_length,
+            };
+            let options = crate::merge::MergeOptions {
+                on_duplicate: *on_duplicate,
+                lines: lines.clone(),
+                shift,
+                figures: !no_figures,
+            };
+            let report = crate::merge::merge_with_progress(runs, out, &options, progress)?;
+            for w in &report.warnings {
+                eprintln!("warning: {w}");
+            }
+            if !cli.quiet {
+                println!("{}", report.summary());
+            }
+        }
+        Command::Simulate { out, knobs } => {
+            let config = crate::simulate::SimulationSettings {
+                seed: knobs.seed,
+                lines: knobs.lines,
+                drugs: knobs.drugs,
+                plate_size: knobs.plate_size,
+                doses: knobs.doses,
+                replicates: knobs.replicates,
+                noise: knobs.noise,
+                edge_effect: knobs.edge_effect,
+                outlier_rate: knobs.outlier_rate,
+                missing_rate: knobs.missing_rate,
+                ..Default::default()
+            }
+            .check()?;
+            let screen = crate::simulate::simulate(&config);
+            let files = screen.write(out)?;
+            if !cli.quiet {
+                println!(
+                    "simulated {} plates, {} wells, {} curves; wrote {} files to {}",
+                    screen.plates.len(),
+                    screen.wells.len(),
+                    screen.curves.len(),
+                    files.len(),
+                    out.display()
+                );
+            }
+        }
+    }
+    Ok(0)
+}
