@@ -5,15 +5,15 @@
 //! Exit codes: 0 success, 1 bad input or a failed run, 2 usage error, 3 a `run --keep-going`
 //! that finished but left out plates that could not be read.
 
+use std::ffi::OsString;
 use std::io::IsTerminal;
 use std::path::PathBuf;
-use std::ffi::OsString;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
 use crate::fit::{FitSettings, Model, Plateaus, RobustLoss};
 use crate::progress::{Bars, Lines, Progress, Silent};
 use crate::shift::ShiftSettings;
+use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
 #[command(
@@ -312,8 +312,7 @@ fn execute(cli: &Cli) -> anyhow::Result<u8> {
                 lines: lines.clone(),
                 drugs: drugs.clone(),
             };
-            let plotted =
-                crate::report::plot_folder_with_progress(outdir, &options, progress)?;
+            let plotted = crate::report::plot_folder_with_progress(outdir, &options, progress)?;
             for w in &plotted.warnings {
                 eprintln!("warning: {w}");
             }
@@ -362,8 +361,7 @@ fn execute(cli: &Cli) -> anyhow::Result<u8> {
                 ..FitSettings::default()
             }
             .check()?;
-            let summary =
-                crate::fit::fit_file_with_progress(input, output, &config, progress)?;
+            let summary = crate::fit::fit_file_with_progress(input, output, &config, progress)?;
             if !cli.quiet {
                 eprintln!("collateral fit: {summary}");
             }
@@ -390,8 +388,7 @@ fn execute(cli: &Cli) -> anyhow::Result<u8> {
                 max_cycle_length: *max_cycle_length,
                 ..ShiftSettings::default()
             };
-            let report =
-                crate::run::shift_with_progress(fits, lines, out, &settings, progress)?;
+            let report = crate::run::shift_with_progress(fits, lines, out, &settings, progress)?;
             for w in &report.warnings {
                 eprintln!("warning: {w}");
             }

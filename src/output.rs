@@ -332,7 +332,11 @@ pub fn column_kind(file: &str, column: &str) -> Option<ColumnKind> {
         "calls.csv" => Some(ColumnKind::Text),
         "matrix.csv" => Some(ColumnKind::Number),
         "wells.csv" if !KNOWN_WELL_NUMBERS.contains(&column) => None,
-        "wells.csv" | "qc.csv" | "fits.csv" | "fits_by_replicate.csv" | "shifts.csv"
+        "wells.csv"
+        | "qc.csv"
+        | "fits.csv"
+        | "fits_by_replicate.csv"
+        | "shifts.csv"
         | "cycles.csv" => Some(ColumnKind::Number),
         _ => None,
     }

@@ -25,7 +25,6 @@ use crate::output::IDENTITY_COLUMNS as TEXT_COLUMNS;
 /// The workbook's file name in the output folder.
 pub const WORKBOOK_NAME: &str = "results.xlsx";
 
-
 /// Widest a column is made, in characters: long messages wrap in the cell instead.
 const MAX_WIDTH: usize = 60;
 

@@ -15,6 +15,7 @@ mod outdir;
 mod plate_formats;
 mod plot;
 mod progress;
+mod python;
 mod read_bad_input;
 mod read_cli;
 mod read_formats;

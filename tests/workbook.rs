@@ -164,3 +164,83 @@ fn a_folder_without_run_json_is_a_located_error() {
         "{text}"
     );
 }
+
+/// LibreOffice, when installed (`.ci/run` installs it): opening `results.xlsx` headless and
+/// exporting every sheet must work, and the sheets it sees must be the CSVs (numbers to the
+/// precision it exports: 15 significant digits, at most 20 decimals).
+#[test]
+fn libreoffice_opens_the_workbook_and_sees_the_csvs() {
+    let Some(soffice) = ["soffice", "libreoffice"].into_iter().find(|b| {
+        std::process::Command::new(b)
+            .arg("--version")
+            .output()
+            .is_ok_and(|o| o.status.success())
+    }) else {
+        eprintln!("skipped: LibreOffice is not installed (calamine reads the workbook back in the other tests)");
+        return;
+    };
+    let out = tempfile::tempdir().unwrap();
+    collateral()
+        .args(["run", "--no-figures", "--xlsx", "--quiet", "-o"])
+        .arg(out.path())
+        .arg(root().join("assays/iwasawa2022/assay.toml"))
+        .assert()
+        .success();
+    let converted = out.path().join("converted");
+    // A profile of its own: a user's running LibreOffice or a locked default profile must not
+    // interfere. Filter options: comma-separated UTF-8, every sheet to its own file (-1).
+    let profile = format!(
+        "-env:UserInstallation=file://{}",
+        out.path().join("lo-profile").display()
+    );
+    let done = std::process::Command::new(soffice)
+        .args(["--headless", "--norestore", &profile, "--convert-to"])
+        .arg("csv:Text - txt - csv (StarCalc):44,34,76,1,,0,false,true,false,false,false,-1")
+        .arg("--outdir")
+        .arg(&converted)
+        .arg(out.path().join("results.xlsx"))
+        .output()
+        .unwrap();
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&done.stdout),
+        String::from_utf8_lossy(&done.stderr)
+    );
+    assert!(done.status.success(), "LibreOffice failed: {said}");
+    assert!(
+        !said.to_lowercase().contains("error"),
+        "LibreOffice said: {said}"
+    );
+    for sheet in [
+        "Summary", "QC", "Fits", "Shifts", "Matrix", "Calls", "Cycles", "Warnings",
+    ] {
+        assert!(
+            converted.join(format!("results-{sheet}.csv")).is_file(),
+            "sheet {sheet} not exported: {said}"
+        );
+    }
+    for (sheet, file) in [
+        ("QC", "qc.csv"),
+        ("Fits", "fits.csv"),
+        ("Shifts", "shifts.csv"),
+        ("Matrix", "matrix.csv"),
+        ("Calls", "calls.csv"),
+    ] {
+        let seen = read_csv(&converted.join(format!("results-{sheet}.csv")));
+        let want = read_csv(&out.path().join(file));
+        assert!(seen.len() >= want.len(), "{sheet}: {} rows", seen.len());
+        for (i, (s, w)) in seen.iter().zip(&want).enumerate() {
+            for (column, value) in w {
+                let got = s.get(column).map(String::as_str).unwrap_or("");
+                match (value.parse::<f64>(), got.parse::<f64>()) {
+                    (Ok(a), Ok(b)) => assert!(
+                        a == b || ((a - b) / a).abs() < 1e-13 || (a - b).abs() < 1e-19,
+                        "{sheet} row {} {column}: {value} vs {got}",
+                        i + 2
+                    ),
+                    _ => assert_eq!(got, value, "{sheet} row {} {column}", i + 2),
+                }
+            }
+        }
+    }
+}

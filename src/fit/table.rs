@@ -45,7 +45,9 @@ fn delimiter_for(text: &str, path: &Path) -> u8 {
     }
 }
 
-fn parse_number(field: &str) -> Option<f64> {
+/// A number of the fit input as written: empty, `NA` and `NaN` are NaN (a value that does not
+/// exist, reported per curve by the fit), anything else must parse as a float.
+pub fn parse_number(field: &str) -> Option<f64> {
     let t = field.trim();
     if t.is_empty() || t.eq_ignore_ascii_case("na") || t.eq_ignore_ascii_case("nan") {
         return Some(f64::NAN);
@@ -53,19 +55,12 @@ fn parse_number(field: &str) -> Option<f64> {
     t.parse::<f64>().ok()
 }
 
-/// Parses the text of a fit input table; `path` is only used in error locations.
-pub fn parse_fit_input(text: &str, path: &Path) -> crate::Result<Vec<CurveInput>> {
-    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let mut reader = csv::ReaderBuilder::new()
-        .delimiter(delimiter_for(text, path))
-        .flexible(true)
-        .from_reader(text.as_bytes());
+/// Where the fit input's columns are in `header` (names trimmed, any case): the indices of
+/// `cell_line, drug, concentration, response`, or an error at `path` line 1 naming each
+/// missing one (with the nearest name when it looks like a typo).
+pub fn input_columns(header: &[String], path: &Path) -> crate::Result<[usize; 4]> {
     let here = |line: u64| Location::file(path).at_line(line);
-    let headers = reader
-        .headers()
-        .map_err(|e| Error::input(here(1), format!("cannot read the header: {e}")))?
-        .clone();
-    let names: Vec<String> = headers
+    let names: Vec<String> = header
         .iter()
         .map(|h| h.trim().to_ascii_lowercase())
         .collect();
@@ -91,9 +86,28 @@ pub fn parse_fit_input(text: &str, path: &Path) -> crate::Result<Vec<CurveInput>
             }
         }
     }
-    if !problems.is_empty() {
-        return Err(Error::problems(ErrorKind::Input, problems));
+    if problems.is_empty() {
+        Ok(columns)
+    } else {
+        Err(Error::problems(ErrorKind::Input, problems))
     }
+}
+
+/// Parses the text of a fit input table; `path` is only used in error locations.
+pub fn parse_fit_input(text: &str, path: &Path) -> crate::Result<Vec<CurveInput>> {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let mut reader = csv::ReaderBuilder::new()
+        .delimiter(delimiter_for(text, path))
+        .flexible(true)
+        .from_reader(text.as_bytes());
+    let here = |line: u64| Location::file(path).at_line(line);
+    let headers = reader
+        .headers()
+        .map_err(|e| Error::input(here(1), format!("cannot read the header: {e}")))?
+        .clone();
+    let header: Vec<String> = headers.iter().map(str::to_string).collect();
+    let columns = input_columns(&header, path)?;
+    let mut problems = Vec::new();
     let [cell_col, drug_col, conc_col, resp_col] = columns;
     let mut curves = CurveGrouper::default();
     // One reused record buffer: a fresh allocation per row would cost more than the parsing.
@@ -151,7 +165,9 @@ pub fn parse_fit_input(text: &str, path: &Path) -> crate::Result<Vec<CurveInput>
     if !problems.is_empty() {
         return Err(Error::problems(ErrorKind::Input, problems));
     }
-    curves.finish().ok_or_else(|| Error::input(here(1), "no data rows"))
+    curves
+        .finish()
+        .ok_or_else(|| Error::input(here(1), "no data rows"))
 }
 
 /// Rows → curves, one per (cell_line, drug) in order of first appearance: the one grouping of
@@ -252,7 +268,9 @@ pub fn curves_from_columns<S: AsRef<str>>(
     if !problems.is_empty() {
         return Err(Error::problems(ErrorKind::Input, problems));
     }
-    curves.finish().ok_or_else(|| Error::input(here(1), "no data rows"))
+    curves
+        .finish()
+        .ok_or_else(|| Error::input(here(1), "no data rows"))
 }
 
 /// Writes `fits.csv` rows (header first, columns in [`FITS_COLUMNS`] order) to any writer.

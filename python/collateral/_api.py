@@ -1,0 +1,443 @@
+"""The functions of the package: each calls the library function the command of the same name
+calls, and tables come back as pandas DataFrames with the columns and values of its CSV files."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Union
+
+import numpy as np
+import pandas as pd
+
+from . import _native
+from ._errors import CollateralError, Problem
+
+PathLike = Union[str, "os.PathLike[str]"]
+
+#: Where problems of a DataFrame passed in point, in place of a file name.
+DATAFRAME = "<DataFrame>"
+
+
+def _frame(columns: List[Any]) -> pd.DataFrame:
+    """A DataFrame from the native typed columns ``(name, kind, values, mask)``."""
+    names = []
+    data: Dict[int, Any] = {}
+    for i, (name, kind, values, mask) in enumerate(columns):
+        names.append(name)
+        if kind == "number":
+            data[i] = values
+        elif kind == "count":
+            data[i] = pd.arrays.IntegerArray(values, mask)
+        elif kind == "flag":
+            data[i] = pd.arrays.BooleanArray(values, mask)
+        else:
+            data[i] = pd.Series(values, dtype=object)
+    frame = pd.DataFrame(data)
+    frame.columns = names
+    return frame
+
+
+def read_table(path: PathLike) -> pd.DataFrame:
+    """Reads a table the tool wrote (``wells.csv``, ``fits.csv``, ``shifts.csv`` …) with the
+    contract's types: names and words as ``str`` (a replicate ``1`` stays ``"1"``), numbers as
+    ``float64`` (an empty cell is NaN), counts as ``Int64`` and flags as ``boolean`` (both
+    nullable). Values are parsed exactly: a float is the same 64 bits the tool computed."""
+    return _frame(_native.read_table(os.fspath(path)))
+
+
+def _private_folder(prefix: str) -> tempfile.TemporaryDirectory:
+    return tempfile.TemporaryDirectory(prefix=prefix)
+
+
+class Run:
+    """The outputs of :func:`run` (or :func:`shift`): tables as DataFrames, read on first use.
+
+    ``outdir`` is the folder holding the outputs when one was given (or after :meth:`save`),
+    else ``None``: the outputs then live in a private temporary folder, removed with this
+    object, and nothing is written where you would see it unless you call :meth:`save`.
+    """
+
+    def __init__(
+        self,
+        folder: Path,
+        outcome: Any,
+        outdir: Optional[Path],
+        private: Optional[tempfile.TemporaryDirectory] = None,
+        tables: Optional[Dict[str, pd.DataFrame]] = None,
+    ):
+        self._folder = folder
+        self._private = private
+        self._tables: Dict[str, Optional[pd.DataFrame]] = dict(tables or {})
+        self._names = sorted(
+            Path(f).relative_to(folder).as_posix() for f in outcome.files
+        )
+        self._has_manifest = "run.json" in self._names
+        #: The folder holding the outputs, or None when they are only in a private folder.
+        self.outdir: Optional[Path] = outdir
+        #: The command line's summary of the run.
+        self.summary: str = outcome.summary
+        #: Warnings, as the command line prints them (without the ``warning:`` prefix).
+        self.warnings: List[str] = list(outcome.warnings)
+        #: Plates left out by ``keep_going`` (the command line exits 3 when there are any).
+        self.skipped: List[str] = list(outcome.skipped)
+
+    def __repr__(self) -> str:
+        where = str(self.outdir) if self.outdir is not None else "not saved"
+        return f"<collateral.Run {where}: {self.summary.splitlines()[0]}>"
+
+    @property
+    def files(self) -> List[str]:
+        """The files written, relative to the output folder, ``/``-separated."""
+        return list(self._names)
+
+    def path(self, name: str) -> Path:
+        """Where the output file ``name`` (e.g. ``"plots/heatmap.svg"``) is now."""
+        return self._folder / name
+
+    def _table(self, name: str) -> Optional[pd.DataFrame]:
+        if name not in self._tables:
+            path = self._folder / name
+            self._tables[name] = read_table(path) if path.is_file() else None
+        return self._tables[name]
+
+    @property
+    def wells(self) -> Optional[pd.DataFrame]:
+        """``wells.csv``: every input well with viability and exclusion reason."""
+        return self._table("wells.csv")
+
+    @property
+    def qc(self) -> Optional[pd.DataFrame]:
+        """``qc.csv``: one row per plate unit with Z′, CV, S/B, SSMD, spatial checks and verdict."""
+        return self._table("qc.csv")
+
+    @property
+    def fits(self) -> Optional[pd.DataFrame]:
+        """``fits.csv``: one row per (cell line, drug)."""
+        return self._table("fits.csv")
+
+    @property
+    def fits_by_replicate(self) -> Optional[pd.DataFrame]:
+        """``fits_by_replicate.csv`` (with ``shift.per_replicate``), else None."""
+        return self._table("fits_by_replicate.csv")
+
+    @property
+    def shifts(self) -> Optional[pd.DataFrame]:
+        """``shifts.csv``: one row per (resistant line, drug); None without a lines table."""
+        return self._table("shifts.csv")
+
+    @property
+    def matrix(self) -> Optional[pd.DataFrame]:
+        """``matrix.csv``: resistant lines × drugs, log2 fold changes; None without a lines table."""
+        return self._table("matrix.csv")
+
+    @property
+    def calls(self) -> Optional[pd.DataFrame]:
+        """``calls.csv``: the matrix's calls; None without a lines table."""
+        return self._table("calls.csv")
+
+    @property
+    def cycles(self) -> Optional[pd.DataFrame]:
+        """``cycles.csv``: cycles of the collateral-sensitivity network; None without a lines table."""
+        return self._table("cycles.csv")
+
+    @property
+    def network(self) -> Any:
+        """The drug network (``network.json``): a ``networkx.DiGraph`` (edge attributes as in
+        the JSON) when networkx is installed, else the JSON as a dict; None without a lines
+        table."""
+        path = self._folder / "network.json"
+        if not path.is_file():
+            return None
+        data = json.loads(path.read_text(encoding="utf-8"))
+        try:
+            import networkx as nx
+        except ImportError:
+            return data
+        graph = nx.DiGraph()
+        for edge in data.get("edges", []):
+            attributes = {k: v for k, v in edge.items() if k not in ("source", "target")}
+            graph.add_edge(edge["source"], edge["target"], **attributes)
+        return graph
+
+    @property
+    def info(self) -> Optional[Dict[str, Any]]:
+        """``run.json``: version, input checksums, settings, counts, timings, manifest."""
+        path = self._folder / "run.json"
+        return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
+
+    def save(self, outdir: PathLike) -> Path:
+        """Writes the outputs into ``outdir`` as the command would have: under the folder's
+        lock, all files moved into place together, an earlier run's files there that this run
+        does not have removed (``run.json``'s manifest), anything else left alone. Returns the
+        folder; :attr:`outdir` is it from now on."""
+        target = Path(outdir)
+        names = None if self._has_manifest else self._names
+        _native.copy_folder(os.fspath(self._folder), os.fspath(target), names)
+        self.outdir = target
+        return target
+
+
+def run(
+    assay: PathLike,
+    outdir: Optional[PathLike] = None,
+    figures: bool = True,
+    threads: Optional[int] = None,
+    xlsx: bool = False,
+    keep_going: bool = False,
+) -> Run:
+    """``collateral run ASSAY -o OUTDIR``: the whole pipeline on an assay file.
+
+    Without ``outdir`` nothing is written where you would see it (a private temporary folder
+    holds the outputs until the returned :class:`Run` goes; :meth:`Run.save` keeps them).
+    ``figures`` draws ``plots/`` and ``report.html``; ``xlsx`` writes ``results.xlsx``;
+    ``keep_going`` leaves out plates whose file cannot be read (listed in ``Run.skipped``).
+    ``threads``: worker threads (default every core); results are identical for any number.
+    Raises :class:`CollateralError` on bad input, naming file, line, plate and well.
+    """
+    private = None
+    if outdir is None:
+        private = _private_folder("collateral-run-")
+        folder = Path(private.name)
+    else:
+        folder = Path(outdir)
+    outcome = _native.run(
+        os.fspath(assay), os.fspath(folder), figures, xlsx, keep_going, threads
+    )
+    return Run(folder, outcome, None if private else folder, private)
+
+
+def _names(column: pd.Series) -> List[str]:
+    """A column of names as text, absent values as empty names (reported, never guessed)."""
+    missing = column.isna().to_numpy()
+    return ["" if m else str(v) for v, m in zip(column.tolist(), missing)]
+
+
+def _numbers(column: pd.Series) -> Any:
+    """A column of numbers as float64 (no copy when it already is), or its text when it is not
+    numeric, to be parsed (and its bad cells reported) as the command parses a file's cells."""
+    if pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column):
+        return np.ascontiguousarray(column.to_numpy(dtype="float64", na_value=np.nan))
+    return _names(column)
+
+
+def fit(
+    df: pd.DataFrame,
+    model: str = "ll4",
+    plateaus: str = "free",
+    robust: str = "none",
+    threads: Optional[int] = None,
+    **settings: Any,
+) -> pd.DataFrame:
+    """``collateral fit``: one curve per (cell_line, drug) of ``df``, replicates pooled.
+
+    ``df`` has columns ``cell_line, drug, concentration, response`` (any case; an optional
+    ``replicate`` and other columns are ignored). ``model``: ``ll4``, ``ll3`` (top = 1) or
+    ``ll2`` (top = 1, bottom = 0); ``plateaus``: ``free`` or ``observed``; ``robust``:
+    ``none``, ``huber`` or ``cauchy``; further ``settings`` are the assay file's ``[fit]``
+    keys (``ci_level``, ``flat_alpha``, ``hill_bounds``, ``top_bounds``, ``bottom_bounds``,
+    ``ec50_margin_decades``, ``outlier_threshold``). Returns the rows of ``fits.csv``, value
+    for value what ``collateral fit`` writes for the same rows.
+
+    Problems raise :class:`CollateralError`, located at file ``<DataFrame>`` and the line the
+    row has in ``df.to_csv(index=False)`` (row 0 is line 2).
+    """
+    if not isinstance(df, pd.DataFrame):
+        raise TypeError(f"fit() takes a pandas DataFrame, not {type(df).__name__}")
+    keys = {"model": model, "plateaus": plateaus, "robust": robust, **settings}
+    header = [str(c) for c in df.columns]
+    cell, drug, conc, resp = _native.fit_columns(header, DATAFRAME)
+    columns = _native.fit(
+        _names(df.iloc[:, cell]),
+        _names(df.iloc[:, drug]),
+        _numbers(df.iloc[:, conc]),
+        _numbers(df.iloc[:, resp]),
+        json.dumps(keys),
+        DATAFRAME,
+        threads,
+    )
+    return _frame(columns)
+
+
+def _write_table(df: pd.DataFrame, path: Path) -> None:
+    """Writes a DataFrame as the tool writes tables: floats in shortest round-trip form (so
+    they read back as the same bits), flags as ``true``/``false``, absent values empty."""
+    out = df.copy()
+    for name in out.columns:
+        column = out[name]
+        if pd.api.types.is_bool_dtype(column):
+            out[name] = column.map(lambda v: "" if pd.isna(v) else ("true" if v else "false"))
+        elif pd.api.types.is_float_dtype(column):
+            out[name] = [("" if np.isnan(v) else repr(float(v))) for v in column.to_numpy()]
+    out.to_csv(path, index=False)
+
+
+def shift(
+    fits: Union[pd.DataFrame, PathLike],
+    lines: Union[pd.DataFrame, PathLike],
+    metric: str = "ic50",
+    tau: float = 1.0,
+    alpha: float = 0.05,
+    rule: str = "delta",
+    outdir: Optional[PathLike] = None,
+    threads: Optional[int] = None,
+    **settings: Any,
+) -> Run:
+    """``collateral shift``: shifts, matrix, calls, network and cycles from fits and a lines
+    table (``cell_line, parental_line, selected_with``), each a DataFrame or a file.
+
+    ``metric``: ``ic50``, ``ec50`` or ``auc``; ``tau``: threshold on |log2_fc|; ``alpha``:
+    level on BH q-values; ``rule``: ``delta`` or ``dhawan2017``; further ``settings`` are the
+    assay file's ``[shift]`` keys (``per_replicate``, ``max_cycle_length``). Returns a
+    :class:`Run` whose ``fits`` are the fits given. Without ``outdir`` nothing is written
+    where you would see it (see :class:`Run`).
+    """
+    keys = {"metric": metric, "tau": tau, "alpha": alpha, "rule": rule, **settings}
+    inputs = _private_folder("collateral-shift-in-")
+    tables: Dict[str, pd.DataFrame] = {}
+    try:
+        paths = []
+        for name, given in (("fits.csv", fits), ("lines.csv", lines)):
+            if isinstance(given, pd.DataFrame):
+                path = Path(inputs.name) / name
+                _write_table(given, path)
+                if name == "fits.csv":
+                    tables[name] = given
+            else:
+                path = Path(given)
+                if name == "fits.csv" and path.is_file():
+                    tables[name] = read_table(path)
+            paths.append(os.fspath(path))
+        private = None
+        if outdir is None:
+            private = _private_folder("collateral-shift-")
+            folder = Path(private.name)
+        else:
+            folder = Path(outdir)
+        outcome = _native.shift(paths[0], paths[1], os.fspath(folder), json.dumps(keys), threads)
+    finally:
+        inputs.cleanup()
+    return Run(folder, outcome, None if private else folder, private, tables)
+
+
+def read_plates(
+    file: PathLike,
+    layout: Optional[PathLike] = None,
+    format: Optional[str] = None,
+    read: Optional[str] = None,
+    plate: Optional[str] = None,
+    cell_line: Optional[str] = None,
+    replicate: Optional[str] = None,
+) -> pd.DataFrame:
+    """Reads a plate-reader export or plate grid (CSV, TSV, TXT, XLSX).
+
+    With a ``layout`` (wellmap TOML, plater CSV or a plate-shaped layout), returns the tidy
+    wells table an assay's ``wells`` file takes: ``plate, well, cell_line, drug,
+    concentration, role, signal`` (+ ``replicate`` and layout columns), as ``[[plates]]``
+    entries of an assay read it. ``plate`` defaults to the file name, ``cell_line`` and
+    ``replicate`` apply to every well the layout leaves without one. Without a layout, returns
+    every read the file holds: ``read, kind, well, signal`` (``kind`` ``raw``, ``computed`` or
+    ``layout``), to see what the file offers. ``format`` forces the export format (detected
+    otherwise); ``read`` picks one read by name (needed when the file has several raw reads).
+    Warnings about the file are in ``df.attrs["warnings"]``.
+    """
+    columns, warnings = _native.read_plates(
+        os.fspath(file),
+        None if layout is None else os.fspath(layout),
+        format,
+        read,
+        plate,
+        cell_line,
+        replicate,
+    )
+    frame = _frame(columns)
+    frame.attrs["warnings"] = list(warnings)
+    return frame
+
+
+class Validation:
+    """What :func:`validate` understood of an assay."""
+
+    def __init__(self, summary: str, maps: str, warnings: List[str]):
+        #: What was read: plates, formats, reads, roles, lines, drugs.
+        self.summary = summary
+        #: The plate maps as text (when asked for).
+        self.maps = maps
+        #: Things worth reading that are not problems.
+        self.warnings = warnings
+
+    def __repr__(self) -> str:
+        return f"<collateral.Validation: {self.summary.splitlines()[0] if self.summary else ''}>"
+
+    def __str__(self) -> str:
+        return self.summary + self.maps
+
+
+def validate(assay: PathLike, maps: bool = False) -> Validation:
+    """``collateral validate``: reads every input of an assay and checks it without fitting.
+    Raises :class:`CollateralError` with every problem (``problems``) when there are any."""
+    summary, plate_maps, warnings = _native.validate(os.fspath(assay), maps)
+    return Validation(summary, plate_maps, list(warnings))
+
+
+class Screen:
+    """A simulated screen (:func:`simulate`): its files and its truth tables."""
+
+    def __init__(self, folder: Path, outdir: Optional[Path], private: Optional[tempfile.TemporaryDirectory]):
+        self._folder = folder
+        self._private = private
+        #: The folder holding the screen when one was given, else None (a private folder).
+        self.outdir = outdir
+        #: The screen's assay file, ready for :func:`run`.
+        self.assay: Path = folder / "assay.toml"
+        #: The tidy wells table (plate reads with known truth).
+        self.wells = read_table(folder / "wells.csv")
+        #: The lines table.
+        self.lines = read_table(folder / "lines.csv")
+        #: True curve parameters per (cell line, drug), with the true log2 fold change.
+        self.truth_curves = read_table(folder / "truth_curves.csv")
+        #: True gain, background and noise of each plate unit.
+        self.truth_plates = read_table(folder / "truth_plates.csv")
+        #: True viability of each well and whether it was made an outlier.
+        self.truth_wells = read_table(folder / "truth_wells.csv")
+
+    def __repr__(self) -> str:
+        return (
+            f"<collateral.Screen: {self.truth_plates['plate'].nunique()} plates, "
+            f"{len(self.wells)} wells, {len(self.truth_curves)} curves>"
+        )
+
+
+def simulate(outdir: Optional[PathLike] = None, **settings: Any) -> Screen:
+    """``collateral simulate``: a synthetic screen with known truth. ``settings`` as the
+    command's flags: ``seed``, ``lines``, ``drugs``, ``plate_size``, ``doses``,
+    ``replicates``, ``noise``, ``edge_effect``, ``outlier_rate``, ``missing_rate`` (and
+    ``top_concentration``, ``dilution``, ``gain``, ``background``, ``gain_cv``). The same seed
+    gives the same screen. Without ``outdir`` the files live in a private temporary folder as
+    long as the returned :class:`Screen`, so ``collateral.run(screen.assay)`` works."""
+    private = None
+    if outdir is None:
+        private = _private_folder("collateral-screen-")
+        folder = Path(private.name)
+    else:
+        folder = Path(outdir)
+    _native.simulate(os.fspath(folder), json.dumps(settings))
+    return Screen(folder, None if private else folder, private)
+
+
+__all__ = [
+    "CollateralError",
+    "Problem",
+    "Run",
+    "Screen",
+    "Validation",
+    "fit",
+    "read_plates",
+    "read_table",
+    "run",
+    "shift",
+    "simulate",
+    "validate",
+]

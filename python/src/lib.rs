@@ -1,0 +1,443 @@
+//! `collateral._native`: the library's commands for the Python package `collateral`.
+//!
+//! A thin layer, never a second implementation: every function here calls the library function
+//! the command line calls, and tables cross as the very bytes the command line writes, turned
+//! into typed columns (numpy arrays, without copying) by [`columns`]. So a DataFrame holds the
+//! same values, bit for bit, as the CSV file of the same command.
+//!
+//! Every function releases the GIL while Rust works, and runs on a rayon pool of `threads`
+//! workers when given (results do not depend on the number).
+
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+
+use numpy::{PyArray1, PyReadonlyArray1};
+use pyo3::exceptions::PyValueError;
+use pyo3::prelude::*;
+use pyo3::types::PyList;
+
+use collateral::error::{Error, ErrorKind, Location, Problem};
+
+mod columns;
+
+use columns::Column;
+
+/// A Python exception for a library error: `collateral.CollateralError` (a `ValueError`) with
+/// the command line's message and every located problem.
+fn raise(py: Python<'_>, e: Error) -> PyErr {
+    let build = || -> PyResult<PyErr> {
+        let module = py.import("collateral._errors")?;
+        let problems = problem_list(py, e.problems_found())?;
+        let kind = match e.kind() {
+            ErrorKind::Config => "config",
+            ErrorKind::Io => "io",
+            _ => "input",
+        };
+        let err = module
+            .getattr("CollateralError")?
+            .call1((e.to_string(), kind, problems))?;
+        Ok(PyErr::from_value(err))
+    };
+    build().unwrap_or_else(|err| err)
+}
+
+/// `collateral.Problem` tuples of `problems`.
+fn problem_list<'py>(py: Python<'py>, problems: &[Problem]) -> PyResult<Bound<'py, PyList>> {
+    let class = py.import("collateral._errors")?.getattr("Problem")?;
+    let list = PyList::empty(py);
+    for p in problems {
+        let loc = &p.location;
+        let file = loc.file.as_ref().map(|f| f.to_string_lossy().into_owned());
+        list.append(class.call1((
+            file,
+            loc.line,
+            loc.plate.clone(),
+            loc.well.clone(),
+            p.message.clone(),
+        ))?)?;
+    }
+    Ok(list)
+}
+
+/// Runs `f` on a pool of `threads` workers (the global pool when `None`), with the GIL released.
+fn detached<T, F>(py: Python<'_>, threads: Option<usize>, f: F) -> PyResult<T>
+where
+    T: Send,
+    F: FnOnce() -> T + Send,
+{
+    match threads {
+        None => Ok(py.detach(f)),
+        Some(0) => Err(PyValueError::new_err(
+            "threads must be at least 1 (or None for every core)",
+        )),
+        Some(n) => {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(n)
+                .build()
+                .map_err(|e| PyValueError::new_err(format!("cannot start {n} threads: {e}")))?;
+            Ok(py.detach(|| pool.install(f)))
+        }
+    }
+}
+
+/// Runs `f` detached and turns its library error into `CollateralError`.
+fn call<T, F>(py: Python<'_>, threads: Option<usize>, f: F) -> PyResult<T>
+where
+    T: Send,
+    F: FnOnce() -> collateral::Result<T> + Send,
+{
+    detached(py, threads, f)?.map_err(|e| raise(py, e))
+}
+
+/// Messages of problems, for warnings lists.
+fn texts(problems: &[Problem]) -> Vec<String> {
+    problems.iter().map(ToString::to_string).collect()
+}
+
+/// The command line (`collateral ...`, program name first); returns the exit code.
+#[pyfunction]
+fn cli(py: Python<'_>, argv: Vec<OsString>) -> u8 {
+    py.detach(|| collateral::cli::exit_code(argv))
+}
+
+/// What `run`, `shift`, `merge` tell besides their files.
+#[pyclass(frozen, get_all, module = "collateral._native")]
+struct Outcome {
+    /// The command line's summary.
+    summary: String,
+    /// Warnings, as the command line prints them.
+    warnings: Vec<String>,
+    /// Plates left out (`keep_going`).
+    skipped: Vec<String>,
+    /// Files written.
+    files: Vec<PathBuf>,
+}
+
+/// `collateral run ASSAY -o OUTDIR`.
+#[pyfunction]
+#[pyo3(signature = (assay, outdir, figures=true, xlsx=false, keep_going=false, threads=None))]
+fn run(
+    py: Python<'_>,
+    assay: PathBuf,
+    outdir: PathBuf,
+    figures: bool,
+    xlsx: bool,
+    keep_going: bool,
+    threads: Option<usize>,
+) -> PyResult<Outcome> {
+    let options = collateral::run::RunOptions {
+        figures,
+        keep_going,
+        xlsx,
+    };
+    let report = call(py, threads, || {
+        collateral::run::run_with(&assay, &outdir, &options)
+    })?;
+    Ok(Outcome {
+        summary: report.summary(),
+        warnings: texts(&report.warnings),
+        skipped: report.skipped.iter().map(|s| s.plate.clone()).collect(),
+        files: report.files,
+    })
+}
+
+/// `collateral shift FITS --lines LINES -o OUTDIR` with settings as the assay's `[shift]` keys
+/// (a JSON object).
+#[pyfunction]
+#[pyo3(signature = (fits, lines, outdir, settings, threads=None))]
+fn shift(
+    py: Python<'_>,
+    fits: PathBuf,
+    lines: PathBuf,
+    outdir: PathBuf,
+    settings: &str,
+    threads: Option<usize>,
+) -> PyResult<Outcome> {
+    let settings: collateral::shift::ShiftSettings =
+        serde_json::from_str(settings).map_err(|e| raise(py, settings_error("shift", e)))?;
+    let report = call(py, threads, || {
+        collateral::run::shift(&fits, &lines, &outdir, &settings)
+    })?;
+    Ok(Outcome {
+        summary: report.summary(),
+        warnings: texts(&report.warnings),
+        skipped: Vec::new(),
+        files: report.files,
+    })
+}
+
+/// A bad keyword argument, said as the assay file's section would say it.
+fn settings_error(section: &str, e: serde_json::Error) -> Error {
+    Error::config(Location::default(), format!("{section} settings: {e}"))
+}
+
+/// A column of numbers from Python: a float64 array, or text parsed as the fit input's cells
+/// are (`NA`, `NaN`, empty → NaN).
+#[derive(FromPyObject)]
+enum Numbers<'py> {
+    Array(PyReadonlyArray1<'py, f64>),
+    Text(Vec<String>),
+}
+
+impl Numbers<'_> {
+    /// The values; a cell that is not a number is a problem at `source`, line `row + 2`.
+    fn values(&self, name: &str, source: &Path, problems: &mut Vec<Problem>) -> Vec<f64> {
+        match self {
+            Numbers::Array(a) => match a.as_slice() {
+                Ok(s) => s.to_vec(),
+                Err(_) => a.as_array().iter().copied().collect(),
+            },
+            Numbers::Text(t) => t
+                .iter()
+                .enumerate()
+                .map(|(i, s)| {
+                    collateral::fit::table::parse_number(s).unwrap_or_else(|| {
+                        problems.push(Problem {
+                            location: Location::file(source).at_line(i as u64 + 2),
+                            message: format!("`{name}` is not a number: `{}`", s.trim()),
+                        });
+                        f64::NAN
+                    })
+                })
+                .collect(),
+        }
+    }
+}
+
+/// `collateral fit` on columns: returns the columns of `fits.csv`.
+#[pyfunction]
+#[pyo3(signature = (cell_line, drug, concentration, response, settings, source, threads=None))]
+#[allow(clippy::too_many_arguments)]
+fn fit<'py>(
+    py: Python<'py>,
+    cell_line: Vec<String>,
+    drug: Vec<String>,
+    concentration: Numbers<'py>,
+    response: Numbers<'py>,
+    settings: &str,
+    source: PathBuf,
+    threads: Option<usize>,
+) -> PyResult<Bound<'py, PyList>> {
+    let keys: collateral::fit::keys::FitKeys =
+        serde_json::from_str(settings).map_err(|e| raise(py, settings_error("fit", e)))?;
+    let config = keys
+        .to_settings()
+        .map_err(|(_, m)| Error::config(Location::default(), m))
+        .and_then(|s| s.check())
+        .map_err(|e| raise(py, e))?;
+    let mut problems = Vec::new();
+    let concentration = concentration.values("concentration", &source, &mut problems);
+    let response = response.values("response", &source, &mut problems);
+    if !problems.is_empty() {
+        problems.sort_by_key(|p| p.location.line);
+        return Err(raise(py, Error::problems(ErrorKind::Input, problems)));
+    }
+    let bytes = call(py, threads, || {
+        let curves = collateral::fit::table::curves_from_columns(
+            &source,
+            &cell_line,
+            &drug,
+            &concentration,
+            &response,
+        )?;
+        let fits = collateral::fit::fit_curves(&curves, &config);
+        let mut bytes = Vec::new();
+        collateral::fit::table::write_fits_to(&mut bytes, &fits)
+            .map_err(|e| Error::io(&source, "writing the fits", e))?;
+        Ok(bytes)
+    })?;
+    table_columns(py, "fits.csv", &bytes, &source)
+}
+
+/// Where `cell_line, drug, concentration, response` are among the column names `header` of
+/// the fit input at `source`, as `collateral fit` finds them in a file's header.
+#[pyfunction]
+fn fit_columns(py: Python<'_>, header: Vec<String>, source: PathBuf) -> PyResult<[usize; 4]> {
+    collateral::fit::table::input_columns(&header, &source).map_err(|e| raise(py, e))
+}
+
+/// Reads one of the output tables (or any CSV) into typed columns.
+#[pyfunction]
+fn read_table<'py>(py: Python<'py>, path: PathBuf) -> PyResult<Bound<'py, PyList>> {
+    let bytes = call(py, None, || {
+        std::fs::read(&path).map_err(|e| Error::io(&path, "reading", e))
+    })?;
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    table_columns(py, &name, &bytes, &path)
+}
+
+/// Typed columns of a CSV table as `(name, kind, values, mask)`: `kind` `number` (float64
+/// array, mask None), `count` (int64 array and a bool mask of absent cells), `flag` (bool
+/// array and mask), `text` (a list of str, mask None).
+fn table_columns<'py>(
+    py: Python<'py>,
+    name: &str,
+    bytes: &[u8],
+    path: &Path,
+) -> PyResult<Bound<'py, PyList>> {
+    let table = py
+        .detach(|| columns::parse(name, bytes, path))
+        .map_err(|e| raise(py, e))?;
+    let out = PyList::empty(py);
+    for (header, column) in table {
+        let item = match column {
+            Column::Number(v) => (
+                header,
+                "number",
+                PyArray1::from_vec(py, v).into_any(),
+                py.None(),
+            ),
+            Column::Count(v, mask) => (
+                header,
+                "count",
+                PyArray1::from_vec(py, v).into_any(),
+                PyArray1::from_vec(py, mask).into_any().unbind(),
+            ),
+            Column::Flag(v, mask) => (
+                header,
+                "flag",
+                PyArray1::from_vec(py, v).into_any(),
+                PyArray1::from_vec(py, mask).into_any().unbind(),
+            ),
+            Column::Text(v) => (header, "text", PyList::new(py, v)?.into_any(), py.None()),
+        };
+        out.append(item)?;
+    }
+    Ok(out)
+}
+
+/// The wells of one plate file: with a layout, the tidy wells table (as an assay's `wells`
+/// table); without, every read the file holds (`read, kind, well, signal`). Returns the columns
+/// and the warnings.
+#[pyfunction]
+#[pyo3(signature = (file, layout=None, format=None, read=None, plate=None, cell_line=None, replicate=None))]
+#[allow(clippy::too_many_arguments)]
+fn read_plates<'py>(
+    py: Python<'py>,
+    file: PathBuf,
+    layout: Option<PathBuf>,
+    format: Option<String>,
+    read: Option<String>,
+    plate: Option<String>,
+    cell_line: Option<String>,
+    replicate: Option<String>,
+) -> PyResult<(Bound<'py, PyList>, Vec<String>)> {
+    let format = match format.as_deref() {
+        None => None,
+        Some(f) => Some(collateral::read::Format::parse(f).ok_or_else(|| {
+            let names: Vec<&str> = collateral::read::vendor::FORMAT_NAMES
+                .iter()
+                .map(|(n, _)| *n)
+                .collect();
+            raise(
+                py,
+                Error::config(
+                    Location::file(&file),
+                    format!("unknown format `{f}`; known: {}", names.join(", ")),
+                ),
+            )
+        })?),
+    };
+    let (bytes, warnings, name) = match layout {
+        Some(layout) => {
+            let entry = collateral::read::PlateEntry {
+                file: file.clone(),
+                layout,
+                plate,
+                cell_line,
+                read,
+                replicate,
+                format,
+                line: None,
+            };
+            call(py, None, || {
+                let sources = collateral::read::WellSources {
+                    path: &file,
+                    wells: None,
+                    plates: std::slice::from_ref(&entry),
+                    plate_format: None,
+                };
+                let wells = collateral::read::assay_wells(&sources)?;
+                let mut bytes = Vec::new();
+                collateral::output::write_tidy_wells(&mut bytes, &wells.table)
+                    .map_err(|e| Error::io(&file, "writing the wells", e))?;
+                let mut warnings = wells.warnings;
+                warnings.extend(wells.table.warnings);
+                Ok((bytes, texts(&warnings), "wells.csv"))
+            })?
+        }
+        None => call(py, None, || {
+            let mut plate_file = collateral::read::PlateFile::read(&file, format)?;
+            if let Some(wanted) = read.as_deref() {
+                let chosen = plate_file.choose(Some(wanted))?.clone();
+                plate_file.reads = vec![chosen];
+            }
+            let mut bytes = Vec::new();
+            plate_file
+                .write_reads(&mut bytes)
+                .map_err(|e| Error::io(&file, "writing the reads", e))?;
+            Ok((bytes, Vec::new(), "reads.csv"))
+        })?,
+    };
+    Ok((table_columns(py, name, &bytes, &file)?, warnings))
+}
+
+/// `collateral validate`: `(summary, maps, warnings)`, or `CollateralError` listing every
+/// problem.
+#[pyfunction]
+#[pyo3(signature = (assay, maps=false))]
+fn validate(py: Python<'_>, assay: PathBuf, maps: bool) -> PyResult<(String, String, Vec<String>)> {
+    let v = call(py, None, || collateral::validate::validate(&assay, maps))?;
+    if !v.problems.is_empty() {
+        return Err(raise(py, Error::problems(ErrorKind::Input, v.problems)));
+    }
+    Ok((v.summary, v.maps, texts(&v.warnings)))
+}
+
+/// `collateral simulate -o OUTDIR` with the settings as a JSON object; returns the files.
+#[pyfunction]
+fn simulate(py: Python<'_>, outdir: PathBuf, settings: &str) -> PyResult<Vec<PathBuf>> {
+    let settings: collateral::simulate::SimulationSettings =
+        serde_json::from_str(settings).map_err(|e| raise(py, settings_error("simulate", e)))?;
+    let config = settings.check().map_err(|e| raise(py, e))?;
+    call(py, None, || {
+        collateral::simulate::simulate(&config).write(&outdir)
+    })
+}
+
+/// Copies a finished output folder into another as its command writes one (`names`: the files
+/// of a folder without a run.json manifest); `(files, warnings)`.
+#[pyfunction]
+#[pyo3(signature = (source, target, names=None))]
+fn copy_folder(
+    py: Python<'_>,
+    source: PathBuf,
+    target: PathBuf,
+    names: Option<Vec<String>>,
+) -> PyResult<(Vec<PathBuf>, Vec<String>)> {
+    let (files, warnings) = call(py, None, || {
+        collateral::outdir::copy_folder(&source, &target, names.as_deref())
+    })?;
+    Ok((files, texts(&warnings)))
+}
+
+/// The module.
+#[pymodule]
+fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    m.add_class::<Outcome>()?;
+    m.add_function(wrap_pyfunction!(cli, m)?)?;
+    m.add_function(wrap_pyfunction!(run, m)?)?;
+    m.add_function(wrap_pyfunction!(shift, m)?)?;
+    m.add_function(wrap_pyfunction!(fit, m)?)?;
+    m.add_function(wrap_pyfunction!(fit_columns, m)?)?;
+    m.add_function(wrap_pyfunction!(read_table, m)?)?;
+    m.add_function(wrap_pyfunction!(read_plates, m)?)?;
+    m.add_function(wrap_pyfunction!(validate, m)?)?;
+    m.add_function(wrap_pyfunction!(simulate, m)?)?;
+    m.add_function(wrap_pyfunction!(copy_folder, m)?)?;
+    Ok(())
+}
