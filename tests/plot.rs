@@ -142,20 +142,17 @@ pub fn expected_orders(
         .fold(0.0f64, |m, v| m.max(v.abs()))
         .ceil()
         .max(1.0);
-    let mut m = vec![vec![f64::NAN; drugs.len()]; lines.len()];
+    let mut m = ndarray::Array2::from_elem((lines.len(), drugs.len()), f64::NAN);
     for s in shifts {
         let r = lines
             .iter()
             .position(|l| *l == s["resistant_line"])
             .unwrap();
         let d = drugs.iter().position(|l| *l == s["drug"]).unwrap();
-        m[r][d] = value(s).clamp(-limit, limit);
+        m[[r, d]] = value(s).clamp(-limit, limit);
     }
-    let cols: Vec<Vec<f64>> = (0..drugs.len())
-        .map(|d| m.iter().map(|row| row[d]).collect())
-        .collect();
-    let rows = collateral::plot::cluster::cluster(&m).order;
-    let cols = collateral::plot::cluster::cluster(&cols).order;
+    let rows = collateral::plot::cluster::cluster(m.view()).order;
+    let cols = collateral::plot::cluster::cluster(m.t()).order;
     (
         rows.into_iter().map(|i| lines[i].clone()).collect(),
         cols.into_iter().map(|i| drugs[i].clone()).collect(),

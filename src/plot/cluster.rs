@@ -15,6 +15,8 @@
 //!   timing), identical vectors are adjacent, and vectors that carry no information keep the
 //!   input order.
 
+use ndarray::{Array2, ArrayView1, ArrayView2};
+
 /// One merge of the dendrogram: nodes `0..n` are the leaves, merge `k` creates node `n + k`.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Merge {
@@ -36,10 +38,10 @@ pub struct Clustering {
 }
 
 /// The distance between two vectors (NaN = missing), `None` when they share no value.
-pub fn distance(a: &[f64], b: &[f64]) -> Option<f64> {
+pub fn distance(a: ArrayView1<f64>, b: ArrayView1<f64>) -> Option<f64> {
     let mut sum = 0.0;
     let mut shared = 0usize;
-    for (x, y) in a.iter().zip(b) {
+    for (x, y) in a.iter().zip(b.iter()) {
         if x.is_finite() && y.is_finite() {
             sum += (x - y) * (x - y);
             shared += 1;
@@ -48,9 +50,10 @@ pub fn distance(a: &[f64], b: &[f64]) -> Option<f64> {
     (shared > 0).then(|| (sum * a.len() as f64 / shared as f64).sqrt())
 }
 
-/// Clusters `vectors` (all of one length; NaN = missing) by average linkage.
-pub fn cluster(vectors: &[Vec<f64>]) -> Clustering {
-    let n = vectors.len();
+/// Clusters the rows of `vectors` (NaN = missing) by average linkage; the columns of a matrix
+/// cluster as the rows of its transpose (`matrix.t()`).
+pub fn cluster(vectors: ArrayView2<f64>) -> Clustering {
+    let n = vectors.nrows();
     if n < 2 {
         return Clustering {
             order: (0..n).collect(),
@@ -58,17 +61,17 @@ pub fn cluster(vectors: &[Vec<f64>]) -> Clustering {
         };
     }
     // Full matrix of distances; pairs without a shared value get twice the largest one found.
-    let mut d = vec![f64::NAN; n * n];
+    let mut d = Array2::from_elem((n, n), f64::NAN);
     let mut largest = 0.0f64;
     for i in 0..n {
-        d[i * n + i] = 0.0;
+        d[[i, i]] = 0.0;
         for j in i + 1..n {
-            let v = distance(&vectors[i], &vectors[j]).unwrap_or(f64::NAN);
+            let v = distance(vectors.row(i), vectors.row(j)).unwrap_or(f64::NAN);
             if v.is_finite() {
                 largest = largest.max(v);
             }
-            d[i * n + j] = v;
-            d[j * n + i] = v;
+            d[[i, j]] = v;
+            d[[j, i]] = v;
         }
     }
     let apart = if largest > 0.0 { 2.0 * largest } else { 1.0 };
@@ -93,11 +96,11 @@ pub fn cluster(vectors: &[Vec<f64>]) -> Clustering {
         // from cycling; otherwise the lowest slot.
         let previous = chain.len().checked_sub(2).map(|k| chain[k]);
         let mut best = previous;
-        let mut best_d = previous.map_or(f64::INFINITY, |p| d[a * n + p]);
+        let mut best_d = previous.map_or(f64::INFINITY, |p| d[[a, p]]);
         for c in 0..n {
-            if c != a && active[c] && Some(c) != previous && d[a * n + c] < best_d {
+            if c != a && active[c] && Some(c) != previous && d[[a, c]] < best_d {
                 best = Some(c);
-                best_d = d[a * n + c];
+                best_d = d[[a, c]];
             }
         }
         let b = best.expect("two active clusters");
@@ -118,9 +121,9 @@ pub fn cluster(vectors: &[Vec<f64>]) -> Clustering {
             let (sa, sb) = (size[a] as f64, size[b] as f64);
             for c in 0..n {
                 if active[c] && c != a && c != b {
-                    let v = (sa * d[a * n + c] + sb * d[b * n + c]) / (sa + sb);
-                    d[keep * n + c] = v;
-                    d[c * n + keep] = v;
+                    let v = (sa * d[[a, c]] + sb * d[[b, c]]) / (sa + sb);
+                    d[[keep, c]] = v;
+                    d[[c, keep]] = v;
                 }
             }
             active[gone] = false;
@@ -149,14 +152,27 @@ pub fn cluster(vectors: &[Vec<f64>]) -> Clustering {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use ndarray::aview1;
+
+    /// The vectors as the rows of a matrix.
+    fn rows(vectors: &[Vec<f64>]) -> Array2<f64> {
+        let width = vectors.first().map_or(0, Vec::len);
+        Array2::from_shape_fn((vectors.len(), width), |(r, c)| vectors[r][c])
+    }
 
     #[test]
     fn distance_scales_for_missing_values_and_needs_one_shared() {
-        assert_eq!(distance(&[0.0, 3.0], &[4.0, 0.0]), Some(5.0));
+        assert_eq!(
+            distance(aview1(&[0.0, 3.0]), aview1(&[4.0, 0.0])),
+            Some(5.0)
+        );
         // One of two positions shared: scaled by √2.
-        let d = distance(&[1.0, f64::NAN], &[2.0, 5.0]).unwrap();
+        let d = distance(aview1(&[1.0, f64::NAN]), aview1(&[2.0, 5.0])).unwrap();
         assert!((d - 2f64.sqrt()).abs() < 1e-12);
-        assert_eq!(distance(&[f64::NAN, 1.0], &[1.0, f64::NAN]), None);
+        assert_eq!(
+            distance(aview1(&[f64::NAN, 1.0]), aview1(&[1.0, f64::NAN])),
+            None
+        );
     }
 
     #[test]
@@ -170,7 +186,7 @@ mod tests {
             v(&[-1.0, 1.0, 2.0]),
             v(&[3.0, -2.0, 0.0]),
         ];
-        let c = cluster(&vectors);
+        let c = cluster(rows(&vectors).view());
         let mut sorted = c.order.clone();
         sorted.sort();
         assert_eq!(sorted, (0..6).collect::<Vec<_>>());
@@ -189,7 +205,7 @@ mod tests {
     #[test]
     fn average_linkage_heights_match_a_hand_computation() {
         // Points on a line at 0, 1, 5: {0,1} join at 1, then 5 joins at mean(5, 4) = 4.5.
-        let c = cluster(&[vec![0.0], vec![1.0], vec![5.0]]);
+        let c = cluster(rows(&[vec![0.0], vec![1.0], vec![5.0]]).view());
         assert_eq!(c.order, vec![0, 1, 2]);
         assert_eq!(
             c.merges,
@@ -211,12 +227,15 @@ mod tests {
     #[test]
     fn vectors_without_shared_values_join_last_and_missing_rows_keep_input_order() {
         let nan = f64::NAN;
-        let c = cluster(&[
-            vec![nan, nan],
-            vec![1.0, nan],
-            vec![nan, nan],
-            vec![1.2, nan],
-        ]);
+        let c = cluster(
+            rows(&[
+                vec![nan, nan],
+                vec![1.0, nan],
+                vec![nan, nan],
+                vec![1.2, nan],
+            ])
+            .view(),
+        );
         // 1 and 3 share a value and join first (at their distance, 0.2 · √2); every other pair
         // shares nothing and sits at twice that; the missing rows keep their input order.
         let d = 0.2 * 2f64.sqrt();
@@ -259,7 +278,7 @@ mod tests {
             })
             .collect();
         let n = vectors.len();
-        let dist = |i: usize, j: usize| distance(&vectors[i], &vectors[j]).unwrap();
+        let dist = |i: usize, j: usize| distance(aview1(&vectors[i]), aview1(&vectors[j])).unwrap();
         // Naive UPGMA: merge the closest pair of clusters by mean leaf distance, n − 1 times.
         let mut clusters: Vec<(Vec<usize>, usize)> = (0..n).map(|i| (vec![i], i)).collect();
         let mut naive: Vec<Merge> = Vec::new();
@@ -289,7 +308,7 @@ mod tests {
             });
             clusters.push(([left.0, right.0].concat(), n + naive.len() - 1));
         }
-        let fast = cluster(&vectors);
+        let fast = cluster(rows(&vectors).view());
         let (want, got) = (clusters_of(n, &naive), clusters_of(n, &fast.merges));
         assert_eq!(want.len(), got.len());
         for ((ws, wh), (gs, gh)) in want.iter().zip(&got) {

@@ -168,15 +168,10 @@ impl Heatmap {
             c.as_ref()
                 .map_or(f64::NAN, |c| c.log2_fc.clamp(-limit, limit))
         };
-        let row_vectors: Vec<Vec<f64>> = cells
-            .iter()
-            .map(|row| row.iter().map(seen).collect())
-            .collect();
-        let drug_vectors: Vec<Vec<f64>> = (0..drugs.len())
-            .map(|d| cells.iter().map(|row| seen(&row[d])).collect())
-            .collect();
-        let row_tree = cluster::cluster(&row_vectors);
-        let drug_tree = cluster::cluster(&drug_vectors);
+        let shown =
+            ndarray::Array2::from_shape_fn((rows.len(), drugs.len()), |(r, d)| seen(&cells[r][d]));
+        let row_tree = cluster::cluster(shown.view());
+        let drug_tree = cluster::cluster(shown.t());
         let style = if drugs.len() > LABELLED_MAX_DRUGS || rows.len() > LABELLED_MAX_ROWS {
             Style::Raster
         } else {
