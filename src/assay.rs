@@ -41,9 +41,10 @@ pub const KNOWN_UNITS: [&str; 16] = [
 ];
 
 /// Keys of the top level and of each section, for the unknown-key check.
-const TOP_KEYS: [&str; 10] = [
+const TOP_KEYS: [&str; 11] = [
     "name",
     "concentration_unit",
+    "evolution_time_unit",
     "wells",
     "plates",
     "lines",
@@ -83,6 +84,7 @@ pub struct Settings {
 struct RawAssay {
     name: String,
     concentration_unit: String,
+    evolution_time_unit: Option<String>,
     wells: Option<PathBuf>,
     #[serde(default)]
     plates: Vec<RawPlate>,
@@ -120,6 +122,8 @@ pub struct Assay {
     pub name: String,
     /// Unit of every concentration in the inputs.
     pub concentration_unit: String,
+    /// Unit of the lines table's `evolution_time` (day, passage, …), when the assay gives one.
+    pub evolution_time_unit: Option<String>,
     /// The tidy wells table (exactly one of `wells` and `plates` is given).
     pub wells: Option<PathBuf>,
     /// Plate files with layouts, the other form of an assay.
@@ -280,6 +284,10 @@ impl Assay {
             path: path.to_path_buf(),
             name: raw.name.trim().to_string(),
             concentration_unit: unit,
+            evolution_time_unit: raw
+                .evolution_time_unit
+                .map(|u| u.trim().to_string())
+                .filter(|u| !u.is_empty()),
             wells: raw.wells.map(resolve),
             plates: entries
                 .into_iter()

@@ -8,6 +8,13 @@
 //! An empty `parental_line` marks a parental line. A resistant line's parental line must be
 //! listed itself, as a parental line (no chains, no cycles), so that every comparison has one
 //! unambiguous reference.
+//!
+//! Two optional columns place lines in time and lineage: `lineage` (the evolving population a
+//! line was sampled from; default the line itself) and `evolution_time` (when it was sampled:
+//! day, passage, time since drug withdrawal; the unit is the assay's `evolution_time_unit`).
+//! The parental line may itself be time-matched (a no-drug control population sampled the
+//! same day): the table says which, nothing is guessed. One lineage has at most one line per
+//! evolution time, so a trajectory has one point per time.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -16,7 +23,7 @@ use crate::error::{Error, ErrorKind, Location, Problem, Result};
 use crate::table::{field, Table};
 
 /// One row of the lines table.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct CellLine {
     /// Name as used in the wells table.
     pub name: String,
@@ -24,6 +31,11 @@ pub struct CellLine {
     pub parental_line: Option<String>,
     /// Drug the line was evolved under, if known.
     pub selected_with: Option<String>,
+    /// The evolving population the line was sampled from (the line's own name when the table
+    /// has no `lineage` column or the cell is empty).
+    pub lineage: String,
+    /// When the line was sampled (in the assay's `evolution_time_unit`), if known.
+    pub evolution_time: Option<f64>,
     /// 1-based line in the lines file.
     pub line: u64,
 }
@@ -35,6 +47,10 @@ pub struct LinesTable {
     pub path: std::path::PathBuf,
     /// Lines in input order.
     pub lines: Vec<CellLine>,
+    /// Whether the table has a `lineage` column.
+    pub has_lineage: bool,
+    /// Whether the table has an `evolution_time` column.
+    pub has_evolution_time: bool,
 }
 
 impl LinesTable {
@@ -48,6 +64,8 @@ impl LinesTable {
         let c_line = table.require("cell_line")?;
         let c_parent = table.require("parental_line")?;
         let c_sel = table.require("selected_with")?;
+        let c_lineage = table.column("lineage");
+        let c_time = table.column("evolution_time");
         let mut problems = Vec::new();
         let mut lines: Vec<CellLine> = Vec::new();
         let mut first: BTreeMap<String, u64> = BTreeMap::new();
@@ -81,12 +99,54 @@ impl LinesTable {
                 });
                 continue;
             }
+            let time_text = field(rec, c_time);
+            let evolution_time = if time_text.is_empty() {
+                None
+            } else {
+                match time_text.parse::<f64>() {
+                    Ok(t) if t.is_finite() => Some(t),
+                    _ => {
+                        problems.push(Problem {
+                            location: table.at(*line),
+                            message: format!(
+                                "`evolution_time` of `{name}` is `{time_text}`, not a number (a day, a passage, …; the unit is the assay's `evolution_time_unit`)"
+                            ),
+                        });
+                        continue;
+                    }
+                }
+            };
+            let lineage = match field(rec, c_lineage) {
+                "" => name.clone(),
+                l => l.to_string(),
+            };
             lines.push(CellLine {
                 name,
                 parental_line,
                 selected_with: opt(field(rec, Some(c_sel))),
+                lineage,
+                evolution_time,
                 line: *line,
             });
+        }
+        // One line per lineage and time: two would make a trajectory ambiguous.
+        let mut sampled: BTreeMap<(&str, Option<u64>), &CellLine> = BTreeMap::new();
+        for l in &lines {
+            let key = (l.lineage.as_str(), l.evolution_time.map(f64::to_bits));
+            if let Some(other) = sampled.insert(key, l) {
+                let when = l
+                    .evolution_time
+                    .map_or("without an evolution time".to_string(), |t| {
+                        format!("at evolution time {t}")
+                    });
+                problems.push(Problem {
+                    location: table.at(l.line),
+                    message: format!(
+                        "lineage `{}` has two lines {when}: `{}` (line {}) and `{}`; give each sample of a lineage its own `evolution_time`, or each line its own `lineage`",
+                        l.lineage, other.name, other.line, l.name
+                    ),
+                });
+            }
         }
         let by_name: BTreeMap<&str, &CellLine> =
             lines.iter().map(|l| (l.name.as_str(), l)).collect();
@@ -118,6 +178,8 @@ impl LinesTable {
         Ok(LinesTable {
             path: table.path.clone(),
             lines,
+            has_lineage: c_lineage.is_some(),
+            has_evolution_time: c_time.is_some(),
         })
     }
 
@@ -181,6 +243,37 @@ mod tests {
         assert_eq!(t.lines.len(), 2);
         assert_eq!(t.lines[1].parental_line.as_deref(), Some("H3122"));
         assert_eq!(t.lines[0].selected_with, None);
+    }
+
+    #[test]
+    fn lineage_and_evolution_time_are_optional_and_checked() {
+        let t = read("cell_line,parental_line,selected_with\nP,,\nR,P,x\n").unwrap();
+        assert_eq!(t.lines[1].lineage, "R");
+        assert_eq!(t.lines[1].evolution_time, None);
+        assert!(!t.has_lineage && !t.has_evolution_time);
+        let t = read(
+            "cell_line,parental_line,selected_with,lineage,evolution_time\nP,,,,\nR1,P,x,L1,2\nR2,P,x,L1,4.5\nR3,P,x,,\n",
+        )
+        .unwrap();
+        assert!(t.has_lineage && t.has_evolution_time);
+        assert_eq!(t.lines[2].lineage, "L1");
+        assert_eq!(t.lines[2].evolution_time, Some(4.5));
+        assert_eq!(t.lines[3].lineage, "R3");
+        let e = read(
+            "cell_line,parental_line,selected_with,lineage,evolution_time\nP,,,,\nR1,P,x,L1,2\nR2,P,x,L1,2\nR3,P,x,L2,day5\n",
+        )
+        .unwrap_err();
+        let text = e.to_string();
+        assert!(
+            text.contains(
+                "l.csv:4: lineage `L1` has two lines at evolution time 2: `R1` (line 3) and `R2`"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains("l.csv:5: `evolution_time` of `R3` is `day5`, not a number"),
+            "{text}"
+        );
     }
 
     #[test]

@@ -36,7 +36,6 @@ use serde_json::{json, Value};
 use crate::assay::Assay;
 use crate::error::{Error, ErrorKind, Location, Problem, Result};
 use crate::lines::{CellLine, LinesTable};
-use crate::network;
 use crate::outdir::Staging;
 use crate::run::input_record;
 use crate::shift::{
@@ -446,6 +445,7 @@ pub fn merge_with_progress(
         n_cycles = stage_comparison(
             &staging,
             &shifts,
+            &lines.table,
             &settings,
             &[(RUN_COLUMN, run_col), (PARENTAL_RUN_COLUMN, parental_col)],
         )?;
@@ -1073,12 +1073,17 @@ fn merged_lines(
                     let first = &merged[*i];
                     if first.parental_line != l.parental_line
                         || first.selected_with != l.selected_with
+                        || first.lineage != l.lineage
+                        || first.evolution_time.map(f64::to_bits)
+                            != l.evolution_time.map(f64::to_bits)
                     {
                         let show = |c: &CellLine| {
+                            let time = c.evolution_time.map_or(String::new(), |t| t.to_string());
                             format!(
-                                "parental_line `{}`, selected_with `{}`",
+                                "parental_line `{}`, selected_with `{}`, lineage `{}`, evolution_time `{time}`",
                                 c.parental_line.as_deref().unwrap_or_default(),
-                                c.selected_with.as_deref().unwrap_or_default()
+                                c.selected_with.as_deref().unwrap_or_default(),
+                                c.lineage
                             )
                         };
                         problems.push(Problem {
@@ -1107,6 +1112,8 @@ fn merged_lines(
     Ok(Some(MergedLines {
         table: LinesTable {
             path: paths[0].clone(),
+            has_lineage: merged.iter().any(|l| l.lineage != l.name),
+            has_evolution_time: merged.iter().any(|l| l.evolution_time.is_some()),
             lines: merged,
         },
         source,
@@ -1206,24 +1213,17 @@ fn unlisted_lines(lines: &LinesTable, owner: &BTreeMap<Key, usize>) -> Vec<Probl
 }
 
 /// Stages the comparison's files as `collateral run` does: `shifts.csv` (with the provenance
-/// columns), `matrix.csv`, `calls.csv`, the network files and `cycles.csv`. Returns the number
-/// of cycles.
+/// columns), then everything else through the run's own [`crate::run::stage_comparison`].
+/// Returns the number of cycles.
 fn stage_comparison(
     staging: &Staging,
     shifts: &[Shift],
+    lines: &LinesTable,
     s: &ShiftSettings,
     extra: &[(&str, Vec<String>)],
 ) -> Result<usize> {
-    let edges = network::edges(shifts);
-    let cycles = network::cycles(&edges, s.max_cycle_length);
     staging.write("shifts.csv", |w| write_shifts_with(w, shifts, s, extra))?;
-    staging.write("matrix.csv", |w| network::write_matrix(w, shifts, false))?;
-    staging.write("calls.csv", |w| network::write_matrix(w, shifts, true))?;
-    staging.write("network.graphml", |w| network::write_graphml(w, &edges))?;
-    staging.write("network.dot", |w| network::write_dot(w, &edges))?;
-    staging.write("network.json", |w| network::write_json(w, &edges))?;
-    staging.write("cycles.csv", |w| network::write_cycles(w, &cycles))?;
-    Ok(cycles.len())
+    crate::run::stage_comparison(staging, shifts, lines, s)
 }
 
 /// Stages a file whose writing reads inputs: an input problem met while writing is returned

@@ -252,7 +252,7 @@ pub enum ColumnKind {
 
 /// Columns that name things (plates, wells, lines, drugs, replicates, runs, calls): text even
 /// when every value looks like a number.
-pub const IDENTITY_COLUMNS: [&str; 13] = [
+pub const IDENTITY_COLUMNS: [&str; 14] = [
     "plate",
     "well",
     "cell_line",
@@ -266,10 +266,11 @@ pub const IDENTITY_COLUMNS: [&str; 13] = [
     "parental_run",
     "call",
     "status",
+    "lineage",
 ];
 
 /// Words of the contract tables other than names: roles, qualifiers, reasons, settings.
-const WORD_COLUMNS: [&str; 15] = [
+const WORD_COLUMNS: [&str; 17] = [
     "role",
     "signal",
     "message",
@@ -285,9 +286,11 @@ const WORD_COLUMNS: [&str; 15] = [
     "reason",
     "exclusion_reason",
     "metric",
+    "last_call",
+    "course",
 ];
 
-const COUNT_COLUMNS: [&str; 11] = [
+const COUNT_COLUMNS: [&str; 19] = [
     "n_points",
     "plate_size",
     "n_vehicle",
@@ -299,6 +302,14 @@ const COUNT_COLUMNS: [&str; 11] = [
     "iterations",
     "rank",
     "length",
+    "n_lineages",
+    "n_cs",
+    "n_cr",
+    "n_neutral",
+    "n_undetermined",
+    "n_times",
+    "call_changes",
+    "slope_points",
 ];
 
 const FLAG_COLUMNS: [&str; 4] = ["excluded", "spatial_flag", "converged", "outlier"];

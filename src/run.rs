@@ -19,6 +19,7 @@ use crate::fit::table::write_fits_to;
 use crate::fit::{
     fit_curves_with_progress, CurveFit, CurveInput, DosePoint, Plateaus, FITS_COLUMNS,
 };
+use crate::lineage;
 use crate::lines::LinesTable;
 use crate::network;
 use crate::outdir::Staging;
@@ -187,6 +188,15 @@ pub fn run_with_progress(
                 .map(str::to_string)
                 .collect();
             warnings.extend(lt.check_against(&names)?);
+            if lt.has_evolution_time && assay.evolution_time_unit.is_none() {
+                warnings.push(Problem {
+                    location: crate::Location::file(assay_path),
+                    message: format!(
+                        "the lines table {} gives evolution times but the assay names no unit; add e.g. `evolution_time_unit = \"day\"` (or \"passage\")",
+                        p.display()
+                    ),
+                });
+            }
             Some(lt)
         }
         None => None,
@@ -352,16 +362,42 @@ fn compare(
     for r in &shifts {
         calls[r.call as usize] += 1;
     }
-    let edges = network::edges(&shifts);
-    let cycles = network::cycles(&edges, s.max_cycle_length);
     staging.write("shifts.csv", |w| write_shifts(w, &shifts, s))?;
-    staging.write("matrix.csv", |w| network::write_matrix(w, &shifts, false))?;
-    staging.write("calls.csv", |w| network::write_matrix(w, &shifts, true))?;
+    let cycles = stage_comparison(staging, &shifts, lines, s)?;
+    Ok((calls, cycles))
+}
+
+/// Stages everything a comparison yields after `shifts.csv` (which `merge` writes with columns
+/// of its own): `matrix.csv`, `calls.csv`, `likelihood.csv`, with evolution times
+/// `trajectories.csv` and `stability.csv`, the network files and `cycles.csv`. Returns the
+/// number of cycles.
+pub(crate) fn stage_comparison(
+    staging: &Staging,
+    shifts: &[Shift],
+    lines: &LinesTable,
+    s: &ShiftSettings,
+) -> Result<usize> {
+    staging.write("matrix.csv", |w| network::write_matrix(w, shifts, false))?;
+    staging.write("calls.csv", |w| network::write_matrix(w, shifts, true))?;
+    let likelihood = lineage::likelihood(shifts, lines);
+    staging.write("likelihood.csv", |w| {
+        lineage::write_likelihood(w, &likelihood)
+    })?;
+    if lines.has_evolution_time {
+        let points = lineage::trajectories(shifts, lines);
+        staging.write("trajectories.csv", |w| {
+            lineage::write_trajectories(w, &points)
+        })?;
+        let stability = lineage::stability(&points);
+        staging.write("stability.csv", |w| lineage::write_stability(w, &stability))?;
+    }
+    let edges = network::edges(&lineage::network_shifts(shifts, lines));
+    let cycles = network::cycles(&edges, s.max_cycle_length);
     staging.write("network.graphml", |w| network::write_graphml(w, &edges))?;
     staging.write("network.dot", |w| network::write_dot(w, &edges))?;
     staging.write("network.json", |w| network::write_json(w, &edges))?;
     staging.write("cycles.csv", |w| network::write_cycles(w, &cycles))?;
-    Ok((calls, cycles.len()))
+    Ok(cycles.len())
 }
 
 /// The curves and fits of a run, for the shared-ec50 F-test of each shift.
@@ -651,14 +687,18 @@ pub fn run_json(
         .iter()
         .map(|(p, sha, bytes)| json!({ "path": p.display().to_string(), "sha256": sha, "bytes": bytes }))
         .collect();
+    let mut assay_json = json!({
+        "name": assay.name,
+        "path": assay.path.display().to_string(),
+        "concentration_unit": assay.concentration_unit,
+    });
+    if let Some(unit) = &assay.evolution_time_unit {
+        assay_json["evolution_time_unit"] = json!(unit);
+    }
     json!({
         "tool": "collateral",
         "version": env!("CARGO_PKG_VERSION"),
-        "assay": {
-            "name": assay.name,
-            "path": assay.path.display().to_string(),
-            "concentration_unit": assay.concentration_unit,
-        },
+        "assay": assay_json,
         "inputs": files,
         "settings": serde_json::to_value(&assay.settings).expect("settings serialize"),
         "counts": {

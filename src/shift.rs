@@ -791,15 +791,21 @@ mod tests {
                     name: "P".into(),
                     parental_line: None,
                     selected_with: None,
+                    lineage: "P".into(),
+                    evolution_time: None,
                     line: 2,
                 },
                 CellLine {
                     name: "R".into(),
                     parental_line: Some("P".into()),
                     selected_with: Some("x".into()),
+                    lineage: "R".into(),
+                    evolution_time: None,
                     line: 3,
                 },
             ],
+            has_lineage: false,
+            has_evolution_time: false,
         }
     }
 
