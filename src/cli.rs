@@ -210,6 +210,13 @@ struct SimulateArgs {
     /// Fraction of sample wells written as OVRFLW.
     #[arg(long, default_value_t = 0.0)]
     missing_rate: f64,
+    /// Lineages per resistant line, each evolved independently (lines table with `lineage`
+    /// and `evolution_time`; truth in truth_courses.csv and truth_likelihood.csv).
+    #[arg(long, default_value_t = 0)]
+    lineages: usize,
+    /// Times (days 1, 2, …) each lineage is sampled at; needs --lineages.
+    #[arg(long, default_value_t = 1)]
+    evolution_times: usize,
 }
 
 /// Runs the command line `args` (the program name first, as [`std::env::args_os`] gives it)
@@ -456,6 +463,8 @@ fn execute(cli: &Cli) -> anyhow::Result<u8> {
                 edge_effect: knobs.edge_effect,
                 outlier_rate: knobs.outlier_rate,
                 missing_rate: knobs.missing_rate,
+                lineages: knobs.lineages,
+                evolution_times: knobs.evolution_times,
                 ..Default::default()
             }
             .check()?;

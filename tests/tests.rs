@@ -9,6 +9,7 @@ mod fit;
 mod golden;
 mod iwasawa;
 mod keep_going;
+mod lineage;
 mod merge;
 mod normalization;
 mod outdir;
