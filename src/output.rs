@@ -312,7 +312,13 @@ const COUNT_COLUMNS: [&str; 19] = [
     "slope_points",
 ];
 
-const FLAG_COLUMNS: [&str; 4] = ["excluded", "spatial_flag", "converged", "outlier"];
+const FLAG_COLUMNS: [&str; 5] = [
+    "excluded",
+    "spatial_flag",
+    "converged",
+    "outlier",
+    "cross_resistant",
+];
 
 /// The kind of column `column` of the output table `file` (a file name such as `fits.csv`),
 /// or `None` when the contract does not fix it: the user's own extra columns carried through
