@@ -299,3 +299,76 @@ fn a_timed_lines_table_without_a_unit_warns_and_still_runs() {
     assert_eq!(likelihood[0]["evolution_time"], "1");
     assert_eq!(likelihood[0]["cs_likelihood"], "1");
 }
+
+#[test]
+fn figures_and_report_show_lineages_and_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let screen = dir.path().join("screen");
+    collateral()
+        .args(["simulate", "--quiet", "-o"])
+        .arg(&screen)
+        .args(["--seed", "3", "--lines", "3", "--drugs", "4"])
+        .args([
+            "--lineages",
+            "5",
+            "--evolution-times",
+            "3",
+            "--replicates",
+            "1",
+        ])
+        .assert()
+        .success();
+    let out = dir.path().join("out");
+    collateral()
+        .args(["run", "--quiet"])
+        .arg(screen.join("assay.toml"))
+        .arg("-o")
+        .arg(&out)
+        .assert()
+        .success();
+    let grids: Vec<_> = std::fs::read_dir(out.join("plots/trajectories"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
+        .collect();
+    assert_eq!(grids.len(), 2 * 5, "{grids:?}");
+    assert!(grids.contains(&"resistant01_L01.svg".to_string()));
+    let grid = std::fs::read_to_string(out.join("plots/trajectories/resistant01_L01.svg")).unwrap();
+    roxmltree::Document::parse(&grid).expect("valid SVG");
+    assert!(grid.contains("Lineage resistant01_L01 (selected with drug01)"));
+    assert!(grid.contains("\nday\n"), "the unit labels the time axis");
+    let map = std::fs::read_to_string(out.join("plots/likelihood.svg")).unwrap();
+    roxmltree::Document::parse(&map).expect("valid SVG");
+    assert!(map.contains("CS likelihood") && map.contains("CR likelihood"));
+    // Each cell's k/n is the likelihood.csv row at the latest day.
+    for row in read_csv(&out.join("likelihood.csv"))
+        .iter()
+        .filter(|r| r["evolution_time"] == "3")
+    {
+        let called = ["n_cs", "n_cr", "n_neutral"]
+            .iter()
+            .map(|c| row[*c].parse::<usize>().unwrap())
+            .sum::<usize>();
+        assert!(
+            map.contains(&format!("\n{}/{called}\n", row["n_cs"])),
+            "{row:?}"
+        );
+    }
+    let report = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(report.contains("<h2 id=\"lineages\">Lineages and time</h2>"));
+    let stability = read_csv(&out.join("stability.csv"));
+    let pairs = stability
+        .iter()
+        .filter(|s| s["drug"] != s["selected_with"])
+        .count();
+    let persistent = stability
+        .iter()
+        .filter(|s| s["drug"] != s["selected_with"] && s["course"] == "persistent")
+        .count();
+    assert!(
+        report.contains(&format!(
+            "10 lineages sampled at 3 evolution times (day). Of {pairs} lineage × drug pairs (the selecting drug left out), collateral sensitivity <b>persisted</b> at every time point in {persistent},"
+        )),
+        "report summary of courses"
+    );
+    assert!(report.contains("id=\"likelihood-table\""));
+}
