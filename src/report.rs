@@ -818,7 +818,7 @@ pub fn report_html(
                 &[],
             ));
         }
-        lineages_section(&mut h, data, &drawing, format, summary);
+        lineages_section(&mut h, data, drawing, format, summary);
         let metric = data
             .shifts
             .first()
