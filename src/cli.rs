@@ -116,7 +116,7 @@ enum Command {
         /// Output folder.
         #[arg(short, long)]
         out: PathBuf,
-        /// Metric compared: ic50, ec50 or auc.
+        /// Metric compared: ic50, ec50, auc, gr50, gr_aoc, dip_ec50 or dip_emax.
         #[arg(long, default_value = "ic50")]
         metric: String,
         /// Fold-change threshold on |log2_fc|.
@@ -149,7 +149,8 @@ enum Command {
         /// One lines table for all runs, instead of the runs' own (read through their assay files).
         #[arg(long)]
         lines: Option<PathBuf>,
-        /// Metric compared (ic50, ec50 or auc), instead of the runs' common one.
+        /// Metric compared (ic50, ec50, auc, gr50, gr_aoc, dip_ec50 or dip_emax), instead of the
+        /// runs' common one.
         #[arg(long)]
         metric: Option<String>,
         /// Fold-change threshold on |log2_fc|, instead of the runs' common one.
@@ -217,6 +218,24 @@ struct SimulateArgs {
     /// Times (days 1, 2, …) each lineage is sampled at; needs --lineages.
     #[arg(long, default_value_t = 1)]
     evolution_times: usize,
+    /// Simulate growing cells: the parental line doubles every H hours and the drugs slow its
+    /// growth rate (cell counts with a `time` column; truth in truth_growth.csv).
+    #[arg(long, value_name = "H")]
+    doubling_time: Option<f64>,
+    /// Doubling time of every resistant line in hours (default: the parental one); longer for
+    /// lines that grow slower than their parental line.
+    #[arg(long, value_name = "H")]
+    resistant_doubling_time: Option<f64>,
+    /// With --doubling-time: also read every well at time 0 (x0 for GR metrics).
+    #[arg(long)]
+    t0: bool,
+    /// With --doubling-time: hours from treatment to the endpoint read.
+    #[arg(long, default_value_t = 72.0, value_name = "H")]
+    duration: f64,
+    /// With --doubling-time: reads after time 0, evenly spaced up to the endpoint (3 or more
+    /// give DIP time courses).
+    #[arg(long, default_value_t = 1)]
+    reads: usize,
 }
 
 /// Runs the command line `args` (the program name first, as [`std::env::args_os`] gives it)
@@ -386,7 +405,10 @@ fn execute(cli: &Cli) -> anyhow::Result<u8> {
             let word = |s: &str| serde_json::Value::String(s.to_string());
             let settings = ShiftSettings {
                 metric: serde_json::from_value(word(metric)).map_err(|_| {
-                    anyhow::anyhow!("--metric {metric}: expected ic50, ec50 or auc")
+                    anyhow::anyhow!(
+                        "--metric {metric}: expected {}",
+                        crate::shift::Metric::NAMES
+                    )
                 })?,
                 rule: serde_json::from_value(word(rule))
                     .map_err(|_| anyhow::anyhow!("--rule {rule}: expected delta or dhawan2017"))?,
@@ -421,7 +443,10 @@ fn execute(cli: &Cli) -> anyhow::Result<u8> {
                     .as_deref()
                     .map(|m| {
                         serde_json::from_value(word(m)).map_err(|_| {
-                            anyhow::anyhow!("--metric {m}: expected ic50, ec50 or auc")
+                            anyhow::anyhow!(
+                                "--metric {m}: expected {}",
+                                crate::shift::Metric::NAMES
+                            )
                         })
                     })
                     .transpose()?,
@@ -465,6 +490,11 @@ fn execute(cli: &Cli) -> anyhow::Result<u8> {
                 missing_rate: knobs.missing_rate,
                 lineages: knobs.lineages,
                 evolution_times: knobs.evolution_times,
+                doubling_time: knobs.doubling_time,
+                resistant_doubling_time: knobs.resistant_doubling_time,
+                t0: knobs.t0,
+                duration: knobs.duration,
+                reads: knobs.reads,
                 ..Default::default()
             }
             .check()?;

@@ -7,7 +7,7 @@
 //! |---|---|
 //! | ground | [`error`], [`plate`], [`stats`], [`table`], [`text`], [`outdir`], [`progress`] |
 //! | input | [`wells`], [`lines`], [`read`] (plate files, vendor exports, layouts) |
-//! | stages | [`normalize`] → [`qc`] → [`fit`] → [`shift`] → [`lineage`] (time and lineages) → [`network`], each owning its settings |
+//! | stages | [`normalize`] → [`qc`] → [`fit`] → [`growth`] (GR values, DIP rates) → [`shift`] → [`lineage`] (time and lineages) → [`network`], each owning its settings |
 //! | assay | [`assay`]: the TOML file, composing the stages' settings |
 //! | outputs | [`output`] (contract tables), [`plot`] (figures), [`report`] (`report.html`), [`workbook`] (`results.xlsx`) |
 //! | pipeline | [`run`] (`collateral run`, `run.json`), [`validate`], [`merge`] (run folders → one) |
@@ -17,6 +17,7 @@ pub mod assay;
 pub mod cli;
 pub mod error;
 pub mod fit;
+pub mod growth;
 pub mod lineage;
 pub mod lines;
 pub mod merge;

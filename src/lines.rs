@@ -15,6 +15,10 @@
 //! The parental line may itself be time-matched (a no-drug control population sampled the
 //! same day): the table says which, nothing is guessed. One lineage has at most one line per
 //! evolution time, so a trajectory has one point per time.
+//!
+//! A third optional column, `doubling_time_h`, gives a line's doubling time in hours (untreated,
+//! in the assay's conditions): with it, GR values can be computed from the endpoint alone when
+//! the wells have no time-0 reads (Hafner et al. 2016).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -36,6 +40,9 @@ pub struct CellLine {
     pub lineage: String,
     /// When the line was sampled (in the assay's `evolution_time_unit`), if known.
     pub evolution_time: Option<f64>,
+    /// Doubling time of the untreated line in hours, if the table gives one (GR metrics
+    /// without time-0 reads).
+    pub doubling_time_h: Option<f64>,
     /// 1-based line in the lines file.
     pub line: u64,
 }
@@ -66,6 +73,7 @@ impl LinesTable {
         let c_sel = table.require("selected_with")?;
         let c_lineage = table.column("lineage");
         let c_time = table.column("evolution_time");
+        let c_doubling = table.column("doubling_time_h");
         let mut problems = Vec::new();
         let mut lines: Vec<CellLine> = Vec::new();
         let mut first: BTreeMap<String, u64> = BTreeMap::new();
@@ -116,6 +124,23 @@ impl LinesTable {
                     }
                 }
             };
+            let doubling_text = field(rec, c_doubling);
+            let doubling_time_h = if doubling_text.is_empty() {
+                None
+            } else {
+                match doubling_text.parse::<f64>() {
+                    Ok(t) if t.is_finite() && t > 0.0 => Some(t),
+                    _ => {
+                        problems.push(Problem {
+                            location: table.at(*line),
+                            message: format!(
+                                "`doubling_time_h` of `{name}` is `{doubling_text}`; expected the doubling time in hours, a number > 0"
+                            ),
+                        });
+                        continue;
+                    }
+                }
+            };
             let lineage = match field(rec, c_lineage) {
                 "" => name.clone(),
                 l => l.to_string(),
@@ -126,6 +151,7 @@ impl LinesTable {
                 selected_with: opt(field(rec, Some(c_sel))),
                 lineage,
                 evolution_time,
+                doubling_time_h,
                 line: *line,
             });
         }
@@ -181,6 +207,11 @@ impl LinesTable {
             has_lineage: c_lineage.is_some(),
             has_evolution_time: c_time.is_some(),
         })
+    }
+
+    /// Whether any line has a doubling time (`doubling_time_h`).
+    pub fn has_doubling_time(&self) -> bool {
+        self.lines.iter().any(|l| l.doubling_time_h.is_some())
     }
 
     /// Checks the table against the cell lines that have wells: every parental line of a
@@ -274,6 +305,28 @@ mod tests {
             text.contains("l.csv:5: `evolution_time` of `R3` is `day5`, not a number"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn doubling_times_are_optional_positive_hours() {
+        let t = read("cell_line,parental_line,selected_with,doubling_time_h\nP,,,24\nR,P,x,\n")
+            .unwrap();
+        assert_eq!(t.lines[0].doubling_time_h, Some(24.0));
+        assert_eq!(t.lines[1].doubling_time_h, None);
+        assert!(t.has_doubling_time());
+        let t = read("cell_line,parental_line,selected_with\nP,,\n").unwrap();
+        assert!(!t.has_doubling_time());
+        for bad in ["0", "-3", "fast", "inf"] {
+            let e = read(&format!(
+                "cell_line,parental_line,selected_with,doubling_time_h\nP,,,{bad}\n"
+            ))
+            .unwrap_err();
+            assert!(
+                e.to_string()
+                    .contains("l.csv:2: `doubling_time_h` of `P` is"),
+                "{e}"
+            );
+        }
     }
 
     #[test]

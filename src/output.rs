@@ -21,6 +21,17 @@ pub fn write_wells(
     write_wells_with(w, table, Some(outcomes))
 }
 
+/// Writes `wells.csv` with a `gr` column after `exclusion_reason`: the GR value of each read
+/// (runs with growth data; empty where a read has none).
+pub fn write_wells_with_gr(
+    w: &mut dyn Write,
+    table: &WellTable,
+    outcomes: &[WellOutcome],
+    gr: &[Option<f64>],
+) -> std::io::Result<()> {
+    write_wells_inner(w, table, Some(outcomes), Some(gr))
+}
+
 /// Writes the tidy wells table as read (the inputs' columns, without viability and
 /// exclusion): what a layout joined to a plate export gives, in the form an assay's `wells`
 /// table takes.
@@ -32,6 +43,15 @@ fn write_wells_with(
     w: &mut dyn Write,
     table: &WellTable,
     outcomes: Option<&[WellOutcome]>,
+) -> std::io::Result<()> {
+    write_wells_inner(w, table, outcomes, None)
+}
+
+fn write_wells_inner(
+    w: &mut dyn Write,
+    table: &WellTable,
+    outcomes: Option<&[WellOutcome]>,
+    gr: Option<&[Option<f64>]>,
 ) -> std::io::Result<()> {
     let mut out = csv::Writer::from_writer(&mut *w);
     let mut header: Vec<&str> = vec![
@@ -53,6 +73,9 @@ fn write_wells_with(
     if outcomes.is_some() {
         header.extend(["viability", "excluded", "exclusion_reason"]);
     }
+    if gr.is_some() {
+        header.push("gr");
+    }
     out.write_record(&header)?;
     out.flush()?;
     drop(out);
@@ -72,7 +95,7 @@ fn write_wells_with(
             .map(|range| {
                 let mut bytes = Vec::with_capacity(range.len() * 96);
                 let mut out = csv::Writer::from_writer(&mut bytes);
-                write_well_rows(&mut out, table, outcomes, range.clone())?;
+                write_well_rows(&mut out, table, outcomes, gr, range.clone())?;
                 out.flush()?;
                 drop(out);
                 Ok(bytes)
@@ -90,6 +113,7 @@ fn write_well_rows<W: Write>(
     out: &mut csv::Writer<W>,
     table: &WellTable,
     outcomes: Option<&[WellOutcome]>,
+    gr: Option<&[Option<f64>]>,
     range: std::ops::Range<usize>,
 ) -> std::io::Result<()> {
     // One reused buffer for numbers: this loop runs once per well of a whole screen.
@@ -131,6 +155,9 @@ fn write_well_rows<W: Write>(
             field_f64(out, o.viability)?;
             out.write_field(if o.excluded { "true" } else { "false" })?;
             out.write_field(&o.exclusion_reason)?;
+        }
+        if let Some(gr) = gr {
+            field_f64(out, gr[i])?;
         }
         out.write_record(None::<&[u8]>)?;
     }

@@ -19,6 +19,10 @@ use crate::fit::table::write_fits_to;
 use crate::fit::{
     fit_curves_with_progress, CurveFit, CurveInput, DosePoint, Plateaus, FITS_COLUMNS,
 };
+use crate::growth::dip::{dip_curve_points, dip_fit_config, dip_rates, fit_dip_curve, DipDelay};
+use crate::growth::gr::{fit_gr_curve, gr_fit_config, gr_values, GrInputs};
+use crate::growth::reads::ReadPlan;
+use crate::growth::{write_fits_with_growth, GrowthFit};
 use crate::lineage;
 use crate::lines::LinesTable;
 use crate::network;
@@ -201,13 +205,35 @@ pub fn run_with_progress(
         }
         None => None,
     };
+    // Growth data: times of the reads, or doubling times of the lines. Without them the run
+    // writes no growth columns, and a growth metric has nothing to compare.
+    let growth_data = table.has_time || lines.as_ref().is_some_and(|l| l.has_doubling_time());
+    let metric = assay.settings.shift.metric;
+    if metric.is_growth() && !growth_data {
+        return Err(Error::config(
+            crate::Location::file(assay_path)
+                .at_line_opt(crate::text::key_line(&std::fs::read_to_string(assay_path).unwrap_or_default(), "metric")),
+            format!(
+                "`shift.metric = \"{}\"` needs growth data, and this run has none: the wells table has no `time` column (time-0 reads, time courses) and the lines table no `doubling_time_h`; see docs/growth.md",
+                metric.name()
+            ),
+        ));
+    }
+    // Which read serves what: with times, only each plate's endpoint reads are normalized,
+    // judged and fitted; time-0 reads are GR's x0 and the others DIP's time courses.
+    let plan = ReadPlan::of(&table);
+    let split = (!plan.all_endpoint()).then(|| plan.endpoint_table(&table));
+    if split.is_some() {
+        warnings.extend(plan.warnings(&table, &wells_path));
+    }
     timings.insert("read", t0.elapsed().as_secs_f64());
     progress.end(table.formats.len() as u64);
 
     let t1 = Instant::now();
     progress.begin(Stage::Qc, "plates", None);
+    let endpoint: &WellTable = split.as_ref().map_or(&table, |(t, _)| t);
     let norm = normalize_and_qc(
-        &table,
+        endpoint,
         &assay.settings.qc,
         &assay.settings.normalize,
         &wells_path,
@@ -216,10 +242,61 @@ pub fn run_with_progress(
     timings.insert("qc_normalize", t1.elapsed().as_secs_f64());
     progress.end(table.formats.len() as u64);
 
+    // GR values of the endpoint wells and DIP rates of the wells read in time.
+    let gr = growth_data.then(|| {
+        gr_values(&GrInputs {
+            table: &table,
+            plan: &plan,
+            endpoint,
+            normalized: &norm,
+            lines: lines.as_ref(),
+            settings: &assay.settings.growth,
+            controls: assay.settings.normalize.controls,
+        })
+    });
+    let dip = if table.has_time {
+        dip_rates(
+            &table,
+            endpoint,
+            &norm,
+            assay.settings.qc.exclude_failed,
+            DipDelay::from_setting(assay.settings.growth.dip_delay_h),
+        )
+    } else {
+        Vec::new()
+    };
+
     let t2 = Instant::now();
-    staging.write("wells.csv", |w| {
-        crate::output::write_wells(w, &table, &norm.outcomes)
-    })?;
+    // Every read in wells.csv: the endpoint reads with their outcome (and GR), the others
+    // excluded with the reason.
+    let all_outcomes = split
+        .as_ref()
+        .map(|(_, index)| plan.all_outcomes(&table, &norm.outcomes, index));
+    let outcomes: &[WellOutcome] = all_outcomes.as_deref().unwrap_or(&norm.outcomes);
+    match &gr {
+        None => staging.write("wells.csv", |w| {
+            crate::output::write_wells(w, &table, outcomes)
+        })?,
+        Some(gr) => {
+            let mut per_read = vec![None; table.wells.len()];
+            match &split {
+                Some((_, index)) => {
+                    for (&i, &v) in index.iter().zip(&gr.gr) {
+                        per_read[i] = v;
+                    }
+                }
+                None => per_read.clone_from(&gr.gr),
+            }
+            staging.write("wells.csv", |w| {
+                crate::output::write_wells_with_gr(w, &table, outcomes, &per_read)
+            })?
+        }
+    }
+    if !dip.is_empty() {
+        staging.write("dip_rates.csv", |w| {
+            crate::growth::dip::write_dip_rates(w, &dip)
+        })?;
+    }
     staging.write("qc.csv", |w| {
         crate::output::write_qc_with_skipped(w, &norm.qc, &read.skipped)
     })?;
@@ -236,14 +313,56 @@ pub fn run_with_progress(
         _ => BTreeSet::new(),
     };
     let include_untreated = assay.fit_config.settings().plateaus == Plateaus::Observed;
-    let curves = curve_inputs(&table, &norm.outcomes, &per_replicate, include_untreated);
+    let curves = curve_inputs(endpoint, &norm.outcomes, &per_replicate, include_untreated);
+    // The GR curves: the same wells and grouping, GR in place of viability.
+    let gr_curves = gr.as_ref().map(|gr| {
+        let as_viability: Vec<WellOutcome> = norm
+            .outcomes
+            .iter()
+            .zip(&gr.gr)
+            .map(|(o, v)| WellOutcome {
+                viability: *v,
+                excluded: o.excluded || v.is_none(),
+                exclusion_reason: String::new(),
+            })
+            .collect();
+        let c = curve_inputs(endpoint, &as_viability, &per_replicate, false);
+        c.inputs
+            .into_iter()
+            .zip(c.replicate)
+            .map(|(c, r)| ((c.cell_line, r, c.drug), c.points))
+            .collect::<HashMap<_, _>>()
+    });
     // What the summary and run.json say of the wells, counted now: the wells and their
     // outcomes (hundreds of megabytes in a large screen) are not needed past this point.
-    let summary = WellSummary::of(&table, &norm.outcomes);
+    let mut summary = WellSummary::of(endpoint, &norm.outcomes);
+    summary.reads = table.wells.len();
+    let has_time = table.has_time;
+    drop(split);
     drop(table);
     let Normalized { qc, .. } = norm;
     progress.begin(Stage::Fit, "curves", Some(curves.inputs.len() as u64));
     let fits = fit_curves_with_progress(&curves.inputs, &assay.fit_config, progress);
+    let growth = if growth_data {
+        let dip_absent = if !has_time {
+            Some("no time courses: the wells table has no `time` column")
+        } else if dip.is_empty() {
+            Some("no time courses: no well is read at two times or more")
+        } else {
+            None
+        };
+        Some(growth_fits(
+            &curves,
+            gr.as_ref(),
+            gr_curves.as_ref(),
+            &dip,
+            dip_absent,
+            &per_replicate,
+            assay.fit_config.settings(),
+        )?)
+    } else {
+        None
+    };
     progress.end(fits.len() as u64);
     type Labelled<'a> = Vec<(&'a CurveFit, &'a String)>;
     let (pooled, by_replicate): (Labelled, Labelled) = fits
@@ -251,8 +370,30 @@ pub fn run_with_progress(
         .zip(&curves.replicate)
         .partition(|(_, r)| r.is_empty());
     let pooled: Vec<CurveFit> = pooled.into_iter().map(|(f, _)| f.clone()).collect();
-    staging.write("fits.csv", |w| write_fits_to(&mut *w, &pooled))?;
-    if !per_replicate.is_empty() {
+    if let Some(growth) = &growth {
+        // Split as the fits are: pooled curves, then those of single replicates.
+        let (mut pooled_growth, mut by_replicate_growth) = (Vec::new(), Vec::new());
+        for (g, r) in growth.iter().zip(&curves.replicate) {
+            if r.is_empty() {
+                pooled_growth.push(g.clone());
+            } else {
+                by_replicate_growth.push(g.clone());
+            }
+        }
+        staging.write("fits.csv", |w| {
+            write_fits_with_growth(w, &pooled, &pooled_growth, None)
+        })?;
+        if !per_replicate.is_empty() {
+            let fits: Vec<CurveFit> = by_replicate.iter().map(|(f, _)| (*f).clone()).collect();
+            let labels: Vec<String> = by_replicate.iter().map(|(_, r)| (*r).clone()).collect();
+            staging.write("fits_by_replicate.csv", |w| {
+                write_fits_with_growth(w, &fits, &by_replicate_growth, Some(&labels))
+            })?;
+        }
+    } else {
+        staging.write("fits.csv", |w| write_fits_to(&mut *w, &pooled))?;
+    }
+    if !per_replicate.is_empty() && growth.is_none() {
         staging.write("fits_by_replicate.csv", |w| {
             let mut out = csv::Writer::from_writer(w);
             let mut header = vec!["replicate"];
@@ -280,8 +421,12 @@ pub fn run_with_progress(
         let estimates: Vec<Estimate> = fits
             .iter()
             .zip(&curves.replicate)
-            .filter(|(f, r)| r.is_empty() != per_replicate.contains(f.cell_line.as_str()))
-            .map(|(f, r)| Estimate::from_fit(f, r, s.metric))
+            .enumerate()
+            .filter(|(_, (f, r))| r.is_empty() != per_replicate.contains(f.cell_line.as_str()))
+            .map(|(i, (f, r))| match &growth {
+                Some(g) if s.metric.is_growth() => g[i].estimate(f, r, s.metric),
+                _ => Estimate::from_fit(f, r, s.metric),
+            })
             .collect();
         let joint = (s.metric == Metric::Ec50).then(|| SharedEc50 {
             curves: &curves,
@@ -321,6 +466,15 @@ pub fn run_with_progress(
     timings.insert("total", report.seconds);
     let mut run_json = run_json(&assay, &inputs, &summary, qc.len(), &report, &timings);
     run_json["started"] = started.into();
+    if growth_data {
+        // Only runs with growth data carry these, so other runs keep their run.json.
+        run_json["counts"]["growth"] = json!({
+            "reads": summary.reads,
+            "endpoint_reads": summary.wells,
+            "wells_with_gr": gr.as_ref().map_or(0, |g| g.gr.iter().flatten().count()),
+            "wells_with_dip_rate": dip.iter().filter(|d| d.rate.is_finite()).count(),
+        });
+    }
     staging.write("run.json", |w| {
         serde_json::to_writer_pretty(&mut *w, &run_json).map_err(std::io::Error::other)?;
         w.write_all(b"\n")
@@ -342,6 +496,79 @@ pub fn run_with_progress(
     report.files = files;
     report.warnings.extend(left);
     Ok(report)
+}
+
+/// The growth results (GR curve and metrics, DIP-rate curve) of every curve of a run, in the
+/// order of `curves`. `gr_points` holds the GR points of each (cell line, replicate, drug);
+/// `dip_absent` says why a run has no DIP rates at all.
+fn growth_fits(
+    curves: &Curves,
+    gr: Option<&crate::growth::gr::GrValues>,
+    gr_points: Option<&HashMap<(String, String, String), Vec<DosePoint>>>,
+    dip: &[crate::growth::dip::DipWell],
+    dip_absent: Option<&str>,
+    per_replicate: &BTreeSet<&str>,
+    fit: &crate::fit::FitSettings,
+) -> Result<Vec<GrowthFit>> {
+    let gr_config = gr_fit_config(fit)?;
+    let dip_config = dip_fit_config(fit)?;
+    let dip_points = dip_curve_points(dip, per_replicate);
+    // DIP wells per (cell line, drug): how many, and the first reason one has no usable rate.
+    let mut dip_wells: HashMap<(&str, &str), (usize, usize, &str)> = HashMap::new();
+    for d in dip.iter().filter(|d| d.role == Role::Sample) {
+        let e = dip_wells
+            .entry((d.cell_line.as_str(), d.drug.as_str()))
+            .or_insert((0, 0, ""));
+        e.0 += 1;
+        if d.excluded || !d.relative.is_finite() {
+            e.1 += 1;
+            if e.2.is_empty() {
+                e.2 = &d.reason;
+            }
+        }
+    }
+    Ok(curves
+        .inputs
+        .par_iter()
+        .zip(&curves.replicate)
+        .map(|(c, r)| {
+            let key = (c.cell_line.clone(), r.clone(), c.drug.clone());
+            let mut g = GrowthFit::default();
+            if let Some(values) = gr {
+                let (source, notes) = values.provenance(&c.cell_line, r, &c.drug);
+                g.gr_source = source;
+                match gr_points.and_then(|p| p.get(&key)) {
+                    Some(points) => {
+                        g.gr = Some(fit_gr_curve(points, &gr_config));
+                        g.gr_note = notes;
+                    }
+                    None if notes.is_empty() => {
+                        g.gr_note = "no sample well of this curve has a GR value".into();
+                    }
+                    None => g.gr_note = notes,
+                }
+            }
+            let counts = dip_wells.get(&(c.cell_line.as_str(), c.drug.as_str()));
+            match (dip_points.get(&key), dip_absent) {
+                (Some((points, rates)), _) => {
+                    g.dip = Some(fit_dip_curve(points, rates, &dip_config));
+                    if let Some(&(n, without, _)) = counts.filter(|c| c.1 > 0) {
+                        g.dip_note = format!(
+                            "{without} of {n} well(s) without a usable DIP rate (dip_rates.csv says why)"
+                        );
+                    }
+                }
+                (None, Some(why)) => g.dip_note = why.to_string(),
+                (None, None) => {
+                    g.dip_note = match counts {
+                        None => "the wells of this curve are read at one time only (a DIP rate needs two reads or more)".into(),
+                        Some((_, _, reason)) => format!("no usable DIP rate: {reason}"),
+                    }
+                }
+            }
+            g
+        })
+        .collect())
 }
 
 /// Computes shifts, matrix, network and cycles from estimates and stages their files.
@@ -641,6 +868,9 @@ pub struct WellSummary {
     pub cell_lines: usize,
     /// Distinct drugs.
     pub drugs: usize,
+    /// Reads in the wells table (more than `wells` when wells are read at several times; the
+    /// other counts are of the endpoint reads).
+    pub reads: usize,
 }
 
 impl WellSummary {
@@ -649,6 +879,7 @@ impl WellSummary {
         let mut s = WellSummary {
             plates: table.formats.len(),
             wells: table.wells.len(),
+            reads: table.wells.len(),
             excluded: outcomes.iter().filter(|o| o.excluded).count(),
             ..WellSummary::default()
         };

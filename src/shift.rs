@@ -34,6 +34,22 @@ pub enum Metric {
     Ec50,
     /// Area under the fitted curve over the tested range.
     Auc,
+    /// GR50 (Hafner et al. 2016): where the fitted GR curve crosses 0.5; needs time-0 reads
+    /// or doubling times (`crate::growth`).
+    #[serde(rename = "gr50")]
+    Gr50,
+    /// GR_AOC: area over the GR curve, per decade of the tested range. Larger means more
+    /// inhibition, so log2_fc = log2(parental / resistant): > 0 still means resistance.
+    #[serde(rename = "gr_aoc")]
+    GrAoc,
+    /// EC50 of the fitted dose–response of DIP rates (Harris et al. 2016); needs time courses.
+    #[serde(rename = "dip_ec50")]
+    DipEc50,
+    /// Emax of the DIP-rate curve relative to its E0, compared as 2^(Emax/E0) (the fold growth
+    /// over one untreated doubling at the maximal effect, i.e. 1 + GR∞), so log2_fc is the
+    /// difference of Emax/E0 between the lines.
+    #[serde(rename = "dip_emax")]
+    DipEmax,
 }
 
 impl Metric {
@@ -43,8 +59,131 @@ impl Metric {
             Metric::Ic50 => "ic50",
             Metric::Ec50 => "ec50",
             Metric::Auc => "auc",
+            Metric::Gr50 => "gr50",
+            Metric::GrAoc => "gr_aoc",
+            Metric::DipEc50 => "dip_ec50",
+            Metric::DipEmax => "dip_emax",
         }
     }
+
+    /// Every metric's name, for messages listing the choices.
+    pub const NAMES: &'static str = "ic50, ec50, auc, gr50, gr_aoc, dip_ec50 or dip_emax";
+
+    /// Whether the metric comes from growth-rate data (GR values or DIP rates) rather than
+    /// the endpoint viability fit.
+    pub fn is_growth(self) -> bool {
+        matches!(
+            self,
+            Metric::Gr50 | Metric::GrAoc | Metric::DipEc50 | Metric::DipEmax
+        )
+    }
+
+    /// Where a fits table keeps this metric: the value column, its censoring qualifier, the
+    /// standard error of log10 value, the interval, and the status, message and residual
+    /// degrees of freedom of the fit it comes from.
+    pub fn columns(self) -> MetricColumns {
+        let endpoint = |value, qualifier, se, ci| MetricColumns {
+            value,
+            qualifier,
+            log10_se: se,
+            ci,
+            status: "status",
+            message: "message",
+            dof: "dof",
+            log2_value: false,
+            flat_usable: qualifier.is_some(),
+        };
+        match self {
+            Metric::Ic50 => endpoint(
+                "ic50",
+                Some("ic50_qualifier"),
+                "log10_ic50_se",
+                Some(("ic50_ci_low", "ic50_ci_high")),
+            ),
+            Metric::Ec50 => endpoint(
+                "ec50",
+                None,
+                "log10_ec50_se",
+                Some(("ec50_ci_low", "ec50_ci_high")),
+            ),
+            Metric::Auc => endpoint("auc", None, "log10_auc_se", None),
+            Metric::Gr50 => MetricColumns {
+                value: "gr50",
+                qualifier: Some("gr50_qualifier"),
+                log10_se: "log10_gr50_se",
+                ci: Some(("gr50_ci_low", "gr50_ci_high")),
+                status: "gr_status",
+                message: "gr_message",
+                dof: "gr_dof",
+                log2_value: false,
+                flat_usable: true,
+            },
+            Metric::GrAoc => MetricColumns {
+                value: "gr_aoc",
+                qualifier: None,
+                log10_se: "log10_gr_aoc_se",
+                ci: None,
+                status: "gr_status",
+                message: "gr_message",
+                dof: "gr_aoc_dof",
+                log2_value: false,
+                flat_usable: true,
+            },
+            Metric::DipEc50 => MetricColumns {
+                value: "dip_ec50",
+                qualifier: None,
+                log10_se: "log10_dip_ec50_se",
+                ci: Some(("dip_ec50_ci_low", "dip_ec50_ci_high")),
+                status: "dip_status",
+                message: "dip_message",
+                dof: "dip_dof",
+                log2_value: false,
+                flat_usable: false,
+            },
+            Metric::DipEmax => MetricColumns {
+                value: "dip_emax_rel",
+                qualifier: None,
+                log10_se: "dip_emax_rel_se",
+                ci: None,
+                status: "dip_status",
+                message: "dip_message",
+                dof: "dip_dof",
+                log2_value: true,
+                flat_usable: false,
+            },
+        }
+    }
+
+    /// Whether a larger value means a more strongly inhibited line (areas over a curve): the
+    /// fold change is then taken the other way round, so log2_fc > 0 means resistance for every
+    /// metric.
+    pub fn larger_is_more_sensitive(self) -> bool {
+        self == Metric::GrAoc
+    }
+}
+
+/// The columns of a fits table that hold one metric (see [`Metric::columns`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MetricColumns {
+    /// The value.
+    pub value: &'static str,
+    /// `=`, `>` or `<`, for metrics that can be censored.
+    pub qualifier: Option<&'static str>,
+    /// Standard error of log10 value (of the value itself when `log2_value`).
+    pub log10_se: &'static str,
+    /// Confidence interval of the value.
+    pub ci: Option<(&'static str, &'static str)>,
+    /// Status of the fit the value comes from (`ok` rows have estimates).
+    pub status: &'static str,
+    /// Message of that fit.
+    pub message: &'static str,
+    /// Residual degrees of freedom of that fit.
+    pub dof: &'static str,
+    /// The column holds log2 of the compared number (`dip_emax_rel` = log2 2^(Emax/E0)), so
+    /// the value is 2^column and its log10 standard error is log10(2) × the column's.
+    pub log2_value: bool,
+    /// A `flat` curve still has this number (a censored ic50 or gr50, a data-based gr_aoc).
+    pub flat_usable: bool,
 }
 
 /// How calls are made.
@@ -130,6 +269,13 @@ impl Estimate {
             ci: (f64::NAN, f64::NAN),
             problem: String::new(),
         };
+        if metric.is_growth() {
+            e.problem = format!(
+                "{} is not a number of the viability fit (it comes from GR values or DIP rates)",
+                metric.name()
+            );
+            return e;
+        }
         let usable = match (fit.status, metric) {
             (FitStatus::Ok, _) | (FitStatus::Flat, Metric::Ic50) => true,
             (FitStatus::Flat, _) => {
@@ -172,6 +318,7 @@ impl Estimate {
                     fit.auc * 10f64.powf(t * fit.log10_auc_se),
                 );
             }
+            _ => unreachable!("growth metrics returned above"),
         }
         if !e.value.is_finite() {
             e.qualifier = None;
@@ -182,31 +329,47 @@ impl Estimate {
 }
 
 /// Reads estimates of `metric` from a fits table: this tool's `fits.csv`, or one written
-/// elsewhere with at least `cell_line, drug` and the metric's column (`ic50`, `ec50` or `auc`).
+/// elsewhere with at least `cell_line, drug` and the metric's column (`ic50`, `ec50`, `auc`, or
+/// for growth metrics `gr50`, `gr_aoc`, `dip_ec50`, `dip_emax_rel`; [`Metric::columns`]).
 ///
-/// Optional columns, used when present: `replicate`, `status` and `message` (rows whose status
-/// is not `ok`, or `flat` for ic50, have no estimate), `ic50_qualifier` (else `=`), the standard
-/// error `log10_<metric>_se`, the interval `<metric>_ci_low`/`_ci_high` (from which a standard
-/// error is derived with the normal quantile when the standard error is absent), and `dof`
-/// (residual degrees of freedom; else the normal distribution is used).
+/// Optional columns, used when present: `replicate`, the status and message of the fit the
+/// metric comes from (`status`/`message`, `gr_status`/`gr_message` or
+/// `dip_status`/`dip_message`; rows whose status is not `ok`, or `flat` for the censorable
+/// ic50 and gr50, have no estimate), the qualifier (`ic50_qualifier`, `gr50_qualifier`; else
+/// `=`), the standard error of log10 value, the interval `<metric>_ci_low`/`_ci_high` (from
+/// which a standard error is derived with the normal quantile when the standard error is
+/// absent), and the residual degrees of freedom (else the normal distribution is used).
 pub fn read_estimates(path: &std::path::Path, metric: Metric) -> crate::Result<Vec<Estimate>> {
     use crate::error::{Error, ErrorKind, Problem};
     use crate::table::{field, Table};
     let mut t = Table::open(path)?;
     let name = metric.name();
+    let cols = metric.columns();
     let c_line = t.require("cell_line")?;
     let c_drug = t.require("drug")?;
-    let c_value = t.require(name)?;
+    let c_value = match t.column(cols.value) {
+        Some(c) => c,
+        None if metric.is_growth() => {
+            return Err(Error::input(
+                crate::error::Location::file(path).at_line(1),
+                format!(
+                    "metric `{name}` needs the column `{}`, which this fits table lacks: a run writes the growth columns only when its wells have a `time` column or its lines table a `doubling_time_h` (docs/growth.md)",
+                    cols.value
+                ),
+            ))
+        }
+        None => t.require(cols.value)?,
+    };
     let c_rep = t.column("replicate");
-    let c_status = t.column("status");
-    let c_message = t.column("message");
-    let c_qual = t
-        .column("ic50_qualifier")
-        .filter(|_| metric == Metric::Ic50);
-    let c_se = t.column(&format!("log10_{name}_se"));
-    let c_lo = t.column(&format!("{name}_ci_low"));
-    let c_hi = t.column(&format!("{name}_ci_high"));
-    let c_dof = t.column("dof");
+    let c_status = t.column(cols.status);
+    let c_message = t.column(cols.message);
+    let c_qual = cols.qualifier.and_then(|q| t.column(q));
+    let c_se = t.column(cols.log10_se);
+    let (c_lo, c_hi) = match cols.ci {
+        Some((lo, hi)) => (t.column(lo), t.column(hi)),
+        None => (None, None),
+    };
+    let c_dof = t.column(cols.dof);
     let mut out = Vec::new();
     let mut problems = Vec::new();
     let mut rec = csv::StringRecord::new();
@@ -224,24 +387,31 @@ pub fn read_estimates(path: &std::path::Path, metric: Metric) -> crate::Result<V
             }
         };
         let status = match field(&rec, c_status) {
+            "" if c_status.is_some() && metric.is_growth() => "not_computed",
             "" => "ok",
             s => s,
         };
+        let (lo_name, hi_name) = cols.ci.unwrap_or(("", ""));
         let mut e = Estimate {
             cell_line: field(&rec, Some(c_line)).to_string(),
             replicate: field(&rec, c_rep).to_string(),
             drug: field(&rec, Some(c_drug)).to_string(),
-            value: number(Some(c_value), name, &mut problems),
+            value: number(Some(c_value), cols.value, &mut problems),
             qualifier: None,
-            log10_se: number(c_se, &format!("log10_{name}_se"), &mut problems),
-            dof: number(c_dof, "dof", &mut problems),
+            log10_se: number(c_se, cols.log10_se, &mut problems),
+            dof: number(c_dof, cols.dof, &mut problems),
             ci: (
-                number(c_lo, &format!("{name}_ci_low"), &mut problems),
-                number(c_hi, &format!("{name}_ci_high"), &mut problems),
+                number(c_lo, lo_name, &mut problems),
+                number(c_hi, hi_name, &mut problems),
             ),
             problem: String::new(),
         };
-        let usable = status == "ok" || (status == "flat" && metric == Metric::Ic50);
+        if cols.log2_value {
+            // The column is log2 of the compared number (any sign); the number is 2^column.
+            e.value = e.value.exp2();
+            e.log10_se *= std::f64::consts::LOG10_2;
+        }
+        let usable = status == "ok" || (status == "flat" && cols.flat_usable);
         if !usable {
             e.problem = format!("{status}: {}", field(&rec, c_message));
         } else if e.value.is_nan() || e.value <= 0.0 {
@@ -254,7 +424,10 @@ pub fn read_estimates(path: &std::path::Path, metric: Metric) -> crate::Result<V
                     None => {
                         problems.push(Problem {
                             location: t.at(line),
-                            message: format!("`ic50_qualifier` is `{q}`; expected =, > or <"),
+                            message: format!(
+                                "`{}` is `{q}`; expected =, > or <",
+                                cols.qualifier.unwrap_or_default()
+                            ),
                         });
                         None
                     }
@@ -573,7 +746,13 @@ fn pair(
         row.reason = format!("{} is not positive", s.metric.name());
         return row;
     }
-    let fc = (r.value / p.value).log2();
+    // For an area over a curve a larger value means more inhibition: the ratio is taken the
+    // other way round so that log2_fc > 0 means resistance for every metric.
+    let fc = if s.metric.larger_is_more_sensitive() {
+        (p.value / r.value).log2()
+    } else {
+        (r.value / p.value).log2()
+    };
     // A censored resistant value bounds the ratio in its direction; a censored parental value
     // bounds it in the opposite one. Opposite bounds leave the sign open.
     let dir = |q: Bound, flip: bool| match (q, flip) {
@@ -793,6 +972,7 @@ mod tests {
                     selected_with: None,
                     lineage: "P".into(),
                     evolution_time: None,
+                    doubling_time_h: None,
                     line: 2,
                 },
                 CellLine {
@@ -801,6 +981,7 @@ mod tests {
                     selected_with: Some("x".into()),
                     lineage: "R".into(),
                     evolution_time: None,
+                    doubling_time_h: None,
                     line: 3,
                 },
             ],

@@ -19,6 +19,11 @@
 //! `truth_likelihood.csv` the true probability of CS and CR at each time
 //! (p·(1 + i/(T−1) + (T−1−i)/(T−1))/3 = 2p/3 for T ≥ 2 times, p for one; CR (1 − p)·0.2).
 //!
+//! **Growing cells** (`doubling_time`): the drugs slow the growth rate, wells are cell counts
+//! read at time 0 (`t0`) and in time (`reads`), and resistant lines may double slower than
+//! the parental line (`resistant_doubling_time`); see the `growth` submodule and
+//! `truth_growth.csv`.
+//!
 //! The signal of a well is `background + gain · viability · edge + gain · noise · ε` with ε
 //! standard normal and `edge = 1 − edge_effect` on the outer ring (cells only), so on a plate
 //! without edge effect Z′ = 1 − 6·noise in expectation.
@@ -31,6 +36,8 @@
 //! assert_eq!(screen.curves.len(), 2 * 3);
 //! ```
 
+mod growth;
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -41,6 +48,7 @@ use rand_distr::{Distribution, StandardNormal};
 use crate::error::{Error, Location, Result};
 use crate::plate::{PlateFormat, WellPos};
 use crate::wells::Role;
+pub use growth::TrueGrowth;
 
 /// Knobs of a simulated screen, as a user gives them. Check them with [`SimulationSettings::check`].
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -80,6 +88,19 @@ pub struct SimulationSettings {
     pub lineages: usize,
     /// Times each lineage is sampled at (days 1, 2, …); needs `lineages`.
     pub evolution_times: usize,
+    /// Doubling time of the parental line in hours: simulate growing cells whose growth rate
+    /// the drugs slow (cell counts in time; `growth` submodule). Off when absent.
+    pub doubling_time: Option<f64>,
+    /// Doubling time of every resistant line in hours (default: the parental one); longer
+    /// than the parental one for lines that pay a fitness cost.
+    pub resistant_doubling_time: Option<f64>,
+    /// With growth: read every well at time 0 too (x₀ for GR).
+    pub t0: bool,
+    /// With growth: hours from treatment to the endpoint read.
+    pub duration: f64,
+    /// With growth: reads after time 0, evenly spaced, the last at the endpoint (3 or more
+    /// give DIP time courses).
+    pub reads: usize,
 }
 
 impl Default for SimulationSettings {
@@ -102,6 +123,11 @@ impl Default for SimulationSettings {
             gain_cv: 0.1,
             lineages: 0,
             evolution_times: 1,
+            doubling_time: None,
+            resistant_doubling_time: None,
+            t0: false,
+            duration: 72.0,
+            reads: 1,
         }
     }
 }
@@ -134,6 +160,27 @@ impl SimulationSettings {
                 "{} evolution times with {} lineages: sampling in time needs lineages (--lineages N) and at least one time",
                 self.evolution_times, self.lineages
             ));
+        }
+        let growth_knobs = self.resistant_doubling_time.is_some()
+            || self.t0
+            || self.reads != 1
+            || self.duration != 72.0;
+        if self.doubling_time.is_none() && growth_knobs {
+            return bad(
+                "--resistant-doubling-time, --t0, --duration and --reads simulate growing cells: give the parental --doubling-time too".into(),
+            );
+        }
+        for (name, v) in [
+            ("doubling time", self.doubling_time),
+            ("resistant doubling time", self.resistant_doubling_time),
+            ("duration", Some(self.duration)),
+        ] {
+            if let Some(v) = v.filter(|v| !(v.is_finite() && *v > 0.0)) {
+                return bad(format!("{name} {v}: expected hours > 0"));
+            }
+        }
+        if self.reads == 0 {
+            return bad("reads 0: at least the endpoint is read".into());
         }
         if self.doses < 2 {
             return bad(format!(
@@ -225,6 +272,8 @@ pub struct SimulatedWell {
     pub true_viability: Option<f64>,
     /// Whether the reading was replaced by an outlier.
     pub outlier: bool,
+    /// Hours since treatment of the read (screens of growing cells; else `None`).
+    pub time: Option<f64>,
 }
 
 /// The true curve of one cell line and drug.
@@ -337,6 +386,8 @@ pub struct SimulatedScreen {
     pub curves: Vec<TrueCurve>,
     /// True plate levels.
     pub plates: Vec<TruePlate>,
+    /// Growth truth per curve (screens of growing cells; else empty).
+    pub growth: Vec<TrueGrowth>,
     /// The settings used.
     pub settings: SimulationSettings,
 }
@@ -464,6 +515,17 @@ pub fn simulate(config: &SimulationConfig) -> SimulatedScreen {
         }
     }
 
+    // Growing cells: the drawn curves are relative growth-rate curves (top 1), and the true
+    // IC50 is the endpoint one of each line's own growth.
+    let growth = growth::Growth::of(s);
+    if let Some(g) = &growth {
+        for c in &mut curves {
+            growth::as_rate_curve(c);
+            let td = g.doubling_time(&c.parental_line);
+            c.abs_ic50 = growth::endpoint_ic50(c, td, g.duration);
+        }
+    }
+
     // Plates: one cell line and replicate each, series filled row by row.
     let f = config.format;
     let (rows, cols) = (f.rows, f.columns);
@@ -490,6 +552,55 @@ pub fn simulate(config: &SimulationConfig) -> SimulatedScreen {
                     background,
                     noise_sd: gain * s.noise,
                 });
+                if let Some(g) = &growth {
+                    let mut planned = Vec::new();
+                    for r in 0..rows {
+                        for (c, role) in [
+                            (0, Role::Blank),
+                            (1, Role::Vehicle),
+                            (cols - 2, Role::Vehicle),
+                            (cols - 1, Role::Blank),
+                        ] {
+                            planned.push(growth::PlannedWell {
+                                position: WellPos { row: r, column: c },
+                                role,
+                                curve: None,
+                                concentration: None,
+                            });
+                        }
+                    }
+                    let mut slots = inner.iter();
+                    for curve in chunk {
+                        for &x in &doses {
+                            planned.push(growth::PlannedWell {
+                                position: *slots.next().expect("slots_per_plate series fit"),
+                                role: Role::Sample,
+                                curve: Some(curve),
+                                concentration: Some(x),
+                            });
+                        }
+                    }
+                    planned.extend(slots.map(|&position| growth::PlannedWell {
+                        position,
+                        role: Role::Empty,
+                        curve: None,
+                        concentration: None,
+                    }));
+                    let parental_line = chunk.first().map_or("", |c| c.parental_line.as_str());
+                    wells.extend(growth::plate_reads(
+                        &mut rng,
+                        s,
+                        g,
+                        &plate,
+                        name,
+                        g.doubling_time(parental_line),
+                        rep,
+                        (gain, background),
+                        &|p| f.is_edge(p),
+                        &planned,
+                    ));
+                    continue;
+                }
                 let read = |rng: &mut ChaCha8Rng, pos: WellPos, v: f64, cells: bool| -> f64 {
                     let edge = if cells && f.is_edge(pos) {
                         1.0 - s.edge_effect
@@ -519,6 +630,7 @@ pub fn simulate(config: &SimulationConfig) -> SimulatedScreen {
                             replicate: rep,
                             true_viability: Some(v),
                             outlier: false,
+                            time: None,
                         });
                     }
                 }
@@ -548,6 +660,7 @@ pub fn simulate(config: &SimulationConfig) -> SimulatedScreen {
                             replicate: rep,
                             true_viability: Some(v),
                             outlier,
+                            time: None,
                         });
                     }
                 }
@@ -563,12 +676,14 @@ pub fn simulate(config: &SimulationConfig) -> SimulatedScreen {
                         replicate: rep,
                         true_viability: None,
                         outlier: false,
+                        time: None,
                     });
                 }
             }
         }
     }
     SimulatedScreen {
+        growth: growth.map_or_else(Vec::new, |g| growth::truth(&curves, &g)),
         wells,
         lines,
         courses,
@@ -711,8 +826,9 @@ fn lineage_curves(
 
 impl SimulatedScreen {
     /// Writes `wells.csv`, `lines.csv`, `assay.toml`, `truth_curves.csv`, `truth_plates.csv`
-    /// and `truth_wells.csv` into `dir`, and with lineages `truth_courses.csv` and
-    /// `truth_likelihood.csv`.
+    /// and `truth_wells.csv` into `dir`, with lineages `truth_courses.csv` and
+    /// `truth_likelihood.csv`, and for growing cells `truth_growth.csv` (and a `time` column in
+    /// the wells, `doubling_time_h` in the lines).
     pub fn write(&self, dir: &Path) -> Result<Vec<PathBuf>> {
         std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, "creating", e))?;
         let mut written = Vec::new();
@@ -729,9 +845,11 @@ impl SimulatedScreen {
                 Ok(())
             };
         let opt = crate::text::opt;
+        // Screens of growing cells read wells in time: a `time` column, and doubling times.
+        let growing = self.settings.doubling_time.is_some();
         file("wells.csv", &|w| {
             let mut out = csv::Writer::from_writer(w);
-            out.write_record([
+            let mut header = vec![
                 "plate",
                 "well",
                 "cell_line",
@@ -740,18 +858,26 @@ impl SimulatedScreen {
                 "role",
                 "signal",
                 "replicate",
-            ])?;
+            ];
+            if growing {
+                header.push("time");
+            }
+            out.write_record(&header)?;
             for x in &self.wells {
-                out.write_record([
-                    x.plate.as_str(),
-                    &x.position.to_string(),
-                    &x.cell_line,
-                    &x.drug,
-                    &opt(x.concentration),
-                    x.role.as_str(),
-                    &x.signal,
-                    &x.replicate.to_string(),
-                ])?;
+                let mut row = vec![
+                    x.plate.clone(),
+                    x.position.to_string(),
+                    x.cell_line.clone(),
+                    x.drug.clone(),
+                    opt(x.concentration),
+                    x.role.as_str().to_string(),
+                    x.signal.clone(),
+                    x.replicate.to_string(),
+                ];
+                if growing {
+                    row.push(opt(x.time));
+                }
+                out.write_record(&row)?;
             }
             out.flush()
         })?;
@@ -761,6 +887,9 @@ impl SimulatedScreen {
             let mut header = vec!["cell_line", "parental_line", "selected_with"];
             if timed {
                 header.extend(["lineage", "evolution_time"]);
+            }
+            if growing {
+                header.push("doubling_time_h");
             }
             out.write_record(&header)?;
             for l in &self.lines {
@@ -777,6 +906,9 @@ impl SimulatedScreen {
                             (l.clone(), t.to_string())
                         });
                     row.extend([lineage, time]);
+                }
+                if let Some(g) = self.growth.iter().find(|g| g.cell_line == l.name) {
+                    row.push(crate::text::format_number(g.doubling_time_h));
                 }
                 out.write_record(&row)?;
             }
@@ -854,17 +986,30 @@ impl SimulatedScreen {
         })?;
         file("truth_wells.csv", &|w| {
             let mut out = csv::Writer::from_writer(w);
-            out.write_record(["plate", "well", "true_viability", "outlier"])?;
+            let mut header = vec!["plate", "well", "true_viability", "outlier"];
+            if growing {
+                header.push("time");
+            }
+            out.write_record(&header)?;
             for x in &self.wells {
-                out.write_record([
-                    x.plate.as_str(),
-                    &x.position.to_string(),
-                    &opt(x.true_viability),
-                    &x.outlier.to_string(),
-                ])?;
+                let mut row = vec![
+                    x.plate.clone(),
+                    x.position.to_string(),
+                    opt(x.true_viability),
+                    x.outlier.to_string(),
+                ];
+                if growing {
+                    row.push(opt(x.time));
+                }
+                out.write_record(&row)?;
             }
             out.flush()
         })?;
+        if growing {
+            file("truth_growth.csv", &|w| {
+                growth::write_truth(w, &self.growth)
+            })?;
+        }
         if timed {
             file("truth_courses.csv", &|w| {
                 let mut out = csv::Writer::from_writer(w);

@@ -667,6 +667,9 @@ impl WellTable {
         let mut plate_ids: HashMap<String, usize> = HashMap::new();
         let mut plates: Vec<PlateInfo> = Vec::new();
         let mut plate_of_well: Vec<usize> = Vec::with_capacity(table.line_count());
+        // With a `time` column: the time (bits), line and index of every read of each well.
+        let mut read_times: HashMap<(usize, usize), Vec<(Option<u64>, u64, usize)>> =
+            HashMap::new();
 
         let mut record = csv::StringRecord::new();
         while let Some(line) = table.next_row(&mut record)? {
@@ -778,14 +781,38 @@ impl WellTable {
                 }
             }
             let bit = usize::from(position.row) * 48 + usize::from(position.column);
-            if plates[pid].seen[bit / 64] & (1 << (bit % 64)) != 0 {
+            if c_time.is_some() {
+                // A time course reads one well many times: a well is then unique by
+                // (plate, well, time), and every one of its reads needs a time.
+                let reads = read_times.entry((pid, bit)).or_default();
+                if let Some(problem) = repeated_read(&position, plate, time, line, reads) {
+                    bad(problem);
+                    continue;
+                }
+                // Every read of a well describes the same well: what differs is the time.
+                if let Some(&(_, first_line, first)) = reads.first() {
+                    let w = wells.get(first);
+                    let same = w.cell_line == cell_line
+                        && w.drug == drug
+                        && w.role == role
+                        && w.concentration.map(f64::to_bits) == concentration.map(f64::to_bits)
+                        && w.replicate == field(rec, c_rep);
+                    if !same {
+                        bad(format!(
+                            "well {position} of plate {plate} is read again here with another cell line, drug, concentration, role or replicate than on line {first_line}; every read of a well must describe the same well (only `time` and `signal` change)"
+                        ));
+                        continue;
+                    }
+                }
+                reads.push((time.map(f64::to_bits), line, wells.len()));
+            } else if plates[pid].seen[bit / 64] & (1 << (bit % 64)) != 0 {
                 // Rare: look the first one up rather than keep a line per well position.
                 let first = (0..wells.len())
                     .rev()
                     .find(|&i| plate_of_well[i] == pid && wells.get(i).position == position)
                     .map_or(0, |i| wells.get(i).line);
                 bad(format!(
-                    "well {position} of plate {plate} appears twice (lines {first} and {line})"
+                    "well {position} of plate {plate} appears twice (lines {first} and {line}); a well read at several times needs a `time` column"
                 ));
                 continue;
             }
@@ -934,6 +961,36 @@ impl PlateInfo {
             seen: [0; 24],
         }
     }
+}
+
+/// Why a read of a well that was read before cannot be kept, if it cannot: in a table with a
+/// `time` column a well may be read at several times (a time course, or a time-0 read for GR),
+/// but every read then needs its own time.
+fn repeated_read(
+    position: &WellPos,
+    plate: &str,
+    time: Option<f64>,
+    line: u64,
+    earlier: &[(Option<u64>, u64, usize)],
+) -> Option<String> {
+    let (_, first, _) = earlier.first()?;
+    if time.is_none() {
+        return Some(format!(
+            "well {position} of plate {plate} appears twice (lines {first} and {line}) and this read has no `time`; a well read several times needs the time of each read"
+        ));
+    }
+    if let Some((_, other, _)) = earlier.iter().find(|(t, _, _)| t.is_none()) {
+        return Some(format!(
+            "well {position} of plate {plate} appears twice (lines {other} and {line}) and the read on line {other} has no `time`; a well read several times needs the time of each read"
+        ));
+    }
+    let bits = time.map(f64::to_bits);
+    earlier.iter().find(|(t, _, _)| *t == bits).map(|(_, other, _)| {
+        format!(
+            "well {position} of plate {plate} is read twice at time {} (lines {other} and {line}); each read of a well needs its own time",
+            time.unwrap_or_default()
+        )
+    })
 }
 
 fn parse_concentration(text: &str) -> std::result::Result<f64, String> {

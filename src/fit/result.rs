@@ -117,6 +117,10 @@ pub struct CurveFit {
     pub log10_ic50_se: f64,
     /// Standard error of log10 auc by the delta method (NaN when not estimable).
     pub log10_auc_se: f64,
+    /// Standard error of the fitted bottom (NaN when bottom is fixed, on a bound or not
+    /// estimable). Not a `fits.csv` column: the growth stage reports it for the DIP curve's
+    /// Emax.
+    pub bottom_se: f64,
     /// Lower end of the confidence interval of ec50.
     pub ec50_ci_low: f64,
     /// Upper end of the confidence interval of ec50.

@@ -102,6 +102,7 @@ fn blank(config: &FitConfig) -> CurveFit {
         log10_ec50_se: f64::NAN,
         log10_ic50_se: f64::NAN,
         log10_auc_se: f64::NAN,
+        bottom_se: f64::NAN,
         ec50_ci_low: f64::NAN,
         ec50_ci_high: f64::NAN,
         f_test_p: f64::NAN,

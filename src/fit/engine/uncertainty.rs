@@ -81,6 +81,9 @@ pub(super) fn standard_errors(
                 .to_string(),
         );
     }
+    if let (Some(cov), true) = (&covariance, estimable[BOTTOM]) {
+        fit.bottom_se = cov[(BOTTOM, BOTTOM)].sqrt();
+    }
     if let (Some(cov), true) = (&covariance, estimable[LOG10_EC50]) {
         let se = cov[(LOG10_EC50, LOG10_EC50)].sqrt();
         fit.log10_ec50_se = se;

@@ -1,0 +1,241 @@
+//! Which read of a wells table serves what, when wells are read at several times.
+//!
+//! Without a `time` column every row is a well's only read: the endpoint. With one, a well may
+//! be read many times (a time course, or a time-0 read for GR), and each read gets one role:
+//!
+//! - **time 0** (`time = 0`): the count at treatment, x₀ of GR. Never normalized, judged or
+//!   fitted.
+//! - **endpoint**: a read at its plate's latest time after treatment (or a read without a
+//!   time). Only these enter normalization, plate QC and the viability fits, exactly as the
+//!   rows of a table without times do.
+//! - **course**: any other read; used only by the DIP time courses.
+//!
+//! The endpoint is the latest time per plate, not per well: normalization compares treated
+//! with untreated wells read at the same moment, so a well whose series stops early has no
+//! endpoint read (it is named in a warning and still counts for DIP).
+
+use std::collections::{BTreeMap, HashMap};
+
+use crate::error::{Location, Problem};
+use crate::qc::WellOutcome;
+use crate::wells::{Role, WellTable};
+
+/// The role of one read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReadRole {
+    /// Read at the plate's endpoint (or without a time): normalized, judged and fitted.
+    Endpoint,
+    /// Read at time 0: x₀ of GR only.
+    TimeZero,
+    /// Read at another time: DIP time courses only.
+    Course,
+}
+
+/// The role of every read of a table.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReadPlan {
+    /// One role per row of the table, in table order.
+    pub role: Vec<ReadRole>,
+    /// The endpoint time of each plate that has reads after time 0, in hours.
+    pub endpoint_time: BTreeMap<String, f64>,
+}
+
+impl ReadPlan {
+    /// The roles of the reads of `table`.
+    pub fn of(table: &WellTable) -> ReadPlan {
+        if !table.has_time {
+            return ReadPlan {
+                role: vec![ReadRole::Endpoint; table.wells.len()],
+                endpoint_time: BTreeMap::new(),
+            };
+        }
+        let mut latest: BTreeMap<String, f64> = BTreeMap::new();
+        for w in &table.wells {
+            if let Some(t) = w.time.filter(|&t| t > 0.0) {
+                let e = latest.entry(w.plate.to_string()).or_insert(t);
+                *e = e.max(t);
+            }
+        }
+        let role = table
+            .wells
+            .iter()
+            .map(|w| match w.time {
+                None => ReadRole::Endpoint,
+                Some(t) if t == 0.0 => ReadRole::TimeZero,
+                Some(t) if latest.get(w.plate.as_str()) == Some(&t) => ReadRole::Endpoint,
+                Some(_) => ReadRole::Course,
+            })
+            .collect();
+        ReadPlan {
+            role,
+            endpoint_time: latest,
+        }
+    }
+
+    /// Whether every read is an endpoint read (a table without times, or one read per well):
+    /// the table is then used as it is.
+    pub fn all_endpoint(&self) -> bool {
+        self.role.iter().all(|r| *r == ReadRole::Endpoint)
+    }
+
+    /// The endpoint reads as a table of their own, and the index in `table` of each.
+    pub fn endpoint_table(&self, table: &WellTable) -> (WellTable, Vec<usize>) {
+        let index: Vec<usize> = (0..self.role.len())
+            .filter(|&i| self.role[i] == ReadRole::Endpoint)
+            .collect();
+        let mut wells = table.wells.clone();
+        let mut i = 0;
+        wells.retain(|_| {
+            let keep = self.role[i] == ReadRole::Endpoint;
+            i += 1;
+            keep
+        });
+        let endpoint = WellTable {
+            wells,
+            extra_columns: table.extra_columns.clone(),
+            has_replicate: table.has_replicate,
+            has_time: table.has_time,
+            formats: table.formats.clone(),
+            warnings: Vec::new(),
+        };
+        (endpoint, index)
+    }
+
+    /// The outcome of every read of `table` from the outcomes of its endpoint reads
+    /// (`endpoint_index` as [`ReadPlan::endpoint_table`] gives it): time-0 and course reads are
+    /// excluded from the endpoint analysis, with the reason.
+    pub fn all_outcomes(
+        &self,
+        table: &WellTable,
+        endpoint: &[WellOutcome],
+        endpoint_index: &[usize],
+    ) -> Vec<WellOutcome> {
+        let mut out: Vec<Option<WellOutcome>> = vec![None; self.role.len()];
+        for (o, &i) in endpoint.iter().zip(endpoint_index) {
+            out[i] = Some(o.clone());
+        }
+        out.into_iter()
+            .enumerate()
+            .map(|(i, o)| {
+                o.unwrap_or_else(|| {
+                    let w = table.wells.get(i);
+                    let reason = match self.role[i] {
+                        ReadRole::TimeZero => "time-0 read: x0 of GR only".to_string(),
+                        _ => format!(
+                            "read at {} h: time course (DIP) only; the plate's endpoint is {} h",
+                            w.time.unwrap_or(f64::NAN),
+                            self.endpoint_time
+                                .get(w.plate.as_str())
+                                .copied()
+                                .unwrap_or(f64::NAN)
+                        ),
+                    };
+                    WellOutcome {
+                        viability: None,
+                        excluded: true,
+                        exclusion_reason: reason,
+                    }
+                })
+            })
+            .collect()
+    }
+
+    /// Warnings about wells read at several times whose series has no read at the plate's
+    /// endpoint (left out of normalization, QC and the viability fits), one per plate.
+    pub fn warnings(&self, table: &WellTable, source: &std::path::Path) -> Vec<Problem> {
+        // Per plate: the wells with an endpoint read, and the wells with none.
+        let mut seen: HashMap<(&str, crate::plate::WellPos), (bool, u64)> = HashMap::new();
+        for (w, role) in table.wells.iter().zip(&self.role) {
+            if w.role == Role::Empty {
+                continue;
+            }
+            let e = seen
+                .entry((w.plate.as_str(), w.position))
+                .or_insert((false, w.line));
+            e.0 |= *role == ReadRole::Endpoint;
+        }
+        let mut missing: BTreeMap<&str, Vec<(crate::plate::WellPos, u64)>> = BTreeMap::new();
+        for ((plate, pos), (has_endpoint, line)) in seen {
+            if !has_endpoint {
+                missing.entry(plate).or_default().push((pos, line));
+            }
+        }
+        missing
+            .into_iter()
+            .filter_map(|(plate, mut wells)| {
+                let end = *self.endpoint_time.get(plate)?;
+                wells.sort();
+                let names: Vec<String> = wells.iter().take(5).map(|(p, _)| p.to_string()).collect();
+                let more = if wells.len() > 5 {
+                    format!(" and {} more", wells.len() - 5)
+                } else {
+                    String::new()
+                };
+                Some(Problem {
+                    location: Location::file(source)
+                        .at_line(wells[0].1)
+                        .at_well(plate, ""),
+                    message: format!(
+                        "plate {plate}: {} well(s) ({}{more}) have no read at the plate's endpoint ({end} h); they are left out of normalization, QC and the viability fits and count only for DIP rates",
+                        wells.len(),
+                        names.join(", ")
+                    ),
+                })
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::table::Table;
+    use std::path::Path;
+
+    fn table(text: &str) -> WellTable {
+        let mut t = Table::from_bytes(text.as_bytes(), Path::new("w.csv")).unwrap();
+        WellTable::from_table(&mut t, None).unwrap()
+    }
+
+    #[test]
+    fn time_zero_endpoint_and_course_reads() {
+        let t = table(
+            "plate,well,cell_line,drug,concentration,role,signal,time\n\
+             P,A1,L,,,vehicle,10,0\nP,A1,L,,,vehicle,20,24\nP,A1,L,,,vehicle,40,48\n\
+             P,A2,L,d,1,sample,10,0\nP,A2,L,d,1,sample,12,24\n\
+             Q,A1,L,,,vehicle,5,\n",
+        );
+        let plan = ReadPlan::of(&t);
+        use ReadRole::*;
+        assert_eq!(
+            plan.role,
+            vec![TimeZero, Course, Endpoint, TimeZero, Course, Endpoint]
+        );
+        assert_eq!(plan.endpoint_time["P"], 48.0);
+        let (e, index) = plan.endpoint_table(&t);
+        assert_eq!(index, vec![2, 5]);
+        assert_eq!(e.wells.len(), 2);
+        assert_eq!(e.wells.get(0).time, Some(48.0));
+        let w = plan.warnings(&t, Path::new("w.csv"));
+        assert_eq!(w.len(), 1, "{w:?}");
+        assert!(w[0].message.contains("plate P: 1 well(s) (A2)"), "{w:?}");
+        let o = plan.all_outcomes(
+            &t,
+            &vec![WellOutcome {
+                viability: Some(1.0),
+                excluded: false,
+                exclusion_reason: String::new(),
+            }; 2],
+            &index,
+        );
+        assert_eq!(o[0].exclusion_reason, "time-0 read: x0 of GR only");
+        assert!(o[1].exclusion_reason.contains("read at 24 h"), "{o:?}");
+        assert!(!o[2].excluded && !o[5].excluded);
+    }
+
+    #[test]
+    fn a_table_without_times_is_all_endpoint() {
+        let t = table("plate,well,cell_line,drug,concentration,role,signal\nP,A1,L,,,vehicle,10\n");
+        assert!(ReadPlan::of(&t).all_endpoint());
+    }
+}
