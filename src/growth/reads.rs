@@ -10,9 +10,14 @@
 //!   rows of a table without times do.
 //! - **course**: any other read; used only by the DIP time courses.
 //!
-//! The endpoint is the latest time per plate, not per well: normalization compares treated
-//! with untreated wells read at the same moment, so a well whose series stops early has no
-//! endpoint read (it is named in a warning and still counts for DIP).
+//! The endpoint is a time per plate, not per well: normalization compares treated with
+//! untreated wells read at the same moment. It is the plate's latest complete scan — the
+//! latest time at which every well of the plate read after time 0 (empty wells aside) has a
+//! read — so that a time course whose last scans skip some wells (overgrown wells dropped, a
+//! scan cut short) keeps all its wells at the endpoint. A plate without a complete scan takes
+//! the time at which most of its wells were read (the latest of equals), and its wells without
+//! a read then are named in a warning; they still count for DIP. Reads of one scan must share
+//! their time.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -49,13 +54,42 @@ impl ReadPlan {
                 endpoint_time: BTreeMap::new(),
             };
         }
-        let mut latest: BTreeMap<String, f64> = BTreeMap::new();
+        // Per plate: the wells read after time 0, and how many were read at each such time.
+        let mut wells: HashMap<&str, std::collections::HashSet<crate::plate::WellPos>> =
+            HashMap::new();
+        let mut scans: HashMap<&str, BTreeMap<u64, usize>> = HashMap::new();
         for w in &table.wells {
-            if let Some(t) = w.time.filter(|&t| t > 0.0) {
-                let e = latest.entry(w.plate.to_string()).or_insert(t);
-                *e = e.max(t);
+            let Some(t) = w.time.filter(|&t| t > 0.0) else {
+                continue;
+            };
+            if w.role == Role::Empty {
+                continue;
             }
+            wells
+                .entry(w.plate.as_str())
+                .or_default()
+                .insert(w.position);
+            // Positive floats order as their bits.
+            *scans
+                .entry(w.plate.as_str())
+                .or_default()
+                .entry(t.to_bits())
+                .or_default() += 1;
         }
+        let latest: BTreeMap<String, f64> = scans
+            .into_iter()
+            .map(|(plate, counts)| {
+                let all = wells[plate].len();
+                let complete = counts.iter().rev().find(|(_, &n)| n == all);
+                let (bits, _) = complete.unwrap_or_else(|| {
+                    counts
+                        .iter()
+                        .max_by(|a, b| a.1.cmp(b.1).then(a.0.cmp(b.0)))
+                        .expect("a plate with reads after time 0")
+                });
+                (plate.to_string(), f64::from_bits(*bits))
+            })
+            .collect();
         let role = table
             .wells
             .iter()
@@ -176,7 +210,7 @@ impl ReadPlan {
                         .at_line(wells[0].1)
                         .at_well(plate, ""),
                     message: format!(
-                        "plate {plate}: {} well(s) ({}{more}) have no read at the plate's endpoint ({end} h); they are left out of normalization, QC and the viability fits and count only for DIP rates",
+                        "{} well(s) ({}{more}) have no read at the plate's endpoint ({end} h, its scan with the most wells: no scan read every well); they are left out of normalization, QC and the viability fits and count only for DIP rates",
                         wells.len(),
                         names.join(", ")
                     ),
@@ -199,38 +233,46 @@ mod tests {
 
     #[test]
     fn time_zero_endpoint_and_course_reads() {
+        // Plate P: A2 is not read at 48 h, so the endpoint is the last complete scan, 24 h.
+        // Plate R has no complete scan: the time with most wells (the latest of equals).
         let t = table(
             "plate,well,cell_line,drug,concentration,role,signal,time\n\
              P,A1,L,,,vehicle,10,0\nP,A1,L,,,vehicle,20,24\nP,A1,L,,,vehicle,40,48\n\
              P,A2,L,d,1,sample,10,0\nP,A2,L,d,1,sample,12,24\n\
-             Q,A1,L,,,vehicle,5,\n",
+             Q,A1,L,,,vehicle,5,\n\
+             R,B1,L,,,vehicle,5,24\nR,B2,L,d,1,sample,5,48\n",
         );
         let plan = ReadPlan::of(&t);
         use ReadRole::*;
         assert_eq!(
             plan.role,
-            vec![TimeZero, Course, Endpoint, TimeZero, Course, Endpoint]
+            vec![TimeZero, Endpoint, Course, TimeZero, Endpoint, Endpoint, Course, Endpoint]
         );
-        assert_eq!(plan.endpoint_time["P"], 48.0);
+        assert_eq!(plan.endpoint_time["P"], 24.0);
+        assert_eq!(plan.endpoint_time["R"], 48.0);
         let (e, index) = plan.endpoint_table(&t);
-        assert_eq!(index, vec![2, 5]);
-        assert_eq!(e.wells.len(), 2);
-        assert_eq!(e.wells.get(0).time, Some(48.0));
+        assert_eq!(index, vec![1, 4, 5, 7]);
+        assert_eq!(e.wells.len(), 4);
+        assert_eq!(e.wells.get(0).time, Some(24.0));
         let w = plan.warnings(&t, Path::new("w.csv"));
         assert_eq!(w.len(), 1, "{w:?}");
-        assert!(w[0].message.contains("plate P: 1 well(s) (A2)"), "{w:?}");
+        assert!(w[0].message.contains("1 well(s) (B1)"), "{w:?}");
+        assert_eq!(w[0].location.plate.as_deref(), Some("R"));
         let o = plan.all_outcomes(
             &t,
-            &vec![WellOutcome {
-                viability: Some(1.0),
-                excluded: false,
-                exclusion_reason: String::new(),
-            }; 2],
+            &vec![
+                WellOutcome {
+                    viability: Some(1.0),
+                    excluded: false,
+                    exclusion_reason: String::new(),
+                };
+                4
+            ],
             &index,
         );
         assert_eq!(o[0].exclusion_reason, "time-0 read: x0 of GR only");
-        assert!(o[1].exclusion_reason.contains("read at 24 h"), "{o:?}");
-        assert!(!o[2].excluded && !o[5].excluded);
+        assert!(o[2].exclusion_reason.contains("read at 48 h"), "{o:?}");
+        assert!(!o[1].excluded && !o[5].excluded);
     }
 
     #[test]
