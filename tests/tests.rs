@@ -7,6 +7,7 @@ mod common;
 mod dhawan_assay;
 mod fit;
 mod golden;
+mod growth;
 mod iwasawa;
 mod keep_going;
 mod lineage;
