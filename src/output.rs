@@ -297,7 +297,7 @@ pub const IDENTITY_COLUMNS: [&str; 14] = [
 ];
 
 /// Words of the contract tables other than names: roles, qualifiers, reasons, settings.
-const WORD_COLUMNS: [&str; 17] = [
+const WORD_COLUMNS: [&str; 23] = [
     "role",
     "signal",
     "message",
@@ -315,9 +315,15 @@ const WORD_COLUMNS: [&str; 17] = [
     "metric",
     "last_call",
     "course",
+    "gr50_qualifier",
+    "gr_status",
+    "gr_message",
+    "gr_source",
+    "dip_status",
+    "dip_message",
 ];
 
-const COUNT_COLUMNS: [&str; 19] = [
+const COUNT_COLUMNS: [&str; 26] = [
     "n_points",
     "plate_size",
     "n_vehicle",
@@ -337,6 +343,13 @@ const COUNT_COLUMNS: [&str; 19] = [
     "n_times",
     "call_changes",
     "slope_points",
+    "gr_n_points",
+    "gr_dof",
+    "gr_aoc_dof",
+    "dip_n_wells",
+    "dip_dof",
+    "n_reads",
+    "n_fitted",
 ];
 
 const FLAG_COLUMNS: [&str; 5] = [
@@ -381,10 +394,11 @@ pub fn column_kind(file: &str, column: &str) -> Option<ColumnKind> {
         | "fits.csv"
         | "fits_by_replicate.csv"
         | "shifts.csv"
-        | "cycles.csv" => Some(ColumnKind::Number),
+        | "cycles.csv"
+        | "dip_rates.csv" => Some(ColumnKind::Number),
         _ => None,
     }
 }
 
 /// The numeric columns of `wells.csv`; any other column there is the user's own.
-const KNOWN_WELL_NUMBERS: [&str; 3] = ["concentration", "time", "viability"];
+const KNOWN_WELL_NUMBERS: [&str; 4] = ["concentration", "time", "viability", "gr"];

@@ -504,7 +504,7 @@ pub fn run_with_progress(
 fn growth_fits(
     curves: &Curves,
     gr: Option<&crate::growth::gr::GrValues>,
-    gr_points: Option<&HashMap<(String, String, String), Vec<DosePoint>>>,
+    gr_points: Option<&HashMap<crate::growth::dip::CurveKey, Vec<DosePoint>>>,
     dip: &[crate::growth::dip::DipWell],
     dip_absent: Option<&str>,
     per_replicate: &BTreeSet<&str>,

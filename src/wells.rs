@@ -668,8 +668,7 @@ impl WellTable {
         let mut plates: Vec<PlateInfo> = Vec::new();
         let mut plate_of_well: Vec<usize> = Vec::with_capacity(table.line_count());
         // With a `time` column: the time (bits), line and index of every read of each well.
-        let mut read_times: HashMap<(usize, usize), Vec<(Option<u64>, u64, usize)>> =
-            HashMap::new();
+        let mut read_times: HashMap<(usize, usize), Vec<Read>> = HashMap::new();
 
         let mut record = csv::StringRecord::new();
         while let Some(line) = table.next_row(&mut record)? {
@@ -963,6 +962,10 @@ impl PlateInfo {
     }
 }
 
+/// One read of a well while reading a table with times: the time (bits; `None` when empty),
+/// the line and the index of the well.
+type Read = (Option<u64>, u64, usize);
+
 /// Why a read of a well that was read before cannot be kept, if it cannot: in a table with a
 /// `time` column a well may be read at several times (a time course, or a time-0 read for GR),
 /// but every read then needs its own time.
@@ -971,7 +974,7 @@ fn repeated_read(
     plate: &str,
     time: Option<f64>,
     line: u64,
-    earlier: &[(Option<u64>, u64, usize)],
+    earlier: &[Read],
 ) -> Option<String> {
     let (_, first, _) = earlier.first()?;
     if time.is_none() {

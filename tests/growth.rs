@@ -137,7 +137,10 @@ fn gr_values_follow_the_formula_and_time_zero_reads_only_give_x0() {
         if num(w, "time") == 0.0 {
             // Time-0 reads are x0 only: no viability, excluded with the reason.
             assert_eq!(w["viability"], "", "{w:?}");
-            assert_eq!(w["exclusion_reason"], "time-0 read: x0 of GR only");
+            assert_eq!(
+                w["exclusion_reason"],
+                "not an endpoint read: time-0 read, x0 of GR only"
+            );
             assert_eq!(w["gr"], "");
         } else if w["role"] == "sample" {
             let gr = num(w, "gr");
@@ -175,7 +178,7 @@ fn gr_values_follow_the_formula_and_time_zero_reads_only_give_x0() {
     let mut by_dose: BTreeMap<u64, Vec<f64>> = BTreeMap::new();
     for w in wells
         .iter()
-        .filter(|w| w["gr"] != "" && w["role"] == "sample")
+        .filter(|w| !w["gr"].is_empty() && w["role"] == "sample")
     {
         by_dose
             .entry(num(w, "concentration").to_bits())
@@ -428,7 +431,7 @@ fn calls(dir: &Path, metric: &str) -> (usize, usize, usize, usize) {
         .success();
     let truth: HashMap<(String, String), f64> = read_csv(&dir.join("truth_curves.csv"))
         .into_iter()
-        .filter(|t| t["true_log2_fc"] != "")
+        .filter(|t| !t["true_log2_fc"].is_empty())
         .map(|t| {
             (
                 (t["cell_line"].clone(), t["drug"].clone()),
@@ -545,7 +548,7 @@ fn run_and_shift_agree_on_growth_metrics() {
         let rows = read_csv(&out.join("shifts.csv"));
         assert!(rows.iter().all(|r| r["metric"] == metric));
         assert!(
-            rows.iter().filter(|r| r["log2_fc"] != "").count() >= rows.len() / 2,
+            rows.iter().filter(|r| !r["log2_fc"].is_empty()).count() >= rows.len() / 2,
             "{metric}: {rows:?}"
         );
     }

@@ -201,7 +201,9 @@ pub fn dip_rates(
     delay: DipDelay,
 ) -> Vec<DipWell> {
     // Reads of each well: (time, signal) with the well's identity from its first read.
-    let mut courses: BTreeMap<(&str, WellPos), (usize, Vec<(f64, Option<f64>)>)> = BTreeMap::new();
+    // (index of its first read, (time, signal) of every read).
+    type Course = (usize, Vec<(f64, Option<f64>)>);
+    let mut courses: BTreeMap<(&str, WellPos), Course> = BTreeMap::new();
     for (i, w) in table.wells.iter().enumerate() {
         if !matches!(w.role, Role::Vehicle | Role::Sample) || w.cell_line.is_empty() {
             continue;
@@ -428,14 +430,17 @@ impl DipCurve {
     }
 }
 
+/// A curve's key: (cell line, replicate or empty when pooled, drug).
+pub type CurveKey = (String, String, String);
+
+/// The points of each DIP curve and the untreated rates of the units behind them.
+pub type DipPoints = BTreeMap<CurveKey, (Vec<DosePoint>, Vec<f64>)>;
+
 /// The sample points of each DIP curve: pooled per (cell line, drug), and per (cell line,
 /// replicate, drug) for the lines in `per_replicate`. Keys are (cell line, replicate or empty,
 /// drug); values the points and the untreated rates behind them.
-pub fn dip_curve_points(
-    wells: &[DipWell],
-    per_replicate: &BTreeSet<&str>,
-) -> BTreeMap<(String, String, String), (Vec<DosePoint>, Vec<f64>)> {
-    let mut out: BTreeMap<(String, String, String), (Vec<DosePoint>, Vec<f64>)> = BTreeMap::new();
+pub fn dip_curve_points(wells: &[DipWell], per_replicate: &BTreeSet<&str>) -> DipPoints {
+    let mut out = DipPoints::new();
     for d in wells {
         if d.excluded || d.role != Role::Sample || !d.relative.is_finite() {
             continue;

@@ -25,6 +25,10 @@ use crate::error::{Location, Problem};
 use crate::qc::WellOutcome;
 use crate::wells::{Role, WellTable};
 
+/// How the `exclusion_reason` of every read that is not an endpoint read begins in
+/// `wells.csv`, so readers of a run (the figures) can leave such reads out.
+pub const NOT_ENDPOINT: &str = "not an endpoint read";
+
 /// The role of one read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ReadRole {
@@ -95,7 +99,7 @@ impl ReadPlan {
             .iter()
             .map(|w| match w.time {
                 None => ReadRole::Endpoint,
-                Some(t) if t == 0.0 => ReadRole::TimeZero,
+                Some(0.0) => ReadRole::TimeZero,
                 Some(t) if latest.get(w.plate.as_str()) == Some(&t) => ReadRole::Endpoint,
                 Some(_) => ReadRole::Course,
             })
@@ -154,9 +158,11 @@ impl ReadPlan {
                 o.unwrap_or_else(|| {
                     let w = table.wells.get(i);
                     let reason = match self.role[i] {
-                        ReadRole::TimeZero => "time-0 read: x0 of GR only".to_string(),
+                        ReadRole::TimeZero => {
+                            format!("{NOT_ENDPOINT}: time-0 read, x0 of GR only")
+                        }
                         _ => format!(
-                            "read at {} h: time course (DIP) only; the plate's endpoint is {} h",
+                            "{NOT_ENDPOINT}: read at {} h, time course (DIP) only; the plate's endpoint is {} h",
                             w.time.unwrap_or(f64::NAN),
                             self.endpoint_time
                                 .get(w.plate.as_str())
@@ -270,7 +276,10 @@ mod tests {
             ],
             &index,
         );
-        assert_eq!(o[0].exclusion_reason, "time-0 read: x0 of GR only");
+        assert_eq!(
+            o[0].exclusion_reason,
+            "not an endpoint read: time-0 read, x0 of GR only"
+        );
         assert!(o[2].exclusion_reason.contains("read at 48 h"), "{o:?}");
         assert!(!o[1].excluded && !o[5].excluded);
     }

@@ -664,6 +664,7 @@ fn read_wells(path: &Path) -> Result<(Names, Names, Vec<WellRow>)> {
         col("signal"),
         col("viability"),
         col("excluded"),
+        col("exclusion_reason"),
     ];
     let mut names = Names::default();
     let mut plates = Names::default();
@@ -688,6 +689,12 @@ fn read_wells(path: &Path) -> Result<(Names, Names, Vec<WellRow>)> {
             })
         };
         let number = |k: usize| -> Result<f64> { Ok(field(k)?.trim().parse().unwrap_or(f64::NAN)) };
+        // Reads of a time course other than the endpoint (time-0 reads, DIP reads) are not
+        // wells of the figures: each well is drawn at its endpoint read.
+        let reason = cols[9].and_then(|i| record.get(i)).unwrap_or_default();
+        if reason.starts_with(crate::growth::reads::NOT_ENDPOINT.as_bytes()) {
+            continue;
+        }
         let plate_bytes = cols[0].and_then(|i| record.get(i)).unwrap_or_default();
         let plate = match &last_plate {
             Some((b, id)) if b.as_slice() == plate_bytes => *id,
