@@ -40,6 +40,11 @@ pub fn validate(assay_path: &Path, with_maps: bool) -> Result<Validation> {
         .clone()
         .unwrap_or_else(|| assay_path.to_path_buf());
     check_design(&read.table, &source, &mut problems, &mut warnings);
+    if read.table.has_time {
+        // Wells read in time: which reads a run would leave without an endpoint read.
+        let plan = crate::growth::reads::ReadPlan::of(&read.table);
+        warnings.extend(plan.warnings(&read.table, &source));
+    }
     for p in &read.plates {
         for w in &p.data_only {
             problems.push(Problem {
@@ -83,6 +88,38 @@ fn describe(assay: &Assay, read: &AssayWells) -> String {
         t.wells.len(),
         assay.concentration_unit
     );
+    if t.has_time {
+        use crate::growth::reads::{ReadPlan, ReadRole};
+        let plan = ReadPlan::of(t);
+        let count = |r: ReadRole| plan.role.iter().filter(|x| **x == r).count();
+        let wells: BTreeSet<(&str, WellPos)> = t
+            .wells
+            .iter()
+            .map(|w| (w.plate.as_str(), w.position))
+            .collect();
+        let ends: Vec<f64> = plan.endpoint_time.values().copied().collect();
+        let (lo, hi) = ends
+            .iter()
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &e| {
+                (a.min(e), b.max(e))
+            });
+        let _ = writeln!(
+            s,
+            "reads in time: the {} rows are reads of {} wells: {} at the plates' endpoints ({}), {} at time 0 (GR's x0), {} in between (DIP time courses); the counts below are of reads",
+            t.wells.len(),
+            wells.len(),
+            count(ReadRole::Endpoint),
+            if ends.is_empty() {
+                "no times after 0".to_string()
+            } else if lo == hi {
+                format!("{lo} h")
+            } else {
+                format!("{lo}–{hi} h")
+            },
+            count(ReadRole::TimeZero),
+            count(ReadRole::Course),
+        );
+    }
     let by_plate: BTreeMap<&str, &crate::read::inputs::PlateSummary> =
         read.plates.iter().map(|p| (p.plate.as_str(), p)).collect();
     for (plate, format) in &t.formats {
