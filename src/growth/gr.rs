@@ -77,6 +77,8 @@ pub struct GrValues {
     /// Sample wells per (cell line, replicate label, drug) whose GR is undefined because the
     /// background-subtracted signal is not positive.
     pub not_positive: BTreeMap<(String, String, String), usize>,
+    /// The units of each cell line (keys of `units`), so a curve looks at its line's only.
+    pub line_units: BTreeMap<String, Vec<Unit>>,
 }
 
 /// What GR needs from a run.
@@ -275,10 +277,18 @@ pub fn gr_values(inp: &GrInputs<'_>) -> GrValues {
             value
         })
         .collect();
+    let mut line_units: BTreeMap<String, Vec<Unit>> = BTreeMap::new();
+    for key in &units.keys {
+        line_units
+            .entry(key.1.clone())
+            .or_default()
+            .push(key.clone());
+    }
     GrValues {
         gr,
         units: units.keys.into_iter().zip(unit_gr).collect(),
         not_positive,
+        line_units,
     }
 }
 
@@ -288,10 +298,16 @@ impl GrValues {
     pub fn provenance(&self, cell_line: &str, replicate: &str, drug: &str) -> (String, String) {
         let mut sources: BTreeSet<&str> = BTreeSet::new();
         let mut missing: Vec<&str> = Vec::new();
-        for ((_, line, rep), u) in &self.units {
-            if line != cell_line || !(replicate.is_empty() || rep.is_empty() || rep == replicate) {
+        let keys = self
+            .line_units
+            .get(cell_line)
+            .map_or(&[][..], Vec::as_slice);
+        for key in keys {
+            let rep = &key.2;
+            if !(replicate.is_empty() || rep.is_empty() || rep == replicate) {
                 continue;
             }
+            let u = &self.units[key];
             match u.source {
                 Some(s) => {
                     sources.insert(s.name());
@@ -310,12 +326,13 @@ impl GrValues {
             let shown: Vec<&str> = missing.iter().take(3).copied().collect();
             notes.push(format!("no GR for {}{more}", shown.join("; ")));
         }
+        // The line's entries only: keys sort by cell line first.
+        let from = (cell_line.to_string(), String::new(), String::new());
         let dropped: usize = self
             .not_positive
-            .iter()
-            .filter(|((l, r, d), _)| {
-                l == cell_line && d == drug && (replicate.is_empty() || r == replicate)
-            })
+            .range(from..)
+            .take_while(|((l, _, _), _)| l == cell_line)
+            .filter(|((_, r, d), _)| d == drug && (replicate.is_empty() || r == replicate))
             .map(|(_, n)| n)
             .sum();
         if dropped > 0 {
