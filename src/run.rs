@@ -210,9 +210,11 @@ pub fn run_with_progress(
     let growth_data = table.has_time || lines.as_ref().is_some_and(|l| l.has_doubling_time());
     let metric = assay.settings.shift.metric;
     if metric.is_growth() && !growth_data {
+        // The assay was read a moment ago; its text only locates the key.
+        let text = std::fs::read_to_string(assay_path).unwrap_or_default();
+        let line = crate::text::key_line(&text, "metric");
         return Err(Error::config(
-            crate::Location::file(assay_path)
-                .at_line_opt(crate::text::key_line(&std::fs::read_to_string(assay_path).unwrap_or_default(), "metric")),
+            crate::Location::file(assay_path).at_line_opt(line),
             format!(
                 "`shift.metric = \"{}\"` needs growth data, and this run has none: the wells table has no `time` column (time-0 reads, time courses) and the lines table no `doubling_time_h`; see docs/growth.md",
                 metric.name()

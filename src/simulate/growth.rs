@@ -162,9 +162,13 @@ pub(super) fn truth(curves: &[TrueCurve], g: &Growth) -> Vec<TrueGrowth> {
 
 /// One well of a plate: its position, role, curve (samples) and concentration.
 pub(super) struct PlannedWell<'a> {
+    /// Where it is.
     pub position: WellPos,
+    /// What it is for.
     pub role: Role,
+    /// The true rate curve of its drug (samples).
     pub curve: Option<&'a TrueCurve>,
+    /// Its concentration (samples).
     pub concentration: Option<f64>,
 }
 
