@@ -553,3 +553,54 @@ fn run_and_shift_agree_on_growth_metrics() {
         );
     }
 }
+
+#[test]
+fn growth_outputs_are_the_same_for_any_thread_count_and_survive_a_merge() {
+    let dir = tempfile::tempdir().unwrap();
+    collateral()
+        .args(["simulate", "-o"])
+        .arg(dir.path())
+        .args(["--seed", "8", "--lines", "3", "--drugs", "5"])
+        .args(["--doubling-time", "20", "--resistant-doubling-time", "30"])
+        .args(["--t0", "--reads", "5", "--noise", "0.08"])
+        .assert()
+        .success();
+    let assay = dir.path().join("assay.toml");
+    for threads in ["1", "2"] {
+        collateral()
+            .args(["--threads", threads, "run"])
+            .arg(&assay)
+            .arg("-o")
+            .arg(dir.path().join(format!("run{threads}")))
+            .arg("--no-figures")
+            .assert()
+            .success();
+    }
+    for file in ["wells.csv", "fits.csv", "dip_rates.csv", "shifts.csv"] {
+        let a = std::fs::read(dir.path().join("run1").join(file)).unwrap();
+        let b = std::fs::read(dir.path().join("run2").join(file)).unwrap();
+        assert!(a == b, "{file} differs between 1 and 2 threads");
+    }
+    // A merge keeps the growth columns and compares on them.
+    let merged = dir.path().join("merged");
+    collateral()
+        .arg("merge")
+        .arg(dir.path().join("run1"))
+        .arg(dir.path().join("run2"))
+        .arg("-o")
+        .arg(&merged)
+        .args([
+            "--on-duplicate",
+            "newest",
+            "--metric",
+            "gr50",
+            "--no-figures",
+        ])
+        .assert()
+        .success();
+    let fits = read_csv(&merged.join("fits.csv"));
+    assert!(fits.iter().all(|f| f["gr_status"] == "ok"), "{fits:?}");
+    let shifts = read_csv(&merged.join("shifts.csv"));
+    assert!(shifts.iter().all(|s| s["metric"] == "gr50"));
+    assert!(shifts.iter().any(|s| !s["log2_fc"].is_empty()));
+}
