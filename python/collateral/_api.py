@@ -422,6 +422,10 @@ class Screen:
         self.truth_courses = read_table(folder / "truth_courses.csv") if timed else None
         #: With lineages: the true CS and CR probability per drug pair and time, else None.
         self.truth_likelihood = read_table(folder / "truth_likelihood.csv") if timed else None
+        growing = (folder / "truth_growth.csv").is_file()
+        #: With growing cells (``doubling_time=``): GR50, DIP and endpoint-IC50 truth per
+        #: (cell line, drug), else None.
+        self.truth_growth = read_table(folder / "truth_growth.csv") if growing else None
 
     def __repr__(self) -> str:
         return (
@@ -434,7 +438,8 @@ def simulate(outdir: Optional[PathLike] = None, **settings: Any) -> Screen:
     """``collateral simulate``: a synthetic screen with known truth. ``settings`` as the
     command's flags: ``seed``, ``lines``, ``drugs``, ``plate_size``, ``doses``,
     ``replicates``, ``noise``, ``edge_effect``, ``outlier_rate``, ``missing_rate``,
-    ``lineages``, ``evolution_times`` (and ``top_concentration``, ``dilution``, ``gain``,
+    ``lineages``, ``evolution_times``, ``doubling_time``, ``resistant_doubling_time``,
+    ``t0``, ``duration``, ``reads`` (and ``top_concentration``, ``dilution``, ``gain``,
     ``background``, ``gain_cv``). The same seed
     gives the same screen. Without ``outdir`` the files live in a private temporary folder as
     long as the returned :class:`Screen`, so ``collateral.run(screen.assay)`` works."""
