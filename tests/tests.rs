@@ -8,6 +8,7 @@ mod dhawan_assay;
 mod fit;
 mod golden;
 mod iwasawa;
+mod iwasawa_timeseries;
 mod keep_going;
 mod merge;
 mod normalization;
