@@ -125,7 +125,8 @@ enum Command {
         /// Significance level on BH q-values.
         #[arg(long, default_value_t = 0.05)]
         alpha: f64,
-        /// Call rule: delta (threshold and q-value) or dhawan2017 (CI overlap).
+        /// Call rule: delta (threshold and q-value), dhawan2017 (CI overlap) or maltas-wood
+        /// (outside the parental replicates' mean ± 3 SE).
         #[arg(long, default_value = "delta")]
         rule: String,
         /// Longest drug cycle listed.
@@ -158,7 +159,7 @@ enum Command {
         /// Significance level on BH q-values, instead of the runs' common one.
         #[arg(long)]
         alpha: Option<f64>,
-        /// Call rule (delta or dhawan2017), instead of the runs' common one.
+        /// Call rule (delta, dhawan2017 or maltas-wood), instead of the runs' common one.
         #[arg(long)]
         rule: Option<String>,
         /// Longest drug cycle listed, instead of the runs' common one.
@@ -381,8 +382,9 @@ fn execute(cli: &Cli) -> anyhow::Result<u8> {
                 metric: serde_json::from_value(word(metric)).map_err(|_| {
                     anyhow::anyhow!("--metric {metric}: expected ic50, ec50 or auc")
                 })?,
-                rule: serde_json::from_value(word(rule))
-                    .map_err(|_| anyhow::anyhow!("--rule {rule}: expected delta or dhawan2017"))?,
+                rule: serde_json::from_value(word(rule)).map_err(|_| {
+                    anyhow::anyhow!("--rule {rule}: expected delta, dhawan2017 or maltas-wood")
+                })?,
                 tau: *tau,
                 alpha: *alpha,
                 max_cycle_length: *max_cycle_length,
@@ -424,7 +426,7 @@ fn execute(cli: &Cli) -> anyhow::Result<u8> {
                     .as_deref()
                     .map(|r| {
                         serde_json::from_value(word(r)).map_err(|_| {
-                            anyhow::anyhow!("--rule {r}: expected delta or dhawan2017")
+                            anyhow::anyhow!("--rule {r}: expected delta, dhawan2017 or maltas-wood")
                         })
                     })
                     .transpose()?,

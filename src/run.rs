@@ -25,7 +25,9 @@ use crate::network;
 use crate::outdir::Staging;
 use crate::progress::{Progress, Silent, Stage};
 use crate::qc::{normalize_and_qc, Normalized, PlateQc, WellOutcome};
-use crate::shift::{compute_shifts, write_shifts, Estimate, Metric, Shift, ShiftSettings};
+use crate::shift::{
+    compute_shifts, write_shifts, CallRule, Estimate, Metric, Shift, ShiftSettings,
+};
 use crate::wells::{Role, WellTable};
 use rayon::prelude::*;
 
@@ -235,8 +237,14 @@ pub fn run_with_progress(
             .collect(),
         _ => BTreeSet::new(),
     };
+    // Rule maltas-wood compares with the mean and SE over the parental line's replicates:
+    // those get a curve each too (in fits_by_replicate.csv).
+    let mut replicate_curves = per_replicate.clone();
+    if let (Some(l), CallRule::MaltasWood) = (&lines, assay.settings.shift.rule) {
+        replicate_curves.extend(l.lines.iter().filter_map(|l| l.parental_line.as_deref()));
+    }
     let include_untreated = assay.fit_config.settings().plateaus == Plateaus::Observed;
-    let curves = curve_inputs(&table, &norm.outcomes, &per_replicate, include_untreated);
+    let curves = curve_inputs(&table, &norm.outcomes, &replicate_curves, include_untreated);
     // What the summary and run.json say of the wells, counted now: the wells and their
     // outcomes (hundreds of megabytes in a large screen) are not needed past this point.
     let summary = WellSummary::of(&table, &norm.outcomes);
@@ -252,7 +260,7 @@ pub fn run_with_progress(
         .partition(|(_, r)| r.is_empty());
     let pooled: Vec<CurveFit> = pooled.into_iter().map(|(f, _)| f.clone()).collect();
     staging.write("fits.csv", |w| write_fits_to(&mut *w, &pooled))?;
-    if !per_replicate.is_empty() {
+    if !replicate_curves.is_empty() {
         staging.write("fits_by_replicate.csv", |w| {
             let mut out = csv::Writer::from_writer(w);
             let mut header = vec!["replicate"];
@@ -280,7 +288,14 @@ pub fn run_with_progress(
         let estimates: Vec<Estimate> = fits
             .iter()
             .zip(&curves.replicate)
-            .filter(|(f, r)| r.is_empty() != per_replicate.contains(f.cell_line.as_str()))
+            .filter(|(f, r)| {
+                let line = f.cell_line.as_str();
+                if r.is_empty() {
+                    !per_replicate.contains(line)
+                } else {
+                    replicate_curves.contains(line)
+                }
+            })
             .map(|(f, r)| Estimate::from_fit(f, r, s.metric))
             .collect();
         let joint = (s.metric == Metric::Ec50).then(|| SharedEc50 {

@@ -15,6 +15,12 @@
 //! Rule `dhawan2017` reproduces Dhawan et al. 2017: `collateral_sensitive` / `cross_resistant`
 //! when the two 95 % CIs of the metric do not overlap (no fold-change threshold), `neutral` when
 //! they overlap.
+//!
+//! Rule `maltas-wood` reproduces the temporal-CS analysis of Maltas & Wood (their
+//! `MakeHeterogeneityFigurePanels.m`): `collateral_sensitive` / `cross_resistant` when the
+//! resistant line's metric lies more than 3 standard errors below / above the parental line's
+//! mean, the mean and standard error (SD / √n) taken over the parental line's replicates
+//! (their ancestor isolates), on the metric's own (linear) scale; no fold-change threshold.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -55,6 +61,10 @@ pub enum CallRule {
     Delta,
     /// Non-overlapping 95 % CIs of the metric, as in Dhawan et al. 2017.
     Dhawan2017,
+    /// Outside the parental replicates' mean ± 3 standard errors, as in Maltas & Wood's
+    /// temporal collateral-sensitivity analysis.
+    #[serde(rename = "maltas-wood")]
+    MaltasWood,
 }
 
 /// Whether a number is an estimate or a bound.
@@ -484,7 +494,7 @@ pub fn compute_shifts(
                 resistant.into_iter().map(Some).collect()
             };
             for r in resistant {
-                rows.push(pair(
+                let mut row = pair(
                     &line.name,
                     parent,
                     drug,
@@ -492,7 +502,11 @@ pub fn compute_shifts(
                     r,
                     parental,
                     settings,
-                ));
+                );
+                if settings.rule == CallRule::MaltasWood {
+                    maltas_wood_call(&mut row, r, by_line.get(&(parent.as_str(), drug)));
+                }
+                rows.push(row);
             }
         }
     }
@@ -654,6 +668,112 @@ fn dhawan_call(row: &mut Shift, r: &Estimate, p: &Estimate, qualifier: Bound) {
         Call::Neutral
     };
     row.reason = format!("95 % CIs: resistant [{rl:.4}, {rh:.4}], parental [{pl:.4}, {ph:.4}]");
+}
+
+/// The reference of rule `maltas-wood`: the parental line's mean metric and its standard
+/// error.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct MaltasWoodReference {
+    /// Mean of the parental line's replicate point estimates (or its pooled estimate).
+    pub mean: f64,
+    /// Standard error of that mean: SD (n − 1) / √n over the replicates, or the pooled fit's
+    /// standard error on the metric's scale (delta method: value · ln 10 · se(log10 value)).
+    pub se: f64,
+    /// Replicates behind the mean (0 when it is the pooled estimate).
+    pub n: usize,
+    /// Replicates left out: a censored or missing estimate is no point for a mean.
+    pub left_out: usize,
+}
+
+impl MaltasWoodReference {
+    /// The reference from a parental line's estimates for one drug: over its replicate point
+    /// estimates when there are at least two (Maltas & Wood's mean ± SE over ancestor
+    /// isolates), else from its pooled point estimate's standard error; `None` without either.
+    pub fn of(estimates: &[&Estimate]) -> Option<MaltasWoodReference> {
+        let replicates: Vec<&&Estimate> = estimates
+            .iter()
+            .filter(|e| !e.replicate.is_empty())
+            .collect();
+        let points: Vec<f64> = replicates
+            .iter()
+            .filter(|e| e.qualifier == Some(Bound::Equal) && e.value.is_finite())
+            .map(|e| e.value)
+            .collect();
+        if points.len() >= 2 {
+            let n = points.len() as f64;
+            let mean = points.iter().sum::<f64>() / n;
+            let var = points.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1.0);
+            return Some(MaltasWoodReference {
+                mean,
+                se: var.sqrt() / n.sqrt(),
+                n: points.len(),
+                left_out: replicates.len() - points.len(),
+            });
+        }
+        let pooled = estimates.iter().find(|e| e.replicate.is_empty())?;
+        let se = pooled.value * std::f64::consts::LN_10 * pooled.log10_se;
+        (pooled.qualifier == Some(Bound::Equal) && se.is_finite()).then_some(MaltasWoodReference {
+            mean: pooled.value,
+            se,
+            n: 0,
+            left_out: replicates.len(),
+        })
+    }
+}
+
+/// Rule `maltas-wood`: the call from the resistant estimate against the parental reference.
+/// The statistics of the row (log2_fc, CI, p) stay those of the delta method; a censored
+/// resistant value is called only when its bound already lies beyond the reference's band.
+fn maltas_wood_call(row: &mut Shift, r: Option<&Estimate>, parental: Option<&Vec<&Estimate>>) {
+    let Some((r, qualifier)) = r.and_then(|e| e.qualifier.map(|q| (e, q))) else {
+        row.call = Call::Undetermined;
+        return;
+    };
+    let Some(reference) = parental.and_then(|p| MaltasWoodReference::of(p)) else {
+        row.call = Call::Undetermined;
+        row.reason = "maltas-wood rule needs the parental line's replicate point estimates or its standard error".into();
+        return;
+    };
+    let (low, high) = (
+        reference.mean - 3.0 * reference.se,
+        reference.mean + 3.0 * reference.se,
+    );
+    let v = r.value;
+    row.call = match qualifier {
+        Bound::Equal if v < low => Call::CollateralSensitive,
+        Bound::Equal if v > high => Call::CrossResistant,
+        Bound::Equal => Call::Neutral,
+        Bound::Greater if v >= high => Call::CrossResistant,
+        Bound::Less if v <= low => Call::CollateralSensitive,
+        _ => Call::Undetermined,
+    };
+    let over = if reference.n > 0 {
+        let left = if reference.left_out > 0 {
+            format!("; {} censored or missing left out", reference.left_out)
+        } else {
+            String::new()
+        };
+        format!("mean and SE of {} replicates{left}", reference.n)
+    } else {
+        "the pooled fit's SE".to_string()
+    };
+    let earlier = if row.log2_fc.is_nan() && !row.reason.is_empty() {
+        format!("; log2_fc: {}", row.reason)
+    } else {
+        String::new()
+    };
+    let open = if row.call == Call::Undetermined {
+        ": the bound does not decide"
+    } else {
+        ""
+    };
+    row.reason = format!(
+        "maltas-wood: {} {} {v:.4} against parental {:.4} ± 3 × {:.4} ({over}){open}{earlier}",
+        row.metric.name(),
+        qualifier.symbol(),
+        reference.mean,
+        reference.se
+    );
 }
 
 /// Columns of `shifts.csv`: the DESIGN.md contract, then details.
@@ -919,5 +1039,75 @@ mod tests {
             .call,
             Call::CrossResistant
         );
+    }
+
+    #[test]
+    fn maltas_wood_rule_uses_three_standard_errors_of_the_parental_replicates() {
+        let settings = ShiftSettings {
+            rule: CallRule::MaltasWood,
+            ..Default::default()
+        };
+        // Five ancestor isolates: mean 100, SD √62.5, SE √12.5 = 3.5355; band 89.39 to 110.61.
+        let mut estimates = vec![est("P", 100.0, Bound::Equal, 0.01)];
+        for (i, v) in [100.0, 110.0, 90.0, 105.0, 95.0].into_iter().enumerate() {
+            let mut e = est("P", v, Bound::Equal, 0.01);
+            e.replicate = (i + 1).to_string();
+            estimates.push(e);
+        }
+        let mut censored = est("P", 1000.0, Bound::Greater, f64::NAN);
+        censored.replicate = "6".into();
+        estimates.push(censored);
+        let reference = MaltasWoodReference::of(&estimates.iter().collect::<Vec<_>>()).unwrap();
+        assert!((reference.mean - 100.0).abs() < 1e-12);
+        assert!((reference.se - 12.5f64.sqrt()).abs() < 1e-12);
+        assert_eq!((reference.n, reference.left_out), (5, 1));
+        let call = |r: Estimate| {
+            let mut all = estimates.clone();
+            all.push(r);
+            compute_shifts(&all, &lines(), &settings).remove(0)
+        };
+        // No fold-change threshold: a 12 % drop beyond the band is CS.
+        let s = call(est("R", 88.0, Bound::Equal, 0.01));
+        assert_eq!(s.call, Call::CollateralSensitive, "{s:?}");
+        assert!(
+            s.reason.contains("against parental 100.0000 ± 3 × 3.5355 (mean and SE of 5 replicates; 1 censored or missing left out)"),
+            "{}",
+            s.reason
+        );
+        assert!((s.log2_fc - (88.0f64 / 100.0).log2()).abs() < 1e-12);
+        assert!(s.p_value.is_finite(), "the delta-method statistics stay");
+        assert_eq!(call(est("R", 90.0, Bound::Equal, 0.01)).call, Call::Neutral);
+        assert_eq!(
+            call(est("R", 110.0, Bound::Equal, 0.01)).call,
+            Call::Neutral
+        );
+        assert_eq!(
+            call(est("R", 111.0, Bound::Equal, 0.01)).call,
+            Call::CrossResistant
+        );
+        // A bound is called only when it lies beyond the band already.
+        assert_eq!(
+            call(est("R", 120.0, Bound::Greater, f64::NAN)).call,
+            Call::CrossResistant
+        );
+        let s = call(est("R", 105.0, Bound::Greater, f64::NAN));
+        assert_eq!(s.call, Call::Undetermined);
+        assert!(s.reason.contains("does not decide"), "{}", s.reason);
+        // Without two replicate point estimates: the pooled fit's standard error.
+        let pooled = [est("P", 100.0, Bound::Equal, 0.01)];
+        let reference = MaltasWoodReference::of(&pooled.iter().collect::<Vec<_>>()).unwrap();
+        assert!((reference.se - 100.0 * std::f64::consts::LN_10 * 0.01).abs() < 1e-12);
+        assert_eq!(reference.n, 0);
+        let s = compute_shifts(
+            &[pooled[0].clone(), est("R", 92.0, Bound::Equal, 0.01)],
+            &lines(),
+            &settings,
+        )
+        .remove(0);
+        assert_eq!(s.call, Call::CollateralSensitive, "{}", s.reason);
+        assert!(s.reason.contains("the pooled fit's SE"), "{}", s.reason);
+        // The rule's name in assay files and on the command line.
+        let parsed: CallRule = serde_json::from_value(serde_json::json!("maltas-wood")).unwrap();
+        assert_eq!(parsed, CallRule::MaltasWood);
     }
 }

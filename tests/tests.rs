@@ -10,6 +10,7 @@ mod golden;
 mod iwasawa;
 mod iwasawa_timeseries;
 mod keep_going;
+mod maltas_wood;
 mod merge;
 mod normalization;
 mod outdir;
