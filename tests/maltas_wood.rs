@@ -170,6 +170,25 @@ fn per_day_lines_with_the_authors_rule_and_the_population_time_series() {
     for (line, call) in &calls {
         assert_eq!(theirs[*line], *call, "{line}");
     }
+    // `collateral merge` keeps the ancestor isolates' fits the rule needs.
+    let merged = out.path().join("merged");
+    collateral()
+        .arg("merge")
+        .arg(out.path())
+        .args(["--no-figures", "--quiet", "-o"])
+        .arg(&merged)
+        .current_dir(root())
+        .assert()
+        .success();
+    for s in read_csv(&merged.join("shifts.csv")) {
+        assert_eq!(
+            calls[s["resistant_line"].as_str()],
+            s["call"],
+            "{}",
+            s["reason"]
+        );
+        assert!(s["reason"].contains("mean and SE of"), "{}", s["reason"]);
+    }
     let ours = shift_calls("delta");
     let count = |m: &dyn Fn(&str) -> bool| calls.values().filter(|c| m(c)).count();
     let changed = calls.iter().filter(|(l, c)| ours[**l] != **c).count();
