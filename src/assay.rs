@@ -28,6 +28,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::{did_you_mean, Error, Location, Problem, Result};
 use crate::fit::FitKeys;
 use crate::normalize::NormalizeSettings;
+use crate::plan::PlanSettings;
 use crate::plate::PlateFormat;
 use crate::qc::QcSettings;
 use crate::read::{AssayWells, PlateEntry, WellSources};
@@ -41,7 +42,7 @@ pub const KNOWN_UNITS: [&str; 16] = [
 ];
 
 /// Keys of the top level and of each section, for the unknown-key check.
-const TOP_KEYS: [&str; 11] = [
+const TOP_KEYS: [&str; 12] = [
     "name",
     "concentration_unit",
     "evolution_time_unit",
@@ -53,6 +54,7 @@ const TOP_KEYS: [&str; 11] = [
     "normalize",
     "fit",
     "shift",
+    "plan",
 ];
 /// Keys of each `[[plates]]` entry.
 pub const PLATES_KEYS: [&str; 7] = [
@@ -76,6 +78,9 @@ pub struct Settings {
     pub fit: FitKeys,
     /// Shifts and calls.
     pub shift: ShiftSettings,
+    /// Therapy sequences (`[plan]`): when present, `run` writes `plan.csv` and `plan.md`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub plan: Option<PlanSettings>,
 }
 
 /// The assay file as written (before checking).
@@ -98,6 +103,7 @@ struct RawAssay {
     fit: FitKeys,
     #[serde(default)]
     shift: ShiftSettings,
+    plan: Option<PlanSettings>,
 }
 
 /// One `[[plates]]` entry as written.
@@ -261,6 +267,9 @@ impl Assay {
         for (key, msg) in raw.shift.problems() {
             problems.push(problem(at(key), msg));
         }
+        for (key, msg) in raw.plan.iter().flat_map(PlanSettings::problems) {
+            problems.push(problem(at(key), msg));
+        }
         let fit_config = match raw.fit.to_settings() {
             Err((key, msg)) => {
                 problems.push(problem(at(key), msg));
@@ -304,6 +313,7 @@ impl Assay {
                 normalize: raw.normalize,
                 fit: raw.fit,
                 shift: raw.shift,
+                plan: raw.plan,
             },
             fit_config,
             warnings,
@@ -382,6 +392,7 @@ fn check_keys(table: &toml::Table, text: &str, path: &Path) -> Result<()> {
             "normalize" => Some(&NormalizeSettings::KEYS),
             "fit" => Some(&FitKeys::KEYS),
             "shift" => Some(&ShiftSettings::KEYS),
+            "plan" => Some(&PlanSettings::KEYS),
             _ => None,
         };
         if let (Some(valid), Some(sub)) = (section, value.as_table()) {

@@ -168,6 +168,37 @@ enum Command {
         #[arg(long)]
         no_figures: bool,
     },
+    /// Therapy sequences from a finished run: which drug to give next when resistance appears,
+    /// scored from the lineages selected with each drug (plan.csv, plan.md, plots/plan.svg).
+    Plan {
+        /// The output folder of `collateral run` (or of `collateral shift`, with --lines).
+        run: PathBuf,
+        /// Output folder (the run's own folder adds the plan to it).
+        #[arg(short, long)]
+        out: PathBuf,
+        /// Drugs in a sequence (`A -> B -> C` has length 3).
+        #[arg(long, default_value_t = 3)]
+        length: usize,
+        /// The first drug.
+        #[arg(long)]
+        start: Option<String>,
+        /// Score cycles: sequences that return to their first drug.
+        #[arg(long)]
+        cycles: bool,
+        /// Plan on this metric's shifts (recomputed from fits.csv) instead of the run's.
+        #[arg(long)]
+        metric: Option<String>,
+        /// The evolution time whose lineages are drawn from (default: each selecting drug's
+        /// latest).
+        #[arg(long)]
+        time: Option<f64>,
+        /// Scorable sequences listed, best first.
+        #[arg(long, default_value_t = 50)]
+        top: usize,
+        /// The lines table, instead of the one the run's assay names.
+        #[arg(long)]
+        lines: Option<PathBuf>,
+    },
     /// Write a synthetic screen with known truth (wells.csv, lines.csv, assay.toml, truth_*.csv).
     Simulate {
         /// Output folder.
@@ -217,6 +248,10 @@ struct SimulateArgs {
     /// Times (days 1, 2, …) each lineage is sampled at; needs --lineages.
     #[arg(long, default_value_t = 1)]
     evolution_times: usize,
+    /// Plant CS probabilities along a chain (drug01 → drug02 → drug03 at 0.95, the rest of the
+    /// chain at 0.5, other pairs 0.05) so the best therapy sequence is known.
+    #[arg(long)]
+    cs_chain: bool,
 }
 
 /// Runs the command line `args` (the program name first, as [`std::env::args_os`] gives it)
@@ -451,6 +486,48 @@ fn execute(cli: &Cli) -> anyhow::Result<u8> {
                 println!("{}", report.summary());
             }
         }
+        Command::Plan {
+            run,
+            out,
+            length,
+            start,
+            cycles,
+            metric,
+            time,
+            top,
+            lines,
+        } => {
+            let word = |s: &str| serde_json::Value::String(s.to_string());
+            let metric = metric
+                .as_deref()
+                .map(|m| {
+                    serde_json::from_value(word(m))
+                        .map_err(|_| anyhow::anyhow!("--metric {m}: expected ic50, ec50 or auc"))
+                })
+                .transpose()?;
+            let settings = crate::plan::PlanSettings {
+                length: *length,
+                start: start.clone(),
+                cycles: *cycles,
+                time: *time,
+                top: *top,
+                ..Default::default()
+            };
+            let options = crate::run::PlanOptions {
+                metric,
+                lines: lines.clone(),
+            };
+            let report = crate::run::plan_folder(run, out, &settings, &options)?;
+            for w in &report.warnings {
+                eprintln!("warning: {w}");
+            }
+            if !cli.quiet {
+                for paragraph in &report.summary {
+                    println!("{paragraph}\n");
+                }
+                println!("wrote {} files to {}", report.files.len(), out.display());
+            }
+        }
         Command::Simulate { out, knobs } => {
             let config = crate::simulate::SimulationSettings {
                 seed: knobs.seed,
@@ -465,6 +542,7 @@ fn execute(cli: &Cli) -> anyhow::Result<u8> {
                 missing_rate: knobs.missing_rate,
                 lineages: knobs.lineages,
                 evolution_times: knobs.evolution_times,
+                cs_chain: knobs.cs_chain,
                 ..Default::default()
             }
             .check()?;

@@ -270,7 +270,7 @@ pub const IDENTITY_COLUMNS: [&str; 14] = [
 ];
 
 /// Words of the contract tables other than names: roles, qualifiers, reasons, settings.
-const WORD_COLUMNS: [&str; 17] = [
+const WORD_COLUMNS: [&str; 18] = [
     "role",
     "signal",
     "message",
@@ -288,9 +288,10 @@ const WORD_COLUMNS: [&str; 17] = [
     "metric",
     "last_call",
     "course",
+    "sequence",
 ];
 
-const COUNT_COLUMNS: [&str; 19] = [
+const COUNT_COLUMNS: [&str; 20] = [
     "n_points",
     "plate_size",
     "n_vehicle",
@@ -310,9 +311,11 @@ const COUNT_COLUMNS: [&str; 19] = [
     "n_times",
     "call_changes",
     "slope_points",
+    "support",
 ];
 
-const FLAG_COLUMNS: [&str; 5] = [
+const FLAG_COLUMNS: [&str; 6] = [
+    "scorable",
     "excluded",
     "spatial_flag",
     "converged",

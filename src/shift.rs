@@ -276,6 +276,110 @@ pub fn read_estimates(path: &std::path::Path, metric: Metric) -> crate::Result<V
     }
 }
 
+/// Reads a `shifts.csv` back (this tool's, or one with at least `resistant_line, drug,
+/// selected_with, log2_fc, call`): what a planner or another reader of a finished comparison
+/// needs. Columns it lacks are empty or NaN; a cell that is not what its column holds is a
+/// problem at its file and line (all are reported together).
+pub fn read_shifts(path: &std::path::Path) -> crate::Result<Vec<Shift>> {
+    use crate::error::{Error, ErrorKind, Problem};
+    use crate::table::{field, Table};
+    let mut t = Table::open(path)?;
+    let c_line = t.require("resistant_line")?;
+    let c_drug = t.require("drug")?;
+    let c_sel = t.require("selected_with")?;
+    let c_fc = t.require("log2_fc")?;
+    let c_call = t.require("call")?;
+    let c = |name: &str| t.column(name);
+    let (c_parent, c_rep, c_metric, c_qual) = (
+        c("parental_line"),
+        c("replicate"),
+        c("metric"),
+        c("log2_fc_qualifier"),
+    );
+    let (c_lo, c_hi, c_p, c_q, c_reason) = (
+        c("ci_low"),
+        c("ci_high"),
+        c("p_value"),
+        c("q_value"),
+        c("reason"),
+    );
+    let mut out = Vec::new();
+    let mut problems = Vec::new();
+    let mut rec = csv::StringRecord::new();
+    while let Some(line) = t.next_row(&mut rec)? {
+        let mut bad = |message: String| {
+            problems.push(Problem {
+                location: t.at(line),
+                message,
+            })
+        };
+        let mut number = |col: Option<usize>, what: &str| match field(&rec, col) {
+            "" => f64::NAN,
+            v => v.parse().unwrap_or_else(|_| {
+                bad(format!(
+                    "`{what}` is `{v}`; expected a number or an empty cell"
+                ));
+                f64::NAN
+            }),
+        };
+        let log2_fc = number(Some(c_fc), "log2_fc");
+        let (ci_low, ci_high) = (number(c_lo, "ci_low"), number(c_hi, "ci_high"));
+        let (p_value, q_value) = (number(c_p, "p_value"), number(c_q, "q_value"));
+        let call = match Call::parse(field(&rec, Some(c_call))) {
+            Some(call) => call,
+            None => {
+                problems.push(Problem {
+                    location: t.at(line),
+                    message: format!(
+                        "`call` is `{}`; expected collateral_sensitive, cross_resistant, neutral or undetermined",
+                        field(&rec, Some(c_call))
+                    ),
+                });
+                continue;
+            }
+        };
+        let metric = match field(&rec, c_metric) {
+            "" => Metric::Ic50,
+            m => match serde_json::from_value(serde_json::Value::String(m.to_string())) {
+                Ok(m) => m,
+                Err(_) => {
+                    problems.push(Problem {
+                        location: t.at(line),
+                        message: format!("`metric` is `{m}`, not a metric of this tool"),
+                    });
+                    continue;
+                }
+            },
+        };
+        out.push(Shift {
+            resistant_line: field(&rec, Some(c_line)).to_string(),
+            replicate: field(&rec, c_rep).to_string(),
+            parental_line: field(&rec, c_parent).to_string(),
+            drug: field(&rec, Some(c_drug)).to_string(),
+            selected_with: field(&rec, Some(c_sel)).to_string(),
+            metric,
+            log2_fc,
+            log2_fc_qualifier: Bound::parse(field(&rec, c_qual)),
+            ci_low,
+            ci_high,
+            p_value,
+            q_value,
+            call,
+            value_resistant: f64::NAN,
+            qualifier_resistant: None,
+            value_parental: f64::NAN,
+            qualifier_parental: None,
+            reason: field(&rec, c_reason).to_string(),
+            ec50_f_test_p: f64::NAN,
+        });
+    }
+    if problems.is_empty() {
+        Ok(out)
+    } else {
+        Err(Error::problems(ErrorKind::Input, problems))
+    }
+}
+
 /// A call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Call {

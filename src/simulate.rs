@@ -80,6 +80,11 @@ pub struct SimulationSettings {
     pub lineages: usize,
     /// Times each lineage is sampled at (days 1, 2, …); needs `lineages`.
     pub evolution_times: usize,
+    /// Plant the CS probabilities along a chain instead of drawing them: drug01 → drug02 and
+    /// drug02 → drug03 at 0.95, the rest of the chain (drug03 → drug04 → … → drug01) at 0.5,
+    /// every other pair at 0.05, so the best therapy sequence is known: it starts drug01 →
+    /// drug02 → drug03. Needs lineages and at least 3 drugs.
+    pub cs_chain: bool,
 }
 
 impl Default for SimulationSettings {
@@ -102,6 +107,7 @@ impl Default for SimulationSettings {
             gain_cv: 0.1,
             lineages: 0,
             evolution_times: 1,
+            cs_chain: false,
         }
     }
 }
@@ -133,6 +139,12 @@ impl SimulationSettings {
             return bad(format!(
                 "{} evolution times with {} lineages: sampling in time needs lineages (--lineages N) and at least one time",
                 self.evolution_times, self.lineages
+            ));
+        }
+        if self.cs_chain && (self.lineages == 0 || self.drugs < 3) {
+            return bad(format!(
+                "a planted CS chain needs lineages (--lineages N) and at least 3 drugs ({} lineages, {} drugs)",
+                self.lineages, self.drugs
             ));
         }
         if self.doses < 2 {
@@ -620,7 +632,19 @@ fn lineage_curves(
         // One CS probability per drug pair, shared by the group's lineages.
         let probability: Vec<f64> = parental
             .iter()
-            .map(|_| rng.random_range(0.05..0.95))
+            .enumerate()
+            .map(|(j, _)| {
+                let drawn = rng.random_range(0.05..0.95);
+                if !s.cs_chain {
+                    return drawn;
+                }
+                let from = (r - 1) % s.drugs;
+                match (from, j) {
+                    (0, 1) | (1, 2) => 0.95,
+                    (f, j) if j == (f + 1) % s.drugs => 0.5,
+                    _ => 0.05,
+                }
+            })
             .collect();
         for (p, &prob) in parental.iter().zip(&probability) {
             if &p.drug == selected {

@@ -13,6 +13,7 @@ mod lineage;
 mod merge;
 mod normalization;
 mod outdir;
+mod plan;
 mod plate_formats;
 mod plot;
 mod progress;

@@ -154,6 +154,11 @@ class Run:
         return self._table("stability.csv")
 
     @property
+    def plan(self) -> Optional[pd.DataFrame]:
+        """``plan.csv``: therapy sequences, best first (runs with ``[plan]``), else None."""
+        return self._table("plan.csv")
+
+    @property
     def cycles(self) -> Optional[pd.DataFrame]:
         """``cycles.csv``: cycles of the collateral-sensitivity network; None without a lines table."""
         return self._table("cycles.csv")
