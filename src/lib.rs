@@ -19,6 +19,7 @@ pub mod error;
 pub mod fit;
 pub mod lines;
 pub mod merge;
+pub mod mic;
 pub mod network;
 pub mod normalize;
 pub mod outdir;

@@ -10,6 +10,7 @@ mod golden;
 mod iwasawa;
 mod keep_going;
 mod merge;
+mod nichol2019;
 mod normalization;
 mod outdir;
 mod plate_formats;
