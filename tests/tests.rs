@@ -10,6 +10,7 @@ mod golden;
 mod iwasawa;
 mod keep_going;
 mod merge;
+mod mic;
 mod nichol2019;
 mod normalization;
 mod outdir;
