@@ -269,7 +269,7 @@ pub const IDENTITY_COLUMNS: [&str; 13] = [
 ];
 
 /// Words of the contract tables other than names: roles, qualifiers, reasons, settings.
-const WORD_COLUMNS: [&str; 15] = [
+const WORD_COLUMNS: [&str; 16] = [
     "role",
     "signal",
     "message",
@@ -285,9 +285,10 @@ const WORD_COLUMNS: [&str; 15] = [
     "reason",
     "exclusion_reason",
     "metric",
+    "mic_qualifier",
 ];
 
-const COUNT_COLUMNS: [&str; 11] = [
+const COUNT_COLUMNS: [&str; 13] = [
     "n_points",
     "plate_size",
     "n_vehicle",
@@ -299,6 +300,8 @@ const COUNT_COLUMNS: [&str; 11] = [
     "iterations",
     "rank",
     "length",
+    "n_concentrations",
+    "skipped_wells",
 ];
 
 const FLAG_COLUMNS: [&str; 4] = ["excluded", "spatial_flag", "converged", "outlier"];
@@ -337,6 +340,7 @@ pub fn column_kind(file: &str, column: &str) -> Option<ColumnKind> {
         | "fits.csv"
         | "fits_by_replicate.csv"
         | "shifts.csv"
+        | "mics.csv"
         | "cycles.csv" => Some(ColumnKind::Number),
         _ => None,
     }
