@@ -278,7 +278,10 @@ fn shift_reads_a_mic_table_by_its_columns() {
     assert!(err.contains("mics.csv:1: mics.csv is a MIC table"), "{err}");
     let (_, res) = shift_mics("cell_line,drug,ic50\nP,D,1\nR,D,2\n", &["--metric", "mic"]);
     let err = stderr(&res.code(1));
-    assert!(err.contains("metric mic compares MIC tables"), "{err}");
+    assert!(
+        err.contains("mics.csv:1: metric mic compares MICs, not the fits of mics.csv"),
+        "{err}"
+    );
     let (_, res) = shift_mics(table, &["--rule", "dhawan2017"]);
     let err = stderr(&res.code(1));
     assert!(
