@@ -106,9 +106,10 @@ enum Command {
         robust: RobustLoss,
     },
     /// Shifts, matrix, calls, network and cycles from a fits table and a lines table (for fits
-    /// made elsewhere or re-called with other settings).
+    /// made elsewhere or re-called with other settings), or from a MIC table.
     Shift {
-        /// Fits table (this tool's fits.csv, or any table with cell_line, drug and the metric).
+        /// Fits table (this tool's fits.csv, or any table with cell_line, drug and the metric),
+        /// or a MIC table (cell_line, drug, replicate, mic[, mic_qualifier]; e.g. mics.csv).
         fits: PathBuf,
         /// Lines table: cell_line, parental_line, selected_with.
         #[arg(long)]
@@ -116,16 +117,17 @@ enum Command {
         /// Output folder.
         #[arg(short, long)]
         out: PathBuf,
-        /// Metric compared: ic50, ec50 or auc.
-        #[arg(long, default_value = "ic50")]
-        metric: String,
+        /// Metric compared: ic50, ec50, auc or mic [default: mic for a MIC table, else ic50].
+        #[arg(long)]
+        metric: Option<String>,
         /// Fold-change threshold on |log2_fc|.
         #[arg(long, default_value_t = 1.0)]
         tau: f64,
         /// Significance level on BH q-values.
         #[arg(long, default_value_t = 0.05)]
         alpha: f64,
-        /// Call rule: delta (threshold and q-value) or dhawan2017 (CI overlap).
+        /// Call rule: delta (threshold and q-value), dhawan2017 (CI overlap) or nichol2019
+        /// (Bonferroni on the p-values).
         #[arg(long, default_value = "delta")]
         rule: String,
         /// Longest drug cycle listed.
@@ -158,7 +160,7 @@ enum Command {
         /// Significance level on BH q-values, instead of the runs' common one.
         #[arg(long)]
         alpha: Option<f64>,
-        /// Call rule (delta or dhawan2017), instead of the runs' common one.
+        /// Call rule (delta, dhawan2017 or nichol2019), instead of the runs' common one.
         #[arg(long)]
         rule: Option<String>,
         /// Longest drug cycle listed, instead of the runs' common one.
@@ -419,12 +421,18 @@ fn execute(cli: &Cli) -> anyhow::Result<u8> {
             max_cycle_length,
         } => {
             let word = |s: &str| serde_json::Value::String(s.to_string());
+            let metric = match metric {
+                Some(m) => m.clone(),
+                None if crate::mic::is_mic_table(fits)? => "mic".to_string(),
+                None => "ic50".to_string(),
+            };
             let settings = ShiftSettings {
-                metric: serde_json::from_value(word(metric)).map_err(|_| {
-                    anyhow::anyhow!("--metric {metric}: expected ic50, ec50 or auc")
+                metric: serde_json::from_value(word(&metric)).map_err(|_| {
+                    anyhow::anyhow!("--metric {metric}: expected ic50, ec50, auc or mic")
                 })?,
-                rule: serde_json::from_value(word(rule))
-                    .map_err(|_| anyhow::anyhow!("--rule {rule}: expected delta or dhawan2017"))?,
+                rule: serde_json::from_value(word(rule)).map_err(|_| {
+                    anyhow::anyhow!("--rule {rule}: expected delta, dhawan2017 or nichol2019")
+                })?,
                 tau: *tau,
                 alpha: *alpha,
                 max_cycle_length: *max_cycle_length,
@@ -466,7 +474,7 @@ fn execute(cli: &Cli) -> anyhow::Result<u8> {
                     .as_deref()
                     .map(|r| {
                         serde_json::from_value(word(r)).map_err(|_| {
-                            anyhow::anyhow!("--rule {r}: expected delta or dhawan2017")
+                            anyhow::anyhow!("--rule {r}: expected delta, dhawan2017 or nichol2019")
                         })
                     })
                     .transpose()?,

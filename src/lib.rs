@@ -20,6 +20,7 @@ pub mod fit;
 pub mod lineage;
 pub mod lines;
 pub mod merge;
+pub mod mic;
 pub mod network;
 pub mod normalize;
 pub mod outdir;

@@ -270,7 +270,7 @@ pub const IDENTITY_COLUMNS: [&str; 14] = [
 ];
 
 /// Words of the contract tables other than names: roles, qualifiers, reasons, settings.
-const WORD_COLUMNS: [&str; 18] = [
+const WORD_COLUMNS: [&str; 19] = [
     "role",
     "signal",
     "message",
@@ -289,9 +289,10 @@ const WORD_COLUMNS: [&str; 18] = [
     "last_call",
     "course",
     "sequence",
+    "mic_qualifier",
 ];
 
-const COUNT_COLUMNS: [&str; 20] = [
+const COUNT_COLUMNS: [&str; 22] = [
     "n_points",
     "plate_size",
     "n_vehicle",
@@ -312,6 +313,8 @@ const COUNT_COLUMNS: [&str; 20] = [
     "call_changes",
     "slope_points",
     "support",
+    "n_concentrations",
+    "skipped_wells",
 ];
 
 const FLAG_COLUMNS: [&str; 6] = [
@@ -357,6 +360,7 @@ pub fn column_kind(file: &str, column: &str) -> Option<ColumnKind> {
         | "fits.csv"
         | "fits_by_replicate.csv"
         | "shifts.csv"
+        | "mics.csv"
         | "cycles.csv" => Some(ColumnKind::Number),
         _ => None,
     }

@@ -238,6 +238,11 @@ pub fn run_with_progress(
     };
     let include_untreated = assay.fit_config.settings().plateaus == Plateaus::Observed;
     let curves = curve_inputs(&table, &norm.outcomes, &per_replicate, include_untreated);
+    // Metric mic: the MIC of every series, read from the same wells as the curves.
+    let mics = (assay.settings.shift.metric == Metric::Mic).then(|| {
+        let settings = assay.settings.mic.clone().unwrap_or_default();
+        crate::mic::mics_from_wells(&table, &norm.outcomes, &settings)
+    });
     // What the summary and run.json say of the wells, counted now: the wells and their
     // outcomes (hundreds of megabytes in a large screen) are not needed past this point.
     let summary = WellSummary::of(&table, &norm.outcomes);
@@ -253,6 +258,9 @@ pub fn run_with_progress(
         .partition(|(_, r)| r.is_empty());
     let pooled: Vec<CurveFit> = pooled.into_iter().map(|(f, _)| f.clone()).collect();
     staging.write("fits.csv", |w| write_fits_to(&mut *w, &pooled))?;
+    if let Some(mics) = &mics {
+        staging.write("mics.csv", |w| crate::mic::write_mics(w, mics))?;
+    }
     if !per_replicate.is_empty() {
         staging.write("fits_by_replicate.csv", |w| {
             let mut out = csv::Writer::from_writer(w);
@@ -276,28 +284,33 @@ pub fn run_with_progress(
     let t4 = Instant::now();
     let mut calls = [0usize; 4];
     let mut n_cycles = 0;
+    let mut mic_model = None;
     if let Some(lines) = &lines {
         let s = &assay.settings.shift;
-        let estimates: Vec<Estimate> = fits
-            .iter()
-            .zip(&curves.replicate)
-            .filter(|(f, r)| r.is_empty() != per_replicate.contains(f.cell_line.as_str()))
-            .map(|(f, r)| Estimate::from_fit(f, r, s.metric))
-            .collect();
-        let joint = (s.metric == Metric::Ec50).then(|| SharedEc50 {
-            curves: &curves,
-            fits: &fits,
-            config: &assay.fit_config,
-        });
         progress.begin(Stage::Compare, "shifts", None);
-        (calls, n_cycles) = compare(
-            &staging,
-            &estimates,
-            lines,
-            s,
-            joint.as_ref(),
-            assay.settings.plan.as_ref(),
-        )?;
+        let shifts = if let Some(mics) = &mics {
+            let (model, shifts) = crate::mic::compute_shifts(mics, lines, s);
+            mic_model = Some(model.summary_json());
+            shifts
+        } else {
+            let estimates: Vec<Estimate> = fits
+                .iter()
+                .zip(&curves.replicate)
+                .filter(|(f, r)| r.is_empty() != per_replicate.contains(f.cell_line.as_str()))
+                .map(|(f, r)| Estimate::from_fit(f, r, s.metric))
+                .collect();
+            let mut shifts = compute_shifts(&estimates, lines, s);
+            if s.metric == Metric::Ec50 {
+                let joint = SharedEc50 {
+                    curves: &curves,
+                    fits: &fits,
+                    config: &assay.fit_config,
+                };
+                joint.annotate(&mut shifts);
+            }
+            shifts
+        };
+        (calls, n_cycles) = compare(&staging, &shifts, lines, s, assay.settings.plan.as_ref())?;
         progress.end(calls.iter().sum::<usize>() as u64);
     }
     timings.insert("shift_network", t4.elapsed().as_secs_f64());
@@ -329,6 +342,10 @@ pub fn run_with_progress(
     timings.insert("total", report.seconds);
     let mut run_json = run_json(&assay, &inputs, &summary, qc.len(), &report, &timings);
     run_json["started"] = started.into();
+    if let Some(model) = mic_model {
+        // The dilution error model's pooled error rate (metric mic only).
+        run_json["mic"] = model;
+    }
     staging.write("run.json", |w| {
         serde_json::to_writer_pretty(&mut *w, &run_json).map_err(std::io::Error::other)?;
         w.write_all(b"\n")
@@ -352,29 +369,24 @@ pub fn run_with_progress(
     Ok(report)
 }
 
-/// Computes shifts, matrix, network and cycles from estimates and stages their files.
-/// Returns the call counts (cross_resistant, collateral_sensitive, neutral, undetermined) and
-/// the number of cycles.
+/// Stages the shifts with everything built from them: matrix, likelihood (and trajectories),
+/// network, cycles, and with `plan` the therapy sequences. Returns the call counts
+/// (cross_resistant, collateral_sensitive, neutral, undetermined) and the number of cycles.
 fn compare(
     staging: &Staging,
-    estimates: &[Estimate],
+    shifts: &[Shift],
     lines: &LinesTable,
     s: &ShiftSettings,
-    joint: Option<&SharedEc50>,
     plan: Option<&PlanSettings>,
 ) -> Result<([usize; 4], usize)> {
-    let mut shifts = compute_shifts(estimates, lines, s);
-    if let Some(j) = joint {
-        j.annotate(&mut shifts);
-    }
     let mut calls = [0usize; 4];
-    for r in &shifts {
+    for r in shifts {
         calls[r.call as usize] += 1;
     }
-    staging.write("shifts.csv", |w| write_shifts(w, &shifts, s))?;
-    let cycles = stage_comparison(staging, &shifts, lines, s)?;
+    staging.write("shifts.csv", |w| write_shifts(w, shifts, s))?;
+    let cycles = stage_comparison(staging, shifts, lines, s)?;
     if let Some(settings) = plan {
-        stage_plan(staging, &shifts, lines, settings)?;
+        stage_plan(staging, shifts, lines, settings)?;
     }
     Ok((calls, cycles))
 }
@@ -504,7 +516,8 @@ impl ShiftReport {
 }
 
 /// `collateral shift`: shifts, matrix, network and cycles from a fits table and a lines table,
-/// for users who fitted elsewhere.
+/// for users who fitted elsewhere, or from a MIC table (`cell_line, drug, replicate, mic[,
+/// mic_qualifier]`, detected by its `mic` column) with metric mic.
 pub fn shift(
     fits: &Path,
     lines: &Path,
@@ -526,10 +539,21 @@ pub fn shift_with_progress(
         return Err(Error::config(crate::Location::default(), msg));
     }
     let lines = LinesTable::read(lines)?;
-    let estimates = crate::shift::read_estimates(fits, settings.metric)?;
+    // A MIC table (a `mic` column) is compared with metric mic, a fits table with the others.
+    let shifts = match (crate::mic::is_mic_table(fits)?, settings.metric) {
+        (true, Metric::Mic) => {
+            crate::mic::compute_shifts(&crate::mic::read_mics(fits)?, &lines, settings).1
+        }
+        (true, _) => return Err(crate::mic::not_a_fits_table(fits)),
+        (false, metric) => compute_shifts(
+            &crate::shift::read_estimates(fits, metric)?,
+            &lines,
+            settings,
+        ),
+    };
     let staging = Staging::new(outdir)?;
     progress.begin(Stage::Compare, "shifts", None);
-    let (calls, cycles) = compare(&staging, &estimates, &lines, settings, None, None)?;
+    let (calls, cycles) = compare(&staging, &shifts, &lines, settings, None)?;
     progress.end(calls.iter().sum::<usize>() as u64);
     let warnings = staging.take_warnings();
     Ok(ShiftReport {

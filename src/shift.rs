@@ -15,6 +15,12 @@
 //! Rule `dhawan2017` reproduces Dhawan et al. 2017: `collateral_sensitive` / `cross_resistant`
 //! when the two 95 % CIs of the metric do not overlap (no fold-change threshold), `neutral` when
 //! they overlap.
+//!
+//! Rule `nichol2019` reproduces Nichol et al. 2019: significant when p < α / m (Bonferroni over
+//! the m comparisons with a p-value), direction from the sign of log2_fc, no fold-change
+//! threshold. Metric `mic` pairs the lines here too, but its estimates and p-values come from
+//! the dilution error model of [`crate::mic`] (which calls [`pair_estimates`] and
+//! [`call_shifts`]).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -34,6 +40,8 @@ pub enum Metric {
     Ec50,
     /// Area under the fitted curve over the tested range.
     Auc,
+    /// Minimum inhibitory concentration (two-fold dilution steps; see [`crate::mic`]).
+    Mic,
 }
 
 impl Metric {
@@ -43,6 +51,7 @@ impl Metric {
             Metric::Ic50 => "ic50",
             Metric::Ec50 => "ec50",
             Metric::Auc => "auc",
+            Metric::Mic => "mic",
         }
     }
 }
@@ -55,6 +64,8 @@ pub enum CallRule {
     Delta,
     /// Non-overlapping 95 % CIs of the metric, as in Dhawan et al. 2017.
     Dhawan2017,
+    /// p < α / m (Bonferroni over the table), direction from the sign, as in Nichol et al. 2019.
+    Nichol2019,
 }
 
 /// Whether a number is an estimate or a bound.
@@ -131,6 +142,11 @@ impl Estimate {
             problem: String::new(),
         };
         let usable = match (fit.status, metric) {
+            (_, Metric::Mic) => {
+                // MICs are read from the wells by threshold, not from a fitted curve.
+                e.problem = "metric mic is not a property of a fitted curve".into();
+                false
+            }
             (FitStatus::Ok, _) | (FitStatus::Flat, Metric::Ic50) => true,
             (FitStatus::Flat, _) => {
                 e.problem = format!("flat curve has no {}: {}", metric.name(), fit.message);
@@ -161,6 +177,8 @@ impl Estimate {
                 e.log10_se = fit.log10_ec50_se;
                 e.ci = (fit.ec50_ci_low, fit.ec50_ci_high);
             }
+            // Not usable (above): a fit has no MIC.
+            Metric::Mic => return e,
             Metric::Auc => {
                 e.value = fit.auc;
                 e.qualifier = Some(Bound::Equal);
@@ -194,6 +212,15 @@ pub fn read_estimates(path: &std::path::Path, metric: Metric) -> crate::Result<V
     use crate::table::{field, Table};
     let mut t = Table::open(path)?;
     let name = metric.name();
+    if metric == Metric::Mic {
+        return Err(Error::config(
+            t.at(1),
+            format!(
+                "metric mic compares MICs, not the fits of {}: `collateral shift` takes a MIC table (columns cell_line, drug, replicate, mic; e.g. a run's mics.csv), and `collateral merge` does not compare MICs",
+                path.display()
+            ),
+        ));
+    }
     let c_line = t.require("cell_line")?;
     let c_drug = t.require("drug")?;
     let c_value = t.require(name)?;
@@ -495,6 +522,18 @@ impl ShiftSettings {
                 ),
             ));
         }
+        if self.metric == Metric::Mic && self.per_replicate {
+            out.push((
+                "per_replicate",
+                "`shift.per_replicate = true` with `metric = \"mic\"`: each replicate MIC is a measurement of the one MIC test per line and drug, not a comparison of its own; leave per_replicate out".to_string(),
+            ));
+        }
+        if self.metric == Metric::Mic && self.rule == CallRule::Dhawan2017 {
+            out.push((
+                "rule",
+                "`shift.rule = \"dhawan2017\"` with `metric = \"mic\"`: that rule compares the confidence intervals of fitted curves, which MICs do not have; use nichol2019 or delta".to_string(),
+            ));
+        }
         out
     }
 }
@@ -550,6 +589,20 @@ pub fn compute_shifts(
     lines: &LinesTable,
     settings: &ShiftSettings,
 ) -> Vec<Shift> {
+    let mut rows = pair_estimates(estimates, lines, settings);
+    call_shifts(&mut rows, settings);
+    rows
+}
+
+/// The rows of [`compute_shifts`] before q-values and the significance-based calls: every
+/// resistant line against its parental line for every drug either has an estimate for, with
+/// log2_fc, its qualifier, and (for estimates with standard errors) the CI and p-value. A
+/// metric with a test of its own (`mic`) fills in p-values and CIs before [`call_shifts`].
+pub fn pair_estimates(
+    estimates: &[Estimate],
+    lines: &LinesTable,
+    settings: &ShiftSettings,
+) -> Vec<Shift> {
     let mut by_line: BTreeMap<(&str, &str), Vec<&Estimate>> = BTreeMap::new();
     for e in estimates {
         by_line
@@ -600,25 +653,85 @@ pub fn compute_shifts(
             }
         }
     }
-    // BH across every p-value of the run, then calls.
+    rows
+}
+
+/// Benjamini–Hochberg q-values over every p-value of `rows`, then the calls of the rule that
+/// rest on them (`delta`, `nichol2019`; `dhawan2017` was decided when pairing).
+pub fn call_shifts(rows: &mut [Shift], settings: &ShiftSettings) {
     let p: Vec<f64> = rows.iter().map(|r| r.p_value).collect();
     let q = benjamini_hochberg(&p);
+    // Bonferroni of nichol2019: α over the comparisons that have a p-value.
+    let tested = p.iter().filter(|p| p.is_finite()).count();
     for (row, q) in rows.iter_mut().zip(q) {
         row.q_value = q;
-        if settings.rule == CallRule::Delta && row.log2_fc_qualifier == Some(Bound::Equal) {
-            row.call = if !q.is_finite() {
-                row.reason = "no standard error for the fold change".into();
-                Call::Undetermined
-            } else if q <= settings.alpha && row.log2_fc >= settings.tau {
-                Call::CrossResistant
-            } else if q <= settings.alpha && row.log2_fc <= -settings.tau {
-                Call::CollateralSensitive
-            } else {
-                Call::Neutral
-            };
+        match settings.rule {
+            CallRule::Delta if row.log2_fc_qualifier == Some(Bound::Equal) => {
+                row.call = if !q.is_finite() {
+                    row.reason = "no standard error for the fold change".into();
+                    Call::Undetermined
+                } else if q <= settings.alpha && row.log2_fc >= settings.tau {
+                    Call::CrossResistant
+                } else if q <= settings.alpha && row.log2_fc <= -settings.tau {
+                    Call::CollateralSensitive
+                } else {
+                    Call::Neutral
+                };
+            }
+            CallRule::Delta => {
+                // A censored ratio with a test of its own (mic): the bound decided the call
+                // when pairing; it also needs q ≤ α.
+                let decided = matches!(row.call, Call::CrossResistant | Call::CollateralSensitive);
+                if decided && q.is_finite() && q > settings.alpha {
+                    row.call = Call::Neutral;
+                    row.reason = format!("{}; but q = {q:.3} > α = {}", row.reason, settings.alpha);
+                }
+            }
+            CallRule::Nichol2019 => nichol_call(row, settings.alpha / tested as f64),
+            CallRule::Dhawan2017 => {}
         }
     }
-    rows
+}
+
+/// The nichol2019 call of one row: significant when p < `threshold` (α / m), in the direction
+/// of log2_fc; a censored ratio whose bound leaves the direction open is `undetermined`.
+fn nichol_call(row: &mut Shift, threshold: f64) {
+    let Some(qualifier) = row.log2_fc_qualifier else {
+        return; // no ratio: `undetermined`, the reason set when pairing
+    };
+    if !row.p_value.is_finite() {
+        row.call = Call::Undetermined;
+        row.reason = if row.reason.is_empty() {
+            "the nichol2019 rule needs a p-value".into()
+        } else {
+            format!("the nichol2019 rule needs a p-value; {}", row.reason)
+        };
+        return;
+    }
+    let fc = row.log2_fc;
+    let up = match qualifier {
+        Bound::Equal if fc == 0.0 => None,
+        Bound::Equal => Some(fc > 0.0),
+        Bound::Greater if fc >= 0.0 => Some(true),
+        Bound::Less if fc <= 0.0 => Some(false),
+        _ => {
+            row.call = Call::Undetermined;
+            row.reason = format!(
+                "censored: log2_fc {} {fc:.3} leaves the direction open",
+                qualifier.symbol()
+            );
+            return;
+        }
+    };
+    row.call = match up {
+        Some(true) if row.p_value < threshold => Call::CrossResistant,
+        Some(false) if row.p_value < threshold => Call::CollateralSensitive,
+        _ => Call::Neutral,
+    };
+    if qualifier != Bound::Equal {
+        // The bound-and-τ wording of pairing does not apply: this rule has no τ.
+        row.reason = format!("censored: log2_fc {} {fc:.3}", qualifier.symbol());
+    }
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -652,13 +765,18 @@ fn pair(
         reason: String::new(),
         ec50_f_test_p: f64::NAN,
     };
+    let what = if s.metric == Metric::Mic {
+        "MIC"
+    } else {
+        "curve"
+    };
     let (r, p) = match (r, p) {
         (None, _) => {
-            row.reason = format!("no curve of {name} for {drug}");
+            row.reason = format!("no {what} of {name} for {drug}");
             return row;
         }
         (_, None) => {
-            row.reason = format!("no curve of parental line {parent} for {drug}");
+            row.reason = format!("no {what} of parental line {parent} for {drug}");
             return row;
         }
         (Some(r), Some(p)) => (r, p),

@@ -11,6 +11,8 @@ mod iwasawa;
 mod keep_going;
 mod lineage;
 mod merge;
+mod mic;
+mod nichol2019;
 mod normalization;
 mod outdir;
 mod plan;

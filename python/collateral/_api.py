@@ -308,8 +308,10 @@ def shift(
     """``collateral shift``: shifts, matrix, calls, network and cycles from fits and a lines
     table (``cell_line, parental_line, selected_with``), each a DataFrame or a file.
 
-    ``metric``: ``ic50``, ``ec50`` or ``auc``; ``tau``: threshold on |log2_fc|; ``alpha``:
-    level on BH q-values; ``rule``: ``delta`` or ``dhawan2017``; further ``settings`` are the
+    ``metric``: ``ic50``, ``ec50``, ``auc`` or ``mic`` (then ``fits`` is a MIC table:
+    ``cell_line, drug, replicate, mic[, mic_qualifier]``); ``tau``: threshold on |log2_fc|;
+    ``alpha``: level on BH q-values; ``rule``: ``delta``, ``dhawan2017`` or ``nichol2019``;
+    further ``settings`` are the
     assay file's ``[shift]`` keys (``per_replicate``, ``max_cycle_length``). Returns a
     :class:`Run` whose ``fits`` are the fits given. Without ``outdir`` nothing is written
     where you would see it (see :class:`Run`).
