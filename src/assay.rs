@@ -27,11 +27,13 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{did_you_mean, Error, Location, Problem, Result};
 use crate::fit::FitKeys;
+use crate::mic::MicSettings;
 use crate::normalize::NormalizeSettings;
+use crate::plan::PlanSettings;
 use crate::plate::PlateFormat;
 use crate::qc::QcSettings;
 use crate::read::{AssayWells, PlateEntry, WellSources};
-use crate::shift::ShiftSettings;
+use crate::shift::{Metric, ShiftSettings};
 use crate::text::key_line;
 
 /// Concentration units we recognise; others are accepted with a warning.
@@ -41,7 +43,7 @@ pub const KNOWN_UNITS: [&str; 16] = [
 ];
 
 /// Keys of the top level and of each section, for the unknown-key check.
-const TOP_KEYS: [&str; 11] = [
+const TOP_KEYS: [&str; 13] = [
     "name",
     "concentration_unit",
     "evolution_time_unit",
@@ -53,6 +55,8 @@ const TOP_KEYS: [&str; 11] = [
     "normalize",
     "fit",
     "shift",
+    "plan",
+    "mic",
 ];
 /// Keys of each `[[plates]]` entry.
 pub const PLATES_KEYS: [&str; 7] = [
@@ -76,6 +80,13 @@ pub struct Settings {
     pub fit: FitKeys,
     /// Shifts and calls.
     pub shift: ShiftSettings,
+    /// Therapy sequences (`[plan]`): when present, `run` writes `plan.csv` and `plan.md`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub plan: Option<PlanSettings>,
+    /// Reading MICs from the wells: present when the metric is `mic` or `[mic]` is written
+    /// (and only then in `run.json`, whose settings are otherwise unchanged).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mic: Option<MicSettings>,
 }
 
 /// The assay file as written (before checking).
@@ -98,6 +109,8 @@ struct RawAssay {
     fit: FitKeys,
     #[serde(default)]
     shift: ShiftSettings,
+    plan: Option<PlanSettings>,
+    mic: Option<MicSettings>,
 }
 
 /// One `[[plates]]` entry as written.
@@ -261,6 +274,12 @@ impl Assay {
         for (key, msg) in raw.shift.problems() {
             problems.push(problem(at(key), msg));
         }
+        for (key, msg) in raw.plan.iter().flat_map(PlanSettings::problems) {
+            problems.push(problem(at(key), msg));
+        }
+        for (key, msg) in raw.mic.iter().flat_map(MicSettings::problems) {
+            problems.push(problem(at(key), msg));
+        }
         let fit_config = match raw.fit.to_settings() {
             Err((key, msg)) => {
                 problems.push(problem(at(key), msg));
@@ -303,7 +322,12 @@ impl Assay {
                 qc: raw.qc,
                 normalize: raw.normalize,
                 fit: raw.fit,
+                mic: match raw.mic {
+                    None if raw.shift.metric != Metric::Mic => None,
+                    given => Some(given.unwrap_or_default()),
+                },
                 shift: raw.shift,
+                plan: raw.plan,
             },
             fit_config,
             warnings,
@@ -382,6 +406,8 @@ fn check_keys(table: &toml::Table, text: &str, path: &Path) -> Result<()> {
             "normalize" => Some(&NormalizeSettings::KEYS),
             "fit" => Some(&FitKeys::KEYS),
             "shift" => Some(&ShiftSettings::KEYS),
+            "plan" => Some(&PlanSettings::KEYS),
+            "mic" => Some(&MicSettings::KEYS),
             _ => None,
         };
         if let (Some(valid), Some(sub)) = (section, value.as_table()) {

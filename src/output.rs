@@ -270,7 +270,7 @@ pub const IDENTITY_COLUMNS: [&str; 14] = [
 ];
 
 /// Words of the contract tables other than names: roles, qualifiers, reasons, settings.
-const WORD_COLUMNS: [&str; 17] = [
+const WORD_COLUMNS: [&str; 19] = [
     "role",
     "signal",
     "message",
@@ -288,9 +288,11 @@ const WORD_COLUMNS: [&str; 17] = [
     "metric",
     "last_call",
     "course",
+    "sequence",
+    "mic_qualifier",
 ];
 
-const COUNT_COLUMNS: [&str; 19] = [
+const COUNT_COLUMNS: [&str; 22] = [
     "n_points",
     "plate_size",
     "n_vehicle",
@@ -310,9 +312,19 @@ const COUNT_COLUMNS: [&str; 19] = [
     "n_times",
     "call_changes",
     "slope_points",
+    "support",
+    "n_concentrations",
+    "skipped_wells",
 ];
 
-const FLAG_COLUMNS: [&str; 4] = ["excluded", "spatial_flag", "converged", "outlier"];
+const FLAG_COLUMNS: [&str; 6] = [
+    "scorable",
+    "excluded",
+    "spatial_flag",
+    "converged",
+    "outlier",
+    "cross_resistant",
+];
 
 /// The kind of column `column` of the output table `file` (a file name such as `fits.csv`),
 /// or `None` when the contract does not fix it: the user's own extra columns carried through
@@ -348,6 +360,7 @@ pub fn column_kind(file: &str, column: &str) -> Option<ColumnKind> {
         | "fits.csv"
         | "fits_by_replicate.csv"
         | "shifts.csv"
+        | "mics.csv"
         | "cycles.csv" => Some(ColumnKind::Number),
         _ => None,
     }

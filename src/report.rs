@@ -66,6 +66,9 @@ pub const SHIFT_TABLE_COLUMNS: [&str; 12] = [
 /// `plots/dose_response/`. Keeps the report of a large screen openable.
 pub const MAX_INLINE_GRIDS: usize = 24;
 
+/// Lineage trajectory grids inlined in the report at most; all are in `plots/trajectories/`.
+pub const MAX_INLINE_TRAJECTORIES: usize = 6;
+
 /// Plate maps inlined in the report at most; all are still written under `plots/plates/`.
 pub const MAX_INLINE_PLATES: usize = 48;
 
@@ -101,6 +104,8 @@ impl Drawing {
             | Kind::Highlights => true,
             Kind::Grid | Kind::DrugOverview => mode == ReportMode::Full && index < MAX_INLINE_GRIDS,
             Kind::PlateMap => mode == ReportMode::Full && index < MAX_INLINE_PLATES,
+            Kind::Likelihood | Kind::Plan => true,
+            Kind::Trajectory => index < MAX_INLINE_TRAJECTORIES,
         }
     }
 
@@ -313,6 +318,185 @@ fn table_of(id: &str, columns: &[&str], rows: &[Vec<Td>], classes: &[String]) ->
     h
 }
 
+/// Columns of the report's likelihood table (all of `likelihood.csv`'s but the counts of
+/// neutral and undetermined lineages).
+const LIKELIHOOD_TABLE_COLUMNS: [&str; 12] = [
+    "selected_with",
+    "drug",
+    "evolution_time",
+    "n_lineages",
+    "n_cs",
+    "n_cr",
+    "cs_likelihood",
+    "cs_ci_low",
+    "cs_ci_high",
+    "cr_likelihood",
+    "cr_ci_low",
+    "cr_ci_high",
+];
+
+/// "Lineages and time": the likelihood map and table, what the courses of CS were, and the
+/// trajectory grids. Written when a drug pair has several lineages or lines have times.
+fn lineages_section(
+    h: &mut String,
+    data: &RunData,
+    drawing: &Drawing,
+    format: Format,
+    summary: bool,
+) {
+    let repeated = data.likelihood.iter().any(|r| r.n_lineages >= 2);
+    if data.stability.is_empty() && !repeated {
+        return;
+    }
+    h.push_str("<h2 id=\"lineages\">Lineages and time</h2>\n");
+    if !data.stability.is_empty() {
+        let lineages: std::collections::BTreeSet<&str> =
+            data.stability.iter().map(|s| s.lineage.as_str()).collect();
+        let times: std::collections::BTreeSet<u64> = data
+            .trajectories
+            .iter()
+            .map(|t| t.evolution_time.to_bits())
+            .collect();
+        let unit = data.run["assay"]["evolution_time_unit"]
+            .as_str()
+            .unwrap_or("time units");
+        let pairs: Vec<&crate::plot::data::StabilityRow> = data
+            .stability
+            .iter()
+            .filter(|s| s.drug != s.selected_with)
+            .collect();
+        let count = |c: &str| pairs.iter().filter(|s| s.course == c).count();
+        let _ = writeln!(
+            h,
+            "<p>{} lineages sampled at {} evolution times ({}). Of {} lineage × drug pairs (the selecting drug left out), collateral sensitivity <b>persisted</b> at every time point in {}, <b>emerged</b> and lasted to the last time point in {}, <b>faded</b> before the last in {}, came and went (intermittent) in {}, and never appeared in {}; {} had no determined call. Per pair: {}; every time point: {}.</p>",
+            lineages.len(),
+            times.len(),
+            escape(unit),
+            pairs.len(),
+            count("persistent"),
+            count("emerging"),
+            count("fading"),
+            count("intermittent"),
+            count("never"),
+            count(""),
+            link("stability.csv"),
+            link("trajectories.csv")
+        );
+    }
+    for f in drawing.inline_of(Kind::Likelihood) {
+        h.push_str(&figure_html(f, format));
+    }
+    let mut rows: Vec<&crate::plot::data::Cells> = data.likelihood_cells.iter().collect();
+    if summary && rows.len() > SUMMARY_TABLE_ROWS {
+        rows.truncate(SUMMARY_TABLE_ROWS);
+        let _ = writeln!(
+            h,
+            "<p>The first {SUMMARY_TABLE_ROWS} of {} rows; all are in {}.</p>",
+            data.likelihood_cells.len(),
+            link("likelihood.csv")
+        );
+    } else {
+        let _ = writeln!(
+            h,
+            "<p>From {}: of the lineages selected with a drug, how many became collaterally sensitive or cross-resistant to another, with Wilson 95 % intervals.</p>",
+            link("likelihood.csv")
+        );
+    }
+    let table_rows: Vec<Vec<String>> = rows
+        .iter()
+        .map(|r| LIKELIHOOD_TABLE_COLUMNS.iter().map(|c| r.text(c)).collect())
+        .collect();
+    h.push_str(&table(
+        "likelihood-table",
+        &LIKELIHOOD_TABLE_COLUMNS,
+        &table_rows,
+        &[],
+    ));
+    for f in drawing.inline_of(Kind::Trajectory) {
+        h.push_str(&figure_html(f, format));
+    }
+    let grids: Vec<&str> = drawing.files_of(Kind::Trajectory).collect();
+    if grids.len() > MAX_INLINE_TRAJECTORIES {
+        h.push_str(&link_list(
+            &format!(
+                "The other {} lineages' trajectories",
+                grids.len() - MAX_INLINE_TRAJECTORIES
+            ),
+            &grids[MAX_INLINE_TRAJECTORIES..],
+        ));
+    }
+}
+
+/// Rows of `plan.csv` the report's table shows.
+const PLAN_TABLE_ROWS: usize = 10;
+
+/// "Therapy sequences" (runs with `[plan]`): the plan in words (`plan.md`), its figure, and
+/// the best rows of `plan.csv`.
+fn plan_section(h: &mut String, data: &RunData, drawing: &Drawing, format: Format) {
+    let Ok(words) = std::fs::read_to_string(data.dir.join("plan.md")) else {
+        return;
+    };
+    h.push_str("<h2 id=\"plan\">Therapy sequences</h2>\n");
+    for paragraph in words
+        .split("\n\n")
+        .map(str::trim)
+        .filter(|p| !p.is_empty() && !p.starts_with('#'))
+    {
+        let _ = writeln!(h, "<p>{}</p>", escape(paragraph));
+    }
+    for f in drawing.inline_of(Kind::Plan) {
+        h.push_str(&figure_html(f, format));
+    }
+    let Ok(mut reader) = csv::Reader::from_path(data.dir.join("plan.csv")) else {
+        return;
+    };
+    let Ok(header) = reader.headers().cloned() else {
+        return;
+    };
+    let columns = [
+        "rank",
+        "sequence",
+        "expected_log2_fc",
+        "expected_ci_low",
+        "expected_ci_high",
+        "p_no_cr",
+        "p_all_cs",
+        "support",
+    ];
+    let rows: Vec<Vec<String>> = reader
+        .records()
+        .filter_map(|r| r.ok())
+        .filter(|r| {
+            header
+                .iter()
+                .position(|h| h == "rank")
+                .and_then(|c| r.get(c))
+                != Some("")
+        })
+        .take(PLAN_TABLE_ROWS)
+        .map(|r| {
+            columns
+                .iter()
+                .map(|c| {
+                    header
+                        .iter()
+                        .position(|h| h == *c)
+                        .and_then(|i| r.get(i))
+                        .unwrap_or("")
+                        .to_string()
+                })
+                .collect()
+        })
+        .collect();
+    let _ = writeln!(
+        h,
+        "<p>The best {} sequences; every candidate, and why some cannot be scored, is in {}.</p>",
+        rows.len(),
+        link("plan.csv")
+    );
+    h.push_str(&table("plan-table", &columns, &rows, &[]));
+}
+
 /// A relative link to a file of the output folder, labelled with its path.
 fn link(path: &str) -> String {
     format!("<a href=\"{0}\">{0}</a>", escape(path))
@@ -501,7 +685,14 @@ pub fn report_html(
     let compared = data.compared;
     h.push_str("<nav><a href=\"#summary\">Summary</a><a href=\"#qc\">QC</a>");
     if compared {
-        h.push_str("<a href=\"#map\">CS map</a><a href=\"#network\">Network</a><a href=\"#shifts\">Shifts</a>");
+        h.push_str("<a href=\"#map\">CS map</a><a href=\"#network\">Network</a>");
+        if !data.stability.is_empty() || data.likelihood.iter().any(|r| r.n_lineages >= 2) {
+            h.push_str("<a href=\"#lineages\">Lineages and time</a>");
+        }
+        if data.dir.join("plan.md").is_file() {
+            h.push_str("<a href=\"#plan\">Plan</a>");
+        }
+        h.push_str("<a href=\"#shifts\">Shifts</a>");
     }
     h.push_str("<a href=\"#drugs\">By drug</a><a href=\"#curves\">By line</a><a href=\"#fits\">Fits</a><a href=\"#plates\">Plate maps</a><a href=\"#settings\">Settings</a></nav>\n");
     if summary {
@@ -700,6 +891,8 @@ pub fn report_html(
                 &[],
             ));
         }
+        lineages_section(&mut h, data, drawing, format, summary);
+        plan_section(&mut h, data, drawing, format);
         let metric = data
             .shifts
             .first()

@@ -16,6 +16,12 @@
 //! when the two 95 % CIs of the metric do not overlap (no fold-change threshold), `neutral` when
 //! they overlap.
 //!
+//! Rule `nichol2019` reproduces Nichol et al. 2019: significant when p < α / m (Bonferroni over
+//! the m comparisons with a p-value), direction from the sign of log2_fc, no fold-change
+//! threshold. Metric `mic` pairs the lines here too, but its estimates and p-values come from
+//! the dilution error model of [`crate::mic`] (which calls [`pair_estimates`] and
+//! [`call_shifts`]).
+//!
 //! Rule `maltas-wood` reproduces the temporal-CS analysis of Maltas & Wood (their
 //! `MakeHeterogeneityFigurePanels.m`): `collateral_sensitive` / `cross_resistant` when the
 //! resistant line's metric lies more than 3 standard errors below / above the parental line's
@@ -40,6 +46,8 @@ pub enum Metric {
     Ec50,
     /// Area under the fitted curve over the tested range.
     Auc,
+    /// Minimum inhibitory concentration (two-fold dilution steps; see [`crate::mic`]).
+    Mic,
 }
 
 impl Metric {
@@ -49,6 +57,7 @@ impl Metric {
             Metric::Ic50 => "ic50",
             Metric::Ec50 => "ec50",
             Metric::Auc => "auc",
+            Metric::Mic => "mic",
         }
     }
 }
@@ -61,6 +70,8 @@ pub enum CallRule {
     Delta,
     /// Non-overlapping 95 % CIs of the metric, as in Dhawan et al. 2017.
     Dhawan2017,
+    /// p < α / m (Bonferroni over the table), direction from the sign, as in Nichol et al. 2019.
+    Nichol2019,
     /// Outside the parental replicates' mean ± 3 standard errors, as in Maltas & Wood's
     /// temporal collateral-sensitivity analysis.
     #[serde(rename = "maltas-wood")]
@@ -141,6 +152,11 @@ impl Estimate {
             problem: String::new(),
         };
         let usable = match (fit.status, metric) {
+            (_, Metric::Mic) => {
+                // MICs are read from the wells by threshold, not from a fitted curve.
+                e.problem = "metric mic is not a property of a fitted curve".into();
+                false
+            }
             (FitStatus::Ok, _) | (FitStatus::Flat, Metric::Ic50) => true,
             (FitStatus::Flat, _) => {
                 e.problem = format!("flat curve has no {}: {}", metric.name(), fit.message);
@@ -171,6 +187,8 @@ impl Estimate {
                 e.log10_se = fit.log10_ec50_se;
                 e.ci = (fit.ec50_ci_low, fit.ec50_ci_high);
             }
+            // Not usable (above): a fit has no MIC.
+            Metric::Mic => return e,
             Metric::Auc => {
                 e.value = fit.auc;
                 e.qualifier = Some(Bound::Equal);
@@ -204,6 +222,15 @@ pub fn read_estimates(path: &std::path::Path, metric: Metric) -> crate::Result<V
     use crate::table::{field, Table};
     let mut t = Table::open(path)?;
     let name = metric.name();
+    if metric == Metric::Mic {
+        return Err(Error::config(
+            t.at(1),
+            format!(
+                "metric mic compares MICs, not the fits of {}: `collateral shift` takes a MIC table (columns cell_line, drug, replicate, mic; e.g. a run's mics.csv), and `collateral merge` does not compare MICs",
+                path.display()
+            ),
+        ));
+    }
     let c_line = t.require("cell_line")?;
     let c_drug = t.require("drug")?;
     let c_value = t.require(name)?;
@@ -278,6 +305,110 @@ pub fn read_estimates(path: &std::path::Path, metric: Metric) -> crate::Result<V
             e.log10_se = (e.ci.1.log10() - e.ci.0.log10()) / (2.0 * 1.959_963_984_540_054);
         }
         out.push(e);
+    }
+    if problems.is_empty() {
+        Ok(out)
+    } else {
+        Err(Error::problems(ErrorKind::Input, problems))
+    }
+}
+
+/// Reads a `shifts.csv` back (this tool's, or one with at least `resistant_line, drug,
+/// selected_with, log2_fc, call`): what a planner or another reader of a finished comparison
+/// needs. Columns it lacks are empty or NaN; a cell that is not what its column holds is a
+/// problem at its file and line (all are reported together).
+pub fn read_shifts(path: &std::path::Path) -> crate::Result<Vec<Shift>> {
+    use crate::error::{Error, ErrorKind, Problem};
+    use crate::table::{field, Table};
+    let mut t = Table::open(path)?;
+    let c_line = t.require("resistant_line")?;
+    let c_drug = t.require("drug")?;
+    let c_sel = t.require("selected_with")?;
+    let c_fc = t.require("log2_fc")?;
+    let c_call = t.require("call")?;
+    let c = |name: &str| t.column(name);
+    let (c_parent, c_rep, c_metric, c_qual) = (
+        c("parental_line"),
+        c("replicate"),
+        c("metric"),
+        c("log2_fc_qualifier"),
+    );
+    let (c_lo, c_hi, c_p, c_q, c_reason) = (
+        c("ci_low"),
+        c("ci_high"),
+        c("p_value"),
+        c("q_value"),
+        c("reason"),
+    );
+    let mut out = Vec::new();
+    let mut problems = Vec::new();
+    let mut rec = csv::StringRecord::new();
+    while let Some(line) = t.next_row(&mut rec)? {
+        let mut bad = |message: String| {
+            problems.push(Problem {
+                location: t.at(line),
+                message,
+            })
+        };
+        let mut number = |col: Option<usize>, what: &str| match field(&rec, col) {
+            "" => f64::NAN,
+            v => v.parse().unwrap_or_else(|_| {
+                bad(format!(
+                    "`{what}` is `{v}`; expected a number or an empty cell"
+                ));
+                f64::NAN
+            }),
+        };
+        let log2_fc = number(Some(c_fc), "log2_fc");
+        let (ci_low, ci_high) = (number(c_lo, "ci_low"), number(c_hi, "ci_high"));
+        let (p_value, q_value) = (number(c_p, "p_value"), number(c_q, "q_value"));
+        let call = match Call::parse(field(&rec, Some(c_call))) {
+            Some(call) => call,
+            None => {
+                problems.push(Problem {
+                    location: t.at(line),
+                    message: format!(
+                        "`call` is `{}`; expected collateral_sensitive, cross_resistant, neutral or undetermined",
+                        field(&rec, Some(c_call))
+                    ),
+                });
+                continue;
+            }
+        };
+        let metric = match field(&rec, c_metric) {
+            "" => Metric::Ic50,
+            m => match serde_json::from_value(serde_json::Value::String(m.to_string())) {
+                Ok(m) => m,
+                Err(_) => {
+                    problems.push(Problem {
+                        location: t.at(line),
+                        message: format!("`metric` is `{m}`, not a metric of this tool"),
+                    });
+                    continue;
+                }
+            },
+        };
+        out.push(Shift {
+            resistant_line: field(&rec, Some(c_line)).to_string(),
+            replicate: field(&rec, c_rep).to_string(),
+            parental_line: field(&rec, c_parent).to_string(),
+            drug: field(&rec, Some(c_drug)).to_string(),
+            selected_with: field(&rec, Some(c_sel)).to_string(),
+            metric,
+            log2_fc,
+            log2_fc_qualifier: Bound::parse(field(&rec, c_qual)),
+            ci_low,
+            ci_high,
+            p_value,
+            q_value,
+            call,
+            value_resistant: f64::NAN,
+            qualifier_resistant: None,
+            value_parental: f64::NAN,
+            qualifier_parental: None,
+            reason: field(&rec, c_reason).to_string(),
+            ec50_f_test_p: f64::NAN,
+        });
     }
     if problems.is_empty() {
         Ok(out)
@@ -401,6 +532,24 @@ impl ShiftSettings {
                 ),
             ));
         }
+        if self.metric == Metric::Mic && self.per_replicate {
+            out.push((
+                "per_replicate",
+                "`shift.per_replicate = true` with `metric = \"mic\"`: each replicate MIC is a measurement of the one MIC test per line and drug, not a comparison of its own; leave per_replicate out".to_string(),
+            ));
+        }
+        if self.metric == Metric::Mic && self.rule == CallRule::MaltasWood {
+            out.push((
+                "rule",
+                "`shift.rule = \"maltas-wood\"` with `metric = \"mic\"`: that rule compares a fitted IC50 with the mean and standard error of the parental replicates' IC50s; use nichol2019 or delta".to_string(),
+            ));
+        }
+        if self.metric == Metric::Mic && self.rule == CallRule::Dhawan2017 {
+            out.push((
+                "rule",
+                "`shift.rule = \"dhawan2017\"` with `metric = \"mic\"`: that rule compares the confidence intervals of fitted curves, which MICs do not have; use nichol2019 or delta".to_string(),
+            ));
+        }
         out
     }
 }
@@ -452,6 +601,20 @@ pub struct Shift {
 /// Pairs every resistant line with its parental line for every drug either was tested with, and
 /// computes the shift statistics and calls.
 pub fn compute_shifts(
+    estimates: &[Estimate],
+    lines: &LinesTable,
+    settings: &ShiftSettings,
+) -> Vec<Shift> {
+    let mut rows = pair_estimates(estimates, lines, settings);
+    call_shifts(&mut rows, settings);
+    rows
+}
+
+/// The rows of [`compute_shifts`] before q-values and the significance-based calls: every
+/// resistant line against its parental line for every drug either has an estimate for, with
+/// log2_fc, its qualifier, and (for estimates with standard errors) the CI and p-value. A
+/// metric with a test of its own (`mic`) fills in p-values and CIs before [`call_shifts`].
+pub fn pair_estimates(
     estimates: &[Estimate],
     lines: &LinesTable,
     settings: &ShiftSettings,
@@ -510,25 +673,86 @@ pub fn compute_shifts(
             }
         }
     }
-    // BH across every p-value of the run, then calls.
+    rows
+}
+
+/// Benjamini–Hochberg q-values over every p-value of `rows`, then the calls of the rule that
+/// rest on them (`delta`, `nichol2019`; `dhawan2017` and `maltas-wood` were decided when
+/// pairing).
+pub fn call_shifts(rows: &mut [Shift], settings: &ShiftSettings) {
     let p: Vec<f64> = rows.iter().map(|r| r.p_value).collect();
     let q = benjamini_hochberg(&p);
+    // Bonferroni of nichol2019: α over the comparisons that have a p-value.
+    let tested = p.iter().filter(|p| p.is_finite()).count();
     for (row, q) in rows.iter_mut().zip(q) {
         row.q_value = q;
-        if settings.rule == CallRule::Delta && row.log2_fc_qualifier == Some(Bound::Equal) {
-            row.call = if !q.is_finite() {
-                row.reason = "no standard error for the fold change".into();
-                Call::Undetermined
-            } else if q <= settings.alpha && row.log2_fc >= settings.tau {
-                Call::CrossResistant
-            } else if q <= settings.alpha && row.log2_fc <= -settings.tau {
-                Call::CollateralSensitive
-            } else {
-                Call::Neutral
-            };
+        match settings.rule {
+            CallRule::Delta if row.log2_fc_qualifier == Some(Bound::Equal) => {
+                row.call = if !q.is_finite() {
+                    row.reason = "no standard error for the fold change".into();
+                    Call::Undetermined
+                } else if q <= settings.alpha && row.log2_fc >= settings.tau {
+                    Call::CrossResistant
+                } else if q <= settings.alpha && row.log2_fc <= -settings.tau {
+                    Call::CollateralSensitive
+                } else {
+                    Call::Neutral
+                };
+            }
+            CallRule::Delta => {
+                // A censored ratio with a test of its own (mic): the bound decided the call
+                // when pairing; it also needs q ≤ α.
+                let decided = matches!(row.call, Call::CrossResistant | Call::CollateralSensitive);
+                if decided && q.is_finite() && q > settings.alpha {
+                    row.call = Call::Neutral;
+                    row.reason = format!("{}; but q = {q:.3} > α = {}", row.reason, settings.alpha);
+                }
+            }
+            CallRule::Nichol2019 => nichol_call(row, settings.alpha / tested as f64),
+            CallRule::Dhawan2017 | CallRule::MaltasWood => {}
         }
     }
-    rows
+}
+
+/// The nichol2019 call of one row: significant when p < `threshold` (α / m), in the direction
+/// of log2_fc; a censored ratio whose bound leaves the direction open is `undetermined`.
+fn nichol_call(row: &mut Shift, threshold: f64) {
+    let Some(qualifier) = row.log2_fc_qualifier else {
+        return; // no ratio: `undetermined`, the reason set when pairing
+    };
+    if !row.p_value.is_finite() {
+        row.call = Call::Undetermined;
+        row.reason = if row.reason.is_empty() {
+            "the nichol2019 rule needs a p-value".into()
+        } else {
+            format!("the nichol2019 rule needs a p-value; {}", row.reason)
+        };
+        return;
+    }
+    let fc = row.log2_fc;
+    let up = match qualifier {
+        Bound::Equal if fc == 0.0 => None,
+        Bound::Equal => Some(fc > 0.0),
+        Bound::Greater if fc >= 0.0 => Some(true),
+        Bound::Less if fc <= 0.0 => Some(false),
+        _ => {
+            row.call = Call::Undetermined;
+            row.reason = format!(
+                "censored: log2_fc {} {fc:.3} leaves the direction open",
+                qualifier.symbol()
+            );
+            return;
+        }
+    };
+    row.call = match up {
+        Some(true) if row.p_value < threshold => Call::CrossResistant,
+        Some(false) if row.p_value < threshold => Call::CollateralSensitive,
+        _ => Call::Neutral,
+    };
+    if qualifier != Bound::Equal {
+        // The bound-and-τ wording of pairing does not apply: this rule has no τ.
+        row.reason = format!("censored: log2_fc {} {fc:.3}", qualifier.symbol());
+    }
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -562,13 +786,18 @@ fn pair(
         reason: String::new(),
         ec50_f_test_p: f64::NAN,
     };
+    let what = if s.metric == Metric::Mic {
+        "MIC"
+    } else {
+        "curve"
+    };
     let (r, p) = match (r, p) {
         (None, _) => {
-            row.reason = format!("no curve of {name} for {drug}");
+            row.reason = format!("no {what} of {name} for {drug}");
             return row;
         }
         (_, None) => {
-            row.reason = format!("no curve of parental line {parent} for {drug}");
+            row.reason = format!("no {what} of parental line {parent} for {drug}");
             return row;
         }
         (Some(r), Some(p)) => (r, p),
@@ -1109,5 +1338,11 @@ mod tests {
         // The rule's name in assay files and on the command line.
         let parsed: CallRule = serde_json::from_value(serde_json::json!("maltas-wood")).unwrap();
         assert_eq!(parsed, CallRule::MaltasWood);
+        // MICs have no IC50 scale for a mean ± 3 SE.
+        let mic = ShiftSettings {
+            metric: Metric::Mic,
+            ..settings
+        };
+        assert!(mic.problems().iter().any(|(k, _)| *k == "rule"));
     }
 }

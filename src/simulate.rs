@@ -6,6 +6,19 @@
 //! the last column blank, and dilution series (highest dose on the right) filling the columns in
 //! between row by row. Unused wells are `empty`.
 //!
+//! **In time and lineage** (`lineages > 0`): each resistant line becomes `lineages`
+//! independently evolved lineages sharing its selecting drug, each sampled at
+//! `evolution_times` times (days 1, 2, …; lines `resistant01_L03_t2`, lineage
+//! `resistant01_L03`). For every selecting drug and other drug a CS probability p is drawn
+//! (uniform 0.05–0.95); each lineage becomes CS with probability p, then CS whose course is
+//! `persistent`, `emerging` (from a uniformly drawn day after the first to the last) or `fading`
+//! (from the first day to a uniformly drawn day before the last), one third each (always
+//! `persistent` with one time); otherwise it is cross-resistant with probability 0.2 at every
+//! time, or unchanged. A CS lineage's IC50 falls 2^2–2^3.5-fold on its CS days; a CR one rises
+//! 2^1.5–2^3-fold. `truth_courses.csv` gives each lineage and drug its course, and
+//! `truth_likelihood.csv` the true probability of CS and CR at each time
+//! (p·(1 + i/(T−1) + (T−1−i)/(T−1))/3 = 2p/3 for T ≥ 2 times, p for one; CR (1 − p)·0.2).
+//!
 //! The signal of a well is `background + gain · viability · edge + gain · noise · ε` with ε
 //! standard normal and `edge = 1 − edge_effect` on the outer ring (cells only), so on a plate
 //! without edge effect Z′ = 1 − 6·noise in expectation.
@@ -63,6 +76,15 @@ pub struct SimulationSettings {
     pub background: f64,
     /// Plate-to-plate log-normal spread of the gain.
     pub gain_cv: f64,
+    /// Lineages per resistant line (0: no lineages, one line per resistant line).
+    pub lineages: usize,
+    /// Times each lineage is sampled at (days 1, 2, …); needs `lineages`.
+    pub evolution_times: usize,
+    /// Plant the CS probabilities along a chain instead of drawing them: drug01 → drug02 and
+    /// drug02 → drug03 at 0.95, the rest of the chain (drug03 → drug04 → … → drug01) at 0.5,
+    /// every other pair at 0.05, so the best therapy sequence is known: it starts drug01 →
+    /// drug02 → drug03. Needs lineages and at least 3 drugs.
+    pub cs_chain: bool,
 }
 
 impl Default for SimulationSettings {
@@ -83,6 +105,9 @@ impl Default for SimulationSettings {
             gain: 50_000.0,
             background: 1_500.0,
             gain_cv: 0.1,
+            lineages: 0,
+            evolution_times: 1,
+            cs_chain: false,
         }
     }
 }
@@ -109,6 +134,18 @@ impl SimulationSettings {
         };
         if self.lines == 0 || self.drugs == 0 || self.replicates == 0 {
             return bad("lines, drugs and replicates must each be at least 1".into());
+        }
+        if self.evolution_times == 0 || (self.lineages == 0 && self.evolution_times != 1) {
+            return bad(format!(
+                "{} evolution times with {} lineages: sampling in time needs lineages (--lineages N) and at least one time",
+                self.evolution_times, self.lineages
+            ));
+        }
+        if self.cs_chain && (self.lineages == 0 || self.drugs < 3) {
+            return bad(format!(
+                "a planted CS chain needs lineages (--lineages N) and at least 3 drugs ({} lineages, {} drugs)",
+                self.lineages, self.drugs
+            ));
         }
         if self.doses < 2 {
             return bad(format!(
@@ -251,13 +288,63 @@ pub struct TruePlate {
     pub noise_sd: f64,
 }
 
+/// A row of the simulated lines table.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SimulatedLine {
+    /// Cell line.
+    pub name: String,
+    /// Parental line (empty for the parental line).
+    pub parental_line: String,
+    /// Selecting drug (empty for the parental line).
+    pub selected_with: String,
+    /// Lineage and evolution time, in a screen with lineages.
+    pub sampled: Option<(String, f64)>,
+}
+
+/// The true course of CS of one lineage and drug (screens with lineages).
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct TrueCourse {
+    /// Lineage.
+    pub lineage: String,
+    /// Its selecting drug.
+    pub selected_with: String,
+    /// Drug tested.
+    pub drug: String,
+    /// `never`, `persistent`, `emerging` or `fading` (as `stability.csv` names courses).
+    pub course: &'static str,
+    /// Whether the lineage is cross-resistant to the drug (at every time).
+    pub cross_resistant: bool,
+    /// The drug pair's CS probability p.
+    pub cs_probability: f64,
+}
+
+/// The true probabilities of CS and CR among the lineages of one selecting drug, tested with
+/// one drug, at one time.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct TrueLikelihood {
+    /// Selecting drug.
+    pub selected_with: String,
+    /// Drug tested.
+    pub drug: String,
+    /// Evolution time.
+    pub evolution_time: f64,
+    /// Probability that a lineage is CS at that time.
+    pub cs_probability: f64,
+    /// Probability that a lineage is CR at that time.
+    pub cr_probability: f64,
+}
+
 /// A simulated screen.
 #[derive(Debug, Clone)]
 pub struct SimulatedScreen {
     /// Every well, plate by plate.
     pub wells: Vec<SimulatedWell>,
-    /// Cell lines: (name, parental line, selected with).
-    pub lines: Vec<(String, String, String)>,
+    /// The lines table.
+    pub lines: Vec<SimulatedLine>,
+    /// True courses of CS per lineage and drug (screens with lineages; else empty).
+    pub courses: Vec<TrueCourse>,
+    /// True CS and CR probabilities per selecting drug, drug and time (screens with lineages).
+    pub likelihoods: Vec<TrueLikelihood>,
     /// True curves.
     pub curves: Vec<TrueCurve>,
     /// True plate levels.
@@ -283,13 +370,21 @@ pub fn simulate(config: &SimulationConfig) -> SimulatedScreen {
     let (lo, hi) = (doses[0].log10(), doses[doses.len() - 1].log10());
     let width = hi - lo;
     let drugs: Vec<String> = (1..=s.drugs).map(|d| format!("drug{d:02}")).collect();
-    let mut lines = vec![("parental".to_string(), String::new(), String::new())];
-    for r in 1..s.lines {
-        lines.push((
-            format!("resistant{r:02}"),
-            "parental".to_string(),
-            drugs[(r - 1) % s.drugs].clone(),
-        ));
+    let line = |name: String, parental_line: &str, selected_with: &str| SimulatedLine {
+        name,
+        parental_line: parental_line.to_string(),
+        selected_with: selected_with.to_string(),
+        sampled: None,
+    };
+    let mut lines = vec![line("parental".to_string(), "", "")];
+    if s.lineages == 0 {
+        for r in 1..s.lines {
+            lines.push(line(
+                format!("resistant{r:02}"),
+                "parental",
+                &drugs[(r - 1) % s.drugs],
+            ));
+        }
     }
 
     // Parental curves, then each resistant line's shifted copies.
@@ -343,7 +438,16 @@ pub fn simulate(config: &SimulationConfig) -> SimulatedScreen {
         });
     }
     let parental: Vec<TrueCurve> = curves.clone();
-    for (name, parent, selected) in lines.iter().skip(1) {
+    let (mut courses, mut likelihoods) = (Vec::new(), Vec::new());
+    if s.lineages > 0 {
+        let timed = lineage_curves(s, &drugs, &parental, &mut rng);
+        lines.extend(timed.lines);
+        curves.extend(timed.curves);
+        courses = timed.courses;
+        likelihoods = timed.likelihoods;
+    }
+    for l in lines.iter().skip(1).filter(|_| s.lineages == 0) {
+        let (name, parent, selected) = (&l.name, &l.parental_line, &l.selected_with);
         for p in &parental {
             let u: f64 = rng.random();
             let fc = if &p.drug == selected {
@@ -382,7 +486,7 @@ pub fn simulate(config: &SimulationConfig) -> SimulatedScreen {
     let mut plates = Vec::new();
     let per_plate = config.slots_per_plate;
     let mut plate_no = 0;
-    for (name, _, _) in &lines {
+    for name in lines.iter().map(|l| &l.name) {
         let line_curves: Vec<&TrueCurve> = curves.iter().filter(|c| &c.cell_line == name).collect();
         for rep in 1..=s.replicates {
             for chunk in line_curves.chunks(per_plate) {
@@ -479,15 +583,160 @@ pub fn simulate(config: &SimulationConfig) -> SimulatedScreen {
     SimulatedScreen {
         wells,
         lines,
+        courses,
+        likelihoods,
         curves,
         plates,
         settings: s.clone(),
     }
 }
 
+/// The lines, curves and truth of a screen with lineages.
+struct LineageScreen {
+    lines: Vec<SimulatedLine>,
+    curves: Vec<TrueCurve>,
+    courses: Vec<TrueCourse>,
+    likelihoods: Vec<TrueLikelihood>,
+}
+
+/// Probability that a lineage CS for a drug pair of CS probability `p` is CS at time index `i`
+/// of `times`: a third of CS lineages are persistent, a third emerge from a uniform onset in
+/// 1..times−1, a third fade after a uniform last CS index in 0..times−2.
+fn cs_at(p: f64, i: usize, times: usize) -> f64 {
+    if times == 1 {
+        return p;
+    }
+    let span = (times - 1) as f64;
+    p * (1.0 + i as f64 / span + (span - i as f64) / span) / 3.0
+}
+
+/// Rate of cross-resistance among lineages that are not CS.
+const CR_RATE: f64 = 0.2;
+
+fn lineage_curves(
+    s: &SimulationSettings,
+    drugs: &[String],
+    parental: &[TrueCurve],
+    rng: &mut ChaCha8Rng,
+) -> LineageScreen {
+    let times = s.evolution_times;
+    let mut out = LineageScreen {
+        lines: Vec::new(),
+        curves: Vec::new(),
+        courses: Vec::new(),
+        likelihoods: Vec::new(),
+    };
+    for r in 1..s.lines {
+        let selected = &drugs[(r - 1) % s.drugs];
+        let group = format!("resistant{r:02}");
+        // One CS probability per drug pair, shared by the group's lineages.
+        let probability: Vec<f64> = parental
+            .iter()
+            .enumerate()
+            .map(|(j, _)| {
+                let drawn = rng.random_range(0.05..0.95);
+                if !s.cs_chain {
+                    return drawn;
+                }
+                let from = (r - 1) % s.drugs;
+                match (from, j) {
+                    (0, 1) | (1, 2) => 0.95,
+                    (f, j) if j == (f + 1) % s.drugs => 0.5,
+                    _ => 0.05,
+                }
+            })
+            .collect();
+        for (p, &prob) in parental.iter().zip(&probability) {
+            if &p.drug == selected {
+                continue;
+            }
+            for i in 0..times {
+                out.likelihoods.push(TrueLikelihood {
+                    selected_with: selected.clone(),
+                    drug: p.drug.clone(),
+                    evolution_time: (i + 1) as f64,
+                    cs_probability: cs_at(prob, i, times),
+                    cr_probability: (1.0 - prob) * CR_RATE,
+                });
+            }
+        }
+        for l in 1..=s.lineages {
+            let lineage = format!("{group}_L{l:02}");
+            // Per drug: the log2 fold change at each time index, drawn once per lineage.
+            let mut fcs: Vec<Vec<f64>> = Vec::new();
+            for (p, &prob) in parental.iter().zip(&probability) {
+                if &p.drug == selected {
+                    let fc = rng.random_range(2.0..4.0);
+                    fcs.push(vec![fc; times]);
+                    continue;
+                }
+                let (course, cr, series) = if rng.random::<f64>() < prob {
+                    let fc = rng.random_range(-3.5..-2.0);
+                    let kind = if times == 1 {
+                        0
+                    } else {
+                        rng.random_range(0..3usize)
+                    };
+                    let (first, last) = match kind {
+                        0 => (0, times - 1),
+                        1 => (rng.random_range(1..times), times - 1),
+                        _ => (0, rng.random_range(0..times - 1)),
+                    };
+                    let series: Vec<f64> = (0..times)
+                        .map(|i| if (first..=last).contains(&i) { fc } else { 0.0 })
+                        .collect();
+                    (["persistent", "emerging", "fading"][kind], false, series)
+                } else if rng.random::<f64>() < CR_RATE {
+                    let fc = rng.random_range(1.5..3.0);
+                    ("never", true, vec![fc; times])
+                } else {
+                    ("never", false, vec![0.0; times])
+                };
+                out.courses.push(TrueCourse {
+                    lineage: lineage.clone(),
+                    selected_with: selected.clone(),
+                    drug: p.drug.clone(),
+                    course,
+                    cross_resistant: cr,
+                    cs_probability: prob,
+                });
+                fcs.push(series);
+            }
+            for i in 0..times {
+                let name = format!("{lineage}_t{}", i + 1);
+                out.lines.push(SimulatedLine {
+                    name: name.clone(),
+                    parental_line: "parental".into(),
+                    selected_with: selected.clone(),
+                    sampled: Some((lineage.clone(), (i + 1) as f64)),
+                });
+                for (p, series) in parental.iter().zip(&fcs) {
+                    let fc = series[i];
+                    let flat = p.kind == "flat";
+                    let ec50 = if flat { p.ec50 } else { p.ec50 * 2f64.powf(fc) };
+                    out.curves.push(TrueCurve {
+                        cell_line: name.clone(),
+                        parental_line: "parental".into(),
+                        ec50,
+                        abs_ic50: if flat {
+                            None
+                        } else {
+                            abs_ic50(p.top, p.bottom, ec50, p.hill)
+                        },
+                        true_log2_fc: (!flat).then_some(fc),
+                        ..p.clone()
+                    });
+                }
+            }
+        }
+    }
+    out
+}
+
 impl SimulatedScreen {
     /// Writes `wells.csv`, `lines.csv`, `assay.toml`, `truth_curves.csv`, `truth_plates.csv`
-    /// and `truth_wells.csv` into `dir`.
+    /// and `truth_wells.csv` into `dir`, and with lineages `truth_courses.csv` and
+    /// `truth_likelihood.csv`.
     pub fn write(&self, dir: &Path) -> Result<Vec<PathBuf>> {
         std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, "creating", e))?;
         let mut written = Vec::new();
@@ -530,11 +779,30 @@ impl SimulatedScreen {
             }
             out.flush()
         })?;
+        let timed = self.settings.lineages > 0;
         file("lines.csv", &|w| {
             let mut out = csv::Writer::from_writer(w);
-            out.write_record(["cell_line", "parental_line", "selected_with"])?;
-            for (a, b, c) in &self.lines {
-                out.write_record([a, b, c])?;
+            let mut header = vec!["cell_line", "parental_line", "selected_with"];
+            if timed {
+                header.extend(["lineage", "evolution_time"]);
+            }
+            out.write_record(&header)?;
+            for l in &self.lines {
+                let mut row = vec![
+                    l.name.clone(),
+                    l.parental_line.clone(),
+                    l.selected_with.clone(),
+                ];
+                if timed {
+                    let (lineage, time) = l
+                        .sampled
+                        .as_ref()
+                        .map_or((String::new(), String::new()), |(l, t)| {
+                            (l.clone(), t.to_string())
+                        });
+                    row.extend([lineage, time]);
+                }
+                out.write_record(&row)?;
             }
             out.flush()
         })?;
@@ -547,6 +815,9 @@ impl SimulatedScreen {
             )?;
             writeln!(w, "name = \"simulated screen (seed {})\"", s.seed)?;
             writeln!(w, "concentration_unit = \"uM\"")?;
+            if timed {
+                writeln!(w, "evolution_time_unit = \"day\"")?;
+            }
             writeln!(
                 w,
                 "wells = \"wells.csv\"\nlines = \"lines.csv\"\nplate_size = {}",
@@ -618,6 +889,50 @@ impl SimulatedScreen {
             }
             out.flush()
         })?;
+        if timed {
+            file("truth_courses.csv", &|w| {
+                let mut out = csv::Writer::from_writer(w);
+                out.write_record([
+                    "lineage",
+                    "selected_with",
+                    "drug",
+                    "course",
+                    "cross_resistant",
+                    "cs_probability",
+                ])?;
+                for c in &self.courses {
+                    out.write_record([
+                        c.lineage.as_str(),
+                        &c.selected_with,
+                        &c.drug,
+                        c.course,
+                        &c.cross_resistant.to_string(),
+                        &crate::text::format_number(c.cs_probability),
+                    ])?;
+                }
+                out.flush()
+            })?;
+            file("truth_likelihood.csv", &|w| {
+                let mut out = csv::Writer::from_writer(w);
+                out.write_record([
+                    "selected_with",
+                    "drug",
+                    "evolution_time",
+                    "cs_probability",
+                    "cr_probability",
+                ])?;
+                for l in &self.likelihoods {
+                    out.write_record([
+                        l.selected_with.as_str(),
+                        &l.drug,
+                        &crate::text::format_number(l.evolution_time),
+                        &crate::text::format_number(l.cs_probability),
+                        &crate::text::format_number(l.cr_probability),
+                    ])?;
+                }
+                out.flush()
+            })?;
+        }
         Ok(written)
     }
 }

@@ -139,6 +139,26 @@ class Run:
         return self._table("calls.csv")
 
     @property
+    def likelihood(self) -> Optional[pd.DataFrame]:
+        """``likelihood.csv``: CS/CR likelihood of each drug pair (and time) over lineages."""
+        return self._table("likelihood.csv")
+
+    @property
+    def trajectories(self) -> Optional[pd.DataFrame]:
+        """``trajectories.csv`` (lines with evolution times), else None."""
+        return self._table("trajectories.csv")
+
+    @property
+    def stability(self) -> Optional[pd.DataFrame]:
+        """``stability.csv``: per lineage and drug, whether CS persists (with times), else None."""
+        return self._table("stability.csv")
+
+    @property
+    def plan(self) -> Optional[pd.DataFrame]:
+        """``plan.csv``: therapy sequences, best first (runs with ``[plan]``), else None."""
+        return self._table("plan.csv")
+
+    @property
     def cycles(self) -> Optional[pd.DataFrame]:
         """``cycles.csv``: cycles of the collateral-sensitivity network; None without a lines table."""
         return self._table("cycles.csv")
@@ -288,8 +308,10 @@ def shift(
     """``collateral shift``: shifts, matrix, calls, network and cycles from fits and a lines
     table (``cell_line, parental_line, selected_with``), each a DataFrame or a file.
 
-    ``metric``: ``ic50``, ``ec50`` or ``auc``; ``tau``: threshold on |log2_fc|; ``alpha``:
-    level on BH q-values; ``rule``: ``delta`` or ``dhawan2017``; further ``settings`` are the
+    ``metric``: ``ic50``, ``ec50``, ``auc`` or ``mic`` (then ``fits`` is a MIC table:
+    ``cell_line, drug, replicate, mic[, mic_qualifier]``); ``tau``: threshold on |log2_fc|;
+    ``alpha``: level on BH q-values; ``rule``: ``delta``, ``dhawan2017`` or ``nichol2019``;
+    further ``settings`` are the
     assay file's ``[shift]`` keys (``per_replicate``, ``max_cycle_length``). Returns a
     :class:`Run` whose ``fits`` are the fits given. Without ``outdir`` nothing is written
     where you would see it (see :class:`Run`).
@@ -402,6 +424,11 @@ class Screen:
         self.truth_plates = read_table(folder / "truth_plates.csv")
         #: True viability of each well and whether it was made an outlier.
         self.truth_wells = read_table(folder / "truth_wells.csv")
+        timed = (folder / "truth_courses.csv").is_file()
+        #: With lineages: the true course of CS of each lineage and drug, else None.
+        self.truth_courses = read_table(folder / "truth_courses.csv") if timed else None
+        #: With lineages: the true CS and CR probability per drug pair and time, else None.
+        self.truth_likelihood = read_table(folder / "truth_likelihood.csv") if timed else None
 
     def __repr__(self) -> str:
         return (
@@ -413,8 +440,9 @@ class Screen:
 def simulate(outdir: Optional[PathLike] = None, **settings: Any) -> Screen:
     """``collateral simulate``: a synthetic screen with known truth. ``settings`` as the
     command's flags: ``seed``, ``lines``, ``drugs``, ``plate_size``, ``doses``,
-    ``replicates``, ``noise``, ``edge_effect``, ``outlier_rate``, ``missing_rate`` (and
-    ``top_concentration``, ``dilution``, ``gain``, ``background``, ``gain_cv``). The same seed
+    ``replicates``, ``noise``, ``edge_effect``, ``outlier_rate``, ``missing_rate``,
+    ``lineages``, ``evolution_times`` (and ``top_concentration``, ``dilution``, ``gain``,
+    ``background``, ``gain_cv``). The same seed
     gives the same screen. Without ``outdir`` the files live in a private temporary folder as
     long as the returned :class:`Screen`, so ``collateral.run(screen.assay)`` works."""
     private = None

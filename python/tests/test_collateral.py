@@ -26,7 +26,7 @@ REPO = Path(os.environ.get("COLLATERAL_REPO", Path(__file__).resolve().parents[2
 BIN = os.environ.get("COLLATERAL_BIN", str(REPO / "target" / "debug" / "collateral"))
 IWASAWA = REPO / "assays" / "iwasawa2022" / "assay.toml"
 PLATES = REPO / "assays" / "iwasawa2022-plates"
-TABLES = ["wells.csv", "qc.csv", "fits.csv", "shifts.csv", "matrix.csv", "calls.csv", "cycles.csv"]
+TABLES = ["wells.csv", "qc.csv", "fits.csv", "shifts.csv", "matrix.csv", "calls.csv", "cycles.csv", "likelihood.csv"]
 
 
 def cli(*args: str, check: bool = True) -> subprocess.CompletedProcess:
@@ -308,6 +308,12 @@ def test_simulate_and_run_recover_the_truth() -> None:
     assert (np.abs(exact["log2_fc"] - exact["true_log2_fc"]) < 0.5).all()
     with pytest.raises(collateral.CollateralError, match="unknown field `seeds`"):
         collateral.simulate(seeds=1)
+    timed = collateral.simulate(seed=4, lines=2, drugs=3, lineages=4, evolution_times=3)
+    assert str(timed.truth_courses["cross_resistant"].dtype) == "boolean"
+    result = collateral.run(timed.assay, figures=False)
+    assert len(result.trajectories) == 4 * 3 * 3 and len(result.stability) == 4 * 3
+    assert str(result.stability["n_times"].dtype) == "Int64"
+    assert set(result.likelihood["evolution_time"]) == {1.0, 2.0, 3.0}
 
 
 def test_shift_equals_cli_shift(cli_run: Path, tmp_path: Path) -> None:

@@ -262,6 +262,14 @@ pub struct RunData {
     pub cycles: Vec<CycleRow>,
     /// `network.json` edges (empty without a lines table).
     pub edges: Vec<EdgeRow>,
+    /// `trajectories.csv` (empty without evolution times).
+    pub trajectories: Vec<TrajectoryRow>,
+    /// `likelihood.csv` (empty without a lines table).
+    pub likelihood: Vec<LikelihoodRow>,
+    /// `stability.csv` (empty without evolution times).
+    pub stability: Vec<StabilityRow>,
+    /// `likelihood.csv` rows as written, for the report's table.
+    pub likelihood_cells: Vec<Cells>,
     /// Drugs in first-seen order of `fits.csv`.
     drug_list: Vec<String>,
     /// Resistant lines with their parental line, in first-seen order of `shifts.csv`.
@@ -272,6 +280,63 @@ pub struct RunData {
     pooled_index: HashMap<String, HashMap<String, usize>>,
     /// Replicate `shifts.csv` rows of each (resistant line, drug), in file order.
     replicate_index: HashMap<String, HashMap<String, Vec<usize>>>,
+}
+
+/// One `trajectories.csv` row: a shift of a line at an evolution time.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TrajectoryRow {
+    /// Lineage.
+    pub lineage: String,
+    /// Its selecting drug.
+    pub selected_with: String,
+    /// Drug tested.
+    pub drug: String,
+    /// Evolution time.
+    pub evolution_time: f64,
+    /// log2 fold change (or its bound; NaN when undetermined).
+    pub log2_fc: f64,
+    /// `=`, `>`, `<` or empty.
+    pub log2_fc_qualifier: String,
+    /// 95 % CI of log2_fc (NaN when none).
+    pub ci: (f64, f64),
+    /// The call.
+    pub call: String,
+}
+
+/// One `stability.csv` row, the columns the report uses.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StabilityRow {
+    /// Lineage.
+    pub lineage: String,
+    /// Its selecting drug.
+    pub selected_with: String,
+    /// Drug tested.
+    pub drug: String,
+    /// Course of CS (`never`, `persistent`, `emerging`, `fading`, `intermittent`, or empty).
+    pub course: String,
+}
+
+/// One `likelihood.csv` row.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LikelihoodRow {
+    /// Selecting drug.
+    pub selected_with: String,
+    /// Drug tested.
+    pub drug: String,
+    /// Evolution time (NaN for lines without one).
+    pub evolution_time: f64,
+    /// Lineage samples.
+    pub n_lineages: usize,
+    /// Samples called CS, CR, neutral.
+    pub n_cs: usize,
+    /// Samples called CR.
+    pub n_cr: usize,
+    /// Samples called neutral.
+    pub n_neutral: usize,
+    /// CS likelihood and its interval.
+    pub cs: (f64, f64, f64),
+    /// CR likelihood and its interval.
+    pub cr: (f64, f64, f64),
 }
 
 /// The part of `network.json` the figures use; other fields are ignored.
@@ -374,6 +439,65 @@ impl RunData {
                 })
                 .collect(),
         };
+        let trajectories = match Csv::read_optional(&dir.join("trajectories.csv"))? {
+            None => Vec::new(),
+            Some(t) => t
+                .rows()
+                .map(|r| TrajectoryRow {
+                    lineage: r.text("lineage"),
+                    selected_with: r.text("selected_with"),
+                    drug: r.text("drug"),
+                    evolution_time: r.number("evolution_time"),
+                    log2_fc: r.number("log2_fc"),
+                    log2_fc_qualifier: r.text("log2_fc_qualifier"),
+                    ci: (r.number("ci_low"), r.number("ci_high")),
+                    call: r.text("call"),
+                })
+                .collect(),
+        };
+        let stability = match Csv::read_optional(&dir.join("stability.csv"))? {
+            None => Vec::new(),
+            Some(t) => t
+                .rows()
+                .map(|r| StabilityRow {
+                    lineage: r.text("lineage"),
+                    selected_with: r.text("selected_with"),
+                    drug: r.text("drug"),
+                    course: r.text("course"),
+                })
+                .collect(),
+        };
+        let mut likelihood_cells = Vec::new();
+        let likelihood = match Csv::read_optional(&dir.join("likelihood.csv"))? {
+            None => Vec::new(),
+            Some(t) => t
+                .rows()
+                .map(|r| {
+                    let count = |c: &str| r.text(c).trim().parse::<usize>().unwrap_or(0);
+                    let row = LikelihoodRow {
+                        selected_with: r.text("selected_with"),
+                        drug: r.text("drug"),
+                        evolution_time: r.number("evolution_time"),
+                        n_lineages: count("n_lineages"),
+                        n_cs: count("n_cs"),
+                        n_cr: count("n_cr"),
+                        n_neutral: count("n_neutral"),
+                        cs: (
+                            r.number("cs_likelihood"),
+                            r.number("cs_ci_low"),
+                            r.number("cs_ci_high"),
+                        ),
+                        cr: (
+                            r.number("cr_likelihood"),
+                            r.number("cr_ci_low"),
+                            r.number("cr_ci_high"),
+                        ),
+                    };
+                    likelihood_cells.push(r.cells());
+                    row
+                })
+                .collect(),
+        };
         let network_path = dir.join("network.json");
         let edges = if network_path.exists() {
             let text = std::fs::read_to_string(&network_path)
@@ -448,6 +572,10 @@ impl RunData {
             qc,
             cycles,
             edges,
+            trajectories,
+            likelihood,
+            stability,
+            likelihood_cells,
             drug_list,
             resistant,
             fit_index,

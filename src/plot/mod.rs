@@ -9,7 +9,9 @@ pub mod cluster;
 pub mod data;
 pub mod dose_response;
 pub mod heatmap;
+pub mod lineages;
 pub mod network;
+pub mod plan;
 pub mod plate_map;
 pub mod qc_overview;
 pub mod style;
@@ -237,11 +239,18 @@ pub enum Kind {
     DrugOverview,
     /// `plots/plates/<plate>.*`.
     PlateMap,
+    /// `plots/likelihood.*`: CS and CR likelihood over lineages.
+    Likelihood,
+    /// `plots/trajectories/<lineage>.*`.
+    Trajectory,
+    /// `plots/plan.*`: the best therapy sequences (runs with `[plan]`).
+    Plan,
 }
 
 /// Draws every figure of a run and hands each to `sink` as it is done, in a fixed order: the
-/// QC overview, the heatmap (and its labelled top view) and the network when the run compared
-/// lines, the highlights in summary mode, one dose-response grid per resistant line (per cell
+/// QC overview, the heatmap (and its labelled top view), the network and the likelihood map
+/// (when a drug pair has several lineages) when the run compared lines, one trajectory grid per
+/// lineage when lines were sampled in time, the highlights in summary mode, one dose-response grid per resistant line (per cell
 /// line without a lines table), one all-lines overview per drug and one QC map per plate.
 /// Names are relative to the output folder, under `plots/`.
 ///
@@ -291,7 +300,42 @@ pub fn draw_all(
             kind: Kind::Network,
             bytes: render(&net, options.format, options.size_or(net.size())).map_err(failed)?,
         })?;
+        let plan_csv = data.dir.join("plan.csv");
+        if plan_csv.is_file() {
+            let figure = plan::PlanFigure::read(&plan_csv)?;
+            sink(Figure {
+                name: format!("plots/plan.{ext}"),
+                caption: figure.caption(),
+                kind: Kind::Plan,
+                bytes: render(&figure, options.format, figure.size()).map_err(failed)?,
+            })?;
+        }
+        if let Some(map) = lineages::LikelihoodMap::new(data) {
+            sink(Figure {
+                name: format!("plots/likelihood.{ext}"),
+                caption: map.caption(),
+                kind: Kind::Likelihood,
+                bytes: render(&map, options.format, map.size()).map_err(failed)?,
+            })?;
+        }
     }
+    let trajectories = lineages::lineages(data);
+    let stems = unique_stems(trajectories.iter().map(|t| t.lineage));
+    let panel = options.size_or(lineages::PANEL_SIZE);
+    in_batches(
+        &trajectories.iter().zip(&stems).collect::<Vec<_>>(),
+        2 * rayon::current_num_threads(),
+        |&(t, stem)| {
+            Ok(Some(Figure {
+                name: format!("plots/trajectories/{stem}.{ext}"),
+                caption: t.caption(),
+                kind: Kind::Trajectory,
+                bytes: render(t, options.format, t.size(panel))?,
+            }))
+        },
+        sink,
+        &failed,
+    )?;
     let curves = dose_response::Curves::new(data, options);
     let panel = options.size_or(dose_response::PANEL_SIZE);
     if ReportMode::of(data, options) == ReportMode::Summary {
