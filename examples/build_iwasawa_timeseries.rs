@@ -26,7 +26,8 @@ use std::collections::BTreeMap;
 use std::error::Error;
 use std::path::Path;
 
-#[allow(dead_code)]
+// The integration tests load this file and `build_iwasawa.rs` each as a module of their own.
+#[allow(dead_code, clippy::duplicate_mod)]
 #[path = "build_iwasawa.rs"]
 mod build_iwasawa;
 

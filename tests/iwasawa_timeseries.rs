@@ -4,9 +4,9 @@
 //! reads, the pairing is time-matched, and the per-day log2 fold changes of `collateral run`
 //! agree with those the authors' published log2 IC50s imply.
 //!
-//! The whole series runs here (27 days, 810 plates, 311,040 wells, 10,800 curves): about 14 s
-//! in the debug build with `--no-figures` on 2 cores (figures add about 20 s and are covered by
-//! the smaller assays' tests), 0.7 s in release (docs/timeseries.md).
+//! The whole series runs here (27 days, 810 plates, 311,040 wells, 10,800 curves): 12.9 s in
+//! the debug build with `--no-figures` on 2 busy cores (figures add about 15 s and are covered
+//! by the smaller assays' tests), 1.0 s in release (docs/timeseries.md).
 
 use std::collections::{BTreeMap, HashMap};
 
