@@ -133,6 +133,8 @@ pub struct Steps {
     drugs: BTreeSet<String>,
     /// The evolution time each selecting drug's lineages were taken at, when timed.
     times: BTreeMap<String, f64>,
+    /// The metric compared (`ic50`, `mic`, …).
+    metric: String,
 }
 
 impl Steps {
@@ -154,7 +156,12 @@ impl Steps {
                 .cloned()
                 .collect(),
         };
-        let mut steps = Steps::default();
+        let mut steps = Steps {
+            metric: shifts
+                .first()
+                .map_or("ic50".to_string(), |s| s.metric.name().to_string()),
+            ..Steps::default()
+        };
         for s in shifts {
             steps.drugs.insert(s.drug.clone());
             if !s.selected_with.is_empty() {
@@ -308,6 +315,8 @@ pub struct Plan {
     pub times: BTreeMap<String, f64>,
     /// The settings used.
     pub settings: PlanSettings,
+    /// The metric compared.
+    pub metric: String,
 }
 
 /// Not-scorable sequences listed in `plan.csv` at most (all are counted).
@@ -376,6 +385,7 @@ pub fn plan(steps: &Steps, settings: &PlanSettings) -> Plan {
             .collect(),
         times: steps.times.clone(),
         settings: settings.clone(),
+        metric: steps.metric.clone(),
     }
 }
 
@@ -588,14 +598,12 @@ pub fn summary(plan: &Plan) -> Vec<String> {
     };
     let s = best.scores.expect("ranked sequences are scored");
     let fold = 2f64.powf(-s.expected_log2_fc);
+    let metric = plan.metric.to_uppercase();
     let direction = if s.expected_log2_fc < 0.0 {
-        format!(
-            "lowers the next drug's IC50 {:.2}-fold per step on average",
-            fold
-        )
+        format!("lowers the next drug's {metric} {fold:.2}-fold per step on average")
     } else {
         format!(
-            "does not lower the next drug's IC50 on average (it rises {:.2}-fold per step)",
+            "does not lower the next drug's {metric} on average (it rises {:.2}-fold per step)",
             1.0 / fold
         )
     };
