@@ -270,7 +270,7 @@ pub const IDENTITY_COLUMNS: [&str; 14] = [
 ];
 
 /// Words of the contract tables other than names: roles, qualifiers, reasons, settings.
-const WORD_COLUMNS: [&str; 19] = [
+const WORD_COLUMNS: [&str; 20] = [
     "role",
     "signal",
     "message",
@@ -290,9 +290,10 @@ const WORD_COLUMNS: [&str; 19] = [
     "course",
     "sequence",
     "mic_qualifier",
+    "next_drug",
 ];
 
-const COUNT_COLUMNS: [&str; 22] = [
+const COUNT_COLUMNS: [&str; 23] = [
     "n_points",
     "plate_size",
     "n_vehicle",
@@ -313,6 +314,7 @@ const COUNT_COLUMNS: [&str; 22] = [
     "call_changes",
     "slope_points",
     "support",
+    "switches_left",
     "n_concentrations",
     "skipped_wells",
 ];
@@ -361,7 +363,12 @@ pub fn column_kind(file: &str, column: &str) -> Option<ColumnKind> {
         | "fits_by_replicate.csv"
         | "shifts.csv"
         | "mics.csv"
-        | "cycles.csv" => Some(ColumnKind::Number),
+        | "cycles.csv"
+        | "likelihood.csv"
+        | "trajectories.csv"
+        | "stability.csv"
+        | "plan.csv"
+        | "policy.csv" => Some(ColumnKind::Number),
         _ => None,
     }
 }

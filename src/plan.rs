@@ -133,6 +133,8 @@ pub struct Steps {
     drugs: BTreeSet<String>,
     /// The evolution time each selecting drug's lineages were taken at, when timed.
     times: BTreeMap<String, f64>,
+    /// The metric compared (`ic50`, `mic`, …).
+    metric: String,
 }
 
 impl Steps {
@@ -154,7 +156,12 @@ impl Steps {
                 .cloned()
                 .collect(),
         };
-        let mut steps = Steps::default();
+        let mut steps = Steps {
+            metric: shifts
+                .first()
+                .map_or("ic50".to_string(), |s| s.metric.name().to_string()),
+            ..Steps::default()
+        };
         for s in shifts {
             steps.drugs.insert(s.drug.clone());
             if !s.selected_with.is_empty() {
@@ -308,6 +315,8 @@ pub struct Plan {
     pub times: BTreeMap<String, f64>,
     /// The settings used.
     pub settings: PlanSettings,
+    /// The metric compared.
+    pub metric: String,
 }
 
 /// Not-scorable sequences listed in `plan.csv` at most (all are counted).
@@ -376,6 +385,7 @@ pub fn plan(steps: &Steps, settings: &PlanSettings) -> Plan {
             .collect(),
         times: steps.times.clone(),
         settings: settings.clone(),
+        metric: steps.metric.clone(),
     }
 }
 
@@ -500,6 +510,181 @@ fn quantile(sorted: &[f64], p: f64) -> f64 {
     sorted[lo] + (h - lo as f64) * (sorted[hi] - sorted[lo])
 }
 
+/// The switch-time policy for lineages sampled in time (Maltas & Wood): when to leave the
+/// current drug and what to give next.
+///
+/// **States** are (current drug d, time on it t), t running over the evolution times at which
+/// lineages selected with d were sampled. **Actions**: stay on d until its next sampled time,
+/// or switch to a drug e, which earns the collateral benefit −(mean log2 fold change of e over
+/// the lineages selected with d at time t) and moves to (e, e's first sampled time). A switch
+/// without data (no lineage selected with d at t has a determined response to e) is not an
+/// action: nothing is filled in, and with switches left after it, a switch to a drug nobody
+/// selected lineages with is not an action either (its next switch would have no data). With
+/// `switches` switches left, the value is the largest total benefit of making them all. The
+/// finite-horizon problem is solved exactly by dynamic programming over switches left and,
+/// within a drug, backwards over time.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PolicyRow {
+    /// Switches still to make.
+    pub switches_left: usize,
+    /// The drug given now.
+    pub drug: String,
+    /// How long it has been given (an evolution time of its lineages).
+    pub time: f64,
+    /// The best next drug (empty when no switch has data).
+    pub next_drug: String,
+    /// When to switch to it: now, or a later sampled time (staying until then).
+    pub switch_time: f64,
+    /// Mean log2 fold change of the next drug at the switch.
+    pub switch_log2_fc: f64,
+    /// The total benefit of the best plan from this state: −(sum of the switches' mean log2
+    /// fold changes).
+    pub value: f64,
+    /// Lineages behind the switch.
+    pub support: usize,
+}
+
+/// Mean log2 fold change and lineage count per (from drug, time, to drug), from the pooled
+/// shifts of timed lines with a selecting drug.
+type TimedSteps = BTreeMap<(String, u64, String), (f64, usize)>;
+
+/// The switch-time policy for `switches` switches (see [`PolicyRow`]); empty when no line has
+/// an evolution time.
+pub fn policy(shifts: &[Shift], lines: &LinesTable, switches: usize) -> Vec<PolicyRow> {
+    let by_name: BTreeMap<&str, &crate::lines::CellLine> =
+        lines.lines.iter().map(|l| (l.name.as_str(), l)).collect();
+    // Per (drug, time bits, next drug): sum and count of determined log2 fold changes.
+    let mut sums: BTreeMap<(String, u64, String), (f64, usize)> = BTreeMap::new();
+    let mut times: BTreeMap<String, Vec<f64>> = BTreeMap::new();
+    let mut drugs: BTreeSet<String> = BTreeSet::new();
+    for s in shifts
+        .iter()
+        .filter(|s| s.replicate.is_empty() && !s.selected_with.is_empty())
+    {
+        drugs.insert(s.drug.clone());
+        let Some(t) = by_name
+            .get(s.resistant_line.as_str())
+            .and_then(|l| l.evolution_time)
+        else {
+            continue;
+        };
+        let list = times.entry(s.selected_with.clone()).or_default();
+        if !list.contains(&t) {
+            list.push(t);
+        }
+        if s.drug == s.selected_with || s.call == Call::Undetermined || !s.log2_fc.is_finite() {
+            continue;
+        }
+        let e = sums
+            .entry((s.selected_with.clone(), t.to_bits(), s.drug.clone()))
+            .or_insert((0.0, 0));
+        e.0 += s.log2_fc;
+        e.1 += 1;
+    }
+    if times.is_empty() {
+        return Vec::new();
+    }
+    for list in times.values_mut() {
+        list.sort_by(f64::total_cmp);
+    }
+    let steps: TimedSteps = sums
+        .into_iter()
+        .map(|(k, (sum, n))| (k, (sum / n as f64, n)))
+        .collect();
+    // value[h][(drug, time index)] = (value, next drug, switch time index, fc, support).
+    type Best = (f64, String, usize, f64, usize);
+    let mut values: Vec<BTreeMap<(String, usize), Best>> = vec![BTreeMap::new()];
+    for h in 1..=switches {
+        let prev = &values[h - 1];
+        let mut current: BTreeMap<(String, usize), Best> = BTreeMap::new();
+        for (d, ts) in &times {
+            // Backwards over time: staying carries the later state's best forward.
+            let mut later: Option<Best> = None;
+            for k in (0..ts.len()).rev() {
+                let mut best: Option<Best> = None;
+                for e in &drugs {
+                    let Some(&(fc, n)) = steps.get(&(d.clone(), ts[k].to_bits(), e.clone())) else {
+                        continue;
+                    };
+                    // With switches left after this one, e must have lineages of its own to
+                    // draw the next switch from: a step without data is never filled in.
+                    let rest = if h > 1 {
+                        match prev.get(&(e.clone(), 0)) {
+                            Some(b) => b.0,
+                            None => continue,
+                        }
+                    } else {
+                        0.0
+                    };
+                    let value = -fc + rest;
+                    if best.as_ref().is_none_or(|b| value > b.0) {
+                        best = Some((value, e.clone(), k, fc, n));
+                    }
+                }
+                // Ties go to switching now: no reason to wait for the same benefit.
+                let chosen = match (best, later.clone()) {
+                    (Some(b), Some(l)) if l.0 > b.0 => Some(l),
+                    (Some(b), _) => Some(b),
+                    (None, l) => l,
+                };
+                if let Some(c) = &chosen {
+                    current.insert((d.clone(), k), c.clone());
+                }
+                later = chosen;
+            }
+        }
+        values.push(current);
+    }
+    let mut rows = Vec::new();
+    for (h, table) in values.iter().enumerate().skip(1) {
+        for ((d, k), (value, next, switch, fc, n)) in table {
+            let ts = &times[d];
+            rows.push(PolicyRow {
+                switches_left: h,
+                drug: d.clone(),
+                time: ts[*k],
+                next_drug: next.clone(),
+                switch_time: ts[*switch],
+                switch_log2_fc: *fc,
+                value: *value,
+                support: *n,
+            });
+        }
+    }
+    rows
+}
+
+/// Columns of `policy.csv`.
+pub const POLICY_COLUMNS: [&str; 8] = [
+    "switches_left",
+    "drug",
+    "time",
+    "next_drug",
+    "switch_time",
+    "switch_log2_fc",
+    "value",
+    "support",
+];
+
+/// Writes `policy.csv`.
+pub fn write_policy(w: &mut dyn Write, rows: &[PolicyRow]) -> std::io::Result<()> {
+    let mut out = csv::Writer::from_writer(w);
+    out.write_record(POLICY_COLUMNS)?;
+    for r in rows {
+        out.write_record([
+            r.switches_left.to_string(),
+            r.drug.clone(),
+            num(r.time),
+            r.next_drug.clone(),
+            num(r.switch_time),
+            num(r.switch_log2_fc),
+            num(r.value),
+            r.support.to_string(),
+        ])?;
+    }
+    out.flush()
+}
+
 /// Columns of `plan.csv`.
 pub const PLAN_COLUMNS: [&str; 18] = [
     "rank",
@@ -548,7 +733,7 @@ pub fn write_plan(w: &mut dyn Write, plan: &Plan) -> std::io::Result<()> {
 
 /// What the plan says, in words, for the report: what the data support, how strongly, and
 /// what they do not.
-pub fn summary(plan: &Plan) -> Vec<String> {
+pub fn summary(plan: &Plan, policy: &[PolicyRow]) -> Vec<String> {
     let mut out = Vec::new();
     let kind = if plan.settings.cycles {
         "cycles"
@@ -588,14 +773,12 @@ pub fn summary(plan: &Plan) -> Vec<String> {
     };
     let s = best.scores.expect("ranked sequences are scored");
     let fold = 2f64.powf(-s.expected_log2_fc);
+    let metric = plan.metric.to_uppercase();
     let direction = if s.expected_log2_fc < 0.0 {
-        format!(
-            "lowers the next drug's IC50 {:.2}-fold per step on average",
-            fold
-        )
+        format!("lowers the next drug's {metric} {fold:.2}-fold per step on average")
     } else {
         format!(
-            "does not lower the next drug's IC50 on average (it rises {:.2}-fold per step)",
+            "does not lower the next drug's {metric} on average (it rises {:.2}-fold per step)",
             1.0 / fold
         )
     };
@@ -647,7 +830,37 @@ pub fn summary(plan: &Plan) -> Vec<String> {
                 .map_or(String::new(), |s| format!("{}: {}", s.text(), s.reason))
         ));
     }
-    out.push("The scores assume that each step's population responds like the lineages selected with the current drug, and that steps are independent; they do not model how long each drug is given, nor fitness costs.".to_string());
+    let most = policy.iter().map(|r| r.switches_left).max().unwrap_or(0);
+    let openings: Vec<String> = policy
+        .iter()
+        .filter(|r| r.switches_left == most)
+        .filter(|r| {
+            // The first sampled time of each drug.
+            !policy
+                .iter()
+                .any(|o| o.switches_left == most && o.drug == r.drug && o.time < r.time)
+        })
+        .map(|r| {
+            format!(
+                "from {} (at {}), switch at {} to {} (mean log2 fold change {}; total benefit {} over {} switch{})",
+                r.drug,
+                crate::text::format_number(r.time),
+                crate::text::format_number(r.switch_time),
+                r.next_drug,
+                num3(r.switch_log2_fc),
+                num3(r.value),
+                most,
+                if most == 1 { "" } else { "es" }
+            )
+        })
+        .collect();
+    if !openings.is_empty() {
+        out.push(format!(
+            "Switch-time policy (policy.csv; exact dynamic programme over the drug given and how long it has been given, the benefit of a switch being minus the mean log2 fold change of the next drug among the lineages selected with the current one at that time): {}.",
+            openings.join("; ")
+        ));
+    }
+    out.push("The scores assume that each step's population responds like the lineages selected with the current drug, and that steps are independent; they do not model fitness costs.".to_string());
     out
 }
 
@@ -794,6 +1007,120 @@ mod tests {
             .map(Sequence::text)
             .collect();
         assert_eq!(ranked, ["A -> B -> A"]);
+    }
+
+    /// The best total benefit from (drug, time index) with `h` switches, by trying every
+    /// switch time and drug: what the dynamic programme must equal.
+    fn brute(
+        steps: &BTreeMap<(String, usize, String), f64>,
+        times: &BTreeMap<String, usize>,
+        drugs: &[String],
+        d: &str,
+        k: usize,
+        h: usize,
+    ) -> Option<f64> {
+        let mut best: Option<f64> = None;
+        for j in k..times[d] {
+            for e in drugs {
+                let Some(fc) = steps.get(&(d.to_string(), j, e.clone())) else {
+                    continue;
+                };
+                let rest = if h > 1 {
+                    if !times.contains_key(e) {
+                        continue;
+                    }
+                    match brute(steps, times, drugs, e, 0, h - 1) {
+                        Some(v) => v,
+                        None => continue,
+                    }
+                } else {
+                    0.0
+                };
+                let v = -fc + rest;
+                if best.is_none_or(|b| v > b) {
+                    best = Some(v);
+                }
+            }
+        }
+        best
+    }
+
+    #[test]
+    fn the_policy_is_the_exact_optimum() {
+        use rand::{RngExt, SeedableRng};
+        let drugs: Vec<String> = ["A", "B", "C", "D"].iter().map(|d| d.to_string()).collect();
+        for seed in 0..20u64 {
+            let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+            // A, B, C selected (D never), each sampled at 3 times; lineages per time: 2.
+            let mut table = String::from(
+                "cell_line,parental_line,selected_with,lineage,evolution_time\nP,,,,\n",
+            );
+            let mut shifts = Vec::new();
+            let mut truth: BTreeMap<(String, usize, String), (f64, usize)> = BTreeMap::new();
+            for sel in &drugs[..3] {
+                for k in 0..3 {
+                    for l in 0..2 {
+                        let name = format!("{sel}{l}_{k}");
+                        table.push_str(&format!("{name},P,{sel},{sel}{l},{}\n", k + 1));
+                        for e in &drugs {
+                            // Some steps have no data at all.
+                            if e != sel && rng.random::<f64>() < 0.15 {
+                                continue;
+                            }
+                            let fc: f64 = rng.random_range(-3.0..3.0);
+                            let call = if fc < -1.0 {
+                                CS
+                            } else if fc > 1.0 {
+                                CR
+                            } else {
+                                N
+                            };
+                            shifts.push(shift(&name, sel, e, fc, call));
+                            if e != sel {
+                                let t =
+                                    truth.entry((sel.clone(), k, e.clone())).or_insert((0.0, 0));
+                                t.0 += fc;
+                                t.1 += 1;
+                            }
+                        }
+                    }
+                }
+            }
+            let t = lines(&table);
+            let means: BTreeMap<(String, usize, String), f64> = truth
+                .into_iter()
+                .map(|(k, (s, n))| (k, s / n as f64))
+                .collect();
+            let times: BTreeMap<String, usize> =
+                drugs[..3].iter().map(|d| (d.clone(), 3)).collect();
+            let rows = policy(&shifts, &t, 3);
+            assert!(!rows.is_empty());
+            for r in &rows {
+                let k = (r.time - 1.0) as usize;
+                let want = brute(&means, &times, &drugs, &r.drug, k, r.switches_left)
+                    .expect("a row exists only where a plan does");
+                assert!(
+                    (r.value - want).abs() < 1e-9,
+                    "seed {seed}: {r:?} vs {want}"
+                );
+                // The recommended switch earns what it claims.
+                let j = (r.switch_time - 1.0) as usize;
+                assert!(j >= k);
+                let fc = means[&(r.drug.clone(), j, r.next_drug.clone())];
+                assert!((fc - r.switch_log2_fc).abs() < 1e-12);
+            }
+            // Every state with a plan has a row.
+            for d in &drugs[..3] {
+                for k in 0..3 {
+                    for h in 1..=3 {
+                        let has = rows.iter().any(|r| {
+                            &r.drug == d && r.time == (k + 1) as f64 && r.switches_left == h
+                        });
+                        assert_eq!(has, brute(&means, &times, &drugs, d, k, h).is_some());
+                    }
+                }
+            }
+        }
     }
 
     #[test]

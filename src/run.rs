@@ -450,9 +450,23 @@ pub(crate) fn stage_plan(
     let steps = crate::plan::Steps::new(shifts, lines, settings.time);
     let plan = crate::plan::plan(&steps, settings);
     staging.write("plan.csv", |w| crate::plan::write_plan(w, &plan))?;
+    // With evolution times, when to switch as well as what to give next.
+    let switches = if settings.cycles {
+        settings.length
+    } else {
+        settings.length - 1
+    };
+    let policy = if lines.has_evolution_time {
+        crate::plan::policy(shifts, lines, switches)
+    } else {
+        Vec::new()
+    };
+    if lines.has_evolution_time {
+        staging.write("policy.csv", |w| crate::plan::write_policy(w, &policy))?;
+    }
     staging.write("plan.md", |w| {
         writeln!(w, "# Therapy sequences\n")?;
-        for paragraph in crate::plan::summary(&plan) {
+        for paragraph in crate::plan::summary(&plan, &policy) {
             writeln!(w, "{paragraph}\n")?;
         }
         Ok(())
@@ -989,9 +1003,16 @@ pub fn plan_folder(
         warnings.extend(more);
         files
     };
+    let words = std::fs::read_to_string(outdir.join("plan.md"))
+        .map_err(|e| Error::io(outdir.join("plan.md"), "reading", e))?;
     Ok(PlanReport {
         files,
-        summary: crate::plan::summary(&plan),
+        summary: words
+            .split("\n\n")
+            .map(str::trim)
+            .filter(|p| !p.is_empty() && !p.starts_with('#'))
+            .map(str::to_string)
+            .collect(),
         warnings,
     })
 }

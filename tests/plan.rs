@@ -108,7 +108,13 @@ fn the_known_best_sequence_ranks_first_and_gaps_are_never_filled() {
         assert_eq!(json["command"], "plan");
         assert_eq!(
             json["manifest"],
-            serde_json::json!(["plan.csv", "plan.md", "plots/plan.svg", "run.json"])
+            serde_json::json!([
+                "plan.csv",
+                "plan.md",
+                "plots/plan.svg",
+                "policy.csv",
+                "run.json"
+            ])
         );
     }
 }
@@ -288,4 +294,71 @@ fn dhawan_2017_planned_cycles_are_cycles_of_the_published_network() {
         .collect();
     assert!(lowering.len() >= 5, "{}", lowering.len());
     assert!(lowering.iter().all(|r| in_g(&r["sequence"])));
+}
+
+#[test]
+fn timed_lineages_get_a_switch_time_policy() {
+    let dir = tempfile::tempdir().unwrap();
+    let screen = dir.path().join("screen");
+    collateral()
+        .args(["simulate", "--quiet", "-o"])
+        .arg(&screen)
+        .args(["--seed", "8", "--lines", "4", "--drugs", "4"])
+        .args([
+            "--lineages",
+            "6",
+            "--evolution-times",
+            "3",
+            "--replicates",
+            "1",
+        ])
+        .assert()
+        .success();
+    let run = dir.path().join("run");
+    collateral()
+        .args(["run", "--quiet", "--no-figures"])
+        .arg(screen.join("assay.toml"))
+        .arg("-o")
+        .arg(&run)
+        .assert()
+        .success();
+    let out = dir.path().join("plan");
+    collateral()
+        .args(["plan", "--quiet", "-o"])
+        .arg(&out)
+        .arg(&run)
+        .assert()
+        .success();
+    let policy = read_csv(&out.join("policy.csv"));
+    // 3 selecting drugs × 3 times × 2 switches (length 3), where a plan exists.
+    assert!(!policy.is_empty() && policy.len() <= 18, "{}", policy.len());
+    let at = |h: &str, d: &str, t: &str| {
+        policy
+            .iter()
+            .find(|r| r["switches_left"] == h && r["drug"] == d && r["time"] == t)
+    };
+    for r in &policy {
+        assert!(
+            !r["next_drug"].is_empty() && r["next_drug"] != r["drug"],
+            "{r:?}"
+        );
+        assert!(num(r, "switch_time") >= num(r, "time"));
+        if r["switches_left"] == "1" {
+            // One switch left: its value is its benefit.
+            assert_eq!(num(r, "value"), -num(r, "switch_log2_fc"));
+        } else {
+            // Then the next drug's plan from its first day.
+            let rest = at("1", &r["next_drug"], "1").expect("the next drug has a plan");
+            let want = -num(r, "switch_log2_fc") + num(rest, "value");
+            assert!((num(r, "value") - want).abs() < 1e-12, "{r:?}");
+        }
+        // Waiting is consistent: the state switched at has the same plan.
+        if r["switch_time"] != r["time"] {
+            let later = at(&r["switches_left"], &r["drug"], &r["switch_time"]).unwrap();
+            assert_eq!(later["next_drug"], r["next_drug"]);
+            assert_eq!(later["value"], r["value"]);
+        }
+    }
+    let words = std::fs::read_to_string(out.join("plan.md")).unwrap();
+    assert!(words.contains("Switch-time policy (policy.csv"), "{words}");
 }
