@@ -310,7 +310,7 @@ def shift(
 
     ``metric``: ``ic50``, ``ec50``, ``auc`` or ``mic`` (then ``fits`` is a MIC table:
     ``cell_line, drug, replicate, mic[, mic_qualifier]``); ``tau``: threshold on |log2_fc|;
-    ``alpha``: level on BH q-values; ``rule``: ``delta``, ``dhawan2017`` or ``nichol2019``;
+    ``alpha``: level on BH q-values; ``rule``: ``delta``, ``dhawan2017``, ``nichol2019`` or ``maltas-wood``;
     further ``settings`` are the
     assay file's ``[shift]`` keys (``per_replicate``, ``max_cycle_length``). Returns a
     :class:`Run` whose ``fits`` are the fits given. Without ``outdir`` nothing is written
