@@ -34,14 +34,31 @@ pub fn build(source: &Path, days: &[u32]) -> Result<(String, String), Box<dyn Er
     build_strains(source, days, 48)
 }
 
-/// [`build`] for strains 1 to `max_strain` (60 = every strain of the experiment). Plates are
-/// named `dDD-pPP` by day and plate number.
-pub fn build_strains(
-    source: &Path,
-    days: &[u32],
-    max_strain: u32,
-) -> Result<(String, String), Box<dyn Error>> {
-    let od_path = source.join("od620_reshaped_wide.csv");
+/// One row of the raw reads: one strain × drug on one day's plate (half 1 or 2 of the plate
+/// number), with its 24 wells.
+pub struct RawRow {
+    /// Day of the experiment (1–27).
+    pub day: u32,
+    /// Plate number of the day (1–30).
+    pub plate: u32,
+    /// Which strain of the plate (1 or 2).
+    pub half: u16,
+    /// The authors' strain number (1–60).
+    pub strain: u32,
+    /// The strain's environment as written in the source (`KME1 in TET`).
+    pub env: String,
+    /// Drug of the row.
+    pub drug: String,
+    /// Plate row: `2·drug + half − 1`, 0-based (A = 0).
+    pub row: u16,
+    /// The 24 wells in order: role, concentration (µg/mL; `None` for the controls) and the
+    /// raw OD620 as written.
+    pub wells: Vec<(&'static str, Option<f64>, String)>,
+}
+
+/// Reads every row of `od620_reshaped_wide.csv` in file order, with the concentrations of its
+/// plate type, after checking each row's plate type against `plate_type_by_day.csv`.
+pub fn raw_rows(source: &Path) -> Result<Vec<RawRow>, Box<dyn Error>> {
     // (plate_type, drug) → (max concentration, log2 step)
     let mut conc: BTreeMap<(String, String), (f64, f64)> = BTreeMap::new();
     let mut rdr = csv::Reader::from_path(source.join("plate_type_concentrations.csv"))?;
@@ -64,8 +81,62 @@ pub fn build_strains(
             by_day.insert((plate, day), r[i].to_string());
         }
     }
+    let mut out = Vec::new();
+    let mut rdr = csv::Reader::from_path(source.join("od620_reshaped_wide.csv"))?;
+    for r in rdr.records() {
+        let r = r?;
+        let day: u32 = r[0].parse()?;
+        let plate: u32 = r[1].parse()?;
+        let half: u16 = r[2].parse()?;
+        let strain: u32 = r[3].parse()?;
+        let ptype = &r[5];
+        let drug = &r[6];
+        if by_day.get(&(plate, day)).map(String::as_str) != Some(ptype) {
+            return Err(format!(
+                "plate {plate} day {day}: plate type {ptype} disagrees with plate_type_by_day.csv"
+            )
+            .into());
+        }
+        let d = DRUGS
+            .iter()
+            .position(|x| *x == drug)
+            .ok_or(format!("unknown drug {drug}"))? as u16;
+        let (max_conc, step) = conc[&(ptype.to_string(), drug.to_string())];
+        let wells = (1..=24u32)
+            .map(|w| {
+                let signal = r[6 + w as usize].to_string();
+                match w {
+                    1 => ("blank", None, signal),
+                    24 => ("vehicle", None, signal),
+                    _ => (
+                        "sample",
+                        Some(max_conc * 2f64.powf(-f64::from(w - 2) * step)),
+                        signal,
+                    ),
+                }
+            })
+            .collect();
+        out.push(RawRow {
+            day,
+            plate,
+            half,
+            strain,
+            env: r[4].to_string(),
+            drug: drug.to_string(),
+            row: 2 * d + (half - 1),
+            wells,
+        });
+    }
+    Ok(out)
+}
 
-    let mut rdr = csv::Reader::from_path(&od_path)?;
+/// [`build`] for strains 1 to `max_strain` (60 = every strain of the experiment). Plates are
+/// named `dDD-pPP` by day and plate number.
+pub fn build_strains(
+    source: &Path,
+    days: &[u32],
+    max_strain: u32,
+) -> Result<(String, String), Box<dyn Error>> {
     let mut wells = csv::Writer::from_writer(Vec::new());
     wells.write_record([
         "plate",
@@ -82,60 +153,35 @@ pub fn build_strains(
     let mut envs: BTreeMap<String, ()> = BTreeMap::new();
     let mut replicate_of: BTreeMap<u32, usize> = BTreeMap::new();
     let mut per_env: BTreeMap<String, usize> = BTreeMap::new();
-    for r in rdr.records() {
-        let r = r?;
-        let day: u32 = r[0].parse()?;
-        let plate: u32 = r[1].parse()?;
-        let half: u16 = r[2].parse()?;
-        let strain: u32 = r[3].parse()?;
-        if !days.contains(&day) || strain > max_strain {
+    for r in raw_rows(source)? {
+        if !days.contains(&r.day) || r.strain > max_strain {
             continue;
         }
-        let env = &r[4];
-        let ptype = &r[5];
-        let drug = &r[6];
-        if by_day.get(&(plate, day)).map(String::as_str) != Some(ptype) {
-            return Err(format!(
-                "plate {plate} day {day}: plate type {ptype} disagrees with plate_type_by_day.csv"
-            )
-            .into());
-        }
-        let d = DRUGS
-            .iter()
-            .position(|x| *x == drug)
-            .ok_or(format!("unknown drug {drug}"))? as u16;
-        let (max_conc, step) = conc[&(ptype.to_string(), drug.to_string())];
-        let line = line_name(env);
-        envs.insert(env.to_string(), ());
+        let line = line_name(&r.env);
+        envs.insert(r.env.clone(), ());
         let next = per_env.entry(line.clone()).or_default();
-        let rep = *replicate_of.entry(strain).or_insert_with(|| {
+        let rep = *replicate_of.entry(r.strain).or_insert_with(|| {
             *next += 1;
             *next
         });
-        let row = 2 * d + (half - 1);
-        let row_name = (b'A' + row as u8) as char;
-        let plate_id = format!("d{day:02}-p{plate:02}");
-        for w in 1..=24u32 {
-            let signal = &r[6 + w as usize];
-            let (role, drug_col, conc_col) = match w {
-                1 => ("blank", "", String::new()),
-                24 => ("vehicle", "", String::new()),
-                _ => {
-                    let c = max_conc * 2f64.powf(-f64::from(w - 2) * step);
-                    ("sample", drug, c.to_string())
-                }
+        let row_name = (b'A' + r.row as u8) as char;
+        let plate_id = format!("d{:02}-p{:02}", r.day, r.plate);
+        for (w, (role, conc, signal)) in r.wells.iter().enumerate() {
+            let (drug_col, conc_col) = match conc {
+                Some(c) => (r.drug.as_str(), c.to_string()),
+                None => ("", String::new()),
             };
             wells.write_record([
                 plate_id.as_str(),
-                &format!("{row_name}{w}"),
+                &format!("{row_name}{}", w + 1),
                 &line,
                 drug_col,
                 &conc_col,
                 role,
                 signal,
                 &rep.to_string(),
-                &day.to_string(),
-                &strain.to_string(),
+                &r.day.to_string(),
+                &r.strain.to_string(),
             ])?;
         }
     }

@@ -28,11 +28,13 @@ use serde::{Deserialize, Serialize};
 use crate::error::{did_you_mean, Error, Location, Problem, Result};
 use crate::fit::FitKeys;
 use crate::growth::GrowthSettings;
+use crate::mic::MicSettings;
 use crate::normalize::NormalizeSettings;
+use crate::plan::PlanSettings;
 use crate::plate::PlateFormat;
 use crate::qc::QcSettings;
 use crate::read::{AssayWells, PlateEntry, WellSources};
-use crate::shift::ShiftSettings;
+use crate::shift::{Metric, ShiftSettings};
 use crate::text::key_line;
 
 /// Concentration units we recognise; others are accepted with a warning.
@@ -42,7 +44,7 @@ pub const KNOWN_UNITS: [&str; 16] = [
 ];
 
 /// Keys of the top level and of each section, for the unknown-key check.
-const TOP_KEYS: [&str; 12] = [
+const TOP_KEYS: [&str; 14] = [
     "name",
     "concentration_unit",
     "evolution_time_unit",
@@ -54,6 +56,8 @@ const TOP_KEYS: [&str; 12] = [
     "normalize",
     "fit",
     "shift",
+    "plan",
+    "mic",
     "growth",
 ];
 /// Keys of each `[[plates]]` entry.
@@ -78,6 +82,13 @@ pub struct Settings {
     pub fit: FitKeys,
     /// Shifts and calls.
     pub shift: ShiftSettings,
+    /// Therapy sequences (`[plan]`): when present, `run` writes `plan.csv` and `plan.md`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub plan: Option<PlanSettings>,
+    /// Reading MICs from the wells: present when the metric is `mic` or `[mic]` is written
+    /// (and only then in `run.json`, whose settings are otherwise unchanged).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mic: Option<MicSettings>,
     /// GR values and DIP rates (left out of `run.json` while at its defaults).
     #[serde(skip_serializing_if = "GrowthSettings::is_default")]
     pub growth: GrowthSettings,
@@ -103,6 +114,8 @@ struct RawAssay {
     fit: FitKeys,
     #[serde(default)]
     shift: ShiftSettings,
+    plan: Option<PlanSettings>,
+    mic: Option<MicSettings>,
     #[serde(default)]
     growth: GrowthSettings,
 }
@@ -268,6 +281,12 @@ impl Assay {
         for (key, msg) in raw.shift.problems() {
             problems.push(problem(at(key), msg));
         }
+        for (key, msg) in raw.plan.iter().flat_map(PlanSettings::problems) {
+            problems.push(problem(at(key), msg));
+        }
+        for (key, msg) in raw.mic.iter().flat_map(MicSettings::problems) {
+            problems.push(problem(at(key), msg));
+        }
         for (key, msg) in raw.growth.problems() {
             problems.push(problem(at(key), msg));
         }
@@ -313,7 +332,12 @@ impl Assay {
                 qc: raw.qc,
                 normalize: raw.normalize,
                 fit: raw.fit,
+                mic: match raw.mic {
+                    None if raw.shift.metric != Metric::Mic => None,
+                    given => Some(given.unwrap_or_default()),
+                },
                 shift: raw.shift,
+                plan: raw.plan,
                 growth: raw.growth,
             },
             fit_config,
@@ -393,6 +417,8 @@ fn check_keys(table: &toml::Table, text: &str, path: &Path) -> Result<()> {
             "normalize" => Some(&NormalizeSettings::KEYS),
             "fit" => Some(&FitKeys::KEYS),
             "shift" => Some(&ShiftSettings::KEYS),
+            "plan" => Some(&PlanSettings::KEYS),
+            "mic" => Some(&MicSettings::KEYS),
             "growth" => Some(&GrowthSettings::KEYS),
             _ => None,
         };

@@ -106,9 +106,10 @@ enum Command {
         robust: RobustLoss,
     },
     /// Shifts, matrix, calls, network and cycles from a fits table and a lines table (for fits
-    /// made elsewhere or re-called with other settings).
+    /// made elsewhere or re-called with other settings), or from a MIC table.
     Shift {
-        /// Fits table (this tool's fits.csv, or any table with cell_line, drug and the metric).
+        /// Fits table (this tool's fits.csv, or any table with cell_line, drug and the metric),
+        /// or a MIC table (cell_line, drug, replicate, mic[, mic_qualifier]; e.g. mics.csv).
         fits: PathBuf,
         /// Lines table: cell_line, parental_line, selected_with.
         #[arg(long)]
@@ -116,16 +117,19 @@ enum Command {
         /// Output folder.
         #[arg(short, long)]
         out: PathBuf,
-        /// Metric compared: ic50, ec50, auc, gr50, gr_aoc, dip_ec50 or dip_emax.
-        #[arg(long, default_value = "ic50")]
-        metric: String,
+        /// Metric compared: ic50, ec50, auc, mic, gr50, gr_aoc, dip_ec50 or dip_emax
+        /// [default: mic for a MIC table, else ic50].
+        #[arg(long)]
+        metric: Option<String>,
         /// Fold-change threshold on |log2_fc|.
         #[arg(long, default_value_t = 1.0)]
         tau: f64,
         /// Significance level on BH q-values.
         #[arg(long, default_value_t = 0.05)]
         alpha: f64,
-        /// Call rule: delta (threshold and q-value) or dhawan2017 (CI overlap).
+        /// Call rule: delta (threshold and q-value), dhawan2017 (CI overlap), nichol2019
+        /// (Bonferroni on the p-values) or maltas-wood (outside the parental replicates' mean
+        /// ± 3 SE).
         #[arg(long, default_value = "delta")]
         rule: String,
         /// Longest drug cycle listed.
@@ -159,7 +163,7 @@ enum Command {
         /// Significance level on BH q-values, instead of the runs' common one.
         #[arg(long)]
         alpha: Option<f64>,
-        /// Call rule (delta or dhawan2017), instead of the runs' common one.
+        /// Call rule (delta, dhawan2017, nichol2019 or maltas-wood), instead of the runs' common one.
         #[arg(long)]
         rule: Option<String>,
         /// Longest drug cycle listed, instead of the runs' common one.
@@ -168,6 +172,37 @@ enum Command {
         /// Skip plots/ and report.html (draw them later with `collateral plot OUTDIR`).
         #[arg(long)]
         no_figures: bool,
+    },
+    /// Therapy sequences from a finished run: which drug to give next when resistance appears,
+    /// scored from the lineages selected with each drug (plan.csv, plan.md, plots/plan.svg).
+    Plan {
+        /// The output folder of `collateral run` (or of `collateral shift`, with --lines).
+        run: PathBuf,
+        /// Output folder (the run's own folder adds the plan to it).
+        #[arg(short, long)]
+        out: PathBuf,
+        /// Drugs in a sequence (`A -> B -> C` has length 3).
+        #[arg(long, default_value_t = 3)]
+        length: usize,
+        /// The first drug.
+        #[arg(long)]
+        start: Option<String>,
+        /// Score cycles: sequences that return to their first drug.
+        #[arg(long)]
+        cycles: bool,
+        /// Plan on this metric's shifts (recomputed from fits.csv) instead of the run's.
+        #[arg(long)]
+        metric: Option<String>,
+        /// The evolution time whose lineages are drawn from (default: each selecting drug's
+        /// latest).
+        #[arg(long)]
+        time: Option<f64>,
+        /// Scorable sequences listed, best first.
+        #[arg(long, default_value_t = 50)]
+        top: usize,
+        /// The lines table, instead of the one the run's assay names.
+        #[arg(long)]
+        lines: Option<PathBuf>,
     },
     /// Write a synthetic screen with known truth (wells.csv, lines.csv, assay.toml, truth_*.csv).
     Simulate {
@@ -236,6 +271,10 @@ struct SimulateArgs {
     /// give DIP time courses).
     #[arg(long, default_value_t = 1)]
     reads: usize,
+    /// Plant CS probabilities along a chain (drug01 → drug02 → drug03 at 0.95, the rest of the
+    /// chain at 0.5, other pairs 0.05) so the best therapy sequence is known.
+    #[arg(long)]
+    cs_chain: bool,
 }
 
 /// Runs the command line `args` (the program name first, as [`std::env::args_os`] gives it)
@@ -403,15 +442,23 @@ fn execute(cli: &Cli) -> anyhow::Result<u8> {
             max_cycle_length,
         } => {
             let word = |s: &str| serde_json::Value::String(s.to_string());
+            let metric = match metric {
+                Some(m) => m.clone(),
+                None if crate::mic::is_mic_table(fits)? => "mic".to_string(),
+                None => "ic50".to_string(),
+            };
             let settings = ShiftSettings {
-                metric: serde_json::from_value(word(metric)).map_err(|_| {
+                metric: serde_json::from_value(word(&metric)).map_err(|_| {
                     anyhow::anyhow!(
                         "--metric {metric}: expected {}",
                         crate::shift::Metric::NAMES
                     )
                 })?,
-                rule: serde_json::from_value(word(rule))
-                    .map_err(|_| anyhow::anyhow!("--rule {rule}: expected delta or dhawan2017"))?,
+                rule: serde_json::from_value(word(rule)).map_err(|_| {
+                    anyhow::anyhow!(
+                        "--rule {rule}: expected delta, dhawan2017, nichol2019 or maltas-wood"
+                    )
+                })?,
                 tau: *tau,
                 alpha: *alpha,
                 max_cycle_length: *max_cycle_length,
@@ -456,7 +503,9 @@ fn execute(cli: &Cli) -> anyhow::Result<u8> {
                     .as_deref()
                     .map(|r| {
                         serde_json::from_value(word(r)).map_err(|_| {
-                            anyhow::anyhow!("--rule {r}: expected delta or dhawan2017")
+                            anyhow::anyhow!(
+                                "--rule {r}: expected delta, dhawan2017, nichol2019 or maltas-wood"
+                            )
                         })
                     })
                     .transpose()?,
@@ -474,6 +523,48 @@ fn execute(cli: &Cli) -> anyhow::Result<u8> {
             }
             if !cli.quiet {
                 println!("{}", report.summary());
+            }
+        }
+        Command::Plan {
+            run,
+            out,
+            length,
+            start,
+            cycles,
+            metric,
+            time,
+            top,
+            lines,
+        } => {
+            let word = |s: &str| serde_json::Value::String(s.to_string());
+            let metric = metric
+                .as_deref()
+                .map(|m| {
+                    serde_json::from_value(word(m))
+                        .map_err(|_| anyhow::anyhow!("--metric {m}: expected ic50, ec50 or auc"))
+                })
+                .transpose()?;
+            let settings = crate::plan::PlanSettings {
+                length: *length,
+                start: start.clone(),
+                cycles: *cycles,
+                time: *time,
+                top: *top,
+                ..Default::default()
+            };
+            let options = crate::run::PlanOptions {
+                metric,
+                lines: lines.clone(),
+            };
+            let report = crate::run::plan_folder(run, out, &settings, &options)?;
+            for w in &report.warnings {
+                eprintln!("warning: {w}");
+            }
+            if !cli.quiet {
+                for paragraph in &report.summary {
+                    println!("{paragraph}\n");
+                }
+                println!("wrote {} files to {}", report.files.len(), out.display());
             }
         }
         Command::Simulate { out, knobs } => {
@@ -495,6 +586,7 @@ fn execute(cli: &Cli) -> anyhow::Result<u8> {
                 t0: knobs.t0,
                 duration: knobs.duration,
                 reads: knobs.reads,
+                cs_chain: knobs.cs_chain,
                 ..Default::default()
             }
             .check()?;

@@ -7,7 +7,7 @@
 //! |---|---|
 //! | ground | [`error`], [`plate`], [`stats`], [`table`], [`text`], [`outdir`], [`progress`] |
 //! | input | [`wells`], [`lines`], [`read`] (plate files, vendor exports, layouts) |
-//! | stages | [`normalize`] → [`qc`] → [`fit`] → [`growth`] (GR values, DIP rates) → [`shift`] → [`lineage`] (time and lineages) → [`network`], each owning its settings |
+//! | stages | [`normalize`] → [`qc`] → [`fit`] → [`growth`] (GR values, DIP rates) → [`shift`] → [`lineage`] (time and lineages) → [`network`], [`plan`] (therapy sequences), each owning its settings |
 //! | assay | [`assay`]: the TOML file, composing the stages' settings |
 //! | outputs | [`output`] (contract tables), [`plot`] (figures), [`report`] (`report.html`), [`workbook`] (`results.xlsx`) |
 //! | pipeline | [`run`] (`collateral run`, `run.json`), [`validate`], [`merge`] (run folders → one) |
@@ -21,10 +21,12 @@ pub mod growth;
 pub mod lineage;
 pub mod lines;
 pub mod merge;
+pub mod mic;
 pub mod network;
 pub mod normalize;
 pub mod outdir;
 pub mod output;
+pub mod plan;
 pub mod plate;
 pub mod plot;
 pub mod progress;

@@ -36,8 +36,9 @@ const LEVEL: f64 = 0.95;
 /// One point of a trajectory: a shift of a line sampled at an evolution time.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TrajectoryPoint<'a> {
-    /// The lineage the line was sampled from.
-    pub lineage: &'a str,
+    /// The lineage the line was sampled from (`lineage rep r` for a replicate reported on
+    /// its own, which evolved on its own).
+    pub lineage: String,
     /// When.
     pub evolution_time: f64,
     /// The shift of the line at that time.
@@ -78,9 +79,9 @@ fn sample_of<'a>(s: &'a Shift, lines: &BTreeMap<&str, &'a CellLine>) -> (String,
     (lineage, line.and_then(|l| l.evolution_time))
 }
 
-/// Every pooled shift of a line with an evolution time, ordered by lineage (as first listed
-/// in the lines table), drug and time. Replicate rows (per-replicate mode) are left out: a
-/// trajectory follows the population.
+/// Every shift of a line with an evolution time, ordered by lineage (as first listed in the
+/// lines table), drug and time. In per-replicate mode a replicate of a line (an isolate) is a
+/// lineage sample of its own, `lineage rep r`, as in [`likelihood`].
 pub fn trajectories<'a>(shifts: &'a [Shift], lines: &'a LinesTable) -> Vec<TrajectoryPoint<'a>> {
     let mut rank: BTreeMap<&str, usize> = BTreeMap::new();
     for l in &lines.lines {
@@ -88,24 +89,27 @@ pub fn trajectories<'a>(shifts: &'a [Shift], lines: &'a LinesTable) -> Vec<Traje
         rank.entry(l.lineage.as_str()).or_insert(next);
     }
     let names = by_name(lines);
-    let mut points: Vec<TrajectoryPoint<'a>> = shifts
+    let mut points: Vec<(usize, TrajectoryPoint<'a>)> = shifts
         .iter()
-        .filter(|s| s.replicate.is_empty())
         .filter_map(|s| {
             let line = names.get(s.resistant_line.as_str())?;
-            Some(TrajectoryPoint {
-                lineage: line.lineage.as_str(),
-                evolution_time: line.evolution_time?,
-                shift: s,
-            })
+            let (lineage, time) = sample_of(s, &names);
+            Some((
+                rank[line.lineage.as_str()],
+                TrajectoryPoint {
+                    lineage,
+                    evolution_time: time?,
+                    shift: s,
+                },
+            ))
         })
         .collect();
-    points.sort_by(|a, b| {
-        (rank[a.lineage], a.shift.drug.as_str())
-            .cmp(&(rank[b.lineage], b.shift.drug.as_str()))
+    points.sort_by(|(ra, a), (rb, b)| {
+        (ra, &a.lineage, a.shift.drug.as_str())
+            .cmp(&(rb, &b.lineage, b.shift.drug.as_str()))
             .then(a.evolution_time.total_cmp(&b.evolution_time))
     });
-    points
+    points.into_iter().map(|(_, p)| p).collect()
 }
 
 /// Writes `trajectories.csv`.
@@ -115,7 +119,7 @@ pub fn write_trajectories(w: &mut dyn Write, points: &[TrajectoryPoint]) -> std:
     for p in points {
         let s = p.shift;
         out.write_record([
-            p.lineage,
+            p.lineage.as_str(),
             &s.selected_with,
             &s.drug,
             &num(p.evolution_time),
@@ -259,11 +263,14 @@ pub fn stability(points: &[TrajectoryPoint]) -> Vec<Stability> {
     let mut out = Vec::new();
     let mut start = 0;
     while start < points.len() {
-        let key = (points[start].lineage, points[start].shift.drug.as_str());
+        let key = (
+            points[start].lineage.as_str(),
+            points[start].shift.drug.as_str(),
+        );
         let end = start
             + points[start..]
                 .iter()
-                .take_while(|p| (p.lineage, p.shift.drug.as_str()) == key)
+                .take_while(|p| (p.lineage.as_str(), p.shift.drug.as_str()) == key)
                 .count();
         out.push(stability_of(&points[start..end]));
         start = end;
@@ -300,7 +307,7 @@ fn stability_of(points: &[TrajectoryPoint]) -> Stability {
     let y: Vec<f64> = exact.iter().map(|p| p.shift.log2_fc).collect();
     let fit = slope_with_ci(&x, &y, LEVEL);
     Stability {
-        lineage: first.lineage.to_string(),
+        lineage: first.lineage.clone(),
         selected_with: last.shift.selected_with.clone(),
         drug: first.shift.drug.clone(),
         n_times: points.len(),

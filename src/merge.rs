@@ -958,7 +958,8 @@ fn choose_fits(
 }
 
 /// The estimates the shifts compare, as `collateral run` builds them: from the kept `fits.csv`
-/// rows, and with `per_replicate` the resistant lines' `fits_by_replicate.csv` rows instead.
+/// rows, and with `per_replicate` the resistant lines' `fits_by_replicate.csv` rows instead
+/// (with rule `maltas-wood` also the parental lines', beside their pooled rows).
 /// Read with [`read_estimates`] from each run's own file, so problems point at that file.
 fn estimates(
     folders: &[RunFolder],
@@ -976,6 +977,16 @@ fn estimates(
     } else {
         BTreeSet::new()
     };
+    // Rule maltas-wood needs the parental lines' replicate fits too (as `run` makes them).
+    let mut replicate_lines = per_replicate.clone();
+    if settings.rule == CallRule::MaltasWood {
+        replicate_lines.extend(
+            lines
+                .lines
+                .iter()
+                .filter_map(|l| l.parental_line.as_deref()),
+        );
+    }
     let kept =
         |run: usize, e: &Estimate| owner.get(&(e.cell_line.clone(), e.drug.clone())) == Some(&run);
     let mut pooled = Vec::new();
@@ -987,9 +998,9 @@ fn estimates(
             }
         }
         let path = f.dir.join("fits_by_replicate.csv");
-        if !per_replicate.is_empty() && path.exists() {
+        if !replicate_lines.is_empty() && path.exists() {
             for e in read_estimates(&path, settings.metric)? {
-                if kept(run, &e) && per_replicate.contains(e.cell_line.as_str()) {
+                if kept(run, &e) && replicate_lines.contains(e.cell_line.as_str()) {
                     replicates.push(e);
                 }
             }

@@ -297,7 +297,7 @@ pub const IDENTITY_COLUMNS: [&str; 14] = [
 ];
 
 /// Words of the contract tables other than names: roles, qualifiers, reasons, settings.
-const WORD_COLUMNS: [&str; 23] = [
+const WORD_COLUMNS: [&str; 26] = [
     "role",
     "signal",
     "message",
@@ -315,6 +315,9 @@ const WORD_COLUMNS: [&str; 23] = [
     "metric",
     "last_call",
     "course",
+    "sequence",
+    "mic_qualifier",
+    "next_drug",
     "gr50_qualifier",
     "gr_status",
     "gr_message",
@@ -323,7 +326,7 @@ const WORD_COLUMNS: [&str; 23] = [
     "dip_message",
 ];
 
-const COUNT_COLUMNS: [&str; 26] = [
+const COUNT_COLUMNS: [&str; 30] = [
     "n_points",
     "plate_size",
     "n_vehicle",
@@ -343,6 +346,10 @@ const COUNT_COLUMNS: [&str; 26] = [
     "n_times",
     "call_changes",
     "slope_points",
+    "support",
+    "switches_left",
+    "n_concentrations",
+    "skipped_wells",
     "gr_n_points",
     "gr_dof",
     "gr_aoc_dof",
@@ -352,7 +359,8 @@ const COUNT_COLUMNS: [&str; 26] = [
     "n_fitted",
 ];
 
-const FLAG_COLUMNS: [&str; 5] = [
+const FLAG_COLUMNS: [&str; 6] = [
+    "scorable",
     "excluded",
     "spatial_flag",
     "converged",
@@ -394,7 +402,13 @@ pub fn column_kind(file: &str, column: &str) -> Option<ColumnKind> {
         | "fits.csv"
         | "fits_by_replicate.csv"
         | "shifts.csv"
+        | "mics.csv"
         | "cycles.csv"
+        | "likelihood.csv"
+        | "trajectories.csv"
+        | "stability.csv"
+        | "plan.csv"
+        | "policy.csv"
         | "dip_rates.csv" => Some(ColumnKind::Number),
         _ => None,
     }

@@ -104,7 +104,7 @@ impl Drawing {
             | Kind::Highlights => true,
             Kind::Grid | Kind::DrugOverview => mode == ReportMode::Full && index < MAX_INLINE_GRIDS,
             Kind::PlateMap => mode == ReportMode::Full && index < MAX_INLINE_PLATES,
-            Kind::Likelihood => true,
+            Kind::Likelihood | Kind::Plan => true,
             Kind::Trajectory => index < MAX_INLINE_TRAJECTORIES,
         }
     }
@@ -427,6 +427,76 @@ fn lineages_section(
     }
 }
 
+/// Rows of `plan.csv` the report's table shows.
+const PLAN_TABLE_ROWS: usize = 10;
+
+/// "Therapy sequences" (runs with `[plan]`): the plan in words (`plan.md`), its figure, and
+/// the best rows of `plan.csv`.
+fn plan_section(h: &mut String, data: &RunData, drawing: &Drawing, format: Format) {
+    let Ok(words) = std::fs::read_to_string(data.dir.join("plan.md")) else {
+        return;
+    };
+    h.push_str("<h2 id=\"plan\">Therapy sequences</h2>\n");
+    for paragraph in words
+        .split("\n\n")
+        .map(str::trim)
+        .filter(|p| !p.is_empty() && !p.starts_with('#'))
+    {
+        let _ = writeln!(h, "<p>{}</p>", escape(paragraph));
+    }
+    for f in drawing.inline_of(Kind::Plan) {
+        h.push_str(&figure_html(f, format));
+    }
+    let Ok(mut reader) = csv::Reader::from_path(data.dir.join("plan.csv")) else {
+        return;
+    };
+    let Ok(header) = reader.headers().cloned() else {
+        return;
+    };
+    let columns = [
+        "rank",
+        "sequence",
+        "expected_log2_fc",
+        "expected_ci_low",
+        "expected_ci_high",
+        "p_no_cr",
+        "p_all_cs",
+        "support",
+    ];
+    let rows: Vec<Vec<String>> = reader
+        .records()
+        .filter_map(|r| r.ok())
+        .filter(|r| {
+            header
+                .iter()
+                .position(|h| h == "rank")
+                .and_then(|c| r.get(c))
+                != Some("")
+        })
+        .take(PLAN_TABLE_ROWS)
+        .map(|r| {
+            columns
+                .iter()
+                .map(|c| {
+                    header
+                        .iter()
+                        .position(|h| h == *c)
+                        .and_then(|i| r.get(i))
+                        .unwrap_or("")
+                        .to_string()
+                })
+                .collect()
+        })
+        .collect();
+    let _ = writeln!(
+        h,
+        "<p>The best {} sequences; every candidate, and why some cannot be scored, is in {}.</p>",
+        rows.len(),
+        link("plan.csv")
+    );
+    h.push_str(&table("plan-table", &columns, &rows, &[]));
+}
+
 /// A relative link to a file of the output folder, labelled with its path.
 fn link(path: &str) -> String {
     format!("<a href=\"{0}\">{0}</a>", escape(path))
@@ -618,6 +688,9 @@ pub fn report_html(
         h.push_str("<a href=\"#map\">CS map</a><a href=\"#network\">Network</a>");
         if !data.stability.is_empty() || data.likelihood.iter().any(|r| r.n_lineages >= 2) {
             h.push_str("<a href=\"#lineages\">Lineages and time</a>");
+        }
+        if data.dir.join("plan.md").is_file() {
+            h.push_str("<a href=\"#plan\">Plan</a>");
         }
         h.push_str("<a href=\"#shifts\">Shifts</a>");
     }
@@ -819,6 +892,7 @@ pub fn report_html(
             ));
         }
         lineages_section(&mut h, data, drawing, format, summary);
+        plan_section(&mut h, data, drawing, format);
         let metric = data
             .shifts
             .first()

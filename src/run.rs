@@ -27,9 +27,12 @@ use crate::lineage;
 use crate::lines::LinesTable;
 use crate::network;
 use crate::outdir::Staging;
+use crate::plan::PlanSettings;
 use crate::progress::{Progress, Silent, Stage};
 use crate::qc::{normalize_and_qc, Normalized, PlateQc, WellOutcome};
-use crate::shift::{compute_shifts, write_shifts, Estimate, Metric, Shift, ShiftSettings};
+use crate::shift::{
+    compute_shifts, write_shifts, CallRule, Estimate, Metric, Shift, ShiftSettings,
+};
 use crate::wells::{Role, WellTable};
 use rayon::prelude::*;
 
@@ -314,8 +317,24 @@ pub fn run_with_progress(
             .collect(),
         _ => BTreeSet::new(),
     };
+    // Rule maltas-wood compares with the mean and SE over the parental line's replicates:
+    // those get a curve each too (in fits_by_replicate.csv).
+    let mut replicate_curves = per_replicate.clone();
+    if let (Some(l), CallRule::MaltasWood) = (&lines, assay.settings.shift.rule) {
+        replicate_curves.extend(l.lines.iter().filter_map(|l| l.parental_line.as_deref()));
+    }
     let include_untreated = assay.fit_config.settings().plateaus == Plateaus::Observed;
-    let curves = curve_inputs(endpoint, &norm.outcomes, &per_replicate, include_untreated);
+    let curves = curve_inputs(
+        endpoint,
+        &norm.outcomes,
+        &replicate_curves,
+        include_untreated,
+    );
+    // Metric mic: the MIC of every series, read from the same wells as the curves.
+    let mics = (assay.settings.shift.metric == Metric::Mic).then(|| {
+        let settings = assay.settings.mic.clone().unwrap_or_default();
+        crate::mic::mics_from_wells(endpoint, &norm.outcomes, &settings)
+    });
     // The GR curves: the same wells and grouping, GR in place of viability.
     let gr_curves = gr.as_ref().map(|gr| {
         let as_viability: Vec<WellOutcome> = norm
@@ -328,7 +347,7 @@ pub fn run_with_progress(
                 exclusion_reason: String::new(),
             })
             .collect();
-        let c = curve_inputs(endpoint, &as_viability, &per_replicate, false);
+        let c = curve_inputs(endpoint, &as_viability, &replicate_curves, false);
         c.inputs
             .into_iter()
             .zip(c.replicate)
@@ -359,7 +378,7 @@ pub fn run_with_progress(
             gr_curves.as_ref(),
             &dip,
             dip_absent,
-            &per_replicate,
+            &replicate_curves,
             assay.fit_config.settings(),
         )?)
     } else {
@@ -385,7 +404,7 @@ pub fn run_with_progress(
         staging.write("fits.csv", |w| {
             write_fits_with_growth(w, &pooled, &pooled_growth, None)
         })?;
-        if !per_replicate.is_empty() {
+        if !replicate_curves.is_empty() {
             let fits: Vec<CurveFit> = by_replicate.iter().map(|(f, _)| (*f).clone()).collect();
             let labels: Vec<String> = by_replicate.iter().map(|(_, r)| (*r).clone()).collect();
             staging.write("fits_by_replicate.csv", |w| {
@@ -395,7 +414,10 @@ pub fn run_with_progress(
     } else {
         staging.write("fits.csv", |w| write_fits_to(&mut *w, &pooled))?;
     }
-    if !per_replicate.is_empty() && growth.is_none() {
+    if let Some(mics) = &mics {
+        staging.write("mics.csv", |w| crate::mic::write_mics(w, mics))?;
+    }
+    if !replicate_curves.is_empty() && growth.is_none() {
         staging.write("fits_by_replicate.csv", |w| {
             let mut out = csv::Writer::from_writer(w);
             let mut header = vec!["replicate"];
@@ -418,25 +440,45 @@ pub fn run_with_progress(
     let t4 = Instant::now();
     let mut calls = [0usize; 4];
     let mut n_cycles = 0;
+    let mut mic_model = None;
     if let Some(lines) = &lines {
         let s = &assay.settings.shift;
-        let estimates: Vec<Estimate> = fits
-            .iter()
-            .zip(&curves.replicate)
-            .enumerate()
-            .filter(|(_, (f, r))| r.is_empty() != per_replicate.contains(f.cell_line.as_str()))
-            .map(|(i, (f, r))| match &growth {
-                Some(g) if s.metric.is_growth() => g[i].estimate(f, r, s.metric),
-                _ => Estimate::from_fit(f, r, s.metric),
-            })
-            .collect();
-        let joint = (s.metric == Metric::Ec50).then(|| SharedEc50 {
-            curves: &curves,
-            fits: &fits,
-            config: &assay.fit_config,
-        });
         progress.begin(Stage::Compare, "shifts", None);
-        (calls, n_cycles) = compare(&staging, &estimates, lines, s, joint.as_ref())?;
+        let shifts = if let Some(mics) = &mics {
+            let (model, shifts) = crate::mic::compute_shifts(mics, lines, s);
+            mic_model = Some(model.summary_json());
+            shifts
+        } else {
+            let estimates: Vec<Estimate> = fits
+                .iter()
+                .zip(&curves.replicate)
+                .enumerate()
+                .filter(|(_, (f, r))| {
+                    let line = f.cell_line.as_str();
+                    if r.is_empty() {
+                        !per_replicate.contains(line)
+                    } else {
+                        replicate_curves.contains(line)
+                    }
+                })
+                .map(|(i, (f, r))| match &growth {
+                    // Growth metrics come from the curve's GR or DIP fit.
+                    Some(g) if s.metric.is_growth() => g[i].estimate(f, r, s.metric),
+                    _ => Estimate::from_fit(f, r, s.metric),
+                })
+                .collect();
+            let mut shifts = compute_shifts(&estimates, lines, s);
+            if s.metric == Metric::Ec50 {
+                let joint = SharedEc50 {
+                    curves: &curves,
+                    fits: &fits,
+                    config: &assay.fit_config,
+                };
+                joint.annotate(&mut shifts);
+            }
+            shifts
+        };
+        (calls, n_cycles) = compare(&staging, &shifts, lines, s, assay.settings.plan.as_ref())?;
         progress.end(calls.iter().sum::<usize>() as u64);
     }
     timings.insert("shift_network", t4.elapsed().as_secs_f64());
@@ -476,6 +518,10 @@ pub fn run_with_progress(
             "wells_with_gr": gr.as_ref().map_or(0, |g| g.gr.iter().flatten().count()),
             "wells_with_dip_rate": dip.iter().filter(|d| d.rate.is_finite()).count(),
         });
+    }
+    if let Some(model) = mic_model {
+        // The dilution error model's pooled error rate (metric mic only).
+        run_json["mic"] = model;
     }
     staging.write("run.json", |w| {
         serde_json::to_writer_pretty(&mut *w, &run_json).map_err(std::io::Error::other)?;
@@ -573,26 +619,25 @@ fn growth_fits(
         .collect())
 }
 
-/// Computes shifts, matrix, network and cycles from estimates and stages their files.
-/// Returns the call counts (cross_resistant, collateral_sensitive, neutral, undetermined) and
-/// the number of cycles.
+/// Stages the shifts with everything built from them: matrix, likelihood (and trajectories),
+/// network, cycles, and with `plan` the therapy sequences. Returns the call counts
+/// (cross_resistant, collateral_sensitive, neutral, undetermined) and the number of cycles.
 fn compare(
     staging: &Staging,
-    estimates: &[Estimate],
+    shifts: &[Shift],
     lines: &LinesTable,
     s: &ShiftSettings,
-    joint: Option<&SharedEc50>,
+    plan: Option<&PlanSettings>,
 ) -> Result<([usize; 4], usize)> {
-    let mut shifts = compute_shifts(estimates, lines, s);
-    if let Some(j) = joint {
-        j.annotate(&mut shifts);
-    }
     let mut calls = [0usize; 4];
-    for r in &shifts {
+    for r in shifts {
         calls[r.call as usize] += 1;
     }
-    staging.write("shifts.csv", |w| write_shifts(w, &shifts, s))?;
-    let cycles = stage_comparison(staging, &shifts, lines, s)?;
+    staging.write("shifts.csv", |w| write_shifts(w, shifts, s))?;
+    let cycles = stage_comparison(staging, shifts, lines, s)?;
+    if let Some(settings) = plan {
+        stage_plan(staging, shifts, lines, settings)?;
+    }
     Ok((calls, cycles))
 }
 
@@ -627,6 +672,41 @@ pub(crate) fn stage_comparison(
     staging.write("network.json", |w| network::write_json(w, &edges))?;
     staging.write("cycles.csv", |w| network::write_cycles(w, &cycles))?;
     Ok(cycles.len())
+}
+
+/// Plans therapy sequences from `shifts` and stages `plan.csv` and `plan.md` (the plan in
+/// words). Returns the plan.
+pub(crate) fn stage_plan(
+    staging: &Staging,
+    shifts: &[Shift],
+    lines: &LinesTable,
+    settings: &PlanSettings,
+) -> Result<crate::plan::Plan> {
+    let steps = crate::plan::Steps::new(shifts, lines, settings.time);
+    let plan = crate::plan::plan(&steps, settings);
+    staging.write("plan.csv", |w| crate::plan::write_plan(w, &plan))?;
+    // With evolution times, when to switch as well as what to give next.
+    let switches = if settings.cycles {
+        settings.length
+    } else {
+        settings.length - 1
+    };
+    let policy = if lines.has_evolution_time {
+        crate::plan::policy(shifts, lines, switches)
+    } else {
+        Vec::new()
+    };
+    if lines.has_evolution_time {
+        staging.write("policy.csv", |w| crate::plan::write_policy(w, &policy))?;
+    }
+    staging.write("plan.md", |w| {
+        writeln!(w, "# Therapy sequences\n")?;
+        for paragraph in crate::plan::summary(&plan, &policy) {
+            writeln!(w, "{paragraph}\n")?;
+        }
+        Ok(())
+    })?;
+    Ok(plan)
 }
 
 /// The curves and fits of a run, for the shared-ec50 F-test of each shift.
@@ -700,7 +780,8 @@ impl ShiftReport {
 }
 
 /// `collateral shift`: shifts, matrix, network and cycles from a fits table and a lines table,
-/// for users who fitted elsewhere.
+/// for users who fitted elsewhere, or from a MIC table (`cell_line, drug, replicate, mic[,
+/// mic_qualifier]`, detected by its `mic` column) with metric mic.
 pub fn shift(
     fits: &Path,
     lines: &Path,
@@ -722,10 +803,21 @@ pub fn shift_with_progress(
         return Err(Error::config(crate::Location::default(), msg));
     }
     let lines = LinesTable::read(lines)?;
-    let estimates = crate::shift::read_estimates(fits, settings.metric)?;
+    // A MIC table (a `mic` column) is compared with metric mic, a fits table with the others.
+    let shifts = match (crate::mic::is_mic_table(fits)?, settings.metric) {
+        (true, Metric::Mic) => {
+            crate::mic::compute_shifts(&crate::mic::read_mics(fits)?, &lines, settings).1
+        }
+        (true, _) => return Err(crate::mic::not_a_fits_table(fits)),
+        (false, metric) => compute_shifts(
+            &crate::shift::read_estimates(fits, metric)?,
+            &lines,
+            settings,
+        ),
+    };
     let staging = Staging::new(outdir)?;
     progress.begin(Stage::Compare, "shifts", None);
-    let (calls, cycles) = compare(&staging, &estimates, &lines, settings, None)?;
+    let (calls, cycles) = compare(&staging, &shifts, &lines, settings, None)?;
     progress.end(calls.iter().sum::<usize>() as u64);
     let warnings = staging.take_warnings();
     Ok(ShiftReport {
@@ -1007,4 +1099,159 @@ pub fn input_record(path: &Path) -> Result<(PathBuf, String, u64)> {
         .map(|b| format!("{b:02x}"))
         .collect();
     Ok((path.to_path_buf(), sha, bytes))
+}
+
+/// Choices of `collateral plan` beyond the planner's settings.
+#[derive(Debug, Clone, Default)]
+pub struct PlanOptions {
+    /// Plan on this metric's shifts, recomputed from the folder's `fits.csv` with the run's
+    /// shift settings, instead of the run's own `shifts.csv`.
+    pub metric: Option<Metric>,
+    /// The lines table, instead of the one the run's assay names (needed for a folder of
+    /// `collateral shift`, which has no `run.json`).
+    pub lines: Option<PathBuf>,
+}
+
+/// What `collateral plan` did.
+#[derive(Debug, Clone)]
+pub struct PlanReport {
+    /// Files written.
+    pub files: Vec<PathBuf>,
+    /// The plan in words (as `plan.md`).
+    pub summary: Vec<String>,
+    /// Warnings (taking the folder).
+    pub warnings: Vec<Problem>,
+}
+
+/// `collateral plan RUN_DIR -o PLAN_DIR`: therapy sequences from a finished comparison.
+///
+/// Reads the run's `shifts.csv` (or recomputes shifts of `options.metric` from `fits.csv`) and
+/// its lines table, and writes `plan.csv`, `plan.md` and `plots/plan.svg` into `outdir`. When
+/// `outdir` is the run's own folder, the files join it (and its manifest); otherwise `outdir`
+/// gets a `run.json` of its own naming the run planned from.
+pub fn plan_folder(
+    run_dir: &Path,
+    outdir: &Path,
+    settings: &PlanSettings,
+    options: &PlanOptions,
+) -> Result<PlanReport> {
+    if let Some((_, msg)) = settings.problems().into_iter().next() {
+        return Err(Error::config(crate::Location::default(), msg));
+    }
+    let started = crate::outdir::now_rfc3339_millis();
+    let run_json_path = run_dir.join("run.json");
+    let run_json: Option<Value> = match std::fs::read_to_string(&run_json_path) {
+        Ok(text) => Some(serde_json::from_str(&text).map_err(|e| {
+            Error::input(
+                crate::Location::file(&run_json_path).at_line(e.line() as u64),
+                format!("not the run.json of a collateral run: {e}"),
+            )
+        })?),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => return Err(Error::io(&run_json_path, "reading", e)),
+    };
+    let lines_path = match (&options.lines, &run_json) {
+        (Some(p), _) => p.clone(),
+        (None, Some(json)) => {
+            let assay_path = json["assay"]["path"].as_str().map(PathBuf::from);
+            let Some(assay_path) = assay_path.filter(|p| p.is_file()) else {
+                return Err(Error::input(
+                    crate::Location::file(&run_json_path),
+                    "names no assay file that can be found from here, so its lines table is unknown; give the lines table with --lines",
+                ));
+            };
+            Assay::from_file(&assay_path)?.lines.ok_or_else(|| {
+                Error::input(
+                    crate::Location::file(&assay_path),
+                    "names no lines table: the run compared no lines, so there is nothing to plan from",
+                )
+            })?
+        }
+        (None, None) => return Err(Error::input(
+            crate::Location::file(run_dir),
+            "holds no run.json (a `collateral shift` folder?); give the lines table with --lines",
+        )),
+    };
+    let lines = LinesTable::read(&lines_path)?;
+    let shifts = match options.metric {
+        Some(metric) => {
+            let mut s: ShiftSettings = run_json
+                .as_ref()
+                .and_then(|j| serde_json::from_value(j["settings"]["shift"].clone()).ok())
+                .unwrap_or_default();
+            s.metric = metric;
+            let estimates = crate::shift::read_estimates(&run_dir.join("fits.csv"), metric)?;
+            compute_shifts(&estimates, &lines, &s)
+        }
+        None => crate::shift::read_shifts(&run_dir.join("shifts.csv"))?,
+    };
+    if let Some(start) = &settings.start {
+        let mut drugs: BTreeSet<&str> = shifts.iter().map(|s| s.drug.as_str()).collect();
+        drugs.extend(shifts.iter().map(|s| s.selected_with.as_str()));
+        drugs.remove("");
+        if !drugs.contains(start.as_str()) {
+            let all: Vec<&str> = drugs.into_iter().collect();
+            return Err(Error::config(
+                crate::Location::default(),
+                format!(
+                    "--start {start}: no such drug in the run{}; its drugs: {}",
+                    crate::error::did_you_mean(start, &all),
+                    all.join(", ")
+                ),
+            ));
+        }
+    }
+    let same = matches!(
+        (run_dir.canonicalize(), outdir.canonicalize()),
+        (Ok(a), Ok(b)) if a == b
+    );
+    let staging = Staging::new(outdir)?;
+    let previous = staging.previous_manifest();
+    let plan = stage_plan(&staging, &shifts, &lines, settings)?;
+    let figure = crate::plot::plan::PlanFigure::read(&staging.dir().join("plan.csv"))?;
+    let svg = crate::plot::render(&figure, crate::plot::Format::Svg, figure.size())
+        .map_err(|m| Error::input(crate::Location::file(outdir.join("plots/plan.svg")), m))?;
+    staging.write("plots/plan.svg", |w| w.write_all(&svg))?;
+    let mut warnings = staging.take_warnings();
+    let files = if same {
+        staging.add_to_manifest()?;
+        staging.commit()?
+    } else {
+        let mut inputs = vec![input_record(&lines_path)?];
+        for f in ["shifts.csv", "fits.csv", "run.json"] {
+            let p = run_dir.join(f);
+            if p.is_file() {
+                inputs.push(input_record(&p)?);
+            }
+        }
+        let files: Vec<Value> = inputs
+            .iter()
+            .map(|(p, sha, bytes)| json!({ "path": p.display().to_string(), "sha256": sha, "bytes": bytes }))
+            .collect();
+        staging.write_with_manifest(json!({
+            "tool": "collateral",
+            "version": env!("CARGO_PKG_VERSION"),
+            "command": "plan",
+            "started": started,
+            "run": run_dir.display().to_string(),
+            "inputs": files,
+            "settings": { "plan": settings, "metric": options.metric.map(|m| m.name()) },
+            "counts": { "scorable": plan.scorable, "unscorable": plan.unscorable },
+        }))?;
+        let (files, more) = staging.commit_replacing(&previous)?;
+        warnings.extend(more);
+        files
+    };
+    let words = std::fs::read_to_string(outdir.join("plan.md"))
+        .map_err(|e| Error::io(outdir.join("plan.md"), "reading", e))?;
+    Ok(PlanReport {
+        files,
+        summary: words
+            .split("\n\n")
+            .map(str::trim)
+            .filter(|p| !p.is_empty() && !p.starts_with('#'))
+            .map(str::to_string)
+            .collect(),
+        warnings,
+    })
 }

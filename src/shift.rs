@@ -15,6 +15,18 @@
 //! Rule `dhawan2017` reproduces Dhawan et al. 2017: `collateral_sensitive` / `cross_resistant`
 //! when the two 95 % CIs of the metric do not overlap (no fold-change threshold), `neutral` when
 //! they overlap.
+//!
+//! Rule `nichol2019` reproduces Nichol et al. 2019: significant when p < α / m (Bonferroni over
+//! the m comparisons with a p-value), direction from the sign of log2_fc, no fold-change
+//! threshold. Metric `mic` pairs the lines here too, but its estimates and p-values come from
+//! the dilution error model of [`crate::mic`] (which calls [`pair_estimates`] and
+//! [`call_shifts`]).
+//!
+//! Rule `maltas-wood` reproduces the temporal-CS analysis of Maltas & Wood (their
+//! `MakeHeterogeneityFigurePanels.m`): `collateral_sensitive` / `cross_resistant` when the
+//! resistant line's metric lies more than 3 standard errors below / above the parental line's
+//! mean, the mean and standard error (SD / √n) taken over the parental line's replicates
+//! (their ancestor isolates), on the metric's own (linear) scale; no fold-change threshold.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -34,6 +46,8 @@ pub enum Metric {
     Ec50,
     /// Area under the fitted curve over the tested range.
     Auc,
+    /// Minimum inhibitory concentration (two-fold dilution steps; see [`crate::mic`]).
+    Mic,
     /// GR50 (Hafner et al. 2016): where the fitted GR curve crosses 0.5; needs time-0 reads
     /// or doubling times (`crate::growth`).
     #[serde(rename = "gr50")]
@@ -59,6 +73,7 @@ impl Metric {
             Metric::Ic50 => "ic50",
             Metric::Ec50 => "ec50",
             Metric::Auc => "auc",
+            Metric::Mic => "mic",
             Metric::Gr50 => "gr50",
             Metric::GrAoc => "gr_aoc",
             Metric::DipEc50 => "dip_ec50",
@@ -67,7 +82,7 @@ impl Metric {
     }
 
     /// Every metric's name, for messages listing the choices.
-    pub const NAMES: &'static str = "ic50, ec50, auc, gr50, gr_aoc, dip_ec50 or dip_emax";
+    pub const NAMES: &'static str = "ic50, ec50, auc, mic, gr50, gr_aoc, dip_ec50 or dip_emax";
 
     /// Whether the metric comes from growth-rate data (GR values or DIP rates) rather than
     /// the endpoint viability fit.
@@ -107,6 +122,9 @@ impl Metric {
                 Some(("ec50_ci_low", "ec50_ci_high")),
             ),
             Metric::Auc => endpoint("auc", None, "log10_auc_se", None),
+            // MICs live in MIC tables (`crate::mic`), never in a fits table: the names only
+            // say where a fits table would keep them.
+            Metric::Mic => endpoint("mic", None, "log10_mic_se", None),
             Metric::Gr50 => MetricColumns {
                 value: "gr50",
                 qualifier: Some("gr50_qualifier"),
@@ -194,6 +212,12 @@ pub enum CallRule {
     Delta,
     /// Non-overlapping 95 % CIs of the metric, as in Dhawan et al. 2017.
     Dhawan2017,
+    /// p < α / m (Bonferroni over the table), direction from the sign, as in Nichol et al. 2019.
+    Nichol2019,
+    /// Outside the parental replicates' mean ± 3 standard errors, as in Maltas & Wood's
+    /// temporal collateral-sensitivity analysis.
+    #[serde(rename = "maltas-wood")]
+    MaltasWood,
 }
 
 /// Whether a number is an estimate or a bound.
@@ -277,6 +301,11 @@ impl Estimate {
             return e;
         }
         let usable = match (fit.status, metric) {
+            (_, Metric::Mic) => {
+                // MICs are read from the wells by threshold, not from a fitted curve.
+                e.problem = "metric mic is not a property of a fitted curve".into();
+                false
+            }
             (FitStatus::Ok, _) | (FitStatus::Flat, Metric::Ic50) => true,
             (FitStatus::Flat, _) => {
                 e.problem = format!("flat curve has no {}: {}", metric.name(), fit.message);
@@ -307,6 +336,8 @@ impl Estimate {
                 e.log10_se = fit.log10_ec50_se;
                 e.ci = (fit.ec50_ci_low, fit.ec50_ci_high);
             }
+            // Not usable (above): a fit has no MIC.
+            Metric::Mic => return e,
             Metric::Auc => {
                 e.value = fit.auc;
                 e.qualifier = Some(Bound::Equal);
@@ -344,6 +375,15 @@ pub fn read_estimates(path: &std::path::Path, metric: Metric) -> crate::Result<V
     use crate::table::{field, Table};
     let mut t = Table::open(path)?;
     let name = metric.name();
+    if metric == Metric::Mic {
+        return Err(Error::config(
+            t.at(1),
+            format!(
+                "metric mic compares MICs, not the fits of {}: `collateral shift` takes a MIC table (columns cell_line, drug, replicate, mic; e.g. a run's mics.csv), and `collateral merge` does not compare MICs",
+                path.display()
+            ),
+        ));
+    }
     let cols = metric.columns();
     let c_line = t.require("cell_line")?;
     let c_drug = t.require("drug")?;
@@ -441,6 +481,110 @@ pub fn read_estimates(path: &std::path::Path, metric: Metric) -> crate::Result<V
             e.log10_se = (e.ci.1.log10() - e.ci.0.log10()) / (2.0 * 1.959_963_984_540_054);
         }
         out.push(e);
+    }
+    if problems.is_empty() {
+        Ok(out)
+    } else {
+        Err(Error::problems(ErrorKind::Input, problems))
+    }
+}
+
+/// Reads a `shifts.csv` back (this tool's, or one with at least `resistant_line, drug,
+/// selected_with, log2_fc, call`): what a planner or another reader of a finished comparison
+/// needs. Columns it lacks are empty or NaN; a cell that is not what its column holds is a
+/// problem at its file and line (all are reported together).
+pub fn read_shifts(path: &std::path::Path) -> crate::Result<Vec<Shift>> {
+    use crate::error::{Error, ErrorKind, Problem};
+    use crate::table::{field, Table};
+    let mut t = Table::open(path)?;
+    let c_line = t.require("resistant_line")?;
+    let c_drug = t.require("drug")?;
+    let c_sel = t.require("selected_with")?;
+    let c_fc = t.require("log2_fc")?;
+    let c_call = t.require("call")?;
+    let c = |name: &str| t.column(name);
+    let (c_parent, c_rep, c_metric, c_qual) = (
+        c("parental_line"),
+        c("replicate"),
+        c("metric"),
+        c("log2_fc_qualifier"),
+    );
+    let (c_lo, c_hi, c_p, c_q, c_reason) = (
+        c("ci_low"),
+        c("ci_high"),
+        c("p_value"),
+        c("q_value"),
+        c("reason"),
+    );
+    let mut out = Vec::new();
+    let mut problems = Vec::new();
+    let mut rec = csv::StringRecord::new();
+    while let Some(line) = t.next_row(&mut rec)? {
+        let mut bad = |message: String| {
+            problems.push(Problem {
+                location: t.at(line),
+                message,
+            })
+        };
+        let mut number = |col: Option<usize>, what: &str| match field(&rec, col) {
+            "" => f64::NAN,
+            v => v.parse().unwrap_or_else(|_| {
+                bad(format!(
+                    "`{what}` is `{v}`; expected a number or an empty cell"
+                ));
+                f64::NAN
+            }),
+        };
+        let log2_fc = number(Some(c_fc), "log2_fc");
+        let (ci_low, ci_high) = (number(c_lo, "ci_low"), number(c_hi, "ci_high"));
+        let (p_value, q_value) = (number(c_p, "p_value"), number(c_q, "q_value"));
+        let call = match Call::parse(field(&rec, Some(c_call))) {
+            Some(call) => call,
+            None => {
+                problems.push(Problem {
+                    location: t.at(line),
+                    message: format!(
+                        "`call` is `{}`; expected collateral_sensitive, cross_resistant, neutral or undetermined",
+                        field(&rec, Some(c_call))
+                    ),
+                });
+                continue;
+            }
+        };
+        let metric = match field(&rec, c_metric) {
+            "" => Metric::Ic50,
+            m => match serde_json::from_value(serde_json::Value::String(m.to_string())) {
+                Ok(m) => m,
+                Err(_) => {
+                    problems.push(Problem {
+                        location: t.at(line),
+                        message: format!("`metric` is `{m}`, not a metric of this tool"),
+                    });
+                    continue;
+                }
+            },
+        };
+        out.push(Shift {
+            resistant_line: field(&rec, Some(c_line)).to_string(),
+            replicate: field(&rec, c_rep).to_string(),
+            parental_line: field(&rec, c_parent).to_string(),
+            drug: field(&rec, Some(c_drug)).to_string(),
+            selected_with: field(&rec, Some(c_sel)).to_string(),
+            metric,
+            log2_fc,
+            log2_fc_qualifier: Bound::parse(field(&rec, c_qual)),
+            ci_low,
+            ci_high,
+            p_value,
+            q_value,
+            call,
+            value_resistant: f64::NAN,
+            qualifier_resistant: None,
+            value_parental: f64::NAN,
+            qualifier_parental: None,
+            reason: field(&rec, c_reason).to_string(),
+            ec50_f_test_p: f64::NAN,
+        });
     }
     if problems.is_empty() {
         Ok(out)
@@ -564,6 +708,24 @@ impl ShiftSettings {
                 ),
             ));
         }
+        if self.metric == Metric::Mic && self.per_replicate {
+            out.push((
+                "per_replicate",
+                "`shift.per_replicate = true` with `metric = \"mic\"`: each replicate MIC is a measurement of the one MIC test per line and drug, not a comparison of its own; leave per_replicate out".to_string(),
+            ));
+        }
+        if self.metric == Metric::Mic && self.rule == CallRule::MaltasWood {
+            out.push((
+                "rule",
+                "`shift.rule = \"maltas-wood\"` with `metric = \"mic\"`: that rule compares a fitted IC50 with the mean and standard error of the parental replicates' IC50s; use nichol2019 or delta".to_string(),
+            ));
+        }
+        if self.metric == Metric::Mic && self.rule == CallRule::Dhawan2017 {
+            out.push((
+                "rule",
+                "`shift.rule = \"dhawan2017\"` with `metric = \"mic\"`: that rule compares the confidence intervals of fitted curves, which MICs do not have; use nichol2019 or delta".to_string(),
+            ));
+        }
         out
     }
 }
@@ -619,6 +781,20 @@ pub fn compute_shifts(
     lines: &LinesTable,
     settings: &ShiftSettings,
 ) -> Vec<Shift> {
+    let mut rows = pair_estimates(estimates, lines, settings);
+    call_shifts(&mut rows, settings);
+    rows
+}
+
+/// The rows of [`compute_shifts`] before q-values and the significance-based calls: every
+/// resistant line against its parental line for every drug either has an estimate for, with
+/// log2_fc, its qualifier, and (for estimates with standard errors) the CI and p-value. A
+/// metric with a test of its own (`mic`) fills in p-values and CIs before [`call_shifts`].
+pub fn pair_estimates(
+    estimates: &[Estimate],
+    lines: &LinesTable,
+    settings: &ShiftSettings,
+) -> Vec<Shift> {
     let mut by_line: BTreeMap<(&str, &str), Vec<&Estimate>> = BTreeMap::new();
     for e in estimates {
         by_line
@@ -657,7 +833,7 @@ pub fn compute_shifts(
                 resistant.into_iter().map(Some).collect()
             };
             for r in resistant {
-                rows.push(pair(
+                let mut row = pair(
                     &line.name,
                     parent,
                     drug,
@@ -665,29 +841,94 @@ pub fn compute_shifts(
                     r,
                     parental,
                     settings,
-                ));
+                );
+                if settings.rule == CallRule::MaltasWood {
+                    maltas_wood_call(&mut row, r, by_line.get(&(parent.as_str(), drug)));
+                }
+                rows.push(row);
             }
         }
     }
-    // BH across every p-value of the run, then calls.
+    rows
+}
+
+/// Benjamini–Hochberg q-values over every p-value of `rows`, then the calls of the rule that
+/// rest on them (`delta`, `nichol2019`; `dhawan2017` and `maltas-wood` were decided when
+/// pairing).
+pub fn call_shifts(rows: &mut [Shift], settings: &ShiftSettings) {
     let p: Vec<f64> = rows.iter().map(|r| r.p_value).collect();
     let q = benjamini_hochberg(&p);
+    // Bonferroni of nichol2019: α over the comparisons that have a p-value.
+    let tested = p.iter().filter(|p| p.is_finite()).count();
     for (row, q) in rows.iter_mut().zip(q) {
         row.q_value = q;
-        if settings.rule == CallRule::Delta && row.log2_fc_qualifier == Some(Bound::Equal) {
-            row.call = if !q.is_finite() {
-                row.reason = "no standard error for the fold change".into();
-                Call::Undetermined
-            } else if q <= settings.alpha && row.log2_fc >= settings.tau {
-                Call::CrossResistant
-            } else if q <= settings.alpha && row.log2_fc <= -settings.tau {
-                Call::CollateralSensitive
-            } else {
-                Call::Neutral
-            };
+        match settings.rule {
+            CallRule::Delta if row.log2_fc_qualifier == Some(Bound::Equal) => {
+                row.call = if !q.is_finite() {
+                    row.reason = "no standard error for the fold change".into();
+                    Call::Undetermined
+                } else if q <= settings.alpha && row.log2_fc >= settings.tau {
+                    Call::CrossResistant
+                } else if q <= settings.alpha && row.log2_fc <= -settings.tau {
+                    Call::CollateralSensitive
+                } else {
+                    Call::Neutral
+                };
+            }
+            CallRule::Delta => {
+                // A censored ratio with a test of its own (mic): the bound decided the call
+                // when pairing; it also needs q ≤ α.
+                let decided = matches!(row.call, Call::CrossResistant | Call::CollateralSensitive);
+                if decided && q.is_finite() && q > settings.alpha {
+                    row.call = Call::Neutral;
+                    row.reason = format!("{}; but q = {q:.3} > α = {}", row.reason, settings.alpha);
+                }
+            }
+            CallRule::Nichol2019 => nichol_call(row, settings.alpha / tested as f64),
+            CallRule::Dhawan2017 | CallRule::MaltasWood => {}
         }
     }
-    rows
+}
+
+/// The nichol2019 call of one row: significant when p < `threshold` (α / m), in the direction
+/// of log2_fc; a censored ratio whose bound leaves the direction open is `undetermined`.
+fn nichol_call(row: &mut Shift, threshold: f64) {
+    let Some(qualifier) = row.log2_fc_qualifier else {
+        return; // no ratio: `undetermined`, the reason set when pairing
+    };
+    if !row.p_value.is_finite() {
+        row.call = Call::Undetermined;
+        row.reason = if row.reason.is_empty() {
+            "the nichol2019 rule needs a p-value".into()
+        } else {
+            format!("the nichol2019 rule needs a p-value; {}", row.reason)
+        };
+        return;
+    }
+    let fc = row.log2_fc;
+    let up = match qualifier {
+        Bound::Equal if fc == 0.0 => None,
+        Bound::Equal => Some(fc > 0.0),
+        Bound::Greater if fc >= 0.0 => Some(true),
+        Bound::Less if fc <= 0.0 => Some(false),
+        _ => {
+            row.call = Call::Undetermined;
+            row.reason = format!(
+                "censored: log2_fc {} {fc:.3} leaves the direction open",
+                qualifier.symbol()
+            );
+            return;
+        }
+    };
+    row.call = match up {
+        Some(true) if row.p_value < threshold => Call::CrossResistant,
+        Some(false) if row.p_value < threshold => Call::CollateralSensitive,
+        _ => Call::Neutral,
+    };
+    if qualifier != Bound::Equal {
+        // The bound-and-τ wording of pairing does not apply: this rule has no τ.
+        row.reason = format!("censored: log2_fc {} {fc:.3}", qualifier.symbol());
+    }
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -721,13 +962,18 @@ fn pair(
         reason: String::new(),
         ec50_f_test_p: f64::NAN,
     };
+    let what = if s.metric == Metric::Mic {
+        "MIC"
+    } else {
+        "curve"
+    };
     let (r, p) = match (r, p) {
         (None, _) => {
-            row.reason = format!("no curve of {name} for {drug}");
+            row.reason = format!("no {what} of {name} for {drug}");
             return row;
         }
         (_, None) => {
-            row.reason = format!("no curve of parental line {parent} for {drug}");
+            row.reason = format!("no {what} of parental line {parent} for {drug}");
             return row;
         }
         (Some(r), Some(p)) => (r, p),
@@ -833,6 +1079,112 @@ fn dhawan_call(row: &mut Shift, r: &Estimate, p: &Estimate, qualifier: Bound) {
         Call::Neutral
     };
     row.reason = format!("95 % CIs: resistant [{rl:.4}, {rh:.4}], parental [{pl:.4}, {ph:.4}]");
+}
+
+/// The reference of rule `maltas-wood`: the parental line's mean metric and its standard
+/// error.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct MaltasWoodReference {
+    /// Mean of the parental line's replicate point estimates (or its pooled estimate).
+    pub mean: f64,
+    /// Standard error of that mean: SD (n − 1) / √n over the replicates, or the pooled fit's
+    /// standard error on the metric's scale (delta method: value · ln 10 · se(log10 value)).
+    pub se: f64,
+    /// Replicates behind the mean (0 when it is the pooled estimate).
+    pub n: usize,
+    /// Replicates left out: a censored or missing estimate is no point for a mean.
+    pub left_out: usize,
+}
+
+impl MaltasWoodReference {
+    /// The reference from a parental line's estimates for one drug: over its replicate point
+    /// estimates when there are at least two (Maltas & Wood's mean ± SE over ancestor
+    /// isolates), else from its pooled point estimate's standard error; `None` without either.
+    pub fn of(estimates: &[&Estimate]) -> Option<MaltasWoodReference> {
+        let replicates: Vec<&&Estimate> = estimates
+            .iter()
+            .filter(|e| !e.replicate.is_empty())
+            .collect();
+        let points: Vec<f64> = replicates
+            .iter()
+            .filter(|e| e.qualifier == Some(Bound::Equal) && e.value.is_finite())
+            .map(|e| e.value)
+            .collect();
+        if points.len() >= 2 {
+            let n = points.len() as f64;
+            let mean = points.iter().sum::<f64>() / n;
+            let var = points.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1.0);
+            return Some(MaltasWoodReference {
+                mean,
+                se: var.sqrt() / n.sqrt(),
+                n: points.len(),
+                left_out: replicates.len() - points.len(),
+            });
+        }
+        let pooled = estimates.iter().find(|e| e.replicate.is_empty())?;
+        let se = pooled.value * std::f64::consts::LN_10 * pooled.log10_se;
+        (pooled.qualifier == Some(Bound::Equal) && se.is_finite()).then_some(MaltasWoodReference {
+            mean: pooled.value,
+            se,
+            n: 0,
+            left_out: replicates.len(),
+        })
+    }
+}
+
+/// Rule `maltas-wood`: the call from the resistant estimate against the parental reference.
+/// The statistics of the row (log2_fc, CI, p) stay those of the delta method; a censored
+/// resistant value is called only when its bound already lies beyond the reference's band.
+fn maltas_wood_call(row: &mut Shift, r: Option<&Estimate>, parental: Option<&Vec<&Estimate>>) {
+    let Some((r, qualifier)) = r.and_then(|e| e.qualifier.map(|q| (e, q))) else {
+        row.call = Call::Undetermined;
+        return;
+    };
+    let Some(reference) = parental.and_then(|p| MaltasWoodReference::of(p)) else {
+        row.call = Call::Undetermined;
+        row.reason = "maltas-wood rule needs the parental line's replicate point estimates or its standard error".into();
+        return;
+    };
+    let (low, high) = (
+        reference.mean - 3.0 * reference.se,
+        reference.mean + 3.0 * reference.se,
+    );
+    let v = r.value;
+    row.call = match qualifier {
+        Bound::Equal if v < low => Call::CollateralSensitive,
+        Bound::Equal if v > high => Call::CrossResistant,
+        Bound::Equal => Call::Neutral,
+        Bound::Greater if v >= high => Call::CrossResistant,
+        Bound::Less if v <= low => Call::CollateralSensitive,
+        _ => Call::Undetermined,
+    };
+    let over = if reference.n > 0 {
+        let left = if reference.left_out > 0 {
+            format!("; {} censored or missing left out", reference.left_out)
+        } else {
+            String::new()
+        };
+        format!("mean and SE of {} replicates{left}", reference.n)
+    } else {
+        "the pooled fit's SE".to_string()
+    };
+    let earlier = if row.log2_fc.is_nan() && !row.reason.is_empty() {
+        format!("; log2_fc: {}", row.reason)
+    } else {
+        String::new()
+    };
+    let open = if row.call == Call::Undetermined {
+        ": the bound does not decide"
+    } else {
+        ""
+    };
+    row.reason = format!(
+        "maltas-wood: {} {} {v:.4} against parental {:.4} ± 3 × {:.4} ({over}){open}{earlier}",
+        row.metric.name(),
+        qualifier.symbol(),
+        reference.mean,
+        reference.se
+    );
 }
 
 /// Columns of `shifts.csv`: the DESIGN.md contract, then details.
@@ -1100,5 +1452,81 @@ mod tests {
             .call,
             Call::CrossResistant
         );
+    }
+
+    #[test]
+    fn maltas_wood_rule_uses_three_standard_errors_of_the_parental_replicates() {
+        let settings = ShiftSettings {
+            rule: CallRule::MaltasWood,
+            ..Default::default()
+        };
+        // Five ancestor isolates: mean 100, SD √62.5, SE √12.5 = 3.5355; band 89.39 to 110.61.
+        let mut estimates = vec![est("P", 100.0, Bound::Equal, 0.01)];
+        for (i, v) in [100.0, 110.0, 90.0, 105.0, 95.0].into_iter().enumerate() {
+            let mut e = est("P", v, Bound::Equal, 0.01);
+            e.replicate = (i + 1).to_string();
+            estimates.push(e);
+        }
+        let mut censored = est("P", 1000.0, Bound::Greater, f64::NAN);
+        censored.replicate = "6".into();
+        estimates.push(censored);
+        let reference = MaltasWoodReference::of(&estimates.iter().collect::<Vec<_>>()).unwrap();
+        assert!((reference.mean - 100.0).abs() < 1e-12);
+        assert!((reference.se - 12.5f64.sqrt()).abs() < 1e-12);
+        assert_eq!((reference.n, reference.left_out), (5, 1));
+        let call = |r: Estimate| {
+            let mut all = estimates.clone();
+            all.push(r);
+            compute_shifts(&all, &lines(), &settings).remove(0)
+        };
+        // No fold-change threshold: a 12 % drop beyond the band is CS.
+        let s = call(est("R", 88.0, Bound::Equal, 0.01));
+        assert_eq!(s.call, Call::CollateralSensitive, "{s:?}");
+        assert!(
+            s.reason.contains("against parental 100.0000 ± 3 × 3.5355 (mean and SE of 5 replicates; 1 censored or missing left out)"),
+            "{}",
+            s.reason
+        );
+        assert!((s.log2_fc - (88.0f64 / 100.0).log2()).abs() < 1e-12);
+        assert!(s.p_value.is_finite(), "the delta-method statistics stay");
+        assert_eq!(call(est("R", 90.0, Bound::Equal, 0.01)).call, Call::Neutral);
+        assert_eq!(
+            call(est("R", 110.0, Bound::Equal, 0.01)).call,
+            Call::Neutral
+        );
+        assert_eq!(
+            call(est("R", 111.0, Bound::Equal, 0.01)).call,
+            Call::CrossResistant
+        );
+        // A bound is called only when it lies beyond the band already.
+        assert_eq!(
+            call(est("R", 120.0, Bound::Greater, f64::NAN)).call,
+            Call::CrossResistant
+        );
+        let s = call(est("R", 105.0, Bound::Greater, f64::NAN));
+        assert_eq!(s.call, Call::Undetermined);
+        assert!(s.reason.contains("does not decide"), "{}", s.reason);
+        // Without two replicate point estimates: the pooled fit's standard error.
+        let pooled = [est("P", 100.0, Bound::Equal, 0.01)];
+        let reference = MaltasWoodReference::of(&pooled.iter().collect::<Vec<_>>()).unwrap();
+        assert!((reference.se - 100.0 * std::f64::consts::LN_10 * 0.01).abs() < 1e-12);
+        assert_eq!(reference.n, 0);
+        let s = compute_shifts(
+            &[pooled[0].clone(), est("R", 92.0, Bound::Equal, 0.01)],
+            &lines(),
+            &settings,
+        )
+        .remove(0);
+        assert_eq!(s.call, Call::CollateralSensitive, "{}", s.reason);
+        assert!(s.reason.contains("the pooled fit's SE"), "{}", s.reason);
+        // The rule's name in assay files and on the command line.
+        let parsed: CallRule = serde_json::from_value(serde_json::json!("maltas-wood")).unwrap();
+        assert_eq!(parsed, CallRule::MaltasWood);
+        // MICs have no IC50 scale for a mean ± 3 SE.
+        let mic = ShiftSettings {
+            metric: Metric::Mic,
+            ..settings
+        };
+        assert!(mic.problems().iter().any(|(k, _)| *k == "rule"));
     }
 }

@@ -101,6 +101,11 @@ pub struct SimulationSettings {
     /// With growth: reads after time 0, evenly spaced, the last at the endpoint (3 or more
     /// give DIP time courses).
     pub reads: usize,
+    /// Plant the CS probabilities along a chain instead of drawing them: drug01 → drug02 and
+    /// drug02 → drug03 at 0.95, the rest of the chain (drug03 → drug04 → … → drug01) at 0.5,
+    /// every other pair at 0.05, so the best therapy sequence is known: it starts drug01 →
+    /// drug02 → drug03. Needs lineages and at least 3 drugs.
+    pub cs_chain: bool,
 }
 
 impl Default for SimulationSettings {
@@ -128,6 +133,7 @@ impl Default for SimulationSettings {
             t0: false,
             duration: 72.0,
             reads: 1,
+            cs_chain: false,
         }
     }
 }
@@ -181,6 +187,12 @@ impl SimulationSettings {
         }
         if self.reads == 0 {
             return bad("reads 0: at least the endpoint is read".into());
+        }
+        if self.cs_chain && (self.lineages == 0 || self.drugs < 3) {
+            return bad(format!(
+                "a planted CS chain needs lineages (--lineages N) and at least 3 drugs ({} lineages, {} drugs)",
+                self.lineages, self.drugs
+            ));
         }
         if self.doses < 2 {
             return bad(format!(
@@ -735,7 +747,19 @@ fn lineage_curves(
         // One CS probability per drug pair, shared by the group's lineages.
         let probability: Vec<f64> = parental
             .iter()
-            .map(|_| rng.random_range(0.05..0.95))
+            .enumerate()
+            .map(|(j, _)| {
+                let drawn = rng.random_range(0.05..0.95);
+                if !s.cs_chain {
+                    return drawn;
+                }
+                let from = (r - 1) % s.drugs;
+                match (from, j) {
+                    (0, 1) | (1, 2) => 0.95,
+                    (f, j) if j == (f + 1) % s.drugs => 0.5,
+                    _ => 0.05,
+                }
+            })
             .collect();
         for (p, &prob) in parental.iter().zip(&probability) {
             if &p.drug == selected {

@@ -154,6 +154,11 @@ class Run:
         return self._table("stability.csv")
 
     @property
+    def plan(self) -> Optional[pd.DataFrame]:
+        """``plan.csv``: therapy sequences, best first (runs with ``[plan]``), else None."""
+        return self._table("plan.csv")
+
+    @property
     def cycles(self) -> Optional[pd.DataFrame]:
         """``cycles.csv``: cycles of the collateral-sensitivity network; None without a lines table."""
         return self._table("cycles.csv")
@@ -303,8 +308,10 @@ def shift(
     """``collateral shift``: shifts, matrix, calls, network and cycles from fits and a lines
     table (``cell_line, parental_line, selected_with``), each a DataFrame or a file.
 
-    ``metric``: ``ic50``, ``ec50`` or ``auc``; ``tau``: threshold on |log2_fc|; ``alpha``:
-    level on BH q-values; ``rule``: ``delta`` or ``dhawan2017``; further ``settings`` are the
+    ``metric``: ``ic50``, ``ec50``, ``auc`` or ``mic`` (then ``fits`` is a MIC table:
+    ``cell_line, drug, replicate, mic[, mic_qualifier]``); ``tau``: threshold on |log2_fc|;
+    ``alpha``: level on BH q-values; ``rule``: ``delta``, ``dhawan2017``, ``nichol2019`` or ``maltas-wood``;
+    further ``settings`` are the
     assay file's ``[shift]`` keys (``per_replicate``, ``max_cycle_length``). Returns a
     :class:`Run` whose ``fits`` are the fits given. Without ``outdir`` nothing is written
     where you would see it (see :class:`Run`).

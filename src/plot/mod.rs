@@ -11,6 +11,7 @@ pub mod dose_response;
 pub mod heatmap;
 pub mod lineages;
 pub mod network;
+pub mod plan;
 pub mod plate_map;
 pub mod qc_overview;
 pub mod style;
@@ -242,6 +243,8 @@ pub enum Kind {
     Likelihood,
     /// `plots/trajectories/<lineage>.*`.
     Trajectory,
+    /// `plots/plan.*`: the best therapy sequences (runs with `[plan]`).
+    Plan,
 }
 
 /// Draws every figure of a run and hands each to `sink` as it is done, in a fixed order: the
@@ -297,6 +300,16 @@ pub fn draw_all(
             kind: Kind::Network,
             bytes: render(&net, options.format, options.size_or(net.size())).map_err(failed)?,
         })?;
+        let plan_csv = data.dir.join("plan.csv");
+        if plan_csv.is_file() {
+            let figure = plan::PlanFigure::read(&plan_csv)?;
+            sink(Figure {
+                name: format!("plots/plan.{ext}"),
+                caption: figure.caption(),
+                kind: Kind::Plan,
+                bytes: render(&figure, options.format, figure.size()).map_err(failed)?,
+            })?;
+        }
         if let Some(map) = lineages::LikelihoodMap::new(data) {
             sink(Figure {
                 name: format!("plots/likelihood.{ext}"),
