@@ -548,19 +548,20 @@ pub fn run_with_progress(
 
 /// The growth results (GR curve and metrics, DIP-rate curve) of every curve of a run, in the
 /// order of `curves`. `gr_points` holds the GR points of each (cell line, replicate, drug);
-/// `dip_absent` says why a run has no DIP rates at all.
+/// `dip_absent` says why a run has no DIP rates at all; `replicate_curves` are the lines with
+/// a curve per replicate too.
 fn growth_fits(
     curves: &Curves,
     gr: Option<&crate::growth::gr::GrValues>,
     gr_points: Option<&HashMap<crate::growth::dip::CurveKey, Vec<DosePoint>>>,
     dip: &[crate::growth::dip::DipWell],
     dip_absent: Option<&str>,
-    per_replicate: &BTreeSet<&str>,
+    replicate_curves: &BTreeSet<&str>,
     fit: &crate::fit::FitSettings,
 ) -> Result<Vec<GrowthFit>> {
     let gr_config = gr_fit_config(fit)?;
     let dip_config = dip_fit_config(fit)?;
-    let dip_points = dip_curve_points(dip, per_replicate);
+    let dip_points = dip_curve_points(dip, replicate_curves);
     // DIP wells per (cell line, drug): how many, and the first reason one has no usable rate.
     let mut dip_wells: HashMap<(&str, &str), (usize, usize, &str)> = HashMap::new();
     for d in dip.iter().filter(|d| d.role == Role::Sample) {
