@@ -774,11 +774,15 @@ pub fn summary(plan: &Plan, policy: &[PolicyRow]) -> Vec<String> {
     let s = best.scores.expect("ranked sequences are scored");
     let fold = 2f64.powf(-s.expected_log2_fc);
     let metric = plan.metric.to_uppercase();
+    // A log2 fold change below 0 means more sensitive for every metric (gr_aoc's ratio is
+    // taken the other way round for this), so the words go by potency, not by the number.
     let direction = if s.expected_log2_fc < 0.0 {
-        format!("lowers the next drug's {metric} {fold:.2}-fold per step on average")
+        format!(
+            "leaves the population {fold:.2}-fold more sensitive to the next drug per step on average (by {metric})"
+        )
     } else {
         format!(
-            "does not lower the next drug's {metric} on average (it rises {:.2}-fold per step)",
+            "does not leave the population more sensitive to the next drug on average ({:.2}-fold toward resistance per step, by {metric})",
             1.0 / fold
         )
     };
