@@ -530,6 +530,7 @@ pub fn run_with_progress(
     // Figures and report.html are drawn from the staged files; a drawing failure fails the run
     // before anything is moved into place. Only the files are needed now: free the tables.
     drop((qc, curves, fits, pooled));
+    let t5 = Instant::now();
     if options.figures {
         crate::report::stage_figures_and_report(&staging, progress)?;
     }
@@ -537,6 +538,13 @@ pub fn run_with_progress(
         // Built from the staged files, like the figures, so `plot --xlsx` gives the same bytes.
         let bytes = crate::workbook::workbook_from_folder(staging.dir())?;
         staging.write(crate::workbook::WORKBOOK_NAME, |w| w.write_all(&bytes))?;
+    }
+    if options.figures || options.xlsx {
+        // The figures were drawn from the run.json above; the final one times them too, and
+        // its total is the whole run's.
+        run_json["timings_seconds"]["figures"] = json!(t5.elapsed().as_secs_f64());
+        report.seconds = t0.elapsed().as_secs_f64();
+        run_json["timings_seconds"]["total"] = json!(report.seconds);
     }
     // run.json again, now listing every staged file; the figures did not read the manifest.
     staging.write_with_manifest(run_json)?;
