@@ -2,7 +2,8 @@
 //! an output folder (as the figures are), so `collateral run --xlsx` and `collateral plot
 //! --xlsx` give the same workbook.
 //!
-//! Sheets: Summary, QC, Fits, Shifts, Matrix, Calls, Cycles, Warnings. Every table sheet has a
+//! Sheets: Summary, QC, Fits, Shifts, Matrix, Calls, Cycles, (when the run has them)
+//! Likelihood, Stability, Plan and MICs, then Warnings. Every table sheet has a
 //! bold frozen header row, a filter and column widths that fit. A number is written as the
 //! number its CSV cell holds (the CSVs are shortest round-trip, so the values are the same
 //! bits); identity columns (plate, well, lines, drugs, replicates) stay text even when they
@@ -79,6 +80,17 @@ pub fn workbook_from_folder(dir: &Path) -> Result<Vec<u8>> {
     }
     if let Some(c) = read_csv(&dir.join("cycles.csv"))? {
         table_sheet(book.add_worksheet(), "Cycles", &c).map_err(fail)?;
+    }
+    // The tables of newer analyses, when the run has them.
+    for (sheet, file) in [
+        ("Likelihood", "likelihood.csv"),
+        ("Stability", "stability.csv"),
+        ("Plan", "plan.csv"),
+        ("MICs", "mics.csv"),
+    ] {
+        if let Some(t) = read_csv(&dir.join(file))? {
+            table_sheet(book.add_worksheet(), sheet, &t).map_err(fail)?;
+        }
     }
     warnings_sheet(book.add_worksheet(), &run).map_err(fail)?;
     book.save_to_buffer().map_err(fail)

@@ -139,7 +139,7 @@ fn plan_in_the_assay_joins_the_run_and_its_report() {
     .unwrap();
     let out = dir.path().join("run");
     collateral()
-        .args(["run", "--quiet"])
+        .args(["run", "--quiet", "--xlsx"])
         .arg(&assay)
         .arg("-o")
         .arg(&out)
@@ -154,6 +154,16 @@ fn plan_in_the_assay_joins_the_run_and_its_report() {
     assert!(report.contains("<h2 id=\"plan\">Therapy sequences</h2>"));
     assert!(report.contains("id=\"plan-table\""));
     assert!(out.join("plots/plan.svg").is_file());
+    // The bench sees the plan in the workbook too.
+    use calamine::Reader;
+    let wb = calamine::open_workbook_auto(out.join("results.xlsx")).unwrap();
+    let sheets = wb.sheet_names();
+    assert!(
+        ["Likelihood", "Stability", "Plan"]
+            .iter()
+            .all(|s| sheets.contains(&s.to_string())),
+        "{sheets:?}"
+    );
     let json: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("run.json")).unwrap()).unwrap();
     assert_eq!(json["settings"]["plan"]["length"], 2);

@@ -82,7 +82,17 @@ fn run_xlsx_holds_the_csvs_value_for_value() {
     let wb = open_workbook_auto_from_rs(std::io::Cursor::new(book.clone())).unwrap();
     assert_eq!(
         wb.sheet_names(),
-        ["Summary", "QC", "Fits", "Shifts", "Matrix", "Calls", "Cycles", "Warnings"]
+        [
+            "Summary",
+            "QC",
+            "Fits",
+            "Shifts",
+            "Matrix",
+            "Calls",
+            "Cycles",
+            "Likelihood",
+            "Warnings"
+        ]
     );
     for (name, file) in [
         ("QC", "qc.csv"),
@@ -91,6 +101,7 @@ fn run_xlsx_holds_the_csvs_value_for_value() {
         ("Matrix", "matrix.csv"),
         ("Calls", "calls.csv"),
         ("Cycles", "cycles.csv"),
+        ("Likelihood", "likelihood.csv"),
     ] {
         let rows = sheet_equals_csv(&book, name, out.path(), file);
         // Dhawan's network has no cycle; every other table has rows.
