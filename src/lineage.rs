@@ -79,6 +79,13 @@ fn sample_of<'a>(s: &'a Shift, lines: &BTreeMap<&str, &'a CellLine>) -> (String,
     (lineage, line.and_then(|l| l.evolution_time))
 }
 
+/// When a shift's resistant line was sampled (without building its lineage name).
+fn time_of(s: &Shift, lines: &BTreeMap<&str, &CellLine>) -> Option<f64> {
+    lines
+        .get(s.resistant_line.as_str())
+        .and_then(|l| l.evolution_time)
+}
+
 /// Every shift of a line with an evolution time, ordered by lineage (as first listed in the
 /// lines table), drug and time. In per-replicate mode a replicate of a line (an isolate) is a
 /// lineage sample of its own, `lineage rep r`, as in [`likelihood`].
@@ -413,7 +420,7 @@ pub fn likelihood(shifts: &[Shift], lines: &LinesTable) -> Vec<Likelihood> {
     type Key<'a> = (&'a str, &'a str, Option<u64>);
     let mut groups: BTreeMap<Key, (Option<f64>, Vec<&Shift>)> = BTreeMap::new();
     for s in shifts.iter().filter(|s| !s.selected_with.is_empty()) {
-        let (_, time) = sample_of(s, &names);
+        let time = time_of(s, &names);
         // Times order by value: the bits of a non-negative time sort as the time does, and a
         // negative time (before withdrawal) is mapped below every non-negative one.
         let order = time.map(time_order);
@@ -510,7 +517,7 @@ pub fn network_shifts(shifts: &[Shift], lines: &LinesTable) -> Vec<Shift> {
     let names = by_name(lines);
     let mut latest: BTreeMap<&str, f64> = BTreeMap::new();
     for s in shifts {
-        if let (_, Some(t)) = sample_of(s, &names) {
+        if let Some(t) = time_of(s, &names) {
             let e = latest.entry(s.selected_with.as_str()).or_insert(t);
             if t > *e {
                 *e = t;
@@ -519,31 +526,32 @@ pub fn network_shifts(shifts: &[Shift], lines: &LinesTable) -> Vec<Shift> {
     }
     shifts
         .iter()
-        .filter(|s| {
-            let (_, time) = sample_of(s, &names);
-            match (latest.get(s.selected_with.as_str()), time) {
+        .filter(
+            |s| match (latest.get(s.selected_with.as_str()), time_of(s, &names)) {
                 (None, _) => true,
                 (Some(t), Some(u)) => *t == u,
                 (Some(_), None) => false,
-            }
-        })
+            },
+        )
         .cloned()
         .collect()
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::shift::{Bound, Metric};
     use crate::table::Table;
     use std::path::Path;
 
-    fn lines(text: &str) -> LinesTable {
+    /// A lines table from its text (for this module's and the planner's tests).
+    pub(crate) fn lines(text: &str) -> LinesTable {
         LinesTable::from_table(&mut Table::from_bytes(text.as_bytes(), Path::new("l.csv")).unwrap())
             .unwrap()
     }
 
-    fn shift(line: &str, sel: &str, drug: &str, fc: f64, call: Call) -> Shift {
+    /// A pooled shift of `line` (selected with `sel`, parental `P`) for `drug`.
+    pub(crate) fn shift(line: &str, sel: &str, drug: &str, fc: f64, call: Call) -> Shift {
         Shift {
             resistant_line: line.into(),
             replicate: String::new(),

@@ -1547,11 +1547,7 @@ fn merge_json(m: MergeJson<'_>) -> Value {
             })
         })
         .collect();
-    let inputs: Vec<Value> = m
-        .inputs
-        .iter()
-        .map(|(p, sha, bytes)| json!({ "path": p.display().to_string(), "sha256": sha, "bytes": bytes }))
-        .collect();
+    let inputs = crate::run::inputs_json(m.inputs);
     let mut warnings: Vec<String> = report.warnings.iter().map(|w| w.to_string()).collect();
     let mut skipped = Vec::new();
     let mut skipped_plates = 0u64;

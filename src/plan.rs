@@ -885,38 +885,7 @@ fn num3(x: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::shift::{Bound, Metric};
-    use crate::table::Table;
-    use std::path::Path;
-
-    fn lines(text: &str) -> LinesTable {
-        LinesTable::from_table(&mut Table::from_bytes(text.as_bytes(), Path::new("l.csv")).unwrap())
-            .unwrap()
-    }
-
-    fn shift(line: &str, sel: &str, drug: &str, fc: f64, call: Call) -> Shift {
-        Shift {
-            resistant_line: line.into(),
-            replicate: String::new(),
-            parental_line: "P".into(),
-            drug: drug.into(),
-            selected_with: sel.into(),
-            metric: Metric::Ic50,
-            log2_fc: fc,
-            log2_fc_qualifier: Some(Bound::Equal),
-            ci_low: fc - 0.5,
-            ci_high: fc + 0.5,
-            p_value: 0.001,
-            q_value: 0.002,
-            call,
-            value_resistant: 1.0,
-            qualifier_resistant: Some(Bound::Equal),
-            value_parental: 1.0,
-            qualifier_parental: Some(Bound::Equal),
-            reason: String::new(),
-            ec50_f_test_p: f64::NAN,
-        }
-    }
+    use crate::lineage::tests::{lines, shift};
 
     use Call::{CollateralSensitive as CS, CrossResistant as CR, Neutral as N};
 

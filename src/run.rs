@@ -683,14 +683,14 @@ pub(crate) fn stage_comparison(
     Ok(cycles.len())
 }
 
-/// Plans therapy sequences from `shifts` and stages `plan.csv` and `plan.md` (the plan in
-/// words). Returns the plan.
+/// Plans therapy sequences from `shifts` and stages `plan.csv`, `plan.md` (the plan in words)
+/// and, with evolution times, `policy.csv`. Returns the plan and its paragraphs.
 pub(crate) fn stage_plan(
     staging: &Staging,
     shifts: &[Shift],
     lines: &LinesTable,
     settings: &PlanSettings,
-) -> Result<crate::plan::Plan> {
+) -> Result<(crate::plan::Plan, Vec<String>)> {
     let steps = crate::plan::Steps::new(shifts, lines, settings.time);
     let plan = crate::plan::plan(&steps, settings);
     staging.write("plan.csv", |w| crate::plan::write_plan(w, &plan))?;
@@ -700,22 +700,20 @@ pub(crate) fn stage_plan(
     } else {
         settings.length - 1
     };
-    let policy = if lines.has_evolution_time {
-        crate::plan::policy(shifts, lines, switches)
-    } else {
-        Vec::new()
-    };
+    let mut policy = Vec::new();
     if lines.has_evolution_time {
+        policy = crate::plan::policy(shifts, lines, switches);
         staging.write("policy.csv", |w| crate::plan::write_policy(w, &policy))?;
     }
+    let words = crate::plan::summary(&plan, &policy);
     staging.write("plan.md", |w| {
         writeln!(w, "# Therapy sequences\n")?;
-        for paragraph in crate::plan::summary(&plan, &policy) {
+        for paragraph in &words {
             writeln!(w, "{paragraph}\n")?;
         }
         Ok(())
     })?;
-    Ok(plan)
+    Ok((plan, words))
 }
 
 /// The curves and fits of a run, for the shared-ec50 F-test of each shift.
@@ -1017,10 +1015,7 @@ pub fn run_json(
     report: &RunReport,
     timings: &BTreeMap<&str, f64>,
 ) -> Value {
-    let files: Vec<Value> = inputs
-        .iter()
-        .map(|(p, sha, bytes)| json!({ "path": p.display().to_string(), "sha256": sha, "bytes": bytes }))
-        .collect();
+    let files = inputs_json(inputs);
     let mut assay_json = json!({
         "name": assay.name,
         "path": assay.path.display().to_string(),
@@ -1108,6 +1103,15 @@ pub fn input_record(path: &Path) -> Result<(PathBuf, String, u64)> {
         .map(|b| format!("{b:02x}"))
         .collect();
     Ok((path.to_path_buf(), sha, bytes))
+}
+
+/// The `inputs` list of a `run.json`: each input's path, SHA-256 and size (from
+/// [`input_record`]).
+pub(crate) fn inputs_json(inputs: &[(PathBuf, String, u64)]) -> Vec<Value> {
+    inputs
+        .iter()
+        .map(|(p, sha, bytes)| json!({ "path": p.display().to_string(), "sha256": sha, "bytes": bytes }))
+        .collect()
 }
 
 /// Choices of `collateral plan` beyond the planner's settings.
@@ -1216,7 +1220,7 @@ pub fn plan_folder(
     );
     let staging = Staging::new(outdir)?;
     let previous = staging.previous_manifest();
-    let plan = stage_plan(&staging, &shifts, &lines, settings)?;
+    let (plan, summary) = stage_plan(&staging, &shifts, &lines, settings)?;
     let figure = crate::plot::plan::PlanFigure::read(&staging.dir().join("plan.csv"))?;
     let svg = crate::plot::render(&figure, crate::plot::Format::Svg, figure.size())
         .map_err(|m| Error::input(crate::Location::file(outdir.join("plots/plan.svg")), m))?;
@@ -1233,10 +1237,7 @@ pub fn plan_folder(
                 inputs.push(input_record(&p)?);
             }
         }
-        let files: Vec<Value> = inputs
-            .iter()
-            .map(|(p, sha, bytes)| json!({ "path": p.display().to_string(), "sha256": sha, "bytes": bytes }))
-            .collect();
+        let files = inputs_json(&inputs);
         staging.write_with_manifest(json!({
             "tool": "collateral",
             "version": env!("CARGO_PKG_VERSION"),
@@ -1251,16 +1252,9 @@ pub fn plan_folder(
         warnings.extend(more);
         files
     };
-    let words = std::fs::read_to_string(outdir.join("plan.md"))
-        .map_err(|e| Error::io(outdir.join("plan.md"), "reading", e))?;
     Ok(PlanReport {
         files,
-        summary: words
-            .split("\n\n")
-            .map(str::trim)
-            .filter(|p| !p.is_empty() && !p.starts_with('#'))
-            .map(str::to_string)
-            .collect(),
+        summary,
         warnings,
     })
 }
