@@ -120,20 +120,20 @@ fn write_well_rows<W: Write>(
     let mut num = String::new();
     let mut field_f64 = |out: &mut csv::Writer<W>, v: Option<f64>| {
         num.clear();
-        if let Some(x) = v {
-            use std::fmt::Write as _;
-            let _ = if x == 0.0 || (1e-4..1e15).contains(&x.abs()) {
-                write!(num, "{x}")
-            } else {
-                write!(num, "{x:e}")
-            };
+        match v {
+            Some(x) if x.is_finite() => crate::text::format_number_into(&mut num, x),
+            // Never produced by the readers; written as std writes it rather than lost.
+            Some(x) => num = x.to_string(),
+            None => {}
         }
         out.write_field(num.as_bytes())
     };
+    let mut name = String::new();
     for i in range {
         let well = table.wells.get(i);
         out.write_field(well.plate)?;
-        out.write_field(well.position.to_string())?;
+        well.position.write_name(&mut name);
+        out.write_field(&name)?;
         out.write_field(well.cell_line)?;
         out.write_field(well.drug)?;
         field_f64(out, well.concentration)?;

@@ -216,6 +216,23 @@ pub fn row_name(row: u16) -> String {
     }
 }
 
+impl WellPos {
+    /// Writes the well's name (`B3`, `AF48`) into `buf` (cleared first), without allocating,
+    /// for writers of millions of wells.
+    pub fn write_name(&self, buf: &mut String) {
+        buf.clear();
+        if self.row >= 26 {
+            buf.push('A');
+        }
+        buf.push((b'A' + (self.row % 26) as u8) as char);
+        let column = self.column + 1;
+        if column >= 10 {
+            buf.push((b'0' + (column / 10) as u8) as char);
+        }
+        buf.push((b'0' + (column % 10) as u8) as char);
+    }
+}
+
 impl fmt::Display for WellPos {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}{}", self.row_name(), self.column + 1)
@@ -225,6 +242,18 @@ impl fmt::Display for WellPos {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn well_names_are_written_as_displayed() {
+        let mut buf = String::new();
+        for row in 0..32 {
+            for column in 0..48 {
+                let p = WellPos { row, column };
+                p.write_name(&mut buf);
+                assert_eq!(buf, p.to_string());
+            }
+        }
+    }
 
     #[test]
     fn formats_cover_the_standard_sizes() {
