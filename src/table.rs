@@ -9,6 +9,7 @@ use std::collections::{HashMap, VecDeque};
 use std::io::{BufRead, Read};
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
+use std::sync::Arc;
 
 use crate::error::{did_you_mean, Error, Location, Result};
 
@@ -23,6 +24,20 @@ pub struct Table<'a> {
     reader: csv::Reader<Marked<Box<dyn Read + 'a>>>,
     marks: Rc<RefCell<LineMarks>>,
     row_hint: usize,
+    /// Where the bytes came from, so the rows can be read again as blocks.
+    origin: Origin<'a>,
+    delimiter: u8,
+    /// Byte offset of the first data row in the source (a BOM and the header before it).
+    data_start: u64,
+}
+
+/// The source of a table's bytes.
+#[derive(Clone, Copy)]
+enum Origin<'a> {
+    /// A file, opened again by its path.
+    File,
+    /// Bytes in memory.
+    Bytes(&'a [u8]),
 }
 
 impl std::fmt::Debug for Table<'_> {
@@ -73,14 +88,14 @@ impl<'a> Table<'a> {
     /// Parses the header of a table held in `bytes`, as if read from `path`.
     pub fn from_bytes(bytes: &'a [u8], path: &Path) -> Result<Table<'a>> {
         let rows = memchr::memchr_iter(b'\n', bytes).count() + 1;
-        Self::from_reader(Box::new(bytes), path, rows)
+        Self::from_reader(Box::new(bytes), path, rows, Origin::Bytes(bytes))
     }
 
     /// Opens a table file and parses its header; rows are read as they are asked for.
     pub fn open(path: &Path) -> Result<Table<'static>> {
         let file = std::fs::File::open(path).map_err(|e| Error::io(path, "reading", e))?;
         let size = file.metadata().map_or(0, |m| m.len());
-        Table::from_reader(Box::new(file), path, 0).map(|mut t| {
+        Table::from_reader(Box::new(file), path, 0, Origin::File).map(|mut t| {
             // Room to reserve for rows: the file's size over the header line's length is a
             // bound good enough for a capacity (untouched capacity costs no memory).
             let header_len: usize = t.headers.iter().map(|h| h.len() + 1).sum();
@@ -89,7 +104,12 @@ impl<'a> Table<'a> {
         })
     }
 
-    fn from_reader(reader: Box<dyn Read + 'a>, path: &Path, row_hint: usize) -> Result<Table<'a>> {
+    fn from_reader(
+        reader: Box<dyn Read + 'a>,
+        path: &Path,
+        row_hint: usize,
+        origin: Origin<'a>,
+    ) -> Result<Table<'a>> {
         let mut buffered = std::io::BufReader::with_capacity(1 << 16, reader);
         let head = buffered
             .fill_buf()
@@ -132,6 +152,7 @@ impl<'a> Table<'a> {
                 "the file is empty or has no header line",
             ));
         }
+        let data_start = bom as u64 + reader.position().byte();
         let mut index = HashMap::new();
         for (i, h) in headers.iter().enumerate() {
             if h.is_empty() {
@@ -155,6 +176,48 @@ impl<'a> Table<'a> {
             reader,
             marks,
             row_hint,
+            origin,
+            delimiter,
+            data_start,
+        })
+    }
+
+    /// The data rows again, from the first, in blocks of whole rows of about `block_size`
+    /// bytes, for parsing on several threads: [`RowBlock::rows`] reads each block as
+    /// [`Table::next_row`] reads the table, with the same lines and the same errors.
+    pub fn row_blocks(&self, block_size: usize) -> Result<RowBlocks<'a>> {
+        let (mut source, skipped): (Box<dyn Read + 'a>, u64) = match self.origin {
+            Origin::Bytes(bytes) => {
+                let start = (self.data_start as usize).min(bytes.len());
+                let feeds = memchr::memchr_iter(b'\n', &bytes[..start]).count() as u64;
+                (Box::new(&bytes[start..]), feeds)
+            }
+            Origin::File => {
+                let file = std::fs::File::open(&self.path)
+                    .map_err(|e| Error::io(&self.path, "reading", e))?;
+                (Box::new(file), 0)
+            }
+        };
+        let mut feeds = skipped;
+        if let Origin::File = self.origin {
+            // The header again, only to count its line ends.
+            let mut head = vec![0u8; self.data_start as usize];
+            source
+                .read_exact(&mut head)
+                .map_err(|e| Error::io(&self.path, "reading", e))?;
+            feeds = memchr::memchr_iter(b'\n', &head).count() as u64;
+        }
+        Ok(RowBlocks {
+            format: Arc::new(BlockFormat {
+                path: self.path.clone(),
+                delimiter: self.delimiter,
+                fields: self.headers.len(),
+            }),
+            source,
+            pending: Vec::new(),
+            line_feeds: feeds,
+            eof: false,
+            block_size: block_size.max(1),
         })
     }
 
@@ -243,6 +306,213 @@ impl<'a> Table<'a> {
     }
 }
 
+/// What every block of a table shares: where it came from and how its rows look.
+#[derive(Debug)]
+struct BlockFormat {
+    path: PathBuf,
+    delimiter: u8,
+    fields: usize,
+}
+
+/// A table's data rows handed out in blocks of whole rows (see [`Table::row_blocks`]). Blocks
+/// are cut only after a line end that ends a row: never inside a quoted field.
+pub struct RowBlocks<'a> {
+    format: Arc<BlockFormat>,
+    source: Box<dyn Read + 'a>,
+    /// Bytes read and not handed out yet; they start at the start of a row.
+    pending: Vec<u8>,
+    /// `\n` bytes in the source before `pending`.
+    line_feeds: u64,
+    eof: bool,
+    block_size: usize,
+}
+
+/// Whole rows of a table, with where they start (see [`RowBlocks`]).
+pub struct RowBlock {
+    format: Arc<BlockFormat>,
+    bytes: Vec<u8>,
+    /// `\n` bytes in the source before this block: its first line is one more.
+    line_feeds: u64,
+}
+
+impl RowBlocks<'_> {
+    /// The next block, or `None` after the last row.
+    pub fn next_block(&mut self) -> Result<Option<RowBlock>> {
+        let mut searched = 0;
+        let cut = loop {
+            if !self.eof && self.pending.len() < searched + self.block_size {
+                self.fill()?;
+            }
+            if self.eof {
+                break self.pending.len();
+            }
+            if let Some(cut) = last_row_end(&self.pending, self.format.delimiter) {
+                break cut;
+            }
+            // No row ends in what was read (one very long row, or a quoted field across
+            // lines): read on.
+            searched = self.pending.len();
+        };
+        if cut == 0 {
+            return Ok(None);
+        }
+        let rest = self.pending.split_off(cut);
+        let bytes = std::mem::replace(&mut self.pending, rest);
+        let line_feeds = self.line_feeds;
+        self.line_feeds += memchr::memchr_iter(b'\n', &bytes).count() as u64;
+        Ok(Some(RowBlock {
+            format: Arc::clone(&self.format),
+            bytes,
+            line_feeds,
+        }))
+    }
+
+    /// Reads about a block's worth of bytes more, or notes the end of the source.
+    fn fill(&mut self) -> Result<()> {
+        let start = self.pending.len();
+        self.pending.resize(start + self.block_size, 0);
+        let mut filled = start;
+        while filled < self.pending.len() {
+            match self.source.read(&mut self.pending[filled..]) {
+                Ok(0) => {
+                    self.eof = true;
+                    break;
+                }
+                Ok(n) => filled += n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(Error::io(&self.format.path, "reading", e)),
+            }
+        }
+        self.pending.truncate(filled);
+        Ok(())
+    }
+}
+
+/// Where the last whole row of `bytes` (which start at the start of a row) ends: just past a
+/// `\n` outside any quoted field; `None` if no row ends in them.
+fn last_row_end(bytes: &[u8], delimiter: u8) -> Option<usize> {
+    if memchr::memchr(b'"', bytes).is_none() {
+        return memchr::memrchr(b'\n', bytes).map(|i| i + 1);
+    }
+    // Quotes: follow csv's reading of them (a field that starts with `"` runs to the next
+    // lone `"`, `""` inside it is a quote, anything after the closing quote is kept) to
+    // know which line ends end rows.
+    #[derive(PartialEq)]
+    enum State {
+        FieldStart,
+        Unquoted,
+        Quoted,
+        QuoteInQuoted,
+    }
+    let mut state = State::FieldStart;
+    let mut last = None;
+    for (i, &b) in bytes.iter().enumerate() {
+        state = match (state, b) {
+            (State::Quoted, b'"') => State::QuoteInQuoted,
+            (State::Quoted, _) => State::Quoted,
+            (State::QuoteInQuoted, b'"') => State::Quoted,
+            (State::FieldStart, b'"') => State::Quoted,
+            (_, b'\n') => {
+                last = Some(i + 1);
+                State::FieldStart
+            }
+            (_, b'\r') => State::FieldStart,
+            (_, b) if b == delimiter => State::FieldStart,
+            _ => State::Unquoted,
+        };
+    }
+    last
+}
+
+impl RowBlock {
+    /// Reads the block's rows one at a time, as [`Table::next_row`] does.
+    pub fn rows(&self) -> BlockRows<'_> {
+        let reader = csv::ReaderBuilder::new()
+            .delimiter(self.format.delimiter)
+            .flexible(true)
+            .has_headers(false)
+            .from_reader(&self.bytes[..]);
+        BlockRows {
+            block: self,
+            reader,
+            counted: 0,
+            line_feeds: self.line_feeds,
+        }
+    }
+
+    /// The file the block came from.
+    pub fn path(&self) -> &Path {
+        &self.format.path
+    }
+}
+
+/// The rows of one [`RowBlock`].
+pub struct BlockRows<'b> {
+    block: &'b RowBlock,
+    reader: csv::Reader<&'b [u8]>,
+    /// Bytes of the block whose line ends are counted in `line_feeds`.
+    counted: usize,
+    line_feeds: u64,
+}
+
+impl BlockRows<'_> {
+    /// Reads the next non-blank row into `rec`; returns its 1-based line in the file, or
+    /// `None` at the end of the block. Errors as [`Table::next_row`].
+    pub fn next_row(&mut self, rec: &mut csv::StringRecord) -> Result<Option<u64>> {
+        let format = &self.block.format;
+        loop {
+            let more = match self.reader.read_record(rec) {
+                Ok(more) => more,
+                Err(e) => {
+                    let line = e
+                        .position()
+                        .map(|p| self.line_at(p.byte() as usize))
+                        .unwrap_or(self.line_feeds + 1);
+                    return Err(csv_error_at(&format.path, e, line));
+                }
+            };
+            if !more {
+                return Ok(None);
+            }
+            let line = rec
+                .position()
+                .map_or(0, |p| self.line_at(p.byte() as usize));
+            if rec.iter().all(|f| f.trim().is_empty()) {
+                continue;
+            }
+            let n = rec.len();
+            let trailing_empty =
+                n == format.fields + 1 && rec.get(n - 1).is_some_and(|f| f.trim().is_empty());
+            if n != format.fields && !trailing_empty {
+                return Err(Error::input(
+                    Location::file(&format.path).at_line(line),
+                    format!(
+                        "{n} fields where the header has {}; check separators and quoting on this line",
+                        format.fields
+                    ),
+                ));
+            }
+            return Ok(Some(line));
+        }
+    }
+
+    /// The 1-based line of a row starting at `byte` of the block: line ends right at the
+    /// row's start belong to the row before (CRLF), as in [`Table::next_row`].
+    fn line_at(&mut self, byte: usize) -> u64 {
+        let bytes = &self.block.bytes;
+        let mut start = byte.min(bytes.len());
+        while start < bytes.len() && matches!(bytes[start], b'\r' | b'\n') {
+            start += 1;
+        }
+        if start > self.counted {
+            self.line_feeds +=
+                memchr::memchr_iter(b'\n', &bytes[self.counted..start]).count() as u64;
+            self.counted = start;
+        }
+        self.line_feeds + 1
+    }
+}
+
 /// A field of a row, trimmed; empty when the column is absent.
 pub fn field(rec: &csv::StringRecord, col: Option<usize>) -> &str {
     col.and_then(|c| rec.get(c)).map_or("", str::trim)
@@ -262,6 +532,15 @@ fn detect_delimiter(first_line: &[u8]) -> u8 {
 
 fn csv_error(path: &Path, e: csv::Error) -> Error {
     let line = e.position().map(|p| p.line());
+    csv_error_located(path, e, line)
+}
+
+/// A csv error on a known line.
+fn csv_error_at(path: &Path, e: csv::Error, line: u64) -> Error {
+    csv_error_located(path, e, Some(line))
+}
+
+fn csv_error_located(path: &Path, e: csv::Error, line: Option<u64>) -> Error {
     let mut loc = Location::file(path);
     loc.line = line;
     let msg = match e.kind() {
@@ -371,5 +650,99 @@ mod tests {
                 "{eol:?}: {e}"
             );
         }
+    }
+
+    /// Every row, line and error of [`Table::next_row`], read again through blocks cut
+    /// anywhere: quoted fields across lines, `""` inside quotes, CRLF, blank lines, a BOM.
+    #[test]
+    fn blocks_read_the_rows_next_row_reads() {
+        use rand::{RngExt, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
+        let pieces = [
+            "x",
+            "12.5",
+            "\"a,b\"",
+            "\"two\nlines\"",
+            "\"say \"\"hi\"\"\"",
+            "",
+            "B3",
+        ];
+        for case in 0..200 {
+            let eol = if case % 3 == 0 { "\r\n" } else { "\n" };
+            let mut text = String::from(if case % 5 == 0 {
+                "\u{feff}a,b,c"
+            } else {
+                "a,b,c"
+            });
+            text.push_str(eol);
+            for _ in 0..rng.random_range(0..30) {
+                if rng.random_range(0..10) == 0 {
+                    text.push_str(eol);
+                    continue;
+                }
+                let n = if rng.random_range(0..40) == 0 { 4 } else { 3 };
+                let row: Vec<&str> = (0..n)
+                    .map(|_| pieces[rng.random_range(0..pieces.len())])
+                    .collect();
+                text.push_str(&row.join(","));
+                text.push_str(eol);
+            }
+            let path = Path::new("t.csv");
+            let mut table = Table::from_bytes(text.as_bytes(), path).unwrap();
+            let mut expected = Vec::new();
+            let mut rec = csv::StringRecord::new();
+            let expected_error = loop {
+                match table.next_row(&mut rec) {
+                    Ok(Some(line)) => {
+                        expected.push((line, rec.iter().map(String::from).collect::<Vec<_>>()))
+                    }
+                    Ok(None) => break None,
+                    Err(e) => break Some(e.to_string()),
+                }
+            };
+            for size in [1, 3, 8, 64, 1 << 20] {
+                let mut blocks = table.row_blocks(size).unwrap();
+                let mut got = Vec::new();
+                let mut error = None;
+                'blocks: while let Some(block) = blocks.next_block().unwrap() {
+                    let mut rows = block.rows();
+                    loop {
+                        match rows.next_row(&mut rec) {
+                            Ok(Some(line)) => {
+                                got.push((line, rec.iter().map(String::from).collect::<Vec<_>>()))
+                            }
+                            Ok(None) => break,
+                            Err(e) => {
+                                error = Some(e.to_string());
+                                break 'blocks;
+                            }
+                        }
+                    }
+                }
+                assert_eq!(got, expected, "case {case}, block size {size}: {text:?}");
+                assert_eq!(
+                    error, expected_error,
+                    "case {case}, block size {size}: {text:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn blocks_of_a_file_start_after_its_header() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.csv");
+        std::fs::write(&path, "\u{feff}a,b\r\n1,2\r\n\r\n3,4\r\n").unwrap();
+        let table = Table::open(&path).unwrap();
+        let mut blocks = table.row_blocks(4).unwrap();
+        let mut rec = csv::StringRecord::new();
+        let mut lines = Vec::new();
+        while let Some(block) = blocks.next_block().unwrap() {
+            let mut rows = block.rows();
+            while let Some(line) = rows.next_row(&mut rec).unwrap() {
+                lines.push((line, rec[0].to_string()));
+            }
+        }
+        assert_eq!(lines, vec![(2, "1".to_string()), (4, "3".to_string())]);
     }
 }

@@ -10,7 +10,7 @@ use std::path::Path;
 
 use crate::error::{did_you_mean, Error, ErrorKind, Location, Problem, Result};
 use crate::plate::{PlateFormat, StrayWells, WellPos};
-use crate::table::{field, Table};
+use crate::table::{field, RowBlock, Table};
 
 /// What a well is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -365,6 +365,16 @@ impl Wells {
         id
     }
 
+    /// The name ids (plate, cell line, drug, replicate) of well `i`: equal ids, equal names.
+    fn ids(&self, i: usize) -> [u32; 4] {
+        [
+            self.plate[i],
+            self.cell_line[i],
+            self.drug[i],
+            self.replicate[i],
+        ]
+    }
+
     /// Adds a well.
     pub fn push(&mut self, well: Well) {
         let names = WellNames {
@@ -641,6 +651,16 @@ impl WellTable {
 
     /// Reads and checks the rows of a table whose header has been parsed.
     pub fn from_table(table: &mut Table<'_>, declared: Option<PlateFormat>) -> Result<WellTable> {
+        Self::from_table_in_blocks(table, declared, READ_BLOCK)
+    }
+
+    /// [`WellTable::from_table`], parsing blocks of about `block_size` bytes (tests make them
+    /// tiny to cross block edges everywhere).
+    fn from_table_in_blocks(
+        table: &mut Table<'_>,
+        declared: Option<PlateFormat>,
+        block_size: usize,
+    ) -> Result<WellTable> {
         let cols: Vec<usize> = REQUIRED
             .iter()
             .map(|c| table.require(c))
@@ -670,179 +690,210 @@ impl WellTable {
         // With a `time` column: the time (bits), line and index of every read of each well.
         let mut read_times: HashMap<(usize, usize), Vec<Read>> = HashMap::new();
 
-        let mut record = csv::StringRecord::new();
-        while let Some(line) = table.next_row(&mut record)? {
-            if problems.len() >= MAX_PROBLEMS {
+        let columns = Columns {
+            plate: c_plate,
+            well: c_well,
+            cell_line: c_line,
+            drug: c_drug,
+            concentration: c_conc,
+            role: c_role,
+            signal: c_signal,
+            replicate: c_rep,
+            time: c_time,
+            plate_size: c_size,
+            extra: extra_idx.clone(),
+        };
+        // Rows are parsed and checked on every core, a block at a time (each row on its own:
+        // numbers, names, roles), and then taken into the table strictly in file order, where
+        // what depends on earlier rows is decided (plates, duplicates, time courses, problem
+        // order): the table and its errors are those of one reader at any thread count.
+        let mut blocks = table.row_blocks(block_size)?;
+        let path = table.path.as_path();
+        let window = 2 * rayon::current_num_threads().max(1);
+        // Parsed blocks waiting to be taken in; after a block that ends in an error nothing
+        // more is read.
+        let mut parsed: Vec<ParsedBlock> = Vec::new();
+        let mut at_end = false;
+        loop {
+            let mut group = Vec::with_capacity(window);
+            while !at_end && group.len() < window {
+                match blocks.next_block()? {
+                    Some(b) => group.push(b),
+                    None => at_end = true,
+                }
+            }
+            if group.is_empty() && parsed.is_empty() {
                 break;
             }
-            let rec = &record;
-            let plate = field(rec, Some(c_plate));
-            let well_name = field(rec, Some(c_well));
-            let loc = table.at(line).at_well(plate, well_name);
-            let mut bad = |msg: String| {
-                problems.push(Problem {
-                    location: loc.clone(),
-                    message: msg,
-                })
-            };
-
-            if plate.is_empty() {
-                bad("`plate` is empty; every well needs a plate identifier".into());
-                continue;
-            }
-            let pid = match plate_ids.get(plate) {
-                Some(&id) => id,
-                None => {
-                    plate_ids.insert(plate.to_string(), plates.len());
-                    plates.push(PlateInfo::new(line));
-                    plates.len() - 1
-                }
-            };
-            let position = match WellPos::parse(well_name) {
-                Ok(p) => p,
-                Err(msg) => {
-                    bad(msg);
-                    continue;
-                }
-            };
-            let role_text = field(rec, Some(c_role));
-            let Some(role) = Role::parse(role_text) else {
-                bad(format!(
-                    "unknown role `{role_text}`{}; expected one of: {}",
-                    did_you_mean(role_text, &ROLE_NAMES),
-                    ROLE_NAMES.join(", ")
-                ));
-                continue;
-            };
-            let cell_line = field(rec, Some(c_line));
-            let drug = field(rec, Some(c_drug));
-            let conc_text = field(rec, Some(c_conc));
-            let mut concentration = None;
-            match role {
-                Role::Sample => {
-                    if cell_line.is_empty() {
-                        bad("sample well without a `cell_line`".into());
+            // The blocks parsed last round are taken in while this round's are parsed.
+            let (enough, next) = rayon::join(
+                || -> Result<bool> {
+                    for block in parsed.drain(..) {
+                        let mut remap = vec![u32::MAX; block.names.len()];
+                        let mut plate_remap = vec![usize::MAX; block.names.len()];
+                        for row in block.rows {
+                            if problems.len() >= MAX_PROBLEMS {
+                                return Ok(true);
+                            }
+                            let plate = block.names[row.names[0] as usize].as_str();
+                            let mut well_text = String::new();
+                            let well_name: &str = match (&row.well_text, &row.position) {
+                                (Some(t), _) => t,
+                                (None, Some(p)) => {
+                                    p.write_name(&mut well_text);
+                                    &well_text
+                                }
+                                (None, None) => "",
+                            };
+                            let line = row.line;
+                            let mut bad = |msg: String| {
+                                problems.push(Problem {
+                                    location: Location::file(path)
+                                        .at_line(line)
+                                        .at_well(plate, well_name),
+                                    message: msg,
+                                })
+                            };
+                            if plate.is_empty() {
+                                bad("`plate` is empty; every well needs a plate identifier".into());
+                                continue;
+                            }
+                            let local_plate = row.names[0] as usize;
+                            let pid = if plate_remap[local_plate] != usize::MAX {
+                                plate_remap[local_plate]
+                            } else {
+                                let pid = match plate_ids.get(plate) {
+                                    Some(&id) => id,
+                                    None => {
+                                        plate_ids.insert(plate.to_string(), plates.len());
+                                        plates.push(PlateInfo::new(line));
+                                        plates.len() - 1
+                                    }
+                                };
+                                plate_remap[local_plate] = pid;
+                                pid
+                            };
+                            if let Some(msg) = row.rejected {
+                                bad(msg);
+                                continue;
+                            }
+                            let Some(position) = row.position else {
+                                continue;
+                            };
+                            for msg in row.problems {
+                                bad(msg);
+                            }
+                            match row.plate_size {
+                                None => {}
+                                Some(Err(msg)) => bad(msg),
+                                Some(Ok(n)) => match plates[pid].size_decl {
+                                    Some((declared, first)) if declared != n => bad(format!(
+                                        "plate {plate} is declared {n}-well here but {declared}-well on line {first}; one plate has one size"
+                                    )),
+                                    Some(_) => {}
+                                    None => plates[pid].size_decl = Some((n, line)),
+                                },
+                            }
+                            let bit = usize::from(position.row) * 48 + usize::from(position.column);
+                            let time = row.time;
+                            let concentration = row.concentration;
+                            let role = row.role;
+                            let mut global = |column: usize, wells: &mut Wells| {
+                                let local = row.names[column] as usize;
+                                if remap[local] == u32::MAX {
+                                    remap[local] = wells.intern(column, &block.names[local]);
+                                }
+                                remap[local]
+                            };
+                            let ids = [
+                                global(0, &mut wells),
+                                global(1, &mut wells),
+                                global(2, &mut wells),
+                                global(3, &mut wells),
+                            ];
+                            if c_time.is_some() {
+                                // A time course reads one well many times: a well is then
+                                // unique by (plate, well, time), and every one of its reads
+                                // needs a time.
+                                let reads = read_times.entry((pid, bit)).or_default();
+                                if let Some(problem) =
+                                    repeated_read(&position, plate, time, line, reads)
+                                {
+                                    bad(problem);
+                                    continue;
+                                }
+                                // Every read of a well describes the same well: what differs
+                                // is the time.
+                                if let Some(&(_, first_line, first)) = reads.first() {
+                                    let same = wells.ids(first)[1..] == ids[1..]
+                                        && wells.role[first] == role
+                                        && wells.concentration[first].map(f64::to_bits)
+                                            == concentration.map(f64::to_bits);
+                                    if !same {
+                                        bad(format!(
+                                            "well {position} of plate {plate} is read again here with another cell line, drug, concentration, role or replicate than on line {first_line}; every read of a well must describe the same well (only `time` and `signal` change)"
+                                        ));
+                                        continue;
+                                    }
+                                }
+                                reads.push((time.map(f64::to_bits), line, wells.len()));
+                            } else if plates[pid].seen[bit / 64] & (1 << (bit % 64)) != 0 {
+                                // Rare: look the first one up rather than keep a line per
+                                // well position.
+                                let first = (0..wells.len())
+                                    .rev()
+                                    .find(|&i| {
+                                        plate_of_well[i] == pid && wells.get(i).position == position
+                                    })
+                                    .map_or(0, |i| wells.get(i).line);
+                                bad(format!(
+                                    "well {position} of plate {plate} appears twice (lines {first} and {line}); a well read at several times needs a `time` column"
+                                ));
+                                continue;
+                            }
+                            plates[pid].seen[bit / 64] |= 1 << (bit % 64);
+                            plates[pid].has_vehicle |= role == Role::Vehicle;
+                            plates[pid].smallest = plates[pid].smallest.max(
+                                PlateFormat::smallest_containing(position)
+                                    .expect("parsed wells fit the largest plate"),
+                            );
+                            plate_of_well.push(pid);
+                            wells.push_ids(
+                                ids,
+                                position,
+                                concentration,
+                                role,
+                                row.signal,
+                                time,
+                                row.extra,
+                                line,
+                            );
+                        }
+                        // A row that could not be read ends the reading there, as it ends one
+                        // reader's.
+                        if let Some(e) = block.error {
+                            return Err(e);
+                        }
                     }
-                    if drug.is_empty() {
-                        bad(
-                            "sample well without a `drug`; untreated wells are role `vehicle`"
-                                .into(),
-                        );
-                    }
-                    match parse_concentration(conc_text) {
-                        Ok(c) => concentration = Some(c),
-                        Err(msg) => bad(msg),
-                    }
-                }
-                Role::Vehicle | Role::Blank => {
-                    if !drug.is_empty() {
-                        bad(format!(
-                            "{role} well with drug `{drug}`; controls carry no drug (use role `sample` for treated wells)"
-                        ));
-                    }
-                    if !conc_text.is_empty() && conc_text.parse::<f64>().ok() != Some(0.0) {
-                        bad(format!(
-                            "{role} well with concentration `{conc_text}`; controls carry no concentration"
-                        ));
-                    }
-                    if role == Role::Vehicle && cell_line.is_empty() {
-                        bad("vehicle well without a `cell_line`; only empty wells and cell-free blanks may leave it empty".into());
-                    }
-                }
-                Role::Empty => {}
-            }
-            let time = match field(rec, c_time) {
-                "" => None,
-                t => match t.parse::<f64>() {
-                    Ok(v) if v.is_finite() => Some(v),
-                    _ => {
-                        bad(format!("`time` is `{t}`; expected hours as a number"));
-                        None
-                    }
+                    Ok(false)
                 },
-            };
-            if let Some(c) = c_size {
-                let s = field(rec, Some(c));
-                if !s.is_empty() {
-                    match s.parse::<u32>().ok().and_then(PlateFormat::from_wells) {
-                        None => bad(format!(
-                            "`plate_size` is `{s}`; expected 6, 12, 24, 48, 96, 384 or 1536"
-                        )),
-                        Some(f) => match plates[pid].size_decl {
-                            Some((n, first)) if n != f.wells() => bad(format!(
-                                "plate {plate} is declared {}-well here but {n}-well on line {first}; one plate has one size",
-                                f.wells()
-                            )),
-                            Some(_) => {}
-                            None => plates[pid].size_decl = Some((f.wells(), line)),
-                        },
-                    }
+                || -> Vec<ParsedBlock> {
+                    use rayon::prelude::*;
+                    group.par_iter().map(|b| parse_block(b, &columns)).collect()
+                },
+            );
+            if enough? {
+                break;
+            }
+            for block in next {
+                let failed = block.error.is_some();
+                parsed.push(block);
+                if failed {
+                    at_end = true;
+                    break;
                 }
             }
-            let bit = usize::from(position.row) * 48 + usize::from(position.column);
-            if c_time.is_some() {
-                // A time course reads one well many times: a well is then unique by
-                // (plate, well, time), and every one of its reads needs a time.
-                let reads = read_times.entry((pid, bit)).or_default();
-                if let Some(problem) = repeated_read(&position, plate, time, line, reads) {
-                    bad(problem);
-                    continue;
-                }
-                // Every read of a well describes the same well: what differs is the time.
-                if let Some(&(_, first_line, first)) = reads.first() {
-                    let w = wells.get(first);
-                    let same = w.cell_line == cell_line
-                        && w.drug == drug
-                        && w.role == role
-                        && w.concentration.map(f64::to_bits) == concentration.map(f64::to_bits)
-                        && w.replicate == field(rec, c_rep);
-                    if !same {
-                        bad(format!(
-                            "well {position} of plate {plate} is read again here with another cell line, drug, concentration, role or replicate than on line {first_line}; every read of a well must describe the same well (only `time` and `signal` change)"
-                        ));
-                        continue;
-                    }
-                }
-                reads.push((time.map(f64::to_bits), line, wells.len()));
-            } else if plates[pid].seen[bit / 64] & (1 << (bit % 64)) != 0 {
-                // Rare: look the first one up rather than keep a line per well position.
-                let first = (0..wells.len())
-                    .rev()
-                    .find(|&i| plate_of_well[i] == pid && wells.get(i).position == position)
-                    .map_or(0, |i| wells.get(i).line);
-                bad(format!(
-                    "well {position} of plate {plate} appears twice (lines {first} and {line}); a well read at several times needs a `time` column"
-                ));
-                continue;
-            }
-            plates[pid].seen[bit / 64] |= 1 << (bit % 64);
-            plates[pid].has_vehicle |= role == Role::Vehicle;
-            plates[pid].smallest = plates[pid].smallest.max(
-                PlateFormat::smallest_containing(position)
-                    .expect("parsed wells fit the largest plate"),
-            );
-            plate_of_well.push(pid);
-            let names = WellNames {
-                plate,
-                cell_line,
-                drug,
-                replicate: field(rec, c_rep),
-            };
-            wells.push_parts(
-                names,
-                position,
-                concentration,
-                role,
-                Signal::parse(field(rec, Some(c_signal))),
-                time,
-                extra_idx
-                    .iter()
-                    .map(|&i| field(rec, Some(i)).to_string())
-                    .collect(),
-                line,
-            );
         }
-
         // Plate formats: declared (column, then assay) or the smallest that holds every well.
         let format_of: Vec<PlateFormat> = plates
             .iter()
@@ -935,6 +986,225 @@ impl WellTable {
     /// Plate identifiers in sorted order.
     pub fn plates(&self) -> impl Iterator<Item = &str> {
         self.formats.keys().map(String::as_str)
+    }
+}
+
+/// Bytes of the wells table parsed as one task: large enough that a task outweighs its
+/// scheduling, small enough that a few per core stay in memory.
+const READ_BLOCK: usize = 1 << 19;
+
+/// Where the wells table's columns are.
+struct Columns {
+    plate: usize,
+    well: usize,
+    cell_line: usize,
+    drug: usize,
+    concentration: usize,
+    role: usize,
+    signal: usize,
+    replicate: Option<usize>,
+    time: Option<usize>,
+    plate_size: Option<usize>,
+    extra: Vec<usize>,
+}
+
+/// The rows of one block, parsed and checked each on its own; what depends on other rows is
+/// left to the reader that takes them in order.
+struct ParsedBlock {
+    /// The block's names (plates, lines, drugs, replicates), each once.
+    names: Vec<String>,
+    rows: Vec<ParsedRow>,
+    /// The row that could not be read (fields, UTF-8), after `rows`.
+    error: Option<Error>,
+}
+
+/// One row of a [`ParsedBlock`].
+struct ParsedRow {
+    line: u64,
+    /// Plate, cell line, drug and replicate, as indices into the block's names.
+    names: [u32; 4],
+    /// The well as written, when that is not its canonical name (`B03`, `b3`, unparsable).
+    well_text: Option<Box<str>>,
+    position: Option<WellPos>,
+    /// Why the row cannot be a well (its position or role), after its plate is noted.
+    rejected: Option<String>,
+    /// Problems of the row that leave it a well.
+    problems: Vec<String>,
+    role: Role,
+    concentration: Option<f64>,
+    signal: Signal,
+    time: Option<f64>,
+    /// The `plate_size` cell: the number of wells, or why it is not a plate size.
+    plate_size: Option<std::result::Result<u32, String>>,
+    extra: Vec<String>,
+}
+
+/// Names of one block, each given an index once.
+#[derive(Default)]
+struct BlockNames {
+    names: Vec<String>,
+    ids: HashMap<String, u32>,
+    /// The last index given per column: neighbouring rows mostly share their names.
+    recent: [u32; 4],
+}
+
+impl BlockNames {
+    fn intern(&mut self, column: usize, s: &str) -> u32 {
+        let recent = self.recent[column];
+        if self.names.get(recent as usize).is_some_and(|n| n == s) {
+            return recent;
+        }
+        let id = match self.ids.get(s) {
+            Some(&id) => id,
+            None => {
+                let id = self.names.len() as u32;
+                self.names.push(s.to_string());
+                self.ids.insert(s.to_string(), id);
+                id
+            }
+        };
+        self.recent[column] = id;
+        id
+    }
+}
+
+/// Parses and checks the rows of one block, each on its own.
+fn parse_block(block: &RowBlock, c: &Columns) -> ParsedBlock {
+    let mut names = BlockNames::default();
+    let mut rows = Vec::new();
+    let mut error = None;
+    let mut reader = block.rows();
+    let mut rec = csv::StringRecord::new();
+    let mut canonical = String::new();
+    loop {
+        let line = match reader.next_row(&mut rec) {
+            Ok(Some(line)) => line,
+            Ok(None) => break,
+            Err(e) => {
+                error = Some(e);
+                break;
+            }
+        };
+        let plate = field(&rec, Some(c.plate));
+        let well_name = field(&rec, Some(c.well));
+        let mut row = ParsedRow {
+            line,
+            names: [names.intern(0, plate), 0, 0, 0],
+            well_text: None,
+            position: None,
+            rejected: None,
+            problems: Vec::new(),
+            role: Role::Empty,
+            concentration: None,
+            signal: Signal::Value(0.0),
+            time: None,
+            plate_size: None,
+            extra: Vec::new(),
+        };
+        if plate.is_empty() {
+            row.well_text = Some(well_name.into());
+            rows.push(row);
+            continue;
+        }
+        let position = match WellPos::parse(well_name) {
+            Ok(p) => p,
+            Err(msg) => {
+                row.well_text = Some(well_name.into());
+                row.rejected = Some(msg);
+                rows.push(row);
+                continue;
+            }
+        };
+        position.write_name(&mut canonical);
+        if canonical != well_name {
+            row.well_text = Some(well_name.into());
+        }
+        row.position = Some(position);
+        let role_text = field(&rec, Some(c.role));
+        let Some(role) = Role::parse(role_text) else {
+            row.rejected = Some(format!(
+                "unknown role `{role_text}`{}; expected one of: {}",
+                did_you_mean(role_text, &ROLE_NAMES),
+                ROLE_NAMES.join(", ")
+            ));
+            rows.push(row);
+            continue;
+        };
+        row.role = role;
+        let cell_line = field(&rec, Some(c.cell_line));
+        let drug = field(&rec, Some(c.drug));
+        row.names[1] = names.intern(1, cell_line);
+        row.names[2] = names.intern(2, drug);
+        row.names[3] = names.intern(3, field(&rec, c.replicate));
+        let conc_text = field(&rec, Some(c.concentration));
+        let bad = &mut row.problems;
+        match role {
+            Role::Sample => {
+                if cell_line.is_empty() {
+                    bad.push("sample well without a `cell_line`".into());
+                }
+                if drug.is_empty() {
+                    bad.push(
+                        "sample well without a `drug`; untreated wells are role `vehicle`".into(),
+                    );
+                }
+                match parse_concentration(conc_text) {
+                    Ok(c) => row.concentration = Some(c),
+                    Err(msg) => bad.push(msg),
+                }
+            }
+            Role::Vehicle | Role::Blank => {
+                if !drug.is_empty() {
+                    bad.push(format!(
+                        "{role} well with drug `{drug}`; controls carry no drug (use role `sample` for treated wells)"
+                    ));
+                }
+                if !conc_text.is_empty() && conc_text.parse::<f64>().ok() != Some(0.0) {
+                    bad.push(format!(
+                        "{role} well with concentration `{conc_text}`; controls carry no concentration"
+                    ));
+                }
+                if role == Role::Vehicle && cell_line.is_empty() {
+                    bad.push("vehicle well without a `cell_line`; only empty wells and cell-free blanks may leave it empty".into());
+                }
+            }
+            Role::Empty => {}
+        }
+        row.time = match field(&rec, c.time) {
+            "" => None,
+            t => match t.parse::<f64>() {
+                Ok(v) if v.is_finite() => Some(v),
+                _ => {
+                    bad.push(format!("`time` is `{t}`; expected hours as a number"));
+                    None
+                }
+            },
+        };
+        if let Some(col) = c.plate_size {
+            let s = field(&rec, Some(col));
+            if !s.is_empty() {
+                row.plate_size = Some(
+                    match s.parse::<u32>().ok().and_then(PlateFormat::from_wells) {
+                        None => Err(format!(
+                            "`plate_size` is `{s}`; expected 6, 12, 24, 48, 96, 384 or 1536"
+                        )),
+                        Some(f) => Ok(f.wells()),
+                    },
+                );
+            }
+        }
+        row.signal = Signal::parse(field(&rec, Some(c.signal)));
+        row.extra = c
+            .extra
+            .iter()
+            .map(|&i| field(&rec, Some(i)).to_string())
+            .collect();
+        rows.push(row);
+    }
+    ParsedBlock {
+        names: names.names,
+        rows,
+        error,
     }
 }
 
@@ -1034,6 +1304,59 @@ mod tests {
         assert_eq!(t.formats["P001"].wells(), 384);
         assert_eq!(*t.wells.get(4).signal, Signal::NotNumeric("OVRFLW".into()));
         assert_eq!(t.wells.get(3).concentration, Some(0.00152));
+    }
+
+    /// A table and its errors do not depend on where the blocks are cut.
+    #[test]
+    fn blocks_of_any_size_read_the_same_table_and_problems() {
+        let good = format!(
+            "{HEAD}P1,A1,,,,empty,182.0\r\nP1,B2,L1,,,vehicle,58210.5\n\nP1,B03,L1,d1,0.5,sample,\"57,003\"\n\
+             P2,C4,L2,d2,1e-3,sample,OVRFLW\nP2,C5,L2,,,vehicle,\"multi\nline\"\nP1,B4,L1,d1,1,sample,5\n"
+        );
+        let bad = format!(
+            "{HEAD}P1,A1,,,,empty,182.0\nP1,A1,,,,empty,1\n,B2,L1,,,vehicle,1\nP1,Z99,L1,,,vehicle,1\n\
+             P1,B2,L1,,,plasma,1\nP1,B3,L1,,-1,sample,1\nP1,B4,L1,d,0,sample,1\nP2,A1,L1,,,vehicle,1\n\
+             P1,B5,L1,d,1,sample,1,extra\nP1,B6,L1,d,1,sample,1\n"
+        );
+        let read_with = |text: &str, size: usize| {
+            let mut t = Table::from_bytes(text.as_bytes(), Path::new("w.csv")).unwrap();
+            WellTable::from_table_in_blocks(&mut t, None, size)
+        };
+        // The same without the row that stops the reading: every problem, in order.
+        let problems = bad.replace(",extra", "");
+        let listed = read_with(&problems, READ_BLOCK).unwrap_err().to_string();
+        for expected in [
+            "w.csv:3: plate P1, well A1",
+            "w.csv:4:",
+            "Z99",
+            "plasma",
+            "negative",
+            "w.csv:8:",
+        ] {
+            assert!(listed.contains(expected), "{expected}: {listed}");
+        }
+        let whole = read_with(&good, READ_BLOCK).unwrap();
+        assert_eq!(whole.wells.len(), 6);
+        let error = read_with(&bad, READ_BLOCK).unwrap_err().to_string();
+        assert!(error.contains("w.csv:10: 8 fields"), "{error}");
+        for size in [1, 2, 5, 16, 40, 100] {
+            let t = read_with(&good, size).unwrap();
+            assert_eq!(t.wells.len(), whole.wells.len());
+            for i in 0..t.wells.len() {
+                assert_eq!(t.wells.get(i), whole.wells.get(i), "block size {size}");
+            }
+            assert_eq!(t.formats, whole.formats);
+            assert_eq!(
+                read_with(&bad, size).unwrap_err().to_string(),
+                error,
+                "block size {size}"
+            );
+            assert_eq!(
+                read_with(&problems, size).unwrap_err().to_string(),
+                listed,
+                "block size {size}"
+            );
+        }
     }
 
     #[test]
