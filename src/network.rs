@@ -10,7 +10,7 @@
 //! the line sensitive to the next. They are enumerated up to a length and ranked by their
 //! summed log2_fc, most negative first.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::io::Write;
 
 use crate::shift::{Call, Shift};
@@ -216,30 +216,43 @@ fn row_key(s: &Shift) -> String {
 /// Writes `matrix.csv` (log2_fc, or the bound for censored cells) or `calls.csv` (calls):
 /// resistant lines × drugs.
 pub fn write_matrix(w: &mut dyn Write, shifts: &[Shift], calls: bool) -> std::io::Result<()> {
-    let drugs: BTreeSet<&str> = shifts.iter().map(|s| s.drug.as_str()).collect();
-    let mut rows: Vec<String> = Vec::new();
-    let mut cells: BTreeMap<(String, &str), &Shift> = BTreeMap::new();
+    let mut drugs: Vec<&str> = shifts
+        .iter()
+        .map(|s| s.drug.as_str())
+        .collect::<HashSet<&str>>()
+        .into_iter()
+        .collect();
+    drugs.sort_unstable();
+    let column: HashMap<&str, usize> = drugs.iter().enumerate().map(|(i, d)| (*d, i)).collect();
+    // Rows in order of first appearance; a later shift of the same cell replaces an earlier.
+    let mut rows: Vec<(String, Vec<Option<&Shift>>)> = Vec::new();
+    let mut row_of: HashMap<String, usize> = HashMap::new();
     for s in shifts {
         let k = row_key(s);
-        if !rows.contains(&k) {
-            rows.push(k.clone());
-        }
-        cells.insert((k, s.drug.as_str()), s);
+        let r = *row_of.entry(k.clone()).or_insert_with(|| {
+            rows.push((k, vec![None; drugs.len()]));
+            rows.len() - 1
+        });
+        rows[r].1[column[s.drug.as_str()]] = Some(s);
     }
     let mut out = csv::Writer::from_writer(w);
     let mut header = vec!["resistant_line"];
     header.extend(drugs.iter().copied());
     out.write_record(&header)?;
-    for r in &rows {
-        let mut rec = vec![r.clone()];
-        for d in &drugs {
-            rec.push(match cells.get(&(r.clone(), *d)) {
-                None => String::new(),
-                Some(s) if calls => s.call.name().to_string(),
-                Some(s) => num(s.log2_fc),
-            });
+    let mut number = String::new();
+    for (name, cells) in &rows {
+        out.write_field(name)?;
+        for cell in cells {
+            match cell {
+                None => out.write_field("")?,
+                Some(s) if calls => out.write_field(s.call.name())?,
+                Some(s) => {
+                    crate::text::format_number_into(&mut number, s.log2_fc);
+                    out.write_field(&number)?
+                }
+            }
         }
-        out.write_record(&rec)?;
+        out.write_record(None::<&[u8]>)?;
     }
     out.flush()
 }

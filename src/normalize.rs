@@ -231,15 +231,27 @@ pub fn units_of(table: &WellTable, controls: &BTreeMap<String, PlateControls>) -
     let mut ids: HashMap<(&str, &str, &str), usize> = HashMap::new();
     // The same (plate, line, replicate) as written always maps to the same unit: decide once.
     let mut seen: HashMap<(&str, &str, &str), usize> = HashMap::new();
+    // Wells of a unit mostly come together: the previous well's unit is tried first, by the
+    // wells' name ids, before any name is hashed.
+    let mut last: Option<([u32; 3], usize)> = None;
     let mut of_well: Vec<Option<usize>> = table
         .wells
         .iter()
-        .map(|w| {
+        .enumerate()
+        .map(|(i, w)| {
             if w.role == Role::Empty || w.cell_line.is_empty() {
                 return None;
             }
+            let [plate, line, _, replicate] = table.wells.name_ids(i);
+            let names = [plate, line, replicate];
+            if let Some((n, id)) = last {
+                if n == names {
+                    return Some(id);
+                }
+            }
             let raw = (w.plate.as_str(), w.cell_line.as_str(), w.replicate.as_str());
             if let Some(&id) = seen.get(&raw) {
+                last = Some((names, id));
                 return Some(id);
             }
             let pc = controls.get(w.plate.as_str()).unwrap_or(&empty);
@@ -253,6 +265,7 @@ pub fn units_of(table: &WellTable, controls: &BTreeMap<String, PlateControls>) -
                 keys.len() - 1
             });
             seen.insert(raw, id);
+            last = Some((names, id));
             Some(id)
         })
         .collect();

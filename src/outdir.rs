@@ -10,10 +10,10 @@
 //!
 //! Ground layer: imports nothing of ours but `error`, so every command can use it.
 
-use std::cell::RefCell;
 use std::collections::BTreeSet;
 use std::io::Write;
 use std::path::{Component, Path, PathBuf};
+use std::sync::{Mutex, MutexGuard};
 
 use serde::{Deserialize, Serialize};
 
@@ -48,13 +48,25 @@ pub const PAUSE_VAR: &str = "COLLATERAL_TEST_PAUSE_MS";
 pub(crate) struct Staging {
     outdir: PathBuf,
     dir: PathBuf,
-    names: RefCell<Vec<String>>,
+    /// Files staged so far; a lock, not a cell, so that files can be written on several
+    /// threads at once.
+    names: Mutex<Vec<String>>,
     lock: Option<Lock>,
-    warnings: RefCell<Vec<Problem>>,
+    warnings: Mutex<Vec<Problem>>,
     /// Whether `dir` was made by this value (and so is its to remove).
     made_dir: bool,
     /// Folders this command created on the way to `outdir`, deepest first.
     created: Vec<PathBuf>,
+}
+
+/// What writes one staged file (see [`Staging::write_all`]).
+pub(crate) type FileWriter<'a> =
+    Box<dyn FnOnce(&mut std::io::BufWriter<std::fs::File>) -> std::io::Result<()> + Send + 'a>;
+
+/// A lock's value; a thread that panicked while writing left nothing half-done in it (each
+/// holder pushes or reads whole entries), so its value is taken as it is.
+fn locked<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 impl Staging {
@@ -88,7 +100,7 @@ impl Staging {
         sweep_staging_folders(outdir, &stale_pids, &mut warnings);
         std::fs::create_dir(&staging.dir).map_err(|e| Error::io(&staging.dir, "creating", e))?;
         staging.made_dir = true;
-        *staging.warnings.borrow_mut() = warnings;
+        *locked(&staging.warnings) = warnings;
         if let Some(ms) = std::env::var(PAUSE_VAR)
             .ok()
             .and_then(|v| v.trim().parse::<u64>().ok())
@@ -106,7 +118,7 @@ impl Staging {
     /// What taking the folder found (a stale lock or staging folder removed, an unreadable
     /// manifest), for the command's warnings; each is returned once.
     pub(crate) fn take_warnings(&self) -> Vec<Problem> {
-        std::mem::take(&mut *self.warnings.borrow_mut())
+        std::mem::take(&mut *locked(&self.warnings))
     }
 
     /// Stages one file. Writing a name again replaces the staged file (it is moved once).
@@ -124,17 +136,28 @@ impl Staging {
         f(&mut w)
             .and_then(|_| w.flush())
             .map_err(|e| Error::io(self.outdir.join(name), "writing", e))?;
-        let mut names = self.names.borrow_mut();
+        let mut names = locked(&self.names);
         if !names.iter().any(|n| n == name) {
             names.push(name.to_string());
         }
         Ok(())
     }
 
+    /// Stages several files at once, each written on its own thread: for the many tables a
+    /// comparison yields. The first failure in `files`' order is the error.
+    pub(crate) fn write_all(&self, files: Vec<(&str, FileWriter<'_>)>) -> Result<()> {
+        use rayon::prelude::*;
+        let results: Vec<Result<()>> = files
+            .into_par_iter()
+            .map(|(name, write)| self.write(name, write))
+            .collect();
+        results.into_iter().collect()
+    }
+
     /// The manifest of what is staged so far plus `extra`: sorted, without duplicates, always
     /// listing [`MANIFEST_FILE`].
     fn manifest_with(&self, extra: &[String]) -> Vec<String> {
-        let mut all: BTreeSet<String> = self.names.borrow().iter().cloned().collect();
+        let mut all: BTreeSet<String> = locked(&self.names).iter().cloned().collect();
         all.extend(extra.iter().cloned());
         all.insert(MANIFEST_FILE.to_string());
         all.into_iter().collect()
@@ -197,7 +220,7 @@ impl Staging {
     pub(crate) fn previous_manifest(&self) -> Vec<String> {
         let path = self.outdir.join(MANIFEST_FILE);
         let (entries, mut problems) = read_manifest(&path);
-        self.warnings.borrow_mut().append(&mut problems);
+        locked(&self.warnings).append(&mut problems);
         entries
     }
 
@@ -216,9 +239,7 @@ impl Staging {
         let files = self.move_into_place()?;
         // Compared without case: on a case-insensitive disk `A.svg` and `a.svg` are one file,
         // and the one just written must not go.
-        let written: BTreeSet<String> = self
-            .names
-            .borrow()
+        let written: BTreeSet<String> = locked(&self.names)
             .iter()
             .map(|n| n.to_lowercase())
             .collect();
@@ -266,13 +287,13 @@ impl Staging {
     fn move_into_place(&self) -> Result<Vec<PathBuf>> {
         // Subfolders first, so a folder that cannot be made fails the commit before any file
         // has moved.
-        for name in self.names.borrow().iter() {
+        for name in locked(&self.names).iter() {
             if let Some(parent) = self.outdir.join(name).parent() {
                 std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, "creating", e))?;
             }
         }
         let mut out = Vec::new();
-        for name in self.names.borrow().iter() {
+        for name in locked(&self.names).iter() {
             let to = self.outdir.join(name);
             std::fs::rename(self.dir.join(name), &to)
                 .map_err(|e| Error::io(&to, "moving into place", e))?;

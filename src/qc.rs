@@ -12,6 +12,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::path::Path;
 
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Problem, Result};
@@ -537,11 +538,12 @@ pub fn normalize_and_qc(
             }
         }
     }
-    let outcomes = table
-        .wells
-        .iter()
-        .zip(&units.of_well)
-        .map(|(w, unit)| {
+    // Each well on its own: on every core, in order.
+    let outcomes = (0..table.wells.len())
+        .into_par_iter()
+        .map(|i| {
+            let w = table.wells.get(i);
+            let unit = units.of_well[i];
             let mut reasons = Vec::new();
             if w.role == Role::Empty {
                 reasons.push("empty well".to_string());

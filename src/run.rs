@@ -3,7 +3,7 @@
 //! Outputs are written into a staging folder inside `OUTDIR` and moved into place only when
 //! every file is complete, so a failed run never leaves half-written results that look finished.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -26,7 +26,7 @@ use crate::growth::{write_fits_with_growth, GrowthFit};
 use crate::lineage;
 use crate::lines::LinesTable;
 use crate::network;
-use crate::outdir::Staging;
+use crate::outdir::{FileWriter, Staging};
 use crate::plan::PlanSettings;
 use crate::progress::{Progress, Silent, Stage};
 use crate::qc::{normalize_and_qc, Normalized, PlateQc, WellOutcome};
@@ -187,12 +187,10 @@ pub fn run_with_progress(
             inputs.push(input_record(p)?);
             let names: BTreeSet<String> = table
                 .wells
-                .iter()
-                .filter(|w| !w.cell_line.is_empty())
-                .map(|w| w.cell_line.as_str())
-                .collect::<HashSet<&str>>()
+                .distinct_names(1)
                 .into_iter()
-                .map(str::to_string)
+                .filter(|n| !n.is_empty())
+                .map(|n| n.to_string())
                 .collect();
             warnings.extend(lt.check_against(&names)?);
             if lt.has_evolution_time && assay.evolution_time_unit.is_none() {
@@ -642,8 +640,13 @@ fn compare(
     for r in shifts {
         calls[r.call as usize] += 1;
     }
-    staging.write("shifts.csv", |w| write_shifts(w, shifts, s))?;
-    let cycles = stage_comparison(staging, shifts, lines, s)?;
+    // shifts.csv is written while the tables and the network are.
+    let (written, cycles) = rayon::join(
+        || staging.write("shifts.csv", |w| write_shifts(w, shifts, s)),
+        || stage_comparison(staging, shifts, lines, s),
+    );
+    written?;
+    let cycles = cycles?;
     if let Some(settings) = plan {
         stage_plan(staging, shifts, lines, settings)?;
     }
@@ -660,26 +663,52 @@ pub(crate) fn stage_comparison(
     lines: &LinesTable,
     s: &ShiftSettings,
 ) -> Result<usize> {
-    staging.write("matrix.csv", |w| network::write_matrix(w, shifts, false))?;
-    staging.write("calls.csv", |w| network::write_matrix(w, shifts, true))?;
+    // What the files show is computed first, then every file is written at once.
     let likelihood = lineage::likelihood(shifts, lines);
-    staging.write("likelihood.csv", |w| {
-        lineage::write_likelihood(w, &likelihood)
-    })?;
-    if lines.has_evolution_time {
-        let points = lineage::trajectories(shifts, lines);
-        staging.write("trajectories.csv", |w| {
-            lineage::write_trajectories(w, &points)
-        })?;
-        let stability = lineage::stability(&points);
-        staging.write("stability.csv", |w| lineage::write_stability(w, &stability))?;
-    }
+    let points = lines
+        .has_evolution_time
+        .then(|| lineage::trajectories(shifts, lines));
+    let stability = points.as_ref().map(|p| lineage::stability(p));
     let edges = network::edges(&lineage::network_shifts(shifts, lines));
     let cycles = network::cycles(&edges, s.max_cycle_length);
-    staging.write("network.graphml", |w| network::write_graphml(w, &edges))?;
-    staging.write("network.dot", |w| network::write_dot(w, &edges))?;
-    staging.write("network.json", |w| network::write_json(w, &edges))?;
-    staging.write("cycles.csv", |w| network::write_cycles(w, &cycles))?;
+    let mut files: Vec<(&str, FileWriter)> = vec![
+        (
+            "matrix.csv",
+            Box::new(|w| network::write_matrix(w, shifts, false)),
+        ),
+        (
+            "calls.csv",
+            Box::new(|w| network::write_matrix(w, shifts, true)),
+        ),
+        (
+            "likelihood.csv",
+            Box::new(|w| lineage::write_likelihood(w, &likelihood)),
+        ),
+    ];
+    if let (Some(points), Some(stability)) = (&points, &stability) {
+        files.push((
+            "trajectories.csv",
+            Box::new(|w| lineage::write_trajectories(w, points)),
+        ));
+        files.push((
+            "stability.csv",
+            Box::new(|w| lineage::write_stability(w, stability)),
+        ));
+    }
+    files.extend([
+        (
+            "network.graphml",
+            Box::new(|w: &mut std::io::BufWriter<std::fs::File>| network::write_graphml(w, &edges))
+                as FileWriter,
+        ),
+        ("network.dot", Box::new(|w| network::write_dot(w, &edges))),
+        ("network.json", Box::new(|w| network::write_json(w, &edges))),
+        (
+            "cycles.csv",
+            Box::new(|w| network::write_cycles(w, &cycles)),
+        ),
+    ]);
+    staging.write_all(files)?;
     Ok(cycles.len())
 }
 
@@ -875,15 +904,21 @@ pub fn curve_inputs(
     let mut groups: Vec<Group> = Vec::new();
     let mut index: HashMap<Key, usize> = HashMap::new();
     let mut untreated: HashMap<(u32, u32, u32), Vec<f64>> = HashMap::new();
+    // Wells of a curve mostly come together (a dose series): the last group is tried first.
+    let mut last: Option<(Key, usize)> = None;
     let mut add = |key: Key, plate: u32, point: DosePoint| {
-        let i = *index.entry(key).or_insert_with(|| {
-            groups.push(Group {
-                key,
-                points: Vec::new(),
-                plates: Vec::new(),
-            });
-            groups.len() - 1
-        });
+        let i = match last {
+            Some((k, i)) if k == key => i,
+            _ => *index.entry(key).or_insert_with(|| {
+                groups.push(Group {
+                    key,
+                    points: Vec::new(),
+                    plates: Vec::new(),
+                });
+                groups.len() - 1
+            }),
+        };
+        last = Some((key, i));
         let g = &mut groups[i];
         g.points.push(point);
         // Wells of one plate mostly come together: skip the repeat before sorting at the end.
@@ -919,9 +954,18 @@ pub fn curve_inputs(
             _ => {}
         }
     }
-    groups.sort_unstable_by(|a, b| {
-        let names = |k: &Key| (k.0, name(k.1), name(k.2), name(k.3));
-        names(&a.key).cmp(&names(&b.key))
+    // Name order as ranks: the names are sorted once, the groups by integers.
+    let mut by_name: Vec<u32> = (0..wells.name_count() as u32).collect();
+    by_name.sort_unstable_by(|&a, &b| name(a).cmp(name(b)));
+    let mut rank = vec![0u32; by_name.len()];
+    for (r, &id) in by_name.iter().enumerate() {
+        rank[id as usize] = r as u32 + 1;
+    }
+    // The empty replicate of pooled curves sorts first, as "" does.
+    let rank_of = |id: u32| if id == NONE { 0 } else { rank[id as usize] };
+    groups.sort_unstable_by_key(|g| {
+        let (replicate_curve, line, rep, drug) = g.key;
+        (replicate_curve, rank_of(line), rank_of(rep), rank_of(drug))
     });
     let mut out = Curves::default();
     for g in groups {
@@ -984,24 +1028,30 @@ impl WellSummary {
             excluded: outcomes.iter().filter(|o| o.excluded).count(),
             ..WellSummary::default()
         };
-        let mut lines: HashSet<&str> = HashSet::new();
-        let mut drugs: HashSet<&str> = HashSet::new();
+        let mut roles = [0usize; 4];
         for w in &table.wells {
-            *s.by_role.entry(w.role.as_str()).or_default() += 1;
+            roles[w.role as usize] += 1;
             match w.role {
                 Role::Empty => s.empty += 1,
                 _ if w.signal.value().is_none() => s.flagged += 1,
                 _ => {}
             }
-            if !w.cell_line.is_empty() {
-                lines.insert(w.cell_line.as_str());
-            }
-            if !w.drug.is_empty() {
-                drugs.insert(w.drug.as_str());
+        }
+        for role in [Role::Sample, Role::Vehicle, Role::Blank, Role::Empty] {
+            if roles[role as usize] > 0 {
+                s.by_role.insert(role.as_str(), roles[role as usize]);
             }
         }
-        s.cell_lines = lines.len();
-        s.drugs = drugs.len();
+        let named = |column: usize| {
+            table
+                .wells
+                .distinct_names(column)
+                .iter()
+                .filter(|n| !n.is_empty())
+                .count()
+        };
+        s.cell_lines = named(1);
+        s.drugs = named(2);
         s
     }
 }

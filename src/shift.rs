@@ -802,7 +802,8 @@ pub fn pair_estimates(
             .or_default()
             .push(e);
     }
-    let mut rows = Vec::new();
+    // What to compare is listed in order first; the comparisons run on every core.
+    let mut tasks = Vec::new();
     for line in &lines.lines {
         let Some(parent) = &line.parental_line else {
             continue;
@@ -823,16 +824,21 @@ pub fn pair_estimates(
                 .get(&(parent.as_str(), drug))
                 .and_then(|v| v.iter().find(|e| e.replicate.is_empty()).or(v.first()))
                 .copied();
-            let resistant: Vec<&Estimate> = by_line
-                .get(&(line.name.as_str(), drug))
-                .cloned()
-                .unwrap_or_default();
-            let resistant: Vec<Option<&Estimate>> = if resistant.is_empty() {
-                vec![None]
-            } else {
-                resistant.into_iter().map(Some).collect()
-            };
-            for r in resistant {
+            match by_line.get(&(line.name.as_str(), drug)) {
+                Some(resistant) if !resistant.is_empty() => {
+                    for r in resistant {
+                        tasks.push((line, parent, drug, Some(*r), parental));
+                    }
+                }
+                _ => tasks.push((line, parent, drug, None, parental)),
+            }
+        }
+    }
+    use rayon::prelude::*;
+    tasks
+        .par_iter()
+        .map(
+            |&(line, parent, drug, r, parental): &(_, &String, &str, _, _)| {
                 let mut row = pair(
                     &line.name,
                     parent,
@@ -845,11 +851,10 @@ pub fn pair_estimates(
                 if settings.rule == CallRule::MaltasWood {
                     maltas_wood_call(&mut row, r, by_line.get(&(parent.as_str(), drug)));
                 }
-                rows.push(row);
-            }
-        }
-    }
-    rows
+                row
+            },
+        )
+        .collect()
 }
 
 /// Benjamini–Hochberg q-values over every p-value of `rows`, then the calls of the rule that

@@ -35,9 +35,8 @@ pub fn format_number_into(buf: &mut String, x: f64) {
     // differ only where the float lies exactly halfway between two shortest candidates (std
     // rounds the tie up, zmij to even): those few values are left to std.
     let mut zmij = zmij::Buffer::new();
-    let parts = Decimal::of(zmij.format_finite(x));
-    let digits = parts.digits();
-    if may_be_halfway(x, digits.len()) {
+    let text = zmij.format_finite(x);
+    if may_be_halfway(x, text) {
         use std::fmt::Write as _;
         let _ = if (1e-4..1e15).contains(&x.abs()) {
             write!(buf, "{x}")
@@ -46,6 +45,14 @@ pub fn format_number_into(buf: &mut String, x: f64) {
         };
         return;
     }
+    if (1e-4..1e15).contains(&x.abs()) {
+        // zmij writes this range as plain decimals too, whole numbers with a `.0` std leaves
+        // out.
+        buf.push_str(text.strip_suffix(".0").unwrap_or(text));
+        return;
+    }
+    let parts = Decimal::of(text);
+    let digits = parts.digits();
     if x < 0.0 {
         buf.push('-');
     }
@@ -78,11 +85,11 @@ pub fn format_number_into(buf: &mut String, x: f64) {
     }
 }
 
-/// Whether the exact binary value of finite non-zero `x` could sit halfway between two
-/// `shortest`-digit decimals: its exact decimal expansion then has `shortest + 1` significant
-/// digits, the last a 5. Integers below 2^53 are exact in their shortest form; larger floats
-/// are answered "maybe" (they are rare in tables and std handles them).
-fn may_be_halfway(x: f64, shortest: usize) -> bool {
+/// Whether the exact binary value of finite non-zero `x` could lie halfway between two
+/// shortest decimals, zmij's `text` being one: its exact decimal expansion then has one
+/// significant digit more, the last a 5. Integers below 2^53 are exact in their shortest form;
+/// larger floats are answered "maybe" (rare in tables, and std handles them).
+fn may_be_halfway(x: f64, text: &str) -> bool {
     let bits = x.to_bits();
     let biased = ((bits >> 52) & 0x7ff) as i32;
     let fraction = bits & ((1u64 << 52) - 1);
@@ -99,15 +106,18 @@ fn may_be_halfway(x: f64, shortest: usize) -> bool {
     // x = mantissa / 2^k exactly, = mantissa·5^k / 10^k: an odd mantissa times 5^k ends in 5
     // and has no trailing zero, so its digit count is the count of significant digits.
     let k = -exponent - zeros as i32;
-    if k <= 0 {
-        return false;
-    }
     // 5^26 > 10^18: beyond that the expansion has more digits than any shortest form + 1.
-    if k > 25 {
+    if k <= 0 || k > 25 {
         return false;
     }
     let exact = u128::from(mantissa) * 5u128.pow(k as u32);
-    exact.ilog10() as usize + 1 == shortest + 1
+    exact.ilog10() as usize + 1 == significant_digits(text) + 1
+}
+
+/// The significant digits in zmij's text of a float (no sign, point, exponent or leading and
+/// trailing zeros).
+fn significant_digits(text: &str) -> usize {
+    Decimal::of(text).len
 }
 
 /// A finite non-zero float's shortest decimal form as significant digits (no leading or

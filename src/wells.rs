@@ -365,16 +365,6 @@ impl Wells {
         id
     }
 
-    /// The name ids (plate, cell line, drug, replicate) of well `i`: equal ids, equal names.
-    fn ids(&self, i: usize) -> [u32; 4] {
-        [
-            self.plate[i],
-            self.cell_line[i],
-            self.drug[i],
-            self.replicate[i],
-        ]
-    }
-
     /// Adds a well.
     pub fn push(&mut self, well: Well) {
         let names = WellNames {
@@ -513,6 +503,30 @@ impl Wells {
             self.drug[i],
             self.replicate[i],
         ]
+    }
+
+    /// The distinct names of one name column (0 plate, 1 cell line, 2 drug, 3 replicate), in
+    /// id order: found by id, without hashing a name per well.
+    pub fn distinct_names(&self, column: usize) -> Vec<&Name> {
+        let ids = match column {
+            0 => &self.plate,
+            1 => &self.cell_line,
+            2 => &self.drug,
+            _ => &self.replicate,
+        };
+        let mut seen = vec![false; self.names.len()];
+        let mut last = u32::MAX;
+        for &id in ids {
+            if id != last {
+                seen[id as usize] = true;
+                last = id;
+            }
+        }
+        seen.iter()
+            .enumerate()
+            .filter(|(_, s)| **s)
+            .map(|(id, _)| &self.names[id])
+            .collect()
     }
 
     /// The name with this id (see [`Wells::name_ids`]).
@@ -825,7 +839,7 @@ impl WellTable {
                                 // Every read of a well describes the same well: what differs
                                 // is the time.
                                 if let Some(&(_, first_line, first)) = reads.first() {
-                                    let same = wells.ids(first)[1..] == ids[1..]
+                                    let same = wells.name_ids(first)[1..] == ids[1..]
                                         && wells.role[first] == role
                                         && wells.concentration[first].map(f64::to_bits)
                                             == concentration.map(f64::to_bits);
