@@ -728,20 +728,30 @@ impl WellTable {
         // more is read.
         let mut parsed: Vec<ParsedBlock> = Vec::new();
         let mut at_end = false;
-        loop {
+        let mut read_group = |at_end: &mut bool| -> Result<Vec<RowBlock>> {
             let mut group = Vec::with_capacity(window);
-            while !at_end && group.len() < window {
+            while !*at_end && group.len() < window {
                 match blocks.next_block()? {
                     Some(b) => group.push(b),
-                    None => at_end = true,
+                    None => *at_end = true,
                 }
             }
+            Ok(group)
+        };
+        let mut group = read_group(&mut at_end)?;
+        loop {
             if group.is_empty() && parsed.is_empty() {
                 break;
             }
-            // The blocks parsed last round are taken in while this round's are parsed.
-            let (enough, next) = rayon::join(
-                || -> Result<bool> {
+            // While the pool parses this round's blocks, this thread takes in the blocks
+            // parsed last round and reads the next round's bytes.
+            let mut next: Vec<ParsedBlock> = Vec::new();
+            let (enough, following) = rayon::in_place_scope(|scope| {
+                scope.spawn(|_| {
+                    use rayon::prelude::*;
+                    next = group.par_iter().map(|b| parse_block(b, &columns)).collect();
+                });
+                let enough = (|| -> Result<bool> {
                     for block in parsed.drain(..) {
                         let mut remap = vec![u32::MAX; block.names.len()];
                         let mut plate_remap = vec![usize::MAX; block.names.len()];
@@ -890,20 +900,24 @@ impl WellTable {
                         }
                     }
                     Ok(false)
-                },
-                || -> Vec<ParsedBlock> {
-                    use rayon::prelude::*;
-                    group.par_iter().map(|b| parse_block(b, &columns)).collect()
-                },
-            );
+                })();
+                let following = match enough {
+                    Ok(false) => read_group(&mut at_end),
+                    _ => Ok(Vec::new()),
+                };
+                (enough, following)
+            });
             if enough? {
                 break;
             }
+            group = following?;
             for block in next {
                 let failed = block.error.is_some();
                 parsed.push(block);
                 if failed {
+                    // Nothing after the row that stopped the reading is read.
                     at_end = true;
+                    group.clear();
                     break;
                 }
             }
