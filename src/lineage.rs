@@ -510,9 +510,13 @@ pub fn write_likelihood(w: &mut dyn Write, rows: &[Likelihood]) -> std::io::Resu
 /// an evolution time stay in only when no line selected with the same drug has one. So the
 /// network's `cs_likelihood` of an edge is `likelihood.csv`'s row of that drug pair at that
 /// time.
-pub fn network_shifts(shifts: &[Shift], lines: &LinesTable) -> Vec<Shift> {
+pub fn network_shifts<'a>(
+    shifts: &'a [Shift],
+    lines: &LinesTable,
+) -> std::borrow::Cow<'a, [Shift]> {
+    // Without times every shift is drawn: the shifts themselves, not a copy of 100,000 rows.
     if !lines.lines.iter().any(|l| l.evolution_time.is_some()) {
-        return shifts.to_vec();
+        return shifts.into();
     }
     let names = by_name(lines);
     let mut latest: BTreeMap<&str, f64> = BTreeMap::new();
@@ -534,7 +538,8 @@ pub fn network_shifts(shifts: &[Shift], lines: &LinesTable) -> Vec<Shift> {
             },
         )
         .cloned()
-        .collect()
+        .collect::<Vec<_>>()
+        .into()
 }
 
 #[cfg(test)]

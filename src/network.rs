@@ -257,11 +257,15 @@ pub fn write_matrix(w: &mut dyn Write, shifts: &[Shift], calls: bool) -> std::io
     out.flush()
 }
 
-fn xml_escape(s: &str) -> String {
+fn xml_escape(s: &str) -> std::borrow::Cow<'_, str> {
+    if !s.contains(['&', '<', '>', '"']) {
+        return s.into();
+    }
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
         .replace('"', "&quot;")
+        .into()
 }
 
 fn nodes_of(edges: &[Edge]) -> BTreeSet<&str> {
@@ -305,13 +309,18 @@ pub fn write_graphml(w: &mut dyn Write, edges: &[Edge]) -> std::io::Result<()> {
             r#"    <node id="{n}"><data key="label">{n}</data></node>"#
         )?;
     }
+    // Each edge is put together in one reused buffer (100,000 edges in a large screen).
+    let mut text = String::new();
+    let mut number = String::new();
     for (i, e) in edges.iter().enumerate() {
-        writeln!(
-            w,
+        use std::fmt::Write as _;
+        text.clear();
+        let _ = writeln!(
+            text,
             r#"    <edge id="e{i}" source="{}" target="{}">"#,
             xml_escape(&e.source),
             xml_escape(&e.target)
-        )?;
+        );
         // Absent numbers are left out: GraphML has no NaN for doubles.
         for (k, v) in [
             ("log2_fc", e.log2_fc),
@@ -319,14 +328,15 @@ pub fn write_graphml(w: &mut dyn Write, edges: &[Edge]) -> std::io::Result<()> {
             ("cs_likelihood", e.cs_likelihood),
         ] {
             if v.is_finite() {
-                writeln!(w, r#"      <data key="{k}">{v}</data>"#)?;
+                crate::text::format_plain_into(&mut number, v);
+                let _ = writeln!(text, r#"      <data key="{k}">{number}</data>"#);
             }
         }
-        writeln!(
-            w,
+        let _ = writeln!(
+            text,
             r#"      <data key="call">{}</data>"#,
             xml_escape(&e.call)
-        )?;
+        );
         for (k, v) in [
             ("n_lines", e.lines.len()),
             ("n_cs", e.n_cs),
@@ -334,14 +344,15 @@ pub fn write_graphml(w: &mut dyn Write, edges: &[Edge]) -> std::io::Result<()> {
             ("n_neutral", e.n_neutral),
             ("n_undetermined", e.n_undetermined),
         ] {
-            writeln!(w, r#"      <data key="{k}">{v}</data>"#)?;
+            let _ = writeln!(text, r#"      <data key="{k}">{v}</data>"#);
         }
-        writeln!(
-            w,
+        let _ = writeln!(
+            text,
             r#"      <data key="lines">{}</data>"#,
             xml_escape(&e.lines.join("; "))
-        )?;
-        writeln!(w, "    </edge>")?;
+        );
+        text.push_str("    </edge>\n");
+        w.write_all(text.as_bytes())?;
     }
     writeln!(w, "  </graph>\n</graphml>")
 }
@@ -364,35 +375,54 @@ pub fn write_dot(w: &mut dyn Write, edges: &[Edge]) -> std::io::Result<()> {
     for n in nodes_of(edges) {
         writeln!(w, "  {};", q(n))?;
     }
+    // Each edge is put together in one reused buffer (100,000 edges in a large screen).
+    let mut text = String::new();
+    let mut number = String::new();
+    let quoted = |text: &mut String, s: &str| {
+        text.push('"');
+        for c in s.chars() {
+            if c == '\\' || c == '"' {
+                text.push('\\');
+            }
+            text.push(c);
+        }
+        text.push('"');
+    };
     for e in edges {
+        use std::fmt::Write as _;
         let width = if e.log2_fc.is_finite() {
             1.0 + e.log2_fc.abs().min(4.0)
         } else {
             1.0
-        };
-        let label = if e.log2_fc.is_finite() {
-            format!("{:.2}", e.log2_fc)
-        } else {
-            "n/a".into()
         };
         let style = if e.call == "neutral" || e.call == "undetermined" {
             "dashed"
         } else {
             "solid"
         };
-        writeln!(
-            w,
-            "  {} -> {} [label={}, color={}, penwidth={width:.2}, style={style}, call={}, log2_fc={}, q_value={}, n_cs={}, n_cr={}];",
-            q(&e.source),
-            q(&e.target),
-            q(&label),
-            q(call_colour(&e.call)),
-            q(&e.call),
-            q(&num(e.log2_fc)),
-            q(&num(e.q_value)),
-            e.n_cs,
-            e.n_cr
-        )?;
+        text.clear();
+        text.push_str("  ");
+        quoted(&mut text, &e.source);
+        text.push_str(" -> ");
+        quoted(&mut text, &e.target);
+        text.push_str(" [label=");
+        if e.log2_fc.is_finite() {
+            let _ = write!(text, "\"{:.2}\"", e.log2_fc);
+        } else {
+            text.push_str("\"n/a\"");
+        }
+        text.push_str(", color=");
+        quoted(&mut text, call_colour(&e.call));
+        let _ = write!(text, ", penwidth={width:.2}, style={style}, call=");
+        quoted(&mut text, &e.call);
+        text.push_str(", log2_fc=");
+        crate::text::format_number_into(&mut number, e.log2_fc);
+        quoted(&mut text, &number);
+        text.push_str(", q_value=");
+        crate::text::format_number_into(&mut number, e.q_value);
+        quoted(&mut text, &number);
+        let _ = writeln!(text, ", n_cs={}, n_cr={}];", e.n_cs, e.n_cr);
+        w.write_all(text.as_bytes())?;
     }
     writeln!(w, "}}")
 }

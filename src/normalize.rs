@@ -12,7 +12,7 @@
 //! warning); none at all → `blank_fallback`: `zero` takes the background as 0 (the signal is
 //! assumed background-subtracted; with a warning) and `error` stops the run.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use serde::{Deserialize, Serialize};
 
@@ -117,27 +117,36 @@ impl PlateControls {
     /// Gathers the control readings of every plate.
     pub fn gather(table: &WellTable) -> BTreeMap<String, PlateControls> {
         // Plates by index, the last one remembered: wells of a plate mostly come together,
-        // and a map keyed by plate name per well was a tenth of a large run.
+        // and a map keyed by plate name per well was a tenth of a large run. Within a plate
+        // the controls are grouped by the wells' name ids and named once at the end.
+        type Readings = Vec<(WellPos, f64)>;
+        #[derive(Default)]
+        struct ByIds {
+            vehicle: HashMap<(u32, u32), Readings>,
+            blank: HashMap<(u32, u32), Readings>,
+            labels: HashSet<(u32, u32)>,
+        }
         let mut index: HashMap<&str, usize> = HashMap::new();
-        let mut plates: Vec<(&str, PlateControls)> = Vec::new();
+        let mut plates: Vec<(&str, ByIds)> = Vec::new();
         let mut last: Option<usize> = None;
-        for w in &table.wells {
+        for (n, w) in table.wells.iter().enumerate() {
             let plate = w.plate.as_str();
             let i = match last {
                 Some(i) if plates[i].0 == plate => i,
                 _ => *index.entry(plate).or_insert_with(|| {
-                    plates.push((plate, PlateControls::default()));
+                    plates.push((plate, ByIds::default()));
                     plates.len() - 1
                 }),
             };
             last = Some(i);
-            let pc = &mut plates[i].1;
             if !w.role.is_control() {
                 continue;
             }
-            let key = (w.cell_line.to_string(), w.replicate.to_string());
+            let pc = &mut plates[i].1;
+            let [_, line, _, replicate] = table.wells.name_ids(n);
+            let key = (line, replicate);
             if w.role == Role::Vehicle {
-                pc.vehicle_labels.insert(key.clone());
+                pc.labels.insert(key);
             }
             let Some(v) = w.signal.value() else { continue };
             let slot = match w.role {
@@ -147,9 +156,22 @@ impl PlateControls {
             };
             slot.entry(key).or_default().push((w.position, v));
         }
+        let name = |(line, replicate): (u32, u32)| {
+            (
+                table.wells.name(line).to_string(),
+                table.wells.name(replicate).to_string(),
+            )
+        };
         plates
             .into_iter()
-            .map(|(plate, pc)| (plate.to_string(), pc))
+            .map(|(plate, ids)| {
+                let pc = PlateControls {
+                    vehicle: ids.vehicle.into_iter().map(|(k, v)| (name(k), v)).collect(),
+                    blank: ids.blank.into_iter().map(|(k, v)| (name(k), v)).collect(),
+                    vehicle_labels: ids.labels.into_iter().map(name).collect(),
+                };
+                (plate.to_string(), pc)
+            })
             .collect()
     }
 

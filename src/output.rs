@@ -530,7 +530,7 @@ mod tests {
             WellOutcome {
                 viability: Some(1.0),
                 excluded: false,
-                exclusion_reason: String::new(),
+                exclusion_reason: "".into(),
             },
         ];
         let mut ours = Vec::new();

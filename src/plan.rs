@@ -144,7 +144,7 @@ impl Steps {
         let by_name: BTreeMap<&str, &crate::lines::CellLine> =
             lines.lines.iter().map(|l| (l.name.as_str(), l)).collect();
         let chosen: Vec<Shift> = match time {
-            None => crate::lineage::network_shifts(shifts, lines),
+            None => crate::lineage::network_shifts(shifts, lines).into_owned(),
             Some(t) => shifts
                 .iter()
                 .filter(|s| {

@@ -173,18 +173,23 @@ impl WellPos {
     /// assert!(WellPos::parse("B0").is_err());
     /// ```
     pub fn parse(s: &str) -> Result<Self, String> {
+        // Read once per well of a screen: no allocation on the way to a position.
         let t = s.trim();
-        let letters: String = t.chars().take_while(|c| c.is_ascii_alphabetic()).collect();
-        let digits = &t[letters.len()..];
+        let split = t
+            .bytes()
+            .position(|c| !c.is_ascii_alphabetic())
+            .unwrap_or(t.len());
+        let (letters, digits) = t.split_at(split);
         let expected = "expected a well name like A1 or A01 (rows A-P or AA-AF, columns 1-48)";
-        if letters.is_empty() || digits.is_empty() || !digits.chars().all(|c| c.is_ascii_digit()) {
+        if letters.is_empty() || digits.is_empty() || !digits.bytes().all(|c| c.is_ascii_digit()) {
             return Err(format!("`{s}` is not a well name; {expected}"));
         }
-        let up = letters.to_ascii_uppercase();
-        let b = up.as_bytes();
+        let b = letters.as_bytes();
         let row = match b.len() {
-            1 => u16::from(b[0] - b'A'),
-            2 if b[0] == b'A' => 26 + u16::from(b[1] - b'A'),
+            1 => u16::from(b[0].to_ascii_uppercase() - b'A'),
+            2 if b[0].eq_ignore_ascii_case(&b'A') => {
+                26 + u16::from(b[1].to_ascii_uppercase() - b'A')
+            }
             _ => return Err(format!("`{s}` has row `{letters}`; {expected}")),
         };
         let col: u32 = digits

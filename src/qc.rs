@@ -493,7 +493,7 @@ pub struct WellOutcome {
     /// Whether the well is left out of fitting.
     pub excluded: bool,
     /// Why (empty when not excluded).
-    pub exclusion_reason: String,
+    pub exclusion_reason: Box<str>,
 }
 
 /// The result of normalizing and judging a wells table.
@@ -570,7 +570,7 @@ pub fn normalize_and_qc(
             WellOutcome {
                 viability,
                 excluded: !reasons.is_empty(),
-                exclusion_reason: reasons.join("; "),
+                exclusion_reason: reasons.join("; ").into(),
             }
         })
         .collect();

@@ -167,10 +167,28 @@ pub fn run_with_progress(
     progress.begin(Stage::Read, "plates", None);
     let assay = Assay::from_file(assay_path)?;
     // The one place the wells come from: the tidy table or the plate files with layouts.
-    let read = crate::read::inputs::assay_wells_with(&assay.sources(), options.keep_going)?;
+    // A wells table's checksum is computed on a thread of its own while the table is read
+    // (hundreds of megabytes in a large screen); plate files are summed after.
+    let (read, table_record) = std::thread::scope(|scope| {
+        let record = assay
+            .wells
+            .as_deref()
+            .map(|p| scope.spawn(|| input_record(p)));
+        let read = crate::read::inputs::assay_wells_with(&assay.sources(), options.keep_going);
+        let record = record.map(|h| {
+            h.join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+        });
+        (read, record)
+    });
+    let read = read?;
+    let table_record = table_record.transpose()?;
     let mut inputs = vec![input_record(assay_path)?];
     for f in &read.files {
-        inputs.push(input_record(f)?);
+        match &table_record {
+            Some(r) if r.0 == *f => inputs.push(r.clone()),
+            _ => inputs.push(input_record(f)?),
+        }
     }
     // Where control-level problems point: the wells table, or the assay for plate files.
     let wells_path = assay
@@ -342,7 +360,7 @@ pub fn run_with_progress(
             .map(|(o, v)| WellOutcome {
                 viability: *v,
                 excluded: o.excluded || v.is_none(),
-                exclusion_reason: String::new(),
+                exclusion_reason: "".into(),
             })
             .collect();
         let c = curve_inputs(endpoint, &as_viability, &replicate_curves, false);
@@ -664,13 +682,18 @@ pub(crate) fn stage_comparison(
     s: &ShiftSettings,
 ) -> Result<usize> {
     // What the files show is computed first, then every file is written at once.
-    let likelihood = lineage::likelihood(shifts, lines);
+    let (likelihood, (edges, cycles)) = rayon::join(
+        || lineage::likelihood(shifts, lines),
+        || {
+            let edges = network::edges(&lineage::network_shifts(shifts, lines));
+            let cycles = network::cycles(&edges, s.max_cycle_length);
+            (edges, cycles)
+        },
+    );
     let points = lines
         .has_evolution_time
         .then(|| lineage::trajectories(shifts, lines));
     let stability = points.as_ref().map(|p| lineage::stability(p));
-    let edges = network::edges(&lineage::network_shifts(shifts, lines));
-    let cycles = network::cycles(&edges, s.max_cycle_length);
     let mut files: Vec<(&str, FileWriter)> = vec![
         (
             "matrix.csv",

@@ -21,12 +21,30 @@ pub fn format_number(x: f64) -> String {
 /// writers of large tables.
 pub fn format_number_into(buf: &mut String, x: f64) {
     buf.clear();
-    if !x.is_finite() {
-        return;
+    if x.is_finite() {
+        push_shortest(buf, x, x == 0.0 || (1e-4..1e15).contains(&x.abs()));
     }
+}
+
+/// Writes the text std's `{}` gives a finite `x` (shortest round-trip digits, never an
+/// exponent: `0.0000001`, `100000000000000000000`) into `buf` (cleared first); for formats
+/// such as GraphML whose numbers were always written that way.
+pub fn format_plain_into(buf: &mut String, x: f64) {
+    buf.clear();
+    if x.is_finite() {
+        push_shortest(buf, x, true);
+    } else {
+        use std::fmt::Write as _;
+        let _ = write!(buf, "{x}");
+    }
+}
+
+/// Appends finite `x` as std's `{}` (`plain`) or `{:e}` writes it.
+fn push_shortest(buf: &mut String, x: f64, plain: bool) {
+    use std::fmt::Write as _;
     if x == 0.0 {
         // `0` and `-0`, as std writes them.
-        buf.push_str(if x.is_sign_negative() { "-0" } else { "0" });
+        let _ = write!(buf, "{x}");
         return;
     }
     // std's shortest formatting (Grisu with a Dragon fallback) was a tenth of a large run's
@@ -37,15 +55,14 @@ pub fn format_number_into(buf: &mut String, x: f64) {
     let mut zmij = zmij::Buffer::new();
     let text = zmij.format_finite(x);
     if may_be_halfway(x, text) {
-        use std::fmt::Write as _;
-        let _ = if (1e-4..1e15).contains(&x.abs()) {
+        let _ = if plain {
             write!(buf, "{x}")
         } else {
             write!(buf, "{x:e}")
         };
         return;
     }
-    if (1e-4..1e15).contains(&x.abs()) {
+    if plain && (1e-4..1e15).contains(&x.abs()) {
         // zmij writes this range as plain decimals too, whole numbers with a `.0` std leaves
         // out.
         buf.push_str(text.strip_suffix(".0").unwrap_or(text));
@@ -58,7 +75,7 @@ pub fn format_number_into(buf: &mut String, x: f64) {
     }
     let n = digits.len() as i32;
     let exponent = parts.exponent;
-    if (1e-4..1e15).contains(&x.abs()) {
+    if plain {
         // Plain decimal: the digits with the point placed, no exponent, no trailing `.0`.
         if exponent >= 0 {
             buf.push_str(digits);
@@ -80,7 +97,6 @@ pub fn format_number_into(buf: &mut String, x: f64) {
             buf.push('.');
             buf.push_str(&digits[1..]);
         }
-        use std::fmt::Write as _;
         let _ = write!(buf, "e{}", exponent + n - 1);
     }
 }
@@ -217,6 +233,8 @@ mod tests {
         let mut buf = String::new();
         format_number_into(&mut buf, x);
         assert_eq!(buf, std_text(x), "bits {:#x}", x.to_bits());
+        format_plain_into(&mut buf, x);
+        assert_eq!(buf, format!("{x}"), "plain, bits {:#x}", x.to_bits());
     }
 
     #[test]

@@ -31,13 +31,10 @@ pub const ROLE_NAMES: [&str; 4] = ["sample", "vehicle", "blank", "empty"];
 impl Role {
     /// Parses a role name (case-insensitive).
     pub fn parse(s: &str) -> Option<Role> {
-        match s.trim().to_ascii_lowercase().as_str() {
-            "sample" => Some(Role::Sample),
-            "vehicle" => Some(Role::Vehicle),
-            "blank" => Some(Role::Blank),
-            "empty" => Some(Role::Empty),
-            _ => None,
-        }
+        let s = s.trim();
+        [Role::Sample, Role::Vehicle, Role::Blank, Role::Empty]
+            .into_iter()
+            .find(|r| r.as_str().eq_ignore_ascii_case(s))
     }
 
     /// The name written in tables.
@@ -240,7 +237,9 @@ pub struct Wells {
     position: Vec<WellPos>,
     cell_line: Vec<u32>,
     drug: Vec<u32>,
-    concentration: Vec<Option<f64>>,
+    /// The bits of each concentration, [`NO_CONCENTRATION`] for none: a screen's millions of
+    /// wells take 8 bytes each here, not the 16 of an `Option<f64>`.
+    concentration: Vec<u64>,
     role: Vec<Role>,
     signal: Vec<Signal>,
     replicate: Vec<u32>,
@@ -253,6 +252,10 @@ pub struct Wells {
     /// share their plate, line, drug and replicate.
     recent: [u32; 4],
 }
+
+/// The stored bits of "no concentration": a NaN no reader produces (concentrations are
+/// checked finite when read).
+const NO_CONCENTRATION: u64 = u64::MAX;
 
 /// One well of a [`WellTable`], borrowed from its columns. The fields mirror [`Well`].
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -448,7 +451,8 @@ impl Wells {
         self.position.push(position);
         self.cell_line.push(cell_line);
         self.drug.push(drug);
-        self.concentration.push(concentration);
+        self.concentration
+            .push(concentration.map_or(NO_CONCENTRATION, f64::to_bits));
         self.role.push(role);
         self.signal.push(signal);
         self.replicate.push(replicate);
@@ -465,7 +469,10 @@ impl Wells {
             position: self.position[i],
             cell_line: &self.names[self.cell_line[i] as usize],
             drug: &self.names[self.drug[i] as usize],
-            concentration: self.concentration[i],
+            concentration: match self.concentration[i] {
+                NO_CONCENTRATION => None,
+                bits => Some(f64::from_bits(bits)),
+            },
             role: self.role[i],
             signal: &self.signal[i],
             replicate: &self.names[self.replicate[i] as usize],
@@ -760,21 +767,20 @@ impl WellTable {
                                 return Ok(true);
                             }
                             let plate = block.names[row.names[0] as usize].as_str();
-                            let mut well_text = String::new();
-                            let well_name: &str = match (&row.well_text, &row.position) {
-                                (Some(t), _) => t,
-                                (None, Some(p)) => {
-                                    p.write_name(&mut well_text);
-                                    &well_text
-                                }
-                                (None, None) => "",
-                            };
+                            let rare = row.rare.map(|r| *r).unwrap_or_default();
                             let line = row.line;
+                            let (well_text, written_position) = (&rare.well_text, row.position);
                             let mut bad = |msg: String| {
+                                // The well as the row wrote it, named only for a problem.
+                                let well_name = match (well_text, written_position) {
+                                    (Some(t), _) => t.to_string(),
+                                    (None, Some(p)) => p.to_string(),
+                                    (None, None) => String::new(),
+                                };
                                 problems.push(Problem {
                                     location: Location::file(path)
                                         .at_line(line)
-                                        .at_well(plate, well_name),
+                                        .at_well(plate, &well_name),
                                     message: msg,
                                 })
                             };
@@ -797,17 +803,17 @@ impl WellTable {
                                 plate_remap[local_plate] = pid;
                                 pid
                             };
-                            if let Some(msg) = row.rejected {
+                            if let Some(msg) = rare.rejected {
                                 bad(msg);
                                 continue;
                             }
                             let Some(position) = row.position else {
                                 continue;
                             };
-                            for msg in row.problems {
+                            for msg in rare.problems {
                                 bad(msg);
                             }
-                            match row.plate_size {
+                            match rare.plate_size {
                                 None => {}
                                 Some(Err(msg)) => bad(msg),
                                 Some(Ok(n)) => match plates[pid].size_decl {
@@ -851,7 +857,7 @@ impl WellTable {
                                 if let Some(&(_, first_line, first)) = reads.first() {
                                     let same = wells.name_ids(first)[1..] == ids[1..]
                                         && wells.role[first] == role
-                                        && wells.concentration[first].map(f64::to_bits)
+                                        && wells.get(first).concentration.map(f64::to_bits)
                                             == concentration.map(f64::to_bits);
                                     if !same {
                                         bad(format!(
@@ -889,7 +895,7 @@ impl WellTable {
                                 role,
                                 row.signal,
                                 time,
-                                row.extra,
+                                rare.extra,
                                 line,
                             );
                         }
@@ -1046,25 +1052,38 @@ struct ParsedBlock {
     error: Option<Error>,
 }
 
-/// One row of a [`ParsedBlock`].
+/// One row of a [`ParsedBlock`]: what every row has inline, the rest boxed (most rows have
+/// none of it, and a block holds thousands of rows).
 struct ParsedRow {
     line: u64,
     /// Plate, cell line, drug and replicate, as indices into the block's names.
     names: [u32; 4],
-    /// The well as written, when that is not its canonical name (`B03`, `b3`, unparsable).
-    well_text: Option<Box<str>>,
     position: Option<WellPos>,
-    /// Why the row cannot be a well (its position or role), after its plate is noted.
-    rejected: Option<String>,
-    /// Problems of the row that leave it a well.
-    problems: Vec<String>,
     role: Role,
     concentration: Option<f64>,
     signal: Signal,
     time: Option<f64>,
+    rare: Option<Box<RareFields>>,
+}
+
+/// The parts of a row most rows do not have.
+#[derive(Default)]
+struct RareFields {
+    /// The well as written, when that is not its canonical name (`B03`, `b3`, unparsable).
+    well_text: Option<Box<str>>,
+    /// Why the row cannot be a well (its position or role), after its plate is noted.
+    rejected: Option<String>,
+    /// Problems of the row that leave it a well.
+    problems: Vec<String>,
     /// The `plate_size` cell: the number of wells, or why it is not a plate size.
     plate_size: Option<std::result::Result<u32, String>>,
     extra: Vec<String>,
+}
+
+impl ParsedRow {
+    fn rare(&mut self) -> &mut RareFields {
+        self.rare.get_or_insert_with(Default::default)
+    }
 }
 
 /// Names of one block, each given an index once.
@@ -1099,7 +1118,8 @@ impl BlockNames {
 /// Parses and checks the rows of one block, each on its own.
 fn parse_block(block: &RowBlock, c: &Columns) -> ParsedBlock {
     let mut names = BlockNames::default();
-    let mut rows = Vec::new();
+    // Rows of a wells table take some 70 bytes: room for them at once, not by doubling.
+    let mut rows = Vec::with_capacity(block.byte_len() / 48 + 1);
     let mut error = None;
     let mut reader = block.rows();
     let mut rec = csv::StringRecord::new();
@@ -1118,39 +1138,36 @@ fn parse_block(block: &RowBlock, c: &Columns) -> ParsedBlock {
         let mut row = ParsedRow {
             line,
             names: [names.intern(0, plate), 0, 0, 0],
-            well_text: None,
             position: None,
-            rejected: None,
-            problems: Vec::new(),
             role: Role::Empty,
             concentration: None,
             signal: Signal::Value(0.0),
             time: None,
-            plate_size: None,
-            extra: Vec::new(),
+            rare: None,
         };
         if plate.is_empty() {
-            row.well_text = Some(well_name.into());
+            row.rare().well_text = Some(well_name.into());
             rows.push(row);
             continue;
         }
         let position = match WellPos::parse(well_name) {
             Ok(p) => p,
             Err(msg) => {
-                row.well_text = Some(well_name.into());
-                row.rejected = Some(msg);
+                let rare = row.rare();
+                rare.well_text = Some(well_name.into());
+                rare.rejected = Some(msg);
                 rows.push(row);
                 continue;
             }
         };
         position.write_name(&mut canonical);
         if canonical != well_name {
-            row.well_text = Some(well_name.into());
+            row.rare().well_text = Some(well_name.into());
         }
         row.position = Some(position);
         let role_text = field(&rec, Some(c.role));
         let Some(role) = Role::parse(role_text) else {
-            row.rejected = Some(format!(
+            row.rare().rejected = Some(format!(
                 "unknown role `{role_text}`{}; expected one of: {}",
                 did_you_mean(role_text, &ROLE_NAMES),
                 ROLE_NAMES.join(", ")
@@ -1165,7 +1182,7 @@ fn parse_block(block: &RowBlock, c: &Columns) -> ParsedBlock {
         row.names[2] = names.intern(2, drug);
         row.names[3] = names.intern(3, field(&rec, c.replicate));
         let conc_text = field(&rec, Some(c.concentration));
-        let bad = &mut row.problems;
+        let mut bad = Vec::new();
         match role {
             Role::Sample => {
                 if cell_line.is_empty() {
@@ -1208,10 +1225,13 @@ fn parse_block(block: &RowBlock, c: &Columns) -> ParsedBlock {
                 }
             },
         };
+        if !bad.is_empty() {
+            row.rare().problems = bad;
+        }
         if let Some(col) = c.plate_size {
             let s = field(&rec, Some(col));
             if !s.is_empty() {
-                row.plate_size = Some(
+                row.rare().plate_size = Some(
                     match s.parse::<u32>().ok().and_then(PlateFormat::from_wells) {
                         None => Err(format!(
                             "`plate_size` is `{s}`; expected 6, 12, 24, 48, 96, 384 or 1536"
@@ -1222,11 +1242,13 @@ fn parse_block(block: &RowBlock, c: &Columns) -> ParsedBlock {
             }
         }
         row.signal = Signal::parse(field(&rec, Some(c.signal)));
-        row.extra = c
-            .extra
-            .iter()
-            .map(|&i| field(&rec, Some(i)).to_string())
-            .collect();
+        if !c.extra.is_empty() {
+            row.rare().extra = c
+                .extra
+                .iter()
+                .map(|&i| field(&rec, Some(i)).to_string())
+                .collect();
+        }
         rows.push(row);
     }
     ParsedBlock {

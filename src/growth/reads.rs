@@ -173,7 +173,7 @@ impl ReadPlan {
                     WellOutcome {
                         viability: None,
                         excluded: true,
-                        exclusion_reason: reason,
+                        exclusion_reason: reason.into(),
                     }
                 })
             })
@@ -270,14 +270,14 @@ mod tests {
                 WellOutcome {
                     viability: Some(1.0),
                     excluded: false,
-                    exclusion_reason: String::new(),
+                    exclusion_reason: "".into(),
                 };
                 4
             ],
             &index,
         );
         assert_eq!(
-            o[0].exclusion_reason,
+            &*o[0].exclusion_reason,
             "not an endpoint read: time-0 read, x0 of GR only"
         );
         assert!(o[2].exclusion_reason.contains("read at 48 h"), "{o:?}");
