@@ -518,14 +518,20 @@ pub fn normalize_and_qc(
 ) -> Result<Normalized> {
     let controls = PlateControls::gather(table);
     let units = units_of(table, &controls);
-    let (levels, warnings) = control_levels(table, &controls, &units, normalize, source)?;
-    let qc = assess(
-        table,
-        &controls,
-        &units,
-        qc_settings,
-        normalize.spatial_check,
+    // Control levels and plate verdicts need each other's inputs only: computed side by side.
+    let (levels, qc) = rayon::join(
+        || control_levels(table, &controls, &units, normalize, source),
+        || {
+            assess(
+                table,
+                &controls,
+                &units,
+                qc_settings,
+                normalize.spatial_check,
+            )
+        },
     );
+    let (levels, warnings) = levels?;
     // The rows that decide exclusion: one per unit.
     let unit_index: HashMap<&Unit, usize> =
         units.keys.iter().enumerate().map(|(i, k)| (k, i)).collect();

@@ -287,43 +287,6 @@ pub fn run_with_progress(
         Vec::new()
     };
 
-    let t2 = Instant::now();
-    // Every read in wells.csv: the endpoint reads with their outcome (and GR), the others
-    // excluded with the reason.
-    let all_outcomes = split
-        .as_ref()
-        .map(|(_, index)| plan.all_outcomes(&table, &norm.outcomes, index));
-    let outcomes: &[WellOutcome] = all_outcomes.as_deref().unwrap_or(&norm.outcomes);
-    match &gr {
-        None => staging.write("wells.csv", |w| {
-            crate::output::write_wells(w, &table, outcomes)
-        })?,
-        Some(gr) => {
-            let mut per_read = vec![None; table.wells.len()];
-            match &split {
-                Some((_, index)) => {
-                    for (&i, &v) in index.iter().zip(&gr.gr) {
-                        per_read[i] = v;
-                    }
-                }
-                None => per_read.clone_from(&gr.gr),
-            }
-            staging.write("wells.csv", |w| {
-                crate::output::write_wells_with_gr(w, &table, outcomes, &per_read)
-            })?
-        }
-    }
-    if !dip.is_empty() {
-        staging.write("dip_rates.csv", |w| {
-            crate::growth::dip::write_dip_rates(w, &dip)
-        })?;
-    }
-    staging.write("qc.csv", |w| {
-        crate::output::write_qc_with_skipped(w, &norm.qc, &read.skipped)
-    })?;
-    timings.insert("write", t2.elapsed().as_secs_f64());
-
-    let t3 = Instant::now();
     let per_replicate: BTreeSet<&str> = match (&lines, assay.settings.shift.per_replicate) {
         (Some(l), true) => l
             .lines
@@ -340,6 +303,20 @@ pub fn run_with_progress(
         replicate_curves.extend(l.lines.iter().filter_map(|l| l.parental_line.as_deref()));
     }
     let include_untreated = assay.fit_config.settings().plateaus == Plateaus::Observed;
+    let t2 = Instant::now();
+    write_well_tables(
+        &staging,
+        &table,
+        split.as_ref(),
+        &plan,
+        &norm,
+        gr.as_ref(),
+        &dip,
+        &read.skipped,
+    )?;
+    timings.insert("write", t2.elapsed().as_secs_f64());
+
+    let t3 = Instant::now();
     let curves = curve_inputs(
         endpoint,
         &norm.outcomes,
@@ -375,9 +352,15 @@ pub fn run_with_progress(
     let mut summary = WellSummary::of(endpoint, &norm.outcomes);
     summary.reads = table.wells.len();
     let has_time = table.has_time;
-    drop(split);
-    drop(table);
-    let Normalized { qc, .. } = norm;
+    let Normalized {
+        qc,
+        outcomes,
+        levels,
+        ..
+    } = norm;
+    // Freeing millions of wells and outcomes takes a tenth of a second: done on a thread of
+    // its own while the curves are fitted (joined before the run ends).
+    let freeing = std::thread::spawn(move || drop((split, table, outcomes, levels)));
     progress.begin(Stage::Fit, "curves", Some(curves.inputs.len() as u64));
     let fits = fit_curves_with_progress(&curves.inputs, &assay.fit_config, progress);
     let growth = if growth_data {
@@ -453,6 +436,9 @@ pub fn run_with_progress(
     }
     timings.insert("fit", t3.elapsed().as_secs_f64());
 
+    freeing
+        .join()
+        .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
     let t4 = Instant::now();
     let mut calls = [0usize; 4];
     let mut n_cycles = 0;
@@ -642,6 +628,53 @@ fn growth_fits(
             g
         })
         .collect())
+}
+
+/// Stages the tables of the wells: `wells.csv` (every read: the endpoint reads with their
+/// outcome and GR, the others excluded with the reason), `dip_rates.csv` and `qc.csv`.
+#[allow(clippy::too_many_arguments)]
+fn write_well_tables(
+    staging: &Staging,
+    table: &WellTable,
+    split: Option<&(WellTable, Vec<usize>)>,
+    plan: &ReadPlan,
+    norm: &Normalized,
+    gr: Option<&crate::growth::gr::GrValues>,
+    dip: &[crate::growth::dip::DipWell],
+    skipped: &[crate::read::inputs::SkippedPlate],
+) -> Result<()> {
+    // Every read in wells.csv: the endpoint reads with their outcome (and GR), the others
+    // excluded with the reason.
+    let all_outcomes = split.map(|(_, index)| plan.all_outcomes(table, &norm.outcomes, index));
+    let outcomes: &[WellOutcome] = all_outcomes.as_deref().unwrap_or(&norm.outcomes);
+    match gr {
+        None => staging.write("wells.csv", |w| {
+            crate::output::write_wells(w, table, outcomes)
+        })?,
+        Some(gr) => {
+            let mut per_read = vec![None; table.wells.len()];
+            match split {
+                Some((_, index)) => {
+                    for (&i, &v) in index.iter().zip(&gr.gr) {
+                        per_read[i] = v;
+                    }
+                }
+                None => per_read.clone_from(&gr.gr),
+            }
+            staging.write("wells.csv", |w| {
+                crate::output::write_wells_with_gr(w, table, outcomes, &per_read)
+            })?
+        }
+    }
+    if !dip.is_empty() {
+        staging.write("dip_rates.csv", |w| {
+            crate::growth::dip::write_dip_rates(w, &dip)
+        })?;
+    }
+    staging.write("qc.csv", |w| {
+        crate::output::write_qc_with_skipped(w, &norm.qc, skipped)
+    })?;
+    Ok(())
 }
 
 /// Stages the shifts with everything built from them: matrix, likelihood (and trajectories),
