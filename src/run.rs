@@ -668,7 +668,7 @@ fn write_well_tables(
     }
     if !dip.is_empty() {
         staging.write("dip_rates.csv", |w| {
-            crate::growth::dip::write_dip_rates(w, &dip)
+            crate::growth::dip::write_dip_rates(w, dip)
         })?;
     }
     staging.write("qc.csv", |w| {
