@@ -863,34 +863,43 @@ pub fn expected_after(
     Ok(x)
 }
 
-/// The solution of the whole t-MDP: one [`EpochSolution`] per epoch, in time order, and the
-/// future cost each epoch was solved with (none for the last).
+/// The policies of the whole t-MDP, in time order (values are handed to the caller epoch by
+/// epoch and not kept: five arrays of 28.6 M values would need 1.1 GB).
 #[derive(Debug, Clone, PartialEq)]
 pub struct TimeDependentSolution {
-    /// Per epoch, in time order.
-    pub epochs: Vec<EpochSolution>,
-    /// Per epoch, the future cost F added to every action's cost (`None` for the last).
-    pub future: Vec<Option<Vec<f64>>>,
+    /// Per epoch, the drug to give in each state.
+    pub policies: Vec<Vec<u8>>,
+    /// Per epoch, the sweeps its value iteration made.
+    pub sweeps: Vec<usize>,
+    /// Per epoch, the largest change of a value in its last sweep.
+    pub last_change: Vec<f64>,
 }
 
 /// Their `main_td.rs`: the epochs (in time order) solved backwards, each epoch's policy judged
 /// by where `steps_per_epoch` steps of it lead (see the module documentation). `progress`
-/// hears the epoch (0-based, time order), the sweep and the largest change.
+/// hears the epoch (0-based, time order), the sweep and the largest change; `inspect` sees
+/// each epoch's solution and the future cost it was solved with (none for the last epoch) as
+/// soon as it is solved, e.g. to read [`action_values`] of chosen states.
 pub fn solve_time_dependent(
     space: &ResistanceSpace,
     epochs: &[EpochShifts],
     steps_per_epoch: usize,
     settings: &ValueIteration,
     progress: &mut dyn FnMut(usize, usize, f64),
+    inspect: &mut dyn FnMut(usize, &EpochSolution, Option<&[f64]>),
 ) -> Result<TimeDependentSolution> {
     if epochs.is_empty() {
         return Err(Error::config(Location::default(), "no epochs to solve"));
     }
-    let mut solved: Vec<EpochSolution> = Vec::with_capacity(epochs.len());
-    let mut futures: Vec<Option<Vec<f64>>> = Vec::with_capacity(epochs.len());
+    let k = epochs.len();
+    let mut out = TimeDependentSolution {
+        policies: vec![Vec::new(); k],
+        sweeps: vec![0; k],
+        last_change: vec![0.0; k],
+    };
     // F entering the epoch being solved, from the epoch after it.
     let mut future: Option<Vec<f64>> = None;
-    for e in (0..epochs.len()).rev() {
+    for e in (0..k).rev() {
         let solution = solve_epoch(
             space,
             &epochs[e],
@@ -898,23 +907,61 @@ pub fn solve_time_dependent(
             settings,
             &mut |sweep, change| progress(e, sweep, change),
         )?;
+        inspect(e, &solution, future.as_deref());
+        let EpochSolution {
+            values,
+            policy,
+            sweeps,
+            last_change,
+        } = solution;
+        drop(values);
         if e > 0 {
-            let passed = match &future {
-                None => expected_last_cost(space, &epochs[e], &solution.policy, steps_per_epoch)?,
-                Some(f) => expected_after(space, &epochs[e], &solution.policy, steps_per_epoch, f)?,
-            };
-            futures.push(future.replace(passed));
-        } else {
-            futures.push(future.take());
+            future = Some(match &future {
+                None => expected_last_cost(space, &epochs[e], &policy, steps_per_epoch)?,
+                Some(f) => expected_after(space, &epochs[e], &policy, steps_per_epoch, f)?,
+            });
         }
-        solved.push(solution);
+        out.policies[e] = policy;
+        out.sweeps[e] = sweeps;
+        out.last_change[e] = last_change;
     }
-    solved.reverse();
-    futures.reverse();
-    Ok(TimeDependentSolution {
-        epochs: solved,
-        future: futures,
-    })
+    Ok(out)
+}
+
+/// Their lookahead of one state: for each drug, `Σ_r w·((cost + F) + γ·V(next))` on an epoch's
+/// final values (the least is the policy's drug; the gaps say how close the choice is).
+pub fn action_values(
+    space: &ResistanceSpace,
+    shifts: &EpochShifts,
+    values: &[f64],
+    future: Option<&[f64]>,
+    gamma: f64,
+    state: usize,
+) -> Result<Vec<f64>> {
+    shifts.check(space)?;
+    if state >= space.states() || values.len() != space.states() {
+        return Err(Error::input(
+            Location::default(),
+            format!(
+                "state {state} and {} values for {} states",
+                values.len(),
+                space.states()
+            ),
+        ));
+    }
+    let levels = space.state(state);
+    let f = future.map_or(0.0, |f| f[state]);
+    let w = 1.0 / shifts.replicates as f64;
+    Ok((0..space.drugs)
+        .map(|a| {
+            let mut q = 0.0;
+            for r in 0..shifts.replicates {
+                let next = space.shifted(state, shifts.steps(a, r));
+                q += w * ((f64::from(levels[a]) + f) + gamma * values[next]);
+            }
+            q
+        })
+        .collect())
 }
 
 /// One step of a course: what the population looks like before the drug is given.
@@ -939,6 +986,8 @@ pub struct Course {
     pub steps: Vec<CourseStep>,
     /// Expected resistance to each drug after the last step.
     pub final_state: Vec<f64>,
+    /// The distribution of states after the last step: (state, probability), by state.
+    pub final_distribution: Vec<(usize, f64)>,
 }
 
 /// Follows a schedule from `start`: each epoch's policy for `steps_per_epoch` steps under that
@@ -1007,6 +1056,7 @@ pub fn follow(
     Ok(Course {
         final_state: expected_state(&dist),
         steps,
+        final_distribution: dist,
     })
 }
 
