@@ -40,11 +40,12 @@ fn policy_value(
             .max_by(|&i, &j| m[i][col].abs().total_cmp(&m[j][col].abs()))
             .unwrap();
         m.swap(col, pivot);
-        for row in 0..n {
+        let pivot_row = m[col].clone();
+        for (row, values) in m.iter_mut().enumerate() {
             if row != col {
-                let k = m[row][col] / m[col][col];
-                for c in col..=n {
-                    m[row][c] -= k * m[col][c];
+                let k = values[col] / pivot_row[col];
+                for (x, p) in values[col..].iter_mut().zip(&pivot_row[col..]) {
+                    *x -= k * p;
                 }
             }
         }

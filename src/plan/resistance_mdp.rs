@@ -151,27 +151,32 @@ impl ResistanceSpace {
 
     /// The levels of the state with this index (`index < states()`).
     pub fn state(&self, index: usize) -> Vec<i8> {
-        let l = self.levels();
         let mut out = vec![0i8; self.drugs];
+        self.decode(index, &mut out);
+        out
+    }
+
+    /// The levels of the state with this index into `levels` (one per drug).
+    fn decode(&self, index: usize, levels: &mut [i8]) {
+        let l = self.levels();
         let mut rest = index;
-        for k in (0..self.drugs).rev() {
-            out[k] = (self.min_level as i32 + (rest % l) as i32) as i8;
+        for x in levels.iter_mut().rev() {
+            *x = (self.min_level as i32 + (rest % l) as i32) as i8;
             rest /= l;
         }
-        out
+    }
+
+    /// The index of the state reached from `levels` by adding `steps`, clamped to the range.
+    fn moved(&self, levels: &[i8], steps: &[i8]) -> usize {
+        let (lo, hi) = (self.min_level as i32, self.max_level as i32);
+        levels.iter().zip(steps).fold(0, |i, (&x, &d)| {
+            i * self.levels() + ((x as i32 + d as i32).clamp(lo, hi) - lo) as usize
+        })
     }
 
     /// The state reached from `index` by adding `steps` (one per drug), clamped to the range.
     pub fn shifted(&self, index: usize, steps: &[i8]) -> usize {
-        let s = self.state(index);
-        let next: Vec<i8> = s
-            .iter()
-            .zip(steps)
-            .map(|(&x, &d)| {
-                (x as i32 + d as i32).clamp(self.min_level as i32, self.max_level as i32) as i8
-            })
-            .collect();
-        self.index(&next).expect("a clamped state is in the space")
+        self.moved(&self.state(index), steps)
     }
 }
 
@@ -875,6 +880,10 @@ pub struct TimeDependentSolution {
     pub last_change: Vec<f64>,
 }
 
+/// Sees an epoch (0-based, time order) as soon as it is solved: its solution and the future
+/// cost it was solved with (none for the last epoch).
+pub type EpochInspector<'a> = dyn FnMut(usize, &EpochSolution, Option<&[f64]>) + 'a;
+
 /// Their `main_td.rs`: the epochs (in time order) solved backwards, each epoch's policy judged
 /// by where `steps_per_epoch` steps of it lead (see the module documentation). `progress`
 /// hears the epoch (0-based, time order), the sweep and the largest change; `inspect` sees
@@ -886,7 +895,7 @@ pub fn solve_time_dependent(
     steps_per_epoch: usize,
     settings: &ValueIteration,
     progress: &mut dyn FnMut(usize, usize, f64),
-    inspect: &mut dyn FnMut(usize, &EpochSolution, Option<&[f64]>),
+    inspect: &mut EpochInspector,
 ) -> Result<TimeDependentSolution> {
     if epochs.is_empty() {
         return Err(Error::config(Location::default(), "no epochs to solve"));
@@ -998,6 +1007,18 @@ pub fn follow(
     steps_per_epoch: usize,
     start: usize,
 ) -> Result<Course> {
+    follow_merging(space, epochs, steps_per_epoch, start, space.states() / 32)
+}
+
+/// [`follow`], merging the moves of a step in a dense array once there are `dense_from` or
+/// more of them (a sort below that: the same sums either way).
+fn follow_merging(
+    space: &ResistanceSpace,
+    epochs: &[(&[u8], &EpochShifts)],
+    steps_per_epoch: usize,
+    start: usize,
+    dense_from: usize,
+) -> Result<Course> {
     if start >= space.states() {
         return Err(Error::input(
             Location::default(),
@@ -1010,11 +1031,15 @@ pub fn follow(
     }
     let n = space.drugs;
     let mut dist: Vec<(usize, f64)> = vec![(start, 1.0)];
+    let mut levels = vec![0i8; n];
+    let mut dense: Option<Vec<f64>> = None;
     let mut steps = Vec::with_capacity(epochs.len() * steps_per_epoch);
     let expected_state = |dist: &[(usize, f64)]| {
         let mut m = vec![0.0; n];
+        let mut levels = vec![0i8; n];
         for &(s, p) in dist {
-            for (k, x) in space.state(s).into_iter().enumerate() {
+            space.decode(s, &mut levels);
+            for (k, &x) in levels.iter().enumerate() {
                 m[k] += p * f64::from(x);
             }
         }
@@ -1028,11 +1053,11 @@ pub fn follow(
             let mut next: Vec<(usize, f64)> = Vec::with_capacity(dist.len() * shifts.replicates);
             for &(s, p) in &dist {
                 let a = policy[s] as usize;
-                let state = space.state(s);
-                *cost.entry(state[a]).or_default() += p;
+                space.decode(s, &mut levels);
+                *cost.entry(levels[a]).or_default() += p;
                 drug_use[a] += p;
                 for r in 0..shifts.replicates {
-                    next.push((space.shifted(s, shifts.steps(a, r)), p * w));
+                    next.push((space.moved(&levels, shifts.steps(a, r)), p * w));
                 }
             }
             steps.push(CourseStep {
@@ -1042,13 +1067,27 @@ pub fn follow(
                 expected_state: expected_state(&dist),
                 support: dist.len(),
             });
-            // Merge equal states; sorting by index keeps every sum in one order.
-            next.sort_by_key(|&(s, _)| s);
+            // Merge equal states, each sum in the order the moves were listed (a stable sort
+            // of a short list, or one dense array once the list is long: the same sums).
             dist.clear();
-            for (s, p) in next {
-                match dist.last_mut() {
-                    Some(last) if last.0 == s => last.1 += p,
-                    _ => dist.push((s, p)),
+            if next.len() < dense_from {
+                next.sort_by_key(|&(s, _)| s);
+                for (s, p) in next {
+                    match dist.last_mut() {
+                        Some(last) if last.0 == s => last.1 += p,
+                        _ => dist.push((s, p)),
+                    }
+                }
+            } else {
+                let dense = dense.get_or_insert_with(|| vec![0.0f64; space.states()]);
+                for (s, p) in next {
+                    dense[s] += p;
+                }
+                for (s, p) in dense.iter_mut().enumerate() {
+                    if *p != 0.0 {
+                        dist.push((s, *p));
+                        *p = 0.0;
+                    }
                 }
             }
         }
@@ -1441,6 +1480,28 @@ mod tests {
                 .all(|(a, b)| a.to_bits() == b.to_bits());
             assert!(same_bits, "case {case}: values differ");
         }
+    }
+
+    #[test]
+    fn courses_merge_alike_sorted_or_dense() {
+        use rand::{RngExt, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
+        let space = ResistanceSpace::new(3, -3, 4).unwrap();
+        let epochs: Vec<EpochShifts> = (0..2).map(|_| random_shifts(&mut rng, 3, 4, 2)).collect();
+        let policies: Vec<Vec<u8>> = (0..2)
+            .map(|_| {
+                (0..space.states())
+                    .map(|_| rng.random_range(0..3u8))
+                    .collect()
+            })
+            .collect();
+        let plan: Vec<(&[u8], &EpochShifts)> =
+            policies.iter().map(Vec::as_slice).zip(&epochs).collect();
+        let start = space.index(&[0, 0, 0]).unwrap();
+        let sorted = follow_merging(&space, &plan, 6, start, usize::MAX).unwrap();
+        let dense = follow_merging(&space, &plan, 6, start, 0).unwrap();
+        assert_eq!(sorted, dense);
+        assert!(sorted.final_distribution.len() > 50);
     }
 
     #[test]
