@@ -195,8 +195,12 @@ fn load_cached(dir: &Path, key: &str, epochs: usize, states: usize) -> Option<Ve
 fn store(dir: &Path, key: &str, e: usize, policy: &[u8], values: &[f64]) -> Res<()> {
     std::fs::create_dir_all(dir)?;
     std::fs::write(policy_file(dir, key, e), policy)?;
-    let bytes: Vec<u8> = values.iter().flat_map(|v| v.to_le_bytes()).collect();
-    std::fs::write(values_file(dir, key, e), bytes)?;
+    // Streamed: a copy of 229 MB of values as bytes would raise the peak for nothing.
+    let mut out = std::io::BufWriter::new(std::fs::File::create(values_file(dir, key, e))?);
+    for v in values {
+        std::io::Write::write_all(&mut out, &v.to_le_bytes())?;
+    }
+    std::io::Write::flush(&mut out)?;
     Ok(())
 }
 

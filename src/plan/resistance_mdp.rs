@@ -710,6 +710,13 @@ pub fn solve_epoch(
                 format!("{} future costs for {} states", f.len(), space.states()),
             ));
         }
+        // A NaN would make every comparison false (their `partial_cmp().unwrap()` panics).
+        if let Some(s) = f.iter().position(|x| !x.is_finite()) {
+            return Err(Error::input(
+                Location::default(),
+                format!("the future cost of state {s} is {}", f[s]),
+            ));
+        }
     }
     let pad = (0..space.drugs)
         .flat_map(|a| (0..shifts.replicates).map(move |r| (a, r)))
@@ -1520,5 +1527,10 @@ mod tests {
             ..ValueIteration::default()
         };
         assert!(solve_epoch(&space, &shifts, None, &odd, &mut |_, _| {}).is_err());
+        let mut future = vec![0.0; 9];
+        let fine = ValueIteration::default();
+        assert!(solve_epoch(&space, &shifts, Some(&future[..8]), &fine, &mut |_, _| {}).is_err());
+        future[4] = f64::NAN;
+        assert!(solve_epoch(&space, &shifts, Some(&future), &fine, &mut |_, _| {}).is_err());
     }
 }
