@@ -24,6 +24,8 @@
 //! `expected_log2_fc`, then `p_no_cr`. A step with no such lineage is never filled in: its
 //! sequence is listed as not scorable, with the step that lacks data.
 
+pub mod resistance_mdp;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
 

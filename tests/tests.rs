@@ -26,6 +26,7 @@ mod python;
 mod read_bad_input;
 mod read_cli;
 mod read_formats;
+mod resistance_mdp;
 mod shift_cli;
 mod simulated;
 mod workbook;
