@@ -604,3 +604,115 @@ fn growth_outputs_are_the_same_for_any_thread_count_and_survive_a_merge() {
     assert!(shifts.iter().all(|s| s["metric"] == "gr50"));
     assert!(shifts.iter().any(|s| !s["log2_fc"].is_empty()));
 }
+
+#[test]
+fn figures_draw_the_response_the_run_compared() {
+    use collateral::plot::data::{Response, RunData};
+    use collateral::plot::dose_response::Curves;
+    let dir = tempfile::tempdir().unwrap();
+    collateral()
+        .args(["simulate", "-o"])
+        .arg(dir.path())
+        .args(["--seed", "3", "--lines", "2", "--drugs", "3"])
+        .args(["--doubling-time", "24", "--resistant-doubling-time", "36"])
+        .args(["--t0", "--reads", "3"])
+        .assert()
+        .success();
+    let toml = std::fs::read_to_string(dir.path().join("assay.toml")).unwrap();
+    for (metric, response, label) in [
+        ("ic50", Response::Viability, "viability"),
+        ("gr50", Response::Gr, "GR value"),
+        ("dip_ec50", Response::Dip, "DIP rate (doublings/h)"),
+    ] {
+        let a = write(
+            dir.path(),
+            "assay_metric.toml",
+            &format!("{toml}[shift]\nmetric = \"{metric}\"\n"),
+        );
+        let out = dir.path().join(format!("run_{metric}"));
+        collateral()
+            .arg("run")
+            .arg(&a)
+            .arg("-o")
+            .arg(&out)
+            .assert()
+            .success();
+        let data = RunData::read(&out).unwrap();
+        assert_eq!(data.response, response);
+        let caption = match response {
+            Response::Viability => "Dose-response of".to_string(),
+            _ => format!("Dose-response ({label}) of"),
+        };
+        // The drawn points are the wells' values of that response, the curve its fit.
+        let expected: Vec<(String, String, f64, f64)> = match response {
+            Response::Dip => read_csv(&out.join("dip_rates.csv"))
+                .into_iter()
+                .filter(|r| r["role"] == "sample" && r["excluded"] != "true")
+                .filter(|r| !r["dip_rate"].is_empty())
+                .map(|r| {
+                    let (c, y) = (num(&r, "concentration"), num(&r, "dip_rate"));
+                    (r["cell_line"].clone(), r["drug"].clone(), c, y)
+                })
+                .collect(),
+            _ => read_csv(&out.join("wells.csv"))
+                .into_iter()
+                .filter(|r| r["role"] == "sample" && r["excluded"] != "true")
+                .filter(|r| !r["exclusion_reason"].starts_with("not the endpoint"))
+                .filter(|r| !r[if metric == "gr50" { "gr" } else { "viability" }].is_empty())
+                .map(|r| {
+                    let y = num(&r, if metric == "gr50" { "gr" } else { "viability" });
+                    let c = num(&r, "concentration");
+                    (r["cell_line"].clone(), r["drug"].clone(), c, y)
+                })
+                .collect(),
+        };
+        let curves = Curves::new(&data, &Default::default());
+        let fits = read_csv(&out.join("fits.csv"));
+        let mut panels = 0;
+        for (line, parental) in curves.lines() {
+            let grid = curves.grid(line, parental.as_deref()).unwrap();
+            assert_eq!(grid.response, response);
+            assert!(grid.caption().contains(&caption), "{}", grid.caption());
+            for panel in &grid.panels {
+                for s in &panel.series {
+                    let mut want: Vec<(f64, f64)> = expected
+                        .iter()
+                        .filter(|e| e.0 == s.line && e.1 == panel.drug)
+                        .map(|e| (e.2, e.3))
+                        .collect();
+                    let mut got = s.points.clone();
+                    want.sort_by(|a, b| a.partial_cmp(b).unwrap());
+                    got.sort_by(|a, b| a.partial_cmp(b).unwrap());
+                    assert!(!got.is_empty(), "{metric} {} {}", s.line, panel.drug);
+                    assert_eq!(got, want, "{metric} {} {}", s.line, panel.drug);
+                    let f = fits
+                        .iter()
+                        .find(|f| f["cell_line"] == s.line && f["drug"] == panel.drug)
+                        .unwrap();
+                    let (potency, bottom) = match response {
+                        Response::Dip => (num(f, "dip_ec50"), num(f, "dip_emax")),
+                        Response::Gr => (num(f, "gr50"), num(f, "grinf")),
+                        _ => (num(f, "ic50"), num(f, "bottom")),
+                    };
+                    assert_eq!(s.potency.to_bits(), potency.to_bits(), "{metric}");
+                    if let Some(c) = s.curve {
+                        assert_eq!(c.bottom, bottom, "{metric}");
+                    }
+                    panels += 1;
+                }
+            }
+        }
+        assert!(panels >= 4, "{metric}: {panels} series");
+        let svg = std::fs::read_dir(out.join("plots/dose_response"))
+            .unwrap()
+            .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
+            .find(|t| t.contains("<svg"))
+            .unwrap();
+        assert!(svg.contains(label), "{metric}: no `{label}` axis");
+        let report = std::fs::read_to_string(out.join("report.html")).unwrap();
+        assert!(
+            report.contains(&caption),
+            "{metric}: no `{caption}` in the report"
+        );
+    }
+}

@@ -74,6 +74,62 @@ impl Cells {
     }
 }
 
+/// What the dose–response panels draw: the response behind the potency the run's shifts
+/// compare, so a run that compares GR50s shows GR values, not the viabilities it did not use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Response {
+    /// Viability with the IC50 marked (metrics `ic50`, `auc`, `mic`, and runs without shifts).
+    Viability,
+    /// Viability with the EC50, the curve's midpoint, marked (metric `ec50`).
+    ViabilityEc50,
+    /// GR values with the fitted GR curve and the GR50 marked (metrics `gr50`, `gr_aoc`).
+    Gr,
+    /// DIP rates with the fitted DIP-rate curve and its EC50 marked (metrics `dip_ec50`,
+    /// `dip_emax`).
+    Dip,
+}
+
+impl Response {
+    /// The response for the run's shift metric (`settings.shift.metric` of `run.json`).
+    pub fn for_metric(metric: Option<&str>) -> Response {
+        match metric {
+            Some("ec50") => Response::ViabilityEc50,
+            Some("gr50" | "gr_aoc") => Response::Gr,
+            Some("dip_ec50" | "dip_emax") => Response::Dip,
+            _ => Response::Viability,
+        }
+    }
+
+    /// The marked potency's name: `IC50`, `EC50`, `GR50` or `DIP EC50`.
+    pub fn potency_name(self) -> &'static str {
+        match self {
+            Response::Viability => "IC50",
+            Response::ViabilityEc50 => "EC50",
+            Response::Gr => "GR50",
+            Response::Dip => "DIP EC50",
+        }
+    }
+
+    /// The y axis: what a point is.
+    pub fn axis_label(self) -> &'static str {
+        match self {
+            Response::Viability | Response::ViabilityEc50 => "viability",
+            Response::Gr => "GR value",
+            Response::Dip => "DIP rate (doublings/h)",
+        }
+    }
+
+    /// Where the mark sits, for legends and captions.
+    pub fn mark_meaning(self) -> &'static str {
+        match self {
+            Response::Viability => "IC50 (viability 0.5; >/< when censored at the tested range)",
+            Response::ViabilityEc50 => "EC50 (the compared metric, at the curve's midpoint)",
+            Response::Gr => "GR50 (GR value 0.5; >/< when censored at the tested range)",
+            Response::Dip => "DIP EC50 (the compared metric, at the curve's midpoint)",
+        }
+    }
+}
+
 /// One `fits.csv` row, the columns the figures use.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FitRow {
@@ -103,6 +159,20 @@ pub struct FitRow {
     pub status: String,
     /// Why, and notes.
     pub message: String,
+    /// The fitted GR curve (top 1, bottom GRinf, midpoint GEC50), when the row has one.
+    pub gr_curve: Option<crate::fit::Curve>,
+    /// GR50 or the tested-range edge when censored (NaN when absent).
+    pub gr50: f64,
+    /// `=`, `>`, `<` or empty.
+    pub gr50_qualifier: String,
+    /// The GR fit's status (empty without growth columns).
+    pub gr_status: String,
+    /// The fitted DIP-rate curve (top E0, bottom Emax), when the row has one.
+    pub dip_curve: Option<crate::fit::Curve>,
+    /// EC50 of the DIP-rate curve (NaN when absent).
+    pub dip_ec50: f64,
+    /// The DIP fit's status (empty without growth columns).
+    pub dip_status: String,
     /// The row's text cells, for the report's fit table.
     pub cells: Cells,
 }
@@ -110,14 +180,19 @@ pub struct FitRow {
 impl FitRow {
     /// The fitted curve, when the row has all four parameters.
     pub fn curve(&self) -> Option<crate::fit::Curve> {
-        let all = [self.top, self.bottom, self.ec50, self.hill];
-        (all.iter().all(|x| x.is_finite()) && self.ec50 > 0.0).then(|| crate::fit::Curve {
-            top: self.top,
-            bottom: self.bottom,
-            log10_ec50: self.ec50.log10(),
-            hill: self.hill,
-        })
+        curve_of(self.top, self.bottom, self.ec50, self.hill)
     }
+}
+
+/// A sigmoid from its four parameters as written, when all are there.
+fn curve_of(top: f64, bottom: f64, ec50: f64, hill: f64) -> Option<crate::fit::Curve> {
+    let all = [top, bottom, ec50, hill];
+    (all.iter().all(|x| x.is_finite()) && ec50 > 0.0).then(|| crate::fit::Curve {
+        top,
+        bottom,
+        log10_ec50: ec50.log10(),
+        hill,
+    })
 }
 
 /// One `shifts.csv` row.
@@ -180,6 +255,19 @@ pub struct WellRow {
     pub viability: f64,
     /// Whether the well was left out downstream.
     pub excluded: bool,
+}
+
+/// One used sample well of `dip_rates.csv`: its DIP rate at its concentration.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct DipPoint {
+    /// Cell line, numbered in [`RunData::names`].
+    pub cell_line: u32,
+    /// Drug, numbered in [`RunData::names`].
+    pub drug: u32,
+    /// Concentration.
+    pub concentration: f64,
+    /// DIP rate, doublings per hour.
+    pub dip_rate: f64,
 }
 
 /// One `qc.csv` row, the columns the figures use plus every cell as text for the report.
@@ -254,6 +342,14 @@ pub struct RunData {
     pub plates: Names,
     /// `wells.csv`.
     pub wells: Vec<WellRow>,
+    /// What the dose–response panels draw, from the run's shift metric.
+    pub response: Response,
+    /// The `gr` column of `wells.csv`, one value per row of [`RunData::wells`] (NaN where
+    /// empty); read only when the panels draw GR values, empty otherwise.
+    pub gr: Vec<f64>,
+    /// The used sample wells' DIP rates of `dip_rates.csv`; read only when the panels draw DIP
+    /// rates, empty otherwise.
+    pub dip_points: Vec<DipPoint>,
     /// `qc.csv` column names in file order.
     pub qc_columns: Vec<String>,
     /// `qc.csv`.
@@ -385,9 +481,28 @@ impl RunData {
                 r2: r.number("r2"),
                 status: r.text("status"),
                 message: r.text("message"),
+                // GR curves are 1 at no drug: `fits.csv` has no GR top.
+                gr_curve: curve_of(
+                    1.0,
+                    r.number("grinf"),
+                    r.number("gec50"),
+                    r.number("gr_hill"),
+                ),
+                gr50: r.number("gr50"),
+                gr50_qualifier: r.text("gr50_qualifier"),
+                gr_status: r.text("gr_status"),
+                dip_curve: curve_of(
+                    r.number("dip_e0"),
+                    r.number("dip_emax"),
+                    r.number("dip_ec50"),
+                    r.number("dip_hill"),
+                ),
+                dip_ec50: r.number("dip_ec50"),
+                dip_status: r.text("dip_status"),
                 cells: r.cells(),
             })
             .collect();
+        let response = Response::for_metric(run["settings"]["shift"]["metric"].as_str());
         let compared = dir.join("shifts.csv").exists();
         let (shift_columns, shifts) = match Csv::read_optional(&dir.join("shifts.csv"))? {
             None => (Vec::new(), Vec::new()),
@@ -410,7 +525,13 @@ impl RunData {
                     .collect(),
             ),
         };
-        let (names, plates, wells) = read_wells(&dir.join("wells.csv"))?;
+        let (mut names, plates, wells, gr) =
+            read_wells(&dir.join("wells.csv"), response == Response::Gr)?;
+        let dip_points = if response == Response::Dip {
+            read_dip_points(&dir.join("dip_rates.csv"), &mut names)?
+        } else {
+            Vec::new()
+        };
         let qc_table = Csv::read(&dir.join("qc.csv"))?;
         let qc_columns = qc_table.header.to_vec();
         let qc = qc_table
@@ -568,6 +689,9 @@ impl RunData {
             names,
             plates,
             wells,
+            response,
+            gr,
+            dip_points,
             qc_columns,
             qc,
             cycles,
@@ -647,7 +771,8 @@ impl RunData {
 /// Reads `wells.csv` into compact rows: the file of a thousand-plate screen has millions of
 /// rows, so names are interned and the well name parsed once. Returns (cell line and drug
 /// names, plate names, wells).
-fn read_wells(path: &Path) -> Result<(Names, Names, Vec<WellRow>)> {
+/// Names, plates and rows of `wells.csv`, and its `gr` column when `with_gr` (else empty).
+fn read_wells(path: &Path, with_gr: bool) -> Result<(Names, Names, Vec<WellRow>, Vec<f64>)> {
     let mut reader = csv::Reader::from_path(path).map_err(|e| csv_error(path, e))?;
     let header = reader
         .byte_headers()
@@ -665,7 +790,9 @@ fn read_wells(path: &Path) -> Result<(Names, Names, Vec<WellRow>)> {
         col("viability"),
         col("excluded"),
         col("exclusion_reason"),
+        col("gr"),
     ];
+    let mut gr = Vec::new();
     let mut names = Names::default();
     let mut plates = Names::default();
     let mut wells = Vec::new();
@@ -716,8 +843,37 @@ fn read_wells(path: &Path) -> Result<(Names, Names, Vec<WellRow>)> {
             viability: number(7)?,
             excluded: field(8)? == "true",
         });
+        if with_gr {
+            gr.push(number(10)?);
+        }
     }
-    Ok((names, plates, wells))
+    Ok((names, plates, wells, gr))
+}
+
+/// The used sample wells of `dip_rates.csv` (a run that compares DIP rates writes it), their
+/// names interned into `names`.
+fn read_dip_points(path: &Path, names: &mut Names) -> Result<Vec<DipPoint>> {
+    let Some(table) = Csv::read_optional(path)? else {
+        return Ok(Vec::new());
+    };
+    let mut points = Vec::new();
+    for r in table.rows() {
+        let (concentration, dip_rate) = (r.number("concentration"), r.number("dip_rate"));
+        if r.text("role") == "sample"
+            && r.text("excluded") != "true"
+            && dip_rate.is_finite()
+            && concentration.is_finite()
+            && concentration > 0.0
+        {
+            points.push(DipPoint {
+                cell_line: names.intern(&r.text("cell_line")),
+                drug: names.intern(&r.text("drug")),
+                concentration,
+                dip_rate,
+            });
+        }
+    }
+    Ok(points)
 }
 
 /// A CSV file read whole, with its header.

@@ -1,14 +1,15 @@
 //! Dose-response small multiples: for one resistant line, one panel per drug with the parental
 //! line and the resistant line: every replicate point faint, mean ± SD per dose, the fitted
 //! curve and the potency the run compared (IC50, with its qualifier when censored, or EC50 when
-//! `shift.metric = "ec50"`) on a log10 concentration axis.
+//! `shift.metric = "ec50"`) on a log10 concentration axis. A run that compares GR or DIP
+//! metrics draws GR values or DIP rates with their curves instead ([`Response`]).
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use super::data::{RunData, ShiftRow};
+use super::data::{Response, RunData, ShiftRow};
 use super::style::{self, short_number, FONT, PARENTAL_GREY, RESISTANT_ORANGE};
 use super::{plot_err, Draw, PlotOptions};
 use crate::wells::Role;
@@ -29,21 +30,21 @@ pub struct Series {
     pub line: String,
     /// Whether this is the parental line.
     pub parental: bool,
-    /// Every used well: (concentration, viability).
+    /// Every used well: (concentration, response: viability, GR value or DIP rate).
     pub points: Vec<(f64, f64)>,
     /// Per dose: (concentration, mean, SD); SD is 0 for a single well.
     pub means: Vec<(f64, f64, f64)>,
     /// The fitted curve, when the fit has one.
     pub curve: Option<crate::fit::Curve>,
-    /// The marked potency from `fits.csv`: ic50, or ec50 when the run compared ec50s (NaN when
-    /// absent).
+    /// The marked potency from `fits.csv`: ic50, ec50, gr50 or dip_ec50, as the run compared
+    /// (NaN when absent).
     pub potency: f64,
     /// Its qualifier (`=`, `>`, `<` or empty; ec50s have none).
     pub qualifier: String,
-    /// Viability at which the potency is marked: 0.5 for the IC50, the curve's midpoint for
-    /// the EC50.
+    /// Response at which the potency is marked: 0.5 for the IC50 and GR50, the curve's
+    /// midpoint for the EC50s.
     pub potency_level: f64,
-    /// Fit status.
+    /// Status of the drawn fit.
     pub status: String,
 }
 
@@ -97,8 +98,8 @@ pub struct Grid {
     pub parental: Option<String>,
     /// Concentration unit.
     pub unit: String,
-    /// `IC50` or `EC50`: what the panels mark (the metric the run compared; IC50 for auc).
-    pub potency_name: String,
+    /// What the panels draw and mark (the metric the run compared; IC50 for auc).
+    pub response: Response,
     /// One panel per drug.
     pub panels: Vec<Panel>,
 }
@@ -109,7 +110,7 @@ pub struct Grid {
 /// few lookups, not a pass over millions of wells.
 pub struct Curves<'a> {
     data: &'a RunData,
-    /// (concentration, viability) of every used sample well, by (cell line, drug) number.
+    /// (concentration, response) of every used sample well, by (cell line, drug) number.
     points: HashMap<(u32, u32), Vec<(f64, f64)>>,
     /// Selected drugs, in `fits.csv` order.
     drugs: Vec<String>,
@@ -117,24 +118,37 @@ pub struct Curves<'a> {
     /// every cell line of `fits.csv` without a lines table.
     lines: Vec<(String, Option<String>)>,
     unit: String,
-    use_ec50: bool,
+    response: Response,
 }
 
 impl<'a> Curves<'a> {
     /// Groups the run's wells and picks the selected lines and drugs.
     pub fn new(data: &'a RunData, options: &PlotOptions) -> Curves<'a> {
         let mut points: HashMap<(u32, u32), Vec<(f64, f64)>> = HashMap::new();
-        for w in &data.wells {
-            if w.role == Some(Role::Sample)
-                && !w.excluded
-                && w.viability.is_finite()
-                && w.concentration.is_finite()
-                && w.concentration > 0.0
-            {
+        if data.response == Response::Dip {
+            for d in &data.dip_points {
                 points
-                    .entry((w.cell_line, w.drug))
+                    .entry((d.cell_line, d.drug))
                     .or_default()
-                    .push((w.concentration, w.viability));
+                    .push((d.concentration, d.dip_rate));
+            }
+        } else {
+            for (i, w) in data.wells.iter().enumerate() {
+                let y = match data.response {
+                    Response::Gr => data.gr.get(i).copied().unwrap_or(f64::NAN),
+                    _ => w.viability,
+                };
+                if w.role == Some(Role::Sample)
+                    && !w.excluded
+                    && y.is_finite()
+                    && w.concentration.is_finite()
+                    && w.concentration > 0.0
+                {
+                    points
+                        .entry((w.cell_line, w.drug))
+                        .or_default()
+                        .push((w.concentration, y));
+                }
             }
         }
         let mut lines: Vec<(String, Option<String>)> = data
@@ -159,22 +173,13 @@ impl<'a> Curves<'a> {
             drugs,
             lines,
             unit: data.unit(),
-            use_ec50: data.run["settings"]["shift"]["metric"].as_str() == Some("ec50"),
+            response: data.response,
         }
     }
 
     /// The lines that get a grid (when they have a fitted drug), with their parental line.
     pub fn lines(&self) -> &[(String, Option<String>)] {
         &self.lines
-    }
-
-    /// `IC50` or `EC50`: what the panels mark.
-    fn potency_name(&self) -> &'static str {
-        if self.use_ec50 {
-            "EC50"
-        } else {
-            "IC50"
-        }
     }
 
     /// One line's panel for one drug: the parental series (when known), then the line's.
@@ -219,7 +224,7 @@ impl<'a> Curves<'a> {
             line: line.to_string(),
             parental: parental.map(str::to_string),
             unit: self.unit.clone(),
-            potency_name: self.potency_name().to_string(),
+            response: self.response,
             panels,
         })
     }
@@ -261,7 +266,7 @@ impl<'a> Curves<'a> {
         DrugOverview {
             drug: drug.to_string(),
             unit: self.unit.clone(),
-            potency_name: self.potency_name().to_string(),
+            response: self.response,
             series,
         }
     }
@@ -326,7 +331,7 @@ impl<'a> Curves<'a> {
                     call: call.to_string(),
                     total,
                     unit: self.unit.clone(),
-                    potency_name: self.potency_name().to_string(),
+                    response: self.response,
                     panels,
                 });
             }
@@ -340,7 +345,7 @@ impl<'a> Curves<'a> {
             .and_then(|k| self.points.get(&k))
             .cloned()
             .unwrap_or_default();
-        make_series(self.data, pts, line, drug, parental, self.use_ec50)
+        make_series(self.data, pts, line, drug, parental, self.response)
     }
 }
 
@@ -353,7 +358,7 @@ fn make_series(
     line: &str,
     drug: &str,
     parental: bool,
-    use_ec50: bool,
+    response: Response,
 ) -> Series {
     let mut by_dose: BTreeMap<u64, Vec<f64>> = BTreeMap::new();
     for &(x, y) in &pts {
@@ -373,25 +378,47 @@ fn make_series(
             (f64::from_bits(bits), mean, sd)
         })
         .collect();
-    let fit = data.fit(line, drug);
-    Series {
+    let mut series = Series {
         line: line.to_string(),
         parental,
         points: pts,
         means,
-        curve: fit.and_then(|f| f.curve()),
-        potency: fit.map_or(f64::NAN, |f| if use_ec50 { f.ec50 } else { f.ic50 }),
-        qualifier: if use_ec50 {
-            String::new()
-        } else {
-            fit.map(|f| f.ic50_qualifier.clone()).unwrap_or_default()
-        },
-        potency_level: match fit {
-            Some(f) if use_ec50 => (f.top + f.bottom) / 2.0,
-            _ => 0.5,
-        },
-        status: fit.map(|f| f.status.clone()).unwrap_or_default(),
+        curve: None,
+        potency: f64::NAN,
+        qualifier: String::new(),
+        potency_level: 0.5,
+        status: String::new(),
+    };
+    let Some(f) = data.fit(line, drug) else {
+        return series;
+    };
+    match response {
+        Response::Viability => {
+            series.curve = f.curve();
+            series.potency = f.ic50;
+            series.qualifier = f.ic50_qualifier.clone();
+            series.status = f.status.clone();
+        }
+        Response::ViabilityEc50 => {
+            series.curve = f.curve();
+            series.potency = f.ec50;
+            series.potency_level = (f.top + f.bottom) / 2.0;
+            series.status = f.status.clone();
+        }
+        Response::Gr => {
+            series.curve = f.gr_curve;
+            series.potency = f.gr50;
+            series.qualifier = f.gr50_qualifier.clone();
+            series.status = f.gr_status.clone();
+        }
+        Response::Dip => {
+            series.curve = f.dip_curve;
+            series.potency = f.dip_ec50;
+            series.potency_level = f.dip_curve.map_or(f64::NAN, |c| (c.top + c.bottom) / 2.0);
+            series.status = f.dip_status.clone();
+        }
     }
+    series
 }
 
 impl Grid {
@@ -412,19 +439,17 @@ impl Grid {
     pub fn caption(&self) -> String {
         match &self.parental {
             Some(p) => format!(
-                "Dose-response of {} (orange) against its parental line {} (grey), one panel per drug: faint dots are wells, dots with bars the mean ± SD per dose, lines the fitted curves, triangles the {} ({}).",
+                "Dose-response{} of {} (orange) against its parental line {} (grey), one panel per drug: faint dots are wells, dots with bars the mean ± SD per dose, lines the fitted curves, triangles the {}.",
+                response_named(self.response),
                 self.line,
                 p,
-                self.potency_name,
-                if self.potency_name == "EC50" {
-                    "the compared metric, at the curve's midpoint"
-                } else {
-                    "viability 0.5; >/< when censored at the tested range"
-                }
+                self.response.mark_meaning(),
             ),
             None => format!(
-                "Dose-response of {}, one panel per drug: faint dots are wells, dots with bars the mean ± SD per dose, the line the fitted curve, the triangle the {}.",
-                self.line, self.potency_name
+                "Dose-response{} of {}, one panel per drug: faint dots are wells, dots with bars the mean ± SD per dose, the line the fitted curve, the triangle the {}.",
+                response_named(self.response),
+                self.line,
+                self.response.potency_name()
             ),
         }
     }
@@ -469,11 +494,7 @@ impl Draw for Grid {
             .draw(&Text::new(
                 format!(
                     "mean ± SD per dose; ▲ {}; x: concentration ({})",
-                    if self.potency_name == "EC50" {
-                        "EC50 (curve midpoint)"
-                    } else {
-                        "IC50 (viability 0.5)"
-                    },
+                    short_mark(self.response),
                     self.unit
                 ),
                 (10, 56),
@@ -483,7 +504,7 @@ impl Draw for Grid {
         let (rows, cols) = self.shape();
         let areas = body.split_evenly((rows, cols));
         for (panel, area) in self.panels.iter().zip(areas.iter()) {
-            draw_panel(panel, area, &self.unit, &self.potency_name)?;
+            draw_panel(panel, area, &self.unit, self.response)?;
         }
         Ok(())
     }
@@ -501,8 +522,8 @@ pub struct Highlights {
     pub total: usize,
     /// Concentration unit.
     pub unit: String,
-    /// `IC50` or `EC50`, as in [`Grid::potency_name`].
-    pub potency_name: String,
+    /// What the panels draw and mark, as in [`Grid::response`].
+    pub response: Response,
     /// The panels, strongest first; each names its line.
     pub panels: Vec<Panel>,
 }
@@ -541,7 +562,7 @@ impl Highlights {
             line: String::new(),
             parental: None,
             unit: self.unit.clone(),
-            potency_name: self.potency_name.clone(),
+            response: self.response,
             panels: self.panels.clone(),
         }
     }
@@ -549,7 +570,7 @@ impl Highlights {
     /// A sentence for the report.
     pub fn caption(&self) -> String {
         format!(
-            "{}: the shifts called {} with the {} log2 fold change (the selecting drug's own cell left out), each panel a resistant line (orange) against its parental line (grey): faint dots are wells, dots with bars the mean ± SD per dose, lines the fitted curves, triangles the {}. Every line's panels are in plots/dose_response/.",
+            "{}: the shifts called {} with the {} log2 fold change (the selecting drug's own cell left out), each panel a resistant line (orange) against its parental line (grey){}: faint dots are wells, dots with bars the mean ± SD per dose, lines the fitted curves, triangles the {}. Every line's panels are in plots/dose_response/.",
             self.title(),
             self.call.replace('_', " "),
             if self.call == "collateral_sensitive" {
@@ -557,7 +578,8 @@ impl Highlights {
             } else {
                 "most positive"
             },
-            self.potency_name
+            response_named(self.response),
+            self.response.potency_name()
         )
     }
 }
@@ -597,11 +619,7 @@ impl Draw for Highlights {
             .draw(&Text::new(
                 format!(
                     "mean ± SD per dose; ▲ {}; x: concentration ({})",
-                    if self.potency_name == "EC50" {
-                        "EC50 (curve midpoint)"
-                    } else {
-                        "IC50 (viability 0.5)"
-                    },
+                    short_mark(self.response),
                     self.unit
                 ),
                 (10, 56),
@@ -611,9 +629,68 @@ impl Draw for Highlights {
         let (rows, cols) = self.as_grid().shape();
         let areas = body.split_evenly((rows, cols));
         for (panel, area) in self.panels.iter().zip(areas.iter()) {
-            draw_panel(panel, area, &self.unit, &self.potency_name)?;
+            draw_panel(panel, area, &self.unit, self.response)?;
         }
         Ok(())
+    }
+}
+
+/// The response in a caption, ` (GR value)`; nothing for viability, which captions have always
+/// meant.
+fn response_named(response: Response) -> String {
+    match response {
+        Response::Viability | Response::ViabilityEc50 => String::new(),
+        other => format!(" ({})", other.axis_label()),
+    }
+}
+
+/// The mark in a few words, for a figure's legend line.
+fn short_mark(response: Response) -> &'static str {
+    match response {
+        Response::Viability => "IC50 (viability 0.5)",
+        Response::ViabilityEc50 => "EC50 (curve midpoint)",
+        Response::Gr => "GR50 (GR value 0.5)",
+        Response::Dip => "DIP EC50 (curve midpoint)",
+    }
+}
+
+/// The y range of a panel showing `ys`, the levels worth a reference line (the IC50's and
+/// GR50's 0.5, no net growth at 0), and how many decimals its tick labels need.
+fn y_axis(response: Response, ys: impl Iterator<Item = f64>) -> ((f64, f64), Vec<f64>, usize) {
+    let (y_min, y_max) = ys.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), y| {
+        (a.min(y), b.max(y))
+    });
+    match response {
+        Response::Viability | Response::ViabilityEc50 => (
+            (
+                (y_min - 0.05).clamp(-1.0, -0.1),
+                (y_max + 0.05).clamp(1.3, 3.0),
+            ),
+            vec![0.5],
+            1,
+        ),
+        // GR values lie in [−1, 1] up to noise: −1 is every cell killed.
+        Response::Gr => (
+            (
+                (y_min - 0.05).clamp(-1.1, -0.1),
+                (y_max + 0.05).clamp(1.3, 3.0),
+            ),
+            vec![0.5, 0.0],
+            1,
+        ),
+        // Rates in doublings per hour (0.04 for a 24 h doubling): the range follows the data
+        // and always shows 0, where the population stops growing.
+        Response::Dip => {
+            let (lo, hi) = if y_min.is_finite() {
+                (y_min.min(0.0), y_max.max(0.0))
+            } else {
+                (0.0, 0.0)
+            };
+            let span = if hi > lo { hi - lo } else { 0.05 };
+            // About six ticks: enough decimals to tell neighbours apart (0.010, 0.020).
+            let decimals = (-(span / 6.0).log10().floor() as i64).clamp(1, 6) as usize;
+            ((lo - 0.08 * span, hi + 0.08 * span), vec![0.0], decimals)
+        }
     }
 }
 
@@ -631,7 +708,7 @@ fn draw_panel<DB: DrawingBackend>(
     panel: &Panel,
     area: &DrawingArea<DB, Shift>,
     unit: &str,
-    potency_name: &str,
+    response: Response,
 ) -> Result<(), String> {
     let (top, plot) = area.split_vertically(38);
     let (title, colour) = match &panel.shift {
@@ -683,7 +760,11 @@ fn draw_panel<DB: DrawingBackend>(
         })
         .collect();
     top.draw(&Text::new(
-        format!("{potency_name} ({unit}): {}", potencies.join(", ")),
+        format!(
+            "{} ({unit}): {}",
+            response.potency_name(),
+            potencies.join(", ")
+        ),
         (46, 20),
         (FONT, 13).into_font().color(&BLACK),
     ))
@@ -701,7 +782,11 @@ fn draw_panel<DB: DrawingBackend>(
         .collect();
     if xs.is_empty() {
         plot.draw(&Text::new(
-            "no usable wells",
+            match response {
+                Response::Viability | Response::ViabilityEc50 => "no usable wells",
+                Response::Gr => "no wells with a GR value",
+                Response::Dip => "no wells with a DIP rate",
+            },
             (60, 60),
             (FONT, 13).into_font().color(&BLACK),
         ))
@@ -718,17 +803,14 @@ fn draw_panel<DB: DrawingBackend>(
     } else {
         (x_min / 10.0, x_min * 10.0)
     };
-    let y_min = ys.iter().cloned().fold(f64::INFINITY, f64::min);
-    let y_max = ys.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
-    let y_lo = (y_min - 0.05).clamp(-1.0, -0.1);
-    let y_hi = (y_max + 0.05).clamp(1.3, 3.0);
+    let ((y_lo, y_hi), references, decimals) = y_axis(response, ys.iter().copied());
     let clamp_y = |y: f64| y.clamp(y_lo, y_hi);
 
     let mut chart = ChartBuilder::on(&plot)
         .margin_right(10)
         .margin_bottom(4)
         .x_label_area_size(34)
-        .y_label_area_size(44)
+        .y_label_area_size(37 + 7 * decimals as u32)
         .build_cartesian_2d((x_lo..x_hi).log_scale(), y_lo..y_hi)
         .map_err(plot_err)?;
     chart
@@ -736,22 +818,23 @@ fn draw_panel<DB: DrawingBackend>(
         .x_labels(5)
         .y_labels(6)
         .x_label_formatter(&|x| style::tick_label(*x))
-        .y_label_formatter(&|y| format!("{y:.1}"))
+        .y_label_formatter(&|y| format!("{y:.decimals$}"))
         .x_desc(format!("concentration ({unit})"))
-        .y_desc("viability")
+        .y_desc(response.axis_label())
         .label_style((FONT, 13))
         .axis_desc_style((FONT, 13))
         .light_line_style(TRANSPARENT)
         .bold_line_style(RGBColor(235, 235, 235))
         .draw()
         .map_err(plot_err)?;
-    // Reference level of the absolute IC50.
-    chart
-        .draw_series(LineSeries::new(
-            [(x_lo, 0.5), (x_hi, 0.5)],
-            RGBColor(190, 190, 190).stroke_width(1),
-        ))
-        .map_err(plot_err)?;
+    for level in references {
+        chart
+            .draw_series(LineSeries::new(
+                [(x_lo, level), (x_hi, level)],
+                RGBColor(190, 190, 190).stroke_width(1),
+            ))
+            .map_err(plot_err)?;
+    }
     for s in &panel.series {
         let c = s.colour();
         chart
@@ -872,8 +955,8 @@ pub struct DrugOverview {
     pub drug: String,
     /// Concentration unit.
     pub unit: String,
-    /// `IC50` or `EC50`, as in [`Grid::potency_name`].
-    pub potency_name: String,
+    /// What the panels draw and mark, as in [`Grid::response`].
+    pub response: Response,
     /// Parental lines first, then resistant lines (or every cell line without a lines table).
     pub series: Vec<Series>,
 }
@@ -887,8 +970,11 @@ impl DrugOverview {
     /// A sentence for the report.
     pub fn caption(&self) -> String {
         format!(
-            "{}: every line's mean viability per dose (dots) and fitted curve; the parental line in grey; the legend gives each line's {} ({}).",
-            self.drug, self.potency_name, self.unit
+            "{}: every line's mean {} per dose (dots) and fitted curve; the parental line in grey; the legend gives each line's {} ({}).",
+            self.drug,
+            self.response.axis_label(),
+            self.response.potency_name(),
+            self.unit
         )
     }
 
@@ -928,8 +1014,7 @@ impl Draw for DrugOverview {
         } else {
             (x_min / 10.0, x_min * 10.0)
         };
-        let y_lo = (ys.iter().cloned().fold(f64::INFINITY, f64::min) - 0.05).clamp(-1.0, -0.1);
-        let y_hi = (ys.iter().cloned().fold(f64::NEG_INFINITY, f64::max) + 0.05).clamp(1.3, 3.0);
+        let ((y_lo, y_hi), references, decimals) = y_axis(self.response, ys.iter().copied());
         let clamp_y = |y: f64| y.clamp(y_lo, y_hi);
         let mut chart = ChartBuilder::on(&plot)
             .caption(
@@ -938,7 +1023,7 @@ impl Draw for DrugOverview {
             )
             .margin(12)
             .x_label_area_size(40)
-            .y_label_area_size(50)
+            .y_label_area_size(42 + 8 * decimals as u32)
             .build_cartesian_2d((x_lo..x_hi).log_scale(), y_lo..y_hi)
             .map_err(plot_err)?;
         chart
@@ -946,21 +1031,23 @@ impl Draw for DrugOverview {
             .x_labels(6)
             .y_labels(7)
             .x_label_formatter(&|x| style::tick_label(*x))
-            .y_label_formatter(&|y| format!("{y:.1}"))
+            .y_label_formatter(&|y| format!("{y:.decimals$}"))
             .x_desc(format!("concentration ({})", self.unit))
-            .y_desc("viability")
+            .y_desc(self.response.axis_label())
             .label_style((FONT, 14))
             .axis_desc_style((FONT, 15))
             .light_line_style(TRANSPARENT)
             .bold_line_style(RGBColor(235, 235, 235))
             .draw()
             .map_err(plot_err)?;
-        chart
-            .draw_series(LineSeries::new(
-                [(x_lo, 0.5), (x_hi, 0.5)],
-                RGBColor(190, 190, 190).stroke_width(1),
-            ))
-            .map_err(plot_err)?;
+        for level in references {
+            chart
+                .draw_series(LineSeries::new(
+                    [(x_lo, level), (x_hi, level)],
+                    RGBColor(190, 190, 190).stroke_width(1),
+                ))
+                .map_err(plot_err)?;
+        }
         // Resistant lines first, the parental line on top.
         for i in (0..self.series.len()).rev() {
             let s = &self.series[i];
@@ -986,7 +1073,7 @@ impl Draw for DrugOverview {
         }
         legend
             .draw(&Text::new(
-                format!("line: {} ({})", self.potency_name, self.unit),
+                format!("line: {} ({})", self.response.potency_name(), self.unit),
                 (8, 20),
                 (FONT, 15).into_font().color(&BLACK),
             ))
