@@ -540,8 +540,9 @@ fn execute(cli: &Cli) -> anyhow::Result<u8> {
             let metric = metric
                 .as_deref()
                 .map(|m| {
-                    serde_json::from_value(word(m))
-                        .map_err(|_| anyhow::anyhow!("--metric {m}: expected ic50, ec50 or auc"))
+                    serde_json::from_value(word(m)).map_err(|_| {
+                        anyhow::anyhow!("--metric {m}: expected {}", crate::shift::Metric::NAMES)
+                    })
                 })
                 .transpose()?;
             let settings = crate::plan::PlanSettings {

@@ -15,8 +15,8 @@
 //!   settings (QC, normalization, fit) may differ, with a warning;
 //! - one fit per (cell line, drug): the same pair fitted in two runs is an error naming both,
 //!   unless [`OnDuplicate::Newest`] keeps the fit of the run that started last (`run.json`
-//!   `started`); the wells behind a fit left out are marked excluded in the merged `wells.csv`,
-//!   so the dose-response panels show the points of the curve drawn;
+//!   `started`); the wells behind a fit left out are marked excluded in the merged `wells.csv`
+//!   (and `dip_rates.csv`), so the dose-response panels show the points of the curve drawn;
 //! - the lines table is the union of the runs' lines tables (read through each run's assay file,
 //!   as named in its `run.json`), or one table given with `--lines`.
 //!
@@ -383,6 +383,11 @@ pub fn merge_with_progress(
     staging_csv(&staging, "qc.csv", |w| {
         write_qc(w, &folders, &plates, &mut qc)
     })?;
+    if folders.iter().any(|f| f.dir.join(DIP_RATES).exists()) {
+        staging_csv(&staging, DIP_RATES, |w| {
+            write_dip_rates(w, &folders, &plates, &owner)
+        })?;
+    }
 
     let mut curves = [0usize; 4];
     for row in fits.chosen(&owner) {
@@ -1438,6 +1443,87 @@ fn write_wells(
     }
     out.flush()
         .map_err(|e| Error::io(Path::new("wells.csv"), "writing", e))
+}
+
+/// The per-well DIP rates a run writes when its wells are read at several times.
+const DIP_RATES: &str = "dip_rates.csv";
+
+/// Writes the merged `dip_rates.csv`: the rows of every run that wrote one (plate ids as
+/// [`PlateNames`] says), with [`RUN_COLUMN`]; sample wells behind a fit the merge left out are
+/// marked excluded, as in `wells.csv`. A run without the file (its wells were read once)
+/// contributes no rows.
+fn write_dip_rates(
+    w: &mut dyn Write,
+    folders: &[RunFolder],
+    plates: &PlateNames,
+    owner: &BTreeMap<Key, usize>,
+) -> Result<()> {
+    let io = |e: csv::Error| Error::io(Path::new(DIP_RATES), "writing", e.into());
+    let mut tables = Vec::new();
+    for (run, f) in folders.iter().enumerate() {
+        let path = f.dir.join(DIP_RATES);
+        if path.exists() {
+            tables.push((run, path.clone(), read_bytes(&path)?));
+        }
+    }
+    let mut headers = Vec::new();
+    for (_, path, bytes) in &tables {
+        let t = Table::from_bytes(bytes, path)?;
+        check_no_run_column(&t)?;
+        headers.push(t.headers.clone());
+    }
+    let header = union_header(&headers, &["excluded", "reason"]);
+    let mut out = csv::Writer::from_writer(w);
+    out.write_record(header.iter().map(String::as_str).chain([RUN_COLUMN]))
+        .map_err(io)?;
+    let col = |name: &str| header.iter().position(|h| h == name);
+    let (h_plate, h_line, h_drug, h_role, h_excluded, h_reason) = (
+        col("plate"),
+        col("cell_line"),
+        col("drug"),
+        col("role"),
+        col("excluded"),
+        col("reason"),
+    );
+    let mut cells: Vec<String> = Vec::new();
+    for ((run, path, bytes), own) in tables.iter().zip(&headers) {
+        let f = &folders[*run];
+        let mut t = Table::from_bytes(bytes, path)?;
+        let map = column_map(&header, own);
+        let mut rec = csv::StringRecord::new();
+        while t.next_row(&mut rec)?.is_some() {
+            cells.clear();
+            cells.extend(
+                map.iter()
+                    .map(|i| i.and_then(|i| rec.get(i)).unwrap_or_default().to_string()),
+            );
+            if let Some(c) = h_plate {
+                cells[c] = plates.name(&f.name, &cells[c]);
+            }
+            let get = |c: Option<usize>| c.map_or("", |c| cells[c].as_str());
+            let key = (get(h_line).to_string(), get(h_drug).to_string());
+            let superseded = get(h_role) == "sample"
+                && get(h_excluded) != "true"
+                && owner.get(&key).is_some_and(|&kept| kept != *run);
+            if let (true, Some(e), Some(r)) = (superseded, h_excluded, h_reason) {
+                cells[e] = "true".into();
+                let note = format!(
+                    "superseded: the merge keeps the fit of {} × {} from run {} (--on-duplicate newest)",
+                    key.0, key.1, folders[owner[&key]].name
+                );
+                // The run's own notes (reads not numeric, ...) stay after it.
+                cells[r] = if cells[r].is_empty() {
+                    note
+                } else {
+                    format!("{note}; {}", cells[r])
+                };
+            }
+            out.write_record(cells.iter().map(String::as_str).chain([f.name.as_str()]))
+                .map_err(io)?;
+        }
+    }
+    out.flush()
+        .map_err(|e| Error::io(Path::new(DIP_RATES), "writing", e))
 }
 
 /// Counts over the merged `qc.csv`, for `run.json`.

@@ -603,6 +603,52 @@ fn growth_outputs_are_the_same_for_any_thread_count_and_survive_a_merge() {
     let shifts = read_csv(&merged.join("shifts.csv"));
     assert!(shifts.iter().all(|s| s["metric"] == "gr50"));
     assert!(shifts.iter().any(|s| !s["log2_fc"].is_empty()));
+    // And its DIP rates: every run's rows with the run's name, plates told apart, the wells
+    // behind the fits left out (run1's: run2 started last) excluded with the reason.
+    let merged_rates = read_csv(&merged.join("dip_rates.csv"));
+    let own = read_csv(&dir.path().join("run1/dip_rates.csv"));
+    assert_eq!(merged_rates.len(), 2 * own.len());
+    for (run, rows) in [
+        ("run1", &merged_rates[..own.len()]),
+        ("run2", &merged_rates[own.len()..]),
+    ] {
+        for (m, o) in rows.iter().zip(&own) {
+            assert_eq!(m["run"], run);
+            assert_eq!(m["plate"], format!("{run}/{}", o["plate"]));
+            assert_eq!(m["dip_rate"], o["dip_rate"]);
+            let superseded = run == "run1" && o["role"] == "sample" && o["excluded"] != "true";
+            if superseded {
+                assert_eq!(m["excluded"], "true");
+                assert!(m["reason"].starts_with("superseded: "), "{m:?}");
+            } else {
+                assert_eq!(
+                    (&m["excluded"], &m["reason"]),
+                    (&o["excluded"], &o["reason"])
+                );
+            }
+        }
+    }
+    assert!(own
+        .iter()
+        .any(|o| o["role"] == "sample" && o["excluded"] != "true"));
+    // A merge compared on DIP EC50 draws the DIP rates of the fits it kept.
+    let merged_dip = dir.path().join("merged_dip");
+    collateral()
+        .arg("merge")
+        .arg(dir.path().join("run1"))
+        .arg(dir.path().join("run2"))
+        .arg("-o")
+        .arg(&merged_dip)
+        .args(["--on-duplicate", "newest", "--metric", "dip_ec50"])
+        .assert()
+        .success();
+    let data = collateral::plot::data::RunData::read(&merged_dip).unwrap();
+    let kept = merged_rates
+        .iter()
+        .filter(|r| r["role"] == "sample" && r["excluded"] != "true" && !r["dip_rate"].is_empty())
+        .count();
+    assert!(kept > 0);
+    assert_eq!(data.dip_points.len(), kept);
 }
 
 #[test]
