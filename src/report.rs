@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use crate::error::{Problem, Result};
 use crate::outdir::Staging;
-use crate::plot::data::{FitRow, QcRow, RunData};
+use crate::plot::data::{FitRow, QcRow, Response, RunData};
 use crate::plot::style::{self, short_number};
 use crate::plot::{self, Figure, Format, Kind, PlotOptions, ReportMode};
 use crate::progress::{Progress, Silent, Stage};
@@ -31,6 +31,54 @@ pub const FIT_TABLE_COLUMNS: [&str; 13] = [
     "aac",
     "message",
 ];
+
+/// `fits.csv` columns shown in the report's fit table when the run compared a GR metric.
+pub const GR_FIT_TABLE_COLUMNS: [&str; 16] = [
+    "cell_line",
+    "drug",
+    "gr_status",
+    "gr_n_points",
+    "gr50_qualifier",
+    "gr50",
+    "gr50_ci_low",
+    "gr50_ci_high",
+    "grinf",
+    "gec50",
+    "gr_hill",
+    "grmax",
+    "gr_aoc",
+    "gr_r2",
+    "gr_source",
+    "gr_message",
+];
+
+/// `fits.csv` columns shown in the report's fit table when the run compared a DIP metric.
+pub const DIP_FIT_TABLE_COLUMNS: [&str; 13] = [
+    "cell_line",
+    "drug",
+    "dip_status",
+    "dip_n_wells",
+    "dip_ec50",
+    "dip_ec50_ci_low",
+    "dip_ec50_ci_high",
+    "dip_e0",
+    "dip_emax",
+    "dip_emax_rel",
+    "dip_hill",
+    "dip_r2",
+    "dip_message",
+];
+
+/// The report's fit table for a run that compared `response`: the columns of the fits behind
+/// the compared metric (a GR50 shift is read against the GR fits, not the viability fits), and
+/// the column holding their status.
+pub fn fit_table_columns(response: Response) -> (&'static [&'static str], &'static str) {
+    match response {
+        Response::Viability | Response::ViabilityEc50 => (&FIT_TABLE_COLUMNS, "status"),
+        Response::Gr => (&GR_FIT_TABLE_COLUMNS, "gr_status"),
+        Response::Dip => (&DIP_FIT_TABLE_COLUMNS, "dip_status"),
+    }
+}
 
 /// `qc.csv` columns shown in the report's QC table.
 pub const QC_TABLE_COLUMNS: [&str; 10] = [
@@ -521,14 +569,14 @@ fn link_list(summary: &str, files: &[&str]) -> String {
     h
 }
 
-fn fit_rows(fits: &[&FitRow]) -> (Vec<Vec<String>>, Vec<String>) {
+fn fit_rows(fits: &[&FitRow], columns: &[&str], status: &str) -> (Vec<Vec<String>>, Vec<String>) {
     let rows = fits
         .iter()
-        .map(|f| FIT_TABLE_COLUMNS.iter().map(|c| f.cells.text(c)).collect())
+        .map(|f| columns.iter().map(|c| f.cells.text(c)).collect())
         .collect();
     let classes = fits
         .iter()
-        .map(|f| format!("status-{}", f.status))
+        .map(|f| format!("status-{}", f.cells.text(status)))
         .collect();
     (rows, classes)
 }
@@ -1010,8 +1058,22 @@ pub fn report_html(
     }
 
     h.push_str("<h2 id=\"fits\">Fits</h2>\n");
+    let (fit_columns, status) = fit_table_columns(data.response);
+    if status != "status" {
+        let _ = writeln!(
+            h,
+            "<p>The {} fits, whose {} the lines were compared on; the viability fits are in {} too.</p>",
+            if data.response == Response::Gr { "GR" } else { "DIP-rate" },
+            data.response.potency_name(),
+            link("fits.csv")
+        );
+    }
     let fits: Vec<&FitRow> = if summary {
-        let not_ok: Vec<&FitRow> = data.fits.iter().filter(|f| f.status != "ok").collect();
+        let not_ok: Vec<&FitRow> = data
+            .fits
+            .iter()
+            .filter(|f| f.cells.text(status) != "ok")
+            .collect();
         let shown: Vec<&FitRow> = not_ok.iter().take(SUMMARY_TABLE_ROWS).copied().collect();
         let _ = writeln!(
             h,
@@ -1030,8 +1092,8 @@ pub fn report_html(
         h.push_str("<p>From <code>fits.csv</code>; every curve has a status and, when not <code>ok</code>, the reason.</p>\n");
         data.fits.iter().collect()
     };
-    let (rows, classes) = fit_rows(&fits);
-    h.push_str(&table("fits-table", &FIT_TABLE_COLUMNS, &rows, &classes));
+    let (rows, classes) = fit_rows(&fits, fit_columns, status);
+    h.push_str(&table("fits-table", fit_columns, &rows, &classes));
 
     h.push_str("<h2 id=\"plates\">Plate maps</h2>\n");
     let plates: Vec<&str> = drawing.files_of(Kind::PlateMap).collect();

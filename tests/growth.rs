@@ -756,6 +756,15 @@ fn figures_draw_the_response_the_run_compared() {
             .unwrap();
         assert!(svg.contains(label), "{metric}: no `{label}` axis");
         let report = std::fs::read_to_string(out.join("report.html")).unwrap();
+        // The report's fit table shows the fits behind the compared metric.
+        let (columns, _) = collateral::report::fit_table_columns(response);
+        assert!(columns.contains(&if metric == "ic50" { "ic50" } else { metric }));
+        let table = crate::plot::html_table(&report, "fits-table");
+        assert_eq!(table.len(), fits.len());
+        for (row, f) in table.iter().zip(&fits) {
+            let want: Vec<String> = columns.iter().map(|c| f[*c].clone()).collect();
+            assert_eq!(row, &want, "{metric}");
+        }
         assert!(
             report.contains(&caption),
             "{metric}: no `{caption}` in the report"
