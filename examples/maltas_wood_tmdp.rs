@@ -221,9 +221,11 @@ fn progress_line(label: &str, sweep: usize, change: f64, started: Instant) {
     }
 }
 
-/// A schedule of one policy per epoch, solved with the epochs' own steps, from the cache.
+/// A schedule of one policy per epoch, solved with the epochs' own steps at discount `gamma`,
+/// from the cache.
 fn cached_schedule(
     name: &str,
+    gamma: f64,
     epochs: &[EpochShifts],
     dir: &Path,
     key: &str,
@@ -241,7 +243,7 @@ fn cached_schedule(
     Some(Schedule {
         name: name.to_string(),
         published: "TD".to_string(),
-        gamma: ValueIteration::default().gamma,
+        gamma,
         policies: policies.into_iter().map(std::sync::Arc::new).collect(),
         solved_with: epochs.to_vec(),
         environment: epochs.to_vec(),
@@ -251,15 +253,23 @@ fn cached_schedule(
     })
 }
 
-/// The t-MDP (their `main_td.rs`), future costs exact.
-fn solve_td(epochs: &[EpochShifts], args: &Args, log: &mut String) -> Res<Schedule> {
+/// The t-MDP (their `main_td.rs`) at discount `gamma`, future costs exact.
+fn solve_td(epochs: &[EpochShifts], gamma: f64, args: &Args, log: &mut String) -> Res<Schedule> {
     let space = ResistanceSpace::maltas_wood();
-    let settings = ValueIteration::default();
+    let settings = ValueIteration {
+        gamma,
+        ..ValueIteration::default()
+    };
+    let name = if gamma == ValueIteration::default().gamma {
+        "TD".to_string()
+    } else {
+        format!("TD (γ {gamma})")
+    };
     let refs: Vec<&EpochShifts> = epochs.iter().collect();
     let key = cache_key("td", &refs, &settings);
     let dir = args.out.join("cache");
-    if let Some(s) = cached_schedule("TD", epochs, &dir, &key, args.fresh) {
-        writeln!(log, "- TD: read from the cache (`{key}`)")?;
+    if let Some(s) = cached_schedule(&name, gamma, epochs, &dir, &key, args.fresh) {
+        writeln!(log, "- {name}: read from the cache (`{key}`)")?;
         return Ok(s);
     }
     let started = Instant::now();
@@ -269,7 +279,7 @@ fn solve_td(epochs: &[EpochShifts], args: &Args, log: &mut String) -> Res<Schedu
         epochs,
         STEPS,
         &settings,
-        &mut |e, sweep, change| progress_line(&format!("TD epoch {e}"), sweep, change, started),
+        &mut |e, sweep, change| progress_line(&format!("{name} epoch {e}"), sweep, change, started),
         &mut |e, sol, _| {
             if stored.is_ok() {
                 stored = store(&dir, &key, e, &sol.policy, &sol.values);
@@ -279,7 +289,7 @@ fn solve_td(epochs: &[EpochShifts], args: &Args, log: &mut String) -> Res<Schedu
     stored?;
     writeln!(
         log,
-        "- TD: solved in {:.0} s ({} sweeps in the epochs of days 0–2 … 6–8)",
+        "- {name}: solved in {:.0} s ({} sweeps in the epochs of days 0–2 … 6–8)",
         started.elapsed().as_secs_f64(),
         solution
             .sweeps
@@ -288,7 +298,7 @@ fn solve_td(epochs: &[EpochShifts], args: &Args, log: &mut String) -> Res<Schedu
             .collect::<Vec<_>>()
             .join(", ")
     )?;
-    Ok(cached_schedule("TD", epochs, &dir, &key, false).expect("just stored"))
+    Ok(cached_schedule(&name, gamma, epochs, &dir, &key, false).expect("just stored"))
 }
 
 /// The t-MDP with future costs as noisy as theirs. They estimate F as the mean of 100
@@ -310,7 +320,7 @@ fn solve_td_noisy(
     let key = cache_key(&format!("td 100-run F seed {seed}"), &refs, &settings);
     let dir = args.out.join("cache");
     let name = format!("TD, 100-run F (seed {seed})");
-    if let Some(s) = cached_schedule(&name, epochs, &dir, &key, args.fresh) {
+    if let Some(s) = cached_schedule(&name, settings.gamma, epochs, &dir, &key, args.fresh) {
         writeln!(log, "- {name}: read from the cache (`{key}`)")?;
         return Ok(s);
     }
@@ -363,7 +373,7 @@ fn solve_td_noisy(
         "- {name}: solved in {:.0} s",
         started.elapsed().as_secs_f64()
     )?;
-    Ok(cached_schedule(&name, epochs, &dir, &key, false).expect("just stored"))
+    Ok(cached_schedule(&name, settings.gamma, epochs, &dir, &key, false).expect("just stored"))
 }
 
 /// A static schedule: one policy solved from one profile, used in every epoch.
@@ -851,7 +861,7 @@ fn main() -> Res<()> {
     for text in &args.schedules {
         let (name, gamma) = schedule_gamma(text)?;
         if name == "TD" {
-            schedules.push(solve_td(&epochs, &args, &mut log)?);
+            schedules.push(solve_td(&epochs, gamma, &args, &mut log)?);
         } else {
             let day: f64 = name[1..].parse()?;
             let from = if args.cumulative { 0.0 } else { day - 2.0 };
