@@ -74,7 +74,9 @@ pub const DIP_FIT_TABLE_COLUMNS: [&str; 13] = [
 /// the column holding their status.
 pub fn fit_table_columns(response: Response) -> (&'static [&'static str], &'static str) {
     match response {
-        Response::Viability | Response::ViabilityEc50 => (&FIT_TABLE_COLUMNS, "status"),
+        Response::Viability | Response::ViabilityEc50 | Response::Mic => {
+            (&FIT_TABLE_COLUMNS, "status")
+        }
         Response::Gr => (&GR_FIT_TABLE_COLUMNS, "gr_status"),
         Response::Dip => (&DIP_FIT_TABLE_COLUMNS, "dip_status"),
     }

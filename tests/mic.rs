@@ -501,3 +501,56 @@ fn simulated_mics_follow_the_true_curves() {
         "{null_called} of {null}"
     );
 }
+
+#[test]
+fn figures_mark_the_compared_mics() {
+    use collateral::plot::data::{Response, RunData};
+    use collateral::plot::dose_response::Curves;
+    let dir = tempfile::tempdir().unwrap();
+    let a = assay(dir.path(), "[shift]\nmetric = \"mic\"\n");
+    let out = dir.path().join("out");
+    collateral()
+        .arg("run")
+        .arg(&a)
+        .arg("-o")
+        .arg(&out)
+        .assert()
+        .success();
+    let data = RunData::read(&out).unwrap();
+    assert_eq!(data.response, Response::Mic);
+    let shifts = read_csv(&out.join("shifts.csv"));
+    let curves = Curves::new(&data, &Default::default());
+    let grid = curves.grid("R", Some("P")).unwrap();
+    assert!(grid
+        .caption()
+        .contains("the MIC (the maximum-likelihood MIC"));
+    let mut marked = BTreeMap::new();
+    for panel in &grid.panels {
+        let row = shifts.iter().find(|s| s["drug"] == panel.drug).unwrap();
+        for s in &panel.series {
+            let (value, qualifier) = if s.parental {
+                ("value_parental", "qualifier_parental")
+            } else {
+                ("value_resistant", "qualifier_resistant")
+            };
+            // The mark is the MLE MIC the lines were compared on, at the threshold.
+            if row[value].is_empty() {
+                assert!(s.potency.is_nan());
+            } else {
+                assert_eq!(s.potency, num(row, value), "{} {}", s.line, panel.drug);
+                assert_eq!(s.qualifier, row[qualifier]);
+            }
+            assert_eq!(s.potency_level, 0.1);
+            // The curve drawn is the viability fit's.
+            assert_eq!(s.curve, data.fit(&s.line, &panel.drug).unwrap().curve());
+            marked.insert((s.line.clone(), panel.drug.clone()), s.potency_label());
+        }
+    }
+    // As `mics_from_hand_made_wells` works out: D compares 1 with 16; E has no MLE for R.
+    let label = |l: &str, d: &str| marked[&(l.to_string(), d.to_string())].clone();
+    assert_eq!(label("P", "D"), "1.00");
+    assert_eq!(label("R", "D"), "16.0");
+    assert_eq!(label("R", "E"), "no MLE MIC");
+    let svg = std::fs::read_to_string(out.join("plots/dose_response/R.svg")).unwrap();
+    assert!(svg.contains("MIC (ug/mL)"), "no MIC label in the grid");
+}

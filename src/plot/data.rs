@@ -87,6 +87,9 @@ pub enum Response {
     /// DIP rates with the fitted DIP-rate curve and its EC50 marked (metrics `dip_ec50`,
     /// `dip_emax`).
     Dip,
+    /// Viability with the maximum-likelihood MIC of `shifts.csv` marked at the MIC threshold
+    /// (metric `mic`).
+    Mic,
 }
 
 impl Response {
@@ -96,24 +99,26 @@ impl Response {
             Some("ec50") => Response::ViabilityEc50,
             Some("gr50" | "gr_aoc") => Response::Gr,
             Some("dip_ec50" | "dip_emax") => Response::Dip,
+            Some("mic") => Response::Mic,
             _ => Response::Viability,
         }
     }
 
-    /// The marked potency's name: `IC50`, `EC50`, `GR50` or `DIP EC50`.
+    /// The marked potency's name: `IC50`, `EC50`, `GR50`, `DIP EC50` or `MIC`.
     pub fn potency_name(self) -> &'static str {
         match self {
             Response::Viability => "IC50",
             Response::ViabilityEc50 => "EC50",
             Response::Gr => "GR50",
             Response::Dip => "DIP EC50",
+            Response::Mic => "MIC",
         }
     }
 
     /// The y axis: what a point is.
     pub fn axis_label(self) -> &'static str {
         match self {
-            Response::Viability | Response::ViabilityEc50 => "viability",
+            Response::Viability | Response::ViabilityEc50 | Response::Mic => "viability",
             Response::Gr => "GR value",
             Response::Dip => "DIP rate (doublings/h)",
         }
@@ -126,6 +131,9 @@ impl Response {
             Response::ViabilityEc50 => "EC50 (the compared metric, at the curve's midpoint)",
             Response::Gr => "GR50 (GR value 0.5; >/< when censored at the tested range)",
             Response::Dip => "DIP EC50 (the compared metric, at the curve's midpoint)",
+            Response::Mic => {
+                "MIC (the maximum-likelihood MIC of the line's replicate series that the lines were compared on, at the MIC threshold; >/< when censored)"
+            }
         }
     }
 }
@@ -218,6 +226,11 @@ pub struct ShiftRow {
     pub call: String,
     /// Replicate (empty for pooled rows).
     pub replicate: String,
+    /// The resistant line's compared value (for metric mic its maximum-likelihood MIC; NaN
+    /// when absent) and its qualifier (`>`, `<` or empty).
+    pub value_resistant: (f64, String),
+    /// The parental line's, as [`ShiftRow::value_resistant`].
+    pub value_parental: (f64, String),
     /// The row's text cells, for the report's shift table.
     pub cells: Cells,
 }
@@ -520,6 +533,11 @@ impl RunData {
                         q_value: r.number("q_value"),
                         call: r.text("call"),
                         replicate: r.text("replicate"),
+                        value_resistant: (
+                            r.number("value_resistant"),
+                            r.text("qualifier_resistant"),
+                        ),
+                        value_parental: (r.number("value_parental"), r.text("qualifier_parental")),
                         cells: r.cells(),
                     })
                     .collect(),

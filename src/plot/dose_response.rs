@@ -119,6 +119,12 @@ pub struct Curves<'a> {
     lines: Vec<(String, Option<String>)>,
     unit: String,
     response: Response,
+    /// For metric mic: the maximum-likelihood MIC and its qualifier of each (cell line, drug),
+    /// from the pooled `shifts.csv` rows (a resistant line's own row, or for a parental line
+    /// any row comparing with it: the MLE is per line).
+    mics: HashMap<(String, String), (f64, String)>,
+    /// The MIC threshold of the run (`settings.mic.threshold`), where MICs are marked.
+    mic_threshold: f64,
 }
 
 impl<'a> Curves<'a> {
@@ -167,6 +173,20 @@ impl<'a> Curves<'a> {
             .into_iter()
             .filter(|d| options.wants_drug(d))
             .collect();
+        let mut mics = HashMap::new();
+        if data.response == Response::Mic {
+            for s in data.pooled_shifts() {
+                for (line, value) in [
+                    (&s.resistant_line, &s.value_resistant),
+                    (&s.parental_line, &s.value_parental),
+                ] {
+                    if value.0.is_finite() {
+                        mics.entry((line.clone(), s.drug.clone()))
+                            .or_insert_with(|| value.clone());
+                    }
+                }
+            }
+        }
         Curves {
             data,
             points,
@@ -174,6 +194,10 @@ impl<'a> Curves<'a> {
             lines,
             unit: data.unit(),
             response: data.response,
+            mics,
+            mic_threshold: data.run["settings"]["mic"]["threshold"]
+                .as_f64()
+                .unwrap_or(0.1),
         }
     }
 
@@ -345,7 +369,18 @@ impl<'a> Curves<'a> {
             .and_then(|k| self.points.get(&k))
             .cloned()
             .unwrap_or_default();
-        make_series(self.data, pts, line, drug, parental, self.response)
+        let mut series = make_series(self.data, pts, line, drug, parental, self.response);
+        if self.response == Response::Mic {
+            series.potency_level = self.mic_threshold;
+            match self.mics.get(&(line.to_string(), drug.to_string())) {
+                Some((mic, qualifier)) => {
+                    series.potency = *mic;
+                    series.qualifier = qualifier.clone();
+                }
+                None => series.status = "no MLE MIC".to_string(),
+            }
+        }
+        series
     }
 }
 
@@ -393,6 +428,11 @@ fn make_series(
         return series;
     };
     match response {
+        // The MIC comes from the shifts: the curve is the viability fit's.
+        Response::Mic => {
+            series.curve = f.curve();
+            series.status = f.status.clone();
+        }
         Response::Viability => {
             series.curve = f.curve();
             series.potency = f.ic50;
@@ -639,7 +679,7 @@ impl Draw for Highlights {
 /// meant.
 fn response_named(response: Response) -> String {
     match response {
-        Response::Viability | Response::ViabilityEc50 => String::new(),
+        Response::Viability | Response::ViabilityEc50 | Response::Mic => String::new(),
         other => format!(" ({})", other.axis_label()),
     }
 }
@@ -651,22 +691,32 @@ fn short_mark(response: Response) -> &'static str {
         Response::ViabilityEc50 => "EC50 (curve midpoint)",
         Response::Gr => "GR50 (GR value 0.5)",
         Response::Dip => "DIP EC50 (curve midpoint)",
+        Response::Mic => "MIC (at the MIC threshold)",
     }
 }
 
 /// The y range of a panel showing `ys`, the levels worth a reference line (the IC50's and
-/// GR50's 0.5, no net growth at 0), and how many decimals its tick labels need.
-fn y_axis(response: Response, ys: impl Iterator<Item = f64>) -> ((f64, f64), Vec<f64>, usize) {
+/// GR50's 0.5, no net growth at 0, the MIC threshold `mic_level`), and how many decimals its
+/// tick labels need.
+fn y_axis(
+    response: Response,
+    ys: impl Iterator<Item = f64>,
+    mic_level: f64,
+) -> ((f64, f64), Vec<f64>, usize) {
     let (y_min, y_max) = ys.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), y| {
         (a.min(y), b.max(y))
     });
     match response {
-        Response::Viability | Response::ViabilityEc50 => (
+        Response::Viability | Response::ViabilityEc50 | Response::Mic => (
             (
                 (y_min - 0.05).clamp(-1.0, -0.1),
                 (y_max + 0.05).clamp(1.3, 3.0),
             ),
-            vec![0.5],
+            if response == Response::Mic {
+                vec![mic_level]
+            } else {
+                vec![0.5]
+            },
             1,
         ),
         // GR values lie in [−1, 1] up to noise: −1 is every cell killed.
@@ -783,7 +833,7 @@ fn draw_panel<DB: DrawingBackend>(
     if xs.is_empty() {
         plot.draw(&Text::new(
             match response {
-                Response::Viability | Response::ViabilityEc50 => "no usable wells",
+                Response::Viability | Response::ViabilityEc50 | Response::Mic => "no usable wells",
                 Response::Gr => "no wells with a GR value",
                 Response::Dip => "no wells with a DIP rate",
             },
@@ -803,7 +853,8 @@ fn draw_panel<DB: DrawingBackend>(
     } else {
         (x_min / 10.0, x_min * 10.0)
     };
-    let ((y_lo, y_hi), references, decimals) = y_axis(response, ys.iter().copied());
+    let mic_level = panel.series.first().map_or(f64::NAN, |s| s.potency_level);
+    let ((y_lo, y_hi), references, decimals) = y_axis(response, ys.iter().copied(), mic_level);
     let clamp_y = |y: f64| y.clamp(y_lo, y_hi);
 
     let mut chart = ChartBuilder::on(&plot)
@@ -1014,7 +1065,9 @@ impl Draw for DrugOverview {
         } else {
             (x_min / 10.0, x_min * 10.0)
         };
-        let ((y_lo, y_hi), references, decimals) = y_axis(self.response, ys.iter().copied());
+        let mic_level = self.series.first().map_or(f64::NAN, |s| s.potency_level);
+        let ((y_lo, y_hi), references, decimals) =
+            y_axis(self.response, ys.iter().copied(), mic_level);
         let clamp_y = |y: f64| y.clamp(y_lo, y_hi);
         let mut chart = ChartBuilder::on(&plot)
             .caption(
