@@ -153,8 +153,8 @@ enum Command {
         /// One lines table for all runs, instead of the runs' own (read through their assay files).
         #[arg(long)]
         lines: Option<PathBuf>,
-        /// Metric compared (ic50, ec50, auc, gr50, gr_aoc, dip_ec50 or dip_emax), instead of the
-        /// runs' common one.
+        /// Metric compared (ic50, ec50, auc, mic, gr50, gr_aoc, dip_ec50 or dip_emax), instead of
+        /// the runs' common one.
         #[arg(long)]
         metric: Option<String>,
         /// Fold-change threshold on |log2_fc|, instead of the runs' common one.

@@ -18,7 +18,9 @@
 //!   `started`); the wells behind a fit left out are marked excluded in the merged `wells.csv`
 //!   (and `dip_rates.csv`), so the dose-response panels show the points of the curve drawn;
 //! - the lines table is the union of the runs' lines tables (read through each run's assay file,
-//!   as named in its `run.json`), or one table given with `--lines`.
+//!   as named in its `run.json`), or one table given with `--lines`;
+//! - with metric mic every run has a `mics.csv` read at one `mic.threshold`: the kept pairs'
+//!   MICs are merged and one dilution model is fitted to them.
 //!
 //! A resistant line is compared with whichever fit of its parental line the merge holds, from
 //! its own run or another: the `run` and `parental_run` columns of `shifts.csv` say which, and a
@@ -400,13 +402,32 @@ pub fn merge_with_progress(
         }
     }
 
+    // Metric mic compares the MICs each run read from its wells, not its fits.
+    let mics = if settings.metric == Metric::Mic {
+        let mics = MergedMics::read(&folders, &owner)?;
+        staging_csv(&staging, "mics.csv", |w| mics.write(w, &folders))?;
+        Some(mics)
+    } else {
+        None
+    };
+    let mut mic_model = None;
+
     let mut calls = [0usize; 4];
     let mut n_cycles = 0;
     let mut cross_run = 0;
     if let Some(lines) = &lines {
         warnings.extend(unlisted_lines(&lines.table, &owner));
-        let estimates = estimates(&folders, &owner, &lines.table, &settings)?;
-        let shifts = compute_shifts(&estimates, &lines.table, &settings);
+        let shifts = match &mics {
+            Some(m) => {
+                let (model, shifts) = crate::mic::compute_shifts(&m.mics, &lines.table, &settings);
+                mic_model = Some(model.summary_json());
+                shifts
+            }
+            None => {
+                let estimates = estimates(&folders, &owner, &lines.table, &settings)?;
+                compute_shifts(&estimates, &lines.table, &settings)
+            }
+        };
         let name_of = |line: &str, drug: &str| {
             owner
                 .get(&(line.to_string(), drug.to_string()))
@@ -483,6 +504,7 @@ pub fn merge_with_progress(
         renamed_plates: &plates.renamed,
         wells: &counts,
         qc: &qc,
+        mic: mics.as_ref().map(|m| (m.threshold, mic_model)),
         report: &report,
     });
     staging.write("run.json", |w| {
@@ -1593,6 +1615,9 @@ struct MergeJson<'a> {
     renamed_plates: &'a BTreeSet<String>,
     wells: &'a WellCounts,
     qc: &'a QcCounts,
+    /// Metric mic: the runs' common MIC threshold and the dilution model's summary (`None`
+    /// without a lines table).
+    mic: Option<(f64, Option<Value>)>,
     report: &'a MergeReport,
 }
 
@@ -1654,7 +1679,12 @@ fn merge_json(m: MergeJson<'_>) -> Value {
     }
     let mut timings = BTreeMap::new();
     timings.insert("total", report.seconds);
-    json!({
+    let mut settings =
+        json!({ "shift": serde_json::to_value(m.settings).expect("settings serialize") });
+    if let Some((threshold, _)) = &m.mic {
+        settings["mic"] = json!({ "threshold": threshold });
+    }
+    let mut out = json!({
         "tool": "collateral",
         "version": env!("CARGO_PKG_VERSION"),
         "started": m.started,
@@ -1673,7 +1703,7 @@ fn merge_json(m: MergeJson<'_>) -> Value {
             "cross_run_shifts": report.cross_run,
         },
         "inputs": inputs,
-        "settings": { "shift": serde_json::to_value(m.settings).expect("settings serialize") },
+        "settings": settings,
         "counts": {
             "runs": folders.len(),
             "plates": m.wells.plates.len(),
@@ -1709,7 +1739,107 @@ fn merge_json(m: MergeJson<'_>) -> Value {
         "timings_seconds": timings,
         "warnings": warnings,
         "skipped": skipped,
-    })
+    });
+    if let Some((_, Some(model))) = &m.mic {
+        // The dilution error model fitted to the merged MICs, as a run records its own.
+        out["mic"] = model.clone();
+    }
+    out
+}
+
+/// Metric mic: the `mics.csv` rows of every run whose (cell line, drug) fit the merge kept, so
+/// that one dilution model (one error rate) is fitted to the merged table, as `run` fits one to
+/// its own.
+struct MergedMics {
+    mics: Vec<crate::mic::Mic>,
+    /// The run of each row.
+    runs: Vec<usize>,
+    /// The runs' common `mic.threshold`.
+    threshold: f64,
+}
+
+impl MergedMics {
+    /// Every run must have read its MICs (`mics.csv`) at one threshold: MICs read at 10 % and
+    /// at 50 % growth are not the same measurement.
+    fn read(folders: &[RunFolder], owner: &BTreeMap<Key, usize>) -> Result<MergedMics> {
+        let mut problems = Vec::new();
+        let mut thresholds: BTreeMap<String, Vec<&str>> = BTreeMap::new();
+        for f in folders {
+            let path = f.dir.join("mics.csv");
+            if !path.exists() {
+                problems.push(Problem {
+                    location: Location::file(&path),
+                    message: format!(
+                        "{} has no mics.csv (it compared {}): metric mic merges the MICs each run read from its wells; rerun it with `metric = \"mic\"`",
+                        f.label(),
+                        f.shift.metric.name()
+                    ),
+                });
+            }
+            let t = &f.json["settings"]["mic"]["threshold"];
+            thresholds.entry(t.to_string()).or_default().push(&f.name);
+        }
+        if thresholds.len() > 1 {
+            let each: Vec<String> = thresholds
+                .iter()
+                .map(|(t, runs)| format!("{t} in {}", runs.join(", ")))
+                .collect();
+            problems.push(Problem {
+                location: Location::default(),
+                message: format!(
+                    "the runs read their MICs at different thresholds (mic.threshold {}); MICs of one merge must be read alike: rerun them with one threshold",
+                    each.join("; ")
+                ),
+            });
+        }
+        if !problems.is_empty() {
+            return Err(Error::problems(ErrorKind::Input, problems));
+        }
+        let mut mics = Vec::new();
+        let mut runs = Vec::new();
+        for (run, f) in folders.iter().enumerate() {
+            for m in crate::mic::read_mics(&f.dir.join("mics.csv"))? {
+                let key = (m.cell_line.clone(), m.drug.clone());
+                // A pair without a fit row has no duplicate to resolve: it is kept.
+                if owner.get(&key).is_none_or(|&kept| kept == run) {
+                    mics.push(m);
+                    runs.push(run);
+                }
+            }
+        }
+        let threshold = folders[0].json["settings"]["mic"]["threshold"]
+            .as_f64()
+            .unwrap_or(crate::mic::MicSettings::default().threshold);
+        Ok(MergedMics {
+            mics,
+            runs,
+            threshold,
+        })
+    }
+
+    /// The merged `mics.csv`: a run's columns, then [`RUN_COLUMN`].
+    fn write(&self, w: &mut dyn Write, folders: &[RunFolder]) -> Result<()> {
+        let io = |e: csv::Error| Error::io(Path::new("mics.csv"), "writing", e.into());
+        let mut out = csv::Writer::from_writer(w);
+        out.write_record(crate::mic::MIC_COLUMNS.iter().chain(&[RUN_COLUMN]))
+            .map_err(io)?;
+        for (m, &run) in self.mics.iter().zip(&self.runs) {
+            out.write_record([
+                m.cell_line.as_str(),
+                &m.drug,
+                &m.replicate,
+                &crate::text::format_number(m.mic),
+                m.qualifier.symbol(),
+                &m.n_concentrations.to_string(),
+                &m.skipped_wells.to_string(),
+                &m.message,
+                &folders[run].name,
+            ])
+            .map_err(io)?;
+        }
+        out.flush()
+            .map_err(|e| Error::io(Path::new("mics.csv"), "writing", e))
+    }
 }
 
 #[cfg(test)]

@@ -379,7 +379,7 @@ pub fn read_estimates(path: &std::path::Path, metric: Metric) -> crate::Result<V
         return Err(Error::config(
             t.at(1),
             format!(
-                "metric mic compares MICs, not the fits of {}: `collateral shift` takes a MIC table (columns cell_line, drug, replicate, mic; e.g. a run's mics.csv), and `collateral merge` does not compare MICs",
+                "metric mic compares MICs, not the fits of {}: `collateral shift` takes a MIC table (columns cell_line, drug, replicate, mic; e.g. a run's mics.csv) and `collateral merge` merges the runs' mics.csv",
                 path.display()
             ),
         ));

@@ -554,3 +554,198 @@ fn figures_mark_the_compared_mics() {
     let svg = std::fs::read_to_string(out.join("plots/dose_response/R.svg")).unwrap();
     assert!(svg.contains("MIC (ug/mL)"), "no MIC label in the grid");
 }
+
+/// A run of the hand-made screen restricted to `drugs` (controls kept), into `name`.
+fn run_drugs(dir: &Path, name: &str, drugs: &[&str], extra: &str) -> std::path::PathBuf {
+    let sub = dir.join(format!("{name}_in"));
+    std::fs::create_dir_all(&sub).unwrap();
+    let wells: String = wells()
+        .lines()
+        .enumerate()
+        .filter(|(i, l)| {
+            *i == 0
+                || drugs.iter().any(|d| l.split(',').nth(3) == Some(d))
+                || l.split(',').nth(3) == Some("")
+        })
+        .map(|(_, l)| format!("{l}\n"))
+        .collect();
+    write(&sub, "wells.csv", &wells);
+    write(&sub, "lines.csv", LINES);
+    let a = write(
+        &sub,
+        "assay.toml",
+        &format!(
+            "name = \"{name}\"\nconcentration_unit = \"ug/mL\"\nwells = \"wells.csv\"\nlines = \"lines.csv\"\n{extra}"
+        ),
+    );
+    let out = dir.join(name);
+    collateral()
+        .args(["run", "--no-figures"])
+        .arg(&a)
+        .arg("-o")
+        .arg(&out)
+        .assert()
+        .success();
+    out
+}
+
+#[test]
+fn merged_mic_runs_compare_like_one_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let mic = "[shift]\nmetric = \"mic\"\n";
+    let whole = run_drugs(dir.path(), "whole", &["D", "E"], mic);
+    let d = run_drugs(dir.path(), "batch_d", &["D"], mic);
+    let e = run_drugs(dir.path(), "batch_e", &["E"], mic);
+    let merged = dir.path().join("merged");
+    collateral()
+        .arg("merge")
+        .arg(&d)
+        .arg(&e)
+        .arg("-o")
+        .arg(&merged)
+        .assert()
+        .success();
+    // One dilution model over the merged MICs: the same error rate, MLEs, tests and calls as
+    // the run that read both drugs at once.
+    let columns = [
+        "resistant_line",
+        "drug",
+        "log2_fc",
+        "log2_fc_qualifier",
+        "ci_low",
+        "ci_high",
+        "p_value",
+        "q_value",
+        "call",
+        "value_resistant",
+        "value_parental",
+        "reason",
+    ];
+    let pick = |rows: Vec<std::collections::HashMap<String, String>>| -> Vec<Vec<String>> {
+        rows.iter()
+            .map(|r| columns.iter().map(|c| r[*c].clone()).collect())
+            .collect()
+    };
+    let want = pick(read_csv(&whole.join("shifts.csv")));
+    assert_eq!(pick(read_csv(&merged.join("shifts.csv"))), want);
+    assert_eq!(want.len(), 2);
+    let json = |dir: &Path| -> serde_json::Value {
+        serde_json::from_slice(&std::fs::read(dir.join("run.json")).unwrap()).unwrap()
+    };
+    assert_eq!(json(&merged)["mic"], json(&whole)["mic"]);
+    assert_eq!(json(&merged)["settings"]["mic"]["threshold"], 0.1);
+    // The merged mics.csv: every run's rows with the run's name.
+    let rows = read_csv(&merged.join("mics.csv"));
+    assert_eq!(rows.len(), 12);
+    let mut by_run: Vec<(String, String)> = rows
+        .iter()
+        .map(|r| (r["drug"].clone(), r["run"].clone()))
+        .collect();
+    by_run.dedup();
+    assert_eq!(
+        by_run,
+        [
+            ("D".to_string(), "batch_d".to_string()),
+            ("E".into(), "batch_e".into())
+        ]
+    );
+    let mut merged_rows: Vec<Vec<String>> = rows
+        .iter()
+        .map(|r| {
+            [
+                "cell_line",
+                "drug",
+                "replicate",
+                "mic",
+                "mic_qualifier",
+                "message",
+            ]
+            .iter()
+            .map(|c| r[*c].clone())
+            .collect()
+        })
+        .collect();
+    let mut whole_rows: Vec<Vec<String>> = read_csv(&whole.join("mics.csv"))
+        .iter()
+        .map(|r| {
+            [
+                "cell_line",
+                "drug",
+                "replicate",
+                "mic",
+                "mic_qualifier",
+                "message",
+            ]
+            .iter()
+            .map(|c| r[*c].clone())
+            .collect()
+        })
+        .collect();
+    merged_rows.sort();
+    whole_rows.sort();
+    assert_eq!(merged_rows, whole_rows);
+
+    // A rescreen of D kept with --on-duplicate newest: its MICs replace the first screen's.
+    let again = run_drugs(dir.path(), "batch_d_again", &["D"], mic);
+    let newest = dir.path().join("newest");
+    collateral()
+        .arg("merge")
+        .arg(&d)
+        .arg(&e)
+        .arg(&again)
+        .arg("-o")
+        .arg(&newest)
+        .args(["--on-duplicate", "newest"])
+        .assert()
+        .success();
+    let rows = read_csv(&newest.join("mics.csv"));
+    assert_eq!(rows.len(), 12);
+    assert!(rows
+        .iter()
+        .filter(|r| r["drug"] == "D")
+        .all(|r| r["run"] == "batch_d_again"));
+    assert_eq!(pick(read_csv(&newest.join("shifts.csv"))), want);
+}
+
+#[test]
+fn a_mic_merge_needs_every_run_to_have_read_mics_alike() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = run_drugs(dir.path(), "mic_d", &["D"], "[shift]\nmetric = \"mic\"\n");
+    let ic50 = run_drugs(dir.path(), "ic50_e", &["E"], "");
+    let out = collateral()
+        .arg("merge")
+        .arg(&d)
+        .arg(&ic50)
+        .arg("-o")
+        .arg(dir.path().join("m1"))
+        .args(["--metric", "mic"])
+        .assert()
+        .failure()
+        .get_output()
+        .stderr
+        .clone();
+    let err = String::from_utf8_lossy(&out);
+    assert!(err.contains("ic50_e/mics.csv"), "{err}");
+    assert!(err.contains("it compared ic50"), "{err}");
+    let half = run_drugs(
+        dir.path(),
+        "mic_e_half",
+        &["E"],
+        "[shift]\nmetric = \"mic\"\n[mic]\nthreshold = 0.5\n",
+    );
+    let out = collateral()
+        .arg("merge")
+        .arg(&d)
+        .arg(&half)
+        .arg("-o")
+        .arg(dir.path().join("m2"))
+        .assert()
+        .failure()
+        .get_output()
+        .stderr
+        .clone();
+    let err = String::from_utf8_lossy(&out);
+    assert!(err.contains("different thresholds"), "{err}");
+    assert!(err.contains("0.5 in mic_e_half"), "{err}");
+    assert!(!dir.path().join("m1").exists() && !dir.path().join("m2").exists());
+}

@@ -308,8 +308,9 @@ def shift(
     """``collateral shift``: shifts, matrix, calls, network and cycles from fits and a lines
     table (``cell_line, parental_line, selected_with``), each a DataFrame or a file.
 
-    ``metric``: ``ic50``, ``ec50``, ``auc`` or ``mic`` (then ``fits`` is a MIC table:
-    ``cell_line, drug, replicate, mic[, mic_qualifier]``); ``tau``: threshold on |log2_fc|;
+    ``metric``: ``ic50``, ``ec50``, ``auc``, the growth metrics ``gr50``, ``gr_aoc``,
+    ``dip_ec50``, ``dip_emax`` (fits with growth columns), or ``mic`` (then ``fits`` is a MIC
+    table: ``cell_line, drug, replicate, mic[, mic_qualifier]``); ``tau``: threshold on |log2_fc|;
     ``alpha``: level on BH q-values; ``rule``: ``delta``, ``dhawan2017``, ``nichol2019`` or ``maltas-wood``;
     further ``settings`` are the
     assay file's ``[shift]`` keys (``per_replicate``, ``max_cycle_length``). Returns a
