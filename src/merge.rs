@@ -1824,17 +1824,13 @@ impl MergedMics {
         out.write_record(crate::mic::MIC_COLUMNS.iter().chain(&[RUN_COLUMN]))
             .map_err(io)?;
         for (m, &run) in self.mics.iter().zip(&self.runs) {
-            out.write_record([
-                m.cell_line.as_str(),
-                &m.drug,
-                &m.replicate,
-                &crate::text::format_number(m.mic),
-                m.qualifier.symbol(),
-                &m.n_concentrations.to_string(),
-                &m.skipped_wells.to_string(),
-                &m.message,
-                &folders[run].name,
-            ])
+            let fields = crate::mic::mic_fields(m);
+            out.write_record(
+                fields
+                    .iter()
+                    .map(String::as_str)
+                    .chain([folders[run].name.as_str()]),
+            )
             .map_err(io)?;
         }
         out.flush()

@@ -293,18 +293,23 @@ pub fn write_mics(w: &mut dyn std::io::Write, mics: &[Mic]) -> std::io::Result<(
     let mut out = csv::Writer::from_writer(w);
     out.write_record(MIC_COLUMNS)?;
     for m in mics {
-        out.write_record([
-            m.cell_line.as_str(),
-            &m.drug,
-            &m.replicate,
-            &crate::text::format_number(m.mic),
-            m.qualifier.symbol(),
-            &m.n_concentrations.to_string(),
-            &m.skipped_wells.to_string(),
-            &m.message,
-        ])?;
+        out.write_record(mic_fields(m))?;
     }
     out.flush()
+}
+
+/// One `mics.csv` row's fields, in [`MIC_COLUMNS`] order (`collateral merge` adds its `run`).
+pub fn mic_fields(m: &Mic) -> [String; 8] {
+    [
+        m.cell_line.clone(),
+        m.drug.clone(),
+        m.replicate.clone(),
+        crate::text::format_number(m.mic),
+        m.qualifier.symbol().to_string(),
+        m.n_concentrations.to_string(),
+        m.skipped_wells.to_string(),
+        m.message.clone(),
+    ]
 }
 
 /// Whether a table is a MIC table (it has a `mic` column) rather than a fits table.

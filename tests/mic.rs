@@ -67,28 +67,36 @@ fn wells() -> String {
 const LINES: &str = "cell_line,parental_line,selected_with\nP,,\nR,P,D\n";
 
 fn assay(dir: &Path, extra: &str) -> std::path::PathBuf {
-    write(dir, "wells.csv", &wells());
+    assay_of(dir, "mic", &wells(), extra)
+}
+
+/// An assay named `name` in `dir` over `wells` and [`LINES`], with `extra` settings.
+fn assay_of(dir: &Path, name: &str, wells: &str, extra: &str) -> std::path::PathBuf {
+    write(dir, "wells.csv", wells);
     write(dir, "lines.csv", LINES);
     write(
         dir,
         "assay.toml",
         &format!(
-            "name = \"mic\"\nconcentration_unit = \"ug/mL\"\nwells = \"wells.csv\"\nlines = \"lines.csv\"\n{extra}"
+            "name = \"{name}\"\nconcentration_unit = \"ug/mL\"\nwells = \"wells.csv\"\nlines = \"lines.csv\"\n{extra}"
         ),
     )
 }
 
 fn run(dir: &Path, extra: &str) -> std::path::PathBuf {
-    let a = assay(dir, extra);
-    let out = dir.join("out");
+    run_into(&assay(dir, extra), &dir.join("out"))
+}
+
+/// `collateral run --no-figures ASSAY -o OUT`, which must succeed.
+fn run_into(assay: &Path, out: &Path) -> std::path::PathBuf {
     collateral()
         .args(["run", "--no-figures"])
-        .arg(&a)
+        .arg(assay)
         .arg("-o")
-        .arg(&out)
+        .arg(out)
         .assert()
         .success();
-    out
+    out.to_path_buf()
 }
 
 #[test]
@@ -569,24 +577,7 @@ fn run_drugs(dir: &Path, name: &str, drugs: &[&str], extra: &str) -> std::path::
         })
         .map(|(_, l)| format!("{l}\n"))
         .collect();
-    write(&sub, "wells.csv", &wells);
-    write(&sub, "lines.csv", LINES);
-    let a = write(
-        &sub,
-        "assay.toml",
-        &format!(
-            "name = \"{name}\"\nconcentration_unit = \"ug/mL\"\nwells = \"wells.csv\"\nlines = \"lines.csv\"\n{extra}"
-        ),
-    );
-    let out = dir.join(name);
-    collateral()
-        .args(["run", "--no-figures"])
-        .arg(&a)
-        .arg("-o")
-        .arg(&out)
-        .assert()
-        .success();
-    out
+    run_into(&assay_of(&sub, name, &wells, extra), &dir.join(name))
 }
 
 #[test]
@@ -649,41 +640,26 @@ fn merged_mic_runs_compare_like_one_run() {
             ("E".into(), "batch_e".into())
         ]
     );
-    let mut merged_rows: Vec<Vec<String>> = rows
-        .iter()
-        .map(|r| {
-            [
-                "cell_line",
-                "drug",
-                "replicate",
-                "mic",
-                "mic_qualifier",
-                "message",
-            ]
+    let measurements = |rows: &[std::collections::HashMap<String, String>]| {
+        let columns = [
+            "cell_line",
+            "drug",
+            "replicate",
+            "mic",
+            "mic_qualifier",
+            "message",
+        ];
+        let mut out: Vec<Vec<String>> = rows
             .iter()
-            .map(|c| r[*c].clone())
-            .collect()
-        })
-        .collect();
-    let mut whole_rows: Vec<Vec<String>> = read_csv(&whole.join("mics.csv"))
-        .iter()
-        .map(|r| {
-            [
-                "cell_line",
-                "drug",
-                "replicate",
-                "mic",
-                "mic_qualifier",
-                "message",
-            ]
-            .iter()
-            .map(|c| r[*c].clone())
-            .collect()
-        })
-        .collect();
-    merged_rows.sort();
-    whole_rows.sort();
-    assert_eq!(merged_rows, whole_rows);
+            .map(|r| columns.iter().map(|c| r[*c].clone()).collect())
+            .collect();
+        out.sort();
+        out
+    };
+    assert_eq!(
+        measurements(&rows),
+        measurements(&read_csv(&whole.join("mics.csv")))
+    );
 
     // A rescreen of D kept with --on-duplicate newest: its MICs replace the first screen's.
     let again = run_drugs(dir.path(), "batch_d_again", &["D"], mic);

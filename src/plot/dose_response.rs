@@ -744,6 +744,18 @@ fn y_axis(
     }
 }
 
+/// A thin grey line across the panel at a reference level (0.5, 0, the MIC threshold).
+fn reference_line<DB: DrawingBackend>(
+    x_lo: f64,
+    x_hi: f64,
+    level: f64,
+) -> LineSeries<DB, (f64, f64)> {
+    LineSeries::new(
+        [(x_lo, level), (x_hi, level)],
+        RGBColor(190, 190, 190).stroke_width(1),
+    )
+}
+
 /// A call in a few letters, for crowded titles.
 fn short_call(call: &str) -> &str {
     match call {
@@ -880,10 +892,7 @@ fn draw_panel<DB: DrawingBackend>(
         .map_err(plot_err)?;
     for level in references {
         chart
-            .draw_series(LineSeries::new(
-                [(x_lo, level), (x_hi, level)],
-                RGBColor(190, 190, 190).stroke_width(1),
-            ))
+            .draw_series(reference_line(x_lo, x_hi, level))
             .map_err(plot_err)?;
     }
     for s in &panel.series {
@@ -1095,10 +1104,7 @@ impl Draw for DrugOverview {
             .map_err(plot_err)?;
         for level in references {
             chart
-                .draw_series(LineSeries::new(
-                    [(x_lo, level), (x_hi, level)],
-                    RGBColor(190, 190, 190).stroke_width(1),
-                ))
+                .draw_series(reference_line(x_lo, x_hi, level))
                 .map_err(plot_err)?;
         }
         // Resistant lines first, the parental line on top.
