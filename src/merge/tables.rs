@@ -1,0 +1,450 @@
+//! The merged per-well and per-plate tables (`wells.csv`, `qc.csv`, `dip_rates.csv`,
+//! `mics.csv`): every run's rows with their `run`, plate ids told apart, and the rows behind
+//! a fit left out marked.
+
+use super::*;
+
+/// The union of headers in first-seen order, `tail` columns (those present) moved to the end.
+pub(super) fn union_header(headers: &[Vec<String>], tail: &[&str]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for h in headers.iter().flatten() {
+        if !tail.contains(&h.as_str()) && !out.contains(h) {
+            out.push(h.clone());
+        }
+    }
+    for t in tail {
+        if headers.iter().flatten().any(|h| h == t) {
+            out.push(t.to_string());
+        }
+    }
+    out
+}
+
+/// For each column of `header`, its index in `own` (a run's header), if the run has it.
+pub(super) fn column_map(header: &[String], own: &[String]) -> Vec<Option<usize>> {
+    header
+        .iter()
+        .map(|c| own.iter().position(|h| h == c))
+        .collect()
+}
+
+/// Plate ids in the merged tables: a plate id used by more than one run (weekly batches all
+/// starting at `P001`) becomes `RUN/PLATE` in every run, so that plate maps and QC rows do not
+/// mix different plates; unique ids stay as they are.
+pub(super) struct PlateNames {
+    pub(super) renamed: BTreeSet<String>,
+    /// Each run's `wells.csv` header.
+    pub(super) wells_headers: Vec<Vec<String>>,
+    /// Each run's `qc.csv` header.
+    pub(super) qc_headers: Vec<Vec<String>>,
+}
+
+impl PlateNames {
+    pub(super) fn new(folders: &[RunFolder]) -> Result<PlateNames> {
+        let mut runs_of: BTreeMap<String, BTreeSet<usize>> = BTreeMap::new();
+        let mut wells_headers = Vec::new();
+        let mut qc_headers = Vec::new();
+        for (run, f) in folders.iter().enumerate() {
+            for (name, headers) in [
+                ("wells.csv", &mut wells_headers),
+                ("qc.csv", &mut qc_headers),
+            ] {
+                let path = f.dir.join(name);
+                let bytes = read_bytes(&path)?;
+                let mut t = Table::from_bytes(&bytes, &path)?;
+                let c_plate = t.require("plate")?;
+                check_no_run_column(&t)?;
+                headers.push(t.headers.clone());
+                let mut rec = csv::StringRecord::new();
+                while t.next_row(&mut rec)?.is_some() {
+                    runs_of
+                        .entry(field(&rec, Some(c_plate)).to_string())
+                        .or_default()
+                        .insert(run);
+                }
+            }
+        }
+        Ok(PlateNames {
+            renamed: runs_of
+                .into_iter()
+                .filter(|(_, runs)| runs.len() > 1)
+                .map(|(p, _)| p)
+                .collect(),
+            wells_headers,
+            qc_headers,
+        })
+    }
+
+    pub(super) fn name(&self, run: &str, plate: &str) -> String {
+        if self.renamed.contains(plate) {
+            format!("{run}/{plate}")
+        } else {
+            plate.to_string()
+        }
+    }
+}
+
+/// Counts over the merged `wells.csv`, for `run.json`.
+#[derive(Default)]
+pub(super) struct WellCounts {
+    pub(super) plates: BTreeSet<String>,
+    pub(super) wells: usize,
+    pub(super) by_role: BTreeMap<String, usize>,
+    pub(super) cell_lines: BTreeSet<String>,
+    pub(super) drugs: BTreeSet<String>,
+    pub(super) flagged: usize,
+    pub(super) excluded: usize,
+    pub(super) superseded: usize,
+}
+
+/// Writes the merged `wells.csv`: every run's wells (plate ids as [`PlateNames`] says), with
+/// [`RUN_COLUMN`]. Sample wells behind a fit the merge left out (`--on-duplicate newest`) are
+/// marked excluded with the reason, so what the merged folder draws is what it fitted.
+pub(super) fn write_wells(
+    w: &mut dyn Write,
+    folders: &[RunFolder],
+    plates: &PlateNames,
+    owner: &BTreeMap<Key, usize>,
+    counts: &mut WellCounts,
+) -> Result<()> {
+    let tail = ["viability", "excluded", "exclusion_reason"];
+    let header = union_header(&plates.wells_headers, &tail);
+    let io = |e: csv::Error| Error::io(Path::new("wells.csv"), "writing", e.into());
+    let mut out = csv::Writer::from_writer(w);
+    let mut full = header.clone();
+    full.push(RUN_COLUMN.to_string());
+    out.write_record(&full).map_err(io)?;
+    let col = |name: &str| header.iter().position(|h| h == name);
+    let (h_plate, h_line, h_drug, h_role, h_signal, h_excluded, h_reason) = (
+        col("plate"),
+        col("cell_line"),
+        col("drug"),
+        col("role"),
+        col("signal"),
+        col("excluded"),
+        col("exclusion_reason"),
+    );
+    let mut cells: Vec<String> = Vec::new();
+    for (run, f) in folders.iter().enumerate() {
+        let path = f.dir.join("wells.csv");
+        let bytes = read_bytes(&path)?;
+        let mut t = Table::from_bytes(&bytes, &path)?;
+        let map = column_map(&header, &plates.wells_headers[run]);
+        let mut rec = csv::StringRecord::new();
+        while t.next_row(&mut rec)?.is_some() {
+            cells.clear();
+            cells.extend(
+                map.iter()
+                    .map(|i| i.and_then(|i| rec.get(i)).unwrap_or_default().to_string()),
+            );
+            let get =
+                |c: Option<usize>, cells: &[String]| c.map_or(String::new(), |c| cells[c].clone());
+            if let Some(c) = h_plate {
+                cells[c] = plates.name(&f.name, &cells[c]);
+            }
+            let (line, drug, role) = (
+                get(h_line, &cells),
+                get(h_drug, &cells),
+                get(h_role, &cells),
+            );
+            let excluded = get(h_excluded, &cells) == "true";
+            if role == "sample" && !excluded {
+                if let Some(&kept) = owner.get(&(line.clone(), drug.clone())) {
+                    if kept != run {
+                        if let (Some(e), Some(r)) = (h_excluded, h_reason) {
+                            cells[e] = "true".into();
+                            cells[r] = format!(
+                                "superseded: the merge keeps the fit of {line} × {drug} from run {} (--on-duplicate newest)",
+                                folders[kept].name
+                            );
+                            counts.superseded += 1;
+                        }
+                    }
+                }
+            }
+            counts.wells += 1;
+            counts.plates.insert(get(h_plate, &cells));
+            *counts.by_role.entry(role.clone()).or_default() += 1;
+            if !line.is_empty() {
+                counts.cell_lines.insert(line);
+            }
+            if !drug.is_empty() {
+                counts.drugs.insert(drug);
+            }
+            let signal = get(h_signal, &cells);
+            if role != "empty" && !signal.trim().parse::<f64>().is_ok_and(f64::is_finite) {
+                counts.flagged += 1;
+            }
+            if get(h_excluded, &cells) == "true" {
+                counts.excluded += 1;
+            }
+            out.write_record(cells.iter().map(String::as_str).chain([f.name.as_str()]))
+                .map_err(io)?;
+        }
+    }
+    out.flush()
+        .map_err(|e| Error::io(Path::new("wells.csv"), "writing", e))
+}
+
+/// The per-well DIP rates a run writes when its wells are read at several times.
+pub(super) const DIP_RATES: &str = "dip_rates.csv";
+
+/// Writes the merged `dip_rates.csv`: the rows of every run that wrote one (plate ids as
+/// [`PlateNames`] says), with [`RUN_COLUMN`]; sample wells behind a fit the merge left out are
+/// marked excluded, as in `wells.csv`. A run without the file (its wells were read once)
+/// contributes no rows.
+pub(super) fn write_dip_rates(
+    w: &mut dyn Write,
+    folders: &[RunFolder],
+    plates: &PlateNames,
+    owner: &BTreeMap<Key, usize>,
+) -> Result<()> {
+    let io = |e: csv::Error| Error::io(Path::new(DIP_RATES), "writing", e.into());
+    let mut tables = Vec::new();
+    for (run, f) in folders.iter().enumerate() {
+        let path = f.dir.join(DIP_RATES);
+        if path.exists() {
+            tables.push((run, path.clone(), read_bytes(&path)?));
+        }
+    }
+    let mut headers = Vec::new();
+    for (_, path, bytes) in &tables {
+        let t = Table::from_bytes(bytes, path)?;
+        check_no_run_column(&t)?;
+        headers.push(t.headers.clone());
+    }
+    let header = union_header(&headers, &["excluded", "reason"]);
+    let mut out = csv::Writer::from_writer(w);
+    out.write_record(header.iter().map(String::as_str).chain([RUN_COLUMN]))
+        .map_err(io)?;
+    let col = |name: &str| header.iter().position(|h| h == name);
+    let (h_plate, h_line, h_drug, h_role, h_excluded, h_reason) = (
+        col("plate"),
+        col("cell_line"),
+        col("drug"),
+        col("role"),
+        col("excluded"),
+        col("reason"),
+    );
+    let mut cells: Vec<String> = Vec::new();
+    for ((run, path, bytes), own) in tables.iter().zip(&headers) {
+        let f = &folders[*run];
+        let mut t = Table::from_bytes(bytes, path)?;
+        let map = column_map(&header, own);
+        let mut rec = csv::StringRecord::new();
+        while t.next_row(&mut rec)?.is_some() {
+            cells.clear();
+            cells.extend(
+                map.iter()
+                    .map(|i| i.and_then(|i| rec.get(i)).unwrap_or_default().to_string()),
+            );
+            if let Some(c) = h_plate {
+                cells[c] = plates.name(&f.name, &cells[c]);
+            }
+            let get = |c: Option<usize>| c.map_or("", |c| cells[c].as_str());
+            let key = (get(h_line).to_string(), get(h_drug).to_string());
+            let superseded = get(h_role) == "sample"
+                && get(h_excluded) != "true"
+                && owner.get(&key).is_some_and(|&kept| kept != *run);
+            if let (true, Some(e), Some(r)) = (superseded, h_excluded, h_reason) {
+                cells[e] = "true".into();
+                let note = format!(
+                    "superseded: the merge keeps the fit of {} × {} from run {} (--on-duplicate newest)",
+                    key.0, key.1, folders[owner[&key]].name
+                );
+                // The run's own notes (reads not numeric, ...) stay after it.
+                cells[r] = if cells[r].is_empty() {
+                    note
+                } else {
+                    format!("{note}; {}", cells[r])
+                };
+            }
+            out.write_record(cells.iter().map(String::as_str).chain([f.name.as_str()]))
+                .map_err(io)?;
+        }
+    }
+    out.flush()
+        .map_err(|e| Error::io(Path::new(DIP_RATES), "writing", e))
+}
+
+/// Counts over the merged `qc.csv`, for `run.json`.
+#[derive(Default)]
+pub(super) struct QcCounts {
+    pub(super) rows: usize,
+    /// pass, warn, fail over the unit rows (a cell line named), as `run` counts them.
+    pub(super) verdicts: [usize; 3],
+}
+
+/// Writes the merged `qc.csv`: every run's rows (plate ids as [`PlateNames`] says), with
+/// [`RUN_COLUMN`].
+pub(super) fn write_qc(
+    w: &mut dyn Write,
+    folders: &[RunFolder],
+    plates: &PlateNames,
+    counts: &mut QcCounts,
+) -> Result<()> {
+    let header = union_header(&plates.qc_headers, &[]);
+    let io = |e: csv::Error| Error::io(Path::new("qc.csv"), "writing", e.into());
+    let mut out = csv::Writer::from_writer(w);
+    let mut full = header.clone();
+    full.push(RUN_COLUMN.to_string());
+    out.write_record(&full).map_err(io)?;
+    let col = |name: &str| header.iter().position(|h| h == name);
+    let (h_plate, h_line, h_verdict) = (col("plate"), col("cell_line"), col("verdict"));
+    for (run, f) in folders.iter().enumerate() {
+        let path = f.dir.join("qc.csv");
+        let bytes = read_bytes(&path)?;
+        let mut t = Table::from_bytes(&bytes, &path)?;
+        let map = column_map(&header, &plates.qc_headers[run]);
+        let mut rec = csv::StringRecord::new();
+        while t.next_row(&mut rec)?.is_some() {
+            let mut cells: Vec<String> = map
+                .iter()
+                .map(|i| i.and_then(|i| rec.get(i)).unwrap_or_default().to_string())
+                .collect();
+            if let Some(c) = h_plate {
+                cells[c] = plates.name(&f.name, &cells[c]);
+            }
+            counts.rows += 1;
+            let unit = h_line.is_some_and(|c| !cells[c].is_empty());
+            let verdict = h_verdict.map_or("", |c| cells[c].as_str());
+            if let Some(i) = ["pass", "warn", "fail"].iter().position(|v| *v == verdict) {
+                if unit {
+                    counts.verdicts[i] += 1;
+                }
+            }
+            out.write_record(cells.iter().map(String::as_str).chain([f.name.as_str()]))
+                .map_err(io)?;
+        }
+    }
+    out.flush()
+        .map_err(|e| Error::io(Path::new("qc.csv"), "writing", e))
+}
+
+/// Refuses a table that already has a column named [`RUN_COLUMN`] (carried through from a
+/// wells table): the provenance column would shadow it.
+pub(super) fn check_no_run_column(t: &Table<'_>) -> Result<()> {
+    match t.headers.iter().position(|h| h.eq_ignore_ascii_case(RUN_COLUMN)) {
+        None => Ok(()),
+        Some(i) => Err(Error::input(
+            Location::file(&t.path).at_line(1),
+            format!(
+                "has a column `{}` (column {}), the name the merge gives its provenance column; rename it in the inputs and rerun",
+                t.headers[i],
+                i + 1
+            ),
+        )),
+    }
+}
+
+/// Metric mic: the `mics.csv` rows of every run whose (cell line, drug) fit the merge kept, so
+/// that one dilution model (one error rate) is fitted to the merged table, as `run` fits one to
+/// its own.
+pub(super) struct MergedMics {
+    pub(super) mics: Vec<crate::mic::Mic>,
+    /// The run of each row.
+    pub(super) runs: Vec<usize>,
+    /// The runs' common `mic.threshold`.
+    pub(super) threshold: f64,
+}
+
+impl MergedMics {
+    /// Every run must have read its MICs (`mics.csv`) at one threshold: MICs read at 10 % and
+    /// at 50 % growth are not the same measurement.
+    pub(super) fn read(folders: &[RunFolder], owner: &BTreeMap<Key, usize>) -> Result<MergedMics> {
+        let mut problems = Vec::new();
+        let mut thresholds: BTreeMap<String, Vec<&str>> = BTreeMap::new();
+        for f in folders {
+            let path = f.dir.join("mics.csv");
+            if !path.exists() {
+                problems.push(Problem {
+                    location: Location::file(&path),
+                    message: format!(
+                        "{} has no mics.csv (it compared {}): metric mic merges the MICs each run read from its wells; rerun it with `metric = \"mic\"`",
+                        f.label(),
+                        f.shift.metric.name()
+                    ),
+                });
+            }
+            let t = &f.json["settings"]["mic"]["threshold"];
+            thresholds.entry(t.to_string()).or_default().push(&f.name);
+        }
+        if thresholds.len() > 1 {
+            let each: Vec<String> = thresholds
+                .iter()
+                .map(|(t, runs)| format!("{t} in {}", runs.join(", ")))
+                .collect();
+            problems.push(Problem {
+                location: Location::default(),
+                message: format!(
+                    "the runs read their MICs at different thresholds (mic.threshold {}); MICs of one merge must be read alike: rerun them with one threshold",
+                    each.join("; ")
+                ),
+            });
+        }
+        if !problems.is_empty() {
+            return Err(Error::problems(ErrorKind::Input, problems));
+        }
+        let mut mics = Vec::new();
+        let mut runs = Vec::new();
+        for (run, f) in folders.iter().enumerate() {
+            for m in crate::mic::read_mics(&f.dir.join("mics.csv"))? {
+                let key = (m.cell_line.clone(), m.drug.clone());
+                // A pair without a fit row has no duplicate to resolve: it is kept.
+                if owner.get(&key).is_none_or(|&kept| kept == run) {
+                    mics.push(m);
+                    runs.push(run);
+                }
+            }
+        }
+        let threshold = folders[0].json["settings"]["mic"]["threshold"]
+            .as_f64()
+            .unwrap_or(crate::mic::MicSettings::default().threshold);
+        Ok(MergedMics {
+            mics,
+            runs,
+            threshold,
+        })
+    }
+
+    /// The merged `mics.csv`: a run's columns, then [`RUN_COLUMN`].
+    pub(super) fn write(&self, w: &mut dyn Write, folders: &[RunFolder]) -> Result<()> {
+        let io = |e: csv::Error| Error::io(Path::new("mics.csv"), "writing", e.into());
+        let mut out = csv::Writer::from_writer(w);
+        out.write_record(crate::mic::MIC_COLUMNS.iter().chain(&[RUN_COLUMN]))
+            .map_err(io)?;
+        for (m, &run) in self.mics.iter().zip(&self.runs) {
+            let fields = crate::mic::mic_fields(m);
+            out.write_record(
+                fields
+                    .iter()
+                    .map(String::as_str)
+                    .chain([folders[run].name.as_str()]),
+            )
+            .map_err(io)?;
+        }
+        out.flush()
+            .map_err(|e| Error::io(Path::new("mics.csv"), "writing", e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn union_header_keeps_order_and_tail() {
+        let h = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let got = union_header(
+            &[
+                h(&["plate", "signal", "viability", "excluded"]),
+                h(&["plate", "signal", "replicate", "viability", "excluded"]),
+            ],
+            &["viability", "excluded", "exclusion_reason"],
+        );
+        assert_eq!(
+            got,
+            h(&["plate", "signal", "replicate", "viability", "excluded"])
+        );
+    }
+}
