@@ -1,0 +1,191 @@
+//! `shifts.csv`: its columns, writing it (with extra provenance columns for a merge), and
+//! reading it back (for `collateral plan`).
+
+use super::*;
+
+/// Reads a `shifts.csv` back (this tool's, or one with at least `resistant_line, drug,
+/// selected_with, log2_fc, call`): what a planner or another reader of a finished comparison
+/// needs. Columns it lacks are empty or NaN; a cell that is not what its column holds is a
+/// problem at its file and line (all are reported together).
+pub fn read_shifts(path: &std::path::Path) -> crate::Result<Vec<Shift>> {
+    use crate::error::{Error, ErrorKind, Problem};
+    use crate::table::{field, Table};
+    let mut t = Table::open(path)?;
+    let c_line = t.require("resistant_line")?;
+    let c_drug = t.require("drug")?;
+    let c_sel = t.require("selected_with")?;
+    let c_fc = t.require("log2_fc")?;
+    let c_call = t.require("call")?;
+    let c = |name: &str| t.column(name);
+    let (c_parent, c_rep, c_metric, c_qual) = (
+        c("parental_line"),
+        c("replicate"),
+        c("metric"),
+        c("log2_fc_qualifier"),
+    );
+    let (c_lo, c_hi, c_p, c_q, c_reason) = (
+        c("ci_low"),
+        c("ci_high"),
+        c("p_value"),
+        c("q_value"),
+        c("reason"),
+    );
+    let mut out = Vec::new();
+    let mut problems = Vec::new();
+    let mut rec = csv::StringRecord::new();
+    while let Some(line) = t.next_row(&mut rec)? {
+        let mut bad = |message: String| {
+            problems.push(Problem {
+                location: t.at(line),
+                message,
+            })
+        };
+        let mut number = |col: Option<usize>, what: &str| match field(&rec, col) {
+            "" => f64::NAN,
+            v => v.parse().unwrap_or_else(|_| {
+                bad(format!(
+                    "`{what}` is `{v}`; expected a number or an empty cell"
+                ));
+                f64::NAN
+            }),
+        };
+        let log2_fc = number(Some(c_fc), "log2_fc");
+        let (ci_low, ci_high) = (number(c_lo, "ci_low"), number(c_hi, "ci_high"));
+        let (p_value, q_value) = (number(c_p, "p_value"), number(c_q, "q_value"));
+        let call = match Call::parse(field(&rec, Some(c_call))) {
+            Some(call) => call,
+            None => {
+                problems.push(Problem {
+                    location: t.at(line),
+                    message: format!(
+                        "`call` is `{}`; expected collateral_sensitive, cross_resistant, neutral or undetermined",
+                        field(&rec, Some(c_call))
+                    ),
+                });
+                continue;
+            }
+        };
+        let metric = match field(&rec, c_metric) {
+            "" => Metric::Ic50,
+            m => match serde_json::from_value(serde_json::Value::String(m.to_string())) {
+                Ok(m) => m,
+                Err(_) => {
+                    problems.push(Problem {
+                        location: t.at(line),
+                        message: format!("`metric` is `{m}`, not a metric of this tool"),
+                    });
+                    continue;
+                }
+            },
+        };
+        out.push(Shift {
+            resistant_line: field(&rec, Some(c_line)).to_string(),
+            replicate: field(&rec, c_rep).to_string(),
+            parental_line: field(&rec, c_parent).to_string(),
+            drug: field(&rec, Some(c_drug)).to_string(),
+            selected_with: field(&rec, Some(c_sel)).to_string(),
+            metric,
+            log2_fc,
+            log2_fc_qualifier: Bound::parse(field(&rec, c_qual)),
+            ci_low,
+            ci_high,
+            p_value,
+            q_value,
+            call,
+            value_resistant: f64::NAN,
+            qualifier_resistant: None,
+            value_parental: f64::NAN,
+            qualifier_parental: None,
+            reason: field(&rec, c_reason).to_string(),
+            ec50_f_test_p: f64::NAN,
+        });
+    }
+    if problems.is_empty() {
+        Ok(out)
+    } else {
+        Err(Error::problems(ErrorKind::Input, problems))
+    }
+}
+
+/// Columns of `shifts.csv`: the DESIGN.md contract, then details.
+pub const SHIFT_COLUMNS: [&str; 20] = [
+    "resistant_line",
+    "parental_line",
+    "drug",
+    "selected_with",
+    "metric",
+    "log2_fc",
+    "log2_fc_qualifier",
+    "ci_low",
+    "ci_high",
+    "p_value",
+    "q_value",
+    "call",
+    "replicate",
+    "value_resistant",
+    "qualifier_resistant",
+    "value_parental",
+    "qualifier_parental",
+    "reason",
+    "tau",
+    "ec50_f_test_p",
+];
+
+/// Writes `shifts.csv`.
+pub fn write_shifts(
+    w: &mut dyn std::io::Write,
+    rows: &[Shift],
+    settings: &ShiftSettings,
+) -> std::io::Result<()> {
+    write_shifts_with(w, rows, settings, &[])
+}
+
+/// Writes `shifts.csv` with extra columns after [`SHIFT_COLUMNS`], each a name and one value
+/// per row: `collateral merge` adds where each row's fits came from, and the contract columns
+/// must keep their names and order whatever is added.
+pub fn write_shifts_with(
+    w: &mut dyn std::io::Write,
+    rows: &[Shift],
+    settings: &ShiftSettings,
+    extra: &[(&str, Vec<String>)],
+) -> std::io::Result<()> {
+    let f = crate::text::opt_nan;
+    let q = |b: Option<Bound>| b.map_or("", |b| b.symbol()).to_string();
+    let mut out = csv::Writer::from_writer(w);
+    let mut header: Vec<&str> = SHIFT_COLUMNS.to_vec();
+    header.extend(extra.iter().map(|(name, _)| *name));
+    out.write_record(&header)?;
+    for (i, r) in rows.iter().enumerate() {
+        out.write_record(
+            [
+                r.resistant_line.clone(),
+                r.parental_line.clone(),
+                r.drug.clone(),
+                r.selected_with.clone(),
+                r.metric.name().to_string(),
+                f(r.log2_fc),
+                q(r.log2_fc_qualifier),
+                f(r.ci_low),
+                f(r.ci_high),
+                f(r.p_value),
+                f(r.q_value),
+                r.call.name().to_string(),
+                r.replicate.clone(),
+                f(r.value_resistant),
+                q(r.qualifier_resistant),
+                f(r.value_parental),
+                q(r.qualifier_parental),
+                r.reason.clone(),
+                settings.tau.to_string(),
+                f(r.ec50_f_test_p),
+            ]
+            .into_iter()
+            .chain(
+                extra
+                    .iter()
+                    .map(|(_, values)| values.get(i).cloned().unwrap_or_default()),
+            ),
+        )?;
+    }
+    out.flush()
+}
