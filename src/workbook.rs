@@ -3,7 +3,8 @@
 //! --xlsx` give the same workbook.
 //!
 //! Sheets: Summary, QC, Fits, Shifts, Matrix, Calls, Cycles, (when the run has them)
-//! Likelihood, Stability, Plan and MICs, then Warnings. Every table sheet has a
+//! Likelihood, Trajectories, Stability, Plan, MICs and DIP rates, then Warnings (a table longer
+//! than a sheet's 1,048,575 rows is left to its CSV, with a warning). Every table sheet has a
 //! bold frozen header row, a filter and column widths that fit. A number is written as the
 //! number its CSV cell holds (the CSVs are shortest round-trip, so the values are the same
 //! bits); identity columns (plate, well, lines, drugs, replicates) stay text even when they
@@ -31,6 +32,11 @@ const MAX_WIDTH: usize = 60;
 
 /// Builds `results.xlsx` from the output folder `dir` of `collateral run` (or `merge`).
 pub fn workbook_from_folder(dir: &Path) -> Result<Vec<u8>> {
+    workbook_with_row_limit(dir, MAX_SHEET_ROWS)
+}
+
+/// [`workbook_from_folder`], tables of more than `max_rows` rows left to their CSVs.
+fn workbook_with_row_limit(dir: &Path, max_rows: usize) -> Result<Vec<u8>> {
     let run_json_path = dir.join("run.json");
     let run: serde_json::Value = {
         let text = std::fs::read_to_string(&run_json_path)
@@ -61,38 +67,52 @@ pub fn workbook_from_folder(dir: &Path) -> Result<Vec<u8>> {
     book.set_properties(&props);
 
     summary_sheet(book.add_worksheet(), &run).map_err(fail)?;
+    // A table too long for a sheet is left to its CSV and named on the Warnings sheet.
+    let mut left_out = Vec::new();
+    let mut fits_a_sheet = |file: &str, table: Option<Csv>| match table {
+        Some(t) if t.rows.len() > max_rows => {
+            left_out.push(format!(
+                "{file} has {} rows, more than a sheet holds ({max_rows}): it has no sheet here; open the CSV",
+                t.rows.len()
+            ));
+            None
+        }
+        other => other,
+    };
     for (sheet, file) in [
         ("QC", "qc.csv"),
         ("Fits", "fits.csv"),
         ("Shifts", "shifts.csv"),
     ] {
-        if let Some(table) = read_csv(&dir.join(file))? {
+        if let Some(table) = fits_a_sheet(file, read_csv(&dir.join(file))?) {
             table_sheet(book.add_worksheet(), sheet, &table).map_err(fail)?;
         }
     }
-    let matrix = read_csv(&dir.join("matrix.csv"))?;
-    let calls = read_csv(&dir.join("calls.csv"))?;
+    let matrix = fits_a_sheet("matrix.csv", read_csv(&dir.join("matrix.csv"))?);
+    let calls = fits_a_sheet("calls.csv", read_csv(&dir.join("calls.csv"))?);
     if let Some(m) = &matrix {
         matrix_sheet(book.add_worksheet(), m, calls.as_ref()).map_err(fail)?;
     }
     if let Some(c) = &calls {
         table_sheet(book.add_worksheet(), "Calls", c).map_err(fail)?;
     }
-    if let Some(c) = read_csv(&dir.join("cycles.csv"))? {
+    if let Some(c) = fits_a_sheet("cycles.csv", read_csv(&dir.join("cycles.csv"))?) {
         table_sheet(book.add_worksheet(), "Cycles", &c).map_err(fail)?;
     }
     // The tables of newer analyses, when the run has them.
     for (sheet, file) in [
         ("Likelihood", "likelihood.csv"),
+        ("Trajectories", "trajectories.csv"),
         ("Stability", "stability.csv"),
         ("Plan", "plan.csv"),
         ("MICs", "mics.csv"),
+        ("DIP rates", "dip_rates.csv"),
     ] {
-        if let Some(t) = read_csv(&dir.join(file))? {
+        if let Some(t) = fits_a_sheet(file, read_csv(&dir.join(file))?) {
             table_sheet(book.add_worksheet(), sheet, &t).map_err(fail)?;
         }
     }
-    warnings_sheet(book.add_worksheet(), &run).map_err(fail)?;
+    warnings_sheet(book.add_worksheet(), &run, &left_out).map_err(fail)?;
     book.save_to_buffer().map_err(fail)
 }
 
@@ -379,16 +399,25 @@ fn summary_sheet(
     Ok(())
 }
 
+/// Rows of data a sheet holds below its header (Excel's limit is 1,048,576 rows).
+const MAX_SHEET_ROWS: usize = 1_048_575;
+
+/// The run's warnings, then the workbook's own (`notes`: tables left to their CSVs).
 fn warnings_sheet(
     ws: &mut Worksheet,
     run: &serde_json::Value,
+    notes: &[String],
 ) -> std::result::Result<(), XlsxError> {
     ws.set_name("Warnings")?;
     ws.write_string_with_format(0, 0, "warning", &header_format())?;
     let wrap = Format::new().set_text_wrap();
     let warnings = run["warnings"].as_array().cloned().unwrap_or_default();
-    for (i, w) in warnings.iter().enumerate() {
-        ws.write_string_with_format(i as u32 + 1, 0, w.as_str().unwrap_or(""), &wrap)?;
+    let texts = warnings
+        .iter()
+        .map(|w| w.as_str().unwrap_or(""))
+        .chain(notes.iter().map(String::as_str));
+    for (i, w) in texts.enumerate() {
+        ws.write_string_with_format(i as u32 + 1, 0, w, &wrap)?;
     }
     ws.set_column_width(0, 120)?;
     ws.set_freeze_panes(1, 0)?;
@@ -417,5 +446,32 @@ mod tests {
             ],
         };
         assert_eq!(numeric_columns(&t), vec![false, true, false]);
+    }
+
+    #[test]
+    fn a_table_longer_than_a_sheet_is_left_to_its_csv_and_named() {
+        use calamine::{open_workbook_auto_from_rs, Data, Reader};
+        let dir = tempfile::tempdir().unwrap();
+        let write = |name: &str, text: &str| std::fs::write(dir.path().join(name), text).unwrap();
+        write("run.json", "{\"warnings\": [\"a run warning\"]}");
+        write("qc.csv", "plate,z_prime\nP1,0.5\n");
+        write("fits.csv", "cell_line,drug,ic50\nA,d,1\nB,d,2\nC,d,3\n");
+        let book = workbook_with_row_limit(dir.path(), 2).unwrap();
+        let mut wb = open_workbook_auto_from_rs(std::io::Cursor::new(book)).unwrap();
+        assert_eq!(wb.sheet_names(), ["Summary", "QC", "Warnings"]);
+        let warnings = wb.worksheet_range("Warnings").unwrap();
+        let text = |r: usize| match warnings.get((r, 0)) {
+            Some(Data::String(s)) => s.clone(),
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(text(1), "a run warning");
+        assert_eq!(
+            text(2),
+            "fits.csv has 3 rows, more than a sheet holds (2): it has no sheet here; open the CSV"
+        );
+        // At the limit itself the table has its sheet.
+        let book = workbook_with_row_limit(dir.path(), 3).unwrap();
+        let wb = open_workbook_auto_from_rs(std::io::Cursor::new(book)).unwrap();
+        assert_eq!(wb.sheet_names(), ["Summary", "QC", "Fits", "Warnings"]);
     }
 }

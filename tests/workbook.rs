@@ -164,6 +164,48 @@ fn plot_xlsx_writes_the_same_tables_into_a_run_folder_and_is_repeatable() {
 }
 
 #[test]
+fn time_courses_and_lineages_get_their_sheets() {
+    // Lineages sampled over time: trajectories.csv and stability.csv.
+    let out = tempfile::tempdir().unwrap();
+    collateral()
+        .args([
+            "run",
+            "assays/maltas-wood-temporal/assay.toml",
+            "--no-figures",
+            "--xlsx",
+            "-o",
+        ])
+        .arg(out.path())
+        .current_dir(root())
+        .assert()
+        .success();
+    let book = std::fs::read(out.path().join("results.xlsx")).unwrap();
+    assert!(sheet_equals_csv(&book, "Trajectories", out.path(), "trajectories.csv") > 0);
+    assert!(sheet_equals_csv(&book, "Stability", out.path(), "stability.csv") > 0);
+    // Wells read at several times: dip_rates.csv.
+    let dir = tempfile::tempdir().unwrap();
+    collateral()
+        .args(["simulate", "-o"])
+        .arg(dir.path())
+        .args([
+            "--seed", "2", "--lines", "2", "--drugs", "2", "--t0", "--reads", "3",
+        ])
+        .args(["--doubling-time", "24"])
+        .assert()
+        .success();
+    let out = dir.path().join("out");
+    collateral()
+        .arg("run")
+        .arg(dir.path().join("assay.toml"))
+        .args(["--no-figures", "--xlsx", "-o"])
+        .arg(&out)
+        .assert()
+        .success();
+    let book = std::fs::read(out.join("results.xlsx")).unwrap();
+    assert!(sheet_equals_csv(&book, "DIP rates", &out, "dip_rates.csv") > 0);
+}
+
+#[test]
 fn a_folder_without_run_json_is_a_located_error() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("run.json"), "{ not json").unwrap();
