@@ -105,8 +105,10 @@ impl FromStr for OnDuplicate {
 }
 
 /// Shift settings chosen for the merge, replacing the runs' own (which must otherwise agree).
-/// `None` keeps the runs' value.
-#[derive(Debug, Clone, Default, PartialEq)]
+/// `None` keeps the runs' value. Deserialized from the keys of the assay's `[shift]` section
+/// (the Python binding passes them so).
+#[derive(Debug, Clone, Default, PartialEq, serde::Deserialize)]
+#[serde(deny_unknown_fields, default)]
 pub struct ShiftOverrides {
     /// Metric compared.
     pub metric: Option<Metric>,

@@ -9,8 +9,8 @@ DataFrame holds the very values of the CSV file the command writes::
     result.matrix          # resistant lines x drugs, log2 fold changes
     result.save("out")     # the outputs, as `collateral run -o out` writes them
 
-Functions: :func:`run`, :func:`fit`, :func:`shift`, :func:`read_plates`, :func:`read_table`,
-:func:`validate`, :func:`simulate`. Errors raise :class:`CollateralError` (a ``ValueError``)
+Functions: :func:`run`, :func:`fit`, :func:`shift`, :func:`merge`, :func:`plan`,
+:func:`read_plates`, :func:`read_table`, :func:`validate`, :func:`simulate`. Errors raise :class:`CollateralError` (a ``ValueError``)
 naming file, line, plate and well. Installing the package also installs the ``collateral``
 command. Documentation: docs/python.md in the repository.
 """
@@ -20,6 +20,8 @@ from ._api import (
     Screen,
     Validation,
     fit,
+    merge,
+    plan,
     read_plates,
     read_table,
     run,
@@ -38,6 +40,8 @@ __all__ = [
     "Validation",
     "__version__",
     "fit",
+    "merge",
+    "plan",
     "read_plates",
     "read_table",
     "run",

@@ -7,7 +7,7 @@ import json
 import os
 import tempfile
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Union
+from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import pandas as pd
@@ -159,6 +159,21 @@ class Run:
         return self._table("plan.csv")
 
     @property
+    def policy(self) -> Optional[pd.DataFrame]:
+        """``policy.csv``: the switch-time policy (a plan of lines with evolution times), else None."""
+        return self._table("policy.csv")
+
+    @property
+    def mics(self) -> Optional[pd.DataFrame]:
+        """``mics.csv``: one MIC per dilution series (metric ``mic``), else None."""
+        return self._table("mics.csv")
+
+    @property
+    def dip_rates(self) -> Optional[pd.DataFrame]:
+        """``dip_rates.csv``: each well's DIP rate (wells read at several times), else None."""
+        return self._table("dip_rates.csv")
+
+    @property
     def cycles(self) -> Optional[pd.DataFrame]:
         """``cycles.csv``: cycles of the collateral-sensitivity network; None without a lines table."""
         return self._table("cycles.csv")
@@ -225,6 +240,84 @@ def run(
         folder = Path(outdir)
     outcome = _native.run(
         os.fspath(assay), os.fspath(folder), figures, xlsx, keep_going, threads
+    )
+    return Run(folder, outcome, None if private else folder, private)
+
+
+def _folder_for(outdir: Optional[PathLike], prefix: str) -> Tuple[Path, Optional[tempfile.TemporaryDirectory]]:
+    """The folder a command writes into: ``outdir``, or a private temporary one."""
+    if outdir is not None:
+        return Path(outdir), None
+    private = _private_folder(prefix)
+    return Path(private.name), private
+
+
+def merge(
+    runs: Sequence[Union[Run, PathLike]],
+    outdir: Optional[PathLike] = None,
+    on_duplicate: str = "error",
+    lines: Optional[Union[pd.DataFrame, PathLike]] = None,
+    figures: bool = True,
+    threads: Optional[int] = None,
+    **shift: Any,
+) -> Run:
+    """``collateral merge RUN_DIR... -o OUTDIR``: several runs' folders as one, compared as one
+    matrix (docs/merge.md).
+
+    ``runs``: :class:`Run` objects (saved or not) or output folders of ``collateral run``;
+    ``on_duplicate``: ``"error"`` or ``"newest"`` (keep the fit of the run that started last);
+    ``lines``: one lines table (DataFrame or file) instead of the runs' own; further keyword
+    arguments are the ``[shift]`` keys that replace the runs' (``metric``, ``tau``, ``alpha``,
+    ``rule``, ``max_cycle_length``). Each run's folder name is its ``run`` value, so two runs
+    kept only in private folders are merged under those folders' names. Without ``outdir``
+    nothing is written where you would see it (see :class:`Run`).
+    """
+    folders = [os.fspath(r._folder if isinstance(r, Run) else Path(r)) for r in runs]
+    inputs = _private_folder("collateral-merge-in-")
+    try:
+        lines_path = None
+        if isinstance(lines, pd.DataFrame):
+            path = Path(inputs.name) / "lines.csv"
+            _write_table(lines, path)
+            lines_path = os.fspath(path)
+        elif lines is not None:
+            lines_path = os.fspath(lines)
+        folder, private = _folder_for(outdir, "collateral-merge-")
+        outcome = _native.merge(
+            folders, os.fspath(folder), on_duplicate, lines_path, figures, json.dumps(shift), threads
+        )
+    finally:
+        inputs.cleanup()
+    return Run(folder, outcome, None if private else folder, private)
+
+
+def plan(
+    run: Union[Run, PathLike],
+    outdir: Optional[PathLike] = None,
+    metric: Optional[str] = None,
+    lines: Optional[PathLike] = None,
+    threads: Optional[int] = None,
+    **settings: Any,
+) -> Run:
+    """``collateral plan RUN_DIR -o PLAN_DIR``: therapy sequences (and, with evolution times,
+    the switch-time policy) from a finished comparison (docs/plan.md).
+
+    ``run``: a :class:`Run` or a run's folder; settings are the ``[plan]`` keys (``length``,
+    ``start``, ``cycles``, ``time``, ``top``, ``bootstrap``, ``seed``); ``metric`` plans on that
+    metric's shifts, recomputed from the run's fits; ``lines`` is the lines table of a folder
+    without ``run.json``. The returned :class:`Run` has ``plan`` and ``policy``; its
+    ``summary`` is the plan in words. Without ``outdir`` nothing is written where you would see
+    it (see :class:`Run`).
+    """
+    source = run._folder if isinstance(run, Run) else Path(run)
+    folder, private = _folder_for(outdir, "collateral-plan-")
+    outcome = _native.plan(
+        os.fspath(source),
+        os.fspath(folder),
+        json.dumps(settings),
+        metric,
+        None if lines is None else os.fspath(lines),
+        threads,
     )
     return Run(folder, outcome, None if private else folder, private)
 

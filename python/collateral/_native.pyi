@@ -34,6 +34,23 @@ def run(
 def shift(
     fits: _Path, lines: _Path, outdir: _Path, settings: str, threads: Optional[int] = None
 ) -> Outcome: ...
+def merge(
+    runs: Sequence[_Path],
+    outdir: _Path,
+    on_duplicate: str,
+    lines: Optional[_Path],
+    figures: bool,
+    shift: str,
+    threads: Optional[int] = None,
+) -> Outcome: ...
+def plan(
+    run_dir: _Path,
+    outdir: _Path,
+    settings: str,
+    metric: Optional[str] = None,
+    lines: Optional[_Path] = None,
+    threads: Optional[int] = None,
+) -> Outcome: ...
 def fit(
     cell_line: Sequence[str],
     drug: Sequence[str],

@@ -166,6 +166,87 @@ fn shift(
     })
 }
 
+/// `collateral merge RUN_DIR... -o OUTDIR`; `shift` holds the shift settings that replace the
+/// runs' (a JSON object of `[shift]` keys: `metric`, `tau`, `alpha`, `rule`,
+/// `max_cycle_length`).
+#[pyfunction]
+#[pyo3(signature = (runs, outdir, on_duplicate, lines, figures, shift, threads=None))]
+#[allow(clippy::too_many_arguments)]
+fn merge(
+    py: Python<'_>,
+    runs: Vec<PathBuf>,
+    outdir: PathBuf,
+    on_duplicate: &str,
+    lines: Option<PathBuf>,
+    figures: bool,
+    shift: &str,
+    threads: Option<usize>,
+) -> PyResult<Outcome> {
+    let on_duplicate = on_duplicate.parse().map_err(|e: String| {
+        raise(
+            py,
+            Error::config(Location::default(), format!("on_duplicate {e}")),
+        )
+    })?;
+    let shift = serde_json::from_str(shift).map_err(|e| raise(py, settings_error("shift", e)))?;
+    let options = collateral::merge::MergeOptions {
+        on_duplicate,
+        lines,
+        shift,
+        figures,
+    };
+    let report = call(py, threads, || {
+        collateral::merge::merge(&runs, &outdir, &options)
+    })?;
+    Ok(Outcome {
+        summary: report.summary(),
+        warnings: texts(&report.warnings),
+        skipped: Vec::new(),
+        files: report.files,
+    })
+}
+
+/// `collateral plan RUN_DIR -o OUTDIR` with settings as the assay's `[plan]` keys (a JSON
+/// object), `metric` to plan on another metric's shifts, `lines` for a folder without
+/// `run.json`.
+#[pyfunction]
+#[pyo3(signature = (run_dir, outdir, settings, metric=None, lines=None, threads=None))]
+fn plan(
+    py: Python<'_>,
+    run_dir: PathBuf,
+    outdir: PathBuf,
+    settings: &str,
+    metric: Option<&str>,
+    lines: Option<PathBuf>,
+    threads: Option<usize>,
+) -> PyResult<Outcome> {
+    let settings: collateral::plan::PlanSettings =
+        serde_json::from_str(settings).map_err(|e| raise(py, settings_error("plan", e)))?;
+    let metric = metric
+        .map(|m| {
+            serde_json::from_value(serde_json::Value::String(m.to_string())).map_err(|_| {
+                raise(
+                    py,
+                    Error::config(
+                        Location::default(),
+                        format!("metric {m}: expected {}", collateral::shift::Metric::NAMES),
+                    ),
+                )
+            })
+        })
+        .transpose()?;
+    let options = collateral::run::PlanOptions { metric, lines };
+    let report = call(py, threads, || {
+        collateral::run::plan_folder(&run_dir, &outdir, &settings, &options)
+    })?;
+    Ok(Outcome {
+        summary: report.summary.join("\n\n"),
+        warnings: texts(&report.warnings),
+        skipped: Vec::new(),
+        files: report.files,
+    })
+}
+
 /// A bad keyword argument, said as the assay file's section would say it.
 fn settings_error(section: &str, e: serde_json::Error) -> Error {
     Error::config(Location::default(), format!("{section} settings: {e}"))
@@ -432,6 +513,8 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(cli, m)?)?;
     m.add_function(wrap_pyfunction!(run, m)?)?;
     m.add_function(wrap_pyfunction!(shift, m)?)?;
+    m.add_function(wrap_pyfunction!(merge, m)?)?;
+    m.add_function(wrap_pyfunction!(plan, m)?)?;
     m.add_function(wrap_pyfunction!(fit, m)?)?;
     m.add_function(wrap_pyfunction!(fit_columns, m)?)?;
     m.add_function(wrap_pyfunction!(read_table, m)?)?;

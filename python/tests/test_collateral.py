@@ -330,6 +330,43 @@ def test_shift_equals_cli_shift(cli_run: Path, tmp_path: Path) -> None:
     same_bits(by_path.shifts, result.shifts)
 
 
+def test_merge_equals_cli_merge(cli_run: Path, py_run: collateral.Run, tmp_path: Path) -> None:
+    cli("merge", str(cli_run), "-o", str(tmp_path / "cli"), "--tau", "0.5", "--no-figures", "--quiet")
+    merged = collateral.merge([cli_run], figures=False, tau=0.5)
+    for name in ["fits.csv", "shifts.csv", "matrix.csv", "calls.csv", "cycles.csv", "qc.csv"]:
+        same_bits(getattr(merged, name[:-4]), collateral.read_table(tmp_path / "cli" / name))
+    assert merged.info["settings"]["shift"]["tau"] == 0.5
+    merged.save(tmp_path / "saved")
+    assert (tmp_path / "saved" / "shifts.csv").read_bytes() == (tmp_path / "cli" / "shifts.csv").read_bytes()
+    # A Run kept in a private folder merges too: the same comparison under its folder's name.
+    from_object = collateral.merge([py_run], figures=False, tau=0.5)
+    same_bits(from_object.matrix, merged.matrix)
+    assert set(from_object.shifts["run"]) == {py_run._folder.name}
+    with pytest.raises(collateral.CollateralError, match="on_duplicate"):
+        collateral.merge([cli_run], on_duplicate="oldest")
+    with pytest.raises(collateral.CollateralError, match="taus"):
+        collateral.merge([cli_run], taus=0.5)
+
+
+def test_plan_equals_cli_plan(cli_run: Path, py_run: collateral.Run, tmp_path: Path) -> None:
+    done = cli("plan", str(cli_run), "-o", str(tmp_path / "cli"), "--length", "2")
+    planned = collateral.plan(cli_run, length=2)
+    same_bits(planned.plan, collateral.read_table(tmp_path / "cli" / "plan.csv"))
+    assert planned.policy is None  # no evolution times in this assay
+    assert planned.summary.split("\n\n")[0] in done.stdout
+    # From a Run object, and on another metric.
+    same_bits(collateral.plan(py_run, length=2).plan, planned.plan)
+    cli("plan", str(cli_run), "-o", str(tmp_path / "ec50"), "--length", "2", "--metric", "ec50")
+    same_bits(
+        collateral.plan(cli_run, length=2, metric="ec50").plan,
+        collateral.read_table(tmp_path / "ec50" / "plan.csv"),
+    )
+    with pytest.raises(collateral.CollateralError, match="lenght"):
+        collateral.plan(cli_run, lenght=2)
+    with pytest.raises(collateral.CollateralError, match="metric ic90"):
+        collateral.plan(cli_run, metric="ic90")
+
+
 def test_the_collateral_command_is_the_cli(tmp_path: Path, cli_run: Path) -> None:
     command = Path(sys.executable).parent / "collateral"
     done = subprocess.run([str(command), "run", str(IWASAWA), "-o", str(tmp_path / "o"), "--no-figures"], capture_output=True, text=True)
