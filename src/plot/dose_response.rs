@@ -497,57 +497,67 @@ impl Grid {
 
 impl Draw for Grid {
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), String> {
-        let (header, body) = root.split_vertically(HEADER);
         let title = match &self.parental {
             Some(p) => format!("{} vs parental {}", self.line, p),
             None => self.line.clone(),
         };
-        header
-            .draw(&Text::new(
-                title,
-                (10, 6),
-                (FONT, 20).into_font().color(&BLACK),
-            ))
-            .map_err(plot_err)?;
-        // Shared legend: one entry per line plus the marks.
-        let mut x = 10;
-        let legend = (FONT, 14).into_font();
         let mut entries: Vec<(String, RGBColor)> = Vec::new();
         if let Some(p) = &self.parental {
             entries.push((format!("{p} (parental)"), PARENTAL_GREY));
         }
         entries.push((self.line.clone(), RESISTANT_ORANGE));
-        for (name, colour) in &entries {
-            header
-                .draw(&Circle::new((x + 5, 40), 5, colour.filled()))
-                .map_err(plot_err)?;
-            header
-                .draw(&Text::new(
-                    name.clone(),
-                    (x + 14, 33),
-                    legend.clone().color(colour),
-                ))
-                .map_err(plot_err)?;
-            x += 30 + 8 * name.chars().count() as i32;
-        }
+        draw_panels(root, title, &entries, self)
+    }
+}
+
+/// The figure a [`Grid`] and [`Highlights`] both are: a title, a legend of the lines' colours
+/// (`entries`) and the marks, then the panels in rows of at most [`MAX_COLUMNS`].
+fn draw_panels<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    title: String,
+    entries: &[(String, RGBColor)],
+    grid: &Grid,
+) -> Result<(), String> {
+    let (header, body) = root.split_vertically(HEADER);
+    header
+        .draw(&Text::new(
+            title,
+            (10, 6),
+            (FONT, 20).into_font().color(&BLACK),
+        ))
+        .map_err(plot_err)?;
+    let mut x = 10;
+    let legend = (FONT, 14).into_font();
+    for (name, colour) in entries {
+        header
+            .draw(&Circle::new((x + 5, 40), 5, colour.filled()))
+            .map_err(plot_err)?;
         header
             .draw(&Text::new(
-                format!(
-                    "mean ± SD per dose; ▲ {}; x: concentration ({})",
-                    short_mark(self.response),
-                    self.unit
-                ),
-                (10, 56),
-                legend.color(&BLACK),
+                name.clone(),
+                (x + 14, 33),
+                legend.clone().color(colour),
             ))
             .map_err(plot_err)?;
-        let (rows, cols) = self.shape();
-        let areas = body.split_evenly((rows, cols));
-        for (panel, area) in self.panels.iter().zip(areas.iter()) {
-            draw_panel(panel, area, &self.unit, self.response)?;
-        }
-        Ok(())
+        x += 30 + 8 * name.chars().count() as i32;
     }
+    header
+        .draw(&Text::new(
+            format!(
+                "mean ± SD per dose; ▲ {}; x: concentration ({})",
+                short_mark(grid.response),
+                grid.unit
+            ),
+            (10, 56),
+            legend.color(&BLACK),
+        ))
+        .map_err(plot_err)?;
+    let (rows, cols) = grid.shape();
+    let areas = body.split_evenly((rows, cols));
+    for (panel, area) in grid.panels.iter().zip(areas.iter()) {
+        draw_panel(panel, area, &grid.unit, grid.response)?;
+    }
+    Ok(())
 }
 
 /// The strongest shifts of one kind as dose-response panels of several lines (the report of a
@@ -626,52 +636,14 @@ impl Highlights {
 
 impl Draw for Highlights {
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), String> {
-        let (header, body) = root.split_vertically(HEADER);
-        header
-            .draw(&Text::new(
-                self.title(),
-                (10, 6),
-                (FONT, 20).into_font().color(&BLACK),
-            ))
-            .map_err(plot_err)?;
-        let legend = (FONT, 14).into_font();
-        let mut x = 10;
-        for (name, colour) in [
+        let entries = [
             ("parental line".to_string(), PARENTAL_GREY),
             (
                 "resistant line (named in the panel title)".to_string(),
                 RESISTANT_ORANGE,
             ),
-        ] {
-            header
-                .draw(&Circle::new((x + 5, 40), 5, colour.filled()))
-                .map_err(plot_err)?;
-            header
-                .draw(&Text::new(
-                    name.clone(),
-                    (x + 14, 33),
-                    legend.clone().color(&colour),
-                ))
-                .map_err(plot_err)?;
-            x += 30 + 8 * name.chars().count() as i32;
-        }
-        header
-            .draw(&Text::new(
-                format!(
-                    "mean ± SD per dose; ▲ {}; x: concentration ({})",
-                    short_mark(self.response),
-                    self.unit
-                ),
-                (10, 56),
-                legend.color(&BLACK),
-            ))
-            .map_err(plot_err)?;
-        let (rows, cols) = self.as_grid().shape();
-        let areas = body.split_evenly((rows, cols));
-        for (panel, area) in self.panels.iter().zip(areas.iter()) {
-            draw_panel(panel, area, &self.unit, self.response)?;
-        }
-        Ok(())
+        ];
+        draw_panels(root, self.title(), &entries, &self.as_grid())
     }
 }
 
