@@ -1112,6 +1112,32 @@ impl WellSummary {
     }
 }
 
+/// `counts.curves` of `run.json`: curves by status (`ok`, `flat`, `insufficient_data`,
+/// `failed`, in that order in `curves`).
+pub fn curve_counts_json(curves: [usize; 4]) -> Value {
+    json!({
+        "ok": curves[0],
+        "flat": curves[1],
+        "insufficient_data": curves[2],
+        "failed": curves[3],
+    })
+}
+
+/// `counts.shifts` of `run.json`: calls (cross-resistant, collaterally sensitive, neutral,
+/// undetermined, in that order in `calls`) and cycles; null when nothing was compared.
+pub fn shift_counts_json(compared: bool, calls: [usize; 4], cycles: usize) -> Value {
+    if !compared {
+        return Value::Null;
+    }
+    json!({
+        "cross_resistant": calls[0],
+        "collateral_sensitive": calls[1],
+        "neutral": calls[2],
+        "undetermined": calls[3],
+        "cycles": cycles,
+    })
+}
+
 /// Builds `run.json`: version, input checksums, settings, counts, timings, warnings.
 pub fn run_json(
     assay: &Assay,
@@ -1149,23 +1175,8 @@ pub fn run_json(
             "qc_warn": report.verdicts[1],
             "qc_fail": report.verdicts[2],
             "skipped_plates": report.skipped.len(),
-            "curves": {
-                "ok": report.curves[0],
-                "flat": report.curves[1],
-                "insufficient_data": report.curves[2],
-                "failed": report.curves[3],
-            },
-            "shifts": if report.compared {
-                json!({
-                    "cross_resistant": report.calls[0],
-                    "collateral_sensitive": report.calls[1],
-                    "neutral": report.calls[2],
-                    "undetermined": report.calls[3],
-                    "cycles": report.cycles,
-                })
-            } else {
-                Value::Null
-            },
+            "curves": curve_counts_json(report.curves),
+            "shifts": shift_counts_json(report.compared, report.calls, report.cycles),
         },
         "timings_seconds": timings,
         "warnings": report.warnings.iter().map(|w| w.to_string()).collect::<Vec<_>>(),

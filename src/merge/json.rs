@@ -118,23 +118,8 @@ pub(super) fn merge_json(m: MergeJson<'_>) -> Value {
             "qc_warn": m.qc.verdicts[1],
             "qc_fail": m.qc.verdicts[2],
             "skipped_plates": skipped_plates,
-            "curves": {
-                "ok": report.curves[0],
-                "flat": report.curves[1],
-                "insufficient_data": report.curves[2],
-                "failed": report.curves[3],
-            },
-            "shifts": if report.compared {
-                json!({
-                    "cross_resistant": report.calls[0],
-                    "collateral_sensitive": report.calls[1],
-                    "neutral": report.calls[2],
-                    "undetermined": report.calls[3],
-                    "cycles": report.cycles,
-                })
-            } else {
-                Value::Null
-            },
+            "curves": crate::run::curve_counts_json(report.curves),
+            "shifts": crate::run::shift_counts_json(report.compared, report.calls, report.cycles),
         },
         "timings_seconds": timings,
         "warnings": warnings,
