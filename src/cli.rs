@@ -409,7 +409,8 @@ fn execute(cli: &Cli) -> anyhow::Result<u8> {
                 eprintln!("problem: ... and {} more", v.problems.len() - 100);
             }
             if !v.problems.is_empty() {
-                anyhow::bail!("{} problems found", v.problems.len());
+                let n = v.problems.len();
+                anyhow::bail!("{n} problem{} found", if n == 1 { "" } else { "s" });
             }
         }
         Command::Fit {

@@ -217,6 +217,20 @@ impl LinesTable {
     /// Checks the table against the cell lines that have wells: every parental line of a
     /// listed resistant line needs data. Returns warnings for lines present on one side only.
     pub fn check_against(&self, lines_in_wells: &BTreeSet<String>) -> Result<Vec<Problem>> {
+        let (problems, warnings) = self.problems_against(lines_in_wells);
+        if problems.is_empty() {
+            Ok(warnings)
+        } else {
+            Err(Error::problems(ErrorKind::Input, problems))
+        }
+    }
+
+    /// [`LinesTable::check_against`]'s problems (resistant lines with wells whose parental line
+    /// has none) and warnings (lines on one side only), both whole.
+    pub fn problems_against(
+        &self,
+        lines_in_wells: &BTreeSet<String>,
+    ) -> (Vec<Problem>, Vec<Problem>) {
         let mut problems = Vec::new();
         let mut warnings = Vec::new();
         for l in &self.lines {
@@ -250,11 +264,7 @@ impl LinesTable {
                 });
             }
         }
-        if problems.is_empty() {
-            Ok(warnings)
-        } else {
-            Err(Error::problems(ErrorKind::Input, problems))
-        }
+        (problems, warnings)
     }
 }
 

@@ -13,7 +13,7 @@ use sha2::{Digest, Sha256};
 use serde_json::{json, Value};
 
 use crate::assay::Assay;
-use crate::error::{Error, Problem, Result};
+use crate::error::{Error, ErrorKind, Problem, Result};
 use crate::fit::joint::shared_ec50_test;
 use crate::fit::table::write_fits_to;
 use crate::fit::{
@@ -149,6 +149,83 @@ pub fn run_with(assay_path: &Path, outdir: &Path, options: &RunOptions) -> Resul
     run_with_progress(assay_path, outdir, options, &Silent)
 }
 
+/// The assay's lines table as a run checks it (see [`checked_lines`]).
+#[derive(Debug, Clone)]
+pub struct CheckedLines {
+    /// The table.
+    pub table: LinesTable,
+    /// What stops a run: resistant lines with wells whose parental line has none.
+    pub problems: Vec<Problem>,
+    /// Lines on one side only (table or wells), evolution times without a unit.
+    pub warnings: Vec<Problem>,
+}
+
+/// The assay's lines table (`None` without one), checked against the wells: every resistant
+/// line with wells needs its parental line's; lines on one side only and evolution times
+/// without a unit are warnings. `run` stops on the problems, `validate` lists them.
+pub fn checked_lines(
+    assay: &Assay,
+    assay_path: &Path,
+    table: &WellTable,
+) -> Result<Option<CheckedLines>> {
+    let Some(p) = &assay.lines else {
+        return Ok(None);
+    };
+    let lt = LinesTable::read(p)?;
+    let names: BTreeSet<String> = table
+        .wells
+        .distinct_names(1)
+        .into_iter()
+        .filter(|n| !n.is_empty())
+        .map(|n| n.to_string())
+        .collect();
+    let (problems, mut warnings) = lt.problems_against(&names);
+    if lt.has_evolution_time && assay.evolution_time_unit.is_none() {
+        warnings.push(Problem {
+            location: crate::Location::file(assay_path),
+            message: format!(
+                "the lines table {} gives evolution times but the assay names no unit; add e.g. `evolution_time_unit = \"day\"` (or \"passage\")",
+                p.display()
+            ),
+        });
+    }
+    Ok(Some(CheckedLines {
+        table: lt,
+        problems,
+        warnings,
+    }))
+}
+
+/// Growth data: times of the reads, or doubling times of the lines. Without them a run writes
+/// no growth columns.
+pub fn has_growth_data(table: &WellTable, lines: Option<&LinesTable>) -> bool {
+    table.has_time || lines.is_some_and(|l| l.has_doubling_time())
+}
+
+/// The problem of a growth metric (`gr50`, `dip_ec50`, ...) without growth data to compute it
+/// from, located at the assay's `metric` key; `None` when the metric can be computed.
+pub fn growth_metric_problem(
+    assay: &Assay,
+    assay_path: &Path,
+    table: &WellTable,
+    lines: Option<&LinesTable>,
+) -> Option<Problem> {
+    let metric = assay.settings.shift.metric;
+    if !metric.is_growth() || has_growth_data(table, lines) {
+        return None;
+    }
+    // The assay was read a moment ago; its text only locates the key.
+    let text = std::fs::read_to_string(assay_path).unwrap_or_default();
+    let line = crate::text::key_line(&text, "metric");
+    Some(Problem {
+        location: crate::Location::file(assay_path).at_line_opt(line),
+        message: format!(
+            "`shift.metric = \"{}\"` needs growth data, and this run has none: the wells table has no `time` column (time-0 reads, time courses) and the lines table no `doubling_time_h`; see docs/growth.md",
+            metric.name()
+        ),
+    })
+}
+
 /// [`run_with`], telling `progress` of each stage (reading, QC, fitting, comparing, drawing).
 /// The outputs are the same byte for byte (but for `run.json`'s timings) whatever observes.
 pub fn run_with_progress(
@@ -199,47 +276,22 @@ pub fn run_with_progress(
     let mut warnings = staging.take_warnings();
     warnings.extend(assay.warnings.iter().cloned());
     warnings.extend(read.warnings);
-    let lines = match &assay.lines {
-        Some(p) => {
-            let lt = LinesTable::read(p)?;
-            inputs.push(input_record(p)?);
-            let names: BTreeSet<String> = table
-                .wells
-                .distinct_names(1)
-                .into_iter()
-                .filter(|n| !n.is_empty())
-                .map(|n| n.to_string())
-                .collect();
-            warnings.extend(lt.check_against(&names)?);
-            if lt.has_evolution_time && assay.evolution_time_unit.is_none() {
-                warnings.push(Problem {
-                    location: crate::Location::file(assay_path),
-                    message: format!(
-                        "the lines table {} gives evolution times but the assay names no unit; add e.g. `evolution_time_unit = \"day\"` (or \"passage\")",
-                        p.display()
-                    ),
-                });
-            }
+    let lines = match checked_lines(&assay, assay_path, &table)? {
+        Some(checked) if !checked.problems.is_empty() => {
+            return Err(Error::problems(ErrorKind::Input, checked.problems));
+        }
+        Some(checked) => {
+            let lt = checked.table;
+            inputs.push(input_record(assay.lines.as_deref().unwrap_or(&lt.path))?);
+            warnings.extend(checked.warnings);
             Some(lt)
         }
         None => None,
     };
-    // Growth data: times of the reads, or doubling times of the lines. Without them the run
-    // writes no growth columns, and a growth metric has nothing to compare.
-    let growth_data = table.has_time || lines.as_ref().is_some_and(|l| l.has_doubling_time());
-    let metric = assay.settings.shift.metric;
-    if metric.is_growth() && !growth_data {
-        // The assay was read a moment ago; its text only locates the key.
-        let text = std::fs::read_to_string(assay_path).unwrap_or_default();
-        let line = crate::text::key_line(&text, "metric");
-        return Err(Error::config(
-            crate::Location::file(assay_path).at_line_opt(line),
-            format!(
-                "`shift.metric = \"{}\"` needs growth data, and this run has none: the wells table has no `time` column (time-0 reads, time courses) and the lines table no `doubling_time_h`; see docs/growth.md",
-                metric.name()
-            ),
-        ));
+    if let Some(p) = growth_metric_problem(&assay, assay_path, &table, lines.as_ref()) {
+        return Err(Error::config(p.location, p.message));
     }
+    let growth_data = has_growth_data(&table, lines.as_ref());
     // Which read serves what: with times, only each plate's endpoint reads are normalized,
     // judged and fitted; time-0 reads are GR's x0 and the others DIP's time courses.
     let plan = ReadPlan::of(&table);

@@ -62,6 +62,48 @@ pub fn validate(assay_path: &Path, with_maps: bool) -> Result<Validation> {
             });
         }
     }
+    // The lines table and the compared metric, checked as a run checks them.
+    let mut summary = summary;
+    // A lines table that does not read is an error, as a bad wells file is.
+    let lines = crate::run::checked_lines(&assay, assay_path, &read.table)?.map(|checked| {
+        problems.extend(checked.problems);
+        warnings.extend(checked.warnings);
+        checked.table
+    });
+    if let Some(lt) = &lines {
+        let resistant = lt
+            .lines
+            .iter()
+            .filter(|l| l.parental_line.is_some())
+            .count();
+        let timed = lt
+            .lines
+            .iter()
+            .filter(|l| l.evolution_time.is_some())
+            .count();
+        let _ = writeln!(
+            summary,
+            "lines table {}: {} lines, {resistant} resistant{}{}",
+            lt.path.display(),
+            lt.lines.len(),
+            if timed > 0 {
+                format!(", {timed} with an evolution time")
+            } else {
+                String::new()
+            },
+            if lt.has_doubling_time() {
+                ", doubling times given"
+            } else {
+                ""
+            }
+        );
+    }
+    problems.extend(crate::run::growth_metric_problem(
+        &assay,
+        assay_path,
+        &read.table,
+        lines.as_ref(),
+    ));
     // The same warning is raised while reading; as a problem here it must not show twice.
     warnings.retain(|w| !w.message.contains("has no reading for it"));
     let maps = if with_maps {

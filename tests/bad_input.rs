@@ -271,6 +271,43 @@ fn resistant_line_without_its_parental_line() {
 }
 
 #[test]
+fn validate_checks_the_lines_table_as_run_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let only_b: String = wells()
+        .lines()
+        .filter(|l| !l.starts_with("P1"))
+        .collect::<Vec<_>>()
+        .join("\n")
+        + "\n";
+    // A parental line without wells (a problem) and a listed line without wells (a warning).
+    let a = assay(
+        dir.path(),
+        &only_b,
+        "cell_line,parental_line,selected_with\nA,,\nB,A,d1\nC,A,d1\n",
+        "",
+    );
+    let out = collateral().arg("validate").arg(&a).assert().code(1);
+    let err = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    assert!(
+        err.contains(
+            "lines.csv:3: resistant line `B` has wells but its parental line `A` has none"
+        ),
+        "{err}"
+    );
+    assert!(err.contains("error: 1 problem found"), "{err}");
+    assert!(
+        err.contains("lines.csv:4: cell line `C` has no wells in the data"),
+        "{err}"
+    );
+    // A clean assay: the lines table is described.
+    let a = assay(dir.path(), &wells(), LINES, "");
+    let out = collateral().arg("validate").arg(&a).assert().success();
+    let text = String::from_utf8_lossy(&out.get_output().stdout).to_string();
+    assert!(text.contains("lines table"), "{text}");
+    assert!(text.contains(": 2 lines, 1 resistant"), "{text}");
+}
+
+#[test]
 fn several_problems_are_reported_together() {
     let w = replace_line(
         &replace_line(&wells(), 3, "P1,B1,A,,,vehicel,102"),

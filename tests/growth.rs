@@ -290,6 +290,24 @@ fn growth_columns_appear_with_growth_data_and_say_why_they_are_empty() {
     let err = String::from_utf8_lossy(&err);
     assert!(err.contains("assay.toml:6"), "{err}");
     assert!(err.contains("needs growth data"), "{err}");
+    // `validate` says so before any run, with every other problem of the assay.
+    let out = collateral()
+        .arg("validate")
+        .arg(&bad)
+        .assert()
+        .failure()
+        .get_output()
+        .clone();
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert!(stdout.contains("lines table"), "{stdout}");
+    assert!(
+        stderr.contains("assay.toml:6") && stderr.contains("needs growth data"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("error: 1 problem found"), "{stderr}");
 
     // A time column with one read per well: the columns are there, empty, with the reasons.
     let dir = tempfile::tempdir().unwrap();
