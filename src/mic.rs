@@ -618,6 +618,25 @@ const CHI2_1_95: f64 = 3.841_458_820_694_124;
 /// three-fold or half-log series.
 const GRID_TOLERANCE: f64 = 0.1;
 
+/// The largest of `doses` that is not a two-fold dilution of the largest dose (within
+/// [`GRID_TOLERANCE`]), with how many two-fold steps below it lies; `None` when every dose is
+/// on the grid. MICs read from such a series cannot be compared by the dilution
+/// error model (`validate` warns of it before a run).
+pub fn off_two_fold_grid(doses: &[f64]) -> Option<(f64, f64)> {
+    let top = doses
+        .iter()
+        .copied()
+        .filter(|d| d.is_finite() && *d > 0.0)
+        .fold(f64::NAN, f64::max);
+    doses
+        .iter()
+        .copied()
+        .filter(|d| d.is_finite() && *d > 0.0)
+        .map(|d| (d, -(d / top).log2()))
+        .filter(|(_, steps)| (steps - steps.round()).abs() > GRID_TOLERANCE)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+}
+
 /// The dilution error model fitted to a table of replicate MICs.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DilutionModel {
@@ -926,6 +945,20 @@ pub fn not_a_fits_table(path: &Path) -> Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn two_fold_grids_are_told_from_others() {
+        assert_eq!(off_two_fold_grid(&[0.25, 0.5, 1.0, 2.0, 4.0, 8.0]), None);
+        // Rounded labels of a two-fold series stay on the grid.
+        assert_eq!(
+            off_two_fold_grid(&[0.0039, 0.0078, 0.0156, 0.031, 0.0625, 0.125]),
+            None
+        );
+        let (dose, steps) = off_two_fold_grid(&[10.0 / 9.0, 10.0, 10.0 / 3.0]).unwrap();
+        assert_eq!(dose, 10.0 / 3.0);
+        assert!((steps - 3f64.log2()).abs() < 1e-12);
+        assert_eq!(off_two_fold_grid(&[]), None);
+    }
     use crate::shift::Call;
 
     fn exact(steps: &[i64]) -> Vec<Measurement> {

@@ -98,6 +98,9 @@ pub fn validate(assay_path: &Path, with_maps: bool) -> Result<Validation> {
             }
         );
     }
+    if assay.settings.shift.metric == crate::shift::Metric::Mic {
+        warnings.extend(mic_grid_warnings(&read.table, &source));
+    }
     problems.extend(crate::run::growth_metric_problem(
         &assay,
         assay_path,
@@ -242,6 +245,36 @@ fn describe(assay: &Assay, read: &AssayWells) -> String {
         );
     }
     s
+}
+
+/// Metric mic: a drug whose doses are not two-fold dilutions gives MICs the dilution model
+/// cannot compare (its shifts are `undetermined` once a MIC falls off the grid).
+fn mic_grid_warnings(table: &WellTable, source: &Path) -> Vec<Problem> {
+    let mut doses: BTreeMap<&str, BTreeSet<u64>> = BTreeMap::new();
+    for w in &table.wells {
+        if let (Role::Sample, Some(c)) = (w.role, w.concentration) {
+            doses
+                .entry(w.drug.as_str())
+                .or_default()
+                .insert(c.to_bits());
+        }
+    }
+    let mut out = Vec::new();
+    for (drug, bits) in doses {
+        let d: Vec<f64> = bits.into_iter().map(f64::from_bits).collect();
+        if let Some((dose, steps)) = crate::mic::off_two_fold_grid(&d) {
+            let top = d.iter().copied().fold(f64::NAN, f64::max);
+            out.push(Problem {
+                location: Location::file(source),
+                message: format!(
+                    "drug `{drug}`: its doses are not two-fold dilutions ({} is {steps:.2} two-fold steps below {}); metric mic compares MICs on a two-fold grid, so `{drug}`'s shifts are undetermined once a MIC falls off it",
+                    crate::text::format_number(dose),
+                    crate::text::format_number(top)
+                ),
+            });
+        }
+    }
+    out
 }
 
 /// (plate, cell line, drug, along a row?, row or column index).

@@ -725,3 +725,44 @@ fn a_mic_merge_needs_every_run_to_have_read_mics_alike() {
     assert!(err.contains("0.5 in mic_e_half"), "{err}");
     assert!(!dir.path().join("m1").exists() && !dir.path().join("m2").exists());
 }
+
+#[test]
+fn validate_warns_of_doses_off_the_two_fold_grid() {
+    let dir = tempfile::tempdir().unwrap();
+    // The hand-made screen is two-fold: no warning.
+    let a = assay(dir.path(), "[shift]\nmetric = \"mic\"\n");
+    let out = collateral().arg("validate").arg(&a).assert().success();
+    let err = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    assert!(!err.contains("two-fold"), "{err}");
+    // A simulated screen has three-fold series: each drug is named, as its shifts would be.
+    let sim = dir.path().join("sim");
+    collateral()
+        .args(["simulate", "-o"])
+        .arg(&sim)
+        .args(["--seed", "1", "--lines", "2", "--drugs", "2"])
+        .assert()
+        .success();
+    let toml = std::fs::read_to_string(sim.join("assay.toml")).unwrap();
+    let a = write(
+        &sim,
+        "mic.toml",
+        &format!("{toml}[shift]\nmetric = \"mic\"\n"),
+    );
+    let out = collateral().arg("validate").arg(&a).assert().success();
+    let err = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    for drug in ["drug01", "drug02"] {
+        assert!(
+            err.contains(&format!(
+                "drug `{drug}`: its doses are not two-fold dilutions"
+            )),
+            "{err}"
+        );
+    }
+    // The run agrees: drug01's MICs fall off the grid (0.123, 0.370, 3.33 against 10), so its
+    // shift is undetermined for that reason (drug02's all read 10 or > 10 and stay on it).
+    let out = run_into(&a, &sim.join("out"));
+    let shifts = read_csv(&out.join("shifts.csv"));
+    let d1 = shifts.iter().find(|s| s["drug"] == "drug01").unwrap();
+    assert_eq!(d1["call"], "undetermined");
+    assert!(d1["reason"].contains("not two-fold dilutions"), "{d1:?}");
+}
