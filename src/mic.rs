@@ -618,10 +618,10 @@ const CHI2_1_95: f64 = 3.841_458_820_694_124;
 /// three-fold or half-log series.
 const GRID_TOLERANCE: f64 = 0.1;
 
-/// The largest of `doses` that is not a two-fold dilution of the largest dose (within
-/// 0.1 log2, as the dilution model allows), with how many two-fold steps below it lies; `None` when every dose is
-/// on the grid. MICs read from such a series cannot be compared by the dilution
-/// error model (`validate` warns of it before a run).
+/// The largest of `doses` that is not a two-fold dilution of the largest dose (within 0.1
+/// log2, as the dilution model allows), with how many two-fold steps below it lies; `None`
+/// when every dose is on the grid. MICs read from such a series cannot be compared by the
+/// dilution error model (`validate` warns of it before a run).
 pub fn off_two_fold_grid(doses: &[f64]) -> Option<(f64, f64)> {
     let top = doses
         .iter()
