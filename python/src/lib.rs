@@ -113,6 +113,18 @@ struct Outcome {
     files: Vec<PathBuf>,
 }
 
+impl Outcome {
+    /// The outcome of a command that leaves no plates out (all but `run`).
+    fn of(summary: String, warnings: &[Problem], files: Vec<PathBuf>) -> Outcome {
+        Outcome {
+            summary,
+            warnings: texts(warnings),
+            skipped: Vec::new(),
+            files,
+        }
+    }
+}
+
 /// `collateral run ASSAY -o OUTDIR`.
 #[pyfunction]
 #[pyo3(signature = (assay, outdir, figures=true, xlsx=false, keep_going=false, threads=None))]
@@ -158,12 +170,11 @@ fn shift(
     let report = call(py, threads, || {
         collateral::run::shift(&fits, &lines, &outdir, &settings)
     })?;
-    Ok(Outcome {
-        summary: report.summary(),
-        warnings: texts(&report.warnings),
-        skipped: Vec::new(),
-        files: report.files,
-    })
+    Ok(Outcome::of(
+        report.summary(),
+        &report.warnings,
+        report.files,
+    ))
 }
 
 /// `collateral merge RUN_DIR... -o OUTDIR`; `shift` holds the shift settings that replace the
@@ -198,12 +209,11 @@ fn merge(
     let report = call(py, threads, || {
         collateral::merge::merge(&runs, &outdir, &options)
     })?;
-    Ok(Outcome {
-        summary: report.summary(),
-        warnings: texts(&report.warnings),
-        skipped: Vec::new(),
-        files: report.files,
-    })
+    Ok(Outcome::of(
+        report.summary(),
+        &report.warnings,
+        report.files,
+    ))
 }
 
 /// `collateral plan RUN_DIR -o OUTDIR` with settings as the assay's `[plan]` keys (a JSON
@@ -239,12 +249,11 @@ fn plan(
     let report = call(py, threads, || {
         collateral::run::plan_folder(&run_dir, &outdir, &settings, &options)
     })?;
-    Ok(Outcome {
-        summary: report.summary.join("\n\n"),
-        warnings: texts(&report.warnings),
-        skipped: Vec::new(),
-        files: report.files,
-    })
+    Ok(Outcome::of(
+        report.summary.join("\n\n"),
+        &report.warnings,
+        report.files,
+    ))
 }
 
 /// A bad keyword argument, said as the assay file's section would say it.

@@ -84,6 +84,13 @@ impl PlateNames {
     }
 }
 
+/// Why a well behind a fit the merge left out is excluded (in `wells.csv` and `dip_rates.csv`).
+fn superseded_reason(line: &str, drug: &str, kept_run: &str) -> String {
+    format!(
+        "superseded: the merge keeps the fit of {line} × {drug} from run {kept_run} (--on-duplicate newest)"
+    )
+}
+
 /// Counts over the merged `wells.csv`, for `run.json`.
 #[derive(Default)]
 pub(super) struct WellCounts {
@@ -153,10 +160,7 @@ pub(super) fn write_wells(
                     if kept != run {
                         if let (Some(e), Some(r)) = (h_excluded, h_reason) {
                             cells[e] = "true".into();
-                            cells[r] = format!(
-                                "superseded: the merge keeps the fit of {line} × {drug} from run {} (--on-duplicate newest)",
-                                folders[kept].name
-                            );
+                            cells[r] = superseded_reason(&line, &drug, &folders[kept].name);
                             counts.superseded += 1;
                         }
                     }
@@ -248,10 +252,7 @@ pub(super) fn write_dip_rates(
                 && owner.get(&key).is_some_and(|&kept| kept != *run);
             if let (true, Some(e), Some(r)) = (superseded, h_excluded, h_reason) {
                 cells[e] = "true".into();
-                let note = format!(
-                    "superseded: the merge keeps the fit of {} × {} from run {} (--on-duplicate newest)",
-                    key.0, key.1, folders[owner[&key]].name
-                );
+                let note = superseded_reason(&key.0, &key.1, &folders[owner[&key]].name);
                 // The run's own notes (reads not numeric, ...) stay after it.
                 cells[r] = if cells[r].is_empty() {
                     note

@@ -141,6 +141,23 @@ pub(super) fn y_axis(
     }
 }
 
+/// [`CURVE_POINTS`] points of a fitted curve evenly spaced in log10 concentration across
+/// `x_lo..x_hi`, each response passed through `clamp_y` (the panel's y range).
+fn curve_line(
+    curve: &crate::fit::Curve,
+    x_lo: f64,
+    x_hi: f64,
+    clamp_y: impl Fn(f64) -> f64,
+) -> Vec<(f64, f64)> {
+    let (u0, u1) = (x_lo.log10(), x_hi.log10());
+    (0..CURVE_POINTS)
+        .map(|i| {
+            let u = u0 + (u1 - u0) * i as f64 / (CURVE_POINTS - 1) as f64;
+            (10f64.powf(u), clamp_y(curve.response_at_log10(u)))
+        })
+        .collect()
+}
+
 /// A thin grey line across the panel at a reference level (0.5, 0, the MIC threshold).
 pub(super) fn reference_line<DB: DrawingBackend>(
     x_lo: f64,
@@ -321,11 +338,7 @@ pub(super) fn draw_panel<DB: DrawingBackend>(
             )
             .map_err(plot_err)?;
         if let Some(curve) = s.curve {
-            let (u0, u1) = (x_lo.log10(), x_hi.log10());
-            let line = (0..CURVE_POINTS).map(|i| {
-                let u = u0 + (u1 - u0) * i as f64 / (CURVE_POINTS - 1) as f64;
-                (10f64.powf(u), clamp_y(curve.response_at_log10(u)))
-            });
+            let line = curve_line(&curve, x_lo, x_hi, clamp_y);
             chart
                 .draw_series(LineSeries::new(line, c.stroke_width(2)))
                 .map_err(plot_err)?;
@@ -426,11 +439,7 @@ impl Draw for DrugOverview {
                 )
                 .map_err(plot_err)?;
             if let Some(curve) = s.curve {
-                let (u0, u1) = (x_lo.log10(), x_hi.log10());
-                let line = (0..CURVE_POINTS).map(|k| {
-                    let u = u0 + (u1 - u0) * k as f64 / (CURVE_POINTS - 1) as f64;
-                    (10f64.powf(u), clamp_y(curve.response_at_log10(u)))
-                });
+                let line = curve_line(&curve, x_lo, x_hi, clamp_y);
                 chart
                     .draw_series(LineSeries::new(line, c.stroke_width(width)))
                     .map_err(plot_err)?;
