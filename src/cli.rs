@@ -377,7 +377,7 @@ fn execute(cli: &Cli) -> anyhow::Result<u8> {
                 lines: lines.clone(),
                 drugs: drugs.clone(),
             };
-            let plotted = crate::report::plot_folder_with_progress(outdir, &options, progress)?;
+            let plotted = crate::report::plot_folder(outdir, &options, progress)?;
             for w in &plotted.warnings {
                 eprintln!("warning: {w}");
             }
@@ -427,7 +427,7 @@ fn execute(cli: &Cli) -> anyhow::Result<u8> {
                 ..FitSettings::default()
             }
             .check()?;
-            let summary = crate::fit::fit_file_with_progress(input, output, &config, progress)?;
+            let summary = crate::fit::fit_file(input, output, &config, progress)?;
             if !cli.quiet {
                 eprintln!("collateral fit: {summary}");
             }
@@ -518,7 +518,7 @@ fn execute(cli: &Cli) -> anyhow::Result<u8> {
                 shift,
                 figures: !no_figures,
             };
-            let report = crate::merge::merge_with_progress(runs, out, &options, progress)?;
+            let report = crate::merge::merge(runs, out, &options, progress)?;
             for w in &report.warnings {
                 eprintln!("warning: {w}");
             }

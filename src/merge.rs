@@ -210,13 +210,8 @@ impl MergeReport {
 /// `collateral merge`: merges the output folders of several `collateral run`s into `outdir`
 /// (fits, wells, QC, lines, shifts, matrix, calls, network, cycles, `run.json`, and with
 /// `options.figures` the figures and `report.html`). See the module documentation for the
-/// rules.
-pub fn merge(runs: &[PathBuf], outdir: &Path, options: &MergeOptions) -> Result<MergeReport> {
-    merge_with_progress(runs, outdir, options, &crate::progress::Silent)
-}
-
-/// [`merge`], telling `progress` how the drawing goes.
-pub fn merge_with_progress(
+/// rules. `progress` is told how the drawing goes (`&progress::Silent` for nothing).
+pub fn merge(
     runs: &[PathBuf],
     outdir: &Path,
     options: &MergeOptions,

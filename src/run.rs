@@ -16,9 +16,7 @@ use crate::assay::Assay;
 use crate::error::{Error, ErrorKind, Problem, Result};
 use crate::fit::joint::shared_ec50_test;
 use crate::fit::table::write_fits_to;
-use crate::fit::{
-    fit_curves_with_progress, CurveFit, CurveInput, DosePoint, Plateaus, FITS_COLUMNS,
-};
+use crate::fit::{fit_curves, CurveFit, CurveInput, DosePoint, Plateaus, FITS_COLUMNS};
 use crate::growth::dip::{dip_curve_points, dip_fit_config, dip_rates, fit_dip_curve, DipDelay};
 use crate::growth::gr::{fit_gr_curve, gr_fit_config, gr_values, GrInputs};
 use crate::growth::reads::ReadPlan;
@@ -414,7 +412,7 @@ pub fn run_with_progress(
     // its own while the curves are fitted (joined before the run ends).
     let freeing = std::thread::spawn(move || drop((split, table, outcomes, levels)));
     progress.begin(Stage::Fit, "curves", Some(curves.inputs.len() as u64));
-    let fits = fit_curves_with_progress(&curves.inputs, &assay.fit_config, progress);
+    let fits = fit_curves(&curves.inputs, &assay.fit_config, progress);
     let growth = if growth_data {
         let dip_absent = if !has_time {
             Some("no time courses: the wells table has no `time` column")

@@ -207,7 +207,7 @@ fn merge(
         figures,
     };
     let report = call(py, threads, || {
-        collateral::merge::merge(&runs, &outdir, &options)
+        collateral::merge::merge(&runs, &outdir, &options, &collateral::progress::Silent)
     })?;
     Ok(Outcome::of(
         report.summary(),
@@ -330,7 +330,7 @@ fn fit<'py>(
             &concentration,
             &response,
         )?;
-        let fits = collateral::fit::fit_curves(&curves, &config);
+        let fits = collateral::fit::fit_curves(&curves, &config, &collateral::progress::Silent);
         let mut bytes = Vec::new();
         collateral::fit::table::write_fits_to(&mut bytes, &fits)
             .map_err(|e| Error::io(&source, "writing the fits", e))?;

@@ -38,7 +38,7 @@ use crate::error::{Error, Location};
 pub use keys::FitKeys;
 pub use model::{Curve, Model};
 pub use result::{CurveFit, FitStatus, Ic50Qualifier, FITS_COLUMNS};
-pub use table::{fit_file, fit_file_with_progress, read_fit_input, write_fits, FitSummary};
+pub use table::{fit_file, read_fit_input, write_fits, FitSummary};
 
 /// One measured point of a dose-response curve.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -324,14 +324,11 @@ pub fn fit_named_curve(curve: &CurveInput, config: &FitConfig) -> CurveFit {
 /// Fits many curves in parallel on the current rayon pool. Output order is input order, and
 /// results are bit-identical for any number of threads (each fit is deterministic and shares
 /// nothing).
-pub fn fit_curves(curves: &[CurveInput], config: &FitConfig) -> Vec<CurveFit> {
-    fit_curves_with_progress(curves, config, &crate::progress::Silent)
-}
-
-/// [`fit_curves`], telling `progress` of each curve as it is fitted (from the worker threads,
-/// in the order they finish). The caller begins and ends the stage. The fits and their order
-/// are those of [`fit_curves`]: the observer only counts.
-pub fn fit_curves_with_progress(
+///
+/// `progress` is told of each curve as it is fitted (from the worker threads, in the order they
+/// finish; pass `&progress::Silent` for nothing); the caller begins and ends the stage. The
+/// observer only counts: the fits and their order do not depend on it.
+pub fn fit_curves(
     curves: &[CurveInput],
     config: &FitConfig,
     progress: &dyn crate::progress::Progress,

@@ -4,8 +4,8 @@ use collateral::fit::synthetic::{
     synthetic_batch, synthetic_curve, SyntheticDesign, SyntheticKind,
 };
 use collateral::fit::{
-    fit_curve, fit_curves, fit_curves_with_progress, Curve, CurveInput, DosePoint, FitConfig,
-    FitSettings, FitStatus, Ic50Qualifier, Model, Plateaus, RobustLoss,
+    fit_curve, fit_curves, Curve, CurveInput, DosePoint, FitConfig, FitSettings, FitStatus,
+    Ic50Qualifier, Model, Plateaus, RobustLoss,
 };
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -80,7 +80,11 @@ fn log10_ec50_is_recovered_on_noisy_curves_and_well_formed_curves_never_fail() {
     let design = SyntheticDesign::default();
     let batch = synthetic_batch(&design, 7, 600);
     let inputs: Vec<CurveInput> = batch.iter().map(|c| c.input.clone()).collect();
-    let fits = fit_curves(&inputs, &FitConfig::default());
+    let fits = fit_curves(
+        &inputs,
+        &FitConfig::default(),
+        &collateral::progress::Silent,
+    );
     let mut errors = Vec::new();
     for (c, f) in batch.iter().zip(&fits) {
         assert_ne!(
@@ -407,7 +411,7 @@ fn results_are_identical_with_one_and_several_threads() {
             .num_threads(threads)
             .build()
             .unwrap()
-            .install(|| fit_curves(&inputs, &config))
+            .install(|| fit_curves(&inputs, &config, &collateral::progress::Silent))
     };
     let one = run(1);
     let three = run(3);
@@ -441,14 +445,14 @@ fn progress_counts_every_curve_and_changes_no_fit_nor_their_order() {
     let batch = synthetic_batch(&SyntheticDesign::default(), 11, 200);
     let inputs: Vec<CurveInput> = batch.into_iter().map(|c| c.input).collect();
     let config = FitConfig::default();
-    let plain = fit_curves(&inputs, &config);
+    let plain = fit_curves(&inputs, &config, &collateral::progress::Silent);
     for threads in [1, 3] {
         let counting = Counting::default();
         let observed = rayon::ThreadPoolBuilder::new()
             .num_threads(threads)
             .build()
             .unwrap()
-            .install(|| fit_curves_with_progress(&inputs, &config, &counting));
+            .install(|| fit_curves(&inputs, &config, &counting));
         assert_eq!(counting.advanced.load(Relaxed), inputs.len() as u64);
         assert_eq!(counting.calls.load(Relaxed), inputs.len() as u64);
         assert_eq!(observed.len(), plain.len());
