@@ -389,7 +389,6 @@ fn nichol_call(row: &mut Shift, threshold: f64) {
     }
 }
 
-#[allow(clippy::too_many_arguments)]
 fn pair(
     name: &str,
     parent: &str,

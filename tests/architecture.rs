@@ -27,6 +27,7 @@ const LAYERS: [(&str, u8); 31] = [
     ("shift", 3),
     ("lineage", 3),
     ("network", 3),
+    ("plan", 3),
     ("assay", 4),
     ("output", 5),
     ("plot", 5),
@@ -39,8 +40,6 @@ const LAYERS: [(&str, u8); 31] = [
     ("cli", 8),
     ("lib", 8),
     ("main", 9),
-    // Reserved so a new stage module is placed on purpose, not by accident.
-    ("plan", 3),
 ];
 
 fn layer_of(module: &str) -> Option<u8> {
