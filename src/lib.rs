@@ -41,6 +41,7 @@ pub mod table;
 pub mod text;
 pub mod validate;
 pub mod wells;
+pub mod words;
 pub mod workbook;
 
 pub use error::{Error, ErrorKind, Location, Problem, Result};

@@ -35,7 +35,6 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::str::FromStr;
 use std::time::Instant;
 
 use serde_json::{json, Value};
@@ -83,26 +82,7 @@ pub enum OnDuplicate {
     Newest,
 }
 
-impl OnDuplicate {
-    /// The flag value: `error` or `newest`.
-    pub fn name(self) -> &'static str {
-        match self {
-            OnDuplicate::Error => "error",
-            OnDuplicate::Newest => "newest",
-        }
-    }
-}
-
-impl FromStr for OnDuplicate {
-    type Err = String;
-    fn from_str(s: &str) -> std::result::Result<Self, Self::Err> {
-        match s.trim().to_ascii_lowercase().as_str() {
-            "error" => Ok(OnDuplicate::Error),
-            "newest" => Ok(OnDuplicate::Newest),
-            _ => Err(format!("`{s}`: expected newest or error")),
-        }
-    }
-}
+crate::words::words!(OnDuplicate, "duplicate policy", { Newest => "newest", Error => "error" });
 
 /// Shift settings chosen for the merge, replacing the runs' own (which must otherwise agree).
 /// `None` keeps the runs' value. Deserialized from the keys of the assay's `[shift]` section

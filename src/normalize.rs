@@ -22,8 +22,7 @@ use crate::stats;
 use crate::wells::{Role, WellTable};
 
 /// How control wells are summarised into one level.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ControlCenter {
     /// Arithmetic mean (DESIGN.md's definition; the default).
     Mean,
@@ -32,14 +31,16 @@ pub enum ControlCenter {
 }
 
 /// What to do for a plate and cell line that has no blank wells at all.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BlankFallback {
     /// Take the background as 0 (the signal is assumed background-subtracted) and warn.
     Zero,
     /// Stop the run with an error.
     Error,
 }
+
+crate::words::words!(ControlCenter, "control summary", { Mean => "mean", Median => "median" });
+crate::words::words!(BlankFallback, "blank fallback", { Zero => "zero", Error => "error" });
 
 /// Normalization choices.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -234,12 +234,15 @@ fn plan(
         serde_json::from_str(settings).map_err(|e| raise(py, settings_error("plan", e)))?;
     let metric = metric
         .map(|m| {
-            serde_json::from_value(serde_json::Value::String(m.to_string())).map_err(|_| {
+            collateral::shift::Metric::from_name(m).ok_or_else(|| {
                 raise(
                     py,
                     Error::config(
                         Location::default(),
-                        format!("metric {m}: expected {}", collateral::shift::Metric::NAMES),
+                        format!(
+                            "metric {m}: expected {}",
+                            collateral::shift::Metric::choices()
+                        ),
                     ),
                 )
             })

@@ -27,9 +27,6 @@ pub mod solver;
 pub mod synthetic;
 pub mod table;
 
-use std::fmt;
-use std::str::FromStr;
-
 use rayon::prelude::*;
 use statrs::distribution::{ContinuousCDF, StudentsT};
 
@@ -73,34 +70,7 @@ pub enum Plateaus {
     Observed,
 }
 
-impl Plateaus {
-    /// Name used in tables and on the command line.
-    pub fn name(self) -> &'static str {
-        match self {
-            Plateaus::Free => "free",
-            Plateaus::Observed => "observed",
-        }
-    }
-}
-
-impl fmt::Display for Plateaus {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-impl FromStr for Plateaus {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s.to_ascii_lowercase().as_str() {
-            "free" => Ok(Plateaus::Free),
-            "observed" => Ok(Plateaus::Observed),
-            _ => Err(format!(
-                "unknown plateau option `{s}` (expected free or observed)"
-            )),
-        }
-    }
-}
+crate::words::words!(Plateaus, "plateau option", { Free => "free", Observed => "observed" });
 
 /// Loss for robust fitting by iteratively reweighted least squares.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -114,36 +84,7 @@ pub enum RobustLoss {
     Cauchy,
 }
 
-impl RobustLoss {
-    /// Name used in tables and on the command line.
-    pub fn name(self) -> &'static str {
-        match self {
-            RobustLoss::None => "none",
-            RobustLoss::Huber => "huber",
-            RobustLoss::Cauchy => "cauchy",
-        }
-    }
-}
-
-impl fmt::Display for RobustLoss {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-impl FromStr for RobustLoss {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s.to_ascii_lowercase().as_str() {
-            "none" => Ok(RobustLoss::None),
-            "huber" => Ok(RobustLoss::Huber),
-            "cauchy" => Ok(RobustLoss::Cauchy),
-            _ => Err(format!(
-                "unknown robust loss `{s}` (expected none, huber or cauchy)"
-            )),
-        }
-    }
-}
+crate::words::words!(RobustLoss, "robust loss", { None => "none", Huber => "huber", Cauchy => "cauchy" });
 
 /// Fitting settings as a user gives them. Validate once with [`FitSettings::check`].
 #[derive(Debug, Clone, PartialEq)]
