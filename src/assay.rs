@@ -25,8 +25,9 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use crate::checked::Checked;
 use crate::error::{did_you_mean, Error, Location, Problem, Result};
-use crate::fit::FitKeys;
+use crate::fit::{FitConfig, FitKeys};
 use crate::growth::GrowthSettings;
 use crate::mic::MicSettings;
 use crate::normalize::NormalizeSettings;
@@ -71,27 +72,34 @@ pub const PLATES_KEYS: [&str; 7] = [
     "format",
 ];
 
-/// All settings of a run, checked.
+/// All settings of a run, each stage's checked once (and held once): what the stages take and
+/// what `run.json` writes, in the form the assay file writes it.
 #[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[non_exhaustive]
 pub struct Settings {
     /// Plate QC.
-    pub qc: QcSettings,
+    pub qc: Checked<QcSettings>,
     /// Normalization.
-    pub normalize: NormalizeSettings,
-    /// Curve fitting.
-    pub fit: FitKeys,
+    pub normalize: Checked<NormalizeSettings>,
+    /// Curve fitting (written as the `[fit]` keys).
+    pub fit: FitConfig,
     /// Shifts and calls.
-    pub shift: ShiftSettings,
+    pub shift: Checked<ShiftSettings>,
     /// Therapy sequences (`[plan]`): when present, `run` writes `plan.csv` and `plan.md`.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub plan: Option<PlanSettings>,
+    pub plan: Option<Checked<PlanSettings>>,
     /// Reading MICs from the wells: present when the metric is `mic` or `[mic]` is written
     /// (and only then in `run.json`, whose settings are otherwise unchanged).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub mic: Option<MicSettings>,
+    pub mic: Option<Checked<MicSettings>>,
     /// GR values and DIP rates (left out of `run.json` while at its defaults).
-    #[serde(skip_serializing_if = "GrowthSettings::is_default")]
-    pub growth: GrowthSettings,
+    #[serde(skip_serializing_if = "growth_is_default")]
+    pub growth: Checked<GrowthSettings>,
+}
+
+/// Whether `run.json` leaves the `growth` section out.
+fn growth_is_default(growth: &Checked<GrowthSettings>) -> bool {
+    growth.is_default()
 }
 
 /// The assay file as written (before checking).
@@ -118,6 +126,56 @@ struct RawAssay {
     mic: Option<MicSettings>,
     #[serde(default)]
     growth: GrowthSettings,
+}
+
+/// The stages' sections as written (before checking).
+struct RawSettings {
+    qc: QcSettings,
+    normalize: NormalizeSettings,
+    fit: FitKeys,
+    shift: ShiftSettings,
+    plan: Option<PlanSettings>,
+    mic: Option<MicSettings>,
+    growth: GrowthSettings,
+}
+
+/// Checks every stage's section once, placing each problem on its key's line; `None` when any
+/// section has a problem (all of them are in `problems`).
+fn check_settings(
+    raw: RawSettings,
+    at: &dyn Fn(&str) -> Location,
+    problems: &mut Vec<Problem>,
+) -> Option<Settings> {
+    fn keep<T>(
+        checked: std::result::Result<T, Vec<Problem>>,
+        problems: &mut Vec<Problem>,
+    ) -> Option<T> {
+        checked.map_err(|p| problems.extend(p)).ok()
+    }
+    let qc = keep(Checked::located(raw.qc, at), problems);
+    let normalize = keep(Checked::located(raw.normalize, at), problems);
+    // MIC settings are present when the metric is mic or `[mic]` is written.
+    let mic_given = raw.mic.is_some() || raw.shift.metric == Metric::Mic;
+    let shift = keep(Checked::located(raw.shift, at), problems);
+    let plan = match raw.plan {
+        None => Some(None),
+        Some(p) => keep(Checked::located(p, at), problems).map(Some),
+    };
+    let mic = match raw.mic {
+        None if !mic_given => Some(None),
+        given => keep(Checked::located(given.unwrap_or_default(), at), problems).map(Some),
+    };
+    let growth = keep(Checked::located(raw.growth, at), problems);
+    let fit = keep(raw.fit.check_located(at), problems);
+    Some(Settings {
+        qc: qc?,
+        normalize: normalize?,
+        fit: fit?,
+        shift: shift?,
+        plan: plan?,
+        mic: mic?,
+        growth: growth?,
+    })
 }
 
 /// One `[[plates]]` entry as written.
@@ -152,10 +210,8 @@ pub struct Assay {
     pub lines: Option<PathBuf>,
     /// Declared plate format for every plate, if given.
     pub plate_format: Option<PlateFormat>,
-    /// Settings for QC, normalization, fitting and shifts, as written (with defaults).
+    /// Settings of every stage, checked (defaults where the file is silent).
     pub settings: Settings,
-    /// The checked fitting configuration built from `settings.fit`.
-    pub fit_config: crate::fit::FitConfig,
     /// Things worth telling the user that do not stop the run.
     pub warnings: Vec<Problem>,
 }
@@ -275,36 +331,17 @@ impl Assay {
                 }
             },
         };
-        for (key, msg) in raw.qc.problems() {
-            problems.push(problem(at(key), msg));
-        }
-        for (key, msg) in raw.shift.problems() {
-            problems.push(problem(at(key), msg));
-        }
-        for (key, msg) in raw.plan.iter().flat_map(PlanSettings::problems) {
-            problems.push(problem(at(key), msg));
-        }
-        for (key, msg) in raw.mic.iter().flat_map(MicSettings::problems) {
-            problems.push(problem(at(key), msg));
-        }
-        for (key, msg) in raw.growth.problems() {
-            problems.push(problem(at(key), msg));
-        }
-        let fit_config = match raw.fit.to_settings() {
-            Err((key, msg)) => {
-                problems.push(problem(at(key), msg));
-                None
-            }
-            Ok(settings) => match settings.check() {
-                Ok(c) => Some(c),
-                Err(e) => {
-                    problems.push(problem(at("fit"), e.to_string()));
-                    None
-                }
-            },
+        let sections = RawSettings {
+            qc: raw.qc,
+            normalize: raw.normalize,
+            fit: raw.fit,
+            shift: raw.shift,
+            plan: raw.plan,
+            mic: raw.mic,
+            growth: raw.growth,
         };
-
-        let Some(fit_config) = fit_config.filter(|_| problems.is_empty()) else {
+        let settings = check_settings(sections, &at, &mut problems);
+        let Some(settings) = settings.filter(|_| problems.is_empty()) else {
             return Err(Error::problems(crate::ErrorKind::Config, problems));
         };
         let dir = path.parent().unwrap_or(Path::new("."));
@@ -328,19 +365,7 @@ impl Assay {
                 .collect(),
             lines: raw.lines.map(resolve),
             plate_format,
-            settings: Settings {
-                qc: raw.qc,
-                normalize: raw.normalize,
-                fit: raw.fit,
-                mic: match raw.mic {
-                    None if raw.shift.metric != Metric::Mic => None,
-                    given => Some(given.unwrap_or_default()),
-                },
-                shift: raw.shift,
-                plan: raw.plan,
-                growth: raw.growth,
-            },
-            fit_config,
+            settings,
             warnings,
         })
     }
@@ -477,7 +502,10 @@ mod tests {
         assert_eq!(a.wells.unwrap(), Path::new("dir/wells.csv"));
         assert_eq!(a.lines.unwrap(), Path::new("dir/lines.csv"));
         assert_eq!(a.settings, Settings::default());
-        assert_eq!(a.fit_config.settings(), &crate::fit::FitSettings::default());
+        assert_eq!(
+            a.settings.fit.settings(),
+            &crate::fit::FitSettings::default()
+        );
         assert!(a.warnings.is_empty());
     }
 

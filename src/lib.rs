@@ -14,6 +14,7 @@
 //! | faces | [`simulate`] (screens with known truth), [`cli`] (the command line of the `collateral` binary and of the Python package) |
 
 pub mod assay;
+pub mod checked;
 pub mod cli;
 pub mod error;
 pub mod fit;

@@ -42,9 +42,11 @@ pub enum BlankFallback {
 crate::words::words!(ControlCenter, "control summary", { Mean => "mean", Median => "median" });
 crate::words::words!(BlankFallback, "blank fallback", { Zero => "zero", Error => "error" });
 
-/// Normalization choices.
+/// Normalization choices, as the assay's `[normalize]` section writes them; checked once into a
+/// [`crate::checked::Checked`] value like every stage's settings (every choice is valid today).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
+#[non_exhaustive]
 pub struct NormalizeSettings {
     /// How vehicle and blank wells are summarised.
     pub controls: ControlCenter,
@@ -67,6 +69,12 @@ impl Default for NormalizeSettings {
 impl NormalizeSettings {
     /// Keys of the `[normalize]` section of an assay file.
     pub const KEYS: [&'static str; 3] = ["controls", "blank_fallback", "spatial_check"];
+}
+
+impl crate::checked::Check for NormalizeSettings {
+    fn problems(&self) -> Vec<(&'static str, String)> {
+        Vec::new()
+    }
 }
 
 /// The unit that controls normalize: plate, cell line, and replicate when the plate's vehicle

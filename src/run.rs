@@ -13,6 +13,7 @@ use sha2::{Digest, Sha256};
 use serde_json::{json, Value};
 
 use crate::assay::Assay;
+use crate::checked::{Check, Checked};
 use crate::error::{Error, ErrorKind, Problem, Result};
 use crate::fit::joint::shared_ec50_test;
 use crate::fit::table::write_fits_to;
@@ -352,7 +353,7 @@ pub fn run_with_progress(
     if let (Some(l), CallRule::MaltasWood) = (&lines, assay.settings.shift.rule) {
         replicate_curves.extend(l.lines.iter().filter_map(|l| l.parental_line.as_deref()));
     }
-    let include_untreated = assay.fit_config.settings().plateaus == Plateaus::Observed;
+    let include_untreated = assay.settings.fit.settings().plateaus == Plateaus::Observed;
     let t2 = Instant::now();
     write_well_tables(
         &staging,
@@ -412,7 +413,7 @@ pub fn run_with_progress(
     // its own while the curves are fitted (joined before the run ends).
     let freeing = std::thread::spawn(move || drop((split, table, outcomes, levels)));
     progress.begin(Stage::Fit, "curves", Some(curves.inputs.len() as u64));
-    let fits = fit_curves(&curves.inputs, &assay.fit_config, progress);
+    let fits = fit_curves(&curves.inputs, &assay.settings.fit, progress);
     let growth = if growth_data {
         let dip_absent = if !has_time {
             Some("no time courses: the wells table has no `time` column")
@@ -428,7 +429,7 @@ pub fn run_with_progress(
             &dip,
             dip_absent,
             &replicate_curves,
-            assay.fit_config.settings(),
+            assay.settings.fit.settings(),
         )?)
     } else {
         None
@@ -524,7 +525,7 @@ pub fn run_with_progress(
                 let joint = SharedEc50 {
                     curves: &curves,
                     fits: &fits,
-                    config: &assay.fit_config,
+                    config: &assay.settings.fit,
                 };
                 joint.annotate(&mut shifts);
             }
@@ -735,7 +736,7 @@ fn compare(
     shifts: &[Shift],
     lines: &LinesTable,
     s: &ShiftSettings,
-    plan: Option<&PlanSettings>,
+    plan: Option<&Checked<PlanSettings>>,
 ) -> Result<([usize; 4], usize)> {
     let mut calls = [0usize; 4];
     for r in shifts {
@@ -824,7 +825,7 @@ pub(crate) fn stage_plan(
     staging: &Staging,
     shifts: &[Shift],
     lines: &LinesTable,
-    settings: &PlanSettings,
+    settings: &Checked<PlanSettings>,
 ) -> Result<(crate::plan::Plan, Vec<String>)> {
     let steps = crate::plan::Steps::new(shifts, lines, settings.time);
     let plan = crate::plan::plan(&steps, settings);
@@ -941,9 +942,7 @@ pub fn shift_with_progress(
     settings: &ShiftSettings,
     progress: &dyn Progress,
 ) -> Result<ShiftReport> {
-    if let Some((_, msg)) = settings.problems().into_iter().next() {
-        return Err(Error::config(crate::Location::default(), msg));
-    }
+    let settings = &settings.clone().check()?;
     let lines = LinesTable::read(lines)?;
     // A MIC table (a `mic` column) is compared with metric mic, a fits table with the others.
     let shifts = match (crate::mic::is_mic_table(fits)?, settings.metric) {
@@ -1315,9 +1314,7 @@ pub fn plan_folder(
     settings: &PlanSettings,
     options: &PlanOptions,
 ) -> Result<PlanReport> {
-    if let Some((_, msg)) = settings.problems().into_iter().next() {
-        return Err(Error::config(crate::Location::default(), msg));
-    }
+    let settings = &settings.clone().check()?;
     let started = crate::outdir::now_rfc3339_millis();
     let run_json_path = run_dir.join("run.json");
     let run_json: Option<Value> = match std::fs::read_to_string(&run_json_path) {
@@ -1361,7 +1358,7 @@ pub fn plan_folder(
                 .unwrap_or_default();
             s.metric = metric;
             let estimates = crate::shift::read_estimates(&run_dir.join("fits.csv"), metric)?;
-            compute_shifts(&estimates, &lines, &s)
+            compute_shifts(&estimates, &lines, &s.check()?)
         }
         None => crate::shift::read_shifts(&run_dir.join("shifts.csv"))?,
     };

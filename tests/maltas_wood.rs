@@ -309,12 +309,9 @@ fn isolates_against_the_authors_procedure() {
             }
         })
         .collect();
-    let config = FitSettings {
-        model: Model::Ll2,
-        ..Default::default()
-    }
-    .check()
-    .unwrap();
+    let mut settings = FitSettings::default();
+    settings.model = Model::Ll2;
+    let config = settings.check().unwrap();
     let mut k: BTreeMap<String, Vec<f64>> = BTreeMap::new();
     for (input, fit) in
         inputs

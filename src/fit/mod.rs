@@ -87,7 +87,16 @@ pub enum RobustLoss {
 crate::words::words!(RobustLoss, "robust loss", { None => "none", Huber => "huber", Cauchy => "cauchy" });
 
 /// Fitting settings as a user gives them. Validate once with [`FitSettings::check`].
+///
+/// ```
+/// use collateral::fit::{FitSettings, Model};
+/// let mut settings = FitSettings::default();
+/// settings.model = Model::Ll3;
+/// let config = settings.check().unwrap();
+/// assert_eq!(config.settings().model, Model::Ll3);
+/// ```
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct FitSettings {
     /// Model: which plateaus are parameters.
     pub model: Model,
@@ -227,6 +236,13 @@ impl FitConfig {
             Some(&q) => q,
             None => t_quantile(self.settings.ci_level, dof),
         }
+    }
+}
+
+/// Configurations are the same when their settings are (the t quantiles follow from them).
+impl PartialEq for FitConfig {
+    fn eq(&self, other: &Self) -> bool {
+        self.settings == other.settings
     }
 }
 
