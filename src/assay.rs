@@ -270,54 +270,7 @@ impl Assay {
                 "both `wells` and `[[plates]]` are given; an assay reads either the tidy wells table or plate files, not both",
             ));
         }
-        let plate_lines = table_array_lines(text, "plates");
-        let mut entries = Vec::new();
-        for (i, p) in raw.plates.iter().enumerate() {
-            let eloc = loc.clone().at_line_opt(plate_lines.get(i).copied());
-            let format = match &p.format {
-                None => None,
-                Some(f) => match crate::read::Format::parse(f) {
-                    Some(f) => Some(f),
-                    None => {
-                        let names: Vec<&str> = crate::read::vendor::FORMAT_NAMES
-                            .iter()
-                            .map(|(n, _)| *n)
-                            .collect();
-                        problems.push(problem(
-                            eloc.clone(),
-                            format!(
-                                "`format = \"{f}\"` is not a format we read{}; expected one of: {}",
-                                did_you_mean(f, &names),
-                                names.join(", ")
-                            ),
-                        ));
-                        None
-                    }
-                },
-            };
-            if p.file.trim().is_empty() {
-                problems.push(problem(
-                    eloc.clone(),
-                    "`file` is empty; name the plate file",
-                ));
-            }
-            if p.plate.as_deref().is_some_and(|s| s.trim().is_empty()) {
-                problems.push(problem(
-                    eloc.clone(),
-                    "`plate` is empty; leave it out to use the file name",
-                ));
-            }
-            entries.push(PlateEntry {
-                file: PathBuf::from(&p.file),
-                layout: p.layout.clone(),
-                plate: p.plate.as_ref().map(|s| s.trim().to_string()),
-                cell_line: p.cell_line.as_ref().map(|s| s.trim().to_string()),
-                read: p.read.clone(),
-                replicate: p.replicate.clone(),
-                format,
-                line: plate_lines.get(i).copied(),
-            });
-        }
+        let entries = check_plates(&raw.plates, text, &loc, &mut problems);
         let plate_format = match raw.plate_size {
             None => None,
             Some(n) => match PlateFormat::from_wells(n) {
@@ -386,6 +339,65 @@ impl Assay {
     pub fn read_wells(&self) -> Result<AssayWells> {
         crate::read::assay_wells(&self.sources())
     }
+}
+
+/// Checks the `[[plates]]` entries (each problem on its entry's header line) into the readers'
+/// entries, paths still relative to the assay file.
+fn check_plates(
+    plates: &[RawPlate],
+    text: &str,
+    loc: &Location,
+    problems: &mut Vec<Problem>,
+) -> Vec<PlateEntry> {
+    let plate_lines = table_array_lines(text, "plates");
+    let mut entries = Vec::new();
+    for (i, p) in plates.iter().enumerate() {
+        let eloc = loc.clone().at_line_opt(plate_lines.get(i).copied());
+        let format = match &p.format {
+            None => None,
+            Some(f) => match crate::read::Format::parse(f) {
+                Some(f) => Some(f),
+                None => {
+                    let names: Vec<&str> = crate::read::vendor::FORMAT_NAMES
+                        .iter()
+                        .map(|(n, _)| *n)
+                        .collect();
+                    problems.push(problem(
+                        eloc.clone(),
+                        format!(
+                            "`format = \"{f}\"` is not a format we read{}; expected one of: {}",
+                            did_you_mean(f, &names),
+                            names.join(", ")
+                        ),
+                    ));
+                    None
+                }
+            },
+        };
+        if p.file.trim().is_empty() {
+            problems.push(problem(
+                eloc.clone(),
+                "`file` is empty; name the plate file",
+            ));
+        }
+        if p.plate.as_deref().is_some_and(|s| s.trim().is_empty()) {
+            problems.push(problem(
+                eloc.clone(),
+                "`plate` is empty; leave it out to use the file name",
+            ));
+        }
+        entries.push(PlateEntry {
+            file: PathBuf::from(&p.file),
+            layout: p.layout.clone(),
+            plate: p.plate.as_ref().map(|s| s.trim().to_string()),
+            cell_line: p.cell_line.as_ref().map(|s| s.trim().to_string()),
+            read: p.read.clone(),
+            replicate: p.replicate.clone(),
+            format,
+            line: plate_lines.get(i).copied(),
+        });
+    }
+    entries
 }
 
 fn problem(location: Location, message: impl Into<String>) -> Problem {
@@ -547,6 +559,51 @@ mod tests {
         );
         let e = parse("name = \"s\"\nwells = \"w.csv\"\n").unwrap_err();
         assert!(e.to_string().contains("concentration_unit"), "{e}");
+    }
+
+    #[test]
+    fn every_section_out_of_range_names_its_key_and_line() {
+        for (section, value, needle) in [
+            ("qc", "cv_vehicle_warn = -1", "`qc.cv_vehicle_warn = -1`"),
+            ("shift", "tau = -1", "`shift.tau = -1`"),
+            ("plan", "length = 9", "`plan.length = 9`"),
+            ("mic", "threshold = 2", "`mic.threshold = 2`"),
+            ("growth", "dip_delay_h = -1", "`growth.dip_delay_h = -1`"),
+            (
+                "fit",
+                "robust = \"tukey\"",
+                "`fit.robust`: unknown robust loss `tukey`",
+            ),
+        ] {
+            let e = parse(&format!("{MIN}[{section}]\n{value}\n")).unwrap_err();
+            let shown = e.to_string();
+            assert!(
+                shown.contains(&format!("dir/assay.toml:6: {needle}")),
+                "{shown}"
+            );
+        }
+        // Every problem at once, each on its own line.
+        let e = parse(&format!(
+            "{MIN}[qc]\nmin_vehicle_wells = 1\n[shift]\nalpha = 0\n"
+        ))
+        .unwrap_err();
+        let lines: Vec<Option<u64>> = e.problems_found().iter().map(|p| p.location.line).collect();
+        assert_eq!(lines, [Some(6), Some(8)]);
+    }
+
+    #[test]
+    fn settings_are_held_once_and_written_as_the_file_writes_them() {
+        let a = parse(&format!(
+            "{MIN}[fit]\nmodel = \"ll3\"\n[plan]\nlength = 4\n"
+        ))
+        .unwrap();
+        assert_eq!(a.settings.fit.settings().model, crate::fit::Model::Ll3);
+        assert_eq!(a.settings.plan.as_ref().map(|p| p.length), Some(4));
+        let json = serde_json::to_value(&a.settings).unwrap();
+        assert_eq!(json["fit"]["model"], "ll3");
+        assert_eq!(json["fit"]["hill_bounds"], serde_json::json!([0.05, 10.0]));
+        assert_eq!(json["plan"]["length"], 4);
+        assert!(json.get("mic").is_none() && json.get("growth").is_none());
     }
 
     #[test]

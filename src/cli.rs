@@ -439,11 +439,13 @@ fn validate(args: &ValidateArgs, quiet: bool) -> anyhow::Result<u8> {
 
 /// `collateral fit`.
 fn fit(args: &FitArgs, quiet: bool, progress: &dyn Progress) -> anyhow::Result<u8> {
-    let mut settings = FitSettings::default();
-    settings.model = args.model;
-    settings.plateaus = args.plateaus;
-    settings.robust = args.robust;
-    let config = settings.check()?;
+    let config = FitSettings {
+        model: args.model,
+        plateaus: args.plateaus,
+        robust: args.robust,
+        ..FitSettings::default()
+    }
+    .check()?;
     let summary = crate::fit::fit_file(&args.input, &args.output, &config, progress)?;
     if !quiet {
         eprintln!("collateral fit: {summary}");
@@ -453,16 +455,19 @@ fn fit(args: &FitArgs, quiet: bool, progress: &dyn Progress) -> anyhow::Result<u
 
 /// `collateral shift`.
 fn shift(args: &ShiftArgs, quiet: bool, progress: &dyn Progress) -> anyhow::Result<u8> {
-    let mut settings = ShiftSettings::default();
-    settings.metric = match args.metric {
+    let metric = match args.metric {
         Some(m) => m,
         None if crate::mic::is_mic_table(&args.fits)? => Metric::Mic,
         None => Metric::Ic50,
     };
-    settings.rule = args.rule;
-    settings.tau = args.tau;
-    settings.alpha = args.alpha;
-    settings.max_cycle_length = args.max_cycle_length;
+    let settings = ShiftSettings {
+        metric,
+        rule: args.rule,
+        tau: args.tau,
+        alpha: args.alpha,
+        max_cycle_length: args.max_cycle_length,
+        ..ShiftSettings::default()
+    };
     let report =
         crate::run::shift_with_progress(&args.fits, &args.lines, &args.out, &settings, progress)?;
     warn_all(&report.warnings);
@@ -497,12 +502,14 @@ fn merge(args: &MergeArgs, quiet: bool, progress: &dyn Progress) -> anyhow::Resu
 
 /// `collateral plan`.
 fn plan(args: &PlanArgs, quiet: bool) -> anyhow::Result<u8> {
-    let mut settings = crate::plan::PlanSettings::default();
-    settings.length = args.length;
-    settings.start.clone_from(&args.start);
-    settings.cycles = args.cycles;
-    settings.time = args.time;
-    settings.top = args.top;
+    let settings = crate::plan::PlanSettings {
+        length: args.length,
+        start: args.start.clone(),
+        cycles: args.cycles,
+        time: args.time,
+        top: args.top,
+        ..Default::default()
+    };
     let options = crate::run::PlanOptions {
         metric: args.metric,
         lines: args.lines.clone(),

@@ -149,10 +149,12 @@ mod tests {
 
     #[test]
     fn keys_survive_checking() {
-        let mut keys = FitKeys::default();
-        keys.model = "ll3".into();
-        keys.robust = "huber".into();
-        keys.hill_bounds = [0.1, 5.0];
+        let keys = FitKeys {
+            model: "ll3".into(),
+            robust: "huber".into(),
+            hill_bounds: [0.1, 5.0],
+            ..FitKeys::default()
+        };
         let config = keys.check_located(|_| Location::default()).unwrap();
         assert_eq!(FitKeys::from(config.settings()), keys);
         assert_eq!(
