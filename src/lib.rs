@@ -5,7 +5,7 @@
 //!
 //! | layer | modules |
 //! |---|---|
-//! | ground | [`error`], [`plate`], [`stats`], [`table`], [`text`], [`outdir`], [`progress`] |
+//! | ground | [`error`], [`plate`], [`stats`], [`table`], [`text`], [`outdir`], [`progress`], [`checked`] (settings checked once), [`words`] (one word list per enumerated setting) |
 //! | input | [`wells`], [`lines`], [`read`] (plate files, vendor exports, layouts) |
 //! | stages | [`normalize`] → [`qc`] → [`fit`] → [`growth`] (GR values, DIP rates) → [`shift`] → [`lineage`] (time and lineages) → [`network`], [`plan`] (therapy sequences), each owning its settings |
 //! | assay | [`assay`]: the TOML file, composing the stages' settings |
