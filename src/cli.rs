@@ -349,8 +349,9 @@ fn execute(cli: &Cli) -> anyhow::Result<u8> {
                 figures: !no_figures,
                 keep_going: *keep_going,
                 xlsx: *xlsx,
+                progress,
             };
-            let report = crate::run::run_with_progress(assay, out, &options, progress)?;
+            let report = crate::run::run(assay, out, &options)?;
             for w in &report.warnings {
                 eprintln!("warning: {w}");
             }
@@ -465,7 +466,7 @@ fn execute(cli: &Cli) -> anyhow::Result<u8> {
                 max_cycle_length: *max_cycle_length,
                 ..ShiftSettings::default()
             };
-            let report = crate::run::shift_with_progress(fits, lines, out, &settings, progress)?;
+            let report = crate::run::shift(fits, lines, out, &settings, progress)?;
             for w in &report.warnings {
                 eprintln!("warning: {w}");
             }
