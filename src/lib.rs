@@ -16,6 +16,7 @@
 pub mod assay;
 pub mod cli;
 pub mod error;
+pub mod evidence;
 pub mod fit;
 pub mod growth;
 pub mod lineage;
