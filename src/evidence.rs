@@ -490,7 +490,7 @@ impl Evidence {
             .find(|(alias, _)| normalize_name(alias) == key)
             .map(|(_, target)| target)
         {
-            let agent = self.resolve_plain(target)?.agent;
+            let agent = self.resolve_with(target, &BTreeMap::new())?.agent;
             return Some(Match {
                 name: name.to_string(),
                 agent,
@@ -710,22 +710,33 @@ impl Evidence {
         }
     }
 
-    /// Every name row whose kind is `class` must name a class of the classes tables.
+    /// Every name row whose kind is `class` must name a class of the classes tables, and may
+    /// not be the name of another class (the alias would hide that class).
     fn check_class_aliases(&self, problems: &mut Vec<Problem>) {
         for (key, entry) in &self.names {
-            if entry.kind == NameKind::Class
-                && !self.classes.contains_key(&normalize_name(&entry.canonical))
-                && !problems.iter().any(|p| p.location == entry.origin)
+            if entry.kind != NameKind::Class || problems.iter().any(|p| p.location == entry.origin)
             {
-                problems.push(Problem {
-                    location: entry.origin.clone(),
-                    message: format!(
-                        "`{}` (name `{key}`) is marked `class` but no classes table defines \
-                         the class `{}`",
-                        entry.canonical, entry.canonical
-                    ),
-                });
+                continue;
             }
+            let class = normalize_name(&entry.canonical);
+            let message = if !self.classes.contains_key(&class) {
+                format!(
+                    "`{}` (name `{key}`) is marked `class` but no classes table defines the \
+                     class `{}`",
+                    entry.canonical, entry.canonical
+                )
+            } else if let Some(other) = self.classes.get(key).filter(|_| *key != class) {
+                format!(
+                    "`{key}` is the name of the class `{}`; it cannot also name the class `{}`",
+                    other.name, entry.canonical
+                )
+            } else {
+                continue;
+            };
+            problems.push(Problem {
+                location: entry.origin.clone(),
+                message,
+            });
         }
     }
 
@@ -1215,6 +1226,10 @@ mod tests {
         assert_eq!(m.agent, Agent::Drug("doxorubicin".into()));
         assert_eq!(m.matched_by, MatchedBy::LabAlias("doxorubicin".into()));
         assert!(e.resolve("DOX").is_none());
+        // An alias may stand for a combination.
+        aliases.insert("D+T".to_string(), "dabrafenib + trametinib".to_string());
+        let combo = e.resolve("trametinib+dabrafenib").unwrap().agent;
+        assert_eq!(e.resolve_with("d+t", &aliases).unwrap().agent, combo);
         let assay = e.resolve_assay(&["Crz", "Etoposide", "XYZ-1", "Crz"], &aliases);
         assert_eq!(assay.resolved.len(), 2);
         assert_eq!(assay.unresolved, vec!["XYZ-1".to_string()]);
@@ -1288,6 +1303,16 @@ mod tests {
         let err = load(&[("n.csv", NAMES)]).unwrap_err().to_string();
         assert!(
             err.contains("n.csv:5: `AB class` (name `abs`) is marked `class`"),
+            "{err}"
+        );
+        // An alias of one class may not be another class's name.
+        let names = format!("{NAMES}AB class,G class,class\n");
+        let classes = format!("{CLASSES}G class,gamma\n");
+        let err = load(&[("n.csv", &names), ("c.csv", &classes)])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("n.csv:6: `gclass` is the name of the class `G class`"),
             "{err}"
         );
     }
