@@ -58,6 +58,7 @@
 pub mod assay;
 pub mod cli;
 pub mod error;
+pub mod evidence;
 pub mod fit;
 pub mod frame;
 pub mod growth;

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 /// Each top-level module of `src/` and its layer, from the ground up. A module may use modules
 /// of its own layer or below; within a layer the graph must still have no loop.
-const LAYERS: [(&str, u8); 31] = [
+const LAYERS: [(&str, u8); 32] = [
     ("error", 1),
     ("plate", 1),
     ("stats", 1),
@@ -27,6 +27,7 @@ const LAYERS: [(&str, u8); 31] = [
     ("shift", 3),
     ("lineage", 3),
     ("network", 3),
+    ("evidence", 3),
     ("assay", 4),
     ("output", 5),
     ("plot", 5),
