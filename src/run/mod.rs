@@ -187,21 +187,46 @@ impl Screen {
     /// Runs every stage on this screen and returns the results; nothing is written. `progress`
     /// hears of each stage (pass [`Silent`] for none).
     pub fn run(self, progress: &dyn Progress) -> Result<Results> {
+        self.run_stages(progress, None)
+    }
+
+    /// The stages in order. With `staging` (`collateral run`), the well tables are staged as
+    /// soon as they exist and the wells and their outcomes (hundreds of megabytes in a large
+    /// screen) are freed on a thread of their own while the curves are fitted: the results
+    /// then hold no wells.
+    fn run_stages(mut self, progress: &dyn Progress, staging: Option<&Staging>) -> Result<Results> {
         let mut timings = BTreeMap::new();
         let t = Instant::now();
         progress.begin(Stage::Qc, "plates", None);
-        let wells = well_stage(&self)?;
+        let mut wells = well_stage(&self)?;
         progress.end(self.wells.formats.len() as u64);
         timings.insert("qc_normalize", t.elapsed().as_secs_f64());
+        if let Some(staging) = staging {
+            let t = Instant::now();
+            write_well_tables(staging, &self, &wells)?;
+            timings.insert("write", t.elapsed().as_secs_f64());
+        }
         let t = Instant::now();
         let curves = curve_stage(&self, &wells);
+        let mut summary = WellSummary::of(wells.endpoint(&self), wells.outcomes());
+        summary.reads = self.wells.wells.len();
+        let freeing = staging.map(|_| {
+            let table = std::mem::take(&mut self.wells.wells);
+            let outcomes = std::mem::take(&mut wells.normalized.outcomes);
+            let levels = std::mem::take(&mut wells.normalized.levels);
+            let split = wells.endpoint_split.take();
+            std::thread::spawn(move || drop((table, outcomes, levels, split)))
+        });
         let fits = fit_stage(&self, &wells, &curves, progress)?;
         timings.insert("fit", t.elapsed().as_secs_f64());
+        if let Some(freeing) = freeing {
+            freeing
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        }
         let t = Instant::now();
         let comparison = compare_stage(&self, &curves, &fits, progress);
         timings.insert("shift_network", t.elapsed().as_secs_f64());
-        let mut summary = WellSummary::of(wells.endpoint(&self), wells.outcomes());
-        summary.reads = self.wells.wells.len();
         let mut warnings = self.warnings.clone();
         warnings.extend(wells.warnings.iter().cloned());
         Ok(Results {
@@ -275,7 +300,11 @@ impl Results {
     /// choice, see [`Screen::read`]).
     pub fn write(&self, outdir: &Path, options: &RunOptions) -> Result<RunReport> {
         let output = Output::open(outdir)?;
-        output.finish(self, self.timings.clone(), options)
+        let mut timings = self.timings.clone();
+        let t = Instant::now();
+        write_well_tables(&output.staging, &self.screen, &self.wells)?;
+        timings.insert("write", t.elapsed().as_secs_f64());
+        output.finish(self, timings, options)
     }
 
     /// `run.json`: its counts, and beyond them growth counts with growth data and the dilution
@@ -337,7 +366,7 @@ impl Output {
         })
     }
 
-    /// Stages every table of `results`, `run.json`, the figures, report and workbook as
+    /// Stages every table of `results` but the well tables (staged before), `run.json`, the figures, report and workbook as
     /// `options` asks, and moves them into place.
     fn finish(
         mut self,
@@ -346,9 +375,6 @@ impl Output {
         options: &RunOptions,
     ) -> Result<RunReport> {
         let staging = &self.staging;
-        let t = Instant::now();
-        write_well_tables(staging, &results.screen, &results.wells)?;
-        timings.insert("write", t.elapsed().as_secs_f64());
         write_fit_tables(staging, &results.curves, &results.fits)?;
         if let Some(c) = &results.comparison {
             write_comparison(staging, c, &results.screen.settings.shift)?;
@@ -407,7 +433,7 @@ pub fn run(assay_path: &Path, outdir: &Path, options: &RunOptions) -> Result<Run
     let screen = Screen::read(assay_path, options.keep_going)?;
     let read = output.t0.elapsed().as_secs_f64();
     progress.end(screen.wells.formats.len() as u64);
-    let results = screen.run(progress)?;
+    let results = screen.run_stages(progress, Some(&output.staging))?;
     let mut timings = results.timings.clone();
     timings.insert("read", read);
     output.finish(&results, timings, options)
