@@ -384,8 +384,9 @@ fn run(args: &RunArgs, quiet: bool, progress: &dyn Progress) -> anyhow::Result<u
         figures: !args.no_figures,
         keep_going: args.keep_going,
         xlsx: args.xlsx,
+        progress,
     };
-    let report = crate::run::run_with_progress(&args.assay, &args.out, &options, progress)?;
+    let report = crate::run::run(&args.assay, &args.out, &options)?;
     warn_all(&report.warnings);
     if !quiet {
         println!("{}", report.summary());
@@ -468,8 +469,7 @@ fn shift(args: &ShiftArgs, quiet: bool, progress: &dyn Progress) -> anyhow::Resu
         max_cycle_length: args.max_cycle_length,
         ..ShiftSettings::default()
     };
-    let report =
-        crate::run::shift_with_progress(&args.fits, &args.lines, &args.out, &settings, progress)?;
+    let report = crate::run::shift(&args.fits, &args.lines, &args.out, &settings, progress)?;
     warn_all(&report.warnings);
     if !quiet {
         println!("{}", report.summary());

@@ -224,7 +224,7 @@ pub fn merge(
     let owner = choose_fits(&folders, &fits, options.on_duplicate)?;
     let by_replicate = Fits::read(&folders, "fits_by_replicate.csv", true)?;
 
-    let mut inputs: Vec<(PathBuf, String, u64)> =
+    let mut inputs: Vec<crate::run::InputRecord> =
         folders.iter().map(|f| f.record.clone()).collect();
     let lines = merged_lines(&folders, options, &mut inputs, &mut warnings)?;
 

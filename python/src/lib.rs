@@ -137,13 +137,14 @@ fn run(
     keep_going: bool,
     threads: Option<usize>,
 ) -> PyResult<Outcome> {
-    let options = collateral::run::RunOptions {
-        figures,
-        keep_going,
-        xlsx,
-    };
     let report = call(py, threads, || {
-        collateral::run::run_with(&assay, &outdir, &options)
+        let options = collateral::run::RunOptions {
+            figures,
+            keep_going,
+            xlsx,
+            ..Default::default()
+        };
+        collateral::run::run(&assay, &outdir, &options)
     })?;
     Ok(Outcome {
         summary: report.summary(),
@@ -168,7 +169,13 @@ fn shift(
     let settings: collateral::shift::ShiftSettings =
         serde_json::from_str(settings).map_err(|e| raise(py, settings_error("shift", e)))?;
     let report = call(py, threads, || {
-        collateral::run::shift(&fits, &lines, &outdir, &settings)
+        collateral::run::shift(
+            &fits,
+            &lines,
+            &outdir,
+            &settings,
+            &collateral::progress::Silent,
+        )
     })?;
     Ok(Outcome::of(
         report.summary(),
@@ -325,7 +332,7 @@ fn fit<'py>(
         problems.sort_by_key(|p| p.location.line);
         return Err(raise(py, Error::problems(ErrorKind::Input, problems)));
     }
-    let bytes = call(py, threads, || {
+    let frame = call(py, threads, || {
         let curves = collateral::fit::table::curves_from_columns(
             &source,
             &cell_line,
@@ -334,12 +341,9 @@ fn fit<'py>(
             &response,
         )?;
         let fits = collateral::fit::fit_curves(&curves, &config, &collateral::progress::Silent);
-        let mut bytes = Vec::new();
-        collateral::fit::table::write_fits_to(&mut bytes, &fits)
-            .map_err(|e| Error::io(&source, "writing the fits", e))?;
-        Ok(bytes)
+        Ok(collateral::frame::fits_frame(&fits))
     })?;
-    table_columns(py, "fits.csv", &bytes, &source)
+    frame_columns(py, frame)
 }
 
 /// Where `cell_line, drug, concentration, response` are among the column names `header` of
@@ -374,6 +378,11 @@ fn table_columns<'py>(
     let table = py
         .detach(|| columns::parse(name, bytes, path))
         .map_err(|e| raise(py, e))?;
+    frame_columns(py, table)
+}
+
+/// Typed columns as `(name, kind, values, mask)` (see [`table_columns`]).
+fn frame_columns(py: Python<'_>, table: collateral::frame::Frame) -> PyResult<Bound<'_, PyList>> {
     let out = PyList::empty(py);
     for (header, column) in table {
         let item = match column {

@@ -13,7 +13,7 @@ pub(super) struct RunFolder {
     pub(super) json_path: PathBuf,
     pub(super) json: Value,
     /// `run.json`'s path, SHA-256 and size: the merge's inputs.
-    pub(super) record: (PathBuf, String, u64),
+    pub(super) record: crate::run::InputRecord,
     /// `started`, normalised to nanoseconds so that text order is time order.
     pub(super) started: Option<String>,
     pub(super) shift: ShiftSettings,
