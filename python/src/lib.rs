@@ -304,14 +304,44 @@ impl Numbers<'_> {
     }
 }
 
+/// A column of names from Python: its codes (int64, -1 for a missing name) and the distinct
+/// names they number, as `pandas.factorize` gives them; or the names themselves.
+#[derive(FromPyObject)]
+enum Names<'py> {
+    Coded(PyReadonlyArray1<'py, i64>, Vec<String>),
+    Text(Vec<String>),
+}
+
+impl Names<'_> {
+    /// The name of every row (a missing one empty, as an empty cell of a file is).
+    fn rows(&self) -> Result<Vec<&str>, Error> {
+        match self {
+            Names::Text(t) => Ok(t.iter().map(String::as_str).collect()),
+            Names::Coded(codes, names) => codes
+                .as_array()
+                .iter()
+                .map(|&c| match usize::try_from(c) {
+                    Err(_) => Ok(""),
+                    Ok(i) => names.get(i).map(String::as_str).ok_or_else(|| {
+                        Error::input(
+                            Location::default(),
+                            format!("name code {c} beyond the {} names given", names.len()),
+                        )
+                    }),
+                })
+                .collect(),
+        }
+    }
+}
+
 /// `collateral fit` on columns: returns the columns of `fits.csv`.
 #[pyfunction]
 #[pyo3(signature = (cell_line, drug, concentration, response, settings, source, threads=None))]
 #[allow(clippy::too_many_arguments)]
 fn fit<'py>(
     py: Python<'py>,
-    cell_line: Vec<String>,
-    drug: Vec<String>,
+    cell_line: Names<'py>,
+    drug: Names<'py>,
     concentration: Numbers<'py>,
     response: Numbers<'py>,
     settings: &str,
@@ -332,6 +362,8 @@ fn fit<'py>(
         problems.sort_by_key(|p| p.location.line);
         return Err(raise(py, Error::problems(ErrorKind::Input, problems)));
     }
+    let cell_line = cell_line.rows().map_err(|e| raise(py, e))?;
+    let drug = drug.rows().map_err(|e| raise(py, e))?;
     let frame = call(py, threads, || {
         let curves = collateral::fit::table::curves_from_columns(
             &source,
