@@ -5,6 +5,8 @@
 
 use std::io::Write;
 
+pub mod run_json;
+
 use rayon::prelude::*;
 
 use crate::qc::{PlateQc, WellOutcome};

@@ -407,8 +407,11 @@ fn lineages_section(
             .iter()
             .map(|t| t.evolution_time.to_bits())
             .collect();
-        let unit = data.run["assay"]["evolution_time_unit"]
-            .as_str()
+        let unit = data
+            .run
+            .assay
+            .evolution_time_unit
+            .as_deref()
             .unwrap_or("time units");
         let pairs: Vec<&crate::plot::data::StabilityRow> = data
             .stability
@@ -595,15 +598,9 @@ fn qc_rows(qc: &[&QcRow]) -> (Vec<Vec<String>>, Vec<String>) {
     (rows, classes)
 }
 
-fn count(run: &serde_json::Value, path: &[&str]) -> String {
-    let mut v = run;
-    for p in path {
-        v = &v[*p];
-    }
-    match v {
-        serde_json::Value::Null => "?".into(),
-        other => other.to_string(),
-    }
+/// A count of `run.json` as shown on a tile: `?` when the record has none.
+fn count<T: std::fmt::Display>(value: Option<T>) -> String {
+    value.map_or_else(|| "?".into(), |v| v.to_string())
 }
 
 /// Rank of a verdict among the worst QC units: fail first, then warn, then the rest.
@@ -717,7 +714,7 @@ pub fn report_html(
 ) -> Result<String> {
     let run = &data.run;
     let summary = mode == ReportMode::Summary;
-    let name = run["assay"]["name"].as_str().unwrap_or("collateral run");
+    let name = run.assay.name.as_str();
     let mut h = String::new();
     let _ = write!(
         h,
@@ -728,8 +725,8 @@ pub fn report_html(
         h,
         "<h1>{}</h1><p>collateral {} · assay file <code>{}</code> · concentrations in {}</p>",
         escape(name),
-        escape(run["version"].as_str().unwrap_or("?")),
-        escape(run["assay"]["path"].as_str().unwrap_or("?")),
+        escape(&run.version),
+        escape(&run.assay.path),
         escape(&data.unit())
     );
     let compared = data.compared;
@@ -758,35 +755,33 @@ pub fn report_html(
 
     // Summary and warnings first.
     h.push_str("<h2 id=\"summary\">Run summary</h2><div class=\"summary\">\n");
+    let c = &run.counts;
     let mut tiles: Vec<(String, String)> = vec![
-        (count(run, &["counts", "plates"]), "plates".into()),
-        (count(run, &["counts", "wells"]), "wells".into()),
+        (c.plates.to_string(), "plates".into()),
+        (c.wells.to_string(), "wells".into()),
+        (c.excluded_wells.to_string(), "wells excluded".into()),
         (
-            count(run, &["counts", "excluded_wells"]),
-            "wells excluded".into(),
-        ),
-        (
-            count(run, &["counts", "flagged_wells"]),
+            c.flagged_wells.to_string(),
             "wells with unreadable signal".into(),
         ),
         (
             format!(
                 "{} / {} / {}",
-                count(run, &["counts", "qc_pass"]),
-                count(run, &["counts", "qc_warn"]),
-                count(run, &["counts", "qc_fail"])
+                c.qc_pass.to_string(),
+                c.qc_warn.to_string(),
+                c.qc_fail.to_string()
             ),
             "QC units pass / warn / fail".into(),
         ),
-        (count(run, &["counts", "cell_lines"]), "cell lines".into()),
-        (count(run, &["counts", "drugs"]), "drugs".into()),
+        (c.cell_lines.to_string(), "cell lines".into()),
+        (c.drugs.to_string(), "drugs".into()),
         (
             format!(
                 "{} / {} / {} / {}",
-                count(run, &["counts", "curves", "ok"]),
-                count(run, &["counts", "curves", "flat"]),
-                count(run, &["counts", "curves", "insufficient_data"]),
-                count(run, &["counts", "curves", "failed"])
+                c.curves.ok.to_string(),
+                c.curves.flat.to_string(),
+                c.curves.insufficient_data.to_string(),
+                c.curves.failed.to_string()
             ),
             "curves ok / flat / insufficient data / failed".into(),
         ),
@@ -795,26 +790,20 @@ pub fn report_html(
         tiles.push((
             format!(
                 "{} / {} / {} / {}",
-                count(run, &["counts", "shifts", "collateral_sensitive"]),
-                count(run, &["counts", "shifts", "cross_resistant"]),
-                count(run, &["counts", "shifts", "neutral"]),
-                count(run, &["counts", "shifts", "undetermined"])
+                count(c.shifts.map(|s| s.collateral_sensitive)),
+                count(c.shifts.map(|s| s.cross_resistant)),
+                count(c.shifts.map(|s| s.neutral)),
+                count(c.shifts.map(|s| s.undetermined))
             ),
             "shifts CS / CR / neutral / undetermined".into(),
         ));
-        tiles.push((
-            count(run, &["counts", "shifts", "cycles"]),
-            "CS cycles".into(),
-        ));
+        tiles.push((count(c.shifts.map(|s| s.cycles)), "CS cycles".into()));
     }
     for (value, label) in &tiles {
         let _ = writeln!(h, "<div><b>{}</b>{}</div>", escape(value), escape(label));
     }
     h.push_str("</div>\n");
-    let warnings: Vec<&str> = run["warnings"]
-        .as_array()
-        .map(|a| a.iter().filter_map(|w| w.as_str()).collect())
-        .unwrap_or_default();
+    let warnings = &run.warnings;
     if warnings.is_empty() {
         h.push_str("<p class=\"ok\">No warnings.</p>\n");
     } else {
@@ -1128,20 +1117,11 @@ pub fn report_html(
     }
 
     h.push_str("<h2 id=\"settings\">Settings and inputs</h2><p>From <code>run.json</code>.</p>\n");
-    let inputs: Vec<Vec<String>> = run["inputs"]
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .map(|i| {
-                    vec![
-                        i["path"].as_str().unwrap_or_default().to_string(),
-                        i["sha256"].as_str().unwrap_or_default().to_string(),
-                        i["bytes"].to_string(),
-                    ]
-                })
-                .collect()
-        })
-        .unwrap_or_default();
+    let inputs: Vec<Vec<String>> = run
+        .inputs
+        .iter()
+        .map(|i| vec![i.path.clone(), i.sha256.clone(), i.bytes.to_string()])
+        .collect();
     let shown = if summary {
         SUMMARY_TABLE_ROWS.min(inputs.len())
     } else {
@@ -1161,7 +1141,9 @@ pub fn report_html(
         &inputs[..shown],
         &[],
     ));
-    let settings = serde_json::to_string_pretty(&run["settings"]).unwrap_or_default();
+    let settings = serde_json::to_value(&run.settings)
+        .and_then(|v| serde_json::to_string_pretty(&v))
+        .unwrap_or_default();
     let _ = writeln!(h, "<pre id=\"settings-json\">{}</pre>", escape(&settings));
     let _ = writeln!(
         h,

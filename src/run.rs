@@ -10,8 +10,6 @@ use std::time::Instant;
 
 use sha2::{Digest, Sha256};
 
-use serde_json::{json, Value};
-
 use crate::assay::Assay;
 use crate::error::{Error, ErrorKind, Problem, Result};
 use crate::fit::joint::shared_ec50_test;
@@ -500,7 +498,7 @@ pub fn run_with_progress(
         progress.begin(Stage::Compare, "shifts", None);
         let shifts = if let Some(mics) = &mics {
             let (model, shifts) = crate::mic::compute_shifts(mics, lines, s);
-            mic_model = Some(model.summary_json());
+            mic_model = Some(crate::output::run_json::MicModelRecord::of(&model));
             shifts
         } else {
             let estimates: Vec<Estimate> = fits
@@ -562,25 +560,20 @@ pub fn run_with_progress(
     };
     report.seconds = t0.elapsed().as_secs_f64();
     timings.insert("total", report.seconds);
-    let mut run_json = run_json(&assay, &inputs, &summary, qc.len(), &report, &timings);
-    run_json["started"] = started.into();
+    let mut run_json = run_json(&assay, &inputs, &summary, qc.len(), &report, &timings)?;
+    run_json.started = Some(started);
     if growth_data {
         // Only runs with growth data carry these, so other runs keep their run.json.
-        run_json["counts"]["growth"] = json!({
-            "reads": summary.reads,
-            "endpoint_reads": summary.wells,
-            "wells_with_gr": gr.as_ref().map_or(0, |g| g.gr.iter().flatten().count()),
-            "wells_with_dip_rate": dip.iter().filter(|d| d.rate.is_finite()).count(),
+        run_json.counts.growth = Some(crate::output::run_json::GrowthCounts {
+            reads: summary.reads as u64,
+            endpoint_reads: summary.wells as u64,
+            wells_with_gr: gr.as_ref().map_or(0, |g| g.gr.iter().flatten().count()) as u64,
+            wells_with_dip_rate: dip.iter().filter(|d| d.rate.is_finite()).count() as u64,
         });
     }
-    if let Some(model) = mic_model {
-        // The dilution error model's pooled error rate (metric mic only).
-        run_json["mic"] = model;
-    }
-    staging.write("run.json", |w| {
-        serde_json::to_writer_pretty(&mut *w, &run_json).map_err(std::io::Error::other)?;
-        w.write_all(b"\n")
-    })?;
+    // The dilution error model's pooled error rate (metric mic only).
+    run_json.mic = mic_model;
+    staging.write("run.json", |w| run_json.write(w))?;
     // Figures and report.html are drawn from the staged files; a drawing failure fails the run
     // before anything is moved into place. Only the files are needed now: free the tables.
     drop((qc, curves, fits, pooled));
@@ -596,12 +589,13 @@ pub fn run_with_progress(
     if options.figures || options.xlsx {
         // The figures were drawn from the run.json above; the final one times them too, and
         // its total is the whole run's.
-        run_json["timings_seconds"]["figures"] = json!(t5.elapsed().as_secs_f64());
+        let timings = &mut run_json.timings_seconds;
+        timings.insert("figures".into(), t5.elapsed().as_secs_f64());
         report.seconds = t0.elapsed().as_secs_f64();
-        run_json["timings_seconds"]["total"] = json!(report.seconds);
+        timings.insert("total".into(), report.seconds);
     }
     // run.json again, now listing every staged file; the figures did not read the manifest.
-    staging.write_with_manifest(run_json)?;
+    staging.write_with_manifest(run_json.to_value()?)?;
     let (files, left) = staging.commit_replacing(&previous)?;
     report.files = files;
     report.warnings.extend(left);
@@ -1164,32 +1158,6 @@ impl WellSummary {
     }
 }
 
-/// `counts.curves` of `run.json`: curves by status (`ok`, `flat`, `insufficient_data`,
-/// `failed`, in that order in `curves`).
-pub fn curve_counts_json(curves: [usize; 4]) -> Value {
-    json!({
-        "ok": curves[0],
-        "flat": curves[1],
-        "insufficient_data": curves[2],
-        "failed": curves[3],
-    })
-}
-
-/// `counts.shifts` of `run.json`: calls (cross-resistant, collaterally sensitive, neutral,
-/// undetermined, in that order in `calls`) and cycles; null when nothing was compared.
-pub fn shift_counts_json(compared: bool, calls: [usize; 4], cycles: usize) -> Value {
-    if !compared {
-        return Value::Null;
-    }
-    json!({
-        "cross_resistant": calls[0],
-        "collateral_sensitive": calls[1],
-        "neutral": calls[2],
-        "undetermined": calls[3],
-        "cycles": cycles,
-    })
-}
-
 /// Builds `run.json`: version, input checksums, settings, counts, timings, warnings.
 pub fn run_json(
     assay: &Assay,
@@ -1198,45 +1166,58 @@ pub fn run_json(
     qc_rows: usize,
     report: &RunReport,
     timings: &BTreeMap<&str, f64>,
-) -> Value {
-    let files = inputs_json(inputs);
-    let mut assay_json = json!({
-        "name": assay.name,
-        "path": assay.path.display().to_string(),
-        "concentration_unit": assay.concentration_unit,
-    });
-    if let Some(unit) = &assay.evolution_time_unit {
-        assay_json["evolution_time_unit"] = json!(unit);
-    }
-    json!({
-        "tool": "collateral",
-        "version": env!("CARGO_PKG_VERSION"),
-        "assay": assay_json,
-        "inputs": files,
-        "settings": serde_json::to_value(&assay.settings).expect("settings serialize"),
-        "counts": {
-            "plates": report.plates,
-            "wells": report.wells,
-            "wells_by_role": wells.by_role,
-            "cell_lines": wells.cell_lines,
-            "drugs": wells.drugs,
-            "flagged_wells": report.flagged,
-            "excluded_wells": report.excluded,
-            "qc_rows": qc_rows,
-            "qc_pass": report.verdicts[0],
-            "qc_warn": report.verdicts[1],
-            "qc_fail": report.verdicts[2],
-            "skipped_plates": report.skipped.len(),
-            "curves": curve_counts_json(report.curves),
-            "shifts": shift_counts_json(report.compared, report.calls, report.cycles),
+) -> Result<crate::output::run_json::RunJson> {
+    use crate::output::run_json::*;
+    let n = |count: usize| count as u64;
+    Ok(RunJson {
+        tool: TOOL.into(),
+        version: env!("CARGO_PKG_VERSION").into(),
+        started: None,
+        assay: AssayRecord {
+            name: assay.name.clone(),
+            path: assay.path.display().to_string(),
+            concentration_unit: assay.concentration_unit.clone(),
+            evolution_time_unit: assay.evolution_time_unit.clone(),
         },
-        "timings_seconds": timings,
-        "warnings": report.warnings.iter().map(|w| w.to_string()).collect::<Vec<_>>(),
-        "skipped": report.skipped.iter().map(|s| json!({
-            "plate": s.plate,
-            "file": s.file.display().to_string(),
-            "reason": s.reason(),
-        })).collect::<Vec<_>>(),
+        merge: None,
+        inputs: InputRecord::list(inputs),
+        settings: RunSettings::of(&assay.settings)?,
+        counts: RunCounts {
+            runs: None,
+            plates: n(report.plates),
+            wells: n(report.wells),
+            wells_by_role: wells
+                .by_role
+                .iter()
+                .map(|(r, &c)| (r.to_string(), n(c)))
+                .collect(),
+            cell_lines: n(wells.cell_lines),
+            drugs: n(wells.drugs),
+            flagged_wells: n(report.flagged),
+            excluded_wells: n(report.excluded),
+            qc_rows: n(qc_rows),
+            qc_pass: n(report.verdicts[0]),
+            qc_warn: n(report.verdicts[1]),
+            qc_fail: n(report.verdicts[2]),
+            skipped_plates: n(report.skipped.len()),
+            curves: CurveCounts::of(report.curves),
+            shifts: ShiftCounts::of(report.compared, report.calls, report.cycles),
+            growth: None,
+        },
+        timings_seconds: timings.iter().map(|(k, &v)| (k.to_string(), v)).collect(),
+        warnings: report.warnings.iter().map(|w| w.to_string()).collect(),
+        skipped: report
+            .skipped
+            .iter()
+            .map(|s| SkippedRecord {
+                plate: s.plate.clone(),
+                file: s.file.display().to_string(),
+                reason: s.reason(),
+                run: None,
+            })
+            .collect(),
+        mic: None,
+        manifest: None,
     })
 }
 
@@ -1272,15 +1253,6 @@ pub fn input_record(path: &Path) -> Result<(PathBuf, String, u64)> {
         .map(|b| format!("{b:02x}"))
         .collect();
     Ok((path.to_path_buf(), sha, bytes))
-}
-
-/// The `inputs` list of a `run.json`: each input's path, SHA-256 and size (from
-/// [`input_record`]).
-pub(crate) fn inputs_json(inputs: &[(PathBuf, String, u64)]) -> Vec<Value> {
-    inputs
-        .iter()
-        .map(|(p, sha, bytes)| json!({ "path": p.display().to_string(), "sha256": sha, "bytes": bytes }))
-        .collect()
 }
 
 /// Choices of `collateral plan` beyond the planner's settings.
@@ -1322,21 +1294,12 @@ pub fn plan_folder(
     }
     let started = crate::outdir::now_rfc3339_millis();
     let run_json_path = run_dir.join("run.json");
-    let run_json: Option<Value> = match std::fs::read_to_string(&run_json_path) {
-        Ok(text) => Some(serde_json::from_str(&text).map_err(|e| {
-            Error::input(
-                crate::Location::file(&run_json_path).at_line(e.line() as u64),
-                format!("not the run.json of a collateral run: {e}"),
-            )
-        })?),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-        Err(e) => return Err(Error::io(&run_json_path, "reading", e)),
-    };
+    let run_json = crate::output::run_json::RunJson::read_optional(&run_json_path)?;
     let lines_path = match (&options.lines, &run_json) {
         (Some(p), _) => p.clone(),
         (None, Some(json)) => {
-            let assay_path = json["assay"]["path"].as_str().map(PathBuf::from);
-            let Some(assay_path) = assay_path.filter(|p| p.is_file()) else {
+            let assay_path = PathBuf::from(&json.assay.path);
+            if !assay_path.is_file() {
                 return Err(Error::input(
                     crate::Location::file(&run_json_path),
                     "names no assay file that can be found from here, so its lines table is unknown; give the lines table with --lines",
@@ -1359,7 +1322,7 @@ pub fn plan_folder(
         Some(metric) => {
             let mut s: ShiftSettings = run_json
                 .as_ref()
-                .and_then(|j| serde_json::from_value(j["settings"]["shift"].clone()).ok())
+                .map(|j| j.settings.shift_or_default())
                 .unwrap_or_default();
             s.metric = metric;
             let estimates = crate::shift::read_estimates(&run_dir.join("fits.csv"), metric)?;
@@ -1406,17 +1369,25 @@ pub fn plan_folder(
                 inputs.push(input_record(&p)?);
             }
         }
-        let files = inputs_json(&inputs);
-        staging.write_with_manifest(json!({
-            "tool": "collateral",
-            "version": env!("CARGO_PKG_VERSION"),
-            "command": "plan",
-            "started": started,
-            "run": run_dir.display().to_string(),
-            "inputs": files,
-            "settings": { "plan": settings, "metric": options.metric.map(|m| m.name()) },
-            "counts": { "scorable": plan.scorable, "unscorable": plan.unscorable },
-        }))?;
+        use crate::output::run_json::{InputRecord, PlanCounts, PlanJson, PlanJsonSettings};
+        let record = PlanJson {
+            tool: crate::output::run_json::TOOL.into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+            command: "plan".into(),
+            started,
+            run: run_dir.display().to_string(),
+            inputs: InputRecord::list(&inputs),
+            settings: PlanJsonSettings {
+                plan: settings.clone(),
+                metric: options.metric,
+            },
+            counts: PlanCounts {
+                scorable: plan.scorable as u64,
+                unscorable: plan.unscorable as u64,
+            },
+            manifest: None,
+        };
+        staging.write_with_manifest(record.to_value()?)?;
         let (files, more) = staging.commit_replacing(&previous)?;
         warnings.extend(more);
         files

@@ -12,6 +12,8 @@ use std::sync::Arc;
 use serde::Deserialize;
 
 use crate::error::{Error, Location, Result};
+use crate::output::run_json::{RunJson, RUN_JSON};
+use crate::shift::Metric;
 use crate::wells::Role;
 
 /// Interned names (cell lines, drugs or plates): each distinct text once, numbered in the order
@@ -94,13 +96,13 @@ pub enum Response {
 
 impl Response {
     /// The response for the run's shift metric (`settings.shift.metric` of `run.json`).
-    pub fn for_metric(metric: Option<&str>) -> Response {
+    pub fn for_metric(metric: Option<Metric>) -> Response {
         match metric {
-            Some("ec50") => Response::ViabilityEc50,
-            Some("gr50" | "gr_aoc") => Response::Gr,
-            Some("dip_ec50" | "dip_emax") => Response::Dip,
-            Some("mic") => Response::Mic,
-            _ => Response::Viability,
+            Some(Metric::Ec50) => Response::ViabilityEc50,
+            Some(Metric::Gr50 | Metric::GrAoc) => Response::Gr,
+            Some(Metric::DipEc50 | Metric::DipEmax) => Response::Dip,
+            Some(Metric::Mic) => Response::Mic,
+            Some(Metric::Ic50 | Metric::Auc) | None => Response::Viability,
         }
     }
 
@@ -338,7 +340,7 @@ pub struct RunData {
     /// The output folder read.
     pub dir: PathBuf,
     /// `run.json`.
-    pub run: serde_json::Value,
+    pub run: RunJson,
     /// `fits.csv` column names in file order.
     pub fit_columns: Vec<String>,
     /// `fits.csv`.
@@ -471,11 +473,7 @@ impl RunData {
     /// Reads the outputs of `collateral run` from `dir`. `shifts.csv`, `cycles.csv` and
     /// `network.json` are optional (a run without a lines table has none).
     pub fn read(dir: &Path) -> Result<RunData> {
-        let run_path = dir.join("run.json");
-        let text =
-            std::fs::read_to_string(&run_path).map_err(|e| Error::io(&run_path, "reading", e))?;
-        let run: serde_json::Value = serde_json::from_str(&text)
-            .map_err(|e| Error::input(Location::file(&run_path), format!("not valid JSON: {e}")))?;
+        let run = RunJson::read(&dir.join(RUN_JSON))?;
         let fits_table = Csv::read(&dir.join("fits.csv"))?;
         let fit_columns = fits_table.header.to_vec();
         let fits: Vec<FitRow> = fits_table
@@ -515,7 +513,7 @@ impl RunData {
                 cells: r.cells(),
             })
             .collect();
-        let response = Response::for_metric(run["settings"]["shift"]["metric"].as_str());
+        let response = Response::for_metric(run.settings.shift.as_ref().map(|s| s.metric));
         let compared = dir.join("shifts.csv").exists();
         let (shift_columns, shifts) = match Csv::read_optional(&dir.join("shifts.csv"))? {
             None => (Vec::new(), Vec::new()),
@@ -726,19 +724,44 @@ impl RunData {
         })
     }
 
-    /// The concentration unit from `run.json` (empty when absent).
+    /// The concentration unit from `run.json`.
     pub fn unit(&self) -> String {
-        self.run["assay"]["concentration_unit"]
-            .as_str()
-            .unwrap_or_default()
-            .to_string()
+        self.run.assay.concentration_unit.clone()
     }
 
-    /// The significance level of the calls from `run.json` (0.05 when absent).
+    /// The unit of evolution times from `run.json` (empty when the assay names none).
+    pub fn evolution_time_unit(&self) -> &str {
+        self.run
+            .assay
+            .evolution_time_unit
+            .as_deref()
+            .unwrap_or_default()
+    }
+
+    /// The significance level of the calls from `run.json` (its default when absent).
     pub fn alpha(&self) -> f64 {
-        self.run["settings"]["shift"]["alpha"]
-            .as_f64()
-            .unwrap_or(0.05)
+        self.run.settings.shift_or_default().alpha
+    }
+
+    /// The fold-change threshold τ of the calls from `run.json` (NaN when the run has no
+    /// shift settings).
+    pub fn tau(&self) -> f64 {
+        self.run.settings.shift.as_ref().map_or(f64::NAN, |s| s.tau)
+    }
+
+    /// The Z′ levels of the verdicts `warn` and `fail` from `run.json` (NaN when the run
+    /// records no QC settings, as a merge does not).
+    pub fn z_prime_levels(&self) -> (f64, f64) {
+        self.run
+            .settings
+            .qc
+            .as_ref()
+            .map_or((f64::NAN, f64::NAN), |q| (q.z_prime_warn, q.z_prime_fail))
+    }
+
+    /// The MIC threshold from `run.json` (its default when absent).
+    pub fn mic_threshold(&self) -> f64 {
+        self.run.settings.mic_threshold()
     }
 
     /// The pooled shift rows (one per resistant line and drug; replicate rows left out).

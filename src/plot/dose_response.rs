@@ -197,9 +197,7 @@ impl<'a> Curves<'a> {
             unit: data.unit(),
             response: data.response,
             mics,
-            mic_threshold: data.run["settings"]["mic"]["threshold"]
-                .as_f64()
-                .unwrap_or(0.1),
+            mic_threshold: data.mic_threshold(),
         }
     }
 

@@ -46,13 +46,8 @@ pub struct Trajectories<'a> {
 
 /// The lineages of a run in file order, each with its rows.
 pub fn lineages(data: &RunData) -> Vec<Trajectories<'_>> {
-    let tau = data.run["settings"]["shift"]["tau"]
-        .as_f64()
-        .unwrap_or(f64::NAN);
-    let unit = data.run["assay"]["evolution_time_unit"]
-        .as_str()
-        .unwrap_or_default()
-        .to_string();
+    let tau = data.tau();
+    let unit = data.evolution_time_unit().to_string();
     let mut out: Vec<Trajectories> = Vec::new();
     for r in &data.trajectories {
         if out.last().is_none_or(|t| t.lineage != r.lineage) {

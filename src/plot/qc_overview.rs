@@ -73,13 +73,13 @@ impl QcOverview {
             .map(|q| q.plate.as_str())
             .collect::<BTreeSet<_>>()
             .len();
-        let level = |key: &str| data.run["settings"]["qc"][key].as_f64().unwrap_or(f64::NAN);
+        let (warn_level, fail_level) = data.z_prime_levels();
         QcOverview {
             units,
             plates,
             skipped,
-            warn_level: level("z_prime_warn"),
-            fail_level: level("z_prime_fail"),
+            warn_level,
+            fail_level,
         }
     }
 
