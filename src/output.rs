@@ -5,6 +5,7 @@
 
 use std::io::Write;
 
+pub mod read;
 pub mod run_json;
 
 use rayon::prelude::*;

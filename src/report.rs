@@ -6,11 +6,16 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use crate::error::{Problem, Result};
+use crate::fit::FitStatus;
+use crate::lineage::Course;
 use crate::outdir::Staging;
+use crate::output::read::GrowthStatus;
 use crate::plot::data::{FitRow, QcRow, Response, RunData};
 use crate::plot::style::{self, short_number};
 use crate::plot::{self, Figure, Format, Kind, PlotOptions, ReportMode};
 use crate::progress::{Progress, Silent, Stage};
+use crate::qc::Verdict;
+use crate::shift::Call;
 
 /// The report's file name in the output folder.
 pub const REPORT_NAME: &str = "report.html";
@@ -418,7 +423,7 @@ fn lineages_section(
             .iter()
             .filter(|s| s.drug != s.selected_with)
             .collect();
-        let count = |c: &str| pairs.iter().filter(|s| s.course == c).count();
+        let count = |c: Option<Course>| pairs.iter().filter(|s| s.course == c).count();
         let _ = writeln!(
             h,
             "<p>{} lineages sampled at {} evolution times ({}). Of {} lineage × drug pairs (the selecting drug left out), collateral sensitivity <b>persisted</b> at every time point in {}, <b>emerged</b> and lasted to the last time point in {}, <b>faded</b> before the last in {}, came and went (intermittent) in {}, and never appeared in {}; {} had no determined call. Per pair: {}; every time point: {}.</p>",
@@ -426,12 +431,12 @@ fn lineages_section(
             times.len(),
             escape(unit),
             pairs.len(),
-            count("persistent"),
-            count("emerging"),
-            count("fading"),
-            count("intermittent"),
-            count("never"),
-            count(""),
+            count(Some(Course::Persistent)),
+            count(Some(Course::Emerging)),
+            count(Some(Course::Fading)),
+            count(Some(Course::Intermittent)),
+            count(Some(Course::Never)),
+            count(None),
             link("stability.csv"),
             link("trajectories.csv")
         );
@@ -603,12 +608,23 @@ fn count<T: std::fmt::Display>(value: Option<T>) -> String {
     value.map_or_else(|| "?".into(), |v| v.to_string())
 }
 
-/// Rank of a verdict among the worst QC units: fail first, then warn, then the rest.
-fn verdict_rank(verdict: &str) -> u8 {
+/// Rank of a verdict among the worst QC units: fail first, then warn, then pass.
+fn verdict_rank(verdict: Verdict) -> u8 {
     match verdict {
-        "fail" => 0,
-        "warn" => 1,
-        _ => 2,
+        Verdict::Fail => 0,
+        Verdict::Warn => 1,
+        Verdict::Pass => 2,
+    }
+}
+
+/// Whether the fit the report's fit table shows for `response` ended `ok`: the GR or DIP fit
+/// for growth responses, the viability fit otherwise (as [`fit_table_columns`] chooses).
+fn fit_is_ok(f: &FitRow, response: Response) -> bool {
+    let ok = Some(GrowthStatus::Fit(FitStatus::Ok));
+    match response {
+        Response::Gr => f.gr_status == ok,
+        Response::Dip => f.dip_status == ok,
+        Response::Viability | Response::ViabilityEc50 | Response::Mic => f.status == FitStatus::Ok,
     }
 }
 
@@ -624,8 +640,8 @@ pub fn worst_units(data: &RunData, keep: usize) -> Vec<&QcRow> {
                 f64::NEG_INFINITY
             }
         };
-        verdict_rank(&a.verdict)
-            .cmp(&verdict_rank(&b.verdict))
+        verdict_rank(a.verdict)
+            .cmp(&verdict_rank(b.verdict))
             .then(z(a).total_cmp(&z(b)))
     });
     units.truncate(keep);
@@ -637,7 +653,7 @@ pub fn worst_units(data: &RunData, keep: usize) -> Vec<&QcRow> {
 pub fn strongest_shifts(data: &RunData, keep: usize) -> Vec<&crate::plot::data::ShiftRow> {
     let mut rows: Vec<&crate::plot::data::ShiftRow> = data
         .pooled_shifts()
-        .filter(|s| matches!(s.call.as_str(), "collateral_sensitive" | "cross_resistant"))
+        .filter(|s| matches!(s.call, Call::CollateralSensitive | Call::CrossResistant))
         .collect();
     let size = |s: &crate::plot::data::ShiftRow| {
         if s.log2_fc.is_finite() {
@@ -935,7 +951,7 @@ pub fn report_html(
         let metric = data
             .shifts
             .first()
-            .map_or("ic50".to_string(), |s| s.metric.clone());
+            .map_or("ic50".to_string(), |s| s.metric.name().to_string());
         let _ = writeln!(
             h,
             "<h2 id=\"shifts\">Shifts: log2 fold change of {}</h2>",
@@ -1063,7 +1079,7 @@ pub fn report_html(
         let not_ok: Vec<&FitRow> = data
             .fits
             .iter()
-            .filter(|f| f.cells.text(status) != "ok")
+            .filter(|f| !fit_is_ok(f, data.response))
             .collect();
         let shown: Vec<&FitRow> = not_ok.iter().take(SUMMARY_TABLE_ROWS).copied().collect();
         let _ = writeln!(
