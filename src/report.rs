@@ -728,10 +728,32 @@ pub fn report_html(
     format: Format,
     mode: ReportMode,
 ) -> Result<String> {
-    let run = &data.run;
     let summary = mode == ReportMode::Summary;
-    let name = run.assay.name.as_str();
     let mut h = String::new();
+    page_head(&mut h, data, summary);
+    h.push_str("<h2 id=\"summary\">Run summary</h2><div class=\"summary\">\n");
+    summary_tiles(&mut h, data);
+    warnings_list(&mut h, data);
+    qc_section(&mut h, data, drawing, format, summary);
+    if data.compared {
+        map_and_network_section(&mut h, data, drawing, format, summary);
+        lineages_section(&mut h, data, drawing, format, summary);
+        plan_section(&mut h, data, drawing, format);
+        shifts_section(&mut h, data, summary);
+    }
+    drugs_section(&mut h, drawing, format, summary);
+    lines_section(&mut h, drawing, format, summary);
+    fits_section(&mut h, data, summary);
+    plates_section(&mut h, drawing, format, summary);
+    settings_section(&mut h, data, summary);
+    let _ = write!(h, "<script>{SCRIPT}</script>\n</body></html>\n");
+    Ok(h)
+}
+
+/// The page's head, title line, navigation and (for a summary) the note on what is left out.
+fn page_head(h: &mut String, data: &RunData, summary: bool) {
+    let run = &data.run;
+    let name = run.assay.name.as_str();
     let _ = write!(
         h,
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>{} — collateral report</title>\n<style>{CSS}</style></head><body>\n",
@@ -768,9 +790,12 @@ pub fn report_html(
             plot::FULL_REPORT_MAX_PLATES
         );
     }
+}
 
-    // Summary and warnings first.
-    h.push_str("<h2 id=\"summary\">Run summary</h2><div class=\"summary\">\n");
+/// The run summary's tiles: the counts of `run.json`.
+fn summary_tiles(h: &mut String, data: &RunData) {
+    let run = &data.run;
+    let compared = data.compared;
     let c = &run.counts;
     let mut tiles: Vec<(String, String)> = vec![
         (c.plates.to_string(), "plates".into()),
@@ -819,6 +844,11 @@ pub fn report_html(
         let _ = writeln!(h, "<div><b>{}</b>{}</div>", escape(value), escape(label));
     }
     h.push_str("</div>\n");
+}
+
+/// The run's warnings, the first [`MAX_WARNINGS`] of them.
+fn warnings_list(h: &mut String, data: &RunData) {
+    let run = &data.run;
     let warnings = &run.warnings;
     if warnings.is_empty() {
         h.push_str("<p class=\"ok\">No warnings.</p>\n");
@@ -841,8 +871,11 @@ pub fn report_html(
             );
         }
     }
+}
 
-    // QC.
+/// The plate QC section: the overview, then every unit (or, for a summary, the worst with
+/// their plate maps).
+fn qc_section(h: &mut String, data: &RunData, drawing: &Drawing, format: Format, summary: bool) {
     h.push_str("<h2 id=\"qc\">Plate QC</h2>\n");
     for f in drawing.inline_of(Kind::QcOverview) {
         h.push_str(&figure_html(f, format));
@@ -890,108 +923,119 @@ pub fn report_html(
         let (rows, classes) = qc_rows(&all);
         h.push_str(&table("qc-table", &QC_TABLE_COLUMNS, &rows, &classes));
     }
+}
 
-    if compared {
-        h.push_str("<h2 id=\"map\">Collateral-sensitivity map</h2>\n");
-        if data.pooled_shifts().next().is_none() {
-            h.push_str("<p><code>shifts.csv</code> holds no shift: no resistant line could be compared with its parental line.</p>\n");
-        }
-        for f in drawing.inline_of(Kind::Heatmap) {
-            h.push_str(&figure_html(f, format));
-        }
-        for f in drawing.inline_of(Kind::HeatmapTop) {
-            let _ = writeln!(h, "<div class=\"natural\">{}</div>", figure_html(f, format));
-        }
-        h.push_str("<h2 id=\"network\">Drug network and cycles</h2>\n");
-        for f in drawing.inline_of(Kind::Network) {
-            h.push_str(&figure_html(f, format));
-        }
-        let shown = if summary {
-            SUMMARY_CYCLES
-        } else {
-            data.cycles.len()
-        };
-        let rows: Vec<Vec<String>> = data
-            .cycles
-            .iter()
-            .take(shown)
-            .map(|c| {
-                vec![
-                    c.rank.clone(),
-                    c.length.clone(),
-                    c.cycle.clone(),
-                    c.sum_log2_fc.clone(),
-                    c.max_q_value.clone(),
-                ]
-            })
-            .collect();
-        if rows.is_empty() {
-            h.push_str("<p><code>cycles.csv</code> holds no collateral-sensitivity cycle.</p>\n");
-        } else {
-            if data.cycles.len() > rows.len() {
-                let _ = writeln!(
-                    h,
-                    "<p>The {} highest-ranked of {} cycles; all are in {}.</p>",
-                    rows.len(),
-                    data.cycles.len(),
-                    link("cycles.csv")
-                );
-            } else {
-                h.push_str("<p>From <code>cycles.csv</code>:</p>");
-            }
-            h.push_str(&table(
-                "cycles-table",
-                &["rank", "length", "cycle", "sum_log2_fc", "max_q_value"],
-                &rows,
-                &[],
-            ));
-        }
-        lineages_section(&mut h, data, drawing, format, summary);
-        plan_section(&mut h, data, drawing, format);
-        let metric = data
-            .shifts
-            .first()
-            .map_or("ic50".to_string(), |s| s.metric.name().to_string());
-        let _ = writeln!(
-            h,
-            "<h2 id=\"shifts\">Shifts: log2 fold change of {}</h2>",
-            escape(&metric)
-        );
-        let rows: Vec<&crate::plot::data::ShiftRow> = if summary {
-            let strongest = strongest_shifts(data, SUMMARY_TABLE_ROWS);
+/// The collateral-sensitivity map, the drug network and the cycles.
+fn map_and_network_section(
+    h: &mut String,
+    data: &RunData,
+    drawing: &Drawing,
+    format: Format,
+    summary: bool,
+) {
+    h.push_str("<h2 id=\"map\">Collateral-sensitivity map</h2>\n");
+    if data.pooled_shifts().next().is_none() {
+        h.push_str("<p><code>shifts.csv</code> holds no shift: no resistant line could be compared with its parental line.</p>\n");
+    }
+    for f in drawing.inline_of(Kind::Heatmap) {
+        h.push_str(&figure_html(f, format));
+    }
+    for f in drawing.inline_of(Kind::HeatmapTop) {
+        let _ = writeln!(h, "<div class=\"natural\">{}</div>", figure_html(f, format));
+    }
+    h.push_str("<h2 id=\"network\">Drug network and cycles</h2>\n");
+    for f in drawing.inline_of(Kind::Network) {
+        h.push_str(&figure_html(f, format));
+    }
+    let shown = if summary {
+        SUMMARY_CYCLES
+    } else {
+        data.cycles.len()
+    };
+    let rows: Vec<Vec<String>> = data
+        .cycles
+        .iter()
+        .take(shown)
+        .map(|c| {
+            vec![
+                c.rank.clone(),
+                c.length.clone(),
+                c.cycle.clone(),
+                c.sum_log2_fc.clone(),
+                c.max_q_value.clone(),
+            ]
+        })
+        .collect();
+    if rows.is_empty() {
+        h.push_str("<p><code>cycles.csv</code> holds no collateral-sensitivity cycle.</p>\n");
+    } else {
+        if data.cycles.len() > rows.len() {
             let _ = writeln!(
                 h,
-                "<p>The {} collaterally sensitive or cross-resistant shifts with the largest |log2 FC| (of {} rows); every shift is in {}.</p>",
-                strongest.len(),
-                data.shifts.len(),
-                link("shifts.csv")
+                "<p>The {} highest-ranked of {} cycles; all are in {}.</p>",
+                rows.len(),
+                data.cycles.len(),
+                link("cycles.csv")
             );
-            strongest
         } else {
-            h.push_str("<p>From <code>shifts.csv</code>.</p>\n");
-            data.shifts.iter().collect()
-        };
-        let table_rows: Vec<Vec<String>> = rows
-            .iter()
-            .map(|r| {
-                SHIFT_TABLE_COLUMNS
-                    .iter()
-                    .map(|c| r.cells.text(c))
-                    .collect()
-            })
-            .collect();
-        let classes: Vec<String> = rows.iter().map(|r| format!("call-{}", r.call)).collect();
+            h.push_str("<p>From <code>cycles.csv</code>:</p>");
+        }
         h.push_str(&table(
-            "shifts-table",
-            &SHIFT_TABLE_COLUMNS,
-            &table_rows,
-            &classes,
+            "cycles-table",
+            &["rank", "length", "cycle", "sum_log2_fc", "max_q_value"],
+            &rows,
+            &[],
         ));
     }
+}
 
+/// The shifts table (for a summary, the strongest shifts).
+fn shifts_section(h: &mut String, data: &RunData, summary: bool) {
+    let metric = data
+        .shifts
+        .first()
+        .map_or("ic50".to_string(), |s| s.metric.name().to_string());
+    let _ = writeln!(
+        h,
+        "<h2 id=\"shifts\">Shifts: log2 fold change of {}</h2>",
+        escape(&metric)
+    );
+    let rows: Vec<&crate::plot::data::ShiftRow> = if summary {
+        let strongest = strongest_shifts(data, SUMMARY_TABLE_ROWS);
+        let _ = writeln!(
+            h,
+            "<p>The {} collaterally sensitive or cross-resistant shifts with the largest |log2 FC| (of {} rows); every shift is in {}.</p>",
+            strongest.len(),
+            data.shifts.len(),
+            link("shifts.csv")
+        );
+        strongest
+    } else {
+        h.push_str("<p>From <code>shifts.csv</code>.</p>\n");
+        data.shifts.iter().collect()
+    };
+    let table_rows: Vec<Vec<String>> = rows
+        .iter()
+        .map(|r| {
+            SHIFT_TABLE_COLUMNS
+                .iter()
+                .map(|c| r.cells.text(c))
+                .collect()
+        })
+        .collect();
+    let classes: Vec<String> = rows.iter().map(|r| format!("call-{}", r.call)).collect();
+    h.push_str(&table(
+        "shifts-table",
+        &SHIFT_TABLE_COLUMNS,
+        &table_rows,
+        &classes,
+    ));
+}
+
+/// Dose–response by drug: the drug overviews (for a summary, the highlights and links).
+fn drugs_section(h: &mut String, drawing: &Drawing, format: Format, summary: bool) {
     h.push_str("<h2 id=\"drugs\">Dose-response by drug</h2>\n");
     let overviews: Vec<&str> = drawing.files_of(Kind::DrugOverview).collect();
-    let grids: Vec<&str> = drawing.files_of(Kind::Grid).collect();
     if summary {
         for f in drawing.inline_of(Kind::Highlights) {
             h.push_str(&figure_html(f, format));
@@ -1031,6 +1075,11 @@ pub fn report_html(
             ));
         }
     }
+}
+
+/// Dose–response by line: the grids (for a summary, links to them).
+fn lines_section(h: &mut String, drawing: &Drawing, format: Format, summary: bool) {
+    let grids: Vec<&str> = drawing.files_of(Kind::Grid).collect();
     h.push_str("<h2 id=\"curves\">Dose-response by line</h2>\n");
     if grids.is_empty() {
         h.push_str("<p>No dose-response panels (no fitted curves selected).</p>\n");
@@ -1063,10 +1112,13 @@ pub fn report_html(
             ));
         }
     }
+}
 
+/// The fits table (for a summary, the fits that are not `ok`).
+fn fits_section(h: &mut String, data: &RunData, summary: bool) {
     h.push_str("<h2 id=\"fits\">Fits</h2>\n");
     let (fit_columns, status) = fit_table_columns(data.response);
-    if status != "status" {
+    if matches!(data.response, Response::Gr | Response::Dip) {
         let _ = writeln!(
             h,
             "<p>The {} fits, whose {} the lines were compared on; the viability fits are in {} too.</p>",
@@ -1101,7 +1153,10 @@ pub fn report_html(
     };
     let (rows, classes) = fit_rows(&fits, fit_columns, status);
     h.push_str(&table("fits-table", fit_columns, &rows, &classes));
+}
 
+/// The plate maps (for a summary, links to them).
+fn plates_section(h: &mut String, drawing: &Drawing, format: Format, summary: bool) {
     h.push_str("<h2 id=\"plates\">Plate maps</h2>\n");
     let plates: Vec<&str> = drawing.files_of(Kind::PlateMap).collect();
     if summary {
@@ -1131,7 +1186,11 @@ pub fn report_html(
             ));
         }
     }
+}
 
+/// The settings and inputs of `run.json`, and the colours' legend.
+fn settings_section(h: &mut String, data: &RunData, summary: bool) {
+    let run = &data.run;
     h.push_str("<h2 id=\"settings\">Settings and inputs</h2><p>From <code>run.json</code>.</p>\n");
     let inputs: Vec<Vec<String>> = run
         .inputs
@@ -1167,8 +1226,6 @@ pub fn report_html(
         style::hex(style::SENSITIVE_BLUE),
         style::hex(style::RESISTANT_RED)
     );
-    let _ = write!(h, "<script>{SCRIPT}</script>\n</body></html>\n");
-    Ok(h)
 }
 
 #[cfg(test)]

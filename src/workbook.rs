@@ -443,7 +443,14 @@ mod tests {
         use calamine::{open_workbook_auto_from_rs, Data, Reader};
         let dir = tempfile::tempdir().unwrap();
         let write = |name: &str, text: &str| std::fs::write(dir.path().join(name), text).unwrap();
-        write("run.json", "{\"warnings\": [\"a run warning\"]}");
+        let record = RunJson {
+            tool: crate::output::run_json::TOOL.into(),
+            warnings: vec!["a run warning".into()],
+            ..RunJson::default()
+        };
+        let mut text = Vec::new();
+        record.write(&mut text).unwrap();
+        std::fs::write(dir.path().join(RUN_JSON), text).unwrap();
         write("qc.csv", "plate,z_prime\nP1,0.5\n");
         write("fits.csv", "cell_line,drug,ic50\nA,d,1\nB,d,2\nC,d,3\n");
         let book = workbook_with_row_limit(dir.path(), 2).unwrap();

@@ -114,7 +114,7 @@ pub(super) fn write_wells(
     owner: &BTreeMap<Key, usize>,
     counts: &mut WellCounts,
 ) -> Result<()> {
-    let tail = ["viability", "excluded", "exclusion_reason"];
+    let tail = crate::output::WELL_OUTCOME_COLUMNS;
     let header = union_header(&plates.wells_headers, &tail);
     let io = |e: csv::Error| Error::io(Path::new("wells.csv"), "writing", e.into());
     let mut out = csv::Writer::from_writer(w);

@@ -24,8 +24,9 @@ pub const RUN_JSON: &str = "run.json";
 /// The `tool` every record of ours names, so a folder written by something else is told apart.
 pub const TOOL: &str = "collateral";
 
-/// `run.json` of `collateral run` and `collateral merge` (which adds [`RunJson::merge`]).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// `run.json` of `collateral run` and `collateral merge` (which adds [`RunJson::merge`]). The
+/// default is an empty record, for tests of the readers.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct RunJson {
     /// Always [`TOOL`].
     pub tool: String,
@@ -60,7 +61,7 @@ pub struct RunJson {
 }
 
 /// The assay of a run as `run.json` names it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct AssayRecord {
     /// The assay's name.
     pub name: String,
@@ -165,7 +166,7 @@ impl RunSettings {
 }
 
 /// What a run (or merge) counted.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct RunCounts {
     /// Runs merged (merged folders only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -205,7 +206,7 @@ pub struct RunCounts {
 }
 
 /// Curves by fit status.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct CurveCounts {
     /// Status `ok`.
     pub ok: u64,

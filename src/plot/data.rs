@@ -974,19 +974,18 @@ fn shift_index(
     (resistant, pooled, replicates)
 }
 
-/// The columns of `wells.csv` the figures read, in the order of [`WellColumns::index`].
-const WELL_COLUMNS: [&str; 10] = [
-    "plate",
-    "well",
-    "cell_line",
-    "drug",
-    "concentration",
-    "role",
-    "signal",
-    "viability",
-    "excluded",
-    "exclusion_reason",
-];
+/// The columns of `wells.csv` the figures read, in the order of [`WellColumns::index`]: the
+/// leading columns and the outcome columns the writer names ([`crate::output::WELL_COLUMNS`],
+/// [`crate::output::WELL_OUTCOME_COLUMNS`]).
+const WELL_COLUMNS: [&str; 10] = {
+    let (id, outcome) = (
+        crate::output::WELL_COLUMNS,
+        crate::output::WELL_OUTCOME_COLUMNS,
+    );
+    [
+        id[0], id[1], id[2], id[3], id[4], id[5], id[6], outcome[0], outcome[1], outcome[2],
+    ]
+};
 
 /// Where the columns the figures read sit in a `wells.csv`: each of [`WELL_COLUMNS`], and `gr`
 /// when asked for.
@@ -1010,7 +1009,11 @@ impl WellColumns {
         for (slot, name) in index.iter_mut().zip(WELL_COLUMNS) {
             *slot = find(name)?;
         }
-        let gr = if with_gr { Some(find("gr")?) } else { None };
+        let gr = if with_gr {
+            Some(find(crate::output::WELL_GR_COLUMN)?)
+        } else {
+            None
+        };
         Ok(WellColumns { index, gr })
     }
 }

@@ -385,7 +385,7 @@ mod tests {
         let edge = |s: &str, t: &str, fc: f64| EdgeRow {
             source: s.into(),
             target: t.into(),
-            call: "collateral_sensitive".into(),
+            call: Some(Call::CollateralSensitive),
             log2_fc: fc,
         };
         let drugs: Vec<String> = (0..100).map(|i| format!("d{i:03}")).collect();
