@@ -806,12 +806,7 @@ fn summary_tiles(h: &mut String, data: &RunData) {
             "wells with unreadable signal".into(),
         ),
         (
-            format!(
-                "{} / {} / {}",
-                c.qc_pass.to_string(),
-                c.qc_warn.to_string(),
-                c.qc_fail.to_string()
-            ),
+            format!("{} / {} / {}", c.qc_pass, c.qc_warn, c.qc_fail),
             "QC units pass / warn / fail".into(),
         ),
         (c.cell_lines.to_string(), "cell lines".into()),
@@ -819,10 +814,7 @@ fn summary_tiles(h: &mut String, data: &RunData) {
         (
             format!(
                 "{} / {} / {} / {}",
-                c.curves.ok.to_string(),
-                c.curves.flat.to_string(),
-                c.curves.insufficient_data.to_string(),
-                c.curves.failed.to_string()
+                c.curves.ok, c.curves.flat, c.curves.insufficient_data, c.curves.failed
             ),
             "curves ok / flat / insufficient data / failed".into(),
         ),
