@@ -17,7 +17,7 @@ use crate::lineage::Course;
 use crate::output::read::{csv_error, Column, GrowthStatus, OutputRow, OutputTable};
 use crate::output::run_json::{RunJson, RUN_JSON};
 use crate::qc::Verdict;
-use crate::shift::{Bound, Call, Metric};
+use crate::shift::{Bound, Call, Metric, Shift};
 use crate::wells::Role;
 
 /// Interned names (cell lines, drugs or plates): each distinct text once, numbered in the order
@@ -218,36 +218,21 @@ fn curve_of(top: f64, bottom: f64, ec50: f64, hill: f64) -> Option<crate::fit::C
     })
 }
 
-/// One `shifts.csv` row.
+/// One `shifts.csv` row: the [`Shift`] that wrote it (read back by [`crate::shift::read_shifts`];
+/// its fields are the row's, through `Deref`) and its cells as written, for the report's table.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ShiftRow {
-    /// Resistant line.
-    pub resistant_line: String,
-    /// Its parental line.
-    pub parental_line: String,
-    /// Drug tested.
-    pub drug: String,
-    /// Drug the line was selected with (may be empty).
-    pub selected_with: String,
-    /// The metric compared.
-    pub metric: Metric,
-    /// log2(resistant / parental).
-    pub log2_fc: f64,
-    /// `=`, `>` or `<`; `None` when empty.
-    pub log2_fc_qualifier: Option<Bound>,
-    /// Benjamini–Hochberg q value.
-    pub q_value: f64,
-    /// The call.
-    pub call: Call,
-    /// Replicate (empty for pooled rows).
-    pub replicate: String,
-    /// The resistant line's compared value (for metric mic its maximum-likelihood MIC; NaN
-    /// when absent) and its qualifier (`None` when empty).
-    pub value_resistant: (f64, Option<Bound>),
-    /// The parental line's, as [`ShiftRow::value_resistant`].
-    pub value_parental: (f64, Option<Bound>),
+    /// The shift.
+    pub shift: Shift,
     /// The row's text cells, for the report's shift table.
     pub cells: Cells,
+}
+
+impl std::ops::Deref for ShiftRow {
+    type Target = Shift;
+    fn deref(&self) -> &Shift {
+        &self.shift
+    }
 }
 
 impl ShiftRow {
@@ -701,49 +686,24 @@ fn read_fits(path: &Path) -> Result<(Vec<String>, Vec<FitRow>)> {
 }
 
 /// Reads `shifts.csv` when the run wrote one: its column names and rows (both empty without).
+/// The rows are the stage's own [`Shift`]s; every column it writes but `tau` must be there.
 fn read_shift_rows(path: &Path) -> Result<(Vec<String>, Vec<ShiftRow>)> {
     let Some(t) = OutputTable::read_optional(path)? else {
         return Ok((Vec::new(), Vec::new()));
     };
-    let c = |name| t.column(name);
-    let (resistant, parental, drug, selected_with, metric) = (
-        c("resistant_line")?,
-        c("parental_line")?,
-        c("drug")?,
-        c("selected_with")?,
-        c("metric")?,
-    );
-    let (log2_fc, qualifier, q_value, call, replicate) = (
-        c("log2_fc")?,
-        c("log2_fc_qualifier")?,
-        c("q_value")?,
-        c("call")?,
-        c("replicate")?,
-    );
-    let (value_r, qualifier_r, value_p, qualifier_p) = (
-        c("value_resistant")?,
-        c("qualifier_resistant")?,
-        c("value_parental")?,
-        c("qualifier_parental")?,
-    );
+    for name in crate::shift::SHIFT_COLUMNS {
+        if name != "tau" {
+            t.column(name)?;
+        }
+    }
+    let shifts = crate::shift::read_shifts(path)?;
     let columns = t.header.to_vec();
-    let rows = t.rows(|r| {
-        Ok(ShiftRow {
-            resistant_line: r.text(resistant).to_string(),
-            parental_line: r.text(parental).to_string(),
-            drug: r.text(drug).to_string(),
-            selected_with: r.text(selected_with).to_string(),
-            metric: r.named(metric)?,
-            log2_fc: r.number(log2_fc)?,
-            log2_fc_qualifier: r.optional(qualifier)?,
-            q_value: r.number(q_value)?,
-            call: r.named(call)?,
-            replicate: r.text(replicate).to_string(),
-            value_resistant: (r.number(value_r)?, r.optional(qualifier_r)?),
-            value_parental: (r.number(value_p)?, r.optional(qualifier_p)?),
-            cells: cells_of(r),
-        })
-    })?;
+    let cells = t.rows(|r| Ok(cells_of(r)))?;
+    let rows = shifts
+        .into_iter()
+        .zip(cells)
+        .map(|(shift, cells)| ShiftRow { shift, cells })
+        .collect();
     Ok((columns, rows))
 }
 

@@ -179,11 +179,14 @@ impl<'a> Curves<'a> {
         if data.response == Response::Mic {
             for s in data.pooled_shifts() {
                 for (line, value) in [
-                    (&s.resistant_line, &s.value_resistant),
-                    (&s.parental_line, &s.value_parental),
+                    (
+                        &s.resistant_line,
+                        (s.value_resistant, s.qualifier_resistant),
+                    ),
+                    (&s.parental_line, (s.value_parental, s.qualifier_parental)),
                 ] {
                     if value.0.is_finite() {
-                        mics.entry((line.clone(), s.drug.clone())).or_insert(*value);
+                        mics.entry((line.clone(), s.drug.clone())).or_insert(value);
                     }
                 }
             }
