@@ -37,8 +37,6 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use serde_json::{json, Value};
-
 use crate::assay::Assay;
 use crate::error::{Error, ErrorKind, Location, Problem, Result};
 use crate::lines::{CellLine, LinesTable};
@@ -290,7 +288,7 @@ pub fn merge(
         let shifts = match &mics {
             Some(m) => {
                 let (model, shifts) = crate::mic::compute_shifts(&m.mics, &lines.table, &settings);
-                mic_model = Some(model.summary_json());
+                mic_model = Some(crate::output::run_json::MicModelRecord::of(&model));
                 shifts
             }
             None => {
@@ -377,14 +375,11 @@ pub fn merge(
         mic: mics.as_ref().map(|m| (m.threshold, mic_model)),
         report: &report,
     });
-    staging.write("run.json", |w| {
-        serde_json::to_writer_pretty(&mut *w, &run_json).map_err(std::io::Error::other)?;
-        w.write_all(b"\n")
-    })?;
+    staging.write("run.json", |w| run_json.write(w))?;
     if options.figures {
         crate::report::stage_figures_and_report(&staging, progress)?;
     }
-    staging.write_with_manifest(run_json)?;
+    staging.write_with_manifest(run_json.to_value()?)?;
     let (files, left) = staging.commit_replacing(&previous)?;
     report.files = files;
     report.warnings.extend(left);

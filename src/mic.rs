@@ -877,20 +877,6 @@ impl DilutionModel {
             ci_steps,
         })
     }
-
-    /// What `run.json` records of the model.
-    pub fn summary_json(&self) -> serde_json::Value {
-        serde_json::json!({
-            "error_rate": if self.error_rate.is_finite() {
-                serde_json::json!(self.error_rate)
-            } else {
-                serde_json::Value::Null
-            },
-            "cells_in_error_rate": self.cells_in_error_rate,
-            "measurements_in_error_rate": self.measurements_in_error_rate,
-            "cells": self.cells.len(),
-        })
-    }
 }
 
 /// Shifts of MICs: the dilution model fitted to every MIC of the table, each resistant line

@@ -30,5 +30,6 @@ mod read_formats;
 mod resistance_mdp;
 mod shift_cli;
 mod simulated;
+mod typed_outputs;
 mod workbook;
 mod workflow;

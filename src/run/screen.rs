@@ -13,16 +13,7 @@ use crate::lines::LinesTable;
 use crate::read::inputs::SkippedPlate;
 use crate::wells::WellTable;
 
-/// An input file of a run: its path, SHA-256 and size, for `run.json`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct InputRecord {
-    /// The file.
-    pub path: PathBuf,
-    /// SHA-256 of its bytes, lower-case hex.
-    pub sha256: String,
-    /// Its size in bytes.
-    pub bytes: u64,
-}
+pub use crate::output::run_json::InputRecord;
 
 /// A screen ready to run: the wells (every read), the lines table, the checked settings, and
 /// where they came from. Built by [`Screen::read`] from an assay file or by [`Screen::new`]
@@ -79,7 +70,7 @@ impl Screen {
         let mut inputs = vec![input_record(assay_path)?];
         for f in &read.files {
             match &table_record {
-                Some(r) if r.path == *f => inputs.push(r.clone()),
+                Some(r) if r.path == f.display().to_string() => inputs.push(r.clone()),
                 _ => inputs.push(input_record(f)?),
             }
         }
@@ -286,7 +277,7 @@ pub fn input_record(path: &Path) -> Result<InputRecord> {
         .map(|b| format!("{b:02x}"))
         .collect();
     Ok(InputRecord {
-        path: path.to_path_buf(),
+        path: path.display().to_string(),
         sha256,
         bytes,
     })

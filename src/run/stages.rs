@@ -351,7 +351,7 @@ pub struct Comparison {
     /// One row per (resistant line, drug), as `shifts.csv`.
     pub shifts: Vec<Shift>,
     /// With metric mic: the dilution error model's summary (its pooled error rate).
-    pub mic_model: Option<serde_json::Value>,
+    pub mic_model: Option<crate::output::run_json::MicModelRecord>,
     /// CS and CR likelihood per drug pair (`likelihood.csv`).
     pub likelihood: Vec<crate::lineage::Likelihood>,
     /// Each lineage's shifts in evolution time (`trajectories.csv`), with evolution times;
@@ -509,7 +509,10 @@ pub fn compare_stage(
     let (shifts, mic_model) = match &curves.mics {
         Some(mics) => {
             let (model, shifts) = crate::mic::compute_shifts(mics, lines, s);
-            (shifts, Some(model.summary_json()))
+            (
+                shifts,
+                Some(crate::output::run_json::MicModelRecord::of(&model)),
+            )
         }
         None => (fit_shifts(screen, curves, fits, lines), None),
     };
