@@ -736,36 +736,13 @@ pub fn write_plan(w: &mut dyn Write, plan: &Plan) -> std::io::Result<()> {
 /// What the plan says, in words, for the report: what the data support, how strongly, and
 /// what they do not.
 pub fn summary(plan: &Plan, policy: &[PolicyRow]) -> Vec<String> {
-    let mut out = Vec::new();
     let kind = if plan.settings.cycles {
         "cycles"
     } else {
         "sequences"
     };
     let ranked: Vec<&Sequence> = plan.sequences.iter().filter(|s| s.rank.is_some()).collect();
-    let lineages: Vec<String> = plan
-        .lineages
-        .iter()
-        .map(|(d, n)| format!("{d} ({n})"))
-        .collect();
-    out.push(format!(
-        "Lineages per selecting drug: {}.{}",
-        if lineages.is_empty() {
-            "none".to_string()
-        } else {
-            lineages.join(", ")
-        },
-        if plan.times.is_empty() {
-            String::new()
-        } else {
-            let t: Vec<String> = plan
-                .times
-                .iter()
-                .map(|(d, t)| format!("{d} at {}", num(*t)))
-                .collect();
-            format!(" Drawn at evolution time: {}.", t.join(", "))
-        }
-    ));
+    let mut out = vec![lineages_sentence(plan)];
     let Some(best) = ranked.first() else {
         out.push(format!(
             "No {kind} of {} drugs can be scored: every candidate has a step with no lineage data ({} listed in plan.csv with the missing step). Select lineages with more drugs, or shorten the sequence.",
@@ -773,51 +750,9 @@ pub fn summary(plan: &Plan, policy: &[PolicyRow]) -> Vec<String> {
         ));
         return out;
     };
-    let s = best.scores.expect("ranked sequences are scored");
-    let fold = 2f64.powf(-s.expected_log2_fc);
-    let metric = plan.metric.to_uppercase();
-    // A log2 fold change below 0 means more sensitive for every metric (gr_aoc's ratio is
-    // taken the other way round for this), so the words go by potency, not by the number.
-    let direction = if s.expected_log2_fc < 0.0 {
-        format!(
-            "leaves the population {fold:.2}-fold more sensitive to the next drug per step on average (by {metric})"
-        )
-    } else {
-        format!(
-            "does not leave the population more sensitive to the next drug on average ({:.2}-fold toward resistance per step, by {metric})",
-            1.0 / fold
-        )
-    };
-    out.push(format!(
-        "Of {} scorable {kind} of {} drugs, the best is {}: it {direction} (mean log2 fold change {}, 95 % bootstrap interval {} to {}); no step meets a cross-resistant population with probability {} ({} to {}), every step a collaterally sensitive one with probability {}. Its weakest step rests on {} lineage{}.",
-        plan.scorable,
-        plan.settings.length,
-        best.text(),
-        num3(s.expected_log2_fc),
-        num3(best.intervals[0].0),
-        num3(best.intervals[0].1),
-        num3(s.p_no_cr),
-        num3(best.intervals[2].0),
-        num3(best.intervals[2].1),
-        num3(s.p_all_cs),
-        best.support,
-        if best.support == 1 { "" } else { "s" }
-    ));
+    out.push(best_sentence(plan, best, kind));
     if let Some(second) = ranked.get(1) {
-        let t = second.scores.expect("ranked");
-        let apart = best.intervals[0].1 < second.intervals[0].0;
-        out.push(format!(
-            "The runner-up is {} (mean log2 fold change {}, {} to {}). {}",
-            second.text(),
-            num3(t.expected_log2_fc),
-            num3(second.intervals[0].0),
-            num3(second.intervals[0].1),
-            if apart {
-                "The best is ahead of it beyond their intervals."
-            } else {
-                "Their intervals overlap: the data do not tell these two apart."
-            }
-        ));
+        out.push(runner_up_sentence(best, second));
     }
     if best.support < 3 {
         out.push(format!(
@@ -836,6 +771,93 @@ pub fn summary(plan: &Plan, policy: &[PolicyRow]) -> Vec<String> {
                 .map_or(String::new(), |s| format!("{}: {}", s.text(), s.reason))
         ));
     }
+    out.extend(policy_sentence(policy));
+    out.push("The scores assume that each step's population responds like the lineages selected with the current drug, and that steps are independent; they do not model fitness costs.".to_string());
+    out
+}
+
+/// The lineages per selecting drug, and the evolution times drawn from.
+fn lineages_sentence(plan: &Plan) -> String {
+    let lineages: Vec<String> = plan
+        .lineages
+        .iter()
+        .map(|(d, n)| format!("{d} ({n})"))
+        .collect();
+    format!(
+        "Lineages per selecting drug: {}.{}",
+        if lineages.is_empty() {
+            "none".to_string()
+        } else {
+            lineages.join(", ")
+        },
+        if plan.times.is_empty() {
+            String::new()
+        } else {
+            let t: Vec<String> = plan
+                .times
+                .iter()
+                .map(|(d, t)| format!("{d} at {}", num(*t)))
+                .collect();
+            format!(" Drawn at evolution time: {}.", t.join(", "))
+        }
+    )
+}
+
+/// The best sequence, its scores and intervals, and the lineages behind its weakest step.
+fn best_sentence(plan: &Plan, best: &Sequence, kind: &str) -> String {
+    let s = best.scores.expect("ranked sequences are scored");
+    let fold = 2f64.powf(-s.expected_log2_fc);
+    let metric = plan.metric.to_uppercase();
+    // A log2 fold change below 0 means more sensitive for every metric (gr_aoc's ratio is
+    // taken the other way round for this), so the words go by potency, not by the number.
+    let direction = if s.expected_log2_fc < 0.0 {
+        format!(
+            "leaves the population {fold:.2}-fold more sensitive to the next drug per step on average (by {metric})"
+        )
+    } else {
+        format!(
+            "does not leave the population more sensitive to the next drug on average ({:.2}-fold toward resistance per step, by {metric})",
+            1.0 / fold
+        )
+    };
+    format!(
+        "Of {} scorable {kind} of {} drugs, the best is {}: it {direction} (mean log2 fold change {}, 95 % bootstrap interval {} to {}); no step meets a cross-resistant population with probability {} ({} to {}), every step a collaterally sensitive one with probability {}. Its weakest step rests on {} lineage{}.",
+        plan.scorable,
+        plan.settings.length,
+        best.text(),
+        num3(s.expected_log2_fc),
+        num3(best.intervals[0].0),
+        num3(best.intervals[0].1),
+        num3(s.p_no_cr),
+        num3(best.intervals[2].0),
+        num3(best.intervals[2].1),
+        num3(s.p_all_cs),
+        best.support,
+        if best.support == 1 { "" } else { "s" }
+    )
+}
+
+/// The second best, and whether the data tell it from the best.
+fn runner_up_sentence(best: &Sequence, second: &Sequence) -> String {
+    let t = second.scores.expect("ranked");
+    let apart = best.intervals[0].1 < second.intervals[0].0;
+    format!(
+        "The runner-up is {} (mean log2 fold change {}, {} to {}). {}",
+        second.text(),
+        num3(t.expected_log2_fc),
+        num3(second.intervals[0].0),
+        num3(second.intervals[0].1),
+        if apart {
+            "The best is ahead of it beyond their intervals."
+        } else {
+            "Their intervals overlap: the data do not tell these two apart."
+        }
+    )
+}
+
+/// The switch-time policy's openings: from each drug's first sampled time with the most
+/// switches left, when to switch and to what.
+fn policy_sentence(policy: &[PolicyRow]) -> Option<String> {
     let most = policy.iter().map(|r| r.switches_left).max().unwrap_or(0);
     let openings: Vec<String> = policy
         .iter()
@@ -860,14 +882,10 @@ pub fn summary(plan: &Plan, policy: &[PolicyRow]) -> Vec<String> {
             )
         })
         .collect();
-    if !openings.is_empty() {
-        out.push(format!(
-            "Switch-time policy (policy.csv; exact dynamic programme over the drug given and how long it has been given, the benefit of a switch being minus the mean log2 fold change of the next drug among the lineages selected with the current one at that time): {}.",
-            openings.join("; ")
-        ));
-    }
-    out.push("The scores assume that each step's population responds like the lineages selected with the current drug, and that steps are independent; they do not model fitness costs.".to_string());
-    out
+    (!openings.is_empty()).then(|| format!(
+        "Switch-time policy (policy.csv; exact dynamic programme over the drug given and how long it has been given, the benefit of a switch being minus the mean log2 fold change of the next drug among the lineages selected with the current one at that time): {}.",
+        openings.join("; ")
+    ))
 }
 
 /// A number for prose: 3 significant digits.
