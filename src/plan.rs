@@ -553,94 +553,14 @@ type TimedSteps = BTreeMap<(String, u64, String), (f64, usize)>;
 /// The switch-time policy for `switches` switches (see [`PolicyRow`]); empty when no line has
 /// an evolution time.
 pub fn policy(shifts: &[Shift], lines: &LinesTable, switches: usize) -> Vec<PolicyRow> {
-    let by_name: BTreeMap<&str, &crate::lines::CellLine> =
-        lines.lines.iter().map(|l| (l.name.as_str(), l)).collect();
-    // Per (drug, time bits, next drug): sum and count of determined log2 fold changes.
-    let mut sums: BTreeMap<(String, u64, String), (f64, usize)> = BTreeMap::new();
-    let mut times: BTreeMap<String, Vec<f64>> = BTreeMap::new();
-    let mut drugs: BTreeSet<String> = BTreeSet::new();
-    for s in shifts
-        .iter()
-        .filter(|s| s.replicate.is_empty() && !s.selected_with.is_empty())
-    {
-        drugs.insert(s.drug.clone());
-        let Some(t) = by_name
-            .get(s.resistant_line.as_str())
-            .and_then(|l| l.evolution_time)
-        else {
-            continue;
-        };
-        let list = times.entry(s.selected_with.clone()).or_default();
-        if !list.contains(&t) {
-            list.push(t);
-        }
-        if s.drug == s.selected_with || s.call == Call::Undetermined || !s.log2_fc.is_finite() {
-            continue;
-        }
-        let e = sums
-            .entry((s.selected_with.clone(), t.to_bits(), s.drug.clone()))
-            .or_insert((0.0, 0));
-        e.0 += s.log2_fc;
-        e.1 += 1;
-    }
-    if times.is_empty() {
+    let Some(timed) = Timed::of(shifts, lines) else {
         return Vec::new();
-    }
-    for list in times.values_mut() {
-        list.sort_by(f64::total_cmp);
-    }
-    let steps: TimedSteps = sums
-        .into_iter()
-        .map(|(k, (sum, n))| (k, (sum / n as f64, n)))
-        .collect();
-    // value[h][(drug, time index)] = (value, next drug, switch time index, fc, support).
-    type Best = (f64, String, usize, f64, usize);
-    let mut values: Vec<BTreeMap<(String, usize), Best>> = vec![BTreeMap::new()];
-    for h in 1..=switches {
-        let prev = &values[h - 1];
-        let mut current: BTreeMap<(String, usize), Best> = BTreeMap::new();
-        for (d, ts) in &times {
-            // Backwards over time: staying carries the later state's best forward.
-            let mut later: Option<Best> = None;
-            for k in (0..ts.len()).rev() {
-                let mut best: Option<Best> = None;
-                for e in &drugs {
-                    let Some(&(fc, n)) = steps.get(&(d.clone(), ts[k].to_bits(), e.clone())) else {
-                        continue;
-                    };
-                    // With switches left after this one, e must have lineages of its own to
-                    // draw the next switch from: a step without data is never filled in.
-                    let rest = if h > 1 {
-                        match prev.get(&(e.clone(), 0)) {
-                            Some(b) => b.0,
-                            None => continue,
-                        }
-                    } else {
-                        0.0
-                    };
-                    let value = -fc + rest;
-                    if best.as_ref().is_none_or(|b| value > b.0) {
-                        best = Some((value, e.clone(), k, fc, n));
-                    }
-                }
-                // Ties go to switching now: no reason to wait for the same benefit.
-                let chosen = match (best, later.clone()) {
-                    (Some(b), Some(l)) if l.0 > b.0 => Some(l),
-                    (Some(b), _) => Some(b),
-                    (None, l) => l,
-                };
-                if let Some(c) = &chosen {
-                    current.insert((d.clone(), k), c.clone());
-                }
-                later = chosen;
-            }
-        }
-        values.push(current);
-    }
+    };
+    let values = timed.best_switches(switches);
     let mut rows = Vec::new();
     for (h, table) in values.iter().enumerate().skip(1) {
         for ((d, k), (value, next, switch, fc, n)) in table {
-            let ts = &times[d];
+            let ts = &timed.times[d];
             rows.push(PolicyRow {
                 switches_left: h,
                 drug: d.clone(),
@@ -654,6 +574,130 @@ pub fn policy(shifts: &[Shift], lines: &LinesTable, switches: usize) -> Vec<Poli
         }
     }
     rows
+}
+
+/// The best plan from a state: (value, next drug, switch time index, fc, support).
+type Best = (f64, String, usize, f64, usize);
+
+/// What the switch-time policy is computed from: the steps between drugs at each sampled
+/// time, the sampled times of each selecting drug (ascending) and every drug.
+struct Timed {
+    steps: TimedSteps,
+    times: BTreeMap<String, Vec<f64>>,
+    drugs: BTreeSet<String>,
+}
+
+impl Timed {
+    /// The steps of the pooled shifts of timed lines with a selecting drug; `None` when no
+    /// line has an evolution time.
+    fn of(shifts: &[Shift], lines: &LinesTable) -> Option<Timed> {
+        let by_name: BTreeMap<&str, &crate::lines::CellLine> =
+            lines.lines.iter().map(|l| (l.name.as_str(), l)).collect();
+        // Per (drug, time bits, next drug): sum and count of determined log2 fold changes.
+        let mut sums: BTreeMap<(String, u64, String), (f64, usize)> = BTreeMap::new();
+        let mut times: BTreeMap<String, Vec<f64>> = BTreeMap::new();
+        let mut drugs: BTreeSet<String> = BTreeSet::new();
+        for s in shifts
+            .iter()
+            .filter(|s| s.replicate.is_empty() && !s.selected_with.is_empty())
+        {
+            drugs.insert(s.drug.clone());
+            let Some(t) = by_name
+                .get(s.resistant_line.as_str())
+                .and_then(|l| l.evolution_time)
+            else {
+                continue;
+            };
+            let list = times.entry(s.selected_with.clone()).or_default();
+            if !list.contains(&t) {
+                list.push(t);
+            }
+            if s.drug == s.selected_with || s.call == Call::Undetermined || !s.log2_fc.is_finite() {
+                continue;
+            }
+            let e = sums
+                .entry((s.selected_with.clone(), t.to_bits(), s.drug.clone()))
+                .or_insert((0.0, 0));
+            e.0 += s.log2_fc;
+            e.1 += 1;
+        }
+        if times.is_empty() {
+            return None;
+        }
+        for list in times.values_mut() {
+            list.sort_by(f64::total_cmp);
+        }
+        let steps: TimedSteps = sums
+            .into_iter()
+            .map(|(k, (sum, n))| (k, (sum / n as f64, n)))
+            .collect();
+        Some(Timed {
+            steps,
+            times,
+            drugs,
+        })
+    }
+
+    /// `values[h][(drug, time index)]`: the best plan with `h` switches left, by dynamic
+    /// programming over the switches.
+    fn best_switches(&self, switches: usize) -> Vec<BTreeMap<(String, usize), Best>> {
+        let mut values: Vec<BTreeMap<(String, usize), Best>> = vec![BTreeMap::new()];
+        for h in 1..=switches {
+            let prev = &values[h - 1];
+            let mut current: BTreeMap<(String, usize), Best> = BTreeMap::new();
+            for (d, ts) in &self.times {
+                // Backwards over time: staying carries the later state's best forward.
+                let mut later: Option<Best> = None;
+                for k in (0..ts.len()).rev() {
+                    let best = self.best_switch(d, ts[k], k, h, prev);
+                    // Ties go to switching now: no reason to wait for the same benefit.
+                    let chosen = match (best, later.clone()) {
+                        (Some(b), Some(l)) if l.0 > b.0 => Some(l),
+                        (Some(b), _) => Some(b),
+                        (None, l) => l,
+                    };
+                    if let Some(c) = &chosen {
+                        current.insert((d.clone(), k), c.clone());
+                    }
+                    later = chosen;
+                }
+            }
+            values.push(current);
+        }
+        values
+    }
+
+    /// The best switch from drug `d` at time `t` (index `k`) with `h` switches left.
+    fn best_switch(
+        &self,
+        d: &str,
+        t: f64,
+        k: usize,
+        h: usize,
+        prev: &BTreeMap<(String, usize), Best>,
+    ) -> Option<Best> {
+        let mut best: Option<Best> = None;
+        for e in &self.drugs {
+            let Some(&(fc, n)) = self.steps.get(&(d.to_string(), t.to_bits(), e.clone())) else {
+                continue;
+            };
+            // With switches left after this one, e must have lineages of its own to draw the
+            // next switch from: a step without data is never filled in.
+            let rest = if h > 1 {
+                match prev.get(&(e.clone(), 0)) {
+                    Some(b) => b.0,
+                    None => continue,
+                }
+            } else {
+                0.0
+            };
+            let value = -fc + rest;
+            if best.as_ref().is_none_or(|b| value > b.0) {
+                best = Some((value, e.clone(), k, fc, n));
+            }
+        }
+        best
+    }
 }
 
 /// Columns of `policy.csv`.

@@ -419,18 +419,10 @@ impl Draw for DrugOverview {
             .iter()
             .flat_map(|s| s.means.iter().map(|m| m.1))
             .collect();
-        let (x_min, x_max) = xs
-            .iter()
-            .fold((f64::INFINITY, 0.0f64), |(a, b), &x| (a.min(x), b.max(x)));
         if xs.is_empty() {
             return Ok(());
         }
-        let pad = 10f64.powf(0.25);
-        let (x_lo, x_hi) = if x_max > x_min {
-            (x_min / pad, x_max * pad)
-        } else {
-            (x_min / 10.0, x_min * 10.0)
-        };
+        let (x_lo, x_hi) = padded_range(&xs);
         let mic_level = self.series.first().map_or(f64::NAN, |s| s.potency_level);
         let ((y_lo, y_hi), references, decimals) =
             y_axis(self.response, ys.iter().copied(), mic_level);
@@ -483,6 +475,16 @@ impl Draw for DrugOverview {
                     .map_err(plot_err)?;
             }
         }
+        self.draw_legend(&legend)
+    }
+}
+
+impl DrugOverview {
+    /// Each line's colour with its potency, the parental line named.
+    fn draw_legend<DB: DrawingBackend>(
+        &self,
+        legend: &DrawingArea<DB, Shift>,
+    ) -> Result<(), String> {
         legend
             .draw(&Text::new(
                 format!("line: {} ({})", self.response.potency_name(), self.unit),
