@@ -219,14 +219,14 @@ impl UnitSources<'_> {
             .collect();
         let (gr, x0) = match center(&reads, self.inp.controls) {
             Some(level) => from_time_zero(plate, line, level, blank, x_ctrl),
-            None => (self.from_doubling_time(plate, line, x_ctrl), f64::NAN),
+            None => (self.by_doubling_time(plate, line, x_ctrl), f64::NAN),
         };
         (gr, (x0, x_ctrl))
     }
 
     /// GR from the line's doubling time and the endpoint time, when the unit has no time-0
     /// reads.
-    fn from_doubling_time(&self, plate: &str, line: &str, x_ctrl: f64) -> UnitGr {
+    fn by_doubling_time(&self, plate: &str, line: &str, x_ctrl: f64) -> UnitGr {
         let hours = self
             .inp
             .plan

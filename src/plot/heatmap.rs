@@ -679,7 +679,7 @@ impl Heatmap {
         let labelled = self.style == Style::Labelled;
         let (line, selected) = &self.rows[i];
         let y0 = top + ch * i as i32;
-        if i % self.label_every(ch) == 0 {
+        if i.is_multiple_of(self.label_every(ch)) {
             root.draw(&Text::new(
                 line.clone(),
                 (left - 8, y0 + ch / 2),
