@@ -5,7 +5,7 @@ use crate::error::{Error, Location, Result};
 
 /// Their binning of a change in log2 IC50 into a resistance step: below −2 → −2, below −0.25 →
 /// −1, below 0.25 → 0, below 2 → +1, else +2 (as `discretize_data` in `main_td.rs`; a NaN
-/// would land in +2 there and here, which is why [`read_population_series`] refuses one).
+/// would land in +2 there and here, which is why [`super::read_population_series`] refuses one).
 pub fn resistance_step(log2_change: f64) -> i8 {
     if log2_change < -2.0 {
         -2
