@@ -31,7 +31,14 @@ fn screen() -> &'static PathBuf {
 #[divan::bench(sample_count = 5, sample_size = 1)]
 fn run_1000_plates_384_wells(bencher: divan::Bencher) {
     let dir = screen();
-    bencher.bench(|| collateral::run::run(&dir.join("assay.toml"), &dir.join("out")).expect("run"));
+    bencher.bench(|| {
+        collateral::run::run(
+            &dir.join("assay.toml"),
+            &dir.join("out"),
+            &Default::default(),
+        )
+        .expect("run")
+    });
 }
 
 #[divan::bench(sample_count = 5, sample_size = 1)]

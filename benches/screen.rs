@@ -10,7 +10,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-use collateral::run::{run_with, RunOptions};
+use collateral::run::{run, RunOptions};
 use collateral::simulate::{simulate, SimulationSettings};
 
 fn main() {
@@ -40,7 +40,7 @@ fn run_no_figures(dir: &Path) {
         figures: false,
         ..Default::default()
     };
-    run_with(&dir.join("assay.toml"), &dir.join("out"), &options).expect("run");
+    run(&dir.join("assay.toml"), &dir.join("out"), &options).expect("run");
 }
 
 /// The fit input of the 100-line screen: every non-excluded sample well of its run, as
@@ -96,5 +96,8 @@ fn fit_the_same_curves(bencher: divan::Bencher) {
     let input = fit_input();
     let output = input.with_file_name("fit_output.csv");
     let config = collateral::fit::FitConfig::default();
-    bencher.bench(|| collateral::fit::fit_file(input, &output, &config).expect("fit"));
+    bencher.bench(|| {
+        collateral::fit::fit_file(input, &output, &config, &collateral::progress::Silent)
+            .expect("fit")
+    });
 }

@@ -162,7 +162,7 @@ fn main() -> Result<(), Box<dyn Error>> {
         figures: false,
         ..Default::default()
     };
-    let report = collateral::run::run_with(&out.join("assay.toml"), &run, &options)?;
+    let report = collateral::run::run(&out.join("assay.toml"), &run, &options)?;
     println!("{}", report.summary());
     python(py, &["unweighted", &out.to_string_lossy()])?;
 

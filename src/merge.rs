@@ -35,7 +35,6 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::str::FromStr;
 use std::time::Instant;
 
 use serde_json::{json, Value};
@@ -83,26 +82,7 @@ pub enum OnDuplicate {
     Newest,
 }
 
-impl OnDuplicate {
-    /// The flag value: `error` or `newest`.
-    pub fn name(self) -> &'static str {
-        match self {
-            OnDuplicate::Error => "error",
-            OnDuplicate::Newest => "newest",
-        }
-    }
-}
-
-impl FromStr for OnDuplicate {
-    type Err = String;
-    fn from_str(s: &str) -> std::result::Result<Self, Self::Err> {
-        match s.trim().to_ascii_lowercase().as_str() {
-            "error" => Ok(OnDuplicate::Error),
-            "newest" => Ok(OnDuplicate::Newest),
-            _ => Err(format!("`{s}`: expected newest or error")),
-        }
-    }
-}
+crate::words::words!(OnDuplicate, "duplicate policy", { Newest => "newest", Error => "error" });
 
 /// Shift settings chosen for the merge, replacing the runs' own (which must otherwise agree).
 /// `None` keeps the runs' value. Deserialized from the keys of the assay's `[shift]` section
@@ -210,13 +190,8 @@ impl MergeReport {
 /// `collateral merge`: merges the output folders of several `collateral run`s into `outdir`
 /// (fits, wells, QC, lines, shifts, matrix, calls, network, cycles, `run.json`, and with
 /// `options.figures` the figures and `report.html`). See the module documentation for the
-/// rules.
-pub fn merge(runs: &[PathBuf], outdir: &Path, options: &MergeOptions) -> Result<MergeReport> {
-    merge_with_progress(runs, outdir, options, &crate::progress::Silent)
-}
-
-/// [`merge`], telling `progress` how the drawing goes.
-pub fn merge_with_progress(
+/// rules. `progress` is told how the drawing goes (`&progress::Silent` for nothing).
+pub fn merge(
     runs: &[PathBuf],
     outdir: &Path,
     options: &MergeOptions,
@@ -249,7 +224,7 @@ pub fn merge_with_progress(
     let owner = choose_fits(&folders, &fits, options.on_duplicate)?;
     let by_replicate = Fits::read(&folders, "fits_by_replicate.csv", true)?;
 
-    let mut inputs: Vec<(PathBuf, String, u64)> =
+    let mut inputs: Vec<crate::run::InputRecord> =
         folders.iter().map(|f| f.record.clone()).collect();
     let lines = merged_lines(&folders, options, &mut inputs, &mut warnings)?;
 

@@ -45,9 +45,13 @@ pub use wells::{mic_of_series, mics_from_wells, SeriesMic};
 
 use serde::{Deserialize, Serialize};
 
-/// The `[mic]` section of an assay file: how MICs are read from the wells.
+use crate::checked::Check;
+
+/// The `[mic]` section of an assay file: how MICs are read from the wells; checked once into a
+/// [`Checked`](crate::checked::Checked) value ([`Check::check`]) before MICs are read.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
+#[non_exhaustive]
 pub struct MicSettings {
     /// Growth threshold: viability at or below it is no growth (0.1 = 10 % of the vehicle).
     pub threshold: f64,
@@ -62,9 +66,10 @@ impl Default for MicSettings {
 impl MicSettings {
     /// Keys of the `[mic]` section of an assay file.
     pub const KEYS: [&'static str; 1] = ["threshold"];
+}
 
-    /// Problems with the values, as messages naming the key.
-    pub fn problems(&self) -> Vec<(&'static str, String)> {
+impl Check for MicSettings {
+    fn problems(&self) -> Vec<(&'static str, String)> {
         let mut out = Vec::new();
         if !(self.threshold > 0.0 && self.threshold < 1.0) {
             out.push((
@@ -138,6 +143,7 @@ mod tests {
 
     use super::dilution::{error_rate_for, mle, Measurement, Reading};
     use super::*;
+    use crate::checked::Checked;
     use crate::lines::LinesTable;
     use crate::shift::{Bound, Estimate, Metric, ShiftSettings};
 
@@ -309,7 +315,9 @@ mod tests {
             rule: CallRule::Nichol2019,
             metric: Metric::Ic50,
             ..Default::default()
-        };
+        }
+        .check()
+        .unwrap();
         // z = log10 ratio / (0.1·√2): 2.576 → p 0.01; 2.054 → p 0.04.
         let ratio = |z: f64| 10f64.powf(z * 0.1 * 2f64.sqrt());
         let rows = compute_shifts(
@@ -350,7 +358,7 @@ mod tests {
             mic("Q", "1", 1.0, MicQualifier::Equal),
             mic("Q", "2", 2.0, MicQualifier::Equal),
         ];
-        let (model, rows) = compute_shifts(&table, &lines(), &ShiftSettings::default());
+        let (model, rows) = compute_shifts(&table, &lines(), &Checked::default());
         assert_eq!(model.error_rate, 0.5);
         let r = &rows[0];
         assert_eq!(

@@ -10,7 +10,7 @@ use crate::outdir::Staging;
 use crate::plot::data::{FitRow, QcRow, Response, RunData};
 use crate::plot::style::{self, short_number};
 use crate::plot::{self, Figure, Format, Kind, PlotOptions, ReportMode};
-use crate::progress::{Progress, Silent, Stage};
+use crate::progress::{Progress, Stage};
 
 /// The report's file name in the output folder.
 pub const REPORT_NAME: &str = "report.html";
@@ -208,17 +208,9 @@ pub struct Plotted {
 
 /// `collateral plot`: redraws the figures and the report of an existing output folder without
 /// refitting. Files are staged and moved into place together, and added to the manifest in
-/// `run.json` so a later run into the folder knows them as collateral's.
-pub fn plot_folder(dir: &Path, options: &PlotOptions) -> Result<Plotted> {
-    plot_folder_with_progress(dir, options, &Silent)
-}
-
-/// [`plot_folder`], telling `progress` of the drawing (files drawn).
-pub fn plot_folder_with_progress(
-    dir: &Path,
-    options: &PlotOptions,
-    progress: &dyn Progress,
-) -> Result<Plotted> {
+/// `run.json` so a later run into the folder knows them as collateral's. `progress` is told of
+/// the drawing (files drawn; `&progress::Silent` for nothing).
+pub fn plot_folder(dir: &Path, options: &PlotOptions, progress: &dyn Progress) -> Result<Plotted> {
     // The lock before reading: a run committing into the folder must not change it mid-drawing.
     let staging = Staging::new(dir)?;
     progress.begin(Stage::Draw, "files", None);

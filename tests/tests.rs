@@ -5,6 +5,7 @@ mod bad_input;
 mod browser;
 mod common;
 mod dhawan_assay;
+mod evidence;
 mod fit;
 mod golden;
 mod growth;

@@ -328,6 +328,13 @@ def _names(column: pd.Series) -> List[str]:
     return ["" if m else str(v) for v, m in zip(column.tolist(), missing)]
 
 
+def _name_codes(column: pd.Series) -> Tuple[np.ndarray, List[str]]:
+    """A column of names as codes and the distinct names they number (-1: missing), so that
+    millions of rows cross to the fitter as one integer array instead of one string each."""
+    codes, names = pd.factorize(column, use_na_sentinel=True)
+    return np.ascontiguousarray(codes, dtype="int64"), [str(n) for n in names]
+
+
 def _numbers(column: pd.Series) -> Any:
     """A column of numbers as float64 (no copy when it already is), or its text when it is not
     numeric, to be parsed (and its bad cells reported) as the command parses a file's cells."""
@@ -363,8 +370,8 @@ def fit(
     header = [str(c) for c in df.columns]
     cell, drug, conc, resp = _native.fit_columns(header, DATAFRAME)
     columns = _native.fit(
-        _names(df.iloc[:, cell]),
-        _names(df.iloc[:, drug]),
+        _name_codes(df.iloc[:, cell]),
+        _name_codes(df.iloc[:, drug]),
         _numbers(df.iloc[:, conc]),
         _numbers(df.iloc[:, resp]),
         json.dumps(keys),

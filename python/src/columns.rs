@@ -7,17 +7,7 @@ use std::path::Path;
 use collateral::error::{Error, Location};
 use collateral::output::{column_kind, ColumnKind};
 
-/// One typed column.
-pub enum Column {
-    /// Words and names, as written.
-    Text(Vec<String>),
-    /// Floats; an empty cell is NaN.
-    Number(Vec<f64>),
-    /// Whole numbers and a mask of absent (empty) cells.
-    Count(Vec<i64>, Vec<bool>),
-    /// `true`/`false` and a mask of absent cells.
-    Flag(Vec<bool>, Vec<bool>),
-}
+pub use collateral::frame::Column;
 
 /// Parses the CSV `bytes` of the table `name` (a file name such as `fits.csv`; `path` is where
 /// problems point). A column the contract does not fix is a number when every non-empty cell

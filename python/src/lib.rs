@@ -137,13 +137,14 @@ fn run(
     keep_going: bool,
     threads: Option<usize>,
 ) -> PyResult<Outcome> {
-    let options = collateral::run::RunOptions {
-        figures,
-        keep_going,
-        xlsx,
-    };
     let report = call(py, threads, || {
-        collateral::run::run_with(&assay, &outdir, &options)
+        let options = collateral::run::RunOptions {
+            figures,
+            keep_going,
+            xlsx,
+            ..Default::default()
+        };
+        collateral::run::run(&assay, &outdir, &options)
     })?;
     Ok(Outcome {
         summary: report.summary(),
@@ -168,7 +169,13 @@ fn shift(
     let settings: collateral::shift::ShiftSettings =
         serde_json::from_str(settings).map_err(|e| raise(py, settings_error("shift", e)))?;
     let report = call(py, threads, || {
-        collateral::run::shift(&fits, &lines, &outdir, &settings)
+        collateral::run::shift(
+            &fits,
+            &lines,
+            &outdir,
+            &settings,
+            &collateral::progress::Silent,
+        )
     })?;
     Ok(Outcome::of(
         report.summary(),
@@ -207,7 +214,7 @@ fn merge(
         figures,
     };
     let report = call(py, threads, || {
-        collateral::merge::merge(&runs, &outdir, &options)
+        collateral::merge::merge(&runs, &outdir, &options, &collateral::progress::Silent)
     })?;
     Ok(Outcome::of(
         report.summary(),
@@ -234,12 +241,15 @@ fn plan(
         serde_json::from_str(settings).map_err(|e| raise(py, settings_error("plan", e)))?;
     let metric = metric
         .map(|m| {
-            serde_json::from_value(serde_json::Value::String(m.to_string())).map_err(|_| {
+            collateral::shift::Metric::from_name(m).ok_or_else(|| {
                 raise(
                     py,
                     Error::config(
                         Location::default(),
-                        format!("metric {m}: expected {}", collateral::shift::Metric::NAMES),
+                        format!(
+                            "metric {m}: expected {}",
+                            collateral::shift::Metric::choices()
+                        ),
                     ),
                 )
             })
@@ -294,14 +304,44 @@ impl Numbers<'_> {
     }
 }
 
+/// A column of names from Python: its codes (int64, -1 for a missing name) and the distinct
+/// names they number, as `pandas.factorize` gives them; or the names themselves.
+#[derive(FromPyObject)]
+enum Names<'py> {
+    Coded(PyReadonlyArray1<'py, i64>, Vec<String>),
+    Text(Vec<String>),
+}
+
+impl Names<'_> {
+    /// The name of every row (a missing one empty, as an empty cell of a file is).
+    fn rows(&self) -> Result<Vec<&str>, Error> {
+        match self {
+            Names::Text(t) => Ok(t.iter().map(String::as_str).collect()),
+            Names::Coded(codes, names) => codes
+                .as_array()
+                .iter()
+                .map(|&c| match usize::try_from(c) {
+                    Err(_) => Ok(""),
+                    Ok(i) => names.get(i).map(String::as_str).ok_or_else(|| {
+                        Error::input(
+                            Location::default(),
+                            format!("name code {c} beyond the {} names given", names.len()),
+                        )
+                    }),
+                })
+                .collect(),
+        }
+    }
+}
+
 /// `collateral fit` on columns: returns the columns of `fits.csv`.
 #[pyfunction]
 #[pyo3(signature = (cell_line, drug, concentration, response, settings, source, threads=None))]
 #[allow(clippy::too_many_arguments)]
 fn fit<'py>(
     py: Python<'py>,
-    cell_line: Vec<String>,
-    drug: Vec<String>,
+    cell_line: Names<'py>,
+    drug: Names<'py>,
     concentration: Numbers<'py>,
     response: Numbers<'py>,
     settings: &str,
@@ -322,7 +362,9 @@ fn fit<'py>(
         problems.sort_by_key(|p| p.location.line);
         return Err(raise(py, Error::problems(ErrorKind::Input, problems)));
     }
-    let bytes = call(py, threads, || {
+    let cell_line = cell_line.rows().map_err(|e| raise(py, e))?;
+    let drug = drug.rows().map_err(|e| raise(py, e))?;
+    let frame = call(py, threads, || {
         let curves = collateral::fit::table::curves_from_columns(
             &source,
             &cell_line,
@@ -330,13 +372,10 @@ fn fit<'py>(
             &concentration,
             &response,
         )?;
-        let fits = collateral::fit::fit_curves(&curves, &config);
-        let mut bytes = Vec::new();
-        collateral::fit::table::write_fits_to(&mut bytes, &fits)
-            .map_err(|e| Error::io(&source, "writing the fits", e))?;
-        Ok(bytes)
+        let fits = collateral::fit::fit_curves(&curves, &config, &collateral::progress::Silent);
+        Ok(collateral::frame::fits_frame(&fits))
     })?;
-    table_columns(py, "fits.csv", &bytes, &source)
+    frame_columns(py, frame)
 }
 
 /// Where `cell_line, drug, concentration, response` are among the column names `header` of
@@ -371,6 +410,11 @@ fn table_columns<'py>(
     let table = py
         .detach(|| columns::parse(name, bytes, path))
         .map_err(|e| raise(py, e))?;
+    frame_columns(py, table)
+}
+
+/// Typed columns as `(name, kind, values, mask)` (see [`table_columns`]).
+fn frame_columns(py: Python<'_>, table: collateral::frame::Frame) -> PyResult<Bound<'_, PyList>> {
     let out = PyList::empty(py);
     for (header, column) in table {
         let item = match column {

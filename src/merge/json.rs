@@ -9,7 +9,7 @@ pub(super) struct MergeJson<'a> {
     pub(super) started: &'a str,
     pub(super) unit: &'a str,
     pub(super) settings: &'a ShiftSettings,
-    pub(super) inputs: &'a [(PathBuf, String, u64)],
+    pub(super) inputs: &'a [crate::run::InputRecord],
     pub(super) lines: Option<&'a MergedLines>,
     pub(super) duplicates: &'a [(Key, usize, Vec<usize>)],
     pub(super) renamed_plates: &'a BTreeSet<String>,
@@ -38,7 +38,7 @@ pub(super) fn merge_json(m: MergeJson<'_>) -> Value {
             json!({
                 "run": f.name,
                 "folder": f.dir.display().to_string(),
-                "run_json_sha256": f.record.1,
+                "run_json_sha256": f.record.sha256,
                 "started": f.json["started"],
                 "assay": f.json["assay"],
                 "version": f.json["version"],

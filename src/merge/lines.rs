@@ -37,7 +37,7 @@ impl MergedLines {
 pub(super) fn merged_lines(
     folders: &[RunFolder],
     options: &MergeOptions,
-    inputs: &mut Vec<(PathBuf, String, u64)>,
+    inputs: &mut Vec<crate::run::InputRecord>,
     warnings: &mut Vec<Problem>,
 ) -> Result<Option<MergedLines>> {
     if let Some(path) = &options.lines {
@@ -125,7 +125,7 @@ pub(super) fn merged_lines(
 /// with a warning.
 pub(super) fn run_lines(
     f: &RunFolder,
-    inputs: &mut Vec<(PathBuf, String, u64)>,
+    inputs: &mut Vec<crate::run::InputRecord>,
     warnings: &mut Vec<Problem>,
 ) -> Result<Option<LinesTable>> {
     let Some(assay_path) = f.json["assay"]["path"].as_str() else {
@@ -161,7 +161,7 @@ pub(super) fn run_lines(
                 .find(|i| i["path"].as_str() == Some(shown.as_str()))
         })
         .and_then(|i| i["sha256"].as_str());
-    if recorded != Some(record.1.as_str()) {
+    if recorded != Some(record.sha256.as_str()) {
         warnings.push(Problem {
             location: Location::file(&lines_path),
             message: format!(
@@ -175,7 +175,7 @@ pub(super) fn run_lines(
             ),
         });
     }
-    if !inputs.iter().any(|i| i.0 == record.0) {
+    if !inputs.iter().any(|i| i.path == record.path) {
         inputs.push(record);
     }
     Ok(Some(table))

@@ -13,7 +13,7 @@ pub(super) struct RunFolder {
     pub(super) json_path: PathBuf,
     pub(super) json: Value,
     /// `run.json`'s path, SHA-256 and size: the merge's inputs.
-    pub(super) record: (PathBuf, String, u64),
+    pub(super) record: crate::run::InputRecord,
     /// `started`, normalised to nanoseconds so that text order is time order.
     pub(super) started: Option<String>,
     pub(super) shift: ShiftSettings,
@@ -199,7 +199,7 @@ pub(super) fn common_unit(folders: &[RunFolder]) -> Result<String> {
 pub(super) fn common_shift_settings(
     folders: &[RunFolder],
     o: &ShiftOverrides,
-) -> Result<ShiftSettings> {
+) -> Result<crate::checked::Checked<ShiftSettings>> {
     let first = &folders[0];
     let mut problems = Vec::new();
     for f in &folders[1..] {
@@ -280,10 +280,7 @@ pub(super) fn common_shift_settings(
     if let Some(m) = o.max_cycle_length {
         s.max_cycle_length = m;
     }
-    if let Some((_, msg)) = s.problems().into_iter().next() {
-        return Err(Error::config(Location::default(), msg));
-    }
-    Ok(s)
+    crate::checked::Check::check(s)
 }
 
 /// A settings value as `run.json` writes it, for messages.

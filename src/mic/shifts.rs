@@ -3,6 +3,7 @@
 
 use super::dilution::DilutionModel;
 use super::Mic;
+use crate::checked::Checked;
 use crate::lines::LinesTable;
 use crate::shift::{call_shifts, pair_estimates, Metric, Shift, ShiftSettings};
 
@@ -12,12 +13,13 @@ use crate::shift::{call_shifts, pair_estimates, Metric, Shift, ShiftSettings};
 pub fn compute_shifts(
     mics: &[Mic],
     lines: &LinesTable,
-    settings: &ShiftSettings,
+    settings: &Checked<ShiftSettings>,
 ) -> (DilutionModel, Vec<Shift>) {
-    let settings = &ShiftSettings {
-        metric: Metric::Mic,
-        ..settings.clone()
-    };
+    // Pairing and calling see metric mic whatever the settings say (a MIC table is compared on
+    // its MICs); the parts take the settings as written.
+    let mut settings = ShiftSettings::clone(settings);
+    settings.metric = Metric::Mic;
+    let settings = &settings;
     let model = DilutionModel::fit(mics);
     let mut rows = pair_estimates(&model.estimates(), lines, settings);
     for row in &mut rows {

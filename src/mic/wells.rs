@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 
 use super::{Mic, MicQualifier, MicSettings};
+use crate::checked::Checked;
 use crate::qc::WellOutcome;
 use crate::wells::{Role, WellTable};
 
@@ -114,7 +115,7 @@ pub fn mic_of_series(wells: &[(f64, f64)], threshold: f64) -> Option<SeriesMic> 
 pub fn mics_from_wells(
     table: &WellTable,
     outcomes: &[WellOutcome],
-    settings: &MicSettings,
+    settings: &Checked<MicSettings>,
 ) -> Vec<Mic> {
     let wells = &table.wells;
     let mut series: HashMap<(u32, u32, u32), Vec<(f64, f64)>> = HashMap::new();

@@ -1,0 +1,232 @@
+//! The commands on a finished comparison's inputs: `collateral shift` (shifts and the network
+//! from a fits or MIC table) and `collateral plan` (therapy sequences from a run's folder).
+
+use std::collections::BTreeSet;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use serde_json::{json, Value};
+
+use super::screen::input_record;
+use super::stages::Comparison;
+use super::write::{inputs_json, write_comparison, write_plan_files};
+use crate::assay::Assay;
+use crate::checked::Check;
+use crate::error::{Error, Problem, Result};
+use crate::lines::LinesTable;
+use crate::outdir::Staging;
+use crate::plan::PlanSettings;
+use crate::progress::{Progress, Stage};
+use crate::shift::{compute_shifts, Metric, ShiftSettings};
+
+/// What `collateral shift` did.
+#[derive(Debug, Clone)]
+pub struct ShiftReport {
+    /// Files written.
+    pub files: Vec<PathBuf>,
+    /// Calls: cross_resistant, collateral_sensitive, neutral, undetermined.
+    pub calls: [usize; 4],
+    /// Cycles of the CS network.
+    pub cycles: usize,
+    /// What taking the output folder found (a stale lock or staging folder removed).
+    pub warnings: Vec<Problem>,
+}
+
+impl ShiftReport {
+    /// A short human summary.
+    pub fn summary(&self) -> String {
+        let [cr, cs, neutral, undetermined] = self.calls;
+        format!(
+            "shifts: {cs} collaterally sensitive, {cr} cross-resistant, {neutral} neutral, {undetermined} undetermined; {} CS cycles; wrote {} files",
+            self.cycles,
+            self.files.len()
+        )
+    }
+}
+
+/// `collateral shift`: shifts, matrix, network and cycles from a fits table and a lines table,
+/// for users who fitted elsewhere, or from a MIC table (`cell_line, drug, replicate, mic[,
+/// mic_qualifier]`, detected by its `mic` column) with metric mic.
+/// `collateral shift`: shifts, matrix, network and cycles from a fits table and a lines table,
+/// for users who fitted elsewhere, or from a MIC table (`cell_line, drug, replicate, mic[,
+/// mic_qualifier]`, detected by its `mic` column) with metric mic. `progress` hears of the
+/// comparison (shift rows computed); pass [`crate::progress::Silent`] for none.
+pub fn shift(
+    fits: &Path,
+    lines: &Path,
+    outdir: &Path,
+    settings: &ShiftSettings,
+    progress: &dyn Progress,
+) -> Result<ShiftReport> {
+    let settings = &settings.clone().check()?;
+    let lines = LinesTable::read(lines)?;
+    // A MIC table (a `mic` column) is compared with metric mic, a fits table with the others.
+    let shifts = match (crate::mic::is_mic_table(fits)?, settings.metric) {
+        (true, Metric::Mic) => {
+            crate::mic::compute_shifts(&crate::mic::read_mics(fits)?, &lines, settings).1
+        }
+        (true, _) => return Err(crate::mic::not_a_fits_table(fits)),
+        (false, metric) => compute_shifts(
+            &crate::shift::read_estimates(fits, metric)?,
+            &lines,
+            settings,
+        ),
+    };
+    let staging = Staging::new(outdir)?;
+    progress.begin(Stage::Compare, "shifts", None);
+    let comparison = Comparison::of(shifts, &lines, settings, None);
+    write_comparison(&staging, &comparison, settings)?;
+    let calls = comparison.call_counts();
+    progress.end(comparison.shifts.len() as u64);
+    let warnings = staging.take_warnings();
+    Ok(ShiftReport {
+        files: staging.commit()?,
+        calls,
+        cycles: comparison.cycles.len(),
+        warnings,
+    })
+}
+
+/// Choices of `collateral plan` beyond the planner's settings.
+#[derive(Debug, Clone, Default)]
+pub struct PlanOptions {
+    /// Plan on this metric's shifts, recomputed from the folder's `fits.csv` with the run's
+    /// shift settings, instead of the run's own `shifts.csv`.
+    pub metric: Option<Metric>,
+    /// The lines table, instead of the one the run's assay names (needed for a folder of
+    /// `collateral shift`, which has no `run.json`).
+    pub lines: Option<PathBuf>,
+}
+
+/// What `collateral plan` did.
+#[derive(Debug, Clone)]
+pub struct PlanReport {
+    /// Files written.
+    pub files: Vec<PathBuf>,
+    /// The plan in words (as `plan.md`).
+    pub summary: Vec<String>,
+    /// Warnings (taking the folder).
+    pub warnings: Vec<Problem>,
+}
+
+/// `collateral plan RUN_DIR -o PLAN_DIR`: therapy sequences from a finished comparison.
+///
+/// Reads the run's `shifts.csv` (or recomputes shifts of `options.metric` from `fits.csv`) and
+/// its lines table, and writes `plan.csv`, `plan.md` and `plots/plan.svg` into `outdir`. When
+/// `outdir` is the run's own folder, the files join it (and its manifest); otherwise `outdir`
+/// gets a `run.json` of its own naming the run planned from.
+pub fn plan_folder(
+    run_dir: &Path,
+    outdir: &Path,
+    settings: &PlanSettings,
+    options: &PlanOptions,
+) -> Result<PlanReport> {
+    let settings = &settings.clone().check()?;
+    let started = crate::outdir::now_rfc3339_millis();
+    let run_json_path = run_dir.join("run.json");
+    let run_json: Option<Value> = match std::fs::read_to_string(&run_json_path) {
+        Ok(text) => Some(serde_json::from_str(&text).map_err(|e| {
+            Error::input(
+                crate::Location::file(&run_json_path).at_line(e.line() as u64),
+                format!("not the run.json of a collateral run: {e}"),
+            )
+        })?),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => return Err(Error::io(&run_json_path, "reading", e)),
+    };
+    let lines_path = match (&options.lines, &run_json) {
+        (Some(p), _) => p.clone(),
+        (None, Some(json)) => {
+            let assay_path = json["assay"]["path"].as_str().map(PathBuf::from);
+            let Some(assay_path) = assay_path.filter(|p| p.is_file()) else {
+                return Err(Error::input(
+                    crate::Location::file(&run_json_path),
+                    "names no assay file that can be found from here, so its lines table is unknown; give the lines table with --lines",
+                ));
+            };
+            Assay::from_file(&assay_path)?.lines.ok_or_else(|| {
+                Error::input(
+                    crate::Location::file(&assay_path),
+                    "names no lines table: the run compared no lines, so there is nothing to plan from",
+                )
+            })?
+        }
+        (None, None) => return Err(Error::input(
+            crate::Location::file(run_dir),
+            "holds no run.json (a `collateral shift` folder?); give the lines table with --lines",
+        )),
+    };
+    let lines = LinesTable::read(&lines_path)?;
+    let shifts = match options.metric {
+        Some(metric) => {
+            let mut s: ShiftSettings = run_json
+                .as_ref()
+                .and_then(|j| serde_json::from_value(j["settings"]["shift"].clone()).ok())
+                .unwrap_or_default();
+            s.metric = metric;
+            let estimates = crate::shift::read_estimates(&run_dir.join("fits.csv"), metric)?;
+            compute_shifts(&estimates, &lines, &s.check()?)
+        }
+        None => crate::shift::read_shifts(&run_dir.join("shifts.csv"))?,
+    };
+    if let Some(start) = &settings.start {
+        let mut drugs: BTreeSet<&str> = shifts.iter().map(|s| s.drug.as_str()).collect();
+        drugs.extend(shifts.iter().map(|s| s.selected_with.as_str()));
+        drugs.remove("");
+        if !drugs.contains(start.as_str()) {
+            let all: Vec<&str> = drugs.into_iter().collect();
+            return Err(Error::config(
+                crate::Location::default(),
+                format!(
+                    "--start {start}: no such drug in the run{}; its drugs: {}",
+                    crate::error::did_you_mean(start, &all),
+                    all.join(", ")
+                ),
+            ));
+        }
+    }
+    let same = matches!(
+        (run_dir.canonicalize(), outdir.canonicalize()),
+        (Ok(a), Ok(b)) if a == b
+    );
+    let staging = Staging::new(outdir)?;
+    let previous = staging.previous_manifest();
+    let planned = super::stages::plan_sequences(&shifts, &lines, settings);
+    write_plan_files(&staging, &planned)?;
+    let figure = crate::plot::plan::PlanFigure::read(&staging.dir().join("plan.csv"))?;
+    let svg = crate::plot::render(&figure, crate::plot::Format::Svg, figure.size())
+        .map_err(|m| Error::input(crate::Location::file(outdir.join("plots/plan.svg")), m))?;
+    staging.write("plots/plan.svg", |w| w.write_all(&svg))?;
+    let mut warnings = staging.take_warnings();
+    let files = if same {
+        staging.add_to_manifest()?;
+        staging.commit()?
+    } else {
+        let mut inputs = vec![input_record(&lines_path)?];
+        for f in ["shifts.csv", "fits.csv", "run.json"] {
+            let p = run_dir.join(f);
+            if p.is_file() {
+                inputs.push(input_record(&p)?);
+            }
+        }
+        let files = inputs_json(&inputs);
+        staging.write_with_manifest(json!({
+            "tool": "collateral",
+            "version": env!("CARGO_PKG_VERSION"),
+            "command": "plan",
+            "started": started,
+            "run": run_dir.display().to_string(),
+            "inputs": files,
+            "settings": { "plan": settings, "metric": options.metric.map(|m| m.name()) },
+            "counts": { "scorable": planned.plan.scorable, "unscorable": planned.plan.unscorable },
+        }))?;
+        let (files, more) = staging.commit_replacing(&previous)?;
+        warnings.extend(more);
+        files
+    };
+    Ok(PlanReport {
+        files,
+        summary: planned.summary,
+        warnings,
+    })
+}

@@ -1,0 +1,307 @@
+//! Writing a run's typed results into its (staging) output folder: the well tables, the fit
+//! tables, the comparison's files and `run.json`. Every writer takes finished results; the
+//! figures, the report and the workbook are drawn from the staged files after.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+
+use serde_json::{json, Value};
+
+use super::screen::InputRecord;
+use super::stages::{Comparison, CurveSet, Fits, PlanResults, WellResults};
+use super::{RunReport, Screen, WellSummary};
+use crate::error::Result;
+use crate::fit::table::write_fits_to;
+use crate::fit::{CurveFit, FITS_COLUMNS};
+use crate::growth::write_fits_with_growth;
+use crate::lineage;
+use crate::lines::LinesTable;
+use crate::network;
+use crate::outdir::{FileWriter, Staging};
+use crate::qc::WellOutcome;
+use crate::shift::{write_shifts, Shift, ShiftSettings};
+
+/// Stages the tables of the wells: `wells.csv` (every read: the endpoint reads with their
+/// outcome and GR, the others excluded with the reason), `dip_rates.csv` and `qc.csv`.
+pub(crate) fn write_well_tables(
+    staging: &Staging,
+    screen: &Screen,
+    wells: &WellResults,
+) -> Result<()> {
+    let table = &screen.wells;
+    let norm = &wells.normalized;
+    let split = wells.endpoint_split.as_ref();
+    // Every read in wells.csv: the endpoint reads with their outcome (and GR), the others
+    // excluded with the reason.
+    let all_outcomes =
+        split.map(|(_, index)| wells.plan.all_outcomes(table, &norm.outcomes, index));
+    let outcomes: &[WellOutcome] = all_outcomes.as_deref().unwrap_or(&norm.outcomes);
+    match &wells.gr {
+        None => staging.write("wells.csv", |w| {
+            crate::output::write_wells(w, table, outcomes)
+        })?,
+        Some(gr) => {
+            let mut per_read = vec![None; table.wells.len()];
+            match split {
+                Some((_, index)) => {
+                    for (&i, &v) in index.iter().zip(&gr.gr) {
+                        per_read[i] = v;
+                    }
+                }
+                None => per_read.clone_from(&gr.gr),
+            }
+            staging.write("wells.csv", |w| {
+                crate::output::write_wells_with_gr(w, table, outcomes, &per_read)
+            })?
+        }
+    }
+    if !wells.dip_rates.is_empty() {
+        staging.write("dip_rates.csv", |w| {
+            crate::growth::dip::write_dip_rates(w, &wells.dip_rates)
+        })?;
+    }
+    staging.write("qc.csv", |w| {
+        crate::output::write_qc_with_skipped(w, &norm.qc, &screen.skipped)
+    })?;
+    Ok(())
+}
+
+/// Stages `fits.csv` (with the growth columns when there are growth fits), with curves per
+/// replicate `fits_by_replicate.csv`, and with metric mic `mics.csv`.
+pub(crate) fn write_fit_tables(staging: &Staging, set: &CurveSet, fits: &Fits) -> Result<()> {
+    type Labelled<'a> = Vec<(&'a CurveFit, &'a String)>;
+    let (pooled, by_replicate): (Labelled, Labelled) = fits
+        .all
+        .iter()
+        .zip(&set.curves.replicate)
+        .partition(|(_, r)| r.is_empty());
+    let pooled: Vec<CurveFit> = pooled.into_iter().map(|(f, _)| f.clone()).collect();
+    let replicate_curves = !set.replicate_curves.is_empty();
+    if let Some(growth) = &fits.growth {
+        // Split as the fits are: pooled curves, then those of single replicates.
+        let (mut pooled_growth, mut by_replicate_growth) = (Vec::new(), Vec::new());
+        for (g, r) in growth.iter().zip(&set.curves.replicate) {
+            if r.is_empty() {
+                pooled_growth.push(g.clone());
+            } else {
+                by_replicate_growth.push(g.clone());
+            }
+        }
+        staging.write("fits.csv", |w| {
+            write_fits_with_growth(w, &pooled, &pooled_growth, None)
+        })?;
+        if replicate_curves {
+            let fits: Vec<CurveFit> = by_replicate.iter().map(|(f, _)| (*f).clone()).collect();
+            let labels: Vec<String> = by_replicate.iter().map(|(_, r)| (*r).clone()).collect();
+            staging.write("fits_by_replicate.csv", |w| {
+                write_fits_with_growth(w, &fits, &by_replicate_growth, Some(&labels))
+            })?;
+        }
+    } else {
+        staging.write("fits.csv", |w| write_fits_to(&mut *w, &pooled))?;
+    }
+    if let Some(mics) = &set.mics {
+        staging.write("mics.csv", |w| crate::mic::write_mics(w, mics))?;
+    }
+    if replicate_curves && fits.growth.is_none() {
+        staging.write("fits_by_replicate.csv", |w| {
+            let mut out = csv::Writer::from_writer(w);
+            let mut header = vec!["replicate"];
+            header.extend(FITS_COLUMNS);
+            out.write_record(&header)?;
+            for (f, r) in &by_replicate {
+                let mut rec = vec![(*r).clone()];
+                rec.extend(f.to_record());
+                out.write_record(&rec)?;
+            }
+            out.flush()
+        })?;
+    }
+    Ok(())
+}
+
+/// Stages the comparison: `shifts.csv` (written while the other tables and the network are),
+/// everything built from the shifts, and with a plan its files.
+pub(crate) fn write_comparison(
+    staging: &Staging,
+    comparison: &Comparison,
+    settings: &ShiftSettings,
+) -> Result<()> {
+    let (written, tables) = rayon::join(
+        || {
+            staging.write("shifts.csv", |w| {
+                write_shifts(w, &comparison.shifts, settings)
+            })
+        },
+        || write_comparison_tables(staging, comparison),
+    );
+    written?;
+    tables?;
+    if let Some(plan) = &comparison.plan {
+        write_plan_files(staging, plan)?;
+    }
+    Ok(())
+}
+
+/// Stages everything a comparison yields after `shifts.csv` (which `merge` writes with columns
+/// of its own): `matrix.csv`, `calls.csv`, `likelihood.csv`, with evolution times
+/// `trajectories.csv` and `stability.csv`, the network files and `cycles.csv`.
+pub(crate) fn write_comparison_tables(staging: &Staging, c: &Comparison) -> Result<()> {
+    let shifts = &c.shifts;
+    let points = c.trajectory_points();
+    let mut files: Vec<(&str, FileWriter)> = vec![
+        (
+            "matrix.csv",
+            Box::new(|w| network::write_matrix(w, shifts, false)),
+        ),
+        (
+            "calls.csv",
+            Box::new(|w| network::write_matrix(w, shifts, true)),
+        ),
+        (
+            "likelihood.csv",
+            Box::new(|w| lineage::write_likelihood(w, &c.likelihood)),
+        ),
+    ];
+    if let (Some(points), Some(stability)) = (&points, &c.stability) {
+        files.push((
+            "trajectories.csv",
+            Box::new(|w| lineage::write_trajectories(w, points)),
+        ));
+        files.push((
+            "stability.csv",
+            Box::new(|w| lineage::write_stability(w, stability)),
+        ));
+    }
+    files.extend([
+        (
+            "network.graphml",
+            Box::new(|w: &mut std::io::BufWriter<std::fs::File>| {
+                network::write_graphml(w, &c.edges)
+            }) as FileWriter,
+        ),
+        ("network.dot", Box::new(|w| network::write_dot(w, &c.edges))),
+        (
+            "network.json",
+            Box::new(|w| network::write_json(w, &c.edges)),
+        ),
+        (
+            "cycles.csv",
+            Box::new(|w| network::write_cycles(w, &c.cycles)),
+        ),
+    ]);
+    staging.write_all(files)
+}
+
+/// [`write_comparison_tables`] of the comparison built from `shifts` (for `merge`, which
+/// writes its own `shifts.csv`). Returns the number of cycles.
+pub(crate) fn stage_comparison(
+    staging: &Staging,
+    shifts: &[Shift],
+    lines: &LinesTable,
+    s: &ShiftSettings,
+) -> Result<usize> {
+    let comparison = Comparison::of(shifts.to_vec(), lines, s, None);
+    write_comparison_tables(staging, &comparison)?;
+    Ok(comparison.cycles.len())
+}
+
+/// Stages `plan.csv`, with evolution times `policy.csv`, and `plan.md` (the plan in words).
+pub(crate) fn write_plan_files(staging: &Staging, planned: &PlanResults) -> Result<()> {
+    staging.write("plan.csv", |w| crate::plan::write_plan(w, &planned.plan))?;
+    if let Some(policy) = &planned.policy {
+        staging.write("policy.csv", |w| crate::plan::write_policy(w, policy))?;
+    }
+    staging.write("plan.md", |w| {
+        writeln!(w, "# Therapy sequences\n")?;
+        for paragraph in &planned.summary {
+            writeln!(w, "{paragraph}\n")?;
+        }
+        Ok(())
+    })
+}
+
+/// `counts.curves` of `run.json`: curves by status (`ok`, `flat`, `insufficient_data`,
+/// `failed`, in that order in `curves`).
+pub fn curve_counts_json(curves: [usize; 4]) -> Value {
+    json!({
+        "ok": curves[0],
+        "flat": curves[1],
+        "insufficient_data": curves[2],
+        "failed": curves[3],
+    })
+}
+
+/// `counts.shifts` of `run.json`: calls (cross-resistant, collaterally sensitive, neutral,
+/// undetermined, in that order in `calls`) and cycles; null when nothing was compared.
+pub fn shift_counts_json(compared: bool, calls: [usize; 4], cycles: usize) -> Value {
+    if !compared {
+        return Value::Null;
+    }
+    json!({
+        "cross_resistant": calls[0],
+        "collateral_sensitive": calls[1],
+        "neutral": calls[2],
+        "undetermined": calls[3],
+        "cycles": cycles,
+    })
+}
+
+/// Builds `run.json`: version, input checksums, settings, counts, timings, warnings.
+pub fn run_json(
+    screen: &Screen,
+    wells: &WellSummary,
+    qc_rows: usize,
+    report: &RunReport,
+    timings: &BTreeMap<&str, f64>,
+) -> Value {
+    let files = inputs_json(&screen.inputs);
+    let path = screen.assay_path.as_ref().map(|p| p.display().to_string());
+    let mut assay_json = json!({
+        "name": screen.name,
+        "path": path.unwrap_or_default(),
+        "concentration_unit": screen.concentration_unit,
+    });
+    if let Some(unit) = &screen.evolution_time_unit {
+        assay_json["evolution_time_unit"] = json!(unit);
+    }
+    json!({
+        "tool": "collateral",
+        "version": env!("CARGO_PKG_VERSION"),
+        "assay": assay_json,
+        "inputs": files,
+        "settings": serde_json::to_value(&screen.settings).expect("settings serialize"),
+        "counts": {
+            "plates": report.plates,
+            "wells": report.wells,
+            "wells_by_role": wells.by_role,
+            "cell_lines": wells.cell_lines,
+            "drugs": wells.drugs,
+            "flagged_wells": report.flagged,
+            "excluded_wells": report.excluded,
+            "qc_rows": qc_rows,
+            "qc_pass": report.verdicts[0],
+            "qc_warn": report.verdicts[1],
+            "qc_fail": report.verdicts[2],
+            "skipped_plates": report.skipped.len(),
+            "curves": curve_counts_json(report.curves),
+            "shifts": shift_counts_json(report.compared, report.calls, report.cycles),
+        },
+        "timings_seconds": timings,
+        "warnings": report.warnings.iter().map(|w| w.to_string()).collect::<Vec<_>>(),
+        "skipped": report.skipped.iter().map(|s| json!({
+            "plate": s.plate,
+            "file": s.file.display().to_string(),
+            "reason": s.reason(),
+        })).collect::<Vec<_>>(),
+    })
+}
+
+/// SHA-256 of bytes as lower-case hex.
+/// The `inputs` list of a `run.json`: each input's path, SHA-256 and size.
+pub(crate) fn inputs_json(inputs: &[InputRecord]) -> Vec<Value> {
+    inputs
+        .iter()
+        .map(|r| json!({ "path": r.path.display().to_string(), "sha256": r.sha256, "bytes": r.bytes }))
+        .collect()
+}
