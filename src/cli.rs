@@ -204,6 +204,32 @@ enum Command {
         #[arg(long)]
         lines: Option<PathBuf>,
     },
+    /// Start the app in the browser: drop the reader's files, run, read the map (a local
+    /// server; its HTTP API is in docs/serve.md).
+    Serve {
+        /// Port to listen on (0: any free one; the printed address says which).
+        #[arg(long, default_value_t = 8787)]
+        port: u16,
+        /// Address to listen on; the default lets nothing beyond this machine connect.
+        #[arg(long, default_value = "127.0.0.1")]
+        host: String,
+        /// Folder of the analyses (default: the platform's data folder, e.g.
+        /// ~/.local/share/collateral).
+        #[arg(long)]
+        data: Option<PathBuf>,
+        /// The token every request must show (default: COLLATERAL_TOKEN, else a random one).
+        #[arg(long)]
+        token: Option<String>,
+        /// Open the page in the default browser.
+        #[arg(long)]
+        open: bool,
+        /// Largest upload in MiB.
+        #[arg(long, default_value_t = 200)]
+        max_upload_mb: u64,
+        /// Analyses run at once; later ones wait as queued.
+        #[arg(long, default_value_t = 2)]
+        jobs: usize,
+    },
     /// Write a synthetic screen with known truth (wells.csv, lines.csv, assay.toml, truth_*.csv).
     Simulate {
         /// Output folder.
@@ -394,6 +420,23 @@ fn execute(cli: &Cli) -> anyhow::Result<u8> {
                 println!("wrote {written} files to {}", outdir.display());
             }
         }
+        Command::Serve {
+            port,
+            host,
+            data,
+            token,
+            open,
+            max_upload_mb,
+            jobs,
+        } => crate::serve::serve(&crate::serve::ServeOptions {
+            host: host.clone(),
+            port: *port,
+            data: data.clone(),
+            token: token.clone(),
+            open: *open,
+            max_upload_mb: *max_upload_mb,
+            jobs: *jobs,
+        })?,
         Command::Validate { assay, map } => {
             let v = crate::validate::validate(assay, *map)?;
             if !cli.quiet {
