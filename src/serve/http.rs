@@ -20,7 +20,7 @@ use super::store::{
     files_under, new_id, now_secs, Located, Record, RunProgress, State, Store, INCOMING_PREFIX,
     INPUT_DIR, OUTPUT_DIR,
 };
-use super::upload::{assay_from_form, outside_paths, safe_name, ASSAY_FILE};
+use super::upload::{assay_from_form, lines_from_form, outside_paths, safe_name, ASSAY_FILE};
 
 /// What every handler shares.
 pub struct App {
@@ -257,8 +257,24 @@ fn settle_assay(upload: &mut Upload) -> Result<String, Vec<Located>> {
     if !outside.is_empty() {
         return Err(outside);
     }
-    std::fs::read_to_string(input.join(ASSAY_FILE))
-        .map_err(|e| vec![Located::message(format!("cannot read the assay: {e}"))])
+    let path = input.join(ASSAY_FILE);
+    let mut text = std::fs::read_to_string(&path)
+        .map_err(|e| vec![Located::message(format!("cannot read the assay: {e}"))])?;
+    // A lines table from the form's parental line, when the upload has none.
+    let has_lines = text.parse::<toml::Table>().is_ok_and(|t| t.contains_key("lines"));
+    if !has_lines && !upload.files.iter().any(|f| f == "lines.csv") {
+        let assay = crate::assay::Assay::from_str(&text, &path).ok();
+        if let Some(lines) = assay.and_then(|a| lines_from_form(&upload.fields, &a)) {
+            let written = std::fs::write(input.join("lines.csv"), lines).and_then(|()| {
+                // Top-level keys must come before the first table of the TOML.
+                text = format!("lines = \"lines.csv\"\n{text}");
+                std::fs::write(&path, &text)
+            });
+            written.map_err(|e| vec![Located::message(format!("cannot write the lines table: {e}"))])?;
+            upload.files.push("lines.csv".to_string());
+        }
+    }
+    Ok(text)
 }
 
 /// `POST /api/analyses`: stores the upload as a new analysis and queues its run, or records it

@@ -198,6 +198,36 @@ pub fn assay_from_form(fields: &BTreeMap<String, String>, files: &[String]) -> R
     Ok(toml)
 }
 
+/// The lines table made from the form when none was uploaded: every cell line of the wells
+/// (read through the assay, whose paths were checked), `parental_line` as the parent of all the
+/// others, each selected with what `selected_with` says (`R1=cisplatin; R2=taxol`). `None`
+/// when the form names no parental line or the wells cannot be read (the run then says why).
+pub fn lines_from_form(
+    fields: &BTreeMap<String, String>,
+    assay: &crate::assay::Assay,
+) -> Option<String> {
+    let parental = fields.get("parental_line").map(|s| s.trim()).filter(|s| !s.is_empty())?;
+    let selected: BTreeMap<&str, &str> = fields
+        .get("selected_with")
+        .map(String::as_str)
+        .unwrap_or("")
+        .split([';', '\n'])
+        .filter_map(|kv| kv.split_once('='))
+        .map(|(k, v)| (k.trim(), v.trim()))
+        .collect();
+    let read = assay.read_wells().ok()?;
+    let lines: std::collections::BTreeSet<&str> =
+        read.table.wells.iter().map(|w| w.cell_line.as_str()).collect();
+    let mut csv = csv::Writer::from_writer(Vec::new());
+    csv.write_record(["cell_line", "parental_line", "selected_with"]).ok()?;
+    csv.write_record([parental, "", ""]).ok()?;
+    for line in lines.into_iter().filter(|l| *l != parental && !l.is_empty()) {
+        let with = selected.get(line).copied().unwrap_or("");
+        csv.write_record([line, parental, with]).ok()?;
+    }
+    String::from_utf8(csv.into_inner().ok()?).ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
