@@ -45,10 +45,16 @@ impl Server {
         BufReader::new(child.stdout.take().unwrap())
             .read_line(&mut line)
             .unwrap();
-        let rest = line.trim().strip_prefix("http://").expect("the printed address");
+        let rest = line
+            .trim()
+            .strip_prefix("http://")
+            .expect("the printed address");
         let (addr, token) = rest.split_once("/?token=").unwrap();
         assert_eq!(token, TOKEN);
-        assert!(addr.starts_with("127.0.0.1:"), "loopback by default: {addr}");
+        assert!(
+            addr.starts_with("127.0.0.1:"),
+            "loopback by default: {addr}"
+        );
         Server {
             child,
             addr: addr.to_string(),
@@ -58,11 +64,17 @@ impl Server {
     /// Sends one request; returns the status, the headers (lowercase names) and the body.
     fn request(&self, method: &str, path: &str, headers: &[(&str, String)], body: &[u8]) -> Reply {
         let mut s = TcpStream::connect(&self.addr).unwrap();
-        let mut head = format!("{method} {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n", self.addr);
+        let mut head = format!(
+            "{method} {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n",
+            self.addr
+        );
         for (k, v) in headers {
             head += &format!("{k}: {v}\r\n");
         }
-        if !headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("content-length")) {
+        if !headers
+            .iter()
+            .any(|(k, _)| k.eq_ignore_ascii_case("content-length"))
+        {
             head += &format!("Content-Length: {}\r\n", body.len());
         }
         head += "\r\n";
@@ -80,7 +92,12 @@ impl Server {
 
     fn upload(&self, files: &[(&str, Vec<u8>)], fields: &[(&str, &str)]) -> Reply {
         let (ctype, body) = multipart(files, fields);
-        self.request("POST", "/api/analyses", &[auth(), ("Content-Type", ctype)], &body)
+        self.request(
+            "POST",
+            "/api/analyses",
+            &[auth(), ("Content-Type", ctype)],
+            &body,
+        )
     }
 
     /// Polls an analysis until it is done or failed.
@@ -91,7 +108,10 @@ impl Server {
             if r["state"] == "done" || r["state"] == "failed" {
                 return r;
             }
-            assert!(t.elapsed() < Duration::from_secs(300), "analysis {id} never finished: {r}");
+            assert!(
+                t.elapsed() < Duration::from_secs(300),
+                "analysis {id} never finished: {r}"
+            );
             std::thread::sleep(Duration::from_millis(100));
         }
     }
@@ -109,23 +129,43 @@ struct Reply {
 
 impl Reply {
     fn parse(raw: &[u8]) -> Reply {
-        let end = raw.windows(4).position(|w| w == b"\r\n\r\n").expect("a response head");
+        let end = raw
+            .windows(4)
+            .position(|w| w == b"\r\n\r\n")
+            .expect("a response head");
         let head = String::from_utf8_lossy(&raw[..end]);
         let mut lines = head.lines();
-        let status = lines.next().unwrap().split(' ').nth(1).unwrap().parse().unwrap();
+        let status = lines
+            .next()
+            .unwrap()
+            .split(' ')
+            .nth(1)
+            .unwrap()
+            .parse()
+            .unwrap();
         let headers: Vec<(String, String)> = lines
             .filter_map(|l| l.split_once(':'))
             .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
             .collect();
         let mut body = raw[end + 4..].to_vec();
-        if headers.iter().any(|(k, v)| k == "transfer-encoding" && v == "chunked") {
+        if headers
+            .iter()
+            .any(|(k, v)| k == "transfer-encoding" && v == "chunked")
+        {
             body = dechunk(&body);
         }
-        Reply { status, headers, body }
+        Reply {
+            status,
+            headers,
+            body,
+        }
     }
 
     fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
     }
 
     fn json(&self) -> Value {
@@ -204,12 +244,24 @@ fn serve_runs_an_upload_like_collateral_run_and_four_at_once() {
     let server = Server::start(&tmp.path().join("data"), &[], &[]);
     let t = Instant::now();
     let created = server.upload(&files, &[]);
-    assert_eq!(created.status, 201, "{}", String::from_utf8_lossy(&created.body));
+    assert_eq!(
+        created.status,
+        201,
+        "{}",
+        String::from_utf8_lossy(&created.body)
+    );
     let id = created.json()["id"].as_str().unwrap().to_string();
     let done = server.wait(&id);
-    eprintln!("serve: simulated screen uploaded to done in {:.2} s", t.elapsed().as_secs_f64());
+    eprintln!(
+        "serve: simulated screen uploaded to done in {:.2} s",
+        t.elapsed().as_secs_f64()
+    );
     assert_eq!(done["state"], "done", "{done}");
-    assert!(done["files"].as_array().unwrap().iter().any(|f| f == "report.html"));
+    assert!(done["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|f| f == "report.html"));
     let stages: Vec<&str> = done["progress"]["stages"]
         .as_array()
         .unwrap()
@@ -219,7 +271,10 @@ fn serve_runs_an_upload_like_collateral_run_and_four_at_once() {
     assert!(stages.contains(&"fitting"), "{stages:?}");
     let shifts = server.get(&format!("/api/analyses/{id}/files/shifts.csv"));
     assert_eq!(shifts.status, 200);
-    assert!(shifts.header("content-security-policy").unwrap().contains("default-src 'none'"));
+    assert!(shifts
+        .header("content-security-policy")
+        .unwrap()
+        .contains("default-src 'none'"));
 
     let sim = tmp.path().join("sim");
     collateral()
@@ -230,11 +285,16 @@ fn serve_runs_an_upload_like_collateral_run_and_four_at_once() {
         .assert()
         .success();
     let cli = std::fs::read(tmp.path().join("cli/shifts.csv")).unwrap();
-    assert!(shifts.body == cli, "shifts.csv differs from `collateral run`'s");
+    assert!(
+        shifts.body == cli,
+        "shifts.csv differs from `collateral run`'s"
+    );
 
     // Four at once: all finish (two run, two wait as queued).
     let ids: Vec<String> = std::thread::scope(|s| {
-        let handles: Vec<_> = (0..4).map(|_| s.spawn(|| server.upload(&files, &[]))).collect();
+        let handles: Vec<_> = (0..4)
+            .map(|_| s.spawn(|| server.upload(&files, &[])))
+            .collect();
         handles
             .into_iter()
             .map(|h| h.join().unwrap().json()["id"].as_str().unwrap().to_string())
@@ -243,13 +303,23 @@ fn serve_runs_an_upload_like_collateral_run_and_four_at_once() {
     for id in &ids {
         let r = server.wait(id);
         assert_eq!(r["state"], "done", "{r}");
-        assert!(server.get(&format!("/api/analyses/{id}/files/shifts.csv")).body == cli);
+        assert!(
+            server
+                .get(&format!("/api/analyses/{id}/files/shifts.csv"))
+                .body
+                == cli
+        );
     }
     let history = server.get("/api/analyses").json();
     assert_eq!(history.as_array().unwrap().len(), 5);
     let zip = server.get(&format!("/api/analyses/{id}/zip"));
     assert_eq!((zip.status, &zip.body[..2]), (200, &b"PK"[..]));
-    assert_eq!(server.request("DELETE", &format!("/api/analyses/{id}"), &[auth()], b"").status, 204);
+    assert_eq!(
+        server
+            .request("DELETE", &format!("/api/analyses/{id}"), &[auth()], b"")
+            .status,
+        204
+    );
     assert_eq!(server.get(&format!("/api/analyses/{id}")).status, 404);
     assert!(!tmp.path().join("data").join(&id).exists());
 }
@@ -258,23 +328,42 @@ fn serve_runs_an_upload_like_collateral_run_and_four_at_once() {
 fn serve_asks_for_the_token() {
     let tmp = tempfile::tempdir().unwrap();
     let server = Server::start(tmp.path(), &[], &[]);
-    for path in ["/", "/app.js", "/api/analyses", "/api/analyses/x/files/shifts.csv"] {
+    for path in [
+        "/",
+        "/app.js",
+        "/api/analyses",
+        "/api/analyses/x/files/shifts.csv",
+    ] {
         let r = server.request("GET", path, &[], b"");
         assert_eq!(r.status, 401, "{path}");
         assert!(r.header("content-security-policy").is_some());
     }
-    let wrong = server.request("GET", "/api/analyses", &[("Authorization", "Bearer nope".into())], b"");
+    let wrong = server.request(
+        "GET",
+        "/api/analyses",
+        &[("Authorization", "Bearer nope".into())],
+        b"",
+    );
     assert_eq!(wrong.status, 401);
     let post = server.request("POST", "/api/analyses", &[], b"");
     assert_eq!(post.status, 401);
     // `?token=` once: a cookie, and the page without the token in its address.
     let first = server.request("GET", &format!("/?token={TOKEN}"), &[], b"");
     assert_eq!(first.status, 303);
-    let cookie = first.header("set-cookie").unwrap().split(';').next().unwrap().to_string();
+    let cookie = first
+        .header("set-cookie")
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
     let page = server.request("GET", "/", &[("Cookie", cookie)], b"");
     assert_eq!(page.status, 200);
     let csp = page.header("content-security-policy").unwrap();
-    assert!(csp.starts_with("default-src 'none'") && !csp.contains("http"), "{csp}");
+    assert!(
+        csp.starts_with("default-src 'none'") && !csp.contains("http"),
+        "{csp}"
+    );
 }
 
 #[test]
@@ -282,9 +371,20 @@ fn serve_writes_nothing_outside_and_reads_nothing_outside() {
     let tmp = tempfile::tempdir().unwrap();
     let data = tmp.path().join("data");
     let server = Server::start(&data, &[], &[]);
-    for name in ["../escaped.csv", "/tmp/escaped-collateral.csv", "a/../../escaped.csv", ".hidden", "..\\escaped.csv"] {
+    for name in [
+        "../escaped.csv",
+        "/tmp/escaped-collateral.csv",
+        "a/../../escaped.csv",
+        ".hidden",
+        "..\\escaped.csv",
+    ] {
         let r = server.upload(&[(name, b"x".to_vec()), ("wells.csv", b"y".to_vec())], &[]);
-        assert_eq!(r.status, 400, "{name}: {}", String::from_utf8_lossy(&r.body));
+        assert_eq!(
+            r.status,
+            400,
+            "{name}: {}",
+            String::from_utf8_lossy(&r.body)
+        );
     }
     assert!(!tmp.path().join("escaped.csv").exists());
     assert!(!Path::new("/tmp/escaped-collateral.csv").exists());
@@ -305,14 +405,24 @@ fn serve_writes_nothing_outside_and_reads_nothing_outside() {
     assert_eq!(problems.len(), 2, "{done}");
     assert_eq!(problems[0]["file"], "assay.toml");
     assert_eq!(problems[0]["line"], 3);
-    assert!(problems[0]["message"].as_str().unwrap().contains("outside the analysis folder"));
-    assert!(done["progress"]["stages"].as_array().unwrap().is_empty(), "it never ran");
+    assert!(problems[0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("outside the analysis folder"));
+    assert!(
+        done["progress"]["stages"].as_array().unwrap().is_empty(),
+        "it never ran"
+    );
 
     // A layout including a file outside.
     let layout = "[meta]\ninclude = \"../../../etc/layout.toml\"\n[expt]\ncell_line = \"P\"\n";
     let assay = "name = \"x\"\nconcentration_unit = \"uM\"\n[[plates]]\nfile = \"reads/*.csv\"\nlayout = \"layout.toml\"\n";
     let r = server.upload(
-        &[("assay.toml", assay.into()), ("layout.toml", layout.into()), ("reads/p1.csv", b"1".to_vec())],
+        &[
+            ("assay.toml", assay.into()),
+            ("layout.toml", layout.into()),
+            ("reads/p1.csv", b"1".to_vec()),
+        ],
         &[],
     );
     let done = server.wait(r.json()["id"].as_str().unwrap());
@@ -321,7 +431,13 @@ fn serve_writes_nothing_outside_and_reads_nothing_outside() {
 
     // `/files/` paths that leave the output folder: 404.
     let id = r.json()["id"].as_str().unwrap().to_string();
-    for path in ["..%2Fanalysis.json", "../analysis.json", "%2Fetc%2Fpasswd", "..%2F..%2F..%2Fsecret.csv", ".collateral.lock"] {
+    for path in [
+        "..%2Fanalysis.json",
+        "../analysis.json",
+        "%2Fetc%2Fpasswd",
+        "..%2F..%2F..%2Fsecret.csv",
+        ".collateral.lock",
+    ] {
         let r = server.get(&format!("/api/analyses/{id}/files/{path}"));
         assert_eq!(r.status, 404, "{path}");
     }
@@ -335,7 +451,11 @@ fn serve_refuses_an_upload_over_the_limit_before_reading_it() {
     let r = server.request(
         "POST",
         "/api/analyses",
-        &[auth(), ("Content-Type", "multipart/form-data; boundary=x".into()), ("Content-Length", "5000000".into())],
+        &[
+            auth(),
+            ("Content-Type", "multipart/form-data; boundary=x".into()),
+            ("Content-Length", "5000000".into()),
+        ],
         b"",
     );
     assert_eq!(r.status, 413);
@@ -351,7 +471,12 @@ fn serve_refuses_an_upload_over_the_limit_before_reading_it() {
     let r = server.request(
         "POST",
         "/api/analyses",
-        &[auth(), ("Content-Type", ctype), ("Transfer-Encoding", "chunked".into()), ("Content-Length", String::new())],
+        &[
+            auth(),
+            ("Content-Type", ctype),
+            ("Transfer-Encoding", "chunked".into()),
+            ("Content-Length", String::new()),
+        ],
         &chunked,
     );
     assert_eq!(r.status, 413, "{}", String::from_utf8_lossy(&r.body));
@@ -364,23 +489,35 @@ fn serve_fails_a_broken_assay_with_located_problems() {
     let tmp = tempfile::tempdir().unwrap();
     let server = Server::start(tmp.path(), &[], &[]);
     let wells = "plate,well,cell_line,drug,concentration,role,signal\nP1,A1,P,B,1,sample,100\nP1,Z99,P,B,1,sample,100\n";
-    let r = server.upload(&[("wells.csv", wells.into())], &[("name", "broken"), ("concentration_unit", "uM")]);
+    let r = server.upload(
+        &[("wells.csv", wells.into())],
+        &[("name", "broken"), ("concentration_unit", "uM")],
+    );
     assert_eq!(r.status, 201);
     let done = server.wait(r.json()["id"].as_str().unwrap());
     assert_eq!(done["state"], "failed", "{done}");
     let problems = done["problems"].as_array().unwrap();
-    let p = problems.iter().find(|p| p["well"] == "Z99").expect("the bad well located");
+    let p = problems
+        .iter()
+        .find(|p| p["well"] == "Z99")
+        .expect("the bad well located");
     assert_eq!(p["file"], "wells.csv", "{done}");
     assert_eq!(p["line"], 3, "{done}");
     assert_eq!(p["plate"], "P1", "{done}");
     // The generated assay is there to download.
-    let assay = server.get(&format!("/api/analyses/{}/inputs/assay.toml", done["id"].as_str().unwrap()));
+    let assay = server.get(&format!(
+        "/api/analyses/{}/inputs/assay.toml",
+        done["id"].as_str().unwrap()
+    ));
     assert!(String::from_utf8_lossy(&assay.body).contains("wells = \"wells.csv\""));
     // Nothing to run at all: failed, said why.
     let r = server.upload(&[("notes.txt", b"hello".to_vec())], &[]);
     let done = server.wait(r.json()["id"].as_str().unwrap());
     assert_eq!(done["state"], "failed");
-    assert!(done["problems"][0]["message"].as_str().unwrap().contains("assay.toml"));
+    assert!(done["problems"][0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("assay.toml"));
 }
 
 #[test]
@@ -391,7 +528,10 @@ fn serve_marks_a_run_killed_with_the_server_failed() {
     let id = {
         // The run pauses right after taking its output folder's lock; the server dies then.
         let server = Server::start(&data, &[], &[("COLLATERAL_TEST_PAUSE_MS", "60000")]);
-        let id = server.upload(&files, &[]).json()["id"].as_str().unwrap().to_string();
+        let id = server.upload(&files, &[]).json()["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
         let t = Instant::now();
         while server.get(&format!("/api/analyses/{id}")).json()["state"] != "running" {
             assert!(t.elapsed() < Duration::from_secs(60));
@@ -403,6 +543,215 @@ fn serve_marks_a_run_killed_with_the_server_failed() {
     let server = Server::start(&data, &[], &[]);
     let r = server.get(&format!("/api/analyses/{id}")).json();
     assert_eq!(r["state"], "failed", "{r}");
-    assert!(r["problems"][0]["message"].as_str().unwrap().contains("server stopped"));
+    assert!(r["problems"][0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("server stopped"));
     assert!(!data.join(&id).join("output").exists());
+}
+
+/// Decodes standard base64 (the DevTools protocol's screenshots).
+fn base64(text: &str) -> Vec<u8> {
+    let value = |c: u8| match c {
+        b'A'..=b'Z' => c - b'A',
+        b'a'..=b'z' => c - b'a' + 26,
+        b'0'..=b'9' => c - b'0' + 52,
+        b'+' => 62,
+        _ => 63,
+    };
+    let digits: Vec<u8> = text
+        .bytes()
+        .filter(|c| *c != b'=' && !c.is_ascii_whitespace())
+        .map(value)
+        .collect();
+    let mut out = Vec::new();
+    for chunk in digits.chunks(4) {
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |n, (k, d)| n | u32::from(*d) << (18 - 6 * k));
+        out.extend_from_slice(&n.to_be_bytes()[1..chunk.len()]);
+    }
+    out
+}
+
+/// Evaluates `expression` until it is true (a page that fetches and polls).
+fn until(b: &mut crate::browser::Browser, session: &str, expression: &str) {
+    let t = Instant::now();
+    while b.eval(session, expression) != Value::Bool(true) {
+        if t.elapsed() > Duration::from_secs(60) {
+            let at = b.eval(
+                session,
+                "location.href + ' ' + document.body.innerText.slice(0, 300)",
+            );
+            panic!("never true: {expression} (at {at})");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// The page end to end in headless Chromium: files dropped, the form filled, checked, run,
+/// the report with its CS map in the frame; then the bundled example run from its button;
+/// the history; no console error, no failed load, no request beyond the server. Saves a
+/// screenshot. Skipped without Chromium.
+#[test]
+fn serve_page_runs_a_screen_in_headless_chromium() {
+    let Some(binary) = crate::browser::chromium() else {
+        crate::browser::skip("serve_page_runs_a_screen_in_headless_chromium");
+        return;
+    };
+    let base = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("serve-browser");
+    let _ = std::fs::remove_dir_all(&base);
+    std::fs::create_dir_all(&base).unwrap();
+    let files = simulated(&base);
+    let server = Server::start(&base.join("data"), &[], &[]);
+    let origin = format!("http://{}/", server.addr);
+    let (mut b, s) = crate::browser::open(
+        &binary,
+        &base.join("profile"),
+        &format!("{origin}?token={TOKEN}"),
+    );
+    let s = s.as_str();
+    until(
+        &mut b,
+        s,
+        "location.pathname === '/' && location.search === '' && !!document.getElementById('drop')",
+    );
+
+    // Drop the simulated wells and lines tables; the form says the rest.
+    let text = |name: &str| {
+        let bytes = &files.iter().find(|(n, _)| *n == name).unwrap().1;
+        serde_json::to_string(&String::from_utf8_lossy(bytes)).unwrap()
+    };
+    let drop = format!(
+        "(() => {{ const dt = new DataTransfer();
+            dt.items.add(new File([{}], 'wells.csv')); dt.items.add(new File([{}], 'lines.csv'));
+            document.getElementById('drop').dispatchEvent(new DragEvent('drop', {{dataTransfer: dt, bubbles: true, cancelable: true}}));
+            return true; }})()",
+        text("wells.csv"),
+        text("lines.csv")
+    );
+    b.eval(s, &drop);
+    until(
+        &mut b,
+        s,
+        "document.querySelectorAll('#files tbody tr').length === 2",
+    );
+    b.eval(s, "document.querySelector('input[name=name]').value = 'dropped screen'; document.getElementById('check').click(); true");
+    until(
+        &mut b,
+        s,
+        "!document.getElementById('validation').classList.contains('hidden')",
+    );
+    let summary = b.eval(s, "document.getElementById('summary').textContent");
+    assert!(
+        summary
+            .as_str()
+            .unwrap()
+            .contains("dropped screen: 9 plates"),
+        "{summary}"
+    );
+    let assay = b.eval(s, "document.getElementById('assay').textContent");
+    assert!(
+        assay.as_str().unwrap().contains("wells = \"wells.csv\""),
+        "{assay}"
+    );
+    b.eval(s, "document.getElementById('run').click(); true");
+    until(
+        &mut b,
+        s,
+        "document.getElementById('analysis-state').textContent.startsWith('Done')",
+    );
+    until(
+        &mut b,
+        s,
+        "(() => { const d = document.getElementById('report').contentDocument;
+            return !!d && d.readyState === 'complete' && !!d.getElementById('map') && d.querySelectorAll('figure svg').length > 0; })()",
+    );
+    b.call(
+        Some(s),
+        "Emulation.setDeviceMetricsOverride",
+        serde_json::json!({"width": 1300, "height": 1400, "deviceScaleFactor": 1, "mobile": false}),
+    );
+    let shot = b.call(
+        Some(s),
+        "Page.captureScreenshot",
+        serde_json::json!({"format": "png"}),
+    );
+    let png = base64(shot["data"].as_str().unwrap());
+    assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
+    let path = base.join("serve-screenshot.png");
+    std::fs::write(&path, png).unwrap();
+    let _ = writeln!(
+        std::io::stderr(),
+        "serve page screenshot: {}",
+        path.display()
+    );
+
+    // The bundled example from its button, timed from the click on Run to the results.
+    b.eval(
+        s,
+        "location.hash = '#new'; document.getElementById('example').click(); true",
+    );
+    until(
+        &mut b,
+        s,
+        "document.querySelectorAll('#files tbody tr').length === 3",
+    );
+    let t = Instant::now();
+    b.eval(s, "document.getElementById('run').click(); true");
+    until(
+        &mut b,
+        s,
+        "document.getElementById('analysis-name').textContent.startsWith('Iwasawa')
+            && document.getElementById('analysis-state').textContent.startsWith('Done')",
+    );
+    let _ = writeln!(
+        std::io::stderr(),
+        "serve page: Iwasawa plate from Run to results in {:.2} s",
+        t.elapsed().as_secs_f64()
+    );
+    b.eval(s, "location.hash = '#history'; true");
+    until(
+        &mut b,
+        s,
+        "document.querySelectorAll('#analyses tbody tr').length === 2",
+    );
+
+    let found = page_problems(&b.log, &origin);
+    let _ = b.call(None, "Browser.close", serde_json::json!({}));
+    assert!(found.is_empty(), "the page in Chromium: {found:#?}");
+}
+
+/// Console errors and warnings, exceptions, failed loads and requests beyond the server.
+fn page_problems(events: &[Value], origin: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for e in events {
+        let p = &e["params"];
+        match e["method"].as_str().unwrap_or_default() {
+            "Runtime.consoleAPICalled"
+                if matches!(p["type"].as_str(), Some("error" | "warning")) =>
+            {
+                out.push(format!("console: {}", p["args"]))
+            }
+            "Runtime.exceptionThrown" => out.push(format!("exception: {}", p["exceptionDetails"])),
+            "Log.entryAdded"
+                if matches!(p["entry"]["level"].as_str(), Some("error" | "warning")) =>
+            {
+                out.push(format!("log: {}", p["entry"]["text"]))
+            }
+            "Network.loadingFailed" => out.push(format!("failed load: {p}")),
+            "Network.requestWillBeSent" => {
+                let url = p["request"]["url"].as_str().unwrap_or_default();
+                if !url.starts_with(origin)
+                    && !url.starts_with("data:")
+                    && !url.starts_with("blob:")
+                {
+                    out.push(format!("request beyond the server: {url}"));
+                }
+            }
+            _ => {}
+        }
+    }
+    out
 }

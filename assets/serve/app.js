@@ -273,9 +273,11 @@ document.addEventListener("DOMContentLoaded", () => {
   drop.addEventListener("drop", async (e) => {
     e.preventDefault();
     drop.classList.remove("over");
-    const items = e.dataTransfer.items;
-    if (items && items.length && items[0].webkitGetAsEntry) {
-      for (const [name, f] of await dropped(items)) chosen.set(name, f);
+    // Dropped folders are walked through their entries; plain files (and drops a script
+    // makes, which have no entries) come as files.
+    const found = e.dataTransfer.items ? await dropped(e.dataTransfer.items) : [];
+    if (found.length) {
+      for (const [name, f] of found) chosen.set(name, f);
       renderFiles();
     } else {
       addFiles(e.dataTransfer.files);

@@ -69,9 +69,18 @@ const APP_CSS: &str = include_str!("../../assets/serve/app.css");
 pub fn router(app: Arc<App>) -> Router {
     let limit = usize::try_from(app.max_upload).unwrap_or(usize::MAX);
     Router::new()
-        .route("/", get(|| async { page(INDEX_HTML, "text/html; charset=utf-8") }))
-        .route("/app.js", get(|| async { page(APP_JS, "text/javascript; charset=utf-8") }))
-        .route("/app.css", get(|| async { page(APP_CSS, "text/css; charset=utf-8") }))
+        .route(
+            "/",
+            get(|| async { page(INDEX_HTML, "text/html; charset=utf-8") }),
+        )
+        .route(
+            "/app.js",
+            get(|| async { page(APP_JS, "text/javascript; charset=utf-8") }),
+        )
+        .route(
+            "/app.css",
+            get(|| async { page(APP_CSS, "text/css; charset=utf-8") }),
+        )
         .route("/api/analyses", get(list).post(create))
         .route("/api/validate", axum::routing::post(validate))
         .route("/api/analyses/{id}", get(show).delete(remove))
@@ -138,16 +147,28 @@ async fn guard(Shared(app): Shared<Arc<App>>, req: Request, next: Next) -> Respo
     };
     let h = response.headers_mut();
     if by_query {
-        let cookie = format!("{}={}; Path=/; HttpOnly; SameSite=Strict", app.cookie, app.token);
+        let cookie = format!(
+            "{}={}; Path=/; HttpOnly; SameSite=Strict",
+            app.cookie, app.token
+        );
         if let Ok(v) = HeaderValue::from_str(&cookie) {
             h.append(header::SET_COOKIE, v);
         }
     }
     if !h.contains_key(header::CONTENT_SECURITY_POLICY) {
-        h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
+        h.insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(CSP),
+        );
     }
-    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
-    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     response
 }
@@ -163,7 +184,11 @@ fn too_long(headers: &HeaderMap, limit: u64) -> bool {
 
 /// Compares tokens in time that does not depend on where they differ.
 fn same(a: &str, b: &str) -> bool {
-    a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    a.len() == b.len()
+        && a.bytes()
+            .zip(b.bytes())
+            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+            == 0
 }
 
 /// An upload received into `.incoming-<id>/input/`.
@@ -203,15 +228,21 @@ async fn receive_parts(upload: &mut Upload, parts: &mut Multipart) -> Result<(),
     use tokio::io::AsyncWriteExt;
     let bad = |e: axum::extract::multipart::MultipartError| error(e.status(), e.body_text());
     let input = upload.input();
-    tokio::fs::create_dir_all(&input)
-        .await
-        .map_err(|e| error(StatusCode::INTERNAL_SERVER_ERROR, format!("cannot store the upload: {e}")))?;
+    tokio::fs::create_dir_all(&input).await.map_err(|e| {
+        error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("cannot store the upload: {e}"),
+        )
+    })?;
     while let Some(mut part) = parts.next_field().await.map_err(bad)? {
         let field = part.name().unwrap_or("").to_string();
         if field != "files" {
             let text = part.text().await.map_err(bad)?;
             if text.len() > 65_536 {
-                return Err(error(StatusCode::BAD_REQUEST, format!("form field `{field}` is over 64 KiB")));
+                return Err(error(
+                    StatusCode::BAD_REQUEST,
+                    format!("form field `{field}` is over 64 KiB"),
+                ));
             }
             upload.fields.insert(field, text);
             continue;
@@ -220,10 +251,18 @@ async fn receive_parts(upload: &mut Upload, parts: &mut Multipart) -> Result<(),
         let rel = safe_name(&name).map_err(|m| error(StatusCode::BAD_REQUEST, m))?;
         let shown = rel.to_string_lossy().replace('\\', "/");
         if upload.files.contains(&shown) {
-            return Err(error(StatusCode::BAD_REQUEST, format!("file {shown:?} was uploaded twice")));
+            return Err(error(
+                StatusCode::BAD_REQUEST,
+                format!("file {shown:?} was uploaded twice"),
+            ));
         }
         let path = input.join(&rel);
-        let io = |e: std::io::Error| error(StatusCode::INTERNAL_SERVER_ERROR, format!("cannot store {shown}: {e}"));
+        let io = |e: std::io::Error| {
+            error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                format!("cannot store {shown}: {e}"),
+            )
+        };
         if let Some(parent) = path.parent() {
             tokio::fs::create_dir_all(parent).await.map_err(io)?;
         }
@@ -242,7 +281,8 @@ async fn receive_parts(upload: &mut Upload, parts: &mut Multipart) -> Result<(),
 fn settle_assay(upload: &mut Upload) -> Result<String, Vec<Located>> {
     let input = upload.input();
     if !upload.files.iter().any(|f| f == ASSAY_FILE) {
-        let toml = assay_from_form(&upload.fields, &upload.files).map_err(|m| vec![Located::message(m)])?;
+        let toml = assay_from_form(&upload.fields, &upload.files)
+            .map_err(|m| vec![Located::message(m)])?;
         std::fs::write(input.join(ASSAY_FILE), &toml)
             .map_err(|e| vec![Located::message(format!("cannot write the assay: {e}"))])?;
         upload.files.push(ASSAY_FILE.to_string());
@@ -261,7 +301,9 @@ fn settle_assay(upload: &mut Upload) -> Result<String, Vec<Located>> {
     let mut text = std::fs::read_to_string(&path)
         .map_err(|e| vec![Located::message(format!("cannot read the assay: {e}"))])?;
     // A lines table from the form's parental line, when the upload has none.
-    let has_lines = text.parse::<toml::Table>().is_ok_and(|t| t.contains_key("lines"));
+    let has_lines = text
+        .parse::<toml::Table>()
+        .is_ok_and(|t| t.contains_key("lines"));
     if !has_lines && !upload.files.iter().any(|f| f == "lines.csv") {
         let assay = crate::assay::Assay::from_str(&text, &path).ok();
         if let Some(lines) = assay.and_then(|a| lines_from_form(&upload.fields, &a)) {
@@ -270,7 +312,11 @@ fn settle_assay(upload: &mut Upload) -> Result<String, Vec<Located>> {
                 text = format!("lines = \"lines.csv\"\n{text}");
                 std::fs::write(&path, &text)
             });
-            written.map_err(|e| vec![Located::message(format!("cannot write the lines table: {e}"))])?;
+            written.map_err(|e| {
+                vec![Located::message(format!(
+                    "cannot write the lines table: {e}"
+                ))]
+            })?;
             upload.files.push("lines.csv".to_string());
         }
     }
@@ -310,7 +356,10 @@ async fn create(Shared(app): Shared<Arc<App>>, parts: Multipart) -> Response {
     };
     if let Err(e) = app.store.add(&upload.incoming, record) {
         let _ = std::fs::remove_dir_all(&upload.incoming);
-        return error(StatusCode::INTERNAL_SERVER_ERROR, format!("cannot store the analysis: {e}"));
+        return error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("cannot store the analysis: {e}"),
+        );
     }
     if state == State::Queued {
         app.pool.enqueue(upload.id.clone());
@@ -339,7 +388,9 @@ async fn validate(Shared(app): Shared<Arc<App>>, parts: Multipart) -> Response {
             Err(problems) => return json!({ "problems": problems, "warnings": [] }),
         };
         let located = |ps: &[crate::Problem]| -> Vec<Located> {
-            ps.iter().map(|p| Located::from_problem(p, &input)).collect()
+            ps.iter()
+                .map(|p| Located::from_problem(p, &input))
+                .collect()
         };
         match crate::validate::validate(&input.join(ASSAY_FILE), true) {
             Ok(v) => json!({
@@ -349,14 +400,19 @@ async fn validate(Shared(app): Shared<Arc<App>>, parts: Multipart) -> Response {
                 "problems": located(&v.problems),
                 "warnings": located(&v.warnings),
             }),
-            Err(e) => json!({ "assay": assay, "problems": located(e.problems_found()), "warnings": [] }),
+            Err(e) => {
+                json!({ "assay": assay, "problems": located(e.problems_found()), "warnings": [] })
+            }
         }
     })
     .await;
     let _ = tokio::fs::remove_dir_all(&incoming).await;
     match answer {
         Ok(v) => Json(v).into_response(),
-        Err(_) => error(StatusCode::INTERNAL_SERVER_ERROR, "validation stopped on an internal error"),
+        Err(_) => error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "validation stopped on an internal error",
+        ),
     }
 }
 
@@ -381,7 +437,10 @@ async fn remove(Shared(app): Shared<Arc<App>>, UrlPath(id): UrlPath<String>) -> 
         Ok(Ok(true)) => StatusCode::NO_CONTENT.into_response(),
         Ok(Ok(false)) => error(StatusCode::NOT_FOUND, "no such analysis"),
         Ok(Err(why)) => error(StatusCode::CONFLICT, why),
-        Err(_) => error(StatusCode::INTERNAL_SERVER_ERROR, "deleting stopped on an internal error"),
+        Err(_) => error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "deleting stopped on an internal error",
+        ),
     }
 }
 
@@ -426,7 +485,12 @@ async fn input_file(
 }
 
 async fn serve_file(app: &App, id: &str, dir: &str, rel: &str, download: bool) -> Response {
-    let not_found = || error(StatusCode::NOT_FOUND, format!("no file {rel:?} in this analysis"));
+    let not_found = || {
+        error(
+            StatusCode::NOT_FOUND,
+            format!("no file {rel:?} in this analysis"),
+        )
+    };
     if app.store.get(id).is_none() {
         return not_found();
     }
@@ -436,15 +500,28 @@ async fn serve_file(app: &App, id: &str, dir: &str, rel: &str, download: bool) -
     let Ok(bytes) = tokio::fs::read(&path).await else {
         return not_found();
     };
-    let kind = if download { "application/octet-stream" } else { media_type(&path) };
+    let kind = if download {
+        "application/octet-stream"
+    } else {
+        media_type(&path)
+    };
     let mut response = ([(header::CONTENT_TYPE, kind)], Body::from(bytes)).into_response();
     let h = response.headers_mut();
     if kind.starts_with("text/html") {
-        h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP_REPORT));
+        h.insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(CSP_REPORT),
+        );
     }
     if download || !(kind.starts_with("text/") || kind.starts_with("image/")) {
-        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-        let name: String = name.chars().filter(|c| c.is_ascii_graphic() && *c != '"').collect();
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let name: String = name
+            .chars()
+            .filter(|c| c.is_ascii_graphic() && *c != '"')
+            .collect();
         if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{name}\"")) {
             h.insert(header::CONTENT_DISPOSITION, v);
         }
@@ -468,7 +545,10 @@ async fn zip_folder(Shared(app): Shared<Arc<App>>, UrlPath(id): UrlPath<String>)
         Ok(Ok(bytes)) => (
             [
                 (header::CONTENT_TYPE, "application/zip".to_string()),
-                (header::CONTENT_DISPOSITION, format!("attachment; filename=\"{id}.zip\"")),
+                (
+                    header::CONTENT_DISPOSITION,
+                    format!("attachment; filename=\"{id}.zip\""),
+                ),
             ],
             Body::from(bytes),
         )

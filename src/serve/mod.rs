@@ -40,7 +40,11 @@ pub struct ServeOptions {
 /// `~/.local/share/collateral` on Linux, `~/Library/Application Support/collateral` on macOS,
 /// `%APPDATA%\collateral` on Windows; `./collateral-data` when none is known.
 pub fn default_data_dir() -> PathBuf {
-    let env = |k: &str| std::env::var_os(k).filter(|v| !v.is_empty()).map(PathBuf::from);
+    let env = |k: &str| {
+        std::env::var_os(k)
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+    };
     let base = if cfg!(windows) {
         env("APPDATA")
     } else if cfg!(target_os = "macos") {
@@ -48,7 +52,10 @@ pub fn default_data_dir() -> PathBuf {
     } else {
         env("XDG_DATA_HOME").or_else(|| env("HOME").map(|h| h.join(".local/share")))
     };
-    base.map_or_else(|| PathBuf::from("collateral-data"), |b| b.join("collateral"))
+    base.map_or_else(
+        || PathBuf::from("collateral-data"),
+        |b| b.join("collateral"),
+    )
 }
 
 /// A new random token: 128 bits in hex.
@@ -73,8 +80,13 @@ pub fn serve(options: &ServeOptions) -> anyhow::Result<()> {
         .or_else(|| std::env::var("COLLATERAL_TOKEN").ok())
         .filter(|t| !t.is_empty())
         .unwrap_or_else(new_token);
-    if !token.chars().all(|c| c.is_ascii_alphanumeric() || "-_.~".contains(c)) {
-        anyhow::bail!("the token may hold only letters, digits and - _ . ~ (it goes into an address)");
+    if !token
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || "-_.~".contains(c))
+    {
+        anyhow::bail!(
+            "the token may hold only letters, digits and - _ . ~ (it goes into an address)"
+        );
     }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)

@@ -7,7 +7,7 @@ use std::sync::mpsc::{channel, Receiver, Sender};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use super::store::{self, files_under, lock, Entry, Located, State, StageDone, Store};
+use super::store::{self, files_under, lock, Entry, Located, StageDone, State, Store};
 use super::upload::ASSAY_FILE;
 use crate::progress::{Progress, Stage};
 

@@ -236,10 +236,7 @@ impl Store {
 
     /// Every analysis, newest first.
     pub fn list(&self) -> Vec<Record> {
-        let mut all: Vec<Record> = lock(&self.entries)
-            .values()
-            .map(|e| e.snapshot())
-            .collect();
+        let mut all: Vec<Record> = lock(&self.entries).values().map(|e| e.snapshot()).collect();
         all.sort_by(|a, b| b.created.cmp(&a.created).then(b.id.cmp(&a.id)));
         all
     }

@@ -106,9 +106,11 @@ fn named_paths(table: &toml::Table) -> Vec<(&'static str, String)> {
     }
     match table.get("meta").and_then(|m| m.get("include")) {
         Some(toml::Value::String(s)) => out.push(("include", s.clone())),
-        Some(toml::Value::Array(a)) => {
-            out.extend(a.iter().filter_map(|v| v.as_str()).map(|s| ("include", s.into())))
-        }
+        Some(toml::Value::Array(a)) => out.extend(
+            a.iter()
+                .filter_map(|v| v.as_str())
+                .map(|s| ("include", s.into())),
+        ),
         _ => {}
     }
     out
@@ -148,7 +150,10 @@ pub fn outside_paths(input: &Path, tomls: &[PathBuf]) -> Vec<Located> {
 /// `wells.csv`/`.tsv`/`.xlsx`) or `layout` (a layout for every other uploaded plate file, with
 /// `read` and `format` when given), and `lines` (default: an uploaded `lines.csv`/`.tsv`).
 /// `Err` says what is missing.
-pub fn assay_from_form(fields: &BTreeMap<String, String>, files: &[String]) -> Result<String, String> {
+pub fn assay_from_form(
+    fields: &BTreeMap<String, String>,
+    files: &[String],
+) -> Result<String, String> {
     let field = |k: &str| fields.get(k).map(|s| s.trim()).filter(|s| !s.is_empty());
     let quote = |s: &str| toml::Value::String(s.to_string()).to_string();
     let named = |stems: &[&str]| {
@@ -161,7 +166,11 @@ pub fn assay_from_form(fields: &BTreeMap<String, String>, files: &[String]) -> R
     let Some(unit) = field("concentration_unit") else {
         return Err("no assay.toml and no `concentration_unit`: upload an assay.toml, or say the unit of the concentrations (e.g. uM)".into());
     };
-    let mut toml = format!("name = {}\nconcentration_unit = {}\n", quote(name), quote(unit));
+    let mut toml = format!(
+        "name = {}\nconcentration_unit = {}\n",
+        quote(name),
+        quote(unit)
+    );
     let lines = field("lines").or_else(|| named(&["lines.csv", "lines.tsv"]));
     if let Some(lines) = lines {
         toml += &format!("lines = {}\n", quote(lines));
@@ -181,7 +190,11 @@ pub fn assay_from_form(fields: &BTreeMap<String, String>, files: &[String]) -> R
             return Err("a layout but no plate files: upload the reader's files too".into());
         }
         for f in plates {
-            toml += &format!("\n[[plates]]\nfile = {}\nlayout = {}\n", quote(f), quote(layout));
+            toml += &format!(
+                "\n[[plates]]\nfile = {}\nlayout = {}\n",
+                quote(f),
+                quote(layout)
+            );
             for key in ["read", "format"] {
                 if let Some(v) = field(key) {
                     toml += &format!("{key} = {}\n", quote(v));
@@ -206,7 +219,10 @@ pub fn lines_from_form(
     fields: &BTreeMap<String, String>,
     assay: &crate::assay::Assay,
 ) -> Option<String> {
-    let parental = fields.get("parental_line").map(|s| s.trim()).filter(|s| !s.is_empty())?;
+    let parental = fields
+        .get("parental_line")
+        .map(|s| s.trim())
+        .filter(|s| !s.is_empty())?;
     let selected: BTreeMap<&str, &str> = fields
         .get("selected_with")
         .map(String::as_str)
@@ -216,12 +232,20 @@ pub fn lines_from_form(
         .map(|(k, v)| (k.trim(), v.trim()))
         .collect();
     let read = assay.read_wells().ok()?;
-    let lines: std::collections::BTreeSet<&str> =
-        read.table.wells.iter().map(|w| w.cell_line.as_str()).collect();
+    let lines: std::collections::BTreeSet<&str> = read
+        .table
+        .wells
+        .iter()
+        .map(|w| w.cell_line.as_str())
+        .collect();
     let mut csv = csv::Writer::from_writer(Vec::new());
-    csv.write_record(["cell_line", "parental_line", "selected_with"]).ok()?;
+    csv.write_record(["cell_line", "parental_line", "selected_with"])
+        .ok()?;
     csv.write_record([parental, "", ""]).ok()?;
-    for line in lines.into_iter().filter(|l| *l != parental && !l.is_empty()) {
+    for line in lines
+        .into_iter()
+        .filter(|l| *l != parental && !l.is_empty())
+    {
         let with = selected.get(line).copied().unwrap_or("");
         csv.write_record([line, parental, with]).ok()?;
     }
@@ -234,10 +258,23 @@ mod tests {
 
     #[test]
     fn names_that_leave_the_folder_are_refused() {
-        for bad in ["../x", "/etc/x", "a/../../x", "x\0y", "..", "", ".hidden", "C:x", "\\etc\\x"] {
+        for bad in [
+            "../x",
+            "/etc/x",
+            "a/../../x",
+            "x\0y",
+            "..",
+            "",
+            ".hidden",
+            "C:x",
+            "\\etc\\x",
+        ] {
             assert!(safe_name(bad).is_err(), "{bad:?}");
         }
-        assert_eq!(safe_name("reads/d01.csv").unwrap(), Path::new("reads/d01.csv"));
+        assert_eq!(
+            safe_name("reads/d01.csv").unwrap(),
+            Path::new("reads/d01.csv")
+        );
         assert_eq!(safe_name("./wells.csv").unwrap(), Path::new("wells.csv"));
     }
 
@@ -248,8 +285,14 @@ mod tests {
         assert!(leaves_folder(assay, "/etc/passwd"));
         assert!(leaves_folder(assay, "reads/../../x"));
         assert!(!leaves_folder(assay, "reads/*.csv"));
-        assert!(!leaves_folder(Path::new("layouts/a.toml"), "../common.toml"));
-        assert!(leaves_folder(Path::new("layouts/a.toml"), "../../common.toml"));
+        assert!(!leaves_folder(
+            Path::new("layouts/a.toml"),
+            "../common.toml"
+        ));
+        assert!(leaves_folder(
+            Path::new("layouts/a.toml"),
+            "../../common.toml"
+        ));
     }
 
     #[test]
