@@ -4,7 +4,7 @@
 use argmin::core::Executor;
 use collateral::fit::solver::{BoundedLevenbergMarquardt, CurveData};
 use collateral::fit::synthetic::{synthetic_batch, SyntheticDesign};
-use collateral::fit::{fit_curve, fit_curves, fit_curves_with_progress, CurveInput, FitConfig};
+use collateral::fit::{fit_curve, fit_curves, CurveInput, FitConfig};
 use collateral::progress::{Bars, Progress, Stage};
 use divan::counter::ItemsCount;
 use divan::Bencher;
@@ -41,9 +41,14 @@ fn fit_curve_one_thread(bencher: Bencher) {
 fn fit_curves_all_cores(bencher: Bencher) {
     let curves = inputs();
     let config = FitConfig::default();
-    bencher
-        .counter(ItemsCount::new(CURVES))
-        .bench(|| fit_curves(divan::black_box(&curves), &config).len());
+    bencher.counter(ItemsCount::new(CURVES)).bench(|| {
+        fit_curves(
+            divan::black_box(&curves),
+            &config,
+            &collateral::progress::Silent,
+        )
+        .len()
+    });
 }
 
 /// `fit_curves_all_cores` telling progress bars of every curve (drawn when stderr is a
@@ -55,7 +60,7 @@ fn fit_curves_all_cores_with_bars(bencher: Bencher) {
     let bars = Bars::stderr();
     bencher.counter(ItemsCount::new(CURVES)).bench(|| {
         bars.begin(Stage::Fit, "curves", Some(CURVES as u64));
-        let n = fit_curves_with_progress(divan::black_box(&curves), &config, &bars).len();
+        let n = fit_curves(divan::black_box(&curves), &config, &bars).len();
         bars.end(n as u64);
         n
     });

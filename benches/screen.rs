@@ -96,5 +96,8 @@ fn fit_the_same_curves(bencher: divan::Bencher) {
     let input = fit_input();
     let output = input.with_file_name("fit_output.csv");
     let config = collateral::fit::FitConfig::default();
-    bencher.bench(|| collateral::fit::fit_file(input, &output, &config).expect("fit"));
+    bencher.bench(|| {
+        collateral::fit::fit_file(input, &output, &config, &collateral::progress::Silent)
+            .expect("fit")
+    });
 }

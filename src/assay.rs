@@ -25,8 +25,9 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use crate::checked::Checked;
 use crate::error::{did_you_mean, Error, Location, Problem, Result};
-use crate::fit::FitKeys;
+use crate::fit::{FitConfig, FitKeys};
 use crate::growth::GrowthSettings;
 use crate::mic::MicSettings;
 use crate::normalize::NormalizeSettings;
@@ -71,27 +72,34 @@ pub const PLATES_KEYS: [&str; 7] = [
     "format",
 ];
 
-/// All settings of a run, checked.
+/// All settings of a run, each stage's checked once (and held once): what the stages take and
+/// what `run.json` writes, in the form the assay file writes it.
 #[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[non_exhaustive]
 pub struct Settings {
     /// Plate QC.
-    pub qc: QcSettings,
+    pub qc: Checked<QcSettings>,
     /// Normalization.
-    pub normalize: NormalizeSettings,
-    /// Curve fitting.
-    pub fit: FitKeys,
+    pub normalize: Checked<NormalizeSettings>,
+    /// Curve fitting (written as the `[fit]` keys).
+    pub fit: FitConfig,
     /// Shifts and calls.
-    pub shift: ShiftSettings,
+    pub shift: Checked<ShiftSettings>,
     /// Therapy sequences (`[plan]`): when present, `run` writes `plan.csv` and `plan.md`.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub plan: Option<PlanSettings>,
+    pub plan: Option<Checked<PlanSettings>>,
     /// Reading MICs from the wells: present when the metric is `mic` or `[mic]` is written
     /// (and only then in `run.json`, whose settings are otherwise unchanged).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub mic: Option<MicSettings>,
+    pub mic: Option<Checked<MicSettings>>,
     /// GR values and DIP rates (left out of `run.json` while at its defaults).
-    #[serde(skip_serializing_if = "GrowthSettings::is_default")]
-    pub growth: GrowthSettings,
+    #[serde(skip_serializing_if = "growth_is_default")]
+    pub growth: Checked<GrowthSettings>,
+}
+
+/// Whether `run.json` leaves the `growth` section out.
+fn growth_is_default(growth: &Checked<GrowthSettings>) -> bool {
+    growth.is_default()
 }
 
 /// The assay file as written (before checking).
@@ -118,6 +126,56 @@ struct RawAssay {
     mic: Option<MicSettings>,
     #[serde(default)]
     growth: GrowthSettings,
+}
+
+/// The stages' sections as written (before checking).
+struct RawSettings {
+    qc: QcSettings,
+    normalize: NormalizeSettings,
+    fit: FitKeys,
+    shift: ShiftSettings,
+    plan: Option<PlanSettings>,
+    mic: Option<MicSettings>,
+    growth: GrowthSettings,
+}
+
+/// Checks every stage's section once, placing each problem on its key's line; `None` when any
+/// section has a problem (all of them are in `problems`).
+fn check_settings(
+    raw: RawSettings,
+    at: &dyn Fn(&str) -> Location,
+    problems: &mut Vec<Problem>,
+) -> Option<Settings> {
+    fn keep<T>(
+        checked: std::result::Result<T, Vec<Problem>>,
+        problems: &mut Vec<Problem>,
+    ) -> Option<T> {
+        checked.map_err(|p| problems.extend(p)).ok()
+    }
+    let qc = keep(Checked::located(raw.qc, at), problems);
+    let normalize = keep(Checked::located(raw.normalize, at), problems);
+    // MIC settings are present when the metric is mic or `[mic]` is written.
+    let mic_given = raw.mic.is_some() || raw.shift.metric == Metric::Mic;
+    let shift = keep(Checked::located(raw.shift, at), problems);
+    let plan = match raw.plan {
+        None => Some(None),
+        Some(p) => keep(Checked::located(p, at), problems).map(Some),
+    };
+    let mic = match raw.mic {
+        None if !mic_given => Some(None),
+        given => keep(Checked::located(given.unwrap_or_default(), at), problems).map(Some),
+    };
+    let growth = keep(Checked::located(raw.growth, at), problems);
+    let fit = keep(raw.fit.check_located(at), problems);
+    Some(Settings {
+        qc: qc?,
+        normalize: normalize?,
+        fit: fit?,
+        shift: shift?,
+        plan: plan?,
+        mic: mic?,
+        growth: growth?,
+    })
 }
 
 /// One `[[plates]]` entry as written.
@@ -152,10 +210,8 @@ pub struct Assay {
     pub lines: Option<PathBuf>,
     /// Declared plate format for every plate, if given.
     pub plate_format: Option<PlateFormat>,
-    /// Settings for QC, normalization, fitting and shifts, as written (with defaults).
+    /// Settings of every stage, checked (defaults where the file is silent).
     pub settings: Settings,
-    /// The checked fitting configuration built from `settings.fit`.
-    pub fit_config: crate::fit::FitConfig,
     /// Things worth telling the user that do not stop the run.
     pub warnings: Vec<Problem>,
 }
@@ -214,54 +270,7 @@ impl Assay {
                 "both `wells` and `[[plates]]` are given; an assay reads either the tidy wells table or plate files, not both",
             ));
         }
-        let plate_lines = table_array_lines(text, "plates");
-        let mut entries = Vec::new();
-        for (i, p) in raw.plates.iter().enumerate() {
-            let eloc = loc.clone().at_line_opt(plate_lines.get(i).copied());
-            let format = match &p.format {
-                None => None,
-                Some(f) => match crate::read::Format::parse(f) {
-                    Some(f) => Some(f),
-                    None => {
-                        let names: Vec<&str> = crate::read::vendor::FORMAT_NAMES
-                            .iter()
-                            .map(|(n, _)| *n)
-                            .collect();
-                        problems.push(problem(
-                            eloc.clone(),
-                            format!(
-                                "`format = \"{f}\"` is not a format we read{}; expected one of: {}",
-                                did_you_mean(f, &names),
-                                names.join(", ")
-                            ),
-                        ));
-                        None
-                    }
-                },
-            };
-            if p.file.trim().is_empty() {
-                problems.push(problem(
-                    eloc.clone(),
-                    "`file` is empty; name the plate file",
-                ));
-            }
-            if p.plate.as_deref().is_some_and(|s| s.trim().is_empty()) {
-                problems.push(problem(
-                    eloc.clone(),
-                    "`plate` is empty; leave it out to use the file name",
-                ));
-            }
-            entries.push(PlateEntry {
-                file: PathBuf::from(&p.file),
-                layout: p.layout.clone(),
-                plate: p.plate.as_ref().map(|s| s.trim().to_string()),
-                cell_line: p.cell_line.as_ref().map(|s| s.trim().to_string()),
-                read: p.read.clone(),
-                replicate: p.replicate.clone(),
-                format,
-                line: plate_lines.get(i).copied(),
-            });
-        }
+        let entries = check_plates(&raw.plates, text, &loc, &mut problems);
         let plate_format = match raw.plate_size {
             None => None,
             Some(n) => match PlateFormat::from_wells(n) {
@@ -275,36 +284,17 @@ impl Assay {
                 }
             },
         };
-        for (key, msg) in raw.qc.problems() {
-            problems.push(problem(at(key), msg));
-        }
-        for (key, msg) in raw.shift.problems() {
-            problems.push(problem(at(key), msg));
-        }
-        for (key, msg) in raw.plan.iter().flat_map(PlanSettings::problems) {
-            problems.push(problem(at(key), msg));
-        }
-        for (key, msg) in raw.mic.iter().flat_map(MicSettings::problems) {
-            problems.push(problem(at(key), msg));
-        }
-        for (key, msg) in raw.growth.problems() {
-            problems.push(problem(at(key), msg));
-        }
-        let fit_config = match raw.fit.to_settings() {
-            Err((key, msg)) => {
-                problems.push(problem(at(key), msg));
-                None
-            }
-            Ok(settings) => match settings.check() {
-                Ok(c) => Some(c),
-                Err(e) => {
-                    problems.push(problem(at("fit"), e.to_string()));
-                    None
-                }
-            },
+        let sections = RawSettings {
+            qc: raw.qc,
+            normalize: raw.normalize,
+            fit: raw.fit,
+            shift: raw.shift,
+            plan: raw.plan,
+            mic: raw.mic,
+            growth: raw.growth,
         };
-
-        let Some(fit_config) = fit_config.filter(|_| problems.is_empty()) else {
+        let settings = check_settings(sections, &at, &mut problems);
+        let Some(settings) = settings.filter(|_| problems.is_empty()) else {
             return Err(Error::problems(crate::ErrorKind::Config, problems));
         };
         let dir = path.parent().unwrap_or(Path::new("."));
@@ -328,19 +318,7 @@ impl Assay {
                 .collect(),
             lines: raw.lines.map(resolve),
             plate_format,
-            settings: Settings {
-                qc: raw.qc,
-                normalize: raw.normalize,
-                fit: raw.fit,
-                mic: match raw.mic {
-                    None if raw.shift.metric != Metric::Mic => None,
-                    given => Some(given.unwrap_or_default()),
-                },
-                shift: raw.shift,
-                plan: raw.plan,
-                growth: raw.growth,
-            },
-            fit_config,
+            settings,
             warnings,
         })
     }
@@ -361,6 +339,65 @@ impl Assay {
     pub fn read_wells(&self) -> Result<AssayWells> {
         crate::read::assay_wells(&self.sources())
     }
+}
+
+/// Checks the `[[plates]]` entries (each problem on its entry's header line) into the readers'
+/// entries, paths still relative to the assay file.
+fn check_plates(
+    plates: &[RawPlate],
+    text: &str,
+    loc: &Location,
+    problems: &mut Vec<Problem>,
+) -> Vec<PlateEntry> {
+    let plate_lines = table_array_lines(text, "plates");
+    let mut entries = Vec::new();
+    for (i, p) in plates.iter().enumerate() {
+        let eloc = loc.clone().at_line_opt(plate_lines.get(i).copied());
+        let format = match &p.format {
+            None => None,
+            Some(f) => match crate::read::Format::parse(f) {
+                Some(f) => Some(f),
+                None => {
+                    let names: Vec<&str> = crate::read::vendor::FORMAT_NAMES
+                        .iter()
+                        .map(|(n, _)| *n)
+                        .collect();
+                    problems.push(problem(
+                        eloc.clone(),
+                        format!(
+                            "`format = \"{f}\"` is not a format we read{}; expected one of: {}",
+                            did_you_mean(f, &names),
+                            names.join(", ")
+                        ),
+                    ));
+                    None
+                }
+            },
+        };
+        if p.file.trim().is_empty() {
+            problems.push(problem(
+                eloc.clone(),
+                "`file` is empty; name the plate file",
+            ));
+        }
+        if p.plate.as_deref().is_some_and(|s| s.trim().is_empty()) {
+            problems.push(problem(
+                eloc.clone(),
+                "`plate` is empty; leave it out to use the file name",
+            ));
+        }
+        entries.push(PlateEntry {
+            file: PathBuf::from(&p.file),
+            layout: p.layout.clone(),
+            plate: p.plate.as_ref().map(|s| s.trim().to_string()),
+            cell_line: p.cell_line.as_ref().map(|s| s.trim().to_string()),
+            read: p.read.clone(),
+            replicate: p.replicate.clone(),
+            format,
+            line: plate_lines.get(i).copied(),
+        });
+    }
+    entries
 }
 
 fn problem(location: Location, message: impl Into<String>) -> Problem {
@@ -477,7 +514,10 @@ mod tests {
         assert_eq!(a.wells.unwrap(), Path::new("dir/wells.csv"));
         assert_eq!(a.lines.unwrap(), Path::new("dir/lines.csv"));
         assert_eq!(a.settings, Settings::default());
-        assert_eq!(a.fit_config.settings(), &crate::fit::FitSettings::default());
+        assert_eq!(
+            a.settings.fit.settings(),
+            &crate::fit::FitSettings::default()
+        );
         assert!(a.warnings.is_empty());
     }
 
@@ -519,6 +559,51 @@ mod tests {
         );
         let e = parse("name = \"s\"\nwells = \"w.csv\"\n").unwrap_err();
         assert!(e.to_string().contains("concentration_unit"), "{e}");
+    }
+
+    #[test]
+    fn every_section_out_of_range_names_its_key_and_line() {
+        for (section, value, needle) in [
+            ("qc", "cv_vehicle_warn = -1", "`qc.cv_vehicle_warn = -1`"),
+            ("shift", "tau = -1", "`shift.tau = -1`"),
+            ("plan", "length = 9", "`plan.length = 9`"),
+            ("mic", "threshold = 2", "`mic.threshold = 2`"),
+            ("growth", "dip_delay_h = -1", "`growth.dip_delay_h = -1`"),
+            (
+                "fit",
+                "robust = \"tukey\"",
+                "`fit.robust`: unknown robust loss `tukey`",
+            ),
+        ] {
+            let e = parse(&format!("{MIN}[{section}]\n{value}\n")).unwrap_err();
+            let shown = e.to_string();
+            assert!(
+                shown.contains(&format!("dir/assay.toml:6: {needle}")),
+                "{shown}"
+            );
+        }
+        // Every problem at once, each on its own line.
+        let e = parse(&format!(
+            "{MIN}[qc]\nmin_vehicle_wells = 1\n[shift]\nalpha = 0\n"
+        ))
+        .unwrap_err();
+        let lines: Vec<Option<u64>> = e.problems_found().iter().map(|p| p.location.line).collect();
+        assert_eq!(lines, [Some(6), Some(8)]);
+    }
+
+    #[test]
+    fn settings_are_held_once_and_written_as_the_file_writes_them() {
+        let a = parse(&format!(
+            "{MIN}[fit]\nmodel = \"ll3\"\n[plan]\nlength = 4\n"
+        ))
+        .unwrap();
+        assert_eq!(a.settings.fit.settings().model, crate::fit::Model::Ll3);
+        assert_eq!(a.settings.plan.as_ref().map(|p| p.length), Some(4));
+        let json = serde_json::to_value(&a.settings).unwrap();
+        assert_eq!(json["fit"]["model"], "ll3");
+        assert_eq!(json["fit"]["hill_bounds"], serde_json::json!([0.05, 10.0]));
+        assert_eq!(json["plan"]["length"], 4);
+        assert!(json.get("mic").is_none() && json.get("growth").is_none());
     }
 
     #[test]

@@ -165,7 +165,7 @@ mod tests {
             })
             .collect();
         let config = FitSettings::default().check().unwrap();
-        let fits = fit_curves(&curves, &config);
+        let fits = fit_curves(&curves, &config, &crate::progress::Silent);
         let mut bytes = Vec::new();
         crate::fit::table::write_fits_to(&mut bytes, &fits).unwrap();
         let mut reader = csv::Reader::from_reader(bytes.as_slice());

@@ -5,7 +5,7 @@
 //!
 //! | layer | modules |
 //! |---|---|
-//! | ground | [`error`], [`plate`], [`stats`], [`table`], [`text`], [`outdir`], [`progress`] |
+//! | ground | [`error`], [`plate`], [`stats`], [`table`], [`text`], [`outdir`], [`progress`], [`checked`] (settings checked once), [`words`] (one word list per enumerated setting) |
 //! | input | [`wells`], [`lines`], [`read`] (plate files, vendor exports, layouts) |
 //! | stages | [`normalize`] → [`qc`] → [`fit`] → [`growth`] (GR values, DIP rates) → [`shift`] → [`lineage`] (time and lineages) → [`network`], [`plan`] (therapy sequences), each owning its settings |
 //! | assay | [`assay`]: the TOML file, composing the stages' settings |
@@ -56,6 +56,7 @@
 //! ```
 
 pub mod assay;
+pub mod checked;
 pub mod cli;
 pub mod error;
 pub mod evidence;
@@ -86,6 +87,7 @@ pub mod table;
 pub mod text;
 pub mod validate;
 pub mod wells;
+pub mod words;
 pub mod workbook;
 
 pub use assay::{Assay, Settings};

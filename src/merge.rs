@@ -35,10 +35,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::str::FromStr;
 use std::time::Instant;
-
-use serde_json::{json, Value};
 
 use crate::assay::Assay;
 use crate::error::{Error, ErrorKind, Location, Problem, Result};
@@ -83,26 +80,7 @@ pub enum OnDuplicate {
     Newest,
 }
 
-impl OnDuplicate {
-    /// The flag value: `error` or `newest`.
-    pub fn name(self) -> &'static str {
-        match self {
-            OnDuplicate::Error => "error",
-            OnDuplicate::Newest => "newest",
-        }
-    }
-}
-
-impl FromStr for OnDuplicate {
-    type Err = String;
-    fn from_str(s: &str) -> std::result::Result<Self, Self::Err> {
-        match s.trim().to_ascii_lowercase().as_str() {
-            "error" => Ok(OnDuplicate::Error),
-            "newest" => Ok(OnDuplicate::Newest),
-            _ => Err(format!("`{s}`: expected newest or error")),
-        }
-    }
-}
+crate::words::words!(OnDuplicate, "duplicate policy", { Newest => "newest", Error => "error" });
 
 /// Shift settings chosen for the merge, replacing the runs' own (which must otherwise agree).
 /// `None` keeps the runs' value. Deserialized from the keys of the assay's `[shift]` section
@@ -210,13 +188,8 @@ impl MergeReport {
 /// `collateral merge`: merges the output folders of several `collateral run`s into `outdir`
 /// (fits, wells, QC, lines, shifts, matrix, calls, network, cycles, `run.json`, and with
 /// `options.figures` the figures and `report.html`). See the module documentation for the
-/// rules.
-pub fn merge(runs: &[PathBuf], outdir: &Path, options: &MergeOptions) -> Result<MergeReport> {
-    merge_with_progress(runs, outdir, options, &crate::progress::Silent)
-}
-
-/// [`merge`], telling `progress` how the drawing goes.
-pub fn merge_with_progress(
+/// rules. `progress` is told how the drawing goes (`&progress::Silent` for nothing).
+pub fn merge(
     runs: &[PathBuf],
     outdir: &Path,
     options: &MergeOptions,
@@ -315,7 +288,7 @@ pub fn merge_with_progress(
         let shifts = match &mics {
             Some(m) => {
                 let (model, shifts) = crate::mic::compute_shifts(&m.mics, &lines.table, &settings);
-                mic_model = Some(model.summary_json());
+                mic_model = Some(crate::output::run_json::MicModelRecord::of(&model));
                 shifts
             }
             None => {
@@ -402,14 +375,11 @@ pub fn merge_with_progress(
         mic: mics.as_ref().map(|m| (m.threshold, mic_model)),
         report: &report,
     });
-    staging.write("run.json", |w| {
-        serde_json::to_writer_pretty(&mut *w, &run_json).map_err(std::io::Error::other)?;
-        w.write_all(b"\n")
-    })?;
+    staging.write("run.json", |w| run_json.write(w))?;
     if options.figures {
         crate::report::stage_figures_and_report(&staging, progress)?;
     }
-    staging.write_with_manifest(run_json)?;
+    staging.write_with_manifest(run_json.to_value()?)?;
     let (files, left) = staging.commit_replacing(&previous)?;
     report.files = files;
     report.warnings.extend(left);

@@ -38,6 +38,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+use crate::checked::{Check, Checked};
 use crate::error::{Error, ErrorKind, Location, Problem, Result};
 use crate::lines::LinesTable;
 use crate::qc::WellOutcome;
@@ -45,9 +46,11 @@ use crate::shift::{call_shifts, pair_estimates, Bound, Estimate, Metric, Shift, 
 use crate::table::{field, Table};
 use crate::wells::{Role, WellTable};
 
-/// The `[mic]` section of an assay file: how MICs are read from the wells.
+/// The `[mic]` section of an assay file: how MICs are read from the wells; checked once into a
+/// [`Checked`] value ([`Check::check`]) before MICs are read.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
+#[non_exhaustive]
 pub struct MicSettings {
     /// Growth threshold: viability at or below it is no growth (0.1 = 10 % of the vehicle).
     pub threshold: f64,
@@ -62,9 +65,10 @@ impl Default for MicSettings {
 impl MicSettings {
     /// Keys of the `[mic]` section of an assay file.
     pub const KEYS: [&'static str; 1] = ["threshold"];
+}
 
-    /// Problems with the values, as messages naming the key.
-    pub fn problems(&self) -> Vec<(&'static str, String)> {
+impl Check for MicSettings {
+    fn problems(&self) -> Vec<(&'static str, String)> {
         let mut out = Vec::new();
         if !(self.threshold > 0.0 && self.threshold < 1.0) {
             out.push((
@@ -239,7 +243,7 @@ pub fn mic_of_series(wells: &[(f64, f64)], threshold: f64) -> Option<SeriesMic> 
 pub fn mics_from_wells(
     table: &WellTable,
     outcomes: &[WellOutcome],
-    settings: &MicSettings,
+    settings: &Checked<MicSettings>,
 ) -> Vec<Mic> {
     let wells = &table.wells;
     let mut series: HashMap<(u32, u32, u32), Vec<(f64, f64)>> = HashMap::new();
@@ -873,20 +877,6 @@ impl DilutionModel {
             ci_steps,
         })
     }
-
-    /// What `run.json` records of the model.
-    pub fn summary_json(&self) -> serde_json::Value {
-        serde_json::json!({
-            "error_rate": if self.error_rate.is_finite() {
-                serde_json::json!(self.error_rate)
-            } else {
-                serde_json::Value::Null
-            },
-            "cells_in_error_rate": self.cells_in_error_rate,
-            "measurements_in_error_rate": self.measurements_in_error_rate,
-            "cells": self.cells.len(),
-        })
-    }
 }
 
 /// Shifts of MICs: the dilution model fitted to every MIC of the table, each resistant line
@@ -895,12 +885,13 @@ impl DilutionModel {
 pub fn compute_shifts(
     mics: &[Mic],
     lines: &LinesTable,
-    settings: &ShiftSettings,
+    settings: &Checked<ShiftSettings>,
 ) -> (DilutionModel, Vec<Shift>) {
-    let settings = &ShiftSettings {
-        metric: Metric::Mic,
-        ..settings.clone()
-    };
+    // Pairing and calling see metric mic whatever the settings say (a MIC table is compared on
+    // its MICs); the parts take the settings as written.
+    let mut settings = ShiftSettings::clone(settings);
+    settings.metric = Metric::Mic;
+    let settings = &settings;
     let model = DilutionModel::fit(mics);
     let mut rows = pair_estimates(&model.estimates(), lines, settings);
     for row in &mut rows {
@@ -1114,7 +1105,9 @@ mod tests {
             rule: CallRule::Nichol2019,
             metric: Metric::Ic50,
             ..Default::default()
-        };
+        }
+        .check()
+        .unwrap();
         // z = log10 ratio / (0.1·√2): 2.576 → p 0.01; 2.054 → p 0.04.
         let ratio = |z: f64| 10f64.powf(z * 0.1 * 2f64.sqrt());
         let rows = compute_shifts(
@@ -1155,7 +1148,7 @@ mod tests {
             mic("Q", "1", 1.0, MicQualifier::Equal),
             mic("Q", "2", 2.0, MicQualifier::Equal),
         ];
-        let (model, rows) = compute_shifts(&table, &lines(), &ShiftSettings::default());
+        let (model, rows) = compute_shifts(&table, &lines(), &Checked::default());
         assert_eq!(model.error_rate, 0.5);
         let r = &rows[0];
         assert_eq!(

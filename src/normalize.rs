@@ -22,8 +22,7 @@ use crate::stats;
 use crate::wells::{Role, WellTable};
 
 /// How control wells are summarised into one level.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ControlCenter {
     /// Arithmetic mean (DESIGN.md's definition; the default).
     Mean,
@@ -32,8 +31,7 @@ pub enum ControlCenter {
 }
 
 /// What to do for a plate and cell line that has no blank wells at all.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BlankFallback {
     /// Take the background as 0 (the signal is assumed background-subtracted) and warn.
     Zero,
@@ -41,9 +39,14 @@ pub enum BlankFallback {
     Error,
 }
 
-/// Normalization choices.
+crate::words::words!(ControlCenter, "control summary", { Mean => "mean", Median => "median" });
+crate::words::words!(BlankFallback, "blank fallback", { Zero => "zero", Error => "error" });
+
+/// Normalization choices, as the assay's `[normalize]` section writes them; checked once into a
+/// [`crate::checked::Checked`] value like every stage's settings (every choice is valid today).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
+#[non_exhaustive]
 pub struct NormalizeSettings {
     /// How vehicle and blank wells are summarised.
     pub controls: ControlCenter,
@@ -66,6 +69,12 @@ impl Default for NormalizeSettings {
 impl NormalizeSettings {
     /// Keys of the `[normalize]` section of an assay file.
     pub const KEYS: [&'static str; 3] = ["controls", "blank_fallback", "spatial_check"];
+}
+
+impl crate::checked::Check for NormalizeSettings {
+    fn problems(&self) -> Vec<(&'static str, String)> {
+        Vec::new()
+    }
 }
 
 /// The unit that controls normalize: plate, cell line, and replicate when the plate's vehicle

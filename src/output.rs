@@ -5,12 +5,33 @@
 
 use std::io::Write;
 
+pub mod read;
+pub mod run_json;
+
 use rayon::prelude::*;
 
 use crate::qc::{PlateQc, WellOutcome};
 use crate::read::inputs::SkippedPlate;
 use crate::text::opt;
 use crate::wells::{Signal, WellTable};
+
+/// The leading columns of `wells.csv` (and of the tidy wells table), in order; `replicate`,
+/// `time` and the inputs' extra columns follow when present.
+pub const WELL_COLUMNS: [&str; 7] = [
+    "plate",
+    "well",
+    "cell_line",
+    "drug",
+    "concentration",
+    "role",
+    "signal",
+];
+
+/// The columns `wells.csv` adds after the inputs' columns: normalized viability and exclusion.
+pub const WELL_OUTCOME_COLUMNS: [&str; 3] = ["viability", "excluded", "exclusion_reason"];
+
+/// The column of GR values `wells.csv` ends with in runs with growth data.
+pub const WELL_GR_COLUMN: &str = "gr";
 
 /// Writes `wells.csv`: the tidy columns, optional/extra columns, then viability and exclusion.
 pub fn write_wells(
@@ -54,15 +75,7 @@ fn write_wells_inner(
     gr: Option<&[Option<f64>]>,
 ) -> std::io::Result<()> {
     let mut out = csv::Writer::from_writer(&mut *w);
-    let mut header: Vec<&str> = vec![
-        "plate",
-        "well",
-        "cell_line",
-        "drug",
-        "concentration",
-        "role",
-        "signal",
-    ];
+    let mut header: Vec<&str> = WELL_COLUMNS.to_vec();
     if table.has_replicate {
         header.push("replicate");
     }
@@ -71,10 +84,10 @@ fn write_wells_inner(
     }
     header.extend(table.extra_columns.iter().map(String::as_str));
     if outcomes.is_some() {
-        header.extend(["viability", "excluded", "exclusion_reason"]);
+        header.extend(WELL_OUTCOME_COLUMNS);
     }
     if gr.is_some() {
-        header.push("gr");
+        header.push(WELL_GR_COLUMN);
     }
     out.write_record(&header)?;
     out.flush()?;

@@ -33,14 +33,17 @@ use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 
+use crate::checked::{Check, Checked};
 use crate::lines::LinesTable;
 use crate::shift::{Call, Shift};
 use crate::text::opt_nan as num;
 
 /// Settings of the planner, as the assay's `[plan]` section or `collateral plan`'s flags
 /// give them.
+/// Checked once into a [`Checked`] value ([`Check::check`]) before planning.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(deny_unknown_fields, default)]
+#[non_exhaustive]
 pub struct PlanSettings {
     /// Drugs in a sequence (`A -> B -> C` has length 3), 2 to 6.
     pub length: usize,
@@ -83,9 +86,10 @@ impl PlanSettings {
         "bootstrap",
         "seed",
     ];
+}
 
-    /// Problems with the values, as messages naming the key.
-    pub fn problems(&self) -> Vec<(&'static str, String)> {
+impl Check for PlanSettings {
+    fn problems(&self) -> Vec<(&'static str, String)> {
         let mut out = Vec::new();
         if !(2..=6).contains(&self.length) {
             out.push((
@@ -326,7 +330,7 @@ pub const MAX_UNSCORABLE_LISTED: usize = 1000;
 
 /// Scores every sequence of `settings.length` distinct drugs (returning to the first with
 /// `cycles`) that starts with a drug some lineage was selected with (or `settings.start`).
-pub fn plan(steps: &Steps, settings: &PlanSettings) -> Plan {
+pub fn plan(steps: &Steps, settings: &Checked<PlanSettings>) -> Plan {
     let starts: Vec<&String> = match &settings.start {
         Some(s) => vec![s],
         None => steps.lineages.keys().collect(),
@@ -386,7 +390,7 @@ pub fn plan(steps: &Steps, settings: &PlanSettings) -> Plan {
             .map(|(d, l)| (d.clone(), l.len()))
             .collect(),
         times: steps.times.clone(),
-        settings: settings.clone(),
+        settings: PlanSettings::clone(settings),
         metric: steps.metric.clone(),
     }
 }
@@ -916,7 +920,7 @@ mod tests {
     fn scores_follow_the_lineages_step_by_step() {
         let (shifts, t) = example();
         let steps = Steps::new(&shifts, &t, None);
-        let p = plan(&steps, &PlanSettings::default());
+        let p = plan(&steps, &Checked::default());
         // Scorable: A -> B -> C only (B -> A -> C: A -> C fine, B -> A fine; B -> C -> *: no
         // lineage was selected with C).
         let ranked: Vec<String> = p
@@ -940,7 +944,7 @@ mod tests {
         // Intervals hold the point estimate and are repeatable.
         let (lo, hi) = best.intervals[0];
         assert!(lo <= s.expected_log2_fc && s.expected_log2_fc <= hi);
-        let again = plan(&steps, &PlanSettings::default());
+        let again = plan(&steps, &Checked::default());
         assert_eq!(again.sequences[0].intervals, best.intervals);
         // Nothing selected with C: every step from C is not scorable, never filled in.
         let gaps: Vec<&Sequence> = p.sequences.iter().filter(|s| s.rank.is_none()).collect();
@@ -960,7 +964,7 @@ mod tests {
             start: Some("B".into()),
             ..PlanSettings::default()
         };
-        let p = plan(&steps, &settings);
+        let p = plan(&steps, &settings.clone().check().unwrap());
         let best = &p.sequences[0];
         assert_eq!(best.text(), "B -> A -> B");
         assert_eq!(best.length(), 2);
@@ -973,7 +977,9 @@ mod tests {
             &PlanSettings {
                 start: None,
                 ..settings
-            },
+            }
+            .check()
+            .unwrap(),
         );
         let ranked: Vec<String> = free
             .sequences

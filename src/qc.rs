@@ -15,6 +15,7 @@ use std::path::Path;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use crate::checked::{Check, Checked};
 use crate::error::{Problem, Result};
 use crate::normalize::{
     control_levels, units_of, BlankSource, ControlLevels, NormalizeSettings, PlateControls, Unit,
@@ -24,9 +25,11 @@ use crate::plate::{PlateFormat, WellPos};
 use crate::stats;
 use crate::wells::{Role, WellTable};
 
-/// Plate QC thresholds.
+/// Plate QC thresholds, as the assay's `[qc]` section writes them; checked once into a
+/// [`Checked`] value ([`Check::check`]) before QC takes them.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
+#[non_exhaustive]
 pub struct QcSettings {
     /// Verdict `fail` below this Z′.
     pub z_prime_fail: f64,
@@ -69,9 +72,10 @@ impl QcSettings {
         "exclude_failed",
         "spatial_threshold",
     ];
+}
 
-    /// Problems with the values, each with the key it is about.
-    pub fn problems(&self) -> Vec<(&'static str, String)> {
+impl Check for QcSettings {
+    fn problems(&self) -> Vec<(&'static str, String)> {
         let qc = self;
         let mut out = Vec::new();
         let mut bad = |key: &'static str, msg: String| out.push((key, msg));
@@ -509,11 +513,11 @@ pub struct Normalized {
     pub warnings: Vec<Problem>,
 }
 
-/// Runs QC and normalization on a checked wells table.
+/// Runs QC and normalization on a checked wells table, with checked settings.
 pub fn normalize_and_qc(
     table: &WellTable,
-    qc_settings: &QcSettings,
-    normalize: &NormalizeSettings,
+    qc_settings: &Checked<QcSettings>,
+    normalize: &Checked<NormalizeSettings>,
     source: &Path,
 ) -> Result<Normalized> {
     let controls = PlateControls::gather(table);

@@ -6,11 +6,16 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use crate::error::{Problem, Result};
+use crate::fit::FitStatus;
+use crate::lineage::Course;
 use crate::outdir::Staging;
+use crate::output::read::GrowthStatus;
 use crate::plot::data::{FitRow, QcRow, Response, RunData};
 use crate::plot::style::{self, short_number};
 use crate::plot::{self, Figure, Format, Kind, PlotOptions, ReportMode};
-use crate::progress::{Progress, Silent, Stage};
+use crate::progress::{Progress, Stage};
+use crate::qc::Verdict;
+use crate::shift::Call;
 
 /// The report's file name in the output folder.
 pub const REPORT_NAME: &str = "report.html";
@@ -208,17 +213,9 @@ pub struct Plotted {
 
 /// `collateral plot`: redraws the figures and the report of an existing output folder without
 /// refitting. Files are staged and moved into place together, and added to the manifest in
-/// `run.json` so a later run into the folder knows them as collateral's.
-pub fn plot_folder(dir: &Path, options: &PlotOptions) -> Result<Plotted> {
-    plot_folder_with_progress(dir, options, &Silent)
-}
-
-/// [`plot_folder`], telling `progress` of the drawing (files drawn).
-pub fn plot_folder_with_progress(
-    dir: &Path,
-    options: &PlotOptions,
-    progress: &dyn Progress,
-) -> Result<Plotted> {
+/// `run.json` so a later run into the folder knows them as collateral's. `progress` is told of
+/// the drawing (files drawn; `&progress::Silent` for nothing).
+pub fn plot_folder(dir: &Path, options: &PlotOptions, progress: &dyn Progress) -> Result<Plotted> {
     // The lock before reading: a run committing into the folder must not change it mid-drawing.
     let staging = Staging::new(dir)?;
     progress.begin(Stage::Draw, "files", None);
@@ -407,15 +404,18 @@ fn lineages_section(
             .iter()
             .map(|t| t.evolution_time.to_bits())
             .collect();
-        let unit = data.run["assay"]["evolution_time_unit"]
-            .as_str()
+        let unit = data
+            .run
+            .assay
+            .evolution_time_unit
+            .as_deref()
             .unwrap_or("time units");
         let pairs: Vec<&crate::plot::data::StabilityRow> = data
             .stability
             .iter()
             .filter(|s| s.drug != s.selected_with)
             .collect();
-        let count = |c: &str| pairs.iter().filter(|s| s.course == c).count();
+        let count = |c: Option<Course>| pairs.iter().filter(|s| s.course == c).count();
         let _ = writeln!(
             h,
             "<p>{} lineages sampled at {} evolution times ({}). Of {} lineage × drug pairs (the selecting drug left out), collateral sensitivity <b>persisted</b> at every time point in {}, <b>emerged</b> and lasted to the last time point in {}, <b>faded</b> before the last in {}, came and went (intermittent) in {}, and never appeared in {}; {} had no determined call. Per pair: {}; every time point: {}.</p>",
@@ -423,12 +423,12 @@ fn lineages_section(
             times.len(),
             escape(unit),
             pairs.len(),
-            count("persistent"),
-            count("emerging"),
-            count("fading"),
-            count("intermittent"),
-            count("never"),
-            count(""),
+            count(Some(Course::Persistent)),
+            count(Some(Course::Emerging)),
+            count(Some(Course::Fading)),
+            count(Some(Course::Intermittent)),
+            count(Some(Course::Never)),
+            count(None),
             link("stability.csv"),
             link("trajectories.csv")
         );
@@ -595,23 +595,28 @@ fn qc_rows(qc: &[&QcRow]) -> (Vec<Vec<String>>, Vec<String>) {
     (rows, classes)
 }
 
-fn count(run: &serde_json::Value, path: &[&str]) -> String {
-    let mut v = run;
-    for p in path {
-        v = &v[*p];
-    }
-    match v {
-        serde_json::Value::Null => "?".into(),
-        other => other.to_string(),
+/// A count of `run.json` as shown on a tile: `?` when the record has none.
+fn count<T: std::fmt::Display>(value: Option<T>) -> String {
+    value.map_or_else(|| "?".into(), |v| v.to_string())
+}
+
+/// Rank of a verdict among the worst QC units: fail first, then warn, then pass.
+fn verdict_rank(verdict: Verdict) -> u8 {
+    match verdict {
+        Verdict::Fail => 0,
+        Verdict::Warn => 1,
+        Verdict::Pass => 2,
     }
 }
 
-/// Rank of a verdict among the worst QC units: fail first, then warn, then the rest.
-fn verdict_rank(verdict: &str) -> u8 {
-    match verdict {
-        "fail" => 0,
-        "warn" => 1,
-        _ => 2,
+/// Whether the fit the report's fit table shows for `response` ended `ok`: the GR or DIP fit
+/// for growth responses, the viability fit otherwise (as [`fit_table_columns`] chooses).
+fn fit_is_ok(f: &FitRow, response: Response) -> bool {
+    let ok = Some(GrowthStatus::Fit(FitStatus::Ok));
+    match response {
+        Response::Gr => f.gr_status == ok,
+        Response::Dip => f.dip_status == ok,
+        Response::Viability | Response::ViabilityEc50 | Response::Mic => f.status == FitStatus::Ok,
     }
 }
 
@@ -627,8 +632,8 @@ pub fn worst_units(data: &RunData, keep: usize) -> Vec<&QcRow> {
                 f64::NEG_INFINITY
             }
         };
-        verdict_rank(&a.verdict)
-            .cmp(&verdict_rank(&b.verdict))
+        verdict_rank(a.verdict)
+            .cmp(&verdict_rank(b.verdict))
             .then(z(a).total_cmp(&z(b)))
     });
     units.truncate(keep);
@@ -640,7 +645,7 @@ pub fn worst_units(data: &RunData, keep: usize) -> Vec<&QcRow> {
 pub fn strongest_shifts(data: &RunData, keep: usize) -> Vec<&crate::plot::data::ShiftRow> {
     let mut rows: Vec<&crate::plot::data::ShiftRow> = data
         .pooled_shifts()
-        .filter(|s| matches!(s.call.as_str(), "collateral_sensitive" | "cross_resistant"))
+        .filter(|s| matches!(s.call, Call::CollateralSensitive | Call::CrossResistant))
         .collect();
     let size = |s: &crate::plot::data::ShiftRow| {
         if s.log2_fc.is_finite() {
@@ -715,10 +720,32 @@ pub fn report_html(
     format: Format,
     mode: ReportMode,
 ) -> Result<String> {
-    let run = &data.run;
     let summary = mode == ReportMode::Summary;
-    let name = run["assay"]["name"].as_str().unwrap_or("collateral run");
     let mut h = String::new();
+    page_head(&mut h, data, summary);
+    h.push_str("<h2 id=\"summary\">Run summary</h2><div class=\"summary\">\n");
+    summary_tiles(&mut h, data);
+    warnings_list(&mut h, data);
+    qc_section(&mut h, data, drawing, format, summary);
+    if data.compared {
+        map_and_network_section(&mut h, data, drawing, format, summary);
+        lineages_section(&mut h, data, drawing, format, summary);
+        plan_section(&mut h, data, drawing, format);
+        shifts_section(&mut h, data, summary);
+    }
+    drugs_section(&mut h, drawing, format, summary);
+    lines_section(&mut h, drawing, format, summary);
+    fits_section(&mut h, data, summary);
+    plates_section(&mut h, drawing, format, summary);
+    settings_section(&mut h, data, summary);
+    let _ = write!(h, "<script>{SCRIPT}</script>\n</body></html>\n");
+    Ok(h)
+}
+
+/// The page's head, title line, navigation and (for a summary) the note on what is left out.
+fn page_head(h: &mut String, data: &RunData, summary: bool) {
+    let run = &data.run;
+    let name = run.assay.name.as_str();
     let _ = write!(
         h,
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>{} — collateral report</title>\n<style>{CSS}</style></head><body>\n",
@@ -728,8 +755,8 @@ pub fn report_html(
         h,
         "<h1>{}</h1><p>collateral {} · assay file <code>{}</code> · concentrations in {}</p>",
         escape(name),
-        escape(run["version"].as_str().unwrap_or("?")),
-        escape(run["assay"]["path"].as_str().unwrap_or("?")),
+        escape(&run.version),
+        escape(&run.assay.path),
         escape(&data.unit())
     );
     let compared = data.compared;
@@ -755,38 +782,31 @@ pub fn report_html(
             plot::FULL_REPORT_MAX_PLATES
         );
     }
+}
 
-    // Summary and warnings first.
-    h.push_str("<h2 id=\"summary\">Run summary</h2><div class=\"summary\">\n");
+/// The run summary's tiles: the counts of `run.json`.
+fn summary_tiles(h: &mut String, data: &RunData) {
+    let run = &data.run;
+    let compared = data.compared;
+    let c = &run.counts;
     let mut tiles: Vec<(String, String)> = vec![
-        (count(run, &["counts", "plates"]), "plates".into()),
-        (count(run, &["counts", "wells"]), "wells".into()),
+        (c.plates.to_string(), "plates".into()),
+        (c.wells.to_string(), "wells".into()),
+        (c.excluded_wells.to_string(), "wells excluded".into()),
         (
-            count(run, &["counts", "excluded_wells"]),
-            "wells excluded".into(),
-        ),
-        (
-            count(run, &["counts", "flagged_wells"]),
+            c.flagged_wells.to_string(),
             "wells with unreadable signal".into(),
         ),
         (
-            format!(
-                "{} / {} / {}",
-                count(run, &["counts", "qc_pass"]),
-                count(run, &["counts", "qc_warn"]),
-                count(run, &["counts", "qc_fail"])
-            ),
+            format!("{} / {} / {}", c.qc_pass, c.qc_warn, c.qc_fail),
             "QC units pass / warn / fail".into(),
         ),
-        (count(run, &["counts", "cell_lines"]), "cell lines".into()),
-        (count(run, &["counts", "drugs"]), "drugs".into()),
+        (c.cell_lines.to_string(), "cell lines".into()),
+        (c.drugs.to_string(), "drugs".into()),
         (
             format!(
                 "{} / {} / {} / {}",
-                count(run, &["counts", "curves", "ok"]),
-                count(run, &["counts", "curves", "flat"]),
-                count(run, &["counts", "curves", "insufficient_data"]),
-                count(run, &["counts", "curves", "failed"])
+                c.curves.ok, c.curves.flat, c.curves.insufficient_data, c.curves.failed
             ),
             "curves ok / flat / insufficient data / failed".into(),
         ),
@@ -795,26 +815,25 @@ pub fn report_html(
         tiles.push((
             format!(
                 "{} / {} / {} / {}",
-                count(run, &["counts", "shifts", "collateral_sensitive"]),
-                count(run, &["counts", "shifts", "cross_resistant"]),
-                count(run, &["counts", "shifts", "neutral"]),
-                count(run, &["counts", "shifts", "undetermined"])
+                count(c.shifts.map(|s| s.collateral_sensitive)),
+                count(c.shifts.map(|s| s.cross_resistant)),
+                count(c.shifts.map(|s| s.neutral)),
+                count(c.shifts.map(|s| s.undetermined))
             ),
             "shifts CS / CR / neutral / undetermined".into(),
         ));
-        tiles.push((
-            count(run, &["counts", "shifts", "cycles"]),
-            "CS cycles".into(),
-        ));
+        tiles.push((count(c.shifts.map(|s| s.cycles)), "CS cycles".into()));
     }
     for (value, label) in &tiles {
         let _ = writeln!(h, "<div><b>{}</b>{}</div>", escape(value), escape(label));
     }
     h.push_str("</div>\n");
-    let warnings: Vec<&str> = run["warnings"]
-        .as_array()
-        .map(|a| a.iter().filter_map(|w| w.as_str()).collect())
-        .unwrap_or_default();
+}
+
+/// The run's warnings, the first [`MAX_WARNINGS`] of them.
+fn warnings_list(h: &mut String, data: &RunData) {
+    let run = &data.run;
+    let warnings = &run.warnings;
     if warnings.is_empty() {
         h.push_str("<p class=\"ok\">No warnings.</p>\n");
     } else {
@@ -836,8 +855,11 @@ pub fn report_html(
             );
         }
     }
+}
 
-    // QC.
+/// The plate QC section: the overview, then every unit (or, for a summary, the worst with
+/// their plate maps).
+fn qc_section(h: &mut String, data: &RunData, drawing: &Drawing, format: Format, summary: bool) {
     h.push_str("<h2 id=\"qc\">Plate QC</h2>\n");
     for f in drawing.inline_of(Kind::QcOverview) {
         h.push_str(&figure_html(f, format));
@@ -885,108 +907,119 @@ pub fn report_html(
         let (rows, classes) = qc_rows(&all);
         h.push_str(&table("qc-table", &QC_TABLE_COLUMNS, &rows, &classes));
     }
+}
 
-    if compared {
-        h.push_str("<h2 id=\"map\">Collateral-sensitivity map</h2>\n");
-        if data.pooled_shifts().next().is_none() {
-            h.push_str("<p><code>shifts.csv</code> holds no shift: no resistant line could be compared with its parental line.</p>\n");
-        }
-        for f in drawing.inline_of(Kind::Heatmap) {
-            h.push_str(&figure_html(f, format));
-        }
-        for f in drawing.inline_of(Kind::HeatmapTop) {
-            let _ = writeln!(h, "<div class=\"natural\">{}</div>", figure_html(f, format));
-        }
-        h.push_str("<h2 id=\"network\">Drug network and cycles</h2>\n");
-        for f in drawing.inline_of(Kind::Network) {
-            h.push_str(&figure_html(f, format));
-        }
-        let shown = if summary {
-            SUMMARY_CYCLES
-        } else {
-            data.cycles.len()
-        };
-        let rows: Vec<Vec<String>> = data
-            .cycles
-            .iter()
-            .take(shown)
-            .map(|c| {
-                vec![
-                    c.rank.clone(),
-                    c.length.clone(),
-                    c.cycle.clone(),
-                    c.sum_log2_fc.clone(),
-                    c.max_q_value.clone(),
-                ]
-            })
-            .collect();
-        if rows.is_empty() {
-            h.push_str("<p><code>cycles.csv</code> holds no collateral-sensitivity cycle.</p>\n");
-        } else {
-            if data.cycles.len() > rows.len() {
-                let _ = writeln!(
-                    h,
-                    "<p>The {} highest-ranked of {} cycles; all are in {}.</p>",
-                    rows.len(),
-                    data.cycles.len(),
-                    link("cycles.csv")
-                );
-            } else {
-                h.push_str("<p>From <code>cycles.csv</code>:</p>");
-            }
-            h.push_str(&table(
-                "cycles-table",
-                &["rank", "length", "cycle", "sum_log2_fc", "max_q_value"],
-                &rows,
-                &[],
-            ));
-        }
-        lineages_section(&mut h, data, drawing, format, summary);
-        plan_section(&mut h, data, drawing, format);
-        let metric = data
-            .shifts
-            .first()
-            .map_or("ic50".to_string(), |s| s.metric.clone());
-        let _ = writeln!(
-            h,
-            "<h2 id=\"shifts\">Shifts: log2 fold change of {}</h2>",
-            escape(&metric)
-        );
-        let rows: Vec<&crate::plot::data::ShiftRow> = if summary {
-            let strongest = strongest_shifts(data, SUMMARY_TABLE_ROWS);
+/// The collateral-sensitivity map, the drug network and the cycles.
+fn map_and_network_section(
+    h: &mut String,
+    data: &RunData,
+    drawing: &Drawing,
+    format: Format,
+    summary: bool,
+) {
+    h.push_str("<h2 id=\"map\">Collateral-sensitivity map</h2>\n");
+    if data.pooled_shifts().next().is_none() {
+        h.push_str("<p><code>shifts.csv</code> holds no shift: no resistant line could be compared with its parental line.</p>\n");
+    }
+    for f in drawing.inline_of(Kind::Heatmap) {
+        h.push_str(&figure_html(f, format));
+    }
+    for f in drawing.inline_of(Kind::HeatmapTop) {
+        let _ = writeln!(h, "<div class=\"natural\">{}</div>", figure_html(f, format));
+    }
+    h.push_str("<h2 id=\"network\">Drug network and cycles</h2>\n");
+    for f in drawing.inline_of(Kind::Network) {
+        h.push_str(&figure_html(f, format));
+    }
+    let shown = if summary {
+        SUMMARY_CYCLES
+    } else {
+        data.cycles.len()
+    };
+    let rows: Vec<Vec<String>> = data
+        .cycles
+        .iter()
+        .take(shown)
+        .map(|c| {
+            vec![
+                c.rank.clone(),
+                c.length.clone(),
+                c.cycle.clone(),
+                c.sum_log2_fc.clone(),
+                c.max_q_value.clone(),
+            ]
+        })
+        .collect();
+    if rows.is_empty() {
+        h.push_str("<p><code>cycles.csv</code> holds no collateral-sensitivity cycle.</p>\n");
+    } else {
+        if data.cycles.len() > rows.len() {
             let _ = writeln!(
                 h,
-                "<p>The {} collaterally sensitive or cross-resistant shifts with the largest |log2 FC| (of {} rows); every shift is in {}.</p>",
-                strongest.len(),
-                data.shifts.len(),
-                link("shifts.csv")
+                "<p>The {} highest-ranked of {} cycles; all are in {}.</p>",
+                rows.len(),
+                data.cycles.len(),
+                link("cycles.csv")
             );
-            strongest
         } else {
-            h.push_str("<p>From <code>shifts.csv</code>.</p>\n");
-            data.shifts.iter().collect()
-        };
-        let table_rows: Vec<Vec<String>> = rows
-            .iter()
-            .map(|r| {
-                SHIFT_TABLE_COLUMNS
-                    .iter()
-                    .map(|c| r.cells.text(c))
-                    .collect()
-            })
-            .collect();
-        let classes: Vec<String> = rows.iter().map(|r| format!("call-{}", r.call)).collect();
+            h.push_str("<p>From <code>cycles.csv</code>:</p>");
+        }
         h.push_str(&table(
-            "shifts-table",
-            &SHIFT_TABLE_COLUMNS,
-            &table_rows,
-            &classes,
+            "cycles-table",
+            &["rank", "length", "cycle", "sum_log2_fc", "max_q_value"],
+            &rows,
+            &[],
         ));
     }
+}
 
+/// The shifts table (for a summary, the strongest shifts).
+fn shifts_section(h: &mut String, data: &RunData, summary: bool) {
+    let metric = data
+        .shifts
+        .first()
+        .map_or("ic50".to_string(), |s| s.metric.name().to_string());
+    let _ = writeln!(
+        h,
+        "<h2 id=\"shifts\">Shifts: log2 fold change of {}</h2>",
+        escape(&metric)
+    );
+    let rows: Vec<&crate::plot::data::ShiftRow> = if summary {
+        let strongest = strongest_shifts(data, SUMMARY_TABLE_ROWS);
+        let _ = writeln!(
+            h,
+            "<p>The {} collaterally sensitive or cross-resistant shifts with the largest |log2 FC| (of {} rows); every shift is in {}.</p>",
+            strongest.len(),
+            data.shifts.len(),
+            link("shifts.csv")
+        );
+        strongest
+    } else {
+        h.push_str("<p>From <code>shifts.csv</code>.</p>\n");
+        data.shifts.iter().collect()
+    };
+    let table_rows: Vec<Vec<String>> = rows
+        .iter()
+        .map(|r| {
+            SHIFT_TABLE_COLUMNS
+                .iter()
+                .map(|c| r.cells.text(c))
+                .collect()
+        })
+        .collect();
+    let classes: Vec<String> = rows.iter().map(|r| format!("call-{}", r.call)).collect();
+    h.push_str(&table(
+        "shifts-table",
+        &SHIFT_TABLE_COLUMNS,
+        &table_rows,
+        &classes,
+    ));
+}
+
+/// Dose–response by drug: the drug overviews (for a summary, the highlights and links).
+fn drugs_section(h: &mut String, drawing: &Drawing, format: Format, summary: bool) {
     h.push_str("<h2 id=\"drugs\">Dose-response by drug</h2>\n");
     let overviews: Vec<&str> = drawing.files_of(Kind::DrugOverview).collect();
-    let grids: Vec<&str> = drawing.files_of(Kind::Grid).collect();
     if summary {
         for f in drawing.inline_of(Kind::Highlights) {
             h.push_str(&figure_html(f, format));
@@ -1026,6 +1059,11 @@ pub fn report_html(
             ));
         }
     }
+}
+
+/// Dose–response by line: the grids (for a summary, links to them).
+fn lines_section(h: &mut String, drawing: &Drawing, format: Format, summary: bool) {
+    let grids: Vec<&str> = drawing.files_of(Kind::Grid).collect();
     h.push_str("<h2 id=\"curves\">Dose-response by line</h2>\n");
     if grids.is_empty() {
         h.push_str("<p>No dose-response panels (no fitted curves selected).</p>\n");
@@ -1058,10 +1096,13 @@ pub fn report_html(
             ));
         }
     }
+}
 
+/// The fits table (for a summary, the fits that are not `ok`).
+fn fits_section(h: &mut String, data: &RunData, summary: bool) {
     h.push_str("<h2 id=\"fits\">Fits</h2>\n");
     let (fit_columns, status) = fit_table_columns(data.response);
-    if status != "status" {
+    if matches!(data.response, Response::Gr | Response::Dip) {
         let _ = writeln!(
             h,
             "<p>The {} fits, whose {} the lines were compared on; the viability fits are in {} too.</p>",
@@ -1074,7 +1115,7 @@ pub fn report_html(
         let not_ok: Vec<&FitRow> = data
             .fits
             .iter()
-            .filter(|f| f.cells.text(status) != "ok")
+            .filter(|f| !fit_is_ok(f, data.response))
             .collect();
         let shown: Vec<&FitRow> = not_ok.iter().take(SUMMARY_TABLE_ROWS).copied().collect();
         let _ = writeln!(
@@ -1096,7 +1137,10 @@ pub fn report_html(
     };
     let (rows, classes) = fit_rows(&fits, fit_columns, status);
     h.push_str(&table("fits-table", fit_columns, &rows, &classes));
+}
 
+/// The plate maps (for a summary, links to them).
+fn plates_section(h: &mut String, drawing: &Drawing, format: Format, summary: bool) {
     h.push_str("<h2 id=\"plates\">Plate maps</h2>\n");
     let plates: Vec<&str> = drawing.files_of(Kind::PlateMap).collect();
     if summary {
@@ -1126,22 +1170,17 @@ pub fn report_html(
             ));
         }
     }
+}
 
+/// The settings and inputs of `run.json`, and the colours' legend.
+fn settings_section(h: &mut String, data: &RunData, summary: bool) {
+    let run = &data.run;
     h.push_str("<h2 id=\"settings\">Settings and inputs</h2><p>From <code>run.json</code>.</p>\n");
-    let inputs: Vec<Vec<String>> = run["inputs"]
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .map(|i| {
-                    vec![
-                        i["path"].as_str().unwrap_or_default().to_string(),
-                        i["sha256"].as_str().unwrap_or_default().to_string(),
-                        i["bytes"].to_string(),
-                    ]
-                })
-                .collect()
-        })
-        .unwrap_or_default();
+    let inputs: Vec<Vec<String>> = run
+        .inputs
+        .iter()
+        .map(|i| vec![i.path.clone(), i.sha256.clone(), i.bytes.to_string()])
+        .collect();
     let shown = if summary {
         SUMMARY_TABLE_ROWS.min(inputs.len())
     } else {
@@ -1161,7 +1200,9 @@ pub fn report_html(
         &inputs[..shown],
         &[],
     ));
-    let settings = serde_json::to_string_pretty(&run["settings"]).unwrap_or_default();
+    let settings = serde_json::to_value(&run.settings)
+        .and_then(|v| serde_json::to_string_pretty(&v))
+        .unwrap_or_default();
     let _ = writeln!(h, "<pre id=\"settings-json\">{}</pre>", escape(&settings));
     let _ = writeln!(
         h,
@@ -1169,8 +1210,6 @@ pub fn report_html(
         style::hex(style::SENSITIVE_BLUE),
         style::hex(style::RESISTANT_RED)
     );
-    let _ = write!(h, "<script>{SCRIPT}</script>\n</body></html>\n");
-    Ok(h)
 }
 
 #[cfg(test)]

@@ -37,6 +37,7 @@ use std::fmt;
 
 use statrs::distribution::{ContinuousCDF, StudentsT};
 
+use crate::checked::{Check, Checked};
 use crate::fit::{CurveFit, FitStatus, Ic50Qualifier};
 use crate::lines::LinesTable;
 
@@ -89,9 +90,11 @@ impl fmt::Display for Call {
     }
 }
 
-/// Settings of the shift step.
+/// Settings of the shift step, as the assay's `[shift]` section or a command's flags write
+/// them; checked once into a [`Checked`] value ([`Check::check`]) before shifts are computed.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(deny_unknown_fields, default)]
+#[non_exhaustive]
 pub struct ShiftSettings {
     /// Metric compared.
     pub metric: Metric,
@@ -130,9 +133,10 @@ impl ShiftSettings {
         "per_replicate",
         "max_cycle_length",
     ];
+}
 
-    /// Problems with the values, as messages naming the key.
-    pub fn problems(&self) -> Vec<(&'static str, String)> {
+impl Check for ShiftSettings {
+    fn problems(&self) -> Vec<(&'static str, String)> {
         let mut out = Vec::new();
         if !(self.tau.is_finite() && self.tau >= 0.0) {
             out.push((
@@ -232,7 +236,7 @@ pub struct Shift {
 pub fn compute_shifts(
     estimates: &[Estimate],
     lines: &LinesTable,
-    settings: &ShiftSettings,
+    settings: &Checked<ShiftSettings>,
 ) -> Vec<Shift> {
     let mut rows = pair_estimates(estimates, lines, settings);
     call_shifts(&mut rows, settings);
@@ -389,7 +393,6 @@ fn nichol_call(row: &mut Shift, threshold: f64) {
     }
 }
 
-#[allow(clippy::too_many_arguments)]
 fn pair(
     name: &str,
     parent: &str,
@@ -718,7 +721,7 @@ mod tests {
     }
 
     fn one(r: Estimate, p: Estimate) -> Shift {
-        compute_shifts(&[p, r], &lines(), &ShiftSettings::default()).remove(0)
+        compute_shifts(&[p, r], &lines(), &Checked::default()).remove(0)
     }
 
     #[test]
@@ -790,7 +793,7 @@ mod tests {
         let rows = compute_shifts(
             &[est("R", 1.0, Bound::Equal, 0.1)],
             &lines(),
-            &ShiftSettings::default(),
+            &Checked::default(),
         );
         assert_eq!(rows[0].call, Call::Undetermined);
         assert!(rows[0].reason.contains("no curve of parental line P"));
@@ -801,7 +804,9 @@ mod tests {
         let settings = ShiftSettings {
             rule: CallRule::Dhawan2017,
             ..Default::default()
-        };
+        }
+        .check()
+        .unwrap();
         let run = |r: Estimate, p: Estimate| compute_shifts(&[p, r], &lines(), &settings).remove(0);
         assert_eq!(
             run(
@@ -834,7 +839,9 @@ mod tests {
         let settings = ShiftSettings {
             rule: CallRule::MaltasWood,
             ..Default::default()
-        };
+        }
+        .check()
+        .unwrap();
         // Five ancestor isolates: mean 100, SD √62.5, SE √12.5 = 3.5355; band 89.39 to 110.61.
         let mut estimates = vec![est("P", 100.0, Bound::Equal, 0.01)];
         for (i, v) in [100.0, 110.0, 90.0, 105.0, 95.0].into_iter().enumerate() {
@@ -900,7 +907,7 @@ mod tests {
         // MICs have no IC50 scale for a mean ± 3 SE.
         let mic = ShiftSettings {
             metric: Metric::Mic,
-            ..settings
+            ..settings.into_inner()
         };
         assert!(mic.problems().iter().any(|(k, _)| *k == "rule"));
     }

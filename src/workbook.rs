@@ -22,6 +22,7 @@ use rust_xlsxwriter::{
 use crate::error::{Error, Location, Problem, Result};
 use crate::outdir::Staging;
 // Columns that name things: written as text even when every value looks like a number.
+use crate::output::run_json::{RunJson, RUN_JSON};
 use crate::output::IDENTITY_COLUMNS as TEXT_COLUMNS;
 
 /// The workbook's file name in the output folder.
@@ -37,17 +38,7 @@ pub fn workbook_from_folder(dir: &Path) -> Result<Vec<u8>> {
 
 /// [`workbook_from_folder`], tables of more than `max_rows` rows left to their CSVs.
 fn workbook_with_row_limit(dir: &Path, max_rows: usize) -> Result<Vec<u8>> {
-    let run_json_path = dir.join("run.json");
-    let run: serde_json::Value = {
-        let text = std::fs::read_to_string(&run_json_path)
-            .map_err(|e| Error::io(&run_json_path, "reading", e))?;
-        serde_json::from_str(&text).map_err(|e| {
-            Error::input(
-                Location::file(&run_json_path).at_line(e.line() as u64),
-                format!("not the run.json of a collateral run: {e}"),
-            )
-        })?
-    };
+    let run = RunJson::read(&dir.join(RUN_JSON))?;
     let fail = |e: XlsxError| {
         Error::input(
             Location::file(dir.join(WORKBOOK_NAME)),
@@ -56,7 +47,7 @@ fn workbook_with_row_limit(dir: &Path, max_rows: usize) -> Result<Vec<u8>> {
     };
     let mut book = Workbook::new();
     let mut props = DocProperties::new().set_title("collateral results");
-    if let Some(started) = run.get("started").and_then(|v| v.as_str()) {
+    if let Some(started) = run.started.as_deref() {
         // Seconds are enough, and a fixed time keeps the bytes the same for the same folder.
         if let Ok(t) = ExcelDateTime::parse_from_str(started.get(..19).unwrap_or(started)) {
             props = props.set_creation_datetime(&t);
@@ -347,14 +338,13 @@ fn matrix_sheet(
     Ok(())
 }
 
-fn summary_sheet(
-    ws: &mut Worksheet,
-    run: &serde_json::Value,
-) -> std::result::Result<(), XlsxError> {
+/// The Summary sheet: the assay, the tool, when it ran, every count of `run.json` (nested
+/// counts as `group: count`) and the shift settings.
+fn summary_sheet(ws: &mut Worksheet, run: &RunJson) -> std::result::Result<(), XlsxError> {
     ws.set_name("Summary")?;
     let bold = Format::new().set_bold();
     let title = Format::new().set_bold().set_font_size(14);
-    let name = run["assay"]["name"].as_str().unwrap_or("");
+    let name = &run.assay.name;
     ws.write_string_with_format(0, 0, format!("collateral results: {name}"), &title)?;
     let mut row = 2u32;
     let mut put = |ws: &mut Worksheet, key: &str, value: &serde_json::Value| {
@@ -369,16 +359,22 @@ fn summary_sheet(
         }
         .map(|_| ())
     };
-    put(ws, "assay", &run["assay"]["path"])?;
+    let text = |t: &str| serde_json::Value::String(t.to_string());
+    put(ws, "assay", &text(&run.assay.path))?;
     put(
         ws,
         "concentration unit",
-        &run["assay"]["concentration_unit"],
+        &text(&run.assay.concentration_unit),
     )?;
-    put(ws, "tool version", &run["version"])?;
-    put(ws, "started", &run["started"])?;
-    if let Some(counts) = run["counts"].as_object() {
-        for (k, v) in counts {
+    put(ws, "tool version", &text(&run.version))?;
+    put(
+        ws,
+        "started",
+        &run.started.as_deref().map_or(serde_json::Value::Null, text),
+    )?;
+    // The counts in key order, as the record lists them.
+    if let Ok(serde_json::Value::Object(counts)) = serde_json::to_value(&run.counts) {
+        for (k, v) in &counts {
             match v {
                 serde_json::Value::Object(inner) => {
                     for (k2, v2) in inner {
@@ -389,10 +385,8 @@ fn summary_sheet(
             }
         }
     }
-    if let Some(shift) = run["settings"]["shift"].as_object() {
-        for (k, v) in shift {
-            put(ws, &format!("shift.{k}"), v)?;
-        }
+    for (k, v) in run.settings.shift_entries() {
+        put(ws, &format!("shift.{k}"), &v)?;
     }
     ws.set_column_width(0, 34)?;
     ws.set_column_width(1, 40)?;
@@ -405,17 +399,13 @@ const MAX_SHEET_ROWS: usize = 1_048_575;
 /// The run's warnings, then the workbook's own (`notes`: tables left to their CSVs).
 fn warnings_sheet(
     ws: &mut Worksheet,
-    run: &serde_json::Value,
+    run: &RunJson,
     notes: &[String],
 ) -> std::result::Result<(), XlsxError> {
     ws.set_name("Warnings")?;
     ws.write_string_with_format(0, 0, "warning", &header_format())?;
     let wrap = Format::new().set_text_wrap();
-    let warnings = run["warnings"].as_array().cloned().unwrap_or_default();
-    let texts = warnings
-        .iter()
-        .map(|w| w.as_str().unwrap_or(""))
-        .chain(notes.iter().map(String::as_str));
+    let texts = run.warnings.iter().chain(notes).map(String::as_str);
     for (i, w) in texts.enumerate() {
         ws.write_string_with_format(i as u32 + 1, 0, w, &wrap)?;
     }
@@ -453,7 +443,14 @@ mod tests {
         use calamine::{open_workbook_auto_from_rs, Data, Reader};
         let dir = tempfile::tempdir().unwrap();
         let write = |name: &str, text: &str| std::fs::write(dir.path().join(name), text).unwrap();
-        write("run.json", "{\"warnings\": [\"a run warning\"]}");
+        let record = RunJson {
+            tool: crate::output::run_json::TOOL.into(),
+            warnings: vec!["a run warning".into()],
+            ..RunJson::default()
+        };
+        let mut text = Vec::new();
+        record.write(&mut text).unwrap();
+        std::fs::write(dir.path().join(RUN_JSON), text).unwrap();
         write("qc.csv", "plate,z_prime\nP1,0.5\n");
         write("fits.csv", "cell_line,drug,ic50\nA,d,1\nB,d,2\nC,d,3\n");
         let book = workbook_with_row_limit(dir.path(), 2).unwrap();

@@ -187,7 +187,11 @@ fn per_strain_ic50s_agree_with_the_published_ones() {
             points,
         })
         .collect();
-    let fits = collateral::fit::fit_curves(&inputs, &collateral::fit::FitConfig::default());
+    let fits = collateral::fit::fit_curves(
+        &inputs,
+        &collateral::fit::FitConfig::default(),
+        &collateral::progress::Silent,
+    );
     let published: HashMap<(String, String), f64> = published_day27()
         .iter()
         .map(|r| {
@@ -316,7 +320,11 @@ fn all_published_ic50s_of_the_time_series() {
             points,
         })
         .collect();
-    let fits = collateral::fit::fit_curves(&inputs, &collateral::fit::FitConfig::default());
+    let fits = collateral::fit::fit_curves(
+        &inputs,
+        &collateral::fit::FitConfig::default(),
+        &collateral::progress::Silent,
+    );
     let published: HashMap<(String, String, String), f64> =
         read_csv(&raw.join("log2_ic50_trajectories_published.csv"))
             .iter()

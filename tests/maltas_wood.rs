@@ -309,14 +309,15 @@ fn isolates_against_the_authors_procedure() {
             }
         })
         .collect();
-    let config = FitSettings {
-        model: Model::Ll2,
-        ..Default::default()
-    }
-    .check()
-    .unwrap();
+    let mut settings = FitSettings::default();
+    settings.model = Model::Ll2;
+    let config = settings.check().unwrap();
     let mut k: BTreeMap<String, Vec<f64>> = BTreeMap::new();
-    for (input, fit) in inputs.iter().zip(fit_curves(&inputs, &config)) {
+    for (input, fit) in
+        inputs
+            .iter()
+            .zip(fit_curves(&inputs, &config, &collateral::progress::Silent))
+    {
         if fit.status == FitStatus::Ok && fit.ec50 < 1e7 {
             k.entry(input.cell_line.clone()).or_default().push(fit.ec50);
         }

@@ -82,7 +82,8 @@ fn shift_accepts_fits_made_elsewhere() {
         .code(1);
     let err = String::from_utf8_lossy(&res.get_output().stderr).to_string();
     assert!(err.contains("bad.csv:3: `ic50` is `lots`"), "{err}");
-    collateral()
+    // A word no rule has is a usage error (exit 2), naming every rule.
+    let res = collateral()
         .arg("shift")
         .arg(&fits)
         .arg("--lines")
@@ -90,7 +91,14 @@ fn shift_accepts_fits_made_elsewhere() {
         .args(["--rule", "vote", "-o"])
         .arg(dir.path().join("o3"))
         .assert()
-        .code(1);
+        .code(2);
+    let err = String::from_utf8_lossy(&res.get_output().stderr).to_string();
+    assert!(
+        err.contains(
+            "unknown call rule `vote` (expected delta, dhawan2017, nichol2019 or maltas-wood)"
+        ),
+        "{err}"
+    );
 }
 
 const HEAD: &str = "plate,well,cell_line,drug,concentration,role,signal\n";

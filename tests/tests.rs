@@ -31,5 +31,6 @@ mod resistance_mdp;
 mod serve;
 mod shift_cli;
 mod simulated;
+mod typed_outputs;
 mod workbook;
 mod workflow;

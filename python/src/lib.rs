@@ -214,7 +214,7 @@ fn merge(
         figures,
     };
     let report = call(py, threads, || {
-        collateral::merge::merge(&runs, &outdir, &options)
+        collateral::merge::merge(&runs, &outdir, &options, &collateral::progress::Silent)
     })?;
     Ok(Outcome::of(
         report.summary(),
@@ -241,12 +241,15 @@ fn plan(
         serde_json::from_str(settings).map_err(|e| raise(py, settings_error("plan", e)))?;
     let metric = metric
         .map(|m| {
-            serde_json::from_value(serde_json::Value::String(m.to_string())).map_err(|_| {
+            collateral::shift::Metric::from_name(m).ok_or_else(|| {
                 raise(
                     py,
                     Error::config(
                         Location::default(),
-                        format!("metric {m}: expected {}", collateral::shift::Metric::NAMES),
+                        format!(
+                            "metric {m}: expected {}",
+                            collateral::shift::Metric::choices()
+                        ),
                     ),
                 )
             })
@@ -369,7 +372,7 @@ fn fit<'py>(
             &concentration,
             &response,
         )?;
-        let fits = collateral::fit::fit_curves(&curves, &config);
+        let fits = collateral::fit::fit_curves(&curves, &config, &collateral::progress::Silent);
         Ok(collateral::frame::fits_frame(&fits))
     })?;
     frame_columns(py, frame)

@@ -1,14 +1,17 @@
-//! The `[fit]` section of an assay file as written, checked into [`FitSettings`] (and from there
-//! into a [`crate::fit::FitConfig`]) once, when the assay is read.
+//! The `[fit]` section of an assay file as written, checked into [`FitSettings`] and from there
+//! into a [`crate::fit::FitConfig`] once, when the assay is read ([`FitKeys::check_located`]);
+//! the configuration is written back into `run.json` in this form.
 
 use serde::{Deserialize, Serialize};
 
-use super::FitSettings;
+use super::{FitConfig, FitSettings};
+use crate::error::{Location, Problem};
 
 /// Fitting settings as written in the assay file; checked into a fit configuration by
-/// [`FitSettings`].
+/// [`FitKeys::check_located`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
+#[non_exhaustive]
 pub struct FitKeys {
     /// `ll4` (all free), `ll3` (top = 1) or `ll2` (top = 1, bottom = 0).
     pub model: String,
@@ -91,5 +94,72 @@ impl FitKeys {
             outlier_threshold: self.outlier_threshold,
             ..Default::default()
         })
+    }
+
+    /// Checks the keys once into the configuration every fit takes, placing each problem where
+    /// `at` says its key is written (a problem of the whole section at `fit`).
+    pub fn check_located(
+        &self,
+        at: impl Fn(&str) -> Location,
+    ) -> std::result::Result<FitConfig, Vec<Problem>> {
+        let settings = self.to_settings().map_err(|(key, message)| {
+            vec![Problem {
+                location: at(key),
+                message,
+            }]
+        })?;
+        settings.check().map_err(|e| {
+            vec![Problem {
+                location: at("fit"),
+                message: e.to_string(),
+            }]
+        })
+    }
+}
+
+/// The keys that give `settings` (the words of its choices, its bounds as arrays): how a
+/// checked configuration is written into `run.json`.
+impl From<&FitSettings> for FitKeys {
+    fn from(s: &FitSettings) -> FitKeys {
+        FitKeys {
+            model: s.model.name().into(),
+            plateaus: s.plateaus.name().into(),
+            robust: s.robust.name().into(),
+            hill_bounds: [s.hill_bounds.0, s.hill_bounds.1],
+            ec50_margin_decades: s.ec50_margin_decades,
+            top_bounds: [s.top_bounds.0, s.top_bounds.1],
+            bottom_bounds: [s.bottom_bounds.0, s.bottom_bounds.1],
+            flat_alpha: s.flat_alpha,
+            ci_level: s.ci_level,
+            outlier_threshold: s.outlier_threshold,
+        }
+    }
+}
+
+/// Written as the assay file's `[fit]` keys.
+impl Serialize for FitConfig {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        FitKeys::from(self.settings()).serialize(serializer)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_survive_checking() {
+        let keys = FitKeys {
+            model: "ll3".into(),
+            robust: "huber".into(),
+            hill_bounds: [0.1, 5.0],
+            ..FitKeys::default()
+        };
+        let config = keys.check_located(|_| Location::default()).unwrap();
+        assert_eq!(FitKeys::from(config.settings()), keys);
+        assert_eq!(
+            serde_json::to_value(&config).unwrap(),
+            serde_json::to_value(&keys).unwrap()
+        );
     }
 }

@@ -27,9 +27,6 @@ pub mod solver;
 pub mod synthetic;
 pub mod table;
 
-use std::fmt;
-use std::str::FromStr;
-
 use rayon::prelude::*;
 use statrs::distribution::{ContinuousCDF, StudentsT};
 
@@ -38,7 +35,7 @@ use crate::error::{Error, Location};
 pub use keys::FitKeys;
 pub use model::{Curve, Model};
 pub use result::{CurveFit, FitStatus, Ic50Qualifier, FITS_COLUMNS};
-pub use table::{fit_file, fit_file_with_progress, read_fit_input, write_fits, FitSummary};
+pub use table::{fit_file, read_fit_input, write_fits, FitSummary};
 
 /// One measured point of a dose-response curve.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -73,34 +70,7 @@ pub enum Plateaus {
     Observed,
 }
 
-impl Plateaus {
-    /// Name used in tables and on the command line.
-    pub fn name(self) -> &'static str {
-        match self {
-            Plateaus::Free => "free",
-            Plateaus::Observed => "observed",
-        }
-    }
-}
-
-impl fmt::Display for Plateaus {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-impl FromStr for Plateaus {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s.to_ascii_lowercase().as_str() {
-            "free" => Ok(Plateaus::Free),
-            "observed" => Ok(Plateaus::Observed),
-            _ => Err(format!(
-                "unknown plateau option `{s}` (expected free or observed)"
-            )),
-        }
-    }
-}
+crate::words::words!(Plateaus, "plateau option", { Free => "free", Observed => "observed" });
 
 /// Loss for robust fitting by iteratively reweighted least squares.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -114,39 +84,19 @@ pub enum RobustLoss {
     Cauchy,
 }
 
-impl RobustLoss {
-    /// Name used in tables and on the command line.
-    pub fn name(self) -> &'static str {
-        match self {
-            RobustLoss::None => "none",
-            RobustLoss::Huber => "huber",
-            RobustLoss::Cauchy => "cauchy",
-        }
-    }
-}
-
-impl fmt::Display for RobustLoss {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-impl FromStr for RobustLoss {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s.to_ascii_lowercase().as_str() {
-            "none" => Ok(RobustLoss::None),
-            "huber" => Ok(RobustLoss::Huber),
-            "cauchy" => Ok(RobustLoss::Cauchy),
-            _ => Err(format!(
-                "unknown robust loss `{s}` (expected none, huber or cauchy)"
-            )),
-        }
-    }
-}
+crate::words::words!(RobustLoss, "robust loss", { None => "none", Huber => "huber", Cauchy => "cauchy" });
 
 /// Fitting settings as a user gives them. Validate once with [`FitSettings::check`].
+///
+/// ```
+/// use collateral::fit::{FitSettings, Model};
+/// let mut settings = FitSettings::default();
+/// settings.model = Model::Ll3;
+/// let config = settings.check().unwrap();
+/// assert_eq!(config.settings().model, Model::Ll3);
+/// ```
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct FitSettings {
     /// Model: which plateaus are parameters.
     pub model: Model,
@@ -289,6 +239,13 @@ impl FitConfig {
     }
 }
 
+/// Configurations are the same when their settings are (the t quantiles follow from them).
+impl PartialEq for FitConfig {
+    fn eq(&self, other: &Self) -> bool {
+        self.settings == other.settings
+    }
+}
+
 impl Default for FitConfig {
     fn default() -> Self {
         FitSettings::default()
@@ -324,14 +281,11 @@ pub fn fit_named_curve(curve: &CurveInput, config: &FitConfig) -> CurveFit {
 /// Fits many curves in parallel on the current rayon pool. Output order is input order, and
 /// results are bit-identical for any number of threads (each fit is deterministic and shares
 /// nothing).
-pub fn fit_curves(curves: &[CurveInput], config: &FitConfig) -> Vec<CurveFit> {
-    fit_curves_with_progress(curves, config, &crate::progress::Silent)
-}
-
-/// [`fit_curves`], telling `progress` of each curve as it is fitted (from the worker threads,
-/// in the order they finish). The caller begins and ends the stage. The fits and their order
-/// are those of [`fit_curves`]: the observer only counts.
-pub fn fit_curves_with_progress(
+///
+/// `progress` is told of each curve as it is fitted (from the worker threads, in the order they
+/// finish; pass `&progress::Silent` for nothing); the caller begins and ends the stage. The
+/// observer only counts: the fits and their order do not depend on it.
+pub fn fit_curves(
     curves: &[CurveInput],
     config: &FitConfig,
     progress: &dyn crate::progress::Progress,

@@ -7,8 +7,6 @@
 //! many decades a dose series spans.
 
 use nalgebra::Vector4;
-use std::fmt;
-use std::str::FromStr;
 
 /// Index of `top` in a parameter vector.
 pub const TOP: usize = 0;
@@ -34,34 +32,7 @@ pub enum Model {
     Ll2,
 }
 
-impl Model {
-    /// The name used in tables and on the command line (`ll4`, `ll3`, `ll2`).
-    pub fn name(self) -> &'static str {
-        match self {
-            Model::Ll4 => "ll4",
-            Model::Ll3 => "ll3",
-            Model::Ll2 => "ll2",
-        }
-    }
-}
-
-impl fmt::Display for Model {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-impl FromStr for Model {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s.to_ascii_lowercase().as_str() {
-            "ll4" => Ok(Model::Ll4),
-            "ll3" => Ok(Model::Ll3),
-            "ll2" => Ok(Model::Ll2),
-            _ => Err(format!("unknown model `{s}` (expected ll4, ll3 or ll2)")),
-        }
-    }
-}
+crate::words::words!(Model, "model", { Ll4 => "ll4", Ll3 => "ll3", Ll2 => "ll2" });
 
 /// One log-logistic curve: plateaus, log10 ec50 and Hill slope.
 #[derive(Debug, Clone, Copy, PartialEq)]

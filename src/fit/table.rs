@@ -10,7 +10,7 @@ use crate::error::{did_you_mean, Error, ErrorKind, Location, Problem};
 use super::result::{CurveFit, FitStatus, FITS_COLUMNS};
 use crate::progress::{Progress, Stage};
 
-use super::{fit_curves_with_progress, CurveInput, DosePoint, FitConfig};
+use super::{fit_curves, CurveInput, DosePoint, FitConfig};
 
 /// Required columns of the fit input table.
 pub const INPUT_COLUMNS: [&str; 4] = ["cell_line", "drug", "concentration", "response"];
@@ -355,13 +355,9 @@ impl std::fmt::Display for FitSummary {
 }
 
 /// `collateral fit`: reads `input`, fits every curve on the current rayon pool, writes `output`.
-pub fn fit_file(input: &Path, output: &Path, config: &FitConfig) -> crate::Result<FitSummary> {
-    fit_file_with_progress(input, output, config, &crate::progress::Silent)
-}
-
-/// [`fit_file`], telling `progress` of reading (curves read) and fitting (each curve fitted);
-/// the output file is the same byte for byte.
-pub fn fit_file_with_progress(
+/// `progress` is told of reading (curves read) and fitting (each curve fitted); pass
+/// `&progress::Silent` for nothing. The output file is the same byte for byte either way.
+pub fn fit_file(
     input: &Path,
     output: &Path,
     config: &FitConfig,
@@ -371,7 +367,7 @@ pub fn fit_file_with_progress(
     let curves = read_fit_input(input)?;
     progress.end(curves.len() as u64);
     progress.begin(Stage::Fit, "curves", Some(curves.len() as u64));
-    let fits = fit_curves_with_progress(&curves, config, progress);
+    let fits = fit_curves(&curves, config, progress);
     progress.end(fits.len() as u64);
     write_fits(output, &fits)?;
     Ok(FitSummary::of(&fits))

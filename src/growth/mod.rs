@@ -33,9 +33,10 @@ use serde::{Deserialize, Serialize};
 
 pub use columns::{write_fits_with_growth, GrowthFit, GROWTH_COLUMNS};
 
-/// The `[growth]` settings of an assay.
+/// The `[growth]` settings of an assay, checked once into a [`crate::checked::Checked`] value.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 #[serde(deny_unknown_fields, default)]
+#[non_exhaustive]
 pub struct GrowthSettings {
     /// Hours from treatment to the endpoint read, for GR values from doubling times when the
     /// wells have no `time` column (with a `time` column, each plate's latest time is used).
@@ -49,8 +50,15 @@ impl GrowthSettings {
     /// Keys of the `[growth]` section of an assay file.
     pub const KEYS: [&'static str; 2] = ["treatment_hours", "dip_delay_h"];
 
-    /// Problems with the values, as messages naming the key.
-    pub fn problems(&self) -> Vec<(&'static str, String)> {
+    /// Whether every setting is at its default (`run.json` then shows no `growth` section, so
+    /// runs without growth data keep their bytes).
+    pub fn is_default(&self) -> bool {
+        *self == GrowthSettings::default()
+    }
+}
+
+impl crate::checked::Check for GrowthSettings {
+    fn problems(&self) -> Vec<(&'static str, String)> {
         let mut out = Vec::new();
         if let Some(t) = self.treatment_hours {
             if !(t.is_finite() && t > 0.0) {
@@ -69,11 +77,5 @@ impl GrowthSettings {
             }
         }
         out
-    }
-
-    /// Whether every setting is at its default (`run.json` then shows no `growth` section, so
-    /// runs without growth data keep their bytes).
-    pub fn is_default(&self) -> bool {
-        *self == GrowthSettings::default()
     }
 }

@@ -238,7 +238,7 @@ pub(super) fn choose_fits(
                     key.0,
                     key.1,
                     places.join(" and "),
-                    folders[newest.run].json["started"].as_str().unwrap_or_default()
+                    folders[newest.run].json.started.as_deref().unwrap_or_default()
                 ),
             });
             continue;

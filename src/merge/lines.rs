@@ -128,13 +128,7 @@ pub(super) fn run_lines(
     inputs: &mut Vec<crate::run::InputRecord>,
     warnings: &mut Vec<Problem>,
 ) -> Result<Option<LinesTable>> {
-    let Some(assay_path) = f.json["assay"]["path"].as_str() else {
-        return Err(Error::input(
-            Location::file(&f.json_path),
-            "names no assay file (`assay.path`), so its lines table cannot be found; give one with --lines",
-        ));
-    };
-    let assay_path = PathBuf::from(assay_path);
+    let assay_path = PathBuf::from(&f.json.assay.path);
     if !assay_path.is_file() {
         let here = std::env::current_dir()
             .map(|d| d.display().to_string())
@@ -154,13 +148,12 @@ pub(super) fn run_lines(
     let table = LinesTable::read(&lines_path)?;
     let record = input_record(&lines_path)?;
     let shown = lines_path.display().to_string();
-    let recorded = f.json["inputs"]
-        .as_array()
-        .and_then(|a| {
-            a.iter()
-                .find(|i| i["path"].as_str() == Some(shown.as_str()))
-        })
-        .and_then(|i| i["sha256"].as_str());
+    let recorded = f
+        .json
+        .inputs
+        .iter()
+        .find(|i| i.path == shown)
+        .map(|i| i.sha256.as_str());
     if recorded != Some(record.sha256.as_str()) {
         warnings.push(Problem {
             location: Location::file(&lines_path),

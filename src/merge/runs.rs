@@ -2,6 +2,8 @@
 //! shift settings, other settings).
 
 use super::*;
+use crate::output::run_json::{RunJson, TOOL};
+use serde_json::Value;
 
 /// One run folder being merged.
 pub(super) struct RunFolder {
@@ -11,7 +13,8 @@ pub(super) struct RunFolder {
     pub(super) dir: PathBuf,
     /// Its `run.json`.
     pub(super) json_path: PathBuf,
-    pub(super) json: Value,
+    /// Its `run.json`.
+    pub(super) json: RunJson,
     /// `run.json`'s path, SHA-256 and size: the merge's inputs.
     pub(super) record: crate::run::InputRecord,
     /// `started`, normalised to nanoseconds so that text order is time order.
@@ -35,39 +38,35 @@ impl RunFolder {
             ));
         }
         let record = input_record(&json_path)?;
-        let text =
-            std::fs::read_to_string(&json_path).map_err(|e| Error::io(&json_path, "reading", e))?;
         let at = || Location::file(&json_path);
-        let json: Value = serde_json::from_str(&text)
-            .map_err(|e| Error::input(at(), format!("is not valid JSON: {e}")))?;
-        if json.get("tool").and_then(Value::as_str) != Some("collateral") {
-            return Err(Error::input(
-                at(),
-                "was not written by collateral (no `\"tool\": \"collateral\"`)",
-            ));
-        }
-        if json.get("merge").is_some() {
+        let json = RunJson::read(&json_path)?;
+        if json.is_merge() {
             return Err(Error::input(
                 at(),
                 "is the output of `collateral merge`, not of a run; merge the run folders it lists under `merge.runs` instead",
             ));
         }
-        let started = match json.get("started") {
-            None | Some(Value::Null) => None,
-            Some(v) => Some(v.as_str().and_then(sortable_time).ok_or_else(|| {
+        if json.tool != TOOL {
+            return Err(Error::input(
+                at(),
+                "was not written by collateral (no `\"tool\": \"collateral\"`)",
+            ));
+        }
+        let started = match &json.started {
+            None => None,
+            Some(v) => Some(sortable_time(v).ok_or_else(|| {
                 Error::input(
                     at(),
-                    format!("`started` is {v}; expected an RFC 3339 UTC time such as \"2026-12-01T21:53:07.042Z\""),
+                    format!("`started` is {v:?}; expected an RFC 3339 UTC time such as \"2026-12-01T21:53:07.042Z\""),
                 )
             })?),
         };
-        let shift: ShiftSettings = serde_json::from_value(json["settings"]["shift"].clone())
-            .map_err(|e| {
-                Error::input(
-                    at(),
-                    format!("`settings.shift` cannot be read ({e}); was it written by this version of collateral?"),
-                )
-            })?;
+        let Some(shift) = json.settings.shift.clone() else {
+            return Err(Error::input(
+                at(),
+                "has no `settings.shift`; was it written by this version of collateral?",
+            ));
+        };
         // The canonical folder names `.` and `runs/a/` alike.
         let name = std::fs::canonicalize(dir)
             .ok()
@@ -85,9 +84,7 @@ impl RunFolder {
     }
 
     pub(super) fn unit(&self) -> &str {
-        self.json["assay"]["concentration_unit"]
-            .as_str()
-            .unwrap_or_default()
+        &self.json.assay.concentration_unit
     }
 
     /// `run `a` (a/run.json)`, for messages naming the run.
@@ -199,7 +196,7 @@ pub(super) fn common_unit(folders: &[RunFolder]) -> Result<String> {
 pub(super) fn common_shift_settings(
     folders: &[RunFolder],
     o: &ShiftOverrides,
-) -> Result<ShiftSettings> {
+) -> Result<crate::checked::Checked<ShiftSettings>> {
     let first = &folders[0];
     let mut problems = Vec::new();
     for f in &folders[1..] {
@@ -280,10 +277,7 @@ pub(super) fn common_shift_settings(
     if let Some(m) = o.max_cycle_length {
         s.max_cycle_length = m;
     }
-    if let Some((_, msg)) = s.problems().into_iter().next() {
-        return Err(Error::config(Location::default(), msg));
-    }
-    Ok(s)
+    crate::checked::Check::check(s)
 }
 
 /// A settings value as `run.json` writes it, for messages.
@@ -297,13 +291,13 @@ pub(super) fn other_settings_differences(folders: &[RunFolder]) -> Vec<Problem> 
     let first = &folders[0];
     let mut out = Vec::new();
     let empty = serde_json::Map::new();
-    let sections = |f: &RunFolder| f.json["settings"].as_object().cloned().unwrap_or_default();
+    let sections = |f: &RunFolder| f.json.settings.sections_but_shift();
     let a = sections(first);
     for f in &folders[1..] {
         let b = sections(f);
         let mut diffs = Vec::new();
         let names: BTreeSet<&String> = a.keys().chain(b.keys()).collect();
-        for section in names.into_iter().filter(|s| *s != "shift") {
+        for section in names {
             let (sa, sb) = (
                 a.get(section).and_then(Value::as_object).unwrap_or(&empty),
                 b.get(section).and_then(Value::as_object).unwrap_or(&empty),

@@ -114,7 +114,7 @@ pub(super) fn write_wells(
     owner: &BTreeMap<Key, usize>,
     counts: &mut WellCounts,
 ) -> Result<()> {
-    let tail = ["viability", "excluded", "exclusion_reason"];
+    let tail = crate::output::WELL_OUTCOME_COLUMNS;
     let header = union_header(&plates.wells_headers, &tail);
     let io = |e: csv::Error| Error::io(Path::new("wells.csv"), "writing", e.into());
     let mut out = csv::Writer::from_writer(w);
@@ -367,8 +367,9 @@ impl MergedMics {
                     ),
                 });
             }
-            let t = &f.json["settings"]["mic"]["threshold"];
-            thresholds.entry(t.to_string()).or_default().push(&f.name);
+            let t = f.json.settings.mic.as_ref().map(|m| m.threshold);
+            let t = serde_json::to_string(&t).unwrap_or_default();
+            thresholds.entry(t).or_default().push(&f.name);
         }
         if thresholds.len() > 1 {
             let each: Vec<String> = thresholds
@@ -398,9 +399,7 @@ impl MergedMics {
                 }
             }
         }
-        let threshold = folders[0].json["settings"]["mic"]["threshold"]
-            .as_f64()
-            .unwrap_or(crate::mic::MicSettings::default().threshold);
+        let threshold = folders[0].json.settings.mic_threshold();
         Ok(MergedMics {
             mics,
             runs,

@@ -12,6 +12,12 @@ use std::sync::Arc;
 use serde::Deserialize;
 
 use crate::error::{Error, Location, Result};
+use crate::fit::{FitStatus, Ic50Qualifier};
+use crate::lineage::Course;
+use crate::output::read::{csv_error, Column, GrowthStatus, OutputRow, OutputTable};
+use crate::output::run_json::{RunJson, RUN_JSON};
+use crate::qc::Verdict;
+use crate::shift::{Bound, Call, Metric, Shift};
 use crate::wells::Role;
 
 /// Interned names (cell lines, drugs or plates): each distinct text once, numbered in the order
@@ -94,13 +100,13 @@ pub enum Response {
 
 impl Response {
     /// The response for the run's shift metric (`settings.shift.metric` of `run.json`).
-    pub fn for_metric(metric: Option<&str>) -> Response {
+    pub fn for_metric(metric: Option<Metric>) -> Response {
         match metric {
-            Some("ec50") => Response::ViabilityEc50,
-            Some("gr50" | "gr_aoc") => Response::Gr,
-            Some("dip_ec50" | "dip_emax") => Response::Dip,
-            Some("mic") => Response::Mic,
-            _ => Response::Viability,
+            Some(Metric::Ec50) => Response::ViabilityEc50,
+            Some(Metric::Gr50 | Metric::GrAoc) => Response::Gr,
+            Some(Metric::DipEc50 | Metric::DipEmax) => Response::Dip,
+            Some(Metric::Mic) => Response::Mic,
+            Some(Metric::Ic50 | Metric::Auc) | None => Response::Viability,
         }
     }
 
@@ -157,30 +163,30 @@ pub struct FitRow {
     pub hill: f64,
     /// Absolute IC50 or the tested-range edge when censored.
     pub ic50: f64,
-    /// `=`, `>`, `<` or empty.
-    pub ic50_qualifier: String,
+    /// `=`, `>` or `<`; `None` when empty.
+    pub ic50_qualifier: Option<Ic50Qualifier>,
     /// Confidence interval of ic50.
     pub ic50_ci: (f64, f64),
     /// R² of the fit.
     pub r2: f64,
-    /// `ok`, `flat`, `insufficient_data` or `failed`.
-    pub status: String,
+    /// How the fit ended.
+    pub status: FitStatus,
     /// Why, and notes.
     pub message: String,
     /// The fitted GR curve (top 1, bottom GRinf, midpoint GEC50), when the row has one.
     pub gr_curve: Option<crate::fit::Curve>,
     /// GR50 or the tested-range edge when censored (NaN when absent).
     pub gr50: f64,
-    /// `=`, `>`, `<` or empty.
-    pub gr50_qualifier: String,
-    /// The GR fit's status (empty without growth columns).
-    pub gr_status: String,
+    /// `=`, `>` or `<`; `None` when empty.
+    pub gr50_qualifier: Option<Ic50Qualifier>,
+    /// The GR fit's status (`None` without growth columns).
+    pub gr_status: Option<GrowthStatus>,
     /// The fitted DIP-rate curve (top E0, bottom Emax), when the row has one.
     pub dip_curve: Option<crate::fit::Curve>,
     /// EC50 of the DIP-rate curve (NaN when absent).
     pub dip_ec50: f64,
-    /// The DIP fit's status (empty without growth columns).
-    pub dip_status: String,
+    /// The DIP fit's status (`None` without growth columns).
+    pub dip_status: Option<GrowthStatus>,
     /// The row's text cells, for the report's fit table.
     pub cells: Cells,
 }
@@ -189,6 +195,15 @@ impl FitRow {
     /// The fitted curve, when the row has all four parameters.
     pub fn curve(&self) -> Option<crate::fit::Curve> {
         curve_of(self.top, self.bottom, self.ec50, self.hill)
+    }
+}
+
+/// A fit's IC50 (or GR50) qualifier as the bound the figures mark, like a shift's.
+pub fn bound_of(qualifier: Ic50Qualifier) -> Bound {
+    match qualifier {
+        Ic50Qualifier::Equal => Bound::Equal,
+        Ic50Qualifier::Greater => Bound::Greater,
+        Ic50Qualifier::Less => Bound::Less,
     }
 }
 
@@ -203,36 +218,21 @@ fn curve_of(top: f64, bottom: f64, ec50: f64, hill: f64) -> Option<crate::fit::C
     })
 }
 
-/// One `shifts.csv` row.
+/// One `shifts.csv` row: the [`Shift`] that wrote it (read back by [`crate::shift::read_shifts`];
+/// its fields are the row's, through `Deref`) and its cells as written, for the report's table.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ShiftRow {
-    /// Resistant line.
-    pub resistant_line: String,
-    /// Its parental line.
-    pub parental_line: String,
-    /// Drug tested.
-    pub drug: String,
-    /// Drug the line was selected with (may be empty).
-    pub selected_with: String,
-    /// `ic50`, `ec50` or `auc`.
-    pub metric: String,
-    /// log2(resistant / parental).
-    pub log2_fc: f64,
-    /// `=`, `>`, `<` or empty.
-    pub log2_fc_qualifier: String,
-    /// Benjamini–Hochberg q value.
-    pub q_value: f64,
-    /// `collateral_sensitive`, `cross_resistant`, `neutral` or `undetermined`.
-    pub call: String,
-    /// Replicate (empty for pooled rows).
-    pub replicate: String,
-    /// The resistant line's compared value (for metric mic its maximum-likelihood MIC; NaN
-    /// when absent) and its qualifier (`>`, `<` or empty).
-    pub value_resistant: (f64, String),
-    /// The parental line's, as [`ShiftRow::value_resistant`].
-    pub value_parental: (f64, String),
+    /// The shift.
+    pub shift: Shift,
     /// The row's text cells, for the report's shift table.
     pub cells: Cells,
+}
+
+impl std::ops::Deref for ShiftRow {
+    type Target = Shift;
+    fn deref(&self) -> &Shift {
+        &self.shift
+    }
 }
 
 impl ShiftRow {
@@ -292,12 +292,12 @@ pub struct QcRow {
     pub cell_line: String,
     /// Replicate.
     pub replicate: String,
-    /// Wells on the plate.
-    pub plate_size: usize,
+    /// Wells on the plate (`None` for a plate left out by `--keep-going`).
+    pub plate_size: Option<usize>,
     /// Z′ factor.
     pub z_prime: f64,
-    /// `pass`, `warn` or `fail`.
-    pub verdict: String,
+    /// The verdict.
+    pub verdict: Verdict,
     /// Rules hit.
     pub reason: String,
     /// The row's text cells.
@@ -326,8 +326,8 @@ pub struct EdgeRow {
     pub source: String,
     /// Drug tested.
     pub target: String,
-    /// Aggregated call (`collateral_sensitive`, `cross_resistant`, `neutral`, `mixed`, …).
-    pub call: String,
+    /// The call of most lines; `None` for `mixed` (a tie between CS and CR).
+    pub call: Option<Call>,
     /// Median log2 fold change over the lines.
     pub log2_fc: f64,
 }
@@ -338,7 +338,7 @@ pub struct RunData {
     /// The output folder read.
     pub dir: PathBuf,
     /// `run.json`.
-    pub run: serde_json::Value,
+    pub run: RunJson,
     /// `fits.csv` column names in file order.
     pub fit_columns: Vec<String>,
     /// `fits.csv`.
@@ -404,12 +404,12 @@ pub struct TrajectoryRow {
     pub evolution_time: f64,
     /// log2 fold change (or its bound; NaN when undetermined).
     pub log2_fc: f64,
-    /// `=`, `>`, `<` or empty.
-    pub log2_fc_qualifier: String,
+    /// `=`, `>` or `<`; `None` when empty.
+    pub log2_fc_qualifier: Option<Bound>,
     /// 95 % CI of log2_fc (NaN when none).
     pub ci: (f64, f64),
     /// The call.
-    pub call: String,
+    pub call: Call,
 }
 
 /// One `stability.csv` row, the columns the report uses.
@@ -421,8 +421,8 @@ pub struct StabilityRow {
     pub selected_with: String,
     /// Drug tested.
     pub drug: String,
-    /// Course of CS (`never`, `persistent`, `emerging`, `fading`, `intermittent`, or empty).
-    pub course: String,
+    /// Course of CS; `None` when empty (no determined call).
+    pub course: Option<Course>,
 }
 
 /// One `likelihood.csv` row.
@@ -469,80 +469,14 @@ struct NetworkEdge {
 
 impl RunData {
     /// Reads the outputs of `collateral run` from `dir`. `shifts.csv`, `cycles.csv` and
-    /// `network.json` are optional (a run without a lines table has none).
+    /// `network.json` are optional (a run without a lines table has none); a missing column or
+    /// a malformed cell of any file read is an error naming the file, line and column.
     pub fn read(dir: &Path) -> Result<RunData> {
-        let run_path = dir.join("run.json");
-        let text =
-            std::fs::read_to_string(&run_path).map_err(|e| Error::io(&run_path, "reading", e))?;
-        let run: serde_json::Value = serde_json::from_str(&text)
-            .map_err(|e| Error::input(Location::file(&run_path), format!("not valid JSON: {e}")))?;
-        let fits_table = Csv::read(&dir.join("fits.csv"))?;
-        let fit_columns = fits_table.header.to_vec();
-        let fits: Vec<FitRow> = fits_table
-            .rows()
-            .map(|r| FitRow {
-                cell_line: r.text("cell_line"),
-                drug: r.text("drug"),
-                n_points: r.number("n_points") as usize,
-                top: r.number("top"),
-                bottom: r.number("bottom"),
-                ec50: r.number("ec50"),
-                hill: r.number("hill"),
-                ic50: r.number("ic50"),
-                ic50_qualifier: r.text("ic50_qualifier"),
-                ic50_ci: (r.number("ic50_ci_low"), r.number("ic50_ci_high")),
-                r2: r.number("r2"),
-                status: r.text("status"),
-                message: r.text("message"),
-                // GR curves are 1 at no drug: `fits.csv` has no GR top.
-                gr_curve: curve_of(
-                    1.0,
-                    r.number("grinf"),
-                    r.number("gec50"),
-                    r.number("gr_hill"),
-                ),
-                gr50: r.number("gr50"),
-                gr50_qualifier: r.text("gr50_qualifier"),
-                gr_status: r.text("gr_status"),
-                dip_curve: curve_of(
-                    r.number("dip_e0"),
-                    r.number("dip_emax"),
-                    r.number("dip_ec50"),
-                    r.number("dip_hill"),
-                ),
-                dip_ec50: r.number("dip_ec50"),
-                dip_status: r.text("dip_status"),
-                cells: r.cells(),
-            })
-            .collect();
-        let response = Response::for_metric(run["settings"]["shift"]["metric"].as_str());
+        let run = RunJson::read(&dir.join(RUN_JSON))?;
+        let response = Response::for_metric(run.settings.shift.as_ref().map(|s| s.metric));
+        let (fit_columns, fits) = read_fits(&dir.join("fits.csv"))?;
         let compared = dir.join("shifts.csv").exists();
-        let (shift_columns, shifts) = match Csv::read_optional(&dir.join("shifts.csv"))? {
-            None => (Vec::new(), Vec::new()),
-            Some(t) => (
-                t.header.to_vec(),
-                t.rows()
-                    .map(|r| ShiftRow {
-                        resistant_line: r.text("resistant_line"),
-                        parental_line: r.text("parental_line"),
-                        drug: r.text("drug"),
-                        selected_with: r.text("selected_with"),
-                        metric: r.text("metric"),
-                        log2_fc: r.number("log2_fc"),
-                        log2_fc_qualifier: r.text("log2_fc_qualifier"),
-                        q_value: r.number("q_value"),
-                        call: r.text("call"),
-                        replicate: r.text("replicate"),
-                        value_resistant: (
-                            r.number("value_resistant"),
-                            r.text("qualifier_resistant"),
-                        ),
-                        value_parental: (r.number("value_parental"), r.text("qualifier_parental")),
-                        cells: r.cells(),
-                    })
-                    .collect(),
-            ),
-        };
+        let (shift_columns, shifts) = read_shift_rows(&dir.join("shifts.csv"))?;
         let (mut names, plates, wells, gr) =
             read_wells(&dir.join("wells.csv"), response == Response::Gr)?;
         let dip_points = if response == Response::Dip {
@@ -550,152 +484,10 @@ impl RunData {
         } else {
             Vec::new()
         };
-        let qc_table = Csv::read(&dir.join("qc.csv"))?;
-        let qc_columns = qc_table.header.to_vec();
-        let qc = qc_table
-            .rows()
-            .map(|r| QcRow {
-                plate: r.text("plate"),
-                cell_line: r.text("cell_line"),
-                replicate: r.text("replicate"),
-                plate_size: r.number("plate_size") as usize,
-                z_prime: r.number("z_prime"),
-                verdict: r.text("verdict"),
-                reason: r.text("reason"),
-                cells: r.cells(),
-            })
-            .collect();
-        let cycles = match Csv::read_optional(&dir.join("cycles.csv"))? {
-            None => Vec::new(),
-            Some(t) => t
-                .rows()
-                .map(|r| CycleRow {
-                    rank: r.text("rank"),
-                    length: r.text("length"),
-                    cycle: r.text("cycle"),
-                    sum_log2_fc: r.text("sum_log2_fc"),
-                    max_q_value: r.text("max_q_value"),
-                })
-                .collect(),
-        };
-        let trajectories = match Csv::read_optional(&dir.join("trajectories.csv"))? {
-            None => Vec::new(),
-            Some(t) => t
-                .rows()
-                .map(|r| TrajectoryRow {
-                    lineage: r.text("lineage"),
-                    selected_with: r.text("selected_with"),
-                    drug: r.text("drug"),
-                    evolution_time: r.number("evolution_time"),
-                    log2_fc: r.number("log2_fc"),
-                    log2_fc_qualifier: r.text("log2_fc_qualifier"),
-                    ci: (r.number("ci_low"), r.number("ci_high")),
-                    call: r.text("call"),
-                })
-                .collect(),
-        };
-        let stability = match Csv::read_optional(&dir.join("stability.csv"))? {
-            None => Vec::new(),
-            Some(t) => t
-                .rows()
-                .map(|r| StabilityRow {
-                    lineage: r.text("lineage"),
-                    selected_with: r.text("selected_with"),
-                    drug: r.text("drug"),
-                    course: r.text("course"),
-                })
-                .collect(),
-        };
-        let mut likelihood_cells = Vec::new();
-        let likelihood = match Csv::read_optional(&dir.join("likelihood.csv"))? {
-            None => Vec::new(),
-            Some(t) => t
-                .rows()
-                .map(|r| {
-                    let count = |c: &str| r.text(c).trim().parse::<usize>().unwrap_or(0);
-                    let row = LikelihoodRow {
-                        selected_with: r.text("selected_with"),
-                        drug: r.text("drug"),
-                        evolution_time: r.number("evolution_time"),
-                        n_lineages: count("n_lineages"),
-                        n_cs: count("n_cs"),
-                        n_cr: count("n_cr"),
-                        n_neutral: count("n_neutral"),
-                        cs: (
-                            r.number("cs_likelihood"),
-                            r.number("cs_ci_low"),
-                            r.number("cs_ci_high"),
-                        ),
-                        cr: (
-                            r.number("cr_likelihood"),
-                            r.number("cr_ci_low"),
-                            r.number("cr_ci_high"),
-                        ),
-                    };
-                    likelihood_cells.push(r.cells());
-                    row
-                })
-                .collect(),
-        };
-        let network_path = dir.join("network.json");
-        let edges = if network_path.exists() {
-            let text = std::fs::read_to_string(&network_path)
-                .map_err(|e| Error::io(&network_path, "reading", e))?;
-            let json: NetworkFile = serde_json::from_str(&text).map_err(|e| {
-                Error::input(
-                    Location::file(&network_path),
-                    format!("not valid JSON: {e}"),
-                )
-            })?;
-            json.edges
-                .into_iter()
-                .map(|e| EdgeRow {
-                    source: e.source,
-                    target: e.target,
-                    call: e.call,
-                    log2_fc: e.log2_fc.unwrap_or(f64::NAN),
-                })
-                .collect()
-        } else {
-            Vec::new()
-        };
-
-        let mut drug_list: Vec<String> = Vec::new();
-        let mut seen = std::collections::HashSet::new();
-        let mut fit_index: HashMap<String, HashMap<String, usize>> = HashMap::new();
-        for (i, f) in fits.iter().enumerate() {
-            if seen.insert(f.drug.as_str()) {
-                drug_list.push(f.drug.clone());
-            }
-            fit_index
-                .entry(f.cell_line.clone())
-                .or_default()
-                .entry(f.drug.clone())
-                .or_insert(i);
-        }
-        let mut resistant: Vec<(String, String)> = Vec::new();
-        let mut seen = std::collections::HashSet::new();
-        let mut pooled_index: HashMap<String, HashMap<String, usize>> = HashMap::new();
-        let mut replicate_index: HashMap<String, HashMap<String, Vec<usize>>> = HashMap::new();
-        for (i, s) in shifts.iter().enumerate() {
-            if seen.insert(s.resistant_line.as_str()) {
-                resistant.push((s.resistant_line.clone(), s.parental_line.clone()));
-            }
-            if s.replicate.is_empty() {
-                pooled_index
-                    .entry(s.resistant_line.clone())
-                    .or_default()
-                    .entry(s.drug.clone())
-                    .or_insert(i);
-            } else {
-                replicate_index
-                    .entry(s.resistant_line.clone())
-                    .or_default()
-                    .entry(s.drug.clone())
-                    .or_default()
-                    .push(i);
-            }
-        }
+        let (qc_columns, qc) = read_qc(&dir.join("qc.csv"))?;
+        let (likelihood, likelihood_cells) = read_likelihood(&dir.join("likelihood.csv"))?;
+        let (drug_list, fit_index) = fit_index(&fits);
+        let (resistant, pooled_index, replicate_index) = shift_index(&shifts);
         Ok(RunData {
             dir: dir.to_path_buf(),
             run,
@@ -712,11 +504,11 @@ impl RunData {
             dip_points,
             qc_columns,
             qc,
-            cycles,
-            edges,
-            trajectories,
+            cycles: read_cycles(&dir.join("cycles.csv"))?,
+            edges: read_edges(&dir.join("network.json"))?,
+            trajectories: read_trajectories(&dir.join("trajectories.csv"))?,
             likelihood,
-            stability,
+            stability: read_stability(&dir.join("stability.csv"))?,
             likelihood_cells,
             drug_list,
             resistant,
@@ -726,19 +518,44 @@ impl RunData {
         })
     }
 
-    /// The concentration unit from `run.json` (empty when absent).
+    /// The concentration unit from `run.json`.
     pub fn unit(&self) -> String {
-        self.run["assay"]["concentration_unit"]
-            .as_str()
-            .unwrap_or_default()
-            .to_string()
+        self.run.assay.concentration_unit.clone()
     }
 
-    /// The significance level of the calls from `run.json` (0.05 when absent).
+    /// The unit of evolution times from `run.json` (empty when the assay names none).
+    pub fn evolution_time_unit(&self) -> &str {
+        self.run
+            .assay
+            .evolution_time_unit
+            .as_deref()
+            .unwrap_or_default()
+    }
+
+    /// The significance level of the calls from `run.json` (its default when absent).
     pub fn alpha(&self) -> f64 {
-        self.run["settings"]["shift"]["alpha"]
-            .as_f64()
-            .unwrap_or(0.05)
+        self.run.settings.shift_or_default().alpha
+    }
+
+    /// The fold-change threshold τ of the calls from `run.json` (NaN when the run has no
+    /// shift settings).
+    pub fn tau(&self) -> f64 {
+        self.run.settings.shift.as_ref().map_or(f64::NAN, |s| s.tau)
+    }
+
+    /// The Z′ levels of the verdicts `warn` and `fail` from `run.json` (NaN when the run
+    /// records no QC settings, as a merge does not).
+    pub fn z_prime_levels(&self) -> (f64, f64) {
+        self.run
+            .settings
+            .qc
+            .as_ref()
+            .map_or((f64::NAN, f64::NAN), |q| (q.z_prime_warn, q.z_prime_fail))
+    }
+
+    /// The MIC threshold from `run.json` (its default when absent).
+    pub fn mic_threshold(&self) -> f64 {
+        self.run.settings.mic_threshold()
     }
 
     /// The pooled shift rows (one per resistant line and drug; replicate rows left out).
@@ -786,30 +603,449 @@ impl RunData {
     }
 }
 
+/// The text cells of a row, for the report's tables.
+fn cells_of(row: &OutputRow) -> Cells {
+    let (header, record) = row.parts();
+    Cells { header, record }
+}
+
+/// Reads `fits.csv`: its column names and rows. The growth columns are read when the file has
+/// them (runs with growth data).
+fn read_fits(path: &Path) -> Result<(Vec<String>, Vec<FitRow>)> {
+    let t = OutputTable::read(path)?;
+    let c = |name| t.column(name);
+    let (line, drug, n_points, status, message) = (
+        c("cell_line")?,
+        c("drug")?,
+        c("n_points")?,
+        c("status")?,
+        c("message")?,
+    );
+    let (top, bottom, ec50, hill) = (c("top")?, c("bottom")?, c("ec50")?, c("hill")?);
+    let (ic50, qualifier, ci_low, ci_high, r2) = (
+        c("ic50")?,
+        c("ic50_qualifier")?,
+        c("ic50_ci_low")?,
+        c("ic50_ci_high")?,
+        c("r2")?,
+    );
+    let g = |name| t.optional_column(name);
+    let (grinf, gec50, gr_hill, gr50, gr50_qualifier, gr_status) = (
+        g("grinf"),
+        g("gec50"),
+        g("gr_hill"),
+        g("gr50"),
+        g("gr50_qualifier"),
+        g("gr_status"),
+    );
+    let (dip_e0, dip_emax, dip_ec50, dip_hill, dip_status) = (
+        g("dip_e0"),
+        g("dip_emax"),
+        g("dip_ec50"),
+        g("dip_hill"),
+        g("dip_status"),
+    );
+    let columns = t.header.to_vec();
+    let rows = t.rows(|r| {
+        Ok(FitRow {
+            cell_line: r.text(line).to_string(),
+            drug: r.text(drug).to_string(),
+            n_points: r.count(n_points)?,
+            top: r.number(top)?,
+            bottom: r.number(bottom)?,
+            ec50: r.number(ec50)?,
+            hill: r.number(hill)?,
+            ic50: r.number(ic50)?,
+            ic50_qualifier: r.optional(qualifier)?,
+            ic50_ci: (r.number(ci_low)?, r.number(ci_high)?),
+            r2: r.number(r2)?,
+            status: r.named(status)?,
+            message: r.text(message).to_string(),
+            // GR curves are 1 at no drug: `fits.csv` has no GR top.
+            gr_curve: curve_of(
+                1.0,
+                r.number_or_nan(grinf)?,
+                r.number_or_nan(gec50)?,
+                r.number_or_nan(gr_hill)?,
+            ),
+            gr50: r.number_or_nan(gr50)?,
+            gr50_qualifier: r.optional_in(gr50_qualifier)?,
+            gr_status: r.optional_in(gr_status)?,
+            dip_curve: curve_of(
+                r.number_or_nan(dip_e0)?,
+                r.number_or_nan(dip_emax)?,
+                r.number_or_nan(dip_ec50)?,
+                r.number_or_nan(dip_hill)?,
+            ),
+            dip_ec50: r.number_or_nan(dip_ec50)?,
+            dip_status: r.optional_in(dip_status)?,
+            cells: cells_of(r),
+        })
+    })?;
+    Ok((columns, rows))
+}
+
+/// Reads `shifts.csv` when the run wrote one: its column names and rows (both empty without).
+/// The rows are the stage's own [`Shift`]s; every column it writes but `tau` must be there.
+fn read_shift_rows(path: &Path) -> Result<(Vec<String>, Vec<ShiftRow>)> {
+    let Some(t) = OutputTable::read_optional(path)? else {
+        return Ok((Vec::new(), Vec::new()));
+    };
+    for name in crate::shift::SHIFT_COLUMNS {
+        if name != "tau" {
+            t.column(name)?;
+        }
+    }
+    let shifts = crate::shift::read_shifts(path)?;
+    let columns = t.header.to_vec();
+    let cells = t.rows(|r| Ok(cells_of(r)))?;
+    let rows = shifts
+        .into_iter()
+        .zip(cells)
+        .map(|(shift, cells)| ShiftRow { shift, cells })
+        .collect();
+    Ok((columns, rows))
+}
+
+/// Reads `qc.csv`: its column names and rows.
+fn read_qc(path: &Path) -> Result<(Vec<String>, Vec<QcRow>)> {
+    let t = OutputTable::read(path)?;
+    let c = |name| t.column(name);
+    let (plate, line, replicate, plate_size) = (
+        c("plate")?,
+        c("cell_line")?,
+        c("replicate")?,
+        c("plate_size")?,
+    );
+    let (z_prime, verdict, reason) = (c("z_prime")?, c("verdict")?, c("reason")?);
+    let columns = t.header.to_vec();
+    let rows = t.rows(|r| {
+        Ok(QcRow {
+            plate: r.text(plate).to_string(),
+            cell_line: r.text(line).to_string(),
+            replicate: r.text(replicate).to_string(),
+            plate_size: r.optional_count(plate_size)?,
+            z_prime: r.number(z_prime)?,
+            verdict: r.named(verdict)?,
+            reason: r.text(reason).to_string(),
+            cells: cells_of(r),
+        })
+    })?;
+    Ok((columns, rows))
+}
+
+/// Reads `cycles.csv` when the run wrote one (its numbers checked, kept as written).
+fn read_cycles(path: &Path) -> Result<Vec<CycleRow>> {
+    let Some(t) = OutputTable::read_optional(path)? else {
+        return Ok(Vec::new());
+    };
+    let c = |name| t.column(name);
+    let (rank, length, cycle, sum, max_q) = (
+        c("rank")?,
+        c("length")?,
+        c("cycle")?,
+        c("sum_log2_fc")?,
+        c("max_q_value")?,
+    );
+    t.rows(|r| {
+        r.count(rank)?;
+        r.count(length)?;
+        r.number(sum)?;
+        r.number(max_q)?;
+        Ok(CycleRow {
+            rank: r.text(rank).to_string(),
+            length: r.text(length).to_string(),
+            cycle: r.text(cycle).to_string(),
+            sum_log2_fc: r.text(sum).to_string(),
+            max_q_value: r.text(max_q).to_string(),
+        })
+    })
+}
+
+/// Reads `trajectories.csv` when the run wrote one.
+fn read_trajectories(path: &Path) -> Result<Vec<TrajectoryRow>> {
+    let Some(t) = OutputTable::read_optional(path)? else {
+        return Ok(Vec::new());
+    };
+    let c = |name| t.column(name);
+    let (lineage, selected_with, drug, time) = (
+        c("lineage")?,
+        c("selected_with")?,
+        c("drug")?,
+        c("evolution_time")?,
+    );
+    let (log2_fc, qualifier, ci_low, ci_high, call) = (
+        c("log2_fc")?,
+        c("log2_fc_qualifier")?,
+        c("ci_low")?,
+        c("ci_high")?,
+        c("call")?,
+    );
+    t.rows(|r| {
+        Ok(TrajectoryRow {
+            lineage: r.text(lineage).to_string(),
+            selected_with: r.text(selected_with).to_string(),
+            drug: r.text(drug).to_string(),
+            evolution_time: r.number(time)?,
+            log2_fc: r.number(log2_fc)?,
+            log2_fc_qualifier: r.optional(qualifier)?,
+            ci: (r.number(ci_low)?, r.number(ci_high)?),
+            call: r.named(call)?,
+        })
+    })
+}
+
+/// Reads `stability.csv` when the run wrote one.
+fn read_stability(path: &Path) -> Result<Vec<StabilityRow>> {
+    let Some(t) = OutputTable::read_optional(path)? else {
+        return Ok(Vec::new());
+    };
+    let c = |name| t.column(name);
+    let (lineage, selected_with, drug, course) =
+        (c("lineage")?, c("selected_with")?, c("drug")?, c("course")?);
+    t.rows(|r| {
+        Ok(StabilityRow {
+            lineage: r.text(lineage).to_string(),
+            selected_with: r.text(selected_with).to_string(),
+            drug: r.text(drug).to_string(),
+            course: r.optional(course)?,
+        })
+    })
+}
+
+/// Reads `likelihood.csv` when the run wrote one: its rows, and their cells as written.
+fn read_likelihood(path: &Path) -> Result<(Vec<LikelihoodRow>, Vec<Cells>)> {
+    let Some(t) = OutputTable::read_optional(path)? else {
+        return Ok((Vec::new(), Vec::new()));
+    };
+    let c = |name| t.column(name);
+    let (selected_with, drug, time) = (c("selected_with")?, c("drug")?, c("evolution_time")?);
+    let (n_lineages, n_cs, n_cr, n_neutral) =
+        (c("n_lineages")?, c("n_cs")?, c("n_cr")?, c("n_neutral")?);
+    let cs = [c("cs_likelihood")?, c("cs_ci_low")?, c("cs_ci_high")?];
+    let cr = [c("cr_likelihood")?, c("cr_ci_low")?, c("cr_ci_high")?];
+    let triple = |r: &OutputRow, cols: &[Column; 3]| -> Result<(f64, f64, f64)> {
+        Ok((r.number(cols[0])?, r.number(cols[1])?, r.number(cols[2])?))
+    };
+    let rows = t.rows(|r| {
+        let row = LikelihoodRow {
+            selected_with: r.text(selected_with).to_string(),
+            drug: r.text(drug).to_string(),
+            evolution_time: r.number(time)?,
+            n_lineages: r.count(n_lineages)?,
+            n_cs: r.count(n_cs)?,
+            n_cr: r.count(n_cr)?,
+            n_neutral: r.count(n_neutral)?,
+            cs: triple(r, &cs)?,
+            cr: triple(r, &cr)?,
+        };
+        Ok((row, cells_of(r)))
+    })?;
+    Ok(rows.into_iter().unzip())
+}
+
+/// Reads the edges of `network.json` when the run wrote one.
+fn read_edges(path: &Path) -> Result<Vec<EdgeRow>> {
+    if !path.exists() {
+        return Ok(Vec::new());
+    }
+    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, "reading", e))?;
+    let json: NetworkFile = serde_json::from_str(&text).map_err(|e| {
+        Error::input(
+            Location::file(path).at_line(e.line() as u64),
+            format!("not the network.json of a collateral run: {e}"),
+        )
+    })?;
+    json.edges
+        .into_iter()
+        .map(|e| {
+            let call = match e.call.as_str() {
+                MIXED => None,
+                text => Some(
+                    <Call as crate::output::read::Named>::from_written(text).ok_or_else(|| {
+                        Error::input(
+                            Location::file(path),
+                            format!(
+                                "edge {} -> {}: `call` is `{text}`; expected a call or {MIXED}",
+                                e.source, e.target
+                            ),
+                        )
+                    })?,
+                ),
+            };
+            Ok(EdgeRow {
+                source: e.source,
+                target: e.target,
+                call,
+                log2_fc: e.log2_fc.unwrap_or(f64::NAN),
+            })
+        })
+        .collect()
+}
+
+/// The call `network.json` writes for an edge whose lines tie between CS and CR.
+const MIXED: &str = "mixed";
+
+/// Drugs in first-seen order of the fits, and the first fit of each (cell line, drug).
+fn fit_index(fits: &[FitRow]) -> (Vec<String>, HashMap<String, HashMap<String, usize>>) {
+    let mut drug_list: Vec<String> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    let mut index: HashMap<String, HashMap<String, usize>> = HashMap::new();
+    for (i, f) in fits.iter().enumerate() {
+        if seen.insert(f.drug.as_str()) {
+            drug_list.push(f.drug.clone());
+        }
+        index
+            .entry(f.cell_line.clone())
+            .or_default()
+            .entry(f.drug.clone())
+            .or_insert(i);
+    }
+    (drug_list, index)
+}
+
+/// Resistant lines with their parental line in first-seen order, the first pooled shift of
+/// each (resistant line, drug), and the replicate shifts of each.
+#[allow(clippy::type_complexity)]
+fn shift_index(
+    shifts: &[ShiftRow],
+) -> (
+    Vec<(String, String)>,
+    HashMap<String, HashMap<String, usize>>,
+    HashMap<String, HashMap<String, Vec<usize>>>,
+) {
+    let mut resistant: Vec<(String, String)> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    let mut pooled: HashMap<String, HashMap<String, usize>> = HashMap::new();
+    let mut replicates: HashMap<String, HashMap<String, Vec<usize>>> = HashMap::new();
+    for (i, s) in shifts.iter().enumerate() {
+        if seen.insert(s.resistant_line.as_str()) {
+            resistant.push((s.resistant_line.clone(), s.parental_line.clone()));
+        }
+        let line = s.resistant_line.clone();
+        if s.replicate.is_empty() {
+            let by_drug = pooled.entry(line).or_default();
+            by_drug.entry(s.drug.clone()).or_insert(i);
+        } else {
+            let by_drug = replicates.entry(line).or_default();
+            by_drug.entry(s.drug.clone()).or_default().push(i);
+        }
+    }
+    (resistant, pooled, replicates)
+}
+
+/// The columns of `wells.csv` the figures read, in the order of [`WellColumns::index`]: the
+/// leading columns and the outcome columns the writer names ([`crate::output::WELL_COLUMNS`],
+/// [`crate::output::WELL_OUTCOME_COLUMNS`]).
+const WELL_COLUMNS: [&str; 10] = {
+    let (id, outcome) = (
+        crate::output::WELL_COLUMNS,
+        crate::output::WELL_OUTCOME_COLUMNS,
+    );
+    [
+        id[0], id[1], id[2], id[3], id[4], id[5], id[6], outcome[0], outcome[1], outcome[2],
+    ]
+};
+
+/// Where the columns the figures read sit in a `wells.csv`: each of [`WELL_COLUMNS`], and `gr`
+/// when asked for.
+struct WellColumns {
+    index: [usize; 10],
+    gr: Option<usize>,
+}
+
+impl WellColumns {
+    /// Finds the columns in `header`; a missing one is an error naming the file and column.
+    fn find(path: &Path, header: &csv::ByteRecord, with_gr: bool) -> Result<WellColumns> {
+        let find = |name: &str| {
+            header.iter().position(|h| h == name.as_bytes()).ok_or_else(|| {
+                Error::input(
+                    Location::file(path),
+                    format!("has no column `{name}`; is it the output of this version of collateral?"),
+                )
+            })
+        };
+        let mut index = [0; 10];
+        for (slot, name) in index.iter_mut().zip(WELL_COLUMNS) {
+            *slot = find(name)?;
+        }
+        let gr = if with_gr {
+            Some(find(crate::output::WELL_GR_COLUMN)?)
+        } else {
+            None
+        };
+        Ok(WellColumns { index, gr })
+    }
+}
+
+/// One `wells.csv` record being read, located at its line for errors.
+struct WellRecord<'a> {
+    path: &'a Path,
+    record: &'a csv::ByteRecord,
+    line: u64,
+}
+
+impl WellRecord<'_> {
+    /// The bytes of column `i`.
+    fn bytes(&self, i: usize) -> &[u8] {
+        self.record.get(i).unwrap_or_default()
+    }
+
+    /// The text of column `i`; a cell that is not UTF-8 is an error at its line.
+    fn text(&self, i: usize) -> Result<&str> {
+        std::str::from_utf8(self.bytes(i)).map_err(|_| {
+            Error::input(
+                Location::file(self.path).at_line(self.line),
+                format!(
+                    "cannot read the run's table: `{}` is not UTF-8",
+                    column_name(i)
+                ),
+            )
+        })
+    }
+
+    /// A number of column `i`: empty is NaN, anything else not a number an error.
+    fn number(&self, i: usize, name: &str) -> Result<f64> {
+        match self.text(i)?.trim() {
+            "" => Ok(f64::NAN),
+            text => text.parse().map_err(|_| {
+                Error::input(
+                    Location::file(self.path).at_line(self.line),
+                    format!("`{name}` is `{text}`; expected a number or an empty cell"),
+                )
+            }),
+        }
+    }
+
+    /// A `true`/`false` cell of column `i`.
+    fn flag(&self, i: usize, name: &str) -> Result<bool> {
+        match self.text(i)? {
+            "true" => Ok(true),
+            "false" => Ok(false),
+            text => Err(Error::input(
+                Location::file(self.path).at_line(self.line),
+                format!("`{name}` is `{text}`; expected true or false"),
+            )),
+        }
+    }
+}
+
+/// A column's name for messages about a cell that is not UTF-8 (its index otherwise).
+fn column_name(i: usize) -> String {
+    WELL_COLUMNS
+        .get(i)
+        .map_or_else(|| format!("column {}", i + 1), |n| n.to_string())
+}
+
 /// Reads `wells.csv` into compact rows: the file of a thousand-plate screen has millions of
 /// rows, so names are interned and the well name parsed once. Returns (cell line and drug
-/// names, plate names, wells).
-/// Names, plates and rows of `wells.csv`, and its `gr` column when `with_gr` (else empty).
+/// names, plate names, wells, and the `gr` column when `with_gr`, else empty).
 fn read_wells(path: &Path, with_gr: bool) -> Result<(Names, Names, Vec<WellRow>, Vec<f64>)> {
     let mut reader = csv::Reader::from_path(path).map_err(|e| csv_error(path, e))?;
-    let header = reader
-        .byte_headers()
-        .map_err(|e| csv_error(path, e))?
-        .clone();
-    let col = |name: &str| header.iter().position(|h| h == name.as_bytes());
-    let cols = [
-        col("plate"),
-        col("well"),
-        col("cell_line"),
-        col("drug"),
-        col("concentration"),
-        col("role"),
-        col("signal"),
-        col("viability"),
-        col("excluded"),
-        col("exclusion_reason"),
-        col("gr"),
-    ];
+    let header = reader.byte_headers().map_err(|e| csv_error(path, e))?;
+    let cols = WellColumns::find(path, header, with_gr)?;
+    let [c_plate, c_well, c_line, c_drug, c_conc, c_role, c_signal, c_viability, c_excluded, c_reason] =
+        cols.index;
     let mut gr = Vec::new();
     let mut names = Names::default();
     let mut plates = Names::default();
@@ -817,161 +1053,93 @@ fn read_wells(path: &Path, with_gr: bool) -> Result<(Names, Names, Vec<WellRow>,
     let mut record = csv::ByteRecord::new();
     // Rows come plate by plate: remember the last plate instead of hashing it every row.
     let mut last_plate: Option<(Vec<u8>, u32)> = None;
-    loop {
-        match reader.read_byte_record(&mut record) {
-            Ok(false) => break,
-            Ok(true) => {}
-            Err(e) => return Err(csv_error(path, e)),
-        }
+    while reader
+        .read_byte_record(&mut record)
+        .map_err(|e| csv_error(path, e))?
+    {
         let line = record.position().map_or(0, |p| p.line());
-        let field = |k: usize| -> Result<&str> {
-            let bytes = cols[k].and_then(|i| record.get(i)).unwrap_or_default();
-            std::str::from_utf8(bytes).map_err(|_| {
-                Error::input(
-                    Location::file(path).at_line(line),
-                    "cannot read the run's table: a field is not UTF-8",
-                )
-            })
+        let r = WellRecord {
+            path,
+            record: &record,
+            line,
         };
-        let number = |k: usize| -> Result<f64> { Ok(field(k)?.trim().parse().unwrap_or(f64::NAN)) };
         // Reads of a time course other than the endpoint (time-0 reads, DIP reads) are not
         // wells of the figures: each well is drawn at its endpoint read.
-        let reason = cols[9].and_then(|i| record.get(i)).unwrap_or_default();
-        if reason.starts_with(crate::growth::reads::NOT_ENDPOINT.as_bytes()) {
+        if r.bytes(c_reason)
+            .starts_with(crate::growth::reads::NOT_ENDPOINT.as_bytes())
+        {
             continue;
         }
-        let plate_bytes = cols[0].and_then(|i| record.get(i)).unwrap_or_default();
         let plate = match &last_plate {
-            Some((b, id)) if b.as_slice() == plate_bytes => *id,
+            Some((b, id)) if b.as_slice() == r.bytes(c_plate) => *id,
             _ => {
-                let id = plates.intern(field(0)?);
-                last_plate = Some((plate_bytes.to_vec(), id));
+                let id = plates.intern(r.text(c_plate)?);
+                last_plate = Some((r.bytes(c_plate).to_vec(), id));
                 id
             }
         };
         wells.push(WellRow {
             plate,
-            position: parse_well(field(1)?)
+            position: parse_well(r.text(c_well)?)
                 .and_then(|(r, c)| Some((u16::try_from(r).ok()?, u16::try_from(c).ok()?))),
-            cell_line: names.intern(field(2)?),
-            drug: names.intern(field(3)?),
-            concentration: number(4)?,
-            role: Role::parse(field(5)?),
-            signal: number(6)?,
-            viability: number(7)?,
-            excluded: field(8)? == "true",
+            cell_line: names.intern(r.text(c_line)?),
+            drug: names.intern(r.text(c_drug)?),
+            concentration: r.number(c_conc, "concentration")?,
+            role: Role::parse(r.text(c_role)?),
+            signal: signal_number(r.text(c_signal)?),
+            viability: r.number(c_viability, "viability")?,
+            excluded: r.flag(c_excluded, "excluded")?,
         });
-        if with_gr {
-            gr.push(number(10)?);
+        if let Some(c_gr) = cols.gr {
+            gr.push(r.number(c_gr, "gr")?);
         }
     }
     Ok((names, plates, wells, gr))
 }
 
+/// A well's signal as the figures draw it: NaN when the cell holds no number. `wells.csv`
+/// keeps a signal as read, and an unreadable one (`OVRFLW`, `n/a`) is a flagged well, not a
+/// malformed table.
+fn signal_number(text: &str) -> f64 {
+    text.trim().parse().unwrap_or(f64::NAN)
+}
+
 /// The used sample wells of `dip_rates.csv` (a run that compares DIP rates writes it), their
 /// names interned into `names`.
 fn read_dip_points(path: &Path, names: &mut Names) -> Result<Vec<DipPoint>> {
-    let Some(table) = Csv::read_optional(path)? else {
+    let Some(t) = OutputTable::read_optional(path)? else {
         return Ok(Vec::new());
     };
-    let mut points = Vec::new();
-    for r in table.rows() {
-        let (concentration, dip_rate) = (r.number("concentration"), r.number("dip_rate"));
-        if r.text("role") == "sample"
-            && r.text("excluded") != "true"
+    let c = |name| t.column(name);
+    let (line, drug, concentration, role) =
+        (c("cell_line")?, c("drug")?, c("concentration")?, c("role")?);
+    let (excluded, dip_rate) = (c("excluded")?, c("dip_rate")?);
+    let rows = t.rows(|r| {
+        let (concentration, dip_rate) = (r.number(concentration)?, r.number(dip_rate)?);
+        let used = Role::parse(r.text(role)) == Some(Role::Sample)
+            && !r.flag(excluded)?
             && dip_rate.is_finite()
             && concentration.is_finite()
-            && concentration > 0.0
-        {
-            points.push(DipPoint {
-                cell_line: names.intern(&r.text("cell_line")),
-                drug: names.intern(&r.text("drug")),
+            && concentration > 0.0;
+        Ok(used.then(|| {
+            (
+                r.text(line).to_string(),
+                r.text(drug).to_string(),
                 concentration,
                 dip_rate,
-            });
-        }
-    }
-    Ok(points)
-}
-
-/// A CSV file read whole, with its header.
-struct Csv {
-    header: Arc<Vec<String>>,
-    records: Vec<csv::StringRecord>,
-}
-
-impl Csv {
-    fn read(path: &Path) -> Result<Csv> {
-        let mut reader = csv::Reader::from_path(path).map_err(|e| csv_error(path, e))?;
-        let header = reader
-            .headers()
-            .map_err(|e| csv_error(path, e))?
-            .iter()
-            .map(str::to_string)
-            .collect();
-        let records = reader
-            .records()
-            .collect::<std::result::Result<Vec<_>, _>>()
-            .map_err(|e| csv_error(path, e))?;
-        Ok(Csv {
-            header: Arc::new(header),
-            records,
+            )
+        }))
+    })?;
+    Ok(rows
+        .into_iter()
+        .flatten()
+        .map(|(line, drug, concentration, dip_rate)| DipPoint {
+            cell_line: names.intern(&line),
+            drug: names.intern(&drug),
+            concentration,
+            dip_rate,
         })
-    }
-
-    fn read_optional(path: &Path) -> Result<Option<Csv>> {
-        if path.exists() {
-            Csv::read(path).map(Some)
-        } else {
-            Ok(None)
-        }
-    }
-
-    /// The rows, each owning its record (moved, not copied, into the rows' [`Cells`]).
-    fn rows(self) -> impl Iterator<Item = CsvRow> {
-        let header = self.header;
-        self.records.into_iter().map(move |record| CsvRow {
-            header: Arc::clone(&header),
-            record,
-        })
-    }
-}
-
-struct CsvRow {
-    header: Arc<Vec<String>>,
-    record: csv::StringRecord,
-}
-
-impl CsvRow {
-    fn text(&self, column: &str) -> String {
-        self.header
-            .iter()
-            .position(|h| h == column)
-            .and_then(|i| self.record.get(i))
-            .unwrap_or_default()
-            .to_string()
-    }
-
-    /// A number cell; empty or missing cells are NaN (absent values are empty by contract).
-    fn number(&self, column: &str) -> f64 {
-        self.text(column).trim().parse().unwrap_or(f64::NAN)
-    }
-
-    fn cells(self) -> Cells {
-        Cells {
-            header: self.header,
-            record: self.record,
-        }
-    }
-}
-
-fn csv_error(path: &Path, e: csv::Error) -> Error {
-    let line = e.position().map(|p| p.line());
-    let mut loc = Location::file(path);
-    if let Some(l) = line {
-        loc = loc.at_line(l);
-    }
-    Error::input(loc, format!("cannot read the run's table: {e}"))
+        .collect())
 }
 
 /// Parses a well name such as `B3`, `P24` or `AF48` into 0-based (row, column).

@@ -9,9 +9,10 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use super::data::{Response, RunData, ShiftRow};
+use super::data::{bound_of, Response, RunData, ShiftRow};
 use super::style::{self, short_number, FONT, PARENTAL_GREY, RESISTANT_ORANGE};
 use super::{plot_err, Draw, PlotOptions};
+use crate::shift::{Bound, Call};
 use crate::wells::Role;
 
 mod draw;
@@ -41,8 +42,8 @@ pub struct Series {
     /// The marked potency from `fits.csv`: ic50, ec50, gr50 or dip_ec50, as the run compared
     /// (NaN when absent).
     pub potency: f64,
-    /// Its qualifier (`=`, `>`, `<` or empty; ec50s have none).
-    pub qualifier: String,
+    /// Its qualifier (`None` when empty; ec50s have none).
+    pub qualifier: Option<Bound>,
     /// Response at which the potency is marked: 0.5 for the IC50 and GR50, the curve's
     /// midpoint for the EC50s.
     pub potency_level: f64,
@@ -62,10 +63,9 @@ impl Series {
     /// The potency as a label, e.g. `> 142` or `1.99`, or the fit status when there is none.
     pub fn potency_label(&self) -> String {
         if self.potency.is_finite() {
-            let q = if self.qualifier == "=" || self.qualifier.is_empty() {
-                String::new()
-            } else {
-                format!("{} ", self.qualifier)
+            let q = match self.qualifier {
+                Some(bound @ (Bound::Greater | Bound::Less)) => format!("{} ", bound.symbol()),
+                _ => String::new(),
             };
             format!("{q}{}", short_number(self.potency))
         } else if self.status.is_empty() {
@@ -86,9 +86,9 @@ pub struct Panel {
     /// Parental first (when known), then the resistant line.
     pub series: Vec<Series>,
     /// The pooled shift row's call, log2 fold change and its qualifier, when there is one.
-    pub shift: Option<(String, f64, String)>,
+    pub shift: Option<(Call, f64, Option<Bound>)>,
     /// (replicate, call) of the replicate shift rows, for lines reported per replicate.
-    pub replicate_calls: Vec<(String, String)>,
+    pub replicate_calls: Vec<(String, Call)>,
 }
 
 /// A grid of panels for one line.
@@ -124,7 +124,7 @@ pub struct Curves<'a> {
     /// For metric mic: the maximum-likelihood MIC and its qualifier of each (cell line, drug),
     /// from the pooled `shifts.csv` rows (a resistant line's own row, or for a parental line
     /// any row comparing with it: the MLE is per line).
-    mics: HashMap<(String, String), (f64, String)>,
+    mics: HashMap<(String, String), (f64, Option<Bound>)>,
     /// The MIC threshold of the run (`settings.mic.threshold`), where MICs are marked.
     mic_threshold: f64,
 }
@@ -179,12 +179,14 @@ impl<'a> Curves<'a> {
         if data.response == Response::Mic {
             for s in data.pooled_shifts() {
                 for (line, value) in [
-                    (&s.resistant_line, &s.value_resistant),
-                    (&s.parental_line, &s.value_parental),
+                    (
+                        &s.resistant_line,
+                        (s.value_resistant, s.qualifier_resistant),
+                    ),
+                    (&s.parental_line, (s.value_parental, s.qualifier_parental)),
                 ] {
                     if value.0.is_finite() {
-                        mics.entry((line.clone(), s.drug.clone()))
-                            .or_insert_with(|| value.clone());
+                        mics.entry((line.clone(), s.drug.clone())).or_insert(value);
                     }
                 }
             }
@@ -197,9 +199,7 @@ impl<'a> Curves<'a> {
             unit: data.unit(),
             response: data.response,
             mics,
-            mic_threshold: data.run["settings"]["mic"]["threshold"]
-                .as_f64()
-                .unwrap_or(0.1),
+            mic_threshold: data.mic_threshold(),
         }
     }
 
@@ -222,12 +222,12 @@ impl<'a> Curves<'a> {
             shift: self
                 .data
                 .pooled_shift(line, drug)
-                .map(|s| (s.call.clone(), s.log2_fc, s.log2_fc_qualifier.clone())),
+                .map(|s| (s.call, s.log2_fc, s.log2_fc_qualifier)),
             replicate_calls: self
                 .data
                 .replicate_shifts(line, drug)
                 .into_iter()
-                .map(|s| (s.replicate.clone(), s.call.clone()))
+                .map(|s| (s.replicate.clone(), s.call))
                 .collect(),
         }
     }
@@ -311,8 +311,8 @@ impl<'a> Curves<'a> {
             .collect();
         let mut out = Vec::new();
         for (call, sign, what) in [
-            ("collateral_sensitive", 1.0, "collateral sensitivity"),
-            ("cross_resistant", -1.0, "cross-resistance"),
+            (Call::CollateralSensitive, 1.0, "collateral sensitivity"),
+            (Call::CrossResistant, -1.0, "cross-resistance"),
         ] {
             let mut rows: Vec<&ShiftRow> = self
                 .data
@@ -354,7 +354,7 @@ impl<'a> Curves<'a> {
             if !panels.is_empty() {
                 out.push(Highlights {
                     what: what.to_string(),
-                    call: call.to_string(),
+                    call,
                     total,
                     unit: self.unit.clone(),
                     response: self.response,
@@ -377,7 +377,7 @@ impl<'a> Curves<'a> {
             match self.mics.get(&(line.to_string(), drug.to_string())) {
                 Some((mic, qualifier)) => {
                     series.potency = *mic;
-                    series.qualifier = qualifier.clone();
+                    series.qualifier = *qualifier;
                 }
                 None => series.status = "no MLE MIC".to_string(),
             }
@@ -422,7 +422,7 @@ fn make_series(
         means,
         curve: None,
         potency: f64::NAN,
-        qualifier: String::new(),
+        qualifier: None,
         potency_level: 0.5,
         status: String::new(),
     };
@@ -433,31 +433,31 @@ fn make_series(
         // The MIC comes from the shifts: the curve is the viability fit's.
         Response::Mic => {
             series.curve = f.curve();
-            series.status = f.status.clone();
+            series.status = f.status.name().to_string();
         }
         Response::Viability => {
             series.curve = f.curve();
             series.potency = f.ic50;
-            series.qualifier = f.ic50_qualifier.clone();
-            series.status = f.status.clone();
+            series.qualifier = f.ic50_qualifier.map(bound_of);
+            series.status = f.status.name().to_string();
         }
         Response::ViabilityEc50 => {
             series.curve = f.curve();
             series.potency = f.ec50;
             series.potency_level = (f.top + f.bottom) / 2.0;
-            series.status = f.status.clone();
+            series.status = f.status.name().to_string();
         }
         Response::Gr => {
             series.curve = f.gr_curve;
             series.potency = f.gr50;
-            series.qualifier = f.gr50_qualifier.clone();
-            series.status = f.gr_status.clone();
+            series.qualifier = f.gr50_qualifier.map(bound_of);
+            series.status = f.gr_status.map_or(String::new(), |s| s.name().to_string());
         }
         Response::Dip => {
             series.curve = f.dip_curve;
             series.potency = f.dip_ec50;
             series.potency_level = f.dip_curve.map_or(f64::NAN, |c| (c.top + c.bottom) / 2.0);
-            series.status = f.dip_status.clone();
+            series.status = f.dip_status.map_or(String::new(), |s| s.name().to_string());
         }
     }
     series
@@ -504,7 +504,7 @@ pub struct Highlights {
     /// `collateral sensitivity` or `cross-resistance`.
     pub what: String,
     /// The call shown (`collateral_sensitive` or `cross_resistant`).
-    pub call: String,
+    pub call: Call,
     /// Pooled shifts with that call (the selecting drug's cells not counted).
     pub total: usize,
     /// Concentration unit.
@@ -518,7 +518,7 @@ pub struct Highlights {
 impl Highlights {
     /// The file stem: `strongest_cs` or `strongest_cr`.
     pub fn stem(&self) -> &'static str {
-        if self.call == "collateral_sensitive" {
+        if self.call == Call::CollateralSensitive {
             "strongest_cs"
         } else {
             "strongest_cr"
@@ -531,7 +531,7 @@ impl Highlights {
             self.what,
             self.panels.len(),
             self.total,
-            if self.call == "collateral_sensitive" {
+            if self.call == Call::CollateralSensitive {
                 "CS"
             } else {
                 "CR"
@@ -559,8 +559,8 @@ impl Highlights {
         format!(
             "{}: the shifts called {} with the {} log2 fold change (the selecting drug's own cell left out), each panel a resistant line (orange) against its parental line (grey){}: faint dots are wells, dots with bars the mean ± SD per dose, lines the fitted curves, triangles the {}. Every line's panels are in plots/dose_response/.",
             self.title(),
-            self.call.replace('_', " "),
-            if self.call == "collateral_sensitive" {
+            self.call.name().replace('_', " "),
+            if self.call == Call::CollateralSensitive {
                 "most negative"
             } else {
                 "most positive"
@@ -584,7 +584,7 @@ fn response_named(response: Response) -> String {
 mod tests {
     use super::*;
 
-    fn series(potency: f64, qualifier: &str, status: &str) -> Series {
+    fn series(potency: f64, qualifier: Option<Bound>, status: &str) -> Series {
         Series {
             line: "R".into(),
             parental: false,
@@ -592,7 +592,7 @@ mod tests {
             means: vec![],
             curve: None,
             potency,
-            qualifier: qualifier.into(),
+            qualifier,
             potency_level: 0.5,
             status: status.into(),
         }
@@ -600,11 +600,12 @@ mod tests {
 
     #[test]
     fn potency_labels_show_censoring_and_missing_fits() {
-        assert_eq!(series(141.9088, ">", "ok").potency_label(), "> 142");
-        assert_eq!(series(0.0386, "<", "ok").potency_label(), "< 0.0386");
-        assert_eq!(series(1.9992, "=", "ok").potency_label(), "2.00");
+        let (gt, lt, eq) = (Some(Bound::Greater), Some(Bound::Less), Some(Bound::Equal));
+        assert_eq!(series(141.9088, gt, "ok").potency_label(), "> 142");
+        assert_eq!(series(0.0386, lt, "ok").potency_label(), "< 0.0386");
+        assert_eq!(series(1.9992, eq, "ok").potency_label(), "2.00");
         assert_eq!(
-            series(f64::NAN, "", "insufficient_data").potency_label(),
+            series(f64::NAN, None, "insufficient_data").potency_label(),
             "insufficient data"
         );
     }

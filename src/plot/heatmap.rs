@@ -16,6 +16,7 @@ use super::cluster::{self, Clustering};
 use super::data::RunData;
 use super::style::{self, FONT};
 use super::{plot_err, Draw, PlotOptions};
+use crate::shift::{Bound, Call};
 
 /// Most drug columns drawn with a value in every cell; more make a raster.
 pub const LABELLED_MAX_DRUGS: usize = 60;
@@ -29,12 +30,12 @@ pub const TOP_DRUGS: usize = 30;
 pub struct Cell {
     /// log2 fold change (NaN when undetermined).
     pub log2_fc: f64,
-    /// `=`, `>`, `<` or empty.
-    pub qualifier: String,
+    /// `=`, `>` or `<`; `None` when empty.
+    pub qualifier: Option<Bound>,
     /// q value (NaN for censored bounds).
     pub q_value: f64,
-    /// The call.
-    pub call: String,
+    /// The call (`None` in tests of labels alone).
+    pub call: Option<Call>,
 }
 
 impl Cell {
@@ -43,10 +44,9 @@ impl Cell {
         if !self.log2_fc.is_finite() {
             return "NA".into();
         }
-        let bound = if self.qualifier == ">" || self.qualifier == "<" {
-            self.qualifier.as_str()
-        } else {
-            ""
+        let bound = match self.qualifier {
+            Some(bound @ (Bound::Greater | Bound::Less)) => bound.symbol(),
+            _ => "",
         };
         let star = if self.q_value < alpha { "*" } else { "" };
         // -0.04 reads "0.0", not "-0.0".
@@ -61,8 +61,8 @@ impl Cell {
     /// Whether the call is collateral sensitivity or cross-resistance.
     fn is_effect(&self) -> bool {
         matches!(
-            self.call.as_str(),
-            "collateral_sensitive" | "cross_resistant"
+            self.call,
+            Some(Call::CollateralSensitive | Call::CrossResistant)
         )
     }
 }
@@ -137,15 +137,15 @@ impl Heatmap {
                 drugs.push(s.drug.clone());
                 drugs.len() - 1
             });
-            metric = s.metric.clone();
+            metric = s.metric.name().to_string();
             entries.push((
                 r,
                 d,
                 Cell {
                     log2_fc: s.log2_fc,
-                    qualifier: s.log2_fc_qualifier.clone(),
+                    qualifier: s.log2_fc_qualifier,
                     q_value: s.q_value,
-                    call: s.call.clone(),
+                    call: Some(s.call),
                 },
             ));
         }
@@ -800,9 +800,9 @@ mod tests {
     fn cell(fc: f64, qualifier: &str, q: f64) -> Cell {
         Cell {
             log2_fc: fc,
-            qualifier: qualifier.into(),
+            qualifier: Bound::parse(qualifier),
             q_value: q,
-            call: String::new(),
+            call: None,
         }
     }
 

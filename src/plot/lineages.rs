@@ -17,6 +17,7 @@ use plotters::prelude::*;
 use super::data::{LikelihoodRow, RunData, TrajectoryRow};
 use super::style::{call_colour, short_number, tick_label, FONT, RESISTANT_RED, SENSITIVE_BLUE};
 use super::{plot_err, Draw};
+use crate::shift::{Bound, Call};
 
 /// Size of one drug's panel of a trajectory grid.
 pub const PANEL_SIZE: (u32, u32) = (300, 220);
@@ -46,13 +47,8 @@ pub struct Trajectories<'a> {
 
 /// The lineages of a run in file order, each with its rows.
 pub fn lineages(data: &RunData) -> Vec<Trajectories<'_>> {
-    let tau = data.run["settings"]["shift"]["tau"]
-        .as_f64()
-        .unwrap_or(f64::NAN);
-    let unit = data.run["assay"]["evolution_time_unit"]
-        .as_str()
-        .unwrap_or_default()
-        .to_string();
+    let tau = data.tau();
+    let unit = data.evolution_time_unit().to_string();
     let mut out: Vec<Trajectories> = Vec::new();
     for r in &data.trajectories {
         if out.last().is_none_or(|t| t.lineage != r.lineage) {
@@ -226,11 +222,11 @@ impl Trajectories<'_> {
             .draw_series(LineSeries::new(line, RGBColor(80, 80, 80).stroke_width(1)))
             .map_err(plot_err)?;
         for p in points.iter().filter(|p| p.log2_fc.is_finite()) {
-            let colour = call_colour(&p.call);
+            let colour = call_colour(Some(p.call));
             let at = (p.evolution_time, p.log2_fc);
-            match p.log2_fc_qualifier.as_str() {
-                ">" | "<" => {
-                    let up = p.log2_fc_qualifier == ">";
+            match p.log2_fc_qualifier {
+                Some(bound @ (Bound::Greater | Bound::Less)) => {
+                    let up = bound == Bound::Greater;
                     let c = chart.backend_coord(&at);
                     let d = if up { -6 } else { 6 };
                     area.draw(&Polygon::new(
@@ -243,7 +239,7 @@ impl Trajectories<'_> {
                     ))
                     .map_err(plot_err)?;
                 }
-                _ if p.call == "undetermined" => {
+                _ if p.call == Call::Undetermined => {
                     chart
                         .draw_series([Circle::new(at, 4, colour.stroke_width(2))])
                         .map_err(plot_err)?;

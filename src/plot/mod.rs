@@ -16,8 +16,6 @@ pub mod plate_map;
 pub mod qc_overview;
 pub mod style;
 
-use std::str::FromStr;
-
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use rayon::prelude::*;
@@ -45,16 +43,7 @@ impl Format {
     }
 }
 
-impl FromStr for Format {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s.to_ascii_lowercase().as_str() {
-            "svg" => Ok(Format::Svg),
-            "png" => Ok(Format::Png),
-            _ => Err(format!("unknown format `{s}` (expected svg or png)")),
-        }
-    }
-}
+crate::words::words!(Format, "format", { Svg => "svg", Png => "png" });
 
 /// What to draw and how big.
 #[derive(Debug, Clone, Default)]

@@ -14,6 +14,7 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 use super::data::{CycleRow, EdgeRow, RunData};
 use super::style::{self, short_number, FONT};
 use super::{plot_err, Draw, PlotOptions};
+use crate::shift::Call;
 
 /// Cycles listed beside the network.
 pub const LISTED_CYCLES: usize = 10;
@@ -66,7 +67,10 @@ impl Network {
             .iter()
             .filter(|e| {
                 e.source != e.target
-                    && matches!(e.call.as_str(), "collateral_sensitive" | "cross_resistant")
+                    && matches!(
+                        e.call,
+                        Some(Call::CollateralSensitive | Call::CrossResistant)
+                    )
                     && drugs.contains(&e.source)
                     && drugs.contains(&e.target)
             })
@@ -150,7 +154,7 @@ impl Draw for Network {
             let (Some(a), Some(b)) = (at(&e.source), at(&e.target)) else {
                 continue;
             };
-            let colour = style::call_colour(&e.call);
+            let colour = style::call_colour(e.call);
             let width = if e.log2_fc.is_finite() {
                 1.0 + 5.0 * (e.log2_fc.abs() / self.limit).min(1.0)
             } else {
@@ -381,7 +385,7 @@ mod tests {
         let edge = |s: &str, t: &str, fc: f64| EdgeRow {
             source: s.into(),
             target: t.into(),
-            call: "collateral_sensitive".into(),
+            call: Some(Call::CollateralSensitive),
             log2_fc: fc,
         };
         let drugs: Vec<String> = (0..100).map(|i| format!("d{i:03}")).collect();

@@ -11,6 +11,7 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 use super::data::{QcRow, RunData};
 use super::style::{short_number, FONT};
 use super::{plot_err, Draw};
+use crate::qc::Verdict;
 use crate::wells::Role;
 
 /// Outline of vehicle (100 % viable) wells.
@@ -123,7 +124,7 @@ impl<'a> PlateIndex<'a> {
         );
         let shape = qc
             .first()
-            .and_then(|q| plate_shape(q.plate_size))
+            .and_then(|q| q.plate_size.and_then(plate_shape))
             .filter(|s| s.0 >= spanned.0 && s.1 >= spanned.1)
             .unwrap_or(spanned);
         PlateMap {
@@ -152,12 +153,12 @@ impl PlateMap {
             ));
             let units: Vec<&QcRow> = self.qc.iter().filter(|q| !q.cell_line.is_empty()).collect();
             if units.len() > 1 {
-                let count = |v: &str| units.iter().filter(|u| u.verdict == v).count();
+                let count = |v: Verdict| units.iter().filter(|u| u.verdict == v).count();
                 t.push_str(&format!(
                     " (units: {} pass, {} warn, {} fail)",
-                    count("pass"),
-                    count("warn"),
-                    count("fail")
+                    count(Verdict::Pass),
+                    count(Verdict::Warn),
+                    count(Verdict::Fail)
                 ));
             }
         }
@@ -204,7 +205,7 @@ fn sequential(t: f64) -> RGBColor {
 impl Draw for PlateMap {
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), String> {
         let (header, body) = root.split_vertically(HEADER);
-        let fail = self.headline().is_some_and(|q| q.verdict == "fail");
+        let fail = self.headline().is_some_and(|q| q.verdict == Verdict::Fail);
         header
             .draw(&Text::new(
                 self.title(),

@@ -11,6 +11,7 @@ use plotters::prelude::*;
 use super::data::RunData;
 use super::style::{short_number, FONT};
 use super::{plot_err, Draw};
+use crate::qc::Verdict;
 
 /// Colour of units that passed.
 pub const PASS: RGBColor = RGBColor(0, 140, 100);
@@ -31,7 +32,7 @@ pub struct Unit {
     /// Z′ (NaN when it could not be computed).
     pub z_prime: f64,
     /// `pass`, `warn` or `fail`.
-    pub verdict: String,
+    pub verdict: Verdict,
 }
 
 /// The overview's data.
@@ -57,7 +58,7 @@ impl QcOverview {
             .map(|q| Unit {
                 plate: q.plate.clone(),
                 z_prime: q.z_prime,
-                verdict: q.verdict.clone(),
+                verdict: q.verdict,
             })
             .collect();
         let plates = units
@@ -73,18 +74,18 @@ impl QcOverview {
             .map(|q| q.plate.as_str())
             .collect::<BTreeSet<_>>()
             .len();
-        let level = |key: &str| data.run["settings"]["qc"][key].as_f64().unwrap_or(f64::NAN);
+        let (warn_level, fail_level) = data.z_prime_levels();
         QcOverview {
             units,
             plates,
             skipped,
-            warn_level: level("z_prime_warn"),
-            fail_level: level("z_prime_fail"),
+            warn_level,
+            fail_level,
         }
     }
 
     /// Units with this verdict.
-    pub fn count(&self, verdict: &str) -> usize {
+    pub fn count(&self, verdict: Verdict) -> usize {
         self.units.iter().filter(|u| u.verdict == verdict).count()
     }
 
@@ -118,9 +119,9 @@ impl QcOverview {
             "Plate QC: {} units on {} plates: {} pass, {} warn, {} fail; median Z′ {}",
             self.units.len(),
             self.plates,
-            self.count("pass"),
-            self.count("warn"),
-            self.count("fail"),
+            self.count(Verdict::Pass),
+            self.count(Verdict::Warn),
+            self.count(Verdict::Fail),
             short_number(self.median())
         )
     }
@@ -144,11 +145,11 @@ impl QcOverview {
     }
 }
 
-fn verdict_colour(verdict: &str) -> RGBColor {
+fn verdict_colour(verdict: Verdict) -> RGBColor {
     match verdict {
-        "pass" => PASS,
-        "warn" => WARN,
-        _ => FAIL,
+        Verdict::Pass => PASS,
+        Verdict::Warn => WARN,
+        Verdict::Fail => FAIL,
     }
 }
 
@@ -224,8 +225,8 @@ impl Draw for QcOverview {
                 u.z_prime.max(Z_FLOOR)
             };
             let pixel = chart.backend_coord(&(x, y));
-            if drawn.insert((pixel, u.verdict.clone(), missing)) {
-                points.push((x, y, verdict_colour(&u.verdict), missing));
+            if drawn.insert((pixel, u.verdict as u8, missing)) {
+                points.push((x, y, verdict_colour(u.verdict), missing));
             }
         }
         // Passing units first, so a failure is never hidden under them.
@@ -257,10 +258,10 @@ impl Draw for QcOverview {
             }
             let z = u.z_prime.max(Z_FLOOR);
             let b = (((z - y_lo) / width).floor() as usize).min(BINS - 1);
-            let k = match u.verdict.as_str() {
-                "pass" => 0,
-                "warn" => 1,
-                _ => 2,
+            let k = match u.verdict {
+                Verdict::Pass => 0,
+                Verdict::Warn => 1,
+                Verdict::Fail => 2,
             };
             bins[b][k] += 1;
         }
@@ -333,7 +334,7 @@ mod tests {
                 .map(|(i, &z)| Unit {
                     plate: format!("p{i}"),
                     z_prime: z,
-                    verdict: "pass".into(),
+                    verdict: Verdict::Pass,
                 })
                 .collect(),
             plates: z.len(),

@@ -5,6 +5,8 @@ use std::sync::OnceLock;
 
 use plotters::style::{FontStyle, RGBColor};
 
+use crate::shift::Call;
+
 /// DejaVu Sans (Bitstream Vera licence, `assets/DejaVuSans-LICENSE.txt`), embedded so figures
 /// render identically on machines without system fonts.
 pub static FONT_BYTES: &[u8] = include_bytes!("../../assets/DejaVuSans.ttf");
@@ -77,11 +79,12 @@ pub fn symmetric_limit(values: impl Iterator<Item = f64>) -> f64 {
     m.ceil().max(1.0)
 }
 
-/// Colour of a call: blue for sensitive, red for resistant, grey otherwise.
-pub fn call_colour(call: &str) -> RGBColor {
+/// Colour of a call: blue for sensitive, red for resistant, grey otherwise (and for no call,
+/// such as a network edge whose lines tie).
+pub fn call_colour(call: Option<Call>) -> RGBColor {
     match call {
-        "collateral_sensitive" => SENSITIVE_BLUE,
-        "cross_resistant" => RESISTANT_RED,
+        Some(Call::CollateralSensitive) => SENSITIVE_BLUE,
+        Some(Call::CrossResistant) => RESISTANT_RED,
         _ => MISSING_GREY,
     }
 }

@@ -5,15 +5,15 @@ use std::collections::BTreeSet;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use serde_json::{json, Value};
-
 use super::screen::input_record;
 use super::stages::Comparison;
-use super::write::{inputs_json, write_comparison, write_plan_files};
+use super::write::{write_comparison, write_plan_files};
 use crate::assay::Assay;
+use crate::checked::Check;
 use crate::error::{Error, Problem, Result};
 use crate::lines::LinesTable;
 use crate::outdir::Staging;
+use crate::output::run_json::{PlanCounts, PlanJson, PlanJsonSettings, RunJson, TOOL};
 use crate::plan::PlanSettings;
 use crate::progress::{Progress, Stage};
 use crate::shift::{compute_shifts, Metric, ShiftSettings};
@@ -57,9 +57,7 @@ pub fn shift(
     settings: &ShiftSettings,
     progress: &dyn Progress,
 ) -> Result<ShiftReport> {
-    if let Some((_, msg)) = settings.problems().into_iter().next() {
-        return Err(Error::config(crate::Location::default(), msg));
-    }
+    let settings = &settings.clone().check()?;
     let lines = LinesTable::read(lines)?;
     // A MIC table (a `mic` column) is compared with metric mic, a fits table with the others.
     let shifts = match (crate::mic::is_mic_table(fits)?, settings.metric) {
@@ -122,71 +120,26 @@ pub fn plan_folder(
     settings: &PlanSettings,
     options: &PlanOptions,
 ) -> Result<PlanReport> {
-    if let Some((_, msg)) = settings.problems().into_iter().next() {
-        return Err(Error::config(crate::Location::default(), msg));
-    }
+    let settings = &settings.clone().check()?;
     let started = crate::outdir::now_rfc3339_millis();
     let run_json_path = run_dir.join("run.json");
-    let run_json: Option<Value> = match std::fs::read_to_string(&run_json_path) {
-        Ok(text) => Some(serde_json::from_str(&text).map_err(|e| {
-            Error::input(
-                crate::Location::file(&run_json_path).at_line(e.line() as u64),
-                format!("not the run.json of a collateral run: {e}"),
-            )
-        })?),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-        Err(e) => return Err(Error::io(&run_json_path, "reading", e)),
-    };
-    let lines_path = match (&options.lines, &run_json) {
-        (Some(p), _) => p.clone(),
-        (None, Some(json)) => {
-            let assay_path = json["assay"]["path"].as_str().map(PathBuf::from);
-            let Some(assay_path) = assay_path.filter(|p| p.is_file()) else {
-                return Err(Error::input(
-                    crate::Location::file(&run_json_path),
-                    "names no assay file that can be found from here, so its lines table is unknown; give the lines table with --lines",
-                ));
-            };
-            Assay::from_file(&assay_path)?.lines.ok_or_else(|| {
-                Error::input(
-                    crate::Location::file(&assay_path),
-                    "names no lines table: the run compared no lines, so there is nothing to plan from",
-                )
-            })?
-        }
-        (None, None) => return Err(Error::input(
-            crate::Location::file(run_dir),
-            "holds no run.json (a `collateral shift` folder?); give the lines table with --lines",
-        )),
-    };
+    let run_json = RunJson::read_optional(&run_json_path)?;
+    let lines_path = planned_lines(options, run_json.as_ref(), run_dir, &run_json_path)?;
     let lines = LinesTable::read(&lines_path)?;
     let shifts = match options.metric {
         Some(metric) => {
             let mut s: ShiftSettings = run_json
                 .as_ref()
-                .and_then(|j| serde_json::from_value(j["settings"]["shift"].clone()).ok())
+                .map(|j| j.settings.shift_or_default())
                 .unwrap_or_default();
             s.metric = metric;
             let estimates = crate::shift::read_estimates(&run_dir.join("fits.csv"), metric)?;
-            compute_shifts(&estimates, &lines, &s)
+            compute_shifts(&estimates, &lines, &s.check()?)
         }
         None => crate::shift::read_shifts(&run_dir.join("shifts.csv"))?,
     };
     if let Some(start) = &settings.start {
-        let mut drugs: BTreeSet<&str> = shifts.iter().map(|s| s.drug.as_str()).collect();
-        drugs.extend(shifts.iter().map(|s| s.selected_with.as_str()));
-        drugs.remove("");
-        if !drugs.contains(start.as_str()) {
-            let all: Vec<&str> = drugs.into_iter().collect();
-            return Err(Error::config(
-                crate::Location::default(),
-                format!(
-                    "--start {start}: no such drug in the run{}; its drugs: {}",
-                    crate::error::did_you_mean(start, &all),
-                    all.join(", ")
-                ),
-            ));
-        }
+        check_start(start, &shifts)?;
     }
     let same = matches!(
         (run_dir.canonicalize(), outdir.canonicalize()),
@@ -212,17 +165,24 @@ pub fn plan_folder(
                 inputs.push(input_record(&p)?);
             }
         }
-        let files = inputs_json(&inputs);
-        staging.write_with_manifest(json!({
-            "tool": "collateral",
-            "version": env!("CARGO_PKG_VERSION"),
-            "command": "plan",
-            "started": started,
-            "run": run_dir.display().to_string(),
-            "inputs": files,
-            "settings": { "plan": settings, "metric": options.metric.map(|m| m.name()) },
-            "counts": { "scorable": planned.plan.scorable, "unscorable": planned.plan.unscorable },
-        }))?;
+        let record = PlanJson {
+            tool: TOOL.into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+            command: "plan".into(),
+            started,
+            run: run_dir.display().to_string(),
+            inputs,
+            settings: PlanJsonSettings {
+                plan: (**settings).clone(),
+                metric: options.metric,
+            },
+            counts: PlanCounts {
+                scorable: planned.plan.scorable as u64,
+                unscorable: planned.plan.unscorable as u64,
+            },
+            manifest: None,
+        };
+        staging.write_with_manifest(record.to_value()?)?;
         let (files, more) = staging.commit_replacing(&previous)?;
         warnings.extend(more);
         files
@@ -232,4 +192,54 @@ pub fn plan_folder(
         summary: planned.summary,
         warnings,
     })
+}
+
+/// The lines table a plan reads: `--lines`, or the one the run's assay names.
+fn planned_lines(
+    options: &PlanOptions,
+    run_json: Option<&RunJson>,
+    run_dir: &Path,
+    run_json_path: &Path,
+) -> Result<PathBuf> {
+    match (&options.lines, run_json) {
+        (Some(p), _) => Ok(p.clone()),
+        (None, Some(json)) => {
+            let assay_path = PathBuf::from(&json.assay.path);
+            if !assay_path.is_file() {
+                return Err(Error::input(
+                    crate::Location::file(run_json_path),
+                    "names no assay file that can be found from here, so its lines table is unknown; give the lines table with --lines",
+                ));
+            }
+            Assay::from_file(&assay_path)?.lines.ok_or_else(|| {
+                Error::input(
+                    crate::Location::file(&assay_path),
+                    "names no lines table: the run compared no lines, so there is nothing to plan from",
+                )
+            })
+        }
+        (None, None) => Err(Error::input(
+            crate::Location::file(run_dir),
+            "holds no run.json (a `collateral shift` folder?); give the lines table with --lines",
+        )),
+    }
+}
+
+/// `--start DRUG` must be a drug of the run (tested or selected with).
+fn check_start(start: &str, shifts: &[crate::shift::Shift]) -> Result<()> {
+    let mut drugs: BTreeSet<&str> = shifts.iter().map(|s| s.drug.as_str()).collect();
+    drugs.extend(shifts.iter().map(|s| s.selected_with.as_str()));
+    drugs.remove("");
+    if drugs.contains(start) {
+        return Ok(());
+    }
+    let all: Vec<&str> = drugs.into_iter().collect();
+    Err(Error::config(
+        crate::Location::default(),
+        format!(
+            "--start {start}: no such drug in the run{}; its drugs: {}",
+            crate::error::did_you_mean(start, &all),
+            all.join(", ")
+        ),
+    ))
 }

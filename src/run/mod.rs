@@ -13,7 +13,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use serde_json::{json, Value};
+use crate::output::run_json::{GrowthCounts, RunJson};
 
 use crate::error::{Problem, Result};
 use crate::outdir::Staging;
@@ -37,10 +37,8 @@ pub use stages::{
     compare_stage, curve_stage, fit_stage, plan_sequences, well_stage, Comparison, CurveSet, Fits,
     PlanResults, TrajectoryStep, WellResults,
 };
-pub use write::{curve_counts_json, run_json, shift_counts_json};
-pub(crate) use write::{
-    inputs_json, stage_comparison, write_comparison, write_fit_tables, write_well_tables,
-};
+pub use write::run_json;
+pub(crate) use write::{stage_comparison, write_comparison, write_fit_tables, write_well_tables};
 
 /// What a run did: counts, warnings and where the outputs are.
 #[derive(Debug, Clone)]
@@ -309,30 +307,28 @@ impl Results {
 
     /// `run.json`: its counts, and beyond them growth counts with growth data and the dilution
     /// error model with metric mic.
-    fn run_json(&self, report: &RunReport, timings: &BTreeMap<&str, f64>) -> Value {
+    fn run_json(&self, report: &RunReport, timings: &BTreeMap<&str, f64>) -> Result<RunJson> {
         let mut run_json = run_json(
             &self.screen,
             &self.summary,
             self.qc().len(),
             report,
             timings,
-        );
+        )?;
         if self.screen.has_growth_data() {
             // Only runs with growth data carry these, so other runs keep their run.json.
             let gr = self.wells.gr.as_ref();
             let dip = &self.wells.dip_rates;
-            run_json["counts"]["growth"] = json!({
-                "reads": self.summary.reads,
-                "endpoint_reads": self.summary.wells,
-                "wells_with_gr": gr.map_or(0, |g| g.gr.iter().flatten().count()),
-                "wells_with_dip_rate": dip.iter().filter(|d| d.rate.is_finite()).count(),
+            run_json.counts.growth = Some(GrowthCounts {
+                reads: self.summary.reads as u64,
+                endpoint_reads: self.summary.wells as u64,
+                wells_with_gr: gr.map_or(0, |g| g.gr.iter().flatten().count()) as u64,
+                wells_with_dip_rate: dip.iter().filter(|d| d.rate.is_finite()).count() as u64,
             });
         }
-        if let Some(model) = self.comparison.as_ref().and_then(|c| c.mic_model.clone()) {
-            // The dilution error model's pooled error rate (metric mic only).
-            run_json["mic"] = model;
-        }
-        run_json
+        // The dilution error model's pooled error rate (metric mic only).
+        run_json.mic = self.comparison.as_ref().and_then(|c| c.mic_model.clone());
+        Ok(run_json)
     }
 }
 
@@ -384,23 +380,21 @@ impl Output {
         report.warnings = std::mem::take(&mut self.warnings);
         report.seconds = self.t0.elapsed().as_secs_f64();
         timings.insert("total", report.seconds);
-        let mut run_json = results.run_json(&report, &timings);
-        run_json["started"] = self.started.clone().into();
-        staging.write("run.json", |w| {
-            serde_json::to_writer_pretty(&mut *w, &run_json).map_err(std::io::Error::other)?;
-            w.write_all(b"\n")
-        })?;
+        let mut run_json = results.run_json(&report, &timings)?;
+        run_json.started = Some(self.started.clone());
+        staging.write("run.json", |w| run_json.write(w))?;
         let t = Instant::now();
         stage_figures_and_workbook(staging, options)?;
         if options.figures || options.xlsx {
             // The figures were drawn from the run.json above; the final one times them too,
             // and its total is the whole run's.
-            run_json["timings_seconds"]["figures"] = json!(t.elapsed().as_secs_f64());
+            let timings = &mut run_json.timings_seconds;
+            timings.insert("figures".into(), t.elapsed().as_secs_f64());
             report.seconds = self.t0.elapsed().as_secs_f64();
-            run_json["timings_seconds"]["total"] = json!(report.seconds);
+            timings.insert("total".into(), report.seconds);
         }
         // run.json again, now listing every staged file; the figures did not read the manifest.
-        staging.write_with_manifest(run_json)?;
+        staging.write_with_manifest(run_json.to_value()?)?;
         let (files, left) = self.staging.commit_replacing(&self.previous)?;
         report.files = files;
         report.warnings.extend(left);

@@ -13,16 +13,7 @@ use crate::lines::LinesTable;
 use crate::read::inputs::SkippedPlate;
 use crate::wells::WellTable;
 
-/// An input file of a run: its path, SHA-256 and size, for `run.json`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct InputRecord {
-    /// The file.
-    pub path: PathBuf,
-    /// SHA-256 of its bytes, lower-case hex.
-    pub sha256: String,
-    /// Its size in bytes.
-    pub bytes: u64,
-}
+pub use crate::output::run_json::InputRecord;
 
 /// A screen ready to run: the wells (every read), the lines table, the checked settings, and
 /// where they came from. Built by [`Screen::read`] from an assay file or by [`Screen::new`]
@@ -52,7 +43,6 @@ pub struct Screen {
     pub assay_path: Option<PathBuf>,
     /// Where problems with the wells point: the wells table, or the assay file for plate files.
     pub(crate) wells_origin: PathBuf,
-    pub(crate) fit_config: FitConfig,
 }
 
 impl Screen {
@@ -80,7 +70,7 @@ impl Screen {
         let mut inputs = vec![input_record(assay_path)?];
         for f in &read.files {
             match &table_record {
-                Some(r) if r.path == *f => inputs.push(r.clone()),
+                Some(r) if r.path == f.display().to_string() => inputs.push(r.clone()),
                 _ => inputs.push(input_record(f)?),
             }
         }
@@ -111,7 +101,6 @@ impl Screen {
             concentration_unit: assay.concentration_unit,
             evolution_time_unit: assay.evolution_time_unit,
             settings: assay.settings,
-            fit_config: assay.fit_config,
             wells: read.table,
             lines,
             warnings,
@@ -121,9 +110,10 @@ impl Screen {
         })
     }
 
-    /// A screen from tables built in memory. The settings are checked as an assay file's are,
-    /// and the lines table against the wells as [`Screen::read`] checks them; problems are
-    /// errors, lines on one side only are warnings.
+    /// A screen from tables built in memory. The settings were checked when they were built
+    /// ([`Settings`] holds each stage's settings only as [`crate::checked::Checked`] values:
+    /// `settings.shift = shift.check()?`); the lines table is checked against the wells as
+    /// [`Screen::read`] checks it: problems are errors, lines on one side only are warnings.
     pub fn new(
         name: &str,
         concentration_unit: &str,
@@ -131,7 +121,6 @@ impl Screen {
         wells: WellTable,
         lines: Option<LinesTable>,
     ) -> Result<Screen> {
-        let fit_config = checked_settings(&settings)?;
         let mut warnings = wells.warnings.clone();
         if let Some(lt) = &lines {
             let (problems, more) = lt.problems_against(&line_names(&wells));
@@ -151,7 +140,6 @@ impl Screen {
             concentration_unit: concentration_unit.to_string(),
             evolution_time_unit: None,
             settings,
-            fit_config,
             wells,
             lines,
             warnings,
@@ -164,56 +152,12 @@ impl Screen {
 
     /// The checked fitting configuration of [`Screen::settings`].
     pub fn fit_config(&self) -> &FitConfig {
-        &self.fit_config
+        &self.settings.fit
     }
 
     /// Whether the screen has growth data (read times, or doubling times of the lines).
     pub fn has_growth_data(&self) -> bool {
         has_growth_data(&self.wells, self.lines.as_ref())
-    }
-}
-
-/// Every stage's settings checked as the assay file's are (no key lines: they were set in
-/// code); the fitting configuration they give.
-fn checked_settings(settings: &Settings) -> Result<FitConfig> {
-    let mut problems: Vec<Problem> = Vec::new();
-    let mut add = |key: &str, msg: String| {
-        problems.push(Problem {
-            location: Location::default(),
-            message: format!("setting `{key}`: {msg}"),
-        })
-    };
-    for (key, msg) in settings.qc.problems() {
-        add(key, msg);
-    }
-    for (key, msg) in settings.shift.problems() {
-        add(key, msg);
-    }
-    for (key, msg) in settings.plan.iter().flat_map(|p| p.problems()) {
-        add(key, msg);
-    }
-    for (key, msg) in settings.mic.iter().flat_map(|m| m.problems()) {
-        add(key, msg);
-    }
-    for (key, msg) in settings.growth.problems() {
-        add(key, msg);
-    }
-    let config = match settings.fit.to_settings() {
-        Err((key, msg)) => {
-            add(key, msg);
-            None
-        }
-        Ok(fit) => match fit.check() {
-            Ok(c) => Some(c),
-            Err(e) => {
-                add("fit", e.to_string());
-                None
-            }
-        },
-    };
-    match config.filter(|_| problems.is_empty()) {
-        Some(c) => Ok(c),
-        None => Err(Error::problems(ErrorKind::Config, problems)),
     }
 }
 
@@ -333,7 +277,7 @@ pub fn input_record(path: &Path) -> Result<InputRecord> {
         .map(|b| format!("{b:02x}"))
         .collect();
     Ok(InputRecord {
-        path: path.to_path_buf(),
+        path: path.display().to_string(),
         sha256,
         bytes,
     })

@@ -7,9 +7,10 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use rayon::prelude::*;
 
 use super::Screen;
+use crate::checked::Checked;
 use crate::error::{Problem, Result};
 use crate::fit::joint::shared_ec50_test;
-use crate::fit::{fit_curves_with_progress, CurveFit, DosePoint, Plateaus};
+use crate::fit::{fit_curves, CurveFit, DosePoint, Plateaus};
 use crate::growth::dip::{
     dip_curve_points, dip_fit_config, dip_rates, fit_dip_curve, DipDelay, DipWell,
 };
@@ -153,7 +154,7 @@ pub fn curve_stage(screen: &Screen, wells: &WellResults) -> CurveSet {
     }
     let endpoint = wells.endpoint(screen);
     let outcomes = wells.outcomes();
-    let include_untreated = screen.fit_config.settings().plateaus == Plateaus::Observed;
+    let include_untreated = screen.settings.fit.settings().plateaus == Plateaus::Observed;
     let names: BTreeSet<&str> = replicate_curves.iter().map(String::as_str).collect();
     let curves = curve_inputs(endpoint, outcomes, &names, include_untreated);
     let mics = (s.shift.metric == Metric::Mic).then(|| {
@@ -240,7 +241,7 @@ pub fn fit_stage(
         "curves",
         Some(curves.curves.inputs.len() as u64),
     );
-    let all = fit_curves_with_progress(&curves.curves.inputs, &screen.fit_config, progress);
+    let all = fit_curves(&curves.curves.inputs, &screen.settings.fit, progress);
     let growth = if screen.has_growth_data() {
         let dip_absent = if !screen.wells.has_time {
             Some("no time courses: the wells table has no `time` column")
@@ -254,7 +255,7 @@ pub fn fit_stage(
             wells.gr.as_ref(),
             &wells.dip_rates,
             dip_absent,
-            screen.fit_config.settings(),
+            screen.settings.fit.settings(),
         )?)
     } else {
         None
@@ -350,7 +351,7 @@ pub struct Comparison {
     /// One row per (resistant line, drug), as `shifts.csv`.
     pub shifts: Vec<Shift>,
     /// With metric mic: the dilution error model's summary (its pooled error rate).
-    pub mic_model: Option<serde_json::Value>,
+    pub mic_model: Option<crate::output::run_json::MicModelRecord>,
     /// CS and CR likelihood per drug pair (`likelihood.csv`).
     pub likelihood: Vec<crate::lineage::Likelihood>,
     /// Each lineage's shifts in evolution time (`trajectories.csv`), with evolution times;
@@ -411,7 +412,7 @@ impl Comparison {
         shifts: Vec<Shift>,
         lines: &LinesTable,
         settings: &ShiftSettings,
-        plan: Option<&PlanSettings>,
+        plan: Option<&Checked<PlanSettings>>,
     ) -> Comparison {
         let (likelihood, (edges, cycles)) = rayon::join(
             || crate::lineage::likelihood(&shifts, lines),
@@ -472,7 +473,7 @@ fn steps_of(points: &[crate::lineage::TrajectoryPoint], shifts: &[Shift]) -> Vec
 pub fn plan_sequences(
     shifts: &[Shift],
     lines: &LinesTable,
-    settings: &PlanSettings,
+    settings: &Checked<PlanSettings>,
 ) -> PlanResults {
     let steps = crate::plan::Steps::new(shifts, lines, settings.time);
     let plan = crate::plan::plan(&steps, settings);
@@ -508,7 +509,10 @@ pub fn compare_stage(
     let (shifts, mic_model) = match &curves.mics {
         Some(mics) => {
             let (model, shifts) = crate::mic::compute_shifts(mics, lines, s);
-            (shifts, Some(model.summary_json()))
+            (
+                shifts,
+                Some(crate::output::run_json::MicModelRecord::of(&model)),
+            )
         }
         None => (fit_shifts(screen, curves, fits, lines), None),
     };
@@ -543,7 +547,7 @@ fn fit_shifts(screen: &Screen, set: &CurveSet, fits: &Fits, lines: &LinesTable) 
         .collect();
     let mut shifts = compute_shifts(&estimates, lines, s);
     if s.metric == Metric::Ec50 {
-        annotate_shared_ec50(&mut shifts, &set.curves, &fits.all, &screen.fit_config);
+        annotate_shared_ec50(&mut shifts, &set.curves, &fits.all, &screen.settings.fit);
     }
     shifts
 }

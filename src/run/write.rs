@@ -5,9 +5,6 @@
 use std::collections::BTreeMap;
 use std::io::Write;
 
-use serde_json::{json, Value};
-
-use super::screen::InputRecord;
 use super::stages::{Comparison, CurveSet, Fits, PlanResults, WellResults};
 use super::{RunReport, Screen, WellSummary};
 use crate::error::Result;
@@ -18,6 +15,9 @@ use crate::lineage;
 use crate::lines::LinesTable;
 use crate::network;
 use crate::outdir::{FileWriter, Staging};
+use crate::output::run_json::{
+    AssayRecord, CurveCounts, RunCounts, RunJson, RunSettings, ShiftCounts, SkippedRecord, TOOL,
+};
 use crate::qc::WellOutcome;
 use crate::shift::{write_shifts, Shift, ShiftSettings};
 
@@ -221,32 +221,6 @@ pub(crate) fn write_plan_files(staging: &Staging, planned: &PlanResults) -> Resu
     })
 }
 
-/// `counts.curves` of `run.json`: curves by status (`ok`, `flat`, `insufficient_data`,
-/// `failed`, in that order in `curves`).
-pub fn curve_counts_json(curves: [usize; 4]) -> Value {
-    json!({
-        "ok": curves[0],
-        "flat": curves[1],
-        "insufficient_data": curves[2],
-        "failed": curves[3],
-    })
-}
-
-/// `counts.shifts` of `run.json`: calls (cross-resistant, collaterally sensitive, neutral,
-/// undetermined, in that order in `calls`) and cycles; null when nothing was compared.
-pub fn shift_counts_json(compared: bool, calls: [usize; 4], cycles: usize) -> Value {
-    if !compared {
-        return Value::Null;
-    }
-    json!({
-        "cross_resistant": calls[0],
-        "collateral_sensitive": calls[1],
-        "neutral": calls[2],
-        "undetermined": calls[3],
-        "cycles": cycles,
-    })
-}
-
 /// Builds `run.json`: version, input checksums, settings, counts, timings, warnings.
 pub fn run_json(
     screen: &Screen,
@@ -254,54 +228,62 @@ pub fn run_json(
     qc_rows: usize,
     report: &RunReport,
     timings: &BTreeMap<&str, f64>,
-) -> Value {
-    let files = inputs_json(&screen.inputs);
+) -> Result<RunJson> {
     let path = screen.assay_path.as_ref().map(|p| p.display().to_string());
-    let mut assay_json = json!({
-        "name": screen.name,
-        "path": path.unwrap_or_default(),
-        "concentration_unit": screen.concentration_unit,
-    });
-    if let Some(unit) = &screen.evolution_time_unit {
-        assay_json["evolution_time_unit"] = json!(unit);
-    }
-    json!({
-        "tool": "collateral",
-        "version": env!("CARGO_PKG_VERSION"),
-        "assay": assay_json,
-        "inputs": files,
-        "settings": serde_json::to_value(&screen.settings).expect("settings serialize"),
-        "counts": {
-            "plates": report.plates,
-            "wells": report.wells,
-            "wells_by_role": wells.by_role,
-            "cell_lines": wells.cell_lines,
-            "drugs": wells.drugs,
-            "flagged_wells": report.flagged,
-            "excluded_wells": report.excluded,
-            "qc_rows": qc_rows,
-            "qc_pass": report.verdicts[0],
-            "qc_warn": report.verdicts[1],
-            "qc_fail": report.verdicts[2],
-            "skipped_plates": report.skipped.len(),
-            "curves": curve_counts_json(report.curves),
-            "shifts": shift_counts_json(report.compared, report.calls, report.cycles),
+    Ok(RunJson {
+        tool: TOOL.into(),
+        version: env!("CARGO_PKG_VERSION").into(),
+        started: None,
+        assay: AssayRecord {
+            name: screen.name.clone(),
+            path: path.unwrap_or_default(),
+            concentration_unit: screen.concentration_unit.clone(),
+            evolution_time_unit: screen.evolution_time_unit.clone(),
         },
-        "timings_seconds": timings,
-        "warnings": report.warnings.iter().map(|w| w.to_string()).collect::<Vec<_>>(),
-        "skipped": report.skipped.iter().map(|s| json!({
-            "plate": s.plate,
-            "file": s.file.display().to_string(),
-            "reason": s.reason(),
-        })).collect::<Vec<_>>(),
+        merge: None,
+        inputs: screen.inputs.clone(),
+        settings: RunSettings::of(&screen.settings)?,
+        counts: run_counts(wells, qc_rows, report),
+        timings_seconds: timings.iter().map(|(k, &v)| (k.to_string(), v)).collect(),
+        warnings: report.warnings.iter().map(|w| w.to_string()).collect(),
+        skipped: report
+            .skipped
+            .iter()
+            .map(|s| SkippedRecord {
+                plate: s.plate.clone(),
+                file: s.file.display().to_string(),
+                reason: s.reason(),
+                run: None,
+            })
+            .collect(),
+        mic: None,
+        manifest: None,
     })
 }
 
-/// SHA-256 of bytes as lower-case hex.
-/// The `inputs` list of a `run.json`: each input's path, SHA-256 and size.
-pub(crate) fn inputs_json(inputs: &[InputRecord]) -> Vec<Value> {
-    inputs
-        .iter()
-        .map(|r| json!({ "path": r.path.display().to_string(), "sha256": r.sha256, "bytes": r.bytes }))
-        .collect()
+/// The `counts` of `run.json`.
+fn run_counts(wells: &WellSummary, qc_rows: usize, report: &RunReport) -> RunCounts {
+    let n = |count: usize| count as u64;
+    RunCounts {
+        runs: None,
+        plates: n(report.plates),
+        wells: n(report.wells),
+        wells_by_role: wells
+            .by_role
+            .iter()
+            .map(|(r, &c)| (r.to_string(), n(c)))
+            .collect(),
+        cell_lines: n(wells.cell_lines),
+        drugs: n(wells.drugs),
+        flagged_wells: n(report.flagged),
+        excluded_wells: n(report.excluded),
+        qc_rows: n(qc_rows),
+        qc_pass: n(report.verdicts[0]),
+        qc_warn: n(report.verdicts[1]),
+        qc_fail: n(report.verdicts[2]),
+        skipped_plates: n(report.skipped.len()),
+        curves: CurveCounts::of(report.curves),
+        shifts: ShiftCounts::of(report.compared, report.calls, report.cycles),
+        growth: None,
+    }
 }

@@ -4,8 +4,7 @@
 use super::*;
 
 /// Which per-curve number is compared.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Metric {
     /// Absolute IC50 (curve crosses viability 0.5).
     Ic50,
@@ -17,40 +16,30 @@ pub enum Metric {
     Mic,
     /// GR50 (Hafner et al. 2016): where the fitted GR curve crosses 0.5; needs time-0 reads
     /// or doubling times (`crate::growth`).
-    #[serde(rename = "gr50")]
     Gr50,
     /// GR_AOC: area over the GR curve, per decade of the tested range. Larger means more
     /// inhibition, so log2_fc = log2(parental / resistant): > 0 still means resistance.
-    #[serde(rename = "gr_aoc")]
     GrAoc,
     /// EC50 of the fitted dose–response of DIP rates (Harris et al. 2016); needs time courses.
-    #[serde(rename = "dip_ec50")]
     DipEc50,
     /// Emax of the DIP-rate curve relative to its E0, compared as 2^(Emax/E0) (the fold growth
     /// over one untreated doubling at the maximal effect, i.e. 1 + GR∞), so log2_fc is the
     /// difference of Emax/E0 between the lines.
-    #[serde(rename = "dip_emax")]
     DipEmax,
 }
 
+crate::words::words!(Metric, "metric", {
+    Ic50 => "ic50",
+    Ec50 => "ec50",
+    Auc => "auc",
+    Mic => "mic",
+    Gr50 => "gr50",
+    GrAoc => "gr_aoc",
+    DipEc50 => "dip_ec50",
+    DipEmax => "dip_emax",
+});
+
 impl Metric {
-    /// Name used in tables.
-    pub fn name(self) -> &'static str {
-        match self {
-            Metric::Ic50 => "ic50",
-            Metric::Ec50 => "ec50",
-            Metric::Auc => "auc",
-            Metric::Mic => "mic",
-            Metric::Gr50 => "gr50",
-            Metric::GrAoc => "gr_aoc",
-            Metric::DipEc50 => "dip_ec50",
-            Metric::DipEmax => "dip_emax",
-        }
-    }
-
-    /// Every metric's name, for messages listing the choices.
-    pub const NAMES: &'static str = "ic50, ec50, auc, mic, gr50, gr_aoc, dip_ec50 or dip_emax";
-
     /// Whether the metric comes from growth-rate data (GR values or DIP rates) rather than
     /// the endpoint viability fit.
     pub fn is_growth(self) -> bool {
@@ -172,8 +161,7 @@ pub struct MetricColumns {
 }
 
 /// How calls are made.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CallRule {
     /// Fold-change threshold τ and BH q ≤ α (DESIGN.md's rule).
     Delta,
@@ -183,9 +171,15 @@ pub enum CallRule {
     Nichol2019,
     /// Outside the parental replicates' mean ± 3 standard errors, as in Maltas & Wood's
     /// temporal collateral-sensitivity analysis.
-    #[serde(rename = "maltas-wood")]
     MaltasWood,
 }
+
+crate::words::words!(CallRule, "call rule", {
+    Delta => "delta",
+    Dhawan2017 => "dhawan2017",
+    Nichol2019 => "nichol2019",
+    MaltasWood => "maltas-wood",
+});
 
 /// Whether a number is an estimate or a bound.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

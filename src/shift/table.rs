@@ -5,8 +5,10 @@ use super::*;
 
 /// Reads a `shifts.csv` back (this tool's, or one with at least `resistant_line, drug,
 /// selected_with, log2_fc, call`): what a planner or another reader of a finished comparison
-/// needs. Columns it lacks are empty or NaN; a cell that is not what its column holds is a
-/// problem at its file and line (all are reported together).
+/// needs, and every column of [`SHIFT_COLUMNS`] but `tau` when the table has it, so this tool's
+/// own table reads back into the rows that wrote it. Columns it lacks are empty or NaN; a cell
+/// that is not what its column holds is a problem at its file and line (all are reported
+/// together).
 pub fn read_shifts(path: &std::path::Path) -> crate::Result<Vec<Shift>> {
     use crate::error::{Error, ErrorKind, Problem};
     use crate::table::{field, Table};
@@ -30,6 +32,13 @@ pub fn read_shifts(path: &std::path::Path) -> crate::Result<Vec<Shift>> {
         c("q_value"),
         c("reason"),
     );
+    let (c_value_r, c_qual_r, c_value_p, c_qual_p, c_f_test) = (
+        c("value_resistant"),
+        c("qualifier_resistant"),
+        c("value_parental"),
+        c("qualifier_parental"),
+        c("ec50_f_test_p"),
+    );
     let mut out = Vec::new();
     let mut problems = Vec::new();
     let mut rec = csv::StringRecord::new();
@@ -52,6 +61,24 @@ pub fn read_shifts(path: &std::path::Path) -> crate::Result<Vec<Shift>> {
         let log2_fc = number(Some(c_fc), "log2_fc");
         let (ci_low, ci_high) = (number(c_lo, "ci_low"), number(c_hi, "ci_high"));
         let (p_value, q_value) = (number(c_p, "p_value"), number(c_q, "q_value"));
+        let (value_resistant, value_parental) = (
+            number(c_value_r, "value_resistant"),
+            number(c_value_p, "value_parental"),
+        );
+        let ec50_f_test_p = number(c_f_test, "ec50_f_test_p");
+        let mut bound = |col: Option<usize>, what: &str| match field(&rec, col) {
+            "" => None,
+            v => Bound::parse(v).or_else(|| {
+                problems.push(Problem {
+                    location: t.at(line),
+                    message: format!("`{what}` is `{v}`; expected =, >, < or an empty cell"),
+                });
+                None
+            }),
+        };
+        let log2_fc_qualifier = bound(c_qual, "log2_fc_qualifier");
+        let qualifier_resistant = bound(c_qual_r, "qualifier_resistant");
+        let qualifier_parental = bound(c_qual_p, "qualifier_parental");
         let call = match Call::parse(field(&rec, Some(c_call))) {
             Some(call) => call,
             None => {
@@ -86,18 +113,18 @@ pub fn read_shifts(path: &std::path::Path) -> crate::Result<Vec<Shift>> {
             selected_with: field(&rec, Some(c_sel)).to_string(),
             metric,
             log2_fc,
-            log2_fc_qualifier: Bound::parse(field(&rec, c_qual)),
+            log2_fc_qualifier,
             ci_low,
             ci_high,
             p_value,
             q_value,
             call,
-            value_resistant: f64::NAN,
-            qualifier_resistant: None,
-            value_parental: f64::NAN,
-            qualifier_parental: None,
+            value_resistant,
+            qualifier_resistant,
+            value_parental,
+            qualifier_parental,
             reason: field(&rec, c_reason).to_string(),
-            ec50_f_test_p: f64::NAN,
+            ec50_f_test_p,
         });
     }
     if problems.is_empty() {

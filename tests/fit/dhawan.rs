@@ -78,9 +78,10 @@ fn published_hill() -> BTreeMap<Key, f64> {
 
 #[test]
 fn observed_plateaus_reproduce_the_published_ec50s() {
-    let (within, n, med) = agreement(FitSettings {
-        plateaus: Plateaus::Observed,
-        ..FitSettings::default()
+    let (within, n, med) = agreement({
+        let mut s = FitSettings::default();
+        s.plateaus = Plateaus::Observed;
+        s
     });
     eprintln!("dhawan observed plateaus: {within}/{n} within 1 %, median |log10 ratio| {med:.5}");
     assert!(within >= 250, "{within}/{n}");
@@ -90,9 +91,10 @@ fn observed_plateaus_reproduce_the_published_ec50s() {
     // (0.05, 10) or effects our F-test calls flat. Known exceptions: the Alectinib drug-holiday
     // curves of CrizR and LorlR (the authors fitted them another way, see SOURCE.md) and
     // LorlR/Etoposide, whose published EC50 and Hill duplicate CrizR/Etoposide's exactly.
-    let config = FitSettings {
-        plateaus: Plateaus::Observed,
-        ..FitSettings::default()
+    let config = {
+        let mut s = FitSettings::default();
+        s.plateaus = Plateaus::Observed;
+        s
     }
     .check()
     .unwrap();
@@ -126,9 +128,10 @@ fn observed_plateaus_reproduce_the_published_ec50s() {
 fn free_plateau_models_are_reported_for_comparison() {
     // Free plateaus are a different model; they must still land in the same neighbourhood.
     for model in [Model::Ll4, Model::Ll3] {
-        let (within, n, med) = agreement(FitSettings {
-            model,
-            ..FitSettings::default()
+        let (within, n, med) = agreement({
+            let mut s = FitSettings::default();
+            s.model = model;
+            s
         });
         eprintln!("dhawan {model} free: {within}/{n} within 1 %, median |log10 ratio| {med:.4}");
         assert!(med < 0.3, "{model}: median |log10 ratio| {med}");

@@ -4,8 +4,8 @@ use collateral::fit::synthetic::{
     synthetic_batch, synthetic_curve, SyntheticDesign, SyntheticKind,
 };
 use collateral::fit::{
-    fit_curve, fit_curves, fit_curves_with_progress, Curve, CurveInput, DosePoint, FitConfig,
-    FitSettings, FitStatus, Ic50Qualifier, Model, Plateaus, RobustLoss,
+    fit_curve, fit_curves, Curve, CurveInput, DosePoint, FitConfig, FitSettings, FitStatus,
+    Ic50Qualifier, Model, Plateaus, RobustLoss,
 };
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -46,9 +46,10 @@ fn noise_free_curves_are_recovered_exactly_by_each_model() {
         ),
     ];
     for (model, truth) in cases {
-        let config = FitSettings {
-            model,
-            ..FitSettings::default()
+        let config = {
+            let mut s = FitSettings::default();
+            s.model = model;
+            s
         }
         .check()
         .unwrap();
@@ -80,7 +81,11 @@ fn log10_ec50_is_recovered_on_noisy_curves_and_well_formed_curves_never_fail() {
     let design = SyntheticDesign::default();
     let batch = synthetic_batch(&design, 7, 600);
     let inputs: Vec<CurveInput> = batch.iter().map(|c| c.input.clone()).collect();
-    let fits = fit_curves(&inputs, &FitConfig::default());
+    let fits = fit_curves(
+        &inputs,
+        &FitConfig::default(),
+        &collateral::progress::Silent,
+    );
     let mut errors = Vec::new();
     for (c, f) in batch.iter().zip(&fits) {
         assert_ne!(
@@ -233,9 +238,10 @@ fn too_few_doses_is_insufficient_data_with_the_reason() {
         f.message
     );
     // ll2 needs only 3.
-    let ll2 = FitSettings {
-        model: Model::Ll2,
-        ..FitSettings::default()
+    let ll2 = {
+        let mut s = FitSettings::default();
+        s.model = Model::Ll2;
+        s
     }
     .check()
     .unwrap();
@@ -322,9 +328,10 @@ fn observed_plateaus_fix_top_and_bottom_at_the_extremes() {
         concentration: 0.0,
         response: 1.0,
     });
-    let config = FitSettings {
-        plateaus: Plateaus::Observed,
-        ..FitSettings::default()
+    let config = {
+        let mut s = FitSettings::default();
+        s.plateaus = Plateaus::Observed;
+        s
     }
     .check()
     .unwrap();
@@ -345,15 +352,17 @@ fn robust_fit_flags_an_outlier_and_resists_it() {
     let doses = nine_doses();
     let noise = Normal::new(0.0, 0.03).unwrap();
     let (mut robust_err, mut ols_err) = (Vec::new(), Vec::new());
-    let cauchy = FitSettings {
-        robust: RobustLoss::Cauchy,
-        ..FitSettings::default()
+    let cauchy = {
+        let mut s = FitSettings::default();
+        s.robust = RobustLoss::Cauchy;
+        s
     }
     .check()
     .unwrap();
-    let huber = FitSettings {
-        robust: RobustLoss::Huber,
-        ..FitSettings::default()
+    let huber = {
+        let mut s = FitSettings::default();
+        s.robust = RobustLoss::Huber;
+        s
     }
     .check()
     .unwrap();
@@ -396,9 +405,10 @@ fn robust_fit_flags_an_outlier_and_resists_it() {
 fn results_are_identical_with_one_and_several_threads() {
     let batch = synthetic_batch(&SyntheticDesign::default(), 5, 300);
     let inputs: Vec<CurveInput> = batch.into_iter().map(|c| c.input).collect();
-    let config = FitSettings {
-        robust: RobustLoss::Huber,
-        ..FitSettings::default()
+    let config = {
+        let mut s = FitSettings::default();
+        s.robust = RobustLoss::Huber;
+        s
     }
     .check()
     .unwrap();
@@ -407,7 +417,7 @@ fn results_are_identical_with_one_and_several_threads() {
             .num_threads(threads)
             .build()
             .unwrap()
-            .install(|| fit_curves(&inputs, &config))
+            .install(|| fit_curves(&inputs, &config, &collateral::progress::Silent))
     };
     let one = run(1);
     let three = run(3);
@@ -441,14 +451,14 @@ fn progress_counts_every_curve_and_changes_no_fit_nor_their_order() {
     let batch = synthetic_batch(&SyntheticDesign::default(), 11, 200);
     let inputs: Vec<CurveInput> = batch.into_iter().map(|c| c.input).collect();
     let config = FitConfig::default();
-    let plain = fit_curves(&inputs, &config);
+    let plain = fit_curves(&inputs, &config, &collateral::progress::Silent);
     for threads in [1, 3] {
         let counting = Counting::default();
         let observed = rayon::ThreadPoolBuilder::new()
             .num_threads(threads)
             .build()
             .unwrap()
-            .install(|| fit_curves_with_progress(&inputs, &config, &counting));
+            .install(|| fit_curves(&inputs, &config, &counting));
         assert_eq!(counting.advanced.load(Relaxed), inputs.len() as u64);
         assert_eq!(counting.calls.load(Relaxed), inputs.len() as u64);
         assert_eq!(observed.len(), plain.len());
@@ -460,10 +470,11 @@ fn progress_counts_every_curve_and_changes_no_fit_nor_their_order() {
 
 #[test]
 fn settings_are_validated_once() {
-    let bad = FitSettings {
-        hill_bounds: (0.0, 10.0),
-        ci_level: 1.5,
-        ..FitSettings::default()
+    let bad = {
+        let mut s = FitSettings::default();
+        s.hill_bounds = (0.0, 10.0);
+        s.ci_level = 1.5;
+        s
     };
     let e = bad.check().unwrap_err();
     assert!(

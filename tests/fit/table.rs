@@ -76,7 +76,11 @@ fn fits_csv_has_the_contract_columns_first_and_round_trips_numbers() {
             })
             .collect::<String>();
     let curves = parse_fit_input(&text, Path::new("t.csv")).unwrap();
-    let fits = fit_curves(&curves, &FitConfig::default());
+    let fits = fit_curves(
+        &curves,
+        &FitConfig::default(),
+        &collateral::progress::Silent,
+    );
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("fits.csv");
     write_fits(&out, &fits).unwrap();

@@ -171,12 +171,12 @@ pub(super) fn reference_line<DB: DrawingBackend>(
 }
 
 /// A call in a few letters, for crowded titles.
-pub(super) fn short_call(call: &str) -> &str {
+pub(super) fn short_call(call: Call) -> &'static str {
     match call {
-        "collateral_sensitive" => "CS",
-        "cross_resistant" => "CR",
-        "undetermined" => "undet.",
-        other => other,
+        Call::CollateralSensitive => "CS",
+        Call::CrossResistant => "CR",
+        Call::Undetermined => "undet.",
+        Call::Neutral => call.name(),
     }
 }
 
@@ -189,10 +189,9 @@ pub(super) fn draw_panel<DB: DrawingBackend>(
     let (top, plot) = area.split_vertically(38);
     let (title, colour) = match &panel.shift {
         Some((call, fc, q)) => {
-            let q = if q == "=" || q.is_empty() {
-                String::new()
-            } else {
-                format!("{q} ")
+            let q = match q {
+                Some(bound @ (Bound::Greater | Bound::Less)) => format!("{} ", bound.symbol()),
+                _ => String::new(),
             };
             let fc = if fc.is_finite() {
                 format!(", log2 FC {q}{}", short_number(*fc))
@@ -202,15 +201,15 @@ pub(super) fn draw_panel<DB: DrawingBackend>(
             let title = match &panel.line {
                 // Panels of several lines: the colour says the call, the room goes to names.
                 Some(line) => format!("{line} · {}{}", panel.drug, fc.replacen(',', ":", 1)),
-                None => format!("{}: {}{fc}", panel.drug, call.replace('_', " ")),
+                None => format!("{}: {}{fc}", panel.drug, call.name().replace('_', " ")),
             };
-            (title, style::call_colour(call))
+            (title, style::call_colour(Some(*call)))
         }
         None if !panel.replicate_calls.is_empty() => {
             let calls: Vec<String> = panel
                 .replicate_calls
                 .iter()
-                .map(|(r, c)| format!("rep {r} {}", short_call(c)))
+                .map(|(r, c)| format!("rep {r} {}", short_call(*c)))
                 .collect();
             (format!("{}: {}", panel.drug, calls.join(", ")), BLACK)
         }
@@ -349,17 +348,13 @@ pub(super) fn draw_panel<DB: DrawingBackend>(
             chart
                 .draw_series([TriangleMarker::new((x, y), 6, c.filled())])
                 .map_err(plot_err)?;
-            if s.qualifier == ">" || s.qualifier == "<" {
+            if let Some(bound @ (Bound::Greater | Bound::Less)) = s.qualifier {
                 // The censored mark sits above the triangle, inside the panel.
                 // Below the triangle: a censored curve does not reach 0.5 there.
-                let dx = if s.qualifier == ">" { -14 } else { 2 };
+                let dx = if bound == Bound::Greater { -14 } else { 2 };
                 chart
                     .draw_series([EmptyElement::at((x, y))
-                        + Text::new(
-                            s.qualifier.clone(),
-                            (dx, 6),
-                            (FONT, 18).into_font().color(&c),
-                        )])
+                        + Text::new(bound.symbol(), (dx, 6), (FONT, 18).into_font().color(&c))])
                     .map_err(plot_err)?;
             }
         }
