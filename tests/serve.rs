@@ -755,3 +755,35 @@ fn page_problems(events: &[Value], origin: &str) -> Vec<String> {
     }
     out
 }
+
+/// Without an assay file or a lines table: the form's name, unit, parental line and what each
+/// line was selected with make both, and the run gives the shifts of the simulated screen's
+/// own lines table.
+#[test]
+fn serve_writes_the_assay_and_lines_table_from_the_form() {
+    let tmp = tempfile::tempdir().unwrap();
+    let files = simulated(tmp.path());
+    let server = Server::start(&tmp.path().join("data"), &[], &[]);
+    let wells: Vec<_> = files
+        .into_iter()
+        .filter(|(n, _)| *n == "wells.csv")
+        .collect();
+    let form = [
+        ("name", "from the form"),
+        ("concentration_unit", "uM"),
+        ("parental_line", "parental"),
+        ("selected_with", "resistant01=drug01; resistant02=drug02"),
+    ];
+    let r = server.upload(&wells, &form);
+    let id = r.json()["id"].as_str().unwrap().to_string();
+    let done = server.wait(&id);
+    assert_eq!(done["state"], "done", "{done}");
+    assert_eq!(done["name"], "from the form");
+    let lines = server.get(&format!("/api/analyses/{id}/inputs/lines.csv"));
+    assert_eq!(
+        lines.body,
+        std::fs::read(tmp.path().join("sim/lines.csv")).unwrap()
+    );
+    let shifts = server.get(&format!("/api/analyses/{id}/files/shifts.csv"));
+    assert!(String::from_utf8_lossy(&shifts.body).contains("resistant02,parental,drug01,drug02"));
+}
