@@ -206,7 +206,7 @@ async function openAnalysis(id) {
   problems.replaceChildren(problemsTable(a.problems, "problem"), problemsTable(a.warnings, "warning"));
   if (a.state === "done") showResults(a);
   if (a.state === "queued" || a.state === "running") {
-    polling = setTimeout(() => { if (location.hash === `#analysis/${id}`) openAnalysis(id); }, 500);
+    polling = setTimeout(() => { if (location.hash === `#analysis/${id}`) openAnalysis(id); }, 250);
   }
 }
 

@@ -181,7 +181,15 @@ impl Store {
     /// and marks the runs a killed server left `running` as failed (their partial output
     /// removed). Returns the store and the ids still queued, oldest first, to run again.
     pub fn open(data: &Path) -> std::io::Result<(Store, Vec<String>)> {
-        std::fs::create_dir_all(data)?;
+        if !data.exists() {
+            std::fs::create_dir_all(data)?;
+            // A lab's reads are its own: a new data folder is readable by its owner only.
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::PermissionsExt;
+                std::fs::set_permissions(data, std::fs::Permissions::from_mode(0o700))?;
+            }
+        }
         let mut entries = BTreeMap::new();
         let mut queued = Vec::new();
         for e in std::fs::read_dir(data)? {
