@@ -19,7 +19,7 @@ use crate::common::{collateral, root};
 const DEADLINE: Duration = Duration::from_secs(120);
 
 /// The Chromium binary: `$COLLATERAL_CHROMIUM`, else the first of the usual names on PATH.
-fn chromium() -> Option<PathBuf> {
+pub(crate) fn chromium() -> Option<PathBuf> {
     if let Some(p) = std::env::var_os("COLLATERAL_CHROMIUM") {
         return Some(PathBuf::from(p));
     }
@@ -42,7 +42,7 @@ fn chromium() -> Option<PathBuf> {
 
 /// Says a test was skipped. Written to the stderr handle directly: the test harness captures
 /// `println!`/`eprintln!` of passing tests, and this message must be seen.
-fn skip(test: &str) {
+pub(crate) fn skip(test: &str) {
     let _ = writeln!(
         std::io::stderr(),
         "SKIPPED {test}: no Chromium found (install it, e.g. `apt-get install chromium`, or set \
@@ -51,7 +51,7 @@ fn skip(test: &str) {
 }
 
 /// Flags for a headless, offline, throw-away browser.
-fn base_flags(profile: &Path) -> Vec<String> {
+pub(crate) fn base_flags(profile: &Path) -> Vec<String> {
     [
         "--headless",
         "--no-sandbox",
@@ -64,7 +64,8 @@ fn base_flags(profile: &Path) -> Vec<String> {
         "--disable-extensions",
         "--hide-scrollbars",
         // Any host lookup fails: a request that leaves the machine cannot succeed silently.
-        "--host-resolver-rules=MAP * ~NOTFOUND",
+        // Loopback stays reachable for `collateral serve`'s page (tests/serve.rs).
+        "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
     ]
     .iter()
     .map(|s| s.to_string())
@@ -74,13 +75,13 @@ fn base_flags(profile: &Path) -> Vec<String> {
 
 /// A browser driven over `--remote-debugging-pipe` (fd 3: commands in, fd 4: events out,
 /// NUL-terminated JSON).
-struct Browser {
+pub(crate) struct Browser {
     child: Child,
     commands: ChildStdin,
     events: Receiver<Value>,
     next_id: u64,
     /// Every event received so far, for the checks.
-    log: Vec<Value>,
+    pub(crate) log: Vec<Value>,
 }
 
 impl Browser {
@@ -127,7 +128,7 @@ impl Browser {
     }
 
     /// Sends a command and waits for its answer, keeping the events that arrive meanwhile.
-    fn call(&mut self, session: Option<&str>, method: &str, params: Value) -> Value {
+    pub(crate) fn call(&mut self, session: Option<&str>, method: &str, params: Value) -> Value {
         self.next_id += 1;
         let id = self.next_id;
         let mut msg = json!({"id": id, "method": method, "params": params});
@@ -172,7 +173,7 @@ impl Browser {
     }
 
     /// Evaluates an expression in the page and returns its value.
-    fn eval(&mut self, session: &str, expression: &str) -> Value {
+    pub(crate) fn eval(&mut self, session: &str, expression: &str) -> Value {
         let r = self.call(
             Some(session),
             "Runtime.evaluate",
@@ -226,7 +227,7 @@ fn problems(events: &[Value], page: &str) -> Vec<String> {
 
 /// Opens `url` in a fresh browser and waits for its load event; returns the browser (its log
 /// holds the page's events) and the page session.
-fn open(binary: &Path, profile: &Path, url: &str) -> (Browser, String) {
+pub(crate) fn open(binary: &Path, profile: &Path, url: &str) -> (Browser, String) {
     let mut b = Browser::launch(binary, profile);
     let target = b.call(None, "Target.createTarget", json!({"url": "about:blank"}));
     let attached = b.call(
