@@ -31,5 +31,6 @@ mod resistance_mdp;
 mod shift_cli;
 mod simulated;
 mod typed_outputs;
+mod wells_property;
 mod workbook;
 mod workflow;
