@@ -214,3 +214,28 @@ proptest! {
         prop_assert_eq!(collateral::fit::engine_panics_caught(), 0);
     }
 }
+
+/// A wells table built in memory skips the reader's row checks: a sample without a
+/// concentration is an error naming its plate and well, not a panic when the curves are made.
+#[test]
+fn a_sample_without_a_concentration_built_in_memory_is_an_error() {
+    use collateral::wells::{Role, Wells};
+    let text = "plate,well,cell_line,drug,concentration,role,signal\n\
+                P,A1,L,,,vehicle,1\nP,A2,L,d,1,sample,0.5\n";
+    let mut t = collateral::table::Table::from_bytes(text.as_bytes(), Path::new("w.csv")).unwrap();
+    let mut table = collateral::WellTable::from_table(&mut t, None).unwrap();
+    let mut wells = Wells::new();
+    for w in table.wells.iter() {
+        let mut w = w.to_well();
+        if w.role == Role::Sample {
+            w.concentration = None;
+        }
+        wells.push(w);
+    }
+    table.wells = wells;
+    let err = Screen::new("t", "uM", collateral::Settings::default(), table, None)
+        .err()
+        .expect("an error")
+        .to_string();
+    assert!(err.contains("plate P, well A2"), "{err}");
+}
