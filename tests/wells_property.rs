@@ -233,9 +233,9 @@ fn a_sample_without_a_concentration_built_in_memory_is_an_error() {
         wells.push(w);
     }
     table.wells = wells;
-    let err = Screen::new("t", "uM", collateral::Settings::default(), table, None)
-        .err()
-        .expect("an error")
-        .to_string();
+    let err = match Screen::new("t", "uM", collateral::Settings::default(), table, None) {
+        Ok(_) => panic!("a sample without a concentration was accepted"),
+        Err(e) => e.to_string(),
+    };
     assert!(err.contains("plate P, well A2"), "{err}");
 }

@@ -129,7 +129,7 @@ impl Screen {
             .find(|w| w.role == crate::wells::Role::Sample && w.concentration.is_none())
         {
             return Err(Error::input(
-                Location::default().at_well(&w.plate.to_string(), &w.position.to_string()),
+                Location::default().at_well(w.plate.as_ref(), &w.position.to_string()),
                 "sample well without a `concentration`",
             ));
         }
