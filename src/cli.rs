@@ -57,6 +57,9 @@ enum Command {
     /// Therapy sequences from a finished run: which drug to give next when resistance appears,
     /// scored from the lineages selected with each drug (plan.csv, plan.md, plots/plan.svg).
     Plan(PlanArgs),
+    /// Start the app in the browser: drop the reader's files, run, read the map (a local
+    /// server; its HTTP API is in docs/serve.md).
+    Serve(ServeArgs),
     /// Write a synthetic screen with known truth (wells.csv, lines.csv, assay.toml, truth_*.csv).
     Simulate {
         /// Output folder.
@@ -368,7 +371,49 @@ fn execute(cli: &Cli) -> anyhow::Result<u8> {
         Command::Merge(args) => merge(args, quiet, progress),
         Command::Plan(args) => plan(args, quiet),
         Command::Simulate { out, knobs } => simulate(out, knobs, quiet),
+        Command::Serve(args) => serve(args),
     }
+}
+
+/// The flags of `collateral serve`.
+#[derive(clap::Args)]
+struct ServeArgs {
+    /// Port to listen on (0: any free one; the printed address says which).
+    #[arg(long, default_value_t = 8787)]
+    port: u16,
+    /// Address to listen on; the default lets nothing beyond this machine connect.
+    #[arg(long, default_value = "127.0.0.1")]
+    host: String,
+    /// Folder of the analyses (default: the platform's data folder, e.g.
+    /// ~/.local/share/collateral).
+    #[arg(long)]
+    data: Option<PathBuf>,
+    /// The token every request must show (default: COLLATERAL_TOKEN, else a random one).
+    #[arg(long)]
+    token: Option<String>,
+    /// Open the page in the default browser.
+    #[arg(long)]
+    open: bool,
+    /// Largest upload in MiB.
+    #[arg(long, default_value_t = 200)]
+    max_upload_mb: u64,
+    /// Analyses run at once; later ones wait as queued.
+    #[arg(long, default_value_t = 2)]
+    jobs: usize,
+}
+
+/// `collateral serve`: runs until Ctrl-C.
+fn serve(args: &ServeArgs) -> anyhow::Result<u8> {
+    crate::serve::serve(&crate::serve::ServeOptions {
+        host: args.host.clone(),
+        port: args.port,
+        data: args.data.clone(),
+        token: args.token.clone(),
+        open: args.open,
+        max_upload_mb: args.max_upload_mb,
+        jobs: args.jobs,
+    })?;
+    Ok(0)
 }
 
 /// Warnings go to stderr, one line each, whatever `--quiet` says.

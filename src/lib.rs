@@ -11,7 +11,7 @@
 //! | assay | [`assay`]: the TOML file, composing the stages' settings |
 //! | outputs | [`output`] (contract tables), [`plot`] (figures), [`report`] (`report.html`), [`workbook`] (`results.xlsx`) |
 //! | pipeline | [`run`] (`collateral run`, `run.json`), [`validate`], [`merge`] (run folders → one) |
-//! | faces | [`simulate`] (screens with known truth), [`cli`] (the command line of the `collateral` binary and of the Python package) |
+//! | faces | [`simulate`] (screens with known truth), [`serve`] (the app in a browser and its HTTP API), [`cli`] (the command line of the `collateral` binary and of the Python package) |
 //!
 //! # Running a screen in memory
 //!
@@ -79,6 +79,7 @@ pub mod qc;
 pub mod read;
 pub mod report;
 pub mod run;
+pub mod serve;
 pub mod shift;
 pub mod simulate;
 pub mod stats;

@@ -66,146 +66,37 @@ impl LinesTable {
         Self::from_table(&mut Table::open(path)?)
     }
 
-    /// Reads and checks the rows of a table whose header has been parsed.
+    /// Reads and checks the rows of a table whose header has been parsed: each row on its
+    /// own, then the lineages' samples and the parental lines across rows.
     pub fn from_table(table: &mut Table<'_>) -> Result<LinesTable> {
-        let c_line = table.require("cell_line")?;
-        let c_parent = table.require("parental_line")?;
-        let c_sel = table.require("selected_with")?;
-        let c_lineage = table.column("lineage");
-        let c_time = table.column("evolution_time");
-        let c_doubling = table.column("doubling_time_h");
+        let cols = LineColumns {
+            line: table.require("cell_line")?,
+            parent: table.require("parental_line")?,
+            selected_with: table.require("selected_with")?,
+            lineage: table.column("lineage"),
+            time: table.column("evolution_time"),
+            doubling: table.column("doubling_time_h"),
+        };
         let mut problems = Vec::new();
         let mut lines: Vec<CellLine> = Vec::new();
         let mut first: BTreeMap<String, u64> = BTreeMap::new();
         let mut record = csv::StringRecord::new();
         while let Some(line) = table.next_row(&mut record)? {
-            let (rec, line) = (&record, &line);
-            let name = field(rec, Some(c_line)).to_string();
-            let at = table.at(*line).at_well("", "");
-            if name.is_empty() {
-                problems.push(Problem {
-                    location: at,
-                    message: "`cell_line` is empty".into(),
-                });
-                continue;
-            }
-            if let Some(prev) = first.insert(name.clone(), *line) {
-                problems.push(Problem {
-                    location: at,
-                    message: format!(
-                        "cell line `{name}` is listed twice (lines {prev} and {line})"
-                    ),
-                });
-                continue;
-            }
-            let opt = |s: &str| (!s.is_empty()).then(|| s.to_string());
-            let parental_line = opt(field(rec, Some(c_parent)));
-            if parental_line.as_deref() == Some(name.as_str()) {
-                problems.push(Problem {
-                    location: table.at(*line),
-                    message: format!("cell line `{name}` names itself as its parental line"),
-                });
-                continue;
-            }
-            let time_text = field(rec, c_time);
-            let evolution_time = if time_text.is_empty() {
-                None
-            } else {
-                match time_text.parse::<f64>() {
-                    Ok(t) if t.is_finite() => Some(t),
-                    _ => {
-                        problems.push(Problem {
-                            location: table.at(*line),
-                            message: format!(
-                                "`evolution_time` of `{name}` is `{time_text}`, not a number (a day, a passage, …; the unit is the assay's `evolution_time_unit`)"
-                            ),
-                        });
-                        continue;
-                    }
-                }
-            };
-            let doubling_text = field(rec, c_doubling);
-            let doubling_time_h = if doubling_text.is_empty() {
-                None
-            } else {
-                match doubling_text.parse::<f64>() {
-                    Ok(t) if t.is_finite() && t > 0.0 => Some(t),
-                    _ => {
-                        problems.push(Problem {
-                            location: table.at(*line),
-                            message: format!(
-                                "`doubling_time_h` of `{name}` is `{doubling_text}`; expected the doubling time in hours, a number > 0"
-                            ),
-                        });
-                        continue;
-                    }
-                }
-            };
-            let lineage = match field(rec, c_lineage) {
-                "" => name.clone(),
-                l => l.to_string(),
-            };
-            lines.push(CellLine {
-                name,
-                parental_line,
-                selected_with: opt(field(rec, Some(c_sel))),
-                lineage,
-                evolution_time,
-                doubling_time_h,
-                line: *line,
-            });
-        }
-        // One line per lineage and time: two would make a trajectory ambiguous.
-        let mut sampled: BTreeMap<(&str, Option<u64>), &CellLine> = BTreeMap::new();
-        for l in &lines {
-            let key = (l.lineage.as_str(), l.evolution_time.map(f64::to_bits));
-            if let Some(other) = sampled.insert(key, l) {
-                let when = l
-                    .evolution_time
-                    .map_or("without an evolution time".to_string(), |t| {
-                        format!("at evolution time {t}")
-                    });
-                problems.push(Problem {
-                    location: table.at(l.line),
-                    message: format!(
-                        "lineage `{}` has two lines {when}: `{}` (line {}) and `{}`; give each sample of a lineage its own `evolution_time`, or each line its own `lineage`",
-                        l.lineage, other.name, other.line, l.name
-                    ),
-                });
+            match cols.cell_line(&record, line, table, &mut first) {
+                Ok(l) => lines.push(l),
+                Err(p) => problems.push(p),
             }
         }
-        let by_name: BTreeMap<&str, &CellLine> =
-            lines.iter().map(|l| (l.name.as_str(), l)).collect();
-        for l in &lines {
-            let Some(p) = &l.parental_line else { continue };
-            match by_name.get(p.as_str()) {
-                None => problems.push(Problem {
-                    location: table.at(l.line),
-                    message: format!(
-                        "resistant line `{}` names parental line `{p}`, which is not in the lines table; add a row `{p},,`",
-                        l.name
-                    ),
-                }),
-                Some(parent) if parent.parental_line.is_some() => problems.push(Problem {
-                    location: table.at(l.line),
-                    message: format!(
-                        "parental line `{p}` of `{}` is itself marked resistant (its parental line is `{}`, line {}); compare every resistant line directly with a parental line",
-                        l.name,
-                        parent.parental_line.as_deref().unwrap_or_default(),
-                        parent.line
-                    ),
-                }),
-                Some(_) => {}
-            }
-        }
+        problems.extend(lineages_sampled_twice(table, &lines));
+        problems.extend(parental_line_problems(table, &lines));
         if !problems.is_empty() {
             return Err(Error::problems(ErrorKind::Input, problems));
         }
         Ok(LinesTable {
             path: table.path.clone(),
             lines,
-            has_lineage: c_lineage.is_some(),
-            has_evolution_time: c_time.is_some(),
+            has_lineage: cols.lineage.is_some(),
+            has_evolution_time: cols.time.is_some(),
         })
     }
 
@@ -266,6 +157,144 @@ impl LinesTable {
         }
         (problems, warnings)
     }
+}
+
+/// Where a lines table's columns are.
+struct LineColumns {
+    line: usize,
+    parent: usize,
+    selected_with: usize,
+    lineage: Option<usize>,
+    time: Option<usize>,
+    doubling: Option<usize>,
+}
+
+impl LineColumns {
+    /// One row's cell line, or its one problem (an empty or repeated name, a line that is its
+    /// own parent, a time or doubling time that is not a number). `first` has the line of each
+    /// name seen.
+    fn cell_line(
+        &self,
+        rec: &csv::StringRecord,
+        line: u64,
+        table: &Table<'_>,
+        first: &mut BTreeMap<String, u64>,
+    ) -> std::result::Result<CellLine, Problem> {
+        let name = field(rec, Some(self.line)).to_string();
+        let problem = |location: Location, message: String| Problem { location, message };
+        let at = table.at(line).at_well("", "");
+        if name.is_empty() {
+            return Err(problem(at, "`cell_line` is empty".into()));
+        }
+        if let Some(prev) = first.insert(name.clone(), line) {
+            return Err(problem(
+                at,
+                format!("cell line `{name}` is listed twice (lines {prev} and {line})"),
+            ));
+        }
+        let opt = |s: &str| (!s.is_empty()).then(|| s.to_string());
+        let parental_line = opt(field(rec, Some(self.parent)));
+        if parental_line.as_deref() == Some(name.as_str()) {
+            return Err(problem(
+                table.at(line),
+                format!("cell line `{name}` names itself as its parental line"),
+            ));
+        }
+        let time_text = field(rec, self.time);
+        let evolution_time = if time_text.is_empty() {
+            None
+        } else {
+            match time_text.parse::<f64>() {
+                Ok(t) if t.is_finite() => Some(t),
+                _ => return Err(problem(
+                    table.at(line),
+                    format!(
+                        "`evolution_time` of `{name}` is `{time_text}`, not a number (a day, a passage, …; the unit is the assay's `evolution_time_unit`)"
+                    ),
+                )),
+            }
+        };
+        let doubling_text = field(rec, self.doubling);
+        let doubling_time_h = if doubling_text.is_empty() {
+            None
+        } else {
+            match doubling_text.parse::<f64>() {
+                Ok(t) if t.is_finite() && t > 0.0 => Some(t),
+                _ => return Err(problem(
+                    table.at(line),
+                    format!(
+                        "`doubling_time_h` of `{name}` is `{doubling_text}`; expected the doubling time in hours, a number > 0"
+                    ),
+                )),
+            }
+        };
+        let lineage = match field(rec, self.lineage) {
+            "" => name.clone(),
+            l => l.to_string(),
+        };
+        Ok(CellLine {
+            name,
+            parental_line,
+            selected_with: opt(field(rec, Some(self.selected_with))),
+            lineage,
+            evolution_time,
+            doubling_time_h,
+            line,
+        })
+    }
+}
+
+/// One line per lineage and time: two would make a trajectory ambiguous.
+fn lineages_sampled_twice(table: &Table<'_>, lines: &[CellLine]) -> Vec<Problem> {
+    let mut problems = Vec::new();
+    let mut sampled: BTreeMap<(&str, Option<u64>), &CellLine> = BTreeMap::new();
+    for l in lines {
+        let key = (l.lineage.as_str(), l.evolution_time.map(f64::to_bits));
+        if let Some(other) = sampled.insert(key, l) {
+            let when = l
+                .evolution_time
+                .map_or("without an evolution time".to_string(), |t| {
+                    format!("at evolution time {t}")
+                });
+            problems.push(Problem {
+                location: table.at(l.line),
+                message: format!(
+                    "lineage `{}` has two lines {when}: `{}` (line {}) and `{}`; give each sample of a lineage its own `evolution_time`, or each line its own `lineage`",
+                    l.lineage, other.name, other.line, l.name
+                ),
+            });
+        }
+    }
+    problems
+}
+
+/// Every parental line named must be in the table, and be a parental line itself.
+fn parental_line_problems(table: &Table<'_>, lines: &[CellLine]) -> Vec<Problem> {
+    let mut problems = Vec::new();
+    let by_name: BTreeMap<&str, &CellLine> = lines.iter().map(|l| (l.name.as_str(), l)).collect();
+    for l in lines {
+        let Some(p) = &l.parental_line else { continue };
+        match by_name.get(p.as_str()) {
+            None => problems.push(Problem {
+                location: table.at(l.line),
+                message: format!(
+                    "resistant line `{}` names parental line `{p}`, which is not in the lines table; add a row `{p},,`",
+                    l.name
+                ),
+            }),
+            Some(parent) if parent.parental_line.is_some() => problems.push(Problem {
+                location: table.at(l.line),
+                message: format!(
+                    "parental line `{p}` of `{}` is itself marked resistant (its parental line is `{}`, line {}); compare every resistant line directly with a parental line",
+                    l.name,
+                    parent.parental_line.as_deref().unwrap_or_default(),
+                    parent.line
+                ),
+            }),
+            Some(_) => {}
+        }
+    }
+    problems
 }
 
 #[cfg(test)]

@@ -557,94 +557,14 @@ type TimedSteps = BTreeMap<(String, u64, String), (f64, usize)>;
 /// The switch-time policy for `switches` switches (see [`PolicyRow`]); empty when no line has
 /// an evolution time.
 pub fn policy(shifts: &[Shift], lines: &LinesTable, switches: usize) -> Vec<PolicyRow> {
-    let by_name: BTreeMap<&str, &crate::lines::CellLine> =
-        lines.lines.iter().map(|l| (l.name.as_str(), l)).collect();
-    // Per (drug, time bits, next drug): sum and count of determined log2 fold changes.
-    let mut sums: BTreeMap<(String, u64, String), (f64, usize)> = BTreeMap::new();
-    let mut times: BTreeMap<String, Vec<f64>> = BTreeMap::new();
-    let mut drugs: BTreeSet<String> = BTreeSet::new();
-    for s in shifts
-        .iter()
-        .filter(|s| s.replicate.is_empty() && !s.selected_with.is_empty())
-    {
-        drugs.insert(s.drug.clone());
-        let Some(t) = by_name
-            .get(s.resistant_line.as_str())
-            .and_then(|l| l.evolution_time)
-        else {
-            continue;
-        };
-        let list = times.entry(s.selected_with.clone()).or_default();
-        if !list.contains(&t) {
-            list.push(t);
-        }
-        if s.drug == s.selected_with || s.call == Call::Undetermined || !s.log2_fc.is_finite() {
-            continue;
-        }
-        let e = sums
-            .entry((s.selected_with.clone(), t.to_bits(), s.drug.clone()))
-            .or_insert((0.0, 0));
-        e.0 += s.log2_fc;
-        e.1 += 1;
-    }
-    if times.is_empty() {
+    let Some(timed) = Timed::of(shifts, lines) else {
         return Vec::new();
-    }
-    for list in times.values_mut() {
-        list.sort_by(f64::total_cmp);
-    }
-    let steps: TimedSteps = sums
-        .into_iter()
-        .map(|(k, (sum, n))| (k, (sum / n as f64, n)))
-        .collect();
-    // value[h][(drug, time index)] = (value, next drug, switch time index, fc, support).
-    type Best = (f64, String, usize, f64, usize);
-    let mut values: Vec<BTreeMap<(String, usize), Best>> = vec![BTreeMap::new()];
-    for h in 1..=switches {
-        let prev = &values[h - 1];
-        let mut current: BTreeMap<(String, usize), Best> = BTreeMap::new();
-        for (d, ts) in &times {
-            // Backwards over time: staying carries the later state's best forward.
-            let mut later: Option<Best> = None;
-            for k in (0..ts.len()).rev() {
-                let mut best: Option<Best> = None;
-                for e in &drugs {
-                    let Some(&(fc, n)) = steps.get(&(d.clone(), ts[k].to_bits(), e.clone())) else {
-                        continue;
-                    };
-                    // With switches left after this one, e must have lineages of its own to
-                    // draw the next switch from: a step without data is never filled in.
-                    let rest = if h > 1 {
-                        match prev.get(&(e.clone(), 0)) {
-                            Some(b) => b.0,
-                            None => continue,
-                        }
-                    } else {
-                        0.0
-                    };
-                    let value = -fc + rest;
-                    if best.as_ref().is_none_or(|b| value > b.0) {
-                        best = Some((value, e.clone(), k, fc, n));
-                    }
-                }
-                // Ties go to switching now: no reason to wait for the same benefit.
-                let chosen = match (best, later.clone()) {
-                    (Some(b), Some(l)) if l.0 > b.0 => Some(l),
-                    (Some(b), _) => Some(b),
-                    (None, l) => l,
-                };
-                if let Some(c) = &chosen {
-                    current.insert((d.clone(), k), c.clone());
-                }
-                later = chosen;
-            }
-        }
-        values.push(current);
-    }
+    };
+    let values = timed.best_switches(switches);
     let mut rows = Vec::new();
     for (h, table) in values.iter().enumerate().skip(1) {
         for ((d, k), (value, next, switch, fc, n)) in table {
-            let ts = &times[d];
+            let ts = &timed.times[d];
             rows.push(PolicyRow {
                 switches_left: h,
                 drug: d.clone(),
@@ -658,6 +578,130 @@ pub fn policy(shifts: &[Shift], lines: &LinesTable, switches: usize) -> Vec<Poli
         }
     }
     rows
+}
+
+/// The best plan from a state: (value, next drug, switch time index, fc, support).
+type Best = (f64, String, usize, f64, usize);
+
+/// What the switch-time policy is computed from: the steps between drugs at each sampled
+/// time, the sampled times of each selecting drug (ascending) and every drug.
+struct Timed {
+    steps: TimedSteps,
+    times: BTreeMap<String, Vec<f64>>,
+    drugs: BTreeSet<String>,
+}
+
+impl Timed {
+    /// The steps of the pooled shifts of timed lines with a selecting drug; `None` when no
+    /// line has an evolution time.
+    fn of(shifts: &[Shift], lines: &LinesTable) -> Option<Timed> {
+        let by_name: BTreeMap<&str, &crate::lines::CellLine> =
+            lines.lines.iter().map(|l| (l.name.as_str(), l)).collect();
+        // Per (drug, time bits, next drug): sum and count of determined log2 fold changes.
+        let mut sums: BTreeMap<(String, u64, String), (f64, usize)> = BTreeMap::new();
+        let mut times: BTreeMap<String, Vec<f64>> = BTreeMap::new();
+        let mut drugs: BTreeSet<String> = BTreeSet::new();
+        for s in shifts
+            .iter()
+            .filter(|s| s.replicate.is_empty() && !s.selected_with.is_empty())
+        {
+            drugs.insert(s.drug.clone());
+            let Some(t) = by_name
+                .get(s.resistant_line.as_str())
+                .and_then(|l| l.evolution_time)
+            else {
+                continue;
+            };
+            let list = times.entry(s.selected_with.clone()).or_default();
+            if !list.contains(&t) {
+                list.push(t);
+            }
+            if s.drug == s.selected_with || s.call == Call::Undetermined || !s.log2_fc.is_finite() {
+                continue;
+            }
+            let e = sums
+                .entry((s.selected_with.clone(), t.to_bits(), s.drug.clone()))
+                .or_insert((0.0, 0));
+            e.0 += s.log2_fc;
+            e.1 += 1;
+        }
+        if times.is_empty() {
+            return None;
+        }
+        for list in times.values_mut() {
+            list.sort_by(f64::total_cmp);
+        }
+        let steps: TimedSteps = sums
+            .into_iter()
+            .map(|(k, (sum, n))| (k, (sum / n as f64, n)))
+            .collect();
+        Some(Timed {
+            steps,
+            times,
+            drugs,
+        })
+    }
+
+    /// `values[h][(drug, time index)]`: the best plan with `h` switches left, by dynamic
+    /// programming over the switches.
+    fn best_switches(&self, switches: usize) -> Vec<BTreeMap<(String, usize), Best>> {
+        let mut values: Vec<BTreeMap<(String, usize), Best>> = vec![BTreeMap::new()];
+        for h in 1..=switches {
+            let prev = &values[h - 1];
+            let mut current: BTreeMap<(String, usize), Best> = BTreeMap::new();
+            for (d, ts) in &self.times {
+                // Backwards over time: staying carries the later state's best forward.
+                let mut later: Option<Best> = None;
+                for k in (0..ts.len()).rev() {
+                    let best = self.best_switch(d, ts[k], k, h, prev);
+                    // Ties go to switching now: no reason to wait for the same benefit.
+                    let chosen = match (best, later.clone()) {
+                        (Some(b), Some(l)) if l.0 > b.0 => Some(l),
+                        (Some(b), _) => Some(b),
+                        (None, l) => l,
+                    };
+                    if let Some(c) = &chosen {
+                        current.insert((d.clone(), k), c.clone());
+                    }
+                    later = chosen;
+                }
+            }
+            values.push(current);
+        }
+        values
+    }
+
+    /// The best switch from drug `d` at time `t` (index `k`) with `h` switches left.
+    fn best_switch(
+        &self,
+        d: &str,
+        t: f64,
+        k: usize,
+        h: usize,
+        prev: &BTreeMap<(String, usize), Best>,
+    ) -> Option<Best> {
+        let mut best: Option<Best> = None;
+        for e in &self.drugs {
+            let Some(&(fc, n)) = self.steps.get(&(d.to_string(), t.to_bits(), e.clone())) else {
+                continue;
+            };
+            // With switches left after this one, e must have lineages of its own to draw the
+            // next switch from: a step without data is never filled in.
+            let rest = if h > 1 {
+                match prev.get(&(e.clone(), 0)) {
+                    Some(b) => b.0,
+                    None => continue,
+                }
+            } else {
+                0.0
+            };
+            let value = -fc + rest;
+            if best.as_ref().is_none_or(|b| value > b.0) {
+                best = Some((value, e.clone(), k, fc, n));
+            }
+        }
+        best
+    }
 }
 
 /// Columns of `policy.csv`.
@@ -740,36 +784,13 @@ pub fn write_plan(w: &mut dyn Write, plan: &Plan) -> std::io::Result<()> {
 /// What the plan says, in words, for the report: what the data support, how strongly, and
 /// what they do not.
 pub fn summary(plan: &Plan, policy: &[PolicyRow]) -> Vec<String> {
-    let mut out = Vec::new();
     let kind = if plan.settings.cycles {
         "cycles"
     } else {
         "sequences"
     };
     let ranked: Vec<&Sequence> = plan.sequences.iter().filter(|s| s.rank.is_some()).collect();
-    let lineages: Vec<String> = plan
-        .lineages
-        .iter()
-        .map(|(d, n)| format!("{d} ({n})"))
-        .collect();
-    out.push(format!(
-        "Lineages per selecting drug: {}.{}",
-        if lineages.is_empty() {
-            "none".to_string()
-        } else {
-            lineages.join(", ")
-        },
-        if plan.times.is_empty() {
-            String::new()
-        } else {
-            let t: Vec<String> = plan
-                .times
-                .iter()
-                .map(|(d, t)| format!("{d} at {}", num(*t)))
-                .collect();
-            format!(" Drawn at evolution time: {}.", t.join(", "))
-        }
-    ));
+    let mut out = vec![lineages_sentence(plan)];
     let Some(best) = ranked.first() else {
         out.push(format!(
             "No {kind} of {} drugs can be scored: every candidate has a step with no lineage data ({} listed in plan.csv with the missing step). Select lineages with more drugs, or shorten the sequence.",
@@ -777,51 +798,9 @@ pub fn summary(plan: &Plan, policy: &[PolicyRow]) -> Vec<String> {
         ));
         return out;
     };
-    let s = best.scores.expect("ranked sequences are scored");
-    let fold = 2f64.powf(-s.expected_log2_fc);
-    let metric = plan.metric.to_uppercase();
-    // A log2 fold change below 0 means more sensitive for every metric (gr_aoc's ratio is
-    // taken the other way round for this), so the words go by potency, not by the number.
-    let direction = if s.expected_log2_fc < 0.0 {
-        format!(
-            "leaves the population {fold:.2}-fold more sensitive to the next drug per step on average (by {metric})"
-        )
-    } else {
-        format!(
-            "does not leave the population more sensitive to the next drug on average ({:.2}-fold toward resistance per step, by {metric})",
-            1.0 / fold
-        )
-    };
-    out.push(format!(
-        "Of {} scorable {kind} of {} drugs, the best is {}: it {direction} (mean log2 fold change {}, 95 % bootstrap interval {} to {}); no step meets a cross-resistant population with probability {} ({} to {}), every step a collaterally sensitive one with probability {}. Its weakest step rests on {} lineage{}.",
-        plan.scorable,
-        plan.settings.length,
-        best.text(),
-        num3(s.expected_log2_fc),
-        num3(best.intervals[0].0),
-        num3(best.intervals[0].1),
-        num3(s.p_no_cr),
-        num3(best.intervals[2].0),
-        num3(best.intervals[2].1),
-        num3(s.p_all_cs),
-        best.support,
-        if best.support == 1 { "" } else { "s" }
-    ));
+    out.push(best_sentence(plan, best, kind));
     if let Some(second) = ranked.get(1) {
-        let t = second.scores.expect("ranked");
-        let apart = best.intervals[0].1 < second.intervals[0].0;
-        out.push(format!(
-            "The runner-up is {} (mean log2 fold change {}, {} to {}). {}",
-            second.text(),
-            num3(t.expected_log2_fc),
-            num3(second.intervals[0].0),
-            num3(second.intervals[0].1),
-            if apart {
-                "The best is ahead of it beyond their intervals."
-            } else {
-                "Their intervals overlap: the data do not tell these two apart."
-            }
-        ));
+        out.push(runner_up_sentence(best, second));
     }
     if best.support < 3 {
         out.push(format!(
@@ -840,6 +819,93 @@ pub fn summary(plan: &Plan, policy: &[PolicyRow]) -> Vec<String> {
                 .map_or(String::new(), |s| format!("{}: {}", s.text(), s.reason))
         ));
     }
+    out.extend(policy_sentence(policy));
+    out.push("The scores assume that each step's population responds like the lineages selected with the current drug, and that steps are independent; they do not model fitness costs.".to_string());
+    out
+}
+
+/// The lineages per selecting drug, and the evolution times drawn from.
+fn lineages_sentence(plan: &Plan) -> String {
+    let lineages: Vec<String> = plan
+        .lineages
+        .iter()
+        .map(|(d, n)| format!("{d} ({n})"))
+        .collect();
+    format!(
+        "Lineages per selecting drug: {}.{}",
+        if lineages.is_empty() {
+            "none".to_string()
+        } else {
+            lineages.join(", ")
+        },
+        if plan.times.is_empty() {
+            String::new()
+        } else {
+            let t: Vec<String> = plan
+                .times
+                .iter()
+                .map(|(d, t)| format!("{d} at {}", num(*t)))
+                .collect();
+            format!(" Drawn at evolution time: {}.", t.join(", "))
+        }
+    )
+}
+
+/// The best sequence, its scores and intervals, and the lineages behind its weakest step.
+fn best_sentence(plan: &Plan, best: &Sequence, kind: &str) -> String {
+    let s = best.scores.expect("ranked sequences are scored");
+    let fold = 2f64.powf(-s.expected_log2_fc);
+    let metric = plan.metric.to_uppercase();
+    // A log2 fold change below 0 means more sensitive for every metric (gr_aoc's ratio is
+    // taken the other way round for this), so the words go by potency, not by the number.
+    let direction = if s.expected_log2_fc < 0.0 {
+        format!(
+            "leaves the population {fold:.2}-fold more sensitive to the next drug per step on average (by {metric})"
+        )
+    } else {
+        format!(
+            "does not leave the population more sensitive to the next drug on average ({:.2}-fold toward resistance per step, by {metric})",
+            1.0 / fold
+        )
+    };
+    format!(
+        "Of {} scorable {kind} of {} drugs, the best is {}: it {direction} (mean log2 fold change {}, 95 % bootstrap interval {} to {}); no step meets a cross-resistant population with probability {} ({} to {}), every step a collaterally sensitive one with probability {}. Its weakest step rests on {} lineage{}.",
+        plan.scorable,
+        plan.settings.length,
+        best.text(),
+        num3(s.expected_log2_fc),
+        num3(best.intervals[0].0),
+        num3(best.intervals[0].1),
+        num3(s.p_no_cr),
+        num3(best.intervals[2].0),
+        num3(best.intervals[2].1),
+        num3(s.p_all_cs),
+        best.support,
+        if best.support == 1 { "" } else { "s" }
+    )
+}
+
+/// The second best, and whether the data tell it from the best.
+fn runner_up_sentence(best: &Sequence, second: &Sequence) -> String {
+    let t = second.scores.expect("ranked");
+    let apart = best.intervals[0].1 < second.intervals[0].0;
+    format!(
+        "The runner-up is {} (mean log2 fold change {}, {} to {}). {}",
+        second.text(),
+        num3(t.expected_log2_fc),
+        num3(second.intervals[0].0),
+        num3(second.intervals[0].1),
+        if apart {
+            "The best is ahead of it beyond their intervals."
+        } else {
+            "Their intervals overlap: the data do not tell these two apart."
+        }
+    )
+}
+
+/// The switch-time policy's openings: from each drug's first sampled time with the most
+/// switches left, when to switch and to what.
+fn policy_sentence(policy: &[PolicyRow]) -> Option<String> {
     let most = policy.iter().map(|r| r.switches_left).max().unwrap_or(0);
     let openings: Vec<String> = policy
         .iter()
@@ -864,14 +930,10 @@ pub fn summary(plan: &Plan, policy: &[PolicyRow]) -> Vec<String> {
             )
         })
         .collect();
-    if !openings.is_empty() {
-        out.push(format!(
-            "Switch-time policy (policy.csv; exact dynamic programme over the drug given and how long it has been given, the benefit of a switch being minus the mean log2 fold change of the next drug among the lineages selected with the current one at that time): {}.",
-            openings.join("; ")
-        ));
-    }
-    out.push("The scores assume that each step's population responds like the lineages selected with the current drug, and that steps are independent; they do not model fitness costs.".to_string());
-    out
+    (!openings.is_empty()).then(|| format!(
+        "Switch-time policy (policy.csv; exact dynamic programme over the drug given and how long it has been given, the benefit of a switch being minus the mean log2 fold change of the next drug among the lineages selected with the current one at that time): {}.",
+        openings.join("; ")
+    ))
 }
 
 /// A number for prose: 3 significant digits.

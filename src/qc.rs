@@ -271,18 +271,17 @@ pub fn assess(
             let n_sample = per_unit.values().map(|c| c.0).sum();
             let n_flagged = per_unit.values().map(|c| c.1).sum::<usize>()
                 + unassigned_flagged.get(plate).copied().unwrap_or(0);
-            let mut row = judge(
+            let judged = Judged {
                 plate,
-                None,
+                unit: None,
                 format,
-                &vehicles,
-                &blanks,
-                source,
+                vehicles: &vehicles,
+                blanks: &blanks,
+                blank_source: source,
                 n_sample,
                 n_flagged,
-                settings,
-                spatial_check,
-            );
+            };
+            let mut row = judge(&judged, settings, spatial_check);
             let note =
                 "pooled over the plate; wells are judged by their own cell line and replicate";
             row.reason = if row.reason.is_empty() {
@@ -296,100 +295,168 @@ pub fn assess(
             let (_, line, rep) = unit;
             let vehicles = vec![pc.vehicles_for(line, rep)];
             let (blanks, source) = pc.blanks_for(line, rep);
-            out.push(judge(
+            let judged = Judged {
                 plate,
-                Some((line, rep)),
+                unit: Some((line, rep)),
                 format,
-                &vehicles,
-                &blanks,
-                source,
-                *n_sample,
-                *n_flagged,
-                settings,
-                spatial_check,
-            ));
+                vehicles: &vehicles,
+                blanks: &blanks,
+                blank_source: source,
+                n_sample: *n_sample,
+                n_flagged: *n_flagged,
+            };
+            out.push(judge(&judged, settings, spatial_check));
         }
     }
     out
 }
 
-#[allow(clippy::too_many_arguments)]
-fn judge(
-    plate: &str,
-    unit: Option<(&str, &str)>,
+/// What one QC row judges: a plate, or one unit (cell line, replicate) on it, with its
+/// controls and its well counts.
+struct Judged<'a> {
+    plate: &'a str,
+    unit: Option<(&'a str, &'a str)>,
     format: PlateFormat,
-    vehicles: &[Vec<(WellPos, f64)>],
-    blanks: &[f64],
+    vehicles: &'a [Vec<(WellPos, f64)>],
+    blanks: &'a [f64],
     blank_source: BlankSource,
     n_sample: usize,
     n_flagged: usize,
-    s: &QcSettings,
-    spatial_check: bool,
-) -> PlateQc {
-    let v: Vec<f64> = vehicles
+}
+
+/// The control measures of a plate or unit.
+struct ControlMeasures {
+    n_vehicle: usize,
+    has_blank: bool,
+    mean_vehicle: Option<f64>,
+    sd_vehicle: Option<f64>,
+    mean_blank: Option<f64>,
+    sd_blank: Option<f64>,
+    z_prime: Option<f64>,
+    cv_vehicle: Option<f64>,
+    signal_to_background: Option<f64>,
+    ssmd: Option<f64>,
+}
+
+impl ControlMeasures {
+    /// Means and SDs of the vehicle readings `v` and the blanks (none when assumed), and the
+    /// measures made of them.
+    fn of(v: &[f64], blanks: &[f64], has_blank: bool) -> ControlMeasures {
+        let (mv, sv) = (stats::mean(v), stats::sd(v));
+        let (mb, sb) = if has_blank {
+            (stats::mean(blanks), stats::sd(blanks))
+        } else {
+            (None, None)
+        };
+        ControlMeasures {
+            n_vehicle: v.len(),
+            has_blank,
+            mean_vehicle: mv,
+            sd_vehicle: sv,
+            mean_blank: mb,
+            sd_blank: sb,
+            z_prime: match (mv, sv, mb, sb) {
+                (Some(mv), Some(sv), Some(mb), Some(sb)) if mv != mb => {
+                    Some(1.0 - 3.0 * (sv + sb) / (mv - mb).abs())
+                }
+                _ => None,
+            },
+            cv_vehicle: match (mv, sv) {
+                (Some(m), Some(s)) if m != 0.0 => Some(s / m.abs()),
+                _ => None,
+            },
+            signal_to_background: match (mv, mb) {
+                (Some(v), Some(b)) if b != 0.0 => Some(v / b),
+                _ => None,
+            },
+            ssmd: match (mv, sv, mb, sb) {
+                (Some(mv), Some(sv), Some(mb), Some(sb)) if sv > 0.0 || sb > 0.0 => {
+                    Some((mv - mb) / (sv * sv + sb * sb).sqrt())
+                }
+                _ => None,
+            },
+        }
+    }
+}
+
+/// The QC row of a plate or unit: its control measures, spatial trends, and the verdict
+/// their thresholds give.
+fn judge(j: &Judged<'_>, s: &QcSettings, spatial_check: bool) -> PlateQc {
+    let v: Vec<f64> = j
+        .vehicles
         .iter()
         .flat_map(|x| x.iter().map(|p| p.1))
         .collect();
-    let (mv, sv) = (stats::mean(&v), stats::sd(&v));
-    let has_blank = blank_source != BlankSource::AssumedZero;
-    let (mb, sb) = if has_blank {
-        (stats::mean(blanks), stats::sd(blanks))
-    } else {
-        (None, None)
-    };
-    let z_prime = match (mv, sv, mb, sb) {
-        (Some(mv), Some(sv), Some(mb), Some(sb)) if mv != mb => {
-            Some(1.0 - 3.0 * (sv + sb) / (mv - mb).abs())
-        }
-        _ => None,
-    };
-    let cv_vehicle = match (mv, sv) {
-        (Some(m), Some(s)) if m != 0.0 => Some(s / m.abs()),
-        _ => None,
-    };
-    let signal_to_background = match (mv, mb) {
-        (Some(v), Some(b)) if b != 0.0 => Some(v / b),
-        _ => None,
-    };
-    let ssmd = match (mv, sv, mb, sb) {
-        (Some(mv), Some(sv), Some(mb), Some(sb)) if sv > 0.0 || sb > 0.0 => {
-            Some((mv - mb) / (sv * sv + sb * sb).sqrt())
-        }
-        _ => None,
-    };
+    let has_blank = j.blank_source != BlankSource::AssumedZero;
+    let m = ControlMeasures::of(&v, j.blanks, has_blank);
     let spatial = if spatial_check {
-        spatial_trends(format, vehicles)
+        spatial_trends(j.format, j.vehicles)
     } else {
         Spatial::default()
     };
+    let (fail, mut warn) = control_findings(&m, s);
+    let spatial_flag = spatial_findings(&spatial, s, &mut warn);
+    let verdict = if !fail.is_empty() {
+        Verdict::Fail
+    } else if !warn.is_empty() {
+        Verdict::Warn
+    } else {
+        Verdict::Pass
+    };
+    let reason = fail.into_iter().chain(warn).collect::<Vec<_>>().join("; ");
+    PlateQc {
+        plate: j.plate.to_string(),
+        cell_line: j.unit.map(|u| u.0.to_string()),
+        replicate: j.unit.map(|u| u.1.to_string()).unwrap_or_default(),
+        format: j.format,
+        n_vehicle: m.n_vehicle,
+        n_blank: if has_blank { j.blanks.len() } else { 0 },
+        n_sample: j.n_sample,
+        n_flagged: j.n_flagged,
+        mean_vehicle: m.mean_vehicle,
+        sd_vehicle: m.sd_vehicle,
+        mean_blank: m.mean_blank,
+        sd_blank: m.sd_blank,
+        blank_source: j.blank_source,
+        z_prime: m.z_prime,
+        cv_vehicle: m.cv_vehicle,
+        signal_to_background: m.signal_to_background,
+        ssmd: m.ssmd,
+        spatial,
+        spatial_flag,
+        verdict,
+        reason,
+    }
+}
 
+/// What fails and what warns in the control measures.
+fn control_findings(m: &ControlMeasures, s: &QcSettings) -> (Vec<String>, Vec<String>) {
     let mut fail = Vec::new();
     let mut warn = Vec::new();
-    if v.len() < s.min_vehicle_wells {
+    if m.n_vehicle < s.min_vehicle_wells {
         fail.push(format!(
             "{} vehicle well(s) with a numeric signal, fewer than {}",
-            v.len(),
-            s.min_vehicle_wells
+            m.n_vehicle, s.min_vehicle_wells
         ));
     }
-    if let (Some(mv), Some(mb)) = (mv, mb) {
+    if let (Some(mv), Some(mb)) = (m.mean_vehicle, m.mean_blank) {
         if mv <= mb {
             fail.push(format!(
                 "vehicle level {mv:.4} is not above blank level {mb:.4}"
             ));
         }
     }
-    match z_prime {
+    match m.z_prime {
         Some(z) if z < s.z_prime_fail => fail.push(format!("Z′ {z:.3} < {}", s.z_prime_fail)),
         Some(z) if z < s.z_prime_warn => warn.push(format!("Z′ {z:.3} < {}", s.z_prime_warn)),
         Some(_) => {}
-        None if !has_blank => warn.push("no blank wells: Z′ not computable".into()),
-        None if v.len() >= s.min_vehicle_wells => {
+        None if !m.has_blank => warn.push("no blank wells: Z′ not computable".into()),
+        None if m.n_vehicle >= s.min_vehicle_wells => {
             warn.push("fewer than 2 blank wells with a numeric signal: Z′ not computable".into())
         }
         None => {}
     }
-    if let Some(cv) = cv_vehicle {
+    if let Some(cv) = m.cv_vehicle {
         if cv > s.cv_vehicle_warn {
             warn.push(format!(
                 "vehicle CV {:.1} % > {:.1} %",
@@ -398,7 +465,7 @@ fn judge(
             ));
         }
     }
-    if let Some(sb) = signal_to_background {
+    if let Some(sb) = m.signal_to_background {
         if sb < s.signal_to_background_warn {
             warn.push(format!(
                 "signal/background {sb:.2} < {}",
@@ -406,6 +473,11 @@ fn judge(
             ));
         }
     }
+    (fail, warn)
+}
+
+/// Warns of each spatial trend past the threshold; whether there was one.
+fn spatial_findings(spatial: &Spatial, s: &QcSettings, warn: &mut Vec<String>) -> bool {
     let mut spatial_flag = false;
     for (name, t) in [
         ("edge effect", spatial.edge_effect),
@@ -422,37 +494,7 @@ fn judge(
             }
         }
     }
-    let verdict = if !fail.is_empty() {
-        Verdict::Fail
-    } else if !warn.is_empty() {
-        Verdict::Warn
-    } else {
-        Verdict::Pass
-    };
-    let reason = fail.into_iter().chain(warn).collect::<Vec<_>>().join("; ");
-    PlateQc {
-        plate: plate.to_string(),
-        cell_line: unit.map(|u| u.0.to_string()),
-        replicate: unit.map(|u| u.1.to_string()).unwrap_or_default(),
-        format,
-        n_vehicle: v.len(),
-        n_blank: if has_blank { blanks.len() } else { 0 },
-        n_sample,
-        n_flagged,
-        mean_vehicle: mv,
-        sd_vehicle: sv,
-        mean_blank: mb,
-        sd_blank: sb,
-        blank_source,
-        z_prime,
-        cv_vehicle,
-        signal_to_background,
-        ssmd,
-        spatial,
-        spatial_flag,
-        verdict,
-        reason,
-    }
+    spatial_flag
 }
 
 /// Edge, row and column trends of vehicle readings, each group relative to its own level.

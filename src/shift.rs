@@ -460,28 +460,16 @@ fn pair(
     } else {
         (r.value / p.value).log2()
     };
-    // A censored resistant value bounds the ratio in its direction; a censored parental value
-    // bounds it in the opposite one. Opposite bounds leave the sign open.
-    let dir = |q: Bound, flip: bool| match (q, flip) {
-        (Bound::Equal, _) => Bound::Equal,
-        (Bound::Greater, false) | (Bound::Less, true) => Bound::Greater,
-        _ => Bound::Less,
-    };
-    let (dr, dp) = (dir(qr, false), dir(qp, true));
-    let qualifier = match (dr, dp) {
-        (Bound::Equal, d) | (d, Bound::Equal) => d,
-        (a, b) if a == b => a,
-        _ => {
-            row.reason = format!(
-                "both {}s censored in opposite directions ({} {}, {} {}): the sign is open",
-                s.metric.name(),
-                qr.symbol(),
-                r.cell_line,
-                qp.symbol(),
-                p.cell_line
-            );
-            return row;
-        }
+    let Some(qualifier) = ratio_bound(qr, qp) else {
+        row.reason = format!(
+            "both {}s censored in opposite directions ({} {}, {} {}): the sign is open",
+            s.metric.name(),
+            qr.symbol(),
+            r.cell_line,
+            qp.symbol(),
+            p.cell_line
+        );
+        return row;
     };
     row.log2_fc = fc;
     row.log2_fc_qualifier = Some(qualifier);
@@ -490,29 +478,56 @@ fn pair(
         return row;
     }
     if qualifier != Bound::Equal {
-        row.call = match qualifier {
-            Bound::Greater if fc >= s.tau => Call::CrossResistant,
-            Bound::Less if fc <= -s.tau => Call::CollateralSensitive,
-            _ => Call::Undetermined,
-        };
-        row.reason = if row.call == Call::Undetermined {
-            format!(
-                "censored: log2_fc {} {fc:.3} does not decide the call at τ = {}",
-                qualifier.symbol(),
-                s.tau
-            )
-        } else {
-            format!(
-                "censored: the bound log2_fc {} {fc:.3} passes τ = {}",
-                qualifier.symbol(),
-                s.tau
-            )
-        };
+        censored_call(&mut row, qualifier, fc, s.tau);
         return row;
     }
+    welch_interval(&mut row, r, p, fc);
+    row
+}
+
+/// The bound of a ratio of a resistant to a parental value: a censored resistant value bounds
+/// it in its direction, a censored parental value in the opposite one; `None` when opposite
+/// bounds leave the sign open.
+fn ratio_bound(qr: Bound, qp: Bound) -> Option<Bound> {
+    let dir = |q: Bound, flip: bool| match (q, flip) {
+        (Bound::Equal, _) => Bound::Equal,
+        (Bound::Greater, false) | (Bound::Less, true) => Bound::Greater,
+        _ => Bound::Less,
+    };
+    match (dir(qr, false), dir(qp, true)) {
+        (Bound::Equal, d) | (d, Bound::Equal) => Some(d),
+        (a, b) if a == b => Some(a),
+        _ => None,
+    }
+}
+
+/// The call of a censored log2 fold change: decided only when its bound passes τ.
+fn censored_call(row: &mut Shift, qualifier: Bound, fc: f64, tau: f64) {
+    row.call = match qualifier {
+        Bound::Greater if fc >= tau => Call::CrossResistant,
+        Bound::Less if fc <= -tau => Call::CollateralSensitive,
+        _ => Call::Undetermined,
+    };
+    row.reason = if row.call == Call::Undetermined {
+        format!(
+            "censored: log2_fc {} {fc:.3} does not decide the call at τ = {}",
+            qualifier.symbol(),
+            tau
+        )
+    } else {
+        format!(
+            "censored: the bound log2_fc {} {fc:.3} passes τ = {}",
+            qualifier.symbol(),
+            tau
+        )
+    };
+}
+
+/// The interval and p-value of an exact log2 fold change from the two estimates' standard
+/// errors, Welch–Satterthwaite: each fit contributes its own residual degrees of freedom.
+fn welch_interval(row: &mut Shift, r: &Estimate, p: &Estimate, fc: f64) {
     let se = std::f64::consts::LOG2_10 * (r.log10_se.powi(2) + p.log10_se.powi(2)).sqrt();
     if se.is_finite() && se > 0.0 {
-        // Welch–Satterthwaite: each fit contributes its own residual degrees of freedom.
         let (a, b) = (r.log10_se.powi(2), p.log10_se.powi(2));
         let df = (a + b).powi(2) / (a * a / r.dof.max(1.0) + b * b / p.dof.max(1.0));
         if let Ok(t) = StudentsT::new(0.0, 1.0, df) {
@@ -522,7 +537,6 @@ fn pair(
             row.p_value = 2.0 * t.sf((fc / se).abs());
         }
     }
-    row
 }
 
 fn dhawan_call(row: &mut Shift, r: &Estimate, p: &Estimate, qualifier: Bound) {

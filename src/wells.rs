@@ -6,11 +6,12 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
-use std::path::Path;
 
-use crate::error::{did_you_mean, Error, ErrorKind, Location, Problem, Result};
-use crate::plate::{PlateFormat, StrayWells, WellPos};
-use crate::table::{field, RowBlock, Table};
+use crate::error::Problem;
+use crate::plate::{PlateFormat, WellPos};
+
+mod parse;
+mod read;
 
 /// What a well is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -316,6 +317,25 @@ pub struct WellNames<'a> {
     pub replicate: &'a str,
 }
 
+/// The fields of a well being added besides its names (see [`Wells::push_parts`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct WellFields {
+    /// Position on the plate.
+    pub position: WellPos,
+    /// Concentration in the assay's unit; `None` for controls.
+    pub concentration: Option<f64>,
+    /// What the well is for.
+    pub role: Role,
+    /// The raw reading.
+    pub signal: Signal,
+    /// Hours since treatment, if the table has a `time` column.
+    pub time: Option<f64>,
+    /// Values of extra columns, in [`WellTable::extra_columns`] order.
+    pub extra: Vec<String>,
+    /// The 1-based line it was read from (0 when made in memory).
+    pub line: u64,
+}
+
 impl Wells {
     /// No wells.
     pub fn new() -> Wells {
@@ -376,87 +396,57 @@ impl Wells {
             drug: &well.drug,
             replicate: &well.replicate,
         };
-        let (plate, cell_line, drug, replicate) = (
-            self.intern(0, names.plate),
-            self.intern(1, names.cell_line),
-            self.intern(2, names.drug),
-            self.intern(3, names.replicate),
-        );
+        let ids = self.intern_names(names);
         self.push_ids(
-            [plate, cell_line, drug, replicate],
-            well.position,
-            well.concentration,
-            well.role,
-            well.signal,
-            well.time,
-            well.extra,
-            well.line,
+            ids,
+            WellFields {
+                position: well.position,
+                concentration: well.concentration,
+                role: well.role,
+                signal: well.signal,
+                time: well.time,
+                extra: well.extra,
+                line: well.line,
+            },
         );
     }
 
     /// Adds a well from borrowed names, so a reader of millions of rows allocates nothing per
     /// name.
-    #[allow(clippy::too_many_arguments)]
-    pub fn push_parts(
-        &mut self,
-        names: WellNames<'_>,
-        position: WellPos,
-        concentration: Option<f64>,
-        role: Role,
-        signal: Signal,
-        time: Option<f64>,
-        extra: Vec<String>,
-        line: u64,
-    ) {
-        let ids = [
+    pub fn push_parts(&mut self, names: WellNames<'_>, fields: WellFields) {
+        let ids = self.intern_names(names);
+        self.push_ids(ids, fields);
+    }
+
+    fn intern_names(&mut self, names: WellNames<'_>) -> [u32; 4] {
+        [
             self.intern(0, names.plate),
             self.intern(1, names.cell_line),
             self.intern(2, names.drug),
             self.intern(3, names.replicate),
-        ];
-        self.push_ids(
-            ids,
-            position,
-            concentration,
-            role,
-            signal,
-            time,
-            extra,
-            line,
-        );
+        ]
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn push_ids(
-        &mut self,
-        [plate, cell_line, drug, replicate]: [u32; 4],
-        position: WellPos,
-        concentration: Option<f64>,
-        role: Role,
-        signal: Signal,
-        time: Option<f64>,
-        extra: Vec<String>,
-        line: u64,
-    ) {
+    fn push_ids(&mut self, [plate, cell_line, drug, replicate]: [u32; 4], well: WellFields) {
         let i = self.len();
-        if time.is_some() {
+        if well.time.is_some() {
             self.time.resize(i, None);
-            self.time.push(time);
+            self.time.push(well.time);
         }
-        if !extra.is_empty() {
+        if !well.extra.is_empty() {
             self.extra.resize(i, Vec::new());
-            self.extra.push(extra);
+            self.extra.push(well.extra);
         }
         self.plate.push(plate);
-        self.position.push(position);
+        self.position.push(well.position);
         self.cell_line.push(cell_line);
         self.drug.push(drug);
         self.concentration
-            .push(concentration.map_or(NO_CONCENTRATION, f64::to_bits));
-        self.role.push(role);
-        self.signal.push(signal);
+            .push(well.concentration.map_or(NO_CONCENTRATION, f64::to_bits));
+        self.role.push(well.role);
+        self.signal.push(well.signal);
         self.replicate.push(replicate);
-        self.line.push(line);
+        self.line.push(well.line);
     }
 
     /// The well at `i`.
@@ -559,13 +549,15 @@ impl Wells {
                 let w = self.get(i);
                 out.push_ids(
                     self.name_ids(i),
-                    w.position,
-                    w.concentration,
-                    w.role,
-                    w.signal.clone(),
-                    w.time,
-                    w.extra.to_vec(),
-                    w.line,
+                    WellFields {
+                        position: w.position,
+                        concentration: w.concentration,
+                        role: w.role,
+                        signal: w.signal.clone(),
+                        time: w.time,
+                        extra: w.extra.to_vec(),
+                        line: w.line,
+                    },
                 );
             }
         }
@@ -648,693 +640,21 @@ pub struct WellTable {
     pub warnings: Vec<Problem>,
 }
 
-const REQUIRED: [&str; 7] = [
-    "plate",
-    "well",
-    "cell_line",
-    "drug",
-    "concentration",
-    "role",
-    "signal",
-];
-const KNOWN_OPTIONAL: [&str; 3] = ["replicate", "time", "plate_size"];
-/// Stop collecting after this many problems: the first ones are what a user needs.
-const MAX_PROBLEMS: usize = 200;
-
 impl WellTable {
-    /// Reads and checks a tidy wells table (CSV or TSV).
-    ///
-    /// `declared` is the assay's plate format, if it names one; a `plate_size` column may also
-    /// declare it per row.
-    pub fn read(path: &Path, declared: Option<PlateFormat>) -> Result<WellTable> {
-        Self::from_table(&mut Table::open(path)?, declared)
-    }
-
-    /// Reads and checks the rows of a table whose header has been parsed.
-    pub fn from_table(table: &mut Table<'_>, declared: Option<PlateFormat>) -> Result<WellTable> {
-        Self::from_table_in_blocks(table, declared, READ_BLOCK)
-    }
-
-    /// [`WellTable::from_table`], parsing blocks of about `block_size` bytes (tests make them
-    /// tiny to cross block edges everywhere).
-    fn from_table_in_blocks(
-        table: &mut Table<'_>,
-        declared: Option<PlateFormat>,
-        block_size: usize,
-    ) -> Result<WellTable> {
-        let cols: Vec<usize> = REQUIRED
-            .iter()
-            .map(|c| table.require(c))
-            .collect::<Result<_>>()?;
-        let [c_plate, c_well, c_line, c_drug, c_conc, c_role, c_signal] = cols[..] else {
-            unreachable!("seven required columns")
-        };
-        let c_rep = table.column("replicate");
-        let c_time = table.column("time");
-        let c_size = table.column("plate_size");
-        let extra_idx: Vec<usize> = (0..table.headers.len())
-            .filter(|i| {
-                let h = table.headers[*i].to_ascii_lowercase();
-                !h.is_empty()
-                    && !REQUIRED.contains(&h.as_str())
-                    && !KNOWN_OPTIONAL.contains(&h.as_str())
-            })
-            .collect();
-
-        let mut problems: Vec<Problem> = Vec::new();
-        let mut wells = Wells::with_capacity(table.line_count());
-        // Plates by first appearance; per-plate bookkeeping is indexed, not keyed by name,
-        // because this loop runs once per well of a whole screen.
-        let mut plate_ids: HashMap<String, usize> = HashMap::new();
-        let mut plates: Vec<PlateInfo> = Vec::new();
-        let mut plate_of_well: Vec<usize> = Vec::with_capacity(table.line_count());
-        // With a `time` column: the time (bits), line and index of every read of each well.
-        let mut read_times: HashMap<(usize, usize), Vec<Read>> = HashMap::new();
-
-        let columns = Columns {
-            plate: c_plate,
-            well: c_well,
-            cell_line: c_line,
-            drug: c_drug,
-            concentration: c_conc,
-            role: c_role,
-            signal: c_signal,
-            replicate: c_rep,
-            time: c_time,
-            plate_size: c_size,
-            extra: extra_idx.clone(),
-        };
-        // Rows are parsed and checked on every core, a block at a time (each row on its own:
-        // numbers, names, roles), and then taken into the table strictly in file order, where
-        // what depends on earlier rows is decided (plates, duplicates, time courses, problem
-        // order): the table and its errors are those of one reader at any thread count.
-        let mut blocks = table.row_blocks(block_size)?;
-        let path = table.path.as_path();
-        let window = 2 * rayon::current_num_threads().max(1);
-        // Parsed blocks waiting to be taken in; after a block that ends in an error nothing
-        // more is read.
-        let mut parsed: Vec<ParsedBlock> = Vec::new();
-        let mut at_end = false;
-        let mut read_group = |at_end: &mut bool| -> Result<Vec<RowBlock>> {
-            let mut group = Vec::with_capacity(window);
-            while !*at_end && group.len() < window {
-                match blocks.next_block()? {
-                    Some(b) => group.push(b),
-                    None => *at_end = true,
-                }
-            }
-            Ok(group)
-        };
-        let mut group = read_group(&mut at_end)?;
-        loop {
-            if group.is_empty() && parsed.is_empty() {
-                break;
-            }
-            // While the pool parses this round's blocks, this thread takes in the blocks
-            // parsed last round and reads the next round's bytes.
-            let mut next: Vec<ParsedBlock> = Vec::new();
-            let (enough, following) = rayon::in_place_scope(|scope| {
-                scope.spawn(|_| {
-                    use rayon::prelude::*;
-                    next = group.par_iter().map(|b| parse_block(b, &columns)).collect();
-                });
-                let enough = (|| -> Result<bool> {
-                    for block in parsed.drain(..) {
-                        let mut remap = vec![u32::MAX; block.names.len()];
-                        let mut plate_remap = vec![usize::MAX; block.names.len()];
-                        for row in block.rows {
-                            if problems.len() >= MAX_PROBLEMS {
-                                return Ok(true);
-                            }
-                            let plate = block.names[row.names[0] as usize].as_str();
-                            let rare = row.rare.map(|r| *r).unwrap_or_default();
-                            let line = row.line;
-                            let (well_text, written_position) = (&rare.well_text, row.position);
-                            let mut bad = |msg: String| {
-                                // The well as the row wrote it, named only for a problem.
-                                let well_name = match (well_text, written_position) {
-                                    (Some(t), _) => t.to_string(),
-                                    (None, Some(p)) => p.to_string(),
-                                    (None, None) => String::new(),
-                                };
-                                problems.push(Problem {
-                                    location: Location::file(path)
-                                        .at_line(line)
-                                        .at_well(plate, &well_name),
-                                    message: msg,
-                                })
-                            };
-                            if plate.is_empty() {
-                                bad("`plate` is empty; every well needs a plate identifier".into());
-                                continue;
-                            }
-                            let local_plate = row.names[0] as usize;
-                            let pid = if plate_remap[local_plate] != usize::MAX {
-                                plate_remap[local_plate]
-                            } else {
-                                let pid = match plate_ids.get(plate) {
-                                    Some(&id) => id,
-                                    None => {
-                                        plate_ids.insert(plate.to_string(), plates.len());
-                                        plates.push(PlateInfo::new(line));
-                                        plates.len() - 1
-                                    }
-                                };
-                                plate_remap[local_plate] = pid;
-                                pid
-                            };
-                            if let Some(msg) = rare.rejected {
-                                bad(msg);
-                                continue;
-                            }
-                            let Some(position) = row.position else {
-                                continue;
-                            };
-                            for msg in rare.problems {
-                                bad(msg);
-                            }
-                            match rare.plate_size {
-                                None => {}
-                                Some(Err(msg)) => bad(msg),
-                                Some(Ok(n)) => match plates[pid].size_decl {
-                                    Some((declared, first)) if declared != n => bad(format!(
-                                        "plate {plate} is declared {n}-well here but {declared}-well on line {first}; one plate has one size"
-                                    )),
-                                    Some(_) => {}
-                                    None => plates[pid].size_decl = Some((n, line)),
-                                },
-                            }
-                            let bit = usize::from(position.row) * 48 + usize::from(position.column);
-                            let time = row.time;
-                            let concentration = row.concentration;
-                            let role = row.role;
-                            let mut global = |column: usize, wells: &mut Wells| {
-                                let local = row.names[column] as usize;
-                                if remap[local] == u32::MAX {
-                                    remap[local] = wells.intern(column, &block.names[local]);
-                                }
-                                remap[local]
-                            };
-                            let ids = [
-                                global(0, &mut wells),
-                                global(1, &mut wells),
-                                global(2, &mut wells),
-                                global(3, &mut wells),
-                            ];
-                            if c_time.is_some() {
-                                // A time course reads one well many times: a well is then
-                                // unique by (plate, well, time), and every one of its reads
-                                // needs a time.
-                                let reads = read_times.entry((pid, bit)).or_default();
-                                if let Some(problem) =
-                                    repeated_read(&position, plate, time, line, reads)
-                                {
-                                    bad(problem);
-                                    continue;
-                                }
-                                // Every read of a well describes the same well: what differs
-                                // is the time.
-                                if let Some(&(_, first_line, first)) = reads.first() {
-                                    let same = wells.name_ids(first)[1..] == ids[1..]
-                                        && wells.role[first] == role
-                                        && wells.get(first).concentration.map(f64::to_bits)
-                                            == concentration.map(f64::to_bits);
-                                    if !same {
-                                        bad(format!(
-                                            "well {position} of plate {plate} is read again here with another cell line, drug, concentration, role or replicate than on line {first_line}; every read of a well must describe the same well (only `time` and `signal` change)"
-                                        ));
-                                        continue;
-                                    }
-                                }
-                                reads.push((time.map(f64::to_bits), line, wells.len()));
-                            } else if plates[pid].seen[bit / 64] & (1 << (bit % 64)) != 0 {
-                                // Rare: look the first one up rather than keep a line per
-                                // well position.
-                                let first = (0..wells.len())
-                                    .rev()
-                                    .find(|&i| {
-                                        plate_of_well[i] == pid && wells.get(i).position == position
-                                    })
-                                    .map_or(0, |i| wells.get(i).line);
-                                bad(format!(
-                                    "well {position} of plate {plate} appears twice (lines {first} and {line}); a well read at several times needs a `time` column"
-                                ));
-                                continue;
-                            }
-                            plates[pid].seen[bit / 64] |= 1 << (bit % 64);
-                            plates[pid].has_vehicle |= role == Role::Vehicle;
-                            plates[pid].smallest = plates[pid].smallest.max(
-                                PlateFormat::smallest_containing(position)
-                                    .expect("parsed wells fit the largest plate"),
-                            );
-                            plate_of_well.push(pid);
-                            wells.push_ids(
-                                ids,
-                                position,
-                                concentration,
-                                role,
-                                row.signal,
-                                time,
-                                rare.extra,
-                                line,
-                            );
-                        }
-                        // A row that could not be read ends the reading there, as it ends one
-                        // reader's.
-                        if let Some(e) = block.error {
-                            return Err(e);
-                        }
-                    }
-                    Ok(false)
-                })();
-                let following = match enough {
-                    Ok(false) => read_group(&mut at_end),
-                    _ => Ok(Vec::new()),
-                };
-                (enough, following)
-            });
-            if enough? {
-                break;
-            }
-            group = following?;
-            for block in next {
-                let failed = block.error.is_some();
-                parsed.push(block);
-                if failed {
-                    // Nothing after the row that stopped the reading is read.
-                    at_end = true;
-                    group.clear();
-                    break;
-                }
-            }
-        }
-        // Plate formats: declared (column, then assay) or the smallest that holds every well.
-        let format_of: Vec<PlateFormat> = plates
-            .iter()
-            .map(|p| {
-                p.size_decl
-                    .and_then(|(n, _)| PlateFormat::from_wells(n))
-                    .or(declared)
-                    .unwrap_or(p.smallest)
-            })
-            .collect();
-        for (w, &pid) in wells.iter().zip(&plate_of_well) {
-            let f = format_of[pid];
-            if !f.contains(w.position) {
-                problems.push(Problem {
-                    location: table.at(w.line).at_well(w.plate, &w.position.to_string()),
-                    message: format!(
-                        "well {} is outside a {f} plate (rows A-{}, columns 1-{})",
-                        w.position,
-                        crate::plate::row_name(f.rows - 1),
-                        f.columns
-                    ),
-                });
-            }
-        }
-        // Every plate needs vehicle wells, or nothing on it can be normalized.
-        let mut names: Vec<(&String, &usize)> = plate_ids.iter().collect();
-        names.sort();
-        for (plate, &pid) in &names {
-            if !plates[pid].has_vehicle {
-                problems.push(Problem {
-                    location: table.at(plates[pid].first_line).at_well(plate, ""),
-                    message: format!(
-                        "plate {plate} (first row on this line) has no vehicle wells; viability needs untreated controls on every plate"
-                    ),
-                });
-            }
-        }
-        let formats: BTreeMap<String, PlateFormat> = names
-            .iter()
-            .map(|(plate, &pid)| ((*plate).clone(), format_of[pid]))
-            .collect();
-        if !problems.is_empty() {
-            problems.sort_by_key(|p| p.location.line);
-            return Err(Error::problems(ErrorKind::Input, problems));
-        }
-        if wells.is_empty() {
-            return Err(Error::input(
-                Location::file(&table.path),
-                "the wells table has a header but no wells",
-            ));
-        }
-        // A plate whose size nobody declared, where a few wells alone make it larger.
-        let mut inferred: Vec<Vec<WellRef>> = vec![Vec::new(); plates.len()];
-        if declared.is_none() {
-            for (w, &pid) in wells.iter().zip(&plate_of_well) {
-                if plates[pid].size_decl.is_none() {
-                    inferred[pid].push(w);
-                }
-            }
-        }
-        let mut warnings = Vec::new();
-        for (pid, ws) in inferred.iter().enumerate() {
-            let positions: Vec<WellPos> = ws.iter().map(|w| w.position).collect();
-            if let Some(s) = StrayWells::find(&positions, format_of[pid], 0, 0) {
-                for w in ws.iter().filter(|w| !s.fits.contains(w.position)) {
-                    warnings.push(Problem {
-                        location: table.at(w.line).at_well(w.plate, &w.position.to_string()),
-                        message: s.message(
-                            w.position,
-                            w.plate,
-                            "`plate_size = {}` in the assay (or a `plate_size` column)",
-                        ),
-                    });
-                }
-            }
-        }
-        Ok(WellTable {
-            wells,
-            extra_columns: extra_idx
-                .iter()
-                .map(|&i| table.headers[i].clone())
-                .collect(),
-            has_replicate: c_rep.is_some(),
-            has_time: c_time.is_some(),
-            formats,
-            warnings,
-        })
-    }
-
     /// Plate identifiers in sorted order.
     pub fn plates(&self) -> impl Iterator<Item = &str> {
         self.formats.keys().map(String::as_str)
     }
 }
 
-/// Bytes of the wells table parsed as one task: large enough that a task outweighs its
-/// scheduling, small enough that a few per core stay in memory.
-const READ_BLOCK: usize = 1 << 19;
-
-/// Where the wells table's columns are.
-struct Columns {
-    plate: usize,
-    well: usize,
-    cell_line: usize,
-    drug: usize,
-    concentration: usize,
-    role: usize,
-    signal: usize,
-    replicate: Option<usize>,
-    time: Option<usize>,
-    plate_size: Option<usize>,
-    extra: Vec<usize>,
-}
-
-/// The rows of one block, parsed and checked each on its own; what depends on other rows is
-/// left to the reader that takes them in order.
-struct ParsedBlock {
-    /// The block's names (plates, lines, drugs, replicates), each once.
-    names: Vec<String>,
-    rows: Vec<ParsedRow>,
-    /// The row that could not be read (fields, UTF-8), after `rows`.
-    error: Option<Error>,
-}
-
-/// One row of a [`ParsedBlock`]: what every row has inline, the rest boxed (most rows have
-/// none of it, and a block holds thousands of rows).
-struct ParsedRow {
-    line: u64,
-    /// Plate, cell line, drug and replicate, as indices into the block's names.
-    names: [u32; 4],
-    position: Option<WellPos>,
-    role: Role,
-    concentration: Option<f64>,
-    signal: Signal,
-    time: Option<f64>,
-    rare: Option<Box<RareFields>>,
-}
-
-/// The parts of a row most rows do not have.
-#[derive(Default)]
-struct RareFields {
-    /// The well as written, when that is not its canonical name (`B03`, `b3`, unparsable).
-    well_text: Option<Box<str>>,
-    /// Why the row cannot be a well (its position or role), after its plate is noted.
-    rejected: Option<String>,
-    /// Problems of the row that leave it a well.
-    problems: Vec<String>,
-    /// The `plate_size` cell: the number of wells, or why it is not a plate size.
-    plate_size: Option<std::result::Result<u32, String>>,
-    extra: Vec<String>,
-}
-
-impl ParsedRow {
-    fn rare(&mut self) -> &mut RareFields {
-        self.rare.get_or_insert_with(Default::default)
-    }
-}
-
-/// Names of one block, each given an index once.
-#[derive(Default)]
-struct BlockNames {
-    names: Vec<String>,
-    ids: HashMap<String, u32>,
-    /// The last index given per column: neighbouring rows mostly share their names.
-    recent: [u32; 4],
-}
-
-impl BlockNames {
-    fn intern(&mut self, column: usize, s: &str) -> u32 {
-        let recent = self.recent[column];
-        if self.names.get(recent as usize).is_some_and(|n| n == s) {
-            return recent;
-        }
-        let id = match self.ids.get(s) {
-            Some(&id) => id,
-            None => {
-                let id = self.names.len() as u32;
-                self.names.push(s.to_string());
-                self.ids.insert(s.to_string(), id);
-                id
-            }
-        };
-        self.recent[column] = id;
-        id
-    }
-}
-
-/// Parses and checks the rows of one block, each on its own.
-fn parse_block(block: &RowBlock, c: &Columns) -> ParsedBlock {
-    let mut names = BlockNames::default();
-    // Rows of a wells table take some 70 bytes: room for them at once, not by doubling.
-    let mut rows = Vec::with_capacity(block.byte_len() / 48 + 1);
-    let mut error = None;
-    let mut reader = block.rows();
-    let mut rec = csv::StringRecord::new();
-    let mut canonical = String::new();
-    loop {
-        let line = match reader.next_row(&mut rec) {
-            Ok(Some(line)) => line,
-            Ok(None) => break,
-            Err(e) => {
-                error = Some(e);
-                break;
-            }
-        };
-        let plate = field(&rec, Some(c.plate));
-        let well_name = field(&rec, Some(c.well));
-        let mut row = ParsedRow {
-            line,
-            names: [names.intern(0, plate), 0, 0, 0],
-            position: None,
-            role: Role::Empty,
-            concentration: None,
-            signal: Signal::Value(0.0),
-            time: None,
-            rare: None,
-        };
-        if plate.is_empty() {
-            row.rare().well_text = Some(well_name.into());
-            rows.push(row);
-            continue;
-        }
-        let position = match WellPos::parse(well_name) {
-            Ok(p) => p,
-            Err(msg) => {
-                let rare = row.rare();
-                rare.well_text = Some(well_name.into());
-                rare.rejected = Some(msg);
-                rows.push(row);
-                continue;
-            }
-        };
-        position.write_name(&mut canonical);
-        if canonical != well_name {
-            row.rare().well_text = Some(well_name.into());
-        }
-        row.position = Some(position);
-        let role_text = field(&rec, Some(c.role));
-        let Some(role) = Role::parse(role_text) else {
-            row.rare().rejected = Some(format!(
-                "unknown role `{role_text}`{}; expected one of: {}",
-                did_you_mean(role_text, &ROLE_NAMES),
-                ROLE_NAMES.join(", ")
-            ));
-            rows.push(row);
-            continue;
-        };
-        row.role = role;
-        let cell_line = field(&rec, Some(c.cell_line));
-        let drug = field(&rec, Some(c.drug));
-        row.names[1] = names.intern(1, cell_line);
-        row.names[2] = names.intern(2, drug);
-        row.names[3] = names.intern(3, field(&rec, c.replicate));
-        let conc_text = field(&rec, Some(c.concentration));
-        let mut bad = Vec::new();
-        match role {
-            Role::Sample => {
-                if cell_line.is_empty() {
-                    bad.push("sample well without a `cell_line`".into());
-                }
-                if drug.is_empty() {
-                    bad.push(
-                        "sample well without a `drug`; untreated wells are role `vehicle`".into(),
-                    );
-                }
-                match parse_concentration(conc_text) {
-                    Ok(c) => row.concentration = Some(c),
-                    Err(msg) => bad.push(msg),
-                }
-            }
-            Role::Vehicle | Role::Blank => {
-                if !drug.is_empty() {
-                    bad.push(format!(
-                        "{role} well with drug `{drug}`; controls carry no drug (use role `sample` for treated wells)"
-                    ));
-                }
-                if !conc_text.is_empty() && conc_text.parse::<f64>().ok() != Some(0.0) {
-                    bad.push(format!(
-                        "{role} well with concentration `{conc_text}`; controls carry no concentration"
-                    ));
-                }
-                if role == Role::Vehicle && cell_line.is_empty() {
-                    bad.push("vehicle well without a `cell_line`; only empty wells and cell-free blanks may leave it empty".into());
-                }
-            }
-            Role::Empty => {}
-        }
-        row.time = match field(&rec, c.time) {
-            "" => None,
-            t => match t.parse::<f64>() {
-                Ok(v) if v.is_finite() => Some(v),
-                _ => {
-                    bad.push(format!("`time` is `{t}`; expected hours as a number"));
-                    None
-                }
-            },
-        };
-        if !bad.is_empty() {
-            row.rare().problems = bad;
-        }
-        if let Some(col) = c.plate_size {
-            let s = field(&rec, Some(col));
-            if !s.is_empty() {
-                row.rare().plate_size = Some(
-                    match s.parse::<u32>().ok().and_then(PlateFormat::from_wells) {
-                        None => Err(format!(
-                            "`plate_size` is `{s}`; expected 6, 12, 24, 48, 96, 384 or 1536"
-                        )),
-                        Some(f) => Ok(f.wells()),
-                    },
-                );
-            }
-        }
-        row.signal = Signal::parse(field(&rec, Some(c.signal)));
-        if !c.extra.is_empty() {
-            row.rare().extra = c
-                .extra
-                .iter()
-                .map(|&i| field(&rec, Some(i)).to_string())
-                .collect();
-        }
-        rows.push(row);
-    }
-    ParsedBlock {
-        names: names.names,
-        rows,
-        error,
-    }
-}
-
-/// Bookkeeping for one plate while reading.
-struct PlateInfo {
-    first_line: u64,
-    /// Declared size and the line that declared it.
-    size_decl: Option<(u32, u64)>,
-    smallest: PlateFormat,
-    has_vehicle: bool,
-    /// Well positions seen, one bit each (row × 48 + column): 192 bytes a plate, not a line
-    /// number per position, for screens of thousands of plates.
-    seen: [u64; 24],
-}
-
-impl PlateInfo {
-    fn new(first_line: u64) -> Self {
-        PlateInfo {
-            first_line,
-            size_decl: None,
-            smallest: crate::plate::FORMATS[0],
-            has_vehicle: false,
-            seen: [0; 24],
-        }
-    }
-}
-
-/// One read of a well while reading a table with times: the time (bits; `None` when empty),
-/// the line and the index of the well.
-type Read = (Option<u64>, u64, usize);
-
-/// Why a read of a well that was read before cannot be kept, if it cannot: in a table with a
-/// `time` column a well may be read at several times (a time course, or a time-0 read for GR),
-/// but every read then needs its own time.
-fn repeated_read(
-    position: &WellPos,
-    plate: &str,
-    time: Option<f64>,
-    line: u64,
-    earlier: &[Read],
-) -> Option<String> {
-    let (_, first, _) = earlier.first()?;
-    if time.is_none() {
-        return Some(format!(
-            "well {position} of plate {plate} appears twice (lines {first} and {line}) and this read has no `time`; a well read several times needs the time of each read"
-        ));
-    }
-    if let Some((_, other, _)) = earlier.iter().find(|(t, _, _)| t.is_none()) {
-        return Some(format!(
-            "well {position} of plate {plate} appears twice (lines {other} and {line}) and the read on line {other} has no `time`; a well read several times needs the time of each read"
-        ));
-    }
-    let bits = time.map(f64::to_bits);
-    earlier.iter().find(|(t, _, _)| *t == bits).map(|(_, other, _)| {
-        format!(
-            "well {position} of plate {plate} is read twice at time {} (lines {other} and {line}); each read of a well needs its own time",
-            time.unwrap_or_default()
-        )
-    })
-}
-
-fn parse_concentration(text: &str) -> std::result::Result<f64, String> {
-    if text.is_empty() {
-        return Err("sample well without a `concentration`".into());
-    }
-    match text.parse::<f64>() {
-        Err(_) => Err(format!("concentration `{text}` is not a number")),
-        Ok(c) if !c.is_finite() => Err(format!("concentration `{text}` is not a finite number")),
-        Ok(c) if c < 0.0 => Err(format!("concentration `{text}` is negative")),
-        Ok(0.0) => Err(
-            "sample well at concentration 0; untreated wells are role `vehicle` (a dose-response curve needs positive doses)"
-                .into(),
-        ),
-        Ok(c) => Ok(c),
-    }
-}
-
 #[cfg(test)]
 mod tests {
+    use std::path::Path;
+
+    use super::parse::READ_BLOCK;
     use super::*;
+    use crate::error::Result;
+    use crate::table::Table;
 
     fn read(text: &str) -> Result<WellTable> {
         let mut t = Table::from_bytes(text.as_bytes(), Path::new("w.csv"))?;

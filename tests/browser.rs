@@ -20,7 +20,7 @@ use crate::common::{collateral, require_program, root};
 const DEADLINE: Duration = Duration::from_secs(120);
 
 /// The Chromium binary: `$COLLATERAL_CHROMIUM`, else the first of the usual names on PATH.
-fn chromium() -> Option<PathBuf> {
+pub(crate) fn chromium() -> Option<PathBuf> {
     if let Some(p) = std::env::var_os("COLLATERAL_CHROMIUM") {
         return Some(PathBuf::from(p));
     }
@@ -42,11 +42,12 @@ fn chromium() -> Option<PathBuf> {
 }
 
 /// What the browser tests need Chromium for, and how to get it.
-const CHROMIUM_WHY: &str = "the browser tests open report.html in headless Chromium; install it \
-     (`apt-get install chromium`, as .ci/run does) or set COLLATERAL_CHROMIUM to its path";
+pub(crate) const CHROMIUM_WHY: &str = "the browser tests open report.html in headless \
+     Chromium; install it (`apt-get install chromium`, as .ci/run does) or set \
+     COLLATERAL_CHROMIUM to its path";
 
 /// Flags for a headless, offline, throw-away browser.
-fn base_flags(profile: &Path) -> Vec<String> {
+pub(crate) fn base_flags(profile: &Path) -> Vec<String> {
     [
         "--headless",
         "--no-sandbox",
@@ -59,7 +60,8 @@ fn base_flags(profile: &Path) -> Vec<String> {
         "--disable-extensions",
         "--hide-scrollbars",
         // Any host lookup fails: a request that leaves the machine cannot succeed silently.
-        "--host-resolver-rules=MAP * ~NOTFOUND",
+        // Loopback stays reachable for `collateral serve`'s page (tests/serve.rs).
+        "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
     ]
     .iter()
     .map(|s| s.to_string())
@@ -69,13 +71,13 @@ fn base_flags(profile: &Path) -> Vec<String> {
 
 /// A browser driven over `--remote-debugging-pipe` (fd 3: commands in, fd 4: events out,
 /// NUL-terminated JSON).
-struct Browser {
+pub(crate) struct Browser {
     child: Child,
     commands: ChildStdin,
     events: Receiver<Value>,
     next_id: u64,
     /// Every event received so far, for the checks.
-    log: Vec<Value>,
+    pub(crate) log: Vec<Value>,
 }
 
 impl Browser {
@@ -122,7 +124,7 @@ impl Browser {
     }
 
     /// Sends a command and waits for its answer, keeping the events that arrive meanwhile.
-    fn call(&mut self, session: Option<&str>, method: &str, params: Value) -> Value {
+    pub(crate) fn call(&mut self, session: Option<&str>, method: &str, params: Value) -> Value {
         self.next_id += 1;
         let id = self.next_id;
         let mut msg = json!({"id": id, "method": method, "params": params});
@@ -173,7 +175,7 @@ impl Browser {
     }
 
     /// Evaluates an expression in the page and returns its value.
-    fn eval(&mut self, session: &str, expression: &str) -> Value {
+    pub(crate) fn eval(&mut self, session: &str, expression: &str) -> Value {
         let r = self.call(
             Some(session),
             "Runtime.evaluate",
@@ -227,7 +229,7 @@ fn problems(events: &[Value], page: &str) -> Vec<String> {
 
 /// Opens `url` in a fresh browser and waits for its load event; returns the browser (its log
 /// holds the page's events) and the page session.
-fn open(binary: &Path, profile: &Path, url: &str) -> (Browser, String) {
+pub(crate) fn open(binary: &Path, profile: &Path, url: &str) -> (Browser, String) {
     let mut b = Browser::launch(binary, profile);
     let target = b.call(None, "Target.createTarget", json!({"url": "about:blank"}));
     let attached = b.call(

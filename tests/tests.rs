@@ -28,6 +28,7 @@ mod read_bad_input;
 mod read_cli;
 mod read_formats;
 mod resistance_mdp;
+mod serve;
 mod shift_cli;
 mod simulated;
 mod typed_outputs;

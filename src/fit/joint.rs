@@ -110,30 +110,7 @@ pub fn shared_ec50_test(
         }
     };
     let (ca, cb) = (ta[LOG10_EC50], tb[LOG10_EC50]);
-    let (mut lo, mut hi) = (ca.min(cb) - 0.25, ca.max(cb) + 0.25);
-    let golden = (5f64.sqrt() - 1.0) / 2.0;
-    let mut x1 = hi - golden * (hi - lo);
-    let mut x2 = lo + golden * (hi - lo);
-    let (mut f1, mut f2) = (joint(x1), joint(x2));
-    for _ in 0..60 {
-        if f1 <= f2 {
-            hi = x2;
-            x2 = x1;
-            f2 = f1;
-            x1 = hi - golden * (hi - lo);
-            f1 = joint(x1);
-        } else {
-            lo = x1;
-            x1 = x2;
-            f1 = f2;
-            x2 = lo + golden * (hi - lo);
-            f2 = joint(x2);
-        }
-        if hi - lo < 1e-9 {
-            break;
-        }
-    }
-    let (c, sse_shared) = if f1 <= f2 { (x1, f1) } else { (x2, f2) };
+    let (c, sse_shared) = golden_section_min(ca.min(cb) - 0.25, ca.max(cb) + 0.25, joint);
     if !sse_shared.is_finite() || !(sse_separate > 0.0) {
         return None;
     }
@@ -146,6 +123,38 @@ pub fn shared_ec50_test(
         p_value,
         shared_ec50: 10f64.powf(c),
     })
+}
+
+/// The minimum of `f` on `lo..hi` by golden-section search (60 steps at most, to 1e-9): where
+/// it is and its value.
+fn golden_section_min(mut lo: f64, mut hi: f64, f: impl Fn(f64) -> f64) -> (f64, f64) {
+    let golden = (5f64.sqrt() - 1.0) / 2.0;
+    let mut x1 = hi - golden * (hi - lo);
+    let mut x2 = lo + golden * (hi - lo);
+    let (mut f1, mut f2) = (f(x1), f(x2));
+    for _ in 0..60 {
+        if f1 <= f2 {
+            hi = x2;
+            x2 = x1;
+            f2 = f1;
+            x1 = hi - golden * (hi - lo);
+            f1 = f(x1);
+        } else {
+            lo = x1;
+            x1 = x2;
+            f1 = f2;
+            x2 = lo + golden * (hi - lo);
+            f2 = f(x2);
+        }
+        if hi - lo < 1e-9 {
+            break;
+        }
+    }
+    if f1 <= f2 {
+        (x1, f1)
+    } else {
+        (x2, f2)
+    }
 }
 
 #[cfg(test)]

@@ -14,6 +14,18 @@ use crate::fit::{CurveFit, Ic50Qualifier, FITS_COLUMNS};
 use crate::shift::{Bound, Estimate, Metric};
 use crate::text::format_number;
 
+/// The cells of a growth metric's columns: value, log10 SE, interval, dof, status, message
+/// and qualifier.
+type Cells = (
+    f64,
+    f64,
+    (f64, f64),
+    f64,
+    String,
+    String,
+    Option<Ic50Qualifier>,
+);
+
 /// The growth columns of `fits.csv`, in order after [`FITS_COLUMNS`].
 pub const GROWTH_COLUMNS: [&str; 32] = [
     "gr50",
@@ -161,17 +173,40 @@ impl GrowthFit {
             problem: String::new(),
         };
         let name = metric.name();
-        // The cells of the metric's columns: value, log10 SE, interval, dof, status, message
-        // and qualifier.
-        type Cells = (
-            f64,
-            f64,
-            (f64, f64),
-            f64,
-            String,
-            String,
-            Option<Ic50Qualifier>,
-        );
+        let Some(cells) = self.cells(metric) else {
+            e.problem = format!("{name} is not a growth metric");
+            return e;
+        };
+        let (value, se, ci, dof, status, message, qualifier) = cells;
+        e.value = value;
+        e.log10_se = se;
+        e.ci = ci;
+        e.dof = dof;
+        let usable = status == "ok" || (status == "flat" && metric.columns().flat_usable);
+        if !usable {
+            e.problem = format!("{status}: {message}");
+        } else if e.value.is_nan() || e.value <= 0.0 {
+            e.problem = format!("no positive {name} in the fits table");
+        } else {
+            e.qualifier = Some(match qualifier {
+                Some(Ic50Qualifier::Greater) => Bound::Greater,
+                Some(Ic50Qualifier::Less) => Bound::Less,
+                _ => Bound::Equal,
+            });
+        }
+        if !e.dof.is_finite() {
+            e.dof = 1e6;
+        }
+        if !e.log10_se.is_finite() && e.ci.0 > 0.0 && e.ci.1 > e.ci.0 {
+            e.log10_se = (e.ci.1.log10() - e.ci.0.log10()) / (2.0 * 1.959_963_984_540_054);
+        }
+        e
+    }
+
+    /// The cells of a growth metric's columns (value, log10 SE, interval, dof, status, message
+    /// and qualifier); `None` for a metric that is not a growth metric.
+    fn cells(&self, metric: Metric) -> Option<Cells> {
+        let nan = f64::NAN;
         let not_computed = |note: &str| -> Cells {
             (
                 nan,
@@ -226,35 +261,9 @@ impl GrowthFit {
                     }
                 }
             },
-            _ => {
-                e.problem = format!("{name} is not a growth metric");
-                return e;
-            }
+            _ => return None,
         };
-        let (value, se, ci, dof, status, message, qualifier) = cells;
-        e.value = value;
-        e.log10_se = se;
-        e.ci = ci;
-        e.dof = dof;
-        let usable = status == "ok" || (status == "flat" && metric.columns().flat_usable);
-        if !usable {
-            e.problem = format!("{status}: {message}");
-        } else if e.value.is_nan() || e.value <= 0.0 {
-            e.problem = format!("no positive {name} in the fits table");
-        } else {
-            e.qualifier = Some(match qualifier {
-                Some(Ic50Qualifier::Greater) => Bound::Greater,
-                Some(Ic50Qualifier::Less) => Bound::Less,
-                _ => Bound::Equal,
-            });
-        }
-        if !e.dof.is_finite() {
-            e.dof = 1e6;
-        }
-        if !e.log10_se.is_finite() && e.ci.0 > 0.0 && e.ci.1 > e.ci.0 {
-            e.log10_se = (e.ci.1.log10() - e.ci.0.log10()) / (2.0 * 1.959_963_984_540_054);
-        }
-        e
+        Some(cells)
     }
 }
 

@@ -200,9 +200,28 @@ pub fn dip_rates(
     exclude_failed: bool,
     delay: DipDelay,
 ) -> Vec<DipWell> {
-    // Reads of each well: (time, signal) with the well's identity from its first read.
-    // (index of its first read, (time, signal) of every read).
-    type Course = (usize, Vec<(f64, Option<f64>)>);
+    let rates = Rates {
+        table,
+        controls: PlateControls::gather(endpoint),
+        normalized,
+        failed: failed_units(normalized, exclude_failed),
+        delay,
+    };
+    let mut out: Vec<DipWell> = well_courses(table)
+        .into_iter()
+        .filter(|(_, (_, reads))| reads.len() >= 2)
+        .map(|((plate, position), (first, reads))| rates.well(plate, position, first, reads))
+        .collect();
+    relative_to_untreated(&mut out);
+    out
+}
+
+/// The reads of a well: the index of its first read (the well's identity), and the time and
+/// signal of every read.
+type Course = (usize, Vec<(f64, Option<f64>)>);
+
+/// The reads in time of every vehicle and sample well with a cell line, by plate and well.
+fn well_courses(table: &WellTable) -> BTreeMap<(&str, WellPos), Course> {
     let mut courses: BTreeMap<(&str, WellPos), Course> = BTreeMap::new();
     for (i, w) in table.wells.iter().enumerate() {
         if !matches!(w.role, Role::Vehicle | Role::Sample) || w.cell_line.is_empty() {
@@ -215,8 +234,16 @@ pub fn dip_rates(
             .1
             .push((t, w.signal.value()));
     }
-    let controls = PlateControls::gather(endpoint);
-    let failed: BTreeMap<(&str, &str, &str), &str> = normalized
+    courses
+}
+
+/// The units (plate, cell line, replicate) whose plate QC failed, with the reason, when
+/// failed plates are excluded.
+fn failed_units(
+    normalized: &Normalized,
+    exclude_failed: bool,
+) -> BTreeMap<(&str, &str, &str), &str> {
+    normalized
         .qc
         .iter()
         .filter(|r| r.verdict == Verdict::Fail && exclude_failed)
@@ -230,15 +257,32 @@ pub fn dip_rates(
                 r.reason.as_str(),
             ))
         })
-        .collect();
-    let mut out: Vec<DipWell> = Vec::new();
-    for ((plate, position), (first, mut reads)) in courses {
-        if reads.len() < 2 {
-            continue;
-        }
-        let w = table.wells.get(first);
+        .collect()
+}
+
+/// What a well's DIP rate needs besides its reads.
+struct Rates<'a> {
+    table: &'a WellTable,
+    controls: BTreeMap<String, PlateControls>,
+    normalized: &'a Normalized,
+    failed: BTreeMap<(&'a str, &'a str, &'a str), &'a str>,
+    delay: DipDelay,
+}
+
+impl Rates<'_> {
+    /// One well's DIP rate: its reads above the blank in log2, the fitted line, and whether
+    /// its unit's plate failed QC.
+    fn well(
+        &self,
+        plate: &str,
+        position: WellPos,
+        first: usize,
+        mut reads: Vec<(f64, Option<f64>)>,
+    ) -> DipWell {
+        let w = self.table.wells.get(first);
         reads.sort_by(|a, b| a.0.total_cmp(&b.0));
-        let rep = controls
+        let rep = self
+            .controls
             .get(plate)
             .map_or("", |pc| pc.unit_replicate(w.cell_line, w.replicate));
         let unit = (plate.to_string(), w.cell_line.to_string(), rep.to_string());
@@ -264,63 +308,88 @@ pub fn dip_rates(
             reason: String::new(),
         };
         let mut notes = Vec::new();
-        let Some(levels) = normalized.levels.get(&unit) else {
+        let Some(levels) = self.normalized.levels.get(&unit) else {
             d.reason = format!(
                 "no endpoint control levels for `{}` on plate {plate}: the background is unknown",
                 d.cell_line
             );
-            out.push(d);
-            continue;
+            return d;
         };
-        let (mut times, mut logs) = (Vec::new(), Vec::new());
-        let (mut not_numeric, mut not_positive) = (0, 0);
-        for (t, s) in &reads {
-            match s.map(|s| s - levels.blank) {
-                None => not_numeric += 1,
-                Some(x) if !(x > 0.0) => not_positive += 1,
-                Some(x) => {
-                    times.push(*t);
-                    logs.push(x.log2());
-                }
-            }
-        }
-        if not_numeric > 0 {
-            notes.push(format!("{not_numeric} read(s) not numeric"));
-        }
-        if not_positive > 0 {
-            notes.push(format!(
-                "{not_positive} read(s) not above the blank (no log2)"
-            ));
-        }
-        match dip_rate(&times, &logs, d.role == Role::Vehicle, delay) {
-            Some((line, start)) => {
-                d.rate = line.slope;
-                d.rate_se = line.slope_se;
-                d.intercept = line.intercept;
-                d.start_time = times[start];
-                d.n_fitted = times.len() - start;
-                d.excluded = false;
-            }
-            None => notes.insert(
-                0,
-                format!(
-                    "no DIP rate: {} usable read(s) at distinct times{}",
-                    times.len(),
-                    match delay {
-                        DipDelay::Fixed(h) => format!(" at or after {h} h"),
-                        DipDelay::Tyson1 => String::new(),
-                    }
-                ),
-            ),
-        }
-        if let Some(reason) = failed.get(&(plate, unit.1.as_str(), unit.2.as_str())) {
+        let (times, logs) = log2_above_blank(&reads, levels.blank, &mut notes);
+        fit_rate(&mut d, &times, &logs, self.delay, &mut notes);
+        if let Some(reason) = self.failed.get(&(plate, unit.1.as_str(), unit.2.as_str())) {
             d.excluded = true;
             notes.insert(0, format!("plate QC failed: {reason}"));
         }
         d.reason = notes.join("; ");
-        out.push(d);
+        d
     }
-    // Untreated rate per unit: the mean over its vehicle wells with a rate.
+}
+
+/// The times and log2 signals above the blank of the reads that have one; the others counted
+/// in `notes`.
+fn log2_above_blank(
+    reads: &[(f64, Option<f64>)],
+    blank: f64,
+    notes: &mut Vec<String>,
+) -> (Vec<f64>, Vec<f64>) {
+    let (mut times, mut logs) = (Vec::new(), Vec::new());
+    let (mut not_numeric, mut not_positive) = (0, 0);
+    for (t, s) in reads {
+        match s.map(|s| s - blank) {
+            None => not_numeric += 1,
+            Some(x) if !(x > 0.0) => not_positive += 1,
+            Some(x) => {
+                times.push(*t);
+                logs.push(x.log2());
+            }
+        }
+    }
+    if not_numeric > 0 {
+        notes.push(format!("{not_numeric} read(s) not numeric"));
+    }
+    if not_positive > 0 {
+        notes.push(format!(
+            "{not_positive} read(s) not above the blank (no log2)"
+        ));
+    }
+    (times, logs)
+}
+
+/// The well's DIP rate from its log2 reads, or the note of why it has none.
+fn fit_rate(
+    d: &mut DipWell,
+    times: &[f64],
+    logs: &[f64],
+    delay: DipDelay,
+    notes: &mut Vec<String>,
+) {
+    match dip_rate(times, logs, d.role == Role::Vehicle, delay) {
+        Some((line, start)) => {
+            d.rate = line.slope;
+            d.rate_se = line.slope_se;
+            d.intercept = line.intercept;
+            d.start_time = times[start];
+            d.n_fitted = times.len() - start;
+            d.excluded = false;
+        }
+        None => notes.insert(
+            0,
+            format!(
+                "no DIP rate: {} usable read(s) at distinct times{}",
+                times.len(),
+                match delay {
+                    DipDelay::Fixed(h) => format!(" at or after {h} h"),
+                    DipDelay::Tyson1 => String::new(),
+                }
+            ),
+        ),
+    }
+}
+
+/// Each well's rate relative to its unit's untreated rate: the mean over the unit's own
+/// replicate's vehicle wells with a rate when they exist, else the line's on the plate.
+fn relative_to_untreated(out: &mut [DipWell]) {
     let mut untreated: BTreeMap<(String, String, String), Vec<f64>> = BTreeMap::new();
     for d in out
         .iter()
@@ -331,8 +400,7 @@ pub fn dip_rates(
             .or_default()
             .push(d.rate);
     }
-    for d in &mut out {
-        // The unit's own replicate's vehicles when they exist, else the line's on the plate.
+    for d in out {
         let own = untreated.get(&(d.plate.clone(), d.cell_line.clone(), d.replicate.clone()));
         let rates: Vec<f64> = match own {
             Some(v) if !d.replicate.is_empty() => v.clone(),
@@ -363,7 +431,6 @@ pub fn dip_rates(
             );
         }
     }
-    out
 }
 
 fn join(a: &str, b: &str) -> String {

@@ -32,7 +32,7 @@ use super::reads::{ReadPlan, ReadRole};
 use super::GrowthSettings;
 use crate::fit::{fit_curve, CurveFit, DosePoint, FitConfig, FitSettings, Model, Plateaus};
 use crate::lines::LinesTable;
-use crate::normalize::{center, units_of, ControlCenter, PlateControls, Unit};
+use crate::normalize::{center, units_of, ControlCenter, PlateControls, Unit, Units};
 use crate::qc::Normalized;
 use crate::wells::{Role, WellTable};
 
@@ -122,13 +122,40 @@ pub fn gr_from_doublings(x: f64, x_ctrl: f64, doublings: f64) -> Option<f64> {
     gr.is_finite().then_some(gr)
 }
 
-/// GR of every endpoint well.
+/// GR of every endpoint well: how GR is computed in each unit (from time-0 reads, else from
+/// the line's doubling time), then each well's GR.
 pub fn gr_values(inp: &GrInputs<'_>) -> GrValues {
-    let endpoint = inp.endpoint;
-    let controls = PlateControls::gather(endpoint);
-    let units = units_of(endpoint, &controls);
-    // Time-0 levels: vehicle and sample reads at time 0 with a number, by (plate, line, rep).
-    let mut time_zero: HashMap<(&str, &str, &str), Vec<f64>> = HashMap::new();
+    let controls = PlateControls::gather(inp.endpoint);
+    let units = units_of(inp.endpoint, &controls);
+    let sources = UnitSources {
+        inp,
+        time_zero: time_zero_reads(inp),
+        doubling: doubling_times(inp.lines),
+    };
+    let (unit_gr, unit_x0): (Vec<UnitGr>, Vec<(f64, f64)>) =
+        units.keys.iter().map(|key| sources.unit(key)).unzip();
+    let (gr, not_positive) = well_gr(inp, &units, &unit_gr, &unit_x0);
+    let mut line_units: BTreeMap<String, Vec<Unit>> = BTreeMap::new();
+    for key in &units.keys {
+        line_units
+            .entry(key.1.clone())
+            .or_default()
+            .push(key.clone());
+    }
+    GrValues {
+        gr,
+        units: units.keys.into_iter().zip(unit_gr).collect(),
+        not_positive,
+        line_units,
+    }
+}
+
+/// Time-0 reads with a number of vehicle and sample wells, by (plate, line, replicate).
+type TimeZeroReads<'a> = HashMap<(&'a str, &'a str, &'a str), Vec<f64>>;
+
+/// The time-0 reads of the run.
+fn time_zero_reads<'a>(inp: &GrInputs<'a>) -> TimeZeroReads<'a> {
+    let mut time_zero: TimeZeroReads<'a> = HashMap::new();
     for (w, role) in inp.table.wells.iter().zip(&inp.plan.role) {
         if *role != ReadRole::TimeZero || !matches!(w.role, Role::Vehicle | Role::Sample) {
             continue;
@@ -140,113 +167,135 @@ pub fn gr_values(inp: &GrInputs<'_>) -> GrValues {
                 .push(v);
         }
     }
-    let doubling: BTreeMap<&str, f64> = inp
-        .lines
+    time_zero
+}
+
+/// The doubling time of each line of the lines table that gives one, hours.
+fn doubling_times(lines: Option<&LinesTable>) -> BTreeMap<&str, f64> {
+    lines
         .map(|l| {
             l.lines
                 .iter()
                 .filter_map(|l| Some((l.name.as_str(), l.doubling_time_h?)))
                 .collect()
         })
-        .unwrap_or_default();
-    let mut unit_gr: Vec<UnitGr> = Vec::with_capacity(units.keys.len());
-    let mut unit_x0: Vec<(f64, f64)> = Vec::with_capacity(units.keys.len());
-    for key in &units.keys {
+        .unwrap_or_default()
+}
+
+/// Where a unit's x₀ may come from.
+struct UnitSources<'a> {
+    inp: &'a GrInputs<'a>,
+    time_zero: TimeZeroReads<'a>,
+    doubling: BTreeMap<&'a str, f64>,
+}
+
+/// A unit without GR, for this reason.
+fn no_gr(reason: String) -> UnitGr {
+    UnitGr {
+        source: None,
+        control_doublings: f64::NAN,
+        reason,
+    }
+}
+
+impl UnitSources<'_> {
+    /// How GR is computed in one unit, with its (x₀, x_ctrl) above the blank (NaN when
+    /// unknown).
+    fn unit(&self, key: &Unit) -> (UnitGr, (f64, f64)) {
         let (plate, line, rep) = key;
-        let none = |reason: String| UnitGr {
-            source: None,
-            control_doublings: f64::NAN,
-            reason,
-        };
-        let Some(levels) = inp.normalized.levels.get(key) else {
-            unit_gr.push(none("no control levels".into()));
-            unit_x0.push((f64::NAN, f64::NAN));
-            continue;
+        let Some(levels) = self.inp.normalized.levels.get(key) else {
+            return (no_gr("no control levels".into()), (f64::NAN, f64::NAN));
         };
         let blank = levels.blank;
         let Some(x_ctrl) = levels.vehicle.map(|v| v - blank) else {
-            unit_gr.push(none(format!(
-                "plate {plate}: no vehicle level for `{line}`"
-            )));
-            unit_x0.push((f64::NAN, f64::NAN));
-            continue;
+            let reason = format!("plate {plate}: no vehicle level for `{line}`");
+            return (no_gr(reason), (f64::NAN, f64::NAN));
         };
-        let reads: Vec<f64> = time_zero
+        let reads: Vec<f64> = self
+            .time_zero
             .iter()
             .filter(|((p, l, r), _)| p == plate && l == line && (rep.is_empty() || r == rep))
             .flat_map(|(_, v)| v.iter().copied())
             .collect();
-        let at_zero = center(&reads, inp.controls);
-        let (gr, x0) = match at_zero {
-            Some(level) => {
-                let x0 = level - blank;
-                if !(x0 > 0.0) {
-                    (
-                        none(format!(
-                            "plate {plate}: the time-0 level of `{line}` ({level:.6}) is not above the blank ({blank:.6})"
-                        )),
-                        f64::NAN,
-                    )
-                } else if !(x_ctrl > x0) {
-                    (
-                        none(format!(
-                            "plate {plate}: the untreated wells of `{line}` did not grow from time 0 (x0 = {x0:.6}, x_ctrl = {x_ctrl:.6}), so GR is undefined"
-                        )),
-                        f64::NAN,
-                    )
-                } else {
-                    (
-                        UnitGr {
-                            source: Some(GrSource::TimeZero),
-                            control_doublings: (x_ctrl / x0).log2(),
-                            reason: String::new(),
-                        },
-                        x0,
-                    )
-                }
-            }
-            None => {
-                let hours = inp
-                    .plan
-                    .endpoint_time
-                    .get(plate.as_str())
-                    .copied()
-                    .or(inp.settings.treatment_hours);
-                match (doubling.get(line.as_str()), hours) {
-                    (None, _) => (
-                        none(format!(
-                            "plate {plate}: no time-0 reads of `{line}` and no `doubling_time_h` for it in the lines table"
-                        )),
-                        f64::NAN,
-                    ),
-                    (Some(_), None) => (
-                        none(format!(
-                            "plate {plate}: `{line}` has a doubling time but the endpoint time is unknown (no `time` column; set `[growth] treatment_hours`)"
-                        )),
-                        f64::NAN,
-                    ),
-                    (Some(&td), Some(t)) if x_ctrl > 0.0 => (
-                        UnitGr {
-                            source: Some(GrSource::DoublingTime),
-                            control_doublings: t / td,
-                            reason: String::new(),
-                        },
-                        f64::NAN,
-                    ),
-                    (Some(_), Some(_)) => (
-                        none(format!(
-                            "plate {plate}: the vehicle level of `{line}` is not above the blank"
-                        )),
-                        f64::NAN,
-                    ),
-                }
-            }
+        let (gr, x0) = match center(&reads, self.inp.controls) {
+            Some(level) => from_time_zero(plate, line, level, blank, x_ctrl),
+            None => (self.by_doubling_time(plate, line, x_ctrl), f64::NAN),
         };
-        unit_gr.push(gr);
-        unit_x0.push((x0, x_ctrl));
+        (gr, (x0, x_ctrl))
     }
-    let mut not_positive: BTreeMap<(String, String, String), usize> = BTreeMap::new();
-    let gr = endpoint
+
+    /// GR from the line's doubling time and the endpoint time, when the unit has no time-0
+    /// reads.
+    fn by_doubling_time(&self, plate: &str, line: &str, x_ctrl: f64) -> UnitGr {
+        let hours = self
+            .inp
+            .plan
+            .endpoint_time
+            .get(plate)
+            .copied()
+            .or(self.inp.settings.treatment_hours);
+        match (self.doubling.get(line), hours) {
+            (None, _) => no_gr(format!(
+                "plate {plate}: no time-0 reads of `{line}` and no `doubling_time_h` for it in the lines table"
+            )),
+            (Some(_), None) => no_gr(format!(
+                "plate {plate}: `{line}` has a doubling time but the endpoint time is unknown (no `time` column; set `[growth] treatment_hours`)"
+            )),
+            (Some(&td), Some(t)) if x_ctrl > 0.0 => UnitGr {
+                source: Some(GrSource::DoublingTime),
+                control_doublings: t / td,
+                reason: String::new(),
+            },
+            (Some(_), Some(_)) => no_gr(format!(
+                "plate {plate}: the vehicle level of `{line}` is not above the blank"
+            )),
+        }
+    }
+}
+
+/// GR from the unit's time-0 level, with x₀ above the blank (NaN when GR is undefined).
+fn from_time_zero(plate: &str, line: &str, level: f64, blank: f64, x_ctrl: f64) -> (UnitGr, f64) {
+    let x0 = level - blank;
+    if !(x0 > 0.0) {
+        (
+            no_gr(format!(
+                "plate {plate}: the time-0 level of `{line}` ({level:.6}) is not above the blank ({blank:.6})"
+            )),
+            f64::NAN,
+        )
+    } else if !(x_ctrl > x0) {
+        (
+            no_gr(format!(
+                "plate {plate}: the untreated wells of `{line}` did not grow from time 0 (x0 = {x0:.6}, x_ctrl = {x_ctrl:.6}), so GR is undefined"
+            )),
+            f64::NAN,
+        )
+    } else {
+        (
+            UnitGr {
+                source: Some(GrSource::TimeZero),
+                control_doublings: (x_ctrl / x0).log2(),
+                reason: String::new(),
+            },
+            x0,
+        )
+    }
+}
+
+/// Sample wells whose GR is undefined, per (cell line, replicate label, drug).
+type NotPositive = BTreeMap<(String, String, String), usize>;
+
+/// The GR of every endpoint well (vehicle and sample wells not excluded, with a number and a
+/// unit where GR is defined), and the sample wells without one counted.
+fn well_gr(
+    inp: &GrInputs<'_>,
+    units: &Units,
+    unit_gr: &[UnitGr],
+    unit_x0: &[(f64, f64)],
+) -> (Vec<Option<f64>>, NotPositive) {
+    let mut not_positive: NotPositive = BTreeMap::new();
+    let gr = inp
+        .endpoint
         .wells
         .iter()
         .zip(&units.of_well)
@@ -277,19 +326,7 @@ pub fn gr_values(inp: &GrInputs<'_>) -> GrValues {
             value
         })
         .collect();
-    let mut line_units: BTreeMap<String, Vec<Unit>> = BTreeMap::new();
-    for key in &units.keys {
-        line_units
-            .entry(key.1.clone())
-            .or_default()
-            .push(key.clone());
-    }
-    GrValues {
-        gr,
-        units: units.keys.into_iter().zip(unit_gr).collect(),
-        not_positive,
-        line_units,
-    }
+    (gr, not_positive)
 }
 
 impl GrValues {

@@ -576,10 +576,21 @@ fn draw_dendrogram<DB: DrawingBackend>(
 impl Draw for Heatmap {
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), String> {
         let g = self.geometry(root.dim_in_pixel());
-        let (left, top, cw, ch) = (g.left, g.top, g.cw, g.ch);
-        let n_cols = self.drugs.len().max(1) as i32;
-        let n_rows = self.rows.len().max(1) as i32;
-        let labelled = self.style == Style::Labelled;
+        self.draw_title(root)?;
+        self.draw_trees(root, &g)?;
+        self.draw_column_labels(root, &g)?;
+        for i in 0..self.rows.len() {
+            self.draw_row(root, &g, i)?;
+        }
+        let grid_bottom = g.top + g.ch * self.rows.len().max(1) as i32;
+        let bar_bottom = self.draw_colour_bar(root, &g, grid_bottom)?;
+        self.draw_legend(root, bar_bottom.max(grid_bottom))
+    }
+}
+
+impl Heatmap {
+    /// The title, naming the metric and, for a part of the drugs, which part.
+    fn draw_title<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), String> {
         let title = match self.part_of {
             Some((shown, total)) => format!(
                 "Collateral sensitivity, strongest {shown} of {total} drugs: log2 fold change of {}",
@@ -595,7 +606,16 @@ impl Draw for Heatmap {
             (10, 8),
             (FONT, 20).into_font().color(&BLACK),
         ))
-        .map_err(plot_err)?;
+        .map_err(plot_err)
+    }
+
+    /// The drugs' dendrogram above the columns and the lines' beside the rows, when clustered.
+    fn draw_trees<DB: DrawingBackend>(
+        &self,
+        root: &DrawingArea<DB, Shift>,
+        g: &Geometry,
+    ) -> Result<(), String> {
+        let (left, top, cw, ch) = (g.left, g.top, g.cw, g.ch);
         if let Some(tree) = self.shown_drug_tree() {
             let (y_root, y_leaf) = (36.0, (top - 26) as f64);
             draw_dendrogram(
@@ -616,7 +636,17 @@ impl Draw for Heatmap {
                 true,
             )?;
         }
-        if labelled {
+        Ok(())
+    }
+
+    /// Each drug's name above its column, or a count of the drugs when they are too many.
+    fn draw_column_labels<DB: DrawingBackend>(
+        &self,
+        root: &DrawingArea<DB, Shift>,
+        g: &Geometry,
+    ) -> Result<(), String> {
+        let (left, top, cw) = (g.left, g.top, g.cw);
+        if self.style == Style::Labelled {
             for (j, drug) in self.drugs.iter().enumerate() {
                 let x = left + cw * j as i32 + cw / 2;
                 root.draw(&Text::new(
@@ -626,79 +656,98 @@ impl Draw for Heatmap {
                 ))
                 .map_err(plot_err)?;
             }
+            Ok(())
         } else {
             root.draw(&Text::new(
                 format!("{} drugs, clustered →", self.drugs.len()),
                 (left, top - 14),
                 anchored(13.0, BLACK, HPos::Left),
             ))
+            .map_err(plot_err)
+        }
+    }
+
+    /// Row `i`: its line's name (every few rows when they are many), its cells, and the mark
+    /// on the drug the line was selected with.
+    fn draw_row<DB: DrawingBackend>(
+        &self,
+        root: &DrawingArea<DB, Shift>,
+        g: &Geometry,
+        i: usize,
+    ) -> Result<(), String> {
+        let (left, top, cw, ch) = (g.left, g.top, g.cw, g.ch);
+        let labelled = self.style == Style::Labelled;
+        let (line, selected) = &self.rows[i];
+        let y0 = top + ch * i as i32;
+        if i.is_multiple_of(self.label_every(ch)) {
+            root.draw(&Text::new(
+                line.clone(),
+                (left - 8, y0 + ch / 2),
+                anchored(self.row_font(ch), BLACK, HPos::Right),
+            ))
             .map_err(plot_err)?;
         }
-        let every = self.label_every(ch);
-        let row_font = self.row_font(ch);
-        for (i, (line, selected)) in self.rows.iter().enumerate() {
-            let y0 = top + ch * i as i32;
-            if i % every == 0 {
-                root.draw(&Text::new(
-                    line.clone(),
-                    (left - 8, y0 + ch / 2),
-                    anchored(row_font, BLACK, HPos::Right),
+        for (j, cell) in self.cells[i].iter().enumerate() {
+            let x0 = left + cw * j as i32;
+            let fill = self.fill(cell);
+            if labelled {
+                root.draw(&Rectangle::new(
+                    [(x0, y0), (x0 + cw, y0 + ch)],
+                    fill.filled(),
+                ))
+                .map_err(plot_err)?;
+                root.draw(&Rectangle::new(
+                    [(x0, y0), (x0 + cw, y0 + ch)],
+                    WHITE.stroke_width(1),
+                ))
+                .map_err(plot_err)?;
+            } else if !self.cells_as_image {
+                // A filled rectangle covers up to, not including, its far corner.
+                root.draw(&Rectangle::new(
+                    [(x0, y0), (x0 + cw, y0 + ch)],
+                    fill.filled(),
                 ))
                 .map_err(plot_err)?;
             }
-            for (j, cell) in self.cells[i].iter().enumerate() {
-                let x0 = left + cw * j as i32;
-                let fill = self.fill(cell);
-                if labelled {
-                    root.draw(&Rectangle::new(
-                        [(x0, y0), (x0 + cw, y0 + ch)],
-                        fill.filled(),
-                    ))
-                    .map_err(plot_err)?;
-                    root.draw(&Rectangle::new(
-                        [(x0, y0), (x0 + cw, y0 + ch)],
-                        WHITE.stroke_width(1),
-                    ))
-                    .map_err(plot_err)?;
-                } else if !self.cells_as_image {
-                    // A filled rectangle covers up to, not including, its far corner.
-                    root.draw(&Rectangle::new(
-                        [(x0, y0), (x0 + cw, y0 + ch)],
-                        fill.filled(),
-                    ))
-                    .map_err(plot_err)?;
-                }
-                if let (Some(c), true) = (cell, labelled) {
-                    let ink = if style::needs_light_text(fill) {
-                        WHITE
-                    } else {
-                        BLACK
-                    };
-                    root.draw(&Text::new(
-                        c.label(self.alpha),
-                        (x0 + cw / 2, y0 + ch / 2),
-                        centred(14.0, ink),
-                    ))
-                    .map_err(plot_err)?;
-                }
-            }
-            if let Some(j) = self.drugs.iter().position(|d| d == selected) {
-                let x0 = left + cw * j as i32;
-                let mark = if labelled {
-                    Rectangle::new(
-                        [(x0 + 1, y0 + 1), (x0 + cw - 1, y0 + ch - 1)],
-                        BLACK.stroke_width(3),
-                    )
+            if let (Some(c), true) = (cell, labelled) {
+                let ink = if style::needs_light_text(fill) {
+                    WHITE
                 } else {
-                    // A cell a pixel wide cannot hold an outline: a black bar beside it.
-                    Rectangle::new([(x0 - 2, y0), (x0 - 1, y0 + ch - 1)], BLACK.filled())
+                    BLACK
                 };
-                root.draw(&mark).map_err(plot_err)?;
+                root.draw(&Text::new(
+                    c.label(self.alpha),
+                    (x0 + cw / 2, y0 + ch / 2),
+                    centred(14.0, ink),
+                ))
+                .map_err(plot_err)?;
             }
         }
-        // Colour bar: a stack of thin rectangles with integer ticks.
-        let grid_bottom = top + ch * n_rows;
-        let bar_x = left + cw * n_cols + 24;
+        if let Some(j) = self.drugs.iter().position(|d| d == selected) {
+            let x0 = left + cw * j as i32;
+            let mark = if labelled {
+                Rectangle::new(
+                    [(x0 + 1, y0 + 1), (x0 + cw - 1, y0 + ch - 1)],
+                    BLACK.stroke_width(3),
+                )
+            } else {
+                // A cell a pixel wide cannot hold an outline: a black bar beside it.
+                Rectangle::new([(x0 - 2, y0), (x0 - 1, y0 + ch - 1)], BLACK.filled())
+            };
+            root.draw(&mark).map_err(plot_err)?;
+        }
+        Ok(())
+    }
+
+    /// Colour bar: a stack of thin rectangles with integer ticks, beside the grid; its bottom.
+    fn draw_colour_bar<DB: DrawingBackend>(
+        &self,
+        root: &DrawingArea<DB, Shift>,
+        g: &Geometry,
+        grid_bottom: i32,
+    ) -> Result<i32, String> {
+        let top = g.top;
+        let bar_x = g.left + g.cw * self.drugs.len().max(1) as i32 + 24;
         let bar_w = 16;
         let bar_top = top;
         let bar_bottom = grid_bottom.max(top + MIN_BAR_HEIGHT);
@@ -752,8 +801,17 @@ impl Draw for Heatmap {
             (FONT, 14).into_font().color(&BLACK),
         ))
         .map_err(plot_err)?;
-        // Two short lines, so narrow selections keep the whole legend.
-        let second = if labelled {
+        Ok(bar_bottom)
+    }
+
+    /// The legend below the grid and the bar: two short lines, so narrow selections keep the
+    /// whole legend.
+    fn draw_legend<DB: DrawingBackend>(
+        &self,
+        root: &DrawingArea<DB, Shift>,
+        bottom: i32,
+    ) -> Result<(), String> {
+        let second = if self.style == Style::Labelled {
             format!(
                 "* q < {} · >/<: censored bound · outline: selecting drug",
                 self.alpha
@@ -770,7 +828,7 @@ impl Draw for Heatmap {
         {
             root.draw(&Text::new(
                 line,
-                (10, bar_bottom.max(grid_bottom) + 12 + 20 * k as i32),
+                (10, bottom + 12 + 20 * k as i32),
                 (FONT, 14).into_font().color(&BLACK),
             ))
             .map_err(plot_err)?;

@@ -11,6 +11,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use plotters::coord::types::RangedCoordf64;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
@@ -180,38 +181,8 @@ impl Trajectories<'_> {
                 RGBColor(150, 150, 150).stroke_width(1),
             ))
             .map_err(plot_err)?;
-        // The CI as a band over each run of consecutive time points that have one.
-        let mut run: Vec<&TrajectoryRow> = Vec::new();
-        let mut bands: Vec<Vec<&TrajectoryRow>> = Vec::new();
-        for p in points {
-            if p.ci.0.is_finite() && p.ci.1.is_finite() {
-                run.push(p);
-            } else if !run.is_empty() {
-                bands.push(std::mem::take(&mut run));
-            }
-        }
-        if !run.is_empty() {
-            bands.push(run);
-        }
-        for band in bands {
-            if band.len() == 1 {
-                let p = band[0];
-                chart
-                    .draw_series([PathElement::new(
-                        [(p.evolution_time, p.ci.0), (p.evolution_time, p.ci.1)],
-                        BAND.stroke_width(3),
-                    )])
-                    .map_err(plot_err)?;
-                continue;
-            }
-            let outline: Vec<(f64, f64)> = band
-                .iter()
-                .map(|p| (p.evolution_time, p.ci.1))
-                .chain(band.iter().rev().map(|p| (p.evolution_time, p.ci.0)))
-                .collect();
-            chart
-                .draw_series([Polygon::new(outline, BAND.mix(0.6).filled())])
-                .map_err(plot_err)?;
+        for band in ci_bands(points) {
+            draw_band(&mut chart, &band)?;
         }
         let line: Vec<(f64, f64)> = points
             .iter()
@@ -222,37 +193,94 @@ impl Trajectories<'_> {
             .draw_series(LineSeries::new(line, RGBColor(80, 80, 80).stroke_width(1)))
             .map_err(plot_err)?;
         for p in points.iter().filter(|p| p.log2_fc.is_finite()) {
-            let colour = call_colour(Some(p.call));
-            let at = (p.evolution_time, p.log2_fc);
-            match p.log2_fc_qualifier {
-                Some(bound @ (Bound::Greater | Bound::Less)) => {
-                    let up = bound == Bound::Greater;
-                    let c = chart.backend_coord(&at);
-                    let d = if up { -6 } else { 6 };
-                    area.draw(&Polygon::new(
-                        vec![
-                            (c.0 - 5, c.1 - d / 2),
-                            (c.0 + 5, c.1 - d / 2),
-                            (c.0, c.1 + d),
-                        ],
-                        colour.filled(),
-                    ))
-                    .map_err(plot_err)?;
-                }
-                _ if p.call == Call::Undetermined => {
-                    chart
-                        .draw_series([Circle::new(at, 4, colour.stroke_width(2))])
-                        .map_err(plot_err)?;
-                }
-                _ => {
-                    chart
-                        .draw_series([Circle::new(at, 4, colour.filled())])
-                        .map_err(plot_err)?;
-                }
-            }
+            draw_point(&mut chart, area, p)?;
         }
         Ok(())
     }
+}
+
+/// A trajectory panel's chart: evolution time against log2 FC.
+type TrajectoryChart<'a, DB> = ChartContext<'a, DB, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
+
+/// The runs of consecutive time points that have a CI.
+fn ci_bands<'p>(points: &[&'p TrajectoryRow]) -> Vec<Vec<&'p TrajectoryRow>> {
+    let mut run: Vec<&TrajectoryRow> = Vec::new();
+    let mut bands: Vec<Vec<&TrajectoryRow>> = Vec::new();
+    for p in points {
+        if p.ci.0.is_finite() && p.ci.1.is_finite() {
+            run.push(p);
+        } else if !run.is_empty() {
+            bands.push(std::mem::take(&mut run));
+        }
+    }
+    if !run.is_empty() {
+        bands.push(run);
+    }
+    bands
+}
+
+/// The CI as a band over a run of time points (a bar for a single one).
+fn draw_band<DB: DrawingBackend>(
+    chart: &mut TrajectoryChart<'_, DB>,
+    band: &[&TrajectoryRow],
+) -> Result<(), String> {
+    if band.len() == 1 {
+        let p = band[0];
+        chart
+            .draw_series([PathElement::new(
+                [(p.evolution_time, p.ci.0), (p.evolution_time, p.ci.1)],
+                BAND.stroke_width(3),
+            )])
+            .map_err(plot_err)?;
+        return Ok(());
+    }
+    let outline: Vec<(f64, f64)> = band
+        .iter()
+        .map(|p| (p.evolution_time, p.ci.1))
+        .chain(band.iter().rev().map(|p| (p.evolution_time, p.ci.0)))
+        .collect();
+    chart
+        .draw_series([Polygon::new(outline, BAND.mix(0.6).filled())])
+        .map_err(plot_err)?;
+    Ok(())
+}
+
+/// A time point coloured by its call: a triangle for a censored bound, a ring when
+/// undetermined, else a dot.
+fn draw_point<DB: DrawingBackend>(
+    chart: &mut TrajectoryChart<'_, DB>,
+    area: &DrawingArea<DB, Shift>,
+    p: &TrajectoryRow,
+) -> Result<(), String> {
+    let colour = call_colour(Some(p.call));
+    let at = (p.evolution_time, p.log2_fc);
+    match p.log2_fc_qualifier {
+        Some(bound @ (Bound::Greater | Bound::Less)) => {
+            let up = bound == Bound::Greater;
+            let c = chart.backend_coord(&at);
+            let d = if up { -6 } else { 6 };
+            area.draw(&Polygon::new(
+                vec![
+                    (c.0 - 5, c.1 - d / 2),
+                    (c.0 + 5, c.1 - d / 2),
+                    (c.0, c.1 + d),
+                ],
+                colour.filled(),
+            ))
+            .map_err(plot_err)?;
+        }
+        _ if p.call == Call::Undetermined => {
+            chart
+                .draw_series([Circle::new(at, 4, colour.stroke_width(2))])
+                .map_err(plot_err)?;
+        }
+        _ => {
+            chart
+                .draw_series([Circle::new(at, 4, colour.filled())])
+                .map_err(plot_err)?;
+        }
+    }
+    Ok(())
 }
 
 /// The likelihood map: selecting drug × drug, CS beside CR.

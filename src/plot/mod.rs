@@ -260,54 +260,98 @@ pub fn draw_all(
         bytes: render(&qc, options.format, options.size_or(qc.size())).map_err(failed)?,
     })?;
     if data.compared {
-        let hm = heatmap::Heatmap::new(data, options);
-        if !hm.rows.is_empty() && !hm.drugs.is_empty() {
-            let size = options.size_or(hm.size());
-            let bytes = match options.format {
-                Format::Svg => hm.render_svg(size),
-                Format::Png => render(&hm, Format::Png, size),
-            };
+        draw_comparison(data, options, sink, &failed)?;
+    }
+    draw_trajectories(data, options, sink, &failed)?;
+    let curves = dose_response::Curves::new(data, options);
+    if ReportMode::of(data, options) == ReportMode::Summary {
+        let panel = options.size_or(dose_response::PANEL_SIZE);
+        for h in curves.highlights() {
             sink(Figure {
-                name: format!("plots/heatmap.{ext}"),
-                caption: hm.caption(),
-                kind: Kind::Heatmap,
-                bytes: bytes.map_err(failed)?,
-            })?;
-            if let Some(top) = hm.top() {
-                sink(Figure {
-                    name: format!("plots/heatmap_top.{ext}"),
-                    caption: top.caption(),
-                    kind: Kind::HeatmapTop,
-                    bytes: render(&top, options.format, top.size()).map_err(failed)?,
-                })?;
-            }
-        }
-        let net = network::Network::new(data, options);
-        sink(Figure {
-            name: format!("plots/network.{ext}"),
-            caption: net.caption(),
-            kind: Kind::Network,
-            bytes: render(&net, options.format, options.size_or(net.size())).map_err(failed)?,
-        })?;
-        let plan_csv = data.dir.join("plan.csv");
-        if plan_csv.is_file() {
-            let figure = plan::PlanFigure::read(&plan_csv)?;
-            sink(Figure {
-                name: format!("plots/plan.{ext}"),
-                caption: figure.caption(),
-                kind: Kind::Plan,
-                bytes: render(&figure, options.format, figure.size()).map_err(failed)?,
-            })?;
-        }
-        if let Some(map) = lineages::LikelihoodMap::new(data) {
-            sink(Figure {
-                name: format!("plots/likelihood.{ext}"),
-                caption: map.caption(),
-                kind: Kind::Likelihood,
-                bytes: render(&map, options.format, map.size()).map_err(failed)?,
+                name: format!("plots/{}.{ext}", h.stem()),
+                caption: h.caption(),
+                kind: Kind::Highlights,
+                bytes: render(&h, options.format, h.size(panel)).map_err(failed)?,
             })?;
         }
     }
+    // Grids, overviews and plate maps are many and independent: drawn in parallel.
+    draw_grids(&curves, options, sink, &failed)?;
+    draw_drug_overviews(&curves, options, sink, &failed)?;
+    draw_plate_maps(data, options, sink, &failed)
+}
+
+/// What hands a drawn figure on.
+type Sink<'a> = dyn FnMut(Figure) -> crate::error::Result<()> + 'a;
+
+/// The figures of a run that compared lines: the heatmap (and its labelled top view), the
+/// network, the plan when there is one, and the likelihood map (when a drug pair has several
+/// lineages).
+fn draw_comparison(
+    data: &RunData,
+    options: &PlotOptions,
+    sink: &mut Sink<'_>,
+    failed: &dyn Fn(String) -> Error,
+) -> crate::error::Result<()> {
+    let ext = options.format.extension();
+    let hm = heatmap::Heatmap::new(data, options);
+    if !hm.rows.is_empty() && !hm.drugs.is_empty() {
+        let size = options.size_or(hm.size());
+        let bytes = match options.format {
+            Format::Svg => hm.render_svg(size),
+            Format::Png => render(&hm, Format::Png, size),
+        };
+        sink(Figure {
+            name: format!("plots/heatmap.{ext}"),
+            caption: hm.caption(),
+            kind: Kind::Heatmap,
+            bytes: bytes.map_err(failed)?,
+        })?;
+        if let Some(top) = hm.top() {
+            sink(Figure {
+                name: format!("plots/heatmap_top.{ext}"),
+                caption: top.caption(),
+                kind: Kind::HeatmapTop,
+                bytes: render(&top, options.format, top.size()).map_err(failed)?,
+            })?;
+        }
+    }
+    let net = network::Network::new(data, options);
+    sink(Figure {
+        name: format!("plots/network.{ext}"),
+        caption: net.caption(),
+        kind: Kind::Network,
+        bytes: render(&net, options.format, options.size_or(net.size())).map_err(failed)?,
+    })?;
+    let plan_csv = data.dir.join("plan.csv");
+    if plan_csv.is_file() {
+        let figure = plan::PlanFigure::read(&plan_csv)?;
+        sink(Figure {
+            name: format!("plots/plan.{ext}"),
+            caption: figure.caption(),
+            kind: Kind::Plan,
+            bytes: render(&figure, options.format, figure.size()).map_err(failed)?,
+        })?;
+    }
+    if let Some(map) = lineages::LikelihoodMap::new(data) {
+        sink(Figure {
+            name: format!("plots/likelihood.{ext}"),
+            caption: map.caption(),
+            kind: Kind::Likelihood,
+            bytes: render(&map, options.format, map.size()).map_err(failed)?,
+        })?;
+    }
+    Ok(())
+}
+
+/// One trajectory grid per lineage, when lines were sampled in time.
+fn draw_trajectories(
+    data: &RunData,
+    options: &PlotOptions,
+    sink: &mut Sink<'_>,
+    failed: &dyn Fn(String) -> Error,
+) -> crate::error::Result<()> {
+    let ext = options.format.extension();
     let trajectories = lineages::lineages(data);
     let stems = unique_stems(trajectories.iter().map(|t| t.lineage));
     let panel = options.size_or(lineages::PANEL_SIZE);
@@ -323,32 +367,29 @@ pub fn draw_all(
             }))
         },
         sink,
-        &failed,
-    )?;
-    let curves = dose_response::Curves::new(data, options);
+        failed,
+    )
+}
+
+/// One dose-response grid per resistant line (per cell line without a lines table). A line
+/// without a fitted drug gets no grid, and no stem: stems are unique among grids.
+fn draw_grids(
+    curves: &dose_response::Curves,
+    options: &PlotOptions,
+    sink: &mut Sink<'_>,
+    failed: &dyn Fn(String) -> Error,
+) -> crate::error::Result<()> {
+    let ext = options.format.extension();
     let panel = options.size_or(dose_response::PANEL_SIZE);
-    if ReportMode::of(data, options) == ReportMode::Summary {
-        for h in curves.highlights() {
-            sink(Figure {
-                name: format!("plots/{}.{ext}", h.stem()),
-                caption: h.caption(),
-                kind: Kind::Highlights,
-                bytes: render(&h, options.format, h.size(panel)).map_err(failed)?,
-            })?;
-        }
-    }
-    // Grids, overviews and plate maps are many and independent: drawn in parallel.
-    // A line without a fitted drug gets no grid, and no stem: stems are unique among grids.
     let lines: Vec<&(String, Option<String>)> = curves
         .lines()
         .iter()
         .filter(|(l, _)| curves.has_panels(l))
         .collect();
     let stems = unique_stems(lines.iter().map(|(l, _)| l.as_str()));
-    let threads = rayon::current_num_threads();
     in_batches(
         &lines.iter().zip(&stems).collect::<Vec<_>>(),
-        2 * threads,
+        2 * rayon::current_num_threads(),
         |&(&(line, parental), stem)| {
             let Some(grid) = curves.grid(line, parental.as_deref()) else {
                 return Ok(None);
@@ -361,13 +402,23 @@ pub fn draw_all(
             }))
         },
         sink,
-        &failed,
-    )?;
+        failed,
+    )
+}
+
+/// One all-lines overview per drug.
+fn draw_drug_overviews(
+    curves: &dose_response::Curves,
+    options: &PlotOptions,
+    sink: &mut Sink<'_>,
+    failed: &dyn Fn(String) -> Error,
+) -> crate::error::Result<()> {
+    let ext = options.format.extension();
     let drugs = curves.overview_drugs();
     let stems = unique_stems(drugs.iter().map(String::as_str));
     in_batches(
         &drugs.iter().zip(&stems).collect::<Vec<_>>(),
-        16 * threads,
+        16 * rayon::current_num_threads(),
         |&(drug, stem)| {
             let overview = curves.overview(drug);
             Ok(Some(Figure {
@@ -378,13 +429,23 @@ pub fn draw_all(
             }))
         },
         sink,
-        &failed,
-    )?;
+        failed,
+    )
+}
+
+/// One QC map per plate.
+fn draw_plate_maps(
+    data: &RunData,
+    options: &PlotOptions,
+    sink: &mut Sink<'_>,
+    failed: &dyn Fn(String) -> Error,
+) -> crate::error::Result<()> {
+    let ext = options.format.extension();
     let plates = plate_map::PlateIndex::new(data);
     let stems = unique_stems(plates.plates().iter().map(String::as_str));
     in_batches(
         &stems.iter().enumerate().collect::<Vec<_>>(),
-        16 * threads,
+        16 * rayon::current_num_threads(),
         |&(k, stem)| {
             let map = plates.map(k);
             let panel = options.size_or(map.panel_size());
@@ -396,7 +457,7 @@ pub fn draw_all(
             }))
         },
         sink,
-        &failed,
+        failed,
     )
 }
 

@@ -123,7 +123,97 @@ impl Draw for Network {
         let (w, _) = root.dim_in_pixel();
         let list_w = LIST_WIDTH.min(w / 2);
         let (graph, list) = root.split_horizontally(w - list_w);
+        self.draw_title(&graph)?;
+        let ring = Ring::of(&graph, self.drugs.len());
+        for e in &self.edges {
+            self.draw_edge(&graph, &ring, e)?;
+        }
+        for (i, d) in self.drugs.iter().enumerate() {
+            draw_node(&graph, &ring, ring.pos[i], d)?;
+        }
+        self.draw_legend(&graph)?;
+        self.draw_cycles(&list)
+    }
+}
+
+/// Where the drugs sit: evenly on a circle, the first at the top.
+struct Ring {
+    cx: f64,
+    cy: f64,
+    radius: f64,
+    pos: Vec<(f64, f64)>,
+}
+
+impl Ring {
+    fn of<DB: DrawingBackend>(graph: &DrawingArea<DB, Shift>, drugs: usize) -> Ring {
         let (gw, gh) = graph.dim_in_pixel();
+        let cx = gw as f64 / 2.0;
+        let cy = (gh as f64 + 40.0) / 2.0;
+        // Room for labels outside the circle.
+        let radius = (gw.min(gh.saturating_sub(40)) as f64 / 2.0 - 90.0).max(30.0);
+        let n = drugs.max(1) as f64;
+        let pos = (0..drugs)
+            .map(|i| {
+                let a = -std::f64::consts::FRAC_PI_2 + std::f64::consts::TAU * i as f64 / n;
+                (cx + radius * a.cos(), cy + radius * a.sin())
+            })
+            .collect();
+        Ring {
+            cx,
+            cy,
+            radius,
+            pos,
+        }
+    }
+}
+
+/// A drug's node and its label, outside the circle, anchored away from the centre.
+fn draw_node<DB: DrawingBackend>(
+    graph: &DrawingArea<DB, Shift>,
+    ring: &Ring,
+    (x, y): (f64, f64),
+    drug: &str,
+) -> Result<(), String> {
+    let p = (x.round() as i32, y.round() as i32);
+    graph
+        .draw(&Circle::new(p, NODE_RADIUS as i32, WHITE.filled()))
+        .map_err(plot_err)?;
+    graph
+        .draw(&Circle::new(p, NODE_RADIUS as i32, BLACK.stroke_width(2)))
+        .map_err(plot_err)?;
+    let (ax, ay) = ((x - ring.cx) / ring.radius, (y - ring.cy) / ring.radius);
+    let hpos = if ax > 0.3 {
+        HPos::Left
+    } else if ax < -0.3 {
+        HPos::Right
+    } else {
+        HPos::Center
+    };
+    let vpos = if ay > 0.3 {
+        VPos::Top
+    } else if ay < -0.3 {
+        VPos::Bottom
+    } else {
+        VPos::Center
+    };
+    let lp = (
+        (x + ax * (NODE_RADIUS + 6.0)).round() as i32,
+        (y + ay * (NODE_RADIUS + 6.0)).round() as i32,
+    );
+    graph
+        .draw(&Text::new(
+            drug.to_string(),
+            lp,
+            TextStyle::from((FONT, 16).into_font())
+                .color(&BLACK)
+                .pos(Pos::new(hpos, vpos)),
+        ))
+        .map_err(plot_err)
+}
+
+impl Network {
+    /// The title, saying when only the strongest edges are drawn.
+    fn draw_title<DB: DrawingBackend>(&self, graph: &DrawingArea<DB, Shift>) -> Result<(), String> {
         let title = match self.part_of {
             Some((edges, _)) => format!(
                 "Collateral-sensitivity network: strongest {} of {edges} edges",
@@ -137,100 +227,63 @@ impl Draw for Network {
                 (10, 8),
                 (FONT, 20).into_font().color(&BLACK),
             ))
+            .map_err(plot_err)
+    }
+
+    /// An edge's arrow, coloured by its call, wider with |log2 FC|.
+    fn draw_edge<DB: DrawingBackend>(
+        &self,
+        graph: &DrawingArea<DB, Shift>,
+        ring: &Ring,
+        e: &EdgeRow,
+    ) -> Result<(), String> {
+        let at = |d: &str| self.drugs.iter().position(|x| x == d).map(|i| ring.pos[i]);
+        let (Some(a), Some(b)) = (at(&e.source), at(&e.target)) else {
+            return Ok(());
+        };
+        let colour = style::call_colour(e.call);
+        let width = if e.log2_fc.is_finite() {
+            1.0 + 5.0 * (e.log2_fc.abs() / self.limit).min(1.0)
+        } else {
+            1.0
+        };
+        let (dx, dy) = (b.0 - a.0, b.1 - a.1);
+        let len = (dx * dx + dy * dy).sqrt().max(1e-9);
+        let (ux, uy) = (dx / len, dy / len);
+        // A → B and B → A are both possible: shift each to its own right-hand side.
+        let (ox, oy) = (-uy * 5.0, ux * 5.0);
+        let start = (a.0 + ux * NODE_RADIUS + ox, a.1 + uy * NODE_RADIUS + oy);
+        let tip = (
+            b.0 - ux * (NODE_RADIUS + 2.0) + ox,
+            b.1 - uy * (NODE_RADIUS + 2.0) + oy,
+        );
+        let head = 8.0 + 1.5 * width;
+        let base = (tip.0 - ux * head, tip.1 - uy * head);
+        let half = head * 0.5;
+        let px = |p: (f64, f64)| (p.0.round() as i32, p.1.round() as i32);
+        graph
+            .draw(&PathElement::new(
+                vec![px(start), px(base)],
+                colour.mix(0.85).stroke_width(width.round() as u32),
+            ))
             .map_err(plot_err)?;
-        let cx = gw as f64 / 2.0;
-        let cy = (gh as f64 + 40.0) / 2.0;
-        // Room for labels outside the circle.
-        let radius = (gw.min(gh.saturating_sub(40)) as f64 / 2.0 - 90.0).max(30.0);
-        let n = self.drugs.len().max(1) as f64;
-        let pos: Vec<(f64, f64)> = (0..self.drugs.len())
-            .map(|i| {
-                let a = -std::f64::consts::FRAC_PI_2 + std::f64::consts::TAU * i as f64 / n;
-                (cx + radius * a.cos(), cy + radius * a.sin())
-            })
-            .collect();
-        let at = |d: &str| self.drugs.iter().position(|x| x == d).map(|i| pos[i]);
-        for e in &self.edges {
-            let (Some(a), Some(b)) = (at(&e.source), at(&e.target)) else {
-                continue;
-            };
-            let colour = style::call_colour(e.call);
-            let width = if e.log2_fc.is_finite() {
-                1.0 + 5.0 * (e.log2_fc.abs() / self.limit).min(1.0)
-            } else {
-                1.0
-            };
-            let (dx, dy) = (b.0 - a.0, b.1 - a.1);
-            let len = (dx * dx + dy * dy).sqrt().max(1e-9);
-            let (ux, uy) = (dx / len, dy / len);
-            // A → B and B → A are both possible: shift each to its own right-hand side.
-            let (ox, oy) = (-uy * 5.0, ux * 5.0);
-            let start = (a.0 + ux * NODE_RADIUS + ox, a.1 + uy * NODE_RADIUS + oy);
-            let tip = (
-                b.0 - ux * (NODE_RADIUS + 2.0) + ox,
-                b.1 - uy * (NODE_RADIUS + 2.0) + oy,
-            );
-            let head = 8.0 + 1.5 * width;
-            let base = (tip.0 - ux * head, tip.1 - uy * head);
-            let half = head * 0.5;
-            let px = |p: (f64, f64)| (p.0.round() as i32, p.1.round() as i32);
-            graph
-                .draw(&PathElement::new(
-                    vec![px(start), px(base)],
-                    colour.mix(0.85).stroke_width(width.round() as u32),
-                ))
-                .map_err(plot_err)?;
-            graph
-                .draw(&Polygon::new(
-                    vec![
-                        px(tip),
-                        px((base.0 - uy * half, base.1 + ux * half)),
-                        px((base.0 + uy * half, base.1 - ux * half)),
-                    ],
-                    colour.filled(),
-                ))
-                .map_err(plot_err)?;
-        }
-        for (i, d) in self.drugs.iter().enumerate() {
-            let (x, y) = pos[i];
-            let p = (x.round() as i32, y.round() as i32);
-            graph
-                .draw(&Circle::new(p, NODE_RADIUS as i32, WHITE.filled()))
-                .map_err(plot_err)?;
-            graph
-                .draw(&Circle::new(p, NODE_RADIUS as i32, BLACK.stroke_width(2)))
-                .map_err(plot_err)?;
-            // Labels sit outside the circle, anchored away from the centre.
-            let (ax, ay) = ((x - cx) / radius, (y - cy) / radius);
-            let hpos = if ax > 0.3 {
-                HPos::Left
-            } else if ax < -0.3 {
-                HPos::Right
-            } else {
-                HPos::Center
-            };
-            let vpos = if ay > 0.3 {
-                VPos::Top
-            } else if ay < -0.3 {
-                VPos::Bottom
-            } else {
-                VPos::Center
-            };
-            let lp = (
-                (x + ax * (NODE_RADIUS + 6.0)).round() as i32,
-                (y + ay * (NODE_RADIUS + 6.0)).round() as i32,
-            );
-            graph
-                .draw(&Text::new(
-                    d.clone(),
-                    lp,
-                    TextStyle::from((FONT, 16).into_font())
-                        .color(&BLACK)
-                        .pos(Pos::new(hpos, vpos)),
-                ))
-                .map_err(plot_err)?;
-        }
-        // Legend under the title.
+        graph
+            .draw(&Polygon::new(
+                vec![
+                    px(tip),
+                    px((base.0 - uy * half, base.1 + ux * half)),
+                    px((base.0 + uy * half, base.1 - ux * half)),
+                ],
+                colour.filled(),
+            ))
+            .map_err(plot_err)
+    }
+
+    /// Legend under the title, and a note when there are no edges.
+    fn draw_legend<DB: DrawingBackend>(
+        &self,
+        graph: &DrawingArea<DB, Shift>,
+    ) -> Result<(), String> {
         for (k, (label, colour)) in [
             ("collateral sensitivity", style::SENSITIVE_BLUE),
             ("cross-resistance", style::RESISTANT_RED),
@@ -254,6 +307,7 @@ impl Draw for Network {
                 .map_err(plot_err)?;
         }
         if self.edges.is_empty() {
+            let (_, gh) = graph.dim_in_pixel();
             graph
                 .draw(&Text::new(
                     "no collateral-sensitive or cross-resistant edges between different drugs",
@@ -262,7 +316,11 @@ impl Draw for Network {
                 ))
                 .map_err(plot_err)?;
         }
-        // The cycle list.
+        Ok(())
+    }
+
+    /// The cycle list beside the graph.
+    fn draw_cycles<DB: DrawingBackend>(&self, list: &DrawingArea<DB, Shift>) -> Result<(), String> {
         list.draw(&Text::new(
             format!("Top CS cycles ({} in cycles.csv)", self.total_cycles),
             (4, 8),

@@ -251,7 +251,17 @@ impl Draw for PlateMap {
     }
 }
 
+/// Where a panel's wells sit: the top-left corner of the grid and the side of a cell.
+#[derive(Clone, Copy)]
+struct Cells {
+    x0: i32,
+    y0: i32,
+    cell: i32,
+}
+
 impl PlateMap {
+    /// One panel: the plate's wells coloured by `value` over `range`, with its row and column
+    /// names and a colour bar named `label`.
     fn draw_panel<DB: DrawingBackend>(
         &self,
         area: &DrawingArea<DB, Shift>,
@@ -264,13 +274,46 @@ impl PlateMap {
         let cell = (((w as i32 - AXIS as i32 - 16) / cols as i32)
             .min((h as i32 - AXIS as i32 - FOOTER as i32) / rows as i32))
         .max(3);
-        let x0 = AXIS as i32;
-        let y0 = AXIS as i32 - 8;
+        let at = Cells {
+            x0: AXIS as i32,
+            y0: AXIS as i32 - 8,
+            cell,
+        };
+        self.draw_names(area, at)?;
+        let (lo, hi) = range;
+        let scale = |v: f64| {
+            if hi > lo {
+                (v - lo) / (hi - lo)
+            } else {
+                0.5
+            }
+        };
+        for well in &self.wells {
+            let v = value(well);
+            let fill = if v.is_finite() && well.role != Some(Role::Empty) {
+                sequential(scale(v))
+            } else {
+                RGBColor(235, 235, 235)
+            };
+            draw_well(area, at, well, fill)?;
+        }
+        // A horizontal colour bar with its range under the grid.
+        let bar_y = at.y0 + cell * rows as i32 + 10;
+        let bar_w = (cell * cols as i32).min(220);
+        draw_colour_bar(area, (at.x0, bar_y, bar_w), range, label)
+    }
+
+    /// Column numbers and row letters; on dense plates every other one.
+    fn draw_names<DB: DrawingBackend>(
+        &self,
+        area: &DrawingArea<DB, Shift>,
+        Cells { x0, y0, cell }: Cells,
+    ) -> Result<(), String> {
+        let (rows, cols) = self.shape;
         let small = (FONT, if cell >= 18 { 11.0 } else { 9.0 }).into_font();
         let centred = TextStyle::from(small.clone())
             .color(&BLACK)
             .pos(Pos::new(HPos::Center, VPos::Center));
-        // Column numbers and row letters; on dense plates every other one.
         let every = if cell < 14 {
             4
         } else if cell < 20 {
@@ -294,81 +337,82 @@ impl PlateMap {
             ))
             .map_err(plot_err)?;
         }
-        let (lo, hi) = range;
-        let scale = |v: f64| {
-            if hi > lo {
-                (v - lo) / (hi - lo)
-            } else {
-                0.5
-            }
-        };
-        for well in &self.wells {
-            let (px, py) = (x0 + cell * well.column as i32, y0 + cell * well.row as i32);
-            let v = value(well);
-            let fill = if v.is_finite() && well.role != Some(Role::Empty) {
-                sequential(scale(v))
-            } else {
-                RGBColor(235, 235, 235)
-            };
-            area.draw(&Rectangle::new(
-                [(px, py), (px + cell - 1, py + cell - 1)],
-                fill.filled(),
-            ))
-            .map_err(plot_err)?;
-            let outline = match well.role {
-                Some(Role::Vehicle) => Some(VEHICLE_OUTLINE),
-                Some(Role::Blank) => Some(BLANK_OUTLINE),
-                _ => None,
-            };
-            if let Some(o) = outline {
-                area.draw(&Rectangle::new(
-                    [(px, py), (px + cell - 2, py + cell - 2)],
-                    o.stroke_width(2),
-                ))
-                .map_err(plot_err)?;
-            }
-            if well.excluded && well.role != Some(Role::Empty) {
-                let ink = RGBColor(220, 20, 20);
-                let m = 2;
-                for (a, b) in [
-                    ((px + m, py + m), (px + cell - 1 - m, py + cell - 1 - m)),
-                    ((px + m, py + cell - 1 - m), (px + cell - 1 - m, py + m)),
-                ] {
-                    area.draw(&PathElement::new(vec![a, b], ink.stroke_width(1)))
-                        .map_err(plot_err)?;
-                }
-            }
-        }
-        // A horizontal colour bar with its range under the grid.
-        let bar_y = y0 + cell * rows as i32 + 10;
-        let bar_w = (cell * cols as i32).min(220);
-        let steps = 60;
-        for k in 0..steps {
-            let xa = x0 + bar_w * k / steps;
-            let xb = x0 + bar_w * (k + 1) / steps;
-            area.draw(&Rectangle::new(
-                [(xa, bar_y), (xb, bar_y + 10)],
-                sequential(k as f64 / (steps - 1) as f64).filled(),
-            ))
-            .map_err(plot_err)?;
-        }
-        let font = (FONT, 11).into_font().color(&BLACK);
-        area.draw(&Text::new(short_number(lo), (x0, bar_y + 13), font.clone()))
-            .map_err(plot_err)?;
-        area.draw(&Text::new(
-            short_number(hi),
-            (x0 + bar_w - 24, bar_y + 13),
-            font.clone(),
-        ))
-        .map_err(plot_err)?;
-        area.draw(&Text::new(
-            label.to_string(),
-            (x0 + bar_w + 10, bar_y - 1),
-            (FONT, 13).into_font().color(&BLACK),
-        ))
-        .map_err(plot_err)?;
         Ok(())
     }
+}
+
+/// A well: its fill, an outline for controls, a red cross when excluded.
+fn draw_well<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    Cells { x0, y0, cell }: Cells,
+    well: &MapWell,
+    fill: RGBColor,
+) -> Result<(), String> {
+    let (px, py) = (x0 + cell * well.column as i32, y0 + cell * well.row as i32);
+    area.draw(&Rectangle::new(
+        [(px, py), (px + cell - 1, py + cell - 1)],
+        fill.filled(),
+    ))
+    .map_err(plot_err)?;
+    let outline = match well.role {
+        Some(Role::Vehicle) => Some(VEHICLE_OUTLINE),
+        Some(Role::Blank) => Some(BLANK_OUTLINE),
+        _ => None,
+    };
+    if let Some(o) = outline {
+        area.draw(&Rectangle::new(
+            [(px, py), (px + cell - 2, py + cell - 2)],
+            o.stroke_width(2),
+        ))
+        .map_err(plot_err)?;
+    }
+    if well.excluded && well.role != Some(Role::Empty) {
+        let ink = RGBColor(220, 20, 20);
+        let m = 2;
+        for (a, b) in [
+            ((px + m, py + m), (px + cell - 1 - m, py + cell - 1 - m)),
+            ((px + m, py + cell - 1 - m), (px + cell - 1 - m, py + m)),
+        ] {
+            area.draw(&PathElement::new(vec![a, b], ink.stroke_width(1)))
+                .map_err(plot_err)?;
+        }
+    }
+    Ok(())
+}
+
+/// A horizontal colour bar at (x, y) of width `bar_w`, with its range and `label`.
+fn draw_colour_bar<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    (x0, bar_y, bar_w): (i32, i32, i32),
+    (lo, hi): (f64, f64),
+    label: &str,
+) -> Result<(), String> {
+    let steps = 60;
+    for k in 0..steps {
+        let xa = x0 + bar_w * k / steps;
+        let xb = x0 + bar_w * (k + 1) / steps;
+        area.draw(&Rectangle::new(
+            [(xa, bar_y), (xb, bar_y + 10)],
+            sequential(k as f64 / (steps - 1) as f64).filled(),
+        ))
+        .map_err(plot_err)?;
+    }
+    let font = (FONT, 11).into_font().color(&BLACK);
+    area.draw(&Text::new(short_number(lo), (x0, bar_y + 13), font.clone()))
+        .map_err(plot_err)?;
+    area.draw(&Text::new(
+        short_number(hi),
+        (x0 + bar_w - 24, bar_y + 13),
+        font.clone(),
+    ))
+    .map_err(plot_err)?;
+    area.draw(&Text::new(
+        label.to_string(),
+        (x0 + bar_w + 10, bar_y - 1),
+        (FONT, 13).into_font().color(&BLACK),
+    ))
+    .map_err(plot_err)?;
+    Ok(())
 }
 
 /// Row letters: A…Z, then AA…AF for 1536-well plates.

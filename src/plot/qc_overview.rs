@@ -164,22 +164,37 @@ impl Draw for QcOverview {
         .map_err(plot_err)?;
         let (_, body) = root.split_vertically(34);
         let (left, right) = body.split_horizontally(w * 7 / 10);
-        let finite: Vec<f64> = self
+        let y_range = (self.z_floor(), 1.0);
+        self.draw_units(&left, y_range)?;
+        self.draw_distribution(&right, y_range)
+    }
+}
+
+impl QcOverview {
+    /// The bottom of the Z′ axis: below the lowest Z′ (floored) and the fail level.
+    fn z_floor(&self) -> f64 {
+        let low = self
             .units
             .iter()
             .map(|u| u.z_prime)
             .filter(|z| z.is_finite())
-            .collect();
-        let low = finite.iter().cloned().fold(f64::INFINITY, f64::min);
+            .fold(f64::INFINITY, f64::min);
         let y_lo = if low.is_finite() {
             (low.max(Z_FLOOR) - 0.1).max(Z_FLOOR - 0.1)
         } else {
             Z_FLOOR - 0.1
         };
-        let y_lo = y_lo.min(self.fail_level.min(0.0) - 0.1);
-        let y_hi = 1.0;
+        y_lo.min(self.fail_level.min(0.0) - 0.1)
+    }
+
+    /// Z′ of every unit in qc.csv order, coloured by verdict, with the warn and fail levels.
+    fn draw_units<DB: DrawingBackend>(
+        &self,
+        left: &DrawingArea<DB, Shift>,
+        (y_lo, y_hi): (f64, f64),
+    ) -> Result<(), String> {
         let n = self.units.len().max(1);
-        let mut chart = ChartBuilder::on(&left)
+        let mut chart = ChartBuilder::on(left)
             .margin(8)
             .margin_right(16)
             .x_label_area_size(36)
@@ -248,9 +263,11 @@ impl Draw for QcOverview {
                     .map(|&(x, y, c, _)| Cross::new((x, y), 3, c.stroke_width(1))),
             )
             .map_err(plot_err)?;
+        Ok(())
+    }
 
-        // The distribution: units per Z′ band, stacked by verdict, on the same Z′ axis.
-        let width = (y_hi - y_lo) / BINS as f64;
+    /// Units per Z′ band, by verdict: (pass, warn, fail) per band of the axis.
+    fn z_bands(&self, y_lo: f64, width: f64) -> Vec<[usize; 3]> {
         let mut bins = vec![[0usize; 3]; BINS];
         for u in &self.units {
             if !u.z_prime.is_finite() {
@@ -265,13 +282,24 @@ impl Draw for QcOverview {
             };
             bins[b][k] += 1;
         }
+        bins
+    }
+
+    /// The distribution: units per Z′ band, stacked by verdict, on the same Z′ axis.
+    fn draw_distribution<DB: DrawingBackend>(
+        &self,
+        right: &DrawingArea<DB, Shift>,
+        (y_lo, y_hi): (f64, f64),
+    ) -> Result<(), String> {
+        let width = (y_hi - y_lo) / BINS as f64;
+        let bins = self.z_bands(y_lo, width);
         let most = bins
             .iter()
             .map(|b| b.iter().sum::<usize>())
             .max()
             .unwrap_or(0)
             .max(1);
-        let mut hist = ChartBuilder::on(&right)
+        let mut hist = ChartBuilder::on(right)
             .margin(8)
             .margin_right(20)
             .x_label_area_size(36)
@@ -296,7 +324,7 @@ impl Draw for QcOverview {
             .bold_line_style(RGBColor(235, 235, 235))
             .draw()
             .map_err(plot_err)?;
-        if finite.is_empty() {
+        if !self.units.iter().any(|u| u.z_prime.is_finite()) {
             right
                 .draw(&Text::new(
                     "no unit has a Z′",

@@ -144,27 +144,7 @@ fn block_at(
     start: usize,
     n: usize,
 ) -> (Vec<Read>, usize) {
-    // (row letter text, sub-row index, trailing label, sheet row)
-    let mut rows: Vec<(u16, bool, usize, String, usize)> = Vec::new();
-    let mut r = h + 1;
-    let mut current: Option<(u16, bool)> = None;
-    let mut sub = 0;
-    while r < sheet.rows.len() {
-        let label = sheet.cell(r, label_col);
-        let has_values = (start..start + n).any(|c| !sheet.cell(r, c).is_empty());
-        if let Some(l) = row_label(label) {
-            current = Some(l);
-            sub = 0;
-        } else if label.is_empty() && current.is_some() && has_values {
-            sub += 1;
-        } else {
-            break;
-        }
-        let trailing = sheet.cell(r, start + n).to_string();
-        let (row, lower) = current.expect("set above");
-        rows.push((row, lower, sub, trailing, r));
-        r += 1;
-    }
+    let rows = block_rows(sheet, h, label_col, start, n);
     if rows.is_empty() {
         return (Vec::new(), h);
     }
@@ -244,6 +224,36 @@ fn block_at(
         }
     }
     (reads, rows.last().map_or(h, |r| r.4))
+}
+
+/// One row of a block: its row letter (and whether written in lower case), its sub-row index
+/// (stacked reads), its trailing label and its sheet row.
+type BlockRow = (u16, bool, usize, String, usize);
+
+/// The rows of the block whose header is row `h`: each lettered row and the unlabelled rows
+/// with values stacked under it, up to the first row that is neither.
+fn block_rows(sheet: &Sheet, h: usize, label_col: usize, start: usize, n: usize) -> Vec<BlockRow> {
+    let mut rows: Vec<BlockRow> = Vec::new();
+    let mut r = h + 1;
+    let mut current: Option<(u16, bool)> = None;
+    let mut sub = 0;
+    while r < sheet.rows.len() {
+        let label = sheet.cell(r, label_col);
+        let has_values = (start..start + n).any(|c| !sheet.cell(r, c).is_empty());
+        if let Some(l) = row_label(label) {
+            current = Some(l);
+            sub = 0;
+        } else if label.is_empty() && current.is_some() && has_values {
+            sub += 1;
+        } else {
+            break;
+        }
+        let trailing = sheet.cell(r, start + n).to_string();
+        let (row, lower) = current.expect("set above");
+        rows.push((row, lower, sub, trailing, r));
+        r += 1;
+    }
+    rows
 }
 
 /// Whether a block title names values the vendor software computed rather than read.

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 
 use crate::error::{Error, ErrorKind, Location, Problem, Result};
 use crate::plate::{PlateFormat, StrayWells, WellPos};
+use crate::read::grid::Read;
 use crate::read::layout::Layout;
 use crate::read::{Format, PlateFile};
 use crate::table::Table;
@@ -179,333 +180,454 @@ fn expand(entry: &PlateEntry, assay: &Path) -> Result<Vec<PathBuf>> {
     Ok(paths)
 }
 
+/// The `[[plates]]` form: every entry's files read with their layouts, then, with
+/// `keep_going`, the plates that failed left out (unless their layout failed them all).
 fn read_plates(
     assay: &WellSources,
     entries: &[PlateEntry],
     keep_going: bool,
 ) -> Result<AssayWells> {
-    let mut problems: Vec<Problem> = Vec::new();
-    let mut warnings: Vec<Problem> = Vec::new();
-    let mut files: Vec<PathBuf> = Vec::new();
-    let mut wells: Vec<Well> = Vec::new();
-    let mut formats = BTreeMap::new();
-    let mut summaries = Vec::new();
-    let mut claimed: BTreeMap<String, (PathBuf, String)> = BTreeMap::new();
-    let mut layouts: BTreeMap<PathBuf, Layout> = BTreeMap::new();
-    // With keep_going: plates whose reading failed, decided on once every plate is read; and
-    // the layouts that read at least one plate without trouble.
-    let mut failed: Vec<(SkippedPlate, PathBuf)> = Vec::new();
-    let mut served: BTreeSet<PathBuf> = BTreeSet::new();
+    let mut reading = PlatesReading {
+        assay,
+        keep_going,
+        found: Found::default(),
+    };
     for entry in entries {
-        let paths = match expand(entry, assay.path) {
+        reading.entry(entry);
+    }
+    let skipped = reading.leave_out_failed();
+    reading.finish(skipped)
+}
+
+/// Reading the plates of an assay.
+struct PlatesReading<'a> {
+    assay: &'a WellSources<'a>,
+    keep_going: bool,
+    found: Found,
+}
+
+/// The plates read so far, and what was found on the way.
+#[derive(Default)]
+struct Found {
+    problems: Vec<Problem>,
+    warnings: Vec<Problem>,
+    /// Every file read (plates, layouts and their files), for run.json's checksums.
+    files: Vec<PathBuf>,
+    wells: Vec<Well>,
+    formats: BTreeMap<String, PlateFormat>,
+    summaries: Vec<PlateSummary>,
+    /// Each plate's file and read.
+    claimed: BTreeMap<String, (PathBuf, String)>,
+    layouts: BTreeMap<PathBuf, Layout>,
+    /// With keep_going: plates whose reading failed, decided on once every plate is read; and
+    /// the layouts that read at least one plate without trouble.
+    failed: Vec<(SkippedPlate, PathBuf)>,
+    served: BTreeSet<PathBuf>,
+}
+
+impl PlatesReading<'_> {
+    /// One `[[plates]]` entry: its files, its layout (read once), then each file's plate.
+    fn entry(&mut self, entry: &PlateEntry) {
+        let paths = match expand(entry, self.assay.path) {
             Ok(p) => p,
             Err(e) => {
-                problems.extend(e.problems_found().iter().cloned());
-                continue;
+                self.found
+                    .problems
+                    .extend(e.problems_found().iter().cloned());
+                return;
             }
         };
-        if !layouts.contains_key(&entry.layout) {
+        if !self.found.layouts.contains_key(&entry.layout) {
             match Layout::read(&entry.layout) {
                 Ok(l) => {
                     for f in &l.files {
-                        if !files.contains(f) {
-                            files.push(f.clone());
+                        if !self.found.files.contains(f) {
+                            self.found.files.push(f.clone());
                         }
                     }
-                    layouts.insert(entry.layout.clone(), l);
+                    self.found.layouts.insert(entry.layout.clone(), l);
                 }
                 Err(e) => {
-                    problems.extend(e.problems_found().iter().cloned());
-                    continue;
+                    self.found
+                        .problems
+                        .extend(e.problems_found().iter().cloned());
+                    return;
                 }
             }
         }
-        let layout = &layouts[&entry.layout];
         for path in paths {
-            let plate = entry.plate.clone().unwrap_or_else(|| {
-                path.file_stem()
-                    .map(|s| s.to_string_lossy().into_owned())
-                    .unwrap_or_default()
+            self.plate(entry, path);
+        }
+    }
+
+    /// One plate file: named (the entry's `plate` or the file's stem), claimed once, read.
+    fn plate(&mut self, entry: &PlateEntry, path: PathBuf) {
+        let plate = entry.plate.clone().unwrap_or_else(|| {
+            path.file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_default()
+        });
+        let read_name = entry.read.clone().unwrap_or_default();
+        if let Some((f, r)) = self.found.claimed.get(&plate) {
+            self.found.problems.push(Problem {
+                location: Location::file(&path).at_well(&plate, ""),
+                message: format!(
+                    "plate {plate} is claimed twice: by this file and by {}{}; give each `[[plates]]` entry its own `plate`",
+                    f.display(),
+                    if r.is_empty() { String::new() } else { format!(" (read `{r}`)") }
+                ),
             });
-            let read_name = entry.read.clone().unwrap_or_default();
-            if let Some((f, r)) = claimed.get(&plate) {
-                problems.push(Problem {
-                    location: Location::file(&path).at_well(&plate, ""),
-                    message: format!(
-                        "plate {plate} is claimed twice: by this file and by {}{}; give each `[[plates]]` entry its own `plate`",
-                        f.display(),
-                        if r.is_empty() { String::new() } else { format!(" (read `{r}`)") }
-                    ),
+            return;
+        }
+        self.found
+            .claimed
+            .insert(plate.clone(), (path.clone(), read_name));
+        if !self.found.files.contains(&path) {
+            self.found.files.push(path.clone());
+        }
+        // A plate's warnings count only if the plate is read.
+        let mut said = Vec::new();
+        let source = PlateSource {
+            assay: self.assay,
+            entry,
+            path: &path,
+            plate: &plate,
+            layout: &self.found.layouts[&entry.layout],
+        };
+        match source.read(&mut said) {
+            Ok((w, f, s)) => {
+                self.found.wells.extend(w);
+                self.found.formats.insert(plate.clone(), f);
+                self.found.summaries.push(s);
+                self.found.warnings.extend(said);
+                self.found.served.insert(entry.layout.clone());
+            }
+            Err(e) => {
+                // Whatever went wrong, say which plate it was.
+                let found = e.problems_found().iter().cloned().map(|mut p| {
+                    p.location.plate.get_or_insert_with(|| plate.clone());
+                    p
                 });
+                if self.keep_going {
+                    let s = SkippedPlate {
+                        plate: plate.clone(),
+                        file: path.clone(),
+                        problems: found.collect(),
+                    };
+                    self.found.failed.push((s, entry.layout.clone()));
+                } else {
+                    self.found.problems.extend(found);
+                }
+            }
+        }
+    }
+
+    /// The failed plates left out with a warning each, unless their layout failed on every
+    /// plate it serves (not one plate's trouble: a problem).
+    fn leave_out_failed(&mut self) -> Vec<SkippedPlate> {
+        let mut skipped = Vec::new();
+        for (s, layout_path) in std::mem::take(&mut self.found.failed) {
+            let layout = &self.found.layouts[&layout_path];
+            let in_layout = s.problems.iter().any(|p| {
+                p.location
+                    .file
+                    .as_ref()
+                    .is_some_and(|f| *f == layout.path || layout.files.contains(f))
+            });
+            if in_layout && !self.found.served.contains(&layout_path) {
+                self.found.problems.extend(s.problems);
                 continue;
             }
-            claimed.insert(plate.clone(), (path.clone(), read_name));
-            if !files.contains(&path) {
-                files.push(path.clone());
+            self.found.warnings.push(left_out_warning(&s));
+            // A file that cannot be opened (missing, no permission) has no checksum for
+            // run.json.
+            if std::fs::File::open(&s.file).is_err() {
+                self.found.files.retain(|f| *f != s.file);
             }
-            // A plate's warnings count only if the plate is read.
-            let mut said = Vec::new();
-            match one_plate(assay, entry, &path, &plate, layout, &mut said) {
-                Ok((w, f, s)) => {
-                    wells.extend(w);
-                    formats.insert(plate.clone(), f);
-                    summaries.push(s);
-                    warnings.extend(said);
-                    served.insert(entry.layout.clone());
-                }
-                Err(e) => {
-                    // Whatever went wrong, say which plate it was.
-                    let found = e.problems_found().iter().cloned().map(|mut p| {
-                        p.location.plate.get_or_insert_with(|| plate.clone());
-                        p
-                    });
-                    if keep_going {
-                        let s = SkippedPlate {
-                            plate: plate.clone(),
-                            file: path.clone(),
-                            problems: found.collect(),
-                        };
-                        failed.push((s, entry.layout.clone()));
-                    } else {
-                        problems.extend(found);
-                    }
-                }
-            }
+            skipped.push(s);
         }
+        skipped
     }
-    let mut skipped = Vec::new();
-    for (s, layout_path) in failed {
-        let layout = &layouts[&layout_path];
-        let in_layout = s.problems.iter().any(|p| {
-            p.location
-                .file
-                .as_ref()
-                .is_some_and(|f| *f == layout.path || layout.files.contains(f))
-        });
-        if in_layout && !served.contains(&layout_path) {
-            // The layout failed on every plate it serves: not one plate's trouble.
-            problems.extend(s.problems);
-            continue;
+
+    /// The wells table of every plate read, or every problem.
+    fn finish(mut self, skipped: Vec<SkippedPlate>) -> Result<AssayWells> {
+        if self.found.problems.is_empty() && self.found.wells.is_empty() && !skipped.is_empty() {
+            self.found.problems.push(Problem {
+                location: Location::file(self.assay.path),
+                message: format!(
+                    "none of the {} plate files could be read; nothing is left to run on",
+                    skipped.len()
+                ),
+            });
+            self.found
+                .problems
+                .extend(skipped.iter().flat_map(|s| s.problems.iter().cloned()));
         }
-        // The warning is located at the file and plate; its problems need not repeat them.
-        let said: Vec<String> = s
-            .problems
-            .iter()
-            .map(|p| {
-                let mut p = p.clone();
-                if p.location.file.as_ref() == Some(&s.file) {
-                    p.location.file = None;
-                }
-                if p.location.plate.as_ref() == Some(&s.plate) {
-                    p.location.plate = None;
-                }
-                p.to_string()
-            })
-            .collect();
-        warnings.push(Problem {
-            location: Location::file(&s.file).at_well(&s.plate, ""),
-            message: format!("plate left out (--keep-going): {}", said.join("; ")),
-        });
-        // A file that cannot be opened (missing, no permission) has no checksum for run.json.
-        if std::fs::File::open(&s.file).is_err() {
-            files.retain(|f| *f != s.file);
+        if !self.found.problems.is_empty() {
+            return Err(Error::problems(ErrorKind::Input, self.found.problems));
         }
-        skipped.push(s);
+        let has_replicate = self.found.wells.iter().any(|w| !w.replicate.is_empty());
+        Ok(AssayWells {
+            table: WellTable {
+                wells: self.found.wells.into_iter().collect(),
+                extra_columns: Vec::new(),
+                has_replicate,
+                has_time: false,
+                formats: self.found.formats,
+                warnings: Vec::new(),
+            },
+            files: self.found.files,
+            plates: self.found.summaries,
+            warnings: self.found.warnings,
+            skipped,
+        })
     }
-    if problems.is_empty() && wells.is_empty() && !skipped.is_empty() {
-        problems.push(Problem {
-            location: Location::file(assay.path),
-            message: format!(
-                "none of the {} plate files could be read; nothing is left to run on",
-                skipped.len()
-            ),
-        });
-        problems.extend(skipped.iter().flat_map(|s| s.problems.iter().cloned()));
-    }
-    if !problems.is_empty() {
-        return Err(Error::problems(ErrorKind::Input, problems));
-    }
-    let has_replicate = wells.iter().any(|w| !w.replicate.is_empty());
-    Ok(AssayWells {
-        table: WellTable {
-            wells: wells.into_iter().collect(),
-            extra_columns: Vec::new(),
-            has_replicate,
-            has_time: false,
-            formats,
-            warnings: Vec::new(),
-        },
-        files,
-        plates: summaries,
-        warnings,
-        skipped,
-    })
 }
 
-/// The wells of one plate file read with its layout.
-fn one_plate(
-    assay: &WellSources,
-    entry: &PlateEntry,
-    path: &Path,
-    plate: &str,
-    layout: &Layout,
-    warnings: &mut Vec<Problem>,
-) -> Result<(Vec<Well>, PlateFormat, PlateSummary)> {
-    let file = PlateFile::read(path, entry.format)?;
-    let read = file.choose(entry.read.as_deref())?;
-    let mut format = file.format_of(read, plate, assay.plate_format)?;
-    let lw = layout.wells_of(plate)?;
-    // A layout well beyond the data grid makes the plate larger, unless a size is declared.
-    let mut problems = Vec::new();
-    for pos in lw.keys() {
-        if !format.contains(*pos) {
-            match (assay.plate_format, PlateFormat::smallest_containing(*pos)) {
-                (None, Some(f)) if f.wells() > format.wells() => format = f,
-                _ => problems.push(Problem {
-                    location: Location::file(&layout.path).at_well(plate, &pos.to_string()),
-                    message: format!("the layout names well {pos}, outside this {format} plate"),
-                }),
+/// The warning of a plate left out, located at its file and plate (its problems need not
+/// repeat them).
+fn left_out_warning(s: &SkippedPlate) -> Problem {
+    let said: Vec<String> = s
+        .problems
+        .iter()
+        .map(|p| {
+            let mut p = p.clone();
+            if p.location.file.as_ref() == Some(&s.file) {
+                p.location.file = None;
             }
+            if p.location.plate.as_ref() == Some(&s.plate) {
+                p.location.plate = None;
+            }
+            p.to_string()
+        })
+        .collect();
+    Problem {
+        location: Location::file(&s.file).at_well(&s.plate, ""),
+        message: format!("plate left out (--keep-going): {}", said.join("; ")),
+    }
+}
+
+/// One plate file with its entry and layout.
+struct PlateSource<'a> {
+    assay: &'a WellSources<'a>,
+    entry: &'a PlateEntry,
+    path: &'a Path,
+    plate: &'a str,
+    layout: &'a Layout,
+}
+
+/// What the layout says of one well.
+struct LayoutWell {
+    role: Role,
+    cell_line: String,
+    drug: String,
+    concentration: Option<f64>,
+    replicate: String,
+}
+
+impl PlateSource<'_> {
+    /// The wells of the plate file read with its layout: the plate's format, its readings, then
+    /// every well either names, checked; with its summary.
+    fn read(&self, warnings: &mut Vec<Problem>) -> Result<(Vec<Well>, PlateFormat, PlateSummary)> {
+        let (plate, layout) = (self.plate, self.layout);
+        let file = PlateFile::read(self.path, self.entry.format)?;
+        let read = file.choose(self.entry.read.as_deref())?;
+        let format = file.format_of(read, plate, self.assay.plate_format)?;
+        let lw = layout.wells_of(plate)?;
+        let mut problems = Vec::new();
+        let format = self.format_with_layout(format, lw.keys(), &mut problems);
+        let mut data: BTreeMap<WellPos, (Signal, Location)> = BTreeMap::new();
+        for (cell, sig, loc) in file.signals(read, plate, warnings) {
+            data.insert(cell.pos, (sig, loc));
         }
+        let positions: BTreeSet<WellPos> = lw.keys().chain(data.keys()).copied().collect();
+        if self.assay.plate_format.is_none() {
+            self.warn_stray_wells(&positions, format, read, &data, warnings);
+        }
+        let default_line = self.entry.cell_line.clone().unwrap_or_default();
+        let (mut out, mut data_only, mut layout_only) = (Vec::new(), Vec::new(), Vec::new());
+        for pos in positions {
+            let (signal, line, data_loc) = match data.get(&pos) {
+                Some((s, l)) => (s.clone(), l.line.unwrap_or(0), Some(l.clone())),
+                None => (Signal::NotNumeric(String::new()), 0, None),
+            };
+            let spec = match lw.get(&pos) {
+                // Wells a layout leaves out are empty; their reading is kept.
+                None => {
+                    data_only.push(pos);
+                    LayoutWell {
+                        role: Role::Empty,
+                        cell_line: String::new(),
+                        drug: String::new(),
+                        concentration: None,
+                        replicate: String::new(),
+                    }
+                }
+                Some(params) => match layout.spec(plate, pos, params, &default_line) {
+                    Ok(s) => LayoutWell {
+                        role: s.role,
+                        cell_line: s.cell_line,
+                        drug: s.drug,
+                        concentration: s.concentration,
+                        replicate: s.replicate,
+                    },
+                    Err(m) => {
+                        problems.push(Problem {
+                            location: self.at_layout(pos),
+                            message: m,
+                        });
+                        continue;
+                    }
+                },
+            };
+            problems.extend(self.check(pos, &spec));
+            if spec.role != Role::Empty && data_loc.is_none() {
+                layout_only.push(pos);
+                warnings.push(Problem {
+                    location: self.at_layout(pos),
+                    message: format!(
+                        "the layout makes this a {} well but {} has no reading for it",
+                        spec.role,
+                        self.path.display()
+                    ),
+                });
+            }
+            out.push(self.well(pos, spec, signal, line));
+        }
+        if !out.iter().any(|w| w.role == Role::Vehicle) {
+            problems.push(Problem {
+                location: Location::file(&layout.path).at_well(plate, ""),
+                message: format!("plate {plate} has no vehicle wells in its layout; viability needs untreated controls on every plate"),
+            });
+        }
+        if !problems.is_empty() {
+            return Err(Error::problems(ErrorKind::Input, problems));
+        }
+        let summary = PlateSummary {
+            plate: plate.to_string(),
+            file: self.path.to_path_buf(),
+            layout: layout.path.clone(),
+            format: file.format.name(),
+            read: read.name.clone(),
+            reads: file
+                .reads
+                .iter()
+                .map(|r| (r.name.clone(), r.computed, r.layout))
+                .collect(),
+            plate_format: format,
+            data_only,
+            layout_only,
+        };
+        Ok((out, format, summary))
     }
-    let signals = file.signals(read, plate, warnings);
-    let mut data: BTreeMap<WellPos, (Signal, Location)> = BTreeMap::new();
-    for (cell, sig, loc) in signals {
-        data.insert(cell.pos, (sig, loc));
-    }
-    let default_line = entry.cell_line.clone().unwrap_or_default();
-    let mut out = Vec::new();
-    let mut has_vehicle = false;
-    let mut data_only = Vec::new();
-    let mut layout_only = Vec::new();
-    let positions: BTreeSet<WellPos> = lw.keys().chain(data.keys()).copied().collect();
-    // A size nobody declared, taken larger than all but a few wells suggest (a mistyped well
-    // in a well list or the layout). The grid's own header still counts as a declaration.
-    if assay.plate_format.is_none() {
+
+    /// A size nobody declared, taken larger than all but a few wells suggest (a mistyped well
+    /// in a well list or the layout): a warning at each of those wells. The grid's own header
+    /// still counts as a declaration.
+    fn warn_stray_wells(
+        &self,
+        positions: &BTreeSet<WellPos>,
+        format: PlateFormat,
+        read: &Read,
+        data: &BTreeMap<WellPos, (Signal, Location)>,
+        warnings: &mut Vec<Problem>,
+    ) {
         let all: Vec<WellPos> = positions.iter().copied().collect();
         if let Some(s) = StrayWells::find(&all, format, read.rows, read.columns) {
             for pos in &s.wells {
-                let location = match data.get(pos) {
-                    Some((_, l)) => l.clone(),
-                    None => Location::file(&layout.path).at_well(plate, &pos.to_string()),
-                };
                 warnings.push(Problem {
-                    location,
-                    message: s.message(*pos, plate, "`plate_size = {}` in the assay"),
+                    location: match data.get(pos) {
+                        Some((_, l)) => l.clone(),
+                        None => self.at_layout(*pos),
+                    },
+                    message: s.message(*pos, self.plate, "`plate_size = {}` in the assay"),
                 });
             }
         }
     }
-    for pos in positions {
-        let (signal, line, data_loc) = match data.get(&pos) {
-            Some((s, l)) => (s.clone(), l.line.unwrap_or(0), Some(l.clone())),
-            None => (Signal::NotNumeric(String::new()), 0, None),
-        };
-        let layout_loc = Location::file(&layout.path).at_well(plate, &pos.to_string());
-        let (role, cell_line, drug, concentration, replicate) = match lw.get(&pos) {
-            // Wells a layout leaves out are empty; their reading is kept.
-            None => {
-                data_only.push(pos);
-                (
-                    Role::Empty,
-                    String::new(),
-                    String::new(),
-                    None,
-                    String::new(),
-                )
-            }
-            Some(params) => match layout.spec(plate, pos, params, &default_line) {
-                Ok(s) => (s.role, s.cell_line, s.drug, s.concentration, s.replicate),
-                Err(m) => {
-                    problems.push(Problem {
-                        location: layout_loc,
-                        message: m,
-                    });
-                    continue;
+
+    /// A well of the layout, located in the layout file.
+    fn at_layout(&self, pos: WellPos) -> Location {
+        Location::file(&self.layout.path).at_well(self.plate, &pos.to_string())
+    }
+
+    /// The plate's format: a layout well beyond the data grid makes the plate larger, unless a
+    /// size is declared (then it is a problem).
+    fn format_with_layout<'w>(
+        &self,
+        mut format: PlateFormat,
+        layout_wells: impl Iterator<Item = &'w WellPos>,
+        problems: &mut Vec<Problem>,
+    ) -> PlateFormat {
+        for pos in layout_wells {
+            if !format.contains(*pos) {
+                match (
+                    self.assay.plate_format,
+                    PlateFormat::smallest_containing(*pos),
+                ) {
+                    (None, Some(f)) if f.wells() > format.wells() => format = f,
+                    _ => problems.push(Problem {
+                        location: self.at_layout(*pos),
+                        message: format!(
+                            "the layout names well {pos}, outside this {format} plate"
+                        ),
+                    }),
                 }
-            },
-        };
-        if role == Role::Sample {
-            if drug.is_empty() {
-                problems.push(Problem {
-                    location: layout_loc.clone(),
-                    message: "sample well without a `drug`; untreated wells are role `vehicle`"
-                        .into(),
-                });
-            }
-            if cell_line.is_empty() {
-                problems.push(Problem {
-                    location: layout_loc.clone(),
-                    message: "sample well without a cell line: give `cell_line` in the layout or the `[[plates]]` entry".into(),
-                });
-            }
-            if concentration.is_none_or(|c| !(c.is_finite() && c > 0.0)) {
-                problems.push(Problem {
-                    location: layout_loc.clone(),
-                    message: format!(
-                        "sample well (drug `{drug}`) without a positive `concentration` (or `top_concentration` + `dilution` + `series_start`)"
-                    ),
-                });
             }
         }
-        if role == Role::Vehicle && cell_line.is_empty() {
-            problems.push(Problem {
-                location: layout_loc.clone(),
-                message: "vehicle well without a cell line: give `cell_line` in the layout or the `[[plates]]` entry".into(),
-            });
+        format
+    }
+
+    /// What a sample or vehicle well of the layout lacks.
+    fn check(&self, pos: WellPos, w: &LayoutWell) -> Vec<Problem> {
+        let mut messages: Vec<String> = Vec::new();
+        if w.role == Role::Sample {
+            if w.drug.is_empty() {
+                messages.push(
+                    "sample well without a `drug`; untreated wells are role `vehicle`".into(),
+                );
+            }
+            if w.cell_line.is_empty() {
+                messages.push("sample well without a cell line: give `cell_line` in the layout or the `[[plates]]` entry".into());
+            }
+            if w.concentration.is_none_or(|c| !(c.is_finite() && c > 0.0)) {
+                messages.push(format!(
+                    "sample well (drug `{}`) without a positive `concentration` (or `top_concentration` + `dilution` + `series_start`)",
+                    w.drug
+                ));
+            }
         }
-        if role != Role::Empty && data_loc.is_none() {
-            layout_only.push(pos);
-            warnings.push(Problem {
-                location: layout_loc,
-                message: format!(
-                    "the layout makes this a {role} well but {} has no reading for it",
-                    path.display()
-                ),
-            });
+        if w.role == Role::Vehicle && w.cell_line.is_empty() {
+            messages.push("vehicle well without a cell line: give `cell_line` in the layout or the `[[plates]]` entry".into());
         }
-        has_vehicle |= role == Role::Vehicle;
-        out.push(Well {
-            plate: plate.to_string(),
-            position: pos,
-            cell_line,
-            drug,
-            concentration,
-            role,
+        messages
+            .into_iter()
+            .map(|message| Problem {
+                location: self.at_layout(pos),
+                message,
+            })
+            .collect()
+    }
+
+    /// The well, its replicate the entry's when it gives one.
+    fn well(&self, position: WellPos, w: LayoutWell, signal: Signal, line: u64) -> Well {
+        Well {
+            plate: self.plate.to_string(),
+            position,
+            cell_line: w.cell_line,
+            drug: w.drug,
+            concentration: w.concentration,
+            role: w.role,
             signal,
-            replicate: entry
+            replicate: self
+                .entry
                 .replicate
                 .clone()
                 .filter(|r| !r.is_empty())
-                .unwrap_or(replicate),
+                .unwrap_or(w.replicate),
             time: None,
             extra: Vec::new(),
             line,
-        });
+        }
     }
-    if !has_vehicle {
-        problems.push(Problem {
-            location: Location::file(&layout.path).at_well(plate, ""),
-            message: format!("plate {plate} has no vehicle wells in its layout; viability needs untreated controls on every plate"),
-        });
-    }
-    if !problems.is_empty() {
-        return Err(Error::problems(ErrorKind::Input, problems));
-    }
-    let summary = PlateSummary {
-        plate: plate.to_string(),
-        file: path.to_path_buf(),
-        layout: layout.path.clone(),
-        format: file.format.name(),
-        read: read.name.clone(),
-        reads: file
-            .reads
-            .iter()
-            .map(|r| (r.name.clone(), r.computed, r.layout))
-            .collect(),
-        plate_format: format,
-        data_only,
-        layout_only,
-    };
-    Ok((out, format, summary))
 }

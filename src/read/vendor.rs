@@ -243,28 +243,7 @@ fn softmax(sheet: &Sheet, index: usize) -> Vec<Read> {
             }
         } else if r + 1 < end {
             let h = r + 1;
-            // Time blocks: kinetic plates repeat the grid once per read, each block starting
-            // with its time in the first cell and separated by a blank line; endpoint plates
-            // have one block.
-            let mut blocks: Vec<(usize, usize)> = Vec::new();
-            let mut i = h + 1;
-            while i < end {
-                if sheet.blank(i) {
-                    i += 1;
-                    continue;
-                }
-                // A later block belongs to this read only if it starts with a time; SoftMax
-                // may append a second rendering of the plate (its own header) after a blank.
-                let timed = sheet.cell(i, 0).contains(':');
-                if !blocks.is_empty() && !timed || !column_runs(&sheet.rows[i]).is_empty() {
-                    break;
-                }
-                let start = i;
-                while i < end && !sheet.blank(i) && i - start < 32 {
-                    i += 1;
-                }
-                blocks.push((start, i));
-            }
+            let blocks = softmax_time_blocks(sheet, h, end);
             let kinetic = blocks.len() > 1;
             let runs = column_runs(&sheet.rows[h]);
             for &(b0, b1) in &blocks {
@@ -310,6 +289,32 @@ fn softmax(sheet: &Sheet, index: usize) -> Vec<Read> {
         r = end + 1;
     }
     reads
+}
+
+/// The time blocks of a SoftMax `PlateFormat` plate whose header is row `h`, up to row `end`:
+/// kinetic plates repeat the grid once per read, each block starting with its time in the
+/// first cell and separated by a blank line; endpoint plates have one block.
+fn softmax_time_blocks(sheet: &Sheet, h: usize, end: usize) -> Vec<(usize, usize)> {
+    let mut blocks: Vec<(usize, usize)> = Vec::new();
+    let mut i = h + 1;
+    while i < end {
+        if sheet.blank(i) {
+            i += 1;
+            continue;
+        }
+        // A later block belongs to this read only if it starts with a time; SoftMax may append
+        // a second rendering of the plate (its own header) after a blank.
+        let timed = sheet.cell(i, 0).contains(':');
+        if !blocks.is_empty() && !timed || !column_runs(&sheet.rows[i]).is_empty() {
+            break;
+        }
+        let start = i;
+        while i < end && !sheet.blank(i) && i - start < 32 {
+            i += 1;
+        }
+        blocks.push((start, i));
+    }
+    blocks
 }
 
 /// The wavelengths and row count of a SoftMax `Plate:` header. The fields end in

@@ -29,7 +29,7 @@
 use rand::RngExt;
 use rand_chacha::ChaCha8Rng;
 
-use super::{normal, SimulatedWell, SimulationSettings, TrueCurve};
+use super::{normal, SimulatedWell, SimulationSettings, TrueCurve, TruePlate};
 use crate::plate::WellPos;
 use crate::wells::Role;
 
@@ -173,19 +173,18 @@ pub(super) struct PlannedWell<'a> {
 }
 
 /// The reads of one plate of growing cells, time by time.
-#[allow(clippy::too_many_arguments)]
 pub(super) fn plate_reads(
     rng: &mut ChaCha8Rng,
     s: &SimulationSettings,
     g: &Growth,
-    plate: &str,
-    cell_line: &str,
+    plate: &TruePlate,
     doubling_time: f64,
-    replicate: usize,
-    (gain, background): (f64, f64),
     is_edge: &dyn Fn(WellPos) -> bool,
     wells: &[PlannedWell<'_>],
 ) -> Vec<SimulatedWell> {
+    let (gain, background) = (plate.gain, plate.background);
+    let (cell_line, replicate) = (plate.cell_line.as_str(), plate.replicate);
+    let plate = plate.plate.as_str();
     // Counts relative to the parental untreated count at the endpoint.
     let k0 = 1.0 / doubling_time;
     let offset = g.duration / g.parental;

@@ -13,12 +13,12 @@ use nalgebra::Vector4;
 
 use super::model::{Curve, Model, LOG10_EC50};
 use super::result::{CurveFit, FitStatus};
-use super::solver::{BoundedLevenbergMarquardt, CurveData};
+use super::solver::{BoundedLevenbergMarquardt, CurveData, Minimum, NormalEquations};
 use super::{DosePoint, FitConfig, Plateaus, RobustLoss};
 use flat::{f_test_p, flat, monotone_sse_bound, r_squared};
 use robust::{irls, robust_note};
 use start::{collapse_replicates, dose_means, self_start, Search, POOR_CAPTURE};
-use uncertainty::{absolute_ic50, at_bound, standard_errors};
+use uncertainty::{absolute_ic50, at_bound, standard_errors, Estimate};
 
 /// Usable points of a curve, as the solver needs them.
 struct Points {
@@ -135,220 +135,334 @@ pub(super) fn internal_error(config: &FitConfig, n_points: usize, what: &str) ->
     finish(fit, FitStatus::Failed, Some(reason), Vec::new())
 }
 
+/// One curve's fit, in order: screen the points, set up the search, then search, refit and
+/// judge it (an early end is a row with its reason, or a flat curve).
 pub(super) fn fit(points: &[DosePoint], config: &FitConfig) -> CurveFit {
-    let s = config.settings();
     let mut notes = Vec::new();
     let mut fit = blank(config);
     let pts = screen(points, &mut notes);
-    let n = pts.response.len();
-    fit.n_points = n;
-
-    // Which parameters are free, and the fixed values of the others.
-    let observed = s.plateaus == Plateaus::Observed;
-    let (fixed_top, fixed_bottom) = match s.model {
-        Model::Ll4 if observed => (Some(pts.observed_max), Some(pts.observed_min)),
-        Model::Ll4 => (None, None),
-        Model::Ll3 if observed => (Some(1.0), Some(pts.observed_min)),
-        Model::Ll3 => (Some(1.0), None),
-        Model::Ll2 => (Some(1.0), Some(0.0)),
+    fit.n_points = pts.response.len();
+    let problem = match Problem::set_up(&pts, points, config) {
+        Ok(p) => p,
+        Err(reason) => return finish(fit, FitStatus::InsufficientData, Some(reason), notes),
     };
-    let free = [fixed_top.is_none(), fixed_bottom.is_none(), true, true];
-    let n_free = free.iter().filter(|f| **f).count();
-
-    let means = dose_means(&pts.log10_concentration, &pts.response);
-    let needed = n_free + 1;
-    if means.len() < needed {
-        let reason = format!(
-            "{} with {} plateaus needs at least {needed} distinct concentrations > 0 with a finite response, got {}",
-            s.model,
-            s.plateaus,
-            means.len()
-        );
-        return finish(fit, FitStatus::InsufficientData, Some(reason), notes);
-    }
-    let dof = n - n_free;
-    fit.dof = dof;
-    let u_min = means[0].0;
-    let u_max = means[means.len() - 1].0;
-
-    let lower = Vector4::new(
-        s.top_bounds.0,
-        s.bottom_bounds.0,
-        u_min - s.ec50_margin_decades,
-        s.hill_bounds.0,
-    );
-    let upper = Vector4::new(
-        s.top_bounds.1,
-        s.bottom_bounds.1,
-        u_max + s.ec50_margin_decades,
-        s.hill_bounds.1,
-    );
-    let mut solver = BoundedLevenbergMarquardt::new(free, lower, upper, s.max_iterations);
-    let data = CurveData {
-        log10_concentration: &pts.log10_concentration,
-        response: &pts.response,
-        weights: None,
-        sse_offset: 0.0,
-    };
-    // The least-squares search runs on dose means weighted by their counts (same SSE, normal
-    // equations and minimum; one model evaluation per dose instead of per replicate point).
-    let doses = collapse_replicates(&pts.log10_concentration, &pts.response);
-    let search_data = CurveData {
-        log10_concentration: &doses.u,
-        response: &doses.mean,
-        weights: Some(&doses.count),
-        sse_offset: doses.within_ss,
-    };
-    let y_mean = pts.response.iter().sum::<f64>() / n as f64;
-    let sst: f64 = pts.response.iter().map(|y| (y - y_mean).powi(2)).sum();
-
-    // No monotone curve at all beats the constant: flat for certain, whatever a solver would
-    // find, so skip the solver (this is where no-effect curves would spend most of the time).
-    let monotone_sse = monotone_sse_bound(&pts.log10_concentration, &pts.response, &means);
-    let monotone_p = f_test_p(sst, monotone_sse, n_free, dof);
-    if monotone_p > s.flat_alpha {
-        fit.f_test_p = monotone_p;
-        fit.converged = true;
-        let reason = format!(
-            "not better than a constant: even the best monotone curve has F-test p = {monotone_p:.3} > {}; constant response {y_mean:.4}",
-            s.flat_alpha
-        );
-        return flat(fit, y_mean, sst, n, (u_min, u_max), reason, notes);
-    }
-
-    // First fit from the self-starter; a deterministic grid of starts when it looks poor.
-    let start = self_start(&means, fixed_top, fixed_bottom);
-    let mut search = Search {
-        best: None,
-        iterations: 0,
-        starts: 0,
-    };
-    search.run(&mut solver, &search_data, &start);
-    // Poor: not converged, ec50 pinned to the edge of its range, or the curve explains clearly
-    // less of the variance than the best monotone curve does (a hint of a wrong basin).
-    let poor = match &search.best {
-        None => true,
-        Some(m) => {
-            let theta = &m.iterate.theta;
-            !m.termination.converged()
-                || theta[LOG10_EC50] <= lower[LOG10_EC50]
-                || theta[LOG10_EC50] >= upper[LOG10_EC50]
-                || (sst - m.iterate.normal.sse) < POOR_CAPTURE * (sst - monotone_sse)
+    fit.dof = problem.dof;
+    match problem.solve(&mut fit, &mut notes) {
+        Ok(()) => finish(fit, FitStatus::Ok, None, notes),
+        Err(Stop::Row(status, reason)) => finish(fit, status, Some(reason), notes),
+        Err(Stop::Flat(reason)) => {
+            let n = pts.response.len();
+            flat(
+                fit,
+                problem.y_mean,
+                problem.sst,
+                n,
+                problem.range,
+                reason,
+                notes,
+            )
         }
-    };
-    if poor {
-        search.screen_grid(
-            &mut solver,
-            &search_data,
-            &start,
-            (u_min, u_max),
-            s.max_iterations,
-        );
     }
-    let Some(best) = search.best else {
-        let reason =
-            "the model could not be evaluated at any start (non-finite sum of squares)".to_string();
-        return finish(fit, FitStatus::Failed, Some(reason), notes);
-    };
-    fit.iterations = search.iterations;
-    if !best.termination.converged() {
-        let reason = format!(
-            "solver did not converge ({:?}) in {} iterations from {} start(s); best SSE {}",
-            best.termination, s.max_iterations, search.starts, best.iterate.normal.sse
-        );
-        return finish(fit, FitStatus::Failed, Some(reason), notes);
-    }
-    let mut theta = best.iterate.theta;
-    let mut weighted = best.iterate.normal;
+}
 
-    if s.robust != RobustLoss::None {
-        match irls(&mut solver, &data, theta, s) {
+/// Why a curve's fitting ended before its statistics.
+enum Stop {
+    /// A row with this status and reason.
+    Row(FitStatus, String),
+    /// Not better than a constant: a flat curve, for this reason.
+    Flat(String),
+}
+
+/// One curve's search set up: which parameters are free and their bounds, the dose means and
+/// the spread of the responses.
+struct Problem<'a> {
+    pts: &'a Points,
+    /// The points as given (for the outliers' note).
+    points: &'a [DosePoint],
+    config: &'a FitConfig,
+    fixed_top: Option<f64>,
+    fixed_bottom: Option<f64>,
+    free: [bool; 4],
+    n_free: usize,
+    means: Vec<(f64, f64)>,
+    dof: usize,
+    /// The tested range, log10 concentration.
+    range: (f64, f64),
+    lower: Vector4<f64>,
+    upper: Vector4<f64>,
+    y_mean: f64,
+    sst: f64,
+}
+
+impl<'a> Problem<'a> {
+    /// The free parameters and their fixed values by model and plateaus, then the bounds; an
+    /// error says why there are too few distinct doses.
+    fn set_up(
+        pts: &'a Points,
+        points: &'a [DosePoint],
+        config: &'a FitConfig,
+    ) -> std::result::Result<Problem<'a>, String> {
+        let s = config.settings();
+        let n = pts.response.len();
+        let observed = s.plateaus == Plateaus::Observed;
+        let (fixed_top, fixed_bottom) = match s.model {
+            Model::Ll4 if observed => (Some(pts.observed_max), Some(pts.observed_min)),
+            Model::Ll4 => (None, None),
+            Model::Ll3 if observed => (Some(1.0), Some(pts.observed_min)),
+            Model::Ll3 => (Some(1.0), None),
+            Model::Ll2 => (Some(1.0), Some(0.0)),
+        };
+        let free = [fixed_top.is_none(), fixed_bottom.is_none(), true, true];
+        let n_free = free.iter().filter(|f| **f).count();
+        let means = dose_means(&pts.log10_concentration, &pts.response);
+        let needed = n_free + 1;
+        if means.len() < needed {
+            return Err(format!(
+                "{} with {} plateaus needs at least {needed} distinct concentrations > 0 with a finite response, got {}",
+                s.model,
+                s.plateaus,
+                means.len()
+            ));
+        }
+        let u_min = means[0].0;
+        let u_max = means[means.len() - 1].0;
+        let lower = Vector4::new(
+            s.top_bounds.0,
+            s.bottom_bounds.0,
+            u_min - s.ec50_margin_decades,
+            s.hill_bounds.0,
+        );
+        let upper = Vector4::new(
+            s.top_bounds.1,
+            s.bottom_bounds.1,
+            u_max + s.ec50_margin_decades,
+            s.hill_bounds.1,
+        );
+        let y_mean = pts.response.iter().sum::<f64>() / n as f64;
+        let sst: f64 = pts.response.iter().map(|y| (y - y_mean).powi(2)).sum();
+        Ok(Problem {
+            pts,
+            points,
+            config,
+            fixed_top,
+            fixed_bottom,
+            free,
+            n_free,
+            means,
+            dof: n - n_free,
+            range: (u_min, u_max),
+            lower,
+            upper,
+            y_mean,
+            sst,
+        })
+    }
+
+    /// The fitted points, each with weight 1.
+    fn data(&self) -> CurveData<'a> {
+        CurveData {
+            log10_concentration: &self.pts.log10_concentration,
+            response: &self.pts.response,
+            weights: None,
+            sse_offset: 0.0,
+        }
+    }
+
+    /// Search, robust refit, goodness of fit, then the parameters and their uncertainty.
+    fn solve(&self, fit: &mut CurveFit, notes: &mut Vec<String>) -> std::result::Result<(), Stop> {
+        let s = self.config.settings();
+        let mut solver =
+            BoundedLevenbergMarquardt::new(self.free, self.lower, self.upper, s.max_iterations);
+        let monotone_sse = self.rule_out_flat(fit)?;
+        let best = self.search(&mut solver, monotone_sse, fit)?;
+        let (theta, weighted) = self.refit_robustly(&mut solver, best, fit, notes)?;
+        fit.converged = true;
+        let curve = self.judge_against_a_constant(&theta, fit)?;
+        self.parameters(&curve, &theta, &weighted, fit, notes);
+        Ok(())
+    }
+
+    /// No monotone curve at all beats the constant: flat for certain, whatever a solver would
+    /// find, so skip the solver (this is where no-effect curves would spend most of the time).
+    /// Else the best monotone curve's SSE.
+    fn rule_out_flat(&self, fit: &mut CurveFit) -> std::result::Result<f64, Stop> {
+        let s = self.config.settings();
+        let pts = self.pts;
+        let monotone_sse = monotone_sse_bound(&pts.log10_concentration, &pts.response, &self.means);
+        let monotone_p = f_test_p(self.sst, monotone_sse, self.n_free, self.dof);
+        if monotone_p > s.flat_alpha {
+            fit.f_test_p = monotone_p;
+            fit.converged = true;
+            return Err(Stop::Flat(format!(
+                "not better than a constant: even the best monotone curve has F-test p = {monotone_p:.3} > {}; constant response {:.4}",
+                s.flat_alpha, self.y_mean
+            )));
+        }
+        Ok(monotone_sse)
+    }
+
+    /// The least-squares minimum: first from the self-starter, from a deterministic grid of
+    /// starts when that looks poor. The search runs on dose means weighted by their counts
+    /// (same SSE, normal equations and minimum; one model evaluation per dose instead of per
+    /// replicate point).
+    fn search(
+        &self,
+        solver: &mut BoundedLevenbergMarquardt,
+        monotone_sse: f64,
+        fit: &mut CurveFit,
+    ) -> std::result::Result<Minimum, Stop> {
+        let s = self.config.settings();
+        let doses = collapse_replicates(&self.pts.log10_concentration, &self.pts.response);
+        let search_data = CurveData {
+            log10_concentration: &doses.u,
+            response: &doses.mean,
+            weights: Some(&doses.count),
+            sse_offset: doses.within_ss,
+        };
+        let start = self_start(&self.means, self.fixed_top, self.fixed_bottom);
+        let mut search = Search {
+            best: None,
+            iterations: 0,
+            starts: 0,
+        };
+        search.run(solver, &search_data, &start);
+        if self.looks_poor(search.best.as_ref(), monotone_sse) {
+            search.screen_grid(solver, &search_data, &start, self.range, s.max_iterations);
+        }
+        let Some(best) = search.best else {
+            let reason =
+                "the model could not be evaluated at any start (non-finite sum of squares)";
+            return Err(Stop::Row(FitStatus::Failed, reason.to_string()));
+        };
+        fit.iterations = search.iterations;
+        if !best.termination.converged() {
+            return Err(Stop::Row(
+                FitStatus::Failed,
+                format!(
+                    "solver did not converge ({:?}) in {} iterations from {} start(s); best SSE {}",
+                    best.termination, s.max_iterations, search.starts, best.iterate.normal.sse
+                ),
+            ));
+        }
+        Ok(best)
+    }
+
+    /// Poor: not converged, ec50 pinned to the edge of its range, or the curve explains clearly
+    /// less of the variance than the best monotone curve does (a hint of a wrong basin).
+    fn looks_poor(&self, best: Option<&Minimum>, monotone_sse: f64) -> bool {
+        match best {
+            None => true,
+            Some(m) => {
+                let theta = &m.iterate.theta;
+                !m.termination.converged()
+                    || theta[LOG10_EC50] <= self.lower[LOG10_EC50]
+                    || theta[LOG10_EC50] >= self.upper[LOG10_EC50]
+                    || (self.sst - m.iterate.normal.sse) < POOR_CAPTURE * (self.sst - monotone_sse)
+            }
+        }
+    }
+
+    /// With a robust loss, the IRLS refit from the least-squares minimum (its outliers noted);
+    /// the parameters and the (weighted) normal equations the statistics use.
+    fn refit_robustly(
+        &self,
+        solver: &mut BoundedLevenbergMarquardt,
+        best: Minimum,
+        fit: &mut CurveFit,
+        notes: &mut Vec<String>,
+    ) -> std::result::Result<(Vector4<f64>, NormalEquations), Stop> {
+        let s = self.config.settings();
+        if s.robust == RobustLoss::None {
+            return Ok((best.iterate.theta, best.iterate.normal));
+        }
+        match irls(solver, &self.data(), best.iterate.theta, s) {
             Ok(robust) => {
                 fit.iterations += robust.iterations;
-                theta = robust.theta;
-                weighted = robust.normal;
-                fit.outliers = robust.outliers.iter().map(|&i| pts.index[i]).collect();
+                fit.outliers = robust.outliers.iter().map(|&i| self.pts.index[i]).collect();
                 fit.n_outliers = fit.outliers.len();
-                notes.push(robust_note(&robust, &fit.outliers, points, s));
+                notes.push(robust_note(&robust, &fit.outliers, self.points, s));
+                Ok((robust.theta, robust.normal))
             }
             Err((iterations, reason)) => {
                 fit.iterations += iterations;
-                return finish(fit, FitStatus::Failed, Some(reason), notes);
+                Err(Stop::Row(FitStatus::Failed, reason))
             }
         }
     }
-    fit.converged = true;
 
-    let curve = Curve::from_vector(&theta);
-    let sse: f64 = data.sse(&theta);
-    if !sse.is_finite() || theta.iter().any(|v| !v.is_finite()) {
-        return finish(
-            fit,
-            FitStatus::Failed,
-            Some("non-finite fitted parameters".to_string()),
-            notes,
-        );
+    /// The fitted curve if its parameters are finite and it beats a constant (the mean
+    /// response) by the F-test; its r² and RMSE either way.
+    fn judge_against_a_constant(
+        &self,
+        theta: &Vector4<f64>,
+        fit: &mut CurveFit,
+    ) -> std::result::Result<Curve, Stop> {
+        let s = self.config.settings();
+        let n = self.pts.response.len();
+        let curve = Curve::from_vector(theta);
+        let sse: f64 = self.data().sse(theta);
+        if !sse.is_finite() || theta.iter().any(|v| !v.is_finite()) {
+            let reason = "non-finite fitted parameters".to_string();
+            return Err(Stop::Row(FitStatus::Failed, reason));
+        }
+        fit.r2 = r_squared(sse, self.sst);
+        fit.rmse = (sse / n as f64).sqrt();
+        let f_p = f_test_p(self.sst, sse, self.n_free, self.dof);
+        fit.f_test_p = f_p;
+        if !(f_p <= s.flat_alpha) {
+            return Err(Stop::Flat(format!(
+                "{} not better than a constant (F-test p = {:.3} > {}); constant response {:.4}",
+                s.model, f_p, s.flat_alpha, self.y_mean
+            )));
+        }
+        Ok(curve)
     }
-    fit.r2 = r_squared(sse, sst);
-    fit.rmse = (sse / n as f64).sqrt();
 
-    // F-test of the model against a constant (the mean response).
-    let f_p = f_test_p(sst, sse, n_free, dof);
-    fit.f_test_p = f_p;
-    if !(f_p <= s.flat_alpha) {
-        let reason = format!(
-            "{} not better than a constant (F-test p = {:.3} > {}); constant response {:.4}",
-            s.model, f_p, s.flat_alpha, y_mean
-        );
-        return flat(fit, y_mean, sst, n, (u_min, u_max), reason, notes);
-    }
-
-    fit.top = curve.top;
-    fit.bottom = curve.bottom;
-    fit.ec50 = curve.ec50();
-    fit.hill = curve.hill;
-    fit.auc = curve.mean_over_log10(u_min, u_max);
-    fit.aac = 1.0 - fit.auc;
-
-    // Parameters stopped by a bound count as fixed, so the errors are conditional on them (the
-    // message names them).
-    let mut estimable = free;
-    for (i, e) in estimable.iter_mut().enumerate() {
-        if theta[i] <= lower[i] || theta[i] >= upper[i] {
-            *e = false;
+    /// The curve's parameters, AUC, standard errors and absolute IC50, and notes on a rising
+    /// curve and on estimates stopped by a bound.
+    fn parameters(
+        &self,
+        curve: &Curve,
+        theta: &Vector4<f64>,
+        weighted: &NormalEquations,
+        fit: &mut CurveFit,
+        notes: &mut Vec<String>,
+    ) {
+        let (u_min, u_max) = self.range;
+        fit.top = curve.top;
+        fit.bottom = curve.bottom;
+        fit.ec50 = curve.ec50();
+        fit.hill = curve.hill;
+        fit.auc = curve.mean_over_log10(u_min, u_max);
+        fit.aac = 1.0 - fit.auc;
+        // Parameters stopped by a bound count as fixed, so the errors are conditional on them
+        // (the message names them).
+        let mut estimable = self.free;
+        for (i, e) in estimable.iter_mut().enumerate() {
+            if theta[i] <= self.lower[i] || theta[i] >= self.upper[i] {
+                *e = false;
+            }
+        }
+        let estimate = Estimate {
+            curve,
+            theta,
+            estimable,
+            t: self.config.t_quantile(self.dof),
+            range: self.range,
+        };
+        let covariance = standard_errors(fit, &estimate, weighted, self.dof, notes);
+        absolute_ic50(fit, &estimate, covariance.as_ref());
+        if curve.top < curve.bottom {
+            notes.push("fitted curve rises with concentration (top < bottom)".to_string());
+        }
+        let bounds = at_bound(theta, &self.free, &self.lower, &self.upper);
+        if !bounds.is_empty() {
+            notes.push(format!(
+                "{} (estimate limited by the bound)",
+                bounds.join(", ")
+            ));
         }
     }
-    let t = config.t_quantile(dof);
-    let covariance = standard_errors(
-        &mut fit,
-        &curve,
-        &theta,
-        &weighted,
-        &estimable,
-        t,
-        dof,
-        (u_min, u_max),
-        &mut notes,
-    );
-    absolute_ic50(
-        &mut fit,
-        &curve,
-        covariance.as_ref(),
-        &estimable,
-        t,
-        (u_min, u_max),
-    );
-    if curve.top < curve.bottom {
-        notes.push("fitted curve rises with concentration (top < bottom)".to_string());
-    }
-    let bounds = at_bound(&theta, &free, &lower, &upper);
-    if !bounds.is_empty() {
-        notes.push(format!(
-            "{} (estimate limited by the bound)",
-            bounds.join(", ")
-        ));
-    }
-    finish(fit, FitStatus::Ok, None, notes)
 }
 
 #[cfg(test)]

@@ -7,6 +7,19 @@ use super::super::model::{Curve, BOTTOM, HILL, LOG10_EC50, PARAMETER_NAMES, TOP}
 use super::super::result::{CurveFit, Ic50Qualifier};
 use super::super::solver::NormalEquations;
 
+/// A fitted curve and what its uncertainty depends on.
+#[derive(Clone, Copy)]
+pub(super) struct Estimate<'a> {
+    pub(super) curve: &'a Curve,
+    pub(super) theta: &'a Vector4<f64>,
+    /// The free parameters not stopped by a bound.
+    pub(super) estimable: [bool; 4],
+    /// The t quantile of the intervals.
+    pub(super) t: f64,
+    /// The tested range, log10 concentration.
+    pub(super) range: (f64, f64),
+}
+
 /// Inverse of JᵀJ restricted to the free parameters (zero rows/columns for fixed ones).
 pub(super) fn free_inverse(jtj: &Matrix4<f64>, free: &[bool; 4]) -> Option<Matrix4<f64>> {
     let mut m = Matrix4::identity();
@@ -58,18 +71,21 @@ pub(super) fn at_bound(
 /// Covariance s² (JᵀJ)⁻¹ over the estimable parameters (with IRLS weights, the weighted
 /// version), and from it the standard errors and intervals of ec50 and log10 auc. `None` (with a
 /// note) when JᵀJ is singular or no degrees of freedom are left.
-#[allow(clippy::too_many_arguments)]
 pub(super) fn standard_errors(
     fit: &mut CurveFit,
-    curve: &Curve,
-    theta: &Vector4<f64>,
+    estimate: &Estimate<'_>,
     weighted: &NormalEquations,
-    estimable: &[bool; 4],
-    t: f64,
     dof: usize,
-    (u_min, u_max): (f64, f64),
     notes: &mut Vec<String>,
 ) -> Option<Matrix4<f64>> {
+    let Estimate {
+        curve,
+        theta,
+        estimable,
+        t,
+        range: (u_min, u_max),
+    } = *estimate;
+    let estimable = &estimable;
     let covariance = if dof > 0 {
         free_inverse(&weighted.jtj, estimable).map(|inv| inv * (weighted.sse / dof as f64))
     } else {
@@ -118,12 +134,16 @@ pub(super) fn standard_errors(
 /// censored bound with its qualifier when the curve does not cross in range.
 pub(super) fn absolute_ic50(
     fit: &mut CurveFit,
-    curve: &Curve,
+    estimate: &Estimate<'_>,
     covariance: Option<&Matrix4<f64>>,
-    estimable: &[bool; 4],
-    t: f64,
-    (u_min, u_max): (f64, f64),
 ) {
+    let Estimate {
+        curve,
+        estimable,
+        t,
+        range: (u_min, u_max),
+        ..
+    } = *estimate;
     // Absolute IC50 with its censoring qualifier.
     let crossing = curve.log10_crossing(0.5);
     match crossing {

@@ -1,6 +1,8 @@
 //! Drawing the dose–response figures: the panels of a [`Grid`], [`Highlights`] and a
 //! [`DrugOverview`] (axes, points, curves, marks), separate from choosing what they show.
 
+use plotters::coord::types::RangedCoordf64;
+
 use super::*;
 
 impl Draw for Grid {
@@ -180,6 +182,8 @@ pub(super) fn short_call(call: Call) -> &'static str {
     }
 }
 
+/// One panel: its heading (the call or the replicates' calls, and the potencies), then its
+/// chart of every series, or a note when no well is usable.
 pub(super) fn draw_panel<DB: DrawingBackend>(
     panel: &Panel,
     area: &DrawingArea<DB, Shift>,
@@ -187,34 +191,73 @@ pub(super) fn draw_panel<DB: DrawingBackend>(
     response: Response,
 ) -> Result<(), String> {
     let (top, plot) = area.split_vertically(38);
-    let (title, colour) = match &panel.shift {
-        Some((call, fc, q)) => {
-            let q = match q {
-                Some(bound @ (Bound::Greater | Bound::Less)) => format!("{} ", bound.symbol()),
-                _ => String::new(),
-            };
-            let fc = if fc.is_finite() {
-                format!(", log2 FC {q}{}", short_number(*fc))
-            } else {
-                String::new()
-            };
-            let title = match &panel.line {
-                // Panels of several lines: the colour says the call, the room goes to names.
-                Some(line) => format!("{line} · {}{}", panel.drug, fc.replacen(',', ":", 1)),
-                None => format!("{}: {}{fc}", panel.drug, call.name().replace('_', " ")),
-            };
-            (title, style::call_colour(Some(*call)))
-        }
-        None if !panel.replicate_calls.is_empty() => {
-            let calls: Vec<String> = panel
-                .replicate_calls
-                .iter()
-                .map(|(r, c)| format!("rep {r} {}", short_call(*c)))
-                .collect();
-            (format!("{}: {}", panel.drug, calls.join(", ")), BLACK)
-        }
-        None => (panel.drug.clone(), BLACK),
-    };
+    draw_heading(panel, &top, unit, response)?;
+    let xs: Vec<f64> = panel
+        .series
+        .iter()
+        .flat_map(|s| s.points.iter().map(|p| p.0))
+        .collect();
+    let ys: Vec<f64> = panel
+        .series
+        .iter()
+        .flat_map(|s| s.points.iter().map(|p| p.1))
+        .collect();
+    if xs.is_empty() {
+        plot.draw(&Text::new(
+            match response {
+                Response::Viability | Response::ViabilityEc50 | Response::Mic => "no usable wells",
+                Response::Gr => "no wells with a GR value",
+                Response::Dip => "no wells with a DIP rate",
+            },
+            (60, 60),
+            (FONT, 13).into_font().color(&BLACK),
+        ))
+        .map_err(plot_err)?;
+        return Ok(());
+    }
+    let x_range = padded_range(&xs);
+    let mic_level = panel.series.first().map_or(f64::NAN, |s| s.potency_level);
+    let (y_range, references, decimals) = y_axis(response, ys.iter().copied(), mic_level);
+    let mut chart = ChartBuilder::on(&plot)
+        .margin_right(10)
+        .margin_bottom(4)
+        .x_label_area_size(34)
+        .y_label_area_size(37 + 7 * decimals as u32)
+        .build_cartesian_2d((x_range.0..x_range.1).log_scale(), y_range.0..y_range.1)
+        .map_err(plot_err)?;
+    chart
+        .configure_mesh()
+        .x_labels(5)
+        .y_labels(6)
+        .x_label_formatter(&|x| style::tick_label(*x))
+        .y_label_formatter(&|y| format!("{y:.decimals$}"))
+        .x_desc(format!("concentration ({unit})"))
+        .y_desc(response.axis_label())
+        .label_style((FONT, 13))
+        .axis_desc_style((FONT, 13))
+        .light_line_style(TRANSPARENT)
+        .bold_line_style(RGBColor(235, 235, 235))
+        .draw()
+        .map_err(plot_err)?;
+    for level in references {
+        chart
+            .draw_series(reference_line(x_range.0, x_range.1, level))
+            .map_err(plot_err)?;
+    }
+    for s in &panel.series {
+        draw_series(&mut chart, s, x_range, y_range)?;
+    }
+    Ok(())
+}
+
+/// The panel's title (coloured by its call) and its line of potencies.
+fn draw_heading<DB: DrawingBackend>(
+    panel: &Panel,
+    top: &DrawingArea<DB, Shift>,
+    unit: &str,
+    response: Response,
+) -> Result<(), String> {
+    let (title, colour) = panel_title(panel);
     let colour = if colour == style::MISSING_GREY {
         BLACK
     } else {
@@ -243,120 +286,115 @@ pub(super) fn draw_panel<DB: DrawingBackend>(
         (46, 20),
         (FONT, 13).into_font().color(&BLACK),
     ))
-    .map_err(plot_err)?;
+    .map_err(plot_err)
+}
 
-    let xs: Vec<f64> = panel
-        .series
-        .iter()
-        .flat_map(|s| s.points.iter().map(|p| p.0))
-        .collect();
-    let ys: Vec<f64> = panel
-        .series
-        .iter()
-        .flat_map(|s| s.points.iter().map(|p| p.1))
-        .collect();
-    if xs.is_empty() {
-        plot.draw(&Text::new(
-            match response {
-                Response::Viability | Response::ViabilityEc50 | Response::Mic => "no usable wells",
-                Response::Gr => "no wells with a GR value",
-                Response::Dip => "no wells with a DIP rate",
-            },
-            (60, 60),
-            (FONT, 13).into_font().color(&BLACK),
-        ))
-        .map_err(plot_err)?;
-        return Ok(());
+/// The panel's title and its colour: the drug with the shift's call and log2 FC, or the
+/// replicates' calls, or the drug alone.
+fn panel_title(panel: &Panel) -> (String, RGBColor) {
+    match &panel.shift {
+        Some((call, fc, q)) => {
+            let q = match q {
+                Some(bound @ (Bound::Greater | Bound::Less)) => format!("{} ", bound.symbol()),
+                _ => String::new(),
+            };
+            let fc = if fc.is_finite() {
+                format!(", log2 FC {q}{}", short_number(*fc))
+            } else {
+                String::new()
+            };
+            let title = match &panel.line {
+                // Panels of several lines: the colour says the call, the room goes to names.
+                Some(line) => format!("{line} · {}{}", panel.drug, fc.replacen(',', ":", 1)),
+                None => format!("{}: {}{fc}", panel.drug, call.name().replace('_', " ")),
+            };
+            (title, style::call_colour(Some(*call)))
+        }
+        None if !panel.replicate_calls.is_empty() => {
+            let calls: Vec<String> = panel
+                .replicate_calls
+                .iter()
+                .map(|(r, c)| format!("rep {r} {}", short_call(*c)))
+                .collect();
+            (format!("{}: {}", panel.drug, calls.join(", ")), BLACK)
+        }
+        None => (panel.drug.clone(), BLACK),
     }
+}
+
+/// The concentrations' range with a quarter decade of room on each side, so edge points and
+/// censored marks stay visible (a decade for a single concentration).
+fn padded_range(xs: &[f64]) -> (f64, f64) {
     let (x_min, x_max) = xs
         .iter()
         .fold((f64::INFINITY, 0.0f64), |(a, b), &x| (a.min(x), b.max(x)));
-    // A quarter decade of room on each side, so edge points and censored marks stay visible.
     let pad = 10f64.powf(0.25);
-    let (x_lo, x_hi) = if x_max > x_min {
+    if x_max > x_min {
         (x_min / pad, x_max * pad)
     } else {
         (x_min / 10.0, x_min * 10.0)
-    };
-    let mic_level = panel.series.first().map_or(f64::NAN, |s| s.potency_level);
-    let ((y_lo, y_hi), references, decimals) = y_axis(response, ys.iter().copied(), mic_level);
-    let clamp_y = |y: f64| y.clamp(y_lo, y_hi);
+    }
+}
 
-    let mut chart = ChartBuilder::on(&plot)
-        .margin_right(10)
-        .margin_bottom(4)
-        .x_label_area_size(34)
-        .y_label_area_size(37 + 7 * decimals as u32)
-        .build_cartesian_2d((x_lo..x_hi).log_scale(), y_lo..y_hi)
+/// A panel's chart: log concentration against the response.
+type PanelChart<'a, DB> = ChartContext<'a, DB, Cartesian2d<LogCoord<f64>, RangedCoordf64>>;
+
+/// One series of a panel: its points, means with SD bars, fitted curve, and potency marker
+/// (with its censoring mark), each response clamped to the panel.
+fn draw_series<DB: DrawingBackend>(
+    chart: &mut PanelChart<'_, DB>,
+    s: &Series,
+    (x_lo, x_hi): (f64, f64),
+    (y_lo, y_hi): (f64, f64),
+) -> Result<(), String> {
+    let clamp_y = |y: f64| y.clamp(y_lo, y_hi);
+    let c = s.colour();
+    chart
+        .draw_series(
+            s.points
+                .iter()
+                .map(|&(x, y)| Circle::new((x, clamp_y(y)), 2, c.mix(0.28).filled())),
+        )
         .map_err(plot_err)?;
     chart
-        .configure_mesh()
-        .x_labels(5)
-        .y_labels(6)
-        .x_label_formatter(&|x| style::tick_label(*x))
-        .y_label_formatter(&|y| format!("{y:.decimals$}"))
-        .x_desc(format!("concentration ({unit})"))
-        .y_desc(response.axis_label())
-        .label_style((FONT, 13))
-        .axis_desc_style((FONT, 13))
-        .light_line_style(TRANSPARENT)
-        .bold_line_style(RGBColor(235, 235, 235))
-        .draw()
+        .draw_series(s.means.iter().map(|&(x, m, sd)| {
+            ErrorBar::new_vertical(
+                x,
+                clamp_y(m - sd),
+                clamp_y(m),
+                clamp_y(m + sd),
+                c.filled(),
+                5,
+            )
+        }))
         .map_err(plot_err)?;
-    for level in references {
+    chart
+        .draw_series(
+            s.means
+                .iter()
+                .map(|&(x, m, _)| Circle::new((x, clamp_y(m)), 3, c.filled())),
+        )
+        .map_err(plot_err)?;
+    if let Some(curve) = s.curve {
+        let line = curve_line(&curve, x_lo, x_hi, clamp_y);
         chart
-            .draw_series(reference_line(x_lo, x_hi, level))
+            .draw_series(LineSeries::new(line, c.stroke_width(2)))
             .map_err(plot_err)?;
     }
-    for s in &panel.series {
-        let c = s.colour();
+    if s.potency.is_finite() && s.potency > 0.0 && s.potency_level.is_finite() {
+        let x = s.potency.clamp(x_lo, x_hi);
+        let y = clamp_y(s.potency_level);
         chart
-            .draw_series(
-                s.points
-                    .iter()
-                    .map(|&(x, y)| Circle::new((x, clamp_y(y)), 2, c.mix(0.28).filled())),
-            )
+            .draw_series([TriangleMarker::new((x, y), 6, c.filled())])
             .map_err(plot_err)?;
-        chart
-            .draw_series(s.means.iter().map(|&(x, m, sd)| {
-                ErrorBar::new_vertical(
-                    x,
-                    clamp_y(m - sd),
-                    clamp_y(m),
-                    clamp_y(m + sd),
-                    c.filled(),
-                    5,
-                )
-            }))
-            .map_err(plot_err)?;
-        chart
-            .draw_series(
-                s.means
-                    .iter()
-                    .map(|&(x, m, _)| Circle::new((x, clamp_y(m)), 3, c.filled())),
-            )
-            .map_err(plot_err)?;
-        if let Some(curve) = s.curve {
-            let line = curve_line(&curve, x_lo, x_hi, clamp_y);
+        if let Some(bound @ (Bound::Greater | Bound::Less)) = s.qualifier {
+            // The censored mark sits above the triangle, inside the panel.
+            // Below the triangle: a censored curve does not reach 0.5 there.
+            let dx = if bound == Bound::Greater { -14 } else { 2 };
             chart
-                .draw_series(LineSeries::new(line, c.stroke_width(2)))
+                .draw_series([EmptyElement::at((x, y))
+                    + Text::new(bound.symbol(), (dx, 6), (FONT, 18).into_font().color(&c))])
                 .map_err(plot_err)?;
-        }
-        if s.potency.is_finite() && s.potency > 0.0 && s.potency_level.is_finite() {
-            let x = s.potency.clamp(x_lo, x_hi);
-            let y = clamp_y(s.potency_level);
-            chart
-                .draw_series([TriangleMarker::new((x, y), 6, c.filled())])
-                .map_err(plot_err)?;
-            if let Some(bound @ (Bound::Greater | Bound::Less)) = s.qualifier {
-                // The censored mark sits above the triangle, inside the panel.
-                // Below the triangle: a censored curve does not reach 0.5 there.
-                let dx = if bound == Bound::Greater { -14 } else { 2 };
-                chart
-                    .draw_series([EmptyElement::at((x, y))
-                        + Text::new(bound.symbol(), (dx, 6), (FONT, 18).into_font().color(&c))])
-                    .map_err(plot_err)?;
-            }
         }
     }
     Ok(())
@@ -376,18 +414,10 @@ impl Draw for DrugOverview {
             .iter()
             .flat_map(|s| s.means.iter().map(|m| m.1))
             .collect();
-        let (x_min, x_max) = xs
-            .iter()
-            .fold((f64::INFINITY, 0.0f64), |(a, b), &x| (a.min(x), b.max(x)));
         if xs.is_empty() {
             return Ok(());
         }
-        let pad = 10f64.powf(0.25);
-        let (x_lo, x_hi) = if x_max > x_min {
-            (x_min / pad, x_max * pad)
-        } else {
-            (x_min / 10.0, x_min * 10.0)
-        };
+        let (x_lo, x_hi) = padded_range(&xs);
         let mic_level = self.series.first().map_or(f64::NAN, |s| s.potency_level);
         let ((y_lo, y_hi), references, decimals) =
             y_axis(self.response, ys.iter().copied(), mic_level);
@@ -440,6 +470,16 @@ impl Draw for DrugOverview {
                     .map_err(plot_err)?;
             }
         }
+        self.draw_legend(&legend)
+    }
+}
+
+impl DrugOverview {
+    /// Each line's colour with its potency, the parental line named.
+    fn draw_legend<DB: DrawingBackend>(
+        &self,
+        legend: &DrawingArea<DB, Shift>,
+    ) -> Result<(), String> {
         legend
             .draw(&Text::new(
                 format!("line: {} ({})", self.response.potency_name(), self.unit),

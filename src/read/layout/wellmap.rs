@@ -255,20 +255,7 @@ pub(super) fn collect_groups(
                         let g = g
                             .as_table()
                             .ok_or_else(|| format!("`block.{size}.{pat}` must be a table"))?;
-                        let mut wells = Vec::new();
-                        for a in expand_wells(pat)? {
-                            for dr in 0..h {
-                                for dc in 0..w {
-                                    let (r, c) = (a.row + dr, a.column + dc);
-                                    if r >= 32 || c >= 48 {
-                                        return Err(format!(
-                                            "block `{size}` at {a} runs off the largest plate (1536 wells)"
-                                        ));
-                                    }
-                                    wells.push(WellPos { row: r, column: c });
-                                }
-                            }
-                        }
+                        let wells = block_wells(size, pat, (w, h))?;
                         push(
                             kind,
                             wells,
@@ -284,6 +271,29 @@ pub(super) fn collect_groups(
         }
     }
     Ok(())
+}
+
+/// The wells of blocks of `w` × `h` wells anchored at the wells of `pat` (`block.<size>`).
+fn block_wells(
+    size: &str,
+    pat: &str,
+    (w, h): (u16, u16),
+) -> std::result::Result<Vec<WellPos>, String> {
+    let mut wells = Vec::new();
+    for a in expand_wells(pat)? {
+        for dr in 0..h {
+            for dc in 0..w {
+                let (r, c) = (a.row + dr, a.column + dc);
+                if r >= 32 || c >= 48 {
+                    return Err(format!(
+                        "block `{size}` at {a} runs off the largest plate (1536 wells)"
+                    ));
+                }
+                wells.push(WellPos { row: r, column: c });
+            }
+        }
+    }
+    Ok(wells)
 }
 
 /// Which wells a group covers, given the well set's rows and columns.
