@@ -18,6 +18,7 @@ const CURVES: usize = 2000;
 
 fn inputs() -> Vec<CurveInput> {
     synthetic_batch(&SyntheticDesign::default(), 42, CURVES as u64)
+        .expect("the default design is valid")
         .into_iter()
         .map(|c| c.input)
         .collect()

@@ -23,7 +23,7 @@ fn main() -> Result<(), Box<dyn Error>> {
     if let Some(sd) = args.get(4) {
         design.noise_sd = sd.parse()?;
     }
-    let batch = synthetic_batch(&design, seed, n);
+    let batch = synthetic_batch(&design, seed, n)?;
     let mut curves = BufWriter::new(File::create(&args[0])?);
     writeln!(curves, "cell_line,drug,concentration,response,replicate")?;
     let mut truth = BufWriter::new(File::create(&args[1])?);

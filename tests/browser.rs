@@ -3,7 +3,8 @@
 //! error, uncaught exception, failed load or request that leaves the file. It also clicks a
 //! table header and types in a filter box, and saves a screenshot beside the run's output.
 //!
-//! Skipped, with a message, when no Chromium is installed; `.ci/run` installs it.
+//! Skipped, with a message, when no Chromium is installed; with `CI=true` that fails instead,
+//! naming Chromium (`.ci/run` installs it).
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
@@ -13,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-use crate::common::{collateral, root};
+use crate::common::{collateral, require_program, root};
 
 /// Guard against a hung browser; not a performance assertion.
 const DEADLINE: Duration = Duration::from_secs(120);
@@ -40,15 +41,10 @@ pub(crate) fn chromium() -> Option<PathBuf> {
     None
 }
 
-/// Says a test was skipped. Written to the stderr handle directly: the test harness captures
-/// `println!`/`eprintln!` of passing tests, and this message must be seen.
-pub(crate) fn skip(test: &str) {
-    let _ = writeln!(
-        std::io::stderr(),
-        "SKIPPED {test}: no Chromium found (install it, e.g. `apt-get install chromium`, or set \
-         COLLATERAL_CHROMIUM to its path); .ci/run installs it"
-    );
-}
+/// What the browser tests need Chromium for, and how to get it.
+pub(crate) const CHROMIUM_WHY: &str = "the browser tests open report.html in headless \
+     Chromium; install it (`apt-get install chromium`, as .ci/run does) or set \
+     COLLATERAL_CHROMIUM to its path";
 
 /// Flags for a headless, offline, throw-away browser.
 pub(crate) fn base_flags(profile: &Path) -> Vec<String> {
@@ -97,7 +93,7 @@ impl Browser {
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::null());
-        let mut child = cmd.spawn().expect("start chromium");
+        let mut child = cmd.spawn().expect("start Chromium");
         let commands = child.stdin.take().unwrap();
         let out = child.stdout.take().unwrap();
         let (tx, events) = channel();
@@ -137,14 +133,18 @@ impl Browser {
         }
         let mut bytes = serde_json::to_vec(&msg).unwrap();
         bytes.push(0);
-        self.commands.write_all(&bytes).expect("send to chromium");
+        self.commands
+            .write_all(&bytes)
+            .expect("send to Chromium: it failed to start or exited");
         self.commands.flush().unwrap();
         let until = Instant::now() + DEADLINE;
         loop {
             let v = self
                 .events
                 .recv_timeout(until.saturating_duration_since(Instant::now()))
-                .unwrap_or_else(|_| panic!("chromium did not answer {method}"));
+                .unwrap_or_else(|_| {
+                    panic!("Chromium did not answer {method}: it failed to start or hung")
+                });
             if v["id"].as_u64() == Some(id) {
                 assert!(v.get("error").is_none(), "{method} failed: {v}");
                 return v["result"].clone();
@@ -163,7 +163,9 @@ impl Browser {
             let v = self
                 .events
                 .recv_timeout(until.saturating_duration_since(Instant::now()))
-                .unwrap_or_else(|_| panic!("no {method} from chromium"));
+                .unwrap_or_else(|_| {
+                    panic!("no {method} from Chromium: it failed to start or hung")
+                });
             let found = v["method"] == method;
             self.log.push(v);
             if found {
@@ -253,8 +255,12 @@ pub(crate) fn open(binary: &Path, profile: &Path, url: &str) -> (Browser, String
 /// The checks above must see what they look for: a page with each kind of problem.
 #[test]
 fn browser_checks_catch_errors_failed_loads_and_outside_requests() {
-    let Some(binary) = chromium() else {
-        skip("browser_checks_catch_errors_failed_loads_and_outside_requests");
+    let Some(binary) = require_program(
+        chromium(),
+        "Chromium",
+        "browser_checks_catch_errors_failed_loads_and_outside_requests",
+        CHROMIUM_WHY,
+    ) else {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
@@ -282,8 +288,12 @@ fn browser_checks_catch_errors_failed_loads_and_outside_requests() {
 
 #[test]
 fn report_opens_offline_in_headless_chromium_without_errors() {
-    let Some(binary) = chromium() else {
-        skip("report_opens_offline_in_headless_chromium_without_errors");
+    let Some(binary) = require_program(
+        chromium(),
+        "Chromium",
+        "report_opens_offline_in_headless_chromium_without_errors",
+        CHROMIUM_WHY,
+    ) else {
         return;
     };
     let base = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("browser-test");
@@ -372,8 +382,12 @@ fn report_opens_offline_in_headless_chromium_without_errors() {
 
 #[test]
 fn summary_report_of_a_large_screen_opens_offline_without_errors() {
-    let Some(binary) = chromium() else {
-        skip("summary_report_of_a_large_screen_opens_offline_without_errors");
+    let Some(binary) = require_program(
+        chromium(),
+        "Chromium",
+        "summary_report_of_a_large_screen_opens_offline_without_errors",
+        CHROMIUM_WHY,
+    ) else {
         return;
     };
     let base = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("browser-test-summary");

@@ -53,3 +53,38 @@ pub fn run_bundled(assay: &str) -> tempfile::TempDir {
         .success();
     out
 }
+
+/// Whether the tests run under CI (`CI` set to anything but empty, `0` or `false`, as CI
+/// services and `.ci/run`'s caller set it). There a check must not skip itself.
+pub fn on_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| !matches!(v.trim(), "" | "0" | "false" | "FALSE" | "False"))
+}
+
+/// The outside program a test needs, once the test has looked for it (`found`). Missing under
+/// CI: the test fails, naming the program, because a green CI must mean the check ran (`.ci/run`
+/// installs every such program). Missing elsewhere: the test is skipped with a message on the
+/// real stderr (the harness captures `eprintln!` of passing tests) and `None` is returned.
+pub fn require_program<T>(found: Option<T>, program: &str, test: &str, why: &str) -> Option<T> {
+    use std::io::Write;
+    if found.is_some() {
+        return found;
+    }
+    if on_ci() {
+        panic!(
+            "{test}: {program} is missing or does not start, and CI=true forbids skipping: {why}"
+        );
+    }
+    let _ = writeln!(
+        std::io::stderr(),
+        "SKIPPED {test}: {program} is missing or does not start ({why}); with CI=true this fails"
+    );
+    None
+}
+
+/// Whether `program ARGS` starts and exits with success (the usual `--version` probe).
+pub fn program_runs(program: &str, args: &[&str]) -> bool {
+    std::process::Command::new(program)
+        .args(args)
+        .output()
+        .is_ok_and(|o| o.status.success())
+}

@@ -275,20 +275,19 @@ fn validate_and_simulate_print_no_progress_on_stdout() {
 }
 
 /// `script` from util-linux, which runs a command on a pseudo-terminal; `None` (and a note)
-/// where it is missing.
+/// where it is missing, a failure under `CI=true`.
 fn script() -> Option<PathBuf> {
     let found = ["/usr/bin/script", "/bin/script"]
         .into_iter()
         .map(PathBuf::from)
         .find(|p| p.exists());
-    if found.is_none() {
-        use std::io::Write;
-        let _ = writeln!(
-            std::io::stderr(),
-            "skipped: no `script` (util-linux) to make a pseudo-terminal"
-        );
-    }
-    found
+    crate::common::require_program(
+        found,
+        "script (util-linux)",
+        "the pseudo-terminal progress tests",
+        "it runs collateral on a pseudo-terminal to see the bars; Debian: apt-get install \
+         bsdutils",
+    )
 }
 
 /// Quotes a path for `sh -c`.

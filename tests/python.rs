@@ -4,11 +4,14 @@
 //!
 //! Needs Python ≥ 3.9 with `venv` and PyPI (maturin, pytest, pandas, networkx, matplotlib are
 //! installed into `target/tmp/python-venv` on the first run and reused). Without Python the
-//! test fails, saying so; `COLLATERAL_SKIP_PYTHON=1` skips it on purpose. `COLLATERAL_PYTHON`
+//! test is skipped with a message, and fails under `CI=true`; `COLLATERAL_SKIP_PYTHON=1` skips
+//! it on purpose (not under CI). `COLLATERAL_PYTHON`
 //! names another interpreter.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+
+use crate::common::{on_ci, require_program};
 
 /// What the suite needs besides the package (its own dependencies, numpy and pandas, come
 /// with it).
@@ -120,14 +123,25 @@ fn install_package(venv: &Path) {
 
 #[test]
 fn the_python_package_gives_the_cli_numbers() {
+    let test = "the_python_package_gives_the_cli_numbers";
     if std::env::var_os("COLLATERAL_SKIP_PYTHON").is_some() {
+        assert!(
+            !on_ci(),
+            "{test}: COLLATERAL_SKIP_PYTHON is set, and CI=true forbids skipping the Python suite"
+        );
         eprintln!("skipped: COLLATERAL_SKIP_PYTHON is set");
         return;
     }
-    let python = python().expect(
-        "the Python suite needs python3 >= 3.9 with venv (or COLLATERAL_PYTHON); \
-         set COLLATERAL_SKIP_PYTHON=1 to skip it on purpose",
-    );
+    let Some(python) = require_program(
+        python(),
+        "Python >= 3.9 with venv",
+        test,
+        "the Python suite builds the package into a virtual environment (python3, or \
+         COLLATERAL_PYTHON; Debian: apt-get install python3-venv); set COLLATERAL_SKIP_PYTHON=1 \
+         to skip it on purpose",
+    ) else {
+        return;
+    };
     let venv = environment(&python);
     install_package(&venv);
     let out = run(

@@ -596,8 +596,12 @@ fn until(b: &mut crate::browser::Browser, session: &str, expression: &str) {
 /// screenshot. Skipped without Chromium.
 #[test]
 fn serve_page_runs_a_screen_in_headless_chromium() {
-    let Some(binary) = crate::browser::chromium() else {
-        crate::browser::skip("serve_page_runs_a_screen_in_headless_chromium");
+    let Some(binary) = crate::common::require_program(
+        crate::browser::chromium(),
+        "Chromium",
+        "serve_page_runs_a_screen_in_headless_chromium",
+        crate::browser::CHROMIUM_WHY,
+    ) else {
         return;
     };
     let base = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("serve-browser");

@@ -32,5 +32,6 @@ mod serve;
 mod shift_cli;
 mod simulated;
 mod typed_outputs;
+mod wells_property;
 mod workbook;
 mod workflow;

@@ -223,13 +223,16 @@ fn a_folder_without_run_json_is_a_located_error() {
 /// precision it exports: 15 significant digits, at most 20 decimals).
 #[test]
 fn libreoffice_opens_the_workbook_and_sees_the_csvs() {
-    let Some(soffice) = ["soffice", "libreoffice"].into_iter().find(|b| {
-        std::process::Command::new(b)
-            .arg("--version")
-            .output()
-            .is_ok_and(|o| o.status.success())
-    }) else {
-        eprintln!("skipped: LibreOffice is not installed (calamine reads the workbook back in the other tests)");
+    let found = ["soffice", "libreoffice"]
+        .into_iter()
+        .find(|b| crate::common::program_runs(b, &["--version"]));
+    let Some(soffice) = crate::common::require_program(
+        found,
+        "LibreOffice (soffice)",
+        "libreoffice_opens_the_workbook_and_sees_the_csvs",
+        "it opens results.xlsx headless; Debian: apt-get install libreoffice-calc-nogui, as \
+         .ci/run does (calamine reads the workbook back in the other tests)",
+    ) else {
         return;
     };
     let out = tempfile::tempdir().unwrap();

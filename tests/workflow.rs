@@ -2,13 +2,13 @@
 //! `collateral run` job each, `collateral merge`, `collateral plot`, with the binary under test
 //! on PATH. Snakemake is the one on PATH (version 8 or newer) or else installed from PyPI into
 //! a virtual environment under the target folder, once: later runs reuse it. Only a machine
-//! without python3 skips this test, and says so.
+//! without python3 skips this test, and says so; with `CI=true` that fails instead.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::common::{read_csv, root};
+use crate::common::{read_csv, require_program, root};
 use crate::merge::{rename_lines, simulate};
 
 /// The Snakemake installed when none is on PATH: a version this workflow was checked with.
@@ -132,11 +132,13 @@ fn expected_pairs(screen: &Path) -> BTreeSet<(String, String)> {
 
 #[test]
 fn the_snakemake_workflow_runs_merges_and_plots_two_assays() {
-    if !python3_runs() {
-        eprintln!(
-            "\n*** SKIPPED the_snakemake_workflow_runs_merges_and_plots_two_assays: python3 is not \
-             installed, so Snakemake cannot run. Install python3 to test workflow/Snakefile. ***\n"
-        );
+    let python = require_program(
+        python3_runs().then_some(()),
+        "python3",
+        "the_snakemake_workflow_runs_merges_and_plots_two_assays",
+        "Snakemake runs on python3 (with venv and pip, installed from PyPI when none is on PATH)",
+    );
+    if python.is_none() {
         return;
     }
     let tmp = tempfile::tempdir().unwrap();

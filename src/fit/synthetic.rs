@@ -9,6 +9,7 @@ use rand_distr::{Distribution, Normal};
 
 use super::model::Curve;
 use super::{CurveInput, DosePoint};
+use crate::error::{Error, Location, Result};
 
 /// What kind of curve a synthetic truth is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -60,6 +61,51 @@ impl Default for SyntheticDesign {
     }
 }
 
+impl SyntheticDesign {
+    /// Checks the design before any curve is drawn: its fields are public (examples and
+    /// benchmarks set them from their command line), and a NaN noise, an outlier rate outside
+    /// [0, 1] or a dose series narrower than one decade (no room for an ec50 inside it) must be
+    /// an error naming the field, not a panic in the random number generator.
+    pub fn check(&self) -> Result<()> {
+        let bad = |message: String| Err(Error::config(Location::default(), message));
+        if self.noise_sd.is_nan() || self.noise_sd.is_infinite() || self.noise_sd < 0.0 {
+            return bad(format!(
+                "synthetic design: noise_sd is {}; expected a finite number ≥ 0",
+                self.noise_sd
+            ));
+        }
+        if !(0.0..=1.0).contains(&self.outlier_rate) {
+            return bad(format!(
+                "synthetic design: outlier_rate is {}; expected a probability in [0, 1]",
+                self.outlier_rate
+            ));
+        }
+        if let Some(c) = self
+            .concentrations
+            .iter()
+            .find(|c| c.is_nan() || c.is_infinite() || **c <= 0.0)
+        {
+            return bad(format!(
+                "synthetic design: concentration {c}; expected finite numbers > 0"
+            ));
+        }
+        let (lo, hi) = self
+            .concentrations
+            .iter()
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &c| {
+                (lo.min(c), hi.max(c))
+            });
+        let decades = hi.log10() - lo.log10();
+        if decades.is_nan() || decades <= 1.0 {
+            return bad(format!(
+                "synthetic design: the concentrations span {lo} to {hi}; they must span more \
+                 than one decade to place an ec50 inside them"
+            ));
+        }
+        Ok(())
+    }
+}
+
 /// One synthetic curve: its truth and its noisy points.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SyntheticCurve {
@@ -93,8 +139,10 @@ impl SyntheticCurve {
 }
 
 /// Curve number `index` of the batch with `seed`; kinds cycle in the proportions
-/// 11 sigmoid : 3 partial : 3 flat : 3 steep.
-pub fn synthetic_curve(design: &SyntheticDesign, seed: u64, index: u64) -> SyntheticCurve {
+/// 11 sigmoid : 3 partial : 3 flat : 3 steep. An error when the design fails its
+/// [`SyntheticDesign::check`].
+pub fn synthetic_curve(design: &SyntheticDesign, seed: u64, index: u64) -> Result<SyntheticCurve> {
+    design.check()?;
     let mut rng = ChaCha8Rng::seed_from_u64(seed ^ index.wrapping_mul(0x9E37_79B9_7F4A_7C15));
     let u_lo = design
         .concentrations
@@ -145,7 +193,8 @@ pub fn synthetic_curve(design: &SyntheticDesign, seed: u64, index: u64) -> Synth
             hill: rng.random_range(4.0..8.0),
         },
     };
-    let noise = Normal::new(0.0, design.noise_sd).expect("noise sd is finite and ≥ 0");
+    let noise = Normal::new(0.0, design.noise_sd)
+        .map_err(|e| Error::config(Location::default(), format!("synthetic design: {e}")))?;
     let mut points = Vec::with_capacity(design.concentrations.len() * design.replicates);
     for _ in 0..design.replicates {
         for &c in &design.concentrations {
@@ -160,7 +209,7 @@ pub fn synthetic_curve(design: &SyntheticDesign, seed: u64, index: u64) -> Synth
             });
         }
     }
-    SyntheticCurve {
+    Ok(SyntheticCurve {
         kind,
         truth,
         input: CurveInput {
@@ -168,10 +217,10 @@ pub fn synthetic_curve(design: &SyntheticDesign, seed: u64, index: u64) -> Synth
             drug: "drug".to_string(),
             points,
         },
-    }
+    })
 }
 
-/// `n` curves of the batch with `seed`.
-pub fn synthetic_batch(design: &SyntheticDesign, seed: u64, n: u64) -> Vec<SyntheticCurve> {
+/// `n` curves of the batch with `seed`; an error when the design fails its check.
+pub fn synthetic_batch(design: &SyntheticDesign, seed: u64, n: u64) -> Result<Vec<SyntheticCurve>> {
     (0..n).map(|i| synthetic_curve(design, seed, i)).collect()
 }

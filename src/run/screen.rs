@@ -121,6 +121,18 @@ impl Screen {
         wells: WellTable,
         lines: Option<LinesTable>,
     ) -> Result<Screen> {
+        // A table read from a file was checked row by row; one built in memory may hold a sample
+        // without a concentration, which the curves cannot place: an error, not a panic later.
+        if let Some(w) = wells
+            .wells
+            .iter()
+            .find(|w| w.role == crate::wells::Role::Sample && w.concentration.is_none())
+        {
+            return Err(Error::input(
+                Location::default().at_well(w.plate.as_ref(), &w.position.to_string()),
+                "sample well without a `concentration`",
+            ));
+        }
         let mut warnings = wells.warnings.clone();
         if let Some(lt) = &lines {
             let (problems, more) = lt.problems_against(&line_names(&wells));

@@ -61,7 +61,7 @@ fn our_sse_is_never_worse_than_the_minpack_oracle() {
     let config = FitConfig::default();
     let (mut compared, mut better) = (0, 0);
     for i in 0..1000 {
-        let c = synthetic_curve(&design, 2024, i);
+        let c = synthetic_curve(&design, 2024, i).unwrap();
         if c.kind == SyntheticKind::Flat {
             continue;
         }

@@ -79,7 +79,7 @@ fn noise_free_curves_are_recovered_exactly_by_each_model() {
 #[test]
 fn log10_ec50_is_recovered_on_noisy_curves_and_well_formed_curves_never_fail() {
     let design = SyntheticDesign::default();
-    let batch = synthetic_batch(&design, 7, 600);
+    let batch = synthetic_batch(&design, 7, 600).unwrap();
     let inputs: Vec<CurveInput> = batch.iter().map(|c| c.input.clone()).collect();
     let fits = fit_curves(
         &inputs,
@@ -124,7 +124,7 @@ fn flat_curves_are_flat_or_censored_never_an_in_range_ic50() {
     let mut flat_calls = 0;
     let mut n = 0;
     for i in 0..2000 {
-        let c = synthetic_curve(&design, 11, i);
+        let c = synthetic_curve(&design, 11, i).unwrap();
         if c.kind != SyntheticKind::Flat {
             continue;
         }
@@ -403,7 +403,7 @@ fn robust_fit_flags_an_outlier_and_resists_it() {
 
 #[test]
 fn results_are_identical_with_one_and_several_threads() {
-    let batch = synthetic_batch(&SyntheticDesign::default(), 5, 300);
+    let batch = synthetic_batch(&SyntheticDesign::default(), 5, 300).unwrap();
     let inputs: Vec<CurveInput> = batch.into_iter().map(|c| c.input).collect();
     let config = {
         let mut s = FitSettings::default();
@@ -448,7 +448,7 @@ impl collateral::progress::Progress for Counting {
 #[test]
 fn progress_counts_every_curve_and_changes_no_fit_nor_their_order() {
     use std::sync::atomic::Ordering::Relaxed;
-    let batch = synthetic_batch(&SyntheticDesign::default(), 11, 200);
+    let batch = synthetic_batch(&SyntheticDesign::default(), 11, 200).unwrap();
     let inputs: Vec<CurveInput> = batch.into_iter().map(|c| c.input).collect();
     let config = FitConfig::default();
     let plain = fit_curves(&inputs, &config, &collateral::progress::Silent);
@@ -484,4 +484,51 @@ fn settings_are_validated_once() {
     assert!(e.to_string().contains("CI level"), "{e}");
     assert!("ll5".parse::<Model>().is_err());
     assert_eq!("observed".parse::<Plateaus>(), Ok(Plateaus::Observed));
+}
+
+/// The design's fields are public: a NaN noise, an outlier rate outside [0, 1] or a series
+/// narrower than a decade is an error naming the field, never a panic.
+#[test]
+fn a_bad_synthetic_design_is_an_error_not_a_panic() {
+    for (design, field) in [
+        (
+            SyntheticDesign {
+                noise_sd: f64::NAN,
+                ..SyntheticDesign::default()
+            },
+            "noise_sd",
+        ),
+        (
+            SyntheticDesign {
+                noise_sd: -1.0,
+                ..SyntheticDesign::default()
+            },
+            "noise_sd",
+        ),
+        (
+            SyntheticDesign {
+                outlier_rate: 1.5,
+                ..SyntheticDesign::default()
+            },
+            "outlier_rate",
+        ),
+        (
+            SyntheticDesign {
+                concentrations: vec![1.0, 2.0],
+                ..SyntheticDesign::default()
+            },
+            "span",
+        ),
+        (
+            SyntheticDesign {
+                concentrations: vec![],
+                ..SyntheticDesign::default()
+            },
+            "span",
+        ),
+    ] {
+        let err = synthetic_curve(&design, 1, 0).unwrap_err().to_string();
+        assert!(err.contains(field), "{err}");
+        assert!(synthetic_batch(&design, 1, 3).is_err());
+    }
 }

@@ -515,7 +515,7 @@ mod tests {
         };
         let config = FitConfig::default();
         for i in 0..300 {
-            let c = synthetic_curve(&design, 77, i);
+            let c = synthetic_curve(&design, 77, i).unwrap();
             let fit = fit(&c.input.points, &config);
             if fit.status != FitStatus::Ok {
                 continue;
