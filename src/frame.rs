@@ -366,6 +366,45 @@ pub fn column_of_cells(kind: Option<ColumnKind>, cells: Vec<String>) -> Column {
     }
 }
 
+/// Asserts that `frame` equals the table `file` written as `bytes` read back as the Python
+/// package reads it ([`column_of_cells`] by [`column_kind`]), value for value (NaN equals NaN),
+/// and that every column has the kind the contract gives it.
+#[cfg(test)]
+pub(crate) fn assert_reads_back(file: &str, frame: &Frame, bytes: &[u8]) {
+    let mut reader = csv::Reader::from_reader(bytes);
+    let header: Vec<String> = reader.headers().unwrap().iter().map(String::from).collect();
+    let mut cells = vec![Vec::new(); header.len()];
+    for row in reader.records() {
+        for (column, cell) in cells.iter_mut().zip(row.unwrap().iter()) {
+            column.push(cell.to_string());
+        }
+    }
+    let names: Vec<&String> = frame.iter().map(|(n, _)| n).collect();
+    assert_eq!(names, header.iter().collect::<Vec<_>>(), "{file}: columns");
+    for ((name, ours), cells) in frame.iter().zip(cells) {
+        let kind = column_kind(file, name);
+        let read = column_of_cells(kind, cells);
+        let same = match (ours, &read) {
+            (Column::Number(a), Column::Number(b)) => {
+                a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.to_bits() == y.to_bits())
+            }
+            _ => ours == &read,
+        };
+        assert!(
+            same,
+            "{file} column {name}: {ours:?} but read back {read:?}"
+        );
+        let want = kind.unwrap_or(ColumnKind::Text);
+        let got = match ours {
+            Column::Text(_) => ColumnKind::Text,
+            Column::Number(_) => ColumnKind::Number,
+            Column::Count(..) => ColumnKind::Count,
+            Column::Flag(..) => ColumnKind::Flag,
+        };
+        assert_eq!(got, want, "{file} column {name}: kind");
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -455,44 +494,5 @@ mod tests {
                 }
             }
         }
-    }
-}
-
-/// Asserts that `frame` equals the table `file` written as `bytes` read back as the Python
-/// package reads it ([`column_of_cells`] by [`column_kind`]), value for value (NaN equals NaN),
-/// and that every column has the kind the contract gives it.
-#[cfg(test)]
-pub(crate) fn assert_reads_back(file: &str, frame: &Frame, bytes: &[u8]) {
-    let mut reader = csv::Reader::from_reader(bytes);
-    let header: Vec<String> = reader.headers().unwrap().iter().map(String::from).collect();
-    let mut cells = vec![Vec::new(); header.len()];
-    for row in reader.records() {
-        for (column, cell) in cells.iter_mut().zip(row.unwrap().iter()) {
-            column.push(cell.to_string());
-        }
-    }
-    let names: Vec<&String> = frame.iter().map(|(n, _)| n).collect();
-    assert_eq!(names, header.iter().collect::<Vec<_>>(), "{file}: columns");
-    for ((name, ours), cells) in frame.iter().zip(cells) {
-        let kind = column_kind(file, name);
-        let read = column_of_cells(kind, cells);
-        let same = match (ours, &read) {
-            (Column::Number(a), Column::Number(b)) => {
-                a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.to_bits() == y.to_bits())
-            }
-            _ => ours == &read,
-        };
-        assert!(
-            same,
-            "{file} column {name}: {ours:?} but read back {read:?}"
-        );
-        let want = kind.unwrap_or(ColumnKind::Text);
-        let got = match ours {
-            Column::Text(_) => ColumnKind::Text,
-            Column::Number(_) => ColumnKind::Number,
-            Column::Count(..) => ColumnKind::Count,
-            Column::Flag(..) => ColumnKind::Flag,
-        };
-        assert_eq!(got, want, "{file} column {name}: kind");
     }
 }
