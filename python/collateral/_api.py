@@ -58,21 +58,31 @@ class Run:
     ``outdir`` is the folder holding the outputs when one was given (or after :meth:`save`),
     else ``None``: the outputs then live in a private temporary folder, removed with this
     object, and nothing is written where you would see it unless you call :meth:`save`.
+
+    A run made in memory (:func:`run` without ``outdir``, ``figures``, ``xlsx``) has no folder
+    at all: ``qc``, ``fits``, ``shifts`` and ``mics`` come from the results it holds (a growth
+    run's ``fits`` excepted). The other tables, :attr:`info`, :attr:`network`, :meth:`path`,
+    :attr:`files` and passing the run to :func:`merge` or :func:`plan` write it first into a
+    private temporary folder (as above), since they are read from its files.
     """
 
     def __init__(
         self,
-        folder: Path,
+        folder: Optional[Path],
         outcome: Any,
         outdir: Optional[Path],
         private: Optional[tempfile.TemporaryDirectory] = None,
         tables: Optional[Dict[str, pd.DataFrame]] = None,
+        results: Any = None,
     ):
         self._folder = folder
         self._private = private
+        self._results = results
         self._tables: Dict[str, Optional[pd.DataFrame]] = dict(tables or {})
-        self._names = sorted(
-            Path(f).relative_to(folder).as_posix() for f in outcome.files
+        self._names = (
+            []
+            if folder is None
+            else sorted(Path(f).relative_to(folder).as_posix() for f in outcome.files)
         )
         self._has_manifest = "run.json" in self._names
         #: The folder holding the outputs, or None when they are only in a private folder.
@@ -88,18 +98,35 @@ class Run:
         where = str(self.outdir) if self.outdir is not None else "not saved"
         return f"<collateral.Run {where}: {self.summary.splitlines()[0]}>"
 
+    def _source(self) -> Path:
+        """The folder holding the outputs; a run made in memory is written into a private
+        temporary folder first."""
+        if self._folder is None:
+            private = _private_folder("collateral-run-")
+            self._write(Path(private.name))
+            self._private = private
+        return self._folder
+
+    def _write(self, target: Path) -> None:
+        """Writes the held results into ``target``, which holds the outputs from now on."""
+        outcome = self._results.save(os.fspath(target))
+        self._folder = target
+        self._names = sorted(Path(f).relative_to(target).as_posix() for f in outcome.files)
+        self._has_manifest = "run.json" in self._names
+
     @property
     def files(self) -> List[str]:
         """The files written, relative to the output folder, ``/``-separated."""
+        self._source()
         return list(self._names)
 
     def path(self, name: str) -> Path:
         """Where the output file ``name`` (e.g. ``"plots/heatmap.svg"``) is now."""
-        return self._folder / name
+        return self._source() / name
 
     def _table(self, name: str) -> Optional[pd.DataFrame]:
         if name not in self._tables:
-            path = self._folder / name
+            path = self._source() / name
             self._tables[name] = read_table(path) if path.is_file() else None
         return self._tables[name]
 
@@ -183,7 +210,7 @@ class Run:
         """The drug network (``network.json``): a ``networkx.DiGraph`` (edge attributes as in
         the JSON) when networkx is installed, else the JSON as a dict; None without a lines
         table."""
-        path = self._folder / "network.json"
+        path = self._source() / "network.json"
         if not path.is_file():
             return None
         data = json.loads(path.read_text(encoding="utf-8"))
@@ -200,7 +227,7 @@ class Run:
     @property
     def info(self) -> Optional[Dict[str, Any]]:
         """``run.json``: version, input checksums, settings, counts, timings, manifest."""
-        path = self._folder / "run.json"
+        path = self._source() / "run.json"
         return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
 
     def save(self, outdir: PathLike) -> Path:
@@ -209,6 +236,10 @@ class Run:
         does not have removed (``run.json``'s manifest), anything else left alone. Returns the
         folder; :attr:`outdir` is it from now on."""
         target = Path(outdir)
+        if self._folder is None:
+            self._write(target)
+            self.outdir = target
+            return target
         names = None if self._has_manifest else self._names
         _native.copy_folder(os.fspath(self._folder), os.fspath(target), names)
         self.outdir = target
@@ -225,13 +256,25 @@ def run(
 ) -> Run:
     """``collateral run ASSAY -o OUTDIR``: the whole pipeline on an assay file.
 
-    Without ``outdir`` nothing is written where you would see it (a private temporary folder
-    holds the outputs until the returned :class:`Run` goes; :meth:`Run.save` keeps them).
+    Without ``outdir``, ``figures`` and ``xlsx`` the run is made in memory and writes nothing:
+    ``qc``, ``fits``, ``shifts`` and ``mics`` are built from its results (``fits`` is read from
+    a written folder in runs with growth data); reading any other table, ``info``, ``network``
+    or ``files`` writes it into a private temporary folder first (see :class:`Run`);
+    :meth:`Run.save` writes the folder (without figures). Without ``outdir`` but with
+    ``figures`` or ``xlsx``, a private temporary folder holds the outputs until the returned
+    :class:`Run` goes; :meth:`Run.save` keeps them.
     ``figures`` draws ``plots/`` and ``report.html``; ``xlsx`` writes ``results.xlsx``;
     ``keep_going`` leaves out plates whose file cannot be read (listed in ``Run.skipped``).
     ``threads``: worker threads (default every core); results are identical for any number.
     Raises :class:`CollateralError` on bad input, naming file, line, plate and well.
     """
+    if outdir is None and not figures and not xlsx:
+        results, outcome = _native.run_in_memory(os.fspath(assay), keep_going, threads)
+        tables = {name: _frame(columns) for name, columns in results.frames()}
+        # The results give each of these tables that the run has: the others it does not have.
+        for name in ("qc.csv", "shifts.csv", "mics.csv"):
+            tables.setdefault(name, None)
+        return Run(None, outcome, None, tables=tables, results=results)
     private = None
     if outdir is None:
         private = _private_folder("collateral-run-")
@@ -272,7 +315,7 @@ def merge(
     kept only in private folders are merged under those folders' names. Without ``outdir``
     nothing is written where you would see it (see :class:`Run`).
     """
-    folders = [os.fspath(r._folder if isinstance(r, Run) else Path(r)) for r in runs]
+    folders = [os.fspath(r._source() if isinstance(r, Run) else Path(r)) for r in runs]
     inputs = _private_folder("collateral-merge-in-")
     try:
         lines_path = None
@@ -309,7 +352,7 @@ def plan(
     ``summary`` is the plan in words. Without ``outdir`` nothing is written where you would see
     it (see :class:`Run`).
     """
-    source = run._folder if isinstance(run, Run) else Path(run)
+    source = run._source() if isinstance(run, Run) else Path(run)
     folder, private = _folder_for(outdir, "collateral-plan-")
     outcome = _native.plan(
         os.fspath(source),

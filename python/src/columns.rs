@@ -5,7 +5,8 @@
 use std::path::Path;
 
 use collateral::error::{Error, Location};
-use collateral::output::{column_kind, ColumnKind};
+use collateral::frame::column_of_cells;
+use collateral::output::column_kind;
 
 pub use collateral::frame::Column;
 
@@ -49,75 +50,8 @@ pub fn parse(name: &str, bytes: &[u8], path: &Path) -> collateral::Result<Vec<(S
         .into_iter()
         .zip(cells)
         .map(|(h, values)| {
-            let column = typed(column_kind(name, &h), values);
+            let column = column_of_cells(column_kind(name, &h), values);
             (h, column)
         })
         .collect())
-}
-
-fn typed(kind: Option<ColumnKind>, values: Vec<String>) -> Column {
-    let kind = kind.unwrap_or_else(|| {
-        let numeric = values.iter().any(|v| !v.is_empty())
-            && values
-                .iter()
-                .all(|v| v.is_empty() || v.parse::<f64>().is_ok());
-        if numeric {
-            ColumnKind::Number
-        } else {
-            ColumnKind::Text
-        }
-    });
-    match kind {
-        ColumnKind::Text => Column::Text(values),
-        ColumnKind::Number => {
-            let parsed: Option<Vec<f64>> = values
-                .iter()
-                .map(|v| {
-                    if v.is_empty() {
-                        Some(f64::NAN)
-                    } else {
-                        v.parse::<f64>().ok()
-                    }
-                })
-                .collect();
-            parsed.map_or(Column::Text(values), Column::Number)
-        }
-        ColumnKind::Count => {
-            let parsed: Option<Vec<(i64, bool)>> = values
-                .iter()
-                .map(|v| {
-                    if v.is_empty() {
-                        Some((0, true))
-                    } else {
-                        v.parse::<i64>().ok().map(|x| (x, false))
-                    }
-                })
-                .collect();
-            match parsed {
-                Some(p) => Column::Count(
-                    p.iter().map(|x| x.0).collect(),
-                    p.iter().map(|x| x.1).collect(),
-                ),
-                None => Column::Text(values),
-            }
-        }
-        ColumnKind::Flag => {
-            let parsed: Option<Vec<(bool, bool)>> = values
-                .iter()
-                .map(|v| match v.as_str() {
-                    "" => Some((false, true)),
-                    "true" => Some((true, false)),
-                    "false" => Some((false, false)),
-                    _ => None,
-                })
-                .collect();
-            match parsed {
-                Some(p) => Column::Flag(
-                    p.iter().map(|x| x.0).collect(),
-                    p.iter().map(|x| x.1).collect(),
-                ),
-                None => Column::Text(values),
-            }
-        }
-    }
 }

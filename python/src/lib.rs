@@ -154,6 +154,75 @@ fn run(
     })
 }
 
+/// `collateral run ASSAY` in memory: the typed results, nothing written (`collateral.run`
+/// without an output folder or figures), and what the run tells (no files).
+#[pyfunction]
+#[pyo3(signature = (assay, keep_going=false, threads=None))]
+fn run_in_memory(
+    py: Python<'_>,
+    assay: PathBuf,
+    keep_going: bool,
+    threads: Option<usize>,
+) -> PyResult<(RunResults, Outcome)> {
+    let results = call(py, threads, || {
+        collateral::Screen::read(&assay, keep_going)?.run(&collateral::Silent)
+    })?;
+    let report = results.report(Path::new(""));
+    // The summary without its last line ("wrote N files to ..."): nothing was written.
+    let summary = report.summary();
+    let summary = summary
+        .rsplit_once("\nwrote ")
+        .map_or(summary.as_str(), |(head, _)| head)
+        .to_string();
+    let outcome = Outcome {
+        summary,
+        warnings: texts(&report.warnings),
+        skipped: report.skipped.iter().map(|s| s.plate.clone()).collect(),
+        files: Vec::new(),
+    };
+    Ok((RunResults { results }, outcome))
+}
+
+/// A run's typed results held in memory: its tables as typed columns without a file, and its
+/// output folder written only when asked ([`RunResults::save`]).
+#[pyclass(frozen, module = "collateral._native")]
+struct RunResults {
+    results: collateral::Results,
+}
+
+#[pymethods]
+impl RunResults {
+    /// The tables that have typed columns (`collateral::Results::frames`), as
+    /// `(file name, columns)` with columns as [`table_columns`] gives them.
+    fn frames<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
+        let frames = py.detach(|| self.results.frames());
+        let out = PyList::empty(py);
+        for (name, frame) in frames {
+            out.append((name, frame_columns(py, frame)?))?;
+        }
+        Ok(out)
+    }
+
+    /// Writes the output folder `outdir` from the held results, as `collateral run
+    /// --no-figures` would have (the folder's lock, files moved into place together).
+    #[pyo3(signature = (outdir, threads=None))]
+    fn save(&self, py: Python<'_>, outdir: PathBuf, threads: Option<usize>) -> PyResult<Outcome> {
+        let report = call(py, threads, || {
+            let options = collateral::RunOptions {
+                figures: false,
+                ..Default::default()
+            };
+            self.results.write(&outdir, &options)
+        })?;
+        Ok(Outcome {
+            summary: report.summary(),
+            warnings: texts(&report.warnings),
+            skipped: report.skipped.iter().map(|s| s.plate.clone()).collect(),
+            files: report.files,
+        })
+    }
+}
+
 /// `collateral shift FITS --lines LINES -o OUTDIR` with settings as the assay's `[shift]` keys
 /// (a JSON object).
 #[pyfunction]
@@ -565,6 +634,8 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Outcome>()?;
     m.add_function(wrap_pyfunction!(cli, m)?)?;
     m.add_function(wrap_pyfunction!(run, m)?)?;
+    m.add_function(wrap_pyfunction!(run_in_memory, m)?)?;
+    m.add_class::<RunResults>()?;
     m.add_function(wrap_pyfunction!(shift, m)?)?;
     m.add_function(wrap_pyfunction!(merge, m)?)?;
     m.add_function(wrap_pyfunction!(plan, m)?)?;

@@ -129,6 +129,23 @@ def test_nothing_is_written_until_saved(tmp_path: Path, cli_run: Path) -> None:
     assert not private.exists()
 
 
+def test_a_run_in_memory_writes_nothing(tmp_path: Path, cli_run: Path, monkeypatch) -> None:
+    # Temporary folders (Python's and Rust's) would be made under tmp_path too: none may be.
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    monkeypatch.setattr("tempfile.tempdir", str(tmp_path))
+    result = collateral.run(IWASAWA, figures=False)
+    tables = {name: getattr(result, name) for name in ("shifts", "fits", "qc", "mics")}
+    assert result.mics is None and result.outdir is None
+    assert [str(p) for p in tmp_path.rglob("*")] == []
+    for name in ("shifts", "fits", "qc"):
+        same_bits(tables[name], collateral.read_table(cli_run / f"{name}.csv"))
+    # Saving writes the folder from the held results: the CLI's bytes.
+    assert result.save(tmp_path / "saved") == tmp_path / "saved"
+    for name in TABLES:
+        assert (tmp_path / "saved" / name).read_bytes() == (cli_run / name).read_bytes(), name
+
+
 def test_run_into_an_outdir_is_the_cli_run(tmp_path: Path, cli_run: Path) -> None:
     result = collateral.run(IWASAWA, outdir=tmp_path / "out", figures=False, threads=1)
     assert result.outdir == tmp_path / "out"

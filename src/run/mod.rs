@@ -23,6 +23,7 @@ use crate::wells::{Role, WellTable};
 
 mod commands;
 mod curves;
+mod frames;
 mod screen;
 mod stages;
 mod write;
