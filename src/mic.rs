@@ -34,14 +34,18 @@
 //! allows labels such as 0.06 for 0.0625) gets no estimates, with the reason.
 
 mod dilution;
+mod ladder;
 mod shifts;
 mod table;
 mod wells;
 
-pub use dilution::{off_two_fold_grid, DilutionModel, MicCell, MicTest, MleMic};
-pub use shifts::compute_shifts;
+pub use dilution::{ladders_of, off_two_fold_grid, DilutionModel, MicCell, MicTest, MleMic};
+pub use ladder::{Ladder, Rung};
+pub use shifts::{compute_shifts, compute_shifts_with};
 pub use table::{is_mic_table, mic_fields, not_a_fits_table, read_mics, write_mics, MIC_COLUMNS};
 pub use wells::{mic_of_series, mics_from_wells, SeriesMic};
+
+use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
@@ -55,17 +59,33 @@ use crate::checked::Check;
 pub struct MicSettings {
     /// Growth threshold: viability at or below it is no growth (0.1 = 10 % of the vehicle).
     pub threshold: f64,
+    /// Declared ladders by drug (`ladder = { drug = [0.25, 0.375, 0.5, ...] }`): the
+    /// concentrations a MIC of that drug can take; a drug not named has its ladder inferred.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub ladder: BTreeMap<String, Vec<f64>>,
+    /// Every drug's ladder is dilutions by this factor from its largest MIC (2 for two-fold).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ladder_factor: Option<f64>,
+    /// The rate ε of readings two or more ladder steps off the true MIC; absent: estimated
+    /// from the data (0 when no reading is that far off, the model of Nichol et al. 2019).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub outlier_rate: Option<f64>,
 }
 
 impl Default for MicSettings {
     fn default() -> Self {
-        MicSettings { threshold: 0.1 }
+        MicSettings {
+            threshold: 0.1,
+            ladder: BTreeMap::new(),
+            ladder_factor: None,
+            outlier_rate: None,
+        }
     }
 }
 
 impl MicSettings {
     /// Keys of the `[mic]` section of an assay file.
-    pub const KEYS: [&'static str; 1] = ["threshold"];
+    pub const KEYS: [&'static str; 4] = ["threshold", "ladder", "ladder_factor", "outlier_rate"];
 }
 
 impl Check for MicSettings {
@@ -79,6 +99,26 @@ impl Check for MicSettings {
                     self.threshold
                 ),
             ));
+        }
+        if let Some(f) = self.ladder_factor.filter(|f| !(f.is_finite() && *f > 1.0)) {
+            out.push((
+                "ladder_factor",
+                format!("`mic.ladder_factor = {f}`: expected a dilution factor above 1, e.g. 2"),
+            ));
+        }
+        if let Some(r) = self.outlier_rate.filter(|r| !(0.0..=0.2).contains(r)) {
+            out.push((
+                "outlier_rate",
+                format!("`mic.outlier_rate = {r}`: expected a rate between 0 and 0.2, e.g. 0.02"),
+            ));
+        }
+        for (drug, steps) in &self.ladder {
+            if steps.is_empty() || steps.iter().any(|v| !(v.is_finite() && *v > 0.0)) {
+                out.push((
+                    "ladder",
+                    format!("`mic.ladder` of `{drug}`: expected positive concentrations, e.g. [0.25, 0.375, 0.5]"),
+                ));
+            }
         }
         out
     }
