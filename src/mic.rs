@@ -36,11 +36,13 @@
 mod dilution;
 mod ladder;
 mod shifts;
+#[cfg(test)]
+mod simulated_tests;
 mod table;
 mod wells;
 
 pub use dilution::{ladders_of, off_two_fold_grid, DilutionModel, MicCell, MicTest, MleMic};
-pub use ladder::{Ladder, Rung};
+pub use ladder::{infer as infer_ladder, Ladder, Rung};
 pub use shifts::{compute_shifts, compute_shifts_with};
 pub use table::{is_mic_table, mic_fields, not_a_fits_table, read_mics, write_mics, MIC_COLUMNS};
 pub use wells::{mic_of_series, mics_from_wells, SeriesMic};
@@ -66,8 +68,12 @@ pub struct MicSettings {
     /// Every drug's ladder is dilutions by this factor from its largest MIC (2 for two-fold).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ladder_factor: Option<f64>,
-    /// The rate ε of readings two or more ladder steps off the true MIC; absent: estimated
-    /// from the data (0 when no reading is that far off, the model of Nichol et al. 2019).
+    /// The robust dilution model: readings two or more ladder steps off the true MIC have a
+    /// rate ε estimated from the data (0 when none is that far off). Off (the default): the
+    /// model of Nichol et al. 2019, where such a reading is impossible.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub robust: bool,
+    /// Fixes ε (the robust model at this rate, not estimated).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub outlier_rate: Option<f64>,
 }
@@ -78,6 +84,7 @@ impl Default for MicSettings {
             threshold: 0.1,
             ladder: BTreeMap::new(),
             ladder_factor: None,
+            robust: false,
             outlier_rate: None,
         }
     }
@@ -85,7 +92,13 @@ impl Default for MicSettings {
 
 impl MicSettings {
     /// Keys of the `[mic]` section of an assay file.
-    pub const KEYS: [&'static str; 4] = ["threshold", "ladder", "ladder_factor", "outlier_rate"];
+    pub const KEYS: [&'static str; 5] = [
+        "threshold",
+        "ladder",
+        "ladder_factor",
+        "robust",
+        "outlier_rate",
+    ];
 }
 
 impl Check for MicSettings {

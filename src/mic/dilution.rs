@@ -308,7 +308,7 @@ pub fn ladders_of(
 }
 
 impl DilutionModel {
-    /// [`DilutionModel::fit_with`] the default settings: ladders inferred, ε estimated.
+    /// [`DilutionModel::fit_with`] the default settings: ladders inferred, ε = 0.
     pub fn fit(mics: &[Mic]) -> DilutionModel {
         DilutionModel::fit_with(mics, &MicSettings::default())
     }
@@ -386,12 +386,12 @@ impl DilutionModel {
             cells,
         };
         model.estimate(0.0);
-        match settings.outlier_rate {
-            Some(far) if far > 0.0 => model.estimate(far),
-            Some(_) => {}
+        match (settings.outlier_rate, settings.robust) {
+            (Some(far), _) if far > 0.0 => model.estimate(far),
+            (Some(_), _) | (None, false) => {}
             // Estimated: only when a reading lies two or more steps off its cell's MLE under
             // the robust model does ε enter (else the model is Nichol's, bit for bit).
-            None => {
+            (None, true) => {
                 let mut far = 0.01;
                 for _ in 0..20 {
                     model.estimate(far);
@@ -498,8 +498,12 @@ impl DilutionModel {
                 Some((m, _)) => c.mle = Some(m),
                 None => {
                     c.unexplained = true;
+                    let step = match self.ladders.get(&c.drug) {
+                        Some(Ladder::TwoFold { .. }) => "two-fold step",
+                        _ => "ladder step",
+                    };
                     c.problem = format!(
-                        "the replicate MICs of {} for {} span more than one ladder step either side of any value; the dilution error model cannot explain them (`[mic] outlier_rate` allows readings further off)",
+                        "the replicate MICs of {} for {} span more than one {step} either side of any value; the dilution error model cannot explain them (`[mic] robust = true` allows readings further off)",
                         c.cell_line, c.drug
                     );
                 }
