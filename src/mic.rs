@@ -29,9 +29,11 @@
 //! the bound, so they need no made-up value; when every replicate is censored on the same side
 //! the MLE is itself censored.
 //!
-//! Steps are counted on the two-fold grid of each drug, from its largest MIC; a drug whose MICs
-//! are not two-fold dilutions of one another (more than 0.1 log2 units off the grid, which
-//! allows labels such as 0.06 for 0.0625) gets no estimates, with the reason.
+//! Steps are counted on each drug's dilution ladder ([`Ladder`]): the two-fold grid from its
+//! largest MIC when every value lies on it (the authors' computation), else a ladder inferred
+//! from the values (a 2×/1.5× interleaved grid, or the distinct values, with averaged readings
+//! placed between two steps) or declared in `[mic]`. With `[mic] robust = true` readings two or
+//! more steps off have a rate ε of their own, so one outlying replicate cannot move an MLE.
 
 mod dilution;
 mod ladder;

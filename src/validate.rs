@@ -273,7 +273,10 @@ fn mic_grid_warnings(table: &WellTable, source: &Path) -> Vec<Problem> {
             let means = if averaged.is_empty() {
                 String::new()
             } else {
-                format!("; placed between steps as means of two: {}", shown(&averaged))
+                format!(
+                    "; placed between steps as means of two: {}",
+                    shown(&averaged)
+                )
             };
             out.push(Problem {
                 location: Location::file(source),

@@ -117,7 +117,10 @@ pub enum MleMic {
 pub(super) fn mle(ms: &[Measurement], e: impl Into<Rates>) -> Option<(MleMic, f64)> {
     let e = e.into();
     let lo = ms.iter().map(|x| x.step).min()?;
-    let hi = ms.iter().map(|x| x.step + i64::from(x.reading == Reading::Between)).max()?;
+    let hi = ms
+        .iter()
+        .map(|x| x.step + i64::from(x.reading == Reading::Between))
+        .max()?;
     // One-sided censoring throughout: every MIC far enough out explains them all.
     if ms.iter().all(|x| x.reading == Reading::Above) {
         return Some((MleMic::Above(hi), 0.0));
@@ -285,10 +288,7 @@ pub struct DilutionModel {
 }
 
 /// Each drug's ladder: declared in `settings`, else inferred from its values.
-pub fn ladders_of(
-    mics: &[Mic],
-    settings: &MicSettings,
-) -> BTreeMap<String, (Ladder, Vec<f64>)> {
+pub fn ladders_of(mics: &[Mic], settings: &MicSettings) -> BTreeMap<String, (Ladder, Vec<f64>)> {
     let mut values: BTreeMap<&str, Vec<f64>> = BTreeMap::new();
     for m in mics {
         values.entry(&m.drug).or_default().push(m.mic);

@@ -61,7 +61,9 @@ impl Ladder {
                 }
                 let ratio = |a: f64, b: f64| if n >= 2 { b / a } else { 2.0 };
                 if i >= n {
-                    c[c.len() - 1] * ratio(c[c.len().saturating_sub(2)], c[c.len() - 1]).powi((i - n + 1) as i32)
+                    c[c.len() - 1]
+                        * ratio(c[c.len().saturating_sub(2)], c[c.len() - 1])
+                            .powi((i - n + 1) as i32)
                 } else {
                     c[0] / ratio(c[0], c[1.min(c.len() - 1)]).powi((-i) as i32)
                 }
@@ -94,10 +96,7 @@ impl Ladder {
 
 fn place_on(c: &[f64], value: f64) -> Option<Rung> {
     let top = c.len() as i64 - 1;
-    if let Some(i) = c
-        .iter()
-        .position(|&s| (value / s).log2().abs() <= ON_STEP)
-    {
+    if let Some(i) = c.iter().position(|&s| (value / s).log2().abs() <= ON_STEP) {
         return Some(Rung::At(i as i64 - top));
     }
     c.windows(2)
@@ -208,17 +207,36 @@ mod tests {
 
     #[test]
     fn interleaved_ladders_with_averaged_values_are_recognised() {
-        let v = [0.1875, 0.25, 0.375, 0.5, 0.625, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0, 6.0, 4.0];
+        let v = [
+            0.1875, 0.25, 0.375, 0.5, 0.625, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0, 6.0, 4.0,
+        ];
         let (ladder, averaged) = infer(&v).unwrap();
         assert_eq!(averaged, vec![0.625, 5.0]);
         assert_eq!(ladder.place(6.0), Some(Rung::At(0)));
         assert_eq!(ladder.place(4.0), Some(Rung::At(-1)));
         assert_eq!(ladder.place(5.0), Some(Rung::Between(-1)));
-        assert_eq!(ladder.place(0.625), Some(Rung::Between(ladder_step(&ladder, 0.5))));
+        assert_eq!(
+            ladder.place(0.625),
+            Some(Rung::Between(ladder_step(&ladder, 0.5)))
+        );
         assert_eq!(ladder.place(0.68), None);
         assert_eq!(ladder.value(-1), 4.0);
         // Two-fold values keep today's grid.
-        assert_eq!(infer(&[1.0, 4.0, 0.25]).unwrap().0, Ladder::TwoFold { top: 4.0 });
+        assert_eq!(
+            infer(&[1.0, 4.0, 0.25]).unwrap().0,
+            Ladder::TwoFold { top: 4.0 }
+        );
+    }
+
+    #[test]
+    fn declared_ladders_win_and_three_fold_series_are_their_own_ladder() {
+        let l = declared(None, Some(3.0), &[10.0, 10.0 / 27.0]).unwrap();
+        assert_eq!(l.place(10.0 / 9.0), Some(Rung::At(-2)));
+        let l = declared(Some(&[1.0, 0.5, 2.0]), None, &[]).unwrap();
+        assert_eq!(l.place(0.75), Some(Rung::Between(-2)));
+        assert_eq!(l.value(1), 4.0);
+        let (l, _) = infer(&[10.0, 10.0 / 3.0, 10.0 / 9.0]).unwrap();
+        assert_eq!(l.place(10.0 / 3.0), Some(Rung::At(-1)));
     }
 
     fn ladder_step(l: &Ladder, v: f64) -> i64 {

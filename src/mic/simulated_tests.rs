@@ -42,9 +42,12 @@ fn lines() -> LinesTable {
     }
 }
 
+/// A population × drug and its true shift in ladder steps.
+type Truth = ((String, String), i64);
+
 /// One screen: MICs and the true shift (ladder steps; two steps are two-fold) of each
 /// population × drug.
-fn screen(seed: u64) -> (Vec<Mic>, Vec<((String, String), i64)>) {
+fn screen(seed: u64) -> (Vec<Mic>, Vec<Truth>) {
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
     let c = ladder();
     let e = 0.15;
