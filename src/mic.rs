@@ -29,19 +29,27 @@
 //! the bound, so they need no made-up value; when every replicate is censored on the same side
 //! the MLE is itself censored.
 //!
-//! Steps are counted on the two-fold grid of each drug, from its largest MIC; a drug whose MICs
-//! are not two-fold dilutions of one another (more than 0.1 log2 units off the grid, which
-//! allows labels such as 0.06 for 0.0625) gets no estimates, with the reason.
+//! Steps are counted on each drug's dilution ladder ([`Ladder`]): the two-fold grid from its
+//! largest MIC when every value lies on it (the authors' computation), else a ladder inferred
+//! from the values (a 2×/1.5× interleaved grid, or the distinct values, with averaged readings
+//! placed between two steps) or declared in `[mic]`. With `[mic] robust = true` readings two or
+//! more steps off have a rate ε of their own, so one outlying replicate cannot move an MLE.
 
 mod dilution;
+mod ladder;
 mod shifts;
+#[cfg(test)]
+mod simulated_tests;
 mod table;
 mod wells;
 
-pub use dilution::{off_two_fold_grid, DilutionModel, MicCell, MicTest, MleMic};
-pub use shifts::compute_shifts;
+pub use dilution::{ladders_of, off_two_fold_grid, DilutionModel, MicCell, MicTest, MleMic};
+pub use ladder::{infer as infer_ladder, Ladder, Rung};
+pub use shifts::{compute_shifts, compute_shifts_with};
 pub use table::{is_mic_table, mic_fields, not_a_fits_table, read_mics, write_mics, MIC_COLUMNS};
 pub use wells::{mic_of_series, mics_from_wells, SeriesMic};
+
+use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
@@ -55,17 +63,44 @@ use crate::checked::Check;
 pub struct MicSettings {
     /// Growth threshold: viability at or below it is no growth (0.1 = 10 % of the vehicle).
     pub threshold: f64,
+    /// Declared ladders by drug (`ladder = { drug = [0.25, 0.375, 0.5, ...] }`): the
+    /// concentrations a MIC of that drug can take; a drug not named has its ladder inferred.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub ladder: BTreeMap<String, Vec<f64>>,
+    /// Every drug's ladder is dilutions by this factor from its largest MIC (2 for two-fold).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ladder_factor: Option<f64>,
+    /// The robust dilution model: readings two or more ladder steps off the true MIC have a
+    /// rate ε estimated from the data (0 when none is that far off). Off (the default): the
+    /// model of Nichol et al. 2019, where such a reading is impossible.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub robust: bool,
+    /// Fixes ε (the robust model at this rate, not estimated).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub outlier_rate: Option<f64>,
 }
 
 impl Default for MicSettings {
     fn default() -> Self {
-        MicSettings { threshold: 0.1 }
+        MicSettings {
+            threshold: 0.1,
+            ladder: BTreeMap::new(),
+            ladder_factor: None,
+            robust: false,
+            outlier_rate: None,
+        }
     }
 }
 
 impl MicSettings {
     /// Keys of the `[mic]` section of an assay file.
-    pub const KEYS: [&'static str; 1] = ["threshold"];
+    pub const KEYS: [&'static str; 5] = [
+        "threshold",
+        "ladder",
+        "ladder_factor",
+        "robust",
+        "outlier_rate",
+    ];
 }
 
 impl Check for MicSettings {
@@ -79,6 +114,26 @@ impl Check for MicSettings {
                     self.threshold
                 ),
             ));
+        }
+        if let Some(f) = self.ladder_factor.filter(|f| !(f.is_finite() && *f > 1.0)) {
+            out.push((
+                "ladder_factor",
+                format!("`mic.ladder_factor = {f}`: expected a dilution factor above 1, e.g. 2"),
+            ));
+        }
+        if let Some(r) = self.outlier_rate.filter(|r| !(0.0..=0.2).contains(r)) {
+            out.push((
+                "outlier_rate",
+                format!("`mic.outlier_rate = {r}`: expected a rate between 0 and 0.2, e.g. 0.02"),
+            ));
+        }
+        for (drug, steps) in &self.ladder {
+            if steps.is_empty() || steps.iter().any(|v| !(v.is_finite() && *v > 0.0)) {
+                out.push((
+                    "ladder",
+                    format!("`mic.ladder` of `{drug}`: expected positive concentrations, e.g. [0.25, 0.375, 0.5]"),
+                ));
+            }
         }
         out
     }

@@ -249,8 +249,8 @@ fn describe(assay: &Assay, read: &AssayWells) -> String {
     s
 }
 
-/// Metric mic: a drug whose doses are not two-fold dilutions gives MICs the dilution model
-/// cannot compare (its shifts are `undetermined` once a MIC falls off the grid).
+/// Metric mic: each drug whose doses are not two-fold dilutions, with the ladder the dilution
+/// model will count steps on (and the doses it takes for means of two steps).
 fn mic_grid_warnings(table: &WellTable, source: &Path) -> Vec<Problem> {
     let mut doses: BTreeMap<&str, BTreeSet<u64>> = BTreeMap::new();
     for w in &table.wells {
@@ -264,19 +264,43 @@ fn mic_grid_warnings(table: &WellTable, source: &Path) -> Vec<Problem> {
     let mut out = Vec::new();
     for (drug, bits) in doses {
         let d: Vec<f64> = bits.into_iter().map(f64::from_bits).collect();
-        if let Some((dose, steps)) = crate::mic::off_two_fold_grid(&d) {
-            let top = d.iter().copied().fold(f64::NAN, f64::max);
+        let Some((ladder, averaged)) = crate::mic::infer_ladder(&d) else {
+            continue;
+        };
+        if let crate::mic::Ladder::Steps(c) = &ladder {
+            let shown = |v: &[f64]| -> String {
+                let s: Vec<String> = v.iter().map(|x| three_significant(*x)).collect();
+                s.join(", ")
+            };
+            let means = if averaged.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    "; placed between steps as means of two: {}",
+                    shown(&averaged)
+                )
+            };
             out.push(Problem {
                 location: Location::file(source),
                 message: format!(
-                    "drug `{drug}`: its doses are not two-fold dilutions ({} is {steps:.2} two-fold steps below {}); metric mic compares MICs on a two-fold grid, so `{drug}`'s shifts are undetermined once a MIC falls off it",
-                    crate::text::format_number(dose),
-                    crate::text::format_number(top)
+                    "drug `{drug}`: its doses are not two-fold dilutions; metric mic counts MIC errors in steps of the ladder {}{means} (inferred from the doses; `[mic] ladder` declares it)",
+                    shown(c)
                 ),
             });
         }
     }
     out
+}
+
+/// A concentration to three significant digits, trailing zeros dropped (0.0412, 0.37, 10).
+fn three_significant(x: f64) -> String {
+    let decimals = (2 - x.log10().floor() as i64).clamp(0, 17) as usize;
+    let s = format!("{x:.decimals$}");
+    if s.contains('.') {
+        s.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        s
+    }
 }
 
 /// (plate, cell line, drug, along a row?, row or column index).

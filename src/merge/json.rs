@@ -108,6 +108,7 @@ fn merged_settings(m: &MergeJson<'_>) -> RunSettings {
             .as_ref()
             .map(|(threshold, _)| crate::mic::MicSettings {
                 threshold: *threshold,
+                ..Default::default()
             }),
         ..RunSettings::default()
     }

@@ -3,7 +3,8 @@
 
 use std::collections::BTreeMap;
 
-use super::{Mic, MicQualifier};
+use super::ladder::{Ladder, Rung};
+use super::{Mic, MicQualifier, MicSettings};
 use crate::shift::{Bound, Estimate};
 
 /// How a measurement relates to its step on the dilution grid.
@@ -15,6 +16,8 @@ pub(super) enum Reading {
     Above,
     /// The measured MIC is at or below this step.
     AtOrBelow,
+    /// The value is the mean of two readings, this step and the next one up: either.
+    Between,
 }
 
 /// One measurement on the grid: a step (0 = the drug's largest MIC, −1 half of it, …).
@@ -31,7 +34,32 @@ impl Measurement {
             Reading::Exact => outcome == self.step,
             Reading::Above => outcome > self.step,
             Reading::AtOrBelow => outcome <= self.step,
+            Reading::Between => outcome == self.step || outcome == self.step + 1,
         }
+    }
+
+    /// The probability of this reading given the true MIC `m` under the robust model: the
+    /// measurement is m with probability 1 − e − ε, m ± 1 with e/2 each, and m ± j (j ≥ 2) with
+    /// (ε/2)·2^−(j−1) (half of ε either side, halving with each further step).
+    fn robust_probability(self, m: i64, r: Rates) -> f64 {
+        // P(measured − m ≤ d).
+        let cdf = |d: i64| -> f64 {
+            let (e, f) = (r.step, r.far);
+            match d {
+                d if d <= -2 => f / 2.0 * 2f64.powi((d + 2).max(-1000) as i32),
+                -1 => (e + f) / 2.0,
+                0 => 1.0 - (e + f) / 2.0,
+                d => 1.0 - f / 2.0 * 2f64.powi((1 - d).max(-1000) as i32),
+            }
+        };
+        let s = self.step - m;
+        let p = match self.reading {
+            Reading::Exact => cdf(s) - cdf(s - 1),
+            Reading::Above => 1.0 - cdf(s),
+            Reading::AtOrBelow => cdf(s),
+            Reading::Between => cdf(s + 1) - cdf(s - 1),
+        };
+        p.max(0.0)
     }
 
     /// The probability of this reading given the true MIC `m`, as (weight of 1 − e, weight of
@@ -43,14 +71,34 @@ impl Measurement {
         )
     }
 
-    fn log_likelihood(self, m: i64, e: f64) -> f64 {
+    fn log_likelihood(self, m: i64, r: Rates) -> f64 {
+        if r.far > 0.0 {
+            return self.robust_probability(m, r).ln();
+        }
         let (on, off) = self.weights(m);
+        let e = r.step;
         (f64::from(on) * (1.0 - e) + f64::from(off) * e / 2.0).ln()
     }
 }
 
-pub(super) fn log_likelihood(ms: &[Measurement], m: i64, e: f64) -> f64 {
-    ms.iter().map(|x| x.log_likelihood(m, e)).sum()
+/// The error rates of the dilution model: `step`, a reading one step off (e); `far`, a reading
+/// two or more steps off (ε; 0 is the model of Nichol et al. 2019, where such a reading is
+/// impossible).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(super) struct Rates {
+    pub(super) step: f64,
+    pub(super) far: f64,
+}
+
+impl From<f64> for Rates {
+    fn from(step: f64) -> Rates {
+        Rates { step, far: 0.0 }
+    }
+}
+
+pub(super) fn log_likelihood(ms: &[Measurement], m: i64, e: impl Into<Rates>) -> f64 {
+    let r = e.into();
+    ms.iter().map(|x| x.log_likelihood(m, r)).sum()
 }
 
 /// The maximum-likelihood MIC of a line × drug, in steps of the drug's grid.
@@ -66,9 +114,13 @@ pub enum MleMic {
 
 /// The MLE of the true MIC from `ms` at error rate `e`, with its log-likelihood; `None` when no
 /// MIC explains every measurement (replicates more than one step either side of any value).
-pub(super) fn mle(ms: &[Measurement], e: f64) -> Option<(MleMic, f64)> {
+pub(super) fn mle(ms: &[Measurement], e: impl Into<Rates>) -> Option<(MleMic, f64)> {
+    let e = e.into();
     let lo = ms.iter().map(|x| x.step).min()?;
-    let hi = ms.iter().map(|x| x.step).max()?;
+    let hi = ms
+        .iter()
+        .map(|x| x.step + i64::from(x.reading == Reading::Between))
+        .max()?;
     // One-sided censoring throughout: every MIC far enough out explains them all.
     if ms.iter().all(|x| x.reading == Reading::Above) {
         return Some((MleMic::Above(hi), 0.0));
@@ -88,7 +140,7 @@ pub(super) fn mle(ms: &[Measurement], e: f64) -> Option<(MleMic, f64)> {
 }
 
 /// The highest log-likelihood of `a` and `b` with `b`'s true MIC `delta` steps above `a`'s.
-pub(super) fn profile(a: &[Measurement], b: &[Measurement], delta: i64, e: f64) -> f64 {
+pub(super) fn profile(a: &[Measurement], b: &[Measurement], delta: i64, e: Rates) -> f64 {
     let (Some(alo), Some(ahi)) = (
         a.iter().map(|x| x.step).min(),
         a.iter().map(|x| x.step).max(),
@@ -169,6 +221,8 @@ pub struct MicCell {
     /// Why there is no MLE, else empty.
     pub problem: String,
     grid: Vec<Measurement>,
+    /// `problem` says the model cannot explain the readings (refitted with ε, it may).
+    unexplained: bool,
 }
 
 /// Result of the likelihood-ratio test of one resistant line against its parental line.
@@ -215,47 +269,64 @@ pub fn off_two_fold_grid(doses: &[f64]) -> Option<(f64, f64)> {
 pub struct DilutionModel {
     /// The pooled maximum-likelihood error rate e; NaN when no line × drug has two MICs.
     pub error_rate: f64,
+    /// The rate ε of readings two or more steps off (0: the model of Nichol et al. 2019).
+    pub far_error_rate: f64,
     /// Line × drug cells whose replicates entered e.
     pub cells_in_error_rate: usize,
     /// Measurements that entered e.
     pub measurements_in_error_rate: usize,
     /// Each drug's largest MIC (step 0 of its grid).
     pub reference: BTreeMap<String, f64>,
+    /// Each drug's ladder: its steps.
+    pub ladders: BTreeMap<String, Ladder>,
+    /// Each drug's values recognised as means of two neighbouring steps.
+    pub averaged: BTreeMap<String, Vec<f64>>,
+    /// Each drug's values that lie on no step of its ladder (their cells get no estimate).
+    pub unplaced: BTreeMap<String, Vec<f64>>,
     /// Every line × drug, by (cell line, drug).
     pub cells: BTreeMap<(String, String), MicCell>,
 }
 
+/// Each drug's ladder: declared in `settings`, else inferred from its values.
+pub fn ladders_of(mics: &[Mic], settings: &MicSettings) -> BTreeMap<String, (Ladder, Vec<f64>)> {
+    let mut values: BTreeMap<&str, Vec<f64>> = BTreeMap::new();
+    for m in mics {
+        values.entry(&m.drug).or_default().push(m.mic);
+    }
+    values
+        .into_iter()
+        .filter_map(|(drug, v)| {
+            let list = settings.ladder.get(drug).map(Vec::as_slice);
+            let declared = super::ladder::declared(list, settings.ladder_factor, &v);
+            let found = match declared {
+                Some(l) => Some((l, Vec::new())),
+                None => super::ladder::infer(&v),
+            };
+            found.map(|f| (drug.to_string(), f))
+        })
+        .collect()
+}
+
 impl DilutionModel {
-    /// Places every MIC on its drug's two-fold grid, estimates the MLE MIC of each line × drug
-    /// and the pooled error rate (alternating the two until the MLEs stop changing; with exact
-    /// MICs only they do not depend on e and one pass is the authors' computation).
+    /// [`DilutionModel::fit_with`] the default settings: ladders inferred, ε = 0.
     pub fn fit(mics: &[Mic]) -> DilutionModel {
+        DilutionModel::fit_with(mics, &MicSettings::default())
+    }
+
+    /// Places every MIC on its drug's ladder, estimates the MLE MIC of each line × drug and
+    /// the pooled error rates (alternating the two until the MLEs stop changing; with exact
+    /// MICs on a two-fold grid and no reading two steps off its MLE they do not depend on e and
+    /// one pass is the authors' computation).
+    pub fn fit_with(mics: &[Mic], settings: &MicSettings) -> DilutionModel {
         let mut reference: BTreeMap<String, f64> = BTreeMap::new();
         for m in mics {
             let r = reference.entry(m.drug.clone()).or_insert(m.mic);
             *r = r.max(m.mic);
         }
-        // A drug off the two-fold grid: the first MIC that is, named in the reason.
-        let mut off_grid: BTreeMap<&str, String> = BTreeMap::new();
+        let found = ladders_of(mics, settings);
+        let mut unplaced: BTreeMap<String, Vec<f64>> = BTreeMap::new();
         let mut cells: BTreeMap<(String, String), MicCell> = BTreeMap::new();
         for m in mics {
-            let top = reference[&m.drug];
-            let steps = (m.mic / top).log2();
-            let step = steps.round();
-            if (steps - step).abs() > GRID_TOLERANCE && !off_grid.contains_key(m.drug.as_str()) {
-                off_grid.insert(
-                    &m.drug,
-                    format!(
-                        "MICs of {} are not two-fold dilutions: {} ({}, replicate `{}`) is {:.2} two-fold steps from {}, the drug's largest MIC; the dilution error model needs two-fold dilutions",
-                        m.drug,
-                        crate::text::format_number(m.mic),
-                        m.cell_line,
-                        m.replicate,
-                        -steps,
-                        crate::text::format_number(top)
-                    ),
-                );
-            }
             let cell = cells
                 .entry((m.cell_line.clone(), m.drug.clone()))
                 .or_insert_with(|| MicCell {
@@ -265,46 +336,121 @@ impl DilutionModel {
                     mle: None,
                     problem: String::new(),
                     grid: Vec::new(),
+                    unexplained: false,
                 });
             cell.measurements += 1;
+            let rung = found.get(&m.drug).and_then(|(l, _)| l.place(m.mic));
+            let (step, between) = match rung {
+                Some(Rung::At(s)) => (s, false),
+                Some(Rung::Between(s)) => (s, true),
+                None => {
+                    unplaced.entry(m.drug.clone()).or_default().push(m.mic);
+                    if cell.problem.is_empty() {
+                        cell.problem = unplaced_reason(m, found.get(&m.drug).map(|f| &f.0));
+                    }
+                    continue;
+                }
+            };
             cell.grid.push(Measurement {
-                step: step as i64,
-                reading: match m.qualifier {
-                    MicQualifier::Equal => Reading::Exact,
-                    MicQualifier::Above => Reading::Above,
-                    MicQualifier::AtOrBelow => Reading::AtOrBelow,
+                step,
+                reading: match (m.qualifier, between) {
+                    (_, true) => Reading::Between,
+                    (MicQualifier::Equal, _) => Reading::Exact,
+                    (MicQualifier::Above, _) => Reading::Above,
+                    (MicQualifier::AtOrBelow, _) => Reading::AtOrBelow,
                 },
             });
         }
         for cell in cells.values_mut() {
-            if let Some(why) = off_grid.get(cell.drug.as_str()) {
-                cell.problem = why.clone();
+            if !cell.problem.is_empty() {
                 cell.grid.clear();
             }
         }
+        for v in unplaced.values_mut() {
+            v.sort_by(f64::total_cmp);
+            v.dedup();
+        }
         let mut model = DilutionModel {
             error_rate: f64::NAN,
+            far_error_rate: 0.0,
             cells_in_error_rate: 0,
             measurements_in_error_rate: 0,
             reference,
+            averaged: found
+                .iter()
+                .filter(|(_, f)| !f.1.is_empty())
+                .map(|(d, f)| (d.clone(), f.1.clone()))
+                .collect(),
+            ladders: found.into_iter().map(|(d, f)| (d, f.0)).collect(),
+            unplaced,
             cells,
         };
-        model.estimate();
+        model.estimate(0.0);
+        match (settings.outlier_rate, settings.robust) {
+            (Some(far), _) if far > 0.0 => model.estimate(far),
+            (Some(_), _) | (None, false) => {}
+            // Estimated: only when a reading lies two or more steps off its cell's MLE under
+            // the robust model does ε enter (else the model is Nichol's, bit for bit).
+            (None, true) => {
+                let mut far = 0.01;
+                for _ in 0..20 {
+                    model.estimate(far);
+                    let next = model.far_share();
+                    if (next - far).abs() < 1e-9 {
+                        break;
+                    }
+                    far = next;
+                }
+                if far == 0.0 {
+                    model.estimate(0.0);
+                }
+            }
+        }
         model
     }
 
-    /// Alternates MLE MICs at the current e and e at the current MLEs.
-    fn estimate(&mut self) {
+    /// The share of exact readings two or more steps off their cell's MLE (cells of two or
+    /// more readings): the estimate of ε at the current MLEs, capped at half the step rate's
+    /// complement so a correct reading stays the likeliest.
+    fn far_share(&self) -> f64 {
+        let (mut far, mut n) = (0usize, 0usize);
+        for c in self.cells.values() {
+            let Some(MleMic::At(m)) = c.mle else { continue };
+            if c.grid.len() < 2 {
+                continue;
+            }
+            for x in c.grid.iter().filter(|x| x.reading == Reading::Exact) {
+                n += 1;
+                far += usize::from((x.step - m).abs() >= 2);
+            }
+        }
+        if n == 0 {
+            return 0.0;
+        }
+        (far as f64 / n as f64).min(0.2)
+    }
+    /// Alternates MLE MICs at the current e and e at the current MLEs, with ε fixed at `far`
+    /// (readings two or more steps off their MLE count for ε, not for e).
+    fn estimate(&mut self, far: f64) {
+        for c in self.cells.values_mut() {
+            c.mle = None;
+            if c.unexplained {
+                c.unexplained = false;
+                c.problem.clear();
+            }
+        }
+        self.far_error_rate = far;
         // Cells that say something about e: a single measurement always equals its own MLE,
         // so it would count as error-free whatever e is.
         let informative = |c: &MicCell| c.grid.len() >= 2;
+        let rates = |e: f64| Rates { step: e, far };
         let mut e = 0.1;
         let mut previous: Vec<Option<MleMic>> = Vec::new();
         for _ in 0..100 {
             let mles: Vec<Option<MleMic>> = self
                 .cells
                 .values()
-                .map(|c| mle(&c.grid, e).map(|(m, _)| m))
+                .map(|c| mle(&c.grid, rates(e)).map(|(m, _)| m))
                 .collect();
             let mut weights: BTreeMap<(u8, u8), usize> = BTreeMap::new();
             let (mut n_cells, mut n_meas) = (0, 0);
@@ -318,7 +464,10 @@ impl DilutionModel {
                 n_cells += 1;
                 n_meas += c.grid.len();
                 for x in &c.grid {
-                    *weights.entry(x.weights(*m)).or_default() += 1;
+                    let w = x.weights(*m);
+                    if w != (0, 0) {
+                        *weights.entry(w).or_default() += 1;
+                    }
                 }
             }
             let done = mles == previous;
@@ -330,6 +479,9 @@ impl DilutionModel {
                 break;
             }
             e = error_rate_for(&weights);
+            if far > 0.0 {
+                e = e.min(1.0 - far - 1e-9);
+            }
             if done {
                 break;
             }
@@ -342,11 +494,16 @@ impl DilutionModel {
             if !c.problem.is_empty() {
                 continue;
             }
-            match mle(&c.grid, at) {
+            match mle(&c.grid, rates(at)) {
                 Some((m, _)) => c.mle = Some(m),
                 None => {
+                    c.unexplained = true;
+                    let step = match self.ladders.get(&c.drug) {
+                        Some(Ladder::TwoFold { .. }) => "two-fold step",
+                        _ => "ladder step",
+                    };
                     c.problem = format!(
-                        "the replicate MICs of {} for {} span more than one two-fold step either side of any value; the dilution error model cannot explain them",
+                        "the replicate MICs of {} for {} span more than one {step} either side of any value; the dilution error model cannot explain them (`[mic] robust = true` allows readings further off)",
                         c.cell_line, c.drug
                     );
                 }
@@ -354,12 +511,27 @@ impl DilutionModel {
         }
     }
 
-    /// The MIC value of a step of `drug`'s grid.
+    /// The MIC value of a step of `drug`'s ladder.
     pub fn value(&self, drug: &str, step: i64) -> f64 {
-        self.reference.get(drug).map_or(f64::NAN, |top| {
-            // Steps of finite positive MICs stay within ±2,200 (the range of f64).
-            top * 2f64.powi(step as i32)
-        })
+        // Steps of finite positive MICs stay within ±2,200 (the range of f64).
+        self.ladders.get(drug).map_or(f64::NAN, |l| l.value(step))
+    }
+
+    /// A difference of `steps` ladder steps above `parental`'s MLE MIC of `drug`, in log2
+    /// units: the steps themselves on a two-fold ladder, the ladder's own spacing on others.
+    pub fn steps_to_log2(&self, drug: &str, parental: &str, steps: f64) -> f64 {
+        let Some(Ladder::Steps(_)) = self.ladders.get(drug) else {
+            return steps;
+        };
+        let cell = self.cells.get(&(parental.to_string(), drug.to_string()));
+        let base = match cell.and_then(|c| c.mle) {
+            Some(MleMic::At(m) | MleMic::Above(m) | MleMic::AtOrBelow(m)) => m,
+            None => return f64::NAN,
+        };
+        if !steps.is_finite() {
+            return steps;
+        }
+        (self.value(drug, base + steps as i64) / self.value(drug, base)).log2()
     }
 
     /// The MLE MIC of every line × drug as an estimate for pairing: the value on the drug's
@@ -398,8 +570,11 @@ impl DilutionModel {
         parental: &str,
         drug: &str,
     ) -> std::result::Result<MicTest, String> {
-        let e = self.error_rate;
-        if !e.is_finite() {
+        let e = Rates {
+            step: self.error_rate,
+            far: self.far_error_rate,
+        };
+        if !e.step.is_finite() {
             return Err(
                 "no line and drug has two or more MICs, so the error rate of the dilution model cannot be estimated (give replicate labels)"
                     .into(),
@@ -417,8 +592,14 @@ impl DilutionModel {
         };
         let pooled: Vec<Measurement> = r.grid.iter().chain(&p.grid).copied().collect();
         let null = mle(&pooled, e).map_or(f64::NEG_INFINITY, |(_, ll)| ll);
-        // ≥ 0 by construction; max(0) only absorbs the rounding of sums of logarithms.
-        let statistic = (2.0 * (lr + lp - null)).max(0.0);
+        // ≥ 0 by construction; max(0) only absorbs the rounding of sums of logarithms. A line
+        // whose every replicate equals the parental mode is never called different, whatever
+        // an outlying parental replicate does to the parental MLE.
+        let statistic = if at_mode(&r.grid, &p.grid) {
+            0.0
+        } else {
+            (2.0 * (lr + lp - null)).max(0.0)
+        };
         let p_value = if statistic.is_infinite() {
             0.0
         } else {
@@ -445,5 +626,45 @@ impl DilutionModel {
             p_value,
             ci_steps,
         })
+    }
+}
+
+/// Why a MIC lies on no step of its drug's ladder.
+fn unplaced_reason(m: &Mic, ladder: Option<&Ladder>) -> String {
+    let steps = ladder.map_or_else(String::new, |l| {
+        let c = l.concentrations(m.mic.min(f64::MAX));
+        let shown: Vec<String> = c.iter().map(|v| crate::text::format_number(*v)).collect();
+        format!(" ({})", shown.join(", "))
+    });
+    format!(
+        "MIC {} of {} ({}, replicate `{}`) lies on no step of the drug's ladder{steps} and is not the mean of two neighbouring steps; declare the ladder with `[mic] ladder`",
+        crate::text::format_number(m.mic),
+        m.drug,
+        m.cell_line,
+        m.replicate
+    )
+}
+
+/// Whether every reading of `resistant` is exact and equals the single most frequent exact
+/// reading of `parental`.
+fn at_mode(resistant: &[Measurement], parental: &[Measurement]) -> bool {
+    let mut counts: BTreeMap<i64, usize> = BTreeMap::new();
+    for x in parental.iter().filter(|x| x.reading == Reading::Exact) {
+        *counts.entry(x.step).or_default() += 1;
+    }
+    let top = counts.values().copied().max().unwrap_or(0);
+    let modes: Vec<i64> = counts
+        .iter()
+        .filter(|(_, &n)| n == top)
+        .map(|(&s, _)| s)
+        .collect();
+    match modes.as_slice() {
+        [mode] => {
+            !resistant.is_empty()
+                && resistant
+                    .iter()
+                    .all(|x| x.reading == Reading::Exact && x.step == *mode)
+        }
+        _ => false,
     }
 }

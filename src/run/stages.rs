@@ -508,7 +508,8 @@ pub fn compare_stage(
     progress.begin(Stage::Compare, "shifts", None);
     let (shifts, mic_model) = match &curves.mics {
         Some(mics) => {
-            let (model, shifts) = crate::mic::compute_shifts(mics, lines, s);
+            let mic = screen.settings.mic.as_deref().cloned().unwrap_or_default();
+            let (model, shifts) = crate::mic::compute_shifts_with(mics, lines, s, &mic);
             (
                 shifts,
                 Some(crate::output::run_json::MicModelRecord::of(&model)),
