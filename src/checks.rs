@@ -125,7 +125,8 @@ pub fn dose_findings(table: &WellTable, source: &Path, with_lines: bool) -> Dose
                 ),
             });
             for &r in &w.rows {
-                out.off_series[r] = Some(format!("dose {} off the series of {drug} ({why})", w.dose));
+                out.off_series[r] =
+                    Some(format!("dose {} off the series of {drug} ({why})", w.dose));
             }
         }
     }
@@ -186,7 +187,10 @@ fn distinct(doses: impl Iterator<Item = f64>) -> Vec<f64> {
 
 /// Fraction of `own` doses found among `others` once divided by `factor`.
 fn matched(own: &[f64], others: &[f64], factor: f64) -> f64 {
-    let n = own.iter().filter(|d| in_series(*d / factor, others)).count();
+    let n = own
+        .iter()
+        .filter(|d| in_series(*d / factor, others))
+        .count();
     n as f64 / own.len().max(1) as f64
 }
 
@@ -313,6 +317,25 @@ fn far_ends(series: &[f64]) -> Vec<(f64, f64)> {
     out
 }
 
+/// With `--strict`, every warning is an error: `Ok` when there are none, else an error
+/// listing each, marked as made an error by `--strict`.
+pub fn warnings_as_errors(warnings: &[Problem]) -> crate::error::Result<()> {
+    if warnings.is_empty() {
+        return Ok(());
+    }
+    let problems = warnings
+        .iter()
+        .map(|w| Problem {
+            location: w.location.clone(),
+            message: format!("{} (a warning, an error with --strict)", w.message),
+        })
+        .collect();
+    Err(crate::error::Error::problems(
+        crate::error::ErrorKind::Input,
+        problems,
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -325,7 +348,10 @@ mod tests {
         typo.push(1524.0);
         assert_eq!(far_ends(&typo), vec![(1524.0, series[7])]);
         let tenfold: Vec<f64> = (0..5).map(|i| 10f64.powi(i)).collect();
-        assert!(far_ends(&tenfold).is_empty(), "a 10× dilution series is a series");
+        assert!(
+            far_ends(&tenfold).is_empty(),
+            "a 10× dilution series is a series"
+        );
     }
 
     #[test]
