@@ -7,7 +7,7 @@
 //! is off the series when no other well of the drug uses its dose (within
 //! [`DOSE_TOLERANCE`]) while most of the drug's wells are replicated, or when its dose lies
 //! more than 10× beyond its neighbour at an end of the series (and 3× beyond the series' usual
-//! step). Off-series wells are named in a warning and left out of the fits (kept in
+//! step) while fewer than half as many wells use it as use a usual dose of the series. Off-series wells are named in a warning and left out of the fits (kept in
 //! `wells.csv` with the reason) unless `[checks] off_series = "keep"`; a shifted plate is named
 //! in a warning only, since which plate is right is the user's call.
 
@@ -265,7 +265,22 @@ fn off_series<'w, 'a>(wells: &[&'w DoseWell<'a>]) -> Vec<(&'w DoseWell<'a>, Stri
     let n_lonely = wells.iter().filter(|w| lonely(w.dose)).count();
     let replicated = wells.len() >= 4 && 2 * n_lonely < wells.len();
     let series = distinct(doses.iter().copied());
-    let far = far_ends(&series);
+    // A far dose that as many wells use as the others is the design (an MIC series starting
+    // low), not a typo: only a dose fewer than half the usual number of wells use is off.
+    let uses: Vec<usize> = series
+        .iter()
+        .map(|s| doses.iter().filter(|d| same_dose(**d, *s)).count())
+        .collect();
+    let mut usual_uses = uses.clone();
+    usual_uses.sort_unstable();
+    let usual_uses = usual_uses.get(usual_uses.len() / 2).copied().unwrap_or(0);
+    let far: Vec<(f64, f64)> = far_ends(&series)
+        .into_iter()
+        .filter(|(d, _)| {
+            let i = series.iter().position(|s| s == d).unwrap_or(0);
+            2 * uses[i] < usual_uses
+        })
+        .collect();
     let mut out = Vec::new();
     for w in wells {
         let far_end = far.iter().find(|(d, _)| same_dose(*d, w.dose));
