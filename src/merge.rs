@@ -220,19 +220,94 @@ pub fn merge(
 
     let fits = Fits::read(&folders, "fits.csv", false)?;
     let owner = choose_fits(&folders, &fits, options.on_duplicate)?;
-    let by_replicate = Fits::read(&folders, "fits_by_replicate.csv", true)?;
-
     let mut inputs: Vec<crate::run::InputRecord> =
         folders.iter().map(|f| f.record.clone()).collect();
     let lines = merged_lines(&folders, options, &mut inputs, &mut warnings)?;
+    let tables = stage_tables(&staging, &folders, &fits, &owner, &mut warnings)?;
+    // Metric mic compares the MICs each run read from its wells, not its fits.
+    let mics = if settings.metric == Metric::Mic {
+        let mics = MergedMics::read(&folders, &owner)?;
+        staging_csv(&staging, "mics.csv", |w| mics.write(w, &folders))?;
+        Some(mics)
+    } else {
+        None
+    };
+    let merged = MergedRuns {
+        folders: &folders,
+        owner: &owner,
+        settings: &settings,
+    };
+    let compared = match &lines {
+        Some(lines) => merged.compare(&staging, lines, mics.as_ref(), &mut warnings)?,
+        None => Compared::default(),
+    };
+    let duplicates = fits.duplicates(&owner);
+    let mut report = MergeReport {
+        outdir: outdir.to_path_buf(),
+        files: Vec::new(),
+        runs: folders.iter().map(|f| f.name.clone()).collect(),
+        curves: curve_counts(&fits, &owner),
+        calls: compared.calls,
+        cycles: compared.cycles,
+        compared: lines.is_some(),
+        duplicates: duplicates.len(),
+        cross_run: compared.cross_run,
+        warnings,
+        seconds: 0.0,
+    };
+    report.seconds = t0.elapsed().as_secs_f64();
+    let run_json = merge_json(MergeJson {
+        folders: &folders,
+        options,
+        started: &started,
+        unit: &unit,
+        settings: &settings,
+        inputs: &inputs,
+        lines: lines.as_ref(),
+        duplicates: &duplicates,
+        renamed_plates: &tables.plates.renamed,
+        wells: &tables.wells,
+        qc: &tables.qc,
+        mic: mics
+            .as_ref()
+            .map(|m| (m.threshold, compared.mic_model.clone())),
+        report: &report,
+    });
+    staging.write("run.json", |w| run_json.write(w))?;
+    if options.figures {
+        crate::report::stage_figures_and_report(&staging, progress)?;
+    }
+    staging.write_with_manifest(run_json.to_value()?)?;
+    let (files, left) = staging.commit_replacing(&previous)?;
+    report.files = files;
+    report.warnings.extend(left);
+    Ok(report)
+}
 
-    staging_csv(&staging, "fits.csv", |w| fits.write(w, &folders, &owner))?;
+/// What staging the per-curve and per-well tables counted.
+struct StagedTables {
+    plates: PlateNames,
+    wells: WellCounts,
+    qc: QcCounts,
+}
+
+/// Stages the merged `fits.csv` (and `fits_by_replicate.csv`), `wells.csv`, `qc.csv` and
+/// `dip_rates.csv`, plates named `RUN/PLATE` where two runs share an id (a warning says so).
+fn stage_tables(
+    staging: &Staging,
+    folders: &[RunFolder],
+    fits: &Fits,
+    owner: &BTreeMap<Key, usize>,
+    warnings: &mut Vec<Problem>,
+) -> Result<StagedTables> {
+    let by_replicate = Fits::read(folders, "fits_by_replicate.csv", true)?;
+    staging_csv(staging, "fits.csv", |w| fits.write(w, folders, owner))?;
     if !by_replicate.rows.is_empty() {
-        staging_csv(&staging, "fits_by_replicate.csv", |w| {
-            by_replicate.write(w, &folders, &owner)
+        staging_csv(staging, "fits_by_replicate.csv", |w| {
+            by_replicate.write(w, folders, owner)
         })?;
     }
-    let plates = PlateNames::new(&folders)?;
+    let plates = PlateNames::new(folders)?;
     if !plates.renamed.is_empty() {
         let names: Vec<&str> = plates.renamed.iter().map(String::as_str).collect();
         warnings.push(Problem {
@@ -245,22 +320,26 @@ pub fn merge(
             ),
         });
     }
-    let mut counts = WellCounts::default();
-    staging_csv(&staging, "wells.csv", |w| {
-        write_wells(w, &folders, &plates, &owner, &mut counts)
+    let mut wells = WellCounts::default();
+    staging_csv(staging, "wells.csv", |w| {
+        write_wells(w, folders, &plates, owner, &mut wells)
     })?;
     let mut qc = QcCounts::default();
-    staging_csv(&staging, "qc.csv", |w| {
-        write_qc(w, &folders, &plates, &mut qc)
+    staging_csv(staging, "qc.csv", |w| {
+        write_qc(w, folders, &plates, &mut qc)
     })?;
     if folders.iter().any(|f| f.dir.join(DIP_RATES).exists()) {
-        staging_csv(&staging, DIP_RATES, |w| {
-            write_dip_rates(w, &folders, &plates, &owner)
+        staging_csv(staging, DIP_RATES, |w| {
+            write_dip_rates(w, folders, &plates, owner)
         })?;
     }
+    Ok(StagedTables { plates, wells, qc })
+}
 
+/// The kept fits by status: ok, flat, insufficient_data, failed.
+fn curve_counts(fits: &Fits, owner: &BTreeMap<Key, usize>) -> [usize; 4] {
     let mut curves = [0usize; 4];
-    for row in fits.chosen(&owner) {
+    for row in fits.chosen(owner) {
         let status = fits.cell(row, "status");
         if let Some(i) = ["ok", "flat", "insufficient_data", "failed"]
             .iter()
@@ -269,46 +348,51 @@ pub fn merge(
             curves[i] += 1;
         }
     }
+    curves
+}
 
-    // Metric mic compares the MICs each run read from its wells, not its fits.
-    let mics = if settings.metric == Metric::Mic {
-        let mics = MergedMics::read(&folders, &owner)?;
-        staging_csv(&staging, "mics.csv", |w| mics.write(w, &folders))?;
-        Some(mics)
-    } else {
-        None
-    };
-    let mut mic_model = None;
+/// The runs being merged, with the run each (line, drug)'s kept fit came from.
+struct MergedRuns<'a> {
+    folders: &'a [RunFolder],
+    owner: &'a BTreeMap<Key, usize>,
+    settings: &'a crate::checked::Checked<ShiftSettings>,
+}
 
-    let mut calls = [0usize; 4];
-    let mut n_cycles = 0;
-    let mut cross_run = 0;
-    if let Some(lines) = &lines {
-        warnings.extend(unlisted_lines(&lines.table, &owner));
-        let shifts = match &mics {
+/// What comparing the merged fits gave.
+#[derive(Default)]
+struct Compared {
+    calls: [usize; 4],
+    cycles: usize,
+    cross_run: usize,
+    mic_model: Option<crate::output::run_json::MicModelRecord>,
+}
+
+impl MergedRuns<'_> {
+    /// Compares the merged lines (on the merged MICs with metric mic), stages `lines.csv`,
+    /// `shifts.csv` with the runs each side came from, and everything built from the shifts.
+    fn compare(
+        &self,
+        staging: &Staging,
+        lines: &MergedLines,
+        mics: Option<&MergedMics>,
+        warnings: &mut Vec<Problem>,
+    ) -> Result<Compared> {
+        let settings = self.settings;
+        warnings.extend(unlisted_lines(&lines.table, self.owner));
+        let mut compared = Compared::default();
+        let shifts = match mics {
             Some(m) => {
-                let (model, shifts) = crate::mic::compute_shifts(&m.mics, &lines.table, &settings);
-                mic_model = Some(crate::output::run_json::MicModelRecord::of(&model));
+                let (model, shifts) = crate::mic::compute_shifts(&m.mics, &lines.table, settings);
+                compared.mic_model = Some(crate::output::run_json::MicModelRecord::of(&model));
                 shifts
             }
             None => {
-                let estimates = estimates(&folders, &owner, &lines.table, &settings)?;
-                compute_shifts(&estimates, &lines.table, &settings)
+                let estimates = estimates(self.folders, self.owner, &lines.table, settings)?;
+                compute_shifts(&estimates, &lines.table, settings)
             }
         };
-        let name_of = |line: &str, drug: &str| {
-            owner
-                .get(&(line.to_string(), drug.to_string()))
-                .map_or(String::new(), |&r| folders[r].name.clone())
-        };
-        let run_col: Vec<String> = shifts
-            .iter()
-            .map(|s| name_of(&s.resistant_line, &s.drug))
-            .collect();
-        let parental_col: Vec<String> = shifts
-            .iter()
-            .map(|s| name_of(&s.parental_line, &s.drug))
-            .collect();
+        let run_col = self.run_column(&shifts, |s| &s.resistant_line);
+        let parental_col = self.run_column(&shifts, |s| &s.parental_line);
         let across: Vec<usize> = (0..shifts.len())
             .filter(|&i| {
                 !run_col[i].is_empty()
@@ -316,7 +400,7 @@ pub fn merge(
                     && run_col[i] != parental_col[i]
             })
             .collect();
-        cross_run = across.len();
+        compared.cross_run = across.len();
         if let Some(&i) = across.first() {
             warnings.push(Problem {
                 location: Location::default(),
@@ -333,57 +417,30 @@ pub fn merge(
             });
         }
         for s in &shifts {
-            calls[s.call as usize] += 1;
+            compared.calls[s.call as usize] += 1;
         }
-        staging_csv(&staging, "lines.csv", |w| lines.write(w, &folders))?;
-        n_cycles = stage_comparison(
-            &staging,
+        staging_csv(staging, "lines.csv", |w| lines.write(w, self.folders))?;
+        compared.cycles = stage_comparison(
+            staging,
             &shifts,
             &lines.table,
-            &settings,
+            settings,
             &[(RUN_COLUMN, run_col), (PARENTAL_RUN_COLUMN, parental_col)],
         )?;
+        Ok(compared)
     }
 
-    let duplicates = fits.duplicates(&owner);
-    let mut report = MergeReport {
-        outdir: outdir.to_path_buf(),
-        files: Vec::new(),
-        runs: folders.iter().map(|f| f.name.clone()).collect(),
-        curves,
-        calls,
-        cycles: n_cycles,
-        compared: lines.is_some(),
-        duplicates: duplicates.len(),
-        cross_run,
-        warnings,
-        seconds: 0.0,
-    };
-    report.seconds = t0.elapsed().as_secs_f64();
-    let run_json = merge_json(MergeJson {
-        folders: &folders,
-        options,
-        started: &started,
-        unit: &unit,
-        settings: &settings,
-        inputs: &inputs,
-        lines: lines.as_ref(),
-        duplicates: &duplicates,
-        renamed_plates: &plates.renamed,
-        wells: &counts,
-        qc: &qc,
-        mic: mics.as_ref().map(|m| (m.threshold, mic_model)),
-        report: &report,
-    });
-    staging.write("run.json", |w| run_json.write(w))?;
-    if options.figures {
-        crate::report::stage_figures_and_report(&staging, progress)?;
+    /// The run whose fit of `line(shift)` and the shift's drug was kept, per shift.
+    fn run_column(&self, shifts: &[Shift], line: impl Fn(&Shift) -> &String) -> Vec<String> {
+        shifts
+            .iter()
+            .map(|s| {
+                self.owner
+                    .get(&(line(s).clone(), s.drug.clone()))
+                    .map_or(String::new(), |&r| self.folders[r].name.clone())
+            })
+            .collect()
     }
-    staging.write_with_manifest(run_json.to_value()?)?;
-    let (files, left) = staging.commit_replacing(&previous)?;
-    report.files = files;
-    report.warnings.extend(left);
-    Ok(report)
 }
 
 /// Stages the comparison's files as `collateral run` does: `shifts.csv` (with the provenance

@@ -125,6 +125,8 @@ pub fn validate(assay_path: &Path, with_maps: bool) -> Result<Validation> {
     })
 }
 
+// Long because it is the text `validate` prints, section after section, in the order a user
+// reads it; each section is a few lines of formatting.
 fn describe(assay: &Assay, read: &AssayWells) -> String {
     let t = &read.table;
     let mut s = String::new();

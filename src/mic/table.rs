@@ -53,6 +53,8 @@ pub fn is_mic_table(path: &Path) -> Result<bool> {
 /// empty, `>`, `<=`); other columns (this tool's `mics.csv` has more) are ignored. The
 /// qualifier may also lead the `mic` cell (`>256`, `<=0.03`). One row per measurement: a
 /// (cell line, drug, replicate) may appear once. Every problem names its file and line.
+// Long because it reads one column after another (the qualifier in its own column or leading
+// the cell) with every problem located; pieces would scatter the table's column rules.
 pub fn read_mics(path: &Path) -> Result<Vec<Mic>> {
     let mut t = Table::open(path)?;
     let c_line = t.require("cell_line")?;

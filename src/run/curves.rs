@@ -20,6 +20,8 @@ pub struct Curves {
 /// Gathers the points of every curve from the wells that were not excluded. With
 /// `include_untreated`, the vehicle wells of the curve's cell line on the plates the curve was
 /// measured on join as zero-concentration points (for plateaus fixed at the observed extremes).
+// Long because it is the one loop over every well of a screen (millions) that groups points
+// by dense name ids; its state (groups, index, the last group) stays in locals on purpose.
 pub fn curve_inputs(
     table: &WellTable,
     outcomes: &[WellOutcome],

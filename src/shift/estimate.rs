@@ -331,6 +331,8 @@ impl Estimate {
 /// `=`), the standard error of log10 value, the interval `<metric>_ci_low`/`_ci_high` (from
 /// which a standard error is derived with the normal quantile when the standard error is
 /// absent), and the residual degrees of freedom (else the normal distribution is used).
+// Long because each metric's columns (value, qualifier, SE, interval, status) are looked up and
+// parsed in one place; split, the rules for which column serves which metric would scatter.
 pub fn read_estimates(path: &std::path::Path, metric: Metric) -> crate::Result<Vec<Estimate>> {
     use crate::error::{Error, ErrorKind, Problem};
     use crate::table::{field, Table};

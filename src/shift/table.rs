@@ -9,6 +9,8 @@ use super::*;
 /// own table reads back into the rows that wrote it. Columns it lacks are empty or NaN; a cell
 /// that is not what its column holds is a problem at its file and line (all are reported
 /// together).
+// Long because it reads one column after another, each with its own parse and message: split
+// into pieces it would scatter the table's column list over several functions.
 pub fn read_shifts(path: &std::path::Path) -> crate::Result<Vec<Shift>> {
     use crate::error::{Error, ErrorKind, Problem};
     use crate::table::{field, Table};
