@@ -26,6 +26,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::checked::Checked;
+use crate::checks::ChecksSettings;
 use crate::error::{did_you_mean, Error, Location, Problem, Result};
 use crate::fit::{FitConfig, FitKeys};
 use crate::growth::GrowthSettings;
@@ -45,7 +46,7 @@ pub const KNOWN_UNITS: [&str; 16] = [
 ];
 
 /// Keys of the top level and of each section, for the unknown-key check.
-const TOP_KEYS: [&str; 14] = [
+const TOP_KEYS: [&str; 15] = [
     "name",
     "concentration_unit",
     "evolution_time_unit",
@@ -60,6 +61,7 @@ const TOP_KEYS: [&str; 14] = [
     "plan",
     "mic",
     "growth",
+    "checks",
 ];
 /// Keys of each `[[plates]]` entry.
 pub const PLATES_KEYS: [&str; 7] = [
@@ -95,6 +97,14 @@ pub struct Settings {
     /// GR values and DIP rates (left out of `run.json` while at its defaults).
     #[serde(skip_serializing_if = "growth_is_default")]
     pub growth: Checked<GrowthSettings>,
+    /// Input checks (`[checks]`; left out of `run.json` while at its defaults).
+    #[serde(skip_serializing_if = "checks_is_default")]
+    pub checks: Checked<ChecksSettings>,
+}
+
+/// Whether `run.json` leaves the `checks` section out.
+fn checks_is_default(checks: &Checked<ChecksSettings>) -> bool {
+    checks.is_default()
 }
 
 /// Whether `run.json` leaves the `growth` section out.
@@ -126,6 +136,8 @@ struct RawAssay {
     mic: Option<MicSettings>,
     #[serde(default)]
     growth: GrowthSettings,
+    #[serde(default)]
+    checks: ChecksSettings,
 }
 
 /// The stages' sections as written (before checking).
@@ -137,6 +149,7 @@ struct RawSettings {
     plan: Option<PlanSettings>,
     mic: Option<MicSettings>,
     growth: GrowthSettings,
+    checks: ChecksSettings,
 }
 
 /// Checks every stage's section once, placing each problem on its key's line; `None` when any
@@ -167,6 +180,7 @@ fn check_settings(
     };
     let growth = keep(Checked::located(raw.growth, at), problems);
     let fit = keep(raw.fit.check_located(at), problems);
+    let checks = keep(Checked::located(raw.checks, at), problems);
     Some(Settings {
         qc: qc?,
         normalize: normalize?,
@@ -175,6 +189,7 @@ fn check_settings(
         plan: plan?,
         mic: mic?,
         growth: growth?,
+        checks: checks?,
     })
 }
 
@@ -292,6 +307,7 @@ impl Assay {
             plan: raw.plan,
             mic: raw.mic,
             growth: raw.growth,
+            checks: raw.checks,
         };
         let settings = check_settings(sections, &at, &mut problems);
         let Some(settings) = settings.filter(|_| problems.is_empty()) else {
@@ -457,6 +473,7 @@ fn check_keys(table: &toml::Table, text: &str, path: &Path) -> Result<()> {
             "plan" => Some(&PlanSettings::KEYS),
             "mic" => Some(&MicSettings::KEYS),
             "growth" => Some(&GrowthSettings::KEYS),
+            "checks" => Some(&ChecksSettings::KEYS),
             _ => None,
         };
         if let (Some(valid), Some(sub)) = (section, value.as_table()) {

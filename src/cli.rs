@@ -88,6 +88,10 @@ struct RunArgs {
     /// a coloured Matrix, Calls, Cycles, Warnings).
     #[arg(long)]
     xlsx: bool,
+    /// Every warning is an error: stop (exit 1) before writing anything, for pipelines that
+    /// must stop rather than guess.
+    #[arg(long)]
+    strict: bool,
 }
 
 #[derive(clap::Args)]
@@ -122,6 +126,9 @@ struct ValidateArgs {
     /// Draw each plate map in the terminal.
     #[arg(long)]
     map: bool,
+    /// Every warning is a problem (exit 1), for pipelines that must stop rather than guess.
+    #[arg(long)]
+    strict: bool,
 }
 
 #[derive(clap::Args)]
@@ -205,6 +212,10 @@ struct MergeArgs {
     /// Skip plots/ and report.html (draw them later with `collateral plot OUTDIR`).
     #[arg(long)]
     no_figures: bool,
+    /// Every warning is an error (exit 1, the merged folder written but not to be trusted),
+    /// for pipelines that must stop rather than guess.
+    #[arg(long)]
+    strict: bool,
 }
 
 #[derive(clap::Args)]
@@ -431,7 +442,11 @@ fn run(args: &RunArgs, quiet: bool, progress: &dyn Progress) -> anyhow::Result<u
         xlsx: args.xlsx,
         progress,
     };
-    let report = crate::run::run(&args.assay, &args.out, &options)?;
+    let report = if args.strict {
+        crate::run::run_strict(&args.assay, &args.out, &options)?
+    } else {
+        crate::run::run(&args.assay, &args.out, &options)?
+    };
     warn_all(&report.warnings);
     if !quiet {
         println!("{}", report.summary());
@@ -464,9 +479,15 @@ fn plot(args: &PlotArgs, quiet: bool, progress: &dyn Progress) -> anyhow::Result
 
 /// `collateral validate`.
 fn validate(args: &ValidateArgs, quiet: bool) -> anyhow::Result<u8> {
-    let v = crate::validate::validate(&args.assay, args.map)?;
+    let mut v = crate::validate::validate(&args.assay, args.map)?;
     if !quiet {
         print!("{}{}", v.summary, v.maps);
+    }
+    if args.strict {
+        let warned = std::mem::take(&mut v.warnings);
+        if let Err(e) = crate::checks::warnings_as_errors(&warned) {
+            v.problems.extend(e.problems_found().iter().cloned());
+        }
     }
     warn_all(&v.warnings);
     // The first problems are what a user needs; thousands would bury them.
@@ -538,6 +559,9 @@ fn merge(args: &MergeArgs, quiet: bool, progress: &dyn Progress) -> anyhow::Resu
         figures: !args.no_figures,
     };
     let report = crate::merge::merge(&args.runs, &args.out, &options, progress)?;
+    if args.strict {
+        crate::checks::warnings_as_errors(&report.warnings)?;
+    }
     warn_all(&report.warnings);
     if !quiet {
         println!("{}", report.summary());

@@ -57,6 +57,7 @@
 
 pub mod assay;
 pub mod checked;
+pub mod checks;
 pub mod cli;
 pub mod error;
 pub mod evidence;

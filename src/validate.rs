@@ -40,6 +40,9 @@ pub fn validate(assay_path: &Path, with_maps: bool) -> Result<Validation> {
         .clone()
         .unwrap_or_else(|| assay_path.to_path_buf());
     check_design(&read.table, &source, &mut problems, &mut warnings);
+    // Doses off their drug's series, named as a run names them.
+    let doses = crate::checks::dose_findings(&read.table, &source, assay.wells.is_some());
+    warnings.extend(doses.warnings);
     if read.table.has_time {
         // Wells read in time: which reads a run would leave without an endpoint read.
         let plan = crate::growth::reads::ReadPlan::of(&read.table);

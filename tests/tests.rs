@@ -3,6 +3,7 @@
 mod architecture;
 mod bad_input;
 mod browser;
+mod checks;
 mod common;
 mod dhawan_assay;
 mod evidence;

@@ -421,6 +421,22 @@ fn stage_figures_and_workbook(staging: &Staging, options: &RunOptions) -> Result
 /// writes the outputs into `outdir` (see [`RunOptions`] for figures, workbook, progress and
 /// `keep_going`).
 pub fn run(assay_path: &Path, outdir: &Path, options: &RunOptions) -> Result<RunReport> {
+    run_or_stop(assay_path, outdir, options, false)
+}
+
+/// [`run`] for pipelines that must stop rather than guess (`--strict`): any warning of
+/// reading or of the stages is an error, and the output folder is left as it was.
+pub fn run_strict(assay_path: &Path, outdir: &Path, options: &RunOptions) -> Result<RunReport> {
+    run_or_stop(assay_path, outdir, options, true)
+}
+
+/// [`run`], or with `strict` an error of every warning before anything is written.
+fn run_or_stop(
+    assay_path: &Path,
+    outdir: &Path,
+    options: &RunOptions,
+    strict: bool,
+) -> Result<RunReport> {
     // The folder's lock first, so a second run into it stops at once, not after reading.
     let output = Output::open(outdir)?;
     let progress = options.progress;
@@ -429,6 +445,15 @@ pub fn run(assay_path: &Path, outdir: &Path, options: &RunOptions) -> Result<Run
     let read = output.t0.elapsed().as_secs_f64();
     progress.end(screen.wells.formats.len() as u64);
     let results = screen.run_stages(progress, Some(&output.staging))?;
+    if strict {
+        let warned: Vec<Problem> = output
+            .warnings
+            .iter()
+            .chain(&results.warnings)
+            .cloned()
+            .collect();
+        crate::checks::warnings_as_errors(&warned)?;
+    }
     let mut timings = results.timings.clone();
     timings.insert("read", read);
     output.finish(&results, timings, options)

@@ -8,6 +8,7 @@ use rayon::prelude::*;
 
 use super::Screen;
 use crate::checked::Checked;
+use crate::checks::{dose_findings, OffSeries};
 use crate::error::{Problem, Result};
 use crate::fit::joint::shared_ec50_test;
 use crate::fit::{fit_curves, CurveFit, DosePoint, Plateaus};
@@ -81,8 +82,15 @@ pub fn well_stage(screen: &Screen) -> Result<WellResults> {
         warnings.extend(plan.warnings(table, &screen.wells_origin));
     }
     let endpoint: &WellTable = split.as_ref().map_or(table, |(t, _)| t);
-    let norm = normalize_and_qc(endpoint, &s.qc, &s.normalize, &screen.wells_origin)?;
+    let mut norm = normalize_and_qc(endpoint, &s.qc, &s.normalize, &screen.wells_origin)?;
     warnings.extend(norm.warnings.iter().cloned());
+    // Doses off their drug's series, seen before anything is fitted (nor GR computed).
+    let with_lines = screen.assay_path.as_deref() != Some(screen.wells_origin.as_path());
+    let doses = dose_findings(endpoint, &screen.wells_origin, with_lines);
+    warnings.extend(doses.warnings);
+    if s.checks.off_series == OffSeries::Exclude {
+        exclude_off_series(&mut norm.outcomes, doses.off_series);
+    }
     let gr = screen.has_growth_data().then(|| {
         gr_values(&GrInputs {
             table,
@@ -113,6 +121,19 @@ pub fn well_stage(screen: &Screen) -> Result<WellResults> {
         dip_rates: dip,
         warnings,
     })
+}
+
+/// Leaves each off-series well out, its reason after any it had.
+fn exclude_off_series(outcomes: &mut [WellOutcome], off_series: Vec<Option<String>>) {
+    for (o, why) in outcomes.iter_mut().zip(off_series) {
+        let Some(why) = why else { continue };
+        o.exclusion_reason = if o.exclusion_reason.is_empty() {
+            why.into()
+        } else {
+            format!("{}; {why}", o.exclusion_reason).into()
+        };
+        o.excluded = true;
+    }
 }
 
 /// What the curve stage gathers: the points of every curve, the GR points of each, and with
