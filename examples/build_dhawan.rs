@@ -55,15 +55,7 @@ pub fn build(source: &Path) -> Result<(String, String), Box<dyn Error>> {
             .push((r[4].to_string(), r[5].to_string()));
     }
     let mut wells = csv::Writer::from_writer(Vec::new());
-    wells.write_record([
-        "plate",
-        "well",
-        "cell_line",
-        "drug",
-        "concentration",
-        "role",
-        "signal",
-    ])?;
+    wells.write_record(collateral::wells::COLUMNS)?;
     let mut line_order = vec![PARENTAL.to_string()];
     line_order.extend(SELECTED_WITH.iter().map(|(l, _)| l.to_string()));
     for line in &line_order {

@@ -17,15 +17,7 @@ use crate::wells::{Signal, WellTable};
 
 /// The leading columns of `wells.csv` (and of the tidy wells table), in order; `replicate`,
 /// `time` and the inputs' extra columns follow when present.
-pub const WELL_COLUMNS: [&str; 7] = [
-    "plate",
-    "well",
-    "cell_line",
-    "drug",
-    "concentration",
-    "role",
-    "signal",
-];
+pub const WELL_COLUMNS: [&str; 7] = crate::wells::COLUMNS;
 
 /// The columns `wells.csv` adds after the inputs' columns: normalized viability and exclusion.
 pub const WELL_OUTCOME_COLUMNS: [&str; 3] = ["viability", "excluded", "exclusion_reason"];

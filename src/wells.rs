@@ -622,6 +622,17 @@ impl Extend<Well> for Wells {
     }
 }
 
+/// The required columns of the tidy wells table, in the order `wells.csv` writes them.
+pub const COLUMNS: [&str; 7] = [
+    "plate",
+    "well",
+    "cell_line",
+    "drug",
+    "concentration",
+    "role",
+    "signal",
+];
+
 /// A checked wells table.
 #[derive(Debug, Clone)]
 pub struct WellTable {

@@ -75,16 +75,8 @@ impl SimulatedScreen {
     fn write_wells(&self, w: &mut dyn Write) -> std::io::Result<()> {
         let growing = self.growing();
         let mut out = csv::Writer::from_writer(w);
-        let mut header = vec![
-            "plate",
-            "well",
-            "cell_line",
-            "drug",
-            "concentration",
-            "role",
-            "signal",
-            "replicate",
-        ];
+        let mut header = crate::wells::COLUMNS.to_vec();
+        header.push("replicate");
         if growing {
             header.push("time");
         }

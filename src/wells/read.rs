@@ -13,15 +13,7 @@ use crate::table::{RowBlock, RowBlocks, Table};
 use super::parse::{parse_block, Columns, ParsedBlock, ParsedRow, READ_BLOCK};
 use super::{Role, WellFields, WellRef, WellTable, Wells};
 
-const REQUIRED: [&str; 7] = [
-    "plate",
-    "well",
-    "cell_line",
-    "drug",
-    "concentration",
-    "role",
-    "signal",
-];
+use super::COLUMNS as REQUIRED;
 const KNOWN_OPTIONAL: [&str; 3] = ["replicate", "time", "plate_size"];
 /// Stop collecting after this many problems: the first ones are what a user needs.
 const MAX_PROBLEMS: usize = 200;
