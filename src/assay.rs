@@ -28,6 +28,7 @@ use serde::{Deserialize, Serialize};
 use crate::checked::Checked;
 use crate::checks::ChecksSettings;
 use crate::error::{did_you_mean, Error, Location, Problem, Result};
+use crate::evidence::EvidenceSettings;
 use crate::fit::{FitConfig, FitKeys};
 use crate::growth::GrowthSettings;
 use crate::mic::MicSettings;
@@ -46,7 +47,7 @@ pub const KNOWN_UNITS: [&str; 16] = [
 ];
 
 /// Keys of the top level and of each section, for the unknown-key check.
-const TOP_KEYS: [&str; 15] = [
+const TOP_KEYS: [&str; 17] = [
     "name",
     "concentration_unit",
     "evolution_time_unit",
@@ -62,6 +63,8 @@ const TOP_KEYS: [&str; 15] = [
     "mic",
     "growth",
     "checks",
+    "drug_aliases",
+    "evidence",
 ];
 /// Keys of each `[[plates]]` entry.
 pub const PLATES_KEYS: [&str; 7] = [
@@ -100,6 +103,15 @@ pub struct Settings {
     /// Input checks (`[checks]`; left out of `run.json` while at its defaults).
     #[serde(skip_serializing_if = "checks_is_default")]
     pub checks: Checked<ChecksSettings>,
+    /// Published relations matched against the screen's drugs (`[evidence]`, `drug_aliases`;
+    /// left out of `run.json` while at its defaults: the bundled tables, no aliases).
+    #[serde(skip_serializing_if = "evidence_is_default")]
+    pub evidence: Checked<EvidenceSettings>,
+}
+
+/// Whether `run.json` leaves the `evidence` section out.
+fn evidence_is_default(evidence: &Checked<EvidenceSettings>) -> bool {
+    evidence.is_default()
 }
 
 /// Whether `run.json` leaves the `checks` section out.
@@ -138,6 +150,41 @@ struct RawAssay {
     growth: GrowthSettings,
     #[serde(default)]
     checks: ChecksSettings,
+    drug_aliases: Option<RawAliases>,
+    #[serde(default)]
+    evidence: RawEvidence,
+}
+
+/// `drug_aliases` as written: a table (`Etop = "etoposide"`) or the path of an `alias, drug`
+/// table.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum RawAliases {
+    Table(std::collections::BTreeMap<String, String>),
+    File(PathBuf),
+}
+
+/// The `[evidence]` section as written.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawEvidence {
+    #[serde(default = "yes")]
+    bundled: bool,
+    #[serde(default)]
+    files: Vec<PathBuf>,
+}
+
+impl Default for RawEvidence {
+    fn default() -> Self {
+        RawEvidence {
+            bundled: true,
+            files: Vec::new(),
+        }
+    }
+}
+
+fn yes() -> bool {
+    true
 }
 
 /// The stages' sections as written (before checking).
@@ -150,6 +197,7 @@ struct RawSettings {
     mic: Option<MicSettings>,
     growth: GrowthSettings,
     checks: ChecksSettings,
+    evidence: EvidenceSettings,
 }
 
 /// Checks every stage's section once, placing each problem on its key's line; `None` when any
@@ -181,6 +229,7 @@ fn check_settings(
     let growth = keep(Checked::located(raw.growth, at), problems);
     let fit = keep(raw.fit.check_located(at), problems);
     let checks = keep(Checked::located(raw.checks, at), problems);
+    let evidence = keep(Checked::located(raw.evidence, at), problems);
     Some(Settings {
         qc: qc?,
         normalize: normalize?,
@@ -190,6 +239,7 @@ fn check_settings(
         mic: mic?,
         growth: growth?,
         checks: checks?,
+        evidence: evidence?,
     })
 }
 
@@ -286,6 +336,25 @@ impl Assay {
             ));
         }
         let entries = check_plates(&raw.plates, text, &loc, &mut problems);
+        let dir = path.parent().unwrap_or(Path::new("."));
+        let resolve = |p: PathBuf| if p.is_absolute() { p } else { dir.join(p) };
+        let evidence = EvidenceSettings {
+            bundled: raw.evidence.bundled,
+            files: raw.evidence.files.into_iter().map(resolve).collect(),
+            drug_aliases: match raw.drug_aliases {
+                None => Default::default(),
+                Some(RawAliases::Table(table)) => table,
+                Some(RawAliases::File(file)) => {
+                    match crate::evidence::read_drug_aliases(&resolve(file)) {
+                        Ok(table) => table,
+                        Err(e) => {
+                            problems.extend(e.problems_found().iter().cloned());
+                            Default::default()
+                        }
+                    }
+                }
+            },
+        };
         let plate_format = match raw.plate_size {
             None => None,
             Some(n) => match PlateFormat::from_wells(n) {
@@ -308,13 +377,12 @@ impl Assay {
             mic: raw.mic,
             growth: raw.growth,
             checks: raw.checks,
+            evidence,
         };
         let settings = check_settings(sections, &at, &mut problems);
         let Some(settings) = settings.filter(|_| problems.is_empty()) else {
             return Err(Error::problems(crate::ErrorKind::Config, problems));
         };
-        let dir = path.parent().unwrap_or(Path::new("."));
-        let resolve = |p: PathBuf| if p.is_absolute() { p } else { dir.join(p) };
         Ok(Assay {
             path: path.to_path_buf(),
             name: raw.name.trim().to_string(),
@@ -474,6 +542,7 @@ fn check_keys(table: &toml::Table, text: &str, path: &Path) -> Result<()> {
             "mic" => Some(&MicSettings::KEYS),
             "growth" => Some(&GrowthSettings::KEYS),
             "checks" => Some(&ChecksSettings::KEYS),
+            "evidence" => Some(&EvidenceSettings::KEYS),
             _ => None,
         };
         if let (Some(valid), Some(sub)) = (section, value.as_table()) {

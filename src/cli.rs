@@ -247,6 +247,10 @@ struct PlanArgs {
     /// The lines table, instead of the one the run's assay names.
     #[arg(long)]
     lines: Option<PathBuf>,
+    /// Steps with reported cross-resistance (docs/evidence.md): flag them, avoid their
+    /// sequences, or ignore the reports.
+    #[arg(long, default_value = "flag", value_parser = words::parser::<crate::plan::EvidenceUse>())]
+    evidence: crate::plan::EvidenceUse,
 }
 
 #[derive(clap::Args)]
@@ -577,6 +581,7 @@ fn plan(args: &PlanArgs, quiet: bool) -> anyhow::Result<u8> {
         cycles: args.cycles,
         time: args.time,
         top: args.top,
+        evidence: args.evidence,
         ..Default::default()
     };
     let options = crate::run::PlanOptions {

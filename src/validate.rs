@@ -104,6 +104,7 @@ pub fn validate(assay_path: &Path, with_maps: bool) -> Result<Validation> {
     if assay.settings.shift.metric == crate::shift::Metric::Mic {
         warnings.extend(mic_grid_warnings(&read.table, &source));
     }
+    evidence_matches(&assay, &read.table, lines.as_ref(), &mut summary, &mut warnings)?;
     problems.extend(crate::run::growth_metric_problem(
         &assay,
         assay_path,
@@ -123,6 +124,44 @@ pub fn validate(assay_path: &Path, with_maps: bool) -> Result<Validation> {
         problems,
         warnings,
     })
+}
+
+/// Which of the assay's drugs the evidence tables (its `[evidence]` settings) recognize, as
+/// what, and the pairs with reported relations (docs/evidence.md); a user's evidence file
+/// that does not load is an error, a lab alias naming nothing known a warning.
+fn evidence_matches(
+    assay: &Assay,
+    table: &WellTable,
+    lines: Option<&crate::lines::LinesTable>,
+    summary: &mut String,
+    warnings: &mut Vec<Problem>,
+) -> Result<()> {
+    let evidence = assay.settings.evidence.load()?;
+    let selected: BTreeSet<String> = lines
+        .map(|lt| lt.lines.iter().filter_map(|l| l.selected_with.clone()).collect())
+        .unwrap_or_default();
+    let mut drugs: BTreeSet<String> = table
+        .wells
+        .distinct_names(2)
+        .into_iter()
+        .map(|n| n.to_string())
+        .filter(|n| !n.is_empty())
+        .collect();
+    drugs.extend(selected.iter().cloned());
+    let drugs: Vec<String> = drugs.into_iter().collect();
+    let selected: Vec<String> = selected.into_iter().collect();
+    let aliases = &assay.settings.evidence.drug_aliases;
+    let listing = crate::evidence::describe_matches(&evidence, &drugs, &selected, aliases);
+    summary.push_str(&listing.text);
+    for (alias, target) in listing.unknown_aliases {
+        warnings.push(Problem {
+            location: Location::file(&assay.path),
+            message: format!(
+                "`drug_aliases`: `{alias}` stands for `{target}`, which no evidence table knows; check the spelling (docs/evidence.md)"
+            ),
+        });
+    }
+    Ok(())
 }
 
 // Long because it is the text `validate` prints, section after section, in the order a user

@@ -11,6 +11,7 @@ use super::write::{write_comparison, write_plan_files};
 use crate::assay::Assay;
 use crate::checked::Check;
 use crate::error::{Error, Problem, Result};
+use crate::evidence::Evidence;
 use crate::lines::LinesTable;
 use crate::outdir::Staging;
 use crate::output::run_json::{PlanCounts, PlanJson, PlanJsonSettings, RunJson, TOOL};
@@ -60,7 +61,7 @@ pub fn shift(
     let settings = &settings.clone().check()?;
     let lines = LinesTable::read(lines)?;
     // A MIC table (a `mic` column) is compared with metric mic, a fits table with the others.
-    let shifts = match (crate::mic::is_mic_table(fits)?, settings.metric) {
+    let mut shifts = match (crate::mic::is_mic_table(fits)?, settings.metric) {
         (true, Metric::Mic) => {
             crate::mic::compute_shifts(&crate::mic::read_mics(fits)?, &lines, settings).1
         }
@@ -71,6 +72,7 @@ pub fn shift(
             settings,
         ),
     };
+    crate::shift::annotate_evidence(&mut shifts, &Evidence::bundled()?, &Default::default());
     let staging = Staging::new(outdir)?;
     progress.begin(Stage::Compare, "shifts", None);
     let comparison = Comparison::of(shifts, &lines, settings, None);
@@ -126,7 +128,7 @@ pub fn plan_folder(
     let run_json = RunJson::read_optional(&run_json_path)?;
     let lines_path = planned_lines(options, run_json.as_ref(), run_dir, &run_json_path)?;
     let lines = LinesTable::read(&lines_path)?;
-    let shifts = match options.metric {
+    let mut shifts = match options.metric {
         Some(metric) => {
             let mut s: ShiftSettings = run_json
                 .as_ref()
@@ -138,6 +140,12 @@ pub fn plan_folder(
         }
         None => crate::shift::read_shifts(&run_dir.join("shifts.csv"))?,
     };
+    // Shifts recomputed here, or read from a table written before the evidence columns, are
+    // marked with the bundled evidence; a run's own marks (its `[evidence]` files, its
+    // aliases) are kept.
+    if options.metric.is_some() || !has_evidence_column(&run_dir.join("shifts.csv"))? {
+        crate::shift::annotate_evidence(&mut shifts, &Evidence::bundled()?, &Default::default());
+    }
     if let Some(start) = &settings.start {
         check_start(start, &shifts)?;
     }
@@ -242,4 +250,12 @@ fn check_start(start: &str, shifts: &[crate::shift::Shift]) -> Result<()> {
             all.join(", ")
         ),
     ))
+}
+
+/// Whether a shifts table has the `evidence` column (tables written before it have not).
+fn has_evidence_column(path: &Path) -> Result<bool> {
+    if !path.is_file() {
+        return Ok(false);
+    }
+    Ok(crate::table::Table::open(path)?.column("evidence").is_some())
 }
