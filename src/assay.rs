@@ -187,6 +187,33 @@ fn yes() -> bool {
     true
 }
 
+/// The `[evidence]` section and `drug_aliases` as settings: paths resolved against the assay
+/// file's folder, an alias table read (its problems, located by its file and line, added to
+/// `problems`).
+fn evidence_settings(
+    raw: RawEvidence,
+    aliases: Option<RawAliases>,
+    resolve: &dyn Fn(PathBuf) -> PathBuf,
+    problems: &mut Vec<Problem>,
+) -> EvidenceSettings {
+    let drug_aliases = match aliases {
+        None => Default::default(),
+        Some(RawAliases::Table(table)) => table,
+        Some(RawAliases::File(file)) => match crate::evidence::read_drug_aliases(&resolve(file)) {
+            Ok(table) => table,
+            Err(e) => {
+                problems.extend(e.problems_found().iter().cloned());
+                Default::default()
+            }
+        },
+    };
+    EvidenceSettings {
+        bundled: raw.bundled,
+        files: raw.files.into_iter().map(resolve).collect(),
+        drug_aliases,
+    }
+}
+
 /// The stages' sections as written (before checking).
 struct RawSettings {
     qc: QcSettings,
@@ -338,23 +365,6 @@ impl Assay {
         let entries = check_plates(&raw.plates, text, &loc, &mut problems);
         let dir = path.parent().unwrap_or(Path::new("."));
         let resolve = |p: PathBuf| if p.is_absolute() { p } else { dir.join(p) };
-        let evidence = EvidenceSettings {
-            bundled: raw.evidence.bundled,
-            files: raw.evidence.files.into_iter().map(resolve).collect(),
-            drug_aliases: match raw.drug_aliases {
-                None => Default::default(),
-                Some(RawAliases::Table(table)) => table,
-                Some(RawAliases::File(file)) => {
-                    match crate::evidence::read_drug_aliases(&resolve(file)) {
-                        Ok(table) => table,
-                        Err(e) => {
-                            problems.extend(e.problems_found().iter().cloned());
-                            Default::default()
-                        }
-                    }
-                }
-            },
-        };
         let plate_format = match raw.plate_size {
             None => None,
             Some(n) => match PlateFormat::from_wells(n) {
@@ -377,7 +387,7 @@ impl Assay {
             mic: raw.mic,
             growth: raw.growth,
             checks: raw.checks,
-            evidence,
+            evidence: evidence_settings(raw.evidence, raw.drug_aliases, &resolve, &mut problems),
         };
         let settings = check_settings(sections, &at, &mut problems);
         let Some(settings) = settings.filter(|_| problems.is_empty()) else {

@@ -379,22 +379,29 @@ pub fn write_graphml(w: &mut dyn Write, edges: &[Edge]) -> std::io::Result<()> {
             r#"      <data key="lines">{}</data>"#,
             xml_escape(&e.lines.join("; "))
         );
-        if !e.evidence.is_empty() {
-            let _ = writeln!(
-                text,
-                r#"      <data key="evidence">{}</data>"#,
-                xml_escape(&e.evidence)
-            );
-            let _ = writeln!(
-                text,
-                r#"      <data key="evidence_agreement">{}</data>"#,
-                e.evidence_agreement
-            );
-        }
+        evidence_data(&mut text, e);
         text.push_str("    </edge>\n");
         w.write_all(text.as_bytes())?;
     }
     writeln!(w, "  </graph>\n</graphml>")
+}
+
+/// An edge's GraphML `evidence` and `evidence_agreement`, when something was reported for it.
+fn evidence_data(text: &mut String, e: &Edge) {
+    use std::fmt::Write as _;
+    if e.evidence.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        text,
+        r#"      <data key="evidence">{}</data>"#,
+        xml_escape(&e.evidence)
+    );
+    let _ = writeln!(
+        text,
+        r#"      <data key="evidence_agreement">{}</data>"#,
+        e.evidence_agreement
+    );
 }
 
 /// Edge colour by call: blue for CS, red for CR (Dhawan's convention), grey otherwise.

@@ -227,7 +227,11 @@ impl Steps {
             if reports_cross_resistance(&s.evidence) {
                 let key = (s.selected_with.clone(), s.drug.clone());
                 let refs = steps.reported_cr.entry(key).or_default();
-                for r in s.evidence.iter().filter(|r| r.kind == RelationKind::CrossResistance) {
+                for r in s
+                    .evidence
+                    .iter()
+                    .filter(|r| r.kind == RelationKind::CrossResistance)
+                {
                     for reference in &r.references {
                         if !refs.contains(reference) {
                             refs.push(reference.clone());

@@ -104,7 +104,8 @@ pub fn validate(assay_path: &Path, with_maps: bool) -> Result<Validation> {
     if assay.settings.shift.metric == crate::shift::Metric::Mic {
         warnings.extend(mic_grid_warnings(&read.table, &source));
     }
-    evidence_matches(&assay, &read.table, lines.as_ref(), &mut summary, &mut warnings)?;
+    let unknown_aliases = evidence_matches(&assay, &read.table, lines.as_ref(), &mut summary)?;
+    warnings.extend(unknown_aliases);
     problems.extend(crate::run::growth_metric_problem(
         &assay,
         assay_path,
@@ -127,18 +128,23 @@ pub fn validate(assay_path: &Path, with_maps: bool) -> Result<Validation> {
 }
 
 /// Which of the assay's drugs the evidence tables (its `[evidence]` settings) recognize, as
-/// what, and the pairs with reported relations (docs/evidence.md); a user's evidence file
-/// that does not load is an error, a lab alias naming nothing known a warning.
+/// what, and the pairs with reported relations (docs/evidence.md), into `summary`; a user's
+/// evidence file that does not load is an error, and the lab aliases naming nothing known are
+/// returned as warnings.
 fn evidence_matches(
     assay: &Assay,
     table: &WellTable,
     lines: Option<&crate::lines::LinesTable>,
     summary: &mut String,
-    warnings: &mut Vec<Problem>,
-) -> Result<()> {
+) -> Result<Vec<Problem>> {
     let evidence = assay.settings.evidence.load()?;
     let selected: BTreeSet<String> = lines
-        .map(|lt| lt.lines.iter().filter_map(|l| l.selected_with.clone()).collect())
+        .map(|lt| {
+            lt.lines
+                .iter()
+                .filter_map(|l| l.selected_with.clone())
+                .collect()
+        })
         .unwrap_or_default();
     let mut drugs: BTreeSet<String> = table
         .wells
@@ -153,15 +159,16 @@ fn evidence_matches(
     let aliases = &assay.settings.evidence.drug_aliases;
     let listing = crate::evidence::describe_matches(&evidence, &drugs, &selected, aliases);
     summary.push_str(&listing.text);
-    for (alias, target) in listing.unknown_aliases {
-        warnings.push(Problem {
+    Ok(listing
+        .unknown_aliases
+        .into_iter()
+        .map(|(alias, target)| Problem {
             location: Location::file(&assay.path),
             message: format!(
                 "`drug_aliases`: `{alias}` stands for `{target}`, which no evidence table knows; check the spelling (docs/evidence.md)"
             ),
-        });
-    }
-    Ok(())
+        })
+        .collect())
 }
 
 // Long because it is the text `validate` prints, section after section, in the order a user

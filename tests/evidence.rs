@@ -420,7 +420,16 @@ fn clinical_screen(dir: &std::path::Path) {
     collateral()
         .args(["simulate", "-o"])
         .arg(dir)
-        .args(["--seed", "5", "--lines", "8", "--drugs", "9", "--replicates", "2"])
+        .args([
+            "--seed",
+            "5",
+            "--lines",
+            "8",
+            "--drugs",
+            "9",
+            "--replicates",
+            "2",
+        ])
         .assert()
         .success();
     for file in ["wells.csv", "lines.csv"] {
@@ -498,9 +507,10 @@ fn a_simulated_screen_of_clinical_names_is_marked_on_exactly_the_reported_pairs(
         assert_eq!(s["evidence_agreement"], "", "{s:?}");
     }
     // The network carries the same pairs.
-    let network: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(dir.path().join("out/network.json")).unwrap())
-            .unwrap();
+    let network: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.path().join("out/network.json")).unwrap(),
+    )
+    .unwrap();
     let edges: BTreeSet<(String, String)> = network["edges"]
         .as_array()
         .unwrap()
@@ -513,8 +523,10 @@ fn a_simulated_screen_of_clinical_names_is_marked_on_exactly_the_reported_pairs(
             )
         })
         .collect();
-    let expected_edges: BTreeSet<(String, String)> =
-        expected.iter().map(|(a, b, _)| (a.clone(), b.clone())).collect();
+    let expected_edges: BTreeSet<(String, String)> = expected
+        .iter()
+        .map(|(a, b, _)| (a.clone(), b.clone()))
+        .collect();
     assert_eq!(edges, expected_edges);
     let graphml = std::fs::read_to_string(dir.path().join("out/network.graphml")).unwrap();
     assert_eq!(graphml.matches("<data key=\"evidence\">").count(), 5);
@@ -533,7 +545,10 @@ fn plan_avoid_never_proposes_a_reported_cross_resistant_step() {
     ];
     let steps_of = |sequence: &str| -> Vec<String> {
         let drugs: Vec<&str> = sequence.split(" -> ").collect();
-        drugs.windows(2).map(|w| format!("{} -> {}", w[0], w[1])).collect()
+        drugs
+            .windows(2)
+            .map(|w| format!("{} -> {}", w[0], w[1]))
+            .collect()
     };
     for length in ["2", "3"] {
         let out = dir.path().join(format!("avoid{length}"));
@@ -598,7 +613,9 @@ fn plan_avoid_never_proposes_a_reported_cross_resistant_step() {
         .success();
     let plan = read_csv(&ignored.join("plan.csv"));
     assert_eq!(plan.len(), with_len(&flagged));
-    assert!(plan.iter().all(|r| r["reported_cross_resistance"].is_empty()));
+    assert!(plan
+        .iter()
+        .all(|r| r["reported_cross_resistance"].is_empty()));
 }
 
 fn with_len(dir: &std::path::Path) -> usize {
@@ -610,16 +627,29 @@ fn dhawan2017_report_names_the_alk_tki_relations_with_what_the_screen_measured()
     let out = crate::common::run_bundled("assays/dhawan2017/assay.toml");
     let shifts = read_csv(&out.path().join("shifts.csv"));
     let html = std::fs::read_to_string(out.path().join("report.html")).unwrap();
-    let start = html.find("<h2 id=\"reported\">Reported before</h2>").expect("section");
-    let end = html[start + 1..].find("<h2").map_or(html.len(), |i| start + 1 + i);
+    let start = html
+        .find("<h2 id=\"reported\">Reported before</h2>")
+        .expect("section");
+    let end = html[start + 1..]
+        .find("<h2")
+        .map_or(html.len(), |i| start + 1 + i);
     let section = &html[start..end];
-    assert!(section.contains("collateral sensitivity: ALK-TKIs → etoposide"), "{section}");
-    assert!(section.contains("collateral sensitivity: ALK-TKIs → pemetrexed"), "{section}");
+    assert!(
+        section.contains("collateral sensitivity: ALK-TKIs → etoposide"),
+        "{section}"
+    );
+    assert!(
+        section.contains("collateral sensitivity: ALK-TKIs → pemetrexed"),
+        "{section}"
+    );
     assert!(section.contains("Dhawan, 2017 [172]"), "{section}");
     // Each ALK-TKI line's row shows its measured log2 FC, CI, q, call and agreement.
     let mut rows = 0;
     for s in shifts.iter().filter(|s| !s["evidence"].is_empty()) {
-        assert!(["Etoposide", "Pemetrexed"].contains(&s["drug"].as_str()), "{s:?}");
+        assert!(
+            ["Etoposide", "Pemetrexed"].contains(&s["drug"].as_str()),
+            "{s:?}"
+        );
         assert!(
             ["Alectinib", "Ceritinib", "Crizotinib", "Lorlatinib"]
                 .contains(&s["selected_with"].as_str()),
@@ -634,11 +664,20 @@ fn dhawan2017_report_names_the_alk_tki_relations_with_what_the_screen_measured()
             .unwrap_or_else(|| panic!("no row for {s:?}"));
         let row = &section[row_start..section[row_start..].find("</tr>").unwrap() + row_start];
         if !s["log2_fc"].is_empty() {
-            assert!(row.contains(&format!("data-value=\"{}\"", s["log2_fc"])), "{row}");
-            assert!(row.contains(&format!("data-value=\"{}\"", s["q_value"])), "{row}");
+            assert!(
+                row.contains(&format!("data-value=\"{}\"", s["log2_fc"])),
+                "{row}"
+            );
+            assert!(
+                row.contains(&format!("data-value=\"{}\"", s["q_value"])),
+                "{row}"
+            );
         }
         assert!(row.contains(&format!("<td>{}</td>", s["call"])), "{row}");
-        assert!(row.contains(&format!("<td>{}</td>", s["evidence_agreement"])), "{row}");
+        assert!(
+            row.contains(&format!("<td>{}</td>", s["evidence_agreement"])),
+            "{row}"
+        );
         rows += 1;
     }
     // Four ALK-TKI lines, two drugs each.
@@ -700,7 +739,15 @@ fn clinical_names_give_dhawan2017s_numbers_and_the_same_reported_pairs() {
     let mut marked = 0;
     for s in &clinic {
         let p = &plain[&key(s)];
-        for column in ["log2_fc", "ci_low", "ci_high", "q_value", "call", "evidence", "evidence_agreement"] {
+        for column in [
+            "log2_fc",
+            "ci_low",
+            "ci_high",
+            "q_value",
+            "call",
+            "evidence",
+            "evidence_agreement",
+        ] {
             assert_eq!(s[column], p[column], "{column}: {s:?}");
         }
         marked += usize::from(!s["evidence"].is_empty());
@@ -740,11 +787,17 @@ fn assay_keys_give_aliases_and_users_evidence_files_with_located_errors() {
     )
     .unwrap_err()
     .to_string();
-    assert!(e.contains("bad_aliases.csv:2: `Pem` has an empty `drug`"), "{e}");
+    assert!(
+        e.contains("bad_aliases.csv:2: `Pem` has an empty `drug`"),
+        "{e}"
+    );
     // An unknown key of [evidence] is refused with the valid ones.
-    let e = Assay::from_str(&format!("{min}[evidence]\nfile = [\"x.csv\"]\n"), &dir.path().join("a.toml"))
-        .unwrap_err()
-        .to_string();
+    let e = Assay::from_str(
+        &format!("{min}[evidence]\nfile = [\"x.csv\"]\n"),
+        &dir.path().join("a.toml"),
+    )
+    .unwrap_err()
+    .to_string();
     assert!(e.contains("unknown key `evidence.file`"), "{e}");
     assert!(e.contains("did you mean `files`"), "{e}");
     // Users' files resolve beside the assay file and load with the bundled ones.
@@ -753,7 +806,9 @@ fn assay_keys_give_aliases_and_users_evidence_files_with_located_errors() {
     write(
         dir.path(),
         "mine.csv",
-        &format!("{header}crizotinib,paclitaxel,cross_resistance,false,NSCLC,in_vitro,,Us 2026 [1]\n"),
+        &format!(
+            "{header}crizotinib,paclitaxel,cross_resistance,false,NSCLC,in_vitro,,Us 2026 [1]\n"
+        ),
     );
     let a = Assay::from_str(
         &format!("{min}[evidence]\nfiles = [\"mine.csv\"]\n"),
@@ -771,7 +826,10 @@ fn assay_keys_give_aliases_and_users_evidence_files_with_located_errors() {
     )
     .unwrap();
     let e = a.settings.evidence.load().unwrap_err().to_string();
-    assert!(e.contains("mine.csv:2: column 1 (`previous_agent`): unknown drug or class `crizotinib`"), "{e}");
+    assert!(
+        e.contains("mine.csv:2: column 1 (`previous_agent`): unknown drug or class `crizotinib`"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -780,8 +838,14 @@ fn a_users_evidence_file_marks_the_run_and_a_bad_one_stops_it_located() {
     let src = root().join("assays/dhawan2017");
     let assay = std::fs::read_to_string(src.join("assay.toml"))
         .unwrap()
-        .replace("wells = \"wells.csv\"", &format!("wells = {:?}", src.join("wells.csv")))
-        .replace("lines = \"lines.csv\"", &format!("lines = {:?}", src.join("lines.csv")));
+        .replace(
+            "wells = \"wells.csv\"",
+            &format!("wells = {:?}", src.join("wells.csv")),
+        )
+        .replace(
+            "lines = \"lines.csv\"",
+            &format!("lines = {:?}", src.join("lines.csv")),
+        );
     let header = "previous_agent,subsequent_agent,relation,bidirectional,cancer_type,\
                   evidence_type,mechanism,reference\n";
     write(
@@ -789,7 +853,11 @@ fn a_users_evidence_file_marks_the_run_and_a_bad_one_stops_it_located() {
         "mine.csv",
         &format!("{header}HSP90 inhibitors,paclitaxel,cross_resistance,false,NSCLC,in_vitro,,\"Our lab, 2026 [nb 3]\"\n"),
     );
-    let path = write(dir.path(), "assay.toml", &format!("{assay}\n[evidence]\nfiles = [\"mine.csv\"]\n"));
+    let path = write(
+        dir.path(),
+        "assay.toml",
+        &format!("{assay}\n[evidence]\nfiles = [\"mine.csv\"]\n"),
+    );
     collateral()
         .args(["run"])
         .arg(&path)
@@ -810,14 +878,24 @@ fn a_users_evidence_file_marks_the_run_and_a_bad_one_stops_it_located() {
     assert_eq!(ours, expected);
     // The run records the file among its inputs and settings.
     let run: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(dir.path().join("out/run.json")).unwrap()).unwrap();
-    assert!(run["inputs"].as_array().unwrap().iter().any(|i| i["path"].as_str().unwrap().ends_with("mine.csv")));
-    assert!(run["settings"]["evidence"]["files"][0].as_str().unwrap().ends_with("mine.csv"));
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("out/run.json")).unwrap())
+            .unwrap();
+    assert!(run["inputs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|i| i["path"].as_str().unwrap().ends_with("mine.csv")));
+    assert!(run["settings"]["evidence"]["files"][0]
+        .as_str()
+        .unwrap()
+        .ends_with("mine.csv"));
     // A bad file stops the run, located by file, line and column.
     write(
         dir.path(),
         "mine.csv",
-        &format!("{header}HSP90 inhibitors,paclitaxl,cross_resistance,false,NSCLC,in_vitro,,R [1]\n"),
+        &format!(
+            "{header}HSP90 inhibitors,paclitaxl,cross_resistance,false,NSCLC,in_vitro,,R [1]\n"
+        ),
     );
     let out = collateral()
         .args(["run"])
@@ -828,7 +906,9 @@ fn a_users_evidence_file_marks_the_run_and_a_bad_one_stops_it_located() {
         .failure();
     let stderr = String::from_utf8_lossy(&out.get_output().stderr).to_string();
     assert!(
-        stderr.contains("mine.csv:2: column 2 (`subsequent_agent`): unknown drug or class `paclitaxl`"),
+        stderr.contains(
+            "mine.csv:2: column 2 (`subsequent_agent`): unknown drug or class `paclitaxl`"
+        ),
         "{stderr}"
     );
 }
@@ -847,25 +927,43 @@ fn shifts_tables_without_the_evidence_columns_still_read() {
     assert_eq!(rows[0].evidence_agreement(), None);
     // This tool's own table reads back into the rows that wrote it, evidence included.
     let mut rows = rows;
-    rows[0].evidence = collateral::evidence::parse_reported("collateral_sensitivity: X, 2017 [1]").unwrap();
+    rows[0].evidence =
+        collateral::evidence::parse_reported("collateral_sensitivity: X, 2017 [1]").unwrap();
     let mut bytes = Vec::new();
     collateral::shift::write_shifts(&mut bytes, &rows, &Default::default()).unwrap();
     let text = String::from_utf8(bytes).unwrap();
-    assert!(text.lines().next().unwrap().ends_with(",evidence,evidence_agreement"), "{text}");
-    assert!(text.contains("\"collateral_sensitivity: X, 2017 [1]\",agrees"), "{text}");
+    assert!(
+        text.lines()
+            .next()
+            .unwrap()
+            .ends_with(",evidence,evidence_agreement"),
+        "{text}"
+    );
+    assert!(
+        text.contains("\"collateral_sensitivity: X, 2017 [1]\",agrees"),
+        "{text}"
+    );
     let again = write(dir.path(), "again.csv", &text);
     let read = collateral::shift::read_shifts(&again).unwrap();
     // (NaN cells compare unequal: the fields that carry something are compared.)
     assert_eq!(read[0].evidence, rows[0].evidence);
-    assert_eq!((read[0].call, read[0].log2_fc), (rows[0].call, rows[0].log2_fc));
+    assert_eq!(
+        (read[0].call, read[0].log2_fc),
+        (rows[0].call, rows[0].log2_fc)
+    );
     // A malformed evidence cell is located.
     let bad = write(
         dir.path(),
         "bad.csv",
         "resistant_line,drug,selected_with,log2_fc,call,evidence\nR1,B,A,-2,neutral,sensitivity: X [1]\n",
     );
-    let e = collateral::shift::read_shifts(&bad).unwrap_err().to_string();
-    assert!(e.contains("bad.csv:2: `evidence`: `sensitivity` is not a relation"), "{e}");
+    let e = collateral::shift::read_shifts(&bad)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("bad.csv:2: `evidence`: `sensitivity` is not a relation"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -876,10 +974,28 @@ fn validate_lists_the_matched_names_classes_and_reported_pairs() {
         .assert()
         .success();
     let text = String::from_utf8_lossy(&out.get_output().stdout).to_string();
-    assert!(text.contains("evidence: 10 of 10 drug names recognized"), "{text}");
-    assert!(text.contains("Xalkori = crizotinib (by brand name); classes: ALK-TKIs"), "{text}");
-    assert!(text.contains("Etop = etoposide (by lab alias for `etoposide`)"), "{text}");
-    assert!(text.contains("IPI-504 = retaspimycin (by code name)"), "{text}");
-    assert!(text.contains("pairs with reported relations (selecting drug -> tested drug): 8:"), "{text}");
-    assert!(text.contains("Xalkori -> Etop (collateral_sensitivity)"), "{text}");
+    assert!(
+        text.contains("evidence: 10 of 10 drug names recognized"),
+        "{text}"
+    );
+    assert!(
+        text.contains("Xalkori = crizotinib (by brand name); classes: ALK-TKIs"),
+        "{text}"
+    );
+    assert!(
+        text.contains("Etop = etoposide (by lab alias for `etoposide`)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("IPI-504 = retaspimycin (by code name)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("pairs with reported relations (selecting drug -> tested drug): 8:"),
+        "{text}"
+    );
+    assert!(
+        text.contains("Xalkori -> Etop (collateral_sensitivity)"),
+        "{text}"
+    );
 }

@@ -116,12 +116,24 @@ mod tests {
         let listing = describe_matches(&evidence, &drugs, &["Xalkori".to_string()], &aliases);
         let t = &listing.text;
         assert!(t.contains("4 of 5 drug names recognized"), "{t}");
-        assert!(t.contains("Xalkori = crizotinib (by brand name); classes: ALK-TKIs"), "{t}");
-        assert!(t.contains("Etop = etoposide (by lab alias for `etoposide`)"), "{t}");
+        assert!(
+            t.contains("Xalkori = crizotinib (by brand name); classes: ALK-TKIs"),
+            "{t}"
+        );
+        assert!(
+            t.contains("Etop = etoposide (by lab alias for `etoposide`)"),
+            "{t}"
+        );
         assert!(t.contains("not recognized"), "{t}");
         assert!(t.contains("XYZ-1"), "{t}");
-        assert!(t.contains("Xalkori -> Etop (collateral_sensitivity)"), "{t}");
-        assert!(t.contains("Xalkori -> pemetrexed (collateral_sensitivity)"), "{t}");
+        assert!(
+            t.contains("Xalkori -> Etop (collateral_sensitivity)"),
+            "{t}"
+        );
+        assert!(
+            t.contains("Xalkori -> pemetrexed (collateral_sensitivity)"),
+            "{t}"
+        );
         assert_eq!(
             listing.unknown_aliases,
             vec![("Q".to_string(), "nothing known".to_string())]

@@ -201,7 +201,10 @@ mod tests {
 
     #[test]
     fn compact_text_reads_back() {
-        let both = vec![cr(&["A, J 2020 [1]", "B, K 2019 [2]"]), cs(&["C, 2017 [3]"])];
+        let both = vec![
+            cr(&["A, J 2020 [1]", "B, K 2019 [2]"]),
+            cs(&["C, 2017 [3]"]),
+        ];
         let text = format_reported(&both);
         assert_eq!(
             text,

@@ -141,7 +141,10 @@ mod tests {
         assert_eq!(aliases["Etop"], "etoposide");
         std::fs::write(&path, "alias,drug\nEtop,\n,x\n").unwrap();
         let e = read_drug_aliases(&path).unwrap_err().to_string();
-        assert!(e.contains("aliases.csv:2: `Etop` has an empty `drug`"), "{e}");
+        assert!(
+            e.contains("aliases.csv:2: `Etop` has an empty `drug`"),
+            "{e}"
+        );
         assert!(e.contains("aliases.csv:3: empty `alias`"), "{e}");
     }
 

@@ -122,9 +122,18 @@ pub(super) fn reported_before_section(h: &mut String, data: &RunData) {
             );
             let mut row = vec![relation, cancer];
             row.extend(
-                ["resistant_line", "selected_with", "drug", "log2_fc", "ci_low", "ci_high", "q_value", "call"]
-                    .iter()
-                    .map(|c| r.cells.text(c)),
+                [
+                    "resistant_line",
+                    "selected_with",
+                    "drug",
+                    "log2_fc",
+                    "ci_low",
+                    "ci_high",
+                    "q_value",
+                    "call",
+                ]
+                .iter()
+                .map(|c| r.cells.text(c)),
             );
             row.push(agreement.map_or("", Agreement::name).to_string());
             rows.push(row);

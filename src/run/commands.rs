@@ -257,5 +257,7 @@ fn has_evidence_column(path: &Path) -> Result<bool> {
     if !path.is_file() {
         return Ok(false);
     }
-    Ok(crate::table::Table::open(path)?.column("evidence").is_some())
+    Ok(crate::table::Table::open(path)?
+        .column("evidence")
+        .is_some())
 }
