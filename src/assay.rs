@@ -38,6 +38,7 @@ use crate::plate::PlateFormat;
 use crate::qc::QcSettings;
 use crate::read::{AssayWells, PlateEntry, WellSources};
 use crate::shift::{Metric, ShiftSettings};
+use crate::table::TableOptions;
 use crate::text::key_line;
 
 /// Concentration units we recognise; others are accepted with a warning.
@@ -47,7 +48,7 @@ pub const KNOWN_UNITS: [&str; 16] = [
 ];
 
 /// Keys of the top level and of each section, for the unknown-key check.
-const TOP_KEYS: [&str; 17] = [
+const TOP_KEYS: [&str; 18] = [
     "name",
     "concentration_unit",
     "evolution_time_unit",
@@ -63,6 +64,7 @@ const TOP_KEYS: [&str; 17] = [
     "mic",
     "growth",
     "checks",
+    "tables",
     "drug_aliases",
     "evidence",
 ];
@@ -136,6 +138,8 @@ struct RawAssay {
     plates: Vec<RawPlate>,
     lines: Option<PathBuf>,
     plate_size: Option<u32>,
+    #[serde(default)]
+    tables: TableOptions,
     #[serde(default)]
     qc: QcSettings,
     #[serde(default)]
@@ -300,6 +304,8 @@ pub struct Assay {
     pub plates: Vec<PlateEntry>,
     /// The lines table (which line is resistant to what).
     pub lines: Option<PathBuf>,
+    /// How the tidy tables are written (`[tables]`: a spreadsheet's sheet, the decimal mark).
+    pub tables: TableOptions,
     /// Declared plate format for every plate, if given.
     pub plate_format: Option<PlateFormat>,
     /// Settings of every stage, checked (defaults where the file is silent).
@@ -316,6 +322,8 @@ impl Assay {
     }
 
     /// Checks assay text as if read from `path` (paths resolve relative to its folder).
+    // Long because it checks the file's top-level keys one after another, each with its own
+    // located message, before handing the sections to their stages' checks.
     pub fn from_str(text: &str, path: &Path) -> Result<Assay> {
         let loc = Location::file(path);
         let table: toml::Table = text
@@ -411,6 +419,7 @@ impl Assay {
                 })
                 .collect(),
             lines: raw.lines.map(resolve),
+            tables: raw.tables,
             plate_format,
             settings,
             warnings,
@@ -426,6 +435,8 @@ impl Assay {
             wells: self.wells.as_deref(),
             plates: &self.plates,
             plate_format: self.plate_format,
+            concentration_unit: &self.concentration_unit,
+            tables: &self.tables,
         }
     }
 
