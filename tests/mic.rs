@@ -763,6 +763,33 @@ fn validate_warns_of_doses_off_the_two_fold_grid() {
         err.contains("0.0412, 0.123, 0.37, 1.11, 3.33, 10 (inferred"),
         "{err}"
     );
+    // A declared ladder for drug01 without its lowest and top doses: they are named, drug02 is
+    // still inferred.
+    let declared = write(
+        &sim,
+        "declared.toml",
+        &format!(
+            "{toml}[shift]\nmetric = \"mic\"\n[mic]\nladder = {{ drug01 = [0.0412, 0.123, 0.37, 1.11, 3.33] }}\n"
+        ),
+    );
+    let out = collateral()
+        .arg("validate")
+        .arg(&declared)
+        .assert()
+        .success();
+    let err2 = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    assert!(
+        err2.contains("drug `drug01`: doses on no step of its declared ladder 0.0412, 0.123, 0.37, 1.11, 3.33: 0.00152, 0.00457, 0.0137, 10;"),
+        "{err2}"
+    );
+    assert!(
+        !err2.contains("drug `drug01`: its doses are not two-fold"),
+        "{err2}"
+    );
+    assert!(
+        err2.contains("drug `drug02`: its doses are not two-fold"),
+        "{err2}"
+    );
     // The run counts drug01's MICs (0.123, 0.370, 3.33 against 10) in three-fold steps: no
     // refusal for the ladder; replicates further apart than a step are named as such.
     let out = run_into(&a, &sim.join("out"));
