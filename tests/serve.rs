@@ -671,6 +671,36 @@ fn serve_page_runs_a_screen_in_headless_chromium() {
             .contains("dropped screen: 9 plates"),
         "{summary}"
     );
+    // The plate maps are drawn: every plate, every well of wells.csv, each naming itself.
+    let wells_rows =
+        String::from_utf8_lossy(&files.iter().find(|(n, _)| *n == "wells.csv").unwrap().1)
+            .lines()
+            .skip(1)
+            .filter(|l| !l.trim().is_empty())
+            .count();
+    let drawn = b.eval(
+        s,
+        "[document.querySelectorAll('#plate-maps svg.plate').length,
+          document.querySelectorAll('#plate-maps rect[data-well]').length,
+          document.querySelector('#plate-maps rect[data-role=\"sample\"] title').textContent]",
+    );
+    assert_eq!(drawn[0], serde_json::json!(9), "{drawn}");
+    assert_eq!(drawn[1], serde_json::json!(wells_rows), "{drawn}");
+    assert!(drawn[2].as_str().unwrap().contains("drug"), "{drawn}");
+    b.eval(
+        s,
+        "document.getElementById('plate-maps').scrollIntoView(); true",
+    );
+    let shot = b.call(
+        Some(s),
+        "Page.captureScreenshot",
+        serde_json::json!({"format": "png"}),
+    );
+    std::fs::write(
+        base.join("serve-plates-screenshot.png"),
+        base64(shot["data"].as_str().unwrap()),
+    )
+    .unwrap();
     let assay = b.eval(s, "document.getElementById('assay').textContent");
     assert!(
         assay.as_str().unwrap().contains("wells = \"wells.csv\""),

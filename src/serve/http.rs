@@ -385,7 +385,8 @@ async fn create(Shared(app): Shared<Arc<App>>, parts: Multipart) -> Response {
 }
 
 /// `POST /api/validate`: what `collateral validate` says of an upload (summary, plate maps,
-/// problems, warnings) and the assay file it would run, without keeping anything.
+/// problems, warnings), every plate's wells for the page to draw (`plates::layout`), and the
+/// assay file it would run, without keeping anything.
 async fn validate(Shared(app): Shared<Arc<App>>, parts: Multipart) -> Response {
     let mut upload = match receive(&app, parts).await {
         Ok(u) => u,
@@ -408,6 +409,7 @@ async fn validate(Shared(app): Shared<Arc<App>>, parts: Multipart) -> Response {
                 "assay": assay,
                 "summary": v.summary.replace(&format!("{}/", input.display()), ""),
                 "maps": v.maps,
+                "layout": super::plates::layout(&input.join(ASSAY_FILE)),
                 "problems": located(&v.problems),
                 "warnings": located(&v.warnings),
             }),
