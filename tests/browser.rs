@@ -2,6 +2,10 @@
 //! run offline, through the DevTools protocol on a pipe, and the test fails on any console
 //! error, uncaught exception, failed load or request that leaves the file. It also clicks a
 //! table header and types in a filter box, and saves a screenshot beside the run's output.
+//! The interactive report (docs/report.md) is driven with the browser's own mouse and keyboard
+//! events: tooltips over heatmap cells, network edges and dose-response points, a heatmap click
+//! opening its panel, sorting, filtering and the CSV and SVG downloads; and the marks the report
+//! embeds are checked against what the figures draw.
 //!
 //! Skipped, with a message, when no Chromium is installed; with `CI=true` that fails instead,
 //! naming Chromium (`.ci/run` installs it).
@@ -740,4 +744,102 @@ fn report_answers_the_pointer_in_headless_chromium() {
     let found = problems(&b.log, &url);
     let _ = b.call(None, "Browser.close", json!({}));
     assert!(found.is_empty(), "report.html in Chromium: {found:#?}");
+}
+
+/// The marks a report embeds sit on what the figures draw: every heatmap cell's rectangle is a
+/// cell rectangle of `plots/heatmap.svg` and there is one per pooled shift, every
+/// dose-response point is a mean's circle of its grid, every panel lies inside its grid, and
+/// every network edge starts where an arrow of `plots/network.svg` starts. No browser needed.
+#[test]
+fn report_marks_sit_on_what_the_figures_draw() {
+    let out = crate::common::run_bundled("assays/dhawan2017/assay.toml");
+    let dir = out.path();
+    let html = std::fs::read_to_string(dir.join("report.html")).unwrap();
+    let marks_of = |file: &str| -> Value {
+        let at = html
+            .find(&format!("<figure data-file=\"{file}\">"))
+            .unwrap_or_else(|| panic!("{file} not inline"));
+        let end = at + html[at..].find("</figure>").unwrap();
+        let open = "<script type=\"application/json\" class=\"marks\">";
+        let start = at + html[at..end].find(open).expect("marks") + open.len();
+        let stop = start + html[start..].find("</script>").unwrap();
+        serde_json::from_str(&html[start..stop]).unwrap()
+    };
+    let svg = |file: &str| std::fs::read_to_string(dir.join(file)).unwrap();
+    let n = |v: &Value| v.as_f64().unwrap();
+
+    let heatmap = svg("plots/heatmap.svg");
+    let cells = marks_of("plots/heatmap.svg");
+    let cells = cells["m"].as_array().unwrap();
+    let pooled = crate::common::read_csv(&dir.join("shifts.csv"))
+        .into_iter()
+        .filter(|r| r["replicate"].is_empty())
+        .count();
+    assert_eq!(cells.len(), pooled);
+    for m in cells {
+        let r = &m["r"];
+        let rect = format!(
+            "<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\"",
+            n(&r[0]),
+            n(&r[1]),
+            n(&r[2]),
+            n(&r[3])
+        );
+        assert!(heatmap.contains(&rect), "{rect} not drawn: {m}");
+        let (line, drug) = m["k"].as_str().unwrap().split_once('\t').unwrap();
+        assert!(m["t"][0].as_str().unwrap().ends_with(&format!(" × {drug}")));
+        assert!(m["t"][0].as_str().unwrap().starts_with(line));
+    }
+
+    let grids: Vec<String> = std::fs::read_dir(dir.join("plots/dose_response"))
+        .unwrap()
+        .map(|e| {
+            format!(
+                "plots/dose_response/{}",
+                e.unwrap().file_name().to_string_lossy()
+            )
+        })
+        .collect();
+    assert!(!grids.is_empty());
+    for file in &grids {
+        let drawn = svg(file);
+        let (w, h) = {
+            let head = &drawn[..drawn.find('>').unwrap()];
+            let attr = |a: &str| -> f64 {
+                let s = &head[head.find(&format!(" {a}=\"")).unwrap() + a.len() + 3..];
+                s[..s.find('"').unwrap()].parse().unwrap()
+            };
+            (attr("width"), attr("height"))
+        };
+        let marks = marks_of(file);
+        let dots = marks["m"].as_array().unwrap();
+        assert!(!dots.is_empty(), "{file} has no points");
+        for m in dots {
+            let d = &m["d"];
+            let circle = format!("<circle cx=\"{}\" cy=\"{}\" r=\"3\"", n(&d[0]), n(&d[1]));
+            assert!(drawn.contains(&circle), "{file}: {circle} not drawn: {m}");
+            assert!(m["t"][1].as_str().unwrap().starts_with("dose "), "{m}");
+        }
+        for p in marks["p"].as_array().unwrap() {
+            let r = &p["r"];
+            assert!(n(&r[0]) >= 0.0 && n(&r[1]) >= 0.0, "{p}");
+            assert!(n(&r[0]) + n(&r[2]) <= w && n(&r[1]) + n(&r[3]) <= h, "{p}");
+        }
+    }
+
+    let network = svg("plots/network.svg");
+    let edges = marks_of("plots/network.svg");
+    let edges = edges["m"].as_array().unwrap();
+    assert!(!edges.is_empty(), "the Dhawan network has edges");
+    for m in edges {
+        let s = &m["s"];
+        // The mark keeps a tenth of a pixel; the drawing rounds to whole pixels.
+        let near = |v: f64| [v.floor() as i64, v.ceil() as i64];
+        let starts = near(n(&s[0])).iter().any(|x| {
+            near(n(&s[1]))
+                .iter()
+                .any(|y| network.contains(&format!("points=\"{x},{y} ")))
+        });
+        assert!(starts, "edge {m} starts where no arrow does");
+    }
 }
