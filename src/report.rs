@@ -287,11 +287,22 @@ fn figure_html(figure: &Figure, format: Format) -> String {
             plot::base64(&figure.bytes)
         ),
     };
+    // What the figure's cells, edges and points stand for, for the script's tooltips: a data
+    // block, which no Content-Security-Policy treats as code.
+    let marks = if figure.marks.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "<script type=\"application/json\" class=\"marks\">{}</script>",
+            figure.marks.to_json()
+        )
+    };
     format!(
-        "<figure data-file=\"{0}\">{1}<figcaption>{2} <span class=\"file\">(<a href=\"{0}\">{0}</a>)</span></figcaption></figure>\n",
+        "<figure data-file=\"{0}\">{1}<figcaption>{2} <span class=\"file\">(<a href=\"{0}\">{0}</a>)</span></figcaption>{3}</figure>\n",
         escape(&figure.name),
         body,
         escape(&figure.caption),
+        marks,
     )
 }
 
@@ -661,56 +672,27 @@ pub fn strongest_shifts(data: &RunData, keep: usize) -> Vec<&crate::plot::data::
     rows
 }
 
-const CSS: &str = r#"
-body{font-family:"DejaVu Sans",Verdana,sans-serif;margin:0 auto;max-width:1400px;padding:1em 2em;color:#222;line-height:1.4}
-h1{margin-bottom:.2em}h2{border-bottom:2px solid #ddd;padding-bottom:.2em;margin-top:1.8em}
-nav a{margin-right:1em}
-.summary{display:grid;grid-template-columns:repeat(auto-fill,minmax(190px,1fr));gap:.6em;margin:1em 0}
-.summary div{background:#f4f6f8;border-radius:6px;padding:.5em .8em}.summary b{font-size:1.4em;display:block}
-.warnings li{color:#8a4b00}.ok{color:#2a7a2a}
-.mode{background:#eef4fb;border-left:4px solid #2166ac;padding:.5em 1em}
-figure{margin:1em 0}figure svg,figure img{max-width:100%;height:auto;border:1px solid #eee}
-figure[data-file^="plots/heatmap"] svg,figure[data-file^="plots/network"] svg{width:min(100%,1000px)}
-.natural{overflow:auto;max-height:85vh;border:1px solid #ddd}.natural figure svg{width:auto;max-width:none}
-figcaption{font-size:.9em;color:#444;max-width:1100px}.file{color:#888}
-.scroll{max-height:32em;overflow:auto;border:1px solid #ddd}
-table{border-collapse:collapse;font-size:.85em}th,td{padding:3px 7px;border-bottom:1px solid #eee;text-align:left;vertical-align:top}
-th{position:sticky;top:0;background:#f0f0f0;cursor:pointer;user-select:none}th.asc::after{content:" ▲"}th.desc::after{content:" ▼"}
-td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
-tr.verdict-fail,tr.status-failed{background:#fde0dd}tr.verdict-warn,tr.status-flat,tr.status-insufficient_data{background:#fff4d6}
-tr.call-collateral_sensitive td:nth-child(11){color:#2166ac;font-weight:bold}tr.call-cross_resistant td:nth-child(11){color:#b2182b;font-weight:bold}
-.filter{margin:.4em 0;padding:.3em;width:22em}
-.links p{max-height:20em;overflow:auto;font-size:.85em}.links a{margin-right:.6em;white-space:nowrap}
-pre{background:#f6f6f6;padding:.8em;overflow:auto;max-height:30em;font-size:.85em}
-details summary{cursor:pointer;font-weight:bold;margin:.5em 0}
-"#;
+/// The report's style sheet, inlined in its `<style>` element (`assets/report/report.css`).
+pub const CSS: &str = include_str!("../assets/report/report.css");
 
-const SCRIPT: &str = r#"
-(function(){
-  function key(td){var v=td.getAttribute('data-value');if(v!==null&&v!==''&&!isNaN(+v))return +v;return td.textContent.trim().toLowerCase();}
-  document.querySelectorAll('table.sortable').forEach(function(t){
-    t.querySelectorAll('th').forEach(function(th,i){
-      th.addEventListener('click',function(){
-        var asc=!th.classList.contains('asc');
-        t.querySelectorAll('th').forEach(function(h){h.classList.remove('asc','desc');});
-        th.classList.add(asc?'asc':'desc');
-        var body=t.tBodies[0],rows=Array.prototype.slice.call(body.rows);
-        rows.sort(function(a,b){var x=key(a.cells[i]),y=key(b.cells[i]);
-          if(typeof x!==typeof y){x=String(x);y=String(y);}
-          return (x<y?-1:x>y?1:0)*(asc?1:-1);});
-        rows.forEach(function(r){body.appendChild(r);});
-      });
-    });
-  });
-  document.querySelectorAll('input.filter').forEach(function(box){
-    box.addEventListener('input',function(){
-      var q=box.value.toLowerCase(),t=document.getElementById(box.getAttribute('data-table'));
-      Array.prototype.forEach.call(t.tBodies[0].rows,function(r){
-        r.style.display=r.textContent.toLowerCase().indexOf(q)>=0?'':'none';});
-    });
-  });
-})();
-"#;
+/// The report's script, inlined in its `<script>` element (`assets/report/report.js`): table
+/// sorting, filtering and CSV download, figure download, tooltips and panels from the marks.
+pub const SCRIPT: &str = include_str!("../assets/report/report.js");
+
+/// The Content-Security-Policy sources that allow the report's own inline script and style
+/// and nothing else inline: `'sha256-…'` of [`SCRIPT`] and of [`CSS`], as (script-src,
+/// style-src). A server showing `report.html` (`collateral serve`) sends these instead of
+/// `'unsafe-inline'`.
+pub fn inline_sources() -> (String, String) {
+    let hash = |text: &str| {
+        use sha2::Digest;
+        format!(
+            "'sha256-{}'",
+            plot::base64(&sha2::Sha256::digest(text.as_bytes()))
+        )
+    };
+    (hash(SCRIPT), hash(CSS))
+}
 
 /// Builds `report.html` from a run's data and its drawn figures. In [`ReportMode::Full`] every
 /// table is whole; in [`ReportMode::Summary`] the tables are capped to what a reader can use

@@ -269,6 +269,22 @@ fn serve_runs_an_upload_like_collateral_run_and_four_at_once() {
         .map(|s| s["stage"].as_str().unwrap())
         .collect();
     assert!(stages.contains(&"fitting"), "{stages:?}");
+    // The report's policy allows its own inline script and style by their hashes, nothing
+    // else inline and nothing from outside.
+    let report = server.get(&format!("/api/analyses/{id}/files/report.html"));
+    assert_eq!(report.status, 200);
+    let policy = report.header("content-security-policy").unwrap();
+    let (script, style) = collateral::report::inline_sources();
+    assert!(
+        policy.starts_with("default-src 'none'")
+            && policy.contains(&format!("script-src {script};"))
+            && policy.contains(&format!("style-src {style};"))
+            && !policy.contains("unsafe-inline"),
+        "{policy}"
+    );
+    let page = String::from_utf8_lossy(&report.body);
+    assert!(page.contains(&format!("<script>{}</script>", collateral::report::SCRIPT)));
+    assert!(page.contains(&format!("<style>{}</style>", collateral::report::CSS)));
     let shifts = server.get(&format!("/api/analyses/{id}/files/shifts.csv"));
     assert_eq!(shifts.status, 200);
     assert!(shifts
@@ -551,7 +567,7 @@ fn serve_marks_a_run_killed_with_the_server_failed() {
 }
 
 /// Decodes standard base64 (the DevTools protocol's screenshots).
-fn base64(text: &str) -> Vec<u8> {
+pub(crate) fn base64(text: &str) -> Vec<u8> {
     let value = |c: u8| match c {
         b'A'..=b'Z' => c - b'A',
         b'a'..=b'z' => c - b'a' + 26,
@@ -655,6 +671,36 @@ fn serve_page_runs_a_screen_in_headless_chromium() {
             .contains("dropped screen: 9 plates"),
         "{summary}"
     );
+    // The plate maps are drawn: every plate, every well of wells.csv, each naming itself.
+    let wells_rows =
+        String::from_utf8_lossy(&files.iter().find(|(n, _)| *n == "wells.csv").unwrap().1)
+            .lines()
+            .skip(1)
+            .filter(|l| !l.trim().is_empty())
+            .count();
+    let drawn = b.eval(
+        s,
+        "[document.querySelectorAll('#plate-maps svg.plate').length,
+          document.querySelectorAll('#plate-maps rect[data-well]').length,
+          document.querySelector('#plate-maps rect[data-role=\"sample\"] title').textContent]",
+    );
+    assert_eq!(drawn[0], serde_json::json!(9), "{drawn}");
+    assert_eq!(drawn[1], serde_json::json!(wells_rows), "{drawn}");
+    assert!(drawn[2].as_str().unwrap().contains("drug"), "{drawn}");
+    b.eval(
+        s,
+        "document.getElementById('plate-maps').scrollIntoView(); true",
+    );
+    let shot = b.call(
+        Some(s),
+        "Page.captureScreenshot",
+        serde_json::json!({"format": "png"}),
+    );
+    std::fs::write(
+        base.join("serve-plates-screenshot.png"),
+        base64(shot["data"].as_str().unwrap()),
+    )
+    .unwrap();
     let assay = b.eval(s, "document.getElementById('assay').textContent");
     assert!(
         assay.as_str().unwrap().contains("wells = \"wells.csv\""),
@@ -677,6 +723,23 @@ fn serve_page_runs_a_screen_in_headless_chromium() {
         "Emulation.setDeviceMetricsOverride",
         serde_json::json!({"width": 1300, "height": 1400, "deviceScaleFactor": 1, "mobile": false}),
     );
+    // The report's own script runs under the server's policy (allowed by its hash): its
+    // buttons are there, and a heatmap cell answers the pointer inside the frame.
+    let framed = b.eval(
+        s,
+        "(() => { const d = document.getElementById('report').contentDocument;
+            const f = d.querySelector('figure[data-file=\"plots/heatmap.svg\"]');
+            const m = JSON.parse(f.querySelector('script.marks').textContent).m[0];
+            const svg = f.querySelector(':scope > svg'); svg.scrollIntoView();
+            const r = svg.getBoundingClientRect(), vb = svg.viewBox.baseVal;
+            const x = r.left + (m.r[0] + m.r[2] / 2) * r.width / vb.width;
+            const y = r.top + (m.r[1] + m.r[3] / 2) * r.height / vb.height;
+            svg.dispatchEvent(new d.defaultView.MouseEvent('mousemove', {clientX: x, clientY: y, bubbles: true}));
+            const tip = d.getElementById('tip');
+            return [d.querySelectorAll('button.csv').length > 0, !tip.hidden && tip.innerText.startsWith(m.t[0])]; })()",
+    );
+    assert_eq!(framed, serde_json::json!([true, true]));
+    b.eval(s, "document.getElementById('report').contentWindow.scrollTo(0, 0); window.scrollTo(0, 0); true");
     let shot = b.call(
         Some(s),
         "Page.captureScreenshot",

@@ -125,6 +125,104 @@ function problemsTable(problems, cls) {
   return wrap;
 }
 
+// ---- Plate maps: the wells as the readers understood them (`layout` of /api/validate) ----
+
+const SVG = "http://www.w3.org/2000/svg";
+
+function svgEl(tag, attrs) {
+  const e = document.createElementNS(SVG, tag);
+  for (const [k, v] of Object.entries(attrs || {})) e.setAttribute(k, v);
+  return e;
+}
+
+function rowName(r) {
+  const A = 65;
+  return r < 26 ? String.fromCharCode(A + r) : String.fromCharCode(A + Math.floor(r / 26) - 1) + String.fromCharCode(A + (r % 26));
+}
+
+const ROLE_FILL = { vehicle: "#b9e0b0", blank: "#5f6b73", empty: "#ffffff" };
+
+// A drug's hue (golden-angle steps, so neighbours differ) and, per concentration, a lightness
+// from pale (lowest) to deep (highest) on a log scale.
+function wellColours(layout) {
+  const range = new Map();
+  for (const p of layout.plates) {
+    for (const w of p.wells) {
+      if (w[2] !== "sample" || w[4] < 0 || !(w[5] > 0)) continue;
+      const r = range.get(w[4]) || [Infinity, -Infinity];
+      const x = Math.log10(w[5]);
+      range.set(w[4], [Math.min(r[0], x), Math.max(r[1], x)]);
+    }
+  }
+  return (w) => {
+    if (w[2] !== "sample") return ROLE_FILL[w[2]] || "#ffffff";
+    const hue = w[4] < 0 ? 0 : (w[4] * 137.508) % 360;
+    const r = range.get(w[4]);
+    const t = r && r[1] > r[0] && w[5] > 0 ? (Math.log10(w[5]) - r[0]) / (r[1] - r[0]) : 0.5;
+    return `hsl(${hue.toFixed(1)}, 65%, ${(82 - 47 * t).toFixed(1)}%)`;
+  };
+}
+
+function drawPlates(box, layout) {
+  box.replaceChildren();
+  if (!layout || !layout.plates || layout.plates.length === 0) {
+    box.append(el("p", "No plate could be drawn (see the problems above)."));
+    return;
+  }
+  const colour = wellColours(layout);
+  for (const p of layout.plates) {
+    const cell = Math.max(8, Math.min(28, Math.floor(520 / p.columns)));
+    const left = 26, top = 16;
+    const svg = svgEl("svg", {
+      class: "plate", "data-plate": p.plate, width: left + cell * p.columns + 2, height: top + cell * p.rows + 2,
+      viewBox: `0 0 ${left + cell * p.columns + 2} ${top + cell * p.rows + 2}`, role: "img",
+    });
+    const font = Math.min(11, cell - 1);
+    for (let c = 0; c < p.columns; c++) {
+      if (p.columns > 24 && c % 4 !== 0) continue;
+      const t = svgEl("text", { x: left + cell * c + cell / 2, y: top - 4, "text-anchor": "middle", "font-size": font });
+      t.textContent = String(c + 1);
+      svg.append(t);
+    }
+    for (let r = 0; r < p.rows; r++) {
+      const t = svgEl("text", { x: left - 4, y: top + cell * r + cell / 2 + font / 3, "text-anchor": "end", "font-size": font });
+      t.textContent = rowName(r);
+      svg.append(t);
+    }
+    for (const w of p.wells) {
+      const [row, col, role, line, drug, conc, read] = w;
+      const x = left + cell * col, y = top + cell * row;
+      const rect = svgEl("rect", { x, y, width: cell, height: cell, fill: colour(w), stroke: "#cbd2d9", "stroke-width": 0.5, "data-well": rowName(row) + (col + 1), "data-role": role });
+      const what = [rowName(row) + (col + 1), role];
+      if (line >= 0) what.push(layout.lines[line]);
+      if (drug >= 0) what.push(layout.drugs[drug] + (conc == null ? "" : ` ${conc}`));
+      if (!read) what.push("no numeric reading");
+      const title = svgEl("title");
+      title.textContent = what.join(" · ");
+      rect.append(title);
+      svg.append(rect);
+      if (!read) {
+        svg.append(svgEl("path", { d: `M${x + 2} ${y + 2}L${x + cell - 2} ${y + cell - 2}M${x + cell - 2} ${y + 2}L${x + 2} ${y + cell - 2}`, stroke: "#b42318", "stroke-width": 1.5 }));
+      }
+    }
+    const fig = el("figure", null, { class: "plate-map" });
+    fig.append(svg, el("figcaption", `plate ${p.plate} (${p.rows * p.columns} wells)`));
+    box.append(fig);
+  }
+  if (layout.total > layout.plates.length) {
+    box.append(el("p", `The first ${layout.plates.length} of ${layout.total} plates are drawn; every plate is in the text maps below.`));
+  }
+  if (layout.drugs.length > 0) {
+    const legend = el("p", null, { class: "plate-legend" });
+    layout.drugs.forEach((d, i) => {
+      const swatch = svgEl("svg", { width: 12, height: 12, class: "swatch" });
+      swatch.append(svgEl("rect", { width: 12, height: 12, fill: `hsl(${((i * 137.508) % 360).toFixed(1)}, 65%, 50%)` }));
+      legend.append(swatch, el("span", ` ${d} `));
+    });
+    box.append(legend);
+  }
+}
+
 async function check() {
   if (chosen.size === 0) { alert("Add the files first."); return; }
   $("check").disabled = true;
@@ -138,6 +236,7 @@ async function check() {
     box.append(problemsTable(v.problems, "problem"), problemsTable(v.warnings, "warning"));
     $("summary").textContent = v.summary || "";
     $("maps").textContent = v.maps || "";
+    drawPlates($("plate-maps"), v.layout);
     $("assay").textContent = v.assay || "";
     const link = $("assay-download");
     if (link.href.startsWith("blob:")) URL.revokeObjectURL(link.href);

@@ -14,6 +14,7 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use super::cluster::{self, Clustering};
 use super::data::RunData;
+use super::marks::{panel_key, Mark, Marks, Shape};
 use super::style::{self, FONT};
 use super::{plot_err, Draw, PlotOptions};
 use crate::shift::{Bound, Call};
@@ -32,6 +33,8 @@ pub struct Cell {
     pub log2_fc: f64,
     /// `=`, `>` or `<`; `None` when empty.
     pub qualifier: Option<Bound>,
+    /// 95 % CI of the log2 fold change (NaN when there is none).
+    pub ci: (f64, f64),
     /// q value (NaN for censored bounds).
     pub q_value: f64,
     /// The call (`None` in tests of labels alone).
@@ -67,6 +70,46 @@ impl Cell {
     }
 }
 
+/// The lines a heatmap cell shows under the pointer: `LINE × DRUG`, the log2 fold change of
+/// `metric` with its bound and 95 % CI, q, the call, and the selecting drug.
+pub fn shift_tip(
+    label: &str,
+    drug: &str,
+    selected_with: &str,
+    c: &Cell,
+    metric: &str,
+) -> Vec<String> {
+    let bound = match c.qualifier {
+        Some(bound @ (Bound::Greater | Bound::Less)) => format!("{} ", bound.symbol()),
+        _ => String::new(),
+    };
+    let number = |x: f64| {
+        if x.is_finite() {
+            style::short_number(x)
+        } else {
+            "NA".to_string()
+        }
+    };
+    let ci = if c.ci.0.is_finite() && c.ci.1.is_finite() {
+        format!(" (95% CI {} to {})", number(c.ci.0), number(c.ci.1))
+    } else {
+        String::new()
+    };
+    let mut tip = vec![
+        format!("{label} × {drug}"),
+        format!("log2 FC of {metric}: {bound}{}{ci}", number(c.log2_fc)),
+        format!("q = {}", number(c.q_value)),
+        format!(
+            "call: {}",
+            c.call.map_or("none", |call| call.name()).replace('_', " ")
+        ),
+    ];
+    if !selected_with.is_empty() {
+        tip.push(format!("selected with {selected_with}"));
+    }
+    tip
+}
+
 /// How the cells are drawn.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Style {
@@ -82,6 +125,9 @@ pub struct Heatmap {
     /// Row labels (the resistant line, or `LINE rep R` for lines reported per replicate) with
     /// the line's selecting drug.
     pub rows: Vec<(String, String)>,
+    /// Each row's resistant line (the row label without its replicate), whose dose-response
+    /// panels a click on the row's cells opens.
+    pub row_lines: Vec<String>,
     /// Drug columns.
     pub drugs: Vec<String>,
     /// `cells[row][column]`, `None` where `shifts.csv` has no row.
@@ -119,6 +165,7 @@ impl Heatmap {
     /// lines and drugs, rows and columns clustered.
     pub fn new(data: &RunData, options: &PlotOptions) -> Heatmap {
         let mut rows: Vec<(String, String)> = Vec::new();
+        let mut row_lines: Vec<String> = Vec::new();
         let mut row_index = std::collections::HashMap::new();
         let mut drugs: Vec<String> = Vec::new();
         let mut drug_index = std::collections::HashMap::new();
@@ -131,6 +178,7 @@ impl Heatmap {
             let label = s.row_label();
             let r = *row_index.entry(label.clone()).or_insert_with(|| {
                 rows.push((label, s.selected_with.clone()));
+                row_lines.push(s.resistant_line.clone());
                 rows.len() - 1
             });
             let d = *drug_index.entry(s.drug.clone()).or_insert_with(|| {
@@ -144,6 +192,7 @@ impl Heatmap {
                 Cell {
                     log2_fc: s.log2_fc,
                     qualifier: s.log2_fc_qualifier,
+                    ci: (s.ci_low, s.ci_high),
                     q_value: s.q_value,
                     call: Some(s.call),
                 },
@@ -179,6 +228,7 @@ impl Heatmap {
         };
         let mut heatmap = Heatmap {
             rows,
+            row_lines,
             drugs,
             cells,
             limit,
@@ -199,6 +249,10 @@ impl Heatmap {
     /// The heatmap with rows and columns taken in these orders (original indices).
     fn reordered(self, row_order: &[usize], drug_order: &[usize]) -> Heatmap {
         let rows = row_order.iter().map(|&r| self.rows[r].clone()).collect();
+        let row_lines = row_order
+            .iter()
+            .map(|&r| self.row_lines[r].clone())
+            .collect();
         let drugs = drug_order.iter().map(|&d| self.drugs[d].clone()).collect();
         let cells = row_order
             .iter()
@@ -211,6 +265,7 @@ impl Heatmap {
             .collect();
         Heatmap {
             rows,
+            row_lines,
             drugs,
             cells,
             ..self
@@ -406,6 +461,36 @@ impl Heatmap {
             ),
         };
         Geometry { left, top, cw, ch }
+    }
+
+    /// What each labelled cell stands for, at `size` (as drawn): its line, drug, log2 fold
+    /// change with CI, q and call, opening the line × drug's dose-response panel. A raster has
+    /// none: its many thousand cells would outweigh the page, and its labelled view
+    /// ([`Heatmap::top`]) has them.
+    pub fn marks(&self, size: (u32, u32)) -> Marks {
+        let mut marks = Marks::default();
+        if self.style == Style::Raster {
+            return marks;
+        }
+        let g = self.geometry(size);
+        for (i, row) in self.cells.iter().enumerate() {
+            let (label, selected) = &self.rows[i];
+            for (j, cell) in row.iter().enumerate() {
+                let Some(c) = cell else { continue };
+                let drug = &self.drugs[j];
+                marks.marks.push(Mark {
+                    shape: Shape::Rect(
+                        (g.left + g.cw * j as i32) as f64,
+                        (g.top + g.ch * i as i32) as f64,
+                        g.cw as f64,
+                        g.ch as f64,
+                    ),
+                    tip: shift_tip(label, drug, selected, c, &self.metric),
+                    opens: Some(panel_key(&self.row_lines[i], drug)),
+                });
+            }
+        }
+        marks
     }
 
     /// A sentence for the report.
@@ -859,6 +944,7 @@ mod tests {
         Cell {
             log2_fc: fc,
             qualifier: Bound::parse(qualifier),
+            ci: (f64::NAN, f64::NAN),
             q_value: q,
             call: None,
         }
@@ -889,6 +975,7 @@ mod tests {
             rows: (0..3)
                 .map(|r| (format!("line{r}"), String::new()))
                 .collect(),
+            row_lines: (0..3).map(|r| format!("line{r}")).collect(),
             drugs,
             cells,
             limit: 4.0,

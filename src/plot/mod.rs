@@ -10,6 +10,7 @@ pub mod data;
 pub mod dose_response;
 pub mod heatmap;
 pub mod lineages;
+pub mod marks;
 pub mod network;
 pub mod plan;
 pub mod plate_map;
@@ -91,12 +92,26 @@ pub struct Figure {
     pub kind: Kind,
     /// The encoded image (SVG text or PNG).
     pub bytes: Vec<u8>,
+    /// What its cells, edges and points stand for, for the report's tooltips (empty for
+    /// figures without such marks).
+    pub marks: marks::Marks,
 }
 
 /// Something that draws itself on any plotters backend.
 pub trait Draw {
     /// Draws on `root`, which is already filled white.
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), String>;
+
+    /// Draws as [`Draw::draw`] and notes what the marks drawn stand for (figures the report
+    /// makes answer a pointer override this; the drawing is the same either way).
+    fn draw_marked<DB: DrawingBackend>(
+        &self,
+        root: &DrawingArea<DB, Shift>,
+        marks: &mut marks::Marks,
+    ) -> Result<(), String> {
+        let _ = marks;
+        self.draw(root)
+    }
 }
 
 /// Turns a plotters error into a message.
@@ -106,24 +121,34 @@ pub(crate) fn plot_err<E: std::fmt::Display>(e: E) -> String {
 
 /// Draws `figure` into an image of `size` pixels in `format`.
 pub fn render(figure: &impl Draw, format: Format, size: (u32, u32)) -> Result<Vec<u8>, String> {
+    render_marked(figure, format, size).map(|(bytes, _)| bytes)
+}
+
+/// Draws `figure` as [`render`] does, and returns what its marks stand for too.
+pub fn render_marked(
+    figure: &impl Draw,
+    format: Format,
+    size: (u32, u32),
+) -> Result<(Vec<u8>, marks::Marks), String> {
     style::ensure_font()?;
+    let mut marks = marks::Marks::default();
     match format {
         Format::Svg => {
             let mut text = String::new();
             {
                 let root = SVGBackend::with_string(&mut text, size).into_drawing_area();
                 root.fill(&WHITE).map_err(plot_err)?;
-                figure.draw(&root)?;
+                figure.draw_marked(&root, &mut marks)?;
                 root.present().map_err(plot_err)?;
             }
-            Ok(text.into_bytes())
+            Ok((text.into_bytes(), marks))
         }
         Format::Png => {
             let mut rgb = vec![0u8; size.0 as usize * size.1 as usize * 3];
             {
                 let root = BitMapBackend::with_buffer(&mut rgb, size).into_drawing_area();
                 root.fill(&WHITE).map_err(plot_err)?;
-                figure.draw(&root)?;
+                figure.draw_marked(&root, &mut marks)?;
                 root.present().map_err(plot_err)?;
             }
             let mut png = Vec::new();
@@ -135,7 +160,7 @@ pub fn render(figure: &impl Draw, format: Format, size: (u32, u32)) -> Result<Ve
                 image::ColorType::Rgb8,
             )
             .map_err(plot_err)?;
-            Ok(png)
+            Ok((png, marks))
         }
     }
 }
@@ -258,6 +283,7 @@ pub fn draw_all(
         caption: qc.caption(),
         kind: Kind::QcOverview,
         bytes: render(&qc, options.format, options.size_or(qc.size())).map_err(failed)?,
+        marks: marks::Marks::default(),
     })?;
     if data.compared {
         draw_comparison(data, options, sink, &failed)?;
@@ -267,11 +293,14 @@ pub fn draw_all(
     if ReportMode::of(data, options) == ReportMode::Summary {
         let panel = options.size_or(dose_response::PANEL_SIZE);
         for h in curves.highlights() {
+            let (bytes, marks) =
+                render_marked(&h, options.format, h.size(panel)).map_err(failed)?;
             sink(Figure {
                 name: format!("plots/{}.{ext}", h.stem()),
                 caption: h.caption(),
                 kind: Kind::Highlights,
-                bytes: render(&h, options.format, h.size(panel)).map_err(failed)?,
+                bytes,
+                marks,
             })?;
         }
     }
@@ -306,6 +335,7 @@ fn draw_comparison(
             caption: hm.caption(),
             kind: Kind::Heatmap,
             bytes: bytes.map_err(failed)?,
+            marks: hm.marks(size),
         })?;
         if let Some(top) = hm.top() {
             sink(Figure {
@@ -313,6 +343,7 @@ fn draw_comparison(
                 caption: top.caption(),
                 kind: Kind::HeatmapTop,
                 bytes: render(&top, options.format, top.size()).map_err(failed)?,
+                marks: top.marks(top.size()),
             })?;
         }
     }
@@ -322,6 +353,7 @@ fn draw_comparison(
         caption: net.caption(),
         kind: Kind::Network,
         bytes: render(&net, options.format, options.size_or(net.size())).map_err(failed)?,
+        marks: net.marks(options.size_or(net.size())),
     })?;
     let plan_csv = data.dir.join("plan.csv");
     if plan_csv.is_file() {
@@ -331,6 +363,7 @@ fn draw_comparison(
             caption: figure.caption(),
             kind: Kind::Plan,
             bytes: render(&figure, options.format, figure.size()).map_err(failed)?,
+            marks: marks::Marks::default(),
         })?;
     }
     if let Some(map) = lineages::LikelihoodMap::new(data) {
@@ -339,6 +372,7 @@ fn draw_comparison(
             caption: map.caption(),
             kind: Kind::Likelihood,
             bytes: render(&map, options.format, map.size()).map_err(failed)?,
+            marks: marks::Marks::default(),
         })?;
     }
     Ok(())
@@ -364,6 +398,7 @@ fn draw_trajectories(
                 caption: t.caption(),
                 kind: Kind::Trajectory,
                 bytes: render(t, options.format, t.size(panel))?,
+                marks: marks::Marks::default(),
             }))
         },
         sink,
@@ -394,11 +429,13 @@ fn draw_grids(
             let Some(grid) = curves.grid(line, parental.as_deref()) else {
                 return Ok(None);
             };
+            let (bytes, marks) = render_marked(&grid, options.format, grid.size(panel))?;
             Ok(Some(Figure {
                 name: format!("plots/dose_response/{stem}.{ext}"),
                 caption: grid.caption(),
                 kind: Kind::Grid,
-                bytes: render(&grid, options.format, grid.size(panel))?,
+                bytes,
+                marks,
             }))
         },
         sink,
@@ -426,6 +463,7 @@ fn draw_drug_overviews(
                 caption: overview.caption(),
                 kind: Kind::DrugOverview,
                 bytes: render(&overview, options.format, options.size_or(overview.size()))?,
+                marks: marks::Marks::default(),
             }))
         },
         sink,
@@ -454,6 +492,7 @@ fn draw_plate_maps(
                 caption: map.caption(),
                 kind: Kind::PlateMap,
                 bytes: render(&map, options.format, map.size(panel))?,
+                marks: marks::Marks::default(),
             }))
         },
         sink,

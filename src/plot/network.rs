@@ -12,6 +12,7 @@ use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use super::data::{CycleRow, EdgeRow, RunData};
+use super::marks::{Mark, Marks, Shape};
 use super::style::{self, short_number, FONT};
 use super::{plot_err, Draw, PlotOptions};
 use crate::shift::Call;
@@ -36,6 +37,9 @@ pub struct Network {
     pub drugs: Vec<String>,
     /// Edges drawn: CS and CR only, self-loops left out.
     pub edges: Vec<EdgeRow>,
+    /// Per edge, the pooled shifts behind it (lines selected with the source drug, tested on
+    /// the target), as lines of text for the report's tooltip.
+    pub behind: Vec<Vec<String>>,
     /// Top cycles.
     pub cycles: Vec<CycleRow>,
     /// Cycles in `cycles.csv`.
@@ -84,9 +88,11 @@ impl Network {
             (drugs, edges, None)
         };
         let limit = style::symmetric_limit(edges.iter().map(|e| e.log2_fc));
+        let behind = edges.iter().map(|e| shifts_behind(data, e)).collect();
         Network {
             drugs,
             edges,
+            behind,
             cycles: data.cycles.iter().take(LISTED_CYCLES).cloned().collect(),
             total_cycles: data.cycles.len(),
             limit,
@@ -124,7 +130,7 @@ impl Draw for Network {
         let list_w = LIST_WIDTH.min(w / 2);
         let (graph, list) = root.split_horizontally(w - list_w);
         self.draw_title(&graph)?;
-        let ring = Ring::of(&graph, self.drugs.len());
+        let ring = Ring::of(graph.dim_in_pixel(), self.drugs.len());
         for e in &self.edges {
             self.draw_edge(&graph, &ring, e)?;
         }
@@ -145,8 +151,8 @@ struct Ring {
 }
 
 impl Ring {
-    fn of<DB: DrawingBackend>(graph: &DrawingArea<DB, Shift>, drugs: usize) -> Ring {
-        let (gw, gh) = graph.dim_in_pixel();
+    /// The ring of `drugs` drugs on a graph area of `(gw, gh)` pixels.
+    fn of((gw, gh): (u32, u32), drugs: usize) -> Ring {
         let cx = gw as f64 / 2.0;
         let cy = (gh as f64 + 40.0) / 2.0;
         // Room for labels outside the circle.
@@ -211,7 +217,108 @@ fn draw_node<DB: DrawingBackend>(
         .map_err(plot_err)
 }
 
+/// Where an edge's arrow is drawn: from `start` to `tip`, `width` wide, along `unit`.
+struct Arrow {
+    start: (f64, f64),
+    tip: (f64, f64),
+    width: f64,
+    unit: (f64, f64),
+}
+
+/// The pooled shifts behind an edge, a line of text each (at most 12, then a count).
+fn shifts_behind(data: &RunData, e: &EdgeRow) -> Vec<String> {
+    const SHOWN: usize = 12;
+    let rows: Vec<String> = data
+        .pooled_shifts()
+        .filter(|s| s.selected_with == e.source && s.drug == e.target)
+        .map(|s| {
+            let bound = match s.log2_fc_qualifier {
+                Some(b @ (crate::shift::Bound::Greater | crate::shift::Bound::Less)) => {
+                    format!("{} ", b.symbol())
+                }
+                _ => String::new(),
+            };
+            let ci = if s.ci_low.is_finite() && s.ci_high.is_finite() {
+                format!(
+                    " (CI {} to {})",
+                    short_number(s.ci_low),
+                    short_number(s.ci_high)
+                )
+            } else {
+                String::new()
+            };
+            format!(
+                "{}: log2 FC {bound}{}{ci}, q = {}, {}",
+                s.resistant_line,
+                short_number(s.log2_fc),
+                short_number(s.q_value),
+                s.call.name().replace('_', " ")
+            )
+        })
+        .collect();
+    let more = rows.len().saturating_sub(SHOWN);
+    let mut out: Vec<String> = rows.into_iter().take(SHOWN).collect();
+    if more > 0 {
+        out.push(format!("… and {more} more lines in shifts.csv"));
+    }
+    out
+}
+
 impl Network {
+    /// Where the arrow of edge `e` goes, when both its drugs are on the ring.
+    fn arrow(&self, ring: &Ring, e: &EdgeRow) -> Option<Arrow> {
+        let at = |d: &str| self.drugs.iter().position(|x| x == d).map(|i| ring.pos[i]);
+        let (a, b) = (at(&e.source)?, at(&e.target)?);
+        let width = if e.log2_fc.is_finite() {
+            1.0 + 5.0 * (e.log2_fc.abs() / self.limit).min(1.0)
+        } else {
+            1.0
+        };
+        let (dx, dy) = (b.0 - a.0, b.1 - a.1);
+        let len = (dx * dx + dy * dy).sqrt().max(1e-9);
+        let (ux, uy) = (dx / len, dy / len);
+        // A → B and B → A are both possible: shift each to its own right-hand side.
+        let (ox, oy) = (-uy * 5.0, ux * 5.0);
+        Some(Arrow {
+            start: (a.0 + ux * NODE_RADIUS + ox, a.1 + uy * NODE_RADIUS + oy),
+            tip: (
+                b.0 - ux * (NODE_RADIUS + 2.0) + ox,
+                b.1 - uy * (NODE_RADIUS + 2.0) + oy,
+            ),
+            width,
+            unit: (ux, uy),
+        })
+    }
+
+    /// What each edge stands for, at `size` (as drawn): its drugs, median log2 fold change,
+    /// call and the shifts behind it.
+    pub fn marks(&self, (w, h): (u32, u32)) -> Marks {
+        let list_w = LIST_WIDTH.min(w / 2);
+        let ring = Ring::of((w - list_w, h), self.drugs.len());
+        let mut marks = Marks::default();
+        for (e, behind) in self.edges.iter().zip(&self.behind) {
+            let Some(a) = self.arrow(&ring, e) else {
+                continue;
+            };
+            let mut tip = vec![
+                format!("{} → {}", e.source, e.target),
+                format!(
+                    "median log2 FC {}, {}",
+                    short_number(e.log2_fc),
+                    e.call.map_or("mixed", |c| c.name()).replace('_', " ")
+                ),
+                format!("lines selected with {}:", e.source),
+            ];
+            tip.extend(behind.iter().cloned());
+            marks.marks.push(Mark {
+                shape: Shape::Segment(a.start.0, a.start.1, a.tip.0, a.tip.1, a.width.max(4.0)),
+                tip,
+                opens: None,
+            });
+        }
+        marks
+    }
+
     /// The title, saying when only the strongest edges are drawn.
     fn draw_title<DB: DrawingBackend>(&self, graph: &DrawingArea<DB, Shift>) -> Result<(), String> {
         let title = match self.part_of {
@@ -237,26 +344,16 @@ impl Network {
         ring: &Ring,
         e: &EdgeRow,
     ) -> Result<(), String> {
-        let at = |d: &str| self.drugs.iter().position(|x| x == d).map(|i| ring.pos[i]);
-        let (Some(a), Some(b)) = (at(&e.source), at(&e.target)) else {
+        let Some(Arrow {
+            start,
+            tip,
+            width,
+            unit: (ux, uy),
+        }) = self.arrow(ring, e)
+        else {
             return Ok(());
         };
         let colour = style::call_colour(e.call);
-        let width = if e.log2_fc.is_finite() {
-            1.0 + 5.0 * (e.log2_fc.abs() / self.limit).min(1.0)
-        } else {
-            1.0
-        };
-        let (dx, dy) = (b.0 - a.0, b.1 - a.1);
-        let len = (dx * dx + dy * dy).sqrt().max(1e-9);
-        let (ux, uy) = (dx / len, dy / len);
-        // A → B and B → A are both possible: shift each to its own right-hand side.
-        let (ox, oy) = (-uy * 5.0, ux * 5.0);
-        let start = (a.0 + ux * NODE_RADIUS + ox, a.1 + uy * NODE_RADIUS + oy);
-        let tip = (
-            b.0 - ux * (NODE_RADIUS + 2.0) + ox,
-            b.1 - uy * (NODE_RADIUS + 2.0) + oy,
-        );
         let head = 8.0 + 1.5 * width;
         let base = (tip.0 - ux * head, tip.1 - uy * head);
         let half = head * 0.5;

@@ -39,9 +39,20 @@ pub struct App {
 
 /// The policy of the page and the API: nothing but this server, no inline code.
 const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; frame-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
-/// The policy of a run's `report.html`: one offline file with its own inline styles and
-/// scripts, shown in the page's frame; still nothing from outside.
-const CSP_REPORT: &str = "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'self'";
+/// The policy of a run's `report.html`: one offline file, shown in the page's frame, whose own
+/// inline script and style sheet are allowed by their hashes (`report::inline_sources`) — no
+/// `'unsafe-inline'`, so no other inline code runs; still nothing from outside. Its figures'
+/// downloads are made in the page (`blob:`), its tooltips' numbers are data blocks.
+fn csp_report() -> &'static HeaderValue {
+    static POLICY: std::sync::OnceLock<HeaderValue> = std::sync::OnceLock::new();
+    POLICY.get_or_init(|| {
+        let (script, style) = crate::report::inline_sources();
+        let policy = format!(
+            "default-src 'none'; script-src {script}; style-src {style}; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'self'"
+        );
+        HeaderValue::from_str(&policy).expect("a policy of ASCII text")
+    })
+}
 
 /// The bundled example (Iwasawa et al. 2022, one Biomek plate with its layout), so a first
 /// visit can run something without files of its own.
@@ -374,7 +385,8 @@ async fn create(Shared(app): Shared<Arc<App>>, parts: Multipart) -> Response {
 }
 
 /// `POST /api/validate`: what `collateral validate` says of an upload (summary, plate maps,
-/// problems, warnings) and the assay file it would run, without keeping anything.
+/// problems, warnings), every plate's wells for the page to draw (`plates::layout`), and the
+/// assay file it would run, without keeping anything.
 async fn validate(Shared(app): Shared<Arc<App>>, parts: Multipart) -> Response {
     let mut upload = match receive(&app, parts).await {
         Ok(u) => u,
@@ -397,6 +409,7 @@ async fn validate(Shared(app): Shared<Arc<App>>, parts: Multipart) -> Response {
                 "assay": assay,
                 "summary": v.summary.replace(&format!("{}/", input.display()), ""),
                 "maps": v.maps,
+                "layout": super::plates::layout(&input.join(ASSAY_FILE)),
                 "problems": located(&v.problems),
                 "warnings": located(&v.warnings),
             }),
@@ -508,10 +521,7 @@ async fn serve_file(app: &App, id: &str, dir: &str, rel: &str, download: bool) -
     let mut response = ([(header::CONTENT_TYPE, kind)], Body::from(bytes)).into_response();
     let h = response.headers_mut();
     if kind.starts_with("text/html") {
-        h.insert(
-            header::CONTENT_SECURITY_POLICY,
-            HeaderValue::from_static(CSP_REPORT),
-        );
+        h.insert(header::CONTENT_SECURITY_POLICY, csp_report().clone());
     }
     if download || !(kind.starts_with("text/") || kind.starts_with("image/")) {
         let name = path

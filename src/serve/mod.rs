@@ -6,9 +6,11 @@
 //!
 //! Each analysis lives in its own folder under the data folder ([`store`]); runs use the
 //! library in memory on a bounded pool ([`runner`]); uploads are checked before anything is
-//! read ([`upload`]); the routes are in [`http`].
+//! read ([`upload`]); the routes are in [`http`]; the plate maps the page draws come from
+//! [`plates`].
 
 pub mod http;
+pub mod plates;
 pub mod runner;
 pub mod store;
 pub mod upload;

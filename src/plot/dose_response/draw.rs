@@ -3,10 +3,20 @@
 
 use plotters::coord::types::RangedCoordf64;
 
+use crate::plot::marks::{panel_key, Mark, Marks, PanelArea, Shape};
+
 use super::*;
 
 impl Draw for Grid {
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), String> {
+        self.draw_marked(root, &mut Marks::default())
+    }
+
+    fn draw_marked<DB: DrawingBackend>(
+        &self,
+        root: &DrawingArea<DB, Shift>,
+        marks: &mut Marks,
+    ) -> Result<(), String> {
         let title = match &self.parental {
             Some(p) => format!("{} vs parental {}", self.line, p),
             None => self.line.clone(),
@@ -16,17 +26,19 @@ impl Draw for Grid {
             entries.push((format!("{p} (parental)"), PARENTAL_GREY));
         }
         entries.push((self.line.clone(), RESISTANT_ORANGE));
-        draw_panels(root, title, &entries, self)
+        draw_panels(root, title, &entries, self, marks)
     }
 }
 
 /// The figure a [`Grid`] and [`Highlights`] both are: a title, a legend of the lines' colours
-/// (`entries`) and the marks, then the panels in rows of at most [`MAX_COLUMNS`].
+/// (`entries`) and the marks, then the panels in rows of at most [`MAX_COLUMNS`]. Each panel's
+/// area and its mean points go into `marks`.
 pub(super) fn draw_panels<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
     title: String,
     entries: &[(String, RGBColor)],
     grid: &Grid,
+    marks: &mut Marks,
 ) -> Result<(), String> {
     let (header, body) = root.split_vertically(HEADER);
     header
@@ -65,13 +77,32 @@ pub(super) fn draw_panels<DB: DrawingBackend>(
     let (rows, cols) = grid.shape();
     let areas = body.split_evenly((rows, cols));
     for (panel, area) in grid.panels.iter().zip(areas.iter()) {
-        draw_panel(panel, area, &grid.unit, grid.response)?;
+        let line = panel.line.as_deref().unwrap_or(&grid.line);
+        let (xs, ys) = area.get_pixel_range();
+        marks.panels.push(PanelArea {
+            rect: (
+                xs.start as f64,
+                ys.start as f64,
+                (xs.end - xs.start) as f64,
+                (ys.end - ys.start) as f64,
+            ),
+            key: panel_key(line, &panel.drug),
+        });
+        draw_panel(panel, area, &grid.unit, grid.response, marks)?;
     }
     Ok(())
 }
 
 impl Draw for Highlights {
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), String> {
+        self.draw_marked(root, &mut Marks::default())
+    }
+
+    fn draw_marked<DB: DrawingBackend>(
+        &self,
+        root: &DrawingArea<DB, Shift>,
+        marks: &mut Marks,
+    ) -> Result<(), String> {
         let entries = [
             ("parental line".to_string(), PARENTAL_GREY),
             (
@@ -79,7 +110,7 @@ impl Draw for Highlights {
                 RESISTANT_ORANGE,
             ),
         ];
-        draw_panels(root, self.title(), &entries, &self.as_grid())
+        draw_panels(root, self.title(), &entries, &self.as_grid(), marks)
     }
 }
 
@@ -183,12 +214,13 @@ pub(super) fn short_call(call: Call) -> &'static str {
 }
 
 /// One panel: its heading (the call or the replicates' calls, and the potencies), then its
-/// chart of every series, or a note when no well is usable.
+/// chart of every series, or a note when no well is usable. Its mean points go into `marks`.
 pub(super) fn draw_panel<DB: DrawingBackend>(
     panel: &Panel,
     area: &DrawingArea<DB, Shift>,
     unit: &str,
     response: Response,
+    marks: &mut Marks,
 ) -> Result<(), String> {
     let (top, plot) = area.split_vertically(38);
     draw_heading(panel, &top, unit, response)?;
@@ -246,6 +278,7 @@ pub(super) fn draw_panel<DB: DrawingBackend>(
     }
     for s in &panel.series {
         draw_series(&mut chart, s, x_range, y_range)?;
+        mark_means(&chart, s, &panel.drug, unit, response, y_range, marks);
     }
     Ok(())
 }
@@ -333,6 +366,38 @@ fn padded_range(xs: &[f64]) -> (f64, f64) {
         (x_min / pad, x_max * pad)
     } else {
         (x_min / 10.0, x_min * 10.0)
+    }
+}
+
+/// Notes each mean point of a series (where it was drawn, clamped to the panel) with its line,
+/// drug, dose, mean response ± SD and the number of wells.
+fn mark_means<DB: DrawingBackend>(
+    chart: &PanelChart<'_, DB>,
+    s: &Series,
+    drug: &str,
+    unit: &str,
+    response: Response,
+    (y_lo, y_hi): (f64, f64),
+    marks: &mut Marks,
+) {
+    let what = response.axis_label();
+    for &(x, m, sd) in &s.means {
+        let (px, py) = chart.backend_coord(&(x, m.clamp(y_lo, y_hi)));
+        let wells = s.points.iter().filter(|p| p.0 == x).count();
+        let role = if s.parental { " (parental)" } else { "" };
+        marks.marks.push(Mark {
+            shape: Shape::Dot(px as f64, py as f64, 3.0),
+            tip: vec![
+                format!("{}{role} × {drug}", s.line),
+                format!("dose {} {unit}", short_number(x)),
+                format!(
+                    "{what} {} ± {} (mean ± SD of {wells})",
+                    short_number(m),
+                    short_number(sd)
+                ),
+            ],
+            opens: None,
+        });
     }
 }
 
