@@ -1,7 +1,7 @@
 //! What a run computes on: a screen's wells, lines and settings, read from an assay file or
 //! built in memory.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
@@ -43,6 +43,9 @@ pub struct Screen {
     pub assay_path: Option<PathBuf>,
     /// Where problems with the wells point: the wells table, or the assay file for plate files.
     pub(crate) wells_origin: PathBuf,
+    /// The file each plate was read from (plate files; empty otherwise), for the checks'
+    /// locations.
+    pub(crate) plate_files: BTreeMap<String, PathBuf>,
 }
 
 impl Screen {
@@ -92,7 +95,13 @@ impl Screen {
         if let Some(p) = growth_metric_problem(&assay, assay_path, &read.table, lines.as_ref()) {
             return Err(Error::config(p.location, p.message));
         }
+        let plate_files = read
+            .plates
+            .iter()
+            .map(|p| (p.plate.clone(), p.file.clone()))
+            .collect();
         Ok(Screen {
+            plate_files,
             wells_origin: assay
                 .wells
                 .clone()
@@ -159,6 +168,7 @@ impl Screen {
             inputs: Vec::new(),
             assay_path: None,
             wells_origin: PathBuf::new(),
+            plate_files: BTreeMap::new(),
         })
     }
 
