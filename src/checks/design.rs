@@ -20,8 +20,7 @@ pub const MIN_DOSES: usize = 4;
 /// What the design checks found: errors stop a run (and fail `validate`), warnings are said.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct DesignFindings {
-    /// Findings no run should go on with (a plate given twice, a sample well without a
-    /// positive dose).
+    /// Findings no run should go on with (a sample well without a positive dose).
     pub errors: Vec<Problem>,
     /// Findings a run goes on with, named.
     pub warnings: Vec<Problem>,
@@ -76,7 +75,8 @@ pub fn design_findings(table: &WellTable, origin: &WellsOrigin<'_>) -> DesignFin
     };
     let plates = PlateReadings::of(table);
     out.warnings.extend(plates.flat_warnings(origin));
-    out.errors.extend(plates.duplicate_errors(table, origin));
+    out.warnings
+        .extend(plates.duplicate_warnings(table, origin));
     out.warnings
         .extend(spelling_warnings(table, origin, 2, "drug"));
     out.warnings
@@ -170,8 +170,10 @@ impl<'t> PlateReadings<'t> {
             .collect()
     }
 
-    /// The plates whose used wells read, well for well, what an earlier plate's read.
-    fn duplicate_errors(&self, table: &WellTable, origin: &WellsOrigin<'_>) -> Vec<Problem> {
+    /// The plates whose used wells read, well for well, what an earlier plate's read. A
+    /// warning, not an error: which of the two is the plate's true reading is the user's call
+    /// (as for a plate shifted by a unit factor); `--strict` stops on it.
+    fn duplicate_warnings(&self, table: &WellTable, origin: &WellsOrigin<'_>) -> Vec<Problem> {
         let mut by_print: BTreeMap<(usize, u64, u64), Vec<&str>> = BTreeMap::new();
         for (plate, p) in &self.0 {
             // Two plates of one number each are the flat warning's, not copies of each other.
@@ -196,7 +198,7 @@ impl<'t> PlateReadings<'t> {
                 out.push(Problem {
                     location: origin.plate(plate, self.0[*plate].first_line),
                     message: format!(
-                        "{} reads, in each of its {} used wells, exactly what {} reads: the same plate given twice (one file listed twice, two copies of one file, or rows copied)? Its wells would count twice; give each plate once",
+                        "{} reads, in each of its {} used wells, exactly what {} reads: the same plate given twice (one file listed twice, two copies of one file, or rows copied)? Its readings count twice; give each plate once",
                         named(plate),
                         self.0[*plate].n,
                         named(first)
