@@ -14,6 +14,10 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
+mod design;
+
+pub use design::{control_findings, design_findings, DesignFindings, WellsOrigin, MIN_DOSES};
+
 use serde::{Deserialize, Serialize};
 
 use crate::checked::Check;

@@ -583,10 +583,11 @@ fn merge(args: &MergeArgs, quiet: bool, progress: &dyn Progress) -> anyhow::Resu
         shift,
         figures: !args.no_figures,
     };
-    let report = crate::merge::merge(&args.runs, &args.out, &options, progress)?;
-    if args.strict {
-        crate::checks::warnings_as_errors(&report.warnings)?;
-    }
+    let report = if args.strict {
+        crate::merge::merge_strict(&args.runs, &args.out, &options, progress)?
+    } else {
+        crate::merge::merge(&args.runs, &args.out, &options, progress)?
+    };
     warn_all(&report.warnings);
     if !quiet {
         println!("{}", report.summary());

@@ -273,6 +273,22 @@ fn lineages_sampled_twice(table: &Table<'_>, lines: &[CellLine]) -> Vec<Problem>
     problems
 }
 
+/// The lines met following parental links from `l` back to `l` (`B, C, B`), when they loop.
+fn cycle_from(l: &CellLine, by_name: &BTreeMap<&str, &CellLine>) -> Option<Vec<String>> {
+    let mut path = vec![l.name.clone()];
+    let mut at = l;
+    // A loop through `l` closes within as many steps as there are lines.
+    for _ in 0..by_name.len() {
+        let next = by_name.get(at.parental_line.as_deref()?)?;
+        path.push(next.name.clone());
+        if next.name == l.name {
+            return Some(path);
+        }
+        at = next;
+    }
+    None
+}
+
 /// Every parental line named must be in the table, and be a parental line itself.
 fn parental_line_problems(table: &Table<'_>, lines: &[CellLine]) -> Vec<Problem> {
     let mut problems = Vec::new();
@@ -285,6 +301,13 @@ fn parental_line_problems(table: &Table<'_>, lines: &[CellLine]) -> Vec<Problem>
                 message: format!(
                     "resistant line `{}` names parental line `{p}`, which is not in the lines table; add a row `{p},,`",
                     l.name
+                ),
+            }),
+            Some(_) if cycle_from(l, &by_name).is_some() => problems.push(Problem {
+                location: table.at(l.line),
+                message: format!(
+                    "the parental links form a cycle: {}; a parental line has an empty `parental_line`",
+                    cycle_from(l, &by_name).unwrap_or_default().join(" → ")
                 ),
             }),
             Some(parent) if parent.parental_line.is_some() => problems.push(Problem {
@@ -380,6 +403,16 @@ mod tests {
         assert!(e.to_string().contains("itself marked resistant"), "{e}");
         let e = read("cell_line,parental_line,selected_with\nB,C,x\nC,B,y\n").unwrap_err();
         assert_eq!(e.problems_found().len(), 2, "{e}");
+        assert!(
+            e.to_string()
+                .contains("l.csv:2: the parental links form a cycle: B → C → B"),
+            "{e}"
+        );
+        assert!(
+            e.to_string()
+                .contains("l.csv:3: the parental links form a cycle: C → B → C"),
+            "{e}"
+        );
         let e = read("cell_line,parental_line,selected_with\nB,B,x\n").unwrap_err();
         assert!(e.to_string().contains("names itself"), "{e}");
     }

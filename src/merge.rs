@@ -195,6 +195,31 @@ pub fn merge(
     options: &MergeOptions,
     progress: &dyn crate::progress::Progress,
 ) -> Result<MergeReport> {
+    merge_or_stop(runs, outdir, options, progress, false)
+}
+
+/// [`merge`] for pipelines that must stop rather than guess (`--strict`): any warning is an
+/// error, and the output folder is left as it was (nothing is moved into place).
+pub fn merge_strict(
+    runs: &[PathBuf],
+    outdir: &Path,
+    options: &MergeOptions,
+    progress: &dyn crate::progress::Progress,
+) -> Result<MergeReport> {
+    merge_or_stop(runs, outdir, options, progress, true)
+}
+
+/// [`merge`], or with `strict` an error of every warning before `run.json` or anything else
+/// reaches the output folder.
+// Long because it is the merge in the order its files depend on each other: the runs, the
+// lock, the fits, the lines, the tables, the comparison, run.json, the figures.
+fn merge_or_stop(
+    runs: &[PathBuf],
+    outdir: &Path,
+    options: &MergeOptions,
+    progress: &dyn crate::progress::Progress,
+    strict: bool,
+) -> Result<MergeReport> {
     let t0 = Instant::now();
     let started = crate::outdir::now_rfc3339_millis();
     if runs.is_empty() {
@@ -241,6 +266,11 @@ pub fn merge(
         Some(lines) => merged.compare(&staging, lines, mics.as_ref(), &mut warnings)?,
         None => Compared::default(),
     };
+    if strict {
+        // The staged tables are in the staging folder only; dropping it leaves the output as
+        // it was.
+        crate::checks::warnings_as_errors(&warnings)?;
+    }
     let duplicates = fits.duplicates(&owner);
     let mut report = MergeReport {
         outdir: outdir.to_path_buf(),

@@ -44,6 +44,8 @@ pub fn validate(assay_path: &Path, with_maps: bool) -> Result<Validation> {
     // Doses off their drug's series, named as a run names them.
     let doses = crate::checks::dose_findings(&read.table, &source, assay.wells.is_some());
     warnings.extend(doses.warnings);
+    // The design and readings, and the controls, checked as a run checks them.
+    design_checks(&assay, &read, &source, &mut problems, &mut warnings);
     if read.table.has_time {
         // Wells read in time: which reads a run would leave without an endpoint read.
         let plan = crate::growth::reads::ReadPlan::of(&read.table);
@@ -298,6 +300,56 @@ fn describe(assay: &Assay, read: &AssayWells) -> String {
         );
     }
     s
+}
+
+/// The checks a run makes of the design, the readings and the controls (`crate::checks`):
+/// their errors are problems here, their warnings warnings.
+fn design_checks(
+    assay: &Assay,
+    read: &AssayWells,
+    source: &Path,
+    problems: &mut Vec<Problem>,
+    warnings: &mut Vec<Problem>,
+) {
+    use crate::normalize::{control_levels, units_of, PlateControls};
+    let plate_files = read
+        .plates
+        .iter()
+        .map(|p| (p.plate.clone(), p.file.clone()))
+        .collect();
+    let origin = crate::checks::WellsOrigin {
+        source,
+        with_lines: assay.wells.is_some(),
+        plate_files: &plate_files,
+    };
+    let table = &read.table;
+    let design = crate::checks::design_findings(table, &origin);
+    problems.extend(design.errors);
+    warnings.extend(design.warnings);
+    // The controls as normalization finds them, on the endpoint reads: no vehicle level, a
+    // vehicle level not above the blank, and `blank_fallback = "error"` without blanks.
+    let split = table.has_time.then(|| {
+        crate::growth::reads::ReadPlan::of(table)
+            .endpoint_table(table)
+            .0
+    });
+    let endpoint = split.as_ref().unwrap_or(table);
+    let controls = PlateControls::gather(endpoint);
+    let units = units_of(endpoint, &controls);
+    // The no-blank warning is check_design's, in its own words.
+    match control_levels(
+        endpoint,
+        &controls,
+        &units,
+        &assay.settings.normalize,
+        origin.source,
+    ) {
+        Ok((levels, _)) => {
+            let levels = units.keys.into_iter().zip(levels).collect();
+            warnings.extend(crate::checks::control_findings(endpoint, &levels, &origin));
+        }
+        Err(e) => problems.extend(e.problems_found().iter().cloned()),
+    }
 }
 
 /// Metric mic: each drug whose doses are not two-fold dilutions, with the ladder the dilution

@@ -1,7 +1,7 @@
 //! What a run computes on: a screen's wells, lines and settings, read from an assay file or
 //! built in memory.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
@@ -47,6 +47,9 @@ pub struct Screen {
     pub evidence: Evidence,
     /// Where problems with the wells point: the wells table, or the assay file for plate files.
     pub(crate) wells_origin: PathBuf,
+    /// The file each plate was read from (plate files; empty otherwise), for the checks'
+    /// locations.
+    pub(crate) plate_files: BTreeMap<String, PathBuf>,
 }
 
 impl Screen {
@@ -100,8 +103,14 @@ impl Screen {
         for file in &assay.settings.evidence.files {
             inputs.push(input_record(file)?);
         }
+        let plate_files = read
+            .plates
+            .iter()
+            .map(|p| (p.plate.clone(), p.file.clone()))
+            .collect();
         Ok(Screen {
             evidence,
+            plate_files,
             wells_origin: assay
                 .wells
                 .clone()
@@ -169,6 +178,7 @@ impl Screen {
             inputs: Vec::new(),
             assay_path: None,
             wells_origin: PathBuf::new(),
+            plate_files: BTreeMap::new(),
         })
     }
 

@@ -8,8 +8,8 @@ use rayon::prelude::*;
 
 use super::Screen;
 use crate::checked::Checked;
-use crate::checks::{dose_findings, OffSeries};
-use crate::error::{Problem, Result};
+use crate::checks::{control_findings, design_findings, dose_findings, OffSeries, WellsOrigin};
+use crate::error::{Error, ErrorKind, Problem, Result};
 use crate::fit::joint::shared_ec50_test;
 use crate::fit::{fit_curves, CurveFit, DosePoint, Plateaus};
 use crate::growth::dip::{
@@ -75,6 +75,17 @@ pub fn well_stage(screen: &Screen) -> Result<WellResults> {
     let s = &screen.settings;
     // Which read serves what: with times, only each plate's endpoint reads are normalized,
     // judged and fitted; time-0 reads are GR's x0 and the others DIP's time courses.
+    let with_lines = screen.assay_path.as_deref() != Some(screen.wells_origin.as_path());
+    let origin = WellsOrigin {
+        source: &screen.wells_origin,
+        with_lines,
+        plate_files: &screen.plate_files,
+    };
+    // What a careful colleague notices in the design and readings, before any work.
+    let design = design_findings(table, &origin);
+    if !design.errors.is_empty() {
+        return Err(Error::problems(ErrorKind::Input, design.errors));
+    }
     let plan = ReadPlan::of(table);
     let split = (!plan.all_endpoint()).then(|| plan.endpoint_table(table));
     let mut warnings = Vec::new();
@@ -85,9 +96,10 @@ pub fn well_stage(screen: &Screen) -> Result<WellResults> {
     let mut norm = normalize_and_qc(endpoint, &s.qc, &s.normalize, &screen.wells_origin)?;
     warnings.extend(norm.warnings.iter().cloned());
     // Doses off their drug's series, seen before anything is fitted (nor GR computed).
-    let with_lines = screen.assay_path.as_deref() != Some(screen.wells_origin.as_path());
     let doses = dose_findings(endpoint, &screen.wells_origin, with_lines);
     warnings.extend(doses.warnings);
+    warnings.extend(design.warnings);
+    warnings.extend(control_findings(endpoint, &norm.levels, &origin));
     if s.checks.off_series == OffSeries::Exclude {
         exclude_off_series(&mut norm.outcomes, doses.off_series);
     }
