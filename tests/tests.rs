@@ -32,6 +32,7 @@ mod resistance_mdp;
 mod serve;
 mod shift_cli;
 mod simulated;
+mod steep;
 mod typed_outputs;
 mod wells_property;
 mod workbook;
