@@ -348,6 +348,7 @@ impl Assay {
             wells: self.wells.as_deref(),
             plates: &self.plates,
             plate_format: self.plate_format,
+            vehicles_required: self.settings.normalize.reference.is_vehicle(),
         }
     }
 

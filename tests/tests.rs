@@ -18,6 +18,7 @@ mod maltas_wood;
 mod merge;
 mod mic;
 mod nichol2019;
+mod no_controls;
 mod normalization;
 mod outdir;
 mod plan;

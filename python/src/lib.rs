@@ -562,6 +562,7 @@ fn read_plates<'py>(
                     wells: None,
                     plates: std::slice::from_ref(&entry),
                     plate_format: None,
+                    vehicles_required: true,
                 };
                 let wells = collateral::read::assay_wells(&sources)?;
                 let mut bytes = Vec::new();

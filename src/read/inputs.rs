@@ -46,6 +46,9 @@ pub struct WellSources<'a> {
     pub plates: &'a [PlateEntry],
     /// Declared plate format for every plate, if given.
     pub plate_format: Option<PlateFormat>,
+    /// Whether every plate needs vehicle wells: true unless normalization takes 100 % from
+    /// elsewhere (`[normalize] reference`).
+    pub vehicles_required: bool,
 }
 
 /// What was read for one plate, for `collateral validate` and run.json.
@@ -127,7 +130,12 @@ pub fn assay_wells(assay: &WellSources) -> Result<AssayWells> {
 /// file, two entries claiming one plate, a tidy wells table, and a batch with no plate left.
 pub fn assay_wells_with(assay: &WellSources, keep_going: bool) -> Result<AssayWells> {
     if let Some(p) = assay.wells {
-        let mut table = WellTable::from_table(&mut Table::open(p)?, assay.plate_format)?;
+        let mut file = Table::open(p)?;
+        let mut table = if assay.vehicles_required {
+            WellTable::from_table(&mut file, assay.plate_format)?
+        } else {
+            WellTable::from_table_without_vehicles(&mut file, assay.plate_format)?
+        };
         // Said once, by whoever reports the read's warnings (run, validate).
         let warnings = std::mem::take(&mut table.warnings);
         return Ok(AssayWells {
@@ -494,7 +502,7 @@ impl PlateSource<'_> {
             }
             out.push(self.well(pos, spec, signal, line));
         }
-        if !out.iter().any(|w| w.role == Role::Vehicle) {
+        if self.assay.vehicles_required && !out.iter().any(|w| w.role == Role::Vehicle) {
             problems.push(Problem {
                 location: Location::file(&layout.path).at_well(plate, ""),
                 message: format!("plate {plate} has no vehicle wells in its layout; viability needs untreated controls on every plate"),
