@@ -562,6 +562,9 @@ fn read_plates<'py>(
                     wells: None,
                     plates: std::slice::from_ref(&entry),
                     plate_format: None,
+                    // Only a tidy wells table converts units or has a sheet: a plate has neither.
+                    concentration_unit: "",
+                    tables: &collateral::table::TableOptions::default(),
                     vehicles_required: true,
                 };
                 let wells = collateral::read::assay_wells(&sources)?;

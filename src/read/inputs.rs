@@ -10,7 +10,7 @@ use crate::plate::{PlateFormat, StrayWells, WellPos};
 use crate::read::grid::Read;
 use crate::read::layout::Layout;
 use crate::read::{Format, PlateFile};
-use crate::table::Table;
+use crate::table::{Table, TableOptions};
 use crate::wells::{Role, Signal, Well, WellTable};
 
 /// One plate file of the `[[plates]]` form, with its layout (paths resolved; `file` may be a
@@ -46,6 +46,11 @@ pub struct WellSources<'a> {
     pub plates: &'a [PlateEntry],
     /// Declared plate format for every plate, if given.
     pub plate_format: Option<PlateFormat>,
+    /// The assay's concentration unit, into which concentrations written with a unit are
+    /// converted.
+    pub concentration_unit: &'a str,
+    /// How the assay's tidy tables are written (sheet, decimal mark).
+    pub tables: &'a TableOptions,
     /// Whether every plate needs vehicle wells: true unless normalization takes 100 % from
     /// elsewhere (`[normalize] reference`).
     pub vehicles_required: bool,
@@ -130,11 +135,15 @@ pub fn assay_wells(assay: &WellSources) -> Result<AssayWells> {
 /// file, two entries claiming one plate, a tidy wells table, and a batch with no plate left.
 pub fn assay_wells_with(assay: &WellSources, keep_going: bool) -> Result<AssayWells> {
     if let Some(p) = assay.wells {
-        let mut file = Table::open(p)?;
+        let mut file = Table::open_with(p, assay.tables)?;
         let mut table = if assay.vehicles_required {
-            WellTable::from_table(&mut file, assay.plate_format)?
+            WellTable::from_table_in_unit(&mut file, assay.plate_format, assay.concentration_unit)?
         } else {
-            WellTable::from_table_without_vehicles(&mut file, assay.plate_format)?
+            WellTable::from_table_in_unit_without_vehicles(
+                &mut file,
+                assay.plate_format,
+                assay.concentration_unit,
+            )?
         };
         // Said once, by whoever reports the read's warnings (run, validate).
         let warnings = std::mem::take(&mut table.warnings);
