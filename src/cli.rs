@@ -12,6 +12,7 @@ use std::process::ExitCode;
 
 use crate::fit::{FitSettings, Model, Plateaus, RobustLoss};
 use crate::merge::OnDuplicate;
+use crate::mic::MicModel;
 use crate::progress::{Bars, Lines, Progress, Silent};
 use crate::shift::{CallRule, Metric, ShiftSettings};
 use crate::words;
@@ -177,6 +178,14 @@ struct ShiftArgs {
     /// Longest drug cycle listed.
     #[arg(long, default_value_t = 4)]
     max_cycle_length: usize,
+    /// How a MIC table's MICs are compared: dilution (the dilution error model) or log2-t
+    /// (Welch's t-test on log2 MICs; paired over a `batch` column).
+    #[arg(long, default_value = "dilution", value_parser = words::parser::<MicModel>())]
+    mic_model: MicModel,
+    /// The robust dilution model: readings two or more ladder steps off get a rate of their
+    /// own, so one outlying replicate cannot flip a call (`[mic] robust = true`).
+    #[arg(long)]
+    mic_robust: bool,
 }
 
 #[derive(clap::Args)]
@@ -539,7 +548,19 @@ fn shift(args: &ShiftArgs, quiet: bool, progress: &dyn Progress) -> anyhow::Resu
         max_cycle_length: args.max_cycle_length,
         ..ShiftSettings::default()
     };
-    let report = crate::run::shift(&args.fits, &args.lines, &args.out, &settings, progress)?;
+    let mic = crate::mic::MicSettings {
+        model: args.mic_model,
+        robust: args.mic_robust,
+        ..Default::default()
+    };
+    let report = crate::run::shift_with(
+        &args.fits,
+        &args.lines,
+        &args.out,
+        &settings,
+        &mic,
+        progress,
+    )?;
     warn_all(&report.warnings);
     if !quiet {
         println!("{}", report.summary());

@@ -435,6 +435,7 @@ mod tests {
             } else {
                 String::new()
             },
+            batch: String::new(),
         })
         .collect();
         let mut bytes = Vec::new();

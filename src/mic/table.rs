@@ -65,6 +65,7 @@ pub fn read_mics(path: &Path) -> Result<Vec<Mic>> {
     let c_n = t.column("n_concentrations");
     let c_skipped = t.column("skipped_wells");
     let c_message = t.column("message");
+    let c_batch = t.column("batch");
     let mut out = Vec::new();
     let mut problems = Vec::new();
     let mut seen: HashMap<(String, String, String), u64> = HashMap::new();
@@ -158,6 +159,7 @@ pub fn read_mics(path: &Path) -> Result<Vec<Mic>> {
             n_concentrations,
             skipped_wells,
             message: field(&rec, c_message).to_string(),
+            batch: field(&rec, c_batch).to_string(),
         });
     }
     if problems.is_empty() {

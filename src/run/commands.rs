@@ -12,6 +12,7 @@ use crate::assay::Assay;
 use crate::checked::Check;
 use crate::error::{Error, Problem, Result};
 use crate::lines::LinesTable;
+use crate::mic::MicSettings;
 use crate::outdir::Staging;
 use crate::output::run_json::{PlanCounts, PlanJson, PlanJsonSettings, RunJson, TOOL};
 use crate::plan::PlanSettings;
@@ -57,12 +58,33 @@ pub fn shift(
     settings: &ShiftSettings,
     progress: &dyn Progress,
 ) -> Result<ShiftReport> {
+    shift_with(
+        fits,
+        lines,
+        outdir,
+        settings,
+        &MicSettings::default(),
+        progress,
+    )
+}
+
+/// [`shift`] with the `[mic]` settings a MIC table is compared under (ladders, the robust
+/// model, `model = "log2-t"`); a fits table ignores them.
+pub fn shift_with(
+    fits: &Path,
+    lines: &Path,
+    outdir: &Path,
+    settings: &ShiftSettings,
+    mic: &MicSettings,
+    progress: &dyn Progress,
+) -> Result<ShiftReport> {
     let settings = &settings.clone().check()?;
+    let mic = &mic.clone().check()?;
     let lines = LinesTable::read(lines)?;
     // A MIC table (a `mic` column) is compared with metric mic, a fits table with the others.
     let shifts = match (crate::mic::is_mic_table(fits)?, settings.metric) {
         (true, Metric::Mic) => {
-            crate::mic::compute_shifts(&crate::mic::read_mics(fits)?, &lines, settings).1
+            crate::mic::compute_shifts_with(&crate::mic::read_mics(fits)?, &lines, settings, mic).1
         }
         (true, _) => return Err(crate::mic::not_a_fits_table(fits)),
         (false, metric) => compute_shifts(
