@@ -437,6 +437,7 @@ impl Assay {
             plate_format: self.plate_format,
             concentration_unit: &self.concentration_unit,
             tables: &self.tables,
+            vehicles_required: self.settings.normalize.reference.is_vehicle(),
         }
     }
 

@@ -323,6 +323,10 @@ struct SimulateArgs {
     /// chain at 0.5, other pairs 0.05) so the best therapy sequence is known.
     #[arg(long)]
     cs_chain: bool,
+    /// Steep bacterial curves: Hill slopes 10–40, each resistant line unchanged for half the
+    /// drugs and shifted 2- to 8-fold up or down for the others.
+    #[arg(long)]
+    steep: bool,
 }
 
 /// Runs the command line `args` (the program name first, as [`std::env::args_os`] gives it)
@@ -646,6 +650,7 @@ fn simulate(out: &Path, knobs: &SimulateArgs, quiet: bool) -> anyhow::Result<u8>
         duration: knobs.duration,
         reads: knobs.reads,
         cs_chain: knobs.cs_chain,
+        steep: knobs.steep,
         ..Default::default()
     }
     .check()?;

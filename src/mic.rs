@@ -402,6 +402,7 @@ mod tests {
             dof: 1e6,
             ci: (f64::NAN, f64::NAN),
             problem: String::new(),
+            hill_at_bound: false,
         };
         let settings = ShiftSettings {
             rule: CallRule::Nichol2019,

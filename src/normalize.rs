@@ -39,6 +39,30 @@ pub enum BlankFallback {
     Error,
 }
 
+/// What 100 % viability is where a plate has no vehicle wells for a cell line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Reference {
+    /// The vehicle wells only (the default): without them the line's wells on that plate have
+    /// no viability and are left out, with the reason.
+    #[default]
+    Vehicle,
+    /// Per series (plate, cell line, replicate and drug) without vehicle wells: the median
+    /// signal of its wells at the two lowest concentrations, taken as uninhibited growth.
+    LowestDoses,
+}
+
+impl Reference {
+    /// Whether this is the default (`vehicle`): the key is then left out of `run.json`.
+    pub fn is_vehicle(&self) -> bool {
+        *self == Reference::Vehicle
+    }
+}
+
+crate::words::words!(Reference, "normalization reference", {
+    Vehicle => "vehicle",
+    LowestDoses => "lowest_doses",
+});
+
 crate::words::words!(ControlCenter, "control summary", { Mean => "mean", Median => "median" });
 crate::words::words!(BlankFallback, "blank fallback", { Zero => "zero", Error => "error" });
 
@@ -54,6 +78,9 @@ pub struct NormalizeSettings {
     pub blank_fallback: BlankFallback,
     /// Test the vehicle wells for edge, row and column trends (reported, never corrected).
     pub spatial_check: bool,
+    /// What 100 % is where a plate has no vehicle wells for a line (`vehicle`: nothing).
+    #[serde(skip_serializing_if = "Reference::is_vehicle")]
+    pub reference: Reference,
 }
 
 impl Default for NormalizeSettings {
@@ -62,13 +89,15 @@ impl Default for NormalizeSettings {
             controls: ControlCenter::Mean,
             blank_fallback: BlankFallback::Zero,
             spatial_check: true,
+            reference: Reference::Vehicle,
         }
     }
 }
 
 impl NormalizeSettings {
     /// Keys of the `[normalize]` section of an assay file.
-    pub const KEYS: [&'static str; 3] = ["controls", "blank_fallback", "spatial_check"];
+    pub const KEYS: [&'static str; 4] =
+        ["controls", "blank_fallback", "spatial_check", "reference"];
 }
 
 impl crate::checked::Check for NormalizeSettings {
@@ -420,6 +449,43 @@ pub fn control_levels(
         });
     }
     Ok((levels, warnings))
+}
+
+/// How many of a series' lowest concentrations make its 100 % under
+/// [`Reference::LowestDoses`].
+pub const LOWEST_DOSES: usize = 2;
+
+/// The 100 % level of each series (unit, drug) of a unit without a vehicle level, under
+/// [`Reference::LowestDoses`]: the median numeric signal of its sample wells at its
+/// [`LOWEST_DOSES`] lowest distinct concentrations above 0. Keyed by unit index and drug.
+pub fn lowest_dose_levels<'a>(
+    table: &'a WellTable,
+    units: &Units,
+    levels: &[ControlLevels],
+) -> HashMap<(usize, &'a str), f64> {
+    let mut series: HashMap<(usize, &'a str), Vec<(f64, f64)>> = HashMap::new();
+    for (w, u) in table.wells.iter().zip(&units.of_well) {
+        let Some(u) = *u else { continue };
+        if levels[u].vehicle.is_some() || w.role != Role::Sample {
+            continue;
+        }
+        if let (Some(c), Some(v)) = (w.concentration, w.signal.value()) {
+            if c > 0.0 {
+                series.entry((u, w.drug)).or_default().push((c, v));
+            }
+        }
+    }
+    series
+        .into_iter()
+        .filter_map(|(key, mut points)| {
+            points.sort_by(|a, b| a.0.total_cmp(&b.0));
+            let mut doses: Vec<f64> = points.iter().map(|p| p.0).collect();
+            doses.dedup();
+            let last = *doses.get(LOWEST_DOSES.min(doses.len()) - 1)?;
+            let lowest: Vec<f64> = points.iter().filter(|p| p.0 <= last).map(|p| p.1).collect();
+            stats::median(&lowest).map(|m| (key, m))
+        })
+        .collect()
 }
 
 #[cfg(test)]

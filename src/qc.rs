@@ -18,8 +18,8 @@ use serde::{Deserialize, Serialize};
 use crate::checked::{Check, Checked};
 use crate::error::{Problem, Result};
 use crate::normalize::{
-    control_levels, units_of, BlankSource, ControlLevels, NormalizeSettings, PlateControls, Unit,
-    Units,
+    control_levels, lowest_dose_levels, units_of, BlankSource, ControlLevels, NormalizeSettings,
+    PlateControls, Reference, Unit, Units, LOWEST_DOSES,
 };
 use crate::plate::{PlateFormat, WellPos};
 use crate::stats;
@@ -233,8 +233,9 @@ pub fn assess(
     controls: &BTreeMap<String, PlateControls>,
     units: &Units,
     settings: &QcSettings,
-    spatial_check: bool,
+    normalize: &NormalizeSettings,
 ) -> Vec<PlateQc> {
+    let spatial_check = normalize.spatial_check;
     // Per unit: (samples, wells with a non-numeric reading); units grouped by plate.
     let mut counts: Vec<(usize, usize)> = vec![(0, 0); units.keys.len()];
     let mut unassigned_flagged: BTreeMap<&str, usize> = BTreeMap::new();
@@ -281,7 +282,7 @@ pub fn assess(
                 n_sample,
                 n_flagged,
             };
-            let mut row = judge(&judged, settings, spatial_check);
+            let mut row = judge(&judged, settings, spatial_check, normalize.reference);
             let note =
                 "pooled over the plate; wells are judged by their own cell line and replicate";
             row.reason = if row.reason.is_empty() {
@@ -305,7 +306,7 @@ pub fn assess(
                 n_sample: *n_sample,
                 n_flagged: *n_flagged,
             };
-            out.push(judge(&judged, settings, spatial_check));
+            out.push(judge(&judged, settings, spatial_check, normalize.reference));
         }
     }
     out
@@ -381,7 +382,7 @@ impl ControlMeasures {
 
 /// The QC row of a plate or unit: its control measures, spatial trends, and the verdict
 /// their thresholds give.
-fn judge(j: &Judged<'_>, s: &QcSettings, spatial_check: bool) -> PlateQc {
+fn judge(j: &Judged<'_>, s: &QcSettings, spatial_check: bool, reference: Reference) -> PlateQc {
     let v: Vec<f64> = j
         .vehicles
         .iter()
@@ -394,7 +395,7 @@ fn judge(j: &Judged<'_>, s: &QcSettings, spatial_check: bool) -> PlateQc {
     } else {
         Spatial::default()
     };
-    let (fail, mut warn) = control_findings(&m, s);
+    let (fail, mut warn) = control_findings(&m, s, reference);
     let spatial_flag = spatial_findings(&spatial, s, &mut warn);
     let verdict = if !fail.is_empty() {
         Verdict::Fail
@@ -430,10 +431,18 @@ fn judge(j: &Judged<'_>, s: &QcSettings, spatial_check: bool) -> PlateQc {
 }
 
 /// What fails and what warns in the control measures.
-fn control_findings(m: &ControlMeasures, s: &QcSettings) -> (Vec<String>, Vec<String>) {
+fn control_findings(
+    m: &ControlMeasures,
+    s: &QcSettings,
+    reference: Reference,
+) -> (Vec<String>, Vec<String>) {
     let mut fail = Vec::new();
     let mut warn = Vec::new();
-    if m.n_vehicle < s.min_vehicle_wells {
+    if m.n_vehicle == 0 && reference == Reference::LowestDoses {
+        warn.push(format!(
+            "no vehicle wells: 100 % is the median of each series' {LOWEST_DOSES} lowest doses (normalize.reference = \"lowest_doses\")"
+        ));
+    } else if m.n_vehicle < s.min_vehicle_wells {
         fail.push(format!(
             "{} vehicle well(s) with a numeric signal, fewer than {}",
             m.n_vehicle, s.min_vehicle_wells
@@ -567,17 +576,14 @@ pub fn normalize_and_qc(
     // Control levels and plate verdicts need each other's inputs only: computed side by side.
     let (levels, qc) = rayon::join(
         || control_levels(table, &controls, &units, normalize, source),
-        || {
-            assess(
-                table,
-                &controls,
-                &units,
-                qc_settings,
-                normalize.spatial_check,
-            )
-        },
+        || assess(table, &controls, &units, qc_settings, normalize),
     );
     let (levels, warnings) = levels?;
+    // Series of units without vehicle wells, with their own 100 % (normalize.reference).
+    let series_levels = match normalize.reference {
+        Reference::Vehicle => HashMap::new(),
+        Reference::LowestDoses => lowest_dose_levels(table, &units, &levels),
+    };
     // The rows that decide exclusion: one per unit.
     let unit_index: HashMap<&Unit, usize> =
         units.keys.iter().enumerate().map(|(i, k)| (k, i)).collect();
@@ -602,7 +608,15 @@ pub fn normalize_and_qc(
             }
             let level = unit.map(|u| &levels[u]);
             let viability = match (w.signal.value(), level) {
-                (Some(s), Some(l)) if w.role != Role::Empty => l.viability(s),
+                (Some(s), Some(l)) if w.role != Role::Empty && l.vehicle.is_some() => {
+                    l.viability(s)
+                }
+                (Some(s), Some(l)) if w.role == Role::Sample => unit
+                    .and_then(|u| series_levels.get(&(u, w.drug)))
+                    .and_then(|&top| {
+                        let span = top - l.blank;
+                        (span != 0.0 && span.is_finite()).then(|| (s - l.blank) / span)
+                    }),
                 _ => None,
             };
             if w.role != Role::Empty {
@@ -614,7 +628,16 @@ pub fn normalize_and_qc(
                         reasons.push(format!("plate QC failed: {}", r.reason));
                     }
                 }
-                if viability.is_none() && w.signal.value().is_some() && unit.is_some() {
+                // Controls of a unit normalized without vehicle wells have no viability and
+                // need none: their 100 % is each series' own.
+                let stand_in = normalize.reference != Reference::Vehicle
+                    && level.is_some_and(|l| l.vehicle.is_none());
+                let control = w.role != Role::Sample;
+                if viability.is_none()
+                    && w.signal.value().is_some()
+                    && unit.is_some()
+                    && !(stand_in && control)
+                {
                     reasons.push("viability undefined: no usable vehicle level".into());
                 }
             }

@@ -308,7 +308,7 @@ pub fn pair_estimates(
                     parental,
                     settings,
                 );
-                if settings.rule == CallRule::MaltasWood {
+                if settings.rule == CallRule::MaltasWood && !placed_together_decided(&row) {
                     maltas_wood_call(&mut row, r, by_line.get(&(parent.as_str(), drug)));
                 }
                 row
@@ -328,6 +328,7 @@ pub fn call_shifts(rows: &mut [Shift], settings: &ShiftSettings) {
     for (row, q) in rows.iter_mut().zip(q) {
         row.q_value = q;
         match settings.rule {
+            CallRule::Delta | CallRule::Nichol2019 if placed_together_decided(row) => {}
             CallRule::Delta if row.log2_fc_qualifier == Some(Bound::Equal) => {
                 row.call = if !q.is_finite() {
                     row.reason = "no standard error for the fold change".into();
@@ -477,6 +478,12 @@ fn pair(
     };
     row.log2_fc = fc;
     row.log2_fc_qualifier = Some(qualifier);
+    if qualifier == Bound::Equal
+        && (r.hill_at_bound || p.hill_at_bound)
+        && placed_together(&mut row, r, p, s.metric)
+    {
+        return row;
+    }
     if s.rule == CallRule::Dhawan2017 {
         dhawan_call(&mut row, r, p, qualifier);
         return row;
@@ -487,6 +494,67 @@ fn pair(
     }
     welch_interval(&mut row, r, p, fc);
     row
+}
+
+/// Where the data place an estimate: the interval of a value whose fit's Hill slope sits at
+/// its bound, else its confidence interval (from its standard error, normal quantile, when
+/// the interval is missing; the value itself without either).
+fn placed(e: &Estimate) -> (f64, f64) {
+    let (lo, hi) = e.ci;
+    if lo > 0.0 && lo <= e.value && e.value <= hi {
+        (lo, hi)
+    } else if e.log10_se.is_finite() {
+        let half = 1.959_963_984_540_054 * e.log10_se;
+        (e.value * 10f64.powf(-half), e.value * 10f64.powf(half))
+    } else {
+        (e.value, e.value)
+    }
+}
+
+/// A pair in which a fit's Hill slope sits at its bound (`~`): when the intervals the data
+/// place the two values in overlap (touching at a dose is not overlapping), the lines are not
+/// called different — `neutral`, no p-value, and the CI columns hold the range of log2_fc
+/// those intervals allow. Returns whether that decided the row; otherwise the reason says
+/// that the intervals, apart, carry the call (their standard errors are the intervals').
+fn placed_together(row: &mut Shift, r: &Estimate, p: &Estimate, metric: Metric) -> bool {
+    let ((r_lo, r_hi), (p_lo, p_hi)) = (placed(r), placed(p));
+    let at_bound: Vec<&str> = [r, p]
+        .iter()
+        .filter(|e| e.hill_at_bound)
+        .map(|e| e.cell_line.as_str())
+        .collect();
+    let intervals = format!(
+        "the data place the {m} of {} within [{r_lo:.4}, {r_hi:.4}] and of {} within [{p_lo:.4}, {p_hi:.4}] (Hill slope at its bound: {})",
+        r.cell_line,
+        p.cell_line,
+        at_bound.join(", "),
+        m = metric.name()
+    );
+    if r_lo < p_hi && p_lo < r_hi {
+        let (low, high) = if metric.larger_is_more_sensitive() {
+            ((p_lo / r_hi).log2(), (p_hi / r_lo).log2())
+        } else {
+            ((r_lo / p_hi).log2(), (r_hi / p_lo).log2())
+        };
+        row.ci_low = low;
+        row.ci_high = high;
+        row.call = Call::Neutral;
+        row.reason = format!(
+            "{intervals}; these overlap, so the lines are not called different (log2_fc anywhere in [{low:.3}, {high:.3}])"
+        );
+        true
+    } else {
+        row.reason = format!("{intervals}; apart, so the call rests on these intervals");
+        false
+    }
+}
+
+/// Whether pairing already called the row `neutral` because a Hill slope at its bound left
+/// both values in overlapping intervals ([`placed_together`]): an exact ratio with no
+/// p-value, called. No other pairing of an exact ratio calls before [`call_shifts`] under
+/// the rules that call there.
+fn placed_together_decided(row: &Shift) -> bool {
+    row.log2_fc_qualifier == Some(Bound::Equal) && row.p_value.is_nan() && row.call == Call::Neutral
 }
 
 /// The bound of a ratio of a resistant to a parental value: a censored resistant value bounds
@@ -707,6 +775,7 @@ mod tests {
             dof: 20.0,
             ci: (value / 2.0, value * 2.0),
             problem: String::new(),
+            hill_at_bound: false,
         }
     }
 
@@ -798,6 +867,86 @@ mod tests {
         );
         assert_eq!((s.log2_fc_qualifier, s.call), (None, Call::Undetermined));
         assert!(s.log2_fc.is_nan());
+    }
+
+    /// A value whose fit's Hill slope sits at its bound, placed only within `lo`–`hi`.
+    fn at_bound(line: &str, value: f64, lo: f64, hi: f64) -> Estimate {
+        let mut e = est(line, value, Bound::Equal, (hi / lo).log10() / 4.0);
+        e.ci = (lo, hi);
+        e.hill_at_bound = true;
+        e
+    }
+
+    #[test]
+    fn values_placed_in_overlapping_intervals_are_never_called_different() {
+        // Both in the gap 1–3 (fitted crossings at its two ends, with standard errors that
+        // alone would make the 2.3-fold ratio significant): neutral, no p-value, and the CI
+        // columns hold the ratios the gap allows.
+        let mut r = at_bound("R", 2.5, 1.0, 3.0);
+        r.log10_se = 0.01;
+        let s = one(r, at_bound("P", 1.1, 1.0, 3.0));
+        assert_eq!(s.call, Call::Neutral, "{s:?}");
+        assert!(s.p_value.is_nan());
+        assert!((s.ci_low + 3f64.log2()).abs() < 1e-12 && (s.ci_high - 3f64.log2()).abs() < 1e-12);
+        assert!(
+            s.reason
+                .contains("these overlap, so the lines are not called different"),
+            "{}",
+            s.reason
+        );
+        assert!(
+            s.reason.contains("Hill slope at its bound: R, P"),
+            "{}",
+            s.reason
+        );
+        // One at the bound, the other a narrow ordinary interval inside the gap: the same.
+        let s = one(
+            at_bound("R", 2.9, 1.0, 3.0),
+            est("P", 1.2, Bound::Equal, 0.01),
+        );
+        assert_eq!(s.call, Call::Neutral, "{s:?}");
+        // Every rule: nichol2019 and maltas-wood would call these from their p-value or band.
+        for rule in [
+            CallRule::Nichol2019,
+            CallRule::MaltasWood,
+            CallRule::Dhawan2017,
+        ] {
+            let settings = ShiftSettings {
+                rule,
+                ..Default::default()
+            }
+            .check()
+            .unwrap();
+            let rows = compute_shifts(
+                &[
+                    est("P", 1.2, Bound::Equal, 0.01),
+                    at_bound("R", 2.9, 1.0, 3.0),
+                ],
+                &lines(),
+                &settings,
+            );
+            assert_eq!(rows[0].call, Call::Neutral, "{rule:?}: {:?}", rows[0]);
+        }
+    }
+
+    #[test]
+    fn values_placed_in_neighbouring_gaps_are_compared_with_the_intervals_errors() {
+        // Touching at the dose 3 is not overlapping: the sign is known, and the call is the
+        // rule's, on the standard errors of the intervals (log10 width / 4 here).
+        let s = one(at_bound("R", 5.2, 3.0, 9.0), at_bound("P", 1.7, 1.0, 3.0));
+        assert!((s.log2_fc - (5.2f64 / 1.7).log2()).abs() < 1e-12, "{s:?}");
+        assert_eq!(s.call, Call::CrossResistant, "{s:?}");
+        assert!(s.p_value < 0.05);
+        assert!(
+            s.reason
+                .contains("apart, so the call rests on these intervals"),
+            "{}",
+            s.reason
+        );
+        // Apart but close fitted values: below τ, neutral, still saying why.
+        let s = one(at_bound("R", 3.2, 3.0, 9.0), at_bound("P", 2.9, 1.0, 3.0));
+        assert_eq!(s.call, Call::Neutral, "{s:?}");
+        assert!(s.reason.contains("apart"), "{}", s.reason);
     }
 
     #[test]

@@ -106,6 +106,10 @@ pub struct SimulationSettings {
     /// every other pair at 0.05, so the best therapy sequence is known: it starts drug01 →
     /// drug02 → drug03. Needs lineages and at least 3 drugs.
     pub cs_chain: bool,
+    /// Steep bacterial curves: every curve falls from about 1 to about 0 with a Hill slope of
+    /// 10–40, and each resistant line's curve of each drug is unchanged (half the pairs) or
+    /// shifted 2- to 8-fold either way — the screens where fits end at the Hill bound.
+    pub steep: bool,
 }
 
 impl Default for SimulationSettings {
@@ -134,6 +138,7 @@ impl Default for SimulationSettings {
             duration: 72.0,
             reads: 1,
             cs_chain: false,
+            steep: false,
         }
     }
 }
@@ -422,7 +427,7 @@ pub fn simulate(config: &SimulationConfig) -> SimulatedScreen {
     let log_range = (doses[0].log10(), doses[doses.len() - 1].log10());
     let drugs: Vec<String> = (1..=s.drugs).map(|d| format!("drug{d:02}")).collect();
     let mut lines = curves::screened_lines(s, &drugs);
-    let parental = curves::parental_curves(&drugs, log_range, &mut rng);
+    let parental = curves::parental_curves(&drugs, log_range, s.steep, &mut rng);
     let mut curves = parental.clone();
     let (mut courses, mut likelihoods) = (Vec::new(), Vec::new());
     if s.lineages > 0 {
@@ -432,7 +437,9 @@ pub fn simulate(config: &SimulationConfig) -> SimulatedScreen {
         courses = timed.courses;
         likelihoods = timed.likelihoods;
     } else {
-        curves.extend(curves::resistant_curves(&lines, &parental, &mut rng));
+        curves.extend(curves::resistant_curves(
+            &lines, &parental, s.steep, &mut rng,
+        ));
     }
     let growth = growth::Growth::of(s);
     if let Some(g) = &growth {

@@ -562,9 +562,10 @@ fn read_plates<'py>(
                     wells: None,
                     plates: std::slice::from_ref(&entry),
                     plate_format: None,
-                    // No assay: concentrations are read as written, tables as CSV.
+                    // Only a tidy wells table converts units or has a sheet: a plate has neither.
                     concentration_unit: "",
-                    tables: &Default::default(),
+                    tables: &collateral::table::TableOptions::default(),
+                    vehicles_required: true,
                 };
                 let wells = collateral::read::assay_wells(&sources)?;
                 let mut bytes = Vec::new();

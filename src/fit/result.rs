@@ -15,6 +15,12 @@ pub enum Ic50Qualifier {
     Greater,
     /// `<`: the curve is below 0.5 already at the lowest tested concentration, which `ic50` holds.
     Less,
+    /// `~`: the fitted curve crosses 0.5 inside the tested range, but its Hill slope sits at its
+    /// upper bound, so the data place the IC50 only within `ic50_ci_low`–`ic50_ci_high` (at
+    /// least the gap between the two tested doses that bracket it); `ic50` is the fitted
+    /// crossing inside that interval. A curve steeper than the bound changes from full to no
+    /// response between two doses, and where in that gap it crosses 0.5 is not in the data.
+    Within,
 }
 
 impl Ic50Qualifier {
@@ -24,6 +30,7 @@ impl Ic50Qualifier {
             Ic50Qualifier::Equal => "=",
             Ic50Qualifier::Greater => ">",
             Ic50Qualifier::Less => "<",
+            Ic50Qualifier::Within => "~",
         }
     }
 }
@@ -87,9 +94,10 @@ pub struct CurveFit {
     pub hill: f64,
     /// Absolute IC50 (curve crosses 0.5), or the tested-range edge when censored.
     pub ic50: f64,
-    /// `=`, `>` or `<`; `None` when the fit has no curve (insufficient data, failed).
+    /// `=`, `>`, `<` or `~`; `None` when the fit has no curve (insufficient data, failed).
     pub ic50_qualifier: Option<Ic50Qualifier>,
-    /// Lower end of the confidence interval of ic50 (delta method on log10 ic50, t quantile).
+    /// Lower end of the confidence interval of ic50 (delta method on log10 ic50, t quantile);
+    /// with qualifier `~`, of the interval the data place it in.
     pub ic50_ci_low: f64,
     /// Upper end of that interval.
     pub ic50_ci_high: f64,
@@ -113,7 +121,8 @@ pub struct CurveFit {
     pub robust: RobustLoss,
     /// Standard error of log10 ec50 (NaN when not estimable).
     pub log10_ec50_se: f64,
-    /// Standard error of log10 ic50 by the delta method (NaN unless the qualifier is `=`).
+    /// Standard error of log10 ic50 by the delta method (NaN unless the qualifier is `=` or
+    /// `~`); with `~`, the one the placement interval implies (its log10 width / 2t).
     pub log10_ic50_se: f64,
     /// Standard error of log10 auc by the delta method (NaN when not estimable).
     pub log10_auc_se: f64,

@@ -171,6 +171,7 @@ impl GrowthFit {
             dof: nan,
             ci: (nan, nan),
             problem: String::new(),
+            hill_at_bound: false,
         };
         let name = metric.name();
         let Some(cells) = self.cells(metric) else {
@@ -188,11 +189,8 @@ impl GrowthFit {
         } else if e.value.is_nan() || e.value <= 0.0 {
             e.problem = format!("no positive {name} in the fits table");
         } else {
-            e.qualifier = Some(match qualifier {
-                Some(Ic50Qualifier::Greater) => Bound::Greater,
-                Some(Ic50Qualifier::Less) => Bound::Less,
-                _ => Bound::Equal,
-            });
+            e.qualifier = Some(qualifier.map_or(Bound::Equal, Bound::of_ic50));
+            e.hill_at_bound = qualifier == Some(Ic50Qualifier::Within);
         }
         if !e.dof.is_finite() {
             e.dof = 1e6;

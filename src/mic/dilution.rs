@@ -557,6 +557,7 @@ impl DilutionModel {
                     dof: f64::NAN,
                     ci: (f64::NAN, f64::NAN),
                     problem: c.problem.clone(),
+                    hill_at_bound: false,
                 }
             })
             .collect()

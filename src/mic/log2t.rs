@@ -56,6 +56,7 @@ fn estimate(line: &str, drug: &str, ms: &[&Mic]) -> Estimate {
         dof,
         ci: (f64::NAN, f64::NAN),
         problem: String::new(),
+        hill_at_bound: false,
     }
 }
 

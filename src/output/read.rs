@@ -66,6 +66,7 @@ impl Named for Ic50Qualifier {
         Ic50Qualifier::Equal,
         Ic50Qualifier::Greater,
         Ic50Qualifier::Less,
+        Ic50Qualifier::Within,
     ];
     fn written(self) -> &'static str {
         self.symbol()

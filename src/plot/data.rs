@@ -163,7 +163,7 @@ pub struct FitRow {
     pub hill: f64,
     /// Absolute IC50 or the tested-range edge when censored.
     pub ic50: f64,
-    /// `=`, `>` or `<`; `None` when empty.
+    /// `=`, `>`, `<` or `~`; `None` when empty.
     pub ic50_qualifier: Option<Ic50Qualifier>,
     /// Confidence interval of ic50.
     pub ic50_ci: (f64, f64),
@@ -177,7 +177,7 @@ pub struct FitRow {
     pub gr_curve: Option<crate::fit::Curve>,
     /// GR50 or the tested-range edge when censored (NaN when absent).
     pub gr50: f64,
-    /// `=`, `>` or `<`; `None` when empty.
+    /// `=`, `>`, `<` or `~`; `None` when empty.
     pub gr50_qualifier: Option<Ic50Qualifier>,
     /// The GR fit's status (`None` without growth columns).
     pub gr_status: Option<GrowthStatus>,
@@ -200,11 +200,7 @@ impl FitRow {
 
 /// A fit's IC50 (or GR50) qualifier as the bound the figures mark, like a shift's.
 pub fn bound_of(qualifier: Ic50Qualifier) -> Bound {
-    match qualifier {
-        Ic50Qualifier::Equal => Bound::Equal,
-        Ic50Qualifier::Greater => Bound::Greater,
-        Ic50Qualifier::Less => Bound::Less,
-    }
+    Bound::of_ic50(qualifier)
 }
 
 /// A sigmoid from its four parameters as written, when all are there.

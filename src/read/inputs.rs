@@ -51,6 +51,9 @@ pub struct WellSources<'a> {
     pub concentration_unit: &'a str,
     /// How the assay's tidy tables are written (sheet, decimal mark).
     pub tables: &'a TableOptions,
+    /// Whether every plate needs vehicle wells: true unless normalization takes 100 % from
+    /// elsewhere (`[normalize] reference`).
+    pub vehicles_required: bool,
 }
 
 /// What was read for one plate, for `collateral validate` and run.json.
@@ -132,11 +135,16 @@ pub fn assay_wells(assay: &WellSources) -> Result<AssayWells> {
 /// file, two entries claiming one plate, a tidy wells table, and a batch with no plate left.
 pub fn assay_wells_with(assay: &WellSources, keep_going: bool) -> Result<AssayWells> {
     if let Some(p) = assay.wells {
-        let mut table = WellTable::from_table_in_unit(
-            &mut Table::open_with(p, assay.tables)?,
-            assay.plate_format,
-            assay.concentration_unit,
-        )?;
+        let mut file = Table::open_with(p, assay.tables)?;
+        let mut table = if assay.vehicles_required {
+            WellTable::from_table_in_unit(&mut file, assay.plate_format, assay.concentration_unit)?
+        } else {
+            WellTable::from_table_in_unit_without_vehicles(
+                &mut file,
+                assay.plate_format,
+                assay.concentration_unit,
+            )?
+        };
         // Said once, by whoever reports the read's warnings (run, validate).
         let warnings = std::mem::take(&mut table.warnings);
         return Ok(AssayWells {
@@ -503,7 +511,7 @@ impl PlateSource<'_> {
             }
             out.push(self.well(pos, spec, signal, line));
         }
-        if !out.iter().any(|w| w.role == Role::Vehicle) {
+        if self.assay.vehicles_required && !out.iter().any(|w| w.role == Role::Vehicle) {
             problems.push(Problem {
                 location: Location::file(&layout.path).at_well(plate, ""),
                 message: format!("plate {plate} has no vehicle wells in its layout; viability needs untreated controls on every plate"),

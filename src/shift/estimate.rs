@@ -141,7 +141,7 @@ impl Metric {
 pub struct MetricColumns {
     /// The value.
     pub value: &'static str,
-    /// `=`, `>` or `<`, for metrics that can be censored.
+    /// `=`, `>`, `<` (or `~`, [`Estimate::hill_at_bound`]), for metrics that can be censored.
     pub qualifier: Option<&'static str>,
     /// Standard error of log10 value (of the value itself when `log2_value`).
     pub log10_se: &'static str,
@@ -202,6 +202,17 @@ impl Bound {
         }
     }
 
+    /// The bound of a fit's IC50 qualifier: `~` (a crossing inside the tested range that the
+    /// data place only within an interval) is a value, `=`; its interval goes with it
+    /// ([`Estimate::hill_at_bound`]).
+    pub fn of_ic50(q: Ic50Qualifier) -> Bound {
+        match q {
+            Ic50Qualifier::Equal | Ic50Qualifier::Within => Bound::Equal,
+            Ic50Qualifier::Greater => Bound::Greater,
+            Ic50Qualifier::Less => Bound::Less,
+        }
+    }
+
     /// Parses `=`, `>` or `<`.
     pub fn parse(s: &str) -> Option<Bound> {
         match s.trim() {
@@ -234,6 +245,11 @@ pub struct Estimate {
     pub ci: (f64, f64),
     /// Why there is no usable estimate (fit status and message), else empty.
     pub problem: String,
+    /// The fit's Hill slope sits at its upper bound (IC50 qualifier `~` in a fits table): the
+    /// data place the value only within `ci` (at least the gap between the two doses that
+    /// bracket it), so two such values inside overlapping intervals are never called
+    /// different.
+    pub hill_at_bound: bool,
 }
 
 impl Estimate {
@@ -253,6 +269,7 @@ impl Estimate {
             dof: fit.dof as f64,
             ci: (f64::NAN, f64::NAN),
             problem: String::new(),
+            hill_at_bound: false,
         };
         if metric.is_growth() {
             e.problem = format!(
@@ -283,11 +300,8 @@ impl Estimate {
         match metric {
             Metric::Ic50 => {
                 e.value = fit.ic50;
-                e.qualifier = fit.ic50_qualifier.map(|q| match q {
-                    Ic50Qualifier::Equal => Bound::Equal,
-                    Ic50Qualifier::Greater => Bound::Greater,
-                    Ic50Qualifier::Less => Bound::Less,
-                });
+                e.qualifier = fit.ic50_qualifier.map(Bound::of_ic50);
+                e.hill_at_bound = fit.ic50_qualifier == Some(Ic50Qualifier::Within);
                 e.log10_se = fit.log10_ic50_se;
                 e.ci = (fit.ic50_ci_low, fit.ic50_ci_high);
             }
@@ -408,6 +422,7 @@ pub fn read_estimates(path: &std::path::Path, metric: Metric) -> crate::Result<V
                 number(c_hi, hi_name, &mut problems),
             ),
             problem: String::new(),
+            hill_at_bound: false,
         };
         if cols.log2_value {
             // The column is log2 of the compared number (any sign); the number is 2^column.
@@ -422,13 +437,19 @@ pub fn read_estimates(path: &std::path::Path, metric: Metric) -> crate::Result<V
         } else {
             e.qualifier = match field(&rec, c_qual) {
                 "" => Some(Bound::Equal),
+                // `~`: the fit's Hill slope sits at its bound and the interval is where the
+                // data place the value (fits.md).
+                q if q.trim() == Ic50Qualifier::Within.symbol() => {
+                    e.hill_at_bound = true;
+                    Some(Bound::Equal)
+                }
                 q => match Bound::parse(q) {
                     Some(b) => Some(b),
                     None => {
                         problems.push(Problem {
                             location: t.at(line),
                             message: format!(
-                                "`{}` is `{q}`; expected =, > or <",
+                                "`{}` is `{q}`; expected =, >, < or ~",
                                 cols.qualifier.unwrap_or_default()
                             ),
                         });

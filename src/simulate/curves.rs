@@ -31,15 +31,48 @@ pub(super) fn screened_lines(s: &SimulationSettings, drugs: &[String]) -> Vec<Si
 
 /// The parental line's curve of each drug, its EC50 inside the middle half of the doses'
 /// log range `lo..hi`.
+/// With `steep`, every curve is a steep bacterial one ([`steep_curve`]).
 pub(super) fn parental_curves(
     drugs: &[String],
     (lo, hi): (f64, f64),
+    steep: bool,
     rng: &mut ChaCha8Rng,
 ) -> Vec<TrueCurve> {
     drugs
         .iter()
-        .map(|drug| parental_curve(drug, lo, hi, rng))
+        .map(|drug| {
+            if steep {
+                steep_curve(drug, lo, hi, rng)
+            } else {
+                parental_curve(drug, lo, hi, rng)
+            }
+        })
         .collect()
+}
+
+/// A steep bacterial curve (growth inhibition read as OD): full growth, then none within
+/// about one three-fold dose step — top 0.95–1.05, bottom 0–0.05, Hill slope 10–40 — its
+/// EC50 inside the middle half of the doses' log range.
+fn steep_curve(drug: &str, lo: f64, hi: f64, rng: &mut ChaCha8Rng) -> TrueCurve {
+    let width = hi - lo;
+    let ec50 = 10f64.powf(rng.random_range((lo + 0.25 * width)..(hi - 0.25 * width)));
+    let (top, bottom, hill) = (
+        rng.random_range(0.95..1.05),
+        rng.random_range(0.0..0.05),
+        rng.random_range(10.0..40.0),
+    );
+    TrueCurve {
+        cell_line: "parental".into(),
+        drug: drug.to_string(),
+        kind: "steep",
+        top,
+        bottom,
+        ec50,
+        hill,
+        abs_ic50: abs_ic50(top, bottom, ec50, hill),
+        parental_line: String::new(),
+        true_log2_fc: None,
+    }
 }
 
 /// One drug's parental curve: its kind (mostly sigmoid), its EC50, then its plateaus and
@@ -118,17 +151,31 @@ fn shifted(p: &TrueCurve, cell_line: &str, parental_line: &str, fc: f64) -> True
 }
 
 /// Each resistant line's curves: resistant to its selecting drug, and to each other drug CS
-/// (15 %), cross-resistant (15 %) or unchanged.
+/// (15 %), cross-resistant (15 %) or unchanged. With `steep` (bacterial screens), every drug
+/// alike: unchanged in half the pairs, else shifted 2- to 8-fold (|log2 fc| uniform in 1–3)
+/// up or down with equal chance.
 pub(super) fn resistant_curves(
     lines: &[SimulatedLine],
     parental: &[TrueCurve],
+    steep: bool,
     rng: &mut ChaCha8Rng,
 ) -> Vec<TrueCurve> {
     let mut curves = Vec::new();
     for l in lines.iter().skip(1) {
         for p in parental {
             let u: f64 = rng.random();
-            let fc = if p.drug == l.selected_with {
+            let fc = if steep {
+                if u < 0.5 {
+                    0.0
+                } else {
+                    let size = rng.random_range(1.0..3.0);
+                    if u < 0.75 {
+                        size
+                    } else {
+                        -size
+                    }
+                }
+            } else if p.drug == l.selected_with {
                 rng.random_range(2.0..4.0)
             } else if u < 0.15 {
                 rng.random_range(-3.0..-1.5)

@@ -46,6 +46,21 @@ impl WellTable {
         Self::from_table_in_blocks(table, declared, Some(TargetUnit::new(unit)), READ_BLOCK)
     }
 
+    /// [`WellTable::from_table_in_unit`] for a screen whose normalization does not need
+    /// vehicle wells on every plate (`[normalize] reference = "lowest_doses"`): a plate without
+    /// them is read, not refused.
+    pub fn from_table_in_unit_without_vehicles(
+        table: &mut Table<'_>,
+        declared: Option<PlateFormat>,
+        unit: &str,
+    ) -> Result<WellTable> {
+        let columns = find_columns(table, Some(TargetUnit::new(unit)))?;
+        let mut intake = Intake::new(table.path.as_path(), table.line_count(), &columns);
+        read_in_order(table, &columns, READ_BLOCK, &mut intake)?;
+        intake.vehicles_required = false;
+        intake.finish(table, declared, &columns)
+    }
+
     /// [`WellTable::from_table`], parsing blocks of about `block_size` bytes (tests make them
     /// tiny to cross block edges everywhere).
     pub(super) fn from_table_in_blocks(
@@ -192,6 +207,9 @@ struct Intake<'p> {
     plate_of_well: Vec<usize>,
     /// With a `time` column: the time (bits), line and index of every read of each well.
     read_times: HashMap<(usize, usize), Vec<Read>>,
+    /// Whether a plate without vehicle wells is a problem (it is unless normalization takes
+    /// 100 % from elsewhere).
+    vehicles_required: bool,
 }
 
 /// A parsed block's name indices made the table's: its names, and the table's id of each
@@ -238,6 +256,7 @@ impl<'p> Intake<'p> {
             plates: Vec::new(),
             plate_of_well: Vec::with_capacity(lines),
             read_times: HashMap::new(),
+            vehicles_required: true,
         }
     }
 
@@ -435,7 +454,9 @@ impl<'p> Intake<'p> {
         let format_of = self.plate_formats(declared);
         let mut problems = std::mem::take(&mut self.problems);
         problems.extend(self.wells_outside_their_plate(table, &format_of));
-        problems.extend(self.plates_without_vehicles(table));
+        if self.vehicles_required {
+            problems.extend(self.plates_without_vehicles(table));
+        }
         if !problems.is_empty() {
             problems.sort_by_key(|p| p.location.line);
             return Err(Error::problems(ErrorKind::Input, problems));

@@ -11,14 +11,24 @@ mod uncertainty;
 
 use nalgebra::Vector4;
 
-use super::model::{Curve, Model, LOG10_EC50};
-use super::result::{CurveFit, FitStatus};
+use super::model::{Curve, Model, HILL, LOG10_EC50};
+use super::result::{CurveFit, FitStatus, Ic50Qualifier};
 use super::solver::{BoundedLevenbergMarquardt, CurveData, Minimum, NormalEquations};
 use super::{DosePoint, FitConfig, Plateaus, RobustLoss};
 use flat::{f_test_p, flat, monotone_sse_bound, r_squared};
 use robust::{irls, robust_note};
 use start::{collapse_replicates, dose_means, self_start, Search, POOR_CAPTURE};
 use uncertainty::{absolute_ic50, at_bound, standard_errors, Estimate};
+
+/// How close (relative) to its upper bound a Hill slope counts as stopped by it for placing
+/// the IC50 by the doses.
+const STEEP_TOLERANCE: f64 = 1e-3;
+
+/// A concentration with four significant digits, for messages.
+fn four_digits(x: f64) -> String {
+    let decimals = (3 - x.abs().log10().floor() as i32).clamp(0, 12) as usize;
+    format!("{x:.decimals$}")
+}
 
 /// Usable points of a curve, as the solver needs them.
 struct Points {
@@ -443,12 +453,21 @@ impl<'a> Problem<'a> {
                 *e = false;
             }
         }
+        // A slope stopped by its upper bound (or within 0.1 % of it: the solver may stop
+        // there with a Wald interval just as meaningless): the doses place the IC50
+        // (`placement`), judged against the residual SD of the fit.
+        let steeper = (self.free[HILL]
+            && theta[HILL] >= self.upper[HILL] * (1.0 - STEEP_TOLERANCE))
+            .then(|| collapse_replicates(&self.pts.log10_concentration, &self.pts.response));
+        let n = self.pts.response.len() as f64;
+        let residual_sd = fit.rmse * (n / self.dof as f64).sqrt();
         let estimate = Estimate {
             curve,
             theta,
             estimable,
             t: self.config.t_quantile(self.dof),
             range: self.range,
+            steeper_than_bound: steeper.as_ref().map(|doses| (doses, residual_sd)),
         };
         let covariance = standard_errors(fit, &estimate, weighted, self.dof, notes);
         absolute_ic50(fit, &estimate, covariance.as_ref());
@@ -462,6 +481,14 @@ impl<'a> Problem<'a> {
                 bounds.join(", ")
             ));
         }
+        if fit.ic50_qualifier == Some(Ic50Qualifier::Within) {
+            notes.push(format!(
+                "with the slope at its upper bound {} the doses place ic50 only within {}–{} (qualifier ~)",
+                self.upper[HILL],
+                four_digits(fit.ic50_ci_low),
+                four_digits(fit.ic50_ci_high)
+            ));
+        }
     }
 }
 
@@ -469,7 +496,6 @@ impl<'a> Problem<'a> {
 mod tests {
     use super::robust::robust_weight;
     use super::*;
-    use crate::fit::model::HILL;
 
     #[test]
     fn self_start_finds_slope_and_midpoint_of_an_exact_curve() {

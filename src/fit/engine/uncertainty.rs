@@ -6,6 +6,7 @@ use nalgebra::{Matrix4, Vector4};
 use super::super::model::{Curve, BOTTOM, HILL, LOG10_EC50, PARAMETER_NAMES, TOP};
 use super::super::result::{CurveFit, Ic50Qualifier};
 use super::super::solver::NormalEquations;
+use super::start::Collapsed;
 
 /// A fitted curve and what its uncertainty depends on.
 #[derive(Clone, Copy)]
@@ -18,6 +19,10 @@ pub(super) struct Estimate<'a> {
     pub(super) t: f64,
     /// The tested range, log10 concentration.
     pub(super) range: (f64, f64),
+    /// When the Hill slope is free and stopped by its upper bound (the curve may be steeper
+    /// than the fit says, and the IC50 is placed by the doses around it, [`placement`]): the
+    /// tested doses with their mean responses and counts, and the residual SD of the fit.
+    pub(super) steeper_than_bound: Option<(&'a Collapsed, f64)>,
 }
 
 /// Inverse of JᵀJ restricted to the free parameters (zero rows/columns for fixed ones).
@@ -84,6 +89,7 @@ pub(super) fn standard_errors(
         estimable,
         t,
         range: (u_min, u_max),
+        ..
     } = *estimate;
     let estimable = &estimable;
     let covariance = if dof > 0 {
@@ -162,6 +168,17 @@ pub(super) fn absolute_ic50(
                 fit.ic50_ci_low = 10f64.powf(u - t * se);
                 fit.ic50_ci_high = 10f64.powf(u + t * se);
             }
+            if let Some((doses, sd)) = estimate.steeper_than_bound {
+                let (low, high) = placement(u, doses, sd, t);
+                fit.ic50_qualifier = Some(Ic50Qualifier::Within);
+                fit.ic50_ci_low = 10f64.powf(low);
+                fit.ic50_ci_high = 10f64.powf(high);
+                fit.log10_ic50_se = if t.is_finite() && t > 0.0 {
+                    (high - low) / (2.0 * t)
+                } else {
+                    f64::NAN
+                };
+            }
         }
         _ => {
             let at_high = curve.response_at_log10(u_max);
@@ -175,5 +192,65 @@ pub(super) fn absolute_ic50(
                 fit.ic50_qualifier = Some(Ic50Qualifier::Less);
             }
         }
+    }
+}
+
+/// Where the data place the IC50 (log10 concentration) of a curve whose Hill slope is stopped
+/// by its upper bound, from the doses alone: a falling curve is above 0.5 below its IC50 and
+/// below 0.5 above it, so the IC50 lies above the highest dose at or below the fitted crossing
+/// `u` whose mean response is clearly above 0.5 and below the lowest dose at or above `u` whose
+/// mean is clearly below 0.5 ("clearly": by more than t · sd / √n at that dose); without such
+/// a dose, the end of the tested range. The interval holds at least the gap between the two
+/// doses that bracket `u`, and two gaps around a dose whose response is about 0.5. The
+/// delta-method interval is no guide here: it is conditional on the bound, and a steeper
+/// curve fits the same step from full to no response anywhere in the gap.
+pub(super) fn placement(u: f64, doses: &Collapsed, sd: f64, t: f64) -> (f64, f64) {
+    let clear = |k: usize| {
+        let margin = t * sd / doses.count[k].sqrt();
+        if margin.is_finite() {
+            margin
+        } else {
+            0.0
+        }
+    };
+    let n = doses.u.len();
+    let low = (0..n)
+        .rev()
+        .filter(|&k| doses.u[k] <= u)
+        .find(|&k| doses.mean[k] - 0.5 > clear(k))
+        .map_or(doses.u[0], |k| doses.u[k]);
+    let high = (0..n)
+        .filter(|&k| doses.u[k] >= u)
+        .find(|&k| 0.5 - doses.mean[k] > clear(k))
+        .map_or(doses.u[n - 1], |k| doses.u[k]);
+    (low.min(u), high.max(u))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{placement, Collapsed};
+
+    #[test]
+    fn placement_holds_the_doses_that_clearly_bracket_the_crossing() {
+        let doses = |mean: &[f64]| Collapsed {
+            u: (0..mean.len()).map(|k| k as f64 * 0.5).collect(),
+            mean: mean.to_vec(),
+            count: vec![4.0; mean.len()],
+            within_ss: 0.0,
+        };
+        // Full growth up to 1.0, none from 1.5: the gap, wherever the fit put the crossing.
+        let step = doses(&[1.0, 1.0, 0.98, 0.03, 0.0]);
+        assert_eq!(placement(1.2, &step, 0.05, 2.0), (1.0, 1.5));
+        assert_eq!(placement(1.45, &step, 0.05, 2.0), (1.0, 1.5));
+        // A dose at about 0.5 (within 2 · 0.05 / 2 of it) does not place the IC50 on either
+        // side of it: the two gaps around it.
+        let half = doses(&[1.0, 1.0, 0.52, 0.03, 0.0]);
+        assert_eq!(placement(1.02, &half, 0.05, 2.0), (0.5, 1.5));
+        // Clearly above 0.5 at 1.0: the gap above it.
+        let partial = doses(&[1.0, 1.0, 0.7, 0.03, 0.0]);
+        assert_eq!(placement(1.1, &partial, 0.05, 2.0), (1.0, 1.5));
+        // No dose clearly below 0.5 above the crossing: up to the highest dose.
+        let shallow = doses(&[1.0, 1.0, 0.9, 0.6, 0.45]);
+        assert_eq!(placement(1.9, &shallow, 0.05, 2.0), (1.5, 2.0));
     }
 }

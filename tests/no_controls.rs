@@ -1,0 +1,131 @@
+//! Screens without vehicle wells (issue 19, item 6): `[normalize] reference = "lowest_doses"`
+//! takes each series' 100 % from the median of its two lowest doses.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use crate::common::{collateral, num, read_csv};
+
+/// A simulated screen (6 lines × 12 drugs, three plate replicates) with its vehicle wells
+/// deleted from wells.csv; `reference` appended to the assay when given.
+fn screen_without_vehicles(dir: &Path, seed: u64, reference: Option<&str>) {
+    collateral()
+        .args(["simulate", "--lines", "6", "--drugs", "12", "-q", "--seed"])
+        .arg(seed.to_string())
+        .arg("-o")
+        .arg(dir)
+        .assert()
+        .success();
+    let wells = std::fs::read_to_string(dir.join("wells.csv")).unwrap();
+    let kept: String = wells
+        .lines()
+        .filter(|l| !l.contains(",vehicle,"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    assert!(kept.len() < wells.len());
+    std::fs::write(dir.join("wells.csv"), kept).unwrap();
+    if let Some(r) = reference {
+        let assay = std::fs::read_to_string(dir.join("assay.toml")).unwrap()
+            + &format!("\n[normalize]\nreference = \"{r}\"\n");
+        std::fs::write(dir.join("assay.toml"), assay).unwrap();
+    }
+}
+
+#[test]
+fn without_vehicle_wells_the_default_reference_refuses_the_screen() {
+    let dir = tempfile::tempdir().unwrap();
+    screen_without_vehicles(dir.path(), 7, None);
+    let out = collateral()
+        .arg("run")
+        .arg(dir.path().join("assay.toml"))
+        .arg("-o")
+        .arg(dir.path().join("out"))
+        .assert()
+        .failure();
+    let err = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
+    assert!(err.contains("has no vehicle wells"), "{err}");
+}
+
+/// Measured when written (seeds 7 and 8): median |log2 IC50 − true log2 IC50| 0.186 and 0.088
+/// (with the vehicle wells: 0.072 and 0.077; the truth's 100 % is the vehicle's, and the
+/// simulated tops lie between 0.9 and 1.05 of it), clear shifts (|true log2_fc| ≥ 1.5) called
+/// right in 47 of 48, null pairs (|true log2_fc| ≤ 0.25) called in 0 of 67 — the same counts as
+/// with the vehicle wells.
+#[test]
+fn lowest_doses_recover_the_truth_of_a_screen_without_vehicle_wells() {
+    let (mut diffs, mut clear, mut clear_right, mut null, mut null_called) =
+        (Vec::new(), 0, 0, 0, 0);
+    for seed in [7, 8] {
+        let dir = tempfile::tempdir().unwrap();
+        screen_without_vehicles(dir.path(), seed, Some("lowest_doses"));
+        let out = dir.path().join("out");
+        collateral()
+            .arg("run")
+            .arg(dir.path().join("assay.toml"))
+            .arg("-o")
+            .arg(&out)
+            .arg("-q")
+            .assert()
+            .success();
+        // run.json and qc.csv say what 100 % is.
+        let run: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(out.join("run.json")).unwrap()).unwrap();
+        assert_eq!(run["settings"]["normalize"]["reference"], "lowest_doses");
+        for q in read_csv(&out.join("qc.csv")) {
+            assert_eq!(q["verdict"], "warn", "{q:?}");
+            assert!(q["reason"].contains("100 % is the median of each series' 2 lowest doses"));
+        }
+        // Only the empty wells are left out: every sample has a viability.
+        for w in read_csv(&out.join("wells.csv")) {
+            if w["role"] == "sample" {
+                assert!(
+                    !w["viability"].is_empty() && w["excluded"] == "false",
+                    "{w:?}"
+                );
+            }
+        }
+        let truth: HashMap<(String, String), HashMap<String, String>> =
+            read_csv(&dir.path().join("truth_curves.csv"))
+                .into_iter()
+                .map(|r| ((r["cell_line"].clone(), r["drug"].clone()), r))
+                .collect();
+        for f in read_csv(&out.join("fits.csv")) {
+            let t = &truth[&(f["cell_line"].clone(), f["drug"].clone())];
+            if !t["abs_ic50"].is_empty() && ["=", "~"].contains(&f["ic50_qualifier"].as_str()) {
+                diffs.push((num(&f, "ic50") / num(t, "abs_ic50")).log2().abs());
+            }
+        }
+        for s in read_csv(&out.join("shifts.csv")) {
+            let t = &truth[&(s["resistant_line"].clone(), s["drug"].clone())];
+            if t["true_log2_fc"].is_empty() || t["abs_ic50"].is_empty() {
+                continue;
+            }
+            let fc = num(t, "true_log2_fc");
+            let called = s["call"] == "cross_resistant" || s["call"] == "collateral_sensitive";
+            if fc.abs() >= 1.5 {
+                clear += 1;
+                let want = if fc > 0.0 {
+                    "cross_resistant"
+                } else {
+                    "collateral_sensitive"
+                };
+                clear_right += usize::from(s["call"] == want);
+            } else if fc.abs() <= 0.25 {
+                null += 1;
+                null_called += usize::from(called);
+            }
+        }
+    }
+    diffs.sort_by(f64::total_cmp);
+    let median = diffs[diffs.len() / 2];
+    assert!(diffs.len() >= 120, "{}", diffs.len());
+    assert!(median <= 0.25, "median |Δlog2 ic50| {median}");
+    assert!(
+        clear >= 40 && clear_right as f64 >= 0.9 * clear as f64,
+        "{clear_right}/{clear}"
+    );
+    assert!(
+        null >= 50 && null_called as f64 <= 0.05 * null as f64,
+        "{null_called}/{null}"
+    );
+}
