@@ -6,10 +6,11 @@
 //! (`fits.csv` writes the shortest text that reads back to the same number, NaN as an empty
 //! cell), counts and flags carry a mask of absent cells, words are the CSV's words.
 
-use crate::fit::{CurveFit, FITS_COLUMNS};
+use crate::fit::CurveFit;
 use crate::mic::{Mic, MIC_COLUMNS};
-use crate::output::{column_kind, ColumnKind, QC_COLUMNS};
-use crate::qc::{PlateQc, Verdict};
+use crate::output::record::{Cell, Record};
+use crate::output::{column_kind, ColumnKind};
+use crate::qc::PlateQc;
 use crate::read::inputs::SkippedPlate;
 use crate::shift::{Bound, Shift, ShiftSettings, SHIFT_COLUMNS};
 
@@ -56,7 +57,7 @@ impl Column {
 /// A table as named, typed columns in the CSV's column order.
 pub type Frame = Vec<(String, Column)>;
 
-/// `fits.csv` of `fits` as typed columns (the columns of [`FITS_COLUMNS`]).
+/// `fits.csv` of `fits` as typed columns (the columns of [`crate::fit::FITS_COLUMNS`]).
 ///
 /// ```
 /// let frame = collateral::frame::fits_frame(&[]);
@@ -64,48 +65,7 @@ pub type Frame = Vec<(String, Column)>;
 /// assert_eq!(frame.len(), collateral::fit::FITS_COLUMNS.len());
 /// ```
 pub fn fits_frame(fits: &[CurveFit]) -> Frame {
-    let n = fits.len();
-    let mut frame: Frame = FITS_COLUMNS
-        .iter()
-        .map(|c| {
-            let kind = column_kind("fits.csv", c).unwrap_or(ColumnKind::Text);
-            (c.to_string(), Column::with_capacity(kind, n))
-        })
-        .collect();
-    for f in fits {
-        let mut cells = frame.iter_mut().map(|(_, c)| c);
-        let mut next = || cells.next().expect("one column per field of fits.csv");
-        text(next(), &f.cell_line);
-        text(next(), &f.drug);
-        count(next(), f.n_points as i64);
-        for x in [f.top, f.bottom, f.ec50, f.hill, f.ic50] {
-            number(next(), x);
-        }
-        text(next(), f.ic50_qualifier.map_or("", |q| q.symbol()));
-        for x in [f.ic50_ci_low, f.ic50_ci_high, f.auc, f.aac, f.r2, f.rmse] {
-            number(next(), x);
-        }
-        text(next(), f.status.name());
-        text(next(), &f.message);
-        text(next(), f.model.name());
-        text(next(), f.plateaus.name());
-        text(next(), f.robust.name());
-        for x in [
-            f.log10_ec50_se,
-            f.log10_ic50_se,
-            f.ec50_ci_low,
-            f.ec50_ci_high,
-            f.f_test_p,
-        ] {
-            number(next(), x);
-        }
-        count(next(), f.dof as i64);
-        count(next(), f.n_outliers as i64);
-        flag(next(), f.converged);
-        count(next(), f.iterations as i64);
-        number(next(), f.log10_auc_se);
-    }
-    frame
+    frame_of(fits)
 }
 
 fn text(column: &mut Column, value: &str) {
@@ -146,82 +106,36 @@ fn flag(column: &mut Column, value: bool) {
 /// `qc.csv` of `rows` and the plates a `--keep-going` run `skipped` as typed columns (the
 /// columns of [`QC_COLUMNS`]): a skipped plate's row has only its plate, verdict and reason.
 pub fn qc_frame(rows: &[PlateQc], skipped: &[SkippedPlate]) -> Frame {
-    let mut frame = empty_frame("qc.csv", &QC_COLUMNS, rows.len() + skipped.len());
-    let number = |x: Option<f64>| Cell::Number(x.unwrap_or(f64::NAN));
-    for r in rows {
-        let pair = |t: Option<(f64, f64)>| [number(t.map(|x| x.0)), number(t.map(|x| x.1))];
-        let mut cells = vec![
-            Cell::Text(&r.plate),
-            Cell::Text(r.cell_line.as_deref().unwrap_or("")),
-            Cell::Text(&r.replicate),
-            Cell::Count(r.format.wells() as i64),
-            Cell::Count(r.n_vehicle as i64),
-            Cell::Count(r.n_blank as i64),
-            Cell::Count(r.n_sample as i64),
-            Cell::Count(r.n_flagged as i64),
-            number(r.mean_vehicle),
-            number(r.sd_vehicle),
-            number(r.mean_blank),
-            number(r.sd_blank),
-            Cell::Text(r.blank_source.as_str()),
-            number(r.z_prime),
-            number(r.cv_vehicle),
-            number(r.signal_to_background),
-            number(r.ssmd),
-        ];
-        cells.extend(pair(r.spatial.edge_effect));
-        cells.extend(pair(r.spatial.row_trend));
-        cells.extend(pair(r.spatial.column_trend));
-        cells.extend([
-            Cell::Flag(r.spatial_flag),
-            Cell::Text(r.verdict.as_str()),
-            Cell::Text(&r.reason),
-        ]);
-        push_row(&mut frame, &cells);
-    }
-    for s in skipped {
-        let reason = format!("plate left out (--keep-going): {}", s.reason());
-        let cells: Vec<Cell> = QC_COLUMNS
-            .iter()
-            .map(|&c| match c {
-                "plate" => Cell::Text(&s.plate),
-                "verdict" => Cell::Text(Verdict::Fail.as_str()),
-                "reason" => Cell::Text(&reason),
-                _ => Cell::Absent,
-            })
-            .collect();
-        push_row(&mut frame, &cells);
-    }
-    frame
+    frame_of(&crate::output::qc_rows(rows, skipped))
 }
 
 /// `shifts.csv` of `rows` compared with `settings` as typed columns (the columns of
 /// [`SHIFT_COLUMNS`]).
 pub fn shifts_frame(rows: &[Shift], settings: &ShiftSettings) -> Frame {
     let mut frame = empty_frame("shifts.csv", &SHIFT_COLUMNS, rows.len());
-    let q = |b: Option<Bound>| Cell::Text(b.map_or("", |b| b.symbol()));
+    let q = |b: Option<Bound>| Cell::text(b.map_or("", |b| b.symbol()));
     for r in rows {
         push_row(
             &mut frame,
             &[
-                Cell::Text(&r.resistant_line),
-                Cell::Text(&r.parental_line),
-                Cell::Text(&r.drug),
-                Cell::Text(&r.selected_with),
-                Cell::Text(r.metric.name()),
+                Cell::text(&r.resistant_line),
+                Cell::text(&r.parental_line),
+                Cell::text(&r.drug),
+                Cell::text(&r.selected_with),
+                Cell::text(r.metric.name()),
                 Cell::Number(r.log2_fc),
                 q(r.log2_fc_qualifier),
                 Cell::Number(r.ci_low),
                 Cell::Number(r.ci_high),
                 Cell::Number(r.p_value),
                 Cell::Number(r.q_value),
-                Cell::Text(r.call.name()),
-                Cell::Text(&r.replicate),
+                Cell::text(r.call.name()),
+                Cell::text(&r.replicate),
                 Cell::Number(r.value_resistant),
                 q(r.qualifier_resistant),
                 Cell::Number(r.value_parental),
                 q(r.qualifier_parental),
-                Cell::Text(&r.reason),
+                Cell::text(&r.reason),
                 Cell::Number(settings.tau),
                 Cell::Number(r.ec50_f_test_p),
             ],
@@ -237,28 +151,18 @@ pub fn mics_frame(mics: &[Mic]) -> Frame {
         push_row(
             &mut frame,
             &[
-                Cell::Text(&m.cell_line),
-                Cell::Text(&m.drug),
-                Cell::Text(&m.replicate),
+                Cell::text(&m.cell_line),
+                Cell::text(&m.drug),
+                Cell::text(&m.replicate),
                 Cell::Number(m.mic),
-                Cell::Text(m.qualifier.symbol()),
-                Cell::Count(m.n_concentrations as i64),
-                Cell::Count(m.skipped_wells as i64),
-                Cell::Text(&m.message),
+                Cell::text(m.qualifier.symbol()),
+                Cell::count(m.n_concentrations),
+                Cell::count(m.skipped_wells),
+                Cell::text(&m.message),
             ],
         );
     }
     frame
-}
-
-/// One cell of a typed row, before its column's kind places it.
-enum Cell<'a> {
-    Text(&'a str),
-    Number(f64),
-    Count(i64),
-    Flag(bool),
-    /// An empty CSV cell: NaN in a number column, masked in a count or flag column.
-    Absent,
 }
 
 /// The columns `names` of the table `file`, empty, each of the kind [`column_kind`] gives it.
@@ -272,14 +176,39 @@ fn empty_frame(file: &str, names: &[&str], n: usize) -> Frame {
         .collect()
 }
 
+/// The table of `rows` ([`Record`]) as typed columns: the cells its CSV writer writes.
+pub fn frame_of<R: Record>(rows: &[R]) -> Frame {
+    frame_of_rows(
+        R::FILE,
+        R::COLUMNS,
+        rows.len(),
+        rows.iter().enumerate().map(|(i, r)| r.cells(i)),
+    )
+}
+
+/// The table `file` of columns `header` and `n` rows of cells as typed columns, each column of
+/// the kind [`column_kind`] gives it.
+pub fn frame_of_rows<'a>(
+    file: &str,
+    header: &[&str],
+    n: usize,
+    rows: impl IntoIterator<Item = Vec<Cell<'a>>>,
+) -> Frame {
+    let mut frame = empty_frame(file, header, n);
+    for cells in rows {
+        push_row(&mut frame, &cells);
+    }
+    frame
+}
+
 /// Adds one row, a cell per column in order.
 fn push_row(frame: &mut Frame, cells: &[Cell]) {
     debug_assert_eq!(frame.len(), cells.len(), "one cell per column");
     for ((_, column), cell) in frame.iter_mut().zip(cells) {
         match (column, cell) {
             (column, Cell::Text(s)) => text(column, s),
-            (column, Cell::Number(x)) => number(column, *x),
-            (column, Cell::Count(x)) => count(column, *x),
+            (column, Cell::Number(x) | Cell::Plain(x)) => number(column, *x),
+            (column, Cell::Count(x)) => count(column, *x as i64),
             (column, Cell::Flag(x)) => flag(column, *x),
             (Column::Text(v), Cell::Absent) => v.push(String::new()),
             (Column::Number(v), Cell::Absent) => v.push(f64::NAN),
@@ -470,7 +399,7 @@ mod tests {
         let rows: Vec<csv::StringRecord> = reader.records().map(|r| r.unwrap()).collect();
         let frame = fits_frame(&fits);
         for (c, (name, column)) in frame.iter().enumerate() {
-            assert_eq!(name, FITS_COLUMNS[c]);
+            assert_eq!(name, crate::fit::FITS_COLUMNS[c]);
             for (r, row) in rows.iter().enumerate() {
                 let cell = &row[c];
                 match column {

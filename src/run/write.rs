@@ -9,15 +9,16 @@ use super::stages::{Comparison, CurveSet, Fits, PlanResults, WellResults};
 use super::{RunReport, Screen, WellSummary};
 use crate::error::Result;
 use crate::fit::table::write_fits_to;
-use crate::fit::{CurveFit, FITS_COLUMNS};
+use crate::fit::CurveFit;
 use crate::growth::write_fits_with_growth;
-use crate::lineage;
 use crate::lines::LinesTable;
 use crate::network;
 use crate::outdir::{FileWriter, Staging};
+use crate::output::record::write_records;
 use crate::output::run_json::{
     AssayRecord, CurveCounts, RunCounts, RunJson, RunSettings, ShiftCounts, SkippedRecord, TOOL,
 };
+use crate::output::tables::{call_matrix, log2_fc_matrix, write_matrix, ReplicateFit, Trajectory};
 use crate::qc::WellOutcome;
 use crate::shift::{write_shifts, Shift, ShiftSettings};
 
@@ -56,9 +57,7 @@ pub(crate) fn write_well_tables(
         }
     }
     if !wells.dip_rates.is_empty() {
-        staging.write("dip_rates.csv", |w| {
-            crate::growth::dip::write_dip_rates(w, &wells.dip_rates)
-        })?;
+        staging.write("dip_rates.csv", |w| write_records(w, &wells.dip_rates))?;
     }
     staging.write("qc.csv", |w| {
         crate::output::write_qc_with_skipped(w, &norm.qc, &screen.skipped)
@@ -104,20 +103,21 @@ pub(crate) fn write_fit_tables(staging: &Staging, set: &CurveSet, fits: &Fits) -
         staging.write("mics.csv", |w| crate::mic::write_mics(w, mics))?;
     }
     if replicate_curves && fits.growth.is_none() {
-        staging.write("fits_by_replicate.csv", |w| {
-            let mut out = csv::Writer::from_writer(w);
-            let mut header = vec!["replicate"];
-            header.extend(FITS_COLUMNS);
-            out.write_record(&header)?;
-            for (f, r) in &by_replicate {
-                let mut rec = vec![(*r).clone()];
-                rec.extend(f.to_record());
-                out.write_record(&rec)?;
-            }
-            out.flush()
-        })?;
+        let rows = replicate_fits(&by_replicate);
+        staging.write("fits_by_replicate.csv", |w| write_records(w, &rows))?;
     }
     Ok(())
+}
+
+/// The rows of `fits_by_replicate.csv`: each fit of one replicate's curve with its label.
+pub(crate) fn replicate_fits(by_replicate: &[(&CurveFit, &String)]) -> Vec<ReplicateFit> {
+    by_replicate
+        .iter()
+        .map(|(fit, replicate)| ReplicateFit {
+            replicate: (*replicate).clone(),
+            fit: (*fit).clone(),
+        })
+        .collect()
 }
 
 /// Stages the comparison: `shifts.csv` (written while the other tables and the network are),
@@ -152,26 +152,26 @@ pub(crate) fn write_comparison_tables(staging: &Staging, c: &Comparison) -> Resu
     let mut files: Vec<(&str, FileWriter)> = vec![
         (
             "matrix.csv",
-            Box::new(|w| network::write_matrix(w, shifts, false)),
+            Box::new(|w| write_matrix(w, &log2_fc_matrix(shifts))),
         ),
         (
             "calls.csv",
-            Box::new(|w| network::write_matrix(w, shifts, true)),
+            Box::new(|w| write_matrix(w, &call_matrix(shifts))),
         ),
         (
             "likelihood.csv",
-            Box::new(|w| lineage::write_likelihood(w, &c.likelihood)),
+            Box::new(|w| write_records(w, &c.likelihood)),
         ),
     ];
     if let (Some(points), Some(stability)) = (&points, &c.stability) {
         files.push((
             "trajectories.csv",
-            Box::new(|w| lineage::write_trajectories(w, points)),
+            Box::new(|w| {
+                let rows: Vec<Trajectory> = points.iter().map(Trajectory::from).collect();
+                write_records(w, &rows)
+            }),
         ));
-        files.push((
-            "stability.csv",
-            Box::new(|w| lineage::write_stability(w, stability)),
-        ));
+        files.push(("stability.csv", Box::new(|w| write_records(w, stability))));
     }
     files.extend([
         (
@@ -185,10 +185,7 @@ pub(crate) fn write_comparison_tables(staging: &Staging, c: &Comparison) -> Resu
             "network.json",
             Box::new(|w| network::write_json(w, &c.edges)),
         ),
-        (
-            "cycles.csv",
-            Box::new(|w| network::write_cycles(w, &c.cycles)),
-        ),
+        ("cycles.csv", Box::new(|w| write_records(w, &c.cycles))),
     ]);
     staging.write_all(files)
 }
@@ -208,9 +205,9 @@ pub(crate) fn stage_comparison(
 
 /// Stages `plan.csv`, with evolution times `policy.csv`, and `plan.md` (the plan in words).
 pub(crate) fn write_plan_files(staging: &Staging, planned: &PlanResults) -> Result<()> {
-    staging.write("plan.csv", |w| crate::plan::write_plan(w, &planned.plan))?;
+    staging.write("plan.csv", |w| write_records(w, &planned.plan.sequences))?;
     if let Some(policy) = &planned.policy {
-        staging.write("policy.csv", |w| crate::plan::write_policy(w, policy))?;
+        staging.write("policy.csv", |w| write_records(w, policy))?;
     }
     staging.write("plan.md", |w| {
         writeln!(w, "# Therapy sequences\n")?;
