@@ -9,10 +9,12 @@
 use crate::fit::CurveFit;
 use crate::mic::{Mic, MIC_COLUMNS};
 use crate::output::record::{Cell, Record};
+use crate::output::WELL_COLUMNS;
 use crate::output::{column_kind, ColumnKind};
-use crate::qc::PlateQc;
+use crate::qc::{PlateQc, WellOutcome};
 use crate::read::inputs::SkippedPlate;
 use crate::shift::{Bound, Shift, ShiftSettings, SHIFT_COLUMNS};
+use crate::wells::{Signal, WellTable};
 
 /// One typed column of an output table.
 #[derive(Debug, Clone, PartialEq)]
@@ -107,6 +109,67 @@ fn flag(column: &mut Column, value: bool) {
 /// columns of [`QC_COLUMNS`]): a skipped plate's row has only its plate, verdict and reason.
 pub fn qc_frame(rows: &[PlateQc], skipped: &[SkippedPlate]) -> Frame {
     frame_of(&crate::output::qc_rows(rows, skipped))
+}
+
+/// `wells.csv` of `table` with each well's outcome and, with growth data, GR value, as typed
+/// columns (the columns of [`crate::output::wells_header`]). The user's extra columns are typed
+/// as a reader of the file types them ([`column_of_cells`]: numbers when every cell is one).
+pub fn wells_frame(
+    table: &WellTable,
+    outcomes: &[WellOutcome],
+    gr: Option<&[Option<f64>]>,
+) -> Frame {
+    let header = crate::output::wells_header(table, true, gr.is_some());
+    let n = table.wells.len().min(outcomes.len());
+    let mut frame = empty_frame("wells.csv", &header, n);
+    let extra_at =
+        WELL_COLUMNS.len() + usize::from(table.has_replicate) + usize::from(table.has_time);
+    let mut extra: Vec<Vec<String>> = vec![Vec::with_capacity(n); table.extra_columns.len()];
+    let (mut name, mut signal) = (String::new(), String::new());
+    for (i, outcome) in outcomes.iter().enumerate().take(n) {
+        let well = table.wells.get(i);
+        well.position.write_name(&mut name);
+        let mut cells = vec![
+            Cell::text(well.plate.as_str()),
+            Cell::text(&name),
+            Cell::text(well.cell_line.as_str()),
+            Cell::text(well.drug.as_str()),
+            Cell::Number(well.concentration.unwrap_or(f64::NAN)),
+            Cell::text(well.role.as_str()),
+        ];
+        cells.push(match well.signal {
+            Signal::Value(v) => {
+                crate::text::format_number_into(&mut signal, *v);
+                Cell::text(&signal)
+            }
+            Signal::NotNumeric(t) => Cell::text(t),
+        });
+        if table.has_replicate {
+            cells.push(Cell::text(well.replicate.as_str()));
+        }
+        if table.has_time {
+            cells.push(Cell::Number(well.time.unwrap_or(f64::NAN)));
+        }
+        for (column, value) in extra.iter_mut().zip(well.extra) {
+            column.push(value.clone());
+        }
+        // Placeholders for the extra columns, typed once all their cells are known.
+        cells.extend(well.extra.iter().map(|_| Cell::Absent));
+        cells.extend([
+            Cell::Number(outcome.viability.unwrap_or(f64::NAN)),
+            Cell::Flag(outcome.excluded),
+            Cell::text(&outcome.exclusion_reason),
+        ]);
+        if let Some(gr) = gr {
+            cells.push(Cell::Number(gr[i].unwrap_or(f64::NAN)));
+        }
+        push_row(&mut frame, &cells);
+    }
+    for (k, cells) in extra.into_iter().enumerate() {
+        let (name, column) = &mut frame[extra_at + k];
+        *column = column_of_cells(column_kind("wells.csv", name), cells);
+    }
+    frame
 }
 
 /// `shifts.csv` of `rows` compared with `settings` as typed columns (the columns of
@@ -323,7 +386,9 @@ pub(crate) fn assert_reads_back(file: &str, frame: &Frame, bytes: &[u8]) {
             same,
             "{file} column {name}: {ours:?} but read back {read:?}"
         );
-        let want = kind.unwrap_or(ColumnKind::Text);
+        // A column the contract does not fix (the user's own) is typed by its values: the
+        // equality above checked that.
+        let Some(want) = kind else { continue };
         let got = match ours {
             Column::Text(_) => ColumnKind::Text,
             Column::Number(_) => ColumnKind::Number,

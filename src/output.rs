@@ -55,6 +55,27 @@ pub fn write_tidy_wells(w: &mut dyn Write, table: &WellTable) -> std::io::Result
     write_wells_with(w, table, None)
 }
 
+/// The columns of `wells.csv` for `table`: the tidy columns, `replicate` and `time` when the
+/// table has them, its extra columns, then with `outcomes` viability and exclusion, and with
+/// `gr` the GR values: the one header its writer and its typed columns use.
+pub fn wells_header(table: &WellTable, outcomes: bool, gr: bool) -> Vec<&str> {
+    let mut header: Vec<&str> = WELL_COLUMNS.to_vec();
+    if table.has_replicate {
+        header.push("replicate");
+    }
+    if table.has_time {
+        header.push("time");
+    }
+    header.extend(table.extra_columns.iter().map(String::as_str));
+    if outcomes {
+        header.extend(WELL_OUTCOME_COLUMNS);
+    }
+    if gr {
+        header.push(WELL_GR_COLUMN);
+    }
+    header
+}
+
 fn write_wells_with(
     w: &mut dyn Write,
     table: &WellTable,
@@ -70,21 +91,7 @@ fn write_wells_inner(
     gr: Option<&[Option<f64>]>,
 ) -> std::io::Result<()> {
     let mut out = csv::Writer::from_writer(&mut *w);
-    let mut header: Vec<&str> = WELL_COLUMNS.to_vec();
-    if table.has_replicate {
-        header.push("replicate");
-    }
-    if table.has_time {
-        header.push("time");
-    }
-    header.extend(table.extra_columns.iter().map(String::as_str));
-    if outcomes.is_some() {
-        header.extend(WELL_OUTCOME_COLUMNS);
-    }
-    if gr.is_some() {
-        header.push(WELL_GR_COLUMN);
-    }
-    out.write_record(&header)?;
+    out.write_record(wells_header(table, outcomes.is_some(), gr.is_some()))?;
     out.flush()?;
     drop(out);
     // Rows are formatted in parallel, a block of wells per task, and written in order while

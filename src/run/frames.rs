@@ -1,24 +1,30 @@
 //! A run's tables as typed columns ([`crate::frame`]), for the faces that hand them on without
 //! writing a folder (`collateral.run` in Python returns them as DataFrames).
 
+use super::write::{well_columns, FitTables};
 use super::{Comparison, Results};
-use crate::fit::CurveFit;
-use crate::frame::{fits_frame, frame_of, mics_frame, qc_frame, shifts_frame, Frame};
+use crate::frame::{
+    fits_frame, frame_of, frame_of_rows, mics_frame, qc_frame, shifts_frame, wells_frame, Frame,
+};
+use crate::growth::columns::growth_fit_rows;
 use crate::output::tables::{call_matrix, log2_fc_matrix, matrix_frame, Trajectory};
 
 impl Results {
-    /// The tables this run holds as typed columns, each by the name of the file it equals value
-    /// for value when read back, in the order the run writes them: `qc.csv`, `dip_rates.csv`
-    /// (wells read in time), `fits.csv` (not with growth data, whose `fits.csv` has growth
-    /// columns no frame builds yet), `fits_by_replicate.csv`, `mics.csv` (metric mic), and with
-    /// a lines table `shifts.csv`, `matrix.csv`, `calls.csv`, `likelihood.csv`,
+    /// Every table this run writes as typed columns, each by the name of the file it equals
+    /// value for value when read back, in the order the run writes them: `wells.csv`,
+    /// `qc.csv`, `dip_rates.csv` (wells read in time), `fits.csv` (with the growth columns
+    /// with growth data), `fits_by_replicate.csv` (curves per replicate), `mics.csv` (metric
+    /// mic), and with a lines table `shifts.csv`, `matrix.csv`, `calls.csv`, `likelihood.csv`,
     /// `trajectories.csv` and `stability.csv` (evolution times), `cycles.csv`, `plan.csv` and
-    /// `policy.csv` (`[plan]`). `wells.csv` has no frame yet.
+    /// `policy.csv` (`[plan]`; `policy.csv` with evolution times).
     pub fn frames(&self) -> Vec<(String, Frame)> {
-        let mut frames = vec![(
+        let (outcomes, gr) = well_columns(&self.screen, &self.wells);
+        let wells = wells_frame(&self.screen.wells, &outcomes, gr.as_deref());
+        let mut frames = vec![("wells.csv".to_string(), wells)];
+        frames.push((
             "qc.csv".to_string(),
             qc_frame(self.qc(), &self.screen.skipped),
-        )];
+        ));
         if !self.wells.dip_rates.is_empty() {
             frames.push(("dip_rates.csv".into(), frame_of(&self.wells.dip_rates)));
         }
@@ -31,22 +37,28 @@ impl Results {
         frames
     }
 
-    /// The frames of the fit tables: `fits.csv`, `fits_by_replicate.csv`, `mics.csv`.
+    /// The frames of the fit tables: `fits.csv` (with the growth columns when the run has
+    /// growth data), `fits_by_replicate.csv`, `mics.csv`.
     fn fit_frames(&self) -> Vec<(String, Frame)> {
+        let t = FitTables::of(&self.curves, &self.fits);
         let mut frames = Vec::new();
-        if self.fits.growth.is_none() {
-            let pooled: Vec<CurveFit> = self.fits().into_iter().cloned().collect();
-            frames.push(("fits.csv".into(), fits_frame(&pooled)));
-            if !self.curves.replicate_curves.is_empty() {
-                let by_replicate: Vec<(&CurveFit, &String)> = self
-                    .fits
-                    .all
-                    .iter()
-                    .zip(&self.curves.curves.replicate)
-                    .filter(|(_, r)| !r.is_empty())
-                    .collect();
-                let rows = super::write::replicate_fits(&by_replicate);
-                frames.push(("fits_by_replicate.csv".into(), frame_of(&rows)));
+        match (&t.pooled_growth, &t.by_replicate_growth) {
+            (Some(growth), Some(by_replicate_growth)) => {
+                let (header, rows) = growth_fit_rows(&t.pooled, growth, None);
+                let frame = frame_of_rows("fits.csv", &header, rows.len(), rows);
+                frames.push(("fits.csv".into(), frame));
+                if t.replicate_curves {
+                    let (fits, labels) = t.replicate_labels();
+                    let (header, rows) = growth_fit_rows(&fits, by_replicate_growth, Some(&labels));
+                    let file = "fits_by_replicate.csv";
+                    frames.push((file.into(), frame_of_rows(file, &header, rows.len(), rows)));
+                }
+            }
+            _ => {
+                frames.push(("fits.csv".into(), fits_frame(&t.pooled)));
+                if t.replicate_curves {
+                    frames.push(("fits_by_replicate.csv".into(), frame_of(&t.by_replicate)));
+                }
             }
         }
         if let Some(mics) = self.mics() {
@@ -183,7 +195,9 @@ mod tests {
             "assays/maltas-wood-temporal/assay.toml",
         ] {
             let mut screen = Screen::read(&root.join(assay), false).unwrap();
-            if screen.lines.is_some() {
+            // Plans of the two smaller screens with lines: one without and one with evolution
+            // times (`policy.csv`).
+            if assay.contains("dhawan") || assay.contains("maltas") {
                 let plan = PlanSettings {
                     length: 2,
                     bootstrap: 100,
@@ -200,7 +214,7 @@ mod tests {
                     message: "unreadable".into(),
                 }],
             });
-            check_tables(assay, &results, &["wells.csv"]);
+            check_tables(assay, &results, &[]);
         }
     }
 }
