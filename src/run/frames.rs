@@ -7,6 +7,7 @@ use crate::frame::{
     fits_frame, frame_of, frame_of_rows, mics_frame, qc_frame, shifts_frame, wells_frame, Frame,
 };
 use crate::growth::columns::growth_fit_rows;
+use crate::output::run_json::RunJson;
 use crate::output::tables::{call_matrix, log2_fc_matrix, matrix_frame, Trajectory};
 
 impl Results {
@@ -35,6 +36,22 @@ impl Results {
             frames.extend(comparison_frames(c));
         }
         frames
+    }
+
+    /// `run.json` of the run as held in memory (what [`Results::write`] writes but for the
+    /// folder's manifest, its start time and the writing's timing), for the faces that show it
+    /// without a folder.
+    pub fn run_record(&self) -> crate::Result<RunJson> {
+        self.run_json(&self.report(std::path::Path::new("")), &self.timings)
+    }
+
+    /// `network.json` of the run's comparison (the bytes [`Results::write`] writes); `None`
+    /// without a lines table.
+    pub fn network_json(&self) -> Option<Vec<u8>> {
+        let c = self.comparison.as_ref()?;
+        let mut bytes = Vec::new();
+        crate::network::write_json(&mut bytes, &c.edges).expect("writing to memory");
+        Some(bytes)
     }
 
     /// The frames of the fit tables: `fits.csv` (with the growth columns when the run has
