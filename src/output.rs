@@ -288,7 +288,7 @@ pub fn write_qc_with_skipped(
 
 /// The rows of `qc.csv`: the judged units, then the plates a `--keep-going` run left out.
 pub fn qc_rows(rows: &[PlateQc], skipped: &[SkippedPlate]) -> Vec<QcRow> {
-    let judged = rows.iter().cloned().map(QcRow::Judged);
+    let judged = rows.iter().map(|r| QcRow::Judged(Box::new(r.clone())));
     let left_out = skipped.iter().map(|s| QcRow::LeftOut {
         plate: s.plate.clone(),
         reason: format!("plate left out (--keep-going): {}", s.reason()),
@@ -301,7 +301,7 @@ pub fn qc_rows(rows: &[PlateQc], skipped: &[SkippedPlate]) -> Vec<QcRow> {
 #[derive(Debug, Clone, PartialEq)]
 pub enum QcRow {
     /// A plate unit (plate, cell line, replicate) or a plate's pooled row, judged.
-    Judged(PlateQc),
+    Judged(Box<PlateQc>),
     /// A plate that could not be read.
     LeftOut {
         /// The plate.
@@ -394,7 +394,7 @@ impl Record for QcRow {
             row_trend: pair(f)?,
             column_trend: pair(f)?,
         };
-        Ok(QcRow::Judged(PlateQc {
+        Ok(QcRow::Judged(Box::new(PlateQc {
             plate,
             cell_line: (!cell_line.is_empty()).then_some(cell_line),
             replicate,
@@ -416,7 +416,7 @@ impl Record for QcRow {
             spatial_flag: f.flag()?,
             verdict: f.named()?,
             reason: f.text(),
-        }))
+        })))
     }
 }
 
