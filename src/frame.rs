@@ -8,11 +8,24 @@
 
 use crate::fit::CurveFit;
 use crate::mic::{Mic, MIC_COLUMNS};
-use crate::output::record::{Cell, Record};
+use std::path::Path;
+
+use crate::error::Result;
+use crate::growth::dip::DipWell;
+use crate::lineage::{Likelihood, Stability};
+use crate::network::{Cycle, Matrix};
+use crate::output::read::OutputTable;
+use crate::output::record::{records_of, write_records, Cell, Record};
+use crate::output::tables::{
+    matrix_rows, read_matrix, write_matrix, MatrixValue, ReplicateFit, Trajectory,
+};
+use crate::output::QcRow;
 use crate::output::WELL_COLUMNS;
 use crate::output::{column_kind, ColumnKind};
+use crate::plan::{PolicyRow, Sequence};
 use crate::qc::{PlateQc, WellOutcome};
 use crate::read::inputs::SkippedPlate;
+use crate::shift::Call;
 use crate::shift::{Bound, Shift, ShiftSettings, SHIFT_COLUMNS};
 use crate::wells::{Signal, WellTable};
 
@@ -361,6 +374,74 @@ pub fn column_of_cells(kind: Option<ColumnKind>, cells: Vec<String>) -> Column {
 /// Asserts that `frame` equals the table `file` written as `bytes` read back as the Python
 /// package reads it ([`column_of_cells`] by [`column_kind`]), value for value (NaN equals NaN),
 /// and that every column has the kind the contract gives it.
+/// A table of a finished run read through its row type: its typed columns, and the bytes this
+/// version writes for the rows read (the file's own bytes when it was written by this version).
+#[derive(Debug, Clone, PartialEq)]
+pub struct TypedTable {
+    /// The columns, from the rows read.
+    pub frame: Frame,
+    /// The rows read, written again.
+    pub bytes: Vec<u8>,
+}
+
+/// Reads the run's table at `path` (known by its file name) through its row type: a missing
+/// column or a malformed cell is an error naming the file, column and line. `None` for a file
+/// that is not one of the typed tables (`wells.csv`, `shifts.csv`, a `fits.csv` with growth
+/// columns, or a file of the user's).
+pub fn read_typed(path: &Path) -> Result<Option<TypedTable>> {
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+    let table = OutputTable::read_optional(path)?;
+    let Some(table) = table else {
+        return Ok(None);
+    };
+    let growth = table
+        .optional_column(crate::growth::GROWTH_COLUMNS[0])
+        .is_some();
+    Ok(Some(match name {
+        "qc.csv" => typed::<QcRow>(table)?,
+        "fits.csv" if !growth => typed::<CurveFit>(table)?,
+        "fits_by_replicate.csv" if !growth => typed::<ReplicateFit>(table)?,
+        "dip_rates.csv" => typed::<DipWell>(table)?,
+        "likelihood.csv" => typed::<Likelihood>(table)?,
+        "trajectories.csv" => typed::<Trajectory>(table)?,
+        "stability.csv" => typed::<Stability>(table)?,
+        "cycles.csv" => typed::<Cycle>(table)?,
+        "plan.csv" => typed::<Sequence>(table)?,
+        "policy.csv" => typed::<PolicyRow>(table)?,
+        "matrix.csv" => typed_matrix::<f64>(path)?,
+        "calls.csv" => typed_matrix::<Call>(path)?,
+        _ => return Ok(None),
+    }))
+}
+
+/// `matrix.csv` or `calls.csv` as typed columns.
+pub fn matrix_frame<T: MatrixValue>(m: &Matrix<T>) -> Frame {
+    let (header, rows) = matrix_rows(m);
+    frame_of_rows(T::FILE, &header, rows.len(), rows)
+}
+
+/// The rows of `table` as `R`, with their frame and bytes.
+fn typed<R: Record>(table: OutputTable) -> Result<TypedTable> {
+    let rows: Vec<R> = records_of(table)?;
+    let mut bytes = Vec::new();
+    write_records(&mut bytes, &rows).expect("writing to memory");
+    Ok(TypedTable {
+        frame: frame_of(&rows),
+        bytes,
+    })
+}
+
+/// [`typed`] of a lines × drugs table.
+fn typed_matrix<T: MatrixValue>(path: &Path) -> Result<TypedTable> {
+    let m = read_matrix::<T>(path)?;
+    let mut bytes = Vec::new();
+    write_matrix(&mut bytes, &m).expect("writing to memory");
+    Ok(TypedTable {
+        frame: matrix_frame(&m),
+        bytes,
+    })
+}
+
 #[cfg(test)]
 pub(crate) fn assert_reads_back(file: &str, frame: &Frame, bytes: &[u8]) {
     let mut reader = csv::Reader::from_reader(bytes);

@@ -6,9 +6,9 @@
 
 use std::path::Path;
 
+use collateral::frame::read_typed;
 use collateral::frame::{column_of_cells, Column, Frame};
 use collateral::output::column_kind;
-use collateral::output::tables::read_typed;
 use collateral::simulate::{simulate, SimulationSettings};
 use collateral::{RunOptions, Screen, Silent};
 

@@ -474,11 +474,11 @@ fn fit_columns(py: Python<'_>, header: Vec<String>, source: PathBuf) -> PyResult
 }
 
 /// Reads one of the output tables into typed columns through its row type
-/// (`output::tables::read_typed`: a missing column or a malformed cell is a located error), or
+/// (`frame::read_typed`: a missing column or a malformed cell is a located error), or
 /// any other CSV by its header and cells.
 #[pyfunction]
 fn read_table<'py>(py: Python<'py>, path: PathBuf) -> PyResult<Bound<'py, PyList>> {
-    let typed = call(py, None, || collateral::output::tables::read_typed(&path))?;
+    let typed = call(py, None, || collateral::frame::read_typed(&path))?;
     if let Some(table) = typed {
         return frame_columns(py, table.frame);
     }
@@ -587,6 +587,9 @@ fn read_plates<'py>(
                     wells: None,
                     plates: std::slice::from_ref(&entry),
                     plate_format: None,
+                    // A layout's concentrations as written: no assay unit to convert into.
+                    concentration_unit: "",
+                    tables: &collateral::table::TableOptions::default(),
                 };
                 let wells = collateral::read::assay_wells(&sources)?;
                 let mut bytes = Vec::new();

@@ -1,7 +1,7 @@
 //! One type per output table, written and read: a table's row type lists its cells once
 //! ([`Record::cells`], in the order of [`Record::COLUMNS`]), and that one list is what the CSV
 //! writer writes ([`write_records`]) and what the typed columns of the faces hold
-//! ([`crate::frame::frame_of`]); [`Record::read`] takes the same cells back in the same order
+//! (`frame::frame_of`); [`Record::read`] takes the same cells back in the same order
 //! through [`Fields`], so a table written, read and written again gives the same bytes, and a
 //! missing column or a malformed cell is an error naming the file, column and line.
 

@@ -3,7 +3,7 @@
 //! `stability.csv`, `cycles.csv`, `plan.csv`, `policy.csv`, `dip_rates.csv`), and
 //! [`Trajectory`] for `trajectories.csv`, whose stage type borrows its shift. Each table's
 //! writer is [`write_records`](super::record::write_records) of its rows, its reader
-//! [`read_records`](super::record::read_records), its frame [`crate::frame::frame_of`].
+//! [`read_records`](super::record::read_records), its typed columns `frame::frame_of`.
 
 use std::io::Write;
 use std::path::Path;
@@ -455,7 +455,7 @@ pub fn call_matrix(shifts: &[crate::shift::Shift]) -> Matrix<Call> {
 }
 
 /// The header and rows of cells of a lines × drugs table.
-fn matrix_rows<T: MatrixValue>(m: &Matrix<T>) -> (Vec<&str>, Vec<Vec<Cell<'_>>>) {
+pub fn matrix_rows<T: MatrixValue>(m: &Matrix<T>) -> (Vec<&str>, Vec<Vec<Cell<'_>>>) {
     let mut header = vec![MATRIX_LINE_COLUMN];
     header.extend(m.drugs.iter().map(String::as_str));
     let rows = m
@@ -474,12 +474,6 @@ fn matrix_rows<T: MatrixValue>(m: &Matrix<T>) -> (Vec<&str>, Vec<Vec<Cell<'_>>>)
 pub fn write_matrix<T: MatrixValue>(w: &mut dyn Write, m: &Matrix<T>) -> std::io::Result<()> {
     let (header, rows) = matrix_rows(m);
     write_rows(w, &header, rows)
-}
-
-/// `matrix.csv` or `calls.csv` as typed columns.
-pub fn matrix_frame<T: MatrixValue>(m: &Matrix<T>) -> crate::frame::Frame {
-    let (header, rows) = matrix_rows(m);
-    crate::frame::frame_of_rows(T::FILE, &header, rows.len(), rows)
 }
 
 /// Reads `matrix.csv` or `calls.csv`: `resistant_line` first (a missing one is an error naming
@@ -634,65 +628,3 @@ macro_rules! named_by_words {
 }
 
 named_by_words!(Model, Plateaus, RobustLoss);
-
-/// A table of a finished run read through its row type: its typed columns, and the bytes this
-/// version writes for the rows read (the file's own bytes when it was written by this version).
-#[derive(Debug, Clone, PartialEq)]
-pub struct TypedTable {
-    /// The columns, from the rows read.
-    pub frame: crate::frame::Frame,
-    /// The rows read, written again.
-    pub bytes: Vec<u8>,
-}
-
-/// Reads the run's table at `path` (known by its file name) through its row type: a missing
-/// column or a malformed cell is an error naming the file, column and line. `None` for a file
-/// that is not one of the typed tables (`wells.csv`, `shifts.csv`, a `fits.csv` with growth
-/// columns, or a file of the user's).
-pub fn read_typed(path: &Path) -> Result<Option<TypedTable>> {
-    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
-    let table = OutputTable::read_optional(path)?;
-    let Some(table) = table else {
-        return Ok(None);
-    };
-    let growth = table
-        .optional_column(crate::growth::GROWTH_COLUMNS[0])
-        .is_some();
-    Ok(Some(match name {
-        "qc.csv" => typed::<super::QcRow>(table)?,
-        "fits.csv" if !growth => typed::<CurveFit>(table)?,
-        "fits_by_replicate.csv" if !growth => typed::<ReplicateFit>(table)?,
-        "dip_rates.csv" => typed::<DipWell>(table)?,
-        "likelihood.csv" => typed::<Likelihood>(table)?,
-        "trajectories.csv" => typed::<Trajectory>(table)?,
-        "stability.csv" => typed::<Stability>(table)?,
-        "cycles.csv" => typed::<Cycle>(table)?,
-        "plan.csv" => typed::<Sequence>(table)?,
-        "policy.csv" => typed::<PolicyRow>(table)?,
-        "matrix.csv" => typed_matrix::<f64>(path)?,
-        "calls.csv" => typed_matrix::<Call>(path)?,
-        _ => return Ok(None),
-    }))
-}
-
-/// The rows of `table` as `R`, with their frame and bytes.
-fn typed<R: Record>(table: OutputTable) -> Result<TypedTable> {
-    let rows: Vec<R> = super::record::records_of(table)?;
-    let mut bytes = Vec::new();
-    super::record::write_records(&mut bytes, &rows).expect("writing to memory");
-    Ok(TypedTable {
-        frame: crate::frame::frame_of(&rows),
-        bytes,
-    })
-}
-
-/// [`typed`] of a lines × drugs table.
-fn typed_matrix<T: MatrixValue>(path: &Path) -> Result<TypedTable> {
-    let m = read_matrix::<T>(path)?;
-    let mut bytes = Vec::new();
-    write_matrix(&mut bytes, &m).expect("writing to memory");
-    Ok(TypedTable {
-        frame: matrix_frame(&m),
-        bytes,
-    })
-}

@@ -3,12 +3,13 @@
 
 use super::write::{well_columns, FitTables};
 use super::{Comparison, Results};
+use crate::frame::matrix_frame;
 use crate::frame::{
     fits_frame, frame_of, frame_of_rows, mics_frame, qc_frame, shifts_frame, wells_frame, Frame,
 };
 use crate::growth::columns::growth_fit_rows;
 use crate::output::run_json::RunJson;
-use crate::output::tables::{call_matrix, log2_fc_matrix, matrix_frame, Trajectory};
+use crate::output::tables::{call_matrix, log2_fc_matrix, Trajectory};
 
 impl Results {
     /// Every table this run writes as typed columns, each by the name of the file it equals
@@ -121,8 +122,8 @@ mod tests {
     use crate::checked::Check;
     use crate::error::{Location, Problem};
     use crate::frame::assert_reads_back;
+    use crate::frame::read_typed;
     use crate::output::record::tests::assert_located_errors;
-    use crate::output::tables::read_typed;
     use crate::plan::PlanSettings;
     use crate::progress::Silent;
     use crate::read::inputs::SkippedPlate;
