@@ -6,12 +6,28 @@
 //! (`fits.csv` writes the shortest text that reads back to the same number, NaN as an empty
 //! cell), counts and flags carry a mask of absent cells, words are the CSV's words.
 
-use crate::fit::{CurveFit, FITS_COLUMNS};
+use crate::fit::CurveFit;
 use crate::mic::{Mic, MIC_COLUMNS};
-use crate::output::{column_kind, ColumnKind, QC_COLUMNS};
-use crate::qc::{PlateQc, Verdict};
+use std::path::Path;
+
+use crate::error::Result;
+use crate::growth::dip::DipWell;
+use crate::lineage::{Likelihood, Stability};
+use crate::network::{Cycle, Matrix};
+use crate::output::read::OutputTable;
+use crate::output::record::{records_of, write_records, Cell, Record};
+use crate::output::tables::{
+    matrix_rows, read_matrix, write_matrix, MatrixValue, ReplicateFit, Trajectory,
+};
+use crate::output::QcRow;
+use crate::output::WELL_COLUMNS;
+use crate::output::{column_kind, ColumnKind};
+use crate::plan::{PolicyRow, Sequence};
+use crate::qc::{PlateQc, WellOutcome};
 use crate::read::inputs::SkippedPlate;
+use crate::shift::Call;
 use crate::shift::{Bound, Shift, ShiftSettings, SHIFT_COLUMNS};
+use crate::wells::{Signal, WellTable};
 
 /// One typed column of an output table.
 #[derive(Debug, Clone, PartialEq)]
@@ -56,7 +72,7 @@ impl Column {
 /// A table as named, typed columns in the CSV's column order.
 pub type Frame = Vec<(String, Column)>;
 
-/// `fits.csv` of `fits` as typed columns (the columns of [`FITS_COLUMNS`]).
+/// `fits.csv` of `fits` as typed columns (the columns of [`crate::fit::FITS_COLUMNS`]).
 ///
 /// ```
 /// let frame = collateral::frame::fits_frame(&[]);
@@ -64,48 +80,7 @@ pub type Frame = Vec<(String, Column)>;
 /// assert_eq!(frame.len(), collateral::fit::FITS_COLUMNS.len());
 /// ```
 pub fn fits_frame(fits: &[CurveFit]) -> Frame {
-    let n = fits.len();
-    let mut frame: Frame = FITS_COLUMNS
-        .iter()
-        .map(|c| {
-            let kind = column_kind("fits.csv", c).unwrap_or(ColumnKind::Text);
-            (c.to_string(), Column::with_capacity(kind, n))
-        })
-        .collect();
-    for f in fits {
-        let mut cells = frame.iter_mut().map(|(_, c)| c);
-        let mut next = || cells.next().expect("one column per field of fits.csv");
-        text(next(), &f.cell_line);
-        text(next(), &f.drug);
-        count(next(), f.n_points as i64);
-        for x in [f.top, f.bottom, f.ec50, f.hill, f.ic50] {
-            number(next(), x);
-        }
-        text(next(), f.ic50_qualifier.map_or("", |q| q.symbol()));
-        for x in [f.ic50_ci_low, f.ic50_ci_high, f.auc, f.aac, f.r2, f.rmse] {
-            number(next(), x);
-        }
-        text(next(), f.status.name());
-        text(next(), &f.message);
-        text(next(), f.model.name());
-        text(next(), f.plateaus.name());
-        text(next(), f.robust.name());
-        for x in [
-            f.log10_ec50_se,
-            f.log10_ic50_se,
-            f.ec50_ci_low,
-            f.ec50_ci_high,
-            f.f_test_p,
-        ] {
-            number(next(), x);
-        }
-        count(next(), f.dof as i64);
-        count(next(), f.n_outliers as i64);
-        flag(next(), f.converged);
-        count(next(), f.iterations as i64);
-        number(next(), f.log10_auc_se);
-    }
-    frame
+    frame_of(fits)
 }
 
 fn text(column: &mut Column, value: &str) {
@@ -146,51 +121,66 @@ fn flag(column: &mut Column, value: bool) {
 /// `qc.csv` of `rows` and the plates a `--keep-going` run `skipped` as typed columns (the
 /// columns of [`QC_COLUMNS`]): a skipped plate's row has only its plate, verdict and reason.
 pub fn qc_frame(rows: &[PlateQc], skipped: &[SkippedPlate]) -> Frame {
-    let mut frame = empty_frame("qc.csv", &QC_COLUMNS, rows.len() + skipped.len());
-    let number = |x: Option<f64>| Cell::Number(x.unwrap_or(f64::NAN));
-    for r in rows {
-        let pair = |t: Option<(f64, f64)>| [number(t.map(|x| x.0)), number(t.map(|x| x.1))];
+    frame_of(&crate::output::qc_rows(rows, skipped))
+}
+
+/// `wells.csv` of `table` with each well's outcome and, with growth data, GR value, as typed
+/// columns (the columns of [`crate::output::wells_header`]). The user's extra columns are typed
+/// as a reader of the file types them ([`column_of_cells`]: numbers when every cell is one).
+pub fn wells_frame(
+    table: &WellTable,
+    outcomes: &[WellOutcome],
+    gr: Option<&[Option<f64>]>,
+) -> Frame {
+    let header = crate::output::wells_header(table, true, gr.is_some());
+    let n = table.wells.len().min(outcomes.len());
+    let mut frame = empty_frame("wells.csv", &header, n);
+    let extra_at =
+        WELL_COLUMNS.len() + usize::from(table.has_replicate) + usize::from(table.has_time);
+    let mut extra: Vec<Vec<String>> = vec![Vec::with_capacity(n); table.extra_columns.len()];
+    let (mut name, mut signal) = (String::new(), String::new());
+    for (i, outcome) in outcomes.iter().enumerate().take(n) {
+        let well = table.wells.get(i);
+        well.position.write_name(&mut name);
         let mut cells = vec![
-            Cell::Text(&r.plate),
-            Cell::Text(r.cell_line.as_deref().unwrap_or("")),
-            Cell::Text(&r.replicate),
-            Cell::Count(r.format.wells() as i64),
-            Cell::Count(r.n_vehicle as i64),
-            Cell::Count(r.n_blank as i64),
-            Cell::Count(r.n_sample as i64),
-            Cell::Count(r.n_flagged as i64),
-            number(r.mean_vehicle),
-            number(r.sd_vehicle),
-            number(r.mean_blank),
-            number(r.sd_blank),
-            Cell::Text(r.blank_source.as_str()),
-            number(r.z_prime),
-            number(r.cv_vehicle),
-            number(r.signal_to_background),
-            number(r.ssmd),
+            Cell::text(well.plate.as_str()),
+            Cell::text(&name),
+            Cell::text(well.cell_line.as_str()),
+            Cell::text(well.drug.as_str()),
+            Cell::Number(well.concentration.unwrap_or(f64::NAN)),
+            Cell::text(well.role.as_str()),
         ];
-        cells.extend(pair(r.spatial.edge_effect));
-        cells.extend(pair(r.spatial.row_trend));
-        cells.extend(pair(r.spatial.column_trend));
+        cells.push(match well.signal {
+            Signal::Value(v) => {
+                crate::text::format_number_into(&mut signal, *v);
+                Cell::text(&signal)
+            }
+            Signal::NotNumeric(t) => Cell::text(t),
+        });
+        if table.has_replicate {
+            cells.push(Cell::text(well.replicate.as_str()));
+        }
+        if table.has_time {
+            cells.push(Cell::Number(well.time.unwrap_or(f64::NAN)));
+        }
+        for (column, value) in extra.iter_mut().zip(well.extra) {
+            column.push(value.clone());
+        }
+        // Placeholders for the extra columns, typed once all their cells are known.
+        cells.extend(well.extra.iter().map(|_| Cell::Absent));
         cells.extend([
-            Cell::Flag(r.spatial_flag),
-            Cell::Text(r.verdict.as_str()),
-            Cell::Text(&r.reason),
+            Cell::Number(outcome.viability.unwrap_or(f64::NAN)),
+            Cell::Flag(outcome.excluded),
+            Cell::text(&outcome.exclusion_reason),
         ]);
+        if let Some(gr) = gr {
+            cells.push(Cell::Number(gr[i].unwrap_or(f64::NAN)));
+        }
         push_row(&mut frame, &cells);
     }
-    for s in skipped {
-        let reason = format!("plate left out (--keep-going): {}", s.reason());
-        let cells: Vec<Cell> = QC_COLUMNS
-            .iter()
-            .map(|&c| match c {
-                "plate" => Cell::Text(&s.plate),
-                "verdict" => Cell::Text(Verdict::Fail.as_str()),
-                "reason" => Cell::Text(&reason),
-                _ => Cell::Absent,
-            })
-            .collect();
-        push_row(&mut frame, &cells);
+    for (k, cells) in extra.into_iter().enumerate() {
+        let (name, column) = &mut frame[extra_at + k];
+        *column = column_of_cells(column_kind("wells.csv", name), cells);
     }
     frame
 }
@@ -199,33 +189,33 @@ pub fn qc_frame(rows: &[PlateQc], skipped: &[SkippedPlate]) -> Frame {
 /// [`SHIFT_COLUMNS`]).
 pub fn shifts_frame(rows: &[Shift], settings: &ShiftSettings) -> Frame {
     let mut frame = empty_frame("shifts.csv", &SHIFT_COLUMNS, rows.len());
-    let q = |b: Option<Bound>| Cell::Text(b.map_or("", |b| b.symbol()));
+    let q = |b: Option<Bound>| Cell::text(b.map_or("", |b| b.symbol()));
     for r in rows {
         push_row(
             &mut frame,
             &[
-                Cell::Text(&r.resistant_line),
-                Cell::Text(&r.parental_line),
-                Cell::Text(&r.drug),
-                Cell::Text(&r.selected_with),
-                Cell::Text(r.metric.name()),
+                Cell::text(&r.resistant_line),
+                Cell::text(&r.parental_line),
+                Cell::text(&r.drug),
+                Cell::text(&r.selected_with),
+                Cell::text(r.metric.name()),
                 Cell::Number(r.log2_fc),
                 q(r.log2_fc_qualifier),
                 Cell::Number(r.ci_low),
                 Cell::Number(r.ci_high),
                 Cell::Number(r.p_value),
                 Cell::Number(r.q_value),
-                Cell::Text(r.call.name()),
-                Cell::Text(&r.replicate),
+                Cell::text(r.call.name()),
+                Cell::text(&r.replicate),
                 Cell::Number(r.value_resistant),
                 q(r.qualifier_resistant),
                 Cell::Number(r.value_parental),
                 q(r.qualifier_parental),
-                Cell::Text(&r.reason),
+                Cell::text(&r.reason),
                 Cell::Number(settings.tau),
                 Cell::Number(r.ec50_f_test_p),
-                Cell::Text(&crate::evidence::format_reported(&r.evidence)),
-                Cell::Text(r.evidence_agreement().map_or("", |a| a.name())),
+                Cell::owned(crate::evidence::format_reported(&r.evidence)),
+                Cell::text(r.evidence_agreement().map_or("", |a| a.name())),
             ],
         );
     }
@@ -239,28 +229,18 @@ pub fn mics_frame(mics: &[Mic]) -> Frame {
         push_row(
             &mut frame,
             &[
-                Cell::Text(&m.cell_line),
-                Cell::Text(&m.drug),
-                Cell::Text(&m.replicate),
+                Cell::text(&m.cell_line),
+                Cell::text(&m.drug),
+                Cell::text(&m.replicate),
                 Cell::Number(m.mic),
-                Cell::Text(m.qualifier.symbol()),
-                Cell::Count(m.n_concentrations as i64),
-                Cell::Count(m.skipped_wells as i64),
-                Cell::Text(&m.message),
+                Cell::text(m.qualifier.symbol()),
+                Cell::count(m.n_concentrations),
+                Cell::count(m.skipped_wells),
+                Cell::text(&m.message),
             ],
         );
     }
     frame
-}
-
-/// One cell of a typed row, before its column's kind places it.
-enum Cell<'a> {
-    Text(&'a str),
-    Number(f64),
-    Count(i64),
-    Flag(bool),
-    /// An empty CSV cell: NaN in a number column, masked in a count or flag column.
-    Absent,
 }
 
 /// The columns `names` of the table `file`, empty, each of the kind [`column_kind`] gives it.
@@ -274,14 +254,39 @@ fn empty_frame(file: &str, names: &[&str], n: usize) -> Frame {
         .collect()
 }
 
+/// The table of `rows` ([`Record`]) as typed columns: the cells its CSV writer writes.
+pub fn frame_of<R: Record>(rows: &[R]) -> Frame {
+    frame_of_rows(
+        R::FILE,
+        R::COLUMNS,
+        rows.len(),
+        rows.iter().enumerate().map(|(i, r)| r.cells(i)),
+    )
+}
+
+/// The table `file` of columns `header` and `n` rows of cells as typed columns, each column of
+/// the kind [`column_kind`] gives it.
+pub fn frame_of_rows<'a>(
+    file: &str,
+    header: &[&str],
+    n: usize,
+    rows: impl IntoIterator<Item = Vec<Cell<'a>>>,
+) -> Frame {
+    let mut frame = empty_frame(file, header, n);
+    for cells in rows {
+        push_row(&mut frame, &cells);
+    }
+    frame
+}
+
 /// Adds one row, a cell per column in order.
 fn push_row(frame: &mut Frame, cells: &[Cell]) {
     debug_assert_eq!(frame.len(), cells.len(), "one cell per column");
     for ((_, column), cell) in frame.iter_mut().zip(cells) {
         match (column, cell) {
             (column, Cell::Text(s)) => text(column, s),
-            (column, Cell::Number(x)) => number(column, *x),
-            (column, Cell::Count(x)) => count(column, *x),
+            (column, Cell::Number(x) | Cell::Plain(x)) => number(column, *x),
+            (column, Cell::Count(x)) => count(column, *x as i64),
             (column, Cell::Flag(x)) => flag(column, *x),
             (Column::Text(v), Cell::Absent) => v.push(String::new()),
             (Column::Number(v), Cell::Absent) => v.push(f64::NAN),
@@ -371,6 +376,74 @@ pub fn column_of_cells(kind: Option<ColumnKind>, cells: Vec<String>) -> Column {
 /// Asserts that `frame` equals the table `file` written as `bytes` read back as the Python
 /// package reads it ([`column_of_cells`] by [`column_kind`]), value for value (NaN equals NaN),
 /// and that every column has the kind the contract gives it.
+/// A table of a finished run read through its row type: its typed columns, and the bytes this
+/// version writes for the rows read (the file's own bytes when it was written by this version).
+#[derive(Debug, Clone, PartialEq)]
+pub struct TypedTable {
+    /// The columns, from the rows read.
+    pub frame: Frame,
+    /// The rows read, written again.
+    pub bytes: Vec<u8>,
+}
+
+/// Reads the run's table at `path` (known by its file name) through its row type: a missing
+/// column or a malformed cell is an error naming the file, column and line. `None` for a file
+/// that is not one of the typed tables (`wells.csv`, `shifts.csv`, a `fits.csv` with growth
+/// columns, or a file of the user's).
+pub fn read_typed(path: &Path) -> Result<Option<TypedTable>> {
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+    let table = OutputTable::read_optional(path)?;
+    let Some(table) = table else {
+        return Ok(None);
+    };
+    let growth = table
+        .optional_column(crate::growth::GROWTH_COLUMNS[0])
+        .is_some();
+    Ok(Some(match name {
+        "qc.csv" => typed::<QcRow>(table)?,
+        "fits.csv" if !growth => typed::<CurveFit>(table)?,
+        "fits_by_replicate.csv" if !growth => typed::<ReplicateFit>(table)?,
+        "dip_rates.csv" => typed::<DipWell>(table)?,
+        "likelihood.csv" => typed::<Likelihood>(table)?,
+        "trajectories.csv" => typed::<Trajectory>(table)?,
+        "stability.csv" => typed::<Stability>(table)?,
+        "cycles.csv" => typed::<Cycle>(table)?,
+        "plan.csv" => typed::<Sequence>(table)?,
+        "policy.csv" => typed::<PolicyRow>(table)?,
+        "matrix.csv" => typed_matrix::<f64>(path)?,
+        "calls.csv" => typed_matrix::<Call>(path)?,
+        _ => return Ok(None),
+    }))
+}
+
+/// `matrix.csv` or `calls.csv` as typed columns.
+pub fn matrix_frame<T: MatrixValue>(m: &Matrix<T>) -> Frame {
+    let (header, rows) = matrix_rows(m);
+    frame_of_rows(T::FILE, &header, rows.len(), rows)
+}
+
+/// The rows of `table` as `R`, with their frame and bytes.
+fn typed<R: Record>(table: OutputTable) -> Result<TypedTable> {
+    let rows: Vec<R> = records_of(table)?;
+    let mut bytes = Vec::new();
+    write_records(&mut bytes, &rows).expect("writing to memory");
+    Ok(TypedTable {
+        frame: frame_of(&rows),
+        bytes,
+    })
+}
+
+/// [`typed`] of a lines × drugs table.
+fn typed_matrix<T: MatrixValue>(path: &Path) -> Result<TypedTable> {
+    let m = read_matrix::<T>(path)?;
+    let mut bytes = Vec::new();
+    write_matrix(&mut bytes, &m).expect("writing to memory");
+    Ok(TypedTable {
+        frame: matrix_frame(&m),
+        bytes,
+    })
+}
+
 #[cfg(test)]
 pub(crate) fn assert_reads_back(file: &str, frame: &Frame, bytes: &[u8]) {
     let mut reader = csv::Reader::from_reader(bytes);
@@ -396,7 +469,9 @@ pub(crate) fn assert_reads_back(file: &str, frame: &Frame, bytes: &[u8]) {
             same,
             "{file} column {name}: {ours:?} but read back {read:?}"
         );
-        let want = kind.unwrap_or(ColumnKind::Text);
+        // A column the contract does not fix (the user's own) is typed by its values: the
+        // equality above checked that.
+        let Some(want) = kind else { continue };
         let got = match ours {
             Column::Text(_) => ColumnKind::Text,
             Column::Number(_) => ColumnKind::Number,
@@ -473,7 +548,7 @@ mod tests {
         let rows: Vec<csv::StringRecord> = reader.records().map(|r| r.unwrap()).collect();
         let frame = fits_frame(&fits);
         for (c, (name, column)) in frame.iter().enumerate() {
-            assert_eq!(name, FITS_COLUMNS[c]);
+            assert_eq!(name, crate::fit::FITS_COLUMNS[c]);
             for (r, row) in rows.iter().enumerate() {
                 let cell = &row[c];
                 match column {

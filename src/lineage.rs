@@ -23,12 +23,10 @@
 //! not at the last), `intermittent` (CS at the last time point but lost in between).
 
 use std::collections::BTreeMap;
-use std::io::Write;
 
 use crate::lines::{CellLine, LinesTable};
 use crate::shift::{Call, Shift};
 use crate::stats::{median, slope_with_ci, wilson};
-use crate::text::opt_nan as num;
 
 /// Confidence level of the intervals of this module.
 const LEVEL: f64 = 0.95;
@@ -117,30 +115,6 @@ pub fn trajectories<'a>(shifts: &'a [Shift], lines: &'a LinesTable) -> Vec<Traje
             .then(a.evolution_time.total_cmp(&b.evolution_time))
     });
     points.into_iter().map(|(_, p)| p).collect()
-}
-
-/// Writes `trajectories.csv`.
-pub fn write_trajectories(w: &mut dyn Write, points: &[TrajectoryPoint]) -> std::io::Result<()> {
-    let mut out = csv::Writer::from_writer(w);
-    out.write_record(TRAJECTORY_COLUMNS)?;
-    for p in points {
-        let s = p.shift;
-        out.write_record([
-            p.lineage.as_str(),
-            &s.selected_with,
-            &s.drug,
-            &num(p.evolution_time),
-            &s.resistant_line,
-            &s.parental_line,
-            &num(s.log2_fc),
-            s.log2_fc_qualifier.map_or("", |b| b.symbol()),
-            &num(s.ci_low),
-            &num(s.ci_high),
-            &num(s.q_value),
-            s.call.name(),
-        ])?;
-    }
-    out.flush()
 }
 
 /// How CS went in one lineage and drug over time (see the module documentation).
@@ -333,40 +307,6 @@ fn stability_of(points: &[TrajectoryPoint]) -> Stability {
     }
 }
 
-/// Writes `stability.csv`.
-pub fn write_stability(w: &mut dyn Write, rows: &[Stability]) -> std::io::Result<()> {
-    let mut out = csv::Writer::from_writer(w);
-    out.write_record(STABILITY_COLUMNS)?;
-    for r in rows {
-        let fraction = |k: usize| num(r.n_calls[k] as f64 / r.n_times as f64);
-        out.write_record([
-            r.lineage.clone(),
-            r.selected_with.clone(),
-            r.drug.clone(),
-            r.n_times.to_string(),
-            num(r.first_time),
-            num(r.last_time),
-            r.n_calls[0].to_string(),
-            r.n_calls[1].to_string(),
-            r.n_calls[2].to_string(),
-            r.n_calls[3].to_string(),
-            fraction(0),
-            fraction(1),
-            fraction(2),
-            num(r.first_cs_time),
-            num(r.last_cs_time),
-            r.call_changes.to_string(),
-            r.last_call.name().to_string(),
-            r.course.map_or("", Course::name).to_string(),
-            r.slope_points.to_string(),
-            num(r.slope),
-            num(r.slope_ci_low),
-            num(r.slope_ci_high),
-        ])?;
-    }
-    out.flush()
-}
-
 /// One row of `likelihood.csv`: the lineages selected with one drug, tested with another, at
 /// one evolution time.
 #[derive(Debug, Clone, PartialEq)]
@@ -476,32 +416,6 @@ fn time_order(t: f64) -> u64 {
     } else {
         bits | (1 << 63)
     }
-}
-
-/// Writes `likelihood.csv`.
-pub fn write_likelihood(w: &mut dyn Write, rows: &[Likelihood]) -> std::io::Result<()> {
-    let mut out = csv::Writer::from_writer(w);
-    out.write_record(LIKELIHOOD_COLUMNS)?;
-    for r in rows {
-        out.write_record([
-            r.selected_with.clone(),
-            r.drug.clone(),
-            num(r.evolution_time),
-            r.n_lineages.to_string(),
-            r.n_calls[0].to_string(),
-            r.n_calls[1].to_string(),
-            r.n_calls[2].to_string(),
-            r.n_calls[3].to_string(),
-            num(r.cs_likelihood),
-            num(r.cs_ci.0),
-            num(r.cs_ci.1),
-            num(r.cr_likelihood),
-            num(r.cr_ci.0),
-            num(r.cr_ci.1),
-            num(r.median_log2_fc),
-        ])?;
-    }
-    out.flush()
 }
 
 /// The shifts the drug network is drawn from: all of them, or, where lines were sampled in

@@ -14,7 +14,6 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::io::Write;
 
 use crate::shift::{Call, Shift};
-use crate::text::opt_nan as num;
 
 /// One drug → drug edge of the network.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -230,48 +229,44 @@ fn row_key(s: &Shift) -> String {
     }
 }
 
-/// Writes `matrix.csv` (log2_fc, or the bound for censored cells) or `calls.csv` (calls):
-/// resistant lines × drugs.
-pub fn write_matrix(w: &mut dyn Write, shifts: &[Shift], calls: bool) -> std::io::Result<()> {
-    let mut drugs: Vec<&str> = shifts
-        .iter()
-        .map(|s| s.drug.as_str())
-        .collect::<HashSet<&str>>()
-        .into_iter()
-        .collect();
-    drugs.sort_unstable();
-    let column: HashMap<&str, usize> = drugs.iter().enumerate().map(|(i, d)| (*d, i)).collect();
-    // Rows in order of first appearance; a later shift of the same cell replaces an earlier.
-    let mut rows: Vec<(String, Vec<Option<&Shift>>)> = Vec::new();
-    let mut row_of: HashMap<String, usize> = HashMap::new();
-    for s in shifts {
-        let k = row_key(s);
-        let r = *row_of.entry(k.clone()).or_insert_with(|| {
-            rows.push((k, vec![None; drugs.len()]));
-            rows.len() - 1
-        });
-        rows[r].1[column[s.drug.as_str()]] = Some(s);
-    }
-    let mut out = csv::Writer::from_writer(w);
-    let mut header = vec!["resistant_line"];
-    header.extend(drugs.iter().copied());
-    out.write_record(&header)?;
-    let mut number = String::new();
-    for (name, cells) in &rows {
-        out.write_field(name)?;
-        for cell in cells {
-            match cell {
-                None => out.write_field("")?,
-                Some(s) if calls => out.write_field(s.call.name())?,
-                Some(s) => {
-                    crate::text::format_number_into(&mut number, s.log2_fc);
-                    out.write_field(&number)?
-                }
-            }
+/// Resistant lines × drugs, a value per shift: `matrix.csv` (log2_fc, or the bound for
+/// censored cells) and `calls.csv` (calls). Drugs sorted by name; lines (a line and replicate
+/// in per-replicate mode: `line rep r`) in order of first appearance; a later shift of the
+/// same cell replaces an earlier; a cell without a shift is `None`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Matrix<T> {
+    /// The drugs, the columns after `resistant_line`.
+    pub drugs: Vec<String>,
+    /// Each row's line and its value per drug.
+    pub rows: Vec<(String, Vec<Option<T>>)>,
+}
+
+impl<T> Matrix<T> {
+    /// The matrix of `value` of each shift.
+    pub fn of(shifts: &[Shift], value: impl Fn(&Shift) -> T) -> Matrix<T> {
+        let mut drugs: Vec<&str> = shifts
+            .iter()
+            .map(|s| s.drug.as_str())
+            .collect::<HashSet<&str>>()
+            .into_iter()
+            .collect();
+        drugs.sort_unstable();
+        let column: HashMap<&str, usize> = drugs.iter().enumerate().map(|(i, d)| (*d, i)).collect();
+        let mut rows: Vec<(String, Vec<Option<T>>)> = Vec::new();
+        let mut row_of: HashMap<String, usize> = HashMap::new();
+        for s in shifts {
+            let k = row_key(s);
+            let r = *row_of.entry(k.clone()).or_insert_with(|| {
+                rows.push((k, (0..drugs.len()).map(|_| None).collect()));
+                rows.len() - 1
+            });
+            rows[r].1[column[s.drug.as_str()]] = Some(value(s));
         }
-        out.write_record(None::<&[u8]>)?;
+        Matrix {
+            drugs: drugs.into_iter().map(str::to_string).collect(),
+            rows,
+        }
     }
-    out.flush()
 }
 
 fn xml_escape(s: &str) -> std::borrow::Cow<'_, str> {
@@ -556,24 +551,6 @@ impl<'a> NetworkJson<'a> {
                 .collect(),
         }
     }
-}
-
-/// Writes `cycles.csv`.
-pub fn write_cycles(w: &mut dyn Write, cycles: &[Cycle]) -> std::io::Result<()> {
-    let mut out = csv::Writer::from_writer(w);
-    out.write_record(["rank", "length", "cycle", "sum_log2_fc", "max_q_value"])?;
-    for (i, c) in cycles.iter().enumerate() {
-        let mut path = c.drugs.clone();
-        path.push(c.drugs[0].clone());
-        out.write_record([
-            (i + 1).to_string(),
-            c.drugs.len().to_string(),
-            path.join(" -> "),
-            num(c.sum_log2_fc),
-            num(c.max_q_value),
-        ])?;
-    }
-    out.flush()
 }
 
 #[cfg(test)]

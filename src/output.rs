@@ -6,13 +6,16 @@
 use std::io::Write;
 
 pub mod read;
+pub mod record;
 pub mod run_json;
+pub mod tables;
 
 use rayon::prelude::*;
 
-use crate::qc::{PlateQc, WellOutcome};
+use crate::output::record::{named, write_records, Cell, Fields, Record};
+use crate::plate::PlateFormat;
+use crate::qc::{PlateQc, Spatial, Verdict, WellOutcome};
 use crate::read::inputs::SkippedPlate;
-use crate::text::opt;
 use crate::wells::{Signal, WellTable};
 
 /// The leading columns of `wells.csv` (and of the tidy wells table), in order; `replicate`,
@@ -52,6 +55,27 @@ pub fn write_tidy_wells(w: &mut dyn Write, table: &WellTable) -> std::io::Result
     write_wells_with(w, table, None)
 }
 
+/// The columns of `wells.csv` for `table`: the tidy columns, `replicate` and `time` when the
+/// table has them, its extra columns, then with `outcomes` viability and exclusion, and with
+/// `gr` the GR values: the one header its writer and its typed columns use.
+pub fn wells_header(table: &WellTable, outcomes: bool, gr: bool) -> Vec<&str> {
+    let mut header: Vec<&str> = WELL_COLUMNS.to_vec();
+    if table.has_replicate {
+        header.push("replicate");
+    }
+    if table.has_time {
+        header.push("time");
+    }
+    header.extend(table.extra_columns.iter().map(String::as_str));
+    if outcomes {
+        header.extend(WELL_OUTCOME_COLUMNS);
+    }
+    if gr {
+        header.push(WELL_GR_COLUMN);
+    }
+    header
+}
+
 fn write_wells_with(
     w: &mut dyn Write,
     table: &WellTable,
@@ -67,21 +91,7 @@ fn write_wells_inner(
     gr: Option<&[Option<f64>]>,
 ) -> std::io::Result<()> {
     let mut out = csv::Writer::from_writer(&mut *w);
-    let mut header: Vec<&str> = WELL_COLUMNS.to_vec();
-    if table.has_replicate {
-        header.push("replicate");
-    }
-    if table.has_time {
-        header.push("time");
-    }
-    header.extend(table.extra_columns.iter().map(String::as_str));
-    if outcomes.is_some() {
-        header.extend(WELL_OUTCOME_COLUMNS);
-    }
-    if gr.is_some() {
-        header.push(WELL_GR_COLUMN);
-    }
-    out.write_record(&header)?;
+    out.write_record(wells_header(table, outcomes.is_some(), gr.is_some()))?;
     out.flush()?;
     drop(out);
     // Rows are formatted in parallel, a block of wells per task, and written in order while
@@ -273,60 +283,141 @@ pub fn write_qc_with_skipped(
     rows: &[PlateQc],
     skipped: &[SkippedPlate],
 ) -> std::io::Result<()> {
-    let mut out = csv::Writer::from_writer(w);
-    out.write_record(QC_COLUMNS)?;
-    let pair = |t: Option<(f64, f64)>| (opt(t.map(|x| x.0)), opt(t.map(|x| x.1)));
-    for r in rows {
-        let (edge, edge_p) = pair(r.spatial.edge_effect);
-        let (row, row_p) = pair(r.spatial.row_trend);
-        let (col, col_p) = pair(r.spatial.column_trend);
-        out.write_record([
-            r.plate.clone(),
-            r.cell_line.clone().unwrap_or_default(),
-            r.replicate.clone(),
-            r.format.wells().to_string(),
-            r.n_vehicle.to_string(),
-            r.n_blank.to_string(),
-            r.n_sample.to_string(),
-            r.n_flagged.to_string(),
-            opt(r.mean_vehicle),
-            opt(r.sd_vehicle),
-            opt(r.mean_blank),
-            opt(r.sd_blank),
-            r.blank_source.as_str().to_string(),
-            opt(r.z_prime),
-            opt(r.cv_vehicle),
-            opt(r.signal_to_background),
-            opt(r.ssmd),
-            edge,
-            edge_p,
-            row,
-            row_p,
-            col,
-            col_p,
-            r.spatial_flag.to_string(),
-            r.verdict.as_str().to_string(),
-            r.reason.clone(),
-        ])?;
-    }
-    let column = |name: &str| QC_COLUMNS.iter().position(|c| *c == name);
-    for s in skipped {
-        let mut rec = vec![String::new(); QC_COLUMNS.len()];
-        for (name, value) in [
-            ("plate", s.plate.clone()),
-            ("verdict", crate::qc::Verdict::Fail.as_str().to_string()),
-            (
-                "reason",
-                format!("plate left out (--keep-going): {}", s.reason()),
-            ),
-        ] {
-            if let Some(i) = column(name) {
-                rec[i] = value;
+    write_records(w, &qc_rows(rows, skipped))
+}
+
+/// The rows of `qc.csv`: the judged units, then the plates a `--keep-going` run left out.
+pub fn qc_rows(rows: &[PlateQc], skipped: &[SkippedPlate]) -> Vec<QcRow> {
+    let judged = rows.iter().map(|r| QcRow::Judged(Box::new(r.clone())));
+    let left_out = skipped.iter().map(|s| QcRow::LeftOut {
+        plate: s.plate.clone(),
+        reason: format!("plate left out (--keep-going): {}", s.reason()),
+    });
+    judged.chain(left_out).collect()
+}
+
+/// One row of `qc.csv`: a judged plate unit, or a plate a `--keep-going` run left out (only
+/// its plate, verdict `fail` and reason written; it has no plate size).
+#[derive(Debug, Clone, PartialEq)]
+pub enum QcRow {
+    /// A plate unit (plate, cell line, replicate) or a plate's pooled row, judged.
+    Judged(Box<PlateQc>),
+    /// A plate that could not be read.
+    LeftOut {
+        /// The plate.
+        plate: String,
+        /// Why, as written (`plate left out (--keep-going): …`).
+        reason: String,
+    },
+}
+
+impl Record for QcRow {
+    const FILE: &'static str = "qc.csv";
+    const COLUMNS: &'static [&'static str] = &QC_COLUMNS;
+
+    fn cells(&self, _: usize) -> Vec<Cell<'_>> {
+        let r = match self {
+            QcRow::Judged(r) => r,
+            QcRow::LeftOut { plate, reason } => {
+                return QC_COLUMNS
+                    .iter()
+                    .map(|&c| match c {
+                        "plate" => Cell::text(plate),
+                        "verdict" => named(Verdict::Fail),
+                        "reason" => Cell::text(reason),
+                        _ => Cell::Absent,
+                    })
+                    .collect();
             }
-        }
-        out.write_record(&rec)?;
+        };
+        let number = |x: Option<f64>| Cell::Number(x.unwrap_or(f64::NAN));
+        let pair = |t: Option<(f64, f64)>| [number(t.map(|x| x.0)), number(t.map(|x| x.1))];
+        let mut cells = vec![
+            Cell::text(&r.plate),
+            Cell::text(r.cell_line.as_deref().unwrap_or("")),
+            Cell::text(&r.replicate),
+            Cell::Count(u64::from(r.format.wells())),
+            Cell::count(r.n_vehicle),
+            Cell::count(r.n_blank),
+            Cell::count(r.n_sample),
+            Cell::count(r.n_flagged),
+            number(r.mean_vehicle),
+            number(r.sd_vehicle),
+            number(r.mean_blank),
+            number(r.sd_blank),
+            named(r.blank_source),
+            number(r.z_prime),
+            number(r.cv_vehicle),
+            number(r.signal_to_background),
+            number(r.ssmd),
+        ];
+        cells.extend(pair(r.spatial.edge_effect));
+        cells.extend(pair(r.spatial.row_trend));
+        cells.extend(pair(r.spatial.column_trend));
+        cells.extend([
+            Cell::Flag(r.spatial_flag),
+            named(r.verdict),
+            Cell::text(&r.reason),
+        ]);
+        cells
     }
-    out.flush()
+
+    fn read(f: &mut Fields) -> crate::Result<QcRow> {
+        let (plate, cell_line, replicate) = (f.text(), f.text(), f.text());
+        let Some(size) = f.optional_count()? else {
+            // A plate left out: nothing but its verdict and reason.
+            for _ in 4..QC_COLUMNS.len() - 2 {
+                f.text();
+            }
+            f.named::<Verdict>()?;
+            let reason = f.text();
+            return Ok(QcRow::LeftOut { plate, reason });
+        };
+        let format = u32::try_from(size)
+            .ok()
+            .and_then(PlateFormat::from_wells)
+            .ok_or_else(|| f.invalid("6, 12, 24, 48, 96, 384 or 1536 wells"))?;
+        let (n_vehicle, n_blank, n_sample, n_flagged) =
+            (f.count()?, f.count()?, f.count()?, f.count()?);
+        let number = |f: &mut Fields| f.number().map(|x| (!x.is_nan()).then_some(x));
+        let (mean_vehicle, sd_vehicle, mean_blank, sd_blank) =
+            (number(f)?, number(f)?, number(f)?, number(f)?);
+        let blank_source = f.named()?;
+        let (z_prime, cv_vehicle, signal_to_background, ssmd) =
+            (number(f)?, number(f)?, number(f)?, number(f)?);
+        let pair = |f: &mut Fields| -> crate::Result<Option<(f64, f64)>> {
+            let (a, b) = (f.number()?, f.number()?);
+            Ok((!(a.is_nan() && b.is_nan())).then_some((a, b)))
+        };
+        let spatial = Spatial {
+            edge_effect: pair(f)?,
+            row_trend: pair(f)?,
+            column_trend: pair(f)?,
+        };
+        Ok(QcRow::Judged(Box::new(PlateQc {
+            plate,
+            cell_line: (!cell_line.is_empty()).then_some(cell_line),
+            replicate,
+            format,
+            n_vehicle,
+            n_blank,
+            n_sample,
+            n_flagged,
+            mean_vehicle,
+            sd_vehicle,
+            mean_blank,
+            sd_blank,
+            blank_source,
+            z_prime,
+            cv_vehicle,
+            signal_to_background,
+            ssmd,
+            spatial,
+            spatial_flag: f.flag()?,
+            verdict: f.named()?,
+            reason: f.text(),
+        })))
+    }
 }
 
 /// What a column of an output table holds, for readers that want typed columns (the Python

@@ -34,7 +34,6 @@
 pub mod resistance_mdp;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::Write;
 
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -802,25 +801,6 @@ pub const POLICY_COLUMNS: [&str; 8] = [
     "support",
 ];
 
-/// Writes `policy.csv`.
-pub fn write_policy(w: &mut dyn Write, rows: &[PolicyRow]) -> std::io::Result<()> {
-    let mut out = csv::Writer::from_writer(w);
-    out.write_record(POLICY_COLUMNS)?;
-    for r in rows {
-        out.write_record([
-            r.switches_left.to_string(),
-            r.drug.clone(),
-            num(r.time),
-            r.next_drug.clone(),
-            num(r.switch_time),
-            num(r.switch_log2_fc),
-            num(r.value),
-            r.support.to_string(),
-        ])?;
-    }
-    out.flush()
-}
-
 /// Columns of `plan.csv`.
 pub const PLAN_COLUMNS: [&str; 19] = [
     "rank",
@@ -843,31 +823,6 @@ pub const PLAN_COLUMNS: [&str; 19] = [
     "reason",
     "reported_cross_resistance",
 ];
-
-/// Writes `plan.csv`.
-pub fn write_plan(w: &mut dyn Write, plan: &Plan) -> std::io::Result<()> {
-    let mut out = csv::Writer::from_writer(w);
-    out.write_record(PLAN_COLUMNS)?;
-    for s in &plan.sequences {
-        let score = |k: usize| s.scores.map_or(String::new(), |x| num(x.get(k)));
-        let ci = |k: usize| [num(s.intervals[k].0), num(s.intervals[k].1)];
-        let mut row = vec![
-            s.rank.map_or(String::new(), |r| r.to_string()),
-            s.text(),
-            s.length().to_string(),
-        ];
-        for k in 0..4 {
-            row.push(score(k));
-            row.extend(ci(k));
-        }
-        row.push(s.support.to_string());
-        row.push(s.scores.is_some().to_string());
-        row.push(s.reason.clone());
-        row.push(s.reported_cross_resistance.clone());
-        out.write_record(&row)?;
-    }
-    out.flush()
-}
 
 /// What the plan says, in words, for the report: what the data support, how strongly, and
 /// what they do not.

@@ -1,5 +1,5 @@
-//! Ground-floor text helpers shared by every layer: how numbers are written into the output
-//! tables, and where a key sits in a TOML file. Imports nothing of ours, so any module may use it.
+//! Ground-floor text helpers shared by every layer: how numbers and cells are written into the
+//! output tables, and where a key sits in a TOML file. Imports nothing of ours, so any module may use it.
 //!
 //! ```
 //! use collateral::text::{format_number, key_line};
@@ -8,6 +8,8 @@
 //! assert_eq!(format_number(f64::NAN), "");
 //! assert_eq!(key_line("name = \"x\"\n[qc]\nz_prime_warn = 0.4\n", "qc"), Some(2));
 //! ```
+
+use std::borrow::Cow;
 
 /// Formats a float so that it reads back bit-identically: shortest round-trip digits, scientific
 /// notation outside [1e-4, 1e15), and an empty cell for NaN/inf (values that do not exist).
@@ -195,6 +197,83 @@ pub fn opt(v: Option<f64>) -> String {
 /// Formats a float that may not exist (NaN or infinite): empty when absent.
 pub fn opt_nan(v: f64) -> String {
     format_number(v)
+}
+
+/// One cell of a row as its table writes it, typed: the CSV's text and the frame's value both
+/// come from it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Cell<'a> {
+    /// Names and words, written as they are.
+    Text(Cow<'a, str>),
+    /// A float in the tables' form ([`crate::text::format_number`]: shortest round-trip
+    /// digits, an exponent outside [1e-4, 1e15), empty for NaN and infinities).
+    Number(f64),
+    /// A float as std's `{}` writes it (never an exponent): settings copied into a table.
+    Plain(f64),
+    /// A whole number.
+    Count(u64),
+    /// `true` or `false`.
+    Flag(bool),
+    /// An empty cell: NaN in a number column, absent in a count or flag column.
+    Absent,
+}
+
+impl<'a> Cell<'a> {
+    /// A text cell borrowing `s`.
+    pub fn text(s: &'a str) -> Cell<'a> {
+        Cell::Text(Cow::Borrowed(s))
+    }
+
+    /// A text cell owning `s`.
+    pub fn owned(s: String) -> Cell<'a> {
+        Cell::Text(Cow::Owned(s))
+    }
+
+    /// A count cell of `n`.
+    pub fn count(n: usize) -> Cell<'a> {
+        Cell::Count(n as u64)
+    }
+
+    /// The CSV text of the cell, into `buf` (cleared first).
+    pub fn write_into(&self, buf: &mut String) {
+        use std::fmt::Write as _;
+        buf.clear();
+        match self {
+            Cell::Text(s) => buf.push_str(s),
+            Cell::Number(x) => format_number_into(buf, *x),
+            Cell::Plain(x) => {
+                let _ = write!(buf, "{x}");
+            }
+            Cell::Count(n) => {
+                let _ = write!(buf, "{n}");
+            }
+            Cell::Flag(b) => buf.push_str(if *b { "true" } else { "false" }),
+            Cell::Absent => {}
+        }
+    }
+}
+
+/// Writes a table of `header` and rows of cells, as the csv crate writes records.
+pub fn write_rows<'a, I>(
+    w: &mut dyn std::io::Write,
+    header: &[&str],
+    rows: I,
+) -> std::io::Result<()>
+where
+    I: IntoIterator<Item = Vec<Cell<'a>>>,
+{
+    let mut out = csv::Writer::from_writer(w);
+    out.write_record(header)?;
+    let mut buf = String::new();
+    for cells in rows {
+        debug_assert_eq!(cells.len(), header.len(), "one cell per column");
+        for cell in &cells {
+            cell.write_into(&mut buf);
+            out.write_field(&buf)?;
+        }
+        out.write_record(None::<&[u8]>)?;
+    }
+    out.flush()
 }
 
 /// The 1-based line on which `key` is assigned or opened as a section in TOML `text`, if it can

@@ -8,6 +8,7 @@ mod common;
 mod dhawan_assay;
 mod evidence;
 mod fit;
+mod frames;
 mod golden;
 mod growth;
 mod iwasawa;

@@ -60,10 +60,10 @@ class Run:
     object, and nothing is written where you would see it unless you call :meth:`save`.
 
     A run made in memory (:func:`run` without ``outdir``, ``figures``, ``xlsx``) has no folder
-    at all: ``qc``, ``fits``, ``shifts`` and ``mics`` come from the results it holds (a growth
-    run's ``fits`` excepted). The other tables, :attr:`info`, :attr:`network`, :meth:`path`,
-    :attr:`files` and passing the run to :func:`merge` or :func:`plan` write it first into a
-    private temporary folder (as above), since they are read from its files.
+    at all: every table, :attr:`info` and :attr:`network` come from the results it holds, and
+    :attr:`files` is empty. Only :meth:`path` and passing the run to :func:`merge` or
+    :func:`plan`, which work on files, write it first into a private temporary folder (as
+    above); :meth:`save` writes it where you say.
     """
 
     def __init__(
@@ -116,8 +116,8 @@ class Run:
 
     @property
     def files(self) -> List[str]:
-        """The files written, relative to the output folder, ``/``-separated."""
-        self._source()
+        """The files written, relative to the output folder, ``/``-separated (none for a run
+        made in memory and not saved)."""
         return list(self._names)
 
     def path(self, name: str) -> Path:
@@ -125,8 +125,11 @@ class Run:
         return self._source() / name
 
     def _table(self, name: str) -> Optional[pd.DataFrame]:
+        if self._folder is None:
+            # Made in memory: the results gave every table the run has.
+            return self._tables.get(name)
         if name not in self._tables:
-            path = self._source() / name
+            path = self._folder / name
             self._tables[name] = read_table(path) if path.is_file() else None
         return self._tables[name]
 
@@ -210,10 +213,16 @@ class Run:
         """The drug network (``network.json``): a ``networkx.DiGraph`` (edge attributes as in
         the JSON) when networkx is installed, else the JSON as a dict; None without a lines
         table."""
-        path = self._source() / "network.json"
-        if not path.is_file():
-            return None
-        data = json.loads(path.read_text(encoding="utf-8"))
+        if self._folder is None:
+            text = self._results.network()
+            if text is None:
+                return None
+            data = json.loads(text)
+        else:
+            path = self._folder / "network.json"
+            if not path.is_file():
+                return None
+            data = json.loads(path.read_text(encoding="utf-8"))
         try:
             import networkx as nx
         except ImportError:
@@ -226,8 +235,11 @@ class Run:
 
     @property
     def info(self) -> Optional[Dict[str, Any]]:
-        """``run.json``: version, input checksums, settings, counts, timings, manifest."""
-        path = self._source() / "run.json"
+        """``run.json``: version, input checksums, settings, counts, timings, manifest (no
+        manifest for a run made in memory and not saved: nothing was written)."""
+        if self._folder is None:
+            return json.loads(self._results.info())
+        path = self._folder / "run.json"
         return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
 
     def save(self, outdir: PathLike) -> Path:
@@ -249,31 +261,30 @@ class Run:
 def run(
     assay: PathLike,
     outdir: Optional[PathLike] = None,
-    figures: bool = True,
+    figures: Optional[bool] = None,
     threads: Optional[int] = None,
     xlsx: bool = False,
     keep_going: bool = False,
 ) -> Run:
     """``collateral run ASSAY -o OUTDIR``: the whole pipeline on an assay file.
 
-    Without ``outdir``, ``figures`` and ``xlsx`` the run is made in memory and writes nothing:
-    ``qc``, ``fits``, ``shifts`` and ``mics`` are built from its results (``fits`` is read from
-    a written folder in runs with growth data); reading any other table, ``info``, ``network``
-    or ``files`` writes it into a private temporary folder first (see :class:`Run`);
-    :meth:`Run.save` writes the folder (without figures). Without ``outdir`` but with
-    ``figures`` or ``xlsx``, a private temporary folder holds the outputs until the returned
-    :class:`Run` goes; :meth:`Run.save` keeps them.
-    ``figures`` draws ``plots/`` and ``report.html``; ``xlsx`` writes ``results.xlsx``;
+    Without ``outdir`` (and without ``figures=True`` or ``xlsx``) the run is made in memory
+    and writes nothing: every table, ``info`` and ``network`` are built from its results (see
+    :class:`Run`); :meth:`Run.save` writes the folder (without figures). Without ``outdir`` but
+    with ``figures=True`` or ``xlsx``, a private temporary folder holds the outputs until the
+    returned :class:`Run` goes; :meth:`Run.save` keeps them.
+    ``figures`` draws ``plots/`` and ``report.html`` (default: with ``outdir`` only, since
+    figures need a folder); ``xlsx`` writes ``results.xlsx``;
     ``keep_going`` leaves out plates whose file cannot be read (listed in ``Run.skipped``).
     ``threads``: worker threads (default every core); results are identical for any number.
     Raises :class:`CollateralError` on bad input, naming file, line, plate and well.
     """
+    if figures is None:
+        figures = outdir is not None
     if outdir is None and not figures and not xlsx:
         results, outcome = _native.run_in_memory(os.fspath(assay), keep_going, threads)
+        # Every table the run has; a table it does not have is None.
         tables = {name: _frame(columns) for name, columns in results.frames()}
-        # The results give each of these tables that the run has: the others it does not have.
-        for name in ("qc.csv", "shifts.csv", "mics.csv"):
-            tables.setdefault(name, None)
         return Run(None, outcome, None, tables=tables, results=results)
     private = None
     if outdir is None:

@@ -203,6 +203,25 @@ impl RunResults {
         Ok(out)
     }
 
+    /// `run.json` of the held results as JSON text (no manifest: nothing was written).
+    fn info(&self, py: Python<'_>) -> PyResult<String> {
+        let record = py
+            .detach(|| self.results.run_record())
+            .map_err(|e| raise(py, e))?;
+        let mut bytes = Vec::new();
+        record
+            .write(&mut bytes)
+            .map_err(|e| pyo3::exceptions::PyIOError::new_err(e.to_string()))?;
+        Ok(String::from_utf8_lossy(&bytes).into_owned())
+    }
+
+    /// `network.json` of the held results as JSON text; `None` without a lines table.
+    fn network(&self) -> Option<String> {
+        self.results
+            .network_json()
+            .map(|b| String::from_utf8_lossy(&b).into_owned())
+    }
+
     /// Writes the output folder `outdir` from the held results, as `collateral run
     /// --no-figures` would have (the folder's lock, files moved into place together).
     #[pyo3(signature = (outdir, threads=None))]
@@ -454,9 +473,15 @@ fn fit_columns(py: Python<'_>, header: Vec<String>, source: PathBuf) -> PyResult
     collateral::fit::table::input_columns(&header, &source).map_err(|e| raise(py, e))
 }
 
-/// Reads one of the output tables (or any CSV) into typed columns.
+/// Reads one of the output tables into typed columns through its row type
+/// (`frame::read_typed`: a missing column or a malformed cell is a located error), or
+/// any other CSV by its header and cells.
 #[pyfunction]
 fn read_table<'py>(py: Python<'py>, path: PathBuf) -> PyResult<Bound<'py, PyList>> {
+    let typed = call(py, None, || collateral::frame::read_typed(&path))?;
+    if let Some(table) = typed {
+        return frame_columns(py, table.frame);
+    }
     let bytes = call(py, None, || {
         std::fs::read(&path).map_err(|e| Error::io(&path, "reading", e))
     })?;

@@ -129,17 +129,35 @@ def test_nothing_is_written_until_saved(tmp_path: Path, cli_run: Path) -> None:
     assert not private.exists()
 
 
+ALL_TABLES = [
+    "wells", "qc", "fits", "fits_by_replicate", "shifts", "matrix", "calls", "likelihood",
+    "trajectories", "stability", "cycles", "plan", "policy", "mics", "dip_rates",
+]
+
+
 def test_a_run_in_memory_writes_nothing(tmp_path: Path, cli_run: Path, monkeypatch) -> None:
-    # Temporary folders (Python's and Rust's) would be made under tmp_path too: none may be.
+    # Temporary folders (Python's and Rust's) and anything under HOME would be made under
+    # tmp_path too: none may be.
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("TMPDIR", str(tmp_path))
+    monkeypatch.setenv("HOME", str(tmp_path))
     monkeypatch.setattr("tempfile.tempdir", str(tmp_path))
-    result = collateral.run(IWASAWA, figures=False)
-    tables = {name: getattr(result, name) for name in ("shifts", "fits", "qc", "mics")}
-    assert result.mics is None and result.outdir is None
+    # No outdir: no figures by default, nothing written, every table from the results.
+    result = collateral.run(IWASAWA)
+    tables = {name: getattr(result, name) for name in ALL_TABLES}
+    info, network = result.info, result.network
+    assert result.outdir is None and result.files == []
     assert [str(p) for p in tmp_path.rglob("*")] == []
-    for name in ("shifts", "fits", "qc"):
-        same_bits(tables[name], collateral.read_table(cli_run / f"{name}.csv"))
+    for name, table in tables.items():
+        path = cli_run / f"{name}.csv"
+        if table is None:
+            assert not path.exists(), name
+        else:
+            same_bits(table, collateral.read_table(path))
+    cli_info = json.loads((cli_run / "run.json").read_text())
+    assert info["counts"] == cli_info["counts"] and "manifest" not in info
+    edges = json.loads((cli_run / "network.json").read_text())["edges"]
+    assert (len(network.edges) if hasattr(network, "edges") else len(network["edges"])) == len(edges)
     # Saving writes the folder from the held results: the CLI's bytes.
     assert result.save(tmp_path / "saved") == tmp_path / "saved"
     for name in TABLES:

@@ -4,7 +4,7 @@ use std::fmt;
 
 use super::model::Model;
 use super::{Plateaus, RobustLoss};
-use crate::text::{format_number, format_number_into};
+use crate::text::Cell;
 
 /// Whether `ic50` is a point estimate or a bound at the edge of the tested range.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -185,90 +185,78 @@ pub const FITS_COLUMNS: [&str; 30] = [
 ];
 
 impl CurveFit {
-    /// Writes the row of `fits.csv` (as [`CurveFit::to_record`]) field by field, reusing
-    /// `buffer` for numbers: a batch of ten thousand curves should not cost 300,000 strings.
+    /// The row of `fits.csv`, a typed cell per column of [`FITS_COLUMNS`]: the one list its
+    /// writers, its reader and its typed columns follow.
+    pub fn cells(&self) -> Vec<Cell<'_>> {
+        let mut cells = Vec::with_capacity(FITS_COLUMNS.len());
+        cells.extend([
+            Cell::text(&self.cell_line),
+            Cell::text(&self.drug),
+            Cell::count(self.n_points),
+        ]);
+        cells.extend([self.top, self.bottom, self.ec50, self.hill, self.ic50].map(Cell::Number));
+        cells.push(Cell::text(self.ic50_qualifier.map_or("", |q| q.symbol())));
+        cells.extend(
+            [
+                self.ic50_ci_low,
+                self.ic50_ci_high,
+                self.auc,
+                self.aac,
+                self.r2,
+                self.rmse,
+            ]
+            .map(Cell::Number),
+        );
+        cells.extend([
+            Cell::text(self.status.name()),
+            Cell::text(&self.message),
+            Cell::text(self.model.name()),
+            Cell::text(self.plateaus.name()),
+            Cell::text(self.robust.name()),
+        ]);
+        cells.extend(
+            [
+                self.log10_ec50_se,
+                self.log10_ic50_se,
+                self.ec50_ci_low,
+                self.ec50_ci_high,
+                self.f_test_p,
+            ]
+            .map(Cell::Number),
+        );
+        cells.extend([
+            Cell::count(self.dof),
+            Cell::count(self.n_outliers),
+            Cell::Flag(self.converged),
+            Cell::Count(u64::from(self.iterations)),
+            Cell::Number(self.log10_auc_se),
+        ]);
+        cells
+    }
+
+    /// Writes the row of `fits.csv` ([`CurveFit::cells`]) field by field, reusing `buffer`
+    /// for numbers: a batch of ten thousand curves should not cost 300,000 strings.
     pub fn write_fields<W: std::io::Write>(
         &self,
         w: &mut csv::Writer<W>,
         buffer: &mut String,
     ) -> csv::Result<()> {
-        let mut number = |w: &mut csv::Writer<W>, x: f64| {
-            format_number_into(buffer, x);
-            w.write_field(buffer.as_bytes())
-        };
-        w.write_field(&self.cell_line)?;
-        w.write_field(&self.drug)?;
-        w.write_field(self.n_points.to_string())?;
-        for x in [self.top, self.bottom, self.ec50, self.hill, self.ic50] {
-            number(w, x)?;
+        for cell in self.cells() {
+            cell.write_into(buffer);
+            w.write_field(buffer.as_bytes())?;
         }
-        w.write_field(self.ic50_qualifier.map_or("", |q| q.symbol()))?;
-        for x in [
-            self.ic50_ci_low,
-            self.ic50_ci_high,
-            self.auc,
-            self.aac,
-            self.r2,
-            self.rmse,
-        ] {
-            number(w, x)?;
-        }
-        w.write_field(self.status.name())?;
-        w.write_field(&self.message)?;
-        w.write_field(self.model.name())?;
-        w.write_field(self.plateaus.name())?;
-        w.write_field(self.robust.name())?;
-        for x in [
-            self.log10_ec50_se,
-            self.log10_ic50_se,
-            self.ec50_ci_low,
-            self.ec50_ci_high,
-            self.f_test_p,
-        ] {
-            number(w, x)?;
-        }
-        w.write_field(self.dof.to_string())?;
-        w.write_field(self.n_outliers.to_string())?;
-        w.write_field(if self.converged { "true" } else { "false" })?;
-        w.write_field(self.iterations.to_string())?;
-        number(w, self.log10_auc_se)?;
         w.write_record(None::<&[u8]>)
     }
 
-    /// The row of `fits.csv`, in [`FITS_COLUMNS`] order.
+    /// The row of `fits.csv` as text, in [`FITS_COLUMNS`] order.
     pub fn to_record(&self) -> Vec<String> {
-        vec![
-            self.cell_line.clone(),
-            self.drug.clone(),
-            self.n_points.to_string(),
-            format_number(self.top),
-            format_number(self.bottom),
-            format_number(self.ec50),
-            format_number(self.hill),
-            format_number(self.ic50),
-            self.ic50_qualifier
-                .map_or(String::new(), |q| q.symbol().to_string()),
-            format_number(self.ic50_ci_low),
-            format_number(self.ic50_ci_high),
-            format_number(self.auc),
-            format_number(self.aac),
-            format_number(self.r2),
-            format_number(self.rmse),
-            self.status.name().to_string(),
-            self.message.clone(),
-            self.model.name().to_string(),
-            self.plateaus.name().to_string(),
-            self.robust.name().to_string(),
-            format_number(self.log10_ec50_se),
-            format_number(self.log10_ic50_se),
-            format_number(self.ec50_ci_low),
-            format_number(self.ec50_ci_high),
-            format_number(self.f_test_p),
-            self.dof.to_string(),
-            self.n_outliers.to_string(),
-            self.converged.to_string(),
-            self.iterations.to_string(),
-            format_number(self.log10_auc_se),
-        ]
+        let mut buffer = String::new();
+        self.cells()
+            .iter()
+            .map(|c| {
+                c.write_into(&mut buffer);
+                buffer.clone()
+            })
+            .collect()
     }
 }

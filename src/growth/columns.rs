@@ -12,7 +12,7 @@ use super::dip::DipCurve;
 use super::gr::GrCurve;
 use crate::fit::{CurveFit, Ic50Qualifier, FITS_COLUMNS};
 use crate::shift::{Bound, Estimate, Metric};
-use crate::text::format_number;
+use crate::text::Cell;
 
 /// The cells of a growth metric's columns: value, log10 SE, interval, dof, status, message
 /// and qualifier.
@@ -89,71 +89,84 @@ fn join(a: &str, b: &str) -> String {
 }
 
 impl GrowthFit {
-    /// The growth cells of one `fits.csv` row, in [`GROWTH_COLUMNS`] order.
-    pub fn record(&self) -> Vec<String> {
-        let f = format_number;
+    /// The growth cells of one `fits.csv` row, typed, in [`GROWTH_COLUMNS`] order: the one
+    /// list its writer and its typed columns follow.
+    pub fn cells(&self) -> Vec<Cell<'_>> {
+        let n = Cell::Number;
         let mut out = Vec::with_capacity(GROWTH_COLUMNS.len());
         match &self.gr {
             Some(g) => {
                 let fit = &g.fit;
                 out.extend([
-                    f(fit.ic50),
-                    fit.ic50_qualifier.map_or("", |q| q.symbol()).to_string(),
-                    f(fit.bottom),
-                    f(fit.ec50),
-                    f(g.grmax),
-                    f(g.gr_aoc),
-                    f(fit.hill),
-                    fit.n_points.to_string(),
-                    fit.status.name().to_string(),
-                    join(&fit.message, &self.gr_note),
-                    self.gr_source.clone(),
-                    f(fit.log10_ic50_se),
-                    f(fit.ic50_ci_low),
-                    f(fit.ic50_ci_high),
-                    fit.dof.to_string(),
-                    f(g.log10_gr_aoc_se),
-                    g.gr_aoc_dof.to_string(),
-                    f(fit.r2),
+                    n(fit.ic50),
+                    Cell::text(fit.ic50_qualifier.map_or("", |q| q.symbol())),
+                    n(fit.bottom),
+                    n(fit.ec50),
+                    n(g.grmax),
+                    n(g.gr_aoc),
+                    n(fit.hill),
+                    Cell::count(fit.n_points),
+                    Cell::text(fit.status.name()),
+                    Cell::owned(join(&fit.message, &self.gr_note)),
+                    Cell::text(&self.gr_source),
+                    n(fit.log10_ic50_se),
+                    n(fit.ic50_ci_low),
+                    n(fit.ic50_ci_high),
+                    Cell::count(fit.dof),
+                    n(g.log10_gr_aoc_se),
+                    Cell::count(g.gr_aoc_dof),
+                    n(fit.r2),
                 ]);
             }
             None => {
-                out.extend(std::iter::repeat_n(String::new(), 8));
-                out.push(NOT_COMPUTED.to_string());
-                out.push(self.gr_note.clone());
-                out.push(self.gr_source.clone());
-                out.extend(std::iter::repeat_n(String::new(), 7));
+                out.extend(std::iter::repeat_n(Cell::Absent, 8));
+                out.push(Cell::text(NOT_COMPUTED));
+                out.push(Cell::text(&self.gr_note));
+                out.push(Cell::text(&self.gr_source));
+                out.extend(std::iter::repeat_n(Cell::Absent, 7));
             }
         }
         match &self.dip {
             Some(d) => {
                 let fit = &d.fit;
                 out.extend([
-                    f(d.e0()),
-                    f(d.emax()),
-                    f(fit.ec50),
-                    f(fit.hill),
-                    f(d.emax_rel()),
-                    d.n_wells.to_string(),
-                    fit.status.name().to_string(),
-                    join(&fit.message, &self.dip_note),
-                    f(fit.log10_ec50_se),
-                    f(fit.ec50_ci_low),
-                    f(fit.ec50_ci_high),
-                    f(d.emax_rel_se()),
-                    fit.dof.to_string(),
-                    f(fit.r2),
+                    n(d.e0()),
+                    n(d.emax()),
+                    n(fit.ec50),
+                    n(fit.hill),
+                    n(d.emax_rel()),
+                    Cell::count(d.n_wells),
+                    Cell::text(fit.status.name()),
+                    Cell::owned(join(&fit.message, &self.dip_note)),
+                    n(fit.log10_ec50_se),
+                    n(fit.ec50_ci_low),
+                    n(fit.ec50_ci_high),
+                    n(d.emax_rel_se()),
+                    Cell::count(fit.dof),
+                    n(fit.r2),
                 ]);
             }
             None => {
-                out.extend(std::iter::repeat_n(String::new(), 6));
-                out.push(NOT_COMPUTED.to_string());
-                out.push(self.dip_note.clone());
-                out.extend(std::iter::repeat_n(String::new(), 6));
+                out.extend(std::iter::repeat_n(Cell::Absent, 6));
+                out.push(Cell::text(NOT_COMPUTED));
+                out.push(Cell::text(&self.dip_note));
+                out.extend(std::iter::repeat_n(Cell::Absent, 6));
             }
         }
         debug_assert_eq!(out.len(), GROWTH_COLUMNS.len());
         out
+    }
+
+    /// The growth cells of one `fits.csv` row as text ([`GrowthFit::cells`]).
+    pub fn record(&self) -> Vec<String> {
+        let mut buffer = String::new();
+        self.cells()
+            .iter()
+            .map(|c| {
+                c.write_into(&mut buffer);
+                buffer.clone()
+            })
+            .collect()
     }
 
     /// The estimate of a growth `metric` for the shift step: what
@@ -174,7 +187,7 @@ impl GrowthFit {
             hill_at_bound: false,
         };
         let name = metric.name();
-        let Some(cells) = self.cells(metric) else {
+        let Some(cells) = self.metric_cells(metric) else {
             e.problem = format!("{name} is not a growth metric");
             return e;
         };
@@ -203,7 +216,7 @@ impl GrowthFit {
 
     /// The cells of a growth metric's columns (value, log10 SE, interval, dof, status, message
     /// and qualifier); `None` for a metric that is not a growth metric.
-    fn cells(&self, metric: Metric) -> Option<Cells> {
+    fn metric_cells(&self, metric: Metric) -> Option<Cells> {
         let nan = f64::NAN;
         let not_computed = |note: &str| -> Cells {
             (
@@ -274,22 +287,36 @@ pub fn write_fits_with_growth(
     growth: &[GrowthFit],
     replicates: Option<&[String]>,
 ) -> std::io::Result<()> {
-    let mut out = csv::Writer::from_writer(w);
+    let (header, rows) = growth_fit_rows(fits, growth, replicates);
+    crate::text::write_rows(w, &header, rows)
+}
+
+/// The header and typed rows of a fits table with the growth columns (see
+/// [`write_fits_with_growth`]).
+pub fn growth_fit_rows<'a>(
+    fits: &'a [CurveFit],
+    growth: &'a [GrowthFit],
+    replicates: Option<&'a [String]>,
+) -> (Vec<&'static str>, Vec<Vec<Cell<'a>>>) {
     let mut header: Vec<&str> = Vec::new();
     if replicates.is_some() {
         header.push("replicate");
     }
     header.extend(FITS_COLUMNS);
     header.extend(GROWTH_COLUMNS);
-    out.write_record(&header)?;
-    for (i, (f, g)) in fits.iter().zip(growth).enumerate() {
-        let mut rec: Vec<String> = Vec::with_capacity(header.len());
-        if let Some(r) = replicates {
-            rec.push(r[i].clone());
-        }
-        rec.extend(f.to_record());
-        rec.extend(g.record());
-        out.write_record(&rec)?;
-    }
-    out.flush()
+    let rows = fits
+        .iter()
+        .zip(growth)
+        .enumerate()
+        .map(|(i, (f, g))| {
+            let mut cells: Vec<Cell> = Vec::with_capacity(header.len());
+            if let Some(r) = replicates {
+                cells.push(Cell::text(&r[i]));
+            }
+            cells.extend(f.cells());
+            cells.extend(g.cells());
+            cells
+        })
+        .collect();
+    (header, rows)
 }

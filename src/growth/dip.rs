@@ -564,37 +564,6 @@ pub const DIP_RATE_COLUMNS: [&str; 19] = [
     "reason",
 ];
 
-/// Writes `dip_rates.csv`: one row per well read at two or more times.
-pub fn write_dip_rates(w: &mut dyn std::io::Write, wells: &[DipWell]) -> std::io::Result<()> {
-    let f = crate::text::opt_nan;
-    let mut out = csv::Writer::from_writer(w);
-    out.write_record(DIP_RATE_COLUMNS)?;
-    for d in wells {
-        out.write_record([
-            d.plate.clone(),
-            d.position.to_string(),
-            d.cell_line.clone(),
-            d.drug.clone(),
-            crate::text::opt(d.concentration),
-            d.role.as_str().to_string(),
-            d.replicate.clone(),
-            d.n_reads.to_string(),
-            f(d.first_time),
-            f(d.last_time),
-            f(d.start_time),
-            d.n_fitted.to_string(),
-            f(d.rate),
-            f(d.rate_se),
-            f(d.intercept),
-            f(d.control_rate),
-            f(d.relative),
-            d.excluded.to_string(),
-            d.reason.clone(),
-        ])?;
-    }
-    out.flush()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -98,6 +98,19 @@ impl Named for Verdict {
     }
 }
 
+impl Named for crate::normalize::BlankSource {
+    const ALL: &'static [Self] = &[
+        Self::SameLine,
+        Self::CellFree,
+        Self::OtherLines,
+        Self::WholePlate,
+        Self::AssumedZero,
+    ];
+    fn written(self) -> &'static str {
+        self.as_str()
+    }
+}
+
 impl Named for Course {
     const ALL: &'static [Course] = &[
         Course::Never,
@@ -131,7 +144,6 @@ impl Named for Metric {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Column {
     index: usize,
-    name: &'static str,
 }
 
 /// One of a run's tables, read whole, with its header.
@@ -175,7 +187,7 @@ impl OutputTable {
     }
 
     /// The column `name`; an error naming the file and column when the table lacks it.
-    pub fn column(&self, name: &'static str) -> Result<Column> {
+    pub fn column(&self, name: &str) -> Result<Column> {
         self.optional_column(name).ok_or_else(|| {
             Error::input(
                 Location::file(&self.path),
@@ -186,11 +198,11 @@ impl OutputTable {
 
     /// The column `name` when the table has it (columns a run writes only sometimes, such as
     /// the growth columns of `fits.csv` or the `gr` of `wells.csv`).
-    pub fn optional_column(&self, name: &'static str) -> Option<Column> {
+    pub fn optional_column(&self, name: &str) -> Option<Column> {
         self.header
             .iter()
             .position(|h| h == name)
-            .map(|index| Column { index, name })
+            .map(|index| Column { index })
     }
 
     /// Each row, with its line, turned into a value by `row`; every malformed cell of the table
@@ -307,12 +319,12 @@ impl OutputRow {
     }
 
     /// The error of a cell that is not what its column holds.
-    fn bad(&self, column: Column, expected: &str) -> Error {
+    pub fn bad(&self, column: Column, expected: &str) -> Error {
         Error::input(
             Location::file(&*self.path).at_line(self.line()),
             format!(
                 "`{}` is `{}`; expected {expected}",
-                column.name,
+                self.header.get(column.index).map_or("", String::as_str),
                 self.text(column)
             ),
         )

@@ -14,8 +14,11 @@ use serde::Deserialize;
 use crate::error::{Error, Location, Result};
 use crate::fit::{FitStatus, Ic50Qualifier};
 use crate::lineage::Course;
+use crate::lineage::Stability;
 use crate::output::read::{csv_error, Column, GrowthStatus, OutputRow, OutputTable};
+use crate::output::record::read_optional_records;
 use crate::output::run_json::{RunJson, RUN_JSON};
+use crate::output::tables::Trajectory;
 use crate::qc::Verdict;
 use crate::shift::{Bound, Call, Metric, Shift};
 use crate::wells::Role;
@@ -759,55 +762,36 @@ fn read_cycles(path: &Path) -> Result<Vec<CycleRow>> {
     })
 }
 
-/// Reads `trajectories.csv` when the run wrote one.
+/// Reads `trajectories.csv` when the run wrote one, through its row type.
 fn read_trajectories(path: &Path) -> Result<Vec<TrajectoryRow>> {
-    let Some(t) = OutputTable::read_optional(path)? else {
-        return Ok(Vec::new());
-    };
-    let c = |name| t.column(name);
-    let (lineage, selected_with, drug, time) = (
-        c("lineage")?,
-        c("selected_with")?,
-        c("drug")?,
-        c("evolution_time")?,
-    );
-    let (log2_fc, qualifier, ci_low, ci_high, call) = (
-        c("log2_fc")?,
-        c("log2_fc_qualifier")?,
-        c("ci_low")?,
-        c("ci_high")?,
-        c("call")?,
-    );
-    t.rows(|r| {
-        Ok(TrajectoryRow {
-            lineage: r.text(lineage).to_string(),
-            selected_with: r.text(selected_with).to_string(),
-            drug: r.text(drug).to_string(),
-            evolution_time: r.number(time)?,
-            log2_fc: r.number(log2_fc)?,
-            log2_fc_qualifier: r.optional(qualifier)?,
-            ci: (r.number(ci_low)?, r.number(ci_high)?),
-            call: r.named(call)?,
+    let rows = read_optional_records::<Trajectory>(path)?.unwrap_or_default();
+    Ok(rows
+        .into_iter()
+        .map(|t| TrajectoryRow {
+            lineage: t.lineage,
+            selected_with: t.selected_with,
+            drug: t.drug,
+            evolution_time: t.evolution_time,
+            log2_fc: t.log2_fc,
+            log2_fc_qualifier: t.log2_fc_qualifier,
+            ci: (t.ci_low, t.ci_high),
+            call: t.call,
         })
-    })
+        .collect())
 }
 
-/// Reads `stability.csv` when the run wrote one.
+/// Reads `stability.csv` when the run wrote one, through its row type.
 fn read_stability(path: &Path) -> Result<Vec<StabilityRow>> {
-    let Some(t) = OutputTable::read_optional(path)? else {
-        return Ok(Vec::new());
-    };
-    let c = |name| t.column(name);
-    let (lineage, selected_with, drug, course) =
-        (c("lineage")?, c("selected_with")?, c("drug")?, c("course")?);
-    t.rows(|r| {
-        Ok(StabilityRow {
-            lineage: r.text(lineage).to_string(),
-            selected_with: r.text(selected_with).to_string(),
-            drug: r.text(drug).to_string(),
-            course: r.optional(course)?,
+    let rows = read_optional_records::<Stability>(path)?.unwrap_or_default();
+    Ok(rows
+        .into_iter()
+        .map(|s| StabilityRow {
+            lineage: s.lineage,
+            selected_with: s.selected_with,
+            drug: s.drug,
+            course: s.course,
         })
-    })
+        .collect())
 }
 
 /// Reads `likelihood.csv` when the run wrote one: its rows, and their cells as written.

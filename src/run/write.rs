@@ -2,6 +2,7 @@
 //! tables, the comparison's files and `run.json`. Every writer takes finished results; the
 //! figures, the report and the workbook are drawn from the staged files after.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::io::Write;
 
@@ -9,15 +10,16 @@ use super::stages::{Comparison, CurveSet, Fits, PlanResults, WellResults};
 use super::{RunReport, Screen, WellSummary};
 use crate::error::Result;
 use crate::fit::table::write_fits_to;
-use crate::fit::{CurveFit, FITS_COLUMNS};
-use crate::growth::write_fits_with_growth;
-use crate::lineage;
+use crate::fit::CurveFit;
+use crate::growth::{write_fits_with_growth, GrowthFit};
 use crate::lines::LinesTable;
 use crate::network;
 use crate::outdir::{FileWriter, Staging};
+use crate::output::record::write_records;
 use crate::output::run_json::{
     AssayRecord, CurveCounts, RunCounts, RunJson, RunSettings, ShiftCounts, SkippedRecord, TOOL,
 };
+use crate::output::tables::{call_matrix, log2_fc_matrix, write_matrix, ReplicateFit, Trajectory};
 use crate::qc::WellOutcome;
 use crate::shift::{write_shifts, Shift, ShiftSettings};
 
@@ -30,35 +32,17 @@ pub(crate) fn write_well_tables(
 ) -> Result<()> {
     let table = &screen.wells;
     let norm = &wells.normalized;
-    let split = wells.endpoint_split.as_ref();
-    // Every read in wells.csv: the endpoint reads with their outcome (and GR), the others
-    // excluded with the reason.
-    let all_outcomes =
-        split.map(|(_, index)| wells.plan.all_outcomes(table, &norm.outcomes, index));
-    let outcomes: &[WellOutcome] = all_outcomes.as_deref().unwrap_or(&norm.outcomes);
-    match &wells.gr {
+    let (outcomes, gr) = well_columns(screen, wells);
+    match &gr {
         None => staging.write("wells.csv", |w| {
-            crate::output::write_wells(w, table, outcomes)
+            crate::output::write_wells(w, table, &outcomes)
         })?,
-        Some(gr) => {
-            let mut per_read = vec![None; table.wells.len()];
-            match split {
-                Some((_, index)) => {
-                    for (&i, &v) in index.iter().zip(&gr.gr) {
-                        per_read[i] = v;
-                    }
-                }
-                None => per_read.clone_from(&gr.gr),
-            }
-            staging.write("wells.csv", |w| {
-                crate::output::write_wells_with_gr(w, table, outcomes, &per_read)
-            })?
-        }
+        Some(gr) => staging.write("wells.csv", |w| {
+            crate::output::write_wells_with_gr(w, table, &outcomes, gr)
+        })?,
     }
     if !wells.dip_rates.is_empty() {
-        staging.write("dip_rates.csv", |w| {
-            crate::growth::dip::write_dip_rates(w, &wells.dip_rates)
-        })?;
+        staging.write("dip_rates.csv", |w| write_records(w, &wells.dip_rates))?;
     }
     staging.write("qc.csv", |w| {
         crate::output::write_qc_with_skipped(w, &norm.qc, &screen.skipped)
@@ -66,55 +50,112 @@ pub(crate) fn write_well_tables(
     Ok(())
 }
 
+/// The fit tables of a run, split as they are written: the pooled curves' fits (`fits.csv`)
+/// and those of single replicates (`fits_by_replicate.csv`), each with its growth fits when
+/// the run has growth data.
+pub(crate) struct FitTables {
+    /// The fits of the pooled curves.
+    pub pooled: Vec<CurveFit>,
+    /// Their growth fits, with growth data.
+    pub pooled_growth: Option<Vec<GrowthFit>>,
+    /// The fits of single replicates' curves, with their replicate.
+    pub by_replicate: Vec<ReplicateFit>,
+    /// Their growth fits, with growth data.
+    pub by_replicate_growth: Option<Vec<GrowthFit>>,
+    /// Whether the run writes `fits_by_replicate.csv` (some lines have curves per replicate).
+    pub replicate_curves: bool,
+}
+
+impl FitTables {
+    /// The fit tables of `fits` of the curves of `set`.
+    pub(crate) fn of(set: &CurveSet, fits: &Fits) -> FitTables {
+        let mut t = FitTables {
+            pooled: Vec::new(),
+            pooled_growth: fits.growth.as_ref().map(|_| Vec::new()),
+            by_replicate: Vec::new(),
+            by_replicate_growth: fits.growth.as_ref().map(|_| Vec::new()),
+            replicate_curves: !set.replicate_curves.is_empty(),
+        };
+        for (i, (f, r)) in fits.all.iter().zip(&set.curves.replicate).enumerate() {
+            let growth = if r.is_empty() {
+                t.pooled.push(f.clone());
+                t.pooled_growth.as_mut()
+            } else {
+                t.by_replicate.push(ReplicateFit {
+                    replicate: r.clone(),
+                    fit: f.clone(),
+                });
+                t.by_replicate_growth.as_mut()
+            };
+            if let (Some(list), Some(all)) = (growth, &fits.growth) {
+                list.push(all[i].clone());
+            }
+        }
+        t
+    }
+
+    /// The fits and the labels of `fits_by_replicate.csv`, for the writer with growth columns.
+    pub(crate) fn replicate_labels(&self) -> (Vec<CurveFit>, Vec<String>) {
+        self.by_replicate
+            .iter()
+            .map(|r| (r.fit.clone(), r.replicate.clone()))
+            .unzip()
+    }
+}
+
+/// The outcome of every read of the screen's wells and, with growth data, its GR value, as
+/// `wells.csv` lists them: the endpoint reads with their outcome (and GR), the others excluded
+/// with the reason.
+pub(crate) fn well_columns<'a>(
+    screen: &Screen,
+    wells: &'a WellResults,
+) -> (Cow<'a, [WellOutcome]>, Option<Vec<Option<f64>>>) {
+    let table = &screen.wells;
+    let norm = &wells.normalized;
+    let split = wells.endpoint_split.as_ref();
+    let outcomes = match split {
+        Some((_, index)) => Cow::Owned(wells.plan.all_outcomes(table, &norm.outcomes, index)),
+        None => Cow::Borrowed(norm.outcomes.as_slice()),
+    };
+    let gr = wells.gr.as_ref().map(|gr| {
+        let mut per_read = vec![None; table.wells.len()];
+        match split {
+            Some((_, index)) => {
+                for (&i, &v) in index.iter().zip(&gr.gr) {
+                    per_read[i] = v;
+                }
+            }
+            None => per_read.clone_from(&gr.gr),
+        }
+        per_read
+    });
+    (outcomes, gr)
+}
+
 /// Stages `fits.csv` (with the growth columns when there are growth fits), with curves per
 /// replicate `fits_by_replicate.csv`, and with metric mic `mics.csv`.
 pub(crate) fn write_fit_tables(staging: &Staging, set: &CurveSet, fits: &Fits) -> Result<()> {
-    type Labelled<'a> = Vec<(&'a CurveFit, &'a String)>;
-    let (pooled, by_replicate): (Labelled, Labelled) = fits
-        .all
-        .iter()
-        .zip(&set.curves.replicate)
-        .partition(|(_, r)| r.is_empty());
-    let pooled: Vec<CurveFit> = pooled.into_iter().map(|(f, _)| f.clone()).collect();
-    let replicate_curves = !set.replicate_curves.is_empty();
-    if let Some(growth) = &fits.growth {
-        // Split as the fits are: pooled curves, then those of single replicates.
-        let (mut pooled_growth, mut by_replicate_growth) = (Vec::new(), Vec::new());
-        for (g, r) in growth.iter().zip(&set.curves.replicate) {
-            if r.is_empty() {
-                pooled_growth.push(g.clone());
-            } else {
-                by_replicate_growth.push(g.clone());
-            }
-        }
+    let t = FitTables::of(set, fits);
+    // In the order the files were always written (run.json lists them so).
+    if let (Some(growth), Some(by_replicate_growth)) = (&t.pooled_growth, &t.by_replicate_growth) {
         staging.write("fits.csv", |w| {
-            write_fits_with_growth(w, &pooled, &pooled_growth, None)
+            write_fits_with_growth(w, &t.pooled, growth, None)
         })?;
-        if replicate_curves {
-            let fits: Vec<CurveFit> = by_replicate.iter().map(|(f, _)| (*f).clone()).collect();
-            let labels: Vec<String> = by_replicate.iter().map(|(_, r)| (*r).clone()).collect();
+        if t.replicate_curves {
+            let (fits, labels) = t.replicate_labels();
             staging.write("fits_by_replicate.csv", |w| {
-                write_fits_with_growth(w, &fits, &by_replicate_growth, Some(&labels))
+                write_fits_with_growth(w, &fits, by_replicate_growth, Some(&labels))
             })?;
         }
     } else {
-        staging.write("fits.csv", |w| write_fits_to(&mut *w, &pooled))?;
+        staging.write("fits.csv", |w| write_fits_to(&mut *w, &t.pooled))?;
     }
     if let Some(mics) = &set.mics {
         staging.write("mics.csv", |w| crate::mic::write_mics(w, mics))?;
     }
-    if replicate_curves && fits.growth.is_none() {
+    if t.replicate_curves && t.pooled_growth.is_none() {
         staging.write("fits_by_replicate.csv", |w| {
-            let mut out = csv::Writer::from_writer(w);
-            let mut header = vec!["replicate"];
-            header.extend(FITS_COLUMNS);
-            out.write_record(&header)?;
-            for (f, r) in &by_replicate {
-                let mut rec = vec![(*r).clone()];
-                rec.extend(f.to_record());
-                out.write_record(&rec)?;
-            }
-            out.flush()
+            write_records(w, &t.by_replicate)
         })?;
     }
     Ok(())
@@ -152,26 +193,26 @@ pub(crate) fn write_comparison_tables(staging: &Staging, c: &Comparison) -> Resu
     let mut files: Vec<(&str, FileWriter)> = vec![
         (
             "matrix.csv",
-            Box::new(|w| network::write_matrix(w, shifts, false)),
+            Box::new(|w| write_matrix(w, &log2_fc_matrix(shifts))),
         ),
         (
             "calls.csv",
-            Box::new(|w| network::write_matrix(w, shifts, true)),
+            Box::new(|w| write_matrix(w, &call_matrix(shifts))),
         ),
         (
             "likelihood.csv",
-            Box::new(|w| lineage::write_likelihood(w, &c.likelihood)),
+            Box::new(|w| write_records(w, &c.likelihood)),
         ),
     ];
     if let (Some(points), Some(stability)) = (&points, &c.stability) {
         files.push((
             "trajectories.csv",
-            Box::new(|w| lineage::write_trajectories(w, points)),
+            Box::new(|w| {
+                let rows: Vec<Trajectory> = points.iter().map(Trajectory::from).collect();
+                write_records(w, &rows)
+            }),
         ));
-        files.push((
-            "stability.csv",
-            Box::new(|w| lineage::write_stability(w, stability)),
-        ));
+        files.push(("stability.csv", Box::new(|w| write_records(w, stability))));
     }
     files.extend([
         (
@@ -185,10 +226,7 @@ pub(crate) fn write_comparison_tables(staging: &Staging, c: &Comparison) -> Resu
             "network.json",
             Box::new(|w| network::write_json(w, &c.edges)),
         ),
-        (
-            "cycles.csv",
-            Box::new(|w| network::write_cycles(w, &c.cycles)),
-        ),
+        ("cycles.csv", Box::new(|w| write_records(w, &c.cycles))),
     ]);
     staging.write_all(files)
 }
@@ -208,9 +246,9 @@ pub(crate) fn stage_comparison(
 
 /// Stages `plan.csv`, with evolution times `policy.csv`, and `plan.md` (the plan in words).
 pub(crate) fn write_plan_files(staging: &Staging, planned: &PlanResults) -> Result<()> {
-    staging.write("plan.csv", |w| crate::plan::write_plan(w, &planned.plan))?;
+    staging.write("plan.csv", |w| write_records(w, &planned.plan.sequences))?;
     if let Some(policy) = &planned.policy {
-        staging.write("policy.csv", |w| crate::plan::write_policy(w, policy))?;
+        staging.write("policy.csv", |w| write_records(w, policy))?;
     }
     staging.write("plan.md", |w| {
         writeln!(w, "# Therapy sequences\n")?;

@@ -1,0 +1,155 @@
+//! A run's tables as typed columns (`Results::frames`) for screens the bundled assays do not
+//! cover: growth data (GR, DIP time courses: `dip_rates.csv`, `fits.csv` with growth columns)
+//! and MICs (`mics.csv`). Each frame equals the file the run writes read back as the Python
+//! package reads it, and every table that has a row type reads back through it to the same
+//! bytes.
+
+use std::path::Path;
+
+use collateral::frame::read_typed;
+use collateral::frame::{column_of_cells, Column, Frame};
+use collateral::output::column_kind;
+use collateral::simulate::{simulate, SimulationSettings};
+use collateral::{RunOptions, Screen, Silent};
+
+/// The columns of the CSV `bytes` of `file`, typed as a reader of the tool's tables types them.
+fn read_back(file: &str, bytes: &[u8]) -> Frame {
+    let mut reader = csv::Reader::from_reader(bytes);
+    let header: Vec<String> = reader.headers().unwrap().iter().map(String::from).collect();
+    let mut cells = vec![Vec::new(); header.len()];
+    for row in reader.records() {
+        for (column, cell) in cells.iter_mut().zip(row.unwrap().iter()) {
+            column.push(cell.to_string());
+        }
+    }
+    header
+        .into_iter()
+        .zip(cells)
+        .map(|(name, cells)| {
+            let column = column_of_cells(column_kind(file, &name), cells);
+            (name, column)
+        })
+        .collect()
+}
+
+/// Whether two frames hold the same columns and values (NaN equal to NaN, bit for bit).
+fn same(a: &Frame, b: &Frame) -> bool {
+    a.len() == b.len()
+        && a.iter().zip(b).all(|((na, ca), (nb, cb))| {
+            na == nb
+                && match (ca, cb) {
+                    (Column::Number(x), Column::Number(y)) => {
+                        x.len() == y.len()
+                            && x.iter().zip(y).all(|(p, q)| p.to_bits() == q.to_bits())
+                    }
+                    _ => ca == cb,
+                }
+        })
+}
+
+/// Simulates a screen with `settings`, adds `extra` to its assay file, runs it in memory and
+/// checks every frame against the written folder; returns the names of the frames.
+fn check(settings: SimulationSettings, extra: &str) -> Vec<String> {
+    let dir = tempfile::tempdir().unwrap();
+    let screen_dir = dir.path().join("screen");
+    simulate(&settings.check().unwrap())
+        .write(&screen_dir)
+        .unwrap();
+    let assay = screen_dir.join("assay.toml");
+    let text = std::fs::read_to_string(&assay).unwrap();
+    std::fs::write(&assay, format!("{text}{extra}")).unwrap();
+    let results = Screen::read(&assay, false).unwrap().run(&Silent).unwrap();
+    let out = dir.path().join("out");
+    let options = RunOptions {
+        figures: false,
+        ..Default::default()
+    };
+    results.write(&out, &options).unwrap();
+    let frames = results.frames();
+    let mut written: Vec<String> = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".csv"))
+        .collect();
+    written.sort();
+    let mut names: Vec<String> = frames.iter().map(|(n, _)| n.clone()).collect();
+    names.sort();
+    assert_eq!(names, written, "every table the run writes has a frame");
+    for (name, frame) in &frames {
+        let bytes = std::fs::read(out.join(name)).unwrap();
+        assert!(same(frame, &read_back(name, &bytes)), "{name}");
+        if let Some(typed) = read_typed(&out.join(name)).unwrap() {
+            assert_eq!(
+                typed.bytes, bytes,
+                "{name} read through its type, written again"
+            );
+            assert!(same(&typed.frame, frame), "{name}: the typed rows' frame");
+        }
+    }
+    names
+}
+
+#[test]
+fn growth_and_time_course_tables_have_frames_equal_to_their_files() {
+    let names = check(
+        SimulationSettings {
+            lines: 3,
+            drugs: 3,
+            replicates: 2,
+            doubling_time: Some(24.0),
+            t0: true,
+            reads: 4,
+            ..Default::default()
+        },
+        "\n[shift]\nmetric = \"dip_ec50\"\n",
+    );
+    for table in ["wells.csv", "dip_rates.csv", "fits.csv", "shifts.csv"] {
+        assert!(names.iter().any(|n| n == table), "{table} in {names:?}");
+    }
+}
+
+#[test]
+fn mic_tables_have_frames_equal_to_their_files() {
+    let names = check(
+        SimulationSettings {
+            lines: 3,
+            drugs: 3,
+            dilution: 2.0,
+            doses: 10,
+            ..Default::default()
+        },
+        "\n[shift]\nmetric = \"mic\"\n",
+    );
+    assert!(names.iter().any(|n| n == "mics.csv"), "{names:?}");
+}
+
+#[test]
+fn replicate_growth_fits_have_frames_equal_to_their_files() {
+    let names = check(
+        SimulationSettings {
+            lines: 3,
+            drugs: 2,
+            replicates: 2,
+            doubling_time: Some(24.0),
+            t0: true,
+            ..Default::default()
+        },
+        "\n[shift]\nmetric = \"gr50\"\nper_replicate = true\n",
+    );
+    assert!(
+        names.iter().any(|n| n == "fits_by_replicate.csv"),
+        "{names:?}"
+    );
+}
+
+/// A table of a finished run that is not one of the typed tables reads as `None`.
+#[test]
+fn files_without_a_row_type_are_not_read_as_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("notes.csv");
+    std::fs::write(&path, "a,b\n1,2\n").unwrap();
+    assert!(read_typed(&path).unwrap().is_none());
+    assert!(read_typed(Path::new("/nonexistent/qc.csv"))
+        .unwrap()
+        .is_none());
+}
