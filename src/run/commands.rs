@@ -9,7 +9,7 @@ use super::screen::input_record;
 use super::stages::Comparison;
 use super::write::{write_comparison, write_plan_files};
 use crate::assay::Assay;
-use crate::checked::Check;
+use crate::checked::{Check, Checked};
 use crate::error::{Error, Problem, Result};
 use crate::lines::LinesTable;
 use crate::outdir::Staging;
@@ -17,6 +17,7 @@ use crate::output::run_json::{PlanCounts, PlanJson, PlanJsonSettings, RunJson, T
 use crate::plan::PlanSettings;
 use crate::progress::{Progress, Stage};
 use crate::shift::{compute_shifts, Metric, ShiftSettings};
+use crate::table::Table;
 
 /// What `collateral shift` did.
 #[derive(Debug, Clone)]
@@ -59,21 +60,9 @@ pub fn shift(
 ) -> Result<ShiftReport> {
     let settings = &settings.clone().check()?;
     let lines = LinesTable::read(lines)?;
-    // A MIC table (a `mic` column) is compared with metric mic, a fits table with the others.
-    let shifts = match (crate::mic::is_mic_table(fits)?, settings.metric) {
-        (true, Metric::Mic) => {
-            crate::mic::compute_shifts(&crate::mic::read_mics(fits)?, &lines, settings).1
-        }
-        (true, _) => return Err(crate::mic::not_a_fits_table(fits)),
-        (false, metric) => compute_shifts(
-            &crate::shift::read_estimates(fits, metric)?,
-            &lines,
-            settings,
-        ),
-    };
-    let staging = Staging::new(outdir)?;
     progress.begin(Stage::Compare, "shifts", None);
-    let comparison = Comparison::of(shifts, &lines, settings, None);
+    let comparison = compare(&mut Table::open(fits)?, &lines, settings)?;
+    let staging = Staging::new(outdir)?;
     write_comparison(&staging, &comparison, settings)?;
     let calls = comparison.call_counts();
     progress.end(comparison.shifts.len() as u64);
@@ -84,6 +73,28 @@ pub fn shift(
         cycles: comparison.cycles.len(),
         warnings,
     })
+}
+
+/// The comparison `collateral shift` makes, in memory: shifts, network and cycles from a fits
+/// table or a MIC table (a `mic` column, compared with metric mic) already opened (a file, or
+/// a table held in memory: the R package's data frames) and a lines table.
+pub fn compare(
+    fits: &mut Table<'_>,
+    lines: &LinesTable,
+    settings: &Checked<ShiftSettings>,
+) -> Result<Comparison> {
+    let shifts = match (fits.column("mic").is_some(), settings.metric) {
+        (true, Metric::Mic) => {
+            crate::mic::compute_shifts(&crate::mic::mics_of_table(fits)?, lines, settings).1
+        }
+        (true, _) => return Err(crate::mic::not_a_fits_table(&fits.path)),
+        (false, metric) => compute_shifts(
+            &crate::shift::estimates_of_table(fits, metric)?,
+            lines,
+            settings,
+        ),
+    };
+    Ok(Comparison::of(shifts, lines, settings, None))
 }
 
 /// Choices of `collateral plan` beyond the planner's settings.
