@@ -133,6 +133,9 @@ collateral_run <- function(assay, outdir = NULL, figures = TRUE, keep_going = FA
   )
 }
 
+#' @param x A `collateral_run` result.
+#' @param ... Ignored.
+#' @rdname collateral_run
 #' @export
 print.collateral_run <- function(x, ...) {
   cat(attr(x, "summary"), "\n", sep = "")
