@@ -37,6 +37,7 @@ use crate::plate::PlateFormat;
 use crate::qc::QcSettings;
 use crate::read::{AssayWells, PlateEntry, WellSources};
 use crate::shift::{Metric, ShiftSettings};
+use crate::table::TableOptions;
 use crate::text::key_line;
 
 /// Concentration units we recognise; others are accepted with a warning.
@@ -46,7 +47,7 @@ pub const KNOWN_UNITS: [&str; 16] = [
 ];
 
 /// Keys of the top level and of each section, for the unknown-key check.
-const TOP_KEYS: [&str; 15] = [
+const TOP_KEYS: [&str; 16] = [
     "name",
     "concentration_unit",
     "evolution_time_unit",
@@ -62,6 +63,7 @@ const TOP_KEYS: [&str; 15] = [
     "mic",
     "growth",
     "checks",
+    "tables",
 ];
 /// Keys of each `[[plates]]` entry.
 pub const PLATES_KEYS: [&str; 7] = [
@@ -124,6 +126,8 @@ struct RawAssay {
     plates: Vec<RawPlate>,
     lines: Option<PathBuf>,
     plate_size: Option<u32>,
+    #[serde(default)]
+    tables: TableOptions,
     #[serde(default)]
     qc: QcSettings,
     #[serde(default)]
@@ -223,6 +227,8 @@ pub struct Assay {
     pub plates: Vec<PlateEntry>,
     /// The lines table (which line is resistant to what).
     pub lines: Option<PathBuf>,
+    /// How the tidy tables are written (`[tables]`: a spreadsheet's sheet, the decimal mark).
+    pub tables: TableOptions,
     /// Declared plate format for every plate, if given.
     pub plate_format: Option<PlateFormat>,
     /// Settings of every stage, checked (defaults where the file is silent).
@@ -333,6 +339,7 @@ impl Assay {
                 })
                 .collect(),
             lines: raw.lines.map(resolve),
+            tables: raw.tables,
             plate_format,
             settings,
             warnings,
@@ -348,6 +355,8 @@ impl Assay {
             wells: self.wells.as_deref(),
             plates: &self.plates,
             plate_format: self.plate_format,
+            concentration_unit: &self.concentration_unit,
+            tables: &self.tables,
         }
     }
 

@@ -86,6 +86,7 @@ pub mod simulate;
 pub mod stats;
 pub mod table;
 pub mod text;
+pub mod units;
 pub mod validate;
 pub mod wells;
 pub mod words;

@@ -66,6 +66,11 @@ impl LinesTable {
         Self::from_table(&mut Table::open(path)?)
     }
 
+    /// Reads and checks a lines table written as `options` say (an assay's `[tables]`).
+    pub fn read_with(path: &Path, options: &crate::table::TableOptions) -> Result<LinesTable> {
+        Self::from_table(&mut Table::open_with(path, options)?)
+    }
+
     /// Reads and checks the rows of a table whose header has been parsed: each row on its
     /// own, then the lineages' samples and the parental lines across rows.
     pub fn from_table(table: &mut Table<'_>) -> Result<LinesTable> {

@@ -2,7 +2,12 @@
 //!
 //! Every input table goes through here so that they all accept the same things: a UTF-8 BOM,
 //! CRLF or LF line ends, comma, tab or semicolon separators (detected from the header line),
-//! header names in any case, and errors that name the file and line.
+//! header names in any case, and errors that name the file and line. A table may also be a
+//! spreadsheet's sheet ([`spreadsheet`]) or written with decimal commas ([`decimal`]): both
+//! are turned into plain CSV text first, each row on its own line number.
+
+pub mod decimal;
+pub mod spreadsheet;
 
 use std::cell::RefCell;
 use std::collections::{HashMap, VecDeque};
@@ -12,6 +17,30 @@ use std::rc::Rc;
 use std::sync::Arc;
 
 use crate::error::{did_you_mean, Error, Location, Result};
+pub use decimal::DecimalMark;
+
+/// How an input table is written, beyond what is detected: the `[tables]` section of an
+/// assay, applied to each tidy table it names (wells, lines).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct TableOptions {
+    /// The sheet to read of a table that is a workbook (default: the first); a text table
+    /// has none, and is read as it is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sheet: Option<String>,
+    /// The decimal mark of its numbers (default: a comma when the table is `;`-separated and
+    /// every decimal number in it has one, else a point).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decimal: Option<DecimalMark>,
+}
+
+impl TableOptions {
+    /// Whether nothing is declared (the tables are read as detected).
+    pub fn is_default(&self) -> bool {
+        *self == TableOptions::default()
+    }
+}
 
 /// A delimited table with its header resolved; rows are read one at a time from a stream, so a
 /// wells table of millions of rows is never held in memory as text.
@@ -32,12 +61,14 @@ pub struct Table<'a> {
 }
 
 /// The source of a table's bytes.
-#[derive(Clone, Copy)]
+#[derive(Clone)]
 enum Origin<'a> {
     /// A file, opened again by its path.
     File,
     /// Bytes in memory.
     Bytes(&'a [u8]),
+    /// Bytes made from the file (a spreadsheet's sheet, decimal commas rewritten).
+    Owned(Arc<[u8]>),
 }
 
 impl std::fmt::Debug for Table<'_> {
@@ -91,8 +122,54 @@ impl<'a> Table<'a> {
         Self::from_reader(Box::new(bytes), path, rows, Origin::Bytes(bytes))
     }
 
-    /// Opens a table file and parses its header; rows are read as they are asked for.
+    /// Opens a table file and parses its header, as [`Table::open_with`] with nothing declared.
     pub fn open(path: &Path) -> Result<Table<'static>> {
+        Self::open_with(path, &TableOptions::default())
+    }
+
+    /// Opens a table file written as `options` say: a workbook's sheet (.xlsx, .xls, .ods, by
+    /// the file's signature), a table with decimal commas, or a delimited text file, whose
+    /// rows are then read as they are asked for.
+    pub fn open_with(path: &Path, options: &TableOptions) -> Result<Table<'static>> {
+        let mut file = std::fs::File::open(path).map_err(|e| Error::io(path, "reading", e))?;
+        let mut head = [0u8; 8];
+        let n = read_up_to(&mut file, &mut head).map_err(|e| Error::io(path, "reading", e))?;
+        if spreadsheet::is_workbook(&head[..n]) {
+            let bytes = read_bytes(path)?;
+            let (csv, source) = spreadsheet::sheet_as_csv(&bytes, path, options.sheet.as_deref())?;
+            return Self::from_owned(csv, &source, options.decimal);
+        }
+        if options.decimal == Some(DecimalMark::Comma) || first_line_delimiter(path)? == b';' {
+            return Self::from_owned(read_bytes(path)?, path, options.decimal);
+        }
+        Self::open_stream(path)
+    }
+
+    /// A table of bytes made from a file, decimal commas rewritten when there are any.
+    fn from_owned(
+        bytes: Vec<u8>,
+        path: &Path,
+        decimal: Option<DecimalMark>,
+    ) -> Result<Table<'static>> {
+        let bom = if bytes.starts_with(b"\xEF\xBB\xBF") {
+            3
+        } else {
+            0
+        };
+        let body = &bytes[bom..];
+        let first_line = body.split(|&b| b == b'\n').next().unwrap_or(&[]);
+        let delimiter = detect_delimiter(first_line);
+        let bytes: Arc<[u8]> = match decimal::with_decimal_points(body, path, delimiter, decimal)? {
+            Some(rewritten) => rewritten.into(),
+            None => bytes.into(),
+        };
+        let rows = memchr::memchr_iter(b'\n', &bytes).count() + 1;
+        let reader = std::io::Cursor::new(Arc::clone(&bytes));
+        Table::from_reader(Box::new(reader), path, rows, Origin::Owned(bytes))
+    }
+
+    /// Opens a delimited text file, its rows read as they are asked for.
+    fn open_stream(path: &Path) -> Result<Table<'static>> {
         let file = std::fs::File::open(path).map_err(|e| Error::io(path, "reading", e))?;
         let size = file.metadata().map_or(0, |m| m.len());
         Table::from_reader(Box::new(file), path, 0, Origin::File).map(|mut t| {
@@ -186,11 +263,18 @@ impl<'a> Table<'a> {
     /// bytes, for parsing on several threads: [`RowBlock::rows`] reads each block as
     /// [`Table::next_row`] reads the table, with the same lines and the same errors.
     pub fn row_blocks(&self, block_size: usize) -> Result<RowBlocks<'a>> {
-        let (mut source, skipped): (Box<dyn Read + 'a>, u64) = match self.origin {
+        let (mut source, skipped): (Box<dyn Read + 'a>, u64) = match &self.origin {
             Origin::Bytes(bytes) => {
                 let start = (self.data_start as usize).min(bytes.len());
                 let feeds = memchr::memchr_iter(b'\n', &bytes[..start]).count() as u64;
                 (Box::new(&bytes[start..]), feeds)
+            }
+            Origin::Owned(bytes) => {
+                let start = (self.data_start as usize).min(bytes.len());
+                let feeds = memchr::memchr_iter(b'\n', &bytes[..start]).count() as u64;
+                let mut rest = std::io::Cursor::new(Arc::clone(bytes));
+                rest.set_position(start as u64);
+                (Box::new(rest), feeds)
             }
             Origin::File => {
                 let file = std::fs::File::open(&self.path)
@@ -199,7 +283,7 @@ impl<'a> Table<'a> {
             }
         };
         let mut feeds = skipped;
-        if let Origin::File = self.origin {
+        if let Origin::File = &self.origin {
             // The header again, only to count its line ends.
             let mut head = vec![0u8; self.data_start as usize];
             source
@@ -524,6 +608,31 @@ impl BlockRows<'_> {
 /// A field of a row, trimmed; empty when the column is absent.
 pub fn field(rec: &csv::StringRecord, col: Option<usize>) -> &str {
     col.and_then(|c| rec.get(c)).map_or("", str::trim)
+}
+
+/// Reads into `buf` until it is full or the source ends; how many bytes were read.
+fn read_up_to(source: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match source.read(&mut buf[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(n)
+}
+
+/// The separator of a text file, from its first line (read alone, not the whole file).
+fn first_line_delimiter(path: &Path) -> Result<u8> {
+    let file = std::fs::File::open(path).map_err(|e| Error::io(path, "reading", e))?;
+    let mut line = Vec::new();
+    std::io::BufReader::new(file)
+        .take(1 << 20)
+        .read_until(b'\n', &mut line)
+        .map_err(|e| Error::io(path, "reading", e))?;
+    Ok(detect_delimiter(&line))
 }
 
 fn detect_delimiter(first_line: &[u8]) -> u8 {

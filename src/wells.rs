@@ -701,7 +701,7 @@ mod tests {
         );
         let read_with = |text: &str, size: usize| {
             let mut t = Table::from_bytes(text.as_bytes(), Path::new("w.csv")).unwrap();
-            WellTable::from_table_in_blocks(&mut t, None, size)
+            WellTable::from_table_in_blocks(&mut t, None, None, size)
         };
         // The same without the row that stops the reading: every problem, in order.
         let problems = bad.replace(",extra", "");

@@ -8,12 +8,13 @@ use std::path::{Path, PathBuf};
 
 /// Each top-level module of `src/` and its layer, from the ground up. A module may use modules
 /// of its own layer or below; within a layer the graph must still have no loop.
-const LAYERS: [(&str, u8); 37] = [
+const LAYERS: [(&str, u8); 38] = [
     ("error", 1),
     ("plate", 1),
     ("stats", 1),
     ("table", 1),
     ("text", 1),
+    ("units", 1),
     ("outdir", 1),
     ("progress", 1),
     ("checked", 1),

@@ -146,11 +146,24 @@ fn unknown_role() {
 #[test]
 fn bad_concentrations() {
     let err = fails(
-        &replace_line(&wells(), 6, "P1,A2,A,d1,0.1uM,sample,90"),
+        &replace_line(&wells(), 6, "P1,A2,A,d1,0.1 ug/mL,sample,90"),
         LINES,
         "",
     );
-    assert_names(&err, 6, "P1", "A2", "concentration `0.1uM` is not a number");
+    // A unit is converted (`0.1uM` is read as 0.1 in a µM assay), but not across dimensions.
+    assert_names(
+        &err,
+        6,
+        "P1",
+        "A2",
+        "concentration `0.1 ug/mL`: `ug/mL` is a mass per volume unit",
+    );
+    let err = fails(
+        &replace_line(&wells(), 6, "P1,A2,A,d1,0.1.2,sample,90"),
+        LINES,
+        "",
+    );
+    assert_names(&err, 6, "P1", "A2", "concentration `0.1.2` is not a number");
     let err = fails(
         &replace_line(&wells(), 6, "P1,A2,A,d1,-0.1,sample,90"),
         LINES,

@@ -13,6 +13,7 @@ mod growth;
 mod iwasawa;
 mod iwasawa_timeseries;
 mod keep_going;
+mod lab_tables;
 mod lineage;
 mod maltas_wood;
 mod merge;

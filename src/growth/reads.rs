@@ -180,23 +180,27 @@ impl ReadPlan {
             .collect()
     }
 
-    /// Warnings about wells read at several times whose series has no read at the plate's
+    /// Warnings about wells read during the course whose series has no read at the plate's
     /// endpoint (left out of normalization, QC and the viability fits), one per plate.
+    ///
+    /// A well read only at time 0 is a time-0 well (x₀ of GR, as GRmetrics lays out separate
+    /// time-0 wells): it is not missing anything and gets no warning.
     pub fn warnings(&self, table: &WellTable, source: &std::path::Path) -> Vec<Problem> {
-        // Per plate: the wells with an endpoint read, and the wells with none.
-        let mut seen: HashMap<(&str, crate::plate::WellPos), (bool, u64)> = HashMap::new();
+        // Per plate and well: whether it has an endpoint read, a course read, and its first line.
+        let mut seen: HashMap<(&str, crate::plate::WellPos), (bool, bool, u64)> = HashMap::new();
         for (w, role) in table.wells.iter().zip(&self.role) {
             if w.role == Role::Empty {
                 continue;
             }
             let e = seen
                 .entry((w.plate.as_str(), w.position))
-                .or_insert((false, w.line));
+                .or_insert((false, false, w.line));
             e.0 |= *role == ReadRole::Endpoint;
+            e.1 |= *role == ReadRole::Course;
         }
         let mut missing: BTreeMap<&str, Vec<(crate::plate::WellPos, u64)>> = BTreeMap::new();
-        for ((plate, pos), (has_endpoint, line)) in seen {
-            if !has_endpoint {
+        for ((plate, pos), (has_endpoint, has_course, line)) in seen {
+            if !has_endpoint && has_course {
                 missing.entry(plate).or_default().push((pos, line));
             }
         }
@@ -282,6 +286,25 @@ mod tests {
         );
         assert!(o[2].exclusion_reason.contains("read at 48 h"), "{o:?}");
         assert!(!o[1].excluded && !o[5].excluded);
+    }
+
+    #[test]
+    fn separate_time_zero_wells_are_not_missing_their_endpoint() {
+        // GRmetrics' layout: time-0 wells (A1, A2) read once at 0 h, other wells at 72 h only.
+        // The time-0 wells are x0 of GR, not wells that lost their endpoint read; a well read
+        // at 0 h and 24 h but not at 72 h (B1) is.
+        let t = table(
+            "plate,well,cell_line,drug,concentration,role,signal,time\n\
+             P,A1,L,,,vehicle,10,0\nP,A2,L,d,1,sample,10,0\n\
+             P,A3,L,,,vehicle,40,72\nP,A4,L,d,1,sample,20,72\n\
+             P,B1,L,d,1,sample,10,0\nP,B1,L,d,1,sample,12,24\n",
+        );
+        let plan = ReadPlan::of(&t);
+        assert_eq!(plan.endpoint_time["P"], 72.0);
+        let w = plan.warnings(&t, Path::new("w.csv"));
+        assert_eq!(w.len(), 1, "{w:?}");
+        assert!(w[0].message.starts_with("1 well(s) (B1)"), "{w:?}");
+        assert_eq!(w[0].location.line, Some(6), "{w:?}");
     }
 
     #[test]

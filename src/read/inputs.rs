@@ -10,7 +10,7 @@ use crate::plate::{PlateFormat, StrayWells, WellPos};
 use crate::read::grid::Read;
 use crate::read::layout::Layout;
 use crate::read::{Format, PlateFile};
-use crate::table::Table;
+use crate::table::{Table, TableOptions};
 use crate::wells::{Role, Signal, Well, WellTable};
 
 /// One plate file of the `[[plates]]` form, with its layout (paths resolved; `file` may be a
@@ -46,6 +46,11 @@ pub struct WellSources<'a> {
     pub plates: &'a [PlateEntry],
     /// Declared plate format for every plate, if given.
     pub plate_format: Option<PlateFormat>,
+    /// The assay's concentration unit, into which concentrations written with a unit are
+    /// converted.
+    pub concentration_unit: &'a str,
+    /// How the assay's tidy tables are written (sheet, decimal mark).
+    pub tables: &'a TableOptions,
 }
 
 /// What was read for one plate, for `collateral validate` and run.json.
@@ -127,7 +132,11 @@ pub fn assay_wells(assay: &WellSources) -> Result<AssayWells> {
 /// file, two entries claiming one plate, a tidy wells table, and a batch with no plate left.
 pub fn assay_wells_with(assay: &WellSources, keep_going: bool) -> Result<AssayWells> {
     if let Some(p) = assay.wells {
-        let mut table = WellTable::from_table(&mut Table::open(p)?, assay.plate_format)?;
+        let mut table = WellTable::from_table_in_unit(
+            &mut Table::open_with(p, assay.tables)?,
+            assay.plate_format,
+            assay.concentration_unit,
+        )?;
         // Said once, by whoever reports the read's warnings (run, validate).
         let warnings = std::mem::take(&mut table.warnings);
         return Ok(AssayWells {

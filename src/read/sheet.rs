@@ -7,6 +7,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Location, Problem, Result};
+use crate::table::spreadsheet::{cell_text, clean_cell, is_workbook};
 
 /// One table of text cells.
 #[derive(Debug, Clone, PartialEq)]
@@ -170,21 +171,6 @@ fn split_line(line: &str, d: char) -> Vec<String> {
     out
 }
 
-/// Trims a cell and undoes Excel's `="…"` escape.
-fn clean_cell(s: &str) -> String {
-    let t = s.trim();
-    let t = t
-        .strip_prefix("=\"")
-        .and_then(|r| r.strip_suffix('"'))
-        .unwrap_or(t);
-    t.trim().to_string()
-}
-
-/// Whether the file is an Excel workbook (by its zip or OLE signature, not its name).
-pub fn is_workbook(bytes: &[u8]) -> bool {
-    bytes.starts_with(b"PK\x03\x04") || bytes.starts_with(b"\xD0\xCF\x11\xE0")
-}
-
 /// Reads a plate file into sheets: one per worksheet of a workbook, one for a text file.
 pub fn load(path: &Path) -> Result<Vec<Sheet>> {
     let bytes = std::fs::read(path).map_err(|e| Error::io(path, "reading", e))?;
@@ -204,7 +190,7 @@ pub fn sheets_from_bytes(bytes: &[u8], path: &Path) -> Result<Vec<Sheet>> {
 }
 
 fn workbook(bytes: &[u8], path: &Path) -> Result<Vec<Sheet>> {
-    use calamine::{Data, Reader};
+    use calamine::Reader;
     let cursor = std::io::Cursor::new(bytes.to_vec());
     let mut wb = calamine::open_workbook_auto_from_rs(cursor).map_err(|e| {
         Error::input(
@@ -226,16 +212,7 @@ fn workbook(bytes: &[u8], path: &Path) -> Result<Vec<Sheet>> {
         let mut lines = Vec::new();
         for (i, row) in range.rows().enumerate() {
             let mut cells = vec![String::new(); first_col];
-            cells.extend(row.iter().map(|c| match c {
-                Data::Empty => String::new(),
-                Data::String(s) => clean_cell(s),
-                Data::Float(f) => format!("{f}"),
-                Data::Int(i) => format!("{i}"),
-                Data::Bool(b) => format!("{b}"),
-                Data::DateTime(d) => format!("{d}"),
-                Data::DateTimeIso(s) | Data::DurationIso(s) => s.clone(),
-                Data::Error(e) => format!("#{e:?}"),
-            }));
+            cells.extend(row.iter().map(cell_text));
             rows.push(cells);
             lines.push(u64::from(first_row) + i as u64 + 1);
         }

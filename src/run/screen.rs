@@ -206,7 +206,7 @@ pub fn checked_lines(
     let Some(p) = &assay.lines else {
         return Ok(None);
     };
-    let lt = LinesTable::read(p)?;
+    let lt = LinesTable::read_with(p, &assay.tables)?;
     let (problems, mut warnings) = lt.problems_against(&line_names(table));
     if lt.has_evolution_time && assay.evolution_time_unit.is_none() {
         warnings.push(Problem {

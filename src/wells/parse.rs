@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use crate::error::{did_you_mean, Error};
 use crate::plate::{PlateFormat, WellPos};
 use crate::table::{field, RowBlock};
+use crate::units::TargetUnit;
 
 use super::{Role, Signal, ROLE_NAMES};
 
@@ -25,6 +26,9 @@ pub(super) struct Columns {
     pub(super) time: Option<usize>,
     pub(super) plate_size: Option<usize>,
     pub(super) extra: Vec<usize>,
+    /// The assay's concentration unit, into which a concentration written with a unit suffix
+    /// is converted (`None`: a suffix is an error, there is nothing to convert into).
+    pub(super) unit: Option<TargetUnit>,
 }
 
 /// The rows of one block, parsed and checked each on its own; what depends on other rows is
@@ -185,9 +189,12 @@ fn parse_row(
     let mut bad = Vec::new();
     match role {
         Role::Sample => {
-            row.concentration = sample_concentration(cell_line, drug, conc_text, &mut bad);
+            row.concentration =
+                sample_concentration(cell_line, drug, conc_text, c.unit.as_ref(), &mut bad);
         }
-        Role::Vehicle | Role::Blank => check_control(role, cell_line, drug, conc_text, &mut bad),
+        Role::Vehicle | Role::Blank => {
+            check_control(role, cell_line, drug, conc_text, c.unit.as_ref(), &mut bad)
+        }
         Role::Empty => {}
     }
     row.time = parse_time(field(rec, c.time), &mut bad);
@@ -217,6 +224,7 @@ fn sample_concentration(
     cell_line: &str,
     drug: &str,
     conc_text: &str,
+    unit: Option<&TargetUnit>,
     bad: &mut Vec<String>,
 ) -> Option<f64> {
     if cell_line.is_empty() {
@@ -225,7 +233,7 @@ fn sample_concentration(
     if drug.is_empty() {
         bad.push("sample well without a `drug`; untreated wells are role `vehicle`".into());
     }
-    match parse_concentration(conc_text) {
+    match parse_concentration(conc_text, unit) {
         Ok(c) => Some(c),
         Err(msg) => {
             bad.push(msg);
@@ -235,13 +243,20 @@ fn sample_concentration(
 }
 
 /// Notes in `bad` what a control well (vehicle or blank) carries that it must not, or lacks.
-fn check_control(role: Role, cell_line: &str, drug: &str, conc_text: &str, bad: &mut Vec<String>) {
+fn check_control(
+    role: Role,
+    cell_line: &str,
+    drug: &str,
+    conc_text: &str,
+    unit: Option<&TargetUnit>,
+    bad: &mut Vec<String>,
+) {
     if !drug.is_empty() {
         bad.push(format!(
             "{role} well with drug `{drug}`; controls carry no drug (use role `sample` for treated wells)"
         ));
     }
-    if !conc_text.is_empty() && conc_text.parse::<f64>().ok() != Some(0.0) {
+    if !conc_text.is_empty() && concentration_value(conc_text, unit) != Ok(Some(0.0)) {
         bad.push(format!(
             "{role} well with concentration `{conc_text}`; controls carry no concentration"
         ));
@@ -275,18 +290,50 @@ fn parse_plate_size(s: &str) -> std::result::Result<u32, String> {
     }
 }
 
-fn parse_concentration(text: &str) -> std::result::Result<f64, String> {
+/// A concentration cell in the assay's unit (see [`concentration_value`]).
+fn parse_concentration(text: &str, unit: Option<&TargetUnit>) -> std::result::Result<f64, String> {
     if text.is_empty() {
         return Err("sample well without a `concentration`".into());
     }
-    match text.parse::<f64>() {
-        Err(_) => Err(format!("concentration `{text}` is not a number")),
-        Ok(c) if !c.is_finite() => Err(format!("concentration `{text}` is not a finite number")),
-        Ok(c) if c < 0.0 => Err(format!("concentration `{text}` is negative")),
-        Ok(0.0) => Err(
+    match concentration_value(text, unit)? {
+        None => Err(format!("concentration `{text}` is not a number")),
+        Some(c) => positive_concentration(text, c),
+    }
+}
+
+/// The number of a concentration cell, converted into the assay's unit when it carries a unit
+/// suffix; `None` when it is not a number; an error when its suffix cannot be converted.
+fn concentration_value(
+    text: &str,
+    unit: Option<&TargetUnit>,
+) -> std::result::Result<Option<f64>, String> {
+    if let Ok(v) = text.parse::<f64>() {
+        return Ok(Some(v));
+    }
+    match (unit, crate::units::split_unit(text)) {
+        (_, None) => Ok(None),
+        (None, Some(_)) => Err(format!(
+            "concentration `{text}` carries a unit, and there is no assay `concentration_unit` to convert it into; write the number alone"
+        )),
+        (Some(unit), Some(_)) => match unit.value(text) {
+            None => Ok(None),
+            Some(v) => v.map(Some).map_err(|e| format!("concentration {e}")),
+        },
+    }
+}
+
+/// A sample's concentration must be a positive finite number.
+fn positive_concentration(text: &str, c: f64) -> std::result::Result<f64, String> {
+    if !c.is_finite() {
+        Err(format!("concentration `{text}` is not a finite number"))
+    } else if c < 0.0 {
+        Err(format!("concentration `{text}` is negative"))
+    } else if c == 0.0 {
+        Err(
             "sample well at concentration 0; untreated wells are role `vehicle` (a dose-response curve needs positive doses)"
                 .into(),
-        ),
-        Ok(c) => Ok(c),
+        )
+    } else {
+        Ok(c)
     }
 }

@@ -9,6 +9,7 @@ use std::path::Path;
 use crate::error::{Error, ErrorKind, Location, Problem, Result};
 use crate::plate::{PlateFormat, StrayWells, WellPos};
 use crate::table::{RowBlock, RowBlocks, Table};
+use crate::units::TargetUnit;
 
 use super::parse::{parse_block, Columns, ParsedBlock, ParsedRow, READ_BLOCK};
 use super::{Role, WellFields, WellRef, WellTable, Wells};
@@ -27,9 +28,22 @@ impl WellTable {
         Self::from_table(&mut Table::open(path)?, declared)
     }
 
-    /// Reads and checks the rows of a table whose header has been parsed.
+    /// Reads and checks the rows of a table whose header has been parsed. A concentration
+    /// written with a unit (`370 nM`) is an error here: there is no unit to convert it into
+    /// (see [`WellTable::from_table_in_unit`]).
     pub fn from_table(table: &mut Table<'_>, declared: Option<PlateFormat>) -> Result<WellTable> {
-        Self::from_table_in_blocks(table, declared, READ_BLOCK)
+        Self::from_table_in_blocks(table, declared, None, READ_BLOCK)
+    }
+
+    /// [`WellTable::from_table`] for an assay whose concentrations are in `unit` (its
+    /// `concentration_unit`): a concentration written with a unit suffix is converted into it
+    /// ([`crate::units`]); one that cannot be is a problem of its well.
+    pub fn from_table_in_unit(
+        table: &mut Table<'_>,
+        declared: Option<PlateFormat>,
+        unit: &str,
+    ) -> Result<WellTable> {
+        Self::from_table_in_blocks(table, declared, Some(TargetUnit::new(unit)), READ_BLOCK)
     }
 
     /// [`WellTable::from_table`], parsing blocks of about `block_size` bytes (tests make them
@@ -37,9 +51,10 @@ impl WellTable {
     pub(super) fn from_table_in_blocks(
         table: &mut Table<'_>,
         declared: Option<PlateFormat>,
+        unit: Option<TargetUnit>,
         block_size: usize,
     ) -> Result<WellTable> {
-        let columns = find_columns(table)?;
+        let columns = find_columns(table, unit)?;
         let mut intake = Intake::new(table.path.as_path(), table.line_count(), &columns);
         read_in_order(table, &columns, block_size, &mut intake)?;
         intake.finish(table, declared, &columns)
@@ -47,7 +62,7 @@ impl WellTable {
 }
 
 /// Where the required, known and extra columns are; an error names a missing required one.
-fn find_columns(table: &Table<'_>) -> Result<Columns> {
+fn find_columns(table: &Table<'_>, unit: Option<TargetUnit>) -> Result<Columns> {
     let cols: Vec<usize> = REQUIRED
         .iter()
         .map(|c| table.require(c))
@@ -75,6 +90,7 @@ fn find_columns(table: &Table<'_>) -> Result<Columns> {
         time: table.column("time"),
         plate_size: table.column("plate_size"),
         extra,
+        unit,
     })
 }
 
