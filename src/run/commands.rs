@@ -254,3 +254,61 @@ fn check_start(start: &str, shifts: &[crate::shift::Shift]) -> Result<()> {
         ),
     ))
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+
+    const LINES: &str = "cell_line,parental_line,selected_with\nP,,\nR,P,a\n";
+
+    fn lines() -> LinesTable {
+        let mut t = Table::from_bytes(LINES.as_bytes(), Path::new("<lines>")).unwrap();
+        LinesTable::from_table(&mut t).unwrap()
+    }
+
+    /// A fits table held in memory gives the shifts of the same table read from a file, and
+    /// its problems name the table it was given as.
+    #[test]
+    fn compare_reads_a_table_in_memory_as_a_file() {
+        let fits = "cell_line,drug,ic50,ic50_qualifier,ic50_ci_low,ic50_ci_high,status\n\
+                    P,a,1.0,=,0.8,1.25,ok\nR,a,8.0,=,6.4,10.0,ok\nP,b,1,=,0.8,1.25,ok\nR,b,20,>,,,ok\n";
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("fits.csv");
+        std::fs::write(&path, fits).unwrap();
+        let settings = ShiftSettings::default().check().unwrap();
+        let from_file = compare(&mut Table::open(&path).unwrap(), &lines(), &settings).unwrap();
+        let mut in_memory = Table::from_bytes(fits.as_bytes(), Path::new("<fits>")).unwrap();
+        let from_memory = compare(&mut in_memory, &lines(), &settings).unwrap();
+        // Debug text: NaN (no interval for a censored shift) equals NaN there.
+        assert_eq!(
+            format!("{:?}", from_file.shifts),
+            format!("{:?}", from_memory.shifts)
+        );
+        assert_eq!(from_memory.shifts.len(), 2);
+        let bad = "cell_line,drug,ic50\nP,a,1\nR,a,lots\n";
+        let mut bad = Table::from_bytes(bad.as_bytes(), Path::new("<fits>")).unwrap();
+        let e = compare(&mut bad, &lines(), &settings).unwrap_err();
+        assert!(e.to_string().starts_with("<fits>:3:"), "{e}");
+    }
+
+    /// A MIC table is compared with metric mic only.
+    #[test]
+    fn compare_takes_a_mic_table_with_metric_mic() {
+        let mics = "cell_line,drug,replicate,mic\nP,a,1,1\nP,a,2,1\nR,a,1,16\nR,a,2,8\n";
+        let table = || Table::from_bytes(mics.as_bytes(), Path::new("<mics>")).unwrap();
+        let mic = ShiftSettings {
+            metric: Metric::Mic,
+            ..Default::default()
+        };
+        let shifts = compare(&mut table(), &lines(), &mic.check().unwrap())
+            .unwrap()
+            .shifts;
+        assert_eq!(shifts.len(), 1);
+        assert!(shifts[0].log2_fc > 2.0, "{:?}", shifts[0]);
+        let ic50 = ShiftSettings::default().check().unwrap();
+        let e = compare(&mut table(), &lines(), &ic50).unwrap_err();
+        assert!(e.to_string().contains("is a MIC table"), "{e}");
+    }
+}
