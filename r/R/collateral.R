@@ -238,17 +238,21 @@ collateral_shift <- function(fits, lines, metric = NULL, tau = 1, alpha = 0.05, 
 #' @param format The export's format, or `NULL` to detect it.
 #' @param read Which read is the signal (`NULL`: the only raw read).
 #' @param plate,cell_line,replicate As an assay's `[[plates]]` keys.
+#' @param concentration_unit The assay's unit: a layout's concentrations written with a unit
+#'   (`10 nM`) are converted into it (`NULL`: such concentrations are an error).
 #' @return A data frame (rows of every file in order), with attribute `warnings`.
 #' @export
 collateral_read_plates <- function(file, layout = NULL, format = NULL, read = NULL, plate = NULL,
-                                   cell_line = NULL, replicate = NULL) {
+                                   cell_line = NULL, replicate = NULL,
+                                   concentration_unit = NULL) {
   call <- sys.call()
   one <- function(f) {
     out <- unwrap(read_plate_file(
       path.expand(f), if (is.null(layout)) NULL else path.expand(layout),
       optional_text(format), optional_text(read),
       if (length(file) == 1) optional_text(plate) else NULL,
-      optional_text(cell_line), optional_text(replicate)
+      optional_text(cell_line), optional_text(replicate),
+      if (is.null(concentration_unit)) "" else as.character(concentration_unit)
     ), call = call)
     list(table = as_frame(out$table), warnings = out$warnings)
   }

@@ -24,8 +24,10 @@ simulate_screen <- function(outdir, settings) {
   .Call(wrap__simulate_screen, outdir, settings)
 }
 
-read_plate_file <- function(file, layout, format, read, plate, cell_line, replicate) {
-  .Call(wrap__read_plate_file, file, layout, format, read, plate, cell_line, replicate)
+read_plate_file <- function(file, layout, format, read, plate, cell_line, replicate,
+                            concentration_unit) {
+  .Call(wrap__read_plate_file, file, layout, format, read, plate, cell_line, replicate,
+        concentration_unit)
 }
 
 shift_tables <- function(fits, lines, settings) {

@@ -438,7 +438,8 @@ fn text_frame(name: &str, bytes: &[u8], path: &Path) -> collateral::Result<Frame
 }
 
 /// The wells of one plate file: with a layout, the tidy wells table (as an assay's `wells`
-/// table); without, every read the file holds (`read, kind, well, signal`). Returns
+/// table, concentrations written with a unit converted into `concentration_unit` when it is
+/// not empty); without, every read the file holds (`read, kind, well, signal`). Returns
 /// `list(table, warnings)`.
 #[extendr]
 #[allow(clippy::too_many_arguments)]
@@ -450,6 +451,7 @@ fn read_plate_file(
     plate: Nullable<String>,
     cell_line: Nullable<String>,
     replicate: Nullable<String>,
+    concentration_unit: &str,
 ) -> Robj {
     let option = |n: Nullable<String>| match n {
         Nullable::NotNull(s) => Some(s),
@@ -486,11 +488,14 @@ fn read_plate_file(
                     format,
                     line: None,
                 };
+                let tables = collateral::table::TableOptions::default();
                 let sources = collateral::read::WellSources {
                     path: &file,
                     wells: None,
                     plates: std::slice::from_ref(&entry),
                     plate_format: None,
+                    concentration_unit,
+                    tables: &tables,
                 };
                 let wells = collateral::read::assay_wells(&sources)?;
                 let mut bytes = Vec::new();
