@@ -770,6 +770,7 @@ fn ours_on_series(series: &PopulationSeries) -> Res<Vec<collateral::plan::Policy
                         qualifier_parental: None,
                         reason: String::new(),
                         ec50_f_test_p: f64::NAN,
+                        evidence: Vec::new(),
                     });
                 }
             }

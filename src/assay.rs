@@ -28,6 +28,7 @@ use serde::{Deserialize, Serialize};
 use crate::checked::Checked;
 use crate::checks::ChecksSettings;
 use crate::error::{did_you_mean, Error, Location, Problem, Result};
+use crate::evidence::EvidenceSettings;
 use crate::fit::{FitConfig, FitKeys};
 use crate::growth::GrowthSettings;
 use crate::mic::MicSettings;
@@ -47,7 +48,7 @@ pub const KNOWN_UNITS: [&str; 16] = [
 ];
 
 /// Keys of the top level and of each section, for the unknown-key check.
-const TOP_KEYS: [&str; 16] = [
+const TOP_KEYS: [&str; 18] = [
     "name",
     "concentration_unit",
     "evolution_time_unit",
@@ -64,6 +65,8 @@ const TOP_KEYS: [&str; 16] = [
     "growth",
     "checks",
     "tables",
+    "drug_aliases",
+    "evidence",
 ];
 /// Keys of each `[[plates]]` entry.
 pub const PLATES_KEYS: [&str; 7] = [
@@ -102,6 +105,15 @@ pub struct Settings {
     /// Input checks (`[checks]`; left out of `run.json` while at its defaults).
     #[serde(skip_serializing_if = "checks_is_default")]
     pub checks: Checked<ChecksSettings>,
+    /// Published relations matched against the screen's drugs (`[evidence]`, `drug_aliases`;
+    /// left out of `run.json` while at its defaults: the bundled tables, no aliases).
+    #[serde(skip_serializing_if = "evidence_is_default")]
+    pub evidence: Checked<EvidenceSettings>,
+}
+
+/// Whether `run.json` leaves the `evidence` section out.
+fn evidence_is_default(evidence: &Checked<EvidenceSettings>) -> bool {
+    evidence.is_default()
 }
 
 /// Whether `run.json` leaves the `checks` section out.
@@ -142,6 +154,68 @@ struct RawAssay {
     growth: GrowthSettings,
     #[serde(default)]
     checks: ChecksSettings,
+    drug_aliases: Option<RawAliases>,
+    #[serde(default)]
+    evidence: RawEvidence,
+}
+
+/// `drug_aliases` as written: a table (`Etop = "etoposide"`) or the path of an `alias, drug`
+/// table.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum RawAliases {
+    Table(std::collections::BTreeMap<String, String>),
+    File(PathBuf),
+}
+
+/// The `[evidence]` section as written.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawEvidence {
+    #[serde(default = "yes")]
+    bundled: bool,
+    #[serde(default)]
+    files: Vec<PathBuf>,
+}
+
+impl Default for RawEvidence {
+    fn default() -> Self {
+        RawEvidence {
+            bundled: true,
+            files: Vec::new(),
+        }
+    }
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// The `[evidence]` section and `drug_aliases` as settings: paths resolved against the assay
+/// file's folder, an alias table read (its problems, located by its file and line, added to
+/// `problems`).
+fn evidence_settings(
+    raw: RawEvidence,
+    aliases: Option<RawAliases>,
+    resolve: &dyn Fn(PathBuf) -> PathBuf,
+    problems: &mut Vec<Problem>,
+) -> EvidenceSettings {
+    let drug_aliases = match aliases {
+        None => Default::default(),
+        Some(RawAliases::Table(table)) => table,
+        Some(RawAliases::File(file)) => match crate::evidence::read_drug_aliases(&resolve(file)) {
+            Ok(table) => table,
+            Err(e) => {
+                problems.extend(e.problems_found().iter().cloned());
+                Default::default()
+            }
+        },
+    };
+    EvidenceSettings {
+        bundled: raw.bundled,
+        files: raw.files.into_iter().map(resolve).collect(),
+        drug_aliases,
+    }
 }
 
 /// The stages' sections as written (before checking).
@@ -154,6 +228,7 @@ struct RawSettings {
     mic: Option<MicSettings>,
     growth: GrowthSettings,
     checks: ChecksSettings,
+    evidence: EvidenceSettings,
 }
 
 /// Checks every stage's section once, placing each problem on its key's line; `None` when any
@@ -185,6 +260,7 @@ fn check_settings(
     let growth = keep(Checked::located(raw.growth, at), problems);
     let fit = keep(raw.fit.check_located(at), problems);
     let checks = keep(Checked::located(raw.checks, at), problems);
+    let evidence = keep(Checked::located(raw.evidence, at), problems);
     Some(Settings {
         qc: qc?,
         normalize: normalize?,
@@ -194,6 +270,7 @@ fn check_settings(
         mic: mic?,
         growth: growth?,
         checks: checks?,
+        evidence: evidence?,
     })
 }
 
@@ -245,6 +322,8 @@ impl Assay {
     }
 
     /// Checks assay text as if read from `path` (paths resolve relative to its folder).
+    // Long because it checks the file's top-level keys one after another, each with its own
+    // located message, before handing the sections to their stages' checks.
     pub fn from_str(text: &str, path: &Path) -> Result<Assay> {
         let loc = Location::file(path);
         let table: toml::Table = text
@@ -292,6 +371,8 @@ impl Assay {
             ));
         }
         let entries = check_plates(&raw.plates, text, &loc, &mut problems);
+        let dir = path.parent().unwrap_or(Path::new("."));
+        let resolve = |p: PathBuf| if p.is_absolute() { p } else { dir.join(p) };
         let plate_format = match raw.plate_size {
             None => None,
             Some(n) => match PlateFormat::from_wells(n) {
@@ -314,13 +395,12 @@ impl Assay {
             mic: raw.mic,
             growth: raw.growth,
             checks: raw.checks,
+            evidence: evidence_settings(raw.evidence, raw.drug_aliases, &resolve, &mut problems),
         };
         let settings = check_settings(sections, &at, &mut problems);
         let Some(settings) = settings.filter(|_| problems.is_empty()) else {
             return Err(Error::problems(crate::ErrorKind::Config, problems));
         };
-        let dir = path.parent().unwrap_or(Path::new("."));
-        let resolve = |p: PathBuf| if p.is_absolute() { p } else { dir.join(p) };
         Ok(Assay {
             path: path.to_path_buf(),
             name: raw.name.trim().to_string(),
@@ -483,6 +563,7 @@ fn check_keys(table: &toml::Table, text: &str, path: &Path) -> Result<()> {
             "mic" => Some(&MicSettings::KEYS),
             "growth" => Some(&GrowthSettings::KEYS),
             "checks" => Some(&ChecksSettings::KEYS),
+            "evidence" => Some(&EvidenceSettings::KEYS),
             _ => None,
         };
         if let (Some(valid), Some(sub)) = (section, value.as_table()) {

@@ -12,6 +12,7 @@ use std::process::ExitCode;
 
 use crate::fit::{FitSettings, Model, Plateaus, RobustLoss};
 use crate::merge::OnDuplicate;
+use crate::mic::MicModel;
 use crate::progress::{Bars, Lines, Progress, Silent};
 use crate::shift::{CallRule, Metric, ShiftSettings};
 use crate::words;
@@ -177,6 +178,14 @@ struct ShiftArgs {
     /// Longest drug cycle listed.
     #[arg(long, default_value_t = 4)]
     max_cycle_length: usize,
+    /// How a MIC table's MICs are compared: dilution (the dilution error model) or log2-t
+    /// (Welch's t-test on log2 MICs; paired over a `batch` column).
+    #[arg(long, default_value = "dilution", value_parser = words::parser::<MicModel>())]
+    mic_model: MicModel,
+    /// The robust dilution model: readings two or more ladder steps off get a rate of their
+    /// own, so one outlying replicate cannot flip a call (`[mic] robust = true`).
+    #[arg(long)]
+    mic_robust: bool,
 }
 
 #[derive(clap::Args)]
@@ -247,6 +256,10 @@ struct PlanArgs {
     /// The lines table, instead of the one the run's assay names.
     #[arg(long)]
     lines: Option<PathBuf>,
+    /// Steps with reported cross-resistance (docs/evidence.md): flag them, avoid their
+    /// sequences, or ignore the reports.
+    #[arg(long, default_value = "flag", value_parser = words::parser::<crate::plan::EvidenceUse>())]
+    evidence: crate::plan::EvidenceUse,
 }
 
 #[derive(clap::Args)]
@@ -535,7 +548,19 @@ fn shift(args: &ShiftArgs, quiet: bool, progress: &dyn Progress) -> anyhow::Resu
         max_cycle_length: args.max_cycle_length,
         ..ShiftSettings::default()
     };
-    let report = crate::run::shift(&args.fits, &args.lines, &args.out, &settings, progress)?;
+    let mic = crate::mic::MicSettings {
+        model: args.mic_model,
+        robust: args.mic_robust,
+        ..Default::default()
+    };
+    let report = crate::run::shift_with(
+        &args.fits,
+        &args.lines,
+        &args.out,
+        &settings,
+        &mic,
+        progress,
+    )?;
     warn_all(&report.warnings);
     if !quiet {
         println!("{}", report.summary());
@@ -577,6 +602,7 @@ fn plan(args: &PlanArgs, quiet: bool) -> anyhow::Result<u8> {
         cycles: args.cycles,
         time: args.time,
         top: args.top,
+        evidence: args.evidence,
         ..Default::default()
     };
     let options = crate::run::PlanOptions {

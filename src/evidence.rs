@@ -16,6 +16,17 @@ use std::path::{Path, PathBuf};
 use crate::error::{did_you_mean, Error, ErrorKind, Location, Problem, Result};
 use crate::table::{field, read_bytes, Table};
 
+mod listing;
+mod reported;
+mod settings;
+
+pub use listing::{describe_matches, MatchListing};
+pub use reported::{
+    agreement, format_reported, merge_reported, parse_reported, reports_cross_resistance,
+    Agreement, Reported,
+};
+pub use settings::{read_drug_aliases, EvidenceSettings};
+
 /// The bundled relations, read from the review (`evidence/SOURCE.md`).
 const BUNDLED_RELATIONS: &str = include_str!("../evidence/relations.csv");
 /// The bundled drug names: canonical generic names with brand, code and other names.

@@ -224,6 +224,8 @@ pub fn shifts_frame(rows: &[Shift], settings: &ShiftSettings) -> Frame {
                 Cell::Text(&r.reason),
                 Cell::Number(settings.tau),
                 Cell::Number(r.ec50_f_test_p),
+                Cell::Text(&crate::evidence::format_reported(&r.evidence)),
+                Cell::Text(r.evidence_agreement().map_or("", |a| a.name())),
             ],
         );
     }
@@ -435,6 +437,7 @@ mod tests {
             } else {
                 String::new()
             },
+            batch: String::new(),
         })
         .collect();
         let mut bytes = Vec::new();

@@ -577,6 +577,7 @@ pub(crate) mod tests {
             qualifier_parental: Some(Bound::Equal),
             reason: String::new(),
             ec50_f_test_p: f64::NAN,
+            evidence: Vec::new(),
         }
     }
 

@@ -380,7 +380,7 @@ impl MergedRuns<'_> {
         let settings = self.settings;
         warnings.extend(unlisted_lines(&lines.table, self.owner));
         let mut compared = Compared::default();
-        let shifts = match mics {
+        let mut shifts = match mics {
             Some(m) => {
                 let (model, shifts) = crate::mic::compute_shifts(&m.mics, &lines.table, settings);
                 compared.mic_model = Some(crate::output::run_json::MicModelRecord::of(&model));
@@ -391,6 +391,12 @@ impl MergedRuns<'_> {
                 compute_shifts(&estimates, &lines.table, settings)
             }
         };
+        // The merged rows are marked with the bundled evidence (docs/evidence.md).
+        crate::shift::annotate_evidence(
+            &mut shifts,
+            &crate::evidence::Evidence::bundled()?,
+            &Default::default(),
+        );
         let run_col = self.run_column(&shifts, |s| &s.resistant_line);
         let parental_col = self.run_column(&shifts, |s| &s.parental_line);
         let across: Vec<usize> = (0..shifts.len())

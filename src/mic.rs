@@ -35,8 +35,10 @@
 //! placed between two steps) or declared in `[mic]`. With `[mic] robust = true` readings two or
 //! more steps off have a rate ε of their own, so one outlying replicate cannot move an MLE.
 
+mod batch;
 mod dilution;
 mod ladder;
+mod log2t;
 mod shifts;
 #[cfg(test)]
 mod simulated_tests;
@@ -44,7 +46,7 @@ mod table;
 mod wells;
 
 pub use dilution::{ladders_of, off_two_fold_grid, DilutionModel, MicCell, MicTest, MleMic};
-pub use ladder::{infer as infer_ladder, Ladder, Rung};
+pub use ladder::{declared as declared_ladder, infer as infer_ladder, Ladder, Rung};
 pub use shifts::{compute_shifts, compute_shifts_with};
 pub use table::{
     is_mic_table, mic_fields, mics_of_table, not_a_fits_table, read_mics, write_mics, MIC_COLUMNS,
@@ -80,6 +82,34 @@ pub struct MicSettings {
     /// Fixes ε (the robust model at this rate, not estimated).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub outlier_rate: Option<f64>,
+    /// How a resistant line's MICs are compared with its parental line's: the dilution error
+    /// model (the default) or a t-test on log2 MICs.
+    #[serde(skip_serializing_if = "MicModel::is_dilution")]
+    pub model: MicModel,
+}
+
+/// How MICs are compared ([`MicSettings::model`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum MicModel {
+    /// The dilution error model (Nichol et al. 2019): MLE MICs on the ladder and a likelihood
+    /// ratio test; made for few replicates and discrete readings.
+    #[default]
+    Dilution,
+    /// Welch's t-test on the replicates' log2 MICs (a paired t-test over batches with a
+    /// `batch` column): a plain continuous comparison for many replicates.
+    Log2T,
+}
+
+crate::words::words!(MicModel, "MIC model", {
+    Dilution => "dilution",
+    Log2T => "log2-t",
+});
+
+impl MicModel {
+    /// Whether this is the default model (left out of `run.json`).
+    fn is_dilution(&self) -> bool {
+        *self == MicModel::Dilution
+    }
 }
 
 impl Default for MicSettings {
@@ -90,18 +120,20 @@ impl Default for MicSettings {
             ladder_factor: None,
             robust: false,
             outlier_rate: None,
+            model: MicModel::Dilution,
         }
     }
 }
 
 impl MicSettings {
     /// Keys of the `[mic]` section of an assay file.
-    pub const KEYS: [&'static str; 5] = [
+    pub const KEYS: [&'static str; 6] = [
         "threshold",
         "ladder",
         "ladder_factor",
         "robust",
         "outlier_rate",
+        "model",
     ];
 }
 
@@ -192,6 +224,10 @@ pub struct Mic {
     pub skipped_wells: usize,
     /// What is worth knowing about this MIC (skipped wells, censoring), else empty.
     pub message: String,
+    /// The batch (day, plate, run) it was measured in, from a MIC table's `batch` column;
+    /// empty when not given. With batches, each line is compared with its parental line
+    /// within a batch ([`crate::mic::compute_shifts_with`]).
+    pub batch: String,
 }
 
 #[cfg(test)]
@@ -276,6 +312,7 @@ mod tests {
             n_concentrations: 0,
             skipped_wells: 0,
             message: String::new(),
+            batch: String::new(),
         })
         .collect();
         let mut model = DilutionModel::fit(&mics);
@@ -405,6 +442,7 @@ mod tests {
             n_concentrations: 6,
             skipped_wells: 0,
             message: String::new(),
+            batch: String::new(),
         };
         // P: 4, 8 (MLE 4, the lower of a tie); R: > 8 once; Q (elsewhere in the table): 1, 2.
         // e = 2 off in 4 = 0.5; D = 2 ln(2 / e) = 2.77, p = 0.096.
@@ -458,6 +496,7 @@ mod tests {
             n_concentrations: 0,
             skipped_wells: 0,
             message: String::new(),
+            batch: String::new(),
         };
         (0..tables)
             .map(|t| {

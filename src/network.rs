@@ -41,6 +41,12 @@ pub struct Edge {
     pub n_undetermined: usize,
     /// n_cs / (lines with a call other than undetermined); NaN when none.
     pub cs_likelihood: f64,
+    /// What was reported before for the drug pair, as `shifts.csv`'s `evidence` column writes
+    /// it (the lines' reports joined); empty when nothing was.
+    pub evidence: String,
+    /// How the edge's call stands to it (`agrees`, `contradicts`, `not_tested`; `mixed` counts
+    /// as no call); empty when nothing was reported.
+    pub evidence_agreement: String,
 }
 
 /// Builds the drug network from the shifts (lines without a selecting drug have no edge).
@@ -89,7 +95,18 @@ pub fn edges(shifts: &[Shift]) -> Vec<Edge> {
                     .unwrap_or("undetermined")
                     .to_string()
             };
+            let reported =
+                crate::evidence::merge_reported(rows.iter().map(|r| r.evidence.as_slice()));
+            let called_resistant = match call.as_str() {
+                "cross_resistant" => Some(true),
+                "collateral_sensitive" => Some(false),
+                _ => None,
+            };
+            let evidence_agreement = crate::evidence::agreement(&reported, called_resistant)
+                .map_or(String::new(), |a| a.name().to_string());
             Edge {
+                evidence: crate::evidence::format_reported(&reported),
+                evidence_agreement,
                 source: source.to_string(),
                 target: target.to_string(),
                 lines: rows
@@ -295,7 +312,18 @@ pub fn write_graphml(w: &mut dyn Write, edges: &[Edge]) -> std::io::Result<()> {
         ("cs_likelihood", "edge", "double"),
         ("lines", "edge", "string"),
     ];
-    for (name, on, ty) in keys {
+    // The evidence keys only when some edge has a report, so networks without one read as before.
+    let with_evidence = edges.iter().any(|e| !e.evidence.is_empty());
+    let evidence_keys = [
+        ("evidence", "edge", "string"),
+        ("evidence_agreement", "edge", "string"),
+    ];
+    let evidence_keys = if with_evidence {
+        &evidence_keys[..]
+    } else {
+        &[]
+    };
+    for &(name, on, ty) in keys.iter().chain(evidence_keys) {
         writeln!(
             w,
             r#"  <key id="{name}" for="{on}" attr.name="{name}" attr.type="{ty}"/>"#
@@ -351,10 +379,29 @@ pub fn write_graphml(w: &mut dyn Write, edges: &[Edge]) -> std::io::Result<()> {
             r#"      <data key="lines">{}</data>"#,
             xml_escape(&e.lines.join("; "))
         );
+        evidence_data(&mut text, e);
         text.push_str("    </edge>\n");
         w.write_all(text.as_bytes())?;
     }
     writeln!(w, "  </graph>\n</graphml>")
+}
+
+/// An edge's GraphML `evidence` and `evidence_agreement`, when something was reported for it.
+fn evidence_data(text: &mut String, e: &Edge) {
+    use std::fmt::Write as _;
+    if e.evidence.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        text,
+        r#"      <data key="evidence">{}</data>"#,
+        xml_escape(&e.evidence)
+    );
+    let _ = writeln!(
+        text,
+        r#"      <data key="evidence_agreement">{}</data>"#,
+        e.evidence_agreement
+    );
 }
 
 /// Edge colour by call: blue for CS, red for CR (Dhawan's convention), grey otherwise.
@@ -421,7 +468,14 @@ pub fn write_dot(w: &mut dyn Write, edges: &[Edge]) -> std::io::Result<()> {
         text.push_str(", q_value=");
         crate::text::format_number_into(&mut number, e.q_value);
         quoted(&mut text, &number);
-        let _ = writeln!(text, ", n_cs={}, n_cr={}];", e.n_cs, e.n_cr);
+        let _ = write!(text, ", n_cs={}, n_cr={}", e.n_cs, e.n_cr);
+        if !e.evidence.is_empty() {
+            text.push_str(", evidence=");
+            quoted(&mut text, &e.evidence);
+            text.push_str(", evidence_agreement=");
+            quoted(&mut text, &e.evidence_agreement);
+        }
+        text.push_str("];\n");
         w.write_all(text.as_bytes())?;
     }
     writeln!(w, "}}")
@@ -458,6 +512,11 @@ struct NodeJson<'a> {
 struct EdgeJson<'a> {
     call: &'a str,
     cs_likelihood: Option<f64>,
+    // Left out when nothing was reported, so networks without reports read as before.
+    #[serde(skip_serializing_if = "str::is_empty")]
+    evidence: &'a str,
+    #[serde(skip_serializing_if = "str::is_empty")]
+    evidence_agreement: &'a str,
     lines: &'a [String],
     log2_fc: Option<f64>,
     n_cr: usize,
@@ -478,6 +537,8 @@ impl<'a> NetworkJson<'a> {
                 .map(|e| EdgeJson {
                     call: &e.call,
                     cs_likelihood: finite(e.cs_likelihood),
+                    evidence: &e.evidence,
+                    evidence_agreement: &e.evidence_agreement,
                     lines: &e.lines,
                     log2_fc: finite(e.log2_fc),
                     n_cr: e.n_cr,
@@ -541,6 +602,7 @@ mod tests {
             qualifier_parental: Some(Bound::Equal),
             reason: String::new(),
             ec50_f_test_p: f64::NAN,
+            evidence: Vec::new(),
         }
     }
 

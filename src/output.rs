@@ -363,7 +363,7 @@ pub const IDENTITY_COLUMNS: [&str; 14] = [
 ];
 
 /// Words of the contract tables other than names: roles, qualifiers, reasons, settings.
-const WORD_COLUMNS: [&str; 26] = [
+const WORD_COLUMNS: [&str; 29] = [
     "role",
     "signal",
     "message",
@@ -390,6 +390,9 @@ const WORD_COLUMNS: [&str; 26] = [
     "gr_source",
     "dip_status",
     "dip_message",
+    "evidence",
+    "evidence_agreement",
+    "reported_cross_resistance",
 ];
 
 const COUNT_COLUMNS: [&str; 30] = [

@@ -23,6 +23,13 @@
 //! on threads or on which other sequences are scored. Sequences are ranked by
 //! `expected_log2_fc`, then `p_no_cr`. A step with no such lineage is never filled in: its
 //! sequence is listed as not scorable, with the step that lacks data.
+//!
+//! **What was reported before.** A step A → B whose pair has reported cross-resistance
+//! ([`crate::evidence`], carried by the shifts' `evidence`) is handled by `evidence`
+//! ([`EvidenceUse`]): `flag` (the default) names the reports in the sequence's
+//! `reported_cross_resistance` column and in `plan.md`; `avoid` leaves out every sequence with
+//! such a step, and `plan.md` names the steps and reports that left sequences out; `ignore`
+//! plans on the screen alone.
 
 pub mod resistance_mdp;
 
@@ -34,6 +41,7 @@ use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 
 use crate::checked::{Check, Checked};
+use crate::evidence::{reports_cross_resistance, RelationKind};
 use crate::lines::LinesTable;
 use crate::shift::{Call, Shift};
 use crate::text::opt_nan as num;
@@ -59,7 +67,28 @@ pub struct PlanSettings {
     pub bootstrap: usize,
     /// Seed of the bootstrap streams.
     pub seed: u64,
+    /// What a step with reported cross-resistance does to its sequences.
+    pub evidence: EvidenceUse,
 }
+
+/// What the planner does with a step whose drug pair has reported cross-resistance
+/// (docs/evidence.md): the same words in `[plan]` and on the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum EvidenceUse {
+    /// List the sequence as the screen scores it, naming the reports beside it.
+    #[default]
+    Flag,
+    /// Leave out every sequence with such a step.
+    Avoid,
+    /// Plan on the screen alone.
+    Ignore,
+}
+
+crate::words::words!(EvidenceUse, "evidence option", {
+    Flag => "flag",
+    Avoid => "avoid",
+    Ignore => "ignore",
+});
 
 impl Default for PlanSettings {
     fn default() -> Self {
@@ -71,13 +100,14 @@ impl Default for PlanSettings {
             top: 50,
             bootstrap: 2000,
             seed: 1,
+            evidence: EvidenceUse::Flag,
         }
     }
 }
 
 impl PlanSettings {
     /// Keys of the `[plan]` section of an assay file.
-    pub const KEYS: [&'static str; 7] = [
+    pub const KEYS: [&'static str; 8] = [
         "length",
         "start",
         "cycles",
@@ -85,6 +115,7 @@ impl PlanSettings {
         "top",
         "bootstrap",
         "seed",
+        "evidence",
     ];
 }
 
@@ -141,6 +172,8 @@ pub struct Steps {
     times: BTreeMap<String, f64>,
     /// The metric compared (`ic50`, `mic`, …).
     metric: String,
+    /// Per (from drug, to drug): the cross-resistance reported before, when some was.
+    reported_cr: BTreeMap<(String, String), Vec<String>>,
 }
 
 impl Steps {
@@ -191,6 +224,21 @@ impl Steps {
             if s.drug == s.selected_with {
                 continue;
             }
+            if reports_cross_resistance(&s.evidence) {
+                let key = (s.selected_with.clone(), s.drug.clone());
+                let refs = steps.reported_cr.entry(key).or_default();
+                for r in s
+                    .evidence
+                    .iter()
+                    .filter(|r| r.kind == RelationKind::CrossResistance)
+                {
+                    for reference in &r.references {
+                        if !refs.contains(reference) {
+                            refs.push(reference.clone());
+                        }
+                    }
+                }
+            }
             let entry = steps
                 .responses
                 .entry((s.selected_with.clone(), s.drug.clone()))
@@ -203,6 +251,13 @@ impl Steps {
             }
         }
         steps
+    }
+
+    /// The references reporting cross-resistance for the step `from → to` (none: empty).
+    pub fn reported_cross_resistance(&self, from: &str, to: &str) -> &[String] {
+        self.reported_cr
+            .get(&(from.to_string(), to.to_string()))
+            .map_or(&[], Vec::as_slice)
     }
 
     /// Why the step `from → to` cannot be scored, if it cannot.
@@ -286,6 +341,9 @@ pub struct Sequence {
     pub support: usize,
     /// Why it is not scorable (empty when it is).
     pub reason: String,
+    /// Its steps with reported cross-resistance and the reports (`A -> B: Bon G, J Exp Clin
+    /// Cancer Res 2020 [47]; ...`, steps joined by ` | `), with `evidence = flag`; else empty.
+    pub reported_cross_resistance: String,
 }
 
 impl Sequence {
@@ -323,36 +381,47 @@ pub struct Plan {
     pub settings: PlanSettings,
     /// The metric compared.
     pub metric: String,
+    /// With `evidence = avoid`: sequences left out for a step with reported cross-resistance.
+    pub avoided: usize,
+    /// With `evidence = avoid`: the steps that left sequences out, with their reports.
+    pub avoided_steps: BTreeMap<(String, String), Vec<String>>,
 }
 
 /// Not-scorable sequences listed in `plan.csv` at most (all are counted).
 pub const MAX_UNSCORABLE_LISTED: usize = 1000;
 
+/// What the depth-first search over sequences found.
+#[derive(Default)]
+struct Found {
+    /// Complete sequences with their scores and support.
+    scorable: Vec<(Vec<String>, Scores, usize)>,
+    /// Not-scorable sequences (at most [`MAX_UNSCORABLE_LISTED`]).
+    unscorable: Vec<Sequence>,
+    /// Not-scorable sequences in all.
+    n_unscorable: usize,
+    /// Sequences left out for a step with reported cross-resistance (`evidence = avoid`).
+    avoided: usize,
+    /// The steps that left them out, with their reports.
+    avoided_steps: BTreeMap<(String, String), Vec<String>>,
+}
+
 /// Scores every sequence of `settings.length` distinct drugs (returning to the first with
-/// `cycles`) that starts with a drug some lineage was selected with (or `settings.start`).
+/// `cycles`) that starts with a drug some lineage was selected with (or `settings.start`);
+/// with `evidence = avoid`, none with a step whose pair has reported cross-resistance.
 pub fn plan(steps: &Steps, settings: &Checked<PlanSettings>) -> Plan {
     let starts: Vec<&String> = match &settings.start {
         Some(s) => vec![s],
         None => steps.lineages.keys().collect(),
     };
     let drugs: Vec<&String> = steps.drugs.iter().collect();
-    let mut scorable: Vec<(Vec<String>, Scores, usize)> = Vec::new();
-    let mut unscorable: Vec<Sequence> = Vec::new();
-    let mut n_unscorable = 0usize;
+    let mut found = Found::default();
     let mut path: Vec<String> = Vec::new();
     for start in starts {
         path.clear();
         path.push(start.clone());
-        extend(
-            steps,
-            settings,
-            &drugs,
-            &mut path,
-            &mut scorable,
-            &mut unscorable,
-            &mut n_unscorable,
-        );
+        extend(steps, settings, &drugs, &mut path, &mut found);
     }
+    let mut scorable = std::mem::take(&mut found.scorable);
     scorable.sort_by(|a, b| {
         a.1.expected_log2_fc
             .total_cmp(&b.1.expected_log2_fc)
@@ -369,6 +438,7 @@ pub fn plan(steps: &Steps, settings: &Checked<PlanSettings>) -> Plan {
         .map(|(i, (drugs, scores, support))| {
             let intervals = bootstrap(steps, &drugs, settings);
             Sequence {
+                reported_cross_resistance: flagged(steps, settings, &drugs),
                 drugs,
                 rank: Some(i + 1),
                 scores: Some(scores),
@@ -379,11 +449,14 @@ pub fn plan(steps: &Steps, settings: &Checked<PlanSettings>) -> Plan {
         })
         .collect();
     let mut sequences = listed;
-    sequences.extend(unscorable);
+    for s in &mut found.unscorable {
+        s.reported_cross_resistance = flagged(steps, settings, &s.drugs);
+    }
+    sequences.extend(found.unscorable);
     Plan {
         sequences,
         scorable: total,
-        unscorable: n_unscorable,
+        unscorable: found.n_unscorable,
         lineages: steps
             .lineages
             .iter()
@@ -392,32 +465,59 @@ pub fn plan(steps: &Steps, settings: &Checked<PlanSettings>) -> Plan {
         times: steps.times.clone(),
         settings: PlanSettings::clone(settings),
         metric: steps.metric.clone(),
+        avoided: found.avoided,
+        avoided_steps: found.avoided_steps,
     }
 }
 
+/// The steps of `drugs` with reported cross-resistance and their reports, with
+/// `evidence = flag` (empty otherwise): `A -> B: ref; ref | C -> D: ref`.
+fn flagged(steps: &Steps, settings: &PlanSettings, drugs: &[String]) -> String {
+    if settings.evidence != EvidenceUse::Flag {
+        return String::new();
+    }
+    drugs
+        .windows(2)
+        .filter_map(|w| {
+            let refs = steps.reported_cross_resistance(&w[0], &w[1]);
+            (!refs.is_empty()).then(|| format!("{} -> {}: {}", w[0], w[1], refs.join("; ")))
+        })
+        .collect::<Vec<_>>()
+        .join(" | ")
+}
+
 /// Depth-first over sequences: a step without data ends the branch as one not-scorable
-/// sequence (its continuations are not enumerated: they share the gap).
+/// sequence (its continuations are not enumerated: they share the gap), and so does, with
+/// `evidence = avoid`, a step with reported cross-resistance (counted, not listed).
 fn extend(
     steps: &Steps,
     settings: &PlanSettings,
     drugs: &[&String],
     path: &mut Vec<String>,
-    scorable: &mut Vec<(Vec<String>, Scores, usize)>,
-    unscorable: &mut Vec<Sequence>,
-    n_unscorable: &mut usize,
+    found: &mut Found,
 ) {
     if path.len() > 1 {
         let (from, to) = (&path[path.len() - 2], &path[path.len() - 1]);
+        let reported = steps.reported_cross_resistance(from, to);
+        if settings.evidence == EvidenceUse::Avoid && !reported.is_empty() {
+            found.avoided += 1;
+            found
+                .avoided_steps
+                .entry((from.clone(), to.clone()))
+                .or_insert_with(|| reported.to_vec());
+            return;
+        }
         if let Some(reason) = steps.gap(from, to) {
-            *n_unscorable += 1;
-            if unscorable.len() < MAX_UNSCORABLE_LISTED {
-                unscorable.push(Sequence {
+            found.n_unscorable += 1;
+            if found.unscorable.len() < MAX_UNSCORABLE_LISTED {
+                found.unscorable.push(Sequence {
                     drugs: path.clone(),
                     rank: None,
                     scores: None,
                     intervals: [(f64::NAN, f64::NAN); 4],
                     support: 0,
                     reason: format!("step {from} -> {to}: {reason}"),
+                    reported_cross_resistance: String::new(),
                 });
             }
             return;
@@ -427,15 +527,7 @@ fn extend(
     if complete && settings.cycles && path.len() < settings.length + 1 {
         let first = path[0].clone();
         path.push(first);
-        extend(
-            steps,
-            settings,
-            drugs,
-            path,
-            scorable,
-            unscorable,
-            n_unscorable,
-        );
+        extend(steps, settings, drugs, path, found);
         path.pop();
         return;
     }
@@ -450,7 +542,9 @@ fn extend(
             .map(|w| steps.responses[&(w[0].clone(), w[1].clone())].as_slice())
             .collect();
         let support = responses.iter().map(|r| r.len()).min().unwrap_or(0);
-        scorable.push((path.clone(), Scores::of(&responses), support));
+        found
+            .scorable
+            .push((path.clone(), Scores::of(&responses), support));
         return;
     }
     for d in drugs {
@@ -458,15 +552,7 @@ fn extend(
             continue;
         }
         path.push((*d).clone());
-        extend(
-            steps,
-            settings,
-            drugs,
-            path,
-            scorable,
-            unscorable,
-            n_unscorable,
-        );
+        extend(steps, settings, drugs, path, found);
         path.pop();
     }
 }
@@ -736,7 +822,7 @@ pub fn write_policy(w: &mut dyn Write, rows: &[PolicyRow]) -> std::io::Result<()
 }
 
 /// Columns of `plan.csv`.
-pub const PLAN_COLUMNS: [&str; 18] = [
+pub const PLAN_COLUMNS: [&str; 19] = [
     "rank",
     "sequence",
     "length",
@@ -755,6 +841,7 @@ pub const PLAN_COLUMNS: [&str; 18] = [
     "support",
     "scorable",
     "reason",
+    "reported_cross_resistance",
 ];
 
 /// Writes `plan.csv`.
@@ -776,6 +863,7 @@ pub fn write_plan(w: &mut dyn Write, plan: &Plan) -> std::io::Result<()> {
         row.push(s.support.to_string());
         row.push(s.scores.is_some().to_string());
         row.push(s.reason.clone());
+        row.push(s.reported_cross_resistance.clone());
         out.write_record(&row)?;
     }
     out.flush()
@@ -819,9 +907,54 @@ pub fn summary(plan: &Plan, policy: &[PolicyRow]) -> Vec<String> {
                 .map_or(String::new(), |s| format!("{}: {}", s.text(), s.reason))
         ));
     }
+    out.extend(evidence_sentence(plan, best));
     out.extend(policy_sentence(policy));
     out.push("The scores assume that each step's population responds like the lineages selected with the current drug, and that steps are independent; they do not model fitness costs.".to_string());
     out
+}
+
+/// What reported cross-resistance did to the plan: with `avoid`, the sequences left out and the
+/// steps and reports that left them out; with `flag`, the best sequence's flagged steps and
+/// how many listed sequences have one. `None` when nothing was reported on any step.
+fn evidence_sentence(plan: &Plan, best: &Sequence) -> Option<String> {
+    let steps = |steps: &mut dyn Iterator<Item = (&(String, String), &Vec<String>)>| {
+        steps
+            .map(|((from, to), refs)| format!("{from} -> {to} ({})", refs.join("; ")))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    match plan.settings.evidence {
+        EvidenceUse::Ignore => None,
+        EvidenceUse::Avoid => (plan.avoided > 0).then(|| {
+            format!(
+                "Reported before: {} candidate sequence{} left out (--evidence avoid) because a step has reported cross-resistance: {}.",
+                plan.avoided,
+                if plan.avoided == 1 { " was" } else { "s were" },
+                steps(&mut plan.avoided_steps.iter())
+            )
+        }),
+        EvidenceUse::Flag => {
+            let flagged = plan
+                .sequences
+                .iter()
+                .filter(|s| s.rank.is_some() && !s.reported_cross_resistance.is_empty())
+                .count();
+            if flagged == 0 {
+                return None;
+            }
+            let best_words = if best.reported_cross_resistance.is_empty() {
+                "the best sequence has no such step".to_string()
+            } else {
+                format!(
+                    "the best sequence's step {} was reported cross-resistant before",
+                    best.reported_cross_resistance
+                )
+            };
+            Some(format!(
+                "Reported before: {flagged} of the listed sequences have a step with reported cross-resistance (column reported_cross_resistance of plan.csv; --evidence avoid leaves them out); {best_words}."
+            ))
+        }
+    }
 }
 
 /// The lineages per selecting drug, and the evolution times drawn from.

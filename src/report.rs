@@ -17,6 +17,8 @@ use crate::progress::{Progress, Stage};
 use crate::qc::Verdict;
 use crate::shift::Call;
 
+mod reported_before;
+
 /// The report's file name in the output folder.
 pub const REPORT_NAME: &str = "report.html";
 
@@ -732,6 +734,7 @@ pub fn report_html(
         lineages_section(&mut h, data, drawing, format, summary);
         plan_section(&mut h, data, drawing, format);
         shifts_section(&mut h, data, summary);
+        reported_before::reported_before_section(&mut h, data);
     }
     drugs_section(&mut h, drawing, format, summary);
     lines_section(&mut h, drawing, format, summary);
@@ -769,7 +772,7 @@ fn page_head(h: &mut String, data: &RunData, summary: bool) {
         if data.dir.join("plan.md").is_file() {
             h.push_str("<a href=\"#plan\">Plan</a>");
         }
-        h.push_str("<a href=\"#shifts\">Shifts</a>");
+        h.push_str("<a href=\"#shifts\">Shifts</a><a href=\"#reported\">Reported before</a>");
     }
     h.push_str("<a href=\"#drugs\">By drug</a><a href=\"#curves\">By line</a><a href=\"#fits\">Fits</a><a href=\"#plates\">Plate maps</a><a href=\"#settings\">Settings</a></nav>\n");
     if summary {

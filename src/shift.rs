@@ -229,6 +229,9 @@ pub struct Shift {
     /// p-value of the extra-sum-of-squares F-test of one shared ec50 against two (metric ec50,
     /// when both curves' points are at hand; NaN otherwise).
     pub ec50_f_test_p: f64,
+    /// The relations reported before for this (selecting drug, tested drug) pair, by kind
+    /// ([`crate::evidence`]); empty when none (or before [`annotate_evidence`]).
+    pub evidence: Vec<crate::evidence::Reported>,
 }
 
 /// Pairs every resistant line with its parental line for every drug either was tested with, and
@@ -422,6 +425,7 @@ fn pair(
         qualifier_parental: p.and_then(|e| e.qualifier),
         reason: String::new(),
         ec50_f_test_p: f64::NAN,
+        evidence: Vec::new(),
     };
     let what = if s.metric == Metric::Mic {
         "MIC"

@@ -7,6 +7,7 @@ use std::path::Path;
 
 use crate::assay::Assay;
 use crate::error::{Location, Problem, Result};
+use crate::mic::MicSettings;
 use crate::plate::{PlateFormat, WellPos};
 use crate::read::AssayWells;
 use crate::wells::{Role, WellTable};
@@ -102,8 +103,11 @@ pub fn validate(assay_path: &Path, with_maps: bool) -> Result<Validation> {
         );
     }
     if assay.settings.shift.metric == crate::shift::Metric::Mic {
-        warnings.extend(mic_grid_warnings(&read.table, &source));
+        let mic = assay.settings.mic.as_deref().cloned().unwrap_or_default();
+        warnings.extend(mic_grid_warnings(&read.table, &source, &mic));
     }
+    let unknown_aliases = evidence_matches(&assay, &read.table, lines.as_ref(), &mut summary)?;
+    warnings.extend(unknown_aliases);
     problems.extend(crate::run::growth_metric_problem(
         &assay,
         assay_path,
@@ -123,6 +127,50 @@ pub fn validate(assay_path: &Path, with_maps: bool) -> Result<Validation> {
         problems,
         warnings,
     })
+}
+
+/// Which of the assay's drugs the evidence tables (its `[evidence]` settings) recognize, as
+/// what, and the pairs with reported relations (docs/evidence.md), into `summary`; a user's
+/// evidence file that does not load is an error, and the lab aliases naming nothing known are
+/// returned as warnings.
+fn evidence_matches(
+    assay: &Assay,
+    table: &WellTable,
+    lines: Option<&crate::lines::LinesTable>,
+    summary: &mut String,
+) -> Result<Vec<Problem>> {
+    let evidence = assay.settings.evidence.load()?;
+    let selected: BTreeSet<String> = lines
+        .map(|lt| {
+            lt.lines
+                .iter()
+                .filter_map(|l| l.selected_with.clone())
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut drugs: BTreeSet<String> = table
+        .wells
+        .distinct_names(2)
+        .into_iter()
+        .map(|n| n.to_string())
+        .filter(|n| !n.is_empty())
+        .collect();
+    drugs.extend(selected.iter().cloned());
+    let drugs: Vec<String> = drugs.into_iter().collect();
+    let selected: Vec<String> = selected.into_iter().collect();
+    let aliases = &assay.settings.evidence.drug_aliases;
+    let listing = crate::evidence::describe_matches(&evidence, &drugs, &selected, aliases);
+    summary.push_str(&listing.text);
+    Ok(listing
+        .unknown_aliases
+        .into_iter()
+        .map(|(alias, target)| Problem {
+            location: Location::file(&assay.path),
+            message: format!(
+                "`drug_aliases`: `{alias}` stands for `{target}`, which no evidence table knows; check the spelling (docs/evidence.md)"
+            ),
+        })
+        .collect())
 }
 
 // Long because it is the text `validate` prints, section after section, in the order a user
@@ -253,8 +301,9 @@ fn describe(assay: &Assay, read: &AssayWells) -> String {
 }
 
 /// Metric mic: each drug whose doses are not two-fold dilutions, with the ladder the dilution
-/// model will count steps on (and the doses it takes for means of two steps).
-fn mic_grid_warnings(table: &WellTable, source: &Path) -> Vec<Problem> {
+/// model will count steps on (and the doses it takes for means of two steps); each drug with a
+/// declared ladder (`[mic] ladder`, `ladder_factor`), with the doses that lie on no step of it.
+fn mic_grid_warnings(table: &WellTable, source: &Path, mic: &MicSettings) -> Vec<Problem> {
     let mut doses: BTreeMap<&str, BTreeSet<u64>> = BTreeMap::new();
     for w in &table.wells {
         if let (Role::Sample, Some(c)) = (w.role, w.concentration) {
@@ -264,33 +313,53 @@ fn mic_grid_warnings(table: &WellTable, source: &Path) -> Vec<Problem> {
                 .insert(c.to_bits());
         }
     }
+    let shown = |v: &[f64]| -> String {
+        let s: Vec<String> = v.iter().map(|x| three_significant(*x)).collect();
+        s.join(", ")
+    };
     let mut out = Vec::new();
     for (drug, bits) in doses {
         let d: Vec<f64> = bits.into_iter().map(f64::from_bits).collect();
-        let Some((ladder, averaged)) = crate::mic::infer_ladder(&d) else {
-            continue;
-        };
-        if let crate::mic::Ladder::Steps(c) = &ladder {
-            let shown = |v: &[f64]| -> String {
-                let s: Vec<String> = v.iter().map(|x| three_significant(*x)).collect();
-                s.join(", ")
-            };
-            let means = if averaged.is_empty() {
-                String::new()
-            } else {
+        let list = mic.ladder.get(drug).map(Vec::as_slice);
+        let message = match crate::mic::declared_ladder(list, mic.ladder_factor, &d) {
+            Some(ladder) => {
+                let unplaced: Vec<f64> = d
+                    .iter()
+                    .copied()
+                    .filter(|c| ladder.place(*c).is_none())
+                    .collect();
+                if unplaced.is_empty() {
+                    continue;
+                }
                 format!(
-                    "; placed between steps as means of two: {}",
-                    shown(&averaged)
+                    "drug `{drug}`: doses on no step of its declared ladder {}: {}; MICs read at them get no estimate",
+                    shown(&ladder.concentrations(d[0])),
+                    shown(&unplaced)
                 )
-            };
-            out.push(Problem {
-                location: Location::file(source),
-                message: format!(
+            }
+            None => {
+                let Some((crate::mic::Ladder::Steps(c), averaged)) = crate::mic::infer_ladder(&d)
+                else {
+                    continue;
+                };
+                let means = if averaged.is_empty() {
+                    String::new()
+                } else {
+                    format!(
+                        "; placed between steps as means of two: {}",
+                        shown(&averaged)
+                    )
+                };
+                format!(
                     "drug `{drug}`: its doses are not two-fold dilutions; metric mic counts MIC errors in steps of the ladder {}{means} (inferred from the doses; `[mic] ladder` declares it)",
-                    shown(c)
-                ),
-            });
-        }
+                    shown(&c)
+                )
+            }
+        };
+        out.push(Problem {
+            location: Location::file(source),
+            message,
+        });
     }
     out
 }

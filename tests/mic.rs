@@ -763,10 +763,102 @@ fn validate_warns_of_doses_off_the_two_fold_grid() {
         err.contains("0.0412, 0.123, 0.37, 1.11, 3.33, 10 (inferred"),
         "{err}"
     );
+    // A declared ladder for drug01 without its lowest and top doses: they are named, drug02 is
+    // still inferred.
+    let declared = write(
+        &sim,
+        "declared.toml",
+        &format!(
+            "{toml}[shift]\nmetric = \"mic\"\n[mic]\nladder = {{ drug01 = [0.0412, 0.123, 0.37, 1.11, 3.33] }}\n"
+        ),
+    );
+    let out = collateral()
+        .arg("validate")
+        .arg(&declared)
+        .assert()
+        .success();
+    let err2 = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    assert!(
+        err2.contains("drug `drug01`: doses on no step of its declared ladder 0.0412, 0.123, 0.37, 1.11, 3.33: 0.00152, 0.00457, 0.0137, 10;"),
+        "{err2}"
+    );
+    assert!(
+        !err2.contains("drug `drug01`: its doses are not two-fold"),
+        "{err2}"
+    );
+    assert!(
+        err2.contains("drug `drug02`: its doses are not two-fold"),
+        "{err2}"
+    );
     // The run counts drug01's MICs (0.123, 0.370, 3.33 against 10) in three-fold steps: no
     // refusal for the ladder; replicates further apart than a step are named as such.
     let out = run_into(&a, &sim.join("out"));
     let shifts = read_csv(&out.join("shifts.csv"));
     let d1 = shifts.iter().find(|s| s["drug"] == "drug01").unwrap();
     assert!(!d1["reason"].contains("not two-fold dilutions"), "{d1:?}");
+}
+
+/// A MIC table with a `batch` column: day 2 reads every MIC a two-fold step high. R equals P
+/// within each day; S is four-fold above P on each day.
+const BATCHED: &str = "cell_line,drug,replicate,batch,mic\n\
+    P,D,1,day1,1\nP,D,2,day1,1\nP,D,3,day2,2\nP,D,4,day2,2\nP,D,5,day3,1\nP,D,6,day3,2\n\
+    R,D,1,day1,1\nR,D,2,day2,2\nR,D,3,day2,2\n\
+    S,D,1,day1,4\nS,D,2,day2,8\nS,D,3,day3,4\n";
+
+#[test]
+fn batches_compare_each_line_with_its_parent_as_measured_beside_it() {
+    let lines = "cell_line,parental_line,selected_with\nP,,\nR,P,X\nS,P,X\n";
+    let shift = |args: &[&str]| {
+        let dir = tempfile::tempdir().unwrap();
+        write(dir.path(), "mics.csv", BATCHED);
+        write(dir.path(), "lines.csv", lines);
+        collateral()
+            .args(["shift", "mics.csv", "--lines", "lines.csv", "-o", "out"])
+            .args(args)
+            .current_dir(dir.path())
+            .assert()
+            .success();
+        let rows = read_csv(&dir.path().join("out/shifts.csv"));
+        let by_line: BTreeMap<String, _> = rows
+            .into_iter()
+            .map(|s| (s["resistant_line"].clone(), s))
+            .collect();
+        by_line
+    };
+    // The dilution model within batches: R is P's equal, S two steps up.
+    let d = shift(&["--mic-robust"]);
+    assert_eq!(num(&d["R"], "log2_fc"), 0.0, "{:?}", d["R"]);
+    assert_eq!(d["R"]["call"], "neutral");
+    assert!(d["R"]["reason"].contains("within batches"), "{:?}", d["R"]);
+    assert_eq!(num(&d["S"], "log2_fc"), 2.0, "{:?}", d["S"]);
+    // log2-t, paired over days: S's differences are 2, 2 and 1.5 (day 3's parent reads 1 and
+    // 2); R's 0 and 0 — no scatter, so no test, and said so.
+    let t = shift(&["--mic-model", "log2-t"]);
+    let s = &t["S"];
+    assert!((num(s, "log2_fc") - 11.0 / 6.0).abs() < 1e-12, "{s:?}");
+    assert!(
+        s["reason"].contains("paired over 3 batch(es), paired t-test"),
+        "{s:?}"
+    );
+    assert!(num(s, "p_value") < 0.01, "{s:?}");
+    assert_eq!(s["call"], "cross_resistant");
+    let r = &t["R"];
+    assert_eq!(num(r, "log2_fc"), 0.0, "{r:?}");
+    assert!(
+        r["reason"].contains("too few batches or no scatter"),
+        "{r:?}"
+    );
+    assert_eq!(r["call"], "undetermined");
+    // An unknown model word is refused with the words.
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "mics.csv", BATCHED);
+    write(dir.path(), "lines.csv", lines);
+    let res = collateral()
+        .args(["shift", "mics.csv", "--lines", "lines.csv", "-o", "out"])
+        .args(["--mic-model", "anova"])
+        .current_dir(dir.path())
+        .assert()
+        .code(2);
+    let err = stderr(&res);
+    assert!(err.contains("dilution") && err.contains("log2-t"), "{err}");
 }

@@ -562,6 +562,9 @@ fn read_plates<'py>(
                     wells: None,
                     plates: std::slice::from_ref(&entry),
                     plate_format: None,
+                    // No assay: concentrations are read as written, tables as CSV.
+                    concentration_unit: "",
+                    tables: &Default::default(),
                 };
                 let wells = collateral::read::assay_wells(&sources)?;
                 let mut bytes = Vec::new();

@@ -70,6 +70,7 @@ pub fn mics_of_table(t: &mut Table<'_>) -> Result<Vec<Mic>> {
     let c_n = t.column("n_concentrations");
     let c_skipped = t.column("skipped_wells");
     let c_message = t.column("message");
+    let c_batch = t.column("batch");
     let mut out = Vec::new();
     let mut problems = Vec::new();
     let mut seen: HashMap<(String, String, String), u64> = HashMap::new();
@@ -163,6 +164,7 @@ pub fn mics_of_table(t: &mut Table<'_>) -> Result<Vec<Mic>> {
             n_concentrations,
             skipped_wells,
             message: field(&rec, c_message).to_string(),
+            batch: field(&rec, c_batch).to_string(),
         });
     }
     if problems.is_empty() {

@@ -143,6 +143,7 @@ pub fn mics_from_wells(
                 n_concentrations: s.n_concentrations,
                 skipped_wells: s.skipped_wells,
                 message: s.message,
+                batch: String::new(),
             })
         })
         .collect();

@@ -686,13 +686,14 @@ fn read_fits(path: &Path) -> Result<(Vec<String>, Vec<FitRow>)> {
 }
 
 /// Reads `shifts.csv` when the run wrote one: its column names and rows (both empty without).
-/// The rows are the stage's own [`Shift`]s; every column it writes but `tau` must be there.
+/// The rows are the stage's own [`Shift`]s; every column it writes but
+/// [`crate::shift::SHIFT_COLUMNS_OPTIONAL`] must be there.
 fn read_shift_rows(path: &Path) -> Result<(Vec<String>, Vec<ShiftRow>)> {
     let Some(t) = OutputTable::read_optional(path)? else {
         return Ok((Vec::new(), Vec::new()));
     };
     for name in crate::shift::SHIFT_COLUMNS {
-        if name != "tau" {
+        if !crate::shift::SHIFT_COLUMNS_OPTIONAL.contains(&name) {
             t.column(name)?;
         }
     }

@@ -11,7 +11,9 @@ use super::write::{write_comparison, write_plan_files};
 use crate::assay::Assay;
 use crate::checked::{Check, Checked};
 use crate::error::{Error, Problem, Result};
+use crate::evidence::Evidence;
 use crate::lines::LinesTable;
+use crate::mic::MicSettings;
 use crate::outdir::Staging;
 use crate::output::run_json::{PlanCounts, PlanJson, PlanJsonSettings, RunJson, TOOL};
 use crate::plan::PlanSettings;
@@ -58,10 +60,31 @@ pub fn shift(
     settings: &ShiftSettings,
     progress: &dyn Progress,
 ) -> Result<ShiftReport> {
+    shift_with(
+        fits,
+        lines,
+        outdir,
+        settings,
+        &MicSettings::default(),
+        progress,
+    )
+}
+
+/// [`shift`] with the `[mic]` settings a MIC table is compared under (ladders, the robust
+/// model, `model = "log2-t"`); a fits table ignores them.
+pub fn shift_with(
+    fits: &Path,
+    lines: &Path,
+    outdir: &Path,
+    settings: &ShiftSettings,
+    mic: &MicSettings,
+    progress: &dyn Progress,
+) -> Result<ShiftReport> {
     let settings = &settings.clone().check()?;
+    let mic = &mic.clone().check()?;
     let lines = LinesTable::read(lines)?;
     progress.begin(Stage::Compare, "shifts", None);
-    let comparison = compare(&mut Table::open(fits)?, &lines, settings)?;
+    let comparison = compare(&mut Table::open(fits)?, &lines, settings, mic)?;
     let staging = Staging::new(outdir)?;
     write_comparison(&staging, &comparison, settings)?;
     let calls = comparison.call_counts();
@@ -75,17 +98,20 @@ pub fn shift(
     })
 }
 
-/// The comparison `collateral shift` makes, in memory: shifts, network and cycles from a fits
-/// table or a MIC table (a `mic` column, compared with metric mic) already opened (a file, or
+/// The comparison `collateral shift` makes, in memory: shifts (with their published evidence),
+/// network and cycles from a fits table or a MIC table (a `mic` column, compared with metric
+/// mic under the `[mic]` settings `mic`) already opened (a file, or
 /// a table held in memory: the R package's data frames) and a lines table.
 pub fn compare(
     fits: &mut Table<'_>,
     lines: &LinesTable,
     settings: &Checked<ShiftSettings>,
+    mic: &Checked<MicSettings>,
 ) -> Result<Comparison> {
-    let shifts = match (fits.column("mic").is_some(), settings.metric) {
+    let mut shifts = match (fits.column("mic").is_some(), settings.metric) {
         (true, Metric::Mic) => {
-            crate::mic::compute_shifts(&crate::mic::mics_of_table(fits)?, lines, settings).1
+            crate::mic::compute_shifts_with(&crate::mic::mics_of_table(fits)?, lines, settings, mic)
+                .1
         }
         (true, _) => return Err(crate::mic::not_a_fits_table(&fits.path)),
         (false, metric) => compute_shifts(
@@ -94,6 +120,7 @@ pub fn compare(
             settings,
         ),
     };
+    crate::shift::annotate_evidence(&mut shifts, &Evidence::bundled()?, &Default::default());
     Ok(Comparison::of(shifts, lines, settings, None))
 }
 
@@ -137,7 +164,7 @@ pub fn plan_folder(
     let run_json = RunJson::read_optional(&run_json_path)?;
     let lines_path = planned_lines(options, run_json.as_ref(), run_dir, &run_json_path)?;
     let lines = LinesTable::read(&lines_path)?;
-    let shifts = match options.metric {
+    let mut shifts = match options.metric {
         Some(metric) => {
             let mut s: ShiftSettings = run_json
                 .as_ref()
@@ -149,6 +176,12 @@ pub fn plan_folder(
         }
         None => crate::shift::read_shifts(&run_dir.join("shifts.csv"))?,
     };
+    // Shifts recomputed here, or read from a table written before the evidence columns, are
+    // marked with the bundled evidence; a run's own marks (its `[evidence]` files, its
+    // aliases) are kept.
+    if options.metric.is_some() || !has_evidence_column(&run_dir.join("shifts.csv"))? {
+        crate::shift::annotate_evidence(&mut shifts, &Evidence::bundled()?, &Default::default());
+    }
     if let Some(start) = &settings.start {
         check_start(start, &shifts)?;
     }
@@ -255,6 +288,16 @@ fn check_start(start: &str, shifts: &[crate::shift::Shift]) -> Result<()> {
     ))
 }
 
+/// Whether a shifts table has the `evidence` column (tables written before it have not).
+fn has_evidence_column(path: &Path) -> Result<bool> {
+    if !path.is_file() {
+        return Ok(false);
+    }
+    Ok(crate::table::Table::open(path)?
+        .column("evidence")
+        .is_some())
+}
+
 #[cfg(test)]
 mod tests {
     use std::path::Path;
@@ -262,6 +305,10 @@ mod tests {
     use super::*;
 
     const LINES: &str = "cell_line,parental_line,selected_with\nP,,\nR,P,a\n";
+
+    fn mic() -> Checked<MicSettings> {
+        MicSettings::default().check().unwrap()
+    }
 
     fn lines() -> LinesTable {
         let mut t = Table::from_bytes(LINES.as_bytes(), Path::new("<lines>")).unwrap();
@@ -278,9 +325,15 @@ mod tests {
         let path = dir.path().join("fits.csv");
         std::fs::write(&path, fits).unwrap();
         let settings = ShiftSettings::default().check().unwrap();
-        let from_file = compare(&mut Table::open(&path).unwrap(), &lines(), &settings).unwrap();
+        let from_file = compare(
+            &mut Table::open(&path).unwrap(),
+            &lines(),
+            &settings,
+            &mic(),
+        )
+        .unwrap();
         let mut in_memory = Table::from_bytes(fits.as_bytes(), Path::new("<fits>")).unwrap();
-        let from_memory = compare(&mut in_memory, &lines(), &settings).unwrap();
+        let from_memory = compare(&mut in_memory, &lines(), &settings, &mic()).unwrap();
         // Debug text: NaN (no interval for a censored shift) equals NaN there.
         assert_eq!(
             format!("{:?}", from_file.shifts),
@@ -289,7 +342,7 @@ mod tests {
         assert_eq!(from_memory.shifts.len(), 2);
         let bad = "cell_line,drug,ic50\nP,a,1\nR,a,lots\n";
         let mut bad = Table::from_bytes(bad.as_bytes(), Path::new("<fits>")).unwrap();
-        let e = compare(&mut bad, &lines(), &settings).unwrap_err();
+        let e = compare(&mut bad, &lines(), &settings, &mic()).unwrap_err();
         assert!(e.to_string().starts_with("<fits>:3:"), "{e}");
     }
 
@@ -298,17 +351,17 @@ mod tests {
     fn compare_takes_a_mic_table_with_metric_mic() {
         let mics = "cell_line,drug,replicate,mic\nP,a,1,1\nP,a,2,1\nR,a,1,16\nR,a,2,8\n";
         let table = || Table::from_bytes(mics.as_bytes(), Path::new("<mics>")).unwrap();
-        let mic = ShiftSettings {
+        let by_mic = ShiftSettings {
             metric: Metric::Mic,
             ..Default::default()
         };
-        let shifts = compare(&mut table(), &lines(), &mic.check().unwrap())
+        let shifts = compare(&mut table(), &lines(), &by_mic.check().unwrap(), &mic())
             .unwrap()
             .shifts;
         assert_eq!(shifts.len(), 1);
         assert!(shifts[0].log2_fc > 2.0, "{:?}", shifts[0]);
         let ic50 = ShiftSettings::default().check().unwrap();
-        let e = compare(&mut table(), &lines(), &ic50).unwrap_err();
+        let e = compare(&mut table(), &lines(), &ic50, &mic()).unwrap_err();
         assert!(e.to_string().contains("is a MIC table"), "{e}");
     }
 }

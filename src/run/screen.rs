@@ -8,6 +8,7 @@ use sha2::{Digest, Sha256};
 
 use crate::assay::{Assay, Settings};
 use crate::error::{Error, ErrorKind, Location, Problem, Result};
+use crate::evidence::Evidence;
 use crate::fit::FitConfig;
 use crate::lines::LinesTable;
 use crate::read::inputs::SkippedPlate;
@@ -41,6 +42,9 @@ pub struct Screen {
     pub inputs: Vec<InputRecord>,
     /// The assay file (`None` for a screen built in memory).
     pub assay_path: Option<PathBuf>,
+    /// The evidence tables the settings name (`[evidence]`; the bundled ones by default),
+    /// loaded once: the comparison marks the pairs they report ([`crate::evidence`]).
+    pub evidence: Evidence,
     /// Where problems with the wells point: the wells table, or the assay file for plate files.
     pub(crate) wells_origin: PathBuf,
 }
@@ -92,7 +96,12 @@ impl Screen {
         if let Some(p) = growth_metric_problem(&assay, assay_path, &read.table, lines.as_ref()) {
             return Err(Error::config(p.location, p.message));
         }
+        let evidence = assay.settings.evidence.load()?;
+        for file in &assay.settings.evidence.files {
+            inputs.push(input_record(file)?);
+        }
         Ok(Screen {
+            evidence,
             wells_origin: assay
                 .wells
                 .clone()
@@ -148,6 +157,7 @@ impl Screen {
             ));
         }
         Ok(Screen {
+            evidence: settings.evidence.load()?,
             name: name.to_string(),
             concentration_unit: concentration_unit.to_string(),
             evolution_time_unit: None,

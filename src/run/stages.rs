@@ -527,7 +527,7 @@ pub fn compare_stage(
     let lines = screen.lines.as_ref()?;
     let s = &screen.settings.shift;
     progress.begin(Stage::Compare, "shifts", None);
-    let (shifts, mic_model) = match &curves.mics {
+    let (mut shifts, mic_model) = match &curves.mics {
         Some(mics) => {
             let mic = screen.settings.mic.as_deref().cloned().unwrap_or_default();
             let (model, shifts) = crate::mic::compute_shifts_with(mics, lines, s, &mic);
@@ -538,6 +538,12 @@ pub fn compare_stage(
         }
         None => (fit_shifts(screen, curves, fits, lines), None),
     };
+    // Before the network and the plan, which carry what was reported on to their edges and steps.
+    crate::shift::annotate_evidence(
+        &mut shifts,
+        &screen.evidence,
+        &screen.settings.evidence.drug_aliases,
+    );
     let mut comparison = Comparison::of(shifts, lines, s, screen.settings.plan.as_ref());
     comparison.mic_model = mic_model;
     progress.end(comparison.shifts.len() as u64);

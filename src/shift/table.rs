@@ -5,8 +5,9 @@ use super::*;
 
 /// Reads a `shifts.csv` back (this tool's, or one with at least `resistant_line, drug,
 /// selected_with, log2_fc, call`): what a planner or another reader of a finished comparison
-/// needs, and every column of [`SHIFT_COLUMNS`] but `tau` when the table has it, so this tool's
-/// own table reads back into the rows that wrote it. Columns it lacks are empty or NaN; a cell
+/// needs, and every column of [`SHIFT_COLUMNS`] but `tau` and `evidence_agreement` (which
+/// follows from `evidence` and the call) when the table has it, so this tool's own table reads
+/// back into the rows that wrote it. Columns it lacks are empty or NaN; a cell
 /// that is not what its column holds is a problem at its file and line (all are reported
 /// together).
 // Long because it reads one column after another, each with its own parse and message: split
@@ -34,6 +35,8 @@ pub fn read_shifts(path: &std::path::Path) -> crate::Result<Vec<Shift>> {
         c("q_value"),
         c("reason"),
     );
+    // Added after the contract columns; older run folders and users' tables lack it.
+    let c_evidence = c("evidence");
     let (c_value_r, c_qual_r, c_value_p, c_qual_p, c_f_test) = (
         c("value_resistant"),
         c("qualifier_resistant"),
@@ -94,6 +97,16 @@ pub fn read_shifts(path: &std::path::Path) -> crate::Result<Vec<Shift>> {
                 continue;
             }
         };
+        let evidence = match crate::evidence::parse_reported(field(&rec, c_evidence)) {
+            Ok(evidence) => evidence,
+            Err(message) => {
+                problems.push(Problem {
+                    location: t.at(line),
+                    message: format!("`evidence`: {message}"),
+                });
+                continue;
+            }
+        };
         let metric = match field(&rec, c_metric) {
             "" => Metric::Ic50,
             m => match serde_json::from_value(serde_json::Value::String(m.to_string())) {
@@ -127,6 +140,7 @@ pub fn read_shifts(path: &std::path::Path) -> crate::Result<Vec<Shift>> {
             qualifier_parental,
             reason: field(&rec, c_reason).to_string(),
             ec50_f_test_p,
+            evidence,
         });
     }
     if problems.is_empty() {
@@ -136,8 +150,9 @@ pub fn read_shifts(path: &std::path::Path) -> crate::Result<Vec<Shift>> {
     }
 }
 
-/// Columns of `shifts.csv`: the DESIGN.md contract, then details.
-pub const SHIFT_COLUMNS: [&str; 20] = [
+/// Columns of `shifts.csv`: the DESIGN.md contract, then details; `evidence` and
+/// `evidence_agreement` last (docs/evidence.md), which a reader does not require.
+pub const SHIFT_COLUMNS: [&str; 22] = [
     "resistant_line",
     "parental_line",
     "drug",
@@ -158,7 +173,13 @@ pub const SHIFT_COLUMNS: [&str; 20] = [
     "reason",
     "tau",
     "ec50_f_test_p",
+    "evidence",
+    "evidence_agreement",
 ];
+
+/// Columns of [`SHIFT_COLUMNS`] a reader of `shifts.csv` does without: `tau` (a setting) and
+/// the evidence columns, which tables written before them, or by other tools, lack.
+pub const SHIFT_COLUMNS_OPTIONAL: [&str; 3] = ["tau", "evidence", "evidence_agreement"];
 
 /// Writes `shifts.csv`.
 pub fn write_shifts(
@@ -207,6 +228,8 @@ pub fn write_shifts_with(
                 r.reason.clone(),
                 settings.tau.to_string(),
                 f(r.ec50_f_test_p),
+                crate::evidence::format_reported(&r.evidence),
+                r.evidence_agreement().map_or("", |a| a.name()).to_string(),
             ]
             .into_iter()
             .chain(
@@ -217,4 +240,51 @@ pub fn write_shifts_with(
         )?;
     }
     out.flush()
+}
+
+impl Shift {
+    /// How this row's call stands to what was reported for its pair
+    /// ([`crate::evidence::Agreement`]); `None` when nothing was.
+    pub fn evidence_agreement(&self) -> Option<crate::evidence::Agreement> {
+        let called_resistant = match self.call {
+            Call::CrossResistant => Some(true),
+            Call::CollateralSensitive => Some(false),
+            Call::Neutral | Call::Undetermined => None,
+        };
+        crate::evidence::agreement(&self.evidence, called_resistant)
+    }
+}
+
+/// Fills in each row's [`Shift::evidence`]: the relations `evidence` reports for its (selecting
+/// drug, tested drug) pair, the names matched through the lab's `aliases` first. Rows without
+/// a selecting drug, or whose names the tables do not know, get none. Returns the names not
+/// recognized, sorted, so the caller can say so once.
+pub fn annotate_evidence(
+    shifts: &mut [Shift],
+    evidence: &crate::evidence::Evidence,
+    aliases: &BTreeMap<String, String>,
+) -> Vec<String> {
+    use crate::evidence::Agent;
+    let mut names: BTreeSet<&str> = BTreeSet::new();
+    for s in shifts.iter() {
+        if !s.selected_with.is_empty() {
+            names.insert(&s.selected_with);
+            names.insert(&s.drug);
+        }
+    }
+    let names: Vec<&str> = names.into_iter().collect();
+    let found = evidence.resolve_assay(&names, aliases);
+    let agent = |name: &str| -> Option<&Agent> { found.resolved.get(name).map(|m| &m.agent) };
+    let mut pairs: BTreeMap<(String, String), Vec<crate::evidence::Reported>> = BTreeMap::new();
+    for s in shifts.iter_mut() {
+        let (Some(selected), Some(tested)) = (agent(&s.selected_with), agent(&s.drug)) else {
+            s.evidence.clear();
+            continue;
+        };
+        s.evidence = pairs
+            .entry((s.selected_with.clone(), s.drug.clone()))
+            .or_insert_with(|| evidence.reported(selected, tested))
+            .clone();
+    }
+    found.unresolved
 }

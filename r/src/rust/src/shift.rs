@@ -159,8 +159,9 @@ fn shift_tables(fits: Robj, lines: Robj, settings: &str) -> Robj {
         let lines = with_table(&lines, "<lines data.frame>", |t| {
             collateral::LinesTable::from_table(t)
         })?;
+        let mic = collateral::mic::MicSettings::default().check()?;
         let comparison = with_table(&fits, "<fits data.frame>", |t| {
-            collateral::run::compare(t, &lines, &settings)
+            collateral::run::compare(t, &lines, &settings, &mic)
         })?;
         let shifts = collateral::frame::shifts_frame(&comparison.shifts, &settings);
         Ok(list!(shifts = frame_to_r(shifts)).into())
