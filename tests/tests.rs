@@ -28,6 +28,7 @@ mod plate_formats;
 mod plot;
 mod progress;
 mod python;
+mod r_package;
 mod read_bad_input;
 mod read_cli;
 mod read_formats;

@@ -53,10 +53,15 @@ pub fn is_mic_table(path: &Path) -> Result<bool> {
 /// empty, `>`, `<=`); other columns (this tool's `mics.csv` has more) are ignored. The
 /// qualifier may also lead the `mic` cell (`>256`, `<=0.03`). One row per measurement: a
 /// (cell line, drug, replicate) may appear once. Every problem names its file and line.
+pub fn read_mics(path: &Path) -> Result<Vec<Mic>> {
+    mics_of_table(&mut Table::open(path)?)
+}
+
+/// [`read_mics`] on a table already opened: a file, or a table held in memory (the R
+/// package's data frames), whose `path` problems name.
 // Long because it reads one column after another (the qualifier in its own column or leading
 // the cell) with every problem located; pieces would scatter the table's column rules.
-pub fn read_mics(path: &Path) -> Result<Vec<Mic>> {
-    let mut t = Table::open(path)?;
+pub fn mics_of_table(t: &mut Table<'_>) -> Result<Vec<Mic>> {
     let c_line = t.require("cell_line")?;
     let c_drug = t.require("drug")?;
     let c_rep = t.require("replicate")?;

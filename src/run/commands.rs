@@ -9,7 +9,7 @@ use super::screen::input_record;
 use super::stages::Comparison;
 use super::write::{write_comparison, write_plan_files};
 use crate::assay::Assay;
-use crate::checked::Check;
+use crate::checked::{Check, Checked};
 use crate::error::{Error, Problem, Result};
 use crate::evidence::Evidence;
 use crate::lines::LinesTable;
@@ -19,6 +19,7 @@ use crate::output::run_json::{PlanCounts, PlanJson, PlanJsonSettings, RunJson, T
 use crate::plan::PlanSettings;
 use crate::progress::{Progress, Stage};
 use crate::shift::{compute_shifts, Metric, ShiftSettings};
+use crate::table::Table;
 
 /// What `collateral shift` did.
 #[derive(Debug, Clone)]
@@ -82,22 +83,9 @@ pub fn shift_with(
     let settings = &settings.clone().check()?;
     let mic = &mic.clone().check()?;
     let lines = LinesTable::read(lines)?;
-    // A MIC table (a `mic` column) is compared with metric mic, a fits table with the others.
-    let mut shifts = match (crate::mic::is_mic_table(fits)?, settings.metric) {
-        (true, Metric::Mic) => {
-            crate::mic::compute_shifts_with(&crate::mic::read_mics(fits)?, &lines, settings, mic).1
-        }
-        (true, _) => return Err(crate::mic::not_a_fits_table(fits)),
-        (false, metric) => compute_shifts(
-            &crate::shift::read_estimates(fits, metric)?,
-            &lines,
-            settings,
-        ),
-    };
-    crate::shift::annotate_evidence(&mut shifts, &Evidence::bundled()?, &Default::default());
-    let staging = Staging::new(outdir)?;
     progress.begin(Stage::Compare, "shifts", None);
-    let comparison = Comparison::of(shifts, &lines, settings, None);
+    let comparison = compare(&mut Table::open(fits)?, &lines, settings, mic)?;
+    let staging = Staging::new(outdir)?;
     write_comparison(&staging, &comparison, settings)?;
     let calls = comparison.call_counts();
     progress.end(comparison.shifts.len() as u64);
@@ -108,6 +96,32 @@ pub fn shift_with(
         cycles: comparison.cycles.len(),
         warnings,
     })
+}
+
+/// The comparison `collateral shift` makes, in memory: shifts (with their published evidence),
+/// network and cycles from a fits table or a MIC table (a `mic` column, compared with metric
+/// mic under the `[mic]` settings `mic`) already opened (a file, or
+/// a table held in memory: the R package's data frames) and a lines table.
+pub fn compare(
+    fits: &mut Table<'_>,
+    lines: &LinesTable,
+    settings: &Checked<ShiftSettings>,
+    mic: &Checked<MicSettings>,
+) -> Result<Comparison> {
+    let mut shifts = match (fits.column("mic").is_some(), settings.metric) {
+        (true, Metric::Mic) => {
+            crate::mic::compute_shifts_with(&crate::mic::mics_of_table(fits)?, lines, settings, mic)
+                .1
+        }
+        (true, _) => return Err(crate::mic::not_a_fits_table(&fits.path)),
+        (false, metric) => compute_shifts(
+            &crate::shift::estimates_of_table(fits, metric)?,
+            lines,
+            settings,
+        ),
+    };
+    crate::shift::annotate_evidence(&mut shifts, &Evidence::bundled()?, &Default::default());
+    Ok(Comparison::of(shifts, lines, settings, None))
 }
 
 /// Choices of `collateral plan` beyond the planner's settings.
@@ -282,4 +296,72 @@ fn has_evidence_column(path: &Path) -> Result<bool> {
     Ok(crate::table::Table::open(path)?
         .column("evidence")
         .is_some())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+
+    const LINES: &str = "cell_line,parental_line,selected_with\nP,,\nR,P,a\n";
+
+    fn mic() -> Checked<MicSettings> {
+        MicSettings::default().check().unwrap()
+    }
+
+    fn lines() -> LinesTable {
+        let mut t = Table::from_bytes(LINES.as_bytes(), Path::new("<lines>")).unwrap();
+        LinesTable::from_table(&mut t).unwrap()
+    }
+
+    /// A fits table held in memory gives the shifts of the same table read from a file, and
+    /// its problems name the table it was given as.
+    #[test]
+    fn compare_reads_a_table_in_memory_as_a_file() {
+        let fits = "cell_line,drug,ic50,ic50_qualifier,ic50_ci_low,ic50_ci_high,status\n\
+                    P,a,1.0,=,0.8,1.25,ok\nR,a,8.0,=,6.4,10.0,ok\nP,b,1,=,0.8,1.25,ok\nR,b,20,>,,,ok\n";
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("fits.csv");
+        std::fs::write(&path, fits).unwrap();
+        let settings = ShiftSettings::default().check().unwrap();
+        let from_file = compare(
+            &mut Table::open(&path).unwrap(),
+            &lines(),
+            &settings,
+            &mic(),
+        )
+        .unwrap();
+        let mut in_memory = Table::from_bytes(fits.as_bytes(), Path::new("<fits>")).unwrap();
+        let from_memory = compare(&mut in_memory, &lines(), &settings, &mic()).unwrap();
+        // Debug text: NaN (no interval for a censored shift) equals NaN there.
+        assert_eq!(
+            format!("{:?}", from_file.shifts),
+            format!("{:?}", from_memory.shifts)
+        );
+        assert_eq!(from_memory.shifts.len(), 2);
+        let bad = "cell_line,drug,ic50\nP,a,1\nR,a,lots\n";
+        let mut bad = Table::from_bytes(bad.as_bytes(), Path::new("<fits>")).unwrap();
+        let e = compare(&mut bad, &lines(), &settings, &mic()).unwrap_err();
+        assert!(e.to_string().starts_with("<fits>:3:"), "{e}");
+    }
+
+    /// A MIC table is compared with metric mic only.
+    #[test]
+    fn compare_takes_a_mic_table_with_metric_mic() {
+        let mics = "cell_line,drug,replicate,mic\nP,a,1,1\nP,a,2,1\nR,a,1,16\nR,a,2,8\n";
+        let table = || Table::from_bytes(mics.as_bytes(), Path::new("<mics>")).unwrap();
+        let by_mic = ShiftSettings {
+            metric: Metric::Mic,
+            ..Default::default()
+        };
+        let shifts = compare(&mut table(), &lines(), &by_mic.check().unwrap(), &mic())
+            .unwrap()
+            .shifts;
+        assert_eq!(shifts.len(), 1);
+        assert!(shifts[0].log2_fc > 2.0, "{:?}", shifts[0]);
+        let ic50 = ShiftSettings::default().check().unwrap();
+        let e = compare(&mut table(), &lines(), &ic50, &mic()).unwrap_err();
+        assert!(e.to_string().contains("is a MIC table"), "{e}");
+    }
 }

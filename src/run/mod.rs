@@ -28,7 +28,7 @@ mod screen;
 mod stages;
 mod write;
 
-pub use commands::{plan_folder, shift, shift_with, PlanOptions, PlanReport, ShiftReport};
+pub use commands::{compare, plan_folder, shift, shift_with, PlanOptions, PlanReport, ShiftReport};
 pub use curves::{curve_inputs, Curves};
 pub use screen::{
     checked_lines, growth_metric_problem, has_growth_data, input_record, sha256_hex, CheckedLines,

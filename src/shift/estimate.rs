@@ -345,12 +345,21 @@ impl Estimate {
 /// `=`), the standard error of log10 value, the interval `<metric>_ci_low`/`_ci_high` (from
 /// which a standard error is derived with the normal quantile when the standard error is
 /// absent), and the residual degrees of freedom (else the normal distribution is used).
+pub fn read_estimates(path: &std::path::Path, metric: Metric) -> crate::Result<Vec<Estimate>> {
+    estimates_of_table(&mut crate::table::Table::open(path)?, metric)
+}
+
+/// [`read_estimates`] on a table already opened: a file, or a table held in memory (the R
+/// package's data frames), whose `path` problems name.
 // Long because each metric's columns (value, qualifier, SE, interval, status) are looked up and
 // parsed in one place; split, the rules for which column serves which metric would scatter.
-pub fn read_estimates(path: &std::path::Path, metric: Metric) -> crate::Result<Vec<Estimate>> {
+pub fn estimates_of_table(
+    t: &mut crate::table::Table<'_>,
+    metric: Metric,
+) -> crate::Result<Vec<Estimate>> {
     use crate::error::{Error, ErrorKind, Problem};
-    use crate::table::{field, Table};
-    let mut t = Table::open(path)?;
+    use crate::table::field;
+    let path = &t.path.clone();
     let name = metric.name();
     if metric == Metric::Mic {
         return Err(Error::config(
