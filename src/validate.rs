@@ -28,6 +28,8 @@ pub struct Validation {
 /// Reads an assay's inputs and checks them. Reading errors (a bad file, a layout that does not
 /// parse) are returned as `Err`; design problems found after reading are in
 /// [`Validation::problems`].
+// Long because it is the list of every check `validate` runs, in the order its output reports
+// them (reading, lines, controls, doses, design, MIC ladders, evidence names); each is one call.
 pub fn validate(assay_path: &Path, with_maps: bool) -> Result<Validation> {
     let assay = Assay::from_file(assay_path)?;
     let read = assay.read_wells()?;
