@@ -44,10 +44,12 @@ read_like <- function(path, like) {
                           check.names = FALSE, encoding = "UTF-8")
   for (name in names(like)) {
     x <- text[[name]]
+    # Assignments rather than ifelse(): ifelse() of an empty vector is logical(0), so a table
+    # without rows would lose its column types.
     text[[name]] <- switch(class(like[[name]])[1],
-      numeric = ifelse(x == "", NA_real_, as.numeric(x)),
-      integer = ifelse(x == "", NA_integer_, as.integer(x)),
-      logical = ifelse(x == "", NA, x == "true"),
+      numeric = { v <- suppressWarnings(as.numeric(x)); v[x == ""] <- NA_real_; v },
+      integer = { v <- suppressWarnings(as.integer(x)); v[x == ""] <- NA_integer_; v },
+      logical = { v <- x == "true"; v[x == ""] <- NA; v },
       x
     )
   }

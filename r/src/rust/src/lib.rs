@@ -496,6 +496,8 @@ fn read_plate_file(
                     plate_format: None,
                     concentration_unit,
                     tables: &tables,
+                    // A layout's plate must have vehicle wells, as `run` requires by default.
+                    vehicles_required: true,
                 };
                 let wells = collateral::read::assay_wells(&sources)?;
                 let mut bytes = Vec::new();
