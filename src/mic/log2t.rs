@@ -13,9 +13,12 @@ use statrs::distribution::{ContinuousCDF, StudentsT};
 use super::{Mic, MicQualifier};
 use crate::shift::{Bound, Estimate, Shift};
 
-/// One estimate per line × drug from its replicate MICs.
-pub fn estimates(mics: &[Mic]) -> Vec<Estimate> {
-    let mut cells: BTreeMap<(&str, &str), Vec<&Mic>> = BTreeMap::new();
+/// The MICs of each (cell line, drug).
+pub type Cells<'a> = BTreeMap<(&'a str, &'a str), Vec<&'a Mic>>;
+
+/// The MICs grouped by (cell line, drug), once for the estimates and every row's words.
+pub fn cells(mics: &[Mic]) -> Cells<'_> {
+    let mut cells: Cells<'_> = BTreeMap::new();
     for m in mics {
         cells
             .entry((m.cell_line.as_str(), m.drug.as_str()))
@@ -23,8 +26,13 @@ pub fn estimates(mics: &[Mic]) -> Vec<Estimate> {
             .push(m);
     }
     cells
-        .into_iter()
-        .map(|((line, drug), ms)| estimate(line, drug, &ms))
+}
+
+/// One estimate per line × drug from its replicate MICs.
+pub fn estimates(cells: &Cells<'_>) -> Vec<Estimate> {
+    cells
+        .iter()
+        .map(|((line, drug), ms)| estimate(line, drug, ms))
         .collect()
 }
 
@@ -62,11 +70,12 @@ fn estimate(line: &str, drug: &str, ms: &[&Mic]) -> Estimate {
 
 /// Replicates, censored readings and batches of a row's two lines, in words, and with batches
 /// the paired test in place of Welch's.
-pub fn describe_and_pair(row: &mut Shift, mics: &[Mic], batched: bool) {
+pub fn describe_and_pair(row: &mut Shift, cells: &Cells<'_>, batched: bool) {
     let of = |line: &str| -> Vec<&Mic> {
-        mics.iter()
-            .filter(|m| m.cell_line == line && m.drug == row.drug)
-            .collect()
+        cells
+            .get(&(line, row.drug.as_str()))
+            .cloned()
+            .unwrap_or_default()
     };
     let (r, p) = (of(&row.resistant_line), of(&row.parental_line));
     let censored = r

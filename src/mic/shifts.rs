@@ -48,9 +48,10 @@ pub fn compute_shifts_with(
             rows
         }
         MicModel::Log2T => {
-            let mut rows = pair_estimates(&super::log2t::estimates(mics), lines, settings);
+            let cells = super::log2t::cells(mics);
+            let mut rows = pair_estimates(&super::log2t::estimates(&cells), lines, settings);
             for row in &mut rows {
-                super::log2t::describe_and_pair(row, mics, batched);
+                super::log2t::describe_and_pair(row, &cells, batched);
             }
             rows
         }
