@@ -375,19 +375,7 @@ impl Numbers<'_> {
                 Ok(s) => s.to_vec(),
                 Err(_) => a.as_array().iter().copied().collect(),
             },
-            Numbers::Text(t) => t
-                .iter()
-                .enumerate()
-                .map(|(i, s)| {
-                    collateral::fit::table::parse_number(s).unwrap_or_else(|| {
-                        problems.push(Problem {
-                            location: Location::file(source).at_line(i as u64 + 2),
-                            message: format!("`{name}` is not a number: `{}`", s.trim()),
-                        });
-                        f64::NAN
-                    })
-                })
-                .collect(),
+            Numbers::Text(t) => collateral::fit::table::numbers_of_text(t, name, source, problems),
         }
     }
 }

@@ -55,6 +55,31 @@ pub fn parse_number(field: &str) -> Option<f64> {
     t.parse::<f64>().ok()
 }
 
+/// A column of the fit input given as text (a face's data frame column of strings) as numbers
+/// by [`parse_number`]; a cell that is not one becomes NaN and a problem at its line of
+/// `source` (row `i` is line `i + 2`, after the header), named by the column's `name`.
+pub fn numbers_of_text<S: AsRef<str>>(
+    cells: &[S],
+    name: &str,
+    source: &Path,
+    problems: &mut Vec<crate::error::Problem>,
+) -> Vec<f64> {
+    cells
+        .iter()
+        .enumerate()
+        .map(|(i, s)| {
+            let s = s.as_ref();
+            parse_number(s).unwrap_or_else(|| {
+                problems.push(crate::error::Problem {
+                    location: Location::file(source).at_line(i as u64 + 2),
+                    message: format!("`{name}` is not a number: `{}`", s.trim()),
+                });
+                f64::NAN
+            })
+        })
+        .collect()
+}
+
 /// Where the fit input's columns are in `header` (names trimmed, any case): the indices of
 /// `cell_line, drug, concentration, response`, or an error at `path` line 1 naming each
 /// missing one (with the nearest name when it looks like a typo).

@@ -299,19 +299,9 @@ fn numbers(
         return Ok(values.to_vec());
     }
     if let Some(cells) = column.as_str_vector() {
-        return Ok(cells
-            .iter()
-            .enumerate()
-            .map(|(i, s)| {
-                collateral::fit::table::parse_number(s).unwrap_or_else(|| {
-                    problems.push(Problem {
-                        location: Location::file(source).at_line(i as u64 + 2),
-                        message: format!("`{name}` is not a number: `{}`", s.trim()),
-                    });
-                    f64::NAN
-                })
-            })
-            .collect());
+        return Ok(collateral::fit::table::numbers_of_text(
+            &cells, name, source, problems,
+        ));
     }
     Err(Error::input(
         Location::file(source).at_line(1),
