@@ -121,19 +121,12 @@ pub(super) fn reported_before_section(h: &mut String, data: &RunData) {
                 },
             );
             let mut row = vec![relation, cancer];
+            // The measured columns, named as in shifts.csv: the table's columns between the
+            // relation's two and the agreement.
             row.extend(
-                [
-                    "resistant_line",
-                    "selected_with",
-                    "drug",
-                    "log2_fc",
-                    "ci_low",
-                    "ci_high",
-                    "q_value",
-                    "call",
-                ]
-                .iter()
-                .map(|c| r.cells.text(c)),
+                COLUMNS[2..COLUMNS.len() - 1]
+                    .iter()
+                    .map(|c| r.cells.text(c)),
             );
             row.push(agreement.map_or("", Agreement::name).to_string());
             rows.push(row);
