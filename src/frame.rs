@@ -7,7 +7,7 @@
 //! cell), counts and flags carry a mask of absent cells, words are the CSV's words.
 
 use crate::fit::CurveFit;
-use crate::mic::{Mic, MIC_COLUMNS};
+use crate::mic::Mic;
 use std::path::Path;
 
 use crate::error::Result;
@@ -15,8 +15,9 @@ use crate::growth::dip::DipWell;
 use crate::lineage::{Likelihood, Stability};
 use crate::network::{Cycle, Matrix};
 use crate::output::read::OutputTable;
-use crate::output::record::{records_of, write_records, Cell, Record};
+use crate::output::record::{has_record_columns, records_of, write_records, Cell, Record};
 use crate::output::tables::{
+    ShiftRecord,
     matrix_rows, read_matrix, write_matrix, MatrixValue, ReplicateFit, Trajectory,
 };
 use crate::output::QcRow;
@@ -26,7 +27,7 @@ use crate::plan::{PolicyRow, Sequence};
 use crate::qc::{PlateQc, WellOutcome};
 use crate::read::inputs::SkippedPlate;
 use crate::shift::Call;
-use crate::shift::{Bound, Shift, ShiftSettings, SHIFT_COLUMNS};
+use crate::shift::{Shift, ShiftSettings, SHIFT_COLUMNS};
 use crate::wells::{Signal, WellTable};
 
 /// One typed column of an output table.
@@ -188,59 +189,17 @@ pub fn wells_frame(
 /// `shifts.csv` of `rows` compared with `settings` as typed columns (the columns of
 /// [`SHIFT_COLUMNS`]).
 pub fn shifts_frame(rows: &[Shift], settings: &ShiftSettings) -> Frame {
-    let mut frame = empty_frame("shifts.csv", &SHIFT_COLUMNS, rows.len());
-    let q = |b: Option<Bound>| Cell::text(b.map_or("", |b| b.symbol()));
-    for r in rows {
-        push_row(
-            &mut frame,
-            &[
-                Cell::text(&r.resistant_line),
-                Cell::text(&r.parental_line),
-                Cell::text(&r.drug),
-                Cell::text(&r.selected_with),
-                Cell::text(r.metric.name()),
-                Cell::Number(r.log2_fc),
-                q(r.log2_fc_qualifier),
-                Cell::Number(r.ci_low),
-                Cell::Number(r.ci_high),
-                Cell::Number(r.p_value),
-                Cell::Number(r.q_value),
-                Cell::text(r.call.name()),
-                Cell::text(&r.replicate),
-                Cell::Number(r.value_resistant),
-                q(r.qualifier_resistant),
-                Cell::Number(r.value_parental),
-                q(r.qualifier_parental),
-                Cell::text(&r.reason),
-                Cell::Number(settings.tau),
-                Cell::Number(r.ec50_f_test_p),
-                Cell::owned(crate::evidence::format_reported(&r.evidence)),
-                Cell::text(r.evidence_agreement().map_or("", |a| a.name())),
-            ],
-        );
-    }
-    frame
+    frame_of_rows(
+        "shifts.csv",
+        &SHIFT_COLUMNS,
+        rows.len(),
+        rows.iter().map(|r| r.cells(settings.tau)),
+    )
 }
 
-/// `mics.csv` of `mics` as typed columns (the columns of [`MIC_COLUMNS`]).
+/// `mics.csv` of `mics` as typed columns (the columns of [`crate::mic::MIC_COLUMNS`]).
 pub fn mics_frame(mics: &[Mic]) -> Frame {
-    let mut frame = empty_frame("mics.csv", &MIC_COLUMNS, mics.len());
-    for m in mics {
-        push_row(
-            &mut frame,
-            &[
-                Cell::text(&m.cell_line),
-                Cell::text(&m.drug),
-                Cell::text(&m.replicate),
-                Cell::Number(m.mic),
-                Cell::text(m.qualifier.symbol()),
-                Cell::count(m.n_concentrations),
-                Cell::count(m.skipped_wells),
-                Cell::text(&m.message),
-            ],
-        );
-    }
-    frame
+    frame_of(mics)
 }
 
 /// The columns `names` of the table `file`, empty, each of the kind [`column_kind`] gives it.
@@ -410,6 +369,8 @@ pub fn read_typed(path: &Path) -> Result<Option<TypedTable>> {
         "cycles.csv" => typed::<Cycle>(table)?,
         "plan.csv" => typed::<Sequence>(table)?,
         "policy.csv" => typed::<PolicyRow>(table)?,
+        "shifts.csv" if has_record_columns::<ShiftRecord>(&table) => typed::<ShiftRecord>(table)?,
+        "mics.csv" if has_record_columns::<Mic>(&table) => typed::<Mic>(table)?,
         "matrix.csv" => typed_matrix::<f64>(path)?,
         "calls.csv" => typed_matrix::<Call>(path)?,
         _ => return Ok(None),

@@ -49,7 +49,7 @@ pub use dilution::{ladders_of, off_two_fold_grid, DilutionModel, MicCell, MicTes
 pub use ladder::{declared as declared_ladder, infer as infer_ladder, Ladder, Rung};
 pub use shifts::{compute_shifts, compute_shifts_with};
 pub use table::{
-    is_mic_table, mic_fields, mics_of_table, not_a_fits_table, read_mics, write_mics, MIC_COLUMNS,
+    is_mic_table, mics_of_table, not_a_fits_table, read_mics, write_mics, MIC_COLUMNS,
 };
 pub use wells::{mic_of_series, mics_from_wells, SeriesMic};
 

@@ -29,8 +29,8 @@
 //! (their ancestor isolates), on the metric's own (linear) scale; no fold-change threshold.
 //!
 //! The parts: `estimate` (what is compared: [`Metric`], [`Estimate`], [`read_estimates`]),
-//! `table` (`shifts.csv`: [`SHIFT_COLUMNS`], [`write_shifts`], [`read_shifts`]); this file pairs
-//! the lines, tests and calls.
+//! `table` (`shifts.csv`: [`SHIFT_COLUMNS`], [`write_shifts`], [`Shift::cells`]; read back by
+//! `output::tables::read_shifts`); this file pairs the lines, tests and calls.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;

@@ -921,7 +921,7 @@ fn shifts_tables_without_the_evidence_columns_still_read() {
         "shifts.csv",
         "resistant_line,drug,selected_with,log2_fc,call\nR1,B,A,-2,collateral_sensitive\n",
     );
-    let rows = collateral::shift::read_shifts(&old).unwrap();
+    let rows = collateral::output::tables::read_shifts(&old).unwrap();
     assert_eq!(rows.len(), 1);
     assert!(rows[0].evidence.is_empty());
     assert_eq!(rows[0].evidence_agreement(), None);
@@ -944,7 +944,7 @@ fn shifts_tables_without_the_evidence_columns_still_read() {
         "{text}"
     );
     let again = write(dir.path(), "again.csv", &text);
-    let read = collateral::shift::read_shifts(&again).unwrap();
+    let read = collateral::output::tables::read_shifts(&again).unwrap();
     // (NaN cells compare unequal: the fields that carry something are compared.)
     assert_eq!(read[0].evidence, rows[0].evidence);
     assert_eq!(
@@ -957,7 +957,7 @@ fn shifts_tables_without_the_evidence_columns_still_read() {
         "bad.csv",
         "resistant_line,drug,selected_with,log2_fc,call,evidence\nR1,B,A,-2,neutral,sensitivity: X [1]\n",
     );
-    let e = collateral::shift::read_shifts(&bad)
+    let e = collateral::output::tables::read_shifts(&bad)
         .unwrap_err()
         .to_string();
     assert!(

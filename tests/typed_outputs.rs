@@ -149,7 +149,7 @@ fn run_json_names_its_line_when_malformed_and_reads_back_to_its_own_bytes() {
 fn shifts_read_back_write_the_same_bytes() {
     let run = run_bundled("assays/maltas-wood-temporal/assay.toml");
     let path = run.path().join("shifts.csv");
-    let shifts = collateral::shift::read_shifts(&path).unwrap();
+    let shifts = collateral::output::tables::read_shifts(&path).unwrap();
     let settings = RunJson::read(&run.path().join("run.json"))
         .unwrap()
         .settings

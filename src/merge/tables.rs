@@ -3,6 +3,7 @@
 //! a fit left out marked.
 
 use super::*;
+use crate::output::record::read_records;
 
 /// The union of headers in first-seen order, `tail` columns (those present) moved to the end.
 pub(super) fn union_header(headers: &[Vec<String>], tail: &[&str]) -> Vec<String> {
@@ -390,7 +391,7 @@ impl MergedMics {
         let mut mics = Vec::new();
         let mut runs = Vec::new();
         for (run, f) in folders.iter().enumerate() {
-            for m in crate::mic::read_mics(&f.dir.join("mics.csv"))? {
+            for m in read_records::<crate::mic::Mic>(&f.dir.join("mics.csv"))? {
                 let key = (m.cell_line.clone(), m.drug.clone());
                 // A pair without a fit row has no duplicate to resolve: it is kept.
                 if owner.get(&key).is_none_or(|&kept| kept == run) {
@@ -409,21 +410,14 @@ impl MergedMics {
 
     /// The merged `mics.csv`: a run's columns, then [`RUN_COLUMN`].
     pub(super) fn write(&self, w: &mut dyn Write, folders: &[RunFolder]) -> Result<()> {
-        let io = |e: csv::Error| Error::io(Path::new("mics.csv"), "writing", e.into());
-        let mut out = csv::Writer::from_writer(w);
-        out.write_record(crate::mic::MIC_COLUMNS.iter().chain(&[RUN_COLUMN]))
-            .map_err(io)?;
-        for (m, &run) in self.mics.iter().zip(&self.runs) {
-            let fields = crate::mic::mic_fields(m);
-            out.write_record(
-                fields
-                    .iter()
-                    .map(String::as_str)
-                    .chain([folders[run].name.as_str()]),
-            )
-            .map_err(io)?;
-        }
-        out.flush()
+        let mut header: Vec<&str> = crate::mic::MIC_COLUMNS.to_vec();
+        header.push(RUN_COLUMN);
+        let rows = self.mics.iter().zip(&self.runs).map(|(m, &run)| {
+            let mut cells = m.cells();
+            cells.push(crate::text::Cell::text(&folders[run].name));
+            cells
+        });
+        crate::text::write_rows(w, &header, rows)
             .map_err(|e| Error::io(Path::new("mics.csv"), "writing", e))
     }
 }
@@ -431,6 +425,7 @@ impl MergedMics {
 #[cfg(test)]
 mod tests {
     use super::*;
+use crate::output::record::read_records;
 
     #[test]
     fn union_header_keeps_order_and_tail() {

@@ -7,6 +7,7 @@ use std::path::Path;
 use super::{Mic, MicQualifier};
 use crate::error::{Error, ErrorKind, Location, Problem, Result};
 use crate::table::{field, Table};
+use crate::text::Cell;
 
 /// Columns of `mics.csv`.
 pub const MIC_COLUMNS: [&str; 8] = [
@@ -22,26 +23,24 @@ pub const MIC_COLUMNS: [&str; 8] = [
 
 /// Writes `mics.csv`.
 pub fn write_mics(w: &mut dyn std::io::Write, mics: &[Mic]) -> std::io::Result<()> {
-    let mut out = csv::Writer::from_writer(w);
-    out.write_record(MIC_COLUMNS)?;
-    for m in mics {
-        out.write_record(mic_fields(m))?;
-    }
-    out.flush()
+    crate::text::write_rows(w, &MIC_COLUMNS, mics.iter().map(Mic::cells))
 }
 
-/// One `mics.csv` row's fields, in [`MIC_COLUMNS`] order (`collateral merge` adds its `run`).
-pub fn mic_fields(m: &Mic) -> [String; 8] {
-    [
-        m.cell_line.clone(),
-        m.drug.clone(),
-        m.replicate.clone(),
-        crate::text::format_number(m.mic),
-        m.qualifier.symbol().to_string(),
-        m.n_concentrations.to_string(),
-        m.skipped_wells.to_string(),
-        m.message.clone(),
-    ]
+impl Mic {
+    /// The row's cells, in the order of [`MIC_COLUMNS`]: what `mics.csv` writes (`collateral
+    /// merge` adds its `run`) and its typed frame holds (`output::tables` reads them back).
+    pub fn cells(&self) -> Vec<Cell<'_>> {
+        vec![
+            Cell::text(&self.cell_line),
+            Cell::text(&self.drug),
+            Cell::text(&self.replicate),
+            Cell::Number(self.mic),
+            Cell::text(self.qualifier.symbol()),
+            Cell::count(self.n_concentrations),
+            Cell::count(self.skipped_wells),
+            Cell::text(&self.message),
+        ]
+    }
 }
 
 /// Whether a table is a MIC table (it has a `mic` column) rather than a fits table.

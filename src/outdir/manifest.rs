@@ -24,14 +24,14 @@ pub(super) fn read_manifest(path: &Path) -> (Vec<String>, Vec<Problem>) {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return (Vec::new(), Vec::new()),
         Err(e) => return warn(format!("cannot be read ({e}); {keep}")),
     };
-    let value: serde_json::Value = match serde_json::from_str(&text) {
+    let head: ManifestHead = match serde_json::from_str(&text) {
         Ok(v) => v,
         Err(e) => return warn(format!("is not valid JSON ({e}); {keep}")),
     };
-    if value.get("tool").and_then(|t| t.as_str()) != Some("collateral") {
+    if !head.is_ours() {
         return warn(format!("was not written by collateral; {keep}"));
     }
-    let entries = match value.get(MANIFEST_KEY).map(manifest_entries) {
+    let entries = match head.entries() {
         None => {
             return warn(format!(
                 "lists no files (`{MANIFEST_KEY}`; written by an older collateral); {keep}"
@@ -57,6 +57,35 @@ pub(super) fn read_manifest(path: &Path) -> (Vec<String>, Vec<Problem>) {
         })
         .collect();
     (safe, problems)
+}
+
+/// The keys of a `run.json` the output folder reads: the tool that wrote it and the files it
+/// lists. Every other key is the run's record (`output::run_json::RunJson`), kept as written.
+#[derive(serde::Deserialize)]
+pub(super) struct ManifestHead {
+    /// `collateral` in a record of ours.
+    #[serde(default)]
+    tool: Option<serde_json::Value>,
+    /// The files the run wrote ([`MANIFEST_KEY`]).
+    #[serde(default, rename = "manifest")]
+    manifest: Option<serde_json::Value>,
+}
+
+impl ManifestHead {
+    /// The head of a `run.json` already parsed; `None` when it is not a JSON object.
+    pub(super) fn of(value: &serde_json::Value) -> Option<ManifestHead> {
+        serde::Deserialize::deserialize(value).ok()
+    }
+
+    /// Whether collateral wrote the record.
+    pub(super) fn is_ours(&self) -> bool {
+        self.tool.as_ref().and_then(serde_json::Value::as_str) == Some("collateral")
+    }
+
+    /// The listed files, or why the list is not one; `None` when the record has none.
+    pub(super) fn entries(&self) -> Option<std::result::Result<Vec<String>, String>> {
+        self.manifest.as_ref().map(manifest_entries)
+    }
 }
 
 /// The strings of a manifest value, or why it is not a list of strings.

@@ -8,7 +8,7 @@ use std::sync::{Mutex, MutexGuard};
 
 use super::lock::{sys, Liveness, Lock};
 use super::manifest::{
-    is_real_folder, manifest_entries, read_manifest, remove_listed_file, safe_manifest_path,
+    is_real_folder, read_manifest, remove_listed_file, safe_manifest_path, ManifestHead,
     Removal,
 };
 use super::{MANIFEST_FILE, MANIFEST_KEY, PAUSE_VAR, STAGING_PREFIX};
@@ -173,10 +173,10 @@ impl Staging {
         let Ok(mut value) = serde_json::from_str::<serde_json::Value>(&text) else {
             return Ok(());
         };
-        if value.get("tool").and_then(|t| t.as_str()) != Some("collateral") {
+        let Some(head) = ManifestHead::of(&value).filter(ManifestHead::is_ours) else {
             return Ok(());
-        }
-        let Some(Ok(old)) = value.get(MANIFEST_KEY).map(manifest_entries) else {
+        };
+        let Some(Ok(old)) = head.entries() else {
             return Ok(());
         };
         let old: Vec<String> = old

@@ -146,6 +146,11 @@ pub struct Column {
     index: usize,
 }
 
+impl Column {
+    /// A column the table lacks (one a reader does without): its cells read as empty.
+    pub const ABSENT: Column = Column { index: usize::MAX };
+}
+
 /// One of a run's tables, read whole, with its header.
 #[derive(Debug, Clone)]
 pub struct OutputTable {

@@ -29,6 +29,9 @@ pub trait Record: Sized {
     const FILE: &'static str;
     /// The table's columns, in order: the one list its writer, reader and frame use.
     const COLUMNS: &'static [&'static str];
+    /// Columns of [`Record::COLUMNS`] a table may lack (written by an older version, or by
+    /// another tool): they read as empty cells. Every other column must be there.
+    const OPTIONAL: &'static [&'static str] = &[];
 
     /// The row's cells, one per column of [`Record::COLUMNS`], in order; `index` is the row's
     /// 0-based place in the table (for tables that number their rows).
@@ -47,8 +50,9 @@ pub fn write_records<R: Record>(w: &mut dyn Write, rows: &[R]) -> std::io::Resul
     )
 }
 
-/// Reads the table at `path` into its rows: every column of [`Record::COLUMNS`] must be there
-/// (a missing one is an error naming the file and column), every cell what its column holds
+/// Reads the table at `path` into its rows: every column of [`Record::COLUMNS`] but the
+/// [`Record::OPTIONAL`] ones must be there (a missing one is an error naming the file and
+/// column), every cell what its column holds
 /// (a malformed one is an error naming the file, line and column; all are reported together).
 pub fn read_records<R: Record>(path: &Path) -> Result<Vec<R>> {
     records_of(OutputTable::read(path)?)
@@ -63,11 +67,28 @@ pub fn read_optional_records<R: Record>(path: &Path) -> Result<Option<Vec<R>>> {
 
 /// The rows of a table already read.
 pub fn records_of<R: Record>(table: OutputTable) -> Result<Vec<R>> {
-    let columns = R::COLUMNS
-        .iter()
-        .map(|c| table.column(c))
-        .collect::<Result<Vec<Column>>>()?;
+    let columns = record_columns::<R>(&table)?;
     table.rows(|row| R::read(&mut Fields::new(row, &columns)))
+}
+
+/// The columns of `R` in `table`, in the order of [`Record::COLUMNS`]: an absent
+/// [`Record::OPTIONAL`] one is [`Column::ABSENT`], any other absent one an error naming the
+/// file and column.
+pub fn record_columns<R: Record>(table: &OutputTable) -> Result<Vec<Column>> {
+    R::COLUMNS
+        .iter()
+        .map(|c| match table.optional_column(c) {
+            Some(column) => Ok(column),
+            None if R::OPTIONAL.contains(c) => Ok(Column::ABSENT),
+            None => table.column(c),
+        })
+        .collect()
+}
+
+/// Whether `table` has exactly the columns of `R`, in order (not a merged table's, which adds
+/// columns of its own after them).
+pub fn has_record_columns<R: Record>(table: &OutputTable) -> bool {
+    table.header.iter().map(String::as_str).eq(R::COLUMNS.iter().copied())
 }
 
 /// The cells of one row being read, taken one after another in the order of the columns it

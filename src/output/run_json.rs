@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::assay::Settings;
+use crate::evidence::EvidenceSettings;
 use crate::error::{Error, Location, Result};
 use crate::mic::{DilutionModel, MicSettings};
 use crate::plan::PlanSettings;
@@ -99,6 +100,9 @@ pub struct RunSettings {
     /// Reading MICs (metric mic or `[mic]` only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mic: Option<MicSettings>,
+    /// The published relations the run matched its drugs against (absent: the defaults).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub evidence: Option<EvidenceSettings>,
     /// Every other section, as written.
     #[serde(flatten)]
     pub other: Map<String, Value>,

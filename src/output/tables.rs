@@ -9,7 +9,7 @@ use std::io::Write;
 use std::path::Path;
 
 use super::read::{Column, OutputTable};
-use super::record::{named, optional, write_rows, Cell, Fields, Record};
+use super::record::{named, optional, read_records, write_rows, Cell, Fields, Record};
 use crate::error::Result;
 use crate::fit::{CurveFit, Model, Plateaus, RobustLoss, FITS_COLUMNS};
 use crate::growth::dip::{DipWell, DIP_RATE_COLUMNS};
@@ -20,7 +20,8 @@ use crate::lineage::{
 use crate::network::{Cycle, Matrix};
 use crate::plan::{PolicyRow, Scores, Sequence, PLAN_COLUMNS, POLICY_COLUMNS};
 use crate::plate::WellPos;
-use crate::shift::{Bound, Call};
+use crate::mic::{Mic, MIC_COLUMNS};
+use crate::shift::{Bound, Call, Metric, Shift, SHIFT_COLUMNS};
 use crate::wells::Role;
 
 impl Record for Likelihood {
@@ -630,3 +631,143 @@ macro_rules! named_by_words {
 }
 
 named_by_words!(Model, Plateaus, RobustLoss);
+
+/// One row of `shifts.csv`: the [`Shift`] that wrote it and the `tau` it was called with (a
+/// setting the table repeats on every row; NaN when a table lacks it).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ShiftRecord {
+    /// The comparison.
+    pub shift: Shift,
+    /// The call threshold written beside it.
+    pub tau: f64,
+}
+
+/// The columns a `shifts.csv` needs: what a planner, the figures and the report read a
+/// comparison by (a table made by another tool may have only these).
+pub const SHIFT_REQUIRED: [&str; 5] = ["resistant_line", "drug", "selected_with", "log2_fc", "call"];
+
+/// Every column of [`SHIFT_COLUMNS`] but [`SHIFT_REQUIRED`], as `'static` for
+/// [`Record::OPTIONAL`].
+const SHIFT_OPTIONAL: [&str; 17] = {
+    let mut out = [""; 17];
+    let (mut i, mut k) = (0, 0);
+    while i < SHIFT_COLUMNS.len() {
+        let mut required = false;
+        let mut j = 0;
+        while j < SHIFT_REQUIRED.len() {
+            if const_eq(SHIFT_COLUMNS[i], SHIFT_REQUIRED[j]) {
+                required = true;
+            }
+            j += 1;
+        }
+        if !required {
+            out[k] = SHIFT_COLUMNS[i];
+            k += 1;
+        }
+        i += 1;
+    }
+    out
+};
+
+/// `a == b` in a constant.
+const fn const_eq(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut i = 0;
+    while i < a.len() {
+        if a[i] != b[i] {
+            return false;
+        }
+        i += 1;
+    }
+    true
+}
+
+impl Record for ShiftRecord {
+    const FILE: &'static str = "shifts.csv";
+    const COLUMNS: &'static [&'static str] = &SHIFT_COLUMNS;
+    const OPTIONAL: &'static [&'static str] = &SHIFT_OPTIONAL;
+
+    fn cells(&self, _: usize) -> Vec<Cell<'_>> {
+        self.shift.cells(self.tau)
+    }
+
+    fn read(f: &mut Fields) -> Result<ShiftRecord> {
+        let (resistant_line, parental_line, drug, selected_with) =
+            (f.text(), f.text(), f.text(), f.text());
+        // A table without metrics compared IC50s (the first version of the contract).
+        let metric = f.optional()?.unwrap_or(Metric::Ic50);
+        let (log2_fc, log2_fc_qualifier) = (f.number()?, f.optional()?);
+        let (ci_low, ci_high, p_value, q_value) =
+            (f.number()?, f.number()?, f.number()?, f.number()?);
+        let (call, replicate) = (f.named()?, f.text());
+        let (value_resistant, qualifier_resistant) = (f.number()?, f.optional()?);
+        let (value_parental, qualifier_parental) = (f.number()?, f.optional()?);
+        let (reason, tau, ec50_f_test_p) = (f.text(), f.number()?, f.number()?);
+        let evidence = crate::evidence::parse_reported(&f.text()).map_err(|m| f.invalid(&m))?;
+        // `evidence_agreement` follows from the evidence and the call.
+        let _agreement = f.text();
+        Ok(ShiftRecord {
+            shift: Shift {
+                resistant_line,
+                replicate,
+                parental_line,
+                drug,
+                selected_with,
+                metric,
+                log2_fc,
+                log2_fc_qualifier,
+                ci_low,
+                ci_high,
+                p_value,
+                q_value,
+                call,
+                value_resistant,
+                qualifier_resistant,
+                value_parental,
+                qualifier_parental,
+                reason,
+                ec50_f_test_p,
+                evidence,
+            },
+            tau,
+        })
+    }
+}
+
+/// Reads a `shifts.csv` back (this tool's, or one with at least [`SHIFT_REQUIRED`]) into the
+/// rows that wrote it; columns it lacks are empty, NaN or `None`. A missing required column is
+/// an error naming the file and column, a malformed cell one naming its file, line and column
+/// (all are reported together).
+pub fn read_shifts(path: &Path) -> Result<Vec<Shift>> {
+    Ok(read_records::<ShiftRecord>(path)?
+        .into_iter()
+        .map(|r| r.shift)
+        .collect())
+}
+
+impl Record for Mic {
+    const FILE: &'static str = "mics.csv";
+    const COLUMNS: &'static [&'static str] = &MIC_COLUMNS;
+
+    fn cells(&self, _: usize) -> Vec<Cell<'_>> {
+        Mic::cells(self)
+    }
+
+    fn read(f: &mut Fields) -> Result<Mic> {
+        Ok(Mic {
+            cell_line: f.text(),
+            drug: f.text(),
+            replicate: f.text(),
+            mic: f.number()?,
+            qualifier: f.named()?,
+            n_concentrations: f.count()?,
+            skipped_wells: f.count()?,
+            message: f.text(),
+            // Not a column of `mics.csv`: batches come from a MIC table read as input.
+            batch: String::new(),
+        })
+    }
+}

@@ -217,7 +217,7 @@ fn curve_of(top: f64, bottom: f64, ec50: f64, hill: f64) -> Option<crate::fit::C
     })
 }
 
-/// One `shifts.csv` row: the [`Shift`] that wrote it (read back by [`crate::shift::read_shifts`];
+/// One `shifts.csv` row: the [`Shift`] that wrote it (read back by [`crate::output::tables::read_shifts`];
 /// its fields are the row's, through `Deref`) and its cells as written, for the report's table.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ShiftRow {
@@ -696,7 +696,7 @@ fn read_shift_rows(path: &Path) -> Result<(Vec<String>, Vec<ShiftRow>)> {
             t.column(name)?;
         }
     }
-    let shifts = crate::shift::read_shifts(path)?;
+    let shifts = crate::output::tables::read_shifts(path)?;
     let columns = t.header.to_vec();
     let cells = t.rows(|r| Ok(cells_of(r)))?;
     let rows = shifts

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use super::{escape, link, table};
-use crate::evidence::{Agreement, Direction, Evidence, EvidenceSettings, RelationKind, Reported};
+use crate::evidence::{Agreement, Direction, Evidence, RelationKind, Reported};
 use crate::plot::data::{RunData, ShiftRow};
 
 /// Columns of the section's table.
@@ -28,10 +28,7 @@ const COLUMNS: [&str; 11] = [
 /// with its drug aliases, to name each relation as the tables write it; `None` when they cannot
 /// be loaded from here (the rows then name the pair and the kind of relation only).
 fn run_evidence(data: &RunData) -> Option<(Evidence, BTreeMap<String, String>)> {
-    let settings: EvidenceSettings = match data.run.settings.other.get("evidence") {
-        Some(v) => serde_json::from_value(v.clone()).ok()?,
-        None => EvidenceSettings::default(),
-    };
+    let settings = data.run.settings.evidence.clone().unwrap_or_default();
     let evidence = settings.load().ok()?;
     Some((evidence, settings.drug_aliases))
 }

@@ -174,7 +174,7 @@ pub fn plan_folder(
             let estimates = crate::shift::read_estimates(&run_dir.join("fits.csv"), metric)?;
             compute_shifts(&estimates, &lines, &s.check()?)
         }
-        None => crate::shift::read_shifts(&run_dir.join("shifts.csv"))?,
+        None => crate::output::tables::read_shifts(&run_dir.join("shifts.csv"))?,
     };
     // Shifts recomputed here, or read from a table written before the evidence columns, are
     // marked with the bundled evidence; a run's own marks (its `[evidence]` files, its
