@@ -15,10 +15,9 @@ use crate::growth::dip::DipWell;
 use crate::lineage::{Likelihood, Stability};
 use crate::network::{Cycle, Matrix};
 use crate::output::read::OutputTable;
-use crate::output::record::{has_record_columns, records_of, write_records, Cell, Record};
+use crate::output::record::{has_only_record_columns, records_of, write_records, Cell, Record};
 use crate::output::tables::{
-    ShiftRecord,
-    matrix_rows, read_matrix, write_matrix, MatrixValue, ReplicateFit, Trajectory,
+    matrix_rows, read_matrix, write_matrix, MatrixValue, ReplicateFit, ShiftRecord, Trajectory,
 };
 use crate::output::QcRow;
 use crate::output::WELL_COLUMNS;
@@ -369,8 +368,10 @@ pub fn read_typed(path: &Path) -> Result<Option<TypedTable>> {
         "cycles.csv" => typed::<Cycle>(table)?,
         "plan.csv" => typed::<Sequence>(table)?,
         "policy.csv" => typed::<PolicyRow>(table)?,
-        "shifts.csv" if has_record_columns::<ShiftRecord>(&table) => typed::<ShiftRecord>(table)?,
-        "mics.csv" if has_record_columns::<Mic>(&table) => typed::<Mic>(table)?,
+        "shifts.csv" if has_only_record_columns::<ShiftRecord>(&table) => {
+            typed::<ShiftRecord>(table)?
+        }
+        "mics.csv" if has_only_record_columns::<Mic>(&table) => typed::<Mic>(table)?,
         "matrix.csv" => typed_matrix::<f64>(path)?,
         "calls.csv" => typed_matrix::<Call>(path)?,
         _ => return Ok(None),

@@ -8,8 +8,7 @@ use std::sync::{Mutex, MutexGuard};
 
 use super::lock::{sys, Liveness, Lock};
 use super::manifest::{
-    is_real_folder, read_manifest, remove_listed_file, safe_manifest_path, ManifestHead,
-    Removal,
+    is_real_folder, read_manifest, remove_listed_file, safe_manifest_path, ManifestHead, Removal,
 };
 use super::{MANIFEST_FILE, MANIFEST_KEY, PAUSE_VAR, STAGING_PREFIX};
 use crate::error::{Error, Location, Problem, Result};

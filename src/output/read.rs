@@ -323,6 +323,17 @@ impl OutputRow {
         (Arc::clone(&self.header), self.record.clone())
     }
 
+    /// The error of a cell whose text its column's own parser rejected, saying why.
+    pub fn rejected(&self, column: Column, why: &str) -> Error {
+        Error::input(
+            Location::file(&*self.path).at_line(self.line()),
+            format!(
+                "`{}`: {why}",
+                self.header.get(column.index).map_or("", String::as_str)
+            ),
+        )
+    }
+
     /// The error of a cell that is not what its column holds.
     pub fn bad(&self, column: Column, expected: &str) -> Error {
         Error::input(

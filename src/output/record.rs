@@ -85,10 +85,13 @@ pub fn record_columns<R: Record>(table: &OutputTable) -> Result<Vec<Column>> {
         .collect()
 }
 
-/// Whether `table` has exactly the columns of `R`, in order (not a merged table's, which adds
-/// columns of its own after them).
-pub fn has_record_columns<R: Record>(table: &OutputTable) -> bool {
-    table.header.iter().map(String::as_str).eq(R::COLUMNS.iter().copied())
+/// Whether every column of `table` is one of `R`'s (not so in a merged table, which adds
+/// columns of its own after them): its rows read as `R` hold every cell of the table.
+pub fn has_only_record_columns<R: Record>(table: &OutputTable) -> bool {
+    table
+        .header
+        .iter()
+        .all(|h| R::COLUMNS.contains(&h.as_str()))
 }
 
 /// The cells of one row being read, taken one after another in the order of the columns it
@@ -117,6 +120,11 @@ impl<'r> Fields<'r> {
     /// The error of the cell taken last: it is not `expected`.
     pub fn invalid(&self, expected: &str) -> crate::error::Error {
         self.row.bad(self.columns[self.next - 1], expected)
+    }
+
+    /// The error of the cell taken last: its column's parser rejected it, saying `why`.
+    pub fn rejected(&self, why: &str) -> crate::error::Error {
+        self.row.rejected(self.columns[self.next - 1], why)
     }
 
     /// The next column.

@@ -12,8 +12,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::assay::Settings;
-use crate::evidence::EvidenceSettings;
 use crate::error::{Error, Location, Result};
+use crate::evidence::EvidenceSettings;
 use crate::mic::{DilutionModel, MicSettings};
 use crate::plan::PlanSettings;
 use crate::qc::QcSettings;

@@ -17,10 +17,10 @@ use crate::lineage::{
     Course, Likelihood, Stability, TrajectoryPoint, LIKELIHOOD_COLUMNS, STABILITY_COLUMNS,
     TRAJECTORY_COLUMNS,
 };
+use crate::mic::{Mic, MIC_COLUMNS};
 use crate::network::{Cycle, Matrix};
 use crate::plan::{PolicyRow, Scores, Sequence, PLAN_COLUMNS, POLICY_COLUMNS};
 use crate::plate::WellPos;
-use crate::mic::{Mic, MIC_COLUMNS};
 use crate::shift::{Bound, Call, Metric, Shift, SHIFT_COLUMNS};
 use crate::wells::Role;
 
@@ -644,7 +644,8 @@ pub struct ShiftRecord {
 
 /// The columns a `shifts.csv` needs: what a planner, the figures and the report read a
 /// comparison by (a table made by another tool may have only these).
-pub const SHIFT_REQUIRED: [&str; 5] = ["resistant_line", "drug", "selected_with", "log2_fc", "call"];
+pub const SHIFT_REQUIRED: [&str; 5] =
+    ["resistant_line", "drug", "selected_with", "log2_fc", "call"];
 
 /// Every column of [`SHIFT_COLUMNS`] but [`SHIFT_REQUIRED`], as `'static` for
 /// [`Record::OPTIONAL`].
@@ -706,7 +707,7 @@ impl Record for ShiftRecord {
         let (value_resistant, qualifier_resistant) = (f.number()?, f.optional()?);
         let (value_parental, qualifier_parental) = (f.number()?, f.optional()?);
         let (reason, tau, ec50_f_test_p) = (f.text(), f.number()?, f.number()?);
-        let evidence = crate::evidence::parse_reported(&f.text()).map_err(|m| f.invalid(&m))?;
+        let evidence = crate::evidence::parse_reported(&f.text()).map_err(|m| f.rejected(&m))?;
         // `evidence_agreement` follows from the evidence and the call.
         let _agreement = f.text();
         Ok(ShiftRecord {

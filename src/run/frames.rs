@@ -131,7 +131,7 @@ mod tests {
 
     /// Per typed table: the column taken out, and a column with the cell put into its first row
     /// (neither of which its type accepts).
-    const BROKEN: [(&str, &str, &str, &str); 12] = [
+    const BROKEN: [(&str, &str, &str, &str); 14] = [
         ("qc.csv", "verdict", "z_prime", "high"),
         ("fits.csv", "ic50", "status", "fine"),
         ("fits_by_replicate.csv", "replicate", "n_points", "1.5"),
@@ -142,6 +142,8 @@ mod tests {
         ("cycles.csv", "cycle", "sum_log2_fc", "x"),
         ("plan.csv", "scorable", "scorable", "yes"),
         ("policy.csv", "support", "time", "soon"),
+        ("shifts.csv", "call", "metric", "potency"),
+        ("mics.csv", "mic_qualifier", "n_concentrations", "1.5"),
         ("matrix.csv", "resistant_line", "", "strong"),
         ("calls.csv", "resistant_line", "", "maybe"),
     ];

@@ -60,9 +60,11 @@ pub fn write_shifts_with(
         &header,
         rows.iter().enumerate().map(|(i, r)| {
             let mut cells = r.cells(settings.tau);
-            cells.extend(extra.iter().map(|(_, values)| {
-                Cell::text(values.get(i).map_or("", String::as_str))
-            }));
+            cells.extend(
+                extra
+                    .iter()
+                    .map(|(_, values)| Cell::text(values.get(i).map_or("", String::as_str))),
+            );
             cells
         }),
     )
