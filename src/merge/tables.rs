@@ -3,7 +3,10 @@
 //! a fit left out marked.
 
 use super::*;
+use crate::output::read::{flag_cell, named_cell, optional_named_cell};
 use crate::output::record::read_records;
+use crate::qc::Verdict;
+use crate::wells::Role;
 
 /// The union of headers in first-seen order, `tail` columns (those present) moved to the end.
 pub(super) fn union_header(headers: &[Vec<String>], tail: &[&str]) -> Vec<String> {
@@ -139,7 +142,7 @@ pub(super) fn write_wells(
         let mut t = Table::from_bytes(&bytes, &path)?;
         let map = column_map(&header, &plates.wells_headers[run]);
         let mut rec = csv::StringRecord::new();
-        while t.next_row(&mut rec)?.is_some() {
+        while let Some(at) = t.next_row(&mut rec)? {
             cells.clear();
             cells.extend(
                 map.iter()
@@ -150,18 +153,16 @@ pub(super) fn write_wells(
             if let Some(c) = h_plate {
                 cells[c] = plates.name(&f.name, &cells[c]);
             }
-            let (line, drug, role) = (
-                get(h_line, &cells),
-                get(h_drug, &cells),
-                get(h_role, &cells),
-            );
-            let excluded = get(h_excluded, &cells) == "true";
-            if role == "sample" && !excluded {
+            let (line, drug) = (get(h_line, &cells), get(h_drug, &cells));
+            let typed = WellCells::of(&cells, h_role, h_excluded, || t.at(at))?;
+            let mut excluded = typed.excluded;
+            if typed.role == Some(Role::Sample) && !typed.excluded {
                 if let Some(&kept) = owner.get(&(line.clone(), drug.clone())) {
                     if kept != run {
                         if let (Some(e), Some(r)) = (h_excluded, h_reason) {
-                            cells[e] = "true".into();
+                            cells[e] = FLAG_TRUE.into();
                             cells[r] = superseded_reason(&line, &drug, &folders[kept].name);
+                            excluded = true;
                             counts.superseded += 1;
                         }
                     }
@@ -169,7 +170,8 @@ pub(super) fn write_wells(
             }
             counts.wells += 1;
             counts.plates.insert(get(h_plate, &cells));
-            *counts.by_role.entry(role.clone()).or_default() += 1;
+            let role = typed.role.map_or("", |r| r.as_str());
+            *counts.by_role.entry(role.to_string()).or_default() += 1;
             if !line.is_empty() {
                 counts.cell_lines.insert(line);
             }
@@ -177,10 +179,12 @@ pub(super) fn write_wells(
                 counts.drugs.insert(drug);
             }
             let signal = get(h_signal, &cells);
-            if role != "empty" && !signal.trim().parse::<f64>().is_ok_and(f64::is_finite) {
+            if typed.role != Some(Role::Empty)
+                && !signal.trim().parse::<f64>().is_ok_and(f64::is_finite)
+            {
                 counts.flagged += 1;
             }
-            if get(h_excluded, &cells) == "true" {
+            if excluded {
                 counts.excluded += 1;
             }
             out.write_record(cells.iter().map(String::as_str).chain([f.name.as_str()]))
@@ -237,7 +241,7 @@ pub(super) fn write_dip_rates(
         let mut t = Table::from_bytes(bytes, path)?;
         let map = column_map(&header, own);
         let mut rec = csv::StringRecord::new();
-        while t.next_row(&mut rec)?.is_some() {
+        while let Some(at) = t.next_row(&mut rec)? {
             cells.clear();
             cells.extend(
                 map.iter()
@@ -248,11 +252,12 @@ pub(super) fn write_dip_rates(
             }
             let get = |c: Option<usize>| c.map_or("", |c| cells[c].as_str());
             let key = (get(h_line).to_string(), get(h_drug).to_string());
-            let superseded = get(h_role) == "sample"
-                && get(h_excluded) != "true"
+            let typed = WellCells::of(&cells, h_role, h_excluded, || t.at(at))?;
+            let superseded = typed.role == Some(Role::Sample)
+                && !typed.excluded
                 && owner.get(&key).is_some_and(|&kept| kept != *run);
             if let (true, Some(e), Some(r)) = (superseded, h_excluded, h_reason) {
-                cells[e] = "true".into();
+                cells[e] = FLAG_TRUE.into();
                 let note = superseded_reason(&key.0, &key.1, &folders[owner[&key]].name);
                 // The run's own notes (reads not numeric, ...) stay after it.
                 cells[r] = if cells[r].is_empty() {
@@ -268,6 +273,38 @@ pub(super) fn write_dip_rates(
     out.flush()
         .map_err(|e| Error::io(Path::new(DIP_RATES), "writing", e))
 }
+
+/// The cells of a `wells.csv` or `dip_rates.csv` row the merge decides on, typed: a malformed
+/// one is an error naming its file, line and column.
+struct WellCells {
+    /// The well's role (`None` when the table has no `role` column).
+    role: Option<Role>,
+    /// Whether the run excluded the well.
+    excluded: bool,
+}
+
+impl WellCells {
+    /// The typed cells of `cells`, whose row is at `at`.
+    fn of(
+        cells: &[String],
+        role: Option<usize>,
+        excluded: Option<usize>,
+        at: impl Fn() -> Location,
+    ) -> Result<WellCells> {
+        Ok(WellCells {
+            role: role
+                .map(|c| named_cell::<Role>(&cells[c], at(), "role"))
+                .transpose()?,
+            excluded: match excluded {
+                Some(c) => flag_cell(&cells[c], at(), "excluded")?,
+                None => false,
+            },
+        })
+    }
+}
+
+/// How the per-well tables write an excluded well's flag.
+const FLAG_TRUE: &str = "true";
 
 /// Counts over the merged `qc.csv`, for `run.json`.
 #[derive(Default)]
@@ -299,7 +336,7 @@ pub(super) fn write_qc(
         let mut t = Table::from_bytes(&bytes, &path)?;
         let map = column_map(&header, &plates.qc_headers[run]);
         let mut rec = csv::StringRecord::new();
-        while t.next_row(&mut rec)?.is_some() {
+        while let Some(at) = t.next_row(&mut rec)? {
             let mut cells: Vec<String> = map
                 .iter()
                 .map(|i| i.and_then(|i| rec.get(i)).unwrap_or_default().to_string())
@@ -310,10 +347,14 @@ pub(super) fn write_qc(
             counts.rows += 1;
             let unit = h_line.is_some_and(|c| !cells[c].is_empty());
             let verdict = h_verdict.map_or("", |c| cells[c].as_str());
-            if let Some(i) = ["pass", "warn", "fail"].iter().position(|v| *v == verdict) {
-                if unit {
-                    counts.verdicts[i] += 1;
-                }
+            let verdict: Option<Verdict> = optional_named_cell(verdict, t.at(at), "verdict")?;
+            if let (Some(v), true) = (verdict, unit) {
+                let i = match v {
+                    Verdict::Pass => 0,
+                    Verdict::Warn => 1,
+                    Verdict::Fail => 2,
+                };
+                counts.verdicts[i] += 1;
             }
             out.write_record(cells.iter().map(String::as_str).chain([f.name.as_str()]))
                 .map_err(io)?;

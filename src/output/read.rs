@@ -347,6 +347,39 @@ impl OutputRow {
     }
 }
 
+/// A cell of a table streamed row by row ([`crate::table::Table`], for tables too large to
+/// hold, such as `wells.csv`) as one of `T`'s names; anything else is an error at `at` (the
+/// file and line) naming the column.
+pub fn named_cell<T: Named>(text: &str, at: Location, column: &str) -> Result<T> {
+    T::from_written(text).ok_or_else(|| {
+        Error::input(
+            at,
+            format!("`{column}` is `{text}`; expected {}", T::choices()),
+        )
+    })
+}
+
+/// [`named_cell`] of a cell that may be empty (`None`).
+pub fn optional_named_cell<T: Named>(text: &str, at: Location, column: &str) -> Result<Option<T>> {
+    match text.trim() {
+        "" => Ok(None),
+        _ => named_cell(text, at, column).map(Some),
+    }
+}
+
+/// A `true`/`false` cell of a streamed table; anything else is an error at `at` naming the
+/// column.
+pub fn flag_cell(text: &str, at: Location, column: &str) -> Result<bool> {
+    match text.trim() {
+        "true" => Ok(true),
+        "false" => Ok(false),
+        _ => Err(Error::input(
+            at,
+            format!("`{column}` is `{text}`; expected true or false"),
+        )),
+    }
+}
+
 /// A table that cannot be read, located at its file and line.
 pub fn csv_error(path: &Path, e: csv::Error) -> Error {
     let line = e.position().map(|p| p.line());
