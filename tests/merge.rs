@@ -307,6 +307,40 @@ fn merging_one_run_reproduces_its_comparison() {
     }
 }
 
+/// The cells the merge decides on (a well's role and exclusion, a plate's verdict) are read as
+/// what their columns hold: a malformed one is an error naming its file, line and column.
+#[test]
+fn a_malformed_cell_the_merge_decides_on_names_its_file_line_and_column() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let a = simulate(dir, "A", 1, 3);
+    run(dir, &a, "runs/A");
+    for (file, column, bad) in [
+        ("wells.csv", "role", "sampel"),
+        ("wells.csv", "excluded", "yes"),
+        ("qc.csv", "verdict", "fine"),
+    ] {
+        let path = dir.join("runs/A").join(file);
+        let original = std::fs::read(&path).unwrap();
+        let mut first = true;
+        rewrite_csv(&path, |h, v| {
+            if h == column && std::mem::take(&mut first) {
+                bad.to_string()
+            } else {
+                v.to_string()
+            }
+        });
+        let out = merge(dir, &["runs/A", "-o", "m", "--no-figures"]).code(1);
+        let err = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
+        assert!(
+            err.contains(&format!("{file}:2")) && err.contains(&format!("`{column}` is `{bad}`")),
+            "{file} with {column} = {bad}: {err}"
+        );
+        std::fs::write(&path, original).unwrap();
+    }
+    merge(dir, &["runs/A", "-o", "m", "--no-figures"]).success();
+}
+
 /// Two batches that both screened the parental line: week 2 rescreens it.
 fn two_batches_sharing_the_parental_line(dir: &Path) {
     let a = simulate(dir, "week1", 1, 3);
