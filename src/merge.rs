@@ -39,6 +39,7 @@ use std::time::Instant;
 
 use crate::assay::Assay;
 use crate::error::{Error, ErrorKind, Location, Problem, Result};
+use crate::fit::FitStatus;
 use crate::lines::{CellLine, LinesTable};
 use crate::outdir::Staging;
 use crate::run::input_record;
@@ -370,13 +371,13 @@ fn stage_tables(
 fn curve_counts(fits: &Fits, owner: &BTreeMap<Key, usize>) -> [usize; 4] {
     let mut curves = [0usize; 4];
     for row in fits.chosen(owner) {
-        let status = fits.cell(row, "status");
-        if let Some(i) = ["ok", "flat", "insufficient_data", "failed"]
-            .iter()
-            .position(|s| *s == status)
-        {
-            curves[i] += 1;
-        }
+        let i = match row.status {
+            FitStatus::Ok => 0,
+            FitStatus::Flat => 1,
+            FitStatus::InsufficientData => 2,
+            FitStatus::Failed => 3,
+        };
+        curves[i] += 1;
     }
     curves
 }

@@ -2,6 +2,7 @@
 //! estimates the merged comparison is computed from.
 
 use super::*;
+use crate::output::read::named_cell;
 
 /// A (cell line, drug) pair.
 pub(super) type Key = (String, String);
@@ -13,6 +14,8 @@ pub(super) struct FitRow {
     pub(super) replicate: String,
     pub(super) run: usize,
     pub(super) line: u64,
+    /// How its fit ended.
+    pub(super) status: crate::fit::FitStatus,
     pub(super) record: csv::StringRecord,
 }
 
@@ -52,6 +55,7 @@ impl Fits {
             } else {
                 None
             };
+            let c_status = t.require("status")?;
             check_no_run_column(&t)?;
             fits.headers.push(t.headers.clone());
             let mut seen: BTreeMap<(Key, String), u64> = BTreeMap::new();
@@ -62,6 +66,14 @@ impl Fits {
                     field(&rec, Some(c_drug)).to_string(),
                 );
                 let replicate = field(&rec, c_rep).to_string();
+                let status = field(&rec, Some(c_status));
+                let status = match named_cell(status, t.at(line), "status") {
+                    Ok(status) => status,
+                    Err(e) => {
+                        problems.extend(e.problems_found().iter().cloned());
+                        continue;
+                    }
+                };
                 if let Some(first) = seen.insert((key.clone(), replicate.clone()), line) {
                     problems.push(Problem {
                         location: t.at(line),
@@ -77,6 +89,7 @@ impl Fits {
                     replicate,
                     run,
                     line,
+                    status,
                     record: rec.clone(),
                 });
             }
@@ -86,15 +99,6 @@ impl Fits {
         } else {
             Err(Error::problems(ErrorKind::Input, problems))
         }
-    }
-
-    /// A cell of a row by column name.
-    pub(super) fn cell<'a>(&self, row: &'a FitRow, column: &str) -> &'a str {
-        self.headers[row.run]
-            .iter()
-            .position(|h| h == column)
-            .and_then(|i| row.record.get(i))
-            .unwrap_or_default()
     }
 
     /// The rows whose run holds the kept fit of their (cell line, drug), sorted by cell line,
