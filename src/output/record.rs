@@ -71,6 +71,17 @@ pub fn records_of<R: Record>(table: OutputTable) -> Result<Vec<R>> {
     table.rows(|row| R::read(&mut Fields::new(row, &columns)))
 }
 
+/// The rows of a table already read, each read as `R` and handed to `with` beside its row (for
+/// readers that also keep the cells as written, such as the report's tables); every error of
+/// the table is reported together.
+pub fn records_with_rows<R: Record, T>(
+    table: OutputTable,
+    mut with: impl FnMut(R, &OutputRow) -> Result<T>,
+) -> Result<Vec<T>> {
+    let columns = record_columns::<R>(&table)?;
+    table.rows(|row| with(R::read(&mut Fields::new(row, &columns))?, row))
+}
+
 /// The columns of `R` in `table`, in the order of [`Record::COLUMNS`]: an absent
 /// [`Record::OPTIONAL`] one is [`Column::ABSENT`], any other absent one an error naming the
 /// file and column.

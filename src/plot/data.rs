@@ -12,13 +12,16 @@ use std::sync::Arc;
 use serde::Deserialize;
 
 use crate::error::{Error, Location, Result};
+use crate::fit::CurveFit;
 use crate::fit::{FitStatus, Ic50Qualifier};
 use crate::lineage::Course;
+use crate::lineage::Likelihood;
 use crate::lineage::Stability;
-use crate::output::read::{csv_error, Column, GrowthStatus, OutputRow, OutputTable};
-use crate::output::record::read_optional_records;
+use crate::network::Cycle;
+use crate::output::read::{csv_error, GrowthStatus, OutputRow, OutputTable};
+use crate::output::record::{read_optional_records, record_columns, records_with_rows};
 use crate::output::run_json::{RunJson, RUN_JSON};
-use crate::output::tables::Trajectory;
+use crate::output::tables::{ShiftRecord, Trajectory};
 use crate::qc::Verdict;
 use crate::shift::{Bound, Call, Metric, Shift};
 use crate::wells::Role;
@@ -612,22 +615,6 @@ fn cells_of(row: &OutputRow) -> Cells {
 /// them (runs with growth data).
 fn read_fits(path: &Path) -> Result<(Vec<String>, Vec<FitRow>)> {
     let t = OutputTable::read(path)?;
-    let c = |name| t.column(name);
-    let (line, drug, n_points, status, message) = (
-        c("cell_line")?,
-        c("drug")?,
-        c("n_points")?,
-        c("status")?,
-        c("message")?,
-    );
-    let (top, bottom, ec50, hill) = (c("top")?, c("bottom")?, c("ec50")?, c("hill")?);
-    let (ic50, qualifier, ci_low, ci_high, r2) = (
-        c("ic50")?,
-        c("ic50_qualifier")?,
-        c("ic50_ci_low")?,
-        c("ic50_ci_high")?,
-        c("r2")?,
-    );
     let g = |name| t.optional_column(name);
     let (grinf, gec50, gr_hill, gr50, gr50_qualifier, gr_status) = (
         g("grinf"),
@@ -645,21 +632,21 @@ fn read_fits(path: &Path) -> Result<(Vec<String>, Vec<FitRow>)> {
         g("dip_status"),
     );
     let columns = t.header.to_vec();
-    let rows = t.rows(|r| {
+    let rows = records_with_rows(t, |fit: CurveFit, r| {
         Ok(FitRow {
-            cell_line: r.text(line).to_string(),
-            drug: r.text(drug).to_string(),
-            n_points: r.count(n_points)?,
-            top: r.number(top)?,
-            bottom: r.number(bottom)?,
-            ec50: r.number(ec50)?,
-            hill: r.number(hill)?,
-            ic50: r.number(ic50)?,
-            ic50_qualifier: r.optional(qualifier)?,
-            ic50_ci: (r.number(ci_low)?, r.number(ci_high)?),
-            r2: r.number(r2)?,
-            status: r.named(status)?,
-            message: r.text(message).to_string(),
+            cell_line: fit.cell_line,
+            drug: fit.drug,
+            n_points: fit.n_points,
+            top: fit.top,
+            bottom: fit.bottom,
+            ec50: fit.ec50,
+            hill: fit.hill,
+            ic50: fit.ic50,
+            ic50_qualifier: fit.ic50_qualifier,
+            ic50_ci: (fit.ic50_ci_low, fit.ic50_ci_high),
+            r2: fit.r2,
+            status: fit.status,
+            message: fit.message,
             // GR curves are 1 at no drug: `fits.csv` has no GR top.
             gr_curve: curve_of(
                 1.0,
@@ -696,68 +683,63 @@ fn read_shift_rows(path: &Path) -> Result<(Vec<String>, Vec<ShiftRow>)> {
             t.column(name)?;
         }
     }
-    let shifts = crate::output::tables::read_shifts(path)?;
     let columns = t.header.to_vec();
-    let cells = t.rows(|r| Ok(cells_of(r)))?;
-    let rows = shifts
-        .into_iter()
-        .zip(cells)
-        .map(|(shift, cells)| ShiftRow { shift, cells })
-        .collect();
+    let rows = records_with_rows(t, |r: ShiftRecord, row| {
+        Ok(ShiftRow {
+            shift: r.shift,
+            cells: cells_of(row),
+        })
+    })?;
     Ok((columns, rows))
 }
 
 /// Reads `qc.csv`: its column names and rows.
 fn read_qc(path: &Path) -> Result<(Vec<String>, Vec<QcRow>)> {
     let t = OutputTable::read(path)?;
-    let c = |name| t.column(name);
-    let (plate, line, replicate, plate_size) = (
-        c("plate")?,
-        c("cell_line")?,
-        c("replicate")?,
-        c("plate_size")?,
-    );
-    let (z_prime, verdict, reason) = (c("z_prime")?, c("verdict")?, c("reason")?);
     let columns = t.header.to_vec();
-    let rows = t.rows(|r| {
-        Ok(QcRow {
-            plate: r.text(plate).to_string(),
-            cell_line: r.text(line).to_string(),
-            replicate: r.text(replicate).to_string(),
-            plate_size: r.optional_count(plate_size)?,
-            z_prime: r.number(z_prime)?,
-            verdict: r.named(verdict)?,
-            reason: r.text(reason).to_string(),
-            cells: cells_of(r),
+    let rows = records_with_rows(t, |qc: crate::output::QcRow, r| {
+        let cells = cells_of(r);
+        Ok(match qc {
+            crate::output::QcRow::Judged(p) => QcRow {
+                plate: p.plate,
+                cell_line: p.cell_line.unwrap_or_default(),
+                replicate: p.replicate,
+                plate_size: Some(p.format.wells() as usize),
+                z_prime: p.z_prime.unwrap_or(f64::NAN),
+                verdict: p.verdict,
+                reason: p.reason,
+                cells,
+            },
+            crate::output::QcRow::LeftOut { plate, reason } => QcRow {
+                plate,
+                cell_line: String::new(),
+                replicate: String::new(),
+                plate_size: None,
+                z_prime: f64::NAN,
+                verdict: Verdict::Fail,
+                reason,
+                cells,
+            },
         })
     })?;
     Ok((columns, rows))
 }
 
-/// Reads `cycles.csv` when the run wrote one (its numbers checked, kept as written).
+/// Reads `cycles.csv` when the run wrote one, through its row type (its cells kept as
+/// written).
 fn read_cycles(path: &Path) -> Result<Vec<CycleRow>> {
     let Some(t) = OutputTable::read_optional(path)? else {
         return Ok(Vec::new());
     };
-    let c = |name| t.column(name);
-    let (rank, length, cycle, sum, max_q) = (
-        c("rank")?,
-        c("length")?,
-        c("cycle")?,
-        c("sum_log2_fc")?,
-        c("max_q_value")?,
-    );
-    t.rows(|r| {
-        r.count(rank)?;
-        r.count(length)?;
-        r.number(sum)?;
-        r.number(max_q)?;
+    let columns = record_columns::<Cycle>(&t)?;
+    records_with_rows(t, |_: Cycle, r| {
+        let text = |i: usize| r.text(columns[i]).to_string();
         Ok(CycleRow {
-            rank: r.text(rank).to_string(),
-            length: r.text(length).to_string(),
-            cycle: r.text(cycle).to_string(),
-            sum_log2_fc: r.text(sum).to_string(),
-            max_q_value: r.text(max_q).to_string(),
+            rank: text(0),
+            length: text(1),
+            cycle: text(2),
+            sum_log2_fc: text(3),
+            max_q_value: text(4),
         })
     })
 }
@@ -799,26 +781,18 @@ fn read_likelihood(path: &Path) -> Result<(Vec<LikelihoodRow>, Vec<Cells>)> {
     let Some(t) = OutputTable::read_optional(path)? else {
         return Ok((Vec::new(), Vec::new()));
     };
-    let c = |name| t.column(name);
-    let (selected_with, drug, time) = (c("selected_with")?, c("drug")?, c("evolution_time")?);
-    let (n_lineages, n_cs, n_cr, n_neutral) =
-        (c("n_lineages")?, c("n_cs")?, c("n_cr")?, c("n_neutral")?);
-    let cs = [c("cs_likelihood")?, c("cs_ci_low")?, c("cs_ci_high")?];
-    let cr = [c("cr_likelihood")?, c("cr_ci_low")?, c("cr_ci_high")?];
-    let triple = |r: &OutputRow, cols: &[Column; 3]| -> Result<(f64, f64, f64)> {
-        Ok((r.number(cols[0])?, r.number(cols[1])?, r.number(cols[2])?))
-    };
-    let rows = t.rows(|r| {
+    let rows = records_with_rows(t, |l: Likelihood, r| {
+        let [n_cs, n_cr, n_neutral, _] = l.n_calls;
         let row = LikelihoodRow {
-            selected_with: r.text(selected_with).to_string(),
-            drug: r.text(drug).to_string(),
-            evolution_time: r.number(time)?,
-            n_lineages: r.count(n_lineages)?,
-            n_cs: r.count(n_cs)?,
-            n_cr: r.count(n_cr)?,
-            n_neutral: r.count(n_neutral)?,
-            cs: triple(r, &cs)?,
-            cr: triple(r, &cr)?,
+            selected_with: l.selected_with,
+            drug: l.drug,
+            evolution_time: l.evolution_time,
+            n_lineages: l.n_lineages,
+            n_cs,
+            n_cr,
+            n_neutral,
+            cs: (l.cs_likelihood, l.cs_ci.0, l.cs_ci.1),
+            cr: (l.cr_likelihood, l.cr_ci.0, l.cr_ci.1),
         };
         Ok((row, cells_of(r)))
     })?;
