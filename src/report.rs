@@ -495,9 +495,9 @@ const PLAN_TABLE_ROWS: usize = 10;
 
 /// "Therapy sequences" (runs with `[plan]`): the plan in words (`plan.md`), its figure, and
 /// the best rows of `plan.csv`.
-fn plan_section(h: &mut String, data: &RunData, drawing: &Drawing, format: Format) {
+fn plan_section(h: &mut String, data: &RunData, drawing: &Drawing, format: Format) -> Result<()> {
     let Ok(words) = std::fs::read_to_string(data.dir.join("plan.md")) else {
-        return;
+        return Ok(());
     };
     h.push_str("<h2 id=\"plan\">Therapy sequences</h2>\n");
     for paragraph in words
@@ -510,12 +510,10 @@ fn plan_section(h: &mut String, data: &RunData, drawing: &Drawing, format: Forma
     for f in drawing.inline_of(Kind::Plan) {
         h.push_str(&figure_html(f, format));
     }
-    let Ok(mut reader) = csv::Reader::from_path(data.dir.join("plan.csv")) else {
-        return;
-    };
-    let Ok(header) = reader.headers().cloned() else {
-        return;
-    };
+    let plan_csv = data.dir.join("plan.csv");
+    if !plan_csv.exists() {
+        return Ok(());
+    }
     let columns = [
         "rank",
         "sequence",
@@ -526,25 +524,17 @@ fn plan_section(h: &mut String, data: &RunData, drawing: &Drawing, format: Forma
         "p_all_cs",
         "support",
     ];
-    let rows: Vec<Vec<String>> = reader
-        .records()
-        .filter_map(|r| r.ok())
-        .filter(|r| {
-            header
-                .iter()
-                .position(|h| h == "rank")
-                .and_then(|c| r.get(c))
-                != Some("")
-        })
-        .take(PLAN_TABLE_ROWS)
-        .map(|r| {
+    let rows: Vec<Vec<String>> = crate::plot::plan::ranked_rows(&plan_csv, PLAN_TABLE_ROWS)?
+        .into_iter()
+        .map(|(_, row)| {
+            let (header, record) = row.parts();
             columns
                 .iter()
                 .map(|c| {
                     header
                         .iter()
-                        .position(|h| h == *c)
-                        .and_then(|i| r.get(i))
+                        .position(|h| h == c)
+                        .and_then(|i| record.get(i))
                         .unwrap_or("")
                         .to_string()
                 })
@@ -558,6 +548,7 @@ fn plan_section(h: &mut String, data: &RunData, drawing: &Drawing, format: Forma
         link("plan.csv")
     );
     h.push_str(&table("plan-table", &columns, &rows, &[]));
+    Ok(())
 }
 
 /// A relative link to a file of the output folder, labelled with its path.
@@ -714,7 +705,7 @@ pub fn report_html(
     if data.compared {
         map_and_network_section(&mut h, data, drawing, format, summary);
         lineages_section(&mut h, data, drawing, format, summary);
-        plan_section(&mut h, data, drawing, format);
+        plan_section(&mut h, data, drawing, format)?;
         shifts_section(&mut h, data, summary);
         reported_before::reported_before_section(&mut h, data);
     }

@@ -9,7 +9,10 @@ use plotters::prelude::*;
 
 use super::style::{tick_label, FONT, RESISTANT_RED, SENSITIVE_BLUE};
 use super::{plot_err, Draw};
-use crate::error::{Error, Location};
+
+use crate::output::read::{OutputRow, OutputTable};
+use crate::output::record::records_with_rows;
+use crate::plan::Sequence;
 
 /// Sequences drawn at most.
 const SHOWN: usize = 10;
@@ -21,6 +24,20 @@ const PATH_COLOURS: [RGBColor; PATHS] = [
     RGBColor(230, 159, 0),
     RGBColor(0, 158, 115),
 ];
+
+/// The ranked rows of a `plan.csv` in file order (best first), at most `n`, each read through
+/// its row type ([`Sequence`]) beside its row as written (for the report's table). Every row is
+/// read, so a missing column or a malformed cell anywhere is an error naming its file (and
+/// line and column).
+pub fn ranked_rows(path: &Path, n: usize) -> crate::error::Result<Vec<(Sequence, OutputRow)>> {
+    let mut kept = 0;
+    let rows = records_with_rows(OutputTable::read(path)?, |s: Sequence, row| {
+        let keep = s.rank.is_some() && kept < n;
+        kept += usize::from(keep);
+        Ok(keep.then(|| (s, row.clone())))
+    })?;
+    Ok(rows.into_iter().flatten().collect())
+}
 
 /// One ranked row of `plan.csv`.
 #[derive(Debug, Clone, PartialEq)]
@@ -47,47 +64,26 @@ pub struct PlanFigure {
 }
 
 impl PlanFigure {
-    /// Reads the ranked rows of a `plan.csv`.
+    /// Reads the ranked rows of a `plan.csv` (through [`ranked_rows`]).
     pub fn read(path: &Path) -> crate::error::Result<PlanFigure> {
-        let mut reader = csv::Reader::from_path(path)
-            .map_err(|e| Error::input(Location::file(path), format!("cannot be read: {e}")))?;
-        let header = reader
-            .headers()
-            .map_err(|e| Error::input(Location::file(path), format!("no header: {e}")))?
-            .clone();
-        let col = |name: &str| header.iter().position(|h| h == name);
-        let mut rows = Vec::new();
-        for (i, rec) in reader.records().enumerate() {
-            let rec = rec.map_err(|e| {
-                Error::input(
-                    Location::file(path).at_line(i as u64 + 2),
-                    format!("unreadable row: {e}"),
-                )
-            })?;
-            let text = |name: &str| col(name).and_then(|c| rec.get(c)).unwrap_or("");
-            let number = |name: &str| text(name).parse::<f64>().unwrap_or(f64::NAN);
-            let Ok(rank) = text("rank").parse::<usize>() else {
-                continue; // not scorable
-            };
-            if rows.len() == SHOWN {
-                break;
-            }
-            rows.push(PlanRow {
-                rank,
-                drugs: text("sequence").split(" -> ").map(str::to_string).collect(),
-                expected: (
-                    number("expected_log2_fc"),
-                    number("expected_ci_low"),
-                    number("expected_ci_high"),
-                ),
-                p_no_cr: (
-                    number("p_no_cr"),
-                    number("p_no_cr_ci_low"),
-                    number("p_no_cr_ci_high"),
-                ),
-                support: text("support").parse().unwrap_or(0),
-            });
-        }
+        let rows: Vec<PlanRow> = ranked_rows(path, SHOWN)?
+            .into_iter()
+            .map(|(s, _)| {
+                let score = |k: usize| {
+                    let value = s.scores.map_or(f64::NAN, |x| {
+                        [x.expected_log2_fc, x.worst_log2_fc, x.p_no_cr, x.p_all_cs][k]
+                    });
+                    (value, s.intervals[k].0, s.intervals[k].1)
+                };
+                PlanRow {
+                    rank: s.rank.unwrap_or_default(),
+                    expected: score(0),
+                    p_no_cr: score(2),
+                    support: s.support,
+                    drugs: s.drugs,
+                }
+            })
+            .collect();
         let mut drugs: Vec<String> = Vec::new();
         for r in &rows {
             for d in &r.drugs {
