@@ -190,6 +190,23 @@ fn plan_in_the_assay_joins_the_run_and_its_report() {
         .iter()
         .any(|m| m == "plots/plan.svg"));
     assert_eq!(read_csv(&out.join("plan.csv"))[0]["length"], "3");
+
+    // The figure and the report read plan.csv through its row type: a malformed score is an
+    // error naming the file, line and column, not a gap in the figure.
+    let path = out.join("plan.csv");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
+    let at = lines[0].split(',').position(|c| c == "expected_log2_fc").unwrap();
+    let mut cells: Vec<String> = lines[1].split(',').map(str::to_string).collect();
+    cells[at] = "lots".into();
+    lines[1] = cells.join(",");
+    std::fs::write(&path, lines.join("\n") + "\n").unwrap();
+    let failed = collateral().arg("plot").arg(&out).assert().failure();
+    let err = String::from_utf8_lossy(&failed.get_output().stderr).into_owned();
+    assert!(
+        err.contains("plan.csv:2") && err.contains("`expected_log2_fc` is `lots`"),
+        "{err}"
+    );
 }
 
 #[test]
