@@ -22,8 +22,12 @@ use rust_xlsxwriter::{
 use crate::error::{Error, Location, Problem, Result};
 use crate::outdir::Staging;
 // Columns that name things: written as text even when every value looks like a number.
+use crate::network::Matrix;
+use crate::output::read::OutputTable;
 use crate::output::run_json::{RunJson, RUN_JSON};
+use crate::output::tables::{read_matrix, MATRIX_LINE_COLUMN};
 use crate::output::IDENTITY_COLUMNS as TEXT_COLUMNS;
+use crate::shift::Call;
 
 /// The workbook's file name in the output folder.
 pub const WORKBOOK_NAME: &str = "results.xlsx";
@@ -79,10 +83,17 @@ fn workbook_with_row_limit(dir: &Path, max_rows: usize) -> Result<Vec<u8>> {
             table_sheet(book.add_worksheet(), sheet, &table).map_err(fail)?;
         }
     }
-    let matrix = fits_a_sheet("matrix.csv", read_csv(&dir.join("matrix.csv"))?);
+    // The matrix and its calls read through their types: a malformed cell is an error.
+    let matrix = fits_a_sheet("matrix.csv", read_csv(&dir.join("matrix.csv"))?)
+        .map(|_| read_matrix::<f64>(&dir.join("matrix.csv")))
+        .transpose()?;
     let calls = fits_a_sheet("calls.csv", read_csv(&dir.join("calls.csv"))?);
     if let Some(m) = &matrix {
-        matrix_sheet(book.add_worksheet(), m, calls.as_ref()).map_err(fail)?;
+        let typed_calls = calls
+            .as_ref()
+            .map(|_| read_matrix::<Call>(&dir.join("calls.csv")))
+            .transpose()?;
+        matrix_sheet(book.add_worksheet(), m, typed_calls.as_ref()).map_err(fail)?;
     }
     if let Some(c) = &calls {
         table_sheet(book.add_worksheet(), "Calls", c).map_err(fail)?;
@@ -139,28 +150,12 @@ struct Csv {
 }
 
 fn read_csv(path: &Path) -> Result<Option<Csv>> {
-    if !path.is_file() {
+    let Some(table) = OutputTable::read_optional(path)? else {
         return Ok(None);
-    }
-    let mut reader = csv::Reader::from_path(path).map_err(|e| csv_error(path, e))?;
-    let header = reader
-        .headers()
-        .map_err(|e| csv_error(path, e))?
-        .iter()
-        .map(str::to_string)
-        .collect();
-    let mut rows = Vec::new();
-    for rec in reader.records() {
-        let rec = rec.map_err(|e| csv_error(path, e))?;
-        rows.push(rec.iter().map(str::to_string).collect());
-    }
+    };
+    let header = table.header.to_vec();
+    let rows = table.rows(|row| Ok(row.parts().1.iter().map(str::to_string).collect()))?;
     Ok(Some(Csv { header, rows }))
-}
-
-fn csv_error(path: &Path, e: csv::Error) -> Error {
-    let mut loc = Location::file(path);
-    loc.line = e.position().map(|p| p.line());
-    Error::input(loc, format!("cannot read the table: {e}"))
 }
 
 fn header_format() -> Format {
@@ -264,43 +259,40 @@ fn diverging(v: f64, scale: f64) -> u32 {
 
 fn matrix_sheet(
     ws: &mut Worksheet,
-    matrix: &Csv,
-    calls: Option<&Csv>,
+    matrix: &Matrix<f64>,
+    calls: Option<&Matrix<Call>>,
 ) -> std::result::Result<(), XlsxError> {
     ws.set_name("Matrix")?;
     let head = header_format();
-    for (c, h) in matrix.header.iter().enumerate() {
-        ws.write_string_with_format(0, c as u16, h, &head)?;
+    ws.write_string_with_format(0, 0, MATRIX_LINE_COLUMN, &head)?;
+    for (c, drug) in matrix.drugs.iter().enumerate() {
+        ws.write_string_with_format(0, c as u16 + 1, drug, &head)?;
     }
     let values: Vec<f64> = matrix
         .rows
         .iter()
-        .flat_map(|r| r.iter().skip(1))
-        .filter_map(|v| v.parse::<f64>().ok())
+        .flat_map(|(_, values)| values.iter().flatten())
+        .copied()
         .filter(|v| v.is_finite())
         .collect();
     let scale = values.iter().fold(0.0f64, |m, v| m.max(v.abs())).max(1.0);
-    let call_of = |r: usize, c: usize| -> &str {
-        calls
-            .and_then(|t| t.rows.get(r))
-            .and_then(|row| row.get(c))
-            .map_or("", String::as_str)
+    // The call of a cell: the same line and drug of `calls.csv`.
+    let call_of = |line: &str, drug: &str| -> Option<Call> {
+        let calls = calls?;
+        let at = calls.drugs.iter().position(|d| d == drug)?;
+        let (_, row) = calls.rows.iter().find(|(l, _)| l == line)?;
+        row.get(at).copied().flatten()
     };
-    for (r, row) in matrix.rows.iter().enumerate() {
+    for (r, (line, row)) in matrix.rows.iter().enumerate() {
         let rr = r as u32 + 1;
-        if let Some(name) = row.first() {
-            ws.write_string_with_format(rr, 0, name, &Format::new().set_bold())?;
-        }
-        for (c, v) in row.iter().enumerate().skip(1) {
-            let Ok(x) = v.parse::<f64>() else {
-                if !v.is_empty() {
-                    ws.write_string(rr, c as u16, v)?;
-                }
+        ws.write_string_with_format(rr, 0, line, &Format::new().set_bold())?;
+        for (k, value) in row.iter().enumerate() {
+            let Some(x) = *value else {
                 continue;
             };
-            let (suffix, bold) = match call_of(r, c) {
-                "collateral_sensitive" => (" \"CS\"", true),
-                "cross_resistant" => (" \"CR\"", true),
+            let (suffix, bold) = match call_of(line, &matrix.drugs[k]) {
+                Some(Call::CollateralSensitive) => (" \"CS\"", true),
+                Some(Call::CrossResistant) => (" \"CR\"", true),
                 _ => ("", false),
             };
             let mut f = Format::new()
@@ -309,20 +301,20 @@ fn matrix_sheet(
             if bold {
                 f = f.set_bold().set_border(FormatBorder::Thin);
             }
-            ws.write_number_with_format(rr, c as u16, x, &f)?;
+            ws.write_number_with_format(rr, k as u16 + 1, x, &f)?;
         }
     }
     let first = matrix
         .rows
         .iter()
-        .map(|r| r.first().map_or(0, |s| s.chars().count()))
+        .map(|(line, _)| line.chars().count())
         .max()
         .unwrap_or(0)
-        .max(matrix.header.first().map_or(0, |h| h.chars().count()));
+        .max(MATRIX_LINE_COLUMN.chars().count());
     ws.set_column_width(0, (first + 2).clamp(6, MAX_WIDTH) as f64)?;
-    for (c, h) in matrix.header.iter().enumerate().skip(1) {
+    for (c, h) in matrix.drugs.iter().enumerate() {
         ws.set_column_width(
-            c as u16,
+            c as u16 + 1,
             (h.chars().count() + 2).clamp(10, MAX_WIDTH) as f64,
         )?;
     }

@@ -196,7 +196,10 @@ fn plan_in_the_assay_joins_the_run_and_its_report() {
     let path = out.join("plan.csv");
     let text = std::fs::read_to_string(&path).unwrap();
     let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
-    let at = lines[0].split(',').position(|c| c == "expected_log2_fc").unwrap();
+    let at = lines[0]
+        .split(',')
+        .position(|c| c == "expected_log2_fc")
+        .unwrap();
     let mut cells: Vec<String> = lines[1].split(',').map(str::to_string).collect();
     cells[at] = "lots".into();
     lines[1] = cells.join(",");
