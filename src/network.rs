@@ -15,6 +15,49 @@ use std::io::Write;
 
 use crate::shift::{Call, Shift};
 
+/// The call of a network edge: the call of most of its lines, or `mixed` on a tie between
+/// collateral sensitivity and cross-resistance.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EdgeCall {
+    /// The lines' call.
+    Call(Call),
+    /// As many lines called CS as CR (and no other call more often).
+    Mixed,
+}
+
+impl EdgeCall {
+    /// Every edge call, in the order the tables list calls, `mixed` last.
+    pub const ALL: [EdgeCall; 5] = [
+        EdgeCall::Call(Call::CrossResistant),
+        EdgeCall::Call(Call::CollateralSensitive),
+        EdgeCall::Call(Call::Neutral),
+        EdgeCall::Call(Call::Undetermined),
+        EdgeCall::Mixed,
+    ];
+
+    /// The name written to `network.json`, `.graphml` and `.dot`.
+    pub fn name(self) -> &'static str {
+        match self {
+            EdgeCall::Call(call) => call.name(),
+            EdgeCall::Mixed => "mixed",
+        }
+    }
+
+    /// The lines' call; `None` when mixed.
+    pub fn call(self) -> Option<Call> {
+        match self {
+            EdgeCall::Call(call) => Some(call),
+            EdgeCall::Mixed => None,
+        }
+    }
+}
+
+impl serde::Serialize for EdgeCall {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.name())
+    }
+}
+
 /// One drug → drug edge of the network.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Edge {
@@ -29,7 +72,7 @@ pub struct Edge {
     /// Smallest q-value over the lines (NaN when none).
     pub q_value: f64,
     /// The edge's call: the call of most lines; `mixed` on a tie between CS and CR.
-    pub call: String,
+    pub call: EdgeCall,
     /// Lines called collateral_sensitive.
     pub n_cs: usize,
     /// Lines called cross_resistant.
@@ -75,30 +118,26 @@ pub fn edges(shifts: &[Shift]) -> Vec<Edge> {
             let qs = rows.iter().map(|r| r.q_value).filter(|x| x.is_finite());
             let called = n_cs + n_cr + n_neutral;
             let best = [
-                (n_cs, Call::CollateralSensitive.name()),
-                (n_cr, Call::CrossResistant.name()),
-                (n_neutral, Call::Neutral.name()),
-                (n_undetermined, Call::Undetermined.name()),
+                (n_cs, Call::CollateralSensitive),
+                (n_cr, Call::CrossResistant),
+                (n_neutral, Call::Neutral),
+                (n_undetermined, Call::Undetermined),
             ];
             let top = best.iter().map(|b| b.0).max().unwrap_or(0);
-            let leaders: Vec<&str> = best.iter().filter(|b| b.0 == top).map(|b| b.1).collect();
+            let leaders: Vec<Call> = best.iter().filter(|b| b.0 == top).map(|b| b.1).collect();
             let call = if leaders.len() == 1 {
-                leaders[0].to_string()
+                EdgeCall::Call(leaders[0])
             } else if n_cs == top && n_cr == top {
-                "mixed".to_string()
+                EdgeCall::Mixed
             } else {
                 // A tie with neutral or undetermined: the more cautious of the two.
-                leaders
-                    .last()
-                    .copied()
-                    .unwrap_or("undetermined")
-                    .to_string()
+                EdgeCall::Call(leaders.last().copied().unwrap_or(Call::Undetermined))
             };
             let reported =
                 crate::evidence::merge_reported(rows.iter().map(|r| r.evidence.as_slice()));
-            let called_resistant = match call.as_str() {
-                "cross_resistant" => Some(true),
-                "collateral_sensitive" => Some(false),
+            let called_resistant = match call {
+                EdgeCall::Call(Call::CrossResistant) => Some(true),
+                EdgeCall::Call(Call::CollateralSensitive) => Some(false),
                 _ => None,
             };
             let evidence_agreement = crate::evidence::agreement(&reported, called_resistant)
@@ -155,7 +194,7 @@ pub struct Cycle {
 pub fn cycles(edges: &[Edge], max_len: usize) -> Vec<Cycle> {
     let cs: Vec<&Edge> = edges
         .iter()
-        .filter(|e| e.call == Call::CollateralSensitive.name() && e.source != e.target)
+        .filter(|e| e.call == EdgeCall::Call(Call::CollateralSensitive) && e.source != e.target)
         .collect();
     let nodes: Vec<&str> = cs
         .iter()
@@ -358,7 +397,7 @@ pub fn write_graphml(w: &mut dyn Write, edges: &[Edge]) -> std::io::Result<()> {
         let _ = writeln!(
             text,
             r#"      <data key="call">{}</data>"#,
-            xml_escape(&e.call)
+            xml_escape(e.call.name())
         );
         for (k, v) in [
             ("n_lines", e.lines.len()),
@@ -400,12 +439,12 @@ fn evidence_data(text: &mut String, e: &Edge) {
 }
 
 /// Edge colour by call: blue for CS, red for CR (Dhawan's convention), grey otherwise.
-pub fn call_colour(call: &str) -> &'static str {
+pub fn call_colour(call: EdgeCall) -> &'static str {
     match call {
-        "collateral_sensitive" => "#2166ac",
-        "cross_resistant" => "#b2182b",
-        "mixed" => "#7b3294",
-        _ => "#9e9e9e",
+        EdgeCall::Call(Call::CollateralSensitive) => "#2166ac",
+        EdgeCall::Call(Call::CrossResistant) => "#b2182b",
+        EdgeCall::Mixed => "#7b3294",
+        EdgeCall::Call(Call::Neutral | Call::Undetermined) => "#9e9e9e",
     }
 }
 
@@ -437,7 +476,7 @@ pub fn write_dot(w: &mut dyn Write, edges: &[Edge]) -> std::io::Result<()> {
         } else {
             1.0
         };
-        let style = if e.call == "neutral" || e.call == "undetermined" {
+        let style = if matches!(e.call, EdgeCall::Call(Call::Neutral | Call::Undetermined)) {
             "dashed"
         } else {
             "solid"
@@ -454,9 +493,9 @@ pub fn write_dot(w: &mut dyn Write, edges: &[Edge]) -> std::io::Result<()> {
             text.push_str("\"n/a\"");
         }
         text.push_str(", color=");
-        quoted(&mut text, call_colour(&e.call));
+        quoted(&mut text, call_colour(e.call));
         let _ = write!(text, ", penwidth={width:.2}, style={style}, call=");
-        quoted(&mut text, &e.call);
+        quoted(&mut text, e.call.name());
         text.push_str(", log2_fc=");
         crate::text::format_number_into(&mut number, e.log2_fc);
         quoted(&mut text, &number);
@@ -530,7 +569,7 @@ impl<'a> NetworkJson<'a> {
             edges: edges
                 .iter()
                 .map(|e| EdgeJson {
-                    call: &e.call,
+                    call: e.call.name(),
                     cs_likelihood: finite(e.cs_likelihood),
                     evidence: &e.evidence,
                     evidence_agreement: &e.evidence_agreement,
@@ -595,7 +634,7 @@ mod tests {
         assert_eq!(e.len(), 2);
         assert_eq!((e[0].source.as_str(), e[0].target.as_str()), ("A", "B"));
         assert_eq!(
-            (e[0].n_cs, e[0].n_neutral, e[0].call.as_str()),
+            (e[0].n_cs, e[0].n_neutral, e[0].call.name()),
             (2, 1, "collateral_sensitive")
         );
         assert!((e[0].cs_likelihood - 2.0 / 3.0).abs() < 1e-12);

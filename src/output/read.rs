@@ -140,6 +140,13 @@ impl Named for Metric {
     }
 }
 
+impl Named for crate::network::EdgeCall {
+    const ALL: &'static [Self] = &crate::network::EdgeCall::ALL;
+    fn written(self) -> &'static str {
+        self.name()
+    }
+}
+
 /// A column of an [`OutputTable`], found by name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Column {

@@ -17,7 +17,8 @@ use crate::fit::{FitStatus, Ic50Qualifier};
 use crate::lineage::Course;
 use crate::lineage::Likelihood;
 use crate::lineage::Stability;
-use crate::network::Cycle;
+use crate::network::{Cycle, EdgeCall};
+use crate::output::read::Named;
 use crate::output::read::{csv_error, GrowthStatus, OutputRow, OutputTable};
 use crate::output::record::{read_optional_records, record_columns, records_with_rows};
 use crate::output::run_json::{RunJson, RUN_JSON};
@@ -814,32 +815,27 @@ fn read_edges(path: &Path) -> Result<Vec<EdgeRow>> {
     json.edges
         .into_iter()
         .map(|e| {
-            let call = match e.call.as_str() {
-                MIXED => None,
-                text => Some(
-                    <Call as crate::output::read::Named>::from_written(text).ok_or_else(|| {
-                        Error::input(
-                            Location::file(path),
-                            format!(
-                                "edge {} -> {}: `call` is `{text}`; expected a call or {MIXED}",
-                                e.source, e.target
-                            ),
-                        )
-                    })?,
-                ),
-            };
+            let call = <EdgeCall as Named>::from_written(&e.call).ok_or_else(|| {
+                Error::input(
+                    Location::file(path),
+                    format!(
+                        "edge {} -> {}: `call` is `{}`; expected {}",
+                        e.source,
+                        e.target,
+                        e.call,
+                        <EdgeCall as Named>::choices()
+                    ),
+                )
+            })?;
             Ok(EdgeRow {
                 source: e.source,
                 target: e.target,
-                call,
+                call: call.call(),
                 log2_fc: e.log2_fc.unwrap_or(f64::NAN),
             })
         })
         .collect()
 }
-
-/// The call `network.json` writes for an edge whose lines tie between CS and CR.
-const MIXED: &str = "mixed";
 
 /// Drugs in first-seen order of the fits, and the first fit of each (cell line, drug).
 fn fit_index(fits: &[FitRow]) -> (Vec<String>, HashMap<String, HashMap<String, usize>>) {
