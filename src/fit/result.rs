@@ -55,6 +55,20 @@ pub enum FitStatus {
 }
 
 impl FitStatus {
+    /// Every status, in the order `run.json` counts them.
+    pub const ALL: [FitStatus; 4] = [
+        FitStatus::Ok,
+        FitStatus::Flat,
+        FitStatus::InsufficientData,
+        FitStatus::Failed,
+    ];
+
+    /// The status written as `text` (a fits table's `status` cell); `None` for any other text.
+    pub fn parse(text: &str) -> Option<FitStatus> {
+        let text = text.trim();
+        FitStatus::ALL.into_iter().find(|s| s.name() == text)
+    }
+
     /// The name written to `fits.csv`.
     pub fn name(self) -> &'static str {
         match self {

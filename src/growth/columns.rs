@@ -10,18 +10,18 @@ use std::io::Write;
 
 use super::dip::DipCurve;
 use super::gr::GrCurve;
-use crate::fit::{CurveFit, Ic50Qualifier, FITS_COLUMNS};
+use crate::fit::{CurveFit, FitStatus, Ic50Qualifier, FITS_COLUMNS};
 use crate::shift::{Bound, Estimate, Metric};
 use crate::text::Cell;
 
-/// The cells of a growth metric's columns: value, log10 SE, interval, dof, status, message
-/// and qualifier.
+/// The cells of a growth metric's columns: value, log10 SE, interval, dof, status (`None`:
+/// not computed), message and qualifier.
 type Cells = (
     f64,
     f64,
     (f64, f64),
     f64,
-    String,
+    Option<FitStatus>,
     String,
     Option<Ic50Qualifier>,
 );
@@ -196,8 +196,13 @@ impl GrowthFit {
         e.log10_se = se;
         e.ci = ci;
         e.dof = dof;
-        let usable = status == "ok" || (status == "flat" && metric.columns().flat_usable);
+        let usable = match status {
+            Some(FitStatus::Ok) => true,
+            Some(FitStatus::Flat) => metric.columns().flat_usable,
+            _ => false,
+        };
         if !usable {
+            let status = status.map_or(NOT_COMPUTED, FitStatus::name);
             e.problem = format!("{status}: {message}");
         } else if e.value.is_nan() || e.value <= 0.0 {
             e.problem = format!("no positive {name} in the fits table");
@@ -218,24 +223,15 @@ impl GrowthFit {
     /// and qualifier); `None` for a metric that is not a growth metric.
     fn metric_cells(&self, metric: Metric) -> Option<Cells> {
         let nan = f64::NAN;
-        let not_computed = |note: &str| -> Cells {
-            (
-                nan,
-                nan,
-                (nan, nan),
-                nan,
-                NOT_COMPUTED.into(),
-                note.into(),
-                None,
-            )
-        };
+        let not_computed =
+            |note: &str| -> Cells { (nan, nan, (nan, nan), nan, None, note.into(), None) };
         let cells: Cells = match metric {
             Metric::Gr50 | Metric::GrAoc => match &self.gr {
                 None => not_computed(&self.gr_note),
                 Some(g) => {
                     let c = &g.fit;
                     let message = join(&c.message, &self.gr_note);
-                    let status = c.status.name().to_string();
+                    let status = Some(c.status);
                     if metric == Metric::Gr50 {
                         let ci = (c.ic50_ci_low, c.ic50_ci_high);
                         let (dof, q) = (c.dof as f64, c.ic50_qualifier);
@@ -259,7 +255,7 @@ impl GrowthFit {
                 Some(d) => {
                     let c = &d.fit;
                     let message = join(&c.message, &self.dip_note);
-                    let status = c.status.name().to_string();
+                    let status = Some(c.status);
                     let dof = c.dof as f64;
                     if metric == Metric::DipEc50 {
                         let ci = (c.ec50_ci_low, c.ec50_ci_high);

@@ -50,12 +50,7 @@ impl Named for Call {
 }
 
 impl Named for FitStatus {
-    const ALL: &'static [FitStatus] = &[
-        FitStatus::Ok,
-        FitStatus::Flat,
-        FitStatus::InsufficientData,
-        FitStatus::Failed,
-    ];
+    const ALL: &'static [FitStatus] = &FitStatus::ALL;
     fn written(self) -> &'static str {
         self.name()
     }

@@ -438,7 +438,11 @@ pub fn estimates_of_table(
             e.value = e.value.exp2();
             e.log10_se *= std::f64::consts::LOG10_2;
         }
-        let usable = status == "ok" || (status == "flat" && cols.flat_usable);
+        let usable = match FitStatus::parse(status) {
+            Some(FitStatus::Ok) => true,
+            Some(FitStatus::Flat) => cols.flat_usable,
+            _ => false,
+        };
         if !usable {
             e.problem = format!("{status}: {}", field(&rec, c_message));
         } else if e.value.is_nan() || e.value <= 0.0 {
