@@ -466,7 +466,6 @@ impl MergedMics {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::output::record::read_records;
 
     #[test]
     fn union_header_keeps_order_and_tail() {
