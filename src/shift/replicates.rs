@@ -120,7 +120,7 @@ pub(super) fn comparands<'a>(
     if tests_a_fold_change && batched(resistant) && batched(parental) {
         return groups(resistant, settings.per_replicate)
             .into_iter()
-            .map(|rows| paired_comparand(&rows, parental))
+            .map(|(label, rows)| paired_comparand(label, &rows, parental))
             .collect();
     }
     let (parent, parent_note) = line_estimate(parental);
@@ -148,8 +148,15 @@ pub(super) fn comparands<'a>(
         // Each replicate of the resistant line on its own, as the pooled parental line.
         return groups(resistant, true)
             .into_iter()
-            .map(|rows| {
+            .map(|(label, rows)| {
                 let (r, note) = line_estimate(&rows);
+                let r = r.map(|r| match r {
+                    Cow::Owned(mut pooled) => {
+                        pooled.replicate = label.to_string();
+                        Cow::Owned(pooled)
+                    }
+                    borrowed => borrowed,
+                });
                 single(r, note)
             })
             .collect();
@@ -158,16 +165,17 @@ pub(super) fn comparands<'a>(
     vec![single(r, note)]
 }
 
-/// The rows grouped by replicate (one group per label, in label order) or all in one.
-fn groups<'a>(rows: &[&'a Estimate], per_replicate: bool) -> Vec<Vec<&'a Estimate>> {
+/// The rows grouped by replicate (one group per label, in label order) or all in one (label
+/// empty).
+fn groups<'a>(rows: &[&'a Estimate], per_replicate: bool) -> Vec<(&'a str, Vec<&'a Estimate>)> {
     if !per_replicate {
-        return vec![rows.to_vec()];
+        return vec![("", rows.to_vec())];
     }
     let mut by: BTreeMap<&str, Vec<&'a Estimate>> = BTreeMap::new();
     for e in rows {
         by.entry(e.replicate.as_str()).or_default().push(e);
     }
-    by.into_values().collect()
+    by.into_iter().collect()
 }
 
 /// A line's estimate from its rows: its pooled row (empty replicate and batch) when it has one,
@@ -288,7 +296,11 @@ pub(super) fn pool(rows: &[&Estimate]) -> (Estimate, String) {
 /// batch, each side's mean log10 point estimate; the differences of the batches that have both
 /// ([`PairedBatches`]); the sides are the mean over those batches (their ratio is the mean
 /// difference).
-fn paired_comparand<'a>(resistant: &[&'a Estimate], parental: &[&'a Estimate]) -> Comparand<'a> {
+fn paired_comparand<'a>(
+    replicate: &str,
+    resistant: &[&'a Estimate],
+    parental: &[&'a Estimate],
+) -> Comparand<'a> {
     let per_batch = |rows: &[&Estimate]| -> BTreeMap<String, Vec<f64>> {
         let mut by: BTreeMap<String, Vec<f64>> = BTreeMap::new();
         for e in rows {
@@ -314,9 +326,9 @@ fn paired_comparand<'a>(resistant: &[&'a Estimate], parental: &[&'a Estimate]) -
             _ => unpaired.push(batch.as_str()),
         }
     }
-    let side = |rows: &[&'a Estimate], means: &[f64]| -> Estimate {
+    let side = |rows: &[&'a Estimate], means: &[f64], replicate: &str| -> Estimate {
         let mut e = pool(rows).0;
-        e.replicate = rows[0].replicate.clone();
+        e.replicate = replicate.to_string();
         e.log10_se = f64::NAN;
         e.ci = (f64::NAN, f64::NAN);
         e.hill_at_bound = false;
@@ -345,13 +357,185 @@ fn paired_comparand<'a>(resistant: &[&'a Estimate], parental: &[&'a Estimate]) -
         _ => "paired t-test",
     };
     Comparand {
-        resistant: Some(Cow::Owned(side(resistant, &r_means))),
-        parental: Some(Cow::Owned(side(parental, &p_means))),
+        resistant: Some(Cow::Owned(side(resistant, &r_means, replicate))),
+        parental: Some(Cow::Owned(side(parental, &p_means, ""))),
         paired: (!differences.is_empty()).then_some(PairedBatches { differences }),
         note: format!(
             "paired within {} batch(es), {test}{left}",
             r_means.len()
         ),
         used: ReplicateUse::BatchPaired,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lines::CellLine;
+
+    fn row(line: &str, replicate: &str, batch: &str, value: f64, q: Bound) -> Estimate {
+        Estimate {
+            cell_line: line.into(),
+            replicate: replicate.into(),
+            drug: "d".into(),
+            value,
+            qualifier: Some(q),
+            // A replicate's own fit: no standard error (as a user's table of IC50s has none).
+            log10_se: f64::NAN,
+            dof: 1e6,
+            ci: (f64::NAN, f64::NAN),
+            problem: String::new(),
+            hill_at_bound: false,
+            batch: batch.into(),
+        }
+    }
+
+    fn lines() -> LinesTable {
+        let line = |name: &str, parent: Option<&str>, row: u64| CellLine {
+            name: name.into(),
+            parental_line: parent.map(Into::into),
+            selected_with: parent.map(|_| "x".into()),
+            lineage: name.into(),
+            evolution_time: None,
+            doubling_time_h: None,
+            line: row,
+        };
+        LinesTable {
+            path: "l.csv".into(),
+            lines: vec![line("P", None, 2), line("R", Some("P"), 3)],
+            has_lineage: false,
+            has_evolution_time: false,
+        }
+    }
+
+    fn shifts(rows: &[Estimate], settings: ShiftSettings) -> (Vec<Shift>, ReplicateCounts) {
+        compute_shifts_with_replicates(rows, &lines(), &settings.check().unwrap())
+    }
+
+    /// Every order of the rows: rotations and reversals of `rows`.
+    fn orders(rows: &[Estimate]) -> Vec<Vec<Estimate>> {
+        let mut out = Vec::new();
+        for k in 0..rows.len() {
+            let mut r = rows.to_vec();
+            r.rotate_left(k);
+            out.push(r.clone());
+            r.reverse();
+            out.push(r);
+        }
+        out
+    }
+
+    #[test]
+    fn replicate_rows_are_pooled_whatever_their_order() {
+        // Parental IC50s 1, 2, 4 and resistant 8, 16, 32: the means of log2 differ by 3 exactly.
+        // Before, each resistant row was compared with the first parental row in file order:
+        // with parental row 2 first, the 16 row gave log2 FC 3, with row 4 first, 2.
+        let rows: Vec<Estimate> = [("P", 1.0), ("P", 2.0), ("P", 4.0)]
+            .into_iter()
+            .chain([("R", 8.0), ("R", 16.0), ("R", 32.0)])
+            .enumerate()
+            .map(|(i, (l, v))| row(l, &(i % 3 + 1).to_string(), "", v, Bound::Equal))
+            .collect();
+        let (first, counts) = shifts(&rows, ShiftSettings::default());
+        assert_eq!(first.len(), 1, "one row per line × drug: {first:?}");
+        let s = &first[0];
+        assert!((s.log2_fc - 3.0).abs() < 1e-12, "{s:?}");
+        assert_eq!(s.replicate, "");
+        assert_eq!(counts.pooled, 1);
+        // SE from the replicates: log10 SD 0.30103, SE 0.1738 each; Welch df 4 → p ≈ 0.021.
+        let se = std::f64::consts::LOG2_10 * (2.0f64).sqrt() * 0.30103 / 3f64.sqrt();
+        let want_p = 2.0 * StudentsT::new(0.0, 1.0, 4.0).unwrap().sf(3.0 / se);
+        assert!((s.p_value - want_p).abs() < 1e-4, "{} vs {want_p}", s.p_value);
+        assert_eq!(s.call, Call::CrossResistant, "{s:?}");
+        assert!(s.reason.contains("mean log10 of 3 replicates"), "{}", s.reason);
+        for order in orders(&rows) {
+            let (again, _) = shifts(&order, ShiftSettings::default());
+            // Debug text: NaN columns (no F-test here) are equal there.
+            assert_eq!(format!("{again:?}"), format!("{first:?}"), "order {:?}", order.iter().map(|e| e.value).collect::<Vec<_>>());
+        }
+    }
+
+    #[test]
+    fn a_pooled_row_is_the_line_and_replicates_stay_separate_only_per_replicate() {
+        let mut rows = vec![
+            row("P", "", "", 1.0, Bound::Equal),
+            row("P", "1", "", 100.0, Bound::Equal),
+            row("R", "1", "", 4.0, Bound::Equal),
+            row("R", "2", "", 16.0, Bound::Equal),
+        ];
+        rows[0].log10_se = 0.05;
+        let per_replicate = ShiftSettings {
+            per_replicate: true,
+            ..Default::default()
+        };
+        let (s, counts) = shifts(&rows, per_replicate);
+        let fc: Vec<(String, f64)> = s.iter().map(|s| (s.replicate.clone(), s.log2_fc)).collect();
+        assert_eq!(fc, vec![("1".into(), 2.0), ("2".into(), 4.0)]);
+        assert_eq!(counts, ReplicateCounts::default());
+        let (s, _) = shifts(&rows, ShiftSettings::default());
+        assert_eq!(s.len(), 1);
+        assert!((s[0].log2_fc - 3.0).abs() < 1e-12, "{:?}", s[0]);
+    }
+
+    #[test]
+    fn censored_replicates_make_the_pool_a_bound() {
+        let mut rows = vec![
+            row("P", "1", "", 1.0, Bound::Equal),
+            row("P", "2", "", 1.0, Bound::Equal),
+            row("R", "1", "", 16.0, Bound::Equal),
+            row("R", "2", "", 64.0, Bound::Greater),
+        ];
+        let (s, _) = shifts(&rows, ShiftSettings::default());
+        assert_eq!(s[0].log2_fc_qualifier, Some(Bound::Greater), "{:?}", s[0]);
+        assert!((s[0].log2_fc - 5.0).abs() < 1e-12);
+        assert_eq!(s[0].call, Call::CrossResistant);
+        rows[0].qualifier = Some(Bound::Less);
+        rows[1].qualifier = Some(Bound::Greater);
+        let (s, _) = shifts(&rows, ShiftSettings::default());
+        assert_eq!(s[0].call, Call::Undetermined);
+        assert!(s[0].reason.contains("opposite directions"), "{}", s[0].reason);
+    }
+
+    #[test]
+    fn batches_pair_each_line_with_its_parent_of_the_same_batch() {
+        // Batch offsets of ±8-fold swamp a 4-fold shift when the batches are pooled; within each
+        // batch R reads 4 × P (± a little).
+        let offsets = [("a", 1.0), ("b", 8.0), ("c", 0.125), ("d", 2.0)];
+        let noise = [1.05, 0.95, 1.1, 0.92];
+        let mut rows = Vec::new();
+        for ((batch, o), e) in offsets.into_iter().zip(noise) {
+            rows.push(row("P", batch, batch, o, Bound::Equal));
+            rows.push(row("R", batch, batch, 4.0 * o * e, Bound::Equal));
+        }
+        let (s, counts) = shifts(&rows, ShiftSettings::default());
+        assert_eq!(counts.batch_paired, 1);
+        assert_eq!(s[0].replicate, "");
+        let d: Vec<f64> = noise.iter().map(|e| 2.0 + f64::log2(*e)).collect();
+        let mean = d.iter().sum::<f64>() / 4.0;
+        assert!((s[0].log2_fc - mean).abs() < 1e-12, "{:?}", s[0]);
+        assert!(s[0].p_value < 1e-3, "{:?}", s[0]);
+        assert_eq!(s[0].call, Call::CrossResistant);
+        assert!(s[0].reason.contains("paired within 4 batch(es), paired t-test"), "{}", s[0].reason);
+        for order in orders(&rows) {
+            let again = shifts(&order, ShiftSettings::default()).0;
+            assert_eq!(format!("{again:?}"), format!("{s:?}"));
+        }
+        // The same rows without their batches: pooled, the batch scatter hides the shift.
+        let unbatched: Vec<Estimate> = rows
+            .iter()
+            .map(|e| Estimate {
+                batch: String::new(),
+                ..e.clone()
+            })
+            .collect();
+        let (pooled, counts) = shifts(&unbatched, ShiftSettings::default());
+        assert_eq!(counts.pooled, 1);
+        assert!((pooled[0].log2_fc - mean).abs() < 1e-12);
+        assert_eq!(pooled[0].call, Call::Neutral, "{:?}", pooled[0]);
+        // A batch without the parental line is left out, and says so.
+        rows.push(row("R", "e", "e", 100.0, Bound::Equal));
+        let (s, _) = shifts(&rows, ShiftSettings::default());
+        assert!((s[0].log2_fc - mean).abs() < 1e-12);
+        assert!(s[0].reason.contains("left out: e"), "{}", s[0].reason);
     }
 }
