@@ -21,6 +21,7 @@ use crate::progress::{Progress, Silent, Stage};
 use crate::qc::{PlateQc, WellOutcome};
 use crate::wells::{Role, WellTable};
 
+pub mod batches;
 mod commands;
 mod curves;
 mod frames;
@@ -71,6 +72,8 @@ pub struct RunReport {
     pub cycles: usize,
     /// Whether the run compared lines (it had a lines table).
     pub compared: bool,
+    /// How many shift rows pooled replicate rows or paired batches.
+    pub replicate_counts: crate::shift::ReplicateCounts,
     /// Warnings, for stderr and run.json.
     pub warnings: Vec<Problem>,
     /// Plates left out because they could not be read (`--keep-going`); the command exits 3
@@ -288,6 +291,7 @@ impl Results {
             calls: c.map_or([0; 4], Comparison::call_counts),
             cycles: c.map_or(0, |c| c.cycles.len()),
             compared: c.is_some(),
+            replicate_counts: c.map_or(Default::default(), |c| c.replicate_counts),
             warnings: self.warnings.clone(),
             skipped: self.screen.skipped.clone(),
             seconds: 0.0,

@@ -311,6 +311,12 @@ fn paired_comparand<'a>(
         }
         by
     };
+    // Rows without a batch (a run's pooled curves) take no part in the pairing.
+    let in_batch = |rows: &[&'a Estimate]| -> Vec<&'a Estimate> {
+        rows.iter().copied().filter(|e| !e.batch.is_empty()).collect()
+    };
+    let (resistant, parental) = (in_batch(resistant), in_batch(parental));
+    let (resistant, parental) = (resistant.as_slice(), parental.as_slice());
     let (r, p) = (per_batch(resistant), per_batch(parental));
     let mean = |v: &[f64]| sum_sorted(v) / v.len() as f64;
     let (mut r_means, mut p_means, mut differences) = (Vec::new(), Vec::new(), Vec::new());
