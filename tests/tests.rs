@@ -3,6 +3,7 @@
 mod architecture;
 mod bad_input;
 mod browser;
+mod batches;
 mod checks;
 mod common;
 mod dhawan_assay;
