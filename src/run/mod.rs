@@ -24,6 +24,7 @@ use crate::wells::{Role, WellTable};
 pub mod batches;
 mod commands;
 mod curves;
+mod fitted_top;
 mod frames;
 mod screen;
 mod stages;

@@ -96,6 +96,14 @@ pub fn well_stage(screen: &Screen) -> Result<WellResults> {
     }
     let endpoint: &WellTable = split.as_ref().map_or(table, |(t, _)| t);
     let mut norm = normalize_and_qc(endpoint, &s.qc, &s.normalize, &screen.wells_origin)?;
+    if s.normalize.reference == crate::normalize::Reference::FittedTop {
+        warnings.extend(super::fitted_top::rescale_to_fitted_top(
+            endpoint,
+            &mut norm,
+            s.fit.settings(),
+            &screen.wells_origin,
+        )?);
+    }
     warnings.extend(norm.warnings.iter().cloned());
     // Doses off their drug's series, seen before anything is fitted (nor GR computed).
     let doses = dose_findings(endpoint, &screen.wells_origin, with_lines);
