@@ -587,9 +587,7 @@ pub fn normalize_and_qc(
     let series_levels = match normalize.reference {
         Reference::Vehicle => HashMap::new(),
         // fitted_top starts from the lowest doses' level; the run rescales to the fitted top.
-        Reference::LowestDoses | Reference::FittedTop => {
-            lowest_dose_levels(table, &units, &levels)
-        }
+        Reference::LowestDoses | Reference::FittedTop => lowest_dose_levels(table, &units, &levels),
     };
     // The rows that decide exclusion: one per unit.
     let unit_index: HashMap<&Unit, usize> =

@@ -22,7 +22,15 @@ fn batch_offset(b: usize, d: usize) -> f64 {
 /// written without the `batch` column.
 fn screen_with_batches(dir: &Path, seed: u64, batch_column: bool) {
     collateral()
-        .args(["simulate", "--lines", "6", "--drugs", "12", "--replicates", "4"])
+        .args([
+            "simulate",
+            "--lines",
+            "6",
+            "--drugs",
+            "12",
+            "--replicates",
+            "4",
+        ])
         .args(["-q", "--seed"])
         .arg(seed.to_string())
         .arg("-o")
@@ -159,10 +167,19 @@ fn batches_in_the_wells_table_are_paired_and_recover_the_truth() {
                 let calls = |p: &Path| -> Vec<(String, String, String)> {
                     read_csv(p)
                         .into_iter()
-                        .map(|r| (r["resistant_line"].clone(), r["drug"].clone(), r["call"].clone()))
+                        .map(|r| {
+                            (
+                                r["resistant_line"].clone(),
+                                r["drug"].clone(),
+                                r["call"].clone(),
+                            )
+                        })
                         .collect()
                 };
-                assert_eq!(calls(&again.join("shifts.csv")), calls(&out.join("shifts.csv")));
+                assert_eq!(
+                    calls(&again.join("shifts.csv")),
+                    calls(&out.join("shifts.csv"))
+                );
             } else {
                 assert!(shifts.get("batch_paired").is_none(), "{shifts}");
                 assert!(!out.join("fits_by_batch.csv").exists());
@@ -182,8 +199,14 @@ fn batches_in_the_wells_table_are_paired_and_recover_the_truth() {
     eprintln!(
         "paired: {right}/{clear} clear shifts right, {called}/{null} nulls called, median |err| {err:.3}; pooled: {p_right}/{p_clear}, {p_called}/{p_null}, {p_err:.3}"
     );
-    assert!(clear >= 40 && right as f64 >= 0.8 * clear as f64, "{right}/{clear}");
-    assert!(null >= 20 && called as f64 <= 0.05 * null as f64, "{called}/{null}");
+    assert!(
+        clear >= 40 && right as f64 >= 0.8 * clear as f64,
+        "{right}/{clear}"
+    );
+    assert!(
+        null >= 20 && called as f64 <= 0.05 * null as f64,
+        "{called}/{null}"
+    );
     // Measured when written (seeds 7 and 8): paired 48/48 clear shifts right, 0/67 nulls
     // called, median |log2_fc − truth| 0.095; pooled 48/48, 0/67, 0.216 (each resistant line's
     // three batches against its parent's four: the batch offsets do not cancel).

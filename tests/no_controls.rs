@@ -161,5 +161,11 @@ fn recovered(reference: &str, says: &str) -> (f64, usize, usize, usize, usize) {
     }
     diffs.sort_by(f64::total_cmp);
     assert!(diffs.len() >= 120, "{}", diffs.len());
-    (diffs[diffs.len() / 2], clear, clear_right, null, null_called)
+    (
+        diffs[diffs.len() / 2],
+        clear,
+        clear_right,
+        null,
+        null_called,
+    )
 }

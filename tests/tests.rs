@@ -2,8 +2,8 @@
 
 mod architecture;
 mod bad_input;
-mod browser;
 mod batches;
+mod browser;
 mod checks;
 mod common;
 mod dhawan_assay;

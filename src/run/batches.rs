@@ -84,7 +84,11 @@ pub fn batch_curves(
         match (w.role, w.concentration) {
             (Role::Sample, Some(concentration)) => {
                 let g = groups
-                    .entry((w.cell_line.to_string(), batch.to_string(), w.drug.to_string()))
+                    .entry((
+                        w.cell_line.to_string(),
+                        batch.to_string(),
+                        w.drug.to_string(),
+                    ))
                     .or_default();
                 g.0.push(DosePoint {
                     concentration,

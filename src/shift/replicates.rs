@@ -313,7 +313,10 @@ fn paired_comparand<'a>(
     };
     // Rows without a batch (a run's pooled curves) take no part in the pairing.
     let in_batch = |rows: &[&'a Estimate]| -> Vec<&'a Estimate> {
-        rows.iter().copied().filter(|e| !e.batch.is_empty()).collect()
+        rows.iter()
+            .copied()
+            .filter(|e| !e.batch.is_empty())
+            .collect()
     };
     let (resistant, parental) = (in_batch(resistant), in_batch(parental));
     let (resistant, parental) = (resistant.as_slice(), parental.as_slice());
@@ -366,10 +369,7 @@ fn paired_comparand<'a>(
         resistant: Some(Cow::Owned(side(resistant, &r_means, replicate))),
         parental: Some(Cow::Owned(side(parental, &p_means, ""))),
         paired: (!differences.is_empty()).then_some(PairedBatches { differences }),
-        note: format!(
-            "paired within {} batch(es), {test}{left}",
-            r_means.len()
-        ),
+        note: format!("paired within {} batch(es), {test}{left}", r_means.len()),
         used: ReplicateUse::BatchPaired,
     }
 }
@@ -451,13 +451,26 @@ mod tests {
         // SE from the replicates: log10 SD 0.30103, SE 0.1738 each; Welch df 4 → p ≈ 0.021.
         let se = std::f64::consts::LOG2_10 * (2.0f64).sqrt() * 0.30103 / 3f64.sqrt();
         let want_p = 2.0 * StudentsT::new(0.0, 1.0, 4.0).unwrap().sf(3.0 / se);
-        assert!((s.p_value - want_p).abs() < 1e-4, "{} vs {want_p}", s.p_value);
+        assert!(
+            (s.p_value - want_p).abs() < 1e-4,
+            "{} vs {want_p}",
+            s.p_value
+        );
         assert_eq!(s.call, Call::CrossResistant, "{s:?}");
-        assert!(s.reason.contains("mean log10 of 3 replicates"), "{}", s.reason);
+        assert!(
+            s.reason.contains("mean log10 of 3 replicates"),
+            "{}",
+            s.reason
+        );
         for order in orders(&rows) {
             let (again, _) = shifts(&order, ShiftSettings::default());
             // Debug text: NaN columns (no F-test here) are equal there.
-            assert_eq!(format!("{again:?}"), format!("{first:?}"), "order {:?}", order.iter().map(|e| e.value).collect::<Vec<_>>());
+            assert_eq!(
+                format!("{again:?}"),
+                format!("{first:?}"),
+                "order {:?}",
+                order.iter().map(|e| e.value).collect::<Vec<_>>()
+            );
         }
     }
 
@@ -499,7 +512,11 @@ mod tests {
         rows[1].qualifier = Some(Bound::Greater);
         let (s, _) = shifts(&rows, ShiftSettings::default());
         assert_eq!(s[0].call, Call::Undetermined);
-        assert!(s[0].reason.contains("opposite directions"), "{}", s[0].reason);
+        assert!(
+            s[0].reason.contains("opposite directions"),
+            "{}",
+            s[0].reason
+        );
     }
 
     #[test]
@@ -521,7 +538,12 @@ mod tests {
         assert!((s[0].log2_fc - mean).abs() < 1e-12, "{:?}", s[0]);
         assert!(s[0].p_value < 1e-3, "{:?}", s[0]);
         assert_eq!(s[0].call, Call::CrossResistant);
-        assert!(s[0].reason.contains("paired within 4 batch(es), paired t-test"), "{}", s[0].reason);
+        assert!(
+            s[0].reason
+                .contains("paired within 4 batch(es), paired t-test"),
+            "{}",
+            s[0].reason
+        );
         for order in orders(&rows) {
             let again = shifts(&order, ShiftSettings::default()).0;
             assert_eq!(format!("{again:?}"), format!("{s:?}"));
