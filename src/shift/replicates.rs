@@ -304,9 +304,9 @@ fn paired_comparand<'a>(
     let per_batch = |rows: &[&Estimate]| -> BTreeMap<String, Vec<f64>> {
         let mut by: BTreeMap<String, Vec<f64>> = BTreeMap::new();
         for e in rows {
-            by.entry(e.batch.clone()).or_default();
+            let values = by.entry(e.batch.clone()).or_default();
             if e.qualifier == Some(Bound::Equal) && e.value > 0.0 {
-                by.get_mut(&e.batch).map(|v| v.push(e.value.log10()));
+                values.push(e.value.log10());
             }
         }
         by
@@ -449,7 +449,8 @@ mod tests {
         assert_eq!(s.replicate, "");
         assert_eq!(counts.pooled, 1);
         // SE from the replicates: log10 SD 0.30103, SE 0.1738 each; Welch df 4 → p ≈ 0.021.
-        let se = std::f64::consts::LOG2_10 * (2.0f64).sqrt() * 0.30103 / 3f64.sqrt();
+        let se =
+            std::f64::consts::LOG2_10 * (2.0f64).sqrt() * std::f64::consts::LOG10_2 / 3f64.sqrt();
         let want_p = 2.0 * StudentsT::new(0.0, 1.0, 4.0).unwrap().sf(3.0 / se);
         assert!(
             (s.p_value - want_p).abs() < 1e-4,
