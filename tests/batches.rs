@@ -213,3 +213,82 @@ fn batches_in_the_wells_table_are_paired_and_recover_the_truth() {
     assert!(right >= p_right, "paired {right} vs pooled {p_right}");
     assert!(err < 0.6 * p_err, "paired {err} vs pooled {p_err}");
 }
+
+/// `collateral shift` on a fits table of replicate rows only: the shifts do not depend on the
+/// order of the rows (before, each resistant replicate was compared with the first parental
+/// row in file order: putting the parental row 4 first turned a log2 FC of 3 into 2, and no
+/// row had a standard error, so every row was `undetermined`).
+#[test]
+fn a_replicate_only_fits_table_gives_the_same_shifts_in_any_row_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let lines = crate::common::write(
+        dir.path(),
+        "lines.csv",
+        "cell_line,parental_line,selected_with\nP,,\nR,P,x\nS,P,x\n",
+    );
+    let rows = [
+        "P,d1,1,2",
+        "P,d1,2,1",
+        "P,d1,3,4",
+        "R,d1,1,16",
+        "R,d1,2,8",
+        "R,d1,3,32",
+        "S,d1,1,2.2",
+        "S,d1,2,1.9",
+        "S,d1,3,2.1",
+        "P,d2,1,10",
+        "P,d2,2,12",
+        "R,d2,1,1.1",
+        "R,d2,2,1.3",
+        "S,d2,1,11",
+        "S,d2,2,9",
+    ];
+    let shifted = |order: &[usize], name: &str| -> Vec<u8> {
+        let mut text = "cell_line,drug,replicate,ic50\n".to_string();
+        for &i in order {
+            text += rows[i];
+            text += "\n";
+        }
+        let fits = crate::common::write(dir.path(), &format!("{name}.csv"), &text);
+        let out = dir.path().join(name);
+        collateral()
+            .arg("shift")
+            .arg(&fits)
+            .arg("--lines")
+            .arg(&lines)
+            .arg("-o")
+            .arg(&out)
+            .arg("-q")
+            .assert()
+            .success();
+        std::fs::read(out.join("shifts.csv")).unwrap()
+    };
+    let forward: Vec<usize> = (0..rows.len()).collect();
+    let first = shifted(&forward, "forward");
+    let backward: Vec<usize> = forward.iter().rev().copied().collect();
+    assert_eq!(shifted(&backward, "backward"), first);
+    // Parental row 4 first, then interleaved.
+    let moved = [2, 14, 0, 5, 1, 9, 3, 12, 4, 6, 13, 7, 10, 8, 11];
+    assert_eq!(shifted(&moved, "moved"), first);
+    let table = read_csv(&dir.path().join("forward/shifts.csv"));
+    assert_eq!(
+        table.len(),
+        4,
+        "one row per resistant line × drug: {table:?}"
+    );
+    let r_d1 = table
+        .iter()
+        .find(|s| s["resistant_line"] == "R" && s["drug"] == "d1")
+        .unwrap();
+    assert!((num(r_d1, "log2_fc") - 3.0).abs() < 1e-12, "{r_d1:?}");
+    assert_eq!(r_d1["call"], "cross_resistant", "{r_d1:?}");
+    assert!(
+        r_d1["reason"].contains("mean log10 of 3 replicates"),
+        "{r_d1:?}"
+    );
+    let s_d1 = table
+        .iter()
+        .find(|s| s["resistant_line"] == "S" && s["drug"] == "d1")
+        .unwrap();
+    assert_eq!(s_d1["call"], "neutral", "{s_d1:?}");
+}
