@@ -99,8 +99,14 @@ impl RunReport {
             )
         };
         let compared = if self.compared {
+            let r = self.replicate_counts;
+            let paired = if r.batch_paired > 0 {
+                format!(" ({} paired within batches)", r.batch_paired)
+            } else {
+                String::new()
+            };
             format!(
-                "\nshifts: {cs} collaterally sensitive, {cr} cross-resistant, {neutral} neutral, {undetermined} undetermined; {} CS cycles",
+                "\nshifts: {cs} collaterally sensitive, {cr} cross-resistant, {neutral} neutral, {undetermined} undetermined{paired}; {} CS cycles",
                 self.cycles
             )
         } else {
