@@ -405,6 +405,7 @@ mod tests {
             ci: (f64::NAN, f64::NAN),
             problem: String::new(),
             hill_at_bound: false,
+            batch: String::new(),
         };
         let settings = ShiftSettings {
             rule: CallRule::Nichol2019,

@@ -49,6 +49,11 @@ pub enum Reference {
     /// Per series (plate, cell line, replicate and drug) without vehicle wells: the median
     /// signal of its wells at the two lowest concentrations, taken as uninhibited growth.
     LowestDoses,
+    /// Per series without vehicle wells: first as `LowestDoses`, then divided by the top of a
+    /// four-parameter curve with free plateaus fitted to the series (`run::fitted_top`), so
+    /// 100 % is the level the curve levels off at; a series without a usable fitted top keeps
+    /// the lowest doses' level, with a warning.
+    FittedTop,
 }
 
 impl Reference {
@@ -61,6 +66,7 @@ impl Reference {
 crate::words::words!(Reference, "normalization reference", {
     Vehicle => "vehicle",
     LowestDoses => "lowest_doses",
+    FittedTop => "fitted_top",
 });
 
 crate::words::words!(ControlCenter, "control summary", { Mean => "mean", Median => "median" });

@@ -442,6 +442,10 @@ fn control_findings(
         warn.push(format!(
             "no vehicle wells: 100 % is the median of each series' {LOWEST_DOSES} lowest doses (normalize.reference = \"lowest_doses\")"
         ));
+    } else if m.n_vehicle == 0 && reference == Reference::FittedTop {
+        warn.push(
+            "no vehicle wells: 100 % is the fitted top of each series' curve (normalize.reference = \"fitted_top\")".to_string(),
+        );
     } else if m.n_vehicle < s.min_vehicle_wells {
         fail.push(format!(
             "{} vehicle well(s) with a numeric signal, fewer than {}",
@@ -582,7 +586,8 @@ pub fn normalize_and_qc(
     // Series of units without vehicle wells, with their own 100 % (normalize.reference).
     let series_levels = match normalize.reference {
         Reference::Vehicle => HashMap::new(),
-        Reference::LowestDoses => lowest_dose_levels(table, &units, &levels),
+        // fitted_top starts from the lowest doses' level; the run rescales to the fitted top.
+        Reference::LowestDoses | Reference::FittedTop => lowest_dose_levels(table, &units, &levels),
     };
     // The rows that decide exclusion: one per unit.
     let unit_index: HashMap<&Unit, usize> =

@@ -42,9 +42,11 @@ use crate::fit::{CurveFit, FitStatus, Ic50Qualifier};
 use crate::lines::LinesTable;
 
 mod estimate;
+mod replicates;
 mod table;
 
 pub use estimate::*;
+pub use replicates::{ReplicateCounts, ReplicateUse};
 pub use table::*;
 
 /// A call.
@@ -241,9 +243,26 @@ pub fn compute_shifts(
     lines: &LinesTable,
     settings: &Checked<ShiftSettings>,
 ) -> Vec<Shift> {
-    let mut rows = pair_estimates(estimates, lines, settings);
+    compute_shifts_with_replicates(estimates, lines, settings).0
+}
+
+/// [`compute_shifts`], with how many rows pooled replicate rows or paired batches
+/// ([`ReplicateCounts`], for `run.json`).
+pub fn compute_shifts_with_replicates(
+    estimates: &[Estimate],
+    lines: &LinesTable,
+    settings: &Checked<ShiftSettings>,
+) -> (Vec<Shift>, ReplicateCounts) {
+    let mut counts = ReplicateCounts::default();
+    let mut rows: Vec<Shift> = pair_estimates_counted(estimates, lines, settings)
+        .into_iter()
+        .map(|(row, used)| {
+            counts.add(used);
+            row
+        })
+        .collect();
     call_shifts(&mut rows, settings);
-    rows
+    (rows, counts)
 }
 
 /// The rows of [`compute_shifts`] before q-values and the significance-based calls: every
@@ -255,6 +274,18 @@ pub fn pair_estimates(
     lines: &LinesTable,
     settings: &ShiftSettings,
 ) -> Vec<Shift> {
+    pair_estimates_counted(estimates, lines, settings)
+        .into_iter()
+        .map(|(row, _)| row)
+        .collect()
+}
+
+/// [`pair_estimates`] with how each row used its lines' rows ([`ReplicateUse`]).
+fn pair_estimates_counted(
+    estimates: &[Estimate],
+    lines: &LinesTable,
+    settings: &ShiftSettings,
+) -> Vec<(Shift, ReplicateUse)> {
     let mut by_line: BTreeMap<(&str, &str), Vec<&Estimate>> = BTreeMap::new();
     for e in estimates {
         by_line
@@ -280,40 +311,42 @@ pub fn pair_estimates(
             }
         }
         for drug in drugs {
-            let parental = by_line
-                .get(&(parent.as_str(), drug))
-                .and_then(|v| v.iter().find(|e| e.replicate.is_empty()).or(v.first()))
-                .copied();
-            match by_line.get(&(line.name.as_str(), drug)) {
-                Some(resistant) if !resistant.is_empty() => {
-                    for r in resistant {
-                        tasks.push((line, parent, drug, Some(*r), parental));
-                    }
-                }
-                _ => tasks.push((line, parent, drug, None, parental)),
+            let resistant = by_line.get(&(line.name.as_str(), drug)).map(Vec::as_slice);
+            let parental = by_line.get(&(parent.as_str(), drug)).map(Vec::as_slice);
+            for c in replicates::comparands(resistant, parental, settings) {
+                tasks.push((line, parent, drug, c));
             }
         }
     }
     use rayon::prelude::*;
     tasks
         .par_iter()
-        .map(
-            |&(line, parent, drug, r, parental): &(_, &String, &str, _, _)| {
-                let mut row = pair(
-                    &line.name,
-                    parent,
-                    drug,
-                    line.selected_with.as_deref().unwrap_or(""),
-                    r,
-                    parental,
-                    settings,
-                );
-                if settings.rule == CallRule::MaltasWood && !placed_together_decided(&row) {
-                    maltas_wood_call(&mut row, r, by_line.get(&(parent.as_str(), drug)));
-                }
-                row
-            },
-        )
+        .map(|(line, parent, drug, c)| {
+            let (r, parental) = (c.resistant.as_deref(), c.parental.as_deref());
+            let mut row = pair(
+                &line.name,
+                parent,
+                drug,
+                line.selected_with.as_deref().unwrap_or(""),
+                r,
+                parental,
+                settings,
+            );
+            if let Some(paired) = &c.paired {
+                paired.apply(&mut row);
+            }
+            if !c.note.is_empty() {
+                row.reason = if row.reason.is_empty() {
+                    c.note.clone()
+                } else {
+                    format!("{}; {}", row.reason, c.note)
+                };
+            }
+            if settings.rule == CallRule::MaltasWood && !placed_together_decided(&row) {
+                maltas_wood_call(&mut row, r, by_line.get(&(parent.as_str(), *drug)));
+            }
+            (row, c.used)
+        })
         .collect()
 }
 
@@ -776,6 +809,7 @@ mod tests {
             ci: (value / 2.0, value * 2.0),
             problem: String::new(),
             hill_at_bound: false,
+            batch: String::new(),
         }
     }
 

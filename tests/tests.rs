@@ -2,6 +2,7 @@
 
 mod architecture;
 mod bad_input;
+mod batches;
 mod browser;
 mod checks;
 mod common;

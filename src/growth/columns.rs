@@ -185,6 +185,7 @@ impl GrowthFit {
             ci: (nan, nan),
             problem: String::new(),
             hill_at_bound: false,
+            batch: String::new(),
         };
         let name = metric.name();
         let Some(cells) = self.metric_cells(metric) else {

@@ -558,6 +558,7 @@ impl DilutionModel {
                     ci: (f64::NAN, f64::NAN),
                     problem: c.problem.clone(),
                     hill_at_bound: false,
+                    batch: String::new(),
                 }
             })
             .collect()

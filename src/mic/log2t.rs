@@ -65,6 +65,7 @@ fn estimate(line: &str, drug: &str, ms: &[&Mic]) -> Estimate {
         ci: (f64::NAN, f64::NAN),
         problem: String::new(),
         hill_at_bound: false,
+        batch: String::new(),
     }
 }
 

@@ -233,6 +233,13 @@ pub struct ShiftCounts {
     pub undetermined: u64,
     /// Rows of `cycles.csv`.
     pub cycles: u64,
+    /// Rows whose lines had several rows per drug in a fits table, pooled (mean of log values,
+    /// SE from the replicates); absent when none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replicates_pooled: Option<u64>,
+    /// Rows compared within batches (a `batch` column); absent when none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub batch_paired: Option<u64>,
 }
 
 impl ShiftCounts {
@@ -245,7 +252,19 @@ impl ShiftCounts {
             neutral: calls[2] as u64,
             undetermined: calls[3] as u64,
             cycles: cycles as u64,
+            replicates_pooled: None,
+            batch_paired: None,
         })
+    }
+
+    /// With how many rows pooled replicate rows or paired batches (each listed when not zero).
+    pub fn with_replicates(self, counts: crate::shift::ReplicateCounts) -> ShiftCounts {
+        let some = |n: usize| (n > 0).then_some(n as u64);
+        ShiftCounts {
+            replicates_pooled: some(counts.pooled),
+            batch_paired: some(counts.batch_paired),
+            ..self
+        }
     }
 }
 

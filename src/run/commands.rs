@@ -32,14 +32,29 @@ pub struct ShiftReport {
     pub cycles: usize,
     /// What taking the output folder found (a stale lock or staging folder removed).
     pub warnings: Vec<Problem>,
+    /// How many rows pooled replicate rows of the fits table or paired batches.
+    pub replicates: crate::shift::ReplicateCounts,
 }
 
 impl ShiftReport {
     /// A short human summary.
     pub fn summary(&self) -> String {
         let [cr, cs, neutral, undetermined] = self.calls;
+        let r = self.replicates;
+        let mut how = Vec::new();
+        if r.pooled > 0 {
+            how.push(format!("{} with replicate rows pooled", r.pooled));
+        }
+        if r.batch_paired > 0 {
+            how.push(format!("{} paired within batches", r.batch_paired));
+        }
+        let how = if how.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", how.join(", "))
+        };
         format!(
-            "shifts: {cs} collaterally sensitive, {cr} cross-resistant, {neutral} neutral, {undetermined} undetermined; {} CS cycles; wrote {} files",
+            "shifts: {cs} collaterally sensitive, {cr} cross-resistant, {neutral} neutral, {undetermined} undetermined{how}; {} CS cycles; wrote {} files",
             self.cycles,
             self.files.len()
         )
@@ -95,6 +110,7 @@ pub fn shift_with(
         calls,
         cycles: comparison.cycles.len(),
         warnings,
+        replicates: comparison.replicate_counts,
     })
 }
 
@@ -108,20 +124,23 @@ pub fn compare(
     settings: &Checked<ShiftSettings>,
     mic: &Checked<MicSettings>,
 ) -> Result<Comparison> {
-    let mut shifts = match (fits.column("mic").is_some(), settings.metric) {
+    let (mut shifts, counts) = match (fits.column("mic").is_some(), settings.metric) {
         (true, Metric::Mic) => {
-            crate::mic::compute_shifts_with(&crate::mic::mics_of_table(fits)?, lines, settings, mic)
-                .1
+            let mics = crate::mic::mics_of_table(fits)?;
+            let shifts = crate::mic::compute_shifts_with(&mics, lines, settings, mic).1;
+            (shifts, Default::default())
         }
         (true, _) => return Err(crate::mic::not_a_fits_table(&fits.path)),
-        (false, metric) => compute_shifts(
+        (false, metric) => crate::shift::compute_shifts_with_replicates(
             &crate::shift::estimates_of_table(fits, metric)?,
             lines,
             settings,
         ),
     };
     crate::shift::annotate_evidence(&mut shifts, &Evidence::bundled()?, &Default::default());
-    Ok(Comparison::of(shifts, lines, settings, None))
+    let mut comparison = Comparison::of(shifts, lines, settings, None);
+    comparison.replicate_counts = counts;
+    Ok(comparison)
 }
 
 /// Choices of `collateral plan` beyond the planner's settings.

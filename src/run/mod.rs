@@ -21,8 +21,10 @@ use crate::progress::{Progress, Silent, Stage};
 use crate::qc::{PlateQc, WellOutcome};
 use crate::wells::{Role, WellTable};
 
+pub mod batches;
 mod commands;
 mod curves;
+mod fitted_top;
 mod frames;
 mod screen;
 mod stages;
@@ -71,6 +73,8 @@ pub struct RunReport {
     pub cycles: usize,
     /// Whether the run compared lines (it had a lines table).
     pub compared: bool,
+    /// How many shift rows pooled replicate rows or paired batches.
+    pub replicate_counts: crate::shift::ReplicateCounts,
     /// Warnings, for stderr and run.json.
     pub warnings: Vec<Problem>,
     /// Plates left out because they could not be read (`--keep-going`); the command exits 3
@@ -95,8 +99,14 @@ impl RunReport {
             )
         };
         let compared = if self.compared {
+            let r = self.replicate_counts;
+            let paired = if r.batch_paired > 0 {
+                format!(" ({} paired within batches)", r.batch_paired)
+            } else {
+                String::new()
+            };
             format!(
-                "\nshifts: {cs} collaterally sensitive, {cr} cross-resistant, {neutral} neutral, {undetermined} undetermined; {} CS cycles",
+                "\nshifts: {cs} collaterally sensitive, {cr} cross-resistant, {neutral} neutral, {undetermined} undetermined{paired}; {} CS cycles",
                 self.cycles
             )
         } else {
@@ -288,6 +298,7 @@ impl Results {
             calls: c.map_or([0; 4], Comparison::call_counts),
             cycles: c.map_or(0, |c| c.cycles.len()),
             compared: c.is_some(),
+            replicate_counts: c.map_or(Default::default(), |c| c.replicate_counts),
             warnings: self.warnings.clone(),
             skipped: self.screen.skipped.clone(),
             seconds: 0.0,

@@ -24,7 +24,9 @@ use crate::network::{Cycle, Edge};
 use crate::plan::{Plan, PlanSettings, PolicyRow};
 use crate::progress::{Progress, Stage};
 use crate::qc::{normalize_and_qc, Normalized, PlateQc, WellOutcome};
-use crate::shift::{compute_shifts, CallRule, Estimate, Metric, Shift, ShiftSettings};
+use crate::shift::{
+    compute_shifts_with_replicates, CallRule, Estimate, Metric, Shift, ShiftSettings,
+};
 use crate::wells::{Role, WellTable};
 
 pub use super::curves::{curve_inputs, Curves};
@@ -94,12 +96,26 @@ pub fn well_stage(screen: &Screen) -> Result<WellResults> {
     }
     let endpoint: &WellTable = split.as_ref().map_or(table, |(t, _)| t);
     let mut norm = normalize_and_qc(endpoint, &s.qc, &s.normalize, &screen.wells_origin)?;
+    if s.normalize.reference == crate::normalize::Reference::FittedTop {
+        warnings.extend(super::fitted_top::rescale_to_fitted_top(
+            endpoint,
+            &mut norm,
+            s.fit.settings(),
+            &screen.wells_origin,
+        )?);
+    }
     warnings.extend(norm.warnings.iter().cloned());
     // Doses off their drug's series, seen before anything is fitted (nor GR computed).
     let doses = dose_findings(endpoint, &screen.wells_origin, with_lines);
     warnings.extend(doses.warnings);
     warnings.extend(design.warnings);
     warnings.extend(control_findings(endpoint, &norm.levels, &origin));
+    if let (Some(_), Some(why)) = (
+        super::batches::batch_column(endpoint).filter(|_| screen.lines.is_some()),
+        super::batches::batches_unused(&s.shift),
+    ) {
+        warnings.push(super::batches::unused_warning(&screen.wells_origin, &why));
+    }
     if s.checks.off_series == OffSeries::Exclude {
         exclude_off_series(&mut norm.outcomes, doses.off_series);
     }
@@ -164,6 +180,9 @@ pub struct CurveSet {
     /// Lines with a curve per replicate (the above, and with rule maltas-wood the parental
     /// lines, whose replicates give the reference).
     pub replicate_curves: BTreeSet<String>,
+    /// With a `batch` column in the wells table: the curves per (cell line, batch, drug), the
+    /// batch in [`Curves::replicate`] (`fits_by_batch.csv`; [`super::batches`]).
+    pub by_batch: Option<Curves>,
 }
 
 /// Gathers the points of every curve (and GR curve, and MIC series) from the wells that were
@@ -198,12 +217,16 @@ pub fn curve_stage(screen: &Screen, wells: &WellResults) -> CurveSet {
         .gr
         .as_ref()
         .map(|gr| gr_points(endpoint, outcomes, gr, &names));
+    let by_batch = super::batches::batch_column(endpoint)
+        .filter(|_| screen.lines.is_some() && super::batches::batches_unused(&s.shift).is_none())
+        .map(|c| super::batches::batch_curves(endpoint, outcomes, c, include_untreated));
     CurveSet {
         curves,
         gr_points,
         mics,
         per_replicate,
         replicate_curves,
+        by_batch,
     }
 }
 
@@ -240,6 +263,8 @@ pub struct Fits {
     pub all: Vec<CurveFit>,
     /// The GR and DIP-rate fits of every curve, with growth data.
     pub growth: Option<Vec<GrowthFit>>,
+    /// The fits of the curves per batch ([`CurveSet::by_batch`]), in their order.
+    pub by_batch: Option<Vec<CurveFit>>,
 }
 
 impl Fits {
@@ -269,12 +294,17 @@ pub fn fit_stage(
     curves: &CurveSet,
     progress: &dyn Progress,
 ) -> Result<Fits> {
+    let batch_inputs = curves.by_batch.as_ref().map_or(&[][..], |c| &c.inputs[..]);
     progress.begin(
         Stage::Fit,
         "curves",
-        Some(curves.curves.inputs.len() as u64),
+        Some((curves.curves.inputs.len() + batch_inputs.len()) as u64),
     );
     let all = fit_curves(&curves.curves.inputs, &screen.settings.fit, progress);
+    let by_batch = curves
+        .by_batch
+        .as_ref()
+        .map(|c| fit_curves(&c.inputs, &screen.settings.fit, progress));
     let growth = if screen.has_growth_data() {
         let dip_absent = if !screen.wells.has_time {
             Some("no time courses: the wells table has no `time` column")
@@ -293,8 +323,12 @@ pub fn fit_stage(
     } else {
         None
     };
-    progress.end(all.len() as u64);
-    Ok(Fits { all, growth })
+    progress.end((all.len() + batch_inputs.len()) as u64);
+    Ok(Fits {
+        all,
+        growth,
+        by_batch,
+    })
 }
 
 /// The growth results (GR curve and metrics, DIP-rate curve) of every curve of a run, in the
@@ -398,6 +432,8 @@ pub struct Comparison {
     pub cycles: Vec<Cycle>,
     /// Therapy sequences, when the screen's settings have `[plan]`.
     pub plan: Option<PlanResults>,
+    /// How many shift rows pooled replicate rows or paired batches (`run.json`).
+    pub replicate_counts: crate::shift::ReplicateCounts,
 }
 
 /// Therapy sequences planned from a comparison.
@@ -473,6 +509,7 @@ impl Comparison {
             edges,
             cycles,
             plan,
+            replicate_counts: Default::default(),
         }
     }
 
@@ -539,6 +576,7 @@ pub fn compare_stage(
     let lines = screen.lines.as_ref()?;
     let s = &screen.settings.shift;
     progress.begin(Stage::Compare, "shifts", None);
+    let mut replicate_counts = Default::default();
     let (mut shifts, mic_model) = match &curves.mics {
         Some(mics) => {
             let mic = screen.settings.mic.as_deref().cloned().unwrap_or_default();
@@ -548,7 +586,11 @@ pub fn compare_stage(
                 Some(crate::output::run_json::MicModelRecord::of(&model)),
             )
         }
-        None => (fit_shifts(screen, curves, fits, lines), None),
+        None => {
+            let (shifts, counts) = fit_shifts(screen, curves, fits, lines);
+            replicate_counts = counts;
+            (shifts, None)
+        }
     };
     // Before the network and the plan, which carry what was reported on to their edges and steps.
     crate::shift::annotate_evidence(
@@ -558,15 +600,21 @@ pub fn compare_stage(
     );
     let mut comparison = Comparison::of(shifts, lines, s, screen.settings.plan.as_ref());
     comparison.mic_model = mic_model;
+    comparison.replicate_counts = replicate_counts;
     progress.end(comparison.shifts.len() as u64);
     Some(comparison)
 }
 
 /// The shifts of the fits' (or growth fits') metric, with the shared-ec50 F-test of each when
-/// the metric is ec50.
-fn fit_shifts(screen: &Screen, set: &CurveSet, fits: &Fits, lines: &LinesTable) -> Vec<Shift> {
+/// the metric is ec50; with curves per batch, the lines are paired within batches.
+fn fit_shifts(
+    screen: &Screen,
+    set: &CurveSet,
+    fits: &Fits,
+    lines: &LinesTable,
+) -> (Vec<Shift>, crate::shift::ReplicateCounts) {
     let s = &screen.settings.shift;
-    let estimates: Vec<Estimate> = fits
+    let mut estimates: Vec<Estimate> = fits
         .all
         .iter()
         .zip(&set.curves.replicate)
@@ -585,11 +633,18 @@ fn fit_shifts(screen: &Screen, set: &CurveSet, fits: &Fits, lines: &LinesTable) 
             _ => Estimate::from_fit(f, r, s.metric),
         })
         .collect();
-    let mut shifts = compute_shifts(&estimates, lines, s);
+    if let (Some(curves), Some(batch_fits)) = (&set.by_batch, &fits.by_batch) {
+        for (f, batch) in batch_fits.iter().zip(&curves.replicate) {
+            let mut e = Estimate::from_fit(f, "", s.metric);
+            e.batch.clone_from(batch);
+            estimates.push(e);
+        }
+    }
+    let (mut shifts, counts) = compute_shifts_with_replicates(&estimates, lines, s);
     if s.metric == Metric::Ec50 {
         annotate_shared_ec50(&mut shifts, &set.curves, &fits.all, &screen.settings.fit);
     }
-    shifts
+    (shifts, counts)
 }
 
 /// The p-value of the shared-ec50 F-test of each shift (NaN where a curve is missing).

@@ -158,6 +158,17 @@ pub(crate) fn write_fit_tables(staging: &Staging, set: &CurveSet, fits: &Fits) -
             write_records(w, &t.by_replicate)
         })?;
     }
+    if let (Some(curves), Some(batch_fits)) = (&set.by_batch, &fits.by_batch) {
+        let rows: Vec<super::batches::BatchFit> = batch_fits
+            .iter()
+            .zip(&curves.replicate)
+            .map(|(f, b)| super::batches::BatchFit {
+                batch: b.clone(),
+                fit: f.clone(),
+            })
+            .collect();
+        staging.write("fits_by_batch.csv", |w| write_records(w, &rows))?;
+    }
     Ok(())
 }
 
@@ -321,7 +332,8 @@ fn run_counts(wells: &WellSummary, qc_rows: usize, report: &RunReport) -> RunCou
         qc_fail: n(report.verdicts[2]),
         skipped_plates: n(report.skipped.len()),
         curves: CurveCounts::of(report.curves),
-        shifts: ShiftCounts::of(report.compared, report.calls, report.cycles),
+        shifts: ShiftCounts::of(report.compared, report.calls, report.cycles)
+            .map(|c| c.with_replicates(report.replicate_counts)),
         growth: None,
     }
 }

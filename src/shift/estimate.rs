@@ -250,6 +250,10 @@ pub struct Estimate {
     /// bracket it), so two such values inside overlapping intervals are never called
     /// different.
     pub hill_at_bound: bool,
+    /// The batch (day, plate set, run) it was measured in, from a fits table's `batch` column
+    /// or a run's curves per batch; empty when not given. Lines with batches on both sides are
+    /// compared within batches (docs/shifts.md).
+    pub batch: String,
 }
 
 impl Estimate {
@@ -270,6 +274,7 @@ impl Estimate {
             ci: (f64::NAN, f64::NAN),
             problem: String::new(),
             hill_at_bound: false,
+            batch: String::new(),
         };
         if metric.is_growth() {
             e.problem = format!(
@@ -338,7 +343,8 @@ impl Estimate {
 /// elsewhere with at least `cell_line, drug` and the metric's column (`ic50`, `ec50`, `auc`, or
 /// for growth metrics `gr50`, `gr_aoc`, `dip_ec50`, `dip_emax_rel`; [`Metric::columns`]).
 ///
-/// Optional columns, used when present: `replicate`, the status and message of the fit the
+/// Optional columns, used when present: `replicate` (several rows of a line and drug are
+/// pooled, never one of them picked), `batch` (rows are compared within batches), the status and message of the fit the
 /// metric comes from (`status`/`message`, `gr_status`/`gr_message` or
 /// `dip_status`/`dip_message`; rows whose status is not `ok`, or `flat` for the censorable
 /// ic50 and gr50, have no estimate), the qualifier (`ic50_qualifier`, `gr50_qualifier`; else
@@ -387,6 +393,7 @@ pub fn estimates_of_table(
         None => t.require(cols.value)?,
     };
     let c_rep = t.column("replicate");
+    let c_batch = t.column("batch");
     let c_status = t.column(cols.status);
     let c_message = t.column(cols.message);
     let c_qual = cols.qualifier.and_then(|q| t.column(q));
@@ -432,6 +439,7 @@ pub fn estimates_of_table(
             ),
             problem: String::new(),
             hill_at_bound: false,
+            batch: field(&rec, c_batch).trim().to_string(),
         };
         if cols.log2_value {
             // The column is log2 of the compared number (any sign); the number is 2^column.
