@@ -478,11 +478,13 @@ fn pair(
     };
     row.log2_fc = fc;
     row.log2_fc_qualifier = Some(qualifier);
-    if qualifier == Bound::Equal
-        && (r.hill_at_bound || p.hill_at_bound)
-        && placed_together(&mut row, r, p, s.metric)
-    {
-        return row;
+    if qualifier == Bound::Equal && (r.hill_at_bound || p.hill_at_bound) {
+        if placed_together(&mut row, r, p, s.metric) {
+            return row;
+        }
+        if r.hill_at_bound && p.hill_at_bound {
+            compare_centres(&mut row, r, p, s.metric);
+        }
     }
     if s.rule == CallRule::Dhawan2017 {
         dhawan_call(&mut row, r, p, qualifier);
@@ -492,6 +494,7 @@ fn pair(
         censored_call(&mut row, qualifier, fc, s.tau);
         return row;
     }
+    let fc = row.log2_fc;
     welch_interval(&mut row, r, p, fc);
     row
 }
@@ -511,9 +514,9 @@ fn placed(e: &Estimate) -> (f64, f64) {
     }
 }
 
-/// A pair in which a fit's Hill slope sits at its bound (`~`): when the intervals the data
-/// place the two values in overlap (touching at a dose is not overlapping), the lines are not
-/// called different — `neutral`, no p-value, and the CI columns hold the range of log2_fc
+/// A pair in which a value is placed by the doses (`~`: Hill slope at its bound, or a step):
+/// when the intervals the data place the two values in overlap (touching at a dose is not
+/// overlapping), the lines are not called different — `neutral`, no p-value, and the CI columns hold the range of log2_fc
 /// those intervals allow. Returns whether that decided the row; otherwise the reason says
 /// that the intervals, apart, carry the call (their standard errors are the intervals').
 fn placed_together(row: &mut Shift, r: &Estimate, p: &Estimate, metric: Metric) -> bool {
@@ -524,7 +527,7 @@ fn placed_together(row: &mut Shift, r: &Estimate, p: &Estimate, metric: Metric) 
         .map(|e| e.cell_line.as_str())
         .collect();
     let intervals = format!(
-        "the data place the {m} of {} within [{r_lo:.4}, {r_hi:.4}] and of {} within [{p_lo:.4}, {p_hi:.4}] (Hill slope at its bound: {})",
+        "the data place the {m} of {} within [{r_lo:.4}, {r_hi:.4}] and of {} within [{p_lo:.4}, {p_hi:.4}] (placed by the doses, qualifier ~: {})",
         r.cell_line,
         p.cell_line,
         at_bound.join(", "),
@@ -547,6 +550,35 @@ fn placed_together(row: &mut Shift, r: &Estimate, p: &Estimate, metric: Metric) 
         row.reason = format!("{intervals}; apart, so the call rests on these intervals");
         false
     }
+}
+
+/// A pair with a value placed by the doses (`~`) in an interval apart from the other's:
+/// within its interval the fitted crossing means no more than any other point of it (a
+/// steeper curve puts it anywhere there), so the value is taken at its interval's centre
+/// (geometric: the middle of the log interval; an ordinary value stays itself), and the Welch
+/// test that follows takes the interval's width as its spread (a `~` fit's standard error is
+/// its interval's log10 width / 2 t₀.₉₇₅). A crossing fitted near the dose the intervals
+/// share would otherwise read as no shift although the data order the lines.
+fn compare_centres(row: &mut Shift, r: &Estimate, p: &Estimate, metric: Metric) {
+    let centre = |e: &Estimate| {
+        if e.hill_at_bound {
+            let (lo, hi) = placed(e);
+            (lo * hi).sqrt()
+        } else {
+            e.value
+        }
+    };
+    let (cr, cp) = (centre(r), centre(p));
+    let fc = if metric.larger_is_more_sensitive() {
+        (cp / cr).log2()
+    } else {
+        (cr / cp).log2()
+    };
+    row.reason = format!(
+        "{}: log2_fc compares {cr:.4} and {cp:.4}, a value placed by the doses taken at its interval's centre (the fitted values' log2_fc is {:.3})",
+        row.reason, row.log2_fc
+    );
+    row.log2_fc = fc;
 }
 
 /// Whether pairing already called the row `neutral` because a Hill slope at its bound left

@@ -454,10 +454,11 @@ impl<'a> Problem<'a> {
             }
         }
         // A slope stopped by its upper bound (or within 0.1 % of it: the solver may stop
-        // there with a Wald interval just as meaningless): the doses place the IC50
-        // (`placement`), judged against the residual SD of the fit.
-        let steeper = (self.free[HILL]
-            && theta[HILL] >= self.upper[HILL] * (1.0 - STEEP_TOLERANCE))
+        // there with a Wald interval just as meaningless), or data with no dose on the slope:
+        // the doses place the IC50 (`placement`), judged against the residual SD of the fit.
+        let hill_at_bound =
+            self.free[HILL] && theta[HILL] >= self.upper[HILL] * (1.0 - STEEP_TOLERANCE);
+        let doses = self.free[HILL]
             .then(|| collapse_replicates(&self.pts.log10_concentration, &self.pts.response));
         let n = self.pts.response.len() as f64;
         let residual_sd = fit.rmse * (n / self.dof as f64).sqrt();
@@ -467,7 +468,8 @@ impl<'a> Problem<'a> {
             estimable,
             t: self.config.t_quantile(self.dof),
             range: self.range,
-            steeper_than_bound: steeper.as_ref().map(|doses| (doses, residual_sd)),
+            doses: doses.as_ref().map(|doses| (doses, residual_sd)),
+            hill_at_bound,
         };
         let covariance = standard_errors(fit, &estimate, weighted, self.dof, notes);
         absolute_ic50(fit, &estimate, covariance.as_ref());
@@ -482,9 +484,13 @@ impl<'a> Problem<'a> {
             ));
         }
         if fit.ic50_qualifier == Some(Ic50Qualifier::Within) {
+            let why = if hill_at_bound {
+                format!("with the slope at its upper bound {}", self.upper[HILL])
+            } else {
+                "with no dose on the slope (a step between two doses)".to_string()
+            };
             notes.push(format!(
-                "with the slope at its upper bound {} the doses place ic50 only within {}–{} (qualifier ~)",
-                self.upper[HILL],
+                "{why} the doses place ic50 only within {}–{} (qualifier ~)",
                 four_digits(fit.ic50_ci_low),
                 four_digits(fit.ic50_ci_high)
             ));

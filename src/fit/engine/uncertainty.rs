@@ -19,10 +19,13 @@ pub(super) struct Estimate<'a> {
     pub(super) t: f64,
     /// The tested range, log10 concentration.
     pub(super) range: (f64, f64),
-    /// When the Hill slope is free and stopped by its upper bound (the curve may be steeper
-    /// than the fit says, and the IC50 is placed by the doses around it, [`placement`]): the
-    /// tested doses with their mean responses and counts, and the residual SD of the fit.
-    pub(super) steeper_than_bound: Option<(&'a Collapsed, f64)>,
+    /// When the Hill slope is free: the tested doses with their mean responses and counts,
+    /// and the residual SD of the fit — what places the IC50 by the doses ([`placement`]) when
+    /// the slope is stopped by its bound or the data are a step ([`a_step`]).
+    pub(super) doses: Option<(&'a Collapsed, f64)>,
+    /// The Hill slope is stopped by its upper bound (or within 0.1 % of it): the curve may be
+    /// steeper than the fit says, and the IC50 is placed by the doses around it.
+    pub(super) hill_at_bound: bool,
 }
 
 /// Inverse of JᵀJ restricted to the free parameters (zero rows/columns for fixed ones).
@@ -168,7 +171,10 @@ pub(super) fn absolute_ic50(
                 fit.ic50_ci_low = 10f64.powf(u - t * se);
                 fit.ic50_ci_high = 10f64.powf(u + t * se);
             }
-            if let Some((doses, sd)) = estimate.steeper_than_bound {
+            let placed_by_doses = estimate.doses.filter(|&(doses, sd)| {
+                estimate.hill_at_bound || a_step(u, curve, doses, sd, t)
+            });
+            if let Some((doses, sd)) = placed_by_doses {
                 let (low, high) = placement(u, doses, sd, t);
                 fit.ic50_qualifier = Some(Ic50Qualifier::Within);
                 fit.ic50_ci_low = 10f64.powf(low);
@@ -195,8 +201,48 @@ pub(super) fn absolute_ic50(
     }
 }
 
+/// Whether a falling curve's data are a step at its fitted 0.5-crossing `u` (log10
+/// concentration): no dose lies on the slope — the mean response of the dose just below `u`
+/// is not clearly below that of the doses below it, and the mean of the dose just above `u`
+/// not clearly above that of the doses above it ("clearly": by more than t · sd / √n at that
+/// dose, as [`placement`] judges; a dose at the end of the range has nothing to differ from).
+/// Any slope steeper than the one fitted then fits the data as well, the fitted slope and
+/// plateaus rest on noise alone, and the conditional interval of the IC50 is as meaningless as
+/// at the slope's bound: the doses place the IC50. A dose at `u` itself is on the slope.
+pub(super) fn a_step(u: f64, curve: &Curve, doses: &Collapsed, sd: f64, t: f64) -> bool {
+    if !(curve.top > curve.bottom) {
+        return false;
+    }
+    let margin = |k: usize| {
+        let m = t * sd / doses.count[k].sqrt();
+        if m.is_finite() {
+            m
+        } else {
+            0.0
+        }
+    };
+    // The count-weighted mean response of the doses in `range` (none: `None`).
+    let level = |range: std::ops::Range<usize>| {
+        let n: f64 = doses.count[range.clone()].iter().sum();
+        let sum: f64 = range.map(|k| doses.mean[k] * doses.count[k]).sum();
+        (n > 0.0).then(|| sum / n)
+    };
+    let below = doses.u.iter().rposition(|&d| d < u);
+    let above = doses.u.iter().position(|&d| d > u);
+    match (below, above) {
+        (Some(lo), Some(hi)) if hi == lo + 1 => {
+            let n = doses.u.len();
+            let top_side = level(0..lo).is_none_or(|top| doses.mean[lo] >= top - margin(lo));
+            let bottom_side =
+                level(hi + 1..n).is_none_or(|bottom| doses.mean[hi] <= bottom + margin(hi));
+            top_side && bottom_side
+        }
+        _ => false,
+    }
+}
+
 /// Where the data place the IC50 (log10 concentration) of a curve whose Hill slope is stopped
-/// by its upper bound, from the doses alone: a falling curve is above 0.5 below its IC50 and
+/// by its upper bound, or whose data are a step ([`a_step`]), from the doses alone: a falling curve is above 0.5 below its IC50 and
 /// below 0.5 above it, so the IC50 lies above the highest dose at or below the fitted crossing
 /// `u` whose mean response is clearly above 0.5 and below the lowest dose at or above `u` whose
 /// mean is clearly below 0.5 ("clearly": by more than t · sd / √n at that dose); without such
