@@ -139,13 +139,25 @@ pub(super) fn standard_errors(
     covariance
 }
 
+/// Why the doses place an IC50 (qualifier `~`) rather than the fit's conditional interval.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum PlacedBy {
+    /// The Hill slope is stopped by its upper bound: a steeper curve fits as well.
+    SlopeAtBound,
+    /// No dose lies on the slope ([`a_step`]): any steeper curve fits as well.
+    Step,
+    /// The doses bracket the IC50 more narrowly than the fit's interval (or the fit has none).
+    NarrowerThanFit,
+}
+
 /// The absolute IC50 (viability 0.5 crossed inside the tested range) with its interval, or the
-/// censored bound with its qualifier when the curve does not cross in range.
+/// censored bound with its qualifier when the curve does not cross in range. Returns why the
+/// doses place the IC50 when they do (qualifier `~`, [`placement`]).
 pub(super) fn absolute_ic50(
     fit: &mut CurveFit,
     estimate: &Estimate<'_>,
     covariance: Option<&Matrix4<f64>>,
-) {
+) -> Option<PlacedBy> {
     let Estimate {
         curve,
         estimable,
@@ -171,20 +183,26 @@ pub(super) fn absolute_ic50(
                 fit.ic50_ci_low = 10f64.powf(u - t * se);
                 fit.ic50_ci_high = 10f64.powf(u + t * se);
             }
-            let placed_by_doses = estimate.doses.filter(|&(doses, sd)| {
-                estimate.hill_at_bound || a_step(u, curve, doses, sd, t)
-            });
-            if let Some((doses, sd)) = placed_by_doses {
-                let (low, high) = placement(u, doses, sd, t);
-                fit.ic50_qualifier = Some(Ic50Qualifier::Within);
-                fit.ic50_ci_low = 10f64.powf(low);
-                fit.ic50_ci_high = 10f64.powf(high);
-                fit.log10_ic50_se = if t.is_finite() && t > 0.0 {
-                    (high - low) / (2.0 * t)
-                } else {
-                    f64::NAN
-                };
-            }
+            let (doses, sd) = estimate.doses?;
+            let (low, high) = placement(u, doses, sd, t);
+            let by = if estimate.hill_at_bound {
+                PlacedBy::SlopeAtBound
+            } else if a_step(u, curve, doses, sd, t) {
+                PlacedBy::Step
+            } else if !(2.0 * t * fit.log10_ic50_se <= high - low) {
+                PlacedBy::NarrowerThanFit
+            } else {
+                return None;
+            };
+            fit.ic50_qualifier = Some(Ic50Qualifier::Within);
+            fit.ic50_ci_low = 10f64.powf(low);
+            fit.ic50_ci_high = 10f64.powf(high);
+            fit.log10_ic50_se = if t.is_finite() && t > 0.0 {
+                (high - low) / (2.0 * t)
+            } else {
+                f64::NAN
+            };
+            Some(by)
         }
         _ => {
             let at_high = curve.response_at_log10(u_max);
@@ -197,6 +215,7 @@ pub(super) fn absolute_ic50(
                 fit.ic50 = 10f64.powf(u_min);
                 fit.ic50_qualifier = Some(Ic50Qualifier::Less);
             }
+            None
         }
     }
 }
