@@ -21,7 +21,7 @@ pub(super) struct Estimate<'a> {
     pub(super) range: (f64, f64),
     /// When the Hill slope is free: the tested doses with their mean responses and counts,
     /// and the residual SD of the fit — what places the IC50 by the doses ([`placement`]) when
-    /// the slope is stopped by its bound or the data are a step ([`a_step`]).
+    /// the slope is stopped by its bound or the data are a step ([`no_dose_on_the_slope`]).
     pub(super) doses: Option<(&'a Collapsed, f64)>,
     /// The Hill slope is stopped by its upper bound (or within 0.1 % of it): the curve may be
     /// steeper than the fit says, and the IC50 is placed by the doses around it.
@@ -144,9 +144,11 @@ pub(super) fn standard_errors(
 pub(super) enum PlacedBy {
     /// The Hill slope is stopped by its upper bound: a steeper curve fits as well.
     SlopeAtBound,
-    /// No dose lies on the slope ([`a_step`]): any steeper curve fits as well.
+    /// The doses bracket the IC50 in one gap and no dose lies on the slope
+    /// ([`no_dose_on_the_slope`]): any steeper curve fits as well.
     Step,
-    /// The doses bracket the IC50 more narrowly than the fit's interval (or the fit has none).
+    /// The doses bracket the IC50 in one gap, more narrowly than the fit's interval (or the
+    /// fit has none).
     NarrowerThanFit,
 }
 
@@ -185,14 +187,17 @@ pub(super) fn absolute_ic50(
             }
             let (doses, sd) = estimate.doses?;
             let (low, high) = placement(u, doses, sd, t);
-            let by = if estimate.hill_at_bound {
-                PlacedBy::SlopeAtBound
-            } else if a_step(u, curve, doses, sd, t) {
-                PlacedBy::Step
-            } else if !(2.0 * t * fit.log10_ic50_se <= high - low) {
-                PlacedBy::NarrowerThanFit
-            } else {
-                return None;
+            // The doses bracket the crossing in one gap: the dose just below it clearly
+            // above 0.5, the one just above clearly below.
+            let one_gap = bracket(u, doses)
+                .filter(|&lo| (low, high) == (doses.u[lo], doses.u[lo + 1]));
+            let by = match one_gap {
+                _ if estimate.hill_at_bound => PlacedBy::SlopeAtBound,
+                Some(lo) if no_dose_on_the_slope(lo, curve, doses, sd, t) => PlacedBy::Step,
+                Some(_) if !(2.0 * t * fit.log10_ic50_se <= high - low) => {
+                    PlacedBy::NarrowerThanFit
+                }
+                _ => return None,
             };
             fit.ic50_qualifier = Some(Ic50Qualifier::Within);
             fit.ic50_ci_low = 10f64.powf(low);
@@ -220,15 +225,21 @@ pub(super) fn absolute_ic50(
     }
 }
 
-/// Whether a falling curve's data are a step at its fitted 0.5-crossing `u` (log10
-/// concentration): no dose lies on the slope — the mean response of the dose just below `u`
-/// is not clearly below that of the doses below it, and the mean of the dose just above `u`
-/// not clearly above that of the doses above it ("clearly": by more than t · sd / √n at that
-/// dose, as [`placement`] judges; a dose at the end of the range has nothing to differ from).
-/// Any slope steeper than the one fitted then fits the data as well, the fitted slope and
-/// plateaus rest on noise alone, and the conditional interval of the IC50 is as meaningless as
-/// at the slope's bound: the doses place the IC50. A dose at `u` itself is on the slope.
-pub(super) fn a_step(u: f64, curve: &Curve, doses: &Collapsed, sd: f64, t: f64) -> bool {
+/// The dose just below the crossing `u` (log10 concentration), when the next dose lies above
+/// it (`None` at the ends of the range or with a dose at `u` itself).
+fn bracket(u: f64, doses: &Collapsed) -> Option<usize> {
+    let lo = doses.u.iter().rposition(|&d| d < u)?;
+    doses.u.get(lo + 1).filter(|&&d| d > u).map(|_| lo)
+}
+
+/// Whether a falling curve's data are a step at the gap between doses `lo` and `lo + 1`: no
+/// dose lies on the slope — the mean response at `lo` is not clearly below that of the doses
+/// below it, and the mean at `lo + 1` not clearly above that of the doses above it
+/// ("clearly": by more than t · sd / √n at that dose, as [`placement`] judges; a dose at the
+/// end of the range has nothing to differ from). Any slope steeper than the one fitted then
+/// fits the data as well, the fitted slope and plateaus rest on noise alone, and the
+/// conditional interval of the IC50 is as meaningless as at the slope's bound.
+fn no_dose_on_the_slope(lo: usize, curve: &Curve, doses: &Collapsed, sd: f64, t: f64) -> bool {
     if !(curve.top > curve.bottom) {
         return false;
     }
@@ -246,22 +257,15 @@ pub(super) fn a_step(u: f64, curve: &Curve, doses: &Collapsed, sd: f64, t: f64) 
         let sum: f64 = range.map(|k| doses.mean[k] * doses.count[k]).sum();
         (n > 0.0).then(|| sum / n)
     };
-    let below = doses.u.iter().rposition(|&d| d < u);
-    let above = doses.u.iter().position(|&d| d > u);
-    match (below, above) {
-        (Some(lo), Some(hi)) if hi == lo + 1 => {
-            let n = doses.u.len();
-            let top_side = level(0..lo).is_none_or(|top| doses.mean[lo] >= top - margin(lo));
-            let bottom_side =
-                level(hi + 1..n).is_none_or(|bottom| doses.mean[hi] <= bottom + margin(hi));
-            top_side && bottom_side
-        }
-        _ => false,
-    }
+    let hi = lo + 1;
+    let top_side = level(0..lo).is_none_or(|top| doses.mean[lo] >= top - margin(lo));
+    let bottom_side =
+        level(hi + 1..doses.u.len()).is_none_or(|bottom| doses.mean[hi] <= bottom + margin(hi));
+    top_side && bottom_side
 }
 
 /// Where the data place the IC50 (log10 concentration) of a curve whose Hill slope is stopped
-/// by its upper bound, or whose data are a step ([`a_step`]), from the doses alone: a falling curve is above 0.5 below its IC50 and
+/// by its upper bound, or whose data are a step ([`no_dose_on_the_slope`]), from the doses alone: a falling curve is above 0.5 below its IC50 and
 /// below 0.5 above it, so the IC50 lies above the highest dose at or below the fitted crossing
 /// `u` whose mean response is clearly above 0.5 and below the lowest dose at or above `u` whose
 /// mean is clearly below 0.5 ("clearly": by more than t · sd / √n at that dose); without such
