@@ -578,7 +578,10 @@ fn compare_centres(row: &mut Shift, r: &Estimate, p: &Estimate, metric: Metric) 
         "{}: log2_fc compares {cr:.4} and {cp:.4}, a value placed by the doses taken at its interval's centre (the fitted values' log2_fc is {:.3})",
         row.reason, row.log2_fc
     );
-    row.log2_fc = fc;
+    // Centres of a dilution series' gaps lie on a lattice (multiples of half a dose step, in
+    // log2): two-fold doses put them exactly τ = 1 apart, which rounding must not split into
+    // 0.99999999999 on one side and 1 on the other.
+    row.log2_fc = (fc * 1e9).round() / 1e9;
 }
 
 /// Whether pairing already called the row `neutral` because a Hill slope at its bound left
