@@ -930,7 +930,7 @@ mod tests {
             s.reason
         );
         assert!(
-            s.reason.contains("Hill slope at its bound: R, P"),
+            s.reason.contains("placed by the doses, qualifier ~: R, P"),
             "{}",
             s.reason
         );
@@ -967,21 +967,39 @@ mod tests {
     #[test]
     fn values_placed_in_neighbouring_gaps_are_compared_with_the_intervals_errors() {
         // Touching at the dose 3 is not overlapping: the sign is known, and the call is the
-        // rule's, on the standard errors of the intervals (log10 width / 4 here).
+        // rule's, on the centres of the intervals (√27 and √3: one three-fold step) and
+        // their standard errors (log10 width / 4 here).
         let s = one(at_bound("R", 5.2, 3.0, 9.0), at_bound("P", 1.7, 1.0, 3.0));
-        assert!((s.log2_fc - (5.2f64 / 1.7).log2()).abs() < 1e-12, "{s:?}");
+        assert!((s.log2_fc - 3f64.log2()).abs() < 1e-9, "{s:?}");
         assert_eq!(s.call, Call::CrossResistant, "{s:?}");
         assert!(s.p_value < 0.05);
         assert!(
             s.reason
-                .contains("apart, so the call rests on these intervals"),
+                .contains("apart, so the call rests on these intervals: log2_fc compares 5.1962 and 1.7321"),
             "{}",
             s.reason
         );
-        // Apart but close fitted values: below τ, neutral, still saying why.
+        // Fitted values close to the dose the intervals share (log2_fc 0.14 from them): the
+        // data still order the lines a dose step apart, and the centres say so.
         let s = one(at_bound("R", 3.2, 3.0, 9.0), at_bound("P", 2.9, 1.0, 3.0));
+        assert_eq!(s.call, Call::CrossResistant, "{s:?}");
+        assert!((s.log2_fc - 3f64.log2()).abs() < 1e-9, "{s:?}");
+        assert!(s.reason.contains("(the fitted values' log2_fc is 0.142)"), "{}", s.reason);
+        // Only one placed by the doses: the other value is an ordinary estimate, and the
+        // fitted values are compared (apart, below τ: neutral, saying why).
+        let mut p = est("P", 2.9, Bound::Equal, 0.01);
+        p.ci = (2.8, 2.99);
+        let s = one(at_bound("R", 3.2, 3.0, 9.0), p);
         assert_eq!(s.call, Call::Neutral, "{s:?}");
+        assert!((s.log2_fc - (3.2f64 / 2.9).log2()).abs() < 1e-12, "{s:?}");
         assert!(s.reason.contains("apart"), "{}", s.reason);
+        // Two-fold doses: the centres of neighbouring gaps are exactly τ = 1 apart, and both
+        // directions are called alike (no 0.99999999999 on one side).
+        let up = one(at_bound("R", 2.1, 2.0, 4.0), at_bound("P", 1.9, 1.0, 2.0));
+        let down = one(at_bound("R", 1.9, 1.0, 2.0), at_bound("P", 2.1, 2.0, 4.0));
+        assert_eq!((up.log2_fc, down.log2_fc), (1.0, -1.0), "{up:?} {down:?}");
+        assert_eq!(up.call, Call::CrossResistant, "{up:?}");
+        assert_eq!(down.call, Call::CollateralSensitive, "{down:?}");
     }
 
     #[test]

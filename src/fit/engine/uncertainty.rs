@@ -297,7 +297,40 @@ pub(super) fn placement(u: f64, doses: &Collapsed, sd: f64, t: f64) -> (f64, f64
 
 #[cfg(test)]
 mod tests {
-    use super::{placement, Collapsed};
+    use super::{bracket, no_dose_on_the_slope, placement, Collapsed, Curve};
+
+    #[test]
+    fn a_step_has_no_dose_on_the_slope() {
+        let doses = |mean: &[f64]| Collapsed {
+            u: (0..mean.len()).map(|k| k as f64 * 0.5).collect(),
+            mean: mean.to_vec(),
+            count: vec![4.0; mean.len()],
+            within_ss: 0.0,
+        };
+        let curve = Curve {
+            top: 1.0,
+            bottom: 0.0,
+            log10_ec50: 1.2,
+            hill: 6.0,
+        };
+        // Margin 2 · 0.05 / 2 = 0.05: 0.98 is on the top level of the doses below it, 0.03
+        // on the bottom level of the doses above.
+        let step = doses(&[1.0, 1.0, 0.98, 0.03, 0.0]);
+        assert_eq!(bracket(1.2, &step), Some(2));
+        assert!(no_dose_on_the_slope(2, &curve, &step, 0.05, 2.0));
+        // A partial response at 1.0 (0.8, clearly below 1.0) or at 1.5 (0.2) is on the slope.
+        assert!(!no_dose_on_the_slope(2, &curve, &doses(&[1.0, 1.0, 0.8, 0.03, 0.0]), 0.05, 2.0));
+        assert!(!no_dose_on_the_slope(2, &curve, &doses(&[1.0, 1.0, 0.98, 0.2, 0.0]), 0.05, 2.0));
+        // The lowest dose has nothing below it to differ from.
+        assert_eq!(bracket(0.2, &step), Some(0));
+        assert!(no_dose_on_the_slope(0, &curve, &doses(&[0.9, 0.02, 0.0, 0.0, 0.0]), 0.05, 2.0));
+        // A dose at the crossing itself, or a crossing beyond the doses: no gap.
+        assert_eq!(bracket(1.0, &step), None);
+        assert_eq!(bracket(2.5, &step), None);
+        // A rising curve is no step of a falling one.
+        let rising = Curve { top: 0.0, bottom: 1.0, ..curve };
+        assert!(!no_dose_on_the_slope(2, &rising, &step, 0.05, 2.0));
+    }
 
     #[test]
     fn placement_holds_the_doses_that_clearly_bracket_the_crossing() {
