@@ -99,7 +99,9 @@ pub fn well_stage(screen: &Screen) -> Result<WellResults> {
     let doses = dose_findings(endpoint, &screen.wells_origin, with_lines);
     warnings.extend(doses.warnings);
     warnings.extend(design.warnings);
-    warnings.extend(control_findings(endpoint, &norm.levels, &origin));
+    let unreferenced = (s.normalize.reference == crate::normalize::Reference::LowestDoses)
+        .then_some(&norm.unreferenced);
+    warnings.extend(control_findings(endpoint, &norm.levels, unreferenced, &origin));
     if s.checks.off_series == OffSeries::Exclude {
         exclude_off_series(&mut norm.outcomes, doses.off_series);
     }
