@@ -11,7 +11,7 @@ use super::write::{write_comparison, write_plan_files};
 use crate::assay::Assay;
 use crate::checked::{Check, Checked};
 use crate::error::{Error, Problem, Result};
-use crate::evidence::Evidence;
+use crate::evidence::{Evidence, EvidenceSettings};
 use crate::lines::LinesTable;
 use crate::mic::MicSettings;
 use crate::outdir::Staging;
@@ -66,25 +66,30 @@ pub fn shift(
         outdir,
         settings,
         &MicSettings::default(),
+        &EvidenceSettings::default(),
         progress,
     )
 }
 
 /// [`shift`] with the `[mic]` settings a MIC table is compared under (ladders, the robust
-/// model, `model = "log2-t"`); a fits table ignores them.
+/// model, `model = "log2-t"`; a fits table ignores them) and the evidence settings the shifts
+/// are marked with (`collateral shift --evidence FILE --drug-aliases FILE
+/// --no-bundled-evidence`; the bundled tables by default).
 pub fn shift_with(
     fits: &Path,
     lines: &Path,
     outdir: &Path,
     settings: &ShiftSettings,
     mic: &MicSettings,
+    evidence: &EvidenceSettings,
     progress: &dyn Progress,
 ) -> Result<ShiftReport> {
     let settings = &settings.clone().check()?;
     let mic = &mic.clone().check()?;
+    let evidence = &evidence.clone().check()?;
     let lines = LinesTable::read(lines)?;
     progress.begin(Stage::Compare, "shifts", None);
-    let comparison = compare(&mut Table::open(fits)?, &lines, settings, mic)?;
+    let comparison = compare(&mut Table::open(fits)?, &lines, settings, mic, evidence)?;
     let staging = Staging::new(outdir)?;
     write_comparison(&staging, &comparison, settings)?;
     let calls = comparison.call_counts();
@@ -98,15 +103,17 @@ pub fn shift_with(
     })
 }
 
-/// The comparison `collateral shift` makes, in memory: shifts (with their published evidence),
-/// network and cycles from a fits table or a MIC table (a `mic` column, compared with metric
-/// mic under the `[mic]` settings `mic`) already opened (a file, or
-/// a table held in memory: the R package's data frames) and a lines table.
+/// The comparison `collateral shift` makes, in memory: shifts (marked with the evidence the
+/// settings `evidence` name: tables and the lab's drug aliases), network and cycles from a
+/// fits table or a MIC table (a `mic` column, compared with metric mic under the `[mic]`
+/// settings `mic`) already opened (a file, or a table held in memory: the R package's data
+/// frames) and a lines table.
 pub fn compare(
     fits: &mut Table<'_>,
     lines: &LinesTable,
     settings: &Checked<ShiftSettings>,
     mic: &Checked<MicSettings>,
+    evidence: &Checked<EvidenceSettings>,
 ) -> Result<Comparison> {
     let mut shifts = match (fits.column("mic").is_some(), settings.metric) {
         (true, Metric::Mic) => {
@@ -120,7 +127,7 @@ pub fn compare(
             settings,
         ),
     };
-    crate::shift::annotate_evidence(&mut shifts, &Evidence::bundled()?, &Default::default());
+    crate::shift::annotate_evidence(&mut shifts, &evidence.load()?, &evidence.drug_aliases);
     Ok(Comparison::of(shifts, lines, settings, None))
 }
 
