@@ -974,8 +974,9 @@ mod tests {
         assert_eq!(s.call, Call::CrossResistant, "{s:?}");
         assert!(s.p_value < 0.05);
         assert!(
-            s.reason
-                .contains("apart, so the call rests on these intervals: log2_fc compares 5.1962 and 1.7321"),
+            s.reason.contains(
+                "apart, so the call rests on these intervals: log2_fc compares 5.1962 and 1.7321"
+            ),
             "{}",
             s.reason
         );
@@ -984,7 +985,11 @@ mod tests {
         let s = one(at_bound("R", 3.2, 3.0, 9.0), at_bound("P", 2.9, 1.0, 3.0));
         assert_eq!(s.call, Call::CrossResistant, "{s:?}");
         assert!((s.log2_fc - 3f64.log2()).abs() < 1e-9, "{s:?}");
-        assert!(s.reason.contains("(the fitted values' log2_fc is 0.142)"), "{}", s.reason);
+        assert!(
+            s.reason.contains("(the fitted values' log2_fc is 0.142)"),
+            "{}",
+            s.reason
+        );
         // Only one placed by the doses: the other value is an ordinary estimate, and the
         // fitted values are compared (apart, below τ: neutral, saying why).
         let mut p = est("P", 2.9, Bound::Equal, 0.01);

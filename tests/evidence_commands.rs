@@ -33,7 +33,16 @@ fn lab_tables(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
 /// A small simulated screen in `dir` (4 lines × 3 drugs; resistant01 selected with drug01).
 fn screen(dir: &Path, seed: u64) {
     collateral()
-        .args(["simulate", "--lines", "4", "--drugs", "3", "--replicates", "2", "-q"])
+        .args([
+            "simulate",
+            "--lines",
+            "4",
+            "--drugs",
+            "3",
+            "--replicates",
+            "2",
+            "-q",
+        ])
         .args(["--seed", &seed.to_string(), "-o"])
         .arg(dir)
         .assert()
@@ -77,7 +86,11 @@ fn shift_marks_its_shifts_with_the_users_evidence_files_and_aliases() {
             .success();
         marked(&d.join(out).join("shifts.csv"))
     };
-    let (n, r, a) = (names.as_os_str(), relations.as_os_str(), aliases.as_os_str());
+    let (n, r, a) = (
+        names.as_os_str(),
+        relations.as_os_str(),
+        aliases.as_os_str(),
+    );
     let ev = std::ffi::OsStr::new("--evidence");
     let al = std::ffi::OsStr::new("--drug-aliases");
     // Without the lab's tables nothing is reported for the pair; with them (and its names
@@ -151,7 +164,10 @@ fn merge_keeps_the_runs_own_evidence_and_refuses_runs_that_disagree_on_aliases()
         "compound-1"
     );
     assert_eq!(
-        run["settings"]["evidence"]["files"].as_array().unwrap().len(),
+        run["settings"]["evidence"]["files"]
+            .as_array()
+            .unwrap()
+            .len(),
         4,
         "each run's two files, each once: {run}"
     );
@@ -160,7 +176,11 @@ fn merge_keeps_the_runs_own_evidence_and_refuses_runs_that_disagree_on_aliases()
     let b = d.join("week3");
     screen(&b, 14);
     lab_tables(&b);
-    write(&b, "other_aliases.csv", "alias,drug\ndrug01,compound-1\ndrug02,compound-1\n");
+    write(
+        &b,
+        "other_aliases.csv",
+        "alias,drug\ndrug01,compound-1\ndrug02,compound-1\n",
+    );
     with_lab_evidence(&b, "other_aliases.csv");
     collateral()
         .arg("run")

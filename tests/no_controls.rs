@@ -155,7 +155,12 @@ fn lowest_doses_warn_only_of_the_series_they_leave_out() {
     let wells = std::fs::read_to_string(dir.path().join("wells.csv")).unwrap();
     let header = wells.lines().next().unwrap();
     let col = |name: &str| header.split(',').position(|c| c == name).unwrap();
-    let (plate, drug, conc, signal) = (col("plate"), col("drug"), col("concentration"), col("signal"));
+    let (plate, drug, conc, signal) = (
+        col("plate"),
+        col("drug"),
+        col("concentration"),
+        col("signal"),
+    );
     let series = |f: &[&str]| f[plate] == "plate0001" && f[drug] == "drug01";
     let mut doses: Vec<f64> = wells
         .lines()

@@ -200,7 +200,10 @@ fn steep_bacterial_screens_call_shifts_and_not_nulls() {
             t.null >= 300 && t.a_step_or_more >= 150 && t.within_a_step >= 60,
             "{t:?}"
         );
-        assert!(rate(t.null_called, t.null) <= 0.05, "{with_vehicles}: {t:?}");
+        assert!(
+            rate(t.null_called, t.null) <= 0.05,
+            "{with_vehicles}: {t:?}"
+        );
         let shifted = t.a_step_or_more + t.within_a_step;
         let right = t.a_step_or_more_right + t.within_a_step_right;
         assert!(rate(right, shifted) >= 0.90, "{with_vehicles}: {t:?}");

@@ -101,7 +101,12 @@ pub fn well_stage(screen: &Screen) -> Result<WellResults> {
     warnings.extend(design.warnings);
     let unreferenced = (s.normalize.reference == crate::normalize::Reference::LowestDoses)
         .then_some(&norm.unreferenced);
-    warnings.extend(control_findings(endpoint, &norm.levels, unreferenced, &origin));
+    warnings.extend(control_findings(
+        endpoint,
+        &norm.levels,
+        unreferenced,
+        &origin,
+    ));
     if s.checks.off_series == OffSeries::Exclude {
         exclude_off_series(&mut norm.outcomes, doses.off_series);
     }

@@ -189,8 +189,8 @@ pub(super) fn absolute_ic50(
             let (low, high) = placement(u, doses, sd, t);
             // The doses bracket the crossing in one gap: the dose just below it clearly
             // above 0.5, the one just above clearly below.
-            let one_gap = bracket(u, doses)
-                .filter(|&lo| (low, high) == (doses.u[lo], doses.u[lo + 1]));
+            let one_gap =
+                bracket(u, doses).filter(|&lo| (low, high) == (doses.u[lo], doses.u[lo + 1]));
             let by = match one_gap {
                 _ if estimate.hill_at_bound => PlacedBy::SlopeAtBound,
                 Some(lo) if no_dose_on_the_slope(lo, curve, doses, sd, t) => PlacedBy::Step,
@@ -319,16 +319,38 @@ mod tests {
         assert_eq!(bracket(1.2, &step), Some(2));
         assert!(no_dose_on_the_slope(2, &curve, &step, 0.05, 2.0));
         // A partial response at 1.0 (0.8, clearly below 1.0) or at 1.5 (0.2) is on the slope.
-        assert!(!no_dose_on_the_slope(2, &curve, &doses(&[1.0, 1.0, 0.8, 0.03, 0.0]), 0.05, 2.0));
-        assert!(!no_dose_on_the_slope(2, &curve, &doses(&[1.0, 1.0, 0.98, 0.2, 0.0]), 0.05, 2.0));
+        assert!(!no_dose_on_the_slope(
+            2,
+            &curve,
+            &doses(&[1.0, 1.0, 0.8, 0.03, 0.0]),
+            0.05,
+            2.0
+        ));
+        assert!(!no_dose_on_the_slope(
+            2,
+            &curve,
+            &doses(&[1.0, 1.0, 0.98, 0.2, 0.0]),
+            0.05,
+            2.0
+        ));
         // The lowest dose has nothing below it to differ from.
         assert_eq!(bracket(0.2, &step), Some(0));
-        assert!(no_dose_on_the_slope(0, &curve, &doses(&[0.9, 0.02, 0.0, 0.0, 0.0]), 0.05, 2.0));
+        assert!(no_dose_on_the_slope(
+            0,
+            &curve,
+            &doses(&[0.9, 0.02, 0.0, 0.0, 0.0]),
+            0.05,
+            2.0
+        ));
         // A dose at the crossing itself, or a crossing beyond the doses: no gap.
         assert_eq!(bracket(1.0, &step), None);
         assert_eq!(bracket(2.5, &step), None);
         // A rising curve is no step of a falling one.
-        let rising = Curve { top: 0.0, bottom: 1.0, ..curve };
+        let rising = Curve {
+            top: 0.0,
+            bottom: 1.0,
+            ..curve
+        };
         assert!(!no_dose_on_the_slope(2, &rising, &step, 0.05, 2.0));
     }
 
