@@ -337,10 +337,18 @@ mod tests {
             &lines(),
             &settings,
             &mic(),
+            &Checked::default(),
         )
         .unwrap();
         let mut in_memory = Table::from_bytes(fits.as_bytes(), Path::new("<fits>")).unwrap();
-        let from_memory = compare(&mut in_memory, &lines(), &settings, &mic()).unwrap();
+        let from_memory = compare(
+            &mut in_memory,
+            &lines(),
+            &settings,
+            &mic(),
+            &Checked::default(),
+        )
+        .unwrap();
         // Debug text: NaN (no interval for a censored shift) equals NaN there.
         assert_eq!(
             format!("{:?}", from_file.shifts),
@@ -349,7 +357,7 @@ mod tests {
         assert_eq!(from_memory.shifts.len(), 2);
         let bad = "cell_line,drug,ic50\nP,a,1\nR,a,lots\n";
         let mut bad = Table::from_bytes(bad.as_bytes(), Path::new("<fits>")).unwrap();
-        let e = compare(&mut bad, &lines(), &settings, &mic()).unwrap_err();
+        let e = compare(&mut bad, &lines(), &settings, &mic(), &Checked::default()).unwrap_err();
         assert!(e.to_string().starts_with("<fits>:3:"), "{e}");
     }
 
@@ -362,13 +370,19 @@ mod tests {
             metric: Metric::Mic,
             ..Default::default()
         };
-        let shifts = compare(&mut table(), &lines(), &by_mic.check().unwrap(), &mic())
-            .unwrap()
-            .shifts;
+        let shifts = compare(
+            &mut table(),
+            &lines(),
+            &by_mic.check().unwrap(),
+            &mic(),
+            &Checked::default(),
+        )
+        .unwrap()
+        .shifts;
         assert_eq!(shifts.len(), 1);
         assert!(shifts[0].log2_fc > 2.0, "{:?}", shifts[0]);
         let ic50 = ShiftSettings::default().check().unwrap();
-        let e = compare(&mut table(), &lines(), &ic50, &mic()).unwrap_err();
+        let e = compare(&mut table(), &lines(), &ic50, &mic(), &Checked::default()).unwrap_err();
         assert!(e.to_string().contains("is a MIC table"), "{e}");
     }
 }
