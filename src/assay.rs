@@ -198,22 +198,50 @@ fn evidence_settings(
     raw: RawEvidence,
     aliases: Option<RawAliases>,
     resolve: &dyn Fn(PathBuf) -> PathBuf,
+    at: &dyn Fn(&str) -> Location,
     problems: &mut Vec<Problem>,
 ) -> EvidenceSettings {
+    // A file that is not there is named on the assay's line that names it.
+    let missing = |key: &str, written: &Path, resolved: &Path| {
+        problem(
+            at(key),
+            format!(
+                "`{key}` names `{}`, which does not exist ({})",
+                written.display(),
+                resolved.display()
+            ),
+        )
+    };
     let drug_aliases = match aliases {
         None => Default::default(),
         Some(RawAliases::Table(table)) => table,
-        Some(RawAliases::File(file)) => match crate::evidence::read_drug_aliases(&resolve(file)) {
-            Ok(table) => table,
-            Err(e) => {
-                problems.extend(e.problems_found().iter().cloned());
+        Some(RawAliases::File(file)) => {
+            let path = resolve(file.clone());
+            if !path.is_file() {
+                problems.push(missing("drug_aliases", &file, &path));
                 Default::default()
+            } else {
+                match crate::evidence::read_drug_aliases(&path) {
+                    Ok(table) => table,
+                    Err(e) => {
+                        problems.extend(e.problems_found().iter().cloned());
+                        Default::default()
+                    }
+                }
             }
-        },
+        }
     };
+    let mut files = Vec::new();
+    for file in raw.files {
+        let path = resolve(file.clone());
+        if !path.is_file() {
+            problems.push(missing("files", &file, &path));
+        }
+        files.push(path);
+    }
     EvidenceSettings {
         bundled: raw.bundled,
-        files: raw.files.into_iter().map(resolve).collect(),
+        files,
         drug_aliases,
     }
 }
@@ -395,7 +423,13 @@ impl Assay {
             mic: raw.mic,
             growth: raw.growth,
             checks: raw.checks,
-            evidence: evidence_settings(raw.evidence, raw.drug_aliases, &resolve, &mut problems),
+            evidence: evidence_settings(
+                raw.evidence,
+                raw.drug_aliases,
+                &resolve,
+                &at,
+                &mut problems,
+            ),
         };
         let settings = check_settings(sections, &at, &mut problems);
         let Some(settings) = settings.filter(|_| problems.is_empty()) else {

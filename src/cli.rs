@@ -186,6 +186,17 @@ struct ShiftArgs {
     /// own, so one outlying replicate cannot flip a call (`[mic] robust = true`).
     #[arg(long)]
     mic_robust: bool,
+    /// An evidence table of your own (relations, drug names or classes; docs/evidence.md),
+    /// read with the bundled ones (`[evidence] files`); repeat for several.
+    #[arg(long = "evidence", value_name = "FILE")]
+    evidence: Vec<PathBuf>,
+    /// The lab's names of its drugs: a table with columns `alias, drug` (`drug_aliases`).
+    #[arg(long, value_name = "FILE")]
+    drug_aliases: Option<PathBuf>,
+    /// Leave the bundled evidence tables out: only `--evidence` files (`[evidence] bundled =
+    /// false`).
+    #[arg(long)]
+    no_bundled_evidence: bool,
 }
 
 #[derive(clap::Args)]
@@ -557,12 +568,21 @@ fn shift(args: &ShiftArgs, quiet: bool, progress: &dyn Progress) -> anyhow::Resu
         robust: args.mic_robust,
         ..Default::default()
     };
+    let mut evidence = crate::evidence::EvidenceSettings {
+        bundled: !args.no_bundled_evidence,
+        files: args.evidence.clone(),
+        ..Default::default()
+    };
+    if let Some(aliases) = &args.drug_aliases {
+        evidence.drug_aliases = crate::evidence::read_drug_aliases(aliases)?;
+    }
     let report = crate::run::shift_with(
         &args.fits,
         &args.lines,
         &args.out,
         &settings,
         &mic,
+        &evidence,
         progress,
     )?;
     warn_all(&report.warnings);

@@ -38,6 +38,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use crate::assay::Assay;
+use crate::checked::Check;
 use crate::error::{Error, ErrorKind, Location, Problem, Result};
 use crate::fit::FitStatus;
 use crate::lines::{CellLine, LinesTable};
@@ -237,6 +238,8 @@ fn merge_or_stop(
     let mut warnings = Vec::new();
     let unit = common_unit(&folders)?;
     let settings = common_shift_settings(&folders, &options.shift)?;
+    let evidence_settings = common_evidence_settings(&folders)?.check()?;
+    let evidence = evidence_settings.load()?;
     warnings.extend(other_settings_differences(&folders));
 
     // The lock before reading the runs' tables, as `run` does.
@@ -248,6 +251,9 @@ fn merge_or_stop(
     let owner = choose_fits(&folders, &fits, options.on_duplicate)?;
     let mut inputs: Vec<crate::run::InputRecord> =
         folders.iter().map(|f| f.record.clone()).collect();
+    for file in &evidence_settings.files {
+        inputs.push(input_record(file)?);
+    }
     let lines = merged_lines(&folders, options, &mut inputs, &mut warnings)?;
     let tables = stage_tables(&staging, &folders, &fits, &owner, &mut warnings)?;
     // Metric mic compares the MICs each run read from its wells, not its fits.
@@ -262,6 +268,8 @@ fn merge_or_stop(
         folders: &folders,
         owner: &owner,
         settings: &settings,
+        evidence: &evidence,
+        aliases: &evidence_settings.drug_aliases,
     };
     let compared = match &lines {
         Some(lines) => merged.compare(&staging, lines, mics.as_ref(), &mut warnings)?,
@@ -293,6 +301,7 @@ fn merge_or_stop(
         started: &started,
         unit: &unit,
         settings: &settings,
+        evidence: &evidence_settings,
         inputs: &inputs,
         lines: lines.as_ref(),
         duplicates: &duplicates,
@@ -387,6 +396,9 @@ struct MergedRuns<'a> {
     folders: &'a [RunFolder],
     owner: &'a BTreeMap<Key, usize>,
     settings: &'a crate::checked::Checked<ShiftSettings>,
+    /// The runs' evidence tables ([`common_evidence_settings`]) and drug aliases.
+    evidence: &'a crate::evidence::Evidence,
+    aliases: &'a BTreeMap<String, String>,
 }
 
 /// What comparing the merged fits gave.
@@ -422,12 +434,8 @@ impl MergedRuns<'_> {
                 compute_shifts(&estimates, &lines.table, settings)
             }
         };
-        // The merged rows are marked with the bundled evidence (docs/evidence.md).
-        crate::shift::annotate_evidence(
-            &mut shifts,
-            &crate::evidence::Evidence::bundled()?,
-            &Default::default(),
-        );
+        // The merged rows are marked with the runs' own evidence (docs/evidence.md).
+        crate::shift::annotate_evidence(&mut shifts, self.evidence, self.aliases);
         let run_col = self.run_column(&shifts, |s| &s.resistant_line);
         let parental_col = self.run_column(&shifts, |s| &s.parental_line);
         let across: Vec<usize> = (0..shifts.len())

@@ -494,6 +494,45 @@ pub fn lowest_dose_levels<'a>(
         .collect()
 }
 
+/// The viability of a sample signal against its series' own 100 % `top` under
+/// [`Reference::LowestDoses`]: none when the level is no span above the blank.
+pub fn stand_in_viability(signal: f64, top: f64, blank: f64) -> Option<f64> {
+    let span = top - blank;
+    (span != 0.0 && span.is_finite()).then(|| (signal - blank) / span)
+}
+
+/// The series left without a 100 % under [`Reference::LowestDoses`]: per unit without a
+/// vehicle level, the drugs whose sample wells have a numeric signal but no viability (no
+/// signal at the series' lowest doses, or a level no span above the blank). Their wells are
+/// left out of the fits; every other series of such a unit is normalized to its lowest doses.
+pub fn series_without_reference(
+    table: &WellTable,
+    units: &Units,
+    levels: &[ControlLevels],
+) -> BTreeMap<Unit, BTreeSet<String>> {
+    let tops = lowest_dose_levels(table, units, levels);
+    let mut out: BTreeMap<Unit, BTreeSet<String>> = BTreeMap::new();
+    for (w, u) in table.wells.iter().zip(&units.of_well) {
+        let Some(u) = *u else { continue };
+        let l = &levels[u];
+        if l.vehicle.is_some() || w.role != Role::Sample {
+            continue;
+        }
+        let Some(signal) = w.signal.value() else {
+            continue;
+        };
+        let viable = tops
+            .get(&(u, w.drug))
+            .and_then(|&top| stand_in_viability(signal, top, l.blank));
+        if viable.is_none() {
+            out.entry(units.keys[u].clone())
+                .or_default()
+                .insert(w.drug.to_string());
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

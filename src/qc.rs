@@ -8,7 +8,7 @@
 //! Spatial trends (edge vs interior, across rows, across columns) are tested on the vehicle
 //! wells relative to their own level, reported, and never corrected.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt;
 use std::path::Path;
 
@@ -18,8 +18,9 @@ use serde::{Deserialize, Serialize};
 use crate::checked::{Check, Checked};
 use crate::error::{Problem, Result};
 use crate::normalize::{
-    control_levels, lowest_dose_levels, units_of, BlankSource, ControlLevels, NormalizeSettings,
-    PlateControls, Reference, Unit, Units, LOWEST_DOSES,
+    control_levels, lowest_dose_levels, series_without_reference, stand_in_viability, units_of,
+    BlankSource, ControlLevels, NormalizeSettings, PlateControls, Reference, Unit, Units,
+    LOWEST_DOSES,
 };
 use crate::plate::{PlateFormat, WellPos};
 use crate::stats;
@@ -564,6 +565,9 @@ pub struct Normalized {
     pub qc: Vec<PlateQc>,
     /// Control levels per unit (plate, cell line, replicate).
     pub levels: BTreeMap<Unit, ControlLevels>,
+    /// Under `reference = "lowest_doses"`, the series still without a 100 % per unit
+    /// without vehicle wells ([`series_without_reference`]); empty otherwise.
+    pub unreferenced: BTreeMap<Unit, BTreeSet<String>>,
     /// Warnings found on the way.
     pub warnings: Vec<Problem>,
 }
@@ -618,10 +622,7 @@ pub fn normalize_and_qc(
                 }
                 (Some(s), Some(l)) if w.role == Role::Sample => unit
                     .and_then(|u| series_levels.get(&(u, w.drug)))
-                    .and_then(|&top| {
-                        let span = top - l.blank;
-                        (span != 0.0 && span.is_finite()).then(|| (s - l.blank) / span)
-                    }),
+                    .and_then(|&top| stand_in_viability(s, top, l.blank)),
                 _ => None,
             };
             if w.role != Role::Empty {
@@ -654,10 +655,17 @@ pub fn normalize_and_qc(
             }
         })
         .collect();
+    let unreferenced = match normalize.reference {
+        Reference::Vehicle => BTreeMap::new(),
+        Reference::LowestDoses | Reference::FittedTop => {
+            series_without_reference(table, &units, &levels)
+        }
+    };
     Ok(Normalized {
         outcomes,
         qc,
         levels: units.keys.into_iter().zip(levels).collect(),
+        unreferenced,
         warnings,
     })
 }

@@ -229,7 +229,19 @@ pub fn plot_folder(dir: &Path, options: &PlotOptions, progress: &dyn Progress) -
     })?;
     progress.end(drawn);
     staging.add_to_manifest()?;
-    let warnings = staging.take_warnings();
+    let mut warnings = staging.take_warnings();
+    // A user's evidence file gone since the run: the report is drawn without it.
+    if let Some(run) = crate::output::run_json::RunJson::read_optional(&dir.join("run.json"))? {
+        for file in reported_before::missing_evidence_files(&run) {
+            warnings.push(Problem {
+                location: crate::error::Location::file(dir.join("run.json")),
+                message: format!(
+                    "the run's evidence file `{}` (`settings.evidence.files`) is not there any more: the report's Reported before rows name its relations by their kind only",
+                    file.display()
+                ),
+            });
+        }
+    }
     Ok(Plotted {
         files: staging.commit()?,
         warnings,

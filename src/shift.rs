@@ -511,11 +511,13 @@ fn pair(
     };
     row.log2_fc = fc;
     row.log2_fc_qualifier = Some(qualifier);
-    if qualifier == Bound::Equal
-        && (r.hill_at_bound || p.hill_at_bound)
-        && placed_together(&mut row, r, p, s.metric)
-    {
-        return row;
+    if qualifier == Bound::Equal && (r.hill_at_bound || p.hill_at_bound) {
+        if placed_together(&mut row, r, p, s.metric) {
+            return row;
+        }
+        if r.hill_at_bound && p.hill_at_bound {
+            compare_centres(&mut row, r, p, s.metric);
+        }
     }
     if s.rule == CallRule::Dhawan2017 {
         dhawan_call(&mut row, r, p, qualifier);
@@ -525,6 +527,7 @@ fn pair(
         censored_call(&mut row, qualifier, fc, s.tau);
         return row;
     }
+    let fc = row.log2_fc;
     welch_interval(&mut row, r, p, fc);
     row
 }
@@ -544,9 +547,9 @@ fn placed(e: &Estimate) -> (f64, f64) {
     }
 }
 
-/// A pair in which a fit's Hill slope sits at its bound (`~`): when the intervals the data
-/// place the two values in overlap (touching at a dose is not overlapping), the lines are not
-/// called different — `neutral`, no p-value, and the CI columns hold the range of log2_fc
+/// A pair in which a value is placed by the doses (`~`: Hill slope at its bound, or a step):
+/// when the intervals the data place the two values in overlap (touching at a dose is not
+/// overlapping), the lines are not called different — `neutral`, no p-value, and the CI columns hold the range of log2_fc
 /// those intervals allow. Returns whether that decided the row; otherwise the reason says
 /// that the intervals, apart, carry the call (their standard errors are the intervals').
 fn placed_together(row: &mut Shift, r: &Estimate, p: &Estimate, metric: Metric) -> bool {
@@ -557,7 +560,7 @@ fn placed_together(row: &mut Shift, r: &Estimate, p: &Estimate, metric: Metric) 
         .map(|e| e.cell_line.as_str())
         .collect();
     let intervals = format!(
-        "the data place the {m} of {} within [{r_lo:.4}, {r_hi:.4}] and of {} within [{p_lo:.4}, {p_hi:.4}] (Hill slope at its bound: {})",
+        "the data place the {m} of {} within [{r_lo:.4}, {r_hi:.4}] and of {} within [{p_lo:.4}, {p_hi:.4}] (placed by the doses, qualifier ~: {})",
         r.cell_line,
         p.cell_line,
         at_bound.join(", "),
@@ -580,6 +583,38 @@ fn placed_together(row: &mut Shift, r: &Estimate, p: &Estimate, metric: Metric) 
         row.reason = format!("{intervals}; apart, so the call rests on these intervals");
         false
     }
+}
+
+/// A pair with a value placed by the doses (`~`) in an interval apart from the other's:
+/// within its interval the fitted crossing means no more than any other point of it (a
+/// steeper curve puts it anywhere there), so the value is taken at its interval's centre
+/// (geometric: the middle of the log interval; an ordinary value stays itself), and the Welch
+/// test that follows takes the interval's width as its spread (a `~` fit's standard error is
+/// its interval's log10 width / 2 t₀.₉₇₅). A crossing fitted near the dose the intervals
+/// share would otherwise read as no shift although the data order the lines.
+fn compare_centres(row: &mut Shift, r: &Estimate, p: &Estimate, metric: Metric) {
+    let centre = |e: &Estimate| {
+        if e.hill_at_bound {
+            let (lo, hi) = placed(e);
+            (lo * hi).sqrt()
+        } else {
+            e.value
+        }
+    };
+    let (cr, cp) = (centre(r), centre(p));
+    let fc = if metric.larger_is_more_sensitive() {
+        (cp / cr).log2()
+    } else {
+        (cr / cp).log2()
+    };
+    row.reason = format!(
+        "{}: log2_fc compares {cr:.4} and {cp:.4}, a value placed by the doses taken at its interval's centre (the fitted values' log2_fc is {:.3})",
+        row.reason, row.log2_fc
+    );
+    // Centres of a dilution series' gaps lie on a lattice (multiples of half a dose step, in
+    // log2): two-fold doses put them exactly τ = 1 apart, which rounding must not split into
+    // 0.99999999999 on one side and 1 on the other.
+    row.log2_fc = (fc * 1e9).round() / 1e9;
 }
 
 /// Whether pairing already called the row `neutral` because a Hill slope at its bound left
@@ -929,7 +964,7 @@ mod tests {
             s.reason
         );
         assert!(
-            s.reason.contains("Hill slope at its bound: R, P"),
+            s.reason.contains("placed by the doses, qualifier ~: R, P"),
             "{}",
             s.reason
         );
@@ -966,21 +1001,44 @@ mod tests {
     #[test]
     fn values_placed_in_neighbouring_gaps_are_compared_with_the_intervals_errors() {
         // Touching at the dose 3 is not overlapping: the sign is known, and the call is the
-        // rule's, on the standard errors of the intervals (log10 width / 4 here).
+        // rule's, on the centres of the intervals (√27 and √3: one three-fold step) and
+        // their standard errors (log10 width / 4 here).
         let s = one(at_bound("R", 5.2, 3.0, 9.0), at_bound("P", 1.7, 1.0, 3.0));
-        assert!((s.log2_fc - (5.2f64 / 1.7).log2()).abs() < 1e-12, "{s:?}");
+        assert!((s.log2_fc - 3f64.log2()).abs() < 1e-9, "{s:?}");
         assert_eq!(s.call, Call::CrossResistant, "{s:?}");
         assert!(s.p_value < 0.05);
         assert!(
-            s.reason
-                .contains("apart, so the call rests on these intervals"),
+            s.reason.contains(
+                "apart, so the call rests on these intervals: log2_fc compares 5.1962 and 1.7321"
+            ),
             "{}",
             s.reason
         );
-        // Apart but close fitted values: below τ, neutral, still saying why.
+        // Fitted values close to the dose the intervals share (log2_fc 0.14 from them): the
+        // data still order the lines a dose step apart, and the centres say so.
         let s = one(at_bound("R", 3.2, 3.0, 9.0), at_bound("P", 2.9, 1.0, 3.0));
+        assert_eq!(s.call, Call::CrossResistant, "{s:?}");
+        assert!((s.log2_fc - 3f64.log2()).abs() < 1e-9, "{s:?}");
+        assert!(
+            s.reason.contains("(the fitted values' log2_fc is 0.142)"),
+            "{}",
+            s.reason
+        );
+        // Only one placed by the doses: the other value is an ordinary estimate, and the
+        // fitted values are compared (apart, below τ: neutral, saying why).
+        let mut p = est("P", 2.9, Bound::Equal, 0.01);
+        p.ci = (2.8, 2.99);
+        let s = one(at_bound("R", 3.2, 3.0, 9.0), p);
         assert_eq!(s.call, Call::Neutral, "{s:?}");
+        assert!((s.log2_fc - (3.2f64 / 2.9).log2()).abs() < 1e-12, "{s:?}");
         assert!(s.reason.contains("apart"), "{}", s.reason);
+        // Two-fold doses: the centres of neighbouring gaps are exactly τ = 1 apart, and both
+        // directions are called alike (no 0.99999999999 on one side).
+        let up = one(at_bound("R", 2.1, 2.0, 4.0), at_bound("P", 1.9, 1.0, 2.0));
+        let down = one(at_bound("R", 1.9, 1.0, 2.0), at_bound("P", 2.1, 2.0, 4.0));
+        assert_eq!((up.log2_fc, down.log2_fc), (1.0, -1.0), "{up:?} {down:?}");
+        assert_eq!(up.call, Call::CrossResistant, "{up:?}");
+        assert_eq!(down.call, Call::CollateralSensitive, "{down:?}");
     }
 
     #[test]

@@ -347,8 +347,14 @@ fn design_checks(
         origin.source,
     ) {
         Ok((levels, _)) => {
+            let unreferenced = (!assay.settings.normalize.reference.is_vehicle()).then(|| crate::normalize::series_without_reference(endpoint, &units, &levels));
             let levels = units.keys.into_iter().zip(levels).collect();
-            warnings.extend(crate::checks::control_findings(endpoint, &levels, &origin));
+            warnings.extend(crate::checks::control_findings(
+                endpoint,
+                &levels,
+                unreferenced.as_ref(),
+                &origin,
+            ));
         }
         Err(e) => problems.extend(e.problems_found().iter().cloned()),
     }

@@ -169,3 +169,75 @@ fn recovered(reference: &str, says: &str) -> (f64, usize, usize, usize, usize) {
         null_called,
     )
 }
+
+/// Without vehicle wells under `lowest_doses`, nothing is left out for want of a vehicle, and
+/// no warning says so; a series whose lowest doses give no 100 % (here: no blank wells, so a
+/// blank level of 0, and its two lowest doses reading 0) is the one warned about, by name.
+#[test]
+fn lowest_doses_warn_only_of_the_series_they_leave_out() {
+    let dir = tempfile::tempdir().unwrap();
+    screen_without_vehicles(dir.path(), 9, Some("lowest_doses"));
+    let run = |out: &str| {
+        let o = collateral()
+            .arg("run")
+            .arg(dir.path().join("assay.toml"))
+            .args(["--no-figures", "-q", "-o"])
+            .arg(dir.path().join(out))
+            .assert()
+            .success();
+        String::from_utf8_lossy(&o.get_output().stderr).into_owned()
+    };
+    let err = run("out");
+    assert!(!err.contains("left out of the fits"), "{err}");
+    assert!(!err.contains("vehicle"), "{err}");
+
+    // No blanks, and plate0001's first series of drug01 reads 0 at its two lowest doses.
+    let wells = std::fs::read_to_string(dir.path().join("wells.csv")).unwrap();
+    let header = wells.lines().next().unwrap();
+    let col = |name: &str| header.split(',').position(|c| c == name).unwrap();
+    let (plate, drug, conc, signal) = (
+        col("plate"),
+        col("drug"),
+        col("concentration"),
+        col("signal"),
+    );
+    let series = |f: &[&str]| f[plate] == "plate0001" && f[drug] == "drug01";
+    let mut doses: Vec<f64> = wells
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').collect::<Vec<_>>())
+        .filter(|f| series(f))
+        .map(|f| f[conc].parse().unwrap())
+        .collect();
+    doses.sort_by(f64::total_cmp);
+    doses.dedup();
+    let mut out = format!("{header}\n");
+    for l in wells.lines().skip(1).filter(|l| !l.contains(",blank,")) {
+        let mut f: Vec<&str> = l.split(',').collect();
+        if series(&f) && f[conc].parse::<f64>().unwrap() <= doses[1] {
+            f[signal] = "0";
+        }
+        out.push_str(&f.join(","));
+        out.push('\n');
+    }
+    std::fs::write(dir.path().join("wells.csv"), out).unwrap();
+    let err = run("out2");
+    let named: Vec<&str> = err
+        .lines()
+        .filter(|l| l.contains("left out of the fits"))
+        .collect();
+    assert_eq!(named.len(), 1, "{err}");
+    assert!(
+        named[0].contains("plate0001")
+            && named[0].contains("no usable 100 % at the lowest doses of `drug01` there"),
+        "{}",
+        named[0]
+    );
+    // And those wells are indeed the ones left out.
+    for w in read_csv(&dir.path().join("out2/wells.csv")) {
+        if w["role"] == "sample" {
+            let left_out = w["plate"] == "plate0001" && w["drug"] == "drug01";
+            assert_eq!(w["excluded"] == "true", left_out, "{w:?}");
+        }
+    }
+}

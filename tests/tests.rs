@@ -8,6 +8,7 @@ mod checks;
 mod common;
 mod dhawan_assay;
 mod evidence;
+mod evidence_commands;
 mod fit;
 mod frames;
 mod golden;

@@ -36,6 +36,6 @@ fuzz_target!(|data: &[u8]| {
         path,
     ) {
         let levels = units.keys.into_iter().zip(levels).collect();
-        let _ = control_findings(&wells, &levels, &origin);
+        let _ = control_findings(&wells, &levels, None, &origin);
     }
 });

@@ -323,10 +323,14 @@ fn few_dose_warnings(table: &WellTable, origin: &WellsOrigin<'_>) -> Vec<Problem
 /// Controls that cannot normalize, from the control levels normalization computed: a plate
 /// and cell line with sample wells but no vehicle level (its wells get no viability), and a
 /// vehicle level at or below the blank level (the plate fails QC). A plate of one number
-/// everywhere is left to its own warning.
+/// everywhere is left to its own warning. Under `reference = "lowest_doses"` (`unreferenced`
+/// is `Some`: the series still without a 100 %, per unit, [`crate::normalize::series_without_reference`])
+/// a unit without vehicle wells is normalized to each series' lowest doses, and only its series
+/// left without a 100 % are named.
 pub fn control_findings(
     table: &WellTable,
     levels: &BTreeMap<Unit, ControlLevels>,
+    unreferenced: Option<&BTreeMap<Unit, BTreeSet<String>>>,
     origin: &WellsOrigin<'_>,
 ) -> Vec<Problem> {
     // Plates and lines with sample wells, at the first; and the plates of one number.
@@ -352,16 +356,26 @@ pub fn control_findings(
         } else {
             format!("`{line}` replicate {rep}")
         };
-        let message = match l.vehicle {
-            None => format!(
+        let message = match (l.vehicle, unreferenced) {
+            (None, None) => format!(
                 "{who} has sample wells on plate {plate} but no vehicle well with a numeric signal: its viabilities are undefined, so its wells there are left out of the fits"
             ),
-            Some(v) if v <= l.blank && !flat.contains(plate.as_str()) => format!(
+            (None, Some(series)) => {
+                let Some(drugs) = series.get(&(plate.clone(), line.clone(), rep.clone())) else {
+                    continue;
+                };
+                let drugs: Vec<String> = drugs.iter().map(|d| format!("`{d}`")).collect();
+                format!(
+                    "{who} has no vehicle well on plate {plate}, and no usable 100 % at the lowest doses of {} there (normalize.reference = \"lowest_doses\"; no numeric signal at those doses, or none above the blank level): those wells are left out of the fits",
+                    drugs.join(", ")
+                )
+            }
+            (Some(v), _) if v <= l.blank && !flat.contains(plate.as_str()) => format!(
                 "the vehicle level of {who} on plate {plate}, {}, is not above its blank level, {}: the cells did not grow, or vehicle and blank are swapped in the layout? Viability cannot be read from it; the plate fails QC (its wells are left out unless `qc.exclude_failed = false`)",
                 four_significant(v),
                 four_significant(l.blank)
             ),
-            Some(_) => continue,
+            _ => continue,
         };
         out.push(Problem {
             location: origin.line(first).at_well(plate, ""),

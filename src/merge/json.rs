@@ -13,6 +13,8 @@ pub(super) struct MergeJson<'a> {
     pub(super) started: &'a str,
     pub(super) unit: &'a str,
     pub(super) settings: &'a ShiftSettings,
+    /// The evidence the merged shifts were marked with (recorded as a run records its own).
+    pub(super) evidence: &'a crate::evidence::EvidenceSettings,
     pub(super) inputs: &'a [crate::run::InputRecord],
     pub(super) lines: Option<&'a MergedLines>,
     pub(super) duplicates: &'a [(Key, usize, Vec<usize>)],
@@ -101,7 +103,14 @@ fn merge_record(m: &MergeJson<'_>) -> MergeRecord {
 /// The merge's settings: the shift settings it compared with, and the MIC threshold (metric
 /// mic).
 fn merged_settings(m: &MergeJson<'_>) -> RunSettings {
+    let mut other = serde_json::Map::new();
+    if !m.evidence.is_default() {
+        if let Ok(v) = serde_json::to_value(m.evidence) {
+            other.insert("evidence".to_string(), v);
+        }
+    }
     RunSettings {
+        other,
         shift: Some(m.settings.clone()),
         mic: m
             .mic

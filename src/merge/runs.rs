@@ -191,6 +191,80 @@ pub(super) fn common_unit(folders: &[RunFolder]) -> Result<String> {
     }
 }
 
+/// The evidence settings of the merge: the runs' own (`settings.evidence` of their `run.json`;
+/// the bundled tables when absent), so the merged shifts are marked as each run marked its
+/// own. The runs must agree on the bundled tables and on the lab's drug aliases (the same name
+/// would otherwise stand for different drugs in one matrix); their evidence files are all
+/// read, each once, and a file no longer where its run found it is an error naming the file
+/// and the run.
+pub(super) fn common_evidence_settings(
+    folders: &[RunFolder],
+) -> Result<crate::evidence::EvidenceSettings> {
+    use crate::evidence::EvidenceSettings;
+    // run.json's typed evidence section (read with located errors by RunJson::read).
+    let of_run: Vec<EvidenceSettings> = folders
+        .iter()
+        .map(|f| f.json.settings.evidence.clone().unwrap_or_default())
+        .collect();
+    let (first, first_settings) = (&folders[0], &of_run[0]);
+    let mut merged = first_settings.clone();
+    merged.files.clear();
+    let mut problems = Vec::new();
+    for (f, settings) in folders.iter().zip(&of_run) {
+        let show = |a: &std::collections::BTreeMap<String, String>| {
+            if a.is_empty() {
+                "none".to_string()
+            } else {
+                let pairs: Vec<String> = a.iter().map(|(k, v)| format!("{k} = {v}")).collect();
+                pairs.join(", ")
+            }
+        };
+        if settings.drug_aliases != first_settings.drug_aliases {
+            problems.push(Problem {
+                location: Location::file(&f.json_path),
+                message: format!(
+                    "{} names its drugs with other aliases ({}) than {} ({}); merged shifts are marked with one set of aliases: rerun one of them with the other's `drug_aliases`",
+                    f.label(),
+                    show(&settings.drug_aliases),
+                    first.label(),
+                    show(&first_settings.drug_aliases)
+                ),
+            });
+        }
+        if settings.bundled != first_settings.bundled {
+            problems.push(Problem {
+                location: Location::file(&f.json_path),
+                message: format!(
+                    "{} has `[evidence] bundled = {}` but {} has `bundled = {}`; merged shifts are marked with one set of tables",
+                    f.label(),
+                    settings.bundled,
+                    first.label(),
+                    first_settings.bundled
+                ),
+            });
+        }
+        for file in &settings.files {
+            if !file.is_file() {
+                problems.push(Problem {
+                    location: Location::file(&f.json_path),
+                    message: format!(
+                        "{}'s evidence file `{}` (`settings.evidence.files`) does not exist here; merge from the folder the run was started in, or put the file back",
+                        f.label(),
+                        file.display()
+                    ),
+                });
+            } else if !merged.files.contains(file) {
+                merged.files.push(file.clone());
+            }
+        }
+    }
+    if problems.is_empty() {
+        Ok(merged)
+    } else {
+        Err(Error::problems(ErrorKind::Input, problems))
+    }
+}
+
 /// The shift settings of the merge: the runs' (which must agree field by field), with the
 /// overrides applied; then checked like an assay's.
 pub(super) fn common_shift_settings(

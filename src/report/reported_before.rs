@@ -33,6 +33,16 @@ fn run_evidence(data: &RunData) -> Option<(Evidence, BTreeMap<String, String>)> 
     Some((evidence, settings.drug_aliases))
 }
 
+/// The user's evidence files `run.json` names (`settings.evidence.files`) that are not where
+/// the run read them: a report drawn now names the pairs they reported by their kind only.
+pub fn missing_evidence_files(run: &crate::output::run_json::RunJson) -> Vec<std::path::PathBuf> {
+    run.settings
+        .evidence
+        .as_ref()
+        .map(|s| s.files.iter().filter(|f| !f.is_file()).cloned().collect())
+        .unwrap_or_default()
+}
+
 /// How the tables write the relations of one kind behind a row (`ALK-TKIs → etoposide`), and
 /// where they were reported (cancer types), each once.
 fn as_written(
@@ -103,6 +113,18 @@ pub(super) fn reported_before_section(h: &mut String, data: &RunData) {
         "<p>Pairs of this screen for which cross-resistance or collateral sensitivity was reported before (the evidence tables, docs/evidence.md), beside what this screen measured ({} columns <code>evidence</code> and <code>evidence_agreement</code>). <b>agrees</b>: the call is the one the report predicts (cross_resistant for cross-resistance, collateral_sensitive for collateral sensitivity); <b>contradicts</b>: the call goes the other way; <b>not_tested</b>: the screen made no call either way (neutral or undetermined), which neither confirms nor refutes the report.</p>",
         link("shifts.csv")
     );
+    let missing = missing_evidence_files(&data.run);
+    if !missing.is_empty() {
+        let names: Vec<String> = missing
+            .iter()
+            .map(|f| format!("<code>{}</code>", escape(&f.display().to_string())))
+            .collect();
+        let _ = writeln!(
+            h,
+            "<p class=\"warn\">The run's evidence file(s) {} are not where the run read them, so the relations below are named by their kind only.</p>",
+            names.join(", ")
+        );
+    }
     let found = run_evidence(data);
     let mut rows: Vec<Vec<String>> = Vec::new();
     let mut references: Vec<String> = Vec::new();

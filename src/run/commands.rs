@@ -11,7 +11,7 @@ use super::write::{write_comparison, write_plan_files};
 use crate::assay::Assay;
 use crate::checked::{Check, Checked};
 use crate::error::{Error, Problem, Result};
-use crate::evidence::Evidence;
+use crate::evidence::{Evidence, EvidenceSettings};
 use crate::lines::LinesTable;
 use crate::mic::MicSettings;
 use crate::outdir::Staging;
@@ -81,25 +81,30 @@ pub fn shift(
         outdir,
         settings,
         &MicSettings::default(),
+        &EvidenceSettings::default(),
         progress,
     )
 }
 
 /// [`shift`] with the `[mic]` settings a MIC table is compared under (ladders, the robust
-/// model, `model = "log2-t"`); a fits table ignores them.
+/// model, `model = "log2-t"`; a fits table ignores them) and the evidence settings the shifts
+/// are marked with (`collateral shift --evidence FILE --drug-aliases FILE
+/// --no-bundled-evidence`; the bundled tables by default).
 pub fn shift_with(
     fits: &Path,
     lines: &Path,
     outdir: &Path,
     settings: &ShiftSettings,
     mic: &MicSettings,
+    evidence: &EvidenceSettings,
     progress: &dyn Progress,
 ) -> Result<ShiftReport> {
     let settings = &settings.clone().check()?;
     let mic = &mic.clone().check()?;
+    let evidence = &evidence.clone().check()?;
     let lines = LinesTable::read(lines)?;
     progress.begin(Stage::Compare, "shifts", None);
-    let comparison = compare(&mut Table::open(fits)?, &lines, settings, mic)?;
+    let comparison = compare(&mut Table::open(fits)?, &lines, settings, mic, evidence)?;
     let staging = Staging::new(outdir)?;
     write_comparison(&staging, &comparison, settings)?;
     let calls = comparison.call_counts();
@@ -114,15 +119,17 @@ pub fn shift_with(
     })
 }
 
-/// The comparison `collateral shift` makes, in memory: shifts (with their published evidence),
-/// network and cycles from a fits table or a MIC table (a `mic` column, compared with metric
-/// mic under the `[mic]` settings `mic`) already opened (a file, or
-/// a table held in memory: the R package's data frames) and a lines table.
+/// The comparison `collateral shift` makes, in memory: shifts (marked with the evidence the
+/// settings `evidence` name: tables and the lab's drug aliases), network and cycles from a
+/// fits table or a MIC table (a `mic` column, compared with metric mic under the `[mic]`
+/// settings `mic`) already opened (a file, or a table held in memory: the R package's data
+/// frames) and a lines table.
 pub fn compare(
     fits: &mut Table<'_>,
     lines: &LinesTable,
     settings: &Checked<ShiftSettings>,
     mic: &Checked<MicSettings>,
+    evidence: &Checked<EvidenceSettings>,
 ) -> Result<Comparison> {
     let (mut shifts, counts) = match (fits.column("mic").is_some(), settings.metric) {
         (true, Metric::Mic) => {
@@ -137,7 +144,7 @@ pub fn compare(
             settings,
         ),
     };
-    crate::shift::annotate_evidence(&mut shifts, &Evidence::bundled()?, &Default::default());
+    crate::shift::annotate_evidence(&mut shifts, &evidence.load()?, &evidence.drug_aliases);
     let mut comparison = Comparison::of(shifts, lines, settings, None);
     comparison.replicate_counts = counts;
     Ok(comparison)
@@ -349,10 +356,18 @@ mod tests {
             &lines(),
             &settings,
             &mic(),
+            &Checked::default(),
         )
         .unwrap();
         let mut in_memory = Table::from_bytes(fits.as_bytes(), Path::new("<fits>")).unwrap();
-        let from_memory = compare(&mut in_memory, &lines(), &settings, &mic()).unwrap();
+        let from_memory = compare(
+            &mut in_memory,
+            &lines(),
+            &settings,
+            &mic(),
+            &Checked::default(),
+        )
+        .unwrap();
         // Debug text: NaN (no interval for a censored shift) equals NaN there.
         assert_eq!(
             format!("{:?}", from_file.shifts),
@@ -361,7 +376,7 @@ mod tests {
         assert_eq!(from_memory.shifts.len(), 2);
         let bad = "cell_line,drug,ic50\nP,a,1\nR,a,lots\n";
         let mut bad = Table::from_bytes(bad.as_bytes(), Path::new("<fits>")).unwrap();
-        let e = compare(&mut bad, &lines(), &settings, &mic()).unwrap_err();
+        let e = compare(&mut bad, &lines(), &settings, &mic(), &Checked::default()).unwrap_err();
         assert!(e.to_string().starts_with("<fits>:3:"), "{e}");
     }
 
@@ -374,13 +389,19 @@ mod tests {
             metric: Metric::Mic,
             ..Default::default()
         };
-        let shifts = compare(&mut table(), &lines(), &by_mic.check().unwrap(), &mic())
-            .unwrap()
-            .shifts;
+        let shifts = compare(
+            &mut table(),
+            &lines(),
+            &by_mic.check().unwrap(),
+            &mic(),
+            &Checked::default(),
+        )
+        .unwrap()
+        .shifts;
         assert_eq!(shifts.len(), 1);
         assert!(shifts[0].log2_fc > 2.0, "{:?}", shifts[0]);
         let ic50 = ShiftSettings::default().check().unwrap();
-        let e = compare(&mut table(), &lines(), &ic50, &mic()).unwrap_err();
+        let e = compare(&mut table(), &lines(), &ic50, &mic(), &Checked::default()).unwrap_err();
         assert!(e.to_string().contains("is a MIC table"), "{e}");
     }
 }

@@ -109,7 +109,13 @@ pub fn well_stage(screen: &Screen) -> Result<WellResults> {
     let doses = dose_findings(endpoint, &screen.wells_origin, with_lines);
     warnings.extend(doses.warnings);
     warnings.extend(design.warnings);
-    warnings.extend(control_findings(endpoint, &norm.levels, &origin));
+    let unreferenced = (!s.normalize.reference.is_vehicle()).then_some(&norm.unreferenced);
+    warnings.extend(control_findings(
+        endpoint,
+        &norm.levels,
+        unreferenced,
+        &origin,
+    ));
     if let (Some(_), Some(why)) = (
         super::batches::batch_column(endpoint).filter(|_| screen.lines.is_some()),
         super::batches::batches_unused(&s.shift),

@@ -245,10 +245,11 @@ pub struct Estimate {
     pub ci: (f64, f64),
     /// Why there is no usable estimate (fit status and message), else empty.
     pub problem: String,
-    /// The fit's Hill slope sits at its upper bound (IC50 qualifier `~` in a fits table): the
-    /// data place the value only within `ci` (at least the gap between the two doses that
-    /// bracket it), so two such values inside overlapping intervals are never called
-    /// different.
+    /// The doses place the value (IC50 qualifier `~` in a fits table: the fit's Hill slope at
+    /// its upper bound, or its data a step between two doses): the data place it only within
+    /// `ci` (at least the gap between the two doses that bracket it), so two such values
+    /// inside overlapping intervals are never called different, and two apart are compared
+    /// by their intervals' centres. (The name is the first case's.)
     pub hill_at_bound: bool,
     /// The batch (day, plate set, run) it was measured in, from a fits table's `batch` column
     /// or a run's curves per batch; empty when not given. Lines with batches on both sides are

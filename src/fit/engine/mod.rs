@@ -12,13 +12,13 @@ mod uncertainty;
 use nalgebra::Vector4;
 
 use super::model::{Curve, Model, HILL, LOG10_EC50};
-use super::result::{CurveFit, FitStatus, Ic50Qualifier};
+use super::result::{CurveFit, FitStatus};
 use super::solver::{BoundedLevenbergMarquardt, CurveData, Minimum, NormalEquations};
 use super::{DosePoint, FitConfig, Plateaus, RobustLoss};
 use flat::{f_test_p, flat, monotone_sse_bound, r_squared};
 use robust::{irls, robust_note};
 use start::{collapse_replicates, dose_means, self_start, Search, POOR_CAPTURE};
-use uncertainty::{absolute_ic50, at_bound, standard_errors, Estimate};
+use uncertainty::{absolute_ic50, at_bound, standard_errors, Estimate, PlacedBy};
 
 /// How close (relative) to its upper bound a Hill slope counts as stopped by it for placing
 /// the IC50 by the doses.
@@ -454,10 +454,11 @@ impl<'a> Problem<'a> {
             }
         }
         // A slope stopped by its upper bound (or within 0.1 % of it: the solver may stop
-        // there with a Wald interval just as meaningless): the doses place the IC50
-        // (`placement`), judged against the residual SD of the fit.
-        let steeper = (self.free[HILL]
-            && theta[HILL] >= self.upper[HILL] * (1.0 - STEEP_TOLERANCE))
+        // there with a Wald interval just as meaningless), or data with no dose on the slope:
+        // the doses place the IC50 (`placement`), judged against the residual SD of the fit.
+        let hill_at_bound =
+            self.free[HILL] && theta[HILL] >= self.upper[HILL] * (1.0 - STEEP_TOLERANCE);
+        let doses = self.free[HILL]
             .then(|| collapse_replicates(&self.pts.log10_concentration, &self.pts.response));
         let n = self.pts.response.len() as f64;
         let residual_sd = fit.rmse * (n / self.dof as f64).sqrt();
@@ -467,10 +468,11 @@ impl<'a> Problem<'a> {
             estimable,
             t: self.config.t_quantile(self.dof),
             range: self.range,
-            steeper_than_bound: steeper.as_ref().map(|doses| (doses, residual_sd)),
+            doses: doses.as_ref().map(|doses| (doses, residual_sd)),
+            hill_at_bound,
         };
         let covariance = standard_errors(fit, &estimate, weighted, self.dof, notes);
-        absolute_ic50(fit, &estimate, covariance.as_ref());
+        let placed_by = absolute_ic50(fit, &estimate, covariance.as_ref());
         if curve.top < curve.bottom {
             notes.push("fitted curve rises with concentration (top < bottom)".to_string());
         }
@@ -481,13 +483,20 @@ impl<'a> Problem<'a> {
                 bounds.join(", ")
             ));
         }
-        if fit.ic50_qualifier == Some(Ic50Qualifier::Within) {
-            notes.push(format!(
-                "with the slope at its upper bound {} the doses place ic50 only within {}–{} (qualifier ~)",
-                self.upper[HILL],
-                four_digits(fit.ic50_ci_low),
-                four_digits(fit.ic50_ci_high)
-            ));
+        if let Some(by) = placed_by {
+            let (low, high) = (four_digits(fit.ic50_ci_low), four_digits(fit.ic50_ci_high));
+            notes.push(match by {
+                PlacedBy::SlopeAtBound => format!(
+                    "with the slope at its upper bound {} the doses place ic50 only within {low}–{high} (qualifier ~)",
+                    self.upper[HILL]
+                ),
+                PlacedBy::Step => format!(
+                    "with no dose on the slope (a step between two doses) the doses place ic50 only within {low}–{high} (qualifier ~)"
+                ),
+                PlacedBy::NarrowerThanFit => format!(
+                    "the doses place ic50 within {low}–{high}, more narrowly than the fit's own interval (qualifier ~)"
+                ),
+            });
         }
     }
 }

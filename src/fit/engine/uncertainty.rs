@@ -19,10 +19,13 @@ pub(super) struct Estimate<'a> {
     pub(super) t: f64,
     /// The tested range, log10 concentration.
     pub(super) range: (f64, f64),
-    /// When the Hill slope is free and stopped by its upper bound (the curve may be steeper
-    /// than the fit says, and the IC50 is placed by the doses around it, [`placement`]): the
-    /// tested doses with their mean responses and counts, and the residual SD of the fit.
-    pub(super) steeper_than_bound: Option<(&'a Collapsed, f64)>,
+    /// When the Hill slope is free: the tested doses with their mean responses and counts,
+    /// and the residual SD of the fit — what places the IC50 by the doses ([`placement`]) when
+    /// the slope is stopped by its bound or the data are a step ([`no_dose_on_the_slope`]).
+    pub(super) doses: Option<(&'a Collapsed, f64)>,
+    /// The Hill slope is stopped by its upper bound (or within 0.1 % of it): the curve may be
+    /// steeper than the fit says, and the IC50 is placed by the doses around it.
+    pub(super) hill_at_bound: bool,
 }
 
 /// Inverse of JᵀJ restricted to the free parameters (zero rows/columns for fixed ones).
@@ -136,13 +139,27 @@ pub(super) fn standard_errors(
     covariance
 }
 
+/// Why the doses place an IC50 (qualifier `~`) rather than the fit's conditional interval.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum PlacedBy {
+    /// The Hill slope is stopped by its upper bound: a steeper curve fits as well.
+    SlopeAtBound,
+    /// The doses bracket the IC50 in one gap and no dose lies on the slope
+    /// ([`no_dose_on_the_slope`]): any steeper curve fits as well.
+    Step,
+    /// The doses bracket the IC50 in one gap, more narrowly than the fit's interval (or the
+    /// fit has none).
+    NarrowerThanFit,
+}
+
 /// The absolute IC50 (viability 0.5 crossed inside the tested range) with its interval, or the
-/// censored bound with its qualifier when the curve does not cross in range.
+/// censored bound with its qualifier when the curve does not cross in range. Returns why the
+/// doses place the IC50 when they do (qualifier `~`, [`placement`]).
 pub(super) fn absolute_ic50(
     fit: &mut CurveFit,
     estimate: &Estimate<'_>,
     covariance: Option<&Matrix4<f64>>,
-) {
+) -> Option<PlacedBy> {
     let Estimate {
         curve,
         estimable,
@@ -168,17 +185,29 @@ pub(super) fn absolute_ic50(
                 fit.ic50_ci_low = 10f64.powf(u - t * se);
                 fit.ic50_ci_high = 10f64.powf(u + t * se);
             }
-            if let Some((doses, sd)) = estimate.steeper_than_bound {
-                let (low, high) = placement(u, doses, sd, t);
-                fit.ic50_qualifier = Some(Ic50Qualifier::Within);
-                fit.ic50_ci_low = 10f64.powf(low);
-                fit.ic50_ci_high = 10f64.powf(high);
-                fit.log10_ic50_se = if t.is_finite() && t > 0.0 {
-                    (high - low) / (2.0 * t)
-                } else {
-                    f64::NAN
-                };
-            }
+            let (doses, sd) = estimate.doses?;
+            let (low, high) = placement(u, doses, sd, t);
+            // The doses bracket the crossing in one gap: the dose just below it clearly
+            // above 0.5, the one just above clearly below.
+            let one_gap =
+                bracket(u, doses).filter(|&lo| (low, high) == (doses.u[lo], doses.u[lo + 1]));
+            let by = match one_gap {
+                _ if estimate.hill_at_bound => PlacedBy::SlopeAtBound,
+                Some(lo) if no_dose_on_the_slope(lo, curve, doses, sd, t) => PlacedBy::Step,
+                Some(_) if !(2.0 * t * fit.log10_ic50_se <= high - low) => {
+                    PlacedBy::NarrowerThanFit
+                }
+                _ => return None,
+            };
+            fit.ic50_qualifier = Some(Ic50Qualifier::Within);
+            fit.ic50_ci_low = 10f64.powf(low);
+            fit.ic50_ci_high = 10f64.powf(high);
+            fit.log10_ic50_se = if t.is_finite() && t > 0.0 {
+                (high - low) / (2.0 * t)
+            } else {
+                f64::NAN
+            };
+            Some(by)
         }
         _ => {
             let at_high = curve.response_at_log10(u_max);
@@ -191,12 +220,52 @@ pub(super) fn absolute_ic50(
                 fit.ic50 = 10f64.powf(u_min);
                 fit.ic50_qualifier = Some(Ic50Qualifier::Less);
             }
+            None
         }
     }
 }
 
+/// The dose just below the crossing `u` (log10 concentration), when the next dose lies above
+/// it (`None` at the ends of the range or with a dose at `u` itself).
+fn bracket(u: f64, doses: &Collapsed) -> Option<usize> {
+    let lo = doses.u.iter().rposition(|&d| d < u)?;
+    doses.u.get(lo + 1).filter(|&&d| d > u).map(|_| lo)
+}
+
+/// Whether a falling curve's data are a step at the gap between doses `lo` and `lo + 1`: no
+/// dose lies on the slope — the mean response at `lo` is not clearly below that of the doses
+/// below it, and the mean at `lo + 1` not clearly above that of the doses above it
+/// ("clearly": by more than t · sd / √n at that dose, as [`placement`] judges; a dose at the
+/// end of the range has nothing to differ from). Any slope steeper than the one fitted then
+/// fits the data as well, the fitted slope and plateaus rest on noise alone, and the
+/// conditional interval of the IC50 is as meaningless as at the slope's bound.
+fn no_dose_on_the_slope(lo: usize, curve: &Curve, doses: &Collapsed, sd: f64, t: f64) -> bool {
+    if !(curve.top > curve.bottom) {
+        return false;
+    }
+    let margin = |k: usize| {
+        let m = t * sd / doses.count[k].sqrt();
+        if m.is_finite() {
+            m
+        } else {
+            0.0
+        }
+    };
+    // The count-weighted mean response of the doses in `range` (none: `None`).
+    let level = |range: std::ops::Range<usize>| {
+        let n: f64 = doses.count[range.clone()].iter().sum();
+        let sum: f64 = range.map(|k| doses.mean[k] * doses.count[k]).sum();
+        (n > 0.0).then(|| sum / n)
+    };
+    let hi = lo + 1;
+    let top_side = level(0..lo).is_none_or(|top| doses.mean[lo] >= top - margin(lo));
+    let bottom_side =
+        level(hi + 1..doses.u.len()).is_none_or(|bottom| doses.mean[hi] <= bottom + margin(hi));
+    top_side && bottom_side
+}
+
 /// Where the data place the IC50 (log10 concentration) of a curve whose Hill slope is stopped
-/// by its upper bound, from the doses alone: a falling curve is above 0.5 below its IC50 and
+/// by its upper bound, or whose data are a step ([`no_dose_on_the_slope`]), from the doses alone: a falling curve is above 0.5 below its IC50 and
 /// below 0.5 above it, so the IC50 lies above the highest dose at or below the fitted crossing
 /// `u` whose mean response is clearly above 0.5 and below the lowest dose at or above `u` whose
 /// mean is clearly below 0.5 ("clearly": by more than t · sd / √n at that dose); without such
@@ -228,7 +297,62 @@ pub(super) fn placement(u: f64, doses: &Collapsed, sd: f64, t: f64) -> (f64, f64
 
 #[cfg(test)]
 mod tests {
-    use super::{placement, Collapsed};
+    use super::{bracket, no_dose_on_the_slope, placement, Collapsed, Curve};
+
+    #[test]
+    fn a_step_has_no_dose_on_the_slope() {
+        let doses = |mean: &[f64]| Collapsed {
+            u: (0..mean.len()).map(|k| k as f64 * 0.5).collect(),
+            mean: mean.to_vec(),
+            count: vec![4.0; mean.len()],
+            within_ss: 0.0,
+        };
+        let curve = Curve {
+            top: 1.0,
+            bottom: 0.0,
+            log10_ec50: 1.2,
+            hill: 6.0,
+        };
+        // Margin 2 · 0.05 / 2 = 0.05: 0.98 is on the top level of the doses below it, 0.03
+        // on the bottom level of the doses above.
+        let step = doses(&[1.0, 1.0, 0.98, 0.03, 0.0]);
+        assert_eq!(bracket(1.2, &step), Some(2));
+        assert!(no_dose_on_the_slope(2, &curve, &step, 0.05, 2.0));
+        // A partial response at 1.0 (0.8, clearly below 1.0) or at 1.5 (0.2) is on the slope.
+        assert!(!no_dose_on_the_slope(
+            2,
+            &curve,
+            &doses(&[1.0, 1.0, 0.8, 0.03, 0.0]),
+            0.05,
+            2.0
+        ));
+        assert!(!no_dose_on_the_slope(
+            2,
+            &curve,
+            &doses(&[1.0, 1.0, 0.98, 0.2, 0.0]),
+            0.05,
+            2.0
+        ));
+        // The lowest dose has nothing below it to differ from.
+        assert_eq!(bracket(0.2, &step), Some(0));
+        assert!(no_dose_on_the_slope(
+            0,
+            &curve,
+            &doses(&[0.9, 0.02, 0.0, 0.0, 0.0]),
+            0.05,
+            2.0
+        ));
+        // A dose at the crossing itself, or a crossing beyond the doses: no gap.
+        assert_eq!(bracket(1.0, &step), None);
+        assert_eq!(bracket(2.5, &step), None);
+        // A rising curve is no step of a falling one.
+        let rising = Curve {
+            top: 0.0,
+            bottom: 1.0,
+            ..curve
+        };
+        assert!(!no_dose_on_the_slope(2, &rising, &step, 0.05, 2.0));
+    }
 
     #[test]
     fn placement_holds_the_doses_that_clearly_bracket_the_crossing() {

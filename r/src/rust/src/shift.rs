@@ -161,7 +161,7 @@ fn shift_tables(fits: Robj, lines: Robj, settings: &str) -> Robj {
         })?;
         let mic = collateral::mic::MicSettings::default().check()?;
         let comparison = with_table(&fits, "<fits data.frame>", |t| {
-            collateral::run::compare(t, &lines, &settings, &mic)
+            collateral::run::compare(t, &lines, &settings, &mic, &Default::default())
         })?;
         let shifts = collateral::frame::shifts_frame(&comparison.shifts, &settings);
         Ok(list!(shifts = frame_to_r(shifts)).into())
