@@ -510,7 +510,7 @@ fn plan_section(h: &mut String, data: &RunData, drawing: &Drawing, format: Forma
     for f in drawing.inline_of(Kind::Plan) {
         h.push_str(&figure_html(f, format));
     }
-    let Ok(mut reader) = csv::Reader::from_path(data.dir.join("plan.csv")) else {
+    let Ok(mut reader) = crate::table::parquet::csv_reader(&data.dir.join("plan.csv")) else {
         return;
     };
     let Ok(header) = reader.headers().cloned() else {

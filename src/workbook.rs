@@ -139,10 +139,10 @@ struct Csv {
 }
 
 fn read_csv(path: &Path) -> Result<Option<Csv>> {
-    if !path.is_file() {
+    if !crate::table::parquet::table_exists(path) {
         return Ok(None);
     }
-    let mut reader = csv::Reader::from_path(path).map_err(|e| csv_error(path, e))?;
+    let mut reader = crate::table::parquet::csv_reader(path).map_err(|e| csv_error(path, e))?;
     let header = reader
         .headers()
         .map_err(|e| csv_error(path, e))?

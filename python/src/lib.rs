@@ -300,6 +300,7 @@ fn merge(
         lines,
         shift,
         figures,
+        ..Default::default()
     };
     let report = call(py, threads, || {
         collateral::merge::merge(&runs, &outdir, &options, &collateral::progress::Silent)

@@ -49,7 +49,7 @@ pub struct PlanFigure {
 impl PlanFigure {
     /// Reads the ranked rows of a `plan.csv`.
     pub fn read(path: &Path) -> crate::error::Result<PlanFigure> {
-        let mut reader = csv::Reader::from_path(path)
+        let mut reader = crate::table::parquet::csv_reader(path)
             .map_err(|e| Error::input(Location::file(path), format!("cannot be read: {e}")))?;
         let header = reader
             .headers()

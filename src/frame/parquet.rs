@@ -1,0 +1,475 @@
+//! The run's tables as Parquet (`--format parquet|both`): a [`Frame`]'s typed columns as
+//! Arrow arrays — numbers `f64`, counts `i64`, flags `bool`, each with nulls where the CSV
+//! cell is empty; words and names dictionary-encoded strings (the reading `signal` of
+//! `wells.csv`, nearly every value distinct, plain strings) — in a Parquet file with the
+//! CSV's column names, compressed with zstd.
+//!
+//! The columns of each row group are encoded in parallel (rayon) and appended in order: the
+//! bytes are the same whatever the number of threads.
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::path::Path;
+use std::sync::Arc;
+
+use arrow_array::cast::AsArray;
+use arrow_array::types::{Float64Type, Int32Type, Int64Type};
+use arrow_array::{
+    Array, ArrayRef, BooleanArray, DictionaryArray, Float64Array, Int32Array, Int64Array,
+    RecordBatch, StringArray,
+};
+use arrow_buffer::NullBuffer;
+use arrow_schema::{DataType, Field, Schema};
+use parquet::arrow::arrow_writer::{compute_leaves, ArrowColumnChunk, ArrowWriterOptions};
+use parquet::arrow::ArrowWriter;
+use parquet::basic::{Compression, ZstdLevel};
+use parquet::file::properties::WriterProperties;
+use rayon::prelude::*;
+
+use super::{column_of_cells, Column, Frame};
+use crate::error::{Error, Location, Result};
+use crate::output::column_kind;
+use crate::qc::WellOutcome;
+use crate::wells::{Signal, WellTable};
+
+/// Rows per row group: a few row groups in a screen's `wells.parquet`, so its columns are
+/// encoded on every core; one for every other table.
+const ROW_GROUP: usize = 1 << 19;
+
+/// Text columns written as plain strings rather than dictionary-encoded: the reading as
+/// written, nearly every value distinct.
+const PLAIN_TEXT: [&str; 1] = ["signal"];
+
+/// The Arrow type of a text column named `name`.
+fn text_type(name: &str) -> DataType {
+    if PLAIN_TEXT.contains(&name) {
+        DataType::Utf8
+    } else {
+        DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8))
+    }
+}
+
+/// The nulls of a column from its mask of absent cells (`None` when none is absent).
+fn nulls_of(absent: impl Iterator<Item = bool>) -> Option<NullBuffer> {
+    let valid: NullBuffer = absent.map(|a| !a).collect::<Vec<bool>>().into();
+    (valid.null_count() > 0).then_some(valid)
+}
+
+/// The Arrow array of one typed column named `name`.
+pub fn array_of(name: &str, column: &Column) -> ArrayRef {
+    match column {
+        Column::Number(v) => {
+            let nulls = nulls_of(v.iter().map(|x| !x.is_finite()));
+            Arc::new(Float64Array::new(v.clone().into(), nulls))
+        }
+        Column::Count(v, mask) => {
+            Arc::new(Int64Array::new(v.clone().into(), nulls_of(mask.iter().copied())))
+        }
+        Column::Flag(v, mask) => Arc::new(BooleanArray::new(
+            v.iter().copied().collect::<Vec<bool>>().into(),
+            nulls_of(mask.iter().copied()),
+        )),
+        Column::Text(v) if text_type(name) == DataType::Utf8 => {
+            Arc::new(StringArray::from_iter_values(v.iter()))
+        }
+        Column::Text(v) => Arc::new(dictionary_of(v.iter().map(String::as_str))),
+    }
+}
+
+/// The dictionary-encoded strings of `values`, the dictionary in order of first appearance.
+fn dictionary_of<'a>(values: impl Iterator<Item = &'a str>) -> DictionaryArray<Int32Type> {
+    let mut ids: HashMap<&str, i32> = HashMap::new();
+    let mut words: Vec<&str> = Vec::new();
+    let mut last: Option<(&str, i32)> = None;
+    let keys: Vec<i32> = values
+        .map(|v| {
+            if let Some((w, id)) = last {
+                if w == v {
+                    return id;
+                }
+            }
+            let id = *ids.entry(v).or_insert_with(|| {
+                words.push(v);
+                words.len() as i32 - 1
+            });
+            last = Some((v, id));
+            id
+        })
+        .collect();
+    DictionaryArray::new(
+        Int32Array::from(keys),
+        Arc::new(StringArray::from_iter_values(words)),
+    )
+}
+
+/// The record batch of `frame`: its columns in order, typed as the module says.
+pub fn batch_of_frame(frame: &Frame) -> RecordBatch {
+    let arrays: Vec<ArrayRef> = frame
+        .par_iter()
+        .map(|(name, column)| array_of(name, column))
+        .collect();
+    batch_of(frame.iter().map(|(n, _)| n.as_str()), arrays)
+}
+
+/// A record batch of named arrays, every field nullable.
+fn batch_of<'a>(names: impl Iterator<Item = &'a str>, arrays: Vec<ArrayRef>) -> RecordBatch {
+    let fields: Vec<Field> = names
+        .zip(&arrays)
+        .map(|(name, a)| Field::new(name, a.data_type().clone(), true))
+        .collect();
+    RecordBatch::try_new(Arc::new(Schema::new(fields)), arrays)
+        .expect("columns of one table have one length")
+}
+
+/// The writer settings of every table: zstd, dictionary pages, the default statistics.
+fn properties() -> WriterProperties {
+    WriterProperties::builder()
+        .set_compression(Compression::ZSTD(ZstdLevel::default()))
+        .set_max_row_group_row_count(Some(ROW_GROUP))
+        .build()
+}
+
+/// Writes `frame` as a Parquet file to `w` (see [`write_batches`]).
+pub fn write_frame(w: &mut dyn Write, frame: &Frame) -> std::io::Result<()> {
+    let batch = batch_of_frame(frame);
+    write_batches(w, batch.schema(), &row_groups(&batch))
+}
+
+/// `batch` cut into row groups of at most [`ROW_GROUP`] rows.
+fn row_groups(batch: &RecordBatch) -> Vec<RecordBatch> {
+    let rows = batch.num_rows();
+    (0..rows.div_ceil(ROW_GROUP))
+        .map(|g| batch.slice(g * ROW_GROUP, ROW_GROUP.min(rows - g * ROW_GROUP)))
+        .collect()
+}
+
+/// The table `name` (a file name such as `fits.csv`) given as its CSV text, written as
+/// Parquet to `w`: each column typed as a reader of the CSV types it ([`column_of_cells`] by
+/// [`column_kind`]), so the Parquet table equals the CSV table read back, value for value.
+/// For the tables written as text first (`merge`, `shift`, the comparison's tables).
+pub fn write_csv_as_parquet(name: &str, csv: &[u8], w: &mut dyn Write) -> std::io::Result<()> {
+    let frame = frame_of_csv(name, csv)?;
+    write_frame(w, &frame)
+}
+
+/// The typed columns of the table `name` given as CSV text.
+pub fn frame_of_csv(name: &str, csv: &[u8]) -> std::io::Result<Frame> {
+    let mut reader = csv::Reader::from_reader(csv);
+    let header: Vec<String> = reader.headers()?.iter().map(String::from).collect();
+    let mut cells: Vec<Vec<String>> = vec![Vec::new(); header.len()];
+    for row in reader.records() {
+        let row = row?;
+        for (column, cell) in cells.iter_mut().zip(row.iter()) {
+            column.push(cell.to_string());
+        }
+    }
+    Ok(header
+        .into_par_iter()
+        .zip(cells)
+        .map(|(name_of_column, cells)| {
+            let kind = column_kind(name, &name_of_column);
+            let column = column_of_cells(kind, cells);
+            (name_of_column, column)
+        })
+        .collect())
+}
+
+/// Writes the record batches `groups` (each one row group, all of `schema`) as a Parquet
+/// file to `w`: every (row group, column) encoded as its own task, the chunks appended in
+/// order, so the bytes are the same whatever the number of threads.
+pub fn write_batches(
+    w: &mut dyn Write,
+    schema: arrow_schema::SchemaRef,
+    groups: &[RecordBatch],
+) -> std::io::Result<()> {
+    let io = |e: parquet::errors::ParquetError| std::io::Error::other(e.to_string());
+    let options = ArrowWriterOptions::new().with_properties(properties());
+    let mut bytes = Vec::new();
+    let writer = ArrowWriter::try_new_with_options(&mut bytes, Arc::clone(&schema), options)
+        .map_err(io)?;
+    let (mut file, factory) = writer.into_serialized_writer().map_err(io)?;
+    let columns = schema.fields().len();
+    let tasks: Vec<(usize, usize)> = (0..groups.len())
+        .flat_map(|g| (0..columns).map(move |c| (g, c)))
+        .collect();
+    let chunks: Vec<ArrowColumnChunk> = tasks
+        .par_iter()
+        .map(|&(g, c)| {
+            // One leaf per column (no nested types): the writer of column `c` is the c-th.
+            let mut writer = factory.create_column_writers(g)?.swap_remove(c);
+            for leaf in compute_leaves(schema.field(c), groups[g].column(c))? {
+                writer.write(&leaf)?;
+            }
+            writer.close()
+        })
+        .collect::<parquet::errors::Result<_>>()
+        .map_err(io)?;
+    let mut chunks = chunks.into_iter();
+    for _ in groups {
+        let mut row_group = file.next_row_group().map_err(io)?;
+        for chunk in chunks.by_ref().take(columns) {
+            chunk.append_to_row_group(&mut row_group).map_err(io)?;
+        }
+        row_group.close().map_err(io)?;
+    }
+    file.close().map_err(io)?;
+    w.write_all(&bytes)
+}
+
+/// Writes `wells.parquet` of `table` with each read's outcome and, with growth data, GR value
+/// (the columns of [`crate::output::wells_header`], equal to [`super::wells_frame`] value for
+/// value): built straight from the wells' interned names, a row group per task.
+pub fn write_wells(
+    w: &mut dyn Write,
+    table: &WellTable,
+    outcomes: &[WellOutcome],
+    gr: Option<&[Option<f64>]>,
+) -> std::io::Result<()> {
+    let header = crate::output::wells_header(table, true, gr.is_some());
+    let n = table.wells.len().min(outcomes.len());
+    let names = WellNames::of(table, n);
+    let extra = extra_columns(table, n);
+    let groups: Vec<RecordBatch> = (0..n.div_ceil(ROW_GROUP))
+        .into_par_iter()
+        .map(|g| {
+            let rows = g * ROW_GROUP..n.min((g + 1) * ROW_GROUP);
+            let arrays = well_arrays(table, outcomes, gr, &names, &extra, rows);
+            batch_of(header.iter().copied(), arrays)
+        })
+        .collect();
+    let schema = match groups.first() {
+        Some(batch) => batch.schema(),
+        None => batch_of(
+            header.iter().copied(),
+            well_arrays(table, outcomes, gr, &names, &extra, 0..0),
+        )
+        .schema(),
+    };
+    write_batches(w, schema, &groups)
+}
+
+/// The dictionaries of the wells' name columns (plate, cell line, drug, replicate): each
+/// column's names in order of first appearance, and each interned id's key in it.
+struct WellNames {
+    /// Per name column: the key of each interned id (`-1` for ids the column never uses).
+    keys: [Vec<i32>; 4],
+    /// Per name column: its dictionary.
+    values: [ArrayRef; 4],
+}
+
+impl WellNames {
+    fn of(table: &WellTable, n: usize) -> WellNames {
+        let wells = &table.wells;
+        let mut keys: [Vec<i32>; 4] = std::array::from_fn(|_| vec![-1; wells.name_count()]);
+        let mut words: [Vec<&str>; 4] = Default::default();
+        for i in 0..n {
+            for (c, id) in wells.name_ids(i).into_iter().enumerate() {
+                let key = &mut keys[c][id as usize];
+                if *key < 0 {
+                    *key = words[c].len() as i32;
+                    words[c].push(wells.name(id).as_str());
+                }
+            }
+        }
+        let values = words.map(|w| Arc::new(StringArray::from_iter_values(w)) as ArrayRef);
+        WellNames { keys, values }
+    }
+
+    /// The dictionary column `c` over `rows`.
+    fn column(&self, table: &WellTable, c: usize, rows: std::ops::Range<usize>) -> ArrayRef {
+        let keys: Int32Array = rows
+            .map(|i| self.keys[c][table.wells.name_ids(i)[c] as usize])
+            .collect::<Vec<i32>>()
+            .into();
+        Arc::new(DictionaryArray::new(keys, Arc::clone(&self.values[c])))
+    }
+}
+
+/// The user's extra columns of the wells, typed as [`super::wells_frame`] types them.
+fn extra_columns(table: &WellTable, n: usize) -> Vec<ArrayRef> {
+    (0..table.extra_columns.len())
+        .map(|k| {
+            let name = &table.extra_columns[k];
+            let cells: Vec<String> = (0..n)
+                .map(|i| table.wells.get(i).extra.get(k).cloned().unwrap_or_default())
+                .collect();
+            array_of(name, &column_of_cells(column_kind("wells.csv", name), cells))
+        })
+        .collect()
+}
+
+/// A number column over `rows`: null where absent or not finite (the CSV's empty cell).
+fn numbers(rows: std::ops::Range<usize>, value: impl Fn(usize) -> Option<f64>) -> ArrayRef {
+    let v: Vec<f64> = rows
+        .map(|i| value(i).filter(|x| x.is_finite()).unwrap_or(f64::NAN))
+        .collect();
+    let nulls = nulls_of(v.iter().map(|x| x.is_nan()));
+    Arc::new(Float64Array::new(v.into(), nulls))
+}
+
+/// The arrays of `wells.parquet` over `rows`, in the order of its header.
+fn well_arrays(
+    table: &WellTable,
+    outcomes: &[WellOutcome],
+    gr: Option<&[Option<f64>]>,
+    names: &WellNames,
+    extra: &[ArrayRef],
+    rows: std::ops::Range<usize>,
+) -> Vec<ArrayRef> {
+    let wells = &table.wells;
+    let r = || rows.clone();
+    let mut text = String::new();
+    let mut position_keys: HashMap<crate::plate::WellPos, i32> = HashMap::new();
+    let mut position_words: Vec<String> = Vec::new();
+    let keys: Vec<i32> = r()
+        .map(|i| {
+            let p = wells.get(i).position;
+            *position_keys.entry(p).or_insert_with(|| {
+                p.write_name(&mut text);
+                position_words.push(text.clone());
+                position_words.len() as i32 - 1
+            })
+        })
+        .collect();
+    let positions = DictionaryArray::new(
+        Int32Array::from(keys),
+        Arc::new(StringArray::from_iter_values(position_words)),
+    );
+    let roles = dictionary_of(r().map(|i| wells.get(i).role.as_str()));
+    let mut signal = arrow_array::builder::StringBuilder::with_capacity(rows.len(), rows.len() * 8);
+    for i in r() {
+        match wells.get(i).signal {
+            Signal::Value(v) => {
+                crate::text::format_number_into(&mut text, *v);
+                signal.append_value(&text);
+            }
+            Signal::NotNumeric(t) => signal.append_value(t),
+        }
+    }
+    let mut arrays: Vec<ArrayRef> = vec![
+        names.column(table, 0, r()),
+        Arc::new(positions),
+        names.column(table, 1, r()),
+        names.column(table, 2, r()),
+        numbers(r(), |i| wells.get(i).concentration),
+        Arc::new(roles),
+        Arc::new(signal.finish()),
+    ];
+    if table.has_replicate {
+        arrays.push(names.column(table, 3, r()));
+    }
+    if table.has_time {
+        arrays.push(numbers(r(), |i| wells.get(i).time));
+    }
+    arrays.extend(extra.iter().map(|a| a.slice(rows.start, rows.len())));
+    arrays.push(numbers(r(), |i| outcomes[i].viability));
+    arrays.push(Arc::new(BooleanArray::from(
+        r().map(|i| outcomes[i].excluded).collect::<Vec<bool>>(),
+    )));
+    arrays.push(Arc::new(dictionary_of(
+        r().map(|i| &*outcomes[i].exclusion_reason),
+    )));
+    if let Some(gr) = gr {
+        arrays.push(numbers(r(), |i| gr[i]));
+    }
+    arrays
+}
+
+/// The Parquet table at `path` as typed columns: `f64` columns as numbers (null → NaN),
+/// `i64` as counts, `bool` as flags (null → absent), strings (plain or dictionary-encoded) as
+/// text (null → empty). Any other type is an error naming the column.
+pub fn read_frame(path: &Path) -> Result<Frame> {
+    let batches = crate::table::parquet::read_batches(path)?;
+    let Some(first) = batches.first() else {
+        // No rows: the columns from the text reader's header.
+        let text = crate::table::parquet::csv_text(path)?;
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+        let csv_name = format!("{}.csv", name.strip_suffix(".parquet").unwrap_or(name));
+        return frame_of_csv(&csv_name, &text).map_err(|e| Error::io(path, "reading", e));
+    };
+    let schema = first.schema();
+    schema
+        .fields()
+        .iter()
+        .enumerate()
+        .map(|(c, field)| {
+            let parts: Vec<&ArrayRef> = batches.iter().map(|b| b.column(c)).collect();
+            let column = column_of_arrays(field.data_type(), &parts).ok_or_else(|| {
+                Error::input(
+                    Location::file(path),
+                    format!(
+                        "column `{}` is of type {}, which no table of collateral has",
+                        field.name(),
+                        field.data_type()
+                    ),
+                )
+            })?;
+            Ok((field.name().clone(), column))
+        })
+        .collect()
+}
+
+/// One typed column of the arrays `parts` of `data_type`, or `None` for a type no table has.
+fn column_of_arrays(data_type: &DataType, parts: &[&ArrayRef]) -> Option<Column> {
+    Some(match data_type {
+        DataType::Float64 => Column::Number(
+            parts
+                .iter()
+                .flat_map(|a| {
+                    let a = a.as_primitive::<Float64Type>();
+                    (0..a.len()).map(move |i| if a.is_null(i) { f64::NAN } else { a.value(i) })
+                })
+                .collect(),
+        ),
+        DataType::Int64 => {
+            let (v, m) = parts
+                .iter()
+                .flat_map(|a| {
+                    let a = a.as_primitive::<Int64Type>();
+                    (0..a.len()).map(move |i| (if a.is_null(i) { 0 } else { a.value(i) }, a.is_null(i)))
+                })
+                .unzip();
+            Column::Count(v, m)
+        }
+        DataType::Boolean => {
+            let (v, m) = parts
+                .iter()
+                .flat_map(|a| {
+                    let a = a.as_boolean();
+                    (0..a.len()).map(move |i| (!a.is_null(i) && a.value(i), a.is_null(i)))
+                })
+                .unzip();
+            Column::Flag(v, m)
+        }
+        DataType::Utf8 => Column::Text(
+            parts
+                .iter()
+                .flat_map(|a| {
+                    let a = a.as_string::<i32>();
+                    (0..a.len()).map(move |i| if a.is_null(i) { "" } else { a.value(i) }.to_string())
+                })
+                .collect(),
+        ),
+        DataType::Dictionary(key, value)
+            if **key == DataType::Int32 && **value == DataType::Utf8 =>
+        {
+            Column::Text(
+                parts
+                    .iter()
+                    .flat_map(|a| {
+                        let d = a.as_dictionary::<Int32Type>();
+                        let words = d.values().as_string::<i32>();
+                        (0..d.len()).map(move |i| {
+                            if d.is_null(i) {
+                                String::new()
+                            } else {
+                                words.value(d.keys().value(i) as usize).to_string()
+                            }
+                        })
+                    })
+                    .collect(),
+            )
+        }
+        _ => return None,
+    })
+}
