@@ -41,7 +41,9 @@ impl ArrowTable {
         let schema = match batches.first() {
             Some(b) => b.schema(),
             // No rows: the schema from the typed (empty) columns.
-            None => return collateral::frame::parquet::read_frame(path).map(|f| Self::of_frame(&f)),
+            None => {
+                return collateral::frame::parquet::read_frame(path).map(|f| Self::of_frame(&f))
+            }
         };
         Ok(ArrowTable { schema, batches })
     }
@@ -83,7 +85,11 @@ impl ArrowTable {
     /// The column names, in order (those of the CSV table).
     #[getter]
     fn column_names(&self) -> Vec<String> {
-        self.schema.fields().iter().map(|f| f.name().clone()).collect()
+        self.schema
+            .fields()
+            .iter()
+            .map(|f| f.name().clone())
+            .collect()
     }
 
     fn __len__(&self) -> usize {

@@ -27,8 +27,12 @@ use columns::Column;
 
 /// The table format named `word` (`csv`, `parquet`, `both`), or a `CollateralError`.
 fn table_format(py: Python<'_>, word: &str) -> PyResult<TableFormat> {
-    word.parse()
-        .map_err(|e: String| raise(py, Error::config(Location::default(), format!("format: {e}"))))
+    word.parse().map_err(|e: String| {
+        raise(
+            py,
+            Error::config(Location::default(), format!("format: {e}")),
+        )
+    })
 }
 
 /// A Python exception for a library error: `collateral.CollateralError` (a `ValueError`) with
@@ -513,7 +517,9 @@ fn read_table<'py>(py: Python<'py>, path: PathBuf) -> PyResult<Bound<'py, PyList
         return frame_columns(py, table.frame);
     }
     if let Some(parquet) = collateral::table::parquet::stand_in(&path) {
-        let frame = call(py, None, || collateral::frame::parquet::read_frame(&parquet))?;
+        let frame = call(py, None, || {
+            collateral::frame::parquet::read_frame(&parquet)
+        })?;
         return frame_columns(py, frame);
     }
     let bytes = call(py, None, || collateral::table::read_bytes(&path))?;

@@ -62,9 +62,10 @@ pub fn array_of(name: &str, column: &Column) -> ArrayRef {
             let nulls = nulls_of(v.iter().map(|x| !x.is_finite()));
             Arc::new(Float64Array::new(v.clone().into(), nulls))
         }
-        Column::Count(v, mask) => {
-            Arc::new(Int64Array::new(v.clone().into(), nulls_of(mask.iter().copied())))
-        }
+        Column::Count(v, mask) => Arc::new(Int64Array::new(
+            v.clone().into(),
+            nulls_of(mask.iter().copied()),
+        )),
         Column::Flag(v, mask) => Arc::new(BooleanArray::new(
             v.iter().copied().collect::<Vec<bool>>().into(),
             nulls_of(mask.iter().copied()),
@@ -185,8 +186,8 @@ pub fn write_batches(
     let io = |e: parquet::errors::ParquetError| std::io::Error::other(e.to_string());
     let options = ArrowWriterOptions::new().with_properties(properties());
     let mut bytes = Vec::new();
-    let writer = ArrowWriter::try_new_with_options(&mut bytes, Arc::clone(&schema), options)
-        .map_err(io)?;
+    let writer =
+        ArrowWriter::try_new_with_options(&mut bytes, Arc::clone(&schema), options).map_err(io)?;
     let (mut file, factory) = writer.into_serialized_writer().map_err(io)?;
     let columns = schema.fields().len();
     let tasks: Vec<(usize, usize)> = (0..groups.len())
@@ -293,7 +294,10 @@ fn extra_columns(table: &WellTable, n: usize) -> Vec<ArrayRef> {
             let cells: Vec<String> = (0..n)
                 .map(|i| table.wells.get(i).extra.get(k).cloned().unwrap_or_default())
                 .collect();
-            array_of(name, &column_of_cells(column_kind("wells.csv", name), cells))
+            array_of(
+                name,
+                &column_of_cells(column_kind("wells.csv", name), cells),
+            )
         })
         .collect()
 }
@@ -426,7 +430,8 @@ fn column_of_arrays(data_type: &DataType, parts: &[&ArrayRef]) -> Option<Column>
                 .iter()
                 .flat_map(|a| {
                     let a = a.as_primitive::<Int64Type>();
-                    (0..a.len()).map(move |i| (if a.is_null(i) { 0 } else { a.value(i) }, a.is_null(i)))
+                    (0..a.len())
+                        .map(move |i| (if a.is_null(i) { 0 } else { a.value(i) }, a.is_null(i)))
                 })
                 .unzip();
             Column::Count(v, m)
@@ -446,7 +451,8 @@ fn column_of_arrays(data_type: &DataType, parts: &[&ArrayRef]) -> Option<Column>
                 .iter()
                 .flat_map(|a| {
                     let a = a.as_string::<i32>();
-                    (0..a.len()).map(move |i| if a.is_null(i) { "" } else { a.value(i) }.to_string())
+                    (0..a.len())
+                        .map(move |i| if a.is_null(i) { "" } else { a.value(i) }.to_string())
                 })
                 .collect(),
         ),
@@ -472,4 +478,196 @@ fn column_of_arrays(data_type: &DataType, parts: &[&ArrayRef]) -> Option<Column>
         }
         _ => return None,
     })
+}
+
+/// Asserts that `read` (a table read back from Parquet) equals `frame`, column for column and
+/// value for value (numbers bit for bit, NaN where NaN).
+#[cfg(test)]
+pub(crate) fn assert_same_frame(file: &str, frame: &Frame, read: &Frame) {
+    let names = |f: &Frame| f.iter().map(|(n, _)| n.clone()).collect::<Vec<_>>();
+    assert_eq!(names(frame), names(read), "{file}: columns");
+    for ((name, ours), (_, back)) in frame.iter().zip(read) {
+        let same = match (ours, back) {
+            (Column::Number(a), Column::Number(b)) => {
+                a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.to_bits() == y.to_bits())
+            }
+            _ => ours == back,
+        };
+        assert!(
+            same,
+            "{file} column {name}: {ours:?} but read back {back:?}"
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A frame of every kind of column, with absent values, quoting and a reading column.
+    fn sample(rows: usize) -> Frame {
+        let n = |i: usize| ((i % 60) as f64).mul_add(0.37, -3.0).exp();
+        vec![
+            (
+                "plate".into(),
+                Column::Text((0..rows).map(|i| format!("P{}", i / 7)).collect()),
+            ),
+            (
+                "signal".into(),
+                Column::Text((0..rows).map(|i| format!("{}", i * 13)).collect()),
+            ),
+            (
+                "ic50".into(),
+                Column::Number(
+                    (0..rows)
+                        .map(|i| if i % 5 == 0 { f64::NAN } else { n(i) })
+                        .collect(),
+                ),
+            ),
+            (
+                "n_points".into(),
+                // An absent cell holds 0 (false for a flag), as the frames push it.
+                Column::Count(
+                    (0..rows)
+                        .map(|i| if i % 4 == 1 { 0 } else { i as i64 })
+                        .collect(),
+                    (0..rows).map(|i| i % 4 == 1).collect(),
+                ),
+            ),
+            (
+                "excluded".into(),
+                Column::Flag(
+                    (0..rows).map(|i| i % 3 == 0 && i % 6 != 2).collect(),
+                    (0..rows).map(|i| i % 6 == 2).collect(),
+                ),
+            ),
+            (
+                "reason".into(),
+                Column::Text(
+                    (0..rows)
+                        .map(|i| {
+                            if i % 2 == 0 {
+                                String::new()
+                            } else {
+                                "a, \"b\"".into()
+                            }
+                        })
+                        .collect(),
+                ),
+            ),
+        ]
+    }
+
+    fn written(frame: &Frame, rows_per_group: usize, threads: usize) -> Vec<u8> {
+        let batch = batch_of_frame(frame);
+        let rows = batch.num_rows();
+        let groups: Vec<RecordBatch> = (0..rows.div_ceil(rows_per_group))
+            .map(|g| {
+                batch.slice(
+                    g * rows_per_group,
+                    rows_per_group.min(rows - g * rows_per_group),
+                )
+            })
+            .collect();
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
+        let mut bytes = Vec::new();
+        pool.install(|| write_batches(&mut bytes, batch.schema(), &groups))
+            .unwrap();
+        bytes
+    }
+
+    /// The bytes do not depend on the number of threads encoding the row groups' columns.
+    #[test]
+    fn the_bytes_are_the_same_whatever_the_threads() {
+        let frame = sample(2500);
+        let one = written(&frame, 1000, 1);
+        assert_eq!(one, written(&frame, 1000, 4));
+        assert!(one.starts_with(b"PAR1") && one.ends_with(b"PAR1"));
+    }
+
+    /// Every kind of column reads back as written, across row groups, through the typed
+    /// reader and through the CSV text the folder readers parse.
+    #[test]
+    fn a_frame_reads_back_value_for_value() {
+        let dir = tempfile::tempdir().unwrap();
+        let frame = sample(2500);
+        let path = dir.path().join("t.parquet");
+        std::fs::write(&path, written(&frame, 1000, 2)).unwrap();
+        let back = read_frame(&path).unwrap();
+        assert_same_frame("t.parquet", &frame, &back);
+        let text = crate::table::parquet::csv_text(&path).unwrap();
+        let mut csv = Vec::new();
+        let header: Vec<&str> = frame.iter().map(|(n, _)| n.as_str()).collect();
+        crate::text::write_rows(
+            &mut csv,
+            &header,
+            (0..2500).map(|i| {
+                frame
+                    .iter()
+                    .map(|(_, c)| match c {
+                        Column::Text(v) => crate::text::Cell::text(&v[i]),
+                        Column::Number(v) => crate::text::Cell::Number(v[i]),
+                        Column::Count(v, m) if !m[i] => crate::text::Cell::Count(v[i] as u64),
+                        Column::Flag(v, m) if !m[i] => crate::text::Cell::Flag(v[i]),
+                        _ => crate::text::Cell::Absent,
+                    })
+                    .collect()
+            }),
+        )
+        .unwrap();
+        assert_eq!(
+            String::from_utf8(text).unwrap(),
+            String::from_utf8(csv).unwrap()
+        );
+        // The text column of words is dictionary-encoded, the reading plain.
+        let batch = batch_of_frame(&frame);
+        assert!(matches!(
+            batch.schema().field(0).data_type(),
+            DataType::Dictionary(..)
+        ));
+        assert_eq!(batch.schema().field(1).data_type(), &DataType::Utf8);
+    }
+
+    /// A table of no rows keeps its columns and their kinds.
+    #[test]
+    fn an_empty_table_keeps_its_columns() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("cycles.parquet");
+        let frame: Frame = crate::frame::frame_of::<crate::network::Cycle>(&[]);
+        let mut bytes = Vec::new();
+        write_frame(&mut bytes, &frame).unwrap();
+        std::fs::write(&path, bytes).unwrap();
+        assert_same_frame("cycles.parquet", &frame, &read_frame(&path).unwrap());
+    }
+
+    /// A file that is not Parquet, or cut short, is an error naming it; a column of a type no
+    /// table has is an error naming the column.
+    #[test]
+    fn bad_files_are_located_errors() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("fits.parquet");
+        let mut bytes = Vec::new();
+        write_frame(&mut bytes, &sample(50)).unwrap();
+        std::fs::write(&path, &bytes[..bytes.len() / 2]).unwrap();
+        let e = read_frame(&path).unwrap_err().to_string();
+        assert!(e.contains("fits.parquet") && e.contains("Parquet"), "{e}");
+        let e = crate::table::parquet::csv_text(&path)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("fits.parquet"), "{e}");
+        let dates = arrow_array::Date32Array::from(vec![1, 2]);
+        let batch = batch_of(["day"].into_iter(), vec![Arc::new(dates) as ArrayRef]);
+        let mut bytes = Vec::new();
+        write_batches(&mut bytes, batch.schema(), &[batch]).unwrap();
+        std::fs::write(&path, bytes).unwrap();
+        let e = read_frame(&path).unwrap_err().to_string();
+        assert!(e.contains("`day`") && e.contains("Date32"), "{e}");
+        let e = crate::table::parquet::csv_text(&path)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("`day`"), "{e}");
+    }
 }

@@ -48,7 +48,10 @@ mod tests {
         assert!(TableFormat::Both.csv() && TableFormat::Both.parquet());
         assert!(!TableFormat::Csv.parquet() && !TableFormat::Parquet.csv());
         assert_eq!("Parquet".parse::<TableFormat>(), Ok(TableFormat::Parquet));
-        assert!("arrow".parse::<TableFormat>().unwrap_err().contains("csv, parquet or both"));
+        assert!("arrow"
+            .parse::<TableFormat>()
+            .unwrap_err()
+            .contains("csv, parquet or both"));
         assert_eq!(parquet_name("plots/x.csv"), "plots/x.parquet");
     }
 }

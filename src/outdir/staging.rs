@@ -6,13 +6,13 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 
+use super::format::{parquet_name, TableFormat};
 use super::lock::{sys, Liveness, Lock};
 use super::manifest::{
     is_real_folder, manifest_entries, read_manifest, remove_listed_file, safe_manifest_path,
     Removal,
 };
 use super::{MANIFEST_FILE, MANIFEST_KEY, PAUSE_VAR, STAGING_PREFIX};
-use super::format::{parquet_name, TableFormat};
 use crate::error::{Error, Location, Problem, Result};
 
 /// A staging folder inside the output folder, holding the folder's lock; files move into place
@@ -40,8 +40,7 @@ pub(crate) struct Staging {
 pub(crate) type ToParquet = fn(&str, &[u8], &mut dyn Write) -> std::io::Result<()>;
 
 /// What writes one staged file (see [`Staging::write_all`]).
-pub(crate) type FileWriter<'a> =
-    Box<dyn FnOnce(&mut dyn Write) -> std::io::Result<()> + Send + 'a>;
+pub(crate) type FileWriter<'a> = Box<dyn FnOnce(&mut dyn Write) -> std::io::Result<()> + Send + 'a>;
 
 /// A lock's value; a thread that panicked while writing left nothing half-done in it (each
 /// holder pushes or reads whole entries), so its value is taken as it is.

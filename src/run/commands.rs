@@ -80,7 +80,14 @@ pub fn shift_with(
     mic: &MicSettings,
     progress: &dyn Progress,
 ) -> Result<ShiftReport> {
-    shift_as(fits, lines, outdir, (settings, mic), TableFormat::Csv, progress)
+    shift_as(
+        fits,
+        lines,
+        outdir,
+        (settings, mic),
+        TableFormat::Csv,
+        progress,
+    )
 }
 
 /// [`shift_with`] writing its tables as `format` (`collateral shift --format`); `settings`

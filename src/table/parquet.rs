@@ -66,7 +66,10 @@ pub fn csv_text(path: &Path) -> Result<Vec<u8>> {
         None => {
             let file = std::fs::File::open(path).map_err(|e| Error::io(path, "reading", e))?;
             let builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| {
-                Error::input(Location::file(path), format!("cannot read the Parquet table: {e}"))
+                Error::input(
+                    Location::file(path),
+                    format!("cannot read the Parquet table: {e}"),
+                )
             })?;
             builder.schema().clone()
         }
@@ -97,7 +100,8 @@ pub fn csv_text(path: &Path) -> Result<Vec<u8>> {
             out.write_record(None::<&[u8]>).map_err(io)?;
         }
     }
-    out.into_inner().map_err(|e| Error::io(path, "reading", e.into_error()))
+    out.into_inner()
+        .map_err(|e| Error::io(path, "reading", e.into_error()))
 }
 
 /// Whether [`cell_text`] reads columns of `data_type`.
