@@ -190,14 +190,16 @@ pub fn write_batches(
         ArrowWriter::try_new_with_options(&mut bytes, Arc::clone(&schema), options).map_err(io)?;
     let (mut file, factory) = writer.into_serialized_writer().map_err(io)?;
     let columns = schema.fields().len();
-    let tasks: Vec<(usize, usize)> = (0..groups.len())
-        .flat_map(|g| (0..columns).map(move |c| (g, c)))
-        .collect();
+    // One task per (row group, column), each with its column's writer (one leaf per column:
+    // no nested types, so the writer of column `c` is the c-th).
+    let mut tasks = Vec::with_capacity(groups.len() * columns);
+    for g in 0..groups.len() {
+        let writers = factory.create_column_writers(g).map_err(io)?;
+        tasks.extend(writers.into_iter().enumerate().map(|(c, w)| (g, c, w)));
+    }
     let chunks: Vec<ArrowColumnChunk> = tasks
-        .par_iter()
-        .map(|&(g, c)| {
-            // One leaf per column (no nested types): the writer of column `c` is the c-th.
-            let mut writer = factory.create_column_writers(g)?.swap_remove(c);
+        .into_par_iter()
+        .map(|(g, c, mut writer)| {
             for leaf in compute_leaves(schema.field(c), groups[g].column(c))? {
                 writer.write(&leaf)?;
             }
