@@ -122,12 +122,21 @@ fn batch_of<'a>(names: impl Iterator<Item = &'a str>, arrays: Vec<ArrayRef>) -> 
         .expect("columns of one table have one length")
 }
 
-/// The writer settings of every table: zstd, dictionary pages, the default statistics.
+/// Columns of `wells` whose values are nearly all distinct (the reading as written, the
+/// values computed from it): a dictionary page would only be tried and given up on, at a cost
+/// in time, so they are written plain (zstd still compresses them).
+const NO_DICTIONARY: [&str; 4] = ["signal", "viability", "gr", "time"];
+
+/// The writer settings of every table: zstd, dictionary pages but for [`NO_DICTIONARY`], the
+/// default statistics.
 fn properties() -> WriterProperties {
-    WriterProperties::builder()
+    let mut builder = WriterProperties::builder()
         .set_compression(Compression::ZSTD(ZstdLevel::default()))
-        .set_max_row_group_row_count(Some(ROW_GROUP))
-        .build()
+        .set_max_row_group_row_count(Some(ROW_GROUP));
+    for column in NO_DICTIONARY {
+        builder = builder.set_column_dictionary_enabled(column.into(), false);
+    }
+    builder.build()
 }
 
 /// Writes `frame` as a Parquet file to `w` (see [`write_batches`]).
