@@ -67,7 +67,7 @@ pub fn array_of(name: &str, column: &Column) -> ArrayRef {
             nulls_of(mask.iter().copied()),
         )),
         Column::Flag(v, mask) => Arc::new(BooleanArray::new(
-            v.iter().copied().collect::<Vec<bool>>().into(),
+            v.to_vec().into(),
             nulls_of(mask.iter().copied()),
         )),
         Column::Text(v) if text_type(name) == DataType::Utf8 => {

@@ -324,6 +324,19 @@ fn has_evidence_column(path: &Path) -> Result<bool> {
         .is_some())
 }
 
+/// The form of a finished folder's tables, for what `collateral plan` adds to it: Parquet when
+/// its `shifts` table is only `shifts.parquet`, both when it has both, else CSV.
+fn folder_format(dir: &Path) -> TableFormat {
+    match (
+        dir.join("shifts.csv").is_file(),
+        dir.join("shifts.parquet").is_file(),
+    ) {
+        (false, true) => TableFormat::Parquet,
+        (true, true) => TableFormat::Both,
+        _ => TableFormat::Csv,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::path::Path;
@@ -389,18 +402,5 @@ mod tests {
         let ic50 = ShiftSettings::default().check().unwrap();
         let e = compare(&mut table(), &lines(), &ic50, &mic()).unwrap_err();
         assert!(e.to_string().contains("is a MIC table"), "{e}");
-    }
-}
-
-/// The form of a finished folder's tables, for what `collateral plan` adds to it: Parquet when
-/// its `shifts` table is only `shifts.parquet`, both when it has both, else CSV.
-fn folder_format(dir: &Path) -> TableFormat {
-    match (
-        dir.join("shifts.csv").is_file(),
-        dir.join("shifts.parquet").is_file(),
-    ) {
-        (false, true) => TableFormat::Parquet,
-        (true, true) => TableFormat::Both,
-        _ => TableFormat::Csv,
     }
 }
