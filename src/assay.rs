@@ -33,6 +33,7 @@ use crate::fit::{FitConfig, FitKeys};
 use crate::growth::GrowthSettings;
 use crate::mic::MicSettings;
 use crate::normalize::NormalizeSettings;
+use crate::outdir::TableFormat;
 use crate::plan::PlanSettings;
 use crate::plate::PlateFormat;
 use crate::qc::QcSettings;
@@ -48,7 +49,7 @@ pub const KNOWN_UNITS: [&str; 16] = [
 ];
 
 /// Keys of the top level and of each section, for the unknown-key check.
-const TOP_KEYS: [&str; 18] = [
+const TOP_KEYS: [&str; 19] = [
     "name",
     "concentration_unit",
     "evolution_time_unit",
@@ -67,7 +68,21 @@ const TOP_KEYS: [&str; 18] = [
     "tables",
     "drug_aliases",
     "evidence",
+    "output",
 ];
+/// Keys of the `[output]` section.
+pub const OUTPUT_KEYS: [&str; 1] = ["format"];
+
+/// The `[output]` section: how `run` writes its tables (`format = "csv" | "parquet" |
+/// "both"`; the command line's `--format` overrides it).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct OutputSettings {
+    /// The form of the tables (default CSV).
+    #[serde(default)]
+    pub format: TableFormat,
+}
 /// Keys of each `[[plates]]` entry.
 pub const PLATES_KEYS: [&str; 7] = [
     "file",
@@ -157,6 +172,8 @@ struct RawAssay {
     drug_aliases: Option<RawAliases>,
     #[serde(default)]
     evidence: RawEvidence,
+    #[serde(default)]
+    output: OutputSettings,
 }
 
 /// `drug_aliases` as written: a table (`Etop = "etoposide"`) or the path of an `alias, drug`
@@ -338,6 +355,8 @@ pub struct Assay {
     pub plate_format: Option<PlateFormat>,
     /// Settings of every stage, checked (defaults where the file is silent).
     pub settings: Settings,
+    /// How the run's tables are written (`[output]`).
+    pub output: OutputSettings,
     /// Things worth telling the user that do not stop the run.
     pub warnings: Vec<Problem>,
 }
@@ -456,6 +475,7 @@ impl Assay {
             tables: raw.tables,
             plate_format,
             settings,
+            output: raw.output,
             warnings,
         })
     }
@@ -599,6 +619,7 @@ fn check_keys(table: &toml::Table, text: &str, path: &Path) -> Result<()> {
             "growth" => Some(&GrowthSettings::KEYS),
             "checks" => Some(&ChecksSettings::KEYS),
             "evidence" => Some(&EvidenceSettings::KEYS),
+            "output" => Some(&OUTPUT_KEYS),
             _ => None,
         };
         if let (Some(valid), Some(sub)) = (section, value.as_table()) {

@@ -13,6 +13,7 @@ use std::process::ExitCode;
 use crate::fit::{FitSettings, Model, Plateaus, RobustLoss};
 use crate::merge::OnDuplicate;
 use crate::mic::MicModel;
+use crate::outdir::TableFormat;
 use crate::progress::{Bars, Lines, Progress, Silent};
 use crate::shift::{CallRule, Metric, ShiftSettings};
 use crate::words;
@@ -93,6 +94,10 @@ struct RunArgs {
     /// must stop rather than guess.
     #[arg(long)]
     strict: bool,
+    /// How the tables are written: csv, parquet (typed columns, zstd) or both [default: the
+    /// assay's `[output] format`, else csv].
+    #[arg(long, value_parser = words::parser::<TableFormat>())]
+    format: Option<TableFormat>,
 }
 
 #[derive(clap::Args)]
@@ -182,6 +187,9 @@ struct ShiftArgs {
     /// (Welch's t-test on log2 MICs; paired over a `batch` column).
     #[arg(long, default_value = "dilution", value_parser = words::parser::<MicModel>())]
     mic_model: MicModel,
+    /// How the tables are written: csv, parquet (typed columns, zstd) or both.
+    #[arg(long, default_value = "csv", value_parser = words::parser::<TableFormat>())]
+    format: TableFormat,
     /// The robust dilution model: readings two or more ladder steps off get a rate of their
     /// own, so one outlying replicate cannot flip a call (`[mic] robust = true`).
     #[arg(long)]
@@ -211,6 +219,10 @@ struct MergeArgs {
     /// or keep the fit of the run that started last (newest).
     #[arg(long, default_value = "error", value_parser = words::parser::<OnDuplicate>())]
     on_duplicate: OnDuplicate,
+    /// How the merged tables are written: csv, parquet (typed columns, zstd) or both (the
+    /// runs may be of either form).
+    #[arg(long, default_value = "csv", value_parser = words::parser::<TableFormat>())]
+    format: TableFormat,
     /// One lines table for all runs, instead of the runs' own (read through their assay files).
     #[arg(long)]
     lines: Option<PathBuf>,
@@ -469,6 +481,7 @@ fn run(args: &RunArgs, quiet: bool, progress: &dyn Progress) -> anyhow::Result<u
         keep_going: args.keep_going,
         xlsx: args.xlsx,
         progress,
+        format: args.format,
     };
     let report = if args.strict {
         crate::run::run_strict(&args.assay, &args.out, &options)?
@@ -576,13 +589,12 @@ fn shift(args: &ShiftArgs, quiet: bool, progress: &dyn Progress) -> anyhow::Resu
     if let Some(aliases) = &args.drug_aliases {
         evidence.drug_aliases = crate::evidence::read_drug_aliases(aliases)?;
     }
-    let report = crate::run::shift_with(
+    let report = crate::run::shift_as(
         &args.fits,
         &args.lines,
         &args.out,
-        &settings,
-        &mic,
-        &evidence,
+        (&settings, &mic, &evidence),
+        args.format,
         progress,
     )?;
     warn_all(&report.warnings);
@@ -606,6 +618,7 @@ fn merge(args: &MergeArgs, quiet: bool, progress: &dyn Progress) -> anyhow::Resu
         lines: args.lines.clone(),
         shift,
         figures: !args.no_figures,
+        format: args.format,
     };
     let report = if args.strict {
         crate::merge::merge_strict(&args.runs, &args.out, &options, progress)?

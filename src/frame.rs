@@ -6,6 +6,8 @@
 //! (`fits.csv` writes the shortest text that reads back to the same number, NaN as an empty
 //! cell), counts and flags carry a mask of absent cells, words are the CSV's words.
 
+pub mod parquet;
+
 use crate::fit::CurveFit;
 use crate::mic::Mic;
 use std::path::Path;

@@ -114,6 +114,8 @@ pub struct MergeOptions {
     pub shift: ShiftOverrides,
     /// Draw `plots/` and `report.html` (a workflow may leave that to `collateral plot`).
     pub figures: bool,
+    /// How the merged tables are written (`--format`; the runs may be of either form).
+    pub format: crate::outdir::TableFormat,
 }
 
 impl Default for MergeOptions {
@@ -123,6 +125,7 @@ impl Default for MergeOptions {
             lines: None,
             shift: ShiftOverrides::default(),
             figures: true,
+            format: crate::outdir::TableFormat::Csv,
         }
     }
 }
@@ -243,7 +246,8 @@ fn merge_or_stop(
     warnings.extend(other_settings_differences(&folders));
 
     // The lock before reading the runs' tables, as `run` does.
-    let staging = Staging::new(outdir)?;
+    let mut staging = Staging::new(outdir)?;
+    staging.set_tables(options.format, crate::frame::parquet::write_csv_as_parquet);
     let previous = staging.previous_manifest();
     warnings.extend(staging.take_warnings());
 
@@ -368,7 +372,10 @@ fn stage_tables(
     staging_csv(staging, "qc.csv", |w| {
         write_qc(w, folders, &plates, &mut qc)
     })?;
-    if folders.iter().any(|f| f.dir.join(DIP_RATES).exists()) {
+    if folders
+        .iter()
+        .any(|f| crate::table::parquet::table_exists(&f.dir.join(DIP_RATES)))
+    {
         staging_csv(staging, DIP_RATES, |w| {
             write_dip_rates(w, folders, &plates, owner)
         })?;
@@ -498,7 +505,7 @@ fn stage_comparison(
     s: &ShiftSettings,
     extra: &[(&str, Vec<String>)],
 ) -> Result<usize> {
-    staging.write("shifts.csv", |w| write_shifts_with(w, shifts, s, extra))?;
+    staging.write_table("shifts.csv", |w| write_shifts_with(w, shifts, s, extra))?;
     crate::run::stage_comparison(staging, shifts, lines, s)
 }
 
@@ -510,13 +517,19 @@ fn staging_csv(
     f: impl FnOnce(&mut dyn Write) -> Result<()>,
 ) -> Result<()> {
     let mut failure = None;
-    let written = staging.write(name, |w| {
+    let write = |w: &mut dyn Write| {
         f(w).map_err(|e| {
             let message = e.to_string();
             failure = Some(e);
             std::io::Error::other(message)
         })
-    });
+    };
+    // The merged lines table stays CSV (an input of the next run); the rest are tables.
+    let written = if name == "lines.csv" {
+        staging.write(name, |w| write(w))
+    } else {
+        staging.write_table(name, write)
+    };
     match failure {
         Some(e) => Err(e),
         None => written,

@@ -11,11 +11,13 @@
 //! Ground layer: imports nothing of ours but `error`, so every command can use it.
 
 mod copy;
+mod format;
 mod lock;
 mod manifest;
 mod staging;
 
 pub use copy::copy_folder;
+pub use format::{parquet_name, TableFormat};
 pub use lock::now_rfc3339_millis;
 pub use manifest::safe_manifest_path;
 pub(crate) use staging::{FileWriter, Staging};

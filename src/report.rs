@@ -523,7 +523,7 @@ fn plan_section(h: &mut String, data: &RunData, drawing: &Drawing, format: Forma
         h.push_str(&figure_html(f, format));
     }
     let plan_csv = data.dir.join("plan.csv");
-    if !plan_csv.exists() {
+    if !crate::table::parquet::table_exists(&plan_csv) {
         return Ok(());
     }
     let columns = [

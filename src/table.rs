@@ -7,6 +7,7 @@
 //! are turned into plain CSV text first, each row on its own line number.
 
 pub mod decimal;
+pub mod parquet;
 pub mod spreadsheet;
 
 use std::cell::RefCell;
@@ -80,8 +81,12 @@ impl std::fmt::Debug for Table<'_> {
     }
 }
 
-/// Reads a file's bytes, for [`Table::from_bytes`].
+/// Reads a file's bytes, for [`Table::from_bytes`]; a run's table written as Parquet in place
+/// of an absent `.csv` ([`parquet::stand_in`]) gives its CSV text.
 pub fn read_bytes(path: &Path) -> Result<Vec<u8>> {
+    if let Some(parquet) = parquet::stand_in(path) {
+        return parquet::csv_text(&parquet);
+    }
     std::fs::read(path).map_err(|e| Error::io(path, "reading", e))
 }
 
@@ -130,10 +135,18 @@ impl<'a> Table<'a> {
     /// Opens a table file written as `options` say: a workbook's sheet (.xlsx, .xls, .ods, by
     /// the file's signature), a table with decimal commas, or a delimited text file, whose
     /// rows are then read as they are asked for.
+    /// A run's table written as Parquet is read as its CSV text: the `.parquet` file itself,
+    /// or the one standing in for an absent `.csv` ([`parquet::stand_in`]).
     pub fn open_with(path: &Path, options: &TableOptions) -> Result<Table<'static>> {
+        if let Some(parquet) = parquet::stand_in(path) {
+            return Self::from_owned(parquet::csv_text(&parquet)?, &parquet, None);
+        }
         let mut file = std::fs::File::open(path).map_err(|e| Error::io(path, "reading", e))?;
         let mut head = [0u8; 8];
         let n = read_up_to(&mut file, &mut head).map_err(|e| Error::io(path, "reading", e))?;
+        if parquet::is_parquet(&head[..n]) {
+            return Self::from_owned(parquet::csv_text(path)?, path, None);
+        }
         if spreadsheet::is_workbook(&head[..n]) {
             let bytes = read_bytes(path)?;
             let (csv, source) = spreadsheet::sheet_as_csv(&bytes, path, options.sheet.as_deref())?;

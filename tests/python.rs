@@ -2,7 +2,8 @@
 //! `cargo test` covers the Python API too. The suite (python/tests/) compares every table and
 //! error with this build's `collateral` binary.
 //!
-//! Needs Python ≥ 3.9 with `venv` and PyPI (maturin, pytest, pandas, networkx, matplotlib are
+//! Needs Python ≥ 3.9 with `venv` and PyPI (maturin, pytest, pandas, networkx, matplotlib,
+//! pyarrow, duckdb are
 //! installed into `target/tmp/python-venv` on the first run and reused). Without Python the
 //! test is skipped with a message, and fails under `CI=true`; `COLLATERAL_SKIP_PYTHON=1` skips
 //! it on purpose (not under CI). `COLLATERAL_PYTHON`
@@ -15,13 +16,17 @@ use crate::common::{on_ci, require_program};
 
 /// What the suite needs besides the package (its own dependencies, numpy and pandas, come
 /// with it).
-const TEST_PACKAGES: [&str; 6] = [
+const TEST_PACKAGES: [&str; 8] = [
     "maturin>=1.9,<2",
     "pytest>=7",
     "pandas>=1.5",
     "numpy>=1.21",
     "networkx>=2.6",
     "matplotlib>=3.5",
+    // The Parquet outputs and Arrow tables (python/tests/test_arrow.py): pyarrow reads them,
+    // DuckDB queries a folder of runs. Both ship wheels; the PyCapsule stream needs pyarrow 14.
+    "pyarrow>=14",
+    "duckdb>=1.1",
 ];
 
 fn repo() -> PathBuf {
@@ -69,7 +74,7 @@ fn environment(python: &str) -> PathBuf {
     let ready = Command::new(bin.join("python"))
         .args([
             "-c",
-            "import maturin, pytest, pandas, numpy, networkx, matplotlib",
+            "import maturin, pytest, pandas, numpy, networkx, matplotlib, pyarrow, duckdb",
         ])
         .output()
         .is_ok_and(|o| o.status.success());

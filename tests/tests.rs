@@ -25,6 +25,7 @@ mod nichol2019;
 mod no_controls;
 mod normalization;
 mod outdir;
+mod parquet;
 mod plan;
 mod plate_formats;
 mod plot;

@@ -10,7 +10,7 @@ DataFrame holds the very values of the CSV file the command writes::
     result.save("out")     # the outputs, as `collateral run -o out` writes them
 
 Functions: :func:`run`, :func:`fit`, :func:`shift`, :func:`merge`, :func:`plan`,
-:func:`read_plates`, :func:`read_table`, :func:`validate`, :func:`simulate`. Errors raise :class:`CollateralError` (a ``ValueError``)
+:func:`read_plates`, :func:`read_table`, :func:`read_arrow`, :func:`validate`, :func:`simulate`. Errors raise :class:`CollateralError` (a ``ValueError``)
 naming file, line, plate and well. Installing the package also installs the ``collateral``
 command. Documentation: docs/python.md in the repository.
 """
@@ -22,6 +22,7 @@ from ._api import (
     fit,
     merge,
     plan,
+    read_arrow,
     read_plates,
     read_table,
     run,
@@ -42,6 +43,7 @@ __all__ = [
     "fit",
     "merge",
     "plan",
+    "read_arrow",
     "read_plates",
     "read_table",
     "run",

@@ -44,8 +44,29 @@ def read_table(path: PathLike) -> pd.DataFrame:
     """Reads a table the tool wrote (``wells.csv``, ``fits.csv``, ``shifts.csv`` …) with the
     contract's types: names and words as ``str`` (a replicate ``1`` stays ``"1"``), numbers as
     ``float64`` (an empty cell is NaN), counts as ``Int64`` and flags as ``boolean`` (both
-    nullable). Values are parsed exactly: a float is the same 64 bits the tool computed."""
+    nullable). Values are parsed exactly: a float is the same 64 bits the tool computed.
+    A table written as Parquet (``--format parquet``) is read the same way: give its
+    ``.parquet`` path, or the ``.csv`` path it stands in for; the DataFrame is the same."""
     return _frame(_native.read_table(os.fspath(path)))
+
+
+def read_arrow(path: PathLike) -> Any:
+    """Reads a table the tool wrote as Arrow: an object with ``__arrow_c_stream__`` (the Arrow
+    PyCapsule interface) that ``pyarrow.table``, ``polars.DataFrame`` and DuckDB take without
+    copying. A ``.parquet`` table (or one standing in for an absent ``.csv``) gives its
+    columns as written; a CSV table its typed columns as ``--format parquet`` would write
+    them (``float64``, ``int64``, ``bool``, dictionary-encoded strings; empty cells null)."""
+    return _native.read_arrow(os.fspath(path))
+
+
+def _table_path(folder: Path, name: str) -> Optional[Path]:
+    """The file of the table ``name`` (``fits.csv``) in ``folder``: the CSV, or the Parquet
+    file written in its place (``--format parquet``); None when the run has neither."""
+    path = folder / name
+    if path.is_file():
+        return path
+    parquet = path.with_suffix(".parquet")
+    return parquet if name.endswith(".csv") and parquet.is_file() else None
 
 
 def _private_folder(prefix: str) -> tempfile.TemporaryDirectory:
@@ -129,9 +150,20 @@ class Run:
             # Made in memory: the results gave every table the run has.
             return self._tables.get(name)
         if name not in self._tables:
-            path = self._folder / name
-            self._tables[name] = read_table(path) if path.is_file() else None
+            path = _table_path(self._folder, name)
+            self._tables[name] = read_table(path) if path is not None else None
         return self._tables[name]
+
+    def arrow(self, name: str) -> Any:
+        """The table ``name`` (``"wells"``, ``"shifts"``, or the file name ``"shifts.csv"``)
+        as Arrow (see :func:`read_arrow`): ``pyarrow.table(run.arrow("shifts"))``,
+        ``polars.DataFrame(...)`` or DuckDB read it without a copy. None when the run has no
+        such table."""
+        file = name if name.endswith(".csv") else f"{name}.csv"
+        if self._folder is None:
+            return self._results.arrow(file)
+        path = _table_path(self._folder, file)
+        return read_arrow(path) if path is not None else None
 
     @property
     def wells(self) -> Optional[pd.DataFrame]:
@@ -265,6 +297,7 @@ def run(
     threads: Optional[int] = None,
     xlsx: bool = False,
     keep_going: bool = False,
+    format: Optional[str] = None,
 ) -> Run:
     """``collateral run ASSAY -o OUTDIR``: the whole pipeline on an assay file.
 
@@ -277,11 +310,14 @@ def run(
     figures need a folder); ``xlsx`` writes ``results.xlsx``;
     ``keep_going`` leaves out plates whose file cannot be read (listed in ``Run.skipped``).
     ``threads``: worker threads (default every core); results are identical for any number.
+    ``format``: how the folder's tables are written, ``"csv"``, ``"parquet"`` or ``"both"``
+    (``--format``; default the assay's ``[output] format``, else CSV); the DataFrames are the
+    same either way.
     Raises :class:`CollateralError` on bad input, naming file, line, plate and well.
     """
     if figures is None:
         figures = outdir is not None
-    if outdir is None and not figures and not xlsx:
+    if outdir is None and not figures and not xlsx and format is None:
         results, outcome = _native.run_in_memory(os.fspath(assay), keep_going, threads)
         # Every table the run has; a table it does not have is None.
         tables = {name: _frame(columns) for name, columns in results.frames()}
@@ -293,7 +329,7 @@ def run(
     else:
         folder = Path(outdir)
     outcome = _native.run(
-        os.fspath(assay), os.fspath(folder), figures, xlsx, keep_going, threads
+        os.fspath(assay), os.fspath(folder), figures, xlsx, keep_going, threads, format
     )
     return Run(folder, outcome, None if private else folder, private)
 
@@ -313,6 +349,7 @@ def merge(
     lines: Optional[Union[pd.DataFrame, PathLike]] = None,
     figures: bool = True,
     threads: Optional[int] = None,
+    format: str = "csv",
     **shift: Any,
 ) -> Run:
     """``collateral merge RUN_DIR... -o OUTDIR``: several runs' folders as one, compared as one
@@ -323,8 +360,9 @@ def merge(
     ``lines``: one lines table (DataFrame or file) instead of the runs' own; further keyword
     arguments are the ``[shift]`` keys that replace the runs' (``metric``, ``tau``, ``alpha``,
     ``rule``, ``max_cycle_length``). Each run's folder name is its ``run`` value, so two runs
-    kept only in private folders are merged under those folders' names. Without ``outdir``
-    nothing is written where you would see it (see :class:`Run`).
+    kept only in private folders are merged under those folders' names. ``format``: how the
+    merged tables are written (``"csv"``, ``"parquet"``, ``"both"``; the runs may be of either
+    form). Without ``outdir`` nothing is written where you would see it (see :class:`Run`).
     """
     folders = [os.fspath(r._source() if isinstance(r, Run) else Path(r)) for r in runs]
     inputs = _private_folder("collateral-merge-in-")
@@ -338,7 +376,14 @@ def merge(
             lines_path = os.fspath(lines)
         folder, private = _folder_for(outdir, "collateral-merge-")
         outcome = _native.merge(
-            folders, os.fspath(folder), on_duplicate, lines_path, figures, json.dumps(shift), threads
+            folders,
+            os.fspath(folder),
+            on_duplicate,
+            lines_path,
+            figures,
+            json.dumps(shift),
+            threads,
+            format,
         )
     finally:
         inputs.cleanup()
@@ -457,6 +502,7 @@ def shift(
     rule: str = "delta",
     outdir: Optional[PathLike] = None,
     threads: Optional[int] = None,
+    format: str = "csv",
     **settings: Any,
 ) -> Run:
     """``collateral shift``: shifts, matrix, calls, network and cycles from fits and a lines
@@ -468,8 +514,9 @@ def shift(
     ``alpha``: level on BH q-values; ``rule``: ``delta``, ``dhawan2017``, ``nichol2019`` or ``maltas-wood``;
     further ``settings`` are the
     assay file's ``[shift]`` keys (``per_replicate``, ``max_cycle_length``). Returns a
-    :class:`Run` whose ``fits`` are the fits given. Without ``outdir`` nothing is written
-    where you would see it (see :class:`Run`).
+    :class:`Run` whose ``fits`` are the fits given. ``format``: how its tables are written
+    (``"csv"``, ``"parquet"``, ``"both"``). Without ``outdir`` nothing is written where you
+    would see it (see :class:`Run`).
     """
     keys = {"metric": metric, "tau": tau, "alpha": alpha, "rule": rule, **settings}
     inputs = _private_folder("collateral-shift-in-")
@@ -493,7 +540,9 @@ def shift(
             folder = Path(private.name)
         else:
             folder = Path(outdir)
-        outcome = _native.shift(paths[0], paths[1], os.fspath(folder), json.dumps(keys), threads)
+        outcome = _native.shift(
+            paths[0], paths[1], os.fspath(folder), json.dumps(keys), threads, format
+        )
     finally:
         inputs.cleanup()
     return Run(folder, outcome, None if private else folder, private, tables)

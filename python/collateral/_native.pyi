@@ -30,9 +30,15 @@ def run(
     xlsx: bool = False,
     keep_going: bool = False,
     threads: Optional[int] = None,
+    format: Optional[str] = None,
 ) -> Outcome: ...
 def shift(
-    fits: _Path, lines: _Path, outdir: _Path, settings: str, threads: Optional[int] = None
+    fits: _Path,
+    lines: _Path,
+    outdir: _Path,
+    settings: str,
+    threads: Optional[int] = None,
+    format: str = "csv",
 ) -> Outcome: ...
 def merge(
     runs: Sequence[_Path],
@@ -42,6 +48,7 @@ def merge(
     figures: bool,
     shift: str,
     threads: Optional[int] = None,
+    format: str = "csv",
 ) -> Outcome: ...
 def plan(
     run_dir: _Path,
@@ -62,6 +69,17 @@ def fit(
 ) -> List[_Column]: ...
 def fit_columns(header: Sequence[str], source: _Path) -> Tuple[int, int, int, int]: ...
 def read_table(path: _Path) -> List[_Column]: ...
+
+class ArrowTable:
+    """A table as Arrow record batches, handed on through the Arrow PyCapsule interface."""
+
+    num_rows: int
+    column_names: List[str]
+    def __arrow_c_stream__(self, requested_schema: object = None) -> object: ...
+    def __arrow_c_schema__(self) -> object: ...
+    def __len__(self) -> int: ...
+
+def read_arrow(path: _Path) -> ArrowTable: ...
 def read_plates(
     file: _Path,
     layout: Optional[_Path] = None,

@@ -18,9 +18,22 @@ use pyo3::types::PyList;
 
 use collateral::error::{Error, ErrorKind, Location, Problem};
 
+mod arrow;
 mod columns;
 
+use arrow::ArrowTable;
+use collateral::outdir::TableFormat;
 use columns::Column;
+
+/// The table format named `word` (`csv`, `parquet`, `both`), or a `CollateralError`.
+fn table_format(py: Python<'_>, word: &str) -> PyResult<TableFormat> {
+    word.parse().map_err(|e: String| {
+        raise(
+            py,
+            Error::config(Location::default(), format!("format: {e}")),
+        )
+    })
+}
 
 /// A Python exception for a library error: `collateral.CollateralError` (a `ValueError`) with
 /// the command line's message and every located problem.
@@ -127,7 +140,8 @@ impl Outcome {
 
 /// `collateral run ASSAY -o OUTDIR`.
 #[pyfunction]
-#[pyo3(signature = (assay, outdir, figures=true, xlsx=false, keep_going=false, threads=None))]
+#[pyo3(signature = (assay, outdir, figures=true, xlsx=false, keep_going=false, threads=None, format=None))]
+#[allow(clippy::too_many_arguments)]
 fn run(
     py: Python<'_>,
     assay: PathBuf,
@@ -136,12 +150,15 @@ fn run(
     xlsx: bool,
     keep_going: bool,
     threads: Option<usize>,
+    format: Option<&str>,
 ) -> PyResult<Outcome> {
+    let format = format.map(|f| table_format(py, f)).transpose()?;
     let report = call(py, threads, || {
         let options = collateral::run::RunOptions {
             figures,
             keep_going,
             xlsx,
+            format,
             ..Default::default()
         };
         collateral::run::run(&assay, &outdir, &options)
@@ -203,6 +220,18 @@ impl RunResults {
         Ok(out)
     }
 
+    /// The table `name` (its CSV file name, `wells.csv`) as Arrow, or `None` when the run has
+    /// no such table.
+    fn arrow(&self, py: Python<'_>, name: &str) -> Option<ArrowTable> {
+        py.detach(|| {
+            let frames = self.results.frames();
+            frames
+                .iter()
+                .find(|(n, _)| n == name)
+                .map(|(_, frame)| ArrowTable::of_frame(frame))
+        })
+    }
+
     /// `run.json` of the held results as JSON text (no manifest: nothing was written).
     fn info(&self, py: Python<'_>) -> PyResult<String> {
         let record = py
@@ -224,11 +253,19 @@ impl RunResults {
 
     /// Writes the output folder `outdir` from the held results, as `collateral run
     /// --no-figures` would have (the folder's lock, files moved into place together).
-    #[pyo3(signature = (outdir, threads=None))]
-    fn save(&self, py: Python<'_>, outdir: PathBuf, threads: Option<usize>) -> PyResult<Outcome> {
+    #[pyo3(signature = (outdir, threads=None, format=None))]
+    fn save(
+        &self,
+        py: Python<'_>,
+        outdir: PathBuf,
+        threads: Option<usize>,
+        format: Option<&str>,
+    ) -> PyResult<Outcome> {
+        let format = format.map(|f| table_format(py, f)).transpose()?;
         let report = call(py, threads, || {
             let options = collateral::RunOptions {
                 figures: false,
+                format,
                 ..Default::default()
             };
             self.results.write(&outdir, &options)
@@ -245,7 +282,7 @@ impl RunResults {
 /// `collateral shift FITS --lines LINES -o OUTDIR` with settings as the assay's `[shift]` keys
 /// (a JSON object).
 #[pyfunction]
-#[pyo3(signature = (fits, lines, outdir, settings, threads=None))]
+#[pyo3(signature = (fits, lines, outdir, settings, threads=None, format="csv"))]
 fn shift(
     py: Python<'_>,
     fits: PathBuf,
@@ -253,15 +290,22 @@ fn shift(
     outdir: PathBuf,
     settings: &str,
     threads: Option<usize>,
+    format: &str,
 ) -> PyResult<Outcome> {
     let settings: collateral::shift::ShiftSettings =
         serde_json::from_str(settings).map_err(|e| raise(py, settings_error("shift", e)))?;
+    let format = table_format(py, format)?;
     let report = call(py, threads, || {
-        collateral::run::shift(
+        collateral::run::shift_as(
             &fits,
             &lines,
             &outdir,
-            &settings,
+            (
+                &settings,
+                &collateral::mic::MicSettings::default(),
+                &collateral::evidence::EvidenceSettings::default(),
+            ),
+            format,
             &collateral::progress::Silent,
         )
     })?;
@@ -276,7 +320,7 @@ fn shift(
 /// runs' (a JSON object of `[shift]` keys: `metric`, `tau`, `alpha`, `rule`,
 /// `max_cycle_length`).
 #[pyfunction]
-#[pyo3(signature = (runs, outdir, on_duplicate, lines, figures, shift, threads=None))]
+#[pyo3(signature = (runs, outdir, on_duplicate, lines, figures, shift, threads=None, format="csv"))]
 #[allow(clippy::too_many_arguments)]
 fn merge(
     py: Python<'_>,
@@ -287,7 +331,9 @@ fn merge(
     figures: bool,
     shift: &str,
     threads: Option<usize>,
+    format: &str,
 ) -> PyResult<Outcome> {
+    let format = table_format(py, format)?;
     let on_duplicate = on_duplicate.parse().map_err(|e: String| {
         raise(
             py,
@@ -300,6 +346,7 @@ fn merge(
         lines,
         shift,
         figures,
+        format,
     };
     let report = call(py, threads, || {
         collateral::merge::merge(&runs, &outdir, &options, &collateral::progress::Silent)
@@ -464,20 +511,68 @@ fn fit_columns(py: Python<'_>, header: Vec<String>, source: PathBuf) -> PyResult
 /// Reads one of the output tables into typed columns through its row type
 /// (`frame::read_typed`: a missing column or a malformed cell is a located error), or
 /// any other CSV by its header and cells.
+/// A `.parquet` table (or one standing in for an absent `.csv`) is read through its row type
+/// when it has one, else as its typed Parquet columns.
 #[pyfunction]
 fn read_table<'py>(py: Python<'py>, path: PathBuf) -> PyResult<Bound<'py, PyList>> {
+    let path = as_csv_name(&path);
     let typed = call(py, None, || collateral::frame::read_typed(&path))?;
     if let Some(table) = typed {
         return frame_columns(py, table.frame);
     }
-    let bytes = call(py, None, || {
-        std::fs::read(&path).map_err(|e| Error::io(&path, "reading", e))
-    })?;
+    if let Some(parquet) = collateral::table::parquet::stand_in(&path) {
+        let frame = call(py, None, || {
+            collateral::frame::parquet::read_frame(&parquet)
+        })?;
+        return frame_columns(py, frame);
+    }
+    let bytes = call(py, None, || collateral::table::read_bytes(&path))?;
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
     table_columns(py, &name, &bytes, &path)
+}
+
+/// The `.csv` name of a table given as `<name>.parquet` (which then stands in for it when the
+/// `.csv` is absent); any other path as it is.
+fn as_csv_name(path: &Path) -> PathBuf {
+    if path.extension().is_some_and(|e| e == "parquet") {
+        let csv = path.with_extension("csv");
+        if !csv.exists() {
+            return csv;
+        }
+    }
+    path.to_path_buf()
+}
+
+/// The table at `path` as Arrow ([`ArrowTable`]): a Parquet file's batches as read, a CSV
+/// table's typed columns (as [`read_table`] types them) as the Parquet writer types them.
+#[pyfunction]
+fn read_arrow(py: Python<'_>, path: PathBuf) -> PyResult<ArrowTable> {
+    let parquet = if path.extension().is_some_and(|e| e == "parquet") {
+        Some(path.clone())
+    } else {
+        collateral::table::parquet::stand_in(&path)
+    };
+    if let Some(parquet) = parquet {
+        return call(py, None, || ArrowTable::of_parquet(&parquet));
+    }
+    let typed = call(py, None, || collateral::frame::read_typed(&path))?;
+    let frame = match typed {
+        Some(table) => table.frame,
+        None => {
+            let name = path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            call(py, None, || {
+                let bytes = collateral::table::read_bytes(&path)?;
+                columns::parse(&name, &bytes, &path)
+            })?
+        }
+    };
+    Ok(py.detach(|| ArrowTable::of_frame(&frame)))
 }
 
 /// Typed columns of a CSV table as `(name, kind, values, mask)`: `kind` `number` (float64
@@ -659,6 +754,8 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(fit, m)?)?;
     m.add_function(wrap_pyfunction!(fit_columns, m)?)?;
     m.add_function(wrap_pyfunction!(read_table, m)?)?;
+    m.add_function(wrap_pyfunction!(read_arrow, m)?)?;
+    m.add_class::<ArrowTable>()?;
     m.add_function(wrap_pyfunction!(read_plates, m)?)?;
     m.add_function(wrap_pyfunction!(validate, m)?)?;
     m.add_function(wrap_pyfunction!(simulate, m)?)?;

@@ -43,7 +43,7 @@ impl Fits {
         let mut problems = Vec::new();
         for (run, f) in folders.iter().enumerate() {
             let path = f.dir.join(name);
-            if by_replicate && !path.exists() {
+            if by_replicate && !crate::table::parquet::table_exists(&path) {
                 fits.headers.push(Vec::new());
                 continue;
             }
@@ -297,7 +297,7 @@ pub(super) fn estimates(
             }
         }
         let path = f.dir.join("fits_by_replicate.csv");
-        if !replicate_lines.is_empty() && path.exists() {
+        if !replicate_lines.is_empty() && crate::table::parquet::table_exists(&path) {
             for e in read_estimates(&path, settings.metric)? {
                 if kept(run, &e) && replicate_lines.contains(e.cell_line.as_str()) {
                     replicates.push(e);

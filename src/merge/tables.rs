@@ -212,7 +212,7 @@ pub(super) fn write_dip_rates(
     let mut tables = Vec::new();
     for (run, f) in folders.iter().enumerate() {
         let path = f.dir.join(DIP_RATES);
-        if path.exists() {
+        if crate::table::parquet::table_exists(&path) {
             tables.push((run, path.clone(), read_bytes(&path)?));
         }
     }
@@ -399,7 +399,7 @@ impl MergedMics {
         let mut thresholds: BTreeMap<String, Vec<&str>> = BTreeMap::new();
         for f in folders {
             let path = f.dir.join("mics.csv");
-            if !path.exists() {
+            if !crate::table::parquet::table_exists(&path) {
                 problems.push(Problem {
                     location: Location::file(&path),
                     message: format!(

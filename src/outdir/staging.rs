@@ -6,6 +6,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 
+use super::format::{parquet_name, TableFormat};
 use super::lock::{sys, Liveness, Lock};
 use super::manifest::{
     is_real_folder, read_manifest, remove_listed_file, safe_manifest_path, ManifestHead, Removal,
@@ -29,11 +30,16 @@ pub(crate) struct Staging {
     pub(super) made_dir: bool,
     /// Folders this command created on the way to `outdir`, deepest first.
     pub(super) created: Vec<PathBuf>,
+    /// How the tables ([`Staging::write_table`]) are written, and what turns a table's CSV
+    /// text into Parquet (the output layer's; this layer knows no column types).
+    pub(super) tables: (TableFormat, Option<ToParquet>),
 }
 
+/// Writes the table named by its CSV file name (`fits.csv`), given as CSV text, as Parquet.
+pub(crate) type ToParquet = fn(&str, &[u8], &mut dyn Write) -> std::io::Result<()>;
+
 /// What writes one staged file (see [`Staging::write_all`]).
-pub(crate) type FileWriter<'a> =
-    Box<dyn FnOnce(&mut std::io::BufWriter<std::fs::File>) -> std::io::Result<()> + Send + 'a>;
+pub(crate) type FileWriter<'a> = Box<dyn FnOnce(&mut dyn Write) -> std::io::Result<()> + Send + 'a>;
 
 /// A lock's value; a thread that panicked while writing left nothing half-done in it (each
 /// holder pushes or reads whole entries), so its value is taken as it is.
@@ -64,6 +70,7 @@ impl Staging {
             warnings: Default::default(),
             made_dir: false,
             created,
+            tables: (TableFormat::Csv, None),
         };
         // From here on an error drops `staging`, which undoes what was done.
         let mut warnings = Vec::new();
@@ -116,14 +123,52 @@ impl Staging {
     }
 
     /// Stages several files at once, each written on its own thread: for the many tables a
-    /// comparison yields. The first failure in `files`' order is the error.
+    /// comparison yields. A `.csv` among them is a table ([`Staging::write_table`]). The first
+    /// failure in `files`' order is the error.
     pub(crate) fn write_all(&self, files: Vec<(&str, FileWriter<'_>)>) -> Result<()> {
         use rayon::prelude::*;
         let results: Vec<Result<()>> = files
             .into_par_iter()
-            .map(|(name, write)| self.write(name, write))
+            .map(|(name, write)| {
+                if name.ends_with(".csv") {
+                    self.write_table(name, write)
+                } else {
+                    self.write(name, |w| write(w))
+                }
+            })
             .collect();
         results.into_iter().collect()
+    }
+
+    /// Writes the tables ([`Staging::write_table`]) as `format`, turning their CSV text into
+    /// Parquet with `to_parquet`.
+    pub(crate) fn set_tables(&mut self, format: TableFormat, to_parquet: ToParquet) {
+        self.tables = (format, Some(to_parquet));
+    }
+
+    /// The form the tables are written in.
+    pub(crate) fn table_format(&self) -> TableFormat {
+        self.tables.0
+    }
+
+    /// Stages one of the command's tables, named by its CSV file name and written by `f` as
+    /// CSV text: as that `.csv`, as `<stem>.parquet`, or both, as [`Staging::set_tables`]
+    /// said (CSV when nothing was said).
+    pub(crate) fn write_table(
+        &self,
+        name: &str,
+        f: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+    ) -> Result<()> {
+        let (format, to_parquet) = self.tables;
+        let Some(to_parquet) = to_parquet.filter(|_| format.parquet()) else {
+            return self.write(name, |w| f(w));
+        };
+        let mut text = Vec::new();
+        f(&mut text).map_err(|e| Error::io(self.outdir.join(name), "writing", e))?;
+        if format.csv() {
+            self.write(name, |w| w.write_all(&text))?;
+        }
+        self.write(&parquet_name(name), |w| to_parquet(name, &text, w))
     }
 
     /// The manifest of what is staged so far plus `extra`: sorted, without duplicates, always

@@ -165,8 +165,24 @@ pub struct OutputTable {
 
 impl OutputTable {
     /// Reads the table at `path`; a file that cannot be read or parsed is a located error.
+    /// A table written as Parquet is read as its CSV text: the `.parquet` file itself, or the
+    /// one standing in for an absent `.csv` (`--format parquet`; its rows' lines are then the
+    /// rows' places, the header line 1).
     pub fn read(path: &Path) -> Result<OutputTable> {
-        let mut reader = csv::Reader::from_path(path).map_err(|e| csv_error(path, e))?;
+        let parquet = crate::table::parquet::stand_in(path).or_else(|| {
+            (path.extension().is_some_and(|e| e == "parquet")).then(|| path.to_path_buf())
+        });
+        if let Some(parquet) = parquet {
+            let text = crate::table::parquet::csv_text(&parquet)?;
+            let reader = csv::Reader::from_reader(text.as_slice());
+            return Self::from_csv(reader, &parquet);
+        }
+        let reader = csv::Reader::from_path(path).map_err(|e| csv_error(path, e))?;
+        Self::from_csv(reader, path)
+    }
+
+    /// The table of a CSV reader of the file at `path`.
+    fn from_csv<R: std::io::Read>(mut reader: csv::Reader<R>, path: &Path) -> Result<OutputTable> {
         let header = reader
             .headers()
             .map_err(|e| csv_error(path, e))?
@@ -186,7 +202,7 @@ impl OutputTable {
 
     /// [`OutputTable::read`] of a table a run may not have written: `None` when absent.
     pub fn read_optional(path: &Path) -> Result<Option<OutputTable>> {
-        if path.exists() {
+        if crate::table::parquet::table_exists(path) {
             OutputTable::read(path).map(Some)
         } else {
             Ok(None)

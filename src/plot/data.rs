@@ -478,7 +478,7 @@ impl RunData {
         let run = RunJson::read(&dir.join(RUN_JSON))?;
         let response = Response::for_metric(run.settings.shift.as_ref().map(|s| s.metric));
         let (fit_columns, fits) = read_fits(&dir.join("fits.csv"))?;
-        let compared = dir.join("shifts.csv").exists();
+        let compared = crate::table::parquet::table_exists(&dir.join("shifts.csv"));
         let (shift_columns, shifts) = read_shift_rows(&dir.join("shifts.csv"))?;
         let (mut names, plates, wells, gr) =
             read_wells(&dir.join("wells.csv"), response == Response::Gr)?;
@@ -992,7 +992,7 @@ fn column_name(i: usize) -> String {
 /// rows, so names are interned and the well name parsed once. Returns (cell line and drug
 /// names, plate names, wells, and the `gr` column when `with_gr`, else empty).
 fn read_wells(path: &Path, with_gr: bool) -> Result<(Names, Names, Vec<WellRow>, Vec<f64>)> {
-    let mut reader = csv::Reader::from_path(path).map_err(|e| csv_error(path, e))?;
+    let mut reader = crate::table::parquet::csv_reader(path).map_err(|e| csv_error(path, e))?;
     let header = reader.byte_headers().map_err(|e| csv_error(path, e))?;
     let cols = WellColumns::find(path, header, with_gr)?;
     let [c_plate, c_well, c_line, c_drug, c_conc, c_role, c_signal, c_viability, c_excluded, c_reason] =

@@ -356,7 +356,7 @@ fn draw_comparison(
         marks: net.marks(options.size_or(net.size())),
     })?;
     let plan_csv = data.dir.join("plan.csv");
-    if plan_csv.is_file() {
+    if crate::table::parquet::table_exists(&plan_csv) {
         let figure = plan::PlanFigure::read(&plan_csv)?;
         sink(Figure {
             name: format!("plots/plan.{ext}"),

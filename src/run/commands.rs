@@ -14,7 +14,7 @@ use crate::error::{Error, Problem, Result};
 use crate::evidence::{Evidence, EvidenceSettings};
 use crate::lines::LinesTable;
 use crate::mic::MicSettings;
-use crate::outdir::Staging;
+use crate::outdir::{Staging, TableFormat};
 use crate::output::run_json::{PlanCounts, PlanJson, PlanJsonSettings, RunJson, TOOL};
 use crate::plan::PlanSettings;
 use crate::progress::{Progress, Stage};
@@ -99,13 +99,35 @@ pub fn shift_with(
     evidence: &EvidenceSettings,
     progress: &dyn Progress,
 ) -> Result<ShiftReport> {
+    shift_as(
+        fits,
+        lines,
+        outdir,
+        (settings, mic, evidence),
+        TableFormat::Csv,
+        progress,
+    )
+}
+
+/// [`shift_with`] writing its tables as `format` (`collateral shift --format`); `settings`
+/// are the shift, `[mic]` and `[evidence]` settings.
+pub fn shift_as(
+    fits: &Path,
+    lines: &Path,
+    outdir: &Path,
+    settings: (&ShiftSettings, &MicSettings, &EvidenceSettings),
+    format: TableFormat,
+    progress: &dyn Progress,
+) -> Result<ShiftReport> {
+    let (settings, mic, evidence) = settings;
     let settings = &settings.clone().check()?;
     let mic = &mic.clone().check()?;
     let evidence = &evidence.clone().check()?;
     let lines = LinesTable::read(lines)?;
     progress.begin(Stage::Compare, "shifts", None);
     let comparison = compare(&mut Table::open(fits)?, &lines, settings, mic, evidence)?;
-    let staging = Staging::new(outdir)?;
+    let mut staging = Staging::new(outdir)?;
+    staging.set_tables(format, crate::frame::parquet::write_csv_as_parquet);
     write_comparison(&staging, &comparison, settings)?;
     let calls = comparison.call_counts();
     progress.end(comparison.shifts.len() as u64);
@@ -215,7 +237,11 @@ pub fn plan_folder(
         (run_dir.canonicalize(), outdir.canonicalize()),
         (Ok(a), Ok(b)) if a == b
     );
-    let staging = Staging::new(outdir)?;
+    let mut staging = Staging::new(outdir)?;
+    staging.set_tables(
+        folder_format(run_dir),
+        crate::frame::parquet::write_csv_as_parquet,
+    );
     let previous = staging.previous_manifest();
     let planned = super::stages::plan_sequences(&shifts, &lines, settings);
     write_plan_files(&staging, &planned)?;
@@ -316,12 +342,25 @@ fn check_start(start: &str, shifts: &[crate::shift::Shift]) -> Result<()> {
 
 /// Whether a shifts table has the `evidence` column (tables written before it have not).
 fn has_evidence_column(path: &Path) -> Result<bool> {
-    if !path.is_file() {
+    if !crate::table::parquet::table_exists(path) {
         return Ok(false);
     }
     Ok(crate::table::Table::open(path)?
         .column("evidence")
         .is_some())
+}
+
+/// The form of a finished folder's tables, for what `collateral plan` adds to it: Parquet when
+/// its `shifts` table is only `shifts.parquet`, both when it has both, else CSV.
+fn folder_format(dir: &Path) -> TableFormat {
+    match (
+        dir.join("shifts.csv").is_file(),
+        dir.join("shifts.parquet").is_file(),
+    ) {
+        (false, true) => TableFormat::Parquet,
+        (true, true) => TableFormat::Both,
+        _ => TableFormat::Csv,
+    }
 }
 
 #[cfg(test)]

@@ -156,6 +156,7 @@ mod tests {
         let out = tempfile::tempdir().unwrap();
         let options = RunOptions {
             figures: false,
+            format: Some(crate::outdir::TableFormat::Both),
             ..Default::default()
         };
         results.write(out.path(), &options).unwrap();
@@ -172,6 +173,11 @@ mod tests {
             let path = out.path().join(name);
             let bytes = std::fs::read(&path).unwrap();
             assert_reads_back(name, frame, &bytes);
+            // The Parquet twin (`wells.parquet` from the wells themselves, the others from the
+            // CSV text) holds the same values.
+            let parquet = out.path().join(crate::outdir::parquet_name(name));
+            let back = crate::frame::parquet::read_frame(&parquet).unwrap();
+            crate::frame::parquet::assert_same_frame(name, frame, &back);
             let Some(typed) = read_typed(&path).unwrap() else {
                 continue;
             };

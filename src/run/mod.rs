@@ -16,7 +16,7 @@ use std::time::Instant;
 use crate::output::run_json::{GrowthCounts, RunJson};
 
 use crate::error::{Problem, Result};
-use crate::outdir::Staging;
+use crate::outdir::{Staging, TableFormat};
 use crate::progress::{Progress, Silent, Stage};
 use crate::qc::{PlateQc, WellOutcome};
 use crate::wells::{Role, WellTable};
@@ -30,7 +30,9 @@ mod screen;
 mod stages;
 mod write;
 
-pub use commands::{compare, plan_folder, shift, shift_with, PlanOptions, PlanReport, ShiftReport};
+pub use commands::{
+    compare, plan_folder, shift, shift_as, shift_with, PlanOptions, PlanReport, ShiftReport,
+};
 pub use curves::{curve_inputs, Curves};
 pub use screen::{
     checked_lines, growth_metric_problem, has_growth_data, input_record, sha256_hex, CheckedLines,
@@ -145,6 +147,9 @@ pub struct RunOptions<'a> {
     /// Told of each stage (reading, QC, fitting, comparing, drawing); the outputs are the same
     /// byte for byte (but for `run.json`'s timings) whatever observes.
     pub progress: &'a dyn Progress,
+    /// How the tables are written (`--format`): CSV, Parquet or both; `None` takes the
+    /// screen's (the assay's `[output] format`, CSV by default).
+    pub format: Option<TableFormat>,
 }
 
 impl Default for RunOptions<'_> {
@@ -154,6 +159,7 @@ impl Default for RunOptions<'_> {
             keep_going: false,
             xlsx: false,
             progress: &Silent,
+            format: None,
         }
     }
 }
@@ -164,6 +170,7 @@ impl std::fmt::Debug for RunOptions<'_> {
             .field("figures", &self.figures)
             .field("keep_going", &self.keep_going)
             .field("xlsx", &self.xlsx)
+            .field("format", &self.format)
             .finish_non_exhaustive()
     }
 }
@@ -309,7 +316,8 @@ impl Results {
     /// the figures, report and workbook as `options` asks (its `keep_going` is a reading
     /// choice, see [`Screen::read`]).
     pub fn write(&self, outdir: &Path, options: &RunOptions) -> Result<RunReport> {
-        let output = Output::open(outdir)?;
+        let mut output = Output::open(outdir)?;
+        output.set_format(options.format.unwrap_or(self.screen.table_format));
         let mut timings = self.timings.clone();
         let t = Instant::now();
         write_well_tables(&output.staging, &self.screen, &self.wells)?;
@@ -372,6 +380,12 @@ impl Output {
             t0,
             warnings,
         })
+    }
+
+    /// Writes the tables as `format`.
+    fn set_format(&mut self, format: TableFormat) {
+        self.staging
+            .set_tables(format, crate::frame::parquet::write_csv_as_parquet);
     }
 
     /// Stages every table of `results` but the well tables (staged before), `run.json`, the figures, report and workbook as
@@ -449,10 +463,11 @@ fn run_or_stop(
     strict: bool,
 ) -> Result<RunReport> {
     // The folder's lock first, so a second run into it stops at once, not after reading.
-    let output = Output::open(outdir)?;
+    let mut output = Output::open(outdir)?;
     let progress = options.progress;
     progress.begin(Stage::Read, "plates", None);
     let screen = Screen::read(assay_path, options.keep_going)?;
+    output.set_format(options.format.unwrap_or(screen.table_format));
     let read = output.t0.elapsed().as_secs_f64();
     progress.end(screen.wells.formats.len() as u64);
     let results = screen.run_stages(progress, Some(&output.staging))?;

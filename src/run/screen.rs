@@ -30,6 +30,9 @@ pub struct Screen {
     pub evolution_time_unit: Option<String>,
     /// The settings of every stage, checked.
     pub settings: Settings,
+    /// How `collateral run` writes the tables (the assay's `[output] format`; CSV for a
+    /// screen built in memory).
+    pub table_format: crate::outdir::TableFormat,
     /// Every read of every well.
     pub wells: WellTable,
     /// The lines table; without one a run stops after the fits.
@@ -118,6 +121,7 @@ impl Screen {
             name: assay.name,
             concentration_unit: assay.concentration_unit,
             evolution_time_unit: assay.evolution_time_unit,
+            table_format: assay.output.format,
             settings: assay.settings,
             wells: read.table,
             lines,
@@ -170,6 +174,7 @@ impl Screen {
             name: name.to_string(),
             concentration_unit: concentration_unit.to_string(),
             evolution_time_unit: None,
+            table_format: crate::outdir::TableFormat::Csv,
             settings,
             wells,
             lines,

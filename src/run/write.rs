@@ -33,18 +33,37 @@ pub(crate) fn write_well_tables(
     let table = &screen.wells;
     let norm = &wells.normalized;
     let (outcomes, gr) = well_columns(screen, wells);
-    match &gr {
-        None => staging.write("wells.csv", |w| {
-            crate::output::write_wells(w, table, &outcomes)
-        })?,
-        Some(gr) => staging.write("wells.csv", |w| {
-            crate::output::write_wells_with_gr(w, table, &outcomes, gr)
-        })?,
-    }
+    let format = staging.table_format();
+    // CSV and Parquet side by side with `both`.
+    let (csv, parquet) = rayon::join(
+        || {
+            if !format.csv() {
+                return Ok(());
+            }
+            match &gr {
+                None => staging.write("wells.csv", |w| {
+                    crate::output::write_wells(w, table, &outcomes)
+                }),
+                Some(gr) => staging.write("wells.csv", |w| {
+                    crate::output::write_wells_with_gr(w, table, &outcomes, gr)
+                }),
+            }
+        },
+        || {
+            if !format.parquet() {
+                return Ok(());
+            }
+            staging.write("wells.parquet", |w| {
+                crate::frame::parquet::write_wells(w, table, &outcomes, gr.as_deref())
+            })
+        },
+    );
+    csv?;
+    parquet?;
     if !wells.dip_rates.is_empty() {
-        staging.write("dip_rates.csv", |w| write_records(w, &wells.dip_rates))?;
+        staging.write_table("dip_rates.csv", |w| write_records(w, &wells.dip_rates))?;
     }
-    staging.write("qc.csv", |w| {
+    staging.write_table("qc.csv", |w| {
         crate::output::write_qc_with_skipped(w, &norm.qc, &screen.skipped)
     })?;
     Ok(())
@@ -138,23 +157,23 @@ pub(crate) fn write_fit_tables(staging: &Staging, set: &CurveSet, fits: &Fits) -
     let t = FitTables::of(set, fits);
     // In the order the files were always written (run.json lists them so).
     if let (Some(growth), Some(by_replicate_growth)) = (&t.pooled_growth, &t.by_replicate_growth) {
-        staging.write("fits.csv", |w| {
+        staging.write_table("fits.csv", |w| {
             write_fits_with_growth(w, &t.pooled, growth, None)
         })?;
         if t.replicate_curves {
             let (fits, labels) = t.replicate_labels();
-            staging.write("fits_by_replicate.csv", |w| {
+            staging.write_table("fits_by_replicate.csv", |w| {
                 write_fits_with_growth(w, &fits, by_replicate_growth, Some(&labels))
             })?;
         }
     } else {
-        staging.write("fits.csv", |w| write_fits_to(&mut *w, &t.pooled))?;
+        staging.write_table("fits.csv", |w| write_fits_to(&mut *w, &t.pooled))?;
     }
     if let Some(mics) = &set.mics {
-        staging.write("mics.csv", |w| crate::mic::write_mics(w, mics))?;
+        staging.write_table("mics.csv", |w| crate::mic::write_mics(w, mics))?;
     }
     if t.replicate_curves && t.pooled_growth.is_none() {
-        staging.write("fits_by_replicate.csv", |w| {
+        staging.write_table("fits_by_replicate.csv", |w| {
             write_records(w, &t.by_replicate)
         })?;
     }
@@ -181,7 +200,7 @@ pub(crate) fn write_comparison(
 ) -> Result<()> {
     let (written, tables) = rayon::join(
         || {
-            staging.write("shifts.csv", |w| {
+            staging.write_table("shifts.csv", |w| {
                 write_shifts(w, &comparison.shifts, settings)
             })
         },
@@ -228,9 +247,7 @@ pub(crate) fn write_comparison_tables(staging: &Staging, c: &Comparison) -> Resu
     files.extend([
         (
             "network.graphml",
-            Box::new(|w: &mut std::io::BufWriter<std::fs::File>| {
-                network::write_graphml(w, &c.edges)
-            }) as FileWriter,
+            Box::new(|w: &mut dyn Write| network::write_graphml(w, &c.edges)) as FileWriter,
         ),
         ("network.dot", Box::new(|w| network::write_dot(w, &c.edges))),
         (
@@ -257,9 +274,9 @@ pub(crate) fn stage_comparison(
 
 /// Stages `plan.csv`, with evolution times `policy.csv`, and `plan.md` (the plan in words).
 pub(crate) fn write_plan_files(staging: &Staging, planned: &PlanResults) -> Result<()> {
-    staging.write("plan.csv", |w| write_records(w, &planned.plan.sequences))?;
+    staging.write_table("plan.csv", |w| write_records(w, &planned.plan.sequences))?;
     if let Some(policy) = &planned.policy {
-        staging.write("policy.csv", |w| write_records(w, policy))?;
+        staging.write_table("policy.csv", |w| write_records(w, policy))?;
     }
     staging.write("plan.md", |w| {
         writeln!(w, "# Therapy sequences\n")?;

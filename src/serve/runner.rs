@@ -73,6 +73,7 @@ fn run_one(store: &Store, id: &str, entry: &Entry) {
             keep_going: false,
             xlsx: true,
             progress: &tracker,
+            format: None,
         };
         crate::run::run(&input.join(ASSAY_FILE), &output, &options)
     }));
