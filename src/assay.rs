@@ -43,7 +43,7 @@ use crate::table::TableOptions;
 use crate::text::key_line;
 
 /// Concentration units we recognise; others are accepted with a warning.
-pub const KNOWN_UNITS: [&str; 16] = [
+pub(crate) const KNOWN_UNITS: [&str; 16] = [
     "M", "mM", "uM", "µM", "nM", "pM", "fM", "g/L", "mg/L", "ug/L", "mg/mL", "ug/mL", "µg/mL",
     "ng/mL", "%", "x",
 ];
@@ -71,7 +71,7 @@ const TOP_KEYS: [&str; 19] = [
     "output",
 ];
 /// Keys of the `[output]` section.
-pub const OUTPUT_KEYS: [&str; 1] = ["format"];
+pub(crate) const OUTPUT_KEYS: [&str; 1] = ["format"];
 
 /// The `[output]` section: how `run` writes its tables (`format = "csv" | "parquet" |
 /// "both"`; the command line's `--format` overrides it).
@@ -84,7 +84,7 @@ pub struct OutputSettings {
     pub format: TableFormat,
 }
 /// Keys of each `[[plates]]` entry.
-pub const PLATES_KEYS: [&str; 7] = [
+pub(crate) const PLATES_KEYS: [&str; 7] = [
     "file",
     "layout",
     "plate",

@@ -54,11 +54,11 @@ pub struct ChecksSettings {
 
 impl ChecksSettings {
     /// Keys of the `[checks]` section of an assay file.
-    pub const KEYS: [&'static str; 1] = ["off_series"];
+    pub(crate) const KEYS: [&'static str; 1] = ["off_series"];
 
     /// Whether these are the defaults (then `run.json` leaves the section out, as before it
     /// existed).
-    pub fn is_default(&self) -> bool {
+    pub(crate) fn is_default(&self) -> bool {
         *self == ChecksSettings::default()
     }
 }
@@ -338,7 +338,7 @@ fn far_ends(series: &[f64]) -> Vec<(f64, f64)> {
 
 /// With `--strict`, every warning is an error: `Ok` when there are none, else an error
 /// listing each, marked as made an error by `--strict`.
-pub fn warnings_as_errors(warnings: &[Problem]) -> crate::error::Result<()> {
+pub(crate) fn warnings_as_errors(warnings: &[Problem]) -> crate::error::Result<()> {
     if warnings.is_empty() {
         return Ok(());
     }

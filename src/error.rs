@@ -38,7 +38,7 @@ impl Location {
     }
 
     /// The same location at a line, if known (for lines found by searching a file's text).
-    pub fn at_line_opt(mut self, line: Option<u64>) -> Self {
+    pub(crate) fn at_line_opt(mut self, line: Option<u64>) -> Self {
         self.line = line;
         self
     }

@@ -207,7 +207,7 @@ impl EvidenceType {
 /// What kind of name a row of a drug-names table gives, so a report can say "matched by brand
 /// name" and class aliases are told from drug names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum NameKind {
+pub(crate) enum NameKind {
     /// The generic (INN/USAN) name or a generic variant of it.
     Generic,
     /// A brand (trade) name.
@@ -291,9 +291,9 @@ pub struct Relation {
     /// The agent given (or tested) after it.
     pub subsequent: Agent,
     /// `previous_agent` as the table writes it.
-    pub previous_as_written: String,
+    pub(crate) previous_as_written: String,
     /// `subsequent_agent` as the table writes it.
-    pub subsequent_as_written: String,
+    pub(crate) subsequent_as_written: String,
     /// Cross-resistance or collateral sensitivity.
     pub kind: RelationKind,
     /// Whether it was also reported the other way round (it then applies both ways).
@@ -332,7 +332,7 @@ pub struct Applicable<'a> {
 
 /// How a name was recognized, so a report can show "Tagrisso (brand name of osimertinib)".
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum MatchedBy {
+pub(crate) enum MatchedBy {
     /// The name is the canonical name (or a class name) up to case, spaces and salts.
     Canonical,
     /// The name is another name of the drug or class in the names tables.
@@ -351,7 +351,7 @@ pub struct Match {
     /// The agent it names.
     pub agent: Agent,
     /// How it was recognized.
-    pub matched_by: MatchedBy,
+    pub(crate) matched_by: MatchedBy,
 }
 
 /// An assay's drug names sorted into those recognized and those not, so the caller can warn
@@ -441,7 +441,7 @@ impl Evidence {
     }
 
     /// Only the given files, without the bundled tables.
-    pub fn from_files<P: AsRef<Path>>(paths: &[P]) -> Result<Evidence> {
+    pub(crate) fn from_files<P: AsRef<Path>>(paths: &[P]) -> Result<Evidence> {
         let mut sources = Vec::new();
         for path in paths {
             let path = path.as_ref();
@@ -491,7 +491,11 @@ impl Evidence {
     /// As [`Evidence::resolve`], but the lab's aliases (its own abbreviation → a name the
     /// tables know, e.g. `DOX` → `doxorubicin`) are tried first, since a lab knows what its
     /// abbreviations mean better than a global table.
-    pub fn resolve_with(&self, name: &str, aliases: &BTreeMap<String, String>) -> Option<Match> {
+    pub(crate) fn resolve_with(
+        &self,
+        name: &str,
+        aliases: &BTreeMap<String, String>,
+    ) -> Option<Match> {
         let key = normalize_name(name);
         if key.is_empty() {
             return None;

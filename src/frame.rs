@@ -122,7 +122,7 @@ fn flag(column: &mut Column, value: bool) {
 
 /// `qc.csv` of `rows` and the plates a `--keep-going` run `skipped` as typed columns (the
 /// columns of [`QC_COLUMNS`]): a skipped plate's row has only its plate, verdict and reason.
-pub fn qc_frame(rows: &[PlateQc], skipped: &[SkippedPlate]) -> Frame {
+pub(crate) fn qc_frame(rows: &[PlateQc], skipped: &[SkippedPlate]) -> Frame {
     frame_of(&crate::output::qc_rows(rows, skipped))
 }
 
@@ -199,7 +199,7 @@ pub fn shifts_frame(rows: &[Shift], settings: &ShiftSettings) -> Frame {
 }
 
 /// `mics.csv` of `mics` as typed columns (the columns of [`crate::mic::MIC_COLUMNS`]).
-pub fn mics_frame(mics: &[Mic]) -> Frame {
+pub(crate) fn mics_frame(mics: &[Mic]) -> Frame {
     frame_of(mics)
 }
 
@@ -226,7 +226,7 @@ pub fn frame_of<R: Record>(rows: &[R]) -> Frame {
 
 /// The table `file` of columns `header` and `n` rows of cells as typed columns, each column of
 /// the kind [`column_kind`] gives it.
-pub fn frame_of_rows<'a>(
+pub(crate) fn frame_of_rows<'a>(
     file: &str,
     header: &[&str],
     n: usize,
@@ -381,7 +381,7 @@ pub fn read_typed(path: &Path) -> Result<Option<TypedTable>> {
 }
 
 /// `matrix.csv` or `calls.csv` as typed columns.
-pub fn matrix_frame<T: MatrixValue>(m: &Matrix<T>) -> Frame {
+pub(crate) fn matrix_frame<T: MatrixValue>(m: &Matrix<T>) -> Frame {
     let (header, rows) = matrix_rows(m);
     frame_of_rows(T::FILE, &header, rows.len(), rows)
 }

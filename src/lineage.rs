@@ -44,7 +44,7 @@ pub struct TrajectoryPoint<'a> {
 }
 
 /// Columns of `trajectories.csv`.
-pub const TRAJECTORY_COLUMNS: [&str; 12] = [
+pub(crate) const TRAJECTORY_COLUMNS: [&str; 12] = [
     "lineage",
     "selected_with",
     "drug",
@@ -177,34 +177,34 @@ pub struct Stability {
     /// Time points.
     pub n_times: usize,
     /// First and last evolution time.
-    pub first_time: f64,
+    pub(crate) first_time: f64,
     /// Last evolution time.
-    pub last_time: f64,
+    pub(crate) last_time: f64,
     /// Time points called CS, CR, neutral, undetermined.
-    pub n_calls: [usize; 4],
+    pub(crate) n_calls: [usize; 4],
     /// First time called CS (NaN when never).
-    pub first_cs_time: f64,
+    pub(crate) first_cs_time: f64,
     /// Last time called CS (NaN when never).
-    pub last_cs_time: f64,
+    pub(crate) last_cs_time: f64,
     /// Changes between consecutive determined calls.
-    pub call_changes: usize,
+    pub(crate) call_changes: usize,
     /// The call at the last time point.
-    pub last_call: Call,
+    pub(crate) last_call: Call,
     /// The course of CS; `None` when no time point has a determined call.
     pub course: Option<Course>,
     /// Points (with a point estimate of log2_fc) behind the slope.
-    pub slope_points: usize,
+    pub(crate) slope_points: usize,
     /// Slope of log2_fc per unit of evolution time, and its 95 % interval (NaN when fewer
     /// than two points, the interval NaN with fewer than three).
     pub slope: f64,
     /// Lower end of the slope's interval.
-    pub slope_ci_low: f64,
+    pub(crate) slope_ci_low: f64,
     /// Upper end of the slope's interval.
-    pub slope_ci_high: f64,
+    pub(crate) slope_ci_high: f64,
 }
 
 /// Columns of `stability.csv`.
-pub const STABILITY_COLUMNS: [&str; 22] = [
+pub(crate) const STABILITY_COLUMNS: [&str; 22] = [
     "lineage",
     "selected_with",
     "drug",
@@ -320,21 +320,21 @@ pub struct Likelihood {
     /// Lineages (samples: a replicate in per-replicate mode counts as one).
     pub n_lineages: usize,
     /// Lineages called CS, CR, neutral, undetermined.
-    pub n_calls: [usize; 4],
+    pub(crate) n_calls: [usize; 4],
     /// CS likelihood: lineages called CS / lineages with a call (NaN when none has one).
     pub cs_likelihood: f64,
     /// Its Wilson 95 % interval.
-    pub cs_ci: (f64, f64),
+    pub(crate) cs_ci: (f64, f64),
     /// CR likelihood: lineages called CR / lineages with a call.
-    pub cr_likelihood: f64,
+    pub(crate) cr_likelihood: f64,
     /// Its Wilson 95 % interval.
-    pub cr_ci: (f64, f64),
+    pub(crate) cr_ci: (f64, f64),
     /// Median log2_fc over the lineages with a value (a bound counts as its value).
-    pub median_log2_fc: f64,
+    pub(crate) median_log2_fc: f64,
 }
 
 /// Columns of `likelihood.csv`.
-pub const LIKELIHOOD_COLUMNS: [&str; 15] = [
+pub(crate) const LIKELIHOOD_COLUMNS: [&str; 15] = [
     "selected_with",
     "drug",
     "evolution_time",

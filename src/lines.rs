@@ -57,7 +57,7 @@ pub struct LinesTable {
     /// Whether the table has a `lineage` column.
     pub has_lineage: bool,
     /// Whether the table has an `evolution_time` column.
-    pub has_evolution_time: bool,
+    pub(crate) has_evolution_time: bool,
 }
 
 impl LinesTable {
@@ -67,7 +67,10 @@ impl LinesTable {
     }
 
     /// Reads and checks a lines table written as `options` say (an assay's `[tables]`).
-    pub fn read_with(path: &Path, options: &crate::table::TableOptions) -> Result<LinesTable> {
+    pub(crate) fn read_with(
+        path: &Path,
+        options: &crate::table::TableOptions,
+    ) -> Result<LinesTable> {
         Self::from_table(&mut Table::open_with(path, options)?)
     }
 
@@ -106,7 +109,7 @@ impl LinesTable {
     }
 
     /// Whether any line has a doubling time (`doubling_time_h`).
-    pub fn has_doubling_time(&self) -> bool {
+    pub(crate) fn has_doubling_time(&self) -> bool {
         self.lines.iter().any(|l| l.doubling_time_h.is_some())
     }
 
@@ -123,7 +126,7 @@ impl LinesTable {
 
     /// [`LinesTable::check_against`]'s problems (resistant lines with wells whose parental line
     /// has none) and warnings (lines on one side only), both whole.
-    pub fn problems_against(
+    pub(crate) fn problems_against(
         &self,
         lines_in_wells: &BTreeSet<String>,
     ) -> (Vec<Problem>, Vec<Problem>) {

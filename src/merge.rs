@@ -68,7 +68,7 @@ pub const RUN_COLUMN: &str = "run";
 
 /// The column of `shifts.csv` naming the run of the parental line's fit, which may differ from
 /// the resistant line's run ([`RUN_COLUMN`]) when batches are merged.
-pub const PARENTAL_RUN_COLUMN: &str = "parental_run";
+pub(crate) const PARENTAL_RUN_COLUMN: &str = "parental_run";
 
 /// What to do when two runs fitted the same (cell line, drug).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -150,7 +150,7 @@ pub struct MergeReport {
     /// (cell line, drug) pairs fitted in more than one run, resolved by `--on-duplicate newest`.
     pub duplicates: usize,
     /// Shift rows whose resistant and parental fits come from different runs.
-    pub cross_run: usize,
+    pub(crate) cross_run: usize,
     /// Warnings, for stderr and `run.json`.
     pub warnings: Vec<Problem>,
     /// Wall time in seconds.
@@ -205,7 +205,7 @@ pub fn merge(
 
 /// [`merge`] for pipelines that must stop rather than guess (`--strict`): any warning is an
 /// error, and the output folder is left as it was (nothing is moved into place).
-pub fn merge_strict(
+pub(crate) fn merge_strict(
     runs: &[PathBuf],
     outdir: &Path,
     options: &MergeOptions,

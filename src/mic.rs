@@ -207,6 +207,7 @@ impl MicQualifier {
 
 /// One MIC: a row of `mics.csv` or of a MIC table.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Mic {
     /// Cell line.
     pub cell_line: String,

@@ -60,6 +60,7 @@ impl serde::Serialize for EdgeCall {
 
 /// One drug → drug edge of the network.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[non_exhaustive]
 pub struct Edge {
     /// Drug the lines were selected with.
     pub source: String,
@@ -180,13 +181,14 @@ pub fn edges(shifts: &[Shift]) -> Vec<Edge> {
 
 /// A drug cycle of the CS graph.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[non_exhaustive]
 pub struct Cycle {
     /// Drugs in order; the last is followed by the first.
     pub drugs: Vec<String>,
     /// Sum of the edges' log2_fc (more negative: stronger collateral sensitivity).
     pub sum_log2_fc: f64,
     /// Largest q-value along the cycle.
-    pub max_q_value: f64,
+    pub(crate) max_q_value: f64,
 }
 
 /// Simple directed cycles of the edges called `collateral_sensitive`, up to `max_len` drugs,
@@ -327,7 +329,7 @@ fn nodes_of(edges: &[Edge]) -> BTreeSet<&str> {
 }
 
 /// Writes the network as GraphML (opens in Cytoscape and Gephi).
-pub fn write_graphml(w: &mut dyn Write, edges: &[Edge]) -> std::io::Result<()> {
+pub(crate) fn write_graphml(w: &mut dyn Write, edges: &[Edge]) -> std::io::Result<()> {
     writeln!(w, r#"<?xml version="1.0" encoding="UTF-8"?>"#)?;
     writeln!(
         w,
@@ -439,7 +441,7 @@ fn evidence_data(text: &mut String, e: &Edge) {
 }
 
 /// Edge colour by call: blue for CS, red for CR (Dhawan's convention), grey otherwise.
-pub fn call_colour(call: EdgeCall) -> &'static str {
+pub(crate) fn call_colour(call: EdgeCall) -> &'static str {
     match call {
         EdgeCall::Call(Call::CollateralSensitive) => "#2166ac",
         EdgeCall::Call(Call::CrossResistant) => "#b2182b",
@@ -449,7 +451,7 @@ pub fn call_colour(call: EdgeCall) -> &'static str {
 }
 
 /// Writes the network as Graphviz DOT.
-pub fn write_dot(w: &mut dyn Write, edges: &[Edge]) -> std::io::Result<()> {
+pub(crate) fn write_dot(w: &mut dyn Write, edges: &[Edge]) -> std::io::Result<()> {
     let q = |s: &str| format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""));
     writeln!(w, "digraph collateral {{")?;
     writeln!(w, "  node [shape=ellipse, fontname=\"Helvetica\"];")?;
@@ -523,7 +525,7 @@ pub fn to_json(edges: &[Edge]) -> serde_json::Value {
 
 /// Writes `network.json` (pretty, with a final newline) straight from the edges: a run with
 /// 100,000 edges should not build a map per edge first.
-pub fn write_json(w: &mut dyn Write, edges: &[Edge]) -> std::io::Result<()> {
+pub(crate) fn write_json(w: &mut dyn Write, edges: &[Edge]) -> std::io::Result<()> {
     serde_json::to_writer_pretty(&mut *w, &NetworkJson::of(edges))
         .map_err(std::io::Error::other)?;
     w.write_all(b"\n")

@@ -58,7 +58,7 @@ pub enum Reference {
 
 impl Reference {
     /// Whether this is the default (`vehicle`): the key is then left out of `run.json`.
-    pub fn is_vehicle(&self) -> bool {
+    pub(crate) fn is_vehicle(&self) -> bool {
         *self == Reference::Vehicle
     }
 }
@@ -83,7 +83,7 @@ pub struct NormalizeSettings {
     /// What to do when a plate has no blank wells.
     pub blank_fallback: BlankFallback,
     /// Test the vehicle wells for edge, row and column trends (reported, never corrected).
-    pub spatial_check: bool,
+    pub(crate) spatial_check: bool,
     /// What 100 % is where a plate has no vehicle wells for a line (`vehicle`: nothing).
     #[serde(skip_serializing_if = "Reference::is_vehicle")]
     pub reference: Reference,
@@ -102,7 +102,7 @@ impl Default for NormalizeSettings {
 
 impl NormalizeSettings {
     /// Keys of the `[normalize]` section of an assay file.
-    pub const KEYS: [&'static str; 4] =
+    pub(crate) const KEYS: [&'static str; 4] =
         ["controls", "blank_fallback", "spatial_check", "reference"];
 }
 
@@ -154,7 +154,7 @@ pub struct PlateControls {
     /// Numeric blank readings.
     pub blank: BTreeMap<(String, String), Vec<(WellPos, f64)>>,
     /// (cell line, replicate) labels carried by vehicle wells, numeric or not.
-    pub vehicle_labels: BTreeSet<(String, String)>,
+    pub(crate) vehicle_labels: BTreeSet<(String, String)>,
 }
 
 impl PlateControls {
@@ -221,7 +221,7 @@ impl PlateControls {
 
     /// The replicate part of a well's unit: its own label when vehicle wells of the same line
     /// carry it, else empty (the line's controls are shared).
-    pub fn unit_replicate<'a>(&self, cell_line: &str, replicate: &'a str) -> &'a str {
+    pub(crate) fn unit_replicate<'a>(&self, cell_line: &str, replicate: &'a str) -> &'a str {
         let labelled = !replicate.is_empty()
             && self
                 .vehicle_labels
@@ -244,14 +244,14 @@ impl PlateControls {
     }
 
     /// Vehicle readings of a unit (its replicate, or the whole line when `replicate` is empty).
-    pub fn vehicles_for(&self, cell_line: &str, replicate: &str) -> Vec<(WellPos, f64)> {
+    pub(crate) fn vehicles_for(&self, cell_line: &str, replicate: &str) -> Vec<(WellPos, f64)> {
         Self::of_line(&self.vehicle, cell_line, replicate)
             .copied()
             .collect()
     }
 
     /// The blank readings that serve a unit, and where they came from.
-    pub fn blanks_for(&self, cell_line: &str, replicate: &str) -> (Vec<f64>, BlankSource) {
+    pub(crate) fn blanks_for(&self, cell_line: &str, replicate: &str) -> (Vec<f64>, BlankSource) {
         let take = |l: &str, r: &str| -> Vec<f64> {
             Self::of_line(&self.blank, l, r).map(|x| x.1).collect()
         };
@@ -287,7 +287,7 @@ pub struct Units {
     pub keys: Vec<Unit>,
     /// Index into `keys` for every well, in table order; `None` for empty wells and for
     /// cell-free blanks on plates with more than one unit.
-    pub of_well: Vec<Option<usize>>,
+    pub(crate) of_well: Vec<Option<usize>>,
 }
 
 /// Assigns every well to its unit.
@@ -464,7 +464,7 @@ pub const LOWEST_DOSES: usize = 2;
 /// The 100 % level of each series (unit, drug) of a unit without a vehicle level, under
 /// [`Reference::LowestDoses`]: the median numeric signal of its sample wells at its
 /// [`LOWEST_DOSES`] lowest distinct concentrations above 0. Keyed by unit index and drug.
-pub fn lowest_dose_levels<'a>(
+pub(crate) fn lowest_dose_levels<'a>(
     table: &'a WellTable,
     units: &Units,
     levels: &[ControlLevels],
@@ -496,7 +496,7 @@ pub fn lowest_dose_levels<'a>(
 
 /// The viability of a sample signal against its series' own 100 % `top` under
 /// [`Reference::LowestDoses`]: none when the level is no span above the blank.
-pub fn stand_in_viability(signal: f64, top: f64, blank: f64) -> Option<f64> {
+pub(crate) fn stand_in_viability(signal: f64, top: f64, blank: f64) -> Option<f64> {
     let span = top - blank;
     (span != 0.0 && span.is_finite()).then(|| (signal - blank) / span)
 }

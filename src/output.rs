@@ -26,10 +26,10 @@ pub const WELL_COLUMNS: [&str; 7] = crate::wells::COLUMNS;
 pub const WELL_OUTCOME_COLUMNS: [&str; 3] = ["viability", "excluded", "exclusion_reason"];
 
 /// The column of GR values `wells.csv` ends with in runs with growth data.
-pub const WELL_GR_COLUMN: &str = "gr";
+pub(crate) const WELL_GR_COLUMN: &str = "gr";
 
 /// Writes `wells.csv`: the tidy columns, optional/extra columns, then viability and exclusion.
-pub fn write_wells(
+pub(crate) fn write_wells(
     w: &mut dyn Write,
     table: &WellTable,
     outcomes: &[WellOutcome],
@@ -39,7 +39,7 @@ pub fn write_wells(
 
 /// Writes `wells.csv` with a `gr` column after `exclusion_reason`: the GR value of each read
 /// (runs with growth data; empty where a read has none).
-pub fn write_wells_with_gr(
+pub(crate) fn write_wells_with_gr(
     w: &mut dyn Write,
     table: &WellTable,
     outcomes: &[WellOutcome],
@@ -278,7 +278,7 @@ pub fn write_qc(w: &mut dyn Write, rows: &[PlateQc]) -> std::io::Result<()> {
 /// Writes `qc.csv` with, after the judged rows, one `fail` row per plate a `--keep-going` run
 /// left out: the plate and why in `reason`, every other column empty, since nothing on it was
 /// measured. The plate then fails where users look for failed plates, not only in a log.
-pub fn write_qc_with_skipped(
+pub(crate) fn write_qc_with_skipped(
     w: &mut dyn Write,
     rows: &[PlateQc],
     skipped: &[SkippedPlate],
@@ -436,7 +436,7 @@ pub enum ColumnKind {
 
 /// Columns that name things (plates, wells, lines, drugs, replicates, runs, calls): text even
 /// when every value looks like a number.
-pub const IDENTITY_COLUMNS: [&str; 14] = [
+pub(crate) const IDENTITY_COLUMNS: [&str; 14] = [
     "plate",
     "well",
     "cell_line",

@@ -106,7 +106,7 @@ impl Default for PlanSettings {
 
 impl PlanSettings {
     /// Keys of the `[plan]` section of an assay file.
-    pub const KEYS: [&'static str; 8] = [
+    pub(crate) const KEYS: [&'static str; 8] = [
         "length",
         "start",
         "cycles",
@@ -327,6 +327,7 @@ impl Scores {
 
 /// One sequence of `plan.csv`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Sequence {
     /// Drugs in order (with `cycles`, the first again at the end).
     pub drugs: Vec<String>,
@@ -364,6 +365,7 @@ impl Sequence {
 
 /// The planner's result.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct Plan {
     /// The best `top` scorable sequences, ranked, then the sequences that are not scorable (at
     /// most [`MAX_UNSCORABLE_LISTED`]).
@@ -371,7 +373,7 @@ pub struct Plan {
     /// Scorable sequences in all.
     pub scorable: usize,
     /// Sequences not scorable in all (listed or not).
-    pub unscorable: usize,
+    pub(crate) unscorable: usize,
     /// Selecting drugs and their lineage counts.
     pub lineages: BTreeMap<String, usize>,
     /// The evolution time each selecting drug's lineages were taken at (timed data).
@@ -381,9 +383,9 @@ pub struct Plan {
     /// The metric compared.
     pub metric: String,
     /// With `evidence = avoid`: sequences left out for a step with reported cross-resistance.
-    pub avoided: usize,
+    pub(crate) avoided: usize,
     /// With `evidence = avoid`: the steps that left sequences out, with their reports.
-    pub avoided_steps: BTreeMap<(String, String), Vec<String>>,
+    pub(crate) avoided_steps: BTreeMap<(String, String), Vec<String>>,
 }
 
 /// Not-scorable sequences listed in `plan.csv` at most (all are counted).
@@ -790,7 +792,7 @@ impl Timed {
 }
 
 /// Columns of `policy.csv`.
-pub const POLICY_COLUMNS: [&str; 8] = [
+pub(crate) const POLICY_COLUMNS: [&str; 8] = [
     "switches_left",
     "drug",
     "time",
@@ -802,7 +804,7 @@ pub const POLICY_COLUMNS: [&str; 8] = [
 ];
 
 /// Columns of `plan.csv`.
-pub const PLAN_COLUMNS: [&str; 19] = [
+pub(crate) const PLAN_COLUMNS: [&str; 19] = [
     "rank",
     "sequence",
     "length",

@@ -15,7 +15,7 @@ pub struct PlateFormat {
 }
 
 /// The formats we know, smallest first.
-pub const FORMATS: [PlateFormat; 7] = [
+pub(crate) const FORMATS: [PlateFormat; 7] = [
     PlateFormat {
         rows: 2,
         columns: 3,
@@ -58,7 +58,7 @@ impl PlateFormat {
     }
 
     /// The smallest standard format that contains `well`.
-    pub fn smallest_containing(well: WellPos) -> Option<Self> {
+    pub(crate) fn smallest_containing(well: WellPos) -> Option<Self> {
         FORMATS.iter().copied().find(|f| f.contains(well))
     }
 
@@ -68,7 +68,7 @@ impl PlateFormat {
     }
 
     /// Whether `well` is on the outer ring of the plate.
-    pub fn is_edge(&self, well: WellPos) -> bool {
+    pub(crate) fn is_edge(&self, well: WellPos) -> bool {
         well.row == 0
             || well.column == 0
             || well.row + 1 == self.rows
@@ -95,7 +95,7 @@ impl fmt::Display for PlateFormat {
 /// 1536-well without a word; the readers keep the larger format (no data changes behind the
 /// user's back) and warn with these wells.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StrayWells {
+pub(crate) struct StrayWells {
     /// The smallest format the other wells fit.
     pub fits: PlateFormat,
     /// The format the plate was taken as (the smallest holding every well).
@@ -109,7 +109,7 @@ pub struct StrayWells {
 /// The share of a plate's wells that may lie outside a smaller format for the plate to count as
 /// that format with a few stray wells: 1 in 50 (2 %). A few typos fit under it; a plate that
 /// really uses the larger format's extra rows or columns does not.
-pub const STRAY_WELLS_PER: usize = 50;
+pub(crate) const STRAY_WELLS_PER: usize = 50;
 
 impl StrayWells {
     /// Finds stray wells of a plate taken as `taken_as`: the smallest standard format that holds
@@ -224,7 +224,7 @@ pub fn row_name(row: u16) -> String {
 impl WellPos {
     /// Writes the well's name (`B3`, `AF48`) into `buf` (cleared first), without allocating,
     /// for writers of millions of wells.
-    pub fn write_name(&self, buf: &mut String) {
+    pub(crate) fn write_name(&self, buf: &mut String) {
         buf.clear();
         if self.row >= 26 {
             buf.push('A');

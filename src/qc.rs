@@ -37,15 +37,15 @@ pub struct QcSettings {
     /// Verdict `warn` below this Z′.
     pub z_prime_warn: f64,
     /// Verdict `warn` above this coefficient of variation of the vehicle wells (a fraction).
-    pub cv_vehicle_warn: f64,
+    pub(crate) cv_vehicle_warn: f64,
     /// Verdict `warn` below this ratio of vehicle to blank signal.
-    pub signal_to_background_warn: f64,
+    pub(crate) signal_to_background_warn: f64,
     /// Verdict `fail` with fewer vehicle wells than this carrying a numeric signal.
-    pub min_vehicle_wells: usize,
+    pub(crate) min_vehicle_wells: usize,
     /// Leave the wells of failed plates out of everything downstream (they stay in `wells.csv`).
     pub exclude_failed: bool,
     /// Smallest spatial trend in the vehicle wells (as a fraction of their level) worth a warning.
-    pub spatial_threshold: f64,
+    pub(crate) spatial_threshold: f64,
 }
 
 impl Default for QcSettings {
@@ -64,7 +64,7 @@ impl Default for QcSettings {
 
 impl QcSettings {
     /// Keys of the `[qc]` section of an assay file.
-    pub const KEYS: [&'static str; 7] = [
+    pub(crate) const KEYS: [&'static str; 7] = [
         "z_prime_fail",
         "z_prime_warn",
         "cv_vehicle_warn",
@@ -175,13 +175,14 @@ pub struct Spatial {
     /// Mean(edge) − mean(interior), relative; with its Welch p-value.
     pub edge_effect: Option<(f64, f64)>,
     /// Fitted change from the first to the last row, relative; with the slope's p-value.
-    pub row_trend: Option<(f64, f64)>,
+    pub(crate) row_trend: Option<(f64, f64)>,
     /// Fitted change from the first to the last column, relative; with the slope's p-value.
-    pub column_trend: Option<(f64, f64)>,
+    pub(crate) column_trend: Option<(f64, f64)>,
 }
 
 /// One row of `qc.csv`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct PlateQc {
     /// Plate identifier.
     pub plate: String,
@@ -196,7 +197,7 @@ pub struct PlateQc {
     /// Blank wells with a numeric reading.
     pub n_blank: usize,
     /// Sample wells.
-    pub n_sample: usize,
+    pub(crate) n_sample: usize,
     /// Wells whose reading is not a number.
     pub n_flagged: usize,
     /// Mean vehicle reading.
@@ -216,7 +217,7 @@ pub struct PlateQc {
     /// μv / μb.
     pub signal_to_background: Option<f64>,
     /// (μv − μb) / √(σv² + σb²).
-    pub ssmd: Option<f64>,
+    pub(crate) ssmd: Option<f64>,
     /// Spatial trends of the vehicle wells.
     pub spatial: Spatial,
     /// Whether a spatial trend passed the threshold.
@@ -229,7 +230,7 @@ pub struct PlateQc {
 
 /// Assesses every unit (plate, cell line, replicate) and, where a plate holds several units,
 /// the plate as a whole.
-pub fn assess(
+pub(crate) fn assess(
     table: &WellTable,
     controls: &BTreeMap<String, PlateControls>,
     units: &Units,
@@ -512,7 +513,7 @@ fn spatial_findings(spatial: &Spatial, s: &QcSettings, warn: &mut Vec<String>) -
 }
 
 /// Edge, row and column trends of vehicle readings, each group relative to its own level.
-pub fn spatial_trends(format: PlateFormat, vehicles: &[Vec<(WellPos, f64)>]) -> Spatial {
+pub(crate) fn spatial_trends(format: PlateFormat, vehicles: &[Vec<(WellPos, f64)>]) -> Spatial {
     let mut pts: Vec<(WellPos, f64)> = Vec::new();
     for v in vehicles {
         let vals: Vec<f64> = v.iter().map(|x| x.1).collect();
@@ -547,6 +548,7 @@ fn welch_if(a: &[f64], b: &[f64]) -> Option<(f64, f64)> {
 
 /// What happened to one well downstream.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct WellOutcome {
     /// Normalized viability, when defined.
     pub viability: Option<f64>,

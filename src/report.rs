@@ -20,7 +20,7 @@ use crate::shift::Call;
 mod reported_before;
 
 /// The report's file name in the output folder.
-pub const REPORT_NAME: &str = "report.html";
+pub(crate) const REPORT_NAME: &str = "report.html";
 
 /// `fits.csv` columns shown in the report's fit table.
 pub const FIT_TABLE_COLUMNS: [&str; 13] = [
@@ -40,7 +40,7 @@ pub const FIT_TABLE_COLUMNS: [&str; 13] = [
 ];
 
 /// `fits.csv` columns shown in the report's fit table when the run compared a GR metric.
-pub const GR_FIT_TABLE_COLUMNS: [&str; 16] = [
+pub(crate) const GR_FIT_TABLE_COLUMNS: [&str; 16] = [
     "cell_line",
     "drug",
     "gr_status",
@@ -60,7 +60,7 @@ pub const GR_FIT_TABLE_COLUMNS: [&str; 16] = [
 ];
 
 /// `fits.csv` columns shown in the report's fit table when the run compared a DIP metric.
-pub const DIP_FIT_TABLE_COLUMNS: [&str; 13] = [
+pub(crate) const DIP_FIT_TABLE_COLUMNS: [&str; 13] = [
     "cell_line",
     "drug",
     "dip_status",
@@ -121,21 +121,21 @@ pub const SHIFT_TABLE_COLUMNS: [&str; 12] = [
 
 /// Dose-response grids inlined in the report at most; all are still written under
 /// `plots/dose_response/`. Keeps the report of a large screen openable.
-pub const MAX_INLINE_GRIDS: usize = 24;
+pub(crate) const MAX_INLINE_GRIDS: usize = 24;
 
 /// Lineage trajectory grids inlined in the report at most; all are in `plots/trajectories/`.
-pub const MAX_INLINE_TRAJECTORIES: usize = 6;
+pub(crate) const MAX_INLINE_TRAJECTORIES: usize = 6;
 
 /// Plate maps inlined in the report at most; all are still written under `plots/plates/`.
-pub const MAX_INLINE_PLATES: usize = 48;
+pub(crate) const MAX_INLINE_PLATES: usize = 48;
 
 /// Rows of the worst QC units in a summary report.
-pub const SUMMARY_QC_ROWS: usize = 50;
+pub(crate) const SUMMARY_QC_ROWS: usize = 50;
 /// Rows of the strongest shifts, of the fits that are not `ok`, and of the inputs in a
 /// summary report.
-pub const SUMMARY_TABLE_ROWS: usize = 200;
+pub(crate) const SUMMARY_TABLE_ROWS: usize = 200;
 /// Cycles listed in a summary report.
-pub const SUMMARY_CYCLES: usize = 50;
+pub(crate) const SUMMARY_CYCLES: usize = 50;
 /// Warnings listed in a report (all are in `run.json`).
 pub const MAX_WARNINGS: usize = 100;
 
@@ -181,7 +181,7 @@ impl Drawing {
 /// Draws the figures and the report of the run whose outputs are in `dir`, handing every file
 /// (path relative to `dir`, bytes) to `write` as soon as it is drawn, the report last. Only
 /// the figures the report inlines stay in memory.
-pub fn render_outputs(
+pub(crate) fn render_outputs(
     dir: &Path,
     options: &PlotOptions,
     write: &mut dyn FnMut(&str, &[u8]) -> Result<()>,
@@ -206,7 +206,7 @@ pub fn render_outputs(
 
 /// What `collateral plot` wrote.
 #[derive(Debug, Clone)]
-pub struct Plotted {
+pub(crate) struct Plotted {
     /// The files moved into place (figures, `report.html`, and `run.json` when its manifest grew).
     pub files: Vec<PathBuf>,
     /// What taking the output folder found (a stale lock or staging folder removed).
@@ -217,7 +217,11 @@ pub struct Plotted {
 /// refitting. Files are staged and moved into place together, and added to the manifest in
 /// `run.json` so a later run into the folder knows them as collateral's. `progress` is told of
 /// the drawing (files drawn; `&progress::Silent` for nothing).
-pub fn plot_folder(dir: &Path, options: &PlotOptions, progress: &dyn Progress) -> Result<Plotted> {
+pub(crate) fn plot_folder(
+    dir: &Path,
+    options: &PlotOptions,
+    progress: &dyn Progress,
+) -> Result<Plotted> {
     // The lock before reading: a run committing into the folder must not change it mid-drawing.
     let staging = Staging::new(dir)?;
     progress.begin(Stage::Draw, "files", None);
@@ -638,7 +642,7 @@ fn fit_is_ok(f: &FitRow, response: Response) -> bool {
 
 /// The worst QC units: failed, then warned, then passed; within each, lowest Z′ first (no Z′
 /// at all first of all); ties in `qc.csv` order.
-pub fn worst_units(data: &RunData, keep: usize) -> Vec<&QcRow> {
+pub(crate) fn worst_units(data: &RunData, keep: usize) -> Vec<&QcRow> {
     let mut units: Vec<&QcRow> = data.qc_units().collect();
     units.sort_by(|a, b| {
         let z = |q: &QcRow| {
@@ -658,7 +662,7 @@ pub fn worst_units(data: &RunData, keep: usize) -> Vec<&QcRow> {
 
 /// The strongest shifts: pooled rows called collaterally sensitive or cross-resistant, largest
 /// |log2 FC| first (ties in `shifts.csv` order).
-pub fn strongest_shifts(data: &RunData, keep: usize) -> Vec<&crate::plot::data::ShiftRow> {
+pub(crate) fn strongest_shifts(data: &RunData, keep: usize) -> Vec<&crate::plot::data::ShiftRow> {
     let mut rows: Vec<&crate::plot::data::ShiftRow> = data
         .pooled_shifts()
         .filter(|s| matches!(s.call, Call::CollateralSensitive | Call::CrossResistant))
@@ -701,7 +705,7 @@ pub fn inline_sources() -> (String, String) {
 /// table is whole; in [`ReportMode::Summary`] the tables are capped to what a reader can use
 /// (the worst plates, the strongest shifts, the fits that are not `ok`) and every figure and
 /// table not shown is linked.
-pub fn report_html(
+pub(crate) fn report_html(
     data: &RunData,
     drawing: &Drawing,
     format: Format,

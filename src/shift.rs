@@ -127,7 +127,7 @@ impl Default for ShiftSettings {
 
 impl ShiftSettings {
     /// Keys of the `[shift]` section of an assay file.
-    pub const KEYS: [&'static str; 6] = [
+    pub(crate) const KEYS: [&'static str; 6] = [
         "metric",
         "tau",
         "alpha",
@@ -248,7 +248,7 @@ pub fn compute_shifts(
 
 /// [`compute_shifts`], with how many rows pooled replicate rows or paired batches
 /// ([`ReplicateCounts`], for `run.json`).
-pub fn compute_shifts_with_replicates(
+pub(crate) fn compute_shifts_with_replicates(
     estimates: &[Estimate],
     lines: &LinesTable,
     settings: &Checked<ShiftSettings>,
@@ -699,7 +699,7 @@ fn dhawan_call(row: &mut Shift, r: &Estimate, p: &Estimate, qualifier: Bound) {
 /// The reference of rule `maltas-wood`: the parental line's mean metric and its standard
 /// error.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct MaltasWoodReference {
+pub(crate) struct MaltasWoodReference {
     /// Mean of the parental line's replicate point estimates (or its pooled estimate).
     pub mean: f64,
     /// Standard error of that mean: SD (n − 1) / √n over the replicates, or the pooled fit's
@@ -803,7 +803,7 @@ fn maltas_wood_call(row: &mut Shift, r: Option<&Estimate>, parental: Option<&Vec
 }
 
 /// Benjamini–Hochberg q-values; NaN p-values stay NaN and do not count towards m.
-pub fn benjamini_hochberg(p: &[f64]) -> Vec<f64> {
+pub(crate) fn benjamini_hochberg(p: &[f64]) -> Vec<f64> {
     let mut idx: Vec<usize> = (0..p.len()).filter(|&i| p[i].is_finite()).collect();
     idx.sort_by(|&a, &b| p[a].total_cmp(&p[b]).then(a.cmp(&b)));
     let m = idx.len() as f64;

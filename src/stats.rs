@@ -33,7 +33,7 @@ pub fn median(x: &[f64]) -> Option<f64> {
 }
 
 /// Two-sided p-value of a t statistic with `df` degrees of freedom.
-pub fn t_two_sided_p(t: f64, df: f64) -> Option<f64> {
+pub(crate) fn t_two_sided_p(t: f64, df: f64) -> Option<f64> {
     if !(t.is_finite() && df > 0.0) {
         return None;
     }
@@ -42,7 +42,7 @@ pub fn t_two_sided_p(t: f64, df: f64) -> Option<f64> {
 }
 
 /// Welch's two-sample t-test: (mean(a) − mean(b), two-sided p).
-pub fn welch(a: &[f64], b: &[f64]) -> Option<(f64, f64)> {
+pub(crate) fn welch(a: &[f64], b: &[f64]) -> Option<(f64, f64)> {
     let (ma, mb, sa, sb) = (mean(a)?, mean(b)?, sd(a)?, sd(b)?);
     let (va, vb) = (sa * sa / a.len() as f64, sb * sb / b.len() as f64);
     let diff = ma - mb;
@@ -92,7 +92,7 @@ pub fn slope(x: &[f64], y: &[f64]) -> Option<(f64, f64)> {
 
 /// A least-squares line through (x, y) with a confidence interval on its slope.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct SlopeFit {
+pub(crate) struct SlopeFit {
     /// Change of y per unit of x.
     pub slope: f64,
     /// Lower end of the slope's interval (NaN with fewer than three points).
@@ -104,7 +104,7 @@ pub struct SlopeFit {
 /// The least-squares slope of y on x with its two-sided `level` interval (t with n − 2 degrees
 /// of freedom). Two points give the slope without an interval; `None` with fewer than two
 /// points or a single distinct x.
-pub fn slope_with_ci(x: &[f64], y: &[f64], level: f64) -> Option<SlopeFit> {
+pub(crate) fn slope_with_ci(x: &[f64], y: &[f64], level: f64) -> Option<SlopeFit> {
     let n = x.len();
     if n < 2 || n != y.len() {
         return None;
@@ -147,7 +147,7 @@ pub fn slope_with_ci(x: &[f64], y: &[f64], level: f64) -> Option<SlopeFit> {
 /// (Wilson 1927). Unlike the normal approximation it stays inside [0, 1] and keeps close to its
 /// nominal coverage for the small counts of a screen (a handful of lineages). `None` when
 /// `n` is 0.
-pub fn wilson(successes: usize, n: usize, level: f64) -> Option<(f64, f64)> {
+pub(crate) fn wilson(successes: usize, n: usize, level: f64) -> Option<(f64, f64)> {
     if n == 0 || successes > n {
         return None;
     }

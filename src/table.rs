@@ -373,7 +373,7 @@ impl<'a> Table<'a> {
 
     /// Room to reserve for the rows: at least the number of rows for a table read from bytes,
     /// an estimate from the file size for a file.
-    pub fn line_count(&self) -> usize {
+    pub(crate) fn line_count(&self) -> usize {
         self.row_hint
     }
 
@@ -434,7 +434,7 @@ pub struct RowBlock {
 
 impl RowBlocks<'_> {
     /// The next block, or `None` after the last row.
-    pub fn next_block(&mut self) -> Result<Option<RowBlock>> {
+    pub(crate) fn next_block(&mut self) -> Result<Option<RowBlock>> {
         let mut searched = 0;
         let cut = loop {
             if !self.eof && self.pending.len() < searched + self.block_size {
@@ -538,7 +538,7 @@ impl RowBlock {
     }
 
     /// The block's size in bytes.
-    pub fn byte_len(&self) -> usize {
+    pub(crate) fn byte_len(&self) -> usize {
         self.bytes.len()
     }
 

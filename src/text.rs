@@ -31,7 +31,7 @@ pub fn format_number_into(buf: &mut String, x: f64) {
 /// Writes the text std's `{}` gives a finite `x` (shortest round-trip digits, never an
 /// exponent: `0.0000001`, `100000000000000000000`) into `buf` (cleared first); for formats
 /// such as GraphML whose numbers were always written that way.
-pub fn format_plain_into(buf: &mut String, x: f64) {
+pub(crate) fn format_plain_into(buf: &mut String, x: f64) {
     buf.clear();
     if x.is_finite() {
         push_shortest(buf, x, true);
@@ -190,12 +190,12 @@ impl Decimal {
 }
 
 /// Formats an optional float: empty when absent.
-pub fn opt(v: Option<f64>) -> String {
+pub(crate) fn opt(v: Option<f64>) -> String {
     v.map_or_else(String::new, format_number)
 }
 
 /// Formats a float that may not exist (NaN or infinite): empty when absent.
-pub fn opt_nan(v: f64) -> String {
+pub(crate) fn opt_nan(v: f64) -> String {
     format_number(v)
 }
 
@@ -235,7 +235,7 @@ impl<'a> Cell<'a> {
     }
 
     /// The CSV text of the cell, into `buf` (cleared first).
-    pub fn write_into(&self, buf: &mut String) {
+    pub(crate) fn write_into(&self, buf: &mut String) {
         use std::fmt::Write as _;
         buf.clear();
         match self {

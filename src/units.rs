@@ -88,7 +88,7 @@ impl Unit {
 
 /// The unit every concentration of an assay is in, as its `concentration_unit` names it.
 #[derive(Debug, Clone, PartialEq)]
-pub struct TargetUnit {
+pub(crate) struct TargetUnit {
     /// As written in the assay.
     name: String,
     /// The unit, when we know how to convert into it.
@@ -142,7 +142,7 @@ impl TargetUnit {
 
 /// `text` as a number and a unit suffix (`0.37 uM`, `5ug/mL`), if it is one: the number as
 /// Rust reads it, then optional spaces, then the unit.
-pub fn split_unit(text: &str) -> Option<(&str, &str)> {
+pub(crate) fn split_unit(text: &str) -> Option<(&str, &str)> {
     let text = text.trim();
     let end = number_end(text)?;
     let (number, rest) = text.split_at(end);

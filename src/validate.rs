@@ -347,7 +347,8 @@ fn design_checks(
         origin.source,
     ) {
         Ok((levels, _)) => {
-            let unreferenced = (!assay.settings.normalize.reference.is_vehicle()).then(|| crate::normalize::series_without_reference(endpoint, &units, &levels));
+            let unreferenced = (!assay.settings.normalize.reference.is_vehicle())
+                .then(|| crate::normalize::series_without_reference(endpoint, &units, &levels));
             let levels = units.keys.into_iter().zip(levels).collect();
             warnings.extend(crate::checks::control_findings(
                 endpoint,

@@ -27,7 +27,7 @@ pub enum Role {
 }
 
 /// The role names as written in tables.
-pub const ROLE_NAMES: [&str; 4] = ["sample", "vehicle", "blank", "empty"];
+pub(crate) const ROLE_NAMES: [&str; 4] = ["sample", "vehicle", "blank", "empty"];
 
 impl Role {
     /// Parses a role name (case-insensitive).
@@ -49,7 +49,7 @@ impl Role {
     }
 
     /// Vehicle or blank.
-    pub fn is_control(&self) -> bool {
+    pub(crate) fn is_control(&self) -> bool {
         matches!(self, Role::Vehicle | Role::Blank)
     }
 }
@@ -504,7 +504,7 @@ impl Wells {
 
     /// The distinct names of one name column (0 plate, 1 cell line, 2 drug, 3 replicate), in
     /// id order: found by id, without hashing a name per well.
-    pub fn distinct_names(&self, column: usize) -> Vec<&Name> {
+    pub(crate) fn distinct_names(&self, column: usize) -> Vec<&Name> {
         let ids = match column {
             0 => &self.plate,
             1 => &self.cell_line,
@@ -532,7 +532,7 @@ impl Wells {
     }
 
     /// Number of distinct names (the bound of the ids).
-    pub fn name_count(&self) -> usize {
+    pub(crate) fn name_count(&self) -> usize {
         self.names.len()
     }
 
@@ -641,9 +641,9 @@ pub struct WellTable {
     /// Names of the columns carried through unchanged.
     pub extra_columns: Vec<String>,
     /// Whether the input had a `replicate` column.
-    pub has_replicate: bool,
+    pub(crate) has_replicate: bool,
     /// Whether the input had a `time` column.
-    pub has_time: bool,
+    pub(crate) has_time: bool,
     /// The format of each plate (declared, or the smallest that holds its wells).
     pub formats: BTreeMap<String, PlateFormat>,
     /// Things worth saying that do not stop a run, found while reading (a plate inferred larger

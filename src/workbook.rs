@@ -30,7 +30,7 @@ use crate::output::IDENTITY_COLUMNS as TEXT_COLUMNS;
 use crate::shift::Call;
 
 /// The workbook's file name in the output folder.
-pub const WORKBOOK_NAME: &str = "results.xlsx";
+pub(crate) const WORKBOOK_NAME: &str = "results.xlsx";
 
 /// Widest a column is made, in characters: long messages wrap in the cell instead.
 const MAX_WIDTH: usize = 60;
@@ -129,7 +129,7 @@ pub struct Written {
 
 /// Writes `results.xlsx` into the output folder `dir` of a run (`collateral plot --xlsx`),
 /// under the folder's lock, and adds it to the folder's manifest.
-pub fn write_into_folder(dir: &Path) -> Result<Written> {
+pub(crate) fn write_into_folder(dir: &Path) -> Result<Written> {
     let staging = Staging::new(dir)?;
     let bytes = workbook_from_folder(dir)?;
     staging.write(WORKBOOK_NAME, |w| std::io::Write::write_all(w, &bytes))?;

@@ -13,7 +13,7 @@ pub struct MatchListing {
     /// Lines of text, each ending in a newline.
     pub text: String,
     /// `drug_aliases` entries whose target the tables do not know (alias, target).
-    pub unknown_aliases: Vec<(String, String)>,
+    pub(crate) unknown_aliases: Vec<(String, String)>,
 }
 
 /// Lists which of `drugs` (the assay's tested and selecting drugs) the tables recognize, as

@@ -38,7 +38,7 @@ impl Default for EvidenceSettings {
 
 impl EvidenceSettings {
     /// Keys of the `[evidence]` section of an assay file (`drug_aliases` is a top-level key).
-    pub const KEYS: [&'static str; 2] = ["bundled", "files"];
+    pub(crate) const KEYS: [&'static str; 2] = ["bundled", "files"];
 
     /// The tables these settings name, loaded and cross-checked (every problem of a user's
     /// file located by file, line and column).
@@ -51,7 +51,7 @@ impl EvidenceSettings {
     }
 
     /// Whether these are the defaults (left out of `run.json`).
-    pub fn is_default(&self) -> bool {
+    pub(crate) fn is_default(&self) -> bool {
         *self == EvidenceSettings::default()
     }
 }

@@ -15,7 +15,7 @@ use super::{CurveFit, DosePoint, FitConfig, FitStatus, Plateaus};
 
 /// The outcome of the shared-ec50 test.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct SharedEc50Test {
+pub(crate) struct SharedEc50Test {
     /// F statistic with (1, df) degrees of freedom.
     pub f: f64,
     /// Residual degrees of freedom of the separate fits.
@@ -23,7 +23,7 @@ pub struct SharedEc50Test {
     /// p-value of "one ec50 fits both".
     pub p_value: f64,
     /// The shared ec50 of the joint fit.
-    pub shared_ec50: f64,
+    pub(crate) shared_ec50: f64,
 }
 
 struct Points {
@@ -42,7 +42,7 @@ fn usable(points: &[DosePoint]) -> Points {
 
 /// Tests whether the curves of `a` and `b` (fitted as `fit_a`, `fit_b` with `config`) share
 /// one ec50. `None` unless both fits are `ok` and there are residual degrees of freedom.
-pub fn shared_ec50_test(
+pub(crate) fn shared_ec50_test(
     a: &[DosePoint],
     fit_a: &CurveFit,
     b: &[DosePoint],

@@ -22,17 +22,17 @@ pub struct FitKeys {
     /// Bounds of the Hill slope.
     pub hill_bounds: [f64; 2],
     /// How far beyond the tested range (decades) ec50 may lie.
-    pub ec50_margin_decades: f64,
+    pub(crate) ec50_margin_decades: f64,
     /// Bounds of a free top.
-    pub top_bounds: [f64; 2],
+    pub(crate) top_bounds: [f64; 2],
     /// Bounds of a free bottom.
-    pub bottom_bounds: [f64; 2],
+    pub(crate) bottom_bounds: [f64; 2],
     /// A curve is `flat` when the F-test against a constant has p above this.
-    pub flat_alpha: f64,
+    pub(crate) flat_alpha: f64,
     /// Confidence level of the intervals.
     pub ci_level: f64,
     /// Robust fits flag points beyond this many robust SDs.
-    pub outlier_threshold: f64,
+    pub(crate) outlier_threshold: f64,
 }
 
 impl Default for FitKeys {
@@ -54,7 +54,7 @@ impl Default for FitKeys {
 
 impl FitKeys {
     /// Keys of the `[fit]` section of an assay file.
-    pub const KEYS: [&'static str; 10] = [
+    pub(crate) const KEYS: [&'static str; 10] = [
         "model",
         "plateaus",
         "robust",

@@ -107,20 +107,20 @@ pub struct FitSettings {
     /// Bounds of the Hill slope; both > 0 (falling curves).
     pub hill_bounds: (f64, f64),
     /// log10 ec50 may lie this many decades beyond the tested range on either side.
-    pub ec50_margin_decades: f64,
+    pub(crate) ec50_margin_decades: f64,
     /// Bounds of a free top, in response units (default [0, 2]).
-    pub top_bounds: (f64, f64),
+    pub(crate) top_bounds: (f64, f64),
     /// Bounds of a free bottom, in response units (default [0, 1.5]: a true viability plateau
     /// cannot be below 0, the blank level; a fit pushed there by noise is named in the message).
-    pub bottom_bounds: (f64, f64),
+    pub(crate) bottom_bounds: (f64, f64),
     /// A curve is `flat` when the F-test against a constant has p above this.
-    pub flat_alpha: f64,
+    pub(crate) flat_alpha: f64,
     /// Confidence level of the intervals, e.g. 0.95.
     pub ci_level: f64,
     /// Iteration cap of one solver run.
     pub max_iterations: u32,
     /// A robust fit flags points whose residual exceeds this many robust standard deviations.
-    pub outlier_threshold: f64,
+    pub(crate) outlier_threshold: f64,
 }
 
 impl Default for FitSettings {
@@ -284,7 +284,7 @@ pub fn engine_panics_caught() -> u64 {
 }
 
 /// Fits one named curve.
-pub fn fit_named_curve(curve: &CurveInput, config: &FitConfig) -> CurveFit {
+pub(crate) fn fit_named_curve(curve: &CurveInput, config: &FitConfig) -> CurveFit {
     let mut fit = fit_curve(&curve.points, config);
     fit.cell_line.clone_from(&curve.cell_line);
     fit.drug.clone_from(&curve.drug);

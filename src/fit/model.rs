@@ -9,16 +9,16 @@
 use nalgebra::Vector4;
 
 /// Index of `top` in a parameter vector.
-pub const TOP: usize = 0;
+pub(crate) const TOP: usize = 0;
 /// Index of `bottom` in a parameter vector.
-pub const BOTTOM: usize = 1;
+pub(crate) const BOTTOM: usize = 1;
 /// Index of log10 ec50 in a parameter vector.
-pub const LOG10_EC50: usize = 2;
+pub(crate) const LOG10_EC50: usize = 2;
 /// Index of the Hill slope in a parameter vector.
 pub const HILL: usize = 3;
 
 /// Names of the four parameters, in vector order, for messages.
-pub const PARAMETER_NAMES: [&str; 4] = ["top", "bottom", "log10_ec50", "hill"];
+pub(crate) const PARAMETER_NAMES: [&str; 4] = ["top", "bottom", "log10_ec50", "hill"];
 
 /// Which plateaus of the log-logistic model are fitted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -122,7 +122,7 @@ impl Curve {
     ///
     /// With q = (top − 0.5) / (0.5 − bottom), log10 ic50 = c + log10(q) / hill; the derivatives are
     /// what the delta method needs for the standard error of log10 ic50.
-    pub fn log10_ic50_gradient(&self) -> Vector4<f64> {
+    pub(crate) fn log10_ic50_gradient(&self) -> Vector4<f64> {
         let ln10 = std::f64::consts::LN_10;
         let h = self.hill;
         let q = (self.top - 0.5) / (0.5 - self.bottom);

@@ -91,6 +91,7 @@ impl fmt::Display for FitStatus {
 /// Numbers that do not exist for a curve (an ec50 of a flat curve, a CI of a censored ic50) are
 /// NaN and written as empty cells. Concentrations are in the input's unit.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct CurveFit {
     /// Cell line (empty when fitted with [`super::fit_curve`] directly).
     pub cell_line: String,
@@ -139,17 +140,17 @@ pub struct CurveFit {
     /// `~`); with `~`, the one the placement interval implies (its log10 width / 2t).
     pub log10_ic50_se: f64,
     /// Standard error of log10 auc by the delta method (NaN when not estimable).
-    pub log10_auc_se: f64,
+    pub(crate) log10_auc_se: f64,
     /// Standard error of the fitted bottom (NaN when bottom is fixed, on a bound or not
     /// estimable). Not a `fits.csv` column: the growth stage reports it for the DIP curve's
     /// Emax.
-    pub bottom_se: f64,
+    pub(crate) bottom_se: f64,
     /// Lower end of the confidence interval of ec50.
     pub ec50_ci_low: f64,
     /// Upper end of the confidence interval of ec50.
     pub ec50_ci_high: f64,
     /// p-value of the F-test of the model against a constant.
-    pub f_test_p: f64,
+    pub(crate) f_test_p: f64,
     /// Residual degrees of freedom (n_points − free parameters).
     pub dof: usize,
     /// Points flagged as outlying by the robust fit (always 0 without one).
@@ -250,7 +251,7 @@ impl CurveFit {
 
     /// Writes the row of `fits.csv` ([`CurveFit::cells`]) field by field, reusing `buffer`
     /// for numbers: a batch of ten thousand curves should not cost 300,000 strings.
-    pub fn write_fields<W: std::io::Write>(
+    pub(crate) fn write_fields<W: std::io::Write>(
         &self,
         w: &mut csv::Writer<W>,
         buffer: &mut String,

@@ -45,14 +45,14 @@ pub struct NormalEquations {
     /// Σ wᵢ rᵢ², rᵢ = model − response.
     pub sse: f64,
     /// Σ wᵢ gᵢ gᵢᵀ, the Gauss–Newton approximation of half the Hessian of the SSE.
-    pub jtj: Matrix4<f64>,
+    pub(crate) jtj: Matrix4<f64>,
     /// Σ wᵢ rᵢ gᵢ, half the gradient of the SSE.
-    pub jtr: Vector4<f64>,
+    pub(crate) jtr: Vector4<f64>,
 }
 
 impl CurveData<'_> {
     /// SSE and normal equations at parameter vector `theta`.
-    pub fn normal_equations(&self, theta: &Vector4<f64>) -> NormalEquations {
+    pub(crate) fn normal_equations(&self, theta: &Vector4<f64>) -> NormalEquations {
         let curve = Curve::from_vector(theta);
         let mut sse = self.sse_offset;
         let mut jtj = Matrix4::zeros();
@@ -86,7 +86,7 @@ impl CurveData<'_> {
 
     /// `theta` with its free plateaus replaced by their exact least-squares values for the
     /// given log10 ec50 and hill, when those lie inside the bounds.
-    pub fn best_plateaus(
+    pub(crate) fn best_plateaus(
         &self,
         theta: &Vector4<f64>,
         free: &[bool; 4],
@@ -413,7 +413,7 @@ impl BoundedLevenbergMarquardt {
     }
 
     /// [`Self::minimize`] with another iteration cap.
-    pub fn minimize_within(
+    pub(crate) fn minimize_within(
         &mut self,
         data: &CurveData,
         start: &Vector4<f64>,
@@ -446,7 +446,7 @@ impl BoundedLevenbergMarquardt {
 
 /// The argmin state this solver runs on: parameters, gradient Jᵀr and Gauss–Newton Hessian JᵀJ
 /// are all fixed-size.
-pub type LmState = IterState<Vector4<f64>, Vector4<f64>, (), Matrix4<f64>, (), f64>;
+pub(crate) type LmState = IterState<Vector4<f64>, Vector4<f64>, (), Matrix4<f64>, (), f64>;
 
 impl<'a> Solver<CurveData<'a>, LmState> for BoundedLevenbergMarquardt {
     fn name(&self) -> &str {

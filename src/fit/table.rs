@@ -13,7 +13,7 @@ use crate::progress::{Progress, Stage};
 use super::{fit_curves, CurveInput, DosePoint, FitConfig};
 
 /// Required columns of the fit input table.
-pub const INPUT_COLUMNS: [&str; 4] = ["cell_line", "drug", "concentration", "response"];
+pub(crate) const INPUT_COLUMNS: [&str; 4] = ["cell_line", "drug", "concentration", "response"];
 
 /// Reads a fit input table (CSV, or TSV when the file name ends in `.tsv`/`.tab` or the header
 /// has tabs but no commas) with columns `cell_line, drug, concentration, response` and an
@@ -299,7 +299,7 @@ pub fn curves_from_columns<S: AsRef<str>>(
 }
 
 /// Writes `fits.csv` rows (header first, columns in [`FITS_COLUMNS`] order) to any writer.
-pub fn write_fits_to<W: Write>(writer: W, fits: &[CurveFit]) -> std::io::Result<()> {
+pub(crate) fn write_fits_to<W: Write>(writer: W, fits: &[CurveFit]) -> std::io::Result<()> {
     use rayon::prelude::*;
     let mut w = csv::Writer::from_writer(writer);
     w.write_record(FITS_COLUMNS)?;

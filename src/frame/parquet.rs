@@ -56,7 +56,7 @@ fn nulls_of(absent: impl Iterator<Item = bool>) -> Option<NullBuffer> {
 }
 
 /// The Arrow array of one typed column named `name`.
-pub fn array_of(name: &str, column: &Column) -> ArrayRef {
+pub(crate) fn array_of(name: &str, column: &Column) -> ArrayRef {
     match column {
         Column::Number(v) => {
             let nulls = nulls_of(v.iter().map(|x| !x.is_finite()));
@@ -140,7 +140,7 @@ fn properties() -> WriterProperties {
 }
 
 /// Writes `frame` as a Parquet file to `w` (see [`write_batches`]).
-pub fn write_frame(w: &mut dyn Write, frame: &Frame) -> std::io::Result<()> {
+pub(crate) fn write_frame(w: &mut dyn Write, frame: &Frame) -> std::io::Result<()> {
     let batch = batch_of_frame(frame);
     write_batches(w, batch.schema(), &row_groups(&batch))
 }
@@ -157,7 +157,11 @@ fn row_groups(batch: &RecordBatch) -> Vec<RecordBatch> {
 /// Parquet to `w`: each column typed as a reader of the CSV types it ([`column_of_cells`] by
 /// [`column_kind`]), so the Parquet table equals the CSV table read back, value for value.
 /// For the tables written as text first (`merge`, `shift`, the comparison's tables).
-pub fn write_csv_as_parquet(name: &str, csv: &[u8], w: &mut dyn Write) -> std::io::Result<()> {
+pub(crate) fn write_csv_as_parquet(
+    name: &str,
+    csv: &[u8],
+    w: &mut dyn Write,
+) -> std::io::Result<()> {
     let frame = frame_of_csv(name, csv)?;
     write_frame(w, &frame)
 }
@@ -231,7 +235,7 @@ pub fn write_batches(
 /// Writes `wells.parquet` of `table` with each read's outcome and, with growth data, GR value
 /// (the columns of [`crate::output::wells_header`], equal to [`super::wells_frame`] value for
 /// value): built straight from the wells' interned names, a row group per task.
-pub fn write_wells(
+pub(crate) fn write_wells(
     w: &mut dyn Write,
     table: &WellTable,
     outcomes: &[WellOutcome],

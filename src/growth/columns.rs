@@ -63,21 +63,22 @@ pub const GROWTH_COLUMNS: [&str; 32] = [
 ];
 
 /// The status written when a curve has no GR values or no DIP rates at all.
-pub const NOT_COMPUTED: &str = "not_computed";
+pub(crate) const NOT_COMPUTED: &str = "not_computed";
 
 /// The growth results of one curve.
 #[derive(Debug, Clone, PartialEq, Default)]
+#[non_exhaustive]
 pub struct GrowthFit {
     /// The GR curve, when the curve has GR values.
     pub gr: Option<GrCurve>,
     /// Where x₀ came from (`time0`, `doubling_time`, or both joined by `+`).
     pub gr_source: String,
     /// Why GR is absent, or notes on the GR values (units without GR, wells dropped).
-    pub gr_note: String,
+    pub(crate) gr_note: String,
     /// The DIP-rate curve, when the curve's wells have DIP rates.
     pub dip: Option<DipCurve>,
     /// Why DIP is absent, or notes.
-    pub dip_note: String,
+    pub(crate) dip_note: String,
 }
 
 fn join(a: &str, b: &str) -> String {
@@ -290,7 +291,7 @@ pub fn write_fits_with_growth(
 
 /// The header and typed rows of a fits table with the growth columns (see
 /// [`write_fits_with_growth`]).
-pub fn growth_fit_rows<'a>(
+pub(crate) fn growth_fit_rows<'a>(
     fits: &'a [CurveFit],
     growth: &'a [GrowthFit],
     replicates: Option<&'a [String]>,

@@ -46,7 +46,7 @@ pub enum DipDelay {
 
 impl DipDelay {
     /// The delay of `[growth] dip_delay_h` (Tyson1 when unset).
-    pub fn from_setting(hours: Option<f64>) -> DipDelay {
+    pub(crate) fn from_setting(hours: Option<f64>) -> DipDelay {
         hours.map_or(DipDelay::Tyson1, DipDelay::Fixed)
     }
 }
@@ -57,15 +57,15 @@ pub struct Line {
     /// Slope.
     pub slope: f64,
     /// Intercept.
-    pub intercept: f64,
+    pub(crate) intercept: f64,
     /// Pearson correlation (0 when x or y is constant, as in scipy).
     pub r: f64,
     /// Standard error of the slope (0 with two points, as in scipy).
-    pub slope_se: f64,
+    pub(crate) slope_se: f64,
 }
 
 /// Least-squares line through the points; `None` with fewer than two points or one distinct x.
-pub fn line_fit(x: &[f64], y: &[f64]) -> Option<Line> {
+pub(crate) fn line_fit(x: &[f64], y: &[f64]) -> Option<Line> {
     let n = x.len();
     if n < 2 || n != y.len() {
         return None;
@@ -165,21 +165,21 @@ pub struct DipWell {
     /// Replicate label.
     pub replicate: String,
     /// Reads of the well with a time.
-    pub n_reads: usize,
+    pub(crate) n_reads: usize,
     /// Earliest and latest read time, hours.
-    pub first_time: f64,
+    pub(crate) first_time: f64,
     /// Latest read time, hours.
-    pub last_time: f64,
+    pub(crate) last_time: f64,
     /// Time of the first read in the fit, hours.
     pub start_time: f64,
     /// Reads in the fit.
-    pub n_fitted: usize,
+    pub(crate) n_fitted: usize,
     /// Slope of log2 signal against hours (doublings per hour).
     pub rate: f64,
     /// Its standard error (0 for a two-point slope).
-    pub rate_se: f64,
+    pub(crate) rate_se: f64,
     /// Intercept of the fit (log2 signal at time 0).
-    pub intercept: f64,
+    pub(crate) intercept: f64,
     /// Mean DIP rate of the unit's vehicle wells.
     pub control_rate: f64,
     /// rate / control_rate.
@@ -443,7 +443,7 @@ fn join(a: &str, b: &str) -> String {
 
 /// The fit configuration of DIP curves (relative rates) from the assay's fit settings: `ll4`
 /// with free plateaus, E0 in [0, 2] and Emax in [−3, 1.5] of the untreated rate.
-pub fn dip_fit_config(fit: &FitSettings) -> crate::Result<FitConfig> {
+pub(crate) fn dip_fit_config(fit: &FitSettings) -> crate::Result<FitConfig> {
     FitSettings {
         model: Model::Ll4,
         plateaus: Plateaus::Free,
@@ -462,12 +462,12 @@ pub struct DipCurve {
     /// Mean untreated rate over the curve's wells (doublings per hour).
     pub control_rate: f64,
     /// Sample wells fitted.
-    pub n_wells: usize,
+    pub(crate) n_wells: usize,
 }
 
 impl DipCurve {
     /// E0 in doublings per hour.
-    pub fn e0(&self) -> f64 {
+    pub(crate) fn e0(&self) -> f64 {
         self.fit.top * self.control_rate
     }
 
@@ -488,7 +488,7 @@ impl DipCurve {
 
     /// Standard error of [`DipCurve::emax_rel`], from the fit's standard error of Emax with E0
     /// taken as known (E0 is pinned by the untreated wells' own normalization).
-    pub fn emax_rel_se(&self) -> f64 {
+    pub(crate) fn emax_rel_se(&self) -> f64 {
         if self.fit.status == FitStatus::Ok && self.fit.top > 0.0 {
             self.fit.bottom_se / self.fit.top
         } else {
@@ -498,15 +498,15 @@ impl DipCurve {
 }
 
 /// A curve's key: (cell line, replicate or empty when pooled, drug).
-pub type CurveKey = (String, String, String);
+pub(crate) type CurveKey = (String, String, String);
 
 /// The points of each DIP curve and the untreated rates of the units behind them.
-pub type DipPoints = BTreeMap<CurveKey, (Vec<DosePoint>, Vec<f64>)>;
+pub(crate) type DipPoints = BTreeMap<CurveKey, (Vec<DosePoint>, Vec<f64>)>;
 
 /// The sample points of each DIP curve: pooled per (cell line, drug), and per (cell line,
 /// replicate, drug) for the lines in `per_replicate`. Keys are (cell line, replicate or empty,
 /// drug); values the points and the untreated rates behind them.
-pub fn dip_curve_points(wells: &[DipWell], per_replicate: &BTreeSet<&str>) -> DipPoints {
+pub(crate) fn dip_curve_points(wells: &[DipWell], per_replicate: &BTreeSet<&str>) -> DipPoints {
     let mut out = DipPoints::new();
     for d in wells {
         if d.excluded || d.role != Role::Sample || !d.relative.is_finite() {
@@ -533,7 +533,11 @@ pub fn dip_curve_points(wells: &[DipWell], per_replicate: &BTreeSet<&str>) -> Di
 }
 
 /// Fits one DIP curve.
-pub fn fit_dip_curve(points: &[DosePoint], control_rates: &[f64], config: &FitConfig) -> DipCurve {
+pub(crate) fn fit_dip_curve(
+    points: &[DosePoint],
+    control_rates: &[f64],
+    config: &FitConfig,
+) -> DipCurve {
     DipCurve {
         fit: fit_curve(points, config),
         control_rate: control_rates.iter().sum::<f64>() / control_rates.len().max(1) as f64,
@@ -542,7 +546,7 @@ pub fn fit_dip_curve(points: &[DosePoint], control_rates: &[f64], config: &FitCo
 }
 
 /// Columns of `dip_rates.csv`.
-pub const DIP_RATE_COLUMNS: [&str; 19] = [
+pub(crate) const DIP_RATE_COLUMNS: [&str; 19] = [
     "plate",
     "well",
     "cell_line",

@@ -61,7 +61,7 @@ pub struct UnitGr {
     /// The source of x₀, when GR is defined in the unit.
     pub source: Option<GrSource>,
     /// log2(x_ctrl / x₀): the untreated doublings between treatment and the endpoint.
-    pub control_doublings: f64,
+    pub(crate) control_doublings: f64,
     /// Why the unit has no GR values (empty when it has).
     pub reason: String,
 }
@@ -76,14 +76,14 @@ pub struct GrValues {
     pub units: BTreeMap<Unit, UnitGr>,
     /// Sample wells per (cell line, replicate label, drug) whose GR is undefined because the
     /// background-subtracted signal is not positive.
-    pub not_positive: BTreeMap<(String, String, String), usize>,
+    pub(crate) not_positive: BTreeMap<(String, String, String), usize>,
     /// The units of each cell line (keys of `units`), so a curve looks at its line's only.
-    pub line_units: BTreeMap<String, Vec<Unit>>,
+    pub(crate) line_units: BTreeMap<String, Vec<Unit>>,
 }
 
 /// What GR needs from a run.
 #[derive(Debug, Clone, Copy)]
-pub struct GrInputs<'a> {
+pub(crate) struct GrInputs<'a> {
     /// Every read of the run.
     pub table: &'a WellTable,
     /// The role of each read.
@@ -103,7 +103,7 @@ pub struct GrInputs<'a> {
 /// GR of a well from its count, the untreated count and the count at treatment (all
 /// background-subtracted): 2^(log2(x/x₀) / log2(x_ctrl/x₀)) − 1. `None` unless x, x₀ > 0 and
 /// x_ctrl > x₀.
-pub fn gr_from_time_zero(x: f64, x_ctrl: f64, x0: f64) -> Option<f64> {
+pub(crate) fn gr_from_time_zero(x: f64, x_ctrl: f64, x0: f64) -> Option<f64> {
     if !(x > 0.0 && x0 > 0.0 && x_ctrl > x0) {
         return None;
     }
@@ -114,7 +114,7 @@ pub fn gr_from_time_zero(x: f64, x_ctrl: f64, x0: f64) -> Option<f64> {
 /// GR of a well from its count relative to untreated and the untreated doublings during the
 /// assay (T/T_d): 2^(1 + log2(x/x_ctrl) / doublings) − 1. `None` unless x, x_ctrl > 0 and
 /// doublings > 0.
-pub fn gr_from_doublings(x: f64, x_ctrl: f64, doublings: f64) -> Option<f64> {
+pub(crate) fn gr_from_doublings(x: f64, x_ctrl: f64, doublings: f64) -> Option<f64> {
     if !(x > 0.0 && x_ctrl > 0.0 && doublings > 0.0) {
         return None;
     }
@@ -124,7 +124,7 @@ pub fn gr_from_doublings(x: f64, x_ctrl: f64, doublings: f64) -> Option<f64> {
 
 /// GR of every endpoint well: how GR is computed in each unit (from time-0 reads, else from
 /// the line's doubling time), then each well's GR.
-pub fn gr_values(inp: &GrInputs<'_>) -> GrValues {
+pub(crate) fn gr_values(inp: &GrInputs<'_>) -> GrValues {
     let controls = PlateControls::gather(inp.endpoint);
     let units = units_of(inp.endpoint, &controls);
     let sources = UnitSources {
@@ -387,7 +387,7 @@ impl GrValues {
 /// The fit configuration of GR curves from the assay's fit settings: `ll3` (GR is 1 without
 /// drug), free GRinf in [−1, 1], everything else (hill bounds, ec50 margin, flat test, CI
 /// level, robust loss) as for viability.
-pub fn gr_fit_config(fit: &FitSettings) -> crate::Result<FitConfig> {
+pub(crate) fn gr_fit_config(fit: &FitSettings) -> crate::Result<FitConfig> {
     FitSettings {
         model: Model::Ll3,
         plateaus: Plateaus::Free,
@@ -409,11 +409,11 @@ pub struct GrCurve {
     /// Standard error of log10 gr_aoc (from the replicate scatter at each concentration).
     pub log10_gr_aoc_se: f64,
     /// Degrees of freedom of that scatter (points minus distinct concentrations).
-    pub gr_aoc_dof: usize,
+    pub(crate) gr_aoc_dof: usize,
 }
 
 /// Fits a GR curve and computes GRmax and GR_AOC.
-pub fn fit_gr_curve(points: &[DosePoint], config: &FitConfig) -> GrCurve {
+pub(crate) fn fit_gr_curve(points: &[DosePoint], config: &FitConfig) -> GrCurve {
     let fit = fit_curve(points, config);
     let area = DoseMeans::of(points);
     let grmax = area.lowest_of_top_two();

@@ -48,11 +48,11 @@ pub struct GrowthSettings {
 
 impl GrowthSettings {
     /// Keys of the `[growth]` section of an assay file.
-    pub const KEYS: [&'static str; 2] = ["treatment_hours", "dip_delay_h"];
+    pub(crate) const KEYS: [&'static str; 2] = ["treatment_hours", "dip_delay_h"];
 
     /// Whether every setting is at its default (`run.json` then shows no `growth` section, so
     /// runs without growth data keep their bytes).
-    pub fn is_default(&self) -> bool {
+    pub(crate) fn is_default(&self) -> bool {
         *self == GrowthSettings::default()
     }
 }

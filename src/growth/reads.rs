@@ -27,7 +27,7 @@ use crate::wells::{Role, WellTable};
 
 /// How the `exclusion_reason` of every read that is not an endpoint read begins in
 /// `wells.csv`, so readers of a run (the figures) can leave such reads out.
-pub const NOT_ENDPOINT: &str = "not an endpoint read";
+pub(crate) const NOT_ENDPOINT: &str = "not an endpoint read";
 
 /// The role of one read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,7 +46,7 @@ pub struct ReadPlan {
     /// One role per row of the table, in table order.
     pub role: Vec<ReadRole>,
     /// The endpoint time of each plate that has reads after time 0, in hours.
-    pub endpoint_time: BTreeMap<String, f64>,
+    pub(crate) endpoint_time: BTreeMap<String, f64>,
 }
 
 impl ReadPlan {
@@ -112,7 +112,7 @@ impl ReadPlan {
 
     /// Whether every read is an endpoint read (a table without times, or one read per well):
     /// the table is then used as it is.
-    pub fn all_endpoint(&self) -> bool {
+    pub(crate) fn all_endpoint(&self) -> bool {
         self.role.iter().all(|r| *r == ReadRole::Endpoint)
     }
 
@@ -142,7 +142,7 @@ impl ReadPlan {
     /// The outcome of every read of `table` from the outcomes of its endpoint reads
     /// (`endpoint_index` as [`ReadPlan::endpoint_table`] gives it): time-0 and course reads are
     /// excluded from the endpoint analysis, with the reason.
-    pub fn all_outcomes(
+    pub(crate) fn all_outcomes(
         &self,
         table: &WellTable,
         endpoint: &[WellOutcome],

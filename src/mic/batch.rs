@@ -13,7 +13,7 @@ use crate::lines::LinesTable;
 
 /// The MICs with each batch's offset taken off, and per (cell line, drug) how many readings
 /// were left out because their batch has no reading of the line's root parental line.
-pub fn within_batches(
+pub(crate) fn within_batches(
     mics: &[Mic],
     lines: &LinesTable,
     settings: &MicSettings,

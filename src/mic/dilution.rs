@@ -234,7 +234,7 @@ pub struct MicTest {
     pub p_value: f64,
     /// 95 % likelihood interval of the step difference (resistant − parental): every
     /// difference the same test does not reject at 5 %; NaN where it is open.
-    pub ci_steps: (f64, f64),
+    pub(crate) ci_steps: (f64, f64),
 }
 
 /// χ² with 1 df, 0.95 quantile.
@@ -270,9 +270,9 @@ pub struct DilutionModel {
     /// The pooled maximum-likelihood error rate e; NaN when no line × drug has two MICs.
     pub error_rate: f64,
     /// The rate ε of readings two or more steps off (0: the model of Nichol et al. 2019).
-    pub far_error_rate: f64,
+    pub(crate) far_error_rate: f64,
     /// Line × drug cells whose replicates entered e.
-    pub cells_in_error_rate: usize,
+    pub(crate) cells_in_error_rate: usize,
     /// Measurements that entered e.
     pub measurements_in_error_rate: usize,
     /// Each drug's largest MIC (step 0 of its grid).
@@ -282,7 +282,7 @@ pub struct DilutionModel {
     /// Each drug's values recognised as means of two neighbouring steps.
     pub averaged: BTreeMap<String, Vec<f64>>,
     /// Each drug's values that lie on no step of its ladder (their cells get no estimate).
-    pub unplaced: BTreeMap<String, Vec<f64>>,
+    pub(crate) unplaced: BTreeMap<String, Vec<f64>>,
     /// Every line × drug, by (cell line, drug).
     pub cells: BTreeMap<(String, String), MicCell>,
 }
@@ -519,7 +519,7 @@ impl DilutionModel {
 
     /// A difference of `steps` ladder steps above `parental`'s MLE MIC of `drug`, in log2
     /// units: the steps themselves on a two-fold ladder, the ladder's own spacing on others.
-    pub fn steps_to_log2(&self, drug: &str, parental: &str, steps: f64) -> f64 {
+    pub(crate) fn steps_to_log2(&self, drug: &str, parental: &str, steps: f64) -> f64 {
         let Some(Ladder::Steps(_)) = self.ladders.get(drug) else {
             return steps;
         };

@@ -71,7 +71,7 @@ fn estimate(line: &str, drug: &str, ms: &[&Mic]) -> Estimate {
 
 /// Replicates, censored readings and batches of a row's two lines, in words, and with batches
 /// the paired test in place of Welch's.
-pub fn describe_and_pair(row: &mut Shift, cells: &Cells<'_>, batched: bool) {
+pub(crate) fn describe_and_pair(row: &mut Shift, cells: &Cells<'_>, batched: bool) {
     let of = |line: &str| -> Vec<&Mic> {
         cells
             .get(&(line, row.drug.as_str()))

@@ -201,7 +201,7 @@ impl OutputTable {
     }
 
     /// [`OutputTable::read`] of a table a run may not have written: `None` when absent.
-    pub fn read_optional(path: &Path) -> Result<Option<OutputTable>> {
+    pub(crate) fn read_optional(path: &Path) -> Result<Option<OutputTable>> {
         if crate::table::parquet::table_exists(path) {
             OutputTable::read(path).map(Some)
         } else {
@@ -221,7 +221,7 @@ impl OutputTable {
 
     /// The column `name` when the table has it (columns a run writes only sometimes, such as
     /// the growth columns of `fits.csv` or the `gr` of `wells.csv`).
-    pub fn optional_column(&self, name: &str) -> Option<Column> {
+    pub(crate) fn optional_column(&self, name: &str) -> Option<Column> {
         self.header
             .iter()
             .position(|h| h == name)
@@ -289,12 +289,12 @@ impl OutputRow {
     }
 
     /// [`OutputRow::number`] of a column the table may lack (NaN then).
-    pub fn number_or_nan(&self, column: Option<Column>) -> Result<f64> {
+    pub(crate) fn number_or_nan(&self, column: Option<Column>) -> Result<f64> {
         column.map_or(Ok(f64::NAN), |c| self.number(c))
     }
 
     /// A count cell that may be empty (`None`).
-    pub fn optional_count(&self, column: Column) -> Result<Option<usize>> {
+    pub(crate) fn optional_count(&self, column: Column) -> Result<Option<usize>> {
         match self.text(column).trim() {
             "" => Ok(None),
             _ => self.count(column).map(Some),
@@ -332,7 +332,7 @@ impl OutputRow {
     }
 
     /// [`OutputRow::optional`] of a column the table may lack (`None` then).
-    pub fn optional_in<T: Named>(&self, column: Option<Column>) -> Result<Option<T>> {
+    pub(crate) fn optional_in<T: Named>(&self, column: Option<Column>) -> Result<Option<T>> {
         column.map_or(Ok(None), |c| self.optional(c))
     }
 
@@ -378,7 +378,11 @@ pub fn named_cell<T: Named>(text: &str, at: Location, column: &str) -> Result<T>
 }
 
 /// [`named_cell`] of a cell that may be empty (`None`).
-pub fn optional_named_cell<T: Named>(text: &str, at: Location, column: &str) -> Result<Option<T>> {
+pub(crate) fn optional_named_cell<T: Named>(
+    text: &str,
+    at: Location,
+    column: &str,
+) -> Result<Option<T>> {
     match text.trim() {
         "" => Ok(None),
         _ => named_cell(text, at, column).map(Some),
@@ -387,7 +391,7 @@ pub fn optional_named_cell<T: Named>(text: &str, at: Location, column: &str) -> 
 
 /// A `true`/`false` cell of a streamed table; anything else is an error at `at` naming the
 /// column.
-pub fn flag_cell(text: &str, at: Location, column: &str) -> Result<bool> {
+pub(crate) fn flag_cell(text: &str, at: Location, column: &str) -> Result<bool> {
     match text.trim() {
         "true" => Ok(true),
         "false" => Ok(false),
@@ -399,7 +403,7 @@ pub fn flag_cell(text: &str, at: Location, column: &str) -> Result<bool> {
 }
 
 /// A table that cannot be read, located at its file and line.
-pub fn csv_error(path: &Path, e: csv::Error) -> Error {
+pub(crate) fn csv_error(path: &Path, e: csv::Error) -> Error {
     let line = e.position().map(|p| p.line());
     Error::input(
         Location::file(path).at_line_opt(line),

@@ -59,14 +59,14 @@ pub fn read_records<R: Record>(path: &Path) -> Result<Vec<R>> {
 }
 
 /// [`read_records`] of a table a run may not have written: `None` when absent.
-pub fn read_optional_records<R: Record>(path: &Path) -> Result<Option<Vec<R>>> {
+pub(crate) fn read_optional_records<R: Record>(path: &Path) -> Result<Option<Vec<R>>> {
     OutputTable::read_optional(path)?
         .map(records_of)
         .transpose()
 }
 
 /// The rows of a table already read.
-pub fn records_of<R: Record>(table: OutputTable) -> Result<Vec<R>> {
+pub(crate) fn records_of<R: Record>(table: OutputTable) -> Result<Vec<R>> {
     let columns = record_columns::<R>(&table)?;
     table.rows(|row| R::read(&mut Fields::new(row, &columns)))
 }
@@ -74,7 +74,7 @@ pub fn records_of<R: Record>(table: OutputTable) -> Result<Vec<R>> {
 /// The rows of a table already read, each read as `R` and handed to `with` beside its row (for
 /// readers that also keep the cells as written, such as the report's tables); every error of
 /// the table is reported together.
-pub fn records_with_rows<R: Record, T>(
+pub(crate) fn records_with_rows<R: Record, T>(
     table: OutputTable,
     mut with: impl FnMut(R, &OutputRow) -> Result<T>,
 ) -> Result<Vec<T>> {
@@ -85,7 +85,7 @@ pub fn records_with_rows<R: Record, T>(
 /// The columns of `R` in `table`, in the order of [`Record::COLUMNS`]: an absent
 /// [`Record::OPTIONAL`] one is [`Column::ABSENT`], any other absent one an error naming the
 /// file and column.
-pub fn record_columns<R: Record>(table: &OutputTable) -> Result<Vec<Column>> {
+pub(crate) fn record_columns<R: Record>(table: &OutputTable) -> Result<Vec<Column>> {
     R::COLUMNS
         .iter()
         .map(|c| match table.optional_column(c) {
@@ -98,7 +98,7 @@ pub fn record_columns<R: Record>(table: &OutputTable) -> Result<Vec<Column>> {
 
 /// Whether every column of `table` is one of `R`'s (not so in a merged table, which adds
 /// columns of its own after them): its rows read as `R` hold every cell of the table.
-pub fn has_only_record_columns<R: Record>(table: &OutputTable) -> bool {
+pub(crate) fn has_only_record_columns<R: Record>(table: &OutputTable) -> bool {
     table
         .header
         .iter()
@@ -164,7 +164,7 @@ impl<'r> Fields<'r> {
     }
 
     /// The next cell, a whole number or empty.
-    pub fn optional_count(&mut self) -> Result<Option<usize>> {
+    pub(crate) fn optional_count(&mut self) -> Result<Option<usize>> {
         let c = self.column();
         self.row.optional_count(c)
     }

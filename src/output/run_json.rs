@@ -20,7 +20,7 @@ use crate::qc::QcSettings;
 use crate::shift::{Metric, ShiftSettings};
 
 /// The file name of a run's record in its folder.
-pub const RUN_JSON: &str = "run.json";
+pub(crate) const RUN_JSON: &str = "run.json";
 
 /// The `tool` every record of ours names, so a folder written by something else is told apart.
 pub const TOOL: &str = "collateral";
@@ -28,6 +28,7 @@ pub const TOOL: &str = "collateral";
 /// `run.json` of `collateral run` and `collateral merge` (which adds [`RunJson::merge`]). The
 /// default is an empty record, for tests of the readers.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct RunJson {
     /// Always [`TOOL`].
     pub tool: String,
@@ -127,7 +128,7 @@ impl RunSettings {
     }
 
     /// The MIC threshold, its default when the record has none.
-    pub fn mic_threshold(&self) -> f64 {
+    pub(crate) fn mic_threshold(&self) -> f64 {
         self.mic
             .as_ref()
             .map_or(MicSettings::default().threshold, |m| m.threshold)
@@ -135,7 +136,7 @@ impl RunSettings {
 
     /// Every section but `shift`, as JSON objects by section name: what runs being merged
     /// must agree on beside their shift settings.
-    pub fn sections_but_shift(&self) -> Map<String, Value> {
+    pub(crate) fn sections_but_shift(&self) -> Map<String, Value> {
         let rest = RunSettings {
             shift: None,
             ..self.clone()
@@ -147,7 +148,7 @@ impl RunSettings {
     }
 
     /// The shift section as (key, value) pairs in key order, for tables that list it.
-    pub fn shift_entries(&self) -> Vec<(String, Value)> {
+    pub(crate) fn shift_entries(&self) -> Vec<(String, Value)> {
         match self.shift.as_ref().map(serde_json::to_value) {
             Some(Ok(Value::Object(map))) => map.into_iter().collect(),
             _ => Vec::new(),
@@ -166,15 +167,15 @@ pub struct RunCounts {
     /// Wells (endpoint reads).
     pub wells: u64,
     /// Wells by role name.
-    pub wells_by_role: BTreeMap<String, u64>,
+    pub(crate) wells_by_role: BTreeMap<String, u64>,
     /// Distinct cell lines.
     pub cell_lines: u64,
     /// Distinct drugs.
     pub drugs: u64,
     /// Wells whose signal could not be read.
-    pub flagged_wells: u64,
+    pub(crate) flagged_wells: u64,
     /// Wells left out downstream.
-    pub excluded_wells: u64,
+    pub(crate) excluded_wells: u64,
     /// Rows of `qc.csv`.
     pub qc_rows: u64,
     /// QC units that passed.
@@ -258,7 +259,7 @@ impl ShiftCounts {
     }
 
     /// With how many rows pooled replicate rows or paired batches (each listed when not zero).
-    pub fn with_replicates(self, counts: crate::shift::ReplicateCounts) -> ShiftCounts {
+    pub(crate) fn with_replicates(self, counts: crate::shift::ReplicateCounts) -> ShiftCounts {
         let some = |n: usize| (n > 0).then_some(n as u64);
         ShiftCounts {
             replicates_pooled: some(counts.pooled),
@@ -274,11 +275,11 @@ pub struct GrowthCounts {
     /// Reads of every time (rows of `wells.csv`).
     pub reads: u64,
     /// Endpoint reads (the wells).
-    pub endpoint_reads: u64,
+    pub(crate) endpoint_reads: u64,
     /// Reads with a GR value.
-    pub wells_with_gr: u64,
+    pub(crate) wells_with_gr: u64,
     /// Wells with a DIP rate.
-    pub wells_with_dip_rate: u64,
+    pub(crate) wells_with_dip_rate: u64,
 }
 
 /// A plate left out by `--keep-going`.
@@ -301,7 +302,7 @@ pub struct MicModelRecord {
     /// The pooled error rate (null when it could not be estimated).
     pub error_rate: Option<f64>,
     /// Cells (line × drug) that informed the error rate.
-    pub cells_in_error_rate: u64,
+    pub(crate) cells_in_error_rate: u64,
     /// MIC measurements that informed it.
     pub measurements_in_error_rate: u64,
     /// Cells of the model.
@@ -332,11 +333,11 @@ pub struct MergeRecord {
     /// The lines tables read (null without any).
     pub lines: Option<Vec<String>>,
     /// Plates renamed because two runs used the same name.
-    pub renamed_plates: BTreeSet<String>,
+    pub(crate) renamed_plates: BTreeSet<String>,
     /// Wells marked superseded (behind a fit left out).
-    pub superseded_wells: u64,
+    pub(crate) superseded_wells: u64,
     /// Shifts whose resistant and parental lines came from different runs.
-    pub cross_run_shifts: u64,
+    pub(crate) cross_run_shifts: u64,
 }
 
 /// One merged run, with what its own `run.json` said.
@@ -347,7 +348,7 @@ pub struct MergedRun {
     /// The folder as given.
     pub folder: String,
     /// SHA-256 of its `run.json`.
-    pub run_json_sha256: String,
+    pub(crate) run_json_sha256: String,
     /// When it started (null when its record does not say).
     pub started: Option<String>,
     /// Its assay.
@@ -410,7 +411,7 @@ pub struct PlanCounts {
     /// Sequences with scores.
     pub scorable: u64,
     /// Sequences lacking data for a step.
-    pub unscorable: u64,
+    pub(crate) unscorable: u64,
 }
 
 /// Just the `tool` key, to tell a record of another tool from a malformed one of ours.
@@ -428,7 +429,7 @@ impl RunJson {
     }
 
     /// [`RunJson::read`] of a folder's record: `None` when the folder has none.
-    pub fn read_optional(path: &Path) -> Result<Option<RunJson>> {
+    pub(crate) fn read_optional(path: &Path) -> Result<Option<RunJson>> {
         match std::fs::read_to_string(path) {
             Ok(text) => RunJson::parse(&text, path).map(Some),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
@@ -452,7 +453,7 @@ impl RunJson {
     }
 
     /// Whether the folder is a merge of runs.
-    pub fn is_merge(&self) -> bool {
+    pub(crate) fn is_merge(&self) -> bool {
         self.merge.is_some()
     }
 }

@@ -131,6 +131,7 @@ impl Record for Stability {
 /// One row of `trajectories.csv`: a shift of a line sampled at an evolution time, with its
 /// lineage (the row [`TrajectoryPoint`] writes, owning its values).
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Trajectory {
     /// The lineage (`lineage rep r` for a replicate reported on its own).
     pub lineage: String,
@@ -218,7 +219,8 @@ impl Record for Trajectory {
 }
 
 /// Columns of `cycles.csv`.
-pub const CYCLE_COLUMNS: [&str; 5] = ["rank", "length", "cycle", "sum_log2_fc", "max_q_value"];
+pub(crate) const CYCLE_COLUMNS: [&str; 5] =
+    ["rank", "length", "cycle", "sum_log2_fc", "max_q_value"];
 
 /// How `cycles.csv` joins a cycle's drugs (the first drug again at the end).
 const CYCLE_ARROW: &str = " -> ";
@@ -415,10 +417,10 @@ impl super::read::Named for Role {
 }
 
 /// The first column of `matrix.csv` and `calls.csv`; the drugs follow.
-pub const MATRIX_LINE_COLUMN: &str = "resistant_line";
+pub(crate) const MATRIX_LINE_COLUMN: &str = "resistant_line";
 
 /// A value of a lines × drugs table: how a cell is written and read.
-pub trait MatrixValue: Sized + Copy {
+pub(crate) trait MatrixValue: Sized + Copy {
     /// The table's file name.
     const FILE: &'static str;
     /// The cell of the value.
@@ -448,17 +450,17 @@ impl MatrixValue for Call {
 }
 
 /// `matrix.csv` (log2_fc of each shift) of `shifts`.
-pub fn log2_fc_matrix(shifts: &[crate::shift::Shift]) -> Matrix<f64> {
+pub(crate) fn log2_fc_matrix(shifts: &[crate::shift::Shift]) -> Matrix<f64> {
     Matrix::of(shifts, |s| s.log2_fc)
 }
 
 /// `calls.csv` (the call of each shift) of `shifts`.
-pub fn call_matrix(shifts: &[crate::shift::Shift]) -> Matrix<Call> {
+pub(crate) fn call_matrix(shifts: &[crate::shift::Shift]) -> Matrix<Call> {
     Matrix::of(shifts, |s| s.call)
 }
 
 /// The header and rows of cells of a lines × drugs table.
-pub fn matrix_rows<T: MatrixValue>(m: &Matrix<T>) -> (Vec<&str>, Vec<Vec<Cell<'_>>>) {
+pub(crate) fn matrix_rows<T: MatrixValue>(m: &Matrix<T>) -> (Vec<&str>, Vec<Vec<Cell<'_>>>) {
     let mut header = vec![MATRIX_LINE_COLUMN];
     header.extend(m.drugs.iter().map(String::as_str));
     let rows = m
@@ -474,7 +476,10 @@ pub fn matrix_rows<T: MatrixValue>(m: &Matrix<T>) -> (Vec<&str>, Vec<Vec<Cell<'_
 }
 
 /// Writes `matrix.csv` or `calls.csv`.
-pub fn write_matrix<T: MatrixValue>(w: &mut dyn Write, m: &Matrix<T>) -> std::io::Result<()> {
+pub(crate) fn write_matrix<T: MatrixValue>(
+    w: &mut dyn Write,
+    m: &Matrix<T>,
+) -> std::io::Result<()> {
     let (header, rows) = matrix_rows(m);
     write_rows(w, &header, rows)
 }
@@ -482,7 +487,7 @@ pub fn write_matrix<T: MatrixValue>(w: &mut dyn Write, m: &Matrix<T>) -> std::io
 /// Reads `matrix.csv` or `calls.csv`: `resistant_line` first (a missing one is an error naming
 /// the file), every other column a drug; a malformed cell is an error naming the file, line and
 /// drug.
-pub fn read_matrix<T: MatrixValue>(path: &Path) -> Result<Matrix<T>> {
+pub(crate) fn read_matrix<T: MatrixValue>(path: &Path) -> Result<Matrix<T>> {
     let table = OutputTable::read(path)?;
     let line = table.column(MATRIX_LINE_COLUMN)?;
     let drugs: Vec<String> = table
@@ -582,7 +587,7 @@ impl Record for CurveFit {
 }
 
 /// Columns of `fits_by_replicate.csv`: the replicate, then [`FITS_COLUMNS`].
-pub const FITS_BY_REPLICATE_COLUMNS: [&str; 31] = {
+pub(crate) const FITS_BY_REPLICATE_COLUMNS: [&str; 31] = {
     let mut out = ["replicate"; 31];
     let mut i = 0;
     while i < FITS_COLUMNS.len() {
@@ -594,7 +599,7 @@ pub const FITS_BY_REPLICATE_COLUMNS: [&str; 31] = {
 
 /// One row of `fits_by_replicate.csv`: the fit of one replicate's curve.
 #[derive(Debug, Clone, PartialEq)]
-pub struct ReplicateFit {
+pub(crate) struct ReplicateFit {
     /// The replicate.
     pub replicate: String,
     /// Its curve's fit.

@@ -37,7 +37,7 @@ pub struct Names {
 
 impl Names {
     /// The number of `name`, adding it when new.
-    pub fn intern(&mut self, name: &str) -> u32 {
+    pub(crate) fn intern(&mut self, name: &str) -> u32 {
         if let Some(&id) = self.ids.get(name) {
             return id;
         }
@@ -107,7 +107,7 @@ pub enum Response {
 
 impl Response {
     /// The response for the run's shift metric (`settings.shift.metric` of `run.json`).
-    pub fn for_metric(metric: Option<Metric>) -> Response {
+    pub(crate) fn for_metric(metric: Option<Metric>) -> Response {
         match metric {
             Some(Metric::Ec50) => Response::ViabilityEc50,
             Some(Metric::Gr50 | Metric::GrAoc) => Response::Gr,
@@ -118,7 +118,7 @@ impl Response {
     }
 
     /// The marked potency's name: `IC50`, `EC50`, `GR50`, `DIP EC50` or `MIC`.
-    pub fn potency_name(self) -> &'static str {
+    pub(crate) fn potency_name(self) -> &'static str {
         match self {
             Response::Viability => "IC50",
             Response::ViabilityEc50 => "EC50",
@@ -129,7 +129,7 @@ impl Response {
     }
 
     /// The y axis: what a point is.
-    pub fn axis_label(self) -> &'static str {
+    pub(crate) fn axis_label(self) -> &'static str {
         match self {
             Response::Viability | Response::ViabilityEc50 | Response::Mic => "viability",
             Response::Gr => "GR value",
@@ -138,7 +138,7 @@ impl Response {
     }
 
     /// Where the mark sits, for legends and captions.
-    pub fn mark_meaning(self) -> &'static str {
+    pub(crate) fn mark_meaning(self) -> &'static str {
         match self {
             Response::Viability => "IC50 (viability 0.5; >/< when censored at the tested range)",
             Response::ViabilityEc50 => "EC50 (the compared metric, at the curve's midpoint)",
@@ -173,7 +173,7 @@ pub struct FitRow {
     /// `=`, `>`, `<` or `~`; `None` when empty.
     pub ic50_qualifier: Option<Ic50Qualifier>,
     /// Confidence interval of ic50.
-    pub ic50_ci: (f64, f64),
+    pub(crate) ic50_ci: (f64, f64),
     /// R² of the fit.
     pub r2: f64,
     /// How the fit ended.
@@ -181,7 +181,7 @@ pub struct FitRow {
     /// Why, and notes.
     pub message: String,
     /// The fitted GR curve (top 1, bottom GRinf, midpoint GEC50), when the row has one.
-    pub gr_curve: Option<crate::fit::Curve>,
+    pub(crate) gr_curve: Option<crate::fit::Curve>,
     /// GR50 or the tested-range edge when censored (NaN when absent).
     pub gr50: f64,
     /// `=`, `>`, `<` or `~`; `None` when empty.
@@ -189,7 +189,7 @@ pub struct FitRow {
     /// The GR fit's status (`None` without growth columns).
     pub gr_status: Option<GrowthStatus>,
     /// The fitted DIP-rate curve (top E0, bottom Emax), when the row has one.
-    pub dip_curve: Option<crate::fit::Curve>,
+    pub(crate) dip_curve: Option<crate::fit::Curve>,
     /// EC50 of the DIP-rate curve (NaN when absent).
     pub dip_ec50: f64,
     /// The DIP fit's status (`None` without growth columns).
@@ -206,7 +206,7 @@ impl FitRow {
 }
 
 /// A fit's IC50 (or GR50) qualifier as the bound the figures mark, like a shift's.
-pub fn bound_of(qualifier: Ic50Qualifier) -> Bound {
+pub(crate) fn bound_of(qualifier: Ic50Qualifier) -> Bound {
     Bound::of_ic50(qualifier)
 }
 
@@ -241,7 +241,7 @@ impl std::ops::Deref for ShiftRow {
 impl ShiftRow {
     /// The row's label in the matrix: the line, or `LINE rep R` for a replicate's row (as in
     /// `matrix.csv`).
-    pub fn row_label(&self) -> String {
+    pub(crate) fn row_label(&self) -> String {
         if self.replicate.is_empty() {
             self.resistant_line.clone()
         } else {
@@ -319,7 +319,7 @@ pub struct CycleRow {
     /// Sum of log2 fold changes along it.
     pub sum_log2_fc: String,
     /// Largest q value along it.
-    pub max_q_value: String,
+    pub(crate) max_q_value: String,
 }
 
 /// One edge of `network.json`.
@@ -381,7 +381,7 @@ pub struct RunData {
     /// `stability.csv` (empty without evolution times).
     pub stability: Vec<StabilityRow>,
     /// `likelihood.csv` rows as written, for the report's table.
-    pub likelihood_cells: Vec<Cells>,
+    pub(crate) likelihood_cells: Vec<Cells>,
     /// Drugs in first-seen order of `fits.csv`.
     drug_list: Vec<String>,
     /// Resistant lines with their parental line, in first-seen order of `shifts.csv`.
@@ -548,7 +548,7 @@ impl RunData {
 
     /// The Z′ levels of the verdicts `warn` and `fail` from `run.json` (NaN when the run
     /// records no QC settings, as a merge does not).
-    pub fn z_prime_levels(&self) -> (f64, f64) {
+    pub(crate) fn z_prime_levels(&self) -> (f64, f64) {
         self.run
             .settings
             .qc
@@ -557,23 +557,23 @@ impl RunData {
     }
 
     /// The MIC threshold from `run.json` (its default when absent).
-    pub fn mic_threshold(&self) -> f64 {
+    pub(crate) fn mic_threshold(&self) -> f64 {
         self.run.settings.mic_threshold()
     }
 
     /// The pooled shift rows (one per resistant line and drug; replicate rows left out).
-    pub fn pooled_shifts(&self) -> impl Iterator<Item = &ShiftRow> {
+    pub(crate) fn pooled_shifts(&self) -> impl Iterator<Item = &ShiftRow> {
         self.shifts.iter().filter(|s| s.replicate.is_empty())
     }
 
     /// The pooled shift row of a resistant line and drug, if any.
-    pub fn pooled_shift(&self, line: &str, drug: &str) -> Option<&ShiftRow> {
+    pub(crate) fn pooled_shift(&self, line: &str, drug: &str) -> Option<&ShiftRow> {
         let i = *self.pooled_index.get(line)?.get(drug)?;
         Some(&self.shifts[i])
     }
 
     /// The replicate shift rows of a resistant line and drug, in file order.
-    pub fn replicate_shifts(&self, line: &str, drug: &str) -> Vec<&ShiftRow> {
+    pub(crate) fn replicate_shifts(&self, line: &str, drug: &str) -> Vec<&ShiftRow> {
         self.replicate_index
             .get(line)
             .and_then(|m| m.get(drug))
@@ -588,7 +588,7 @@ impl RunData {
 
     /// Resistant lines and their parental line, in `shifts.csv` order (lines reported per
     /// replicate included).
-    pub fn resistant_lines(&self) -> Vec<(String, String)> {
+    pub(crate) fn resistant_lines(&self) -> Vec<(String, String)> {
         self.resistant.clone()
     }
 
@@ -601,7 +601,7 @@ impl RunData {
     /// The QC unit rows (one per plate, cell line and replicate): what `run.json`'s
     /// `qc_pass`/`qc_warn`/`qc_fail` count. Pooled rows and the rows of plates left out by
     /// `--keep-going` (both without a cell line) are not units.
-    pub fn qc_units(&self) -> impl Iterator<Item = &QcRow> {
+    pub(crate) fn qc_units(&self) -> impl Iterator<Item = &QcRow> {
         self.qc.iter().filter(|q| !q.cell_line.is_empty())
     }
 }
@@ -1094,7 +1094,7 @@ fn read_dip_points(path: &Path, names: &mut Names) -> Result<Vec<DipPoint>> {
 }
 
 /// Parses a well name such as `B3`, `P24` or `AF48` into 0-based (row, column).
-pub fn parse_well(name: &str) -> Option<(usize, usize)> {
+pub(crate) fn parse_well(name: &str) -> Option<(usize, usize)> {
     let letters: String = name
         .chars()
         .take_while(|c| c.is_ascii_alphabetic())

@@ -18,7 +18,7 @@ use crate::wells::Role;
 mod draw;
 
 /// Default size of one panel in pixels.
-pub const PANEL_SIZE: (u32, u32) = (360, 300);
+pub(crate) const PANEL_SIZE: (u32, u32) = (360, 300);
 /// Height of the grid's header (title and legend).
 const HEADER: u32 = 78;
 /// Most panels per row.
@@ -88,7 +88,7 @@ pub struct Panel {
     /// The pooled shift row's call, log2 fold change and its qualifier, when there is one.
     pub shift: Option<(Call, f64, Option<Bound>)>,
     /// (replicate, call) of the replicate shift rows, for lines reported per replicate.
-    pub replicate_calls: Vec<(String, Call)>,
+    pub(crate) replicate_calls: Vec<(String, Call)>,
 }
 
 /// A grid of panels for one line.
@@ -233,7 +233,7 @@ impl<'a> Curves<'a> {
     }
 
     /// Whether a line has a fit for a selected drug (and so a grid).
-    pub fn has_panels(&self, line: &str) -> bool {
+    pub(crate) fn has_panels(&self, line: &str) -> bool {
         self.drugs.iter().any(|d| self.data.fit(line, d).is_some())
     }
 
@@ -256,7 +256,7 @@ impl<'a> Curves<'a> {
     }
 
     /// Drugs that get an overview: those of the grids' panels, in first-seen order.
-    pub fn overview_drugs(&self) -> Vec<String> {
+    pub(crate) fn overview_drugs(&self) -> Vec<String> {
         let mut seen = HashSet::new();
         let mut out = Vec::new();
         for (line, _) in &self.lines {

@@ -72,7 +72,7 @@ impl Cell {
 
 /// The lines a heatmap cell shows under the pointer: `LINE × DRUG`, the log2 fold change of
 /// `metric` with its bound and 95 % CI, q, the call, and the selecting drug.
-pub fn shift_tip(
+pub(crate) fn shift_tip(
     label: &str,
     drug: &str,
     selected_with: &str,
@@ -127,7 +127,7 @@ pub struct Heatmap {
     pub rows: Vec<(String, String)>,
     /// Each row's resistant line (the row label without its replicate), whose dose-response
     /// panels a click on the row's cells opens.
-    pub row_lines: Vec<String>,
+    pub(crate) row_lines: Vec<String>,
     /// Drug columns.
     pub drugs: Vec<String>,
     /// `cells[row][column]`, `None` where `shifts.csv` has no row.
@@ -139,13 +139,13 @@ pub struct Heatmap {
     /// The compared metric (ic50, ec50, auc).
     pub metric: String,
     /// The rows' clustering, its leaves numbered in display order (`None`: not drawn).
-    pub row_tree: Option<Clustering>,
+    pub(crate) row_tree: Option<Clustering>,
     /// The columns' clustering, likewise.
-    pub drug_tree: Option<Clustering>,
+    pub(crate) drug_tree: Option<Clustering>,
     /// Labelled or raster.
     pub style: Style,
     /// For a view of part of the matrix: (drugs shown, drugs in the matrix).
-    pub part_of: Option<(usize, usize)>,
+    pub(crate) part_of: Option<(usize, usize)>,
     /// SVG only: leave the raster's cells out of the drawing, for [`Heatmap::cell_image`] to
     /// be embedded instead.
     pub(crate) cells_as_image: bool,
@@ -542,7 +542,7 @@ impl Heatmap {
 
     /// Draws an SVG of `size` pixels: the raster's cells as one embedded PNG under the other
     /// marks (a hundred thousand cells as elements would make a file no page can carry).
-    pub fn render_svg(&self, size: (u32, u32)) -> Result<Vec<u8>, String> {
+    pub(crate) fn render_svg(&self, size: (u32, u32)) -> Result<Vec<u8>, String> {
         if self.style != Style::Raster {
             return super::render(self, super::Format::Svg, size);
         }

@@ -21,7 +21,7 @@ use super::{plot_err, Draw};
 use crate::shift::{Bound, Call};
 
 /// Size of one drug's panel of a trajectory grid.
-pub const PANEL_SIZE: (u32, u32) = (300, 220);
+pub(crate) const PANEL_SIZE: (u32, u32) = (300, 220);
 /// Panels per row of a trajectory grid.
 const COLUMNS: usize = 4;
 /// Shade of the CS region.
@@ -285,7 +285,7 @@ fn draw_point<DB: DrawingBackend>(
 
 /// The likelihood map: selecting drug × drug, CS beside CR.
 #[derive(Debug, Clone)]
-pub struct LikelihoodMap<'a> {
+pub(crate) struct LikelihoodMap<'a> {
     /// Selecting drugs (rows).
     pub rows: Vec<&'a str>,
     /// Drugs tested (columns).

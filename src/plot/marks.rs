@@ -72,7 +72,7 @@ impl Marks {
     /// The marks as compact JSON (`{"m":[{"r"|"d"|"s":[…],"t":[…],"k":…}],"p":[{"r":[…],"k":…}]}`),
     /// safe inside an HTML `<script type="application/json">` element: `<` is escaped, so no
     /// text can close the element.
-    pub fn to_json(&self) -> String {
+    pub(crate) fn to_json(&self) -> String {
         use serde_json::{json, Map, Value};
         let marks: Vec<Value> = self
             .marks

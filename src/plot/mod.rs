@@ -64,12 +64,12 @@ pub struct PlotOptions {
 
 impl PlotOptions {
     /// Whether a cell line is selected.
-    pub fn wants_line(&self, line: &str) -> bool {
+    pub(crate) fn wants_line(&self, line: &str) -> bool {
         self.lines.is_empty() || self.lines.iter().any(|l| l == line)
     }
 
     /// Whether a drug is selected.
-    pub fn wants_drug(&self, drug: &str) -> bool {
+    pub(crate) fn wants_drug(&self, drug: &str) -> bool {
         self.drugs.is_empty() || self.drugs.iter().any(|d| d == drug)
     }
 
@@ -125,7 +125,7 @@ pub fn render(figure: &impl Draw, format: Format, size: (u32, u32)) -> Result<Ve
 }
 
 /// Draws `figure` as [`render`] does, and returns what its marks stand for too.
-pub fn render_marked(
+pub(crate) fn render_marked(
     figure: &impl Draw,
     format: Format,
     size: (u32, u32),
@@ -186,7 +186,7 @@ pub fn file_stem(name: &str) -> String {
 
 /// File stems for names, made unique (case-insensitively, for case-insensitive file systems)
 /// by a `-2`, `-3`, … suffix when two names sanitize to the same stem.
-pub fn unique_stems<'a>(names: impl Iterator<Item = &'a str>) -> Vec<String> {
+pub(crate) fn unique_stems<'a>(names: impl Iterator<Item = &'a str>) -> Vec<String> {
     let mut used = std::collections::HashSet::new();
     names
         .map(|n| {
@@ -270,7 +270,7 @@ pub enum Kind {
 ///
 /// Figures are drawn in parallel a few at a time and handed over in order, so the output does
 /// not depend on the thread count and a screen's thousands of figures are never all in memory.
-pub fn draw_all(
+pub(crate) fn draw_all(
     data: &RunData,
     options: &PlotOptions,
     sink: &mut dyn FnMut(Figure) -> crate::error::Result<()>,

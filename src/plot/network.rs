@@ -18,7 +18,7 @@ use super::{plot_err, Draw, PlotOptions};
 use crate::shift::Call;
 
 /// Cycles listed beside the network.
-pub const LISTED_CYCLES: usize = 10;
+pub(crate) const LISTED_CYCLES: usize = 10;
 /// Most drugs on the circle; more, and only the strongest edges are drawn.
 pub const MAX_DRUGS: usize = 40;
 /// Most edges drawn all; more, and only the strongest are.
@@ -43,12 +43,12 @@ pub struct Network {
     /// Top cycles.
     pub cycles: Vec<CycleRow>,
     /// Cycles in `cycles.csv`.
-    pub total_cycles: usize,
+    pub(crate) total_cycles: usize,
     /// |log2 FC| giving the widest edge.
     pub limit: f64,
     /// When only the strongest edges are drawn: (collateral-sensitive and cross-resistant
     /// edges between different selected drugs, selected drugs).
-    pub part_of: Option<(usize, usize)>,
+    pub(crate) part_of: Option<(usize, usize)>,
 }
 
 impl Network {
@@ -511,7 +511,7 @@ fn strongest(drugs: &[String], edges: Vec<EdgeRow>) -> (Vec<String>, Vec<EdgeRow
 
 /// Splits `A -> B -> C` at arrows into lines of at most `width` characters (longer drug names
 /// stay whole); continuation lines are indented.
-pub fn wrap_cycle(text: &str, width: usize) -> Vec<String> {
+pub(crate) fn wrap_cycle(text: &str, width: usize) -> Vec<String> {
     let mut lines: Vec<String> = Vec::new();
     let mut current = String::new();
     for (i, part) in text.split(" -> ").enumerate() {

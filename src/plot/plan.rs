@@ -41,7 +41,7 @@ pub fn ranked_rows(path: &Path, n: usize) -> crate::error::Result<Vec<(Sequence,
 
 /// One ranked row of `plan.csv`.
 #[derive(Debug, Clone, PartialEq)]
-pub struct PlanRow {
+pub(crate) struct PlanRow {
     /// Rank.
     pub rank: usize,
     /// Drugs in order.
@@ -56,7 +56,7 @@ pub struct PlanRow {
 
 /// The figure's data.
 #[derive(Debug, Clone)]
-pub struct PlanFigure {
+pub(crate) struct PlanFigure {
     /// The best ranked sequences, best first.
     pub rows: Vec<PlanRow>,
     /// Every drug of the shown sequences, in order of first appearance.

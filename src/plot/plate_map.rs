@@ -15,16 +15,16 @@ use crate::qc::Verdict;
 use crate::wells::Role;
 
 /// Outline of vehicle (100 % viable) wells.
-pub const VEHICLE_OUTLINE: RGBColor = RGBColor(0, 0, 0);
+pub(crate) const VEHICLE_OUTLINE: RGBColor = RGBColor(0, 0, 0);
 /// Outline of blank (0 %) wells.
-pub const BLANK_OUTLINE: RGBColor = RGBColor(230, 0, 230);
+pub(crate) const BLANK_OUTLINE: RGBColor = RGBColor(230, 0, 230);
 const HEADER: u32 = 70;
 const FOOTER: u32 = 46;
 const AXIS: u32 = 30;
 
 /// One well on the map.
 #[derive(Debug, Clone, PartialEq)]
-pub struct MapWell {
+pub(crate) struct MapWell {
     /// Row index from 0 (A).
     pub row: usize,
     /// Column index from 0 (column 1).
@@ -41,7 +41,7 @@ pub struct MapWell {
 
 /// One plate's map.
 #[derive(Debug, Clone)]
-pub struct PlateMap {
+pub(crate) struct PlateMap {
     /// Plate id.
     pub plate: String,
     /// Rows and columns of the plate.
@@ -53,7 +53,7 @@ pub struct PlateMap {
 }
 
 /// Rows × columns of a standard plate size; other sizes fall back to what the wells span.
-pub fn plate_shape(size: usize) -> Option<(usize, usize)> {
+pub(crate) fn plate_shape(size: usize) -> Option<(usize, usize)> {
     match size {
         6 => Some((2, 3)),
         12 => Some((3, 4)),
@@ -68,7 +68,7 @@ pub fn plate_shape(size: usize) -> Option<(usize, usize)> {
 
 /// The wells and QC rows of every plate, found once so a map can be built when it is drawn
 /// (thousands of plates: the maps are built, drawn and dropped a few at a time).
-pub struct PlateIndex<'a> {
+pub(crate) struct PlateIndex<'a> {
     data: &'a RunData,
     /// Indices into `data.wells`, by plate number (first-seen order of `wells.csv`).
     wells: Vec<Vec<u32>>,
@@ -138,7 +138,7 @@ impl<'a> PlateIndex<'a> {
 
 impl PlateMap {
     /// The QC row the title quotes: the pooled row, or the only row.
-    pub fn headline(&self) -> Option<&QcRow> {
+    pub(crate) fn headline(&self) -> Option<&QcRow> {
         self.qc.first()
     }
 
@@ -174,7 +174,7 @@ impl PlateMap {
     }
 
     /// Default size of one of the two panels, from the plate format.
-    pub fn panel_size(&self) -> (u32, u32) {
+    pub(crate) fn panel_size(&self) -> (u32, u32) {
         let cell = cell_size(self.shape.1);
         (
             AXIS + cell * self.shape.1 as u32 + 16,

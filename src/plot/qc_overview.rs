@@ -14,13 +14,13 @@ use super::{plot_err, Draw};
 use crate::qc::Verdict;
 
 /// Colour of units that passed.
-pub const PASS: RGBColor = RGBColor(0, 140, 100);
+pub(crate) const PASS: RGBColor = RGBColor(0, 140, 100);
 /// Colour of units with a warning.
-pub const WARN: RGBColor = RGBColor(230, 159, 0);
+pub(crate) const WARN: RGBColor = RGBColor(230, 159, 0);
 /// Colour of units that failed.
-pub const FAIL: RGBColor = RGBColor(213, 0, 0);
+pub(crate) const FAIL: RGBColor = RGBColor(213, 0, 0);
 /// Z′ below this is drawn at it (a failed plate can have Z′ of −50).
-pub const Z_FLOOR: f64 = -1.0;
+pub(crate) const Z_FLOOR: f64 = -1.0;
 /// Bins of the distribution.
 const BINS: usize = 40;
 
@@ -37,7 +37,7 @@ pub struct Unit {
 
 /// The overview's data.
 #[derive(Debug, Clone)]
-pub struct QcOverview {
+pub(crate) struct QcOverview {
     /// Unit rows of `qc.csv`, in file order.
     pub units: Vec<Unit>,
     /// Plates with at least one unit.
@@ -45,9 +45,9 @@ pub struct QcOverview {
     /// Plates left out by `--keep-going` (their `qc.csv` row has no cell line and no Z′).
     pub skipped: usize,
     /// `qc.z_prime_warn` of the run (NaN when absent).
-    pub warn_level: f64,
+    pub(crate) warn_level: f64,
     /// `qc.z_prime_fail` of the run (NaN when absent).
-    pub fail_level: f64,
+    pub(crate) fail_level: f64,
 }
 
 impl QcOverview {

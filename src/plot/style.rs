@@ -9,14 +9,14 @@ use crate::shift::Call;
 
 /// DejaVu Sans (Bitstream Vera licence, `assets/DejaVuSans-LICENSE.txt`), embedded so figures
 /// render identically on machines without system fonts.
-pub static FONT_BYTES: &[u8] = include_bytes!("../../assets/DejaVuSans.ttf");
+pub(crate) static FONT_BYTES: &[u8] = include_bytes!("../../assets/DejaVuSans.ttf");
 
 /// The font family name the figures use.
 pub const FONT: &str = "sans-serif";
 
 /// Registers the embedded font under [`FONT`] once per process. Every drawing function calls it,
 /// so library users need no set-up.
-pub fn ensure_font() -> Result<(), String> {
+pub(crate) fn ensure_font() -> Result<(), String> {
     static REGISTERED: OnceLock<Result<(), String>> = OnceLock::new();
     REGISTERED
         .get_or_init(|| {
@@ -27,15 +27,15 @@ pub fn ensure_font() -> Result<(), String> {
 }
 
 /// Blue end of the diverging scale: collateral sensitivity (IC50 down).
-pub const SENSITIVE_BLUE: RGBColor = RGBColor(33, 102, 172);
+pub(crate) const SENSITIVE_BLUE: RGBColor = RGBColor(33, 102, 172);
 /// Red end of the diverging scale: cross-resistance (IC50 up).
-pub const RESISTANT_RED: RGBColor = RGBColor(178, 24, 43);
+pub(crate) const RESISTANT_RED: RGBColor = RGBColor(178, 24, 43);
 /// Colour of cells and edges without a value.
 pub const MISSING_GREY: RGBColor = RGBColor(200, 200, 200);
 /// Colour of the parental line's points and curve.
 pub const PARENTAL_GREY: RGBColor = RGBColor(90, 90, 90);
 /// Colour of a resistant line's points and curve.
-pub const RESISTANT_ORANGE: RGBColor = RGBColor(213, 94, 0);
+pub(crate) const RESISTANT_ORANGE: RGBColor = RGBColor(213, 94, 0);
 
 /// Seven stops of ColorBrewer RdBu (reversed so negative is blue), interpolated linearly.
 const DIVERGING_STOPS: [(u8, u8, u8); 7] = [
@@ -65,14 +65,14 @@ pub fn diverging(value: f64, limit: f64) -> RGBColor {
 }
 
 /// Whether text on `c` should be white for contrast (relative luminance below one half).
-pub fn needs_light_text(c: RGBColor) -> bool {
+pub(crate) fn needs_light_text(c: RGBColor) -> bool {
     let lum = 0.2126 * c.0 as f64 + 0.7152 * c.1 as f64 + 0.0722 * c.2 as f64;
     lum < 128.0
 }
 
 /// The symmetric limit of a diverging scale for these values: the largest |value| rounded up to
 /// a whole number, at least 1, so the colour bar has round ticks.
-pub fn symmetric_limit(values: impl Iterator<Item = f64>) -> f64 {
+pub(crate) fn symmetric_limit(values: impl Iterator<Item = f64>) -> f64 {
     let m = values
         .filter(|v| v.is_finite())
         .fold(0.0f64, |m, v| m.max(v.abs()));
@@ -81,7 +81,7 @@ pub fn symmetric_limit(values: impl Iterator<Item = f64>) -> f64 {
 
 /// Colour of a call: blue for sensitive, red for resistant, grey otherwise (and for no call,
 /// such as a network edge whose lines tie).
-pub fn call_colour(call: Option<Call>) -> RGBColor {
+pub(crate) fn call_colour(call: Option<Call>) -> RGBColor {
     match call {
         Some(Call::CollateralSensitive) => SENSITIVE_BLUE,
         Some(Call::CrossResistant) => RESISTANT_RED,
@@ -114,7 +114,7 @@ pub fn short_number(x: f64) -> String {
 
 /// An axis tick label: at most 3 significant digits without trailing zeros (`0.01`, `10`,
 /// `2.5`), scientific outside [1e-3, 1e4).
-pub fn tick_label(x: f64) -> String {
+pub(crate) fn tick_label(x: f64) -> String {
     let s = short_number(x);
     let (mantissa, exponent) = match s.find('e') {
         Some(i) => s.split_at(i),

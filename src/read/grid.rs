@@ -37,7 +37,7 @@ pub struct Read {
     /// Number of rows the file declares, when it does (SoftMax).
     pub rows: u16,
     /// Sheet row of the block's header, for messages.
-    pub header_row: usize,
+    pub(crate) header_row: usize,
     /// Index of the sheet this read came from.
     pub sheet: usize,
 }
@@ -74,7 +74,7 @@ fn column_number(s: &str) -> Option<u32> {
 }
 
 /// Runs of consecutive column numbers starting at 1 in a row: (first cell index, length).
-pub fn column_runs(row: &[String]) -> Vec<(usize, usize)> {
+pub(crate) fn column_runs(row: &[String]) -> Vec<(usize, usize)> {
     let mut runs = Vec::new();
     let mut i = 0;
     while i < row.len() {
@@ -95,7 +95,7 @@ pub fn column_runs(row: &[String]) -> Vec<(usize, usize)> {
 }
 
 /// A row label: the 0-based row (upper-case reading) and whether it was written lower case.
-pub fn row_label(s: &str) -> Option<(u16, bool)> {
+pub(crate) fn row_label(s: &str) -> Option<(u16, bool)> {
     let b = s.as_bytes();
     let lower = b.iter().all(|c| c.is_ascii_lowercase());
     let up = s.to_ascii_uppercase();
@@ -257,7 +257,7 @@ fn block_rows(sheet: &Sheet, h: usize, label_col: usize, start: usize, n: usize)
 }
 
 /// Whether a block title names values the vendor software computed rather than read.
-pub fn is_computed_name(name: &str) -> bool {
+pub(crate) fn is_computed_name(name: &str) -> bool {
     let l = name.to_ascii_lowercase();
     [
         "calculated",

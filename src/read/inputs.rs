@@ -74,9 +74,9 @@ pub struct PlateSummary {
     /// The plate format.
     pub plate_format: PlateFormat,
     /// Wells with a reading but not in the layout (kept as `empty`).
-    pub data_only: Vec<WellPos>,
+    pub(crate) data_only: Vec<WellPos>,
     /// Wells the layout uses (not `empty`) that have no reading.
-    pub layout_only: Vec<WellPos>,
+    pub(crate) layout_only: Vec<WellPos>,
 }
 
 /// Everything read from an assay's inputs.

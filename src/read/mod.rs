@@ -106,7 +106,7 @@ impl PlateFile {
     }
 
     /// Reads that are raw readings (not vendor-computed, not embedded layouts).
-    pub fn raw_reads(&self) -> impl Iterator<Item = &Read> {
+    pub(crate) fn raw_reads(&self) -> impl Iterator<Item = &Read> {
         self.reads.iter().filter(|r| !r.computed && !r.layout)
     }
 

@@ -39,7 +39,7 @@ impl Sheet {
     }
 
     /// The first non-empty cell of row `r`.
-    pub fn first_text(&self, r: usize) -> &str {
+    pub(crate) fn first_text(&self, r: usize) -> &str {
         self.rows
             .get(r)
             .and_then(|row| row.iter().find(|c| !c.is_empty()))
@@ -58,7 +58,7 @@ impl Sheet {
 
 /// Decodes text bytes: UTF-8 (with or without BOM) or UTF-16 LE/BE with BOM. Anything else is
 /// an error naming the first line that is not valid UTF-8.
-pub fn decode(bytes: &[u8], path: &Path) -> Result<String> {
+pub(crate) fn decode(bytes: &[u8], path: &Path) -> Result<String> {
     if let Some(rest) = bytes.strip_prefix(b"\xFF\xFE") {
         return utf16(rest, path, u16::from_le_bytes);
     }
@@ -101,7 +101,7 @@ fn utf16(rest: &[u8], path: &Path, word: fn([u8; 2]) -> u16) -> Result<String> {
 /// Picks the separator of a text export: the most frequent of tab, comma and semicolon.
 /// Tabs win ties because tab-separated exports carry commas in labels (`fluor:579,616`) and
 /// as decimal marks; semicolons win over commas at half their count for the same reason.
-pub fn detect_delimiter(text: &str) -> u8 {
+pub(crate) fn detect_delimiter(text: &str) -> u8 {
     let count = |d: char| text.chars().filter(|&c| c == d).count();
     let (tabs, commas, semis) = (count('\t'), count(','), count(';'));
     if tabs > 0 && tabs >= commas && tabs >= semis {
@@ -115,7 +115,7 @@ pub fn detect_delimiter(text: &str) -> u8 {
 
 /// Splits decoded text into a sheet. Quotes follow CSV rules within one line; Excel's escapes
 /// for text that looks like a number or date (`="0123"`) are undone.
-pub fn text_sheet(text: &str, path: &Path) -> Sheet {
+pub(crate) fn text_sheet(text: &str, path: &Path) -> Sheet {
     let delimiter = detect_delimiter(text);
     let mut rows = Vec::new();
     let mut lines = Vec::new();
@@ -178,7 +178,7 @@ pub fn load(path: &Path) -> Result<Vec<Sheet>> {
 }
 
 /// [`load`] on bytes already read.
-pub fn sheets_from_bytes(bytes: &[u8], path: &Path) -> Result<Vec<Sheet>> {
+pub(crate) fn sheets_from_bytes(bytes: &[u8], path: &Path) -> Result<Vec<Sheet>> {
     if is_workbook(bytes) {
         return workbook(bytes, path);
     }

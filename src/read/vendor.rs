@@ -64,7 +64,7 @@ impl Format {
 }
 
 /// Recognises the export format from the first rows of each sheet.
-pub fn detect(sheets: &[Sheet]) -> Format {
+pub(crate) fn detect(sheets: &[Sheet]) -> Format {
     for s in sheets {
         let head: Vec<&str> = (0..s.rows.len().min(40)).map(|r| s.first_text(r)).collect();
         let has = |p: &str| head.iter().any(|t| t.starts_with(p));
@@ -111,7 +111,7 @@ pub fn detect(sheets: &[Sheet]) -> Format {
 }
 
 /// The reads of one sheet in the given format.
-pub fn reads_of(sheet: &Sheet, index: usize, format: Format) -> Vec<Read> {
+pub(crate) fn reads_of(sheet: &Sheet, index: usize, format: Format) -> Vec<Read> {
     match format {
         Format::SoftMax => softmax(sheet, index),
         Format::Magellan => {
@@ -132,7 +132,7 @@ pub fn reads_of(sheet: &Sheet, index: usize, format: Format) -> Vec<Read> {
 /// Tecan kinetic sections (SparkControl, i-control): a label line, `Cycle Nr.`, `Time [s]`,
 /// `Temp. [°C]` rows, then one row per well (`C1,0.1074,…`), one value per cycle. Each cycle is
 /// a read named `LABEL cycle N` (`LABEL` alone when there is one cycle).
-pub fn kinetic_well_rows(sheet: &Sheet, index: usize) -> Vec<Read> {
+pub(crate) fn kinetic_well_rows(sheet: &Sheet, index: usize) -> Vec<Read> {
     let mut reads = Vec::new();
     let mut r = 0;
     while r < sheet.rows.len() {
@@ -346,7 +346,7 @@ fn softmax_geometry(fields: &[String]) -> (Vec<String>, Option<u16>) {
 /// Well-as-column tables: a header row of well names (`A1 … H12`), then one row per read
 /// whose name is the text left of the first well column (Gen5 Excel `OD600:600`, kinetic
 /// time points). Rows with no value are padding (Gen5's unrun kinetic reads) and skipped.
-pub fn well_columns(sheet: &Sheet, index: usize) -> Vec<Read> {
+pub(crate) fn well_columns(sheet: &Sheet, index: usize) -> Vec<Read> {
     let mut reads = Vec::new();
     let mut r = 0;
     while r < sheet.rows.len() {
@@ -418,7 +418,7 @@ pub fn well_columns(sheet: &Sheet, index: usize) -> Vec<Read> {
 /// Well-per-row lists: a header with a well column (`Well`, `Well positions`, `Wells`) and
 /// value columns; one read per value column, named by its header. The list ends at the first
 /// row whose well is not a well name or repeats (Biomek appends other robot records).
-pub fn well_list(sheet: &Sheet, index: usize) -> Vec<Read> {
+pub(crate) fn well_list(sheet: &Sheet, index: usize) -> Vec<Read> {
     let mut reads = Vec::new();
     for h in 0..sheet.rows.len().min(50) {
         let row = &sheet.rows[h];

@@ -35,7 +35,9 @@ fn run_evidence(data: &RunData) -> Option<(Evidence, BTreeMap<String, String>)> 
 
 /// The user's evidence files `run.json` names (`settings.evidence.files`) that are not where
 /// the run read them: a report drawn now names the pairs they reported by their kind only.
-pub fn missing_evidence_files(run: &crate::output::run_json::RunJson) -> Vec<std::path::PathBuf> {
+pub(crate) fn missing_evidence_files(
+    run: &crate::output::run_json::RunJson,
+) -> Vec<std::path::PathBuf> {
     run.settings
         .evidence
         .as_ref()

@@ -17,7 +17,7 @@ use crate::wells::{Role, WellTable};
 use super::Curves;
 
 /// The column of the wells table that names each well's batch.
-pub const BATCH_COLUMN: &str = "batch";
+pub(crate) const BATCH_COLUMN: &str = "batch";
 
 /// Where the wells table keeps its batches, when it has a `batch` column with a label.
 pub fn batch_column(table: &WellTable) -> Option<usize> {
@@ -32,7 +32,7 @@ pub fn batch_column(table: &WellTable) -> Option<usize> {
 /// Why a wells table's batches are not used for these shift settings, if they are not:
 /// pairing compares fitted endpoint metrics (ic50, ec50, auc) under the rules that test a fold
 /// change, one curve per line and batch.
-pub fn batches_unused(settings: &ShiftSettings) -> Option<String> {
+pub(crate) fn batches_unused(settings: &ShiftSettings) -> Option<String> {
     if settings.metric.is_growth() || settings.metric == Metric::Mic {
         Some(format!(
             "metric {} is not fitted per batch (ic50, ec50 and auc are)",
@@ -51,7 +51,7 @@ pub fn batches_unused(settings: &ShiftSettings) -> Option<String> {
 }
 
 /// The warning of a wells table whose `batch` column is not used, naming why.
-pub fn unused_warning(source: &std::path::Path, why: &str) -> Problem {
+pub(crate) fn unused_warning(source: &std::path::Path, why: &str) -> Problem {
     Problem {
         location: crate::Location::file(source),
         message: format!(
@@ -64,7 +64,7 @@ pub fn unused_warning(source: &std::path::Path, why: &str) -> Problem {
 /// (cell line, batch, drug) order; each [`Curves::replicate`] holds the batch. With
 /// `include_untreated`, the vehicle wells of the curve's line on the plates of its batch join
 /// as zero-concentration points, as for the pooled curves.
-pub fn batch_curves(
+pub(crate) fn batch_curves(
     table: &WellTable,
     outcomes: &[WellOutcome],
     column: usize,
@@ -124,7 +124,7 @@ pub fn batch_curves(
 }
 
 /// Columns of `fits_by_batch.csv`: the batch, then [`FITS_COLUMNS`].
-pub const FITS_BY_BATCH_COLUMNS: [&str; 31] = {
+pub(crate) const FITS_BY_BATCH_COLUMNS: [&str; 31] = {
     let mut out = [BATCH_COLUMN; 31];
     let mut i = 0;
     while i < FITS_COLUMNS.len() {
@@ -136,7 +136,7 @@ pub const FITS_BY_BATCH_COLUMNS: [&str; 31] = {
 
 /// One row of `fits_by_batch.csv`: the fit of one line's curve of one drug in one batch.
 #[derive(Debug, Clone, PartialEq)]
-pub struct BatchFit {
+pub(crate) struct BatchFit {
     /// The batch.
     pub batch: String,
     /// Its curve's fit.

@@ -19,7 +19,7 @@ use crate::wells::{Role, WellTable};
 /// Rescales the viabilities of every series without vehicle wells to its fitted top (module
 /// doc); the fit is the run's (`fit`) with model ll4 and free plateaus. Returns the warnings:
 /// the series that kept the lowest doses' level.
-pub fn rescale_to_fitted_top(
+pub(crate) fn rescale_to_fitted_top(
     table: &WellTable,
     norm: &mut Normalized,
     fit: &crate::fit::FitSettings,

@@ -76,7 +76,7 @@ pub struct RunReport {
     /// Whether the run compared lines (it had a lines table).
     pub compared: bool,
     /// How many shift rows pooled replicate rows or paired batches.
-    pub replicate_counts: crate::shift::ReplicateCounts,
+    pub(crate) replicate_counts: crate::shift::ReplicateCounts,
     /// Warnings, for stderr and run.json.
     pub warnings: Vec<Problem>,
     /// Plates left out because they could not be read (`--keep-going`); the command exits 3
@@ -451,7 +451,11 @@ pub fn run(assay_path: &Path, outdir: &Path, options: &RunOptions) -> Result<Run
 
 /// [`run`] for pipelines that must stop rather than guess (`--strict`): any warning of
 /// reading or of the stages is an error, and the output folder is left as it was.
-pub fn run_strict(assay_path: &Path, outdir: &Path, options: &RunOptions) -> Result<RunReport> {
+pub(crate) fn run_strict(
+    assay_path: &Path,
+    outdir: &Path,
+    options: &RunOptions,
+) -> Result<RunReport> {
     run_or_stop(assay_path, outdir, options, true)
 }
 
@@ -499,7 +503,7 @@ pub struct WellSummary {
     /// Wells whose signal is not a number (empty wells aside).
     pub flagged: usize,
     /// Wells per role name.
-    pub by_role: BTreeMap<&'static str, usize>,
+    pub(crate) by_role: BTreeMap<&'static str, usize>,
     /// Distinct cell lines.
     pub cell_lines: usize,
     /// Distinct drugs.

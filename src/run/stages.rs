@@ -40,7 +40,7 @@ pub struct WellResults {
     pub plan: ReadPlan,
     /// With reads at several times: the endpoint reads as a table of their own, and the index
     /// of each in the screen's wells. `None` when every read is an endpoint.
-    pub endpoint_split: Option<(WellTable, Vec<usize>)>,
+    pub(crate) endpoint_split: Option<(WellTable, Vec<usize>)>,
     /// QC rows, outcomes (one per endpoint read, in table order), control levels.
     pub normalized: Normalized,
     /// GR values of the endpoint reads, with growth data.
@@ -178,14 +178,14 @@ pub struct CurveSet {
     /// The curves (pooled, then per replicate for the lines that need it).
     pub curves: Curves,
     /// GR points of each (cell line, replicate, drug), with growth data.
-    pub gr_points: Option<HashMap<crate::growth::dip::CurveKey, Vec<DosePoint>>>,
+    pub(crate) gr_points: Option<HashMap<crate::growth::dip::CurveKey, Vec<DosePoint>>>,
     /// The MIC of every line × drug × replicate series (metric mic).
     pub mics: Option<Vec<Mic>>,
     /// Resistant lines compared replicate by replicate (`per_replicate`).
     pub per_replicate: BTreeSet<String>,
     /// Lines with a curve per replicate (the above, and with rule maltas-wood the parental
     /// lines, whose replicates give the reference).
-    pub replicate_curves: BTreeSet<String>,
+    pub(crate) replicate_curves: BTreeSet<String>,
     /// With a `batch` column in the wells table: the curves per (cell line, batch, drug), the
     /// batch in [`Curves::replicate`] (`fits_by_batch.csv`; [`super::batches`]).
     pub by_batch: Option<Curves>,
@@ -284,7 +284,7 @@ impl Fits {
     }
 
     /// Curves by status (ok, flat, insufficient_data, failed) over the pooled fits.
-    pub fn status_counts(&self, curves: &Curves) -> [usize; 4] {
+    pub(crate) fn status_counts(&self, curves: &Curves) -> [usize; 4] {
         let mut counts = [0usize; 4];
         for f in self.pooled(curves) {
             counts[f.status as usize] += 1;
@@ -424,7 +424,7 @@ pub struct Comparison {
     /// One row per (resistant line, drug), as `shifts.csv`.
     pub shifts: Vec<Shift>,
     /// With metric mic: the dilution error model's summary (its pooled error rate).
-    pub mic_model: Option<crate::output::run_json::MicModelRecord>,
+    pub(crate) mic_model: Option<crate::output::run_json::MicModelRecord>,
     /// CS and CR likelihood per drug pair (`likelihood.csv`).
     pub likelihood: Vec<crate::lineage::Likelihood>,
     /// Each lineage's shifts in evolution time (`trajectories.csv`), with evolution times;
@@ -439,7 +439,7 @@ pub struct Comparison {
     /// Therapy sequences, when the screen's settings have `[plan]`.
     pub plan: Option<PlanResults>,
     /// How many shift rows pooled replicate rows or paired batches (`run.json`).
-    pub replicate_counts: crate::shift::ReplicateCounts,
+    pub(crate) replicate_counts: crate::shift::ReplicateCounts,
 }
 
 /// Therapy sequences planned from a comparison.
@@ -520,7 +520,7 @@ impl Comparison {
     }
 
     /// Shift rows by call: cross_resistant, collateral_sensitive, neutral, undetermined.
-    pub fn call_counts(&self) -> [usize; 4] {
+    pub(crate) fn call_counts(&self) -> [usize; 4] {
         let mut calls = [0usize; 4];
         for r in &self.shifts {
             calls[r.call as usize] += 1;

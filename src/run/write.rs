@@ -76,13 +76,13 @@ pub(crate) struct FitTables {
     /// The fits of the pooled curves.
     pub pooled: Vec<CurveFit>,
     /// Their growth fits, with growth data.
-    pub pooled_growth: Option<Vec<GrowthFit>>,
+    pub(crate) pooled_growth: Option<Vec<GrowthFit>>,
     /// The fits of single replicates' curves, with their replicate.
     pub by_replicate: Vec<ReplicateFit>,
     /// Their growth fits, with growth data.
-    pub by_replicate_growth: Option<Vec<GrowthFit>>,
+    pub(crate) by_replicate_growth: Option<Vec<GrowthFit>>,
     /// Whether the run writes `fits_by_replicate.csv` (some lines have curves per replicate).
-    pub replicate_curves: bool,
+    pub(crate) replicate_curves: bool,
 }
 
 impl FitTables {

@@ -23,7 +23,7 @@ use super::store::{
 use super::upload::{assay_from_form, lines_from_form, outside_paths, safe_name, ASSAY_FILE};
 
 /// What every handler shares.
-pub struct App {
+pub(crate) struct App {
     /// The analyses.
     pub store: Arc<Store>,
     /// Where uploads wait for a run.
@@ -31,7 +31,7 @@ pub struct App {
     /// The token every request must show.
     pub token: String,
     /// Most bytes one upload may have.
-    pub max_upload: u64,
+    pub(crate) max_upload: u64,
     /// The cookie that carries the token (named after the port: browsers share cookies
     /// between the ports of one host).
     pub cookie: String,
@@ -77,7 +77,7 @@ const APP_JS: &str = include_str!("../../assets/serve/app.js");
 const APP_CSS: &str = include_str!("../../assets/serve/app.css");
 
 /// The routes, behind the token check and the security headers.
-pub fn router(app: Arc<App>) -> Router {
+pub(crate) fn router(app: Arc<App>) -> Router {
     let limit = usize::try_from(app.max_upload).unwrap_or(usize::MAX);
     Router::new()
         .route(

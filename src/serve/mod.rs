@@ -33,9 +33,9 @@ pub struct ServeOptions {
     /// Open the page in the default browser.
     pub open: bool,
     /// Most MiB one upload may have.
-    pub max_upload_mb: u64,
+    pub(crate) max_upload_mb: u64,
     /// Analyses run at once; the others wait as `queued`.
-    pub jobs: usize,
+    pub(crate) jobs: usize,
 }
 
 /// The platform's folder for an application's data: `$XDG_DATA_HOME/collateral` or

@@ -12,7 +12,7 @@ use crate::wells::Role;
 
 /// Plates the page draws at most; a batch of hundreds is listed by count, and every plate is
 /// in the text maps beside them.
-pub const MAX_DRAWN_PLATES: usize = 48;
+pub(crate) const MAX_DRAWN_PLATES: usize = 48;
 
 /// The wells of the assay at `assay` as the page draws them:
 /// `{"plates": [{"plate", "rows", "columns", "wells": [[row, column, role, line, drug,

@@ -12,7 +12,7 @@ use super::upload::ASSAY_FILE;
 use crate::progress::{Progress, Stage};
 
 /// The queue of analyses waiting for a worker.
-pub struct Pool {
+pub(crate) struct Pool {
     queue: Mutex<Sender<String>>,
 }
 
@@ -34,7 +34,7 @@ impl Pool {
     }
 
     /// Puts an analysis (already `queued` in its record) at the end of the queue.
-    pub fn enqueue(&self, id: String) {
+    pub(crate) fn enqueue(&self, id: String) {
         // The workers live as long as the process, so the queue is never closed.
         let _ = lock(&self.queue).send(id);
     }

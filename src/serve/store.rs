@@ -18,13 +18,13 @@ use serde::{Deserialize, Serialize};
 use crate::error::Problem;
 
 /// The description of an analysis inside its folder.
-pub const RECORD_FILE: &str = "analysis.json";
+pub(crate) const RECORD_FILE: &str = "analysis.json";
 /// The uploaded files (and the assay file) of an analysis.
-pub const INPUT_DIR: &str = "input";
+pub(crate) const INPUT_DIR: &str = "input";
 /// The run's output folder, as `collateral run --out` writes it.
-pub const OUTPUT_DIR: &str = "output";
+pub(crate) const OUTPUT_DIR: &str = "output";
 /// Prefix of an upload still being received; never shown, removed at start.
-pub const INCOMING_PREFIX: &str = ".incoming-";
+pub(crate) const INCOMING_PREFIX: &str = ".incoming-";
 
 /// Where an analysis is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -58,7 +58,7 @@ pub struct Located {
 
 impl Located {
     /// A problem of the library, its file made relative to `input` (the analysis's inputs).
-    pub fn from_problem(p: &Problem, input: &Path) -> Located {
+    pub(crate) fn from_problem(p: &Problem, input: &Path) -> Located {
         let file = p.location.file.as_ref().map(|f| {
             f.strip_prefix(input)
                 .unwrap_or_else(|_| Path::new(f.file_name().unwrap_or(f.as_os_str())))
@@ -140,12 +140,12 @@ pub struct Record {
 
 /// An analysis while the server runs: its record and the live count of the current stage
 /// (an atomic: the library advances it once per curve from many threads).
-pub struct Entry {
+pub(crate) struct Entry {
     record: Mutex<Record>,
     /// Items of the current stage done.
     pub done: AtomicU64,
     /// When the current stage began.
-    pub stage_start: Mutex<Option<Instant>>,
+    pub(crate) stage_start: Mutex<Option<Instant>>,
 }
 
 impl Entry {
@@ -155,7 +155,7 @@ impl Entry {
     }
 
     /// The record as the API shows it, with the live count.
-    pub fn snapshot(&self) -> Record {
+    pub(crate) fn snapshot(&self) -> Record {
         let mut r = self.lock().clone();
         if r.progress.stage.is_some() {
             r.progress.done = self.done.load(Ordering::Relaxed);
@@ -170,7 +170,7 @@ pub fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 /// The data folder and its analyses.
-pub struct Store {
+pub(crate) struct Store {
     /// The data folder.
     pub data: PathBuf,
     entries: Mutex<BTreeMap<String, Arc<Entry>>>,
@@ -326,7 +326,7 @@ pub fn files_under(dir: &Path) -> Vec<String> {
 
 /// A new analysis id: the upload's time and a random suffix (`20261203-181502-3fa9c1`), so
 /// folders sort by age and two uploads in one second do not collide.
-pub fn new_id() -> String {
+pub(crate) fn new_id() -> String {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs())
@@ -344,7 +344,7 @@ pub fn new_id() -> String {
 }
 
 /// Seconds since 1970, now.
-pub fn now_secs() -> u64 {
+pub(crate) fn now_secs() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs())

@@ -8,13 +8,13 @@ use std::path::{Component, Path, PathBuf};
 use super::store::Located;
 
 /// The assay file of an analysis, at the top of its input folder.
-pub const ASSAY_FILE: &str = "assay.toml";
+pub(crate) const ASSAY_FILE: &str = "assay.toml";
 
 /// The relative path an uploaded file is stored under, or why the name is refused: a name
 /// must be relative, made of ordinary parts (no `..`, no root, no drive, no NUL, no part
 /// starting with `.`), at most 8 folders deep and 255 bytes a part. Browsers send folder
 /// uploads as `reads/d01-p01.csv`, so `/` (and `\`) separate folders.
-pub fn safe_name(name: &str) -> Result<PathBuf, String> {
+pub(crate) fn safe_name(name: &str) -> Result<PathBuf, String> {
     let refuse = |why: &str| Err(format!("file name {name:?} refused: {why}"));
     if name.is_empty() {
         return refuse("it is empty");
@@ -57,7 +57,7 @@ pub fn safe_name(name: &str) -> Result<PathBuf, String> {
 /// Whether `target`, as written in the file at `base` (both relative to the input folder),
 /// leads outside the input folder: absolute, a drive, or more `..` than folders above it.
 /// Lexical on purpose: nothing on disk is looked at.
-pub fn leaves_folder(base: &Path, target: &str) -> bool {
+pub(crate) fn leaves_folder(base: &Path, target: &str) -> bool {
     let target = Path::new(target);
     if target.has_root() || target.is_absolute() || target.to_string_lossy().contains(':') {
         return true;
@@ -119,7 +119,7 @@ fn named_paths(table: &toml::Table) -> Vec<(&'static str, String)> {
 /// Every path named by the TOML files of an upload (the assay and any wellmap layouts) that
 /// leads outside the input folder, located at its file and line. Read only from the uploaded
 /// text, before anything is run.
-pub fn outside_paths(input: &Path, tomls: &[PathBuf]) -> Vec<Located> {
+pub(crate) fn outside_paths(input: &Path, tomls: &[PathBuf]) -> Vec<Located> {
     let mut problems = Vec::new();
     for rel in tomls {
         let Ok(text) = std::fs::read_to_string(input.join(rel)) else {
@@ -150,7 +150,7 @@ pub fn outside_paths(input: &Path, tomls: &[PathBuf]) -> Vec<Located> {
 /// `wells.csv`/`.tsv`/`.xlsx`) or `layout` (a layout for every other uploaded plate file, with
 /// `read` and `format` when given), and `lines` (default: an uploaded `lines.csv`/`.tsv`).
 /// `Err` says what is missing.
-pub fn assay_from_form(
+pub(crate) fn assay_from_form(
     fields: &BTreeMap<String, String>,
     files: &[String],
 ) -> Result<String, String> {
@@ -215,7 +215,7 @@ pub fn assay_from_form(
 /// (read through the assay, whose paths were checked), `parental_line` as the parent of all the
 /// others, each selected with what `selected_with` says (`R1=cisplatin; R2=taxol`). `None`
 /// when the form names no parental line or the wells cannot be read (the run then says why).
-pub fn lines_from_form(
+pub(crate) fn lines_from_form(
     fields: &BTreeMap<String, String>,
     assay: &crate::assay::Assay,
 ) -> Option<String> {

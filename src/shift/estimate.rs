@@ -42,7 +42,7 @@ crate::words::words!(Metric, "metric", {
 impl Metric {
     /// Whether the metric comes from growth-rate data (GR values or DIP rates) rather than
     /// the endpoint viability fit.
-    pub fn is_growth(self) -> bool {
+    pub(crate) fn is_growth(self) -> bool {
         matches!(
             self,
             Metric::Gr50 | Metric::GrAoc | Metric::DipEc50 | Metric::DipEmax
@@ -131,7 +131,7 @@ impl Metric {
     /// Whether a larger value means a more strongly inhibited line (areas over a curve): the
     /// fold change is then taken the other way round, so log2_fc > 0 means resistance for every
     /// metric.
-    pub fn larger_is_more_sensitive(self) -> bool {
+    pub(crate) fn larger_is_more_sensitive(self) -> bool {
         self == Metric::GrAoc
     }
 }
@@ -144,7 +144,7 @@ pub struct MetricColumns {
     /// `=`, `>`, `<` (or `~`, [`Estimate::hill_at_bound`]), for metrics that can be censored.
     pub qualifier: Option<&'static str>,
     /// Standard error of log10 value (of the value itself when `log2_value`).
-    pub log10_se: &'static str,
+    pub(crate) log10_se: &'static str,
     /// Confidence interval of the value.
     pub ci: Option<(&'static str, &'static str)>,
     /// Status of the fit the value comes from (`ok` rows have estimates).
@@ -157,7 +157,7 @@ pub struct MetricColumns {
     /// the value is 2^column and its log10 standard error is log10(2) × the column's.
     pub log2_value: bool,
     /// A `flat` curve still has this number (a censored ic50 or gr50, a data-based gr_aoc).
-    pub flat_usable: bool,
+    pub(crate) flat_usable: bool,
 }
 
 /// How calls are made.
@@ -205,7 +205,7 @@ impl Bound {
     /// The bound of a fit's IC50 qualifier: `~` (a crossing inside the tested range that the
     /// data place only within an interval) is a value, `=`; its interval goes with it
     /// ([`Estimate::hill_at_bound`]).
-    pub fn of_ic50(q: Ic50Qualifier) -> Bound {
+    pub(crate) fn of_ic50(q: Ic50Qualifier) -> Bound {
         match q {
             Ic50Qualifier::Equal | Ic50Qualifier::Within => Bound::Equal,
             Ic50Qualifier::Greater => Bound::Greater,
@@ -226,6 +226,7 @@ impl Bound {
 
 /// One line's estimate of the metric for one drug.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Estimate {
     /// Cell line.
     pub cell_line: String,
@@ -238,7 +239,7 @@ pub struct Estimate {
     /// `=`, or a bound at the edge of the tested range; `None` when there is no estimate.
     pub qualifier: Option<Bound>,
     /// Standard error of log10 value (NaN when not estimable).
-    pub log10_se: f64,
+    pub(crate) log10_se: f64,
     /// Residual degrees of freedom of the fit.
     pub dof: f64,
     /// 95 % CI of the value (NaN when not available).
@@ -263,7 +264,7 @@ impl Estimate {
     /// ic50 keeps the fit's censoring qualifier (a flat curve is censored `>` or `<`); ec50 and
     /// auc are point estimates of `ok` curves only; `failed` and `insufficient_data` curves have
     /// no estimate and carry their status and message as the reason.
-    pub fn from_fit(fit: &CurveFit, replicate: &str, metric: Metric) -> Estimate {
+    pub(crate) fn from_fit(fit: &CurveFit, replicate: &str, metric: Metric) -> Estimate {
         let mut e = Estimate {
             cell_line: fit.cell_line.clone(),
             replicate: replicate.to_string(),
@@ -360,7 +361,7 @@ pub fn read_estimates(path: &std::path::Path, metric: Metric) -> crate::Result<V
 /// package's data frames), whose `path` problems name.
 // Long because each metric's columns (value, qualifier, SE, interval, status) are looked up and
 // parsed in one place; split, the rules for which column serves which metric would scatter.
-pub fn estimates_of_table(
+pub(crate) fn estimates_of_table(
     t: &mut crate::table::Table<'_>,
     metric: Metric,
 ) -> crate::Result<Vec<Estimate>> {

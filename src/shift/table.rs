@@ -47,7 +47,7 @@ pub fn write_shifts(
 /// Writes `shifts.csv` with extra columns after [`SHIFT_COLUMNS`], each a name and one value
 /// per row: `collateral merge` adds where each row's fits came from, and the contract columns
 /// must keep their names and order whatever is added.
-pub fn write_shifts_with(
+pub(crate) fn write_shifts_with(
     w: &mut dyn std::io::Write,
     rows: &[Shift],
     settings: &ShiftSettings,

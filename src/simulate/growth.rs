@@ -54,7 +54,7 @@ pub struct TrueGrowth {
     /// True Emax/E0 of the DIP-rate curve (E).
     pub dip_emax_rel: f64,
     /// True endpoint IC50 (viability 0.5 at the endpoint), if the viability crosses 0.5.
-    pub endpoint_ic50: Option<f64>,
+    pub(crate) endpoint_ic50: Option<f64>,
     /// True log2 fold change of GR50 and DIP EC50 against the parental line.
     pub true_log2_fc: Option<f64>,
     /// True log2 fold change of the endpoint IC50 against the parental line (growth included).

@@ -83,7 +83,7 @@ struct Seen {
 /// `bytes` (a table separated by `delimiter`, BOM removed) with decimal commas rewritten as
 /// points, as comma-separated CSV on the same lines; `None` when nothing is to be rewritten
 /// (no decimal commas, or a declared decimal point).
-pub fn with_decimal_points(
+pub(crate) fn with_decimal_points(
     bytes: &[u8],
     path: &Path,
     delimiter: u8,

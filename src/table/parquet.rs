@@ -28,12 +28,12 @@ pub fn stand_in(path: &Path) -> Option<PathBuf> {
 }
 
 /// Whether the table at `path` exists, as CSV or as its Parquet stand-in ([`stand_in`]).
-pub fn table_exists(path: &Path) -> bool {
+pub(crate) fn table_exists(path: &Path) -> bool {
     path.exists() || stand_in(path).is_some()
 }
 
 /// Whether `bytes` start as a Parquet file does (`PAR1`).
-pub fn is_parquet(bytes: &[u8]) -> bool {
+pub(crate) fn is_parquet(bytes: &[u8]) -> bool {
     bytes.starts_with(b"PAR1")
 }
 
@@ -59,7 +59,7 @@ pub fn read_batches(path: &Path) -> Result<Vec<RecordBatch>> {
 /// The Parquet table at `path` as CSV text: its header, then a line per row (line `k + 1`
 /// holds row `k`, so a located error names the row). A column of a type no table of the
 /// tool has (dates, lists, …) is an error naming it.
-pub fn csv_text(path: &Path) -> Result<Vec<u8>> {
+pub(crate) fn csv_text(path: &Path) -> Result<Vec<u8>> {
     let batches = read_batches(path)?;
     let schema = match batches.first() {
         Some(b) => b.schema(),
@@ -187,7 +187,7 @@ fn whole_number(column: &ArrayRef, row: usize) -> i64 {
 
 /// A CSV reader of the table at `path`, or of the CSV text of its Parquet stand-in
 /// ([`stand_in`]): for the readers of a finished folder that parse the text themselves.
-pub fn csv_reader(path: &Path) -> csv::Result<csv::Reader<Box<dyn std::io::Read + Send>>> {
+pub(crate) fn csv_reader(path: &Path) -> csv::Result<csv::Reader<Box<dyn std::io::Read + Send>>> {
     let source: Box<dyn std::io::Read + Send> = match stand_in(path) {
         Some(parquet) => {
             let text = csv_text(&parquet).map_err(|e| std::io::Error::other(e.to_string()))?;

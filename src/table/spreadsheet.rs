@@ -10,12 +10,12 @@ use crate::error::{Error, Location, Result};
 
 /// Whether `bytes` are a workbook (by the zip or OLE signature, not the file's name): .xlsx,
 /// .xlsm and .ods are zips, .xls is OLE.
-pub fn is_workbook(bytes: &[u8]) -> bool {
+pub(crate) fn is_workbook(bytes: &[u8]) -> bool {
     bytes.starts_with(b"PK\x03\x04") || bytes.starts_with(b"\xD0\xCF\x11\xE0")
 }
 
 /// Trims a cell's text and undoes Excel's `="…"` escape.
-pub fn clean_cell(s: &str) -> String {
+pub(crate) fn clean_cell(s: &str) -> String {
     let t = s.trim();
     let t = t
         .strip_prefix("=\"")
@@ -40,7 +40,11 @@ pub fn cell_text(cell: &Data) -> String {
 
 /// One sheet of the workbook in `bytes` (the named one, or the first) as CSV text, and the
 /// name to give its source in messages (`wells.xlsx [Sheet1]`).
-pub fn sheet_as_csv(bytes: &[u8], path: &Path, sheet: Option<&str>) -> Result<(Vec<u8>, PathBuf)> {
+pub(crate) fn sheet_as_csv(
+    bytes: &[u8],
+    path: &Path,
+    sheet: Option<&str>,
+) -> Result<(Vec<u8>, PathBuf)> {
     let cursor = std::io::Cursor::new(bytes);
     let mut wb = calamine::open_workbook_auto_from_rs(cursor).map_err(|e| {
         Error::input(

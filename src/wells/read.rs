@@ -49,7 +49,7 @@ impl WellTable {
     /// [`WellTable::from_table_in_unit`] for a screen whose normalization does not need
     /// vehicle wells on every plate (`[normalize] reference = "lowest_doses"`): a plate without
     /// them is read, not refused.
-    pub fn from_table_in_unit_without_vehicles(
+    pub(crate) fn from_table_in_unit_without_vehicles(
         table: &mut Table<'_>,
         declared: Option<PlateFormat>,
         unit: &str,

@@ -53,7 +53,7 @@ pub struct EpochSolution {
     /// Sweeps made.
     pub sweeps: usize,
     /// The largest change of a value in the last sweep.
-    pub last_change: f64,
+    pub(crate) last_change: f64,
 }
 
 /// Value iteration of one epoch (their `calc_optimal_policy`, or `calc_optimal_policy_td` with
@@ -249,7 +249,7 @@ pub struct TimeDependentSolution {
     /// Per epoch, the sweeps its value iteration made.
     pub sweeps: Vec<usize>,
     /// Per epoch, the largest change of a value in its last sweep.
-    pub last_change: Vec<f64>,
+    pub(crate) last_change: Vec<f64>,
 }
 
 /// Sees an epoch (0-based, time order) as soon as it is solved: its solution and the future

@@ -73,7 +73,7 @@ impl Value {
 }
 
 /// Parameters of one well.
-pub type Params = BTreeMap<String, Value>;
+pub(crate) type Params = BTreeMap<String, Value>;
 
 /// A parsed layout: per plate (`""` when the layout names no plates), per well, parameters.
 #[derive(Debug, Clone, Default)]
