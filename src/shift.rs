@@ -430,22 +430,23 @@ fn nichol_call(row: &mut Shift, threshold: f64) {
     }
 }
 
-fn pair(
+/// The row of a pair before anything is compared: names and both values, no shift yet.
+fn unpaired_row(
     name: &str,
     parent: &str,
     drug: &str,
     selected_with: &str,
     r: Option<&Estimate>,
     p: Option<&Estimate>,
-    s: &ShiftSettings,
+    metric: Metric,
 ) -> Shift {
-    let mut row = Shift {
+    Shift {
         resistant_line: name.to_string(),
         replicate: r.map(|e| e.replicate.clone()).unwrap_or_default(),
         parental_line: parent.to_string(),
         drug: drug.to_string(),
         selected_with: selected_with.to_string(),
-        metric: s.metric,
+        metric,
         log2_fc: f64::NAN,
         log2_fc_qualifier: None,
         ci_low: f64::NAN,
@@ -460,7 +461,19 @@ fn pair(
         reason: String::new(),
         ec50_f_test_p: f64::NAN,
         evidence: Vec::new(),
-    };
+    }
+}
+
+fn pair(
+    name: &str,
+    parent: &str,
+    drug: &str,
+    selected_with: &str,
+    r: Option<&Estimate>,
+    p: Option<&Estimate>,
+    s: &ShiftSettings,
+) -> Shift {
+    let mut row = unpaired_row(name, parent, drug, selected_with, r, p, s.metric);
     let what = if s.metric == Metric::Mic {
         "MIC"
     } else {
