@@ -11,7 +11,7 @@
 //! `wells.csv` with the reason) unless `[checks] off_series = "keep"`; a shifted plate is named
 //! in a warning only, since which plate is right is the user's call.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
 mod design;
@@ -137,31 +137,48 @@ pub fn dose_findings(table: &WellTable, source: &Path, with_lines: bool) -> Dose
     out
 }
 
-/// The sample wells of each drug with a positive dose, each well once.
+/// The sample wells of each drug with a positive dose, each well once, in the order of (drug,
+/// plate, position) names. Grouped by the wells' dense name ids ranked in name order, so the
+/// millions of wells of a large screen are sorted by numbers, not by their names.
 fn drug_wells(table: &WellTable) -> BTreeMap<&str, Vec<DoseWell<'_>>> {
-    let mut by_well: BTreeMap<(&str, &str, WellPos), DoseWell<'_>> = BTreeMap::new();
-    for (i, w) in table.wells.iter().enumerate() {
-        let Some(dose) = w.concentration.filter(|c| *c > 0.0 && c.is_finite()) else {
-            continue;
-        };
-        if w.role != Role::Sample {
+    let wells = &table.wells;
+    let by_name = |id: u32| wells.name(id).as_str();
+    let mut ids: Vec<u32> = (0..wells.name_count() as u32).collect();
+    ids.sort_unstable_by(|a, b| by_name(*a).cmp(by_name(*b)));
+    let mut rank = vec![0u32; ids.len()];
+    for (r, id) in ids.into_iter().enumerate() {
+        rank[id as usize] = r as u32;
+    }
+    let mut keyed: Vec<((u32, u32, WellPos), usize)> = Vec::new();
+    for (i, w) in wells.iter().enumerate() {
+        if w.role != Role::Sample || !w.concentration.is_some_and(|c| c > 0.0 && c.is_finite()) {
             continue;
         }
-        by_well
-            .entry((w.drug.as_str(), w.plate.as_str(), w.position))
-            .or_insert_with(|| DoseWell {
-                rows: Vec::new(),
-                plate: w.plate.as_str(),
-                position: w.position,
-                dose,
-                line: w.line,
-            })
-            .rows
-            .push(i);
+        let [plate, _, drug, _] = wells.name_ids(i);
+        keyed.push(((drug, plate, w.position), i));
     }
+    keyed.sort_unstable_by_key(|((drug, plate, position), i)| {
+        (rank[*drug as usize], rank[*plate as usize], *position, *i)
+    });
     let mut out: BTreeMap<&str, Vec<DoseWell<'_>>> = BTreeMap::new();
-    for ((drug, _, _), w) in by_well {
-        out.entry(drug).or_default().push(w);
+    let mut last: Option<(u32, u32, WellPos)> = None;
+    for (key, i) in keyed {
+        let list = out.entry(by_name(key.0)).or_default();
+        if last == Some(key) {
+            if let Some(w) = list.last_mut() {
+                w.rows.push(i);
+            }
+            continue;
+        }
+        last = Some(key);
+        let w = wells.get(i);
+        list.push(DoseWell {
+            rows: vec![i],
+            plate: w.plate.as_str(),
+            position: w.position,
+            dose: w.concentration.unwrap_or(f64::NAN),
+            line: w.line,
+        });
     }
     out
 }
@@ -213,8 +230,20 @@ fn shifted_plates<'a>(wells: &[DoseWell<'a>]) -> Vec<(&'a str, f64, String)> {
         .into_iter()
         .map(|(p, d)| (p, distinct(d.into_iter())))
         .collect();
+    // A plate whose series another plate repeats exactly finds its own doses among the others
+    // (matched 1.0): it is never the shifted one. Skipping it before gathering the others keeps
+    // a screen of many identical plates linear in its plates, not quadratic.
+    let mut twins: HashMap<Vec<u64>, usize> = HashMap::new();
+    for own in series.values() {
+        *twins
+            .entry(own.iter().map(|d| d.to_bits()).collect())
+            .or_default() += 1;
+    }
     let mut found = Vec::new();
     for (plate, own) in &series {
+        if twins[&own.iter().map(|d| d.to_bits()).collect::<Vec<u64>>()] > 1 {
+            continue;
+        }
         let others = distinct(
             series
                 .iter()
