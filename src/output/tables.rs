@@ -586,16 +586,20 @@ impl Record for CurveFit {
     }
 }
 
-/// Columns of `fits_by_replicate.csv`: the replicate, then [`FITS_COLUMNS`].
-pub(crate) const FITS_BY_REPLICATE_COLUMNS: [&str; 31] = {
-    let mut out = ["replicate"; 31];
+/// `first`, then [`FITS_COLUMNS`]: the columns of a table of fits of parts of curves
+/// (`fits_by_replicate.csv`, `fits_by_batch.csv`).
+pub(crate) const fn fits_columns_after(first: &'static str) -> [&'static str; 31] {
+    let mut out = [first; 31];
     let mut i = 0;
     while i < FITS_COLUMNS.len() {
         out[i + 1] = FITS_COLUMNS[i];
         i += 1;
     }
     out
-};
+}
+
+/// Columns of `fits_by_replicate.csv`: the replicate, then [`FITS_COLUMNS`].
+pub(crate) const FITS_BY_REPLICATE_COLUMNS: [&str; 31] = fits_columns_after("replicate");
 
 /// One row of `fits_by_replicate.csv`: the fit of one replicate's curve.
 #[derive(Debug, Clone, PartialEq)]

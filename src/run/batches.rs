@@ -8,7 +8,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::error::{Problem, Result};
-use crate::fit::{CurveFit, CurveInput, DosePoint, FITS_COLUMNS};
+use crate::fit::{CurveFit, CurveInput, DosePoint};
 use crate::output::record::{Cell, Fields, Record};
 use crate::qc::WellOutcome;
 use crate::shift::{CallRule, Metric, ShiftSettings};
@@ -123,16 +123,9 @@ pub(crate) fn batch_curves(
     out
 }
 
-/// Columns of `fits_by_batch.csv`: the batch, then [`FITS_COLUMNS`].
-pub(crate) const FITS_BY_BATCH_COLUMNS: [&str; 31] = {
-    let mut out = [BATCH_COLUMN; 31];
-    let mut i = 0;
-    while i < FITS_COLUMNS.len() {
-        out[i + 1] = FITS_COLUMNS[i];
-        i += 1;
-    }
-    out
-};
+/// Columns of `fits_by_batch.csv`: the batch, then [`FITS_COLUMNS`](crate::fit::FITS_COLUMNS).
+pub(crate) const FITS_BY_BATCH_COLUMNS: [&str; 31] =
+    crate::output::tables::fits_columns_after(BATCH_COLUMN);
 
 /// One row of `fits_by_batch.csv`: the fit of one line's curve of one drug in one batch.
 #[derive(Debug, Clone, PartialEq)]
