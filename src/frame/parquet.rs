@@ -77,6 +77,11 @@ pub(crate) fn array_of(name: &str, column: &Column) -> ArrayRef {
     }
 }
 
+/// Distinct words a dictionary column looks up by comparing with each in turn before it
+/// hashes: a table's roles, exclusion reasons and calls are a handful, and comparing a few
+/// short strings costs less than hashing one.
+const FEW_WORDS: usize = 16;
+
 /// The dictionary-encoded strings of `values`, the dictionary in order of first appearance.
 fn dictionary_of<'a>(values: impl Iterator<Item = &'a str>) -> DictionaryArray<Int32Type> {
     let mut ids: HashMap<&str, i32> = HashMap::new();
@@ -89,10 +94,13 @@ fn dictionary_of<'a>(values: impl Iterator<Item = &'a str>) -> DictionaryArray<I
                     return id;
                 }
             }
-            let id = *ids.entry(v).or_insert_with(|| {
-                words.push(v);
-                words.len() as i32 - 1
-            });
+            let id = match words.iter().take(FEW_WORDS).position(|w| *w == v) {
+                Some(k) => k as i32,
+                None => *ids.entry(v).or_insert_with(|| {
+                    words.push(v);
+                    words.len() as i32 - 1
+                }),
+            };
             last = Some((v, id));
             id
         })

@@ -123,18 +123,20 @@ impl Staging {
     }
 
     /// Stages several files at once, each written on its own thread: for the many tables a
-    /// comparison yields. A `.csv` among them is a table ([`Staging::write_table`]). The first
-    /// failure in `files`' order is the error.
-    pub(crate) fn write_all(&self, files: Vec<(&str, FileWriter<'_>)>) -> Result<()> {
+    /// comparison yields. A file with a Parquet writer is a table written from its typed rows
+    /// ([`Staging::write_typed_table`]), another `.csv` a table written from its text
+    /// ([`Staging::write_table`]). The first failure in `files`' order is the error.
+    pub(crate) fn write_all(
+        &self,
+        files: Vec<(&str, FileWriter<'_>, Option<FileWriter<'_>>)>,
+    ) -> Result<()> {
         use rayon::prelude::*;
         let results: Vec<Result<()>> = files
             .into_par_iter()
-            .map(|(name, write)| {
-                if name.ends_with(".csv") {
-                    self.write_table(name, write)
-                } else {
-                    self.write(name, |w| write(w))
-                }
+            .map(|(name, write, parquet)| match parquet {
+                Some(parquet) => self.write_typed_table(name, write, parquet),
+                None if name.ends_with(".csv") => self.write_table(name, write),
+                None => self.write(name, |w| write(w)),
             })
             .collect();
         results.into_iter().collect()
@@ -169,6 +171,26 @@ impl Staging {
             self.write(name, |w| w.write_all(&text))?;
         }
         self.write(&parquet_name(name), |w| to_parquet(name, &text, w))
+    }
+
+    /// Stages one of the command's tables as [`Staging::write_table`] does, but with its
+    /// Parquet written by `parquet` (from the typed rows, the values a reader of the CSV text
+    /// gets) instead of converted from the CSV text: the text is formatted only for the CSV,
+    /// and never parsed back.
+    pub(crate) fn write_typed_table(
+        &self,
+        name: &str,
+        csv: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+        parquet: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+    ) -> Result<()> {
+        let format = self.tables.0;
+        if format.csv() {
+            self.write(name, |w| csv(w))?;
+        }
+        if format.parquet() {
+            self.write(&parquet_name(name), |w| parquet(w))?;
+        }
+        Ok(())
     }
 
     /// The manifest of what is staged so far plus `extra`: sorted, without duplicates, always

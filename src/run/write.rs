@@ -11,6 +11,10 @@ use super::{RunReport, Screen, WellSummary};
 use crate::error::Result;
 use crate::fit::table::write_fits_to;
 use crate::fit::CurveFit;
+use crate::frame::parquet::write_frame;
+use crate::frame::{
+    fits_frame, frame_of, frame_of_rows, matrix_frame, mics_frame, qc_frame, shifts_frame, Frame,
+};
 use crate::growth::{write_fits_with_growth, GrowthFit};
 use crate::lines::LinesTable;
 use crate::network;
@@ -61,12 +65,30 @@ pub(crate) fn write_well_tables(
     csv?;
     parquet?;
     if !wells.dip_rates.is_empty() {
-        staging.write_table("dip_rates.csv", |w| write_records(w, &wells.dip_rates))?;
+        staging.write_typed_table(
+            "dip_rates.csv",
+            |w| write_records(w, &wells.dip_rates),
+            parquet_of(|| frame_of(&wells.dip_rates)),
+        )?;
     }
-    staging.write_table("qc.csv", |w| {
-        crate::output::write_qc_with_skipped(w, &norm.qc, &screen.skipped)
-    })?;
+    staging.write_typed_table(
+        "qc.csv",
+        |w| crate::output::write_qc_with_skipped(w, &norm.qc, &screen.skipped),
+        parquet_of(|| qc_frame(&norm.qc, &screen.skipped)),
+    )?;
     Ok(())
+}
+
+/// The Parquet writer of a table whose typed columns `frame` builds (only when it is written):
+/// the columns a reader of the table's CSV text gets ([`crate::frame`]), so the Parquet file
+/// equals the CSV value for value without the text being formatted and parsed back.
+fn parquet_of(frame: impl FnOnce() -> Frame) -> impl FnOnce(&mut dyn Write) -> std::io::Result<()> {
+    move |w| write_frame(w, &frame())
+}
+
+/// [`parquet_of`] boxed, for [`crate::outdir::Staging::write_all`].
+fn boxed_parquet_of<'a>(frame: impl FnOnce() -> Frame + Send + 'a) -> Option<FileWriter<'a>> {
+    Some(Box::new(parquet_of(frame)))
 }
 
 /// The fit tables of a run, split as they are written: the pooled curves' fits (`fits.csv`)
@@ -157,25 +179,40 @@ pub(crate) fn write_fit_tables(staging: &Staging, set: &CurveSet, fits: &Fits) -
     let t = FitTables::of(set, fits);
     // In the order the files were always written (run.json lists them so).
     if let (Some(growth), Some(by_replicate_growth)) = (&t.pooled_growth, &t.by_replicate_growth) {
-        staging.write_table("fits.csv", |w| {
-            write_fits_with_growth(w, &t.pooled, growth, None)
-        })?;
+        staging.write_typed_table(
+            "fits.csv",
+            |w| write_fits_with_growth(w, &t.pooled, growth, None),
+            parquet_of(|| growth_frame("fits.csv", &t.pooled, growth, None)),
+        )?;
         if t.replicate_curves {
             let (fits, labels) = t.replicate_labels();
-            staging.write_table("fits_by_replicate.csv", |w| {
-                write_fits_with_growth(w, &fits, by_replicate_growth, Some(&labels))
-            })?;
+            let file = "fits_by_replicate.csv";
+            staging.write_typed_table(
+                file,
+                |w| write_fits_with_growth(w, &fits, by_replicate_growth, Some(&labels)),
+                parquet_of(|| growth_frame(file, &fits, by_replicate_growth, Some(&labels))),
+            )?;
         }
     } else {
-        staging.write_table("fits.csv", |w| write_fits_to(&mut *w, &t.pooled))?;
+        staging.write_typed_table(
+            "fits.csv",
+            |w| write_fits_to(&mut *w, &t.pooled),
+            parquet_of(|| fits_frame(&t.pooled)),
+        )?;
     }
     if let Some(mics) = &set.mics {
-        staging.write_table("mics.csv", |w| crate::mic::write_mics(w, mics))?;
+        staging.write_typed_table(
+            "mics.csv",
+            |w| crate::mic::write_mics(w, mics),
+            parquet_of(|| mics_frame(mics)),
+        )?;
     }
     if t.replicate_curves && t.pooled_growth.is_none() {
-        staging.write_table("fits_by_replicate.csv", |w| {
-            write_records(w, &t.by_replicate)
-        })?;
+        staging.write_typed_table(
+            "fits_by_replicate.csv",
+            |w| write_records(w, &t.by_replicate),
+            parquet_of(|| frame_of(&t.by_replicate)),
+        )?;
     }
     if let (Some(curves), Some(batch_fits)) = (&set.by_batch, &fits.by_batch) {
         let rows: Vec<super::batches::BatchFit> = batch_fits
@@ -200,9 +237,11 @@ pub(crate) fn write_comparison(
 ) -> Result<()> {
     let (written, tables) = rayon::join(
         || {
-            staging.write_table("shifts.csv", |w| {
-                write_shifts(w, &comparison.shifts, settings)
-            })
+            staging.write_typed_table(
+                "shifts.csv",
+                |w| write_shifts(w, &comparison.shifts, settings),
+                parquet_of(|| shifts_frame(&comparison.shifts, settings)),
+            )
         },
         || write_comparison_tables(staging, comparison),
     );
@@ -220,41 +259,58 @@ pub(crate) fn write_comparison(
 pub(crate) fn write_comparison_tables(staging: &Staging, c: &Comparison) -> Result<()> {
     let shifts = &c.shifts;
     let points = c.trajectory_points();
-    let mut files: Vec<(&str, FileWriter)> = vec![
+    // Each table with the writer of its Parquet from its typed rows.
+    let mut files: Vec<(&str, FileWriter, Option<FileWriter>)> = vec![
         (
             "matrix.csv",
             Box::new(|w| write_matrix(w, &log2_fc_matrix(shifts))),
+            boxed_parquet_of(|| matrix_frame(&log2_fc_matrix(shifts))),
         ),
         (
             "calls.csv",
             Box::new(|w| write_matrix(w, &call_matrix(shifts))),
+            boxed_parquet_of(|| matrix_frame(&call_matrix(shifts))),
         ),
         (
             "likelihood.csv",
             Box::new(|w| write_records(w, &c.likelihood)),
+            boxed_parquet_of(|| frame_of(&c.likelihood)),
         ),
     ];
     if let (Some(points), Some(stability)) = (&points, &c.stability) {
+        let rows = || -> Vec<Trajectory> { points.iter().map(Trajectory::from).collect() };
         files.push((
             "trajectories.csv",
-            Box::new(|w| {
-                let rows: Vec<Trajectory> = points.iter().map(Trajectory::from).collect();
-                write_records(w, &rows)
-            }),
+            Box::new(move |w| write_records(w, &rows())),
+            boxed_parquet_of(move || frame_of(&rows())),
         ));
-        files.push(("stability.csv", Box::new(|w| write_records(w, stability))));
+        files.push((
+            "stability.csv",
+            Box::new(|w| write_records(w, stability)),
+            boxed_parquet_of(|| frame_of(stability)),
+        ));
     }
     files.extend([
         (
             "network.graphml",
             Box::new(|w: &mut dyn Write| network::write_graphml(w, &c.edges)) as FileWriter,
+            None,
         ),
-        ("network.dot", Box::new(|w| network::write_dot(w, &c.edges))),
+        (
+            "network.dot",
+            Box::new(|w| network::write_dot(w, &c.edges)),
+            None,
+        ),
         (
             "network.json",
             Box::new(|w| network::write_json(w, &c.edges)),
+            None,
         ),
-        ("cycles.csv", Box::new(|w| write_records(w, &c.cycles))),
+        (
+            "cycles.csv",
+            Box::new(|w| write_records(w, &c.cycles)),
+            boxed_parquet_of(|| frame_of(&c.cycles)),
+        ),
     ]);
     staging.write_all(files)
 }
@@ -274,9 +330,17 @@ pub(crate) fn stage_comparison(
 
 /// Stages `plan.csv`, with evolution times `policy.csv`, and `plan.md` (the plan in words).
 pub(crate) fn write_plan_files(staging: &Staging, planned: &PlanResults) -> Result<()> {
-    staging.write_table("plan.csv", |w| write_records(w, &planned.plan.sequences))?;
+    staging.write_typed_table(
+        "plan.csv",
+        |w| write_records(w, &planned.plan.sequences),
+        parquet_of(|| frame_of(&planned.plan.sequences)),
+    )?;
     if let Some(policy) = &planned.policy {
-        staging.write_table("policy.csv", |w| write_records(w, policy))?;
+        staging.write_typed_table(
+            "policy.csv",
+            |w| write_records(w, policy),
+            parquet_of(|| frame_of(policy)),
+        )?;
     }
     staging.write("plan.md", |w| {
         writeln!(w, "# Therapy sequences\n")?;
@@ -353,4 +417,16 @@ fn run_counts(wells: &WellSummary, qc_rows: usize, report: &RunReport) -> RunCou
             .map(|c| c.with_replicates(report.replicate_counts)),
         growth: None,
     }
+}
+
+/// The typed columns of a fit table with growth columns (`fits.csv`, or with `labels`
+/// `fits_by_replicate.csv`), as [`write_fits_with_growth`] writes it.
+fn growth_frame(
+    file: &str,
+    fits: &[CurveFit],
+    growth: &[GrowthFit],
+    labels: Option<&[String]>,
+) -> Frame {
+    let (header, rows) = crate::growth::columns::growth_fit_rows(fits, growth, labels);
+    frame_of_rows(file, &header, rows.len(), rows)
 }
