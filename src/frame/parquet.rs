@@ -325,16 +325,48 @@ fn extra_columns(table: &WellTable, n: usize) -> Vec<ArrayRef> {
         .collect()
 }
 
-/// A number column over `rows`: null where absent or not finite (the CSV's empty cell).
-fn numbers(rows: std::ops::Range<usize>, value: impl Fn(usize) -> Option<f64>) -> ArrayRef {
-    let v: Vec<f64> = rows
-        .map(|i| value(i).filter(|x| x.is_finite()).unwrap_or(f64::NAN))
+/// A number column of `values`: null where absent or not finite (the CSV's empty cell).
+fn numbers(values: Vec<Option<f64>>) -> ArrayRef {
+    let v: Vec<f64> = values
+        .into_iter()
+        .map(|x| x.filter(|x| x.is_finite()).unwrap_or(f64::NAN))
         .collect();
     let nulls = nulls_of(v.iter().map(|x| x.is_nan()));
     Arc::new(Float64Array::new(v.into(), nulls))
 }
 
-/// The arrays of `wells.parquet` over `rows`, in the order of its header.
+/// The dictionary keys of well positions, in order of first appearance: looked up by row and
+/// column (a plate's positions are a small grid) rather than hashed.
+#[derive(Default)]
+struct PositionKeys {
+    /// Per row, per column: the key, `-1` for a position not seen yet.
+    keys: Vec<Vec<i32>>,
+    /// The positions' names by key.
+    words: Vec<String>,
+    text: String,
+}
+
+impl PositionKeys {
+    fn key(&mut self, p: crate::plate::WellPos) -> i32 {
+        let (r, c) = (usize::from(p.row), usize::from(p.column));
+        if self.keys.len() <= r {
+            self.keys.resize_with(r + 1, Vec::new);
+        }
+        let row = &mut self.keys[r];
+        if row.len() <= c {
+            row.resize(c + 1, -1);
+        }
+        if row[c] < 0 {
+            p.write_name(&mut self.text);
+            self.words.push(self.text.clone());
+            row[c] = self.words.len() as i32 - 1;
+        }
+        row[c]
+    }
+}
+
+/// The arrays of `wells.parquet` over `rows`, in the order of its header; each well's fields
+/// are read once, in one pass over the rows.
 fn well_arrays(
     table: &WellTable,
     outcomes: &[WellOutcome],
@@ -345,27 +377,23 @@ fn well_arrays(
 ) -> Vec<ArrayRef> {
     let wells = &table.wells;
     let r = || rows.clone();
+    let n = rows.len();
     let mut text = String::new();
-    let mut position_keys: HashMap<crate::plate::WellPos, i32> = HashMap::new();
-    let mut position_words: Vec<String> = Vec::new();
-    let keys: Vec<i32> = r()
-        .map(|i| {
-            let p = wells.get(i).position;
-            *position_keys.entry(p).or_insert_with(|| {
-                p.write_name(&mut text);
-                position_words.push(text.clone());
-                position_words.len() as i32 - 1
-            })
-        })
-        .collect();
-    let positions = DictionaryArray::new(
-        Int32Array::from(keys),
-        Arc::new(StringArray::from_iter_values(position_words)),
-    );
-    let roles = dictionary_of(r().map(|i| wells.get(i).role.as_str()));
-    let mut signal = arrow_array::builder::StringBuilder::with_capacity(rows.len(), rows.len() * 8);
+    let mut positions = PositionKeys::default();
+    let mut position_keys: Vec<i32> = Vec::with_capacity(n);
+    let mut roles: Vec<&str> = Vec::with_capacity(n);
+    let mut concentrations: Vec<Option<f64>> = Vec::with_capacity(n);
+    let mut times: Vec<Option<f64>> = Vec::with_capacity(if table.has_time { n } else { 0 });
+    let mut signal = arrow_array::builder::StringBuilder::with_capacity(n, n * 8);
     for i in r() {
-        match wells.get(i).signal {
+        let well = wells.get(i);
+        position_keys.push(positions.key(well.position));
+        roles.push(well.role.as_str());
+        concentrations.push(well.concentration);
+        if table.has_time {
+            times.push(well.time);
+        }
+        match well.signal {
             Signal::Value(v) => {
                 crate::text::format_number_into(&mut text, *v);
                 signal.append_value(&text);
@@ -373,31 +401,36 @@ fn well_arrays(
             Signal::NotNumeric(t) => signal.append_value(t),
         }
     }
+    let positions = DictionaryArray::new(
+        Int32Array::from(position_keys),
+        Arc::new(StringArray::from_iter_values(positions.words)),
+    );
     let mut arrays: Vec<ArrayRef> = vec![
         names.column(table, 0, r()),
         Arc::new(positions),
         names.column(table, 1, r()),
         names.column(table, 2, r()),
-        numbers(r(), |i| wells.get(i).concentration),
-        Arc::new(roles),
+        numbers(concentrations),
+        Arc::new(dictionary_of(roles.into_iter())),
         Arc::new(signal.finish()),
     ];
     if table.has_replicate {
         arrays.push(names.column(table, 3, r()));
     }
     if table.has_time {
-        arrays.push(numbers(r(), |i| wells.get(i).time));
+        arrays.push(numbers(times));
     }
     arrays.extend(extra.iter().map(|a| a.slice(rows.start, rows.len())));
-    arrays.push(numbers(r(), |i| outcomes[i].viability));
+    let outcomes = &outcomes[r()];
+    arrays.push(numbers(outcomes.iter().map(|o| o.viability).collect()));
     arrays.push(Arc::new(BooleanArray::from(
-        r().map(|i| outcomes[i].excluded).collect::<Vec<bool>>(),
+        outcomes.iter().map(|o| o.excluded).collect::<Vec<bool>>(),
     )));
     arrays.push(Arc::new(dictionary_of(
-        r().map(|i| &*outcomes[i].exclusion_reason),
+        outcomes.iter().map(|o| &*o.exclusion_reason),
     )));
     if let Some(gr) = gr {
-        arrays.push(numbers(r(), |i| gr[i]));
+        arrays.push(numbers(gr[r()].to_vec()));
     }
     arrays
 }
