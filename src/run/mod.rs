@@ -217,13 +217,23 @@ impl Screen {
         let mut wells = well_stage(&self)?;
         progress.end(self.wells.formats.len() as u64);
         timings.insert("qc_normalize", t.elapsed().as_secs_f64());
-        if let Some(staging) = staging {
-            let t = Instant::now();
-            write_well_tables(staging, &self, &wells)?;
-            timings.insert("write", t.elapsed().as_secs_f64());
-        }
         let t = Instant::now();
-        let curves = curve_stage(&self, &wells);
+        let curves = match staging {
+            // The well tables are written while the curves are grouped (which reads the
+            // wells but writes nothing): the writers' serial parts overlap the grouping's.
+            Some(staging) => {
+                let (written, curves) = rayon::join(
+                    || {
+                        let t = Instant::now();
+                        write_well_tables(staging, &self, &wells).map(|()| t.elapsed())
+                    },
+                    || curve_stage(&self, &wells),
+                );
+                timings.insert("write", written?.as_secs_f64());
+                curves
+            }
+            None => curve_stage(&self, &wells),
+        };
         let mut summary = WellSummary::of(wells.endpoint(&self), wells.outcomes());
         summary.reads = self.wells.wells.len();
         let freeing = staging.map(|_| {
