@@ -21,6 +21,7 @@ use crate::output::record::{has_only_record_columns, records_of, write_records, 
 use crate::output::tables::{
     matrix_rows, read_matrix, write_matrix, MatrixValue, ReplicateFit, ShiftRecord, Trajectory,
 };
+use crate::output::well_rows::WellsReader;
 use crate::output::QcRow;
 use crate::output::WELL_COLUMNS;
 use crate::output::{column_kind, ColumnKind};
@@ -348,10 +349,13 @@ pub struct TypedTable {
 
 /// Reads the run's table at `path` (known by its file name) through its row type: a missing
 /// column or a malformed cell is an error naming the file, column and line. `None` for a file
-/// that is not one of the typed tables (`wells.csv`, `shifts.csv`, a `fits.csv` with growth
+/// that is not one of the typed tables (a merged `shifts.csv`, a `fits.csv` with growth
 /// columns, or a file of the user's).
 pub fn read_typed(path: &Path) -> Result<Option<TypedTable>> {
     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+    if name == "wells.csv" {
+        return typed_wells(path);
+    }
     let table = OutputTable::read_optional(path)?;
     let Some(table) = table else {
         return Ok(None);
@@ -395,6 +399,43 @@ fn typed<R: Record>(table: OutputTable) -> Result<TypedTable> {
         frame: frame_of(&rows),
         bytes,
     })
+}
+
+/// `wells.csv` read through its row view ([`WellsReader`]), `None` when absent: the inputs'
+/// own columns typed as [`wells_frame`] types them.
+fn typed_wells(path: &Path) -> Result<Option<TypedTable>> {
+    if !crate::table::parquet::table_exists(path) {
+        return Ok(None);
+    }
+    let mut reader = WellsReader::open(path)?;
+    let header: Vec<String> = reader.columns().header.clone();
+    let names: Vec<&str> = header.iter().map(String::as_str).collect();
+    let columns = reader.columns();
+    let mut frame: Frame = (0..names.len())
+        .map(|i| (header[i].clone(), Column::with_capacity(columns.kind(i), 0)))
+        .collect();
+    let mut out = csv::Writer::from_writer(Vec::new());
+    let io = |e: csv::Error| crate::error::Error::io(path, "writing", e.into());
+    out.write_record(&names).map_err(io)?;
+    let mut text = String::new();
+    while let Some(row) = reader.next_row()? {
+        let cells = row.cells()?;
+        for cell in &cells {
+            cell.write_into(&mut text);
+            out.write_field(&text).map_err(io)?;
+        }
+        out.write_record(None::<&[u8]>).map_err(io)?;
+        push_row(&mut frame, &cells);
+    }
+    // The inputs' own columns, read as text, are typed by their values (as `wells_frame`).
+    for (name, column) in frame.iter_mut() {
+        let kind = column_kind("wells.csv", name);
+        if let (false, Column::Text(cells)) = (kind == Some(ColumnKind::Text), &mut *column) {
+            *column = column_of_cells(kind, std::mem::take(cells));
+        }
+    }
+    let bytes = out.into_inner().map_err(|e| io(e.into_error().into()))?;
+    Ok(Some(TypedTable { frame, bytes }))
 }
 
 /// [`typed`] of a lines × drugs table.
