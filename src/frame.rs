@@ -14,6 +14,7 @@ use std::path::Path;
 
 use crate::error::Result;
 use crate::growth::dip::DipWell;
+use crate::growth::{GrowthFitRecord, ReplicateGrowthFitRecord};
 use crate::lineage::{Likelihood, Stability};
 use crate::network::{Cycle, Matrix};
 use crate::output::read::OutputTable;
@@ -349,8 +350,7 @@ pub struct TypedTable {
 
 /// Reads the run's table at `path` (known by its file name) through its row type: a missing
 /// column or a malformed cell is an error naming the file, column and line. `None` for a file
-/// that is not one of the typed tables (a merged `shifts.csv`, a `fits.csv` with growth
-/// columns, or a file of the user's).
+/// that is not one of the typed tables (a merged `shifts.csv`, or a file of the user's).
 pub fn read_typed(path: &Path) -> Result<Option<TypedTable>> {
     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
     if name == "wells.csv" {
@@ -366,7 +366,9 @@ pub fn read_typed(path: &Path) -> Result<Option<TypedTable>> {
     Ok(Some(match name {
         "qc.csv" => typed::<QcRow>(table)?,
         "fits.csv" if !growth => typed::<CurveFit>(table)?,
+        "fits.csv" => typed::<GrowthFitRecord>(table)?,
         "fits_by_replicate.csv" if !growth => typed::<ReplicateFit>(table)?,
+        "fits_by_replicate.csv" => typed::<ReplicateGrowthFitRecord>(table)?,
         "dip_rates.csv" => typed::<DipWell>(table)?,
         "likelihood.csv" => typed::<Likelihood>(table)?,
         "trajectories.csv" => typed::<Trajectory>(table)?,

@@ -288,11 +288,6 @@ impl OutputRow {
         }
     }
 
-    /// [`OutputRow::number`] of a column the table may lack (NaN then).
-    pub(crate) fn number_or_nan(&self, column: Option<Column>) -> Result<f64> {
-        column.map_or(Ok(f64::NAN), |c| self.number(c))
-    }
-
     /// A count cell that may be empty (`None`).
     pub(crate) fn optional_count(&self, column: Column) -> Result<Option<usize>> {
         match self.text(column).trim() {
@@ -329,11 +324,6 @@ impl OutputRow {
             "" => Ok(None),
             _ => self.named(column).map(Some),
         }
-    }
-
-    /// [`OutputRow::optional`] of a column the table may lack (`None` then).
-    pub(crate) fn optional_in<T: Named>(&self, column: Option<Column>) -> Result<Option<T>> {
-        column.map_or(Ok(None), |c| self.optional(c))
     }
 
     /// The row's header and record, for tables that show the cells as written.

@@ -14,6 +14,7 @@ use serde::Deserialize;
 use crate::error::{Error, Location, Result};
 use crate::fit::CurveFit;
 use crate::fit::{FitStatus, Ic50Qualifier};
+use crate::growth::{GrowthCells, GrowthFitRecord};
 use crate::lineage::Course;
 use crate::lineage::Likelihood;
 use crate::lineage::Stability;
@@ -613,64 +614,57 @@ fn cells_of(row: &OutputRow) -> Cells {
     Cells { header, record }
 }
 
-/// Reads `fits.csv`: its column names and rows. The growth columns are read when the file has
-/// them (runs with growth data).
+/// Reads `fits.csv`: its column names and rows, through its row type: with the growth
+/// columns ([`GrowthFitRecord`]) when the file has them (runs with growth data).
 fn read_fits(path: &Path) -> Result<(Vec<String>, Vec<FitRow>)> {
     let t = OutputTable::read(path)?;
-    let g = |name| t.optional_column(name);
-    let (grinf, gec50, gr_hill, gr50, gr50_qualifier, gr_status) = (
-        g("grinf"),
-        g("gec50"),
-        g("gr_hill"),
-        g("gr50"),
-        g("gr50_qualifier"),
-        g("gr_status"),
-    );
-    let (dip_e0, dip_emax, dip_ec50, dip_hill, dip_status) = (
-        g("dip_e0"),
-        g("dip_emax"),
-        g("dip_ec50"),
-        g("dip_hill"),
-        g("dip_status"),
-    );
     let columns = t.header.to_vec();
-    let rows = records_with_rows(t, |fit: CurveFit, r| {
-        Ok(FitRow {
-            cell_line: fit.cell_line,
-            drug: fit.drug,
-            n_points: fit.n_points,
-            top: fit.top,
-            bottom: fit.bottom,
-            ec50: fit.ec50,
-            hill: fit.hill,
-            ic50: fit.ic50,
-            ic50_qualifier: fit.ic50_qualifier,
-            ic50_ci: (fit.ic50_ci_low, fit.ic50_ci_high),
-            r2: fit.r2,
-            status: fit.status,
-            message: fit.message,
-            // GR curves are 1 at no drug: `fits.csv` has no GR top.
-            gr_curve: curve_of(
-                1.0,
-                r.number_or_nan(grinf)?,
-                r.number_or_nan(gec50)?,
-                r.number_or_nan(gr_hill)?,
-            ),
-            gr50: r.number_or_nan(gr50)?,
-            gr50_qualifier: r.optional_in(gr50_qualifier)?,
-            gr_status: r.optional_in(gr_status)?,
-            dip_curve: curve_of(
-                r.number_or_nan(dip_e0)?,
-                r.number_or_nan(dip_emax)?,
-                r.number_or_nan(dip_ec50)?,
-                r.number_or_nan(dip_hill)?,
-            ),
-            dip_ec50: r.number_or_nan(dip_ec50)?,
-            dip_status: r.optional_in(dip_status)?,
-            cells: cells_of(r),
-        })
-    })?;
+    let growth = t
+        .optional_column(crate::growth::GROWTH_COLUMNS[0])
+        .is_some();
+    let rows = if growth {
+        records_with_rows(t, |r: GrowthFitRecord, row| {
+            Ok(fit_row(r.fit, Some(&r.growth), row))
+        })?
+    } else {
+        records_with_rows(t, |fit: CurveFit, row| Ok(fit_row(fit, None, row)))?
+    };
     Ok((columns, rows))
+}
+
+/// The figures' row of a fit, its growth cells and its row as written.
+fn fit_row(fit: CurveFit, growth: Option<&GrowthCells>, r: &OutputRow) -> FitRow {
+    let nan = f64::NAN;
+    let g = |value: fn(&GrowthCells) -> f64| growth.map_or(nan, value);
+    FitRow {
+        cell_line: fit.cell_line,
+        drug: fit.drug,
+        n_points: fit.n_points,
+        top: fit.top,
+        bottom: fit.bottom,
+        ec50: fit.ec50,
+        hill: fit.hill,
+        ic50: fit.ic50,
+        ic50_qualifier: fit.ic50_qualifier,
+        ic50_ci: (fit.ic50_ci_low, fit.ic50_ci_high),
+        r2: fit.r2,
+        status: fit.status,
+        message: fit.message,
+        // GR curves are 1 at no drug: `fits.csv` has no GR top.
+        gr_curve: curve_of(1.0, g(|c| c.grinf), g(|c| c.gec50), g(|c| c.gr_hill)),
+        gr50: g(|c| c.gr50),
+        gr50_qualifier: growth.and_then(|c| c.gr50_qualifier),
+        gr_status: growth.map(|c| c.gr_status),
+        dip_curve: curve_of(
+            g(|c| c.dip_e0),
+            g(|c| c.dip_emax),
+            g(|c| c.dip_ec50),
+            g(|c| c.dip_hill),
+        ),
+        dip_ec50: g(|c| c.dip_ec50),
+        dip_status: growth.map(|c| c.dip_status),
+        cells: cells_of(r),
+    }
 }
 
 /// Reads `shifts.csv` when the run wrote one: its column names and rows (both empty without).
