@@ -360,9 +360,7 @@ pub fn read_typed(path: &Path) -> Result<Option<TypedTable>> {
     let Some(table) = table else {
         return Ok(None);
     };
-    let growth = table
-        .optional_column(crate::growth::GROWTH_COLUMNS[0])
-        .is_some();
+    let growth = crate::growth::has_growth_columns(&table.header);
     Ok(Some(match name {
         "qc.csv" => typed::<QcRow>(table)?,
         "fits.csv" if !growth => typed::<CurveFit>(table)?,

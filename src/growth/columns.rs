@@ -434,6 +434,12 @@ pub const FITS_WITH_GROWTH_COLUMNS: [&str; 62] = growth_fits_columns("");
 /// The columns of `fits_by_replicate.csv` in runs with growth data.
 pub const FITS_BY_REPLICATE_WITH_GROWTH_COLUMNS: [&str; 63] = growth_fits_columns("replicate");
 
+/// Whether a fits table of columns `header` is one with growth columns: any of them there
+/// (then every one must be, [`GrowthFitRecord`]).
+pub fn has_growth_columns(header: &[String]) -> bool {
+    header.iter().any(|h| GROWTH_COLUMNS.contains(&h.as_str()))
+}
+
 /// One row of `fits.csv` in a run with growth data: the viability fit and the growth cells.
 #[derive(Debug, Clone, PartialEq)]
 pub struct GrowthFitRecord {

@@ -619,9 +619,7 @@ fn cells_of(row: &OutputRow) -> Cells {
 fn read_fits(path: &Path) -> Result<(Vec<String>, Vec<FitRow>)> {
     let t = OutputTable::read(path)?;
     let columns = t.header.to_vec();
-    let growth = t
-        .optional_column(crate::growth::GROWTH_COLUMNS[0])
-        .is_some();
+    let growth = crate::growth::has_growth_columns(&t.header);
     let rows = if growth {
         records_with_rows(t, |r: GrowthFitRecord, row| {
             Ok(fit_row(r.fit, Some(&r.growth), row))
