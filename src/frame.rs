@@ -18,7 +18,9 @@ use crate::growth::{GrowthFitRecord, ReplicateGrowthFitRecord};
 use crate::lineage::{Likelihood, Stability};
 use crate::network::{Cycle, Matrix};
 use crate::output::read::OutputTable;
-use crate::output::record::{has_only_record_columns, records_of, write_records, Cell, Record};
+use crate::output::record::{
+    has_only_record_columns, records_of, records_with_rows, write_records, Cell, Record,
+};
 use crate::output::tables::{
     matrix_rows, read_matrix, write_matrix, MatrixValue, ReplicateFit, ShiftRecord, Trajectory,
 };
@@ -350,7 +352,8 @@ pub struct TypedTable {
 
 /// Reads the run's table at `path` (known by its file name) through its row type: a missing
 /// column or a malformed cell is an error naming the file, column and line. `None` for a file
-/// that is not one of the typed tables (a merged `shifts.csv`, or a file of the user's).
+/// that is not one of the tables the tool writes (a file of the user's, or `lines.csv`, the
+/// user's lines table a merge copies).
 pub fn read_typed(path: &Path) -> Result<Option<TypedTable>> {
     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
     if name == "wells.csv" {
@@ -374,10 +377,9 @@ pub fn read_typed(path: &Path) -> Result<Option<TypedTable>> {
         "cycles.csv" => typed::<Cycle>(table)?,
         "plan.csv" => typed::<Sequence>(table)?,
         "policy.csv" => typed::<PolicyRow>(table)?,
-        "shifts.csv" if has_only_record_columns::<ShiftRecord>(&table) => {
-            typed::<ShiftRecord>(table)?
-        }
-        "mics.csv" if has_only_record_columns::<Mic>(&table) => typed::<Mic>(table)?,
+        "shifts.csv" => typed::<ShiftRecord>(table)?,
+        "mics.csv" => typed::<Mic>(table)?,
+        "fits_by_batch.csv" => typed::<crate::run::batches::BatchFit>(table)?,
         "matrix.csv" => typed_matrix::<f64>(path)?,
         "calls.csv" => typed_matrix::<Call>(path)?,
         _ => return Ok(None),
@@ -390,15 +392,66 @@ pub(crate) fn matrix_frame<T: MatrixValue>(m: &Matrix<T>) -> Frame {
     frame_of_rows(T::FILE, &header, rows.len(), rows)
 }
 
-/// The rows of `table` as `R`, with their frame and bytes.
+/// The rows of `table` as `R`, with their frame and bytes. Columns of the table that are not
+/// `R`'s (a merge's `run` and `parental_run`) are kept in their place as text, typed as a
+/// reader types them ([`column_of_cells`] by [`column_kind`]).
 fn typed<R: Record>(table: OutputTable) -> Result<TypedTable> {
-    let rows: Vec<R> = records_of(table)?;
+    if has_only_record_columns::<R>(&table) {
+        let rows: Vec<R> = records_of(table)?;
+        let mut bytes = Vec::new();
+        write_records(&mut bytes, &rows).expect("writing to memory");
+        return Ok(TypedTable {
+            frame: frame_of(&rows),
+            bytes,
+        });
+    }
+    let header = table.header.to_vec();
+    let place: Vec<Option<usize>> = header
+        .iter()
+        .map(|h| R::COLUMNS.iter().position(|c| c == h))
+        .collect();
+    let rows: Vec<(R, Vec<String>)> = records_with_rows(table, |r: R, row| {
+        let extra = (0..place.len())
+            .filter(|&i| place[i].is_none())
+            .map(|i| row.cell(i).to_string())
+            .collect();
+        Ok((r, extra))
+    })?;
+    let cells = rows.iter().enumerate().map(|(i, (r, extra))| {
+        let mut own: Vec<Option<Cell>> = r.cells(i).into_iter().map(Some).collect();
+        let mut extra = extra.iter();
+        place
+            .iter()
+            .map(|p| match p {
+                Some(k) => own[*k].take().unwrap_or(Cell::Absent),
+                None => Cell::text(extra.next().map_or("", String::as_str)),
+            })
+            .collect::<Vec<Cell>>()
+    });
+    let names: Vec<&str> = header.iter().map(String::as_str).collect();
+    let mut frame: Frame = names
+        .iter()
+        .zip(&place)
+        .map(|(name, p)| {
+            let kind = match p {
+                Some(_) => column_kind(R::FILE, name).unwrap_or(ColumnKind::Text),
+                None => ColumnKind::Text,
+            };
+            (name.to_string(), Column::with_capacity(kind, rows.len()))
+        })
+        .collect();
     let mut bytes = Vec::new();
-    write_records(&mut bytes, &rows).expect("writing to memory");
-    Ok(TypedTable {
-        frame: frame_of(&rows),
-        bytes,
-    })
+    let cells: Vec<Vec<Cell>> = cells.collect();
+    for row in &cells {
+        push_row(&mut frame, row);
+    }
+    crate::text::write_rows(&mut bytes, &names, cells).expect("writing to memory");
+    for ((name, column), p) in frame.iter_mut().zip(&place) {
+        if let (None, Column::Text(values)) = (p, &mut *column) {
+            *column = column_of_cells(column_kind(R::FILE, name), std::mem::take(values));
+        }
+    }
+    Ok(TypedTable { frame, bytes })
 }
 
 /// `wells.csv` read through its row view ([`WellsReader`]), `None` when absent: the inputs'

@@ -272,6 +272,11 @@ impl OutputRow {
         self.record.get(column.index).unwrap_or_default()
     }
 
+    /// The text of the row's `i`-th cell (empty past its end).
+    pub(crate) fn cell(&self, i: usize) -> &str {
+        self.record.get(i).unwrap_or_default()
+    }
+
     /// The text of a cell of a column the table may lack (empty then).
     pub fn text_or_empty(&self, column: Option<Column>) -> &str {
         column.map_or("", |c| self.text(c))
