@@ -14,7 +14,6 @@ use std::path::Path;
 
 use crate::error::Result;
 use crate::growth::dip::DipWell;
-use crate::growth::{GrowthFitRecord, ReplicateGrowthFitRecord};
 use crate::lineage::{Likelihood, Stability};
 use crate::network::{Cycle, Matrix};
 use crate::output::read::OutputTable;
@@ -24,6 +23,7 @@ use crate::output::record::{
 use crate::output::tables::{
     matrix_rows, read_matrix, write_matrix, MatrixValue, ReplicateFit, ShiftRecord, Trajectory,
 };
+use crate::output::tables::{GrowthFitRecord, ReplicateGrowthFitRecord};
 use crate::output::well_rows::WellsReader;
 use crate::output::QcRow;
 use crate::output::WELL_COLUMNS;
@@ -379,7 +379,7 @@ pub fn read_typed(path: &Path) -> Result<Option<TypedTable>> {
         "policy.csv" => typed::<PolicyRow>(table)?,
         "shifts.csv" => typed::<ShiftRecord>(table)?,
         "mics.csv" => typed::<Mic>(table)?,
-        "fits_by_batch.csv" => typed::<crate::run::batches::BatchFit>(table)?,
+        "fits_by_batch.csv" => typed::<crate::output::tables::BatchFit>(table)?,
         "matrix.csv" => typed_matrix::<f64>(path)?,
         "calls.csv" => typed_matrix::<Call>(path)?,
         _ => return Ok(None),
@@ -628,6 +628,124 @@ mod tests {
                         assert_eq!(v[r].to_string(), cell);
                     }
                 }
+            }
+        }
+    }
+}
+
+/// `wells.csv` read back through its row view ([`crate::output::well_rows`]); here because
+/// they compare with the run's own frame.
+#[cfg(test)]
+mod wells_tests {
+    use std::path::{Path, PathBuf};
+
+    use super::{read_typed, wells_frame, Column};
+    use crate::error::Result;
+    use crate::output::well_rows::WellsReader;
+    use crate::qc::WellOutcome;
+    use crate::wells::Role;
+    use crate::wells::WellTable;
+
+    /// A run's wells: a replicate, a time, an extra column whose values need quoting, a
+    /// signal that is not a number, and GR values.
+    fn written(dir: &Path) -> (PathBuf, crate::frame::Frame, Vec<u8>) {
+        let text = "plate,well,cell_line,drug,concentration,role,signal,replicate,time,note\n\
+                    \"P,1\",B03,\"line \"\"A\"\"\",d,0.5,sample,\"OVR,FLW\",r1,72,\"a\nb\"\n\
+                    \"P,1\",B2,\"line \"\"A\"\"\",,,vehicle,100,r1,72,3\n\
+                    \"P,1\",A1,,,,empty,1e-7,r2,0,\n";
+        let mut t = crate::table::Table::from_bytes(text.as_bytes(), Path::new("w.csv")).unwrap();
+        let table = WellTable::from_table(&mut t, None).unwrap();
+        let outcome = |v: Option<f64>, excluded: bool, reason: &str| WellOutcome {
+            viability: v,
+            excluded,
+            exclusion_reason: reason.into(),
+        };
+        let outcomes = vec![
+            outcome(Some(0.25), true, "signal not numeric: `OVR,FLW`"),
+            outcome(Some(1.0), false, ""),
+            outcome(
+                None,
+                false,
+                "not an endpoint read: time-0 read, x0 of GR only",
+            ),
+        ];
+        let gr = [Some(-0.5), None, Some(1.0)];
+        let mut bytes = Vec::new();
+        crate::output::write_wells_with_gr(&mut bytes, &table, &outcomes, &gr).unwrap();
+        let path = dir.join("wells.csv");
+        std::fs::write(&path, &bytes).unwrap();
+        (path, wells_frame(&table, &outcomes, Some(&gr)), bytes)
+    }
+
+    /// What the writer writes reads back cell for cell: the same bytes written again, the
+    /// same typed columns as the run's own frame, and each accessor's value.
+    #[test]
+    fn the_written_table_reads_back_through_its_row_view() {
+        let dir = tempfile::tempdir().unwrap();
+        let (path, frame, bytes) = written(dir.path());
+        let typed = read_typed(&path)
+            .unwrap()
+            .expect("wells.csv is a typed table");
+        assert_eq!(typed.bytes, bytes);
+        crate::frame::assert_reads_back("wells.csv", &typed.frame, &bytes);
+        let same = |a: &Column, b: &Column| match (a, b) {
+            (Column::Number(a), Column::Number(b)) => {
+                a.iter().zip(b).all(|(x, y)| x.to_bits() == y.to_bits())
+            }
+            _ => a == b,
+        };
+        for ((n, ours), (m, theirs)) in typed.frame.iter().zip(&frame) {
+            assert_eq!(n, m);
+            assert!(same(ours, theirs), "{n}: {ours:?} vs {theirs:?}");
+        }
+        let mut reader = WellsReader::open(&path).unwrap();
+        assert!(reader.columns().has_gr());
+        assert_eq!(reader.columns().extra_names().collect::<Vec<_>>(), ["note"]);
+        let row = reader.next_row().unwrap().unwrap();
+        assert_eq!(row.plate().unwrap(), "P,1");
+        assert_eq!(row.well().unwrap(), "B3");
+        assert_eq!(row.cell_line().unwrap(), "line \"A\"");
+        assert_eq!(row.concentration().unwrap(), 0.5);
+        assert_eq!(row.role().unwrap(), Role::Sample);
+        assert_eq!(row.signal().unwrap(), "OVR,FLW");
+        assert_eq!(row.signal_value().unwrap(), None);
+        assert_eq!(row.replicate().unwrap(), "r1");
+        assert_eq!(row.time().unwrap(), 72.0);
+        assert!(row.excluded().unwrap());
+        assert_eq!(row.gr().unwrap(), -0.5);
+        assert_eq!(row.extra().next().unwrap().unwrap(), "a\nb");
+        let row = reader.next_row().unwrap().unwrap();
+        assert_eq!(row.line(), 4);
+        assert!(row.concentration().unwrap().is_nan() && row.gr().unwrap().is_nan());
+        assert_eq!(row.signal_value().unwrap(), Some(100.0));
+        assert!(reader.next_row().unwrap().is_some());
+        assert!(reader.next_row().unwrap().is_none());
+    }
+
+    /// A missing required column, and a cell that is not what its column holds, are errors
+    /// naming the file, the column and (for the cell) the line, through every reader.
+    #[test]
+    fn a_missing_column_or_a_malformed_cell_is_located() {
+        let dir = tempfile::tempdir().unwrap();
+        let (path, _, bytes) = written(dir.path());
+        let read_all = |p: &Path| -> Result<()> {
+            let mut reader = WellsReader::open(p)?;
+            while let Some(row) = reader.next_row()? {
+                row.cells()?;
+            }
+            Ok(())
+        };
+        let typed = |p: &Path| read_typed(p).map(drop);
+        for (missing, column, bad) in [
+            ("role", "excluded", "yes"),
+            ("exclusion_reason", "role", "plasma"),
+            ("plate", "concentration", "half"),
+            ("viability", "gr", "x"),
+        ] {
+            for read in [&read_all as &dyn Fn(&Path) -> Result<()>, &typed] {
+                crate::output::record::tests::assert_located_errors(
+                    &path, &bytes, missing, column, bad, read,
+                );
             }
         }
     }

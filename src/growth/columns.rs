@@ -10,10 +10,7 @@ use std::io::Write;
 
 use super::dip::DipCurve;
 use super::gr::GrCurve;
-use crate::error::Result;
 use crate::fit::{CurveFit, FitStatus, Ic50Qualifier, FITS_COLUMNS};
-use crate::output::read::GrowthStatus;
-use crate::output::record::{named, optional, Fields, Record};
 use crate::shift::{Bound, Estimate, Metric};
 use crate::text::Cell;
 
@@ -64,6 +61,26 @@ pub const GROWTH_COLUMNS: [&str; 32] = [
     "dip_dof",
     "dip_r2",
 ];
+
+/// The status of a growth fit in `fits.csv` (`gr_status`, `dip_status`): the fit's status, or
+/// `not_computed` when the run lacked what the growth metric needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GrowthStatus {
+    /// The curve was fitted and ended so.
+    Fit(FitStatus),
+    /// No curve: the run lacked the reads (`gr_message`/`dip_message` says why).
+    NotComputed,
+}
+
+impl GrowthStatus {
+    /// The name written to `fits.csv`.
+    pub fn name(self) -> &'static str {
+        match self {
+            GrowthStatus::Fit(status) => status.name(),
+            GrowthStatus::NotComputed => NOT_COMPUTED,
+        }
+    }
+}
 
 /// The status written when a curve has no GR values or no DIP rates at all.
 pub(crate) const NOT_COMPUTED: &str = "not_computed";
@@ -219,7 +236,7 @@ impl GrowthFit {
 
 /// The growth cells of one fits row as the table holds them, in [`GROWTH_COLUMNS`] order:
 /// what a run writes for its [`GrowthFit`] and what a reader of a finished folder gets back
-/// ([`GrowthFitRecord`], [`ReplicateGrowthFitRecord`]). A metric not computed is NaN (a count
+/// (`output::tables::GrowthFitRecord`). A metric not computed is NaN (a count
 /// `None`) with its status [`GrowthStatus::NotComputed`].
 #[derive(Debug, Clone, PartialEq)]
 #[allow(missing_docs)] // The fields are the columns of the same names.
@@ -337,14 +354,14 @@ impl GrowthCells {
         let count = |c: Option<usize>| c.map_or(Cell::Absent, Cell::count);
         let out = vec![
             n(self.gr50),
-            optional(self.gr50_qualifier),
+            Cell::text(self.gr50_qualifier.map_or("", |q| q.symbol())),
             n(self.grinf),
             n(self.gec50),
             n(self.grmax),
             n(self.gr_aoc),
             n(self.gr_hill),
             count(self.gr_n_points),
-            named(self.gr_status),
+            Cell::text(self.gr_status.name()),
             Cell::owned(self.gr_message),
             Cell::owned(self.gr_source),
             n(self.log10_gr50_se),
@@ -360,7 +377,7 @@ impl GrowthCells {
             n(self.dip_hill),
             n(self.dip_emax_rel),
             count(self.dip_n_wells),
-            named(self.dip_status),
+            Cell::text(self.dip_status.name()),
             Cell::owned(self.dip_message),
             n(self.log10_dip_ec50_se),
             n(self.dip_ec50_ci.0),
@@ -372,126 +389,12 @@ impl GrowthCells {
         debug_assert_eq!(out.len(), GROWTH_COLUMNS.len());
         out
     }
-
-    /// The cells taken in [`GROWTH_COLUMNS`] order.
-    pub fn read(f: &mut Fields) -> Result<GrowthCells> {
-        Ok(GrowthCells {
-            gr50: f.number()?,
-            gr50_qualifier: f.optional()?,
-            grinf: f.number()?,
-            gec50: f.number()?,
-            grmax: f.number()?,
-            gr_aoc: f.number()?,
-            gr_hill: f.number()?,
-            gr_n_points: f.optional_count()?,
-            gr_status: f.named()?,
-            gr_message: f.text(),
-            gr_source: f.text(),
-            log10_gr50_se: f.number()?,
-            gr50_ci: (f.number()?, f.number()?),
-            gr_dof: f.optional_count()?,
-            log10_gr_aoc_se: f.number()?,
-            gr_aoc_dof: f.optional_count()?,
-            gr_r2: f.number()?,
-            dip_e0: f.number()?,
-            dip_emax: f.number()?,
-            dip_ec50: f.number()?,
-            dip_hill: f.number()?,
-            dip_emax_rel: f.number()?,
-            dip_n_wells: f.optional_count()?,
-            dip_status: f.named()?,
-            dip_message: f.text(),
-            log10_dip_ec50_se: f.number()?,
-            dip_ec50_ci: (f.number()?, f.number()?),
-            dip_emax_rel_se: f.number()?,
-            dip_dof: f.optional_count()?,
-            dip_r2: f.number()?,
-        })
-    }
 }
-
-/// `first` (when not empty), [`FITS_COLUMNS`], then [`GROWTH_COLUMNS`]: the columns of a fits
-/// table with growth columns.
-const fn growth_fits_columns<const N: usize>(first: &'static str) -> [&'static str; N] {
-    let mut out = [first; N];
-    let skip = N - FITS_COLUMNS.len() - GROWTH_COLUMNS.len();
-    let mut i = 0;
-    while i < FITS_COLUMNS.len() {
-        out[skip + i] = FITS_COLUMNS[i];
-        i += 1;
-    }
-    let mut j = 0;
-    while j < GROWTH_COLUMNS.len() {
-        out[skip + i + j] = GROWTH_COLUMNS[j];
-        j += 1;
-    }
-    out
-}
-
-/// The columns of `fits.csv` in runs with growth data.
-pub const FITS_WITH_GROWTH_COLUMNS: [&str; 62] = growth_fits_columns("");
-
-/// The columns of `fits_by_replicate.csv` in runs with growth data.
-pub const FITS_BY_REPLICATE_WITH_GROWTH_COLUMNS: [&str; 63] = growth_fits_columns("replicate");
 
 /// Whether a fits table of columns `header` is one with growth columns: any of them there
-/// (then every one must be, [`GrowthFitRecord`]).
+/// (then every one must be: `output::tables::GrowthFitRecord`).
 pub fn has_growth_columns(header: &[String]) -> bool {
     header.iter().any(|h| GROWTH_COLUMNS.contains(&h.as_str()))
-}
-
-/// One row of `fits.csv` in a run with growth data: the viability fit and the growth cells.
-#[derive(Debug, Clone, PartialEq)]
-pub struct GrowthFitRecord {
-    /// The viability fit.
-    pub fit: CurveFit,
-    /// The growth cells.
-    pub growth: GrowthCells,
-}
-
-impl Record for GrowthFitRecord {
-    const FILE: &'static str = "fits.csv";
-    const COLUMNS: &'static [&'static str] = &FITS_WITH_GROWTH_COLUMNS;
-
-    fn cells(&self, _: usize) -> Vec<Cell<'_>> {
-        let mut cells = self.fit.cells();
-        cells.extend(self.growth.clone().into_cells());
-        cells
-    }
-
-    fn read(f: &mut Fields) -> Result<GrowthFitRecord> {
-        Ok(GrowthFitRecord {
-            fit: <CurveFit as Record>::read(f)?,
-            growth: GrowthCells::read(f)?,
-        })
-    }
-}
-
-/// One row of `fits_by_replicate.csv` in a run with growth data.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ReplicateGrowthFitRecord {
-    /// The replicate.
-    pub replicate: String,
-    /// Its curve's fit and growth cells.
-    pub fit: GrowthFitRecord,
-}
-
-impl Record for ReplicateGrowthFitRecord {
-    const FILE: &'static str = "fits_by_replicate.csv";
-    const COLUMNS: &'static [&'static str] = &FITS_BY_REPLICATE_WITH_GROWTH_COLUMNS;
-
-    fn cells(&self, i: usize) -> Vec<Cell<'_>> {
-        let mut cells = vec![Cell::text(&self.replicate)];
-        cells.extend(self.fit.cells(i));
-        cells
-    }
-
-    fn read(f: &mut Fields) -> Result<ReplicateGrowthFitRecord> {
-        Ok(ReplicateGrowthFitRecord {
-            replicate: f.text(),
-            fit: GrowthFitRecord::read(f)?,
-        })
-    }
 }
 
 /// Writes a fits table with the growth columns after the viability columns: `fits.csv`, or

@@ -32,8 +32,8 @@ pub mod reads;
 use serde::{Deserialize, Serialize};
 
 pub use columns::{
-    has_growth_columns, write_fits_with_growth, GrowthCells, GrowthFit, GrowthFitRecord,
-    ReplicateGrowthFitRecord, GROWTH_COLUMNS,
+    has_growth_columns, write_fits_with_growth, GrowthCells, GrowthFit, GrowthStatus,
+    GROWTH_COLUMNS,
 };
 
 /// The `[growth]` settings of an assay, checked once into a [`crate::checked::Checked`] value.

@@ -406,25 +406,7 @@ pub(crate) fn csv_error(path: &Path, e: csv::Error) -> Error {
     )
 }
 
-/// The status of a growth fit in `fits.csv` (`gr_status`, `dip_status`): the fit's status, or
-/// `not_computed` when the run lacked what the growth metric needs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum GrowthStatus {
-    /// The curve was fitted and ended so.
-    Fit(FitStatus),
-    /// No curve: the run lacked the reads (`gr_message`/`dip_message` says why).
-    NotComputed,
-}
-
-impl GrowthStatus {
-    /// The name written to `fits.csv`.
-    pub fn name(self) -> &'static str {
-        match self {
-            GrowthStatus::Fit(status) => status.name(),
-            GrowthStatus::NotComputed => crate::growth::columns::NOT_COMPUTED,
-        }
-    }
-}
+pub use crate::growth::GrowthStatus;
 
 impl Named for GrowthStatus {
     const ALL: &'static [GrowthStatus] = &[
