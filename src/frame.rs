@@ -352,8 +352,8 @@ pub struct TypedTable {
 
 /// Reads the run's table at `path` (known by its file name) through its row type: a missing
 /// column or a malformed cell is an error naming the file, column and line. `None` for a file
-/// that is not one of the tables the tool writes (a file of the user's, or `lines.csv`, the
-/// user's lines table a merge copies).
+/// that is not one of the tables the tool writes (a file of the user's: `lines.csv`, the lines
+/// table a merge copies, or an assay's tidy `wells.csv`, which has no outcome columns).
 pub fn read_typed(path: &Path) -> Result<Option<TypedTable>> {
     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
     if name == "wells.csv" {
@@ -454,13 +454,16 @@ fn typed<R: Record>(table: OutputTable) -> Result<TypedTable> {
     Ok(TypedTable { frame, bytes })
 }
 
-/// `wells.csv` read through its row view ([`WellsReader`]), `None` when absent: the inputs'
-/// own columns typed as [`wells_frame`] types them.
+/// `wells.csv` read through its row view ([`WellsReader`]), `None` when absent or when it is
+/// an assay's tidy wells table (no outcome columns): the inputs' own columns typed as
+/// [`wells_frame`] types them.
 fn typed_wells(path: &Path) -> Result<Option<TypedTable>> {
     if !crate::table::parquet::table_exists(path) {
         return Ok(None);
     }
-    let mut reader = WellsReader::open(path)?;
+    let Some(mut reader) = WellsReader::open_run_table(path)? else {
+        return Ok(None);
+    };
     let header: Vec<String> = reader.columns().header.clone();
     let names: Vec<&str> = header.iter().map(String::as_str).collect();
     let columns = reader.columns();

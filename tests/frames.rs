@@ -234,6 +234,14 @@ fn files_without_a_row_type_are_not_read_as_one() {
     let path = dir.path().join("notes.csv");
     std::fs::write(&path, "a,b\n1,2\n").unwrap();
     assert!(read_typed(&path).unwrap().is_none());
+    // An assay's tidy wells table is named as the run's wells.csv but has no outcome columns.
+    let tidy = dir.path().join("wells.csv");
+    std::fs::write(
+        &tidy,
+        "plate,well,cell_line,drug,concentration,role,signal\nP1,A1,L,,,vehicle,1\n",
+    )
+    .unwrap();
+    assert!(read_typed(&tidy).unwrap().is_none());
     assert!(read_typed(Path::new("/nonexistent/qc.csv"))
         .unwrap()
         .is_none());

@@ -121,10 +121,13 @@ impl WellColumns {
     }
 }
 
+/// A CSV reader of a file or of a Parquet table's CSV text.
+type CsvSource = csv::Reader<Box<dyn std::io::Read + Send>>;
+
 /// A `wells.csv` read row by row ([`WellsReader::next_row`]).
 pub struct WellsReader {
     path: PathBuf,
-    reader: csv::Reader<Box<dyn std::io::Read + Send>>,
+    reader: CsvSource,
     columns: WellColumns,
     record: csv::ByteRecord,
 }
@@ -132,6 +135,31 @@ pub struct WellsReader {
 impl WellsReader {
     /// Opens the `wells.csv` at `path` (or its Parquet stand-in) and finds its columns.
     pub fn open(path: &Path) -> Result<WellsReader> {
+        let (reader, header) = Self::header(path)?;
+        Ok(WellsReader {
+            columns: WellColumns::find(path, header)?,
+            path: path.to_path_buf(),
+            reader,
+            record: csv::ByteRecord::new(),
+        })
+    }
+
+    /// [`WellsReader::open`] of a file that may be a tidy wells table instead (an assay's
+    /// input, also named `wells.csv`): `None` when it has none of [`WELL_OUTCOME_COLUMNS`].
+    pub fn open_run_table(path: &Path) -> Result<Option<WellsReader>> {
+        let (_, header) = Self::header(path)?;
+        if header
+            .iter()
+            .any(|h| WELL_OUTCOME_COLUMNS.contains(&h.as_str()))
+        {
+            Self::open(path).map(Some)
+        } else {
+            Ok(None)
+        }
+    }
+
+    /// A CSV reader of the file at `path` past its header, and the header.
+    fn header(path: &Path) -> Result<(CsvSource, Vec<String>)> {
         let mut reader = crate::table::parquet::csv_reader(path).map_err(|e| csv_error(path, e))?;
         let header = reader
             .headers()
@@ -139,12 +167,7 @@ impl WellsReader {
             .iter()
             .map(str::to_string)
             .collect();
-        Ok(WellsReader {
-            columns: WellColumns::find(path, header)?,
-            path: path.to_path_buf(),
-            reader,
-            record: csv::ByteRecord::new(),
-        })
+        Ok((reader, header))
     }
 
     /// The table's columns.
