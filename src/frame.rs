@@ -17,10 +17,14 @@ use crate::growth::dip::DipWell;
 use crate::lineage::{Likelihood, Stability};
 use crate::network::{Cycle, Matrix};
 use crate::output::read::OutputTable;
-use crate::output::record::{has_only_record_columns, records_of, write_records, Cell, Record};
+use crate::output::record::{
+    has_only_record_columns, records_of, records_with_rows, write_records, Cell, Record,
+};
 use crate::output::tables::{
     matrix_rows, read_matrix, write_matrix, MatrixValue, ReplicateFit, ShiftRecord, Trajectory,
 };
+use crate::output::tables::{GrowthFitRecord, ReplicateGrowthFitRecord};
+use crate::output::well_rows::WellsReader;
 use crate::output::QcRow;
 use crate::output::WELL_COLUMNS;
 use crate::output::{column_kind, ColumnKind};
@@ -348,21 +352,24 @@ pub struct TypedTable {
 
 /// Reads the run's table at `path` (known by its file name) through its row type: a missing
 /// column or a malformed cell is an error naming the file, column and line. `None` for a file
-/// that is not one of the typed tables (`wells.csv`, `shifts.csv`, a `fits.csv` with growth
-/// columns, or a file of the user's).
+/// that is not one of the tables the tool writes (a file of the user's: `lines.csv`, the lines
+/// table a merge copies, or an assay's tidy `wells.csv`, which has no outcome columns).
 pub fn read_typed(path: &Path) -> Result<Option<TypedTable>> {
     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+    if name == "wells.csv" {
+        return typed_wells(path);
+    }
     let table = OutputTable::read_optional(path)?;
     let Some(table) = table else {
         return Ok(None);
     };
-    let growth = table
-        .optional_column(crate::growth::GROWTH_COLUMNS[0])
-        .is_some();
+    let growth = crate::growth::has_growth_columns(&table.header);
     Ok(Some(match name {
         "qc.csv" => typed::<QcRow>(table)?,
         "fits.csv" if !growth => typed::<CurveFit>(table)?,
+        "fits.csv" => typed::<GrowthFitRecord>(table)?,
         "fits_by_replicate.csv" if !growth => typed::<ReplicateFit>(table)?,
+        "fits_by_replicate.csv" => typed::<ReplicateGrowthFitRecord>(table)?,
         "dip_rates.csv" => typed::<DipWell>(table)?,
         "likelihood.csv" => typed::<Likelihood>(table)?,
         "trajectories.csv" => typed::<Trajectory>(table)?,
@@ -370,10 +377,9 @@ pub fn read_typed(path: &Path) -> Result<Option<TypedTable>> {
         "cycles.csv" => typed::<Cycle>(table)?,
         "plan.csv" => typed::<Sequence>(table)?,
         "policy.csv" => typed::<PolicyRow>(table)?,
-        "shifts.csv" if has_only_record_columns::<ShiftRecord>(&table) => {
-            typed::<ShiftRecord>(table)?
-        }
-        "mics.csv" if has_only_record_columns::<Mic>(&table) => typed::<Mic>(table)?,
+        "shifts.csv" => typed::<ShiftRecord>(table)?,
+        "mics.csv" => typed::<Mic>(table)?,
+        "fits_by_batch.csv" => typed::<crate::output::tables::BatchFit>(table)?,
         "matrix.csv" => typed_matrix::<f64>(path)?,
         "calls.csv" => typed_matrix::<Call>(path)?,
         _ => return Ok(None),
@@ -386,15 +392,106 @@ pub(crate) fn matrix_frame<T: MatrixValue>(m: &Matrix<T>) -> Frame {
     frame_of_rows(T::FILE, &header, rows.len(), rows)
 }
 
-/// The rows of `table` as `R`, with their frame and bytes.
+/// The rows of `table` as `R`, with their frame and bytes. Columns of the table that are not
+/// `R`'s (a merge's `run` and `parental_run`) are kept in their place as text, typed as a
+/// reader types them ([`column_of_cells`] by [`column_kind`]).
 fn typed<R: Record>(table: OutputTable) -> Result<TypedTable> {
-    let rows: Vec<R> = records_of(table)?;
+    if has_only_record_columns::<R>(&table) {
+        let rows: Vec<R> = records_of(table)?;
+        let mut bytes = Vec::new();
+        write_records(&mut bytes, &rows).expect("writing to memory");
+        return Ok(TypedTable {
+            frame: frame_of(&rows),
+            bytes,
+        });
+    }
+    let header = table.header.to_vec();
+    let place: Vec<Option<usize>> = header
+        .iter()
+        .map(|h| R::COLUMNS.iter().position(|c| c == h))
+        .collect();
+    let rows: Vec<(R, Vec<String>)> = records_with_rows(table, |r: R, row| {
+        let extra = (0..place.len())
+            .filter(|&i| place[i].is_none())
+            .map(|i| row.cell(i).to_string())
+            .collect();
+        Ok((r, extra))
+    })?;
+    let cells = rows.iter().enumerate().map(|(i, (r, extra))| {
+        let mut own: Vec<Option<Cell>> = r.cells(i).into_iter().map(Some).collect();
+        let mut extra = extra.iter();
+        place
+            .iter()
+            .map(|p| match p {
+                Some(k) => own[*k].take().unwrap_or(Cell::Absent),
+                None => Cell::text(extra.next().map_or("", String::as_str)),
+            })
+            .collect::<Vec<Cell>>()
+    });
+    let names: Vec<&str> = header.iter().map(String::as_str).collect();
+    let mut frame: Frame = names
+        .iter()
+        .zip(&place)
+        .map(|(name, p)| {
+            let kind = match p {
+                Some(_) => column_kind(R::FILE, name).unwrap_or(ColumnKind::Text),
+                None => ColumnKind::Text,
+            };
+            (name.to_string(), Column::with_capacity(kind, rows.len()))
+        })
+        .collect();
     let mut bytes = Vec::new();
-    write_records(&mut bytes, &rows).expect("writing to memory");
-    Ok(TypedTable {
-        frame: frame_of(&rows),
-        bytes,
-    })
+    let cells: Vec<Vec<Cell>> = cells.collect();
+    for row in &cells {
+        push_row(&mut frame, row);
+    }
+    crate::text::write_rows(&mut bytes, &names, cells).expect("writing to memory");
+    for ((name, column), p) in frame.iter_mut().zip(&place) {
+        if let (None, Column::Text(values)) = (p, &mut *column) {
+            *column = column_of_cells(column_kind(R::FILE, name), std::mem::take(values));
+        }
+    }
+    Ok(TypedTable { frame, bytes })
+}
+
+/// `wells.csv` read through its row view ([`WellsReader`]), `None` when absent or when it is
+/// an assay's tidy wells table (no outcome columns): the inputs' own columns typed as
+/// [`wells_frame`] types them.
+fn typed_wells(path: &Path) -> Result<Option<TypedTable>> {
+    if !crate::table::parquet::table_exists(path) {
+        return Ok(None);
+    }
+    let Some(mut reader) = WellsReader::open_run_table(path)? else {
+        return Ok(None);
+    };
+    let header: Vec<String> = reader.columns().header.clone();
+    let names: Vec<&str> = header.iter().map(String::as_str).collect();
+    let columns = reader.columns();
+    let mut frame: Frame = (0..names.len())
+        .map(|i| (header[i].clone(), Column::with_capacity(columns.kind(i), 0)))
+        .collect();
+    let mut out = csv::Writer::from_writer(Vec::new());
+    let io = |e: csv::Error| crate::error::Error::io(path, "writing", e.into());
+    out.write_record(&names).map_err(io)?;
+    let mut text = String::new();
+    while let Some(row) = reader.next_row()? {
+        let cells = row.cells()?;
+        for cell in &cells {
+            cell.write_into(&mut text);
+            out.write_field(&text).map_err(io)?;
+        }
+        out.write_record(None::<&[u8]>).map_err(io)?;
+        push_row(&mut frame, &cells);
+    }
+    // The inputs' own columns, read as text, are typed by their values (as `wells_frame`).
+    for (name, column) in frame.iter_mut() {
+        let kind = column_kind("wells.csv", name);
+        if let (false, Column::Text(cells)) = (kind == Some(ColumnKind::Text), &mut *column) {
+            *column = column_of_cells(kind, std::mem::take(cells));
+        }
+    }
+    let bytes = out.into_inner().map_err(|e| io(e.into_error().into()))?;
+    Ok(Some(TypedTable { frame, bytes }))
 }
 
 /// [`typed`] of a lines × drugs table.
@@ -534,6 +631,124 @@ mod tests {
                         assert_eq!(v[r].to_string(), cell);
                     }
                 }
+            }
+        }
+    }
+}
+
+/// `wells.csv` read back through its row view ([`crate::output::well_rows`]); here because
+/// they compare with the run's own frame.
+#[cfg(test)]
+mod wells_tests {
+    use std::path::{Path, PathBuf};
+
+    use super::{read_typed, wells_frame, Column};
+    use crate::error::Result;
+    use crate::output::well_rows::WellsReader;
+    use crate::qc::WellOutcome;
+    use crate::wells::Role;
+    use crate::wells::WellTable;
+
+    /// A run's wells: a replicate, a time, an extra column whose values need quoting, a
+    /// signal that is not a number, and GR values.
+    fn written(dir: &Path) -> (PathBuf, crate::frame::Frame, Vec<u8>) {
+        let text = "plate,well,cell_line,drug,concentration,role,signal,replicate,time,note\n\
+                    \"P,1\",B03,\"line \"\"A\"\"\",d,0.5,sample,\"OVR,FLW\",r1,72,\"a\nb\"\n\
+                    \"P,1\",B2,\"line \"\"A\"\"\",,,vehicle,100,r1,72,3\n\
+                    \"P,1\",A1,,,,empty,1e-7,r2,0,\n";
+        let mut t = crate::table::Table::from_bytes(text.as_bytes(), Path::new("w.csv")).unwrap();
+        let table = WellTable::from_table(&mut t, None).unwrap();
+        let outcome = |v: Option<f64>, excluded: bool, reason: &str| WellOutcome {
+            viability: v,
+            excluded,
+            exclusion_reason: reason.into(),
+        };
+        let outcomes = vec![
+            outcome(Some(0.25), true, "signal not numeric: `OVR,FLW`"),
+            outcome(Some(1.0), false, ""),
+            outcome(
+                None,
+                false,
+                "not an endpoint read: time-0 read, x0 of GR only",
+            ),
+        ];
+        let gr = [Some(-0.5), None, Some(1.0)];
+        let mut bytes = Vec::new();
+        crate::output::write_wells_with_gr(&mut bytes, &table, &outcomes, &gr).unwrap();
+        let path = dir.join("wells.csv");
+        std::fs::write(&path, &bytes).unwrap();
+        (path, wells_frame(&table, &outcomes, Some(&gr)), bytes)
+    }
+
+    /// What the writer writes reads back cell for cell: the same bytes written again, the
+    /// same typed columns as the run's own frame, and each accessor's value.
+    #[test]
+    fn the_written_table_reads_back_through_its_row_view() {
+        let dir = tempfile::tempdir().unwrap();
+        let (path, frame, bytes) = written(dir.path());
+        let typed = read_typed(&path)
+            .unwrap()
+            .expect("wells.csv is a typed table");
+        assert_eq!(typed.bytes, bytes);
+        crate::frame::assert_reads_back("wells.csv", &typed.frame, &bytes);
+        let same = |a: &Column, b: &Column| match (a, b) {
+            (Column::Number(a), Column::Number(b)) => {
+                a.iter().zip(b).all(|(x, y)| x.to_bits() == y.to_bits())
+            }
+            _ => a == b,
+        };
+        for ((n, ours), (m, theirs)) in typed.frame.iter().zip(&frame) {
+            assert_eq!(n, m);
+            assert!(same(ours, theirs), "{n}: {ours:?} vs {theirs:?}");
+        }
+        let mut reader = WellsReader::open(&path).unwrap();
+        assert!(reader.columns().has_gr());
+        assert_eq!(reader.columns().extra_names().collect::<Vec<_>>(), ["note"]);
+        let row = reader.next_row().unwrap().unwrap();
+        assert_eq!(row.plate().unwrap(), "P,1");
+        assert_eq!(row.well().unwrap(), "B3");
+        assert_eq!(row.cell_line().unwrap(), "line \"A\"");
+        assert_eq!(row.concentration().unwrap(), 0.5);
+        assert_eq!(row.role().unwrap(), Role::Sample);
+        assert_eq!(row.signal().unwrap(), "OVR,FLW");
+        assert_eq!(row.signal_value().unwrap(), None);
+        assert_eq!(row.replicate().unwrap(), "r1");
+        assert_eq!(row.time().unwrap(), 72.0);
+        assert!(row.excluded().unwrap());
+        assert_eq!(row.gr().unwrap(), -0.5);
+        assert_eq!(row.extra().next().unwrap().unwrap(), "a\nb");
+        let row = reader.next_row().unwrap().unwrap();
+        assert_eq!(row.line(), 4);
+        assert!(row.concentration().unwrap().is_nan() && row.gr().unwrap().is_nan());
+        assert_eq!(row.signal_value().unwrap(), Some(100.0));
+        assert!(reader.next_row().unwrap().is_some());
+        assert!(reader.next_row().unwrap().is_none());
+    }
+
+    /// A missing required column, and a cell that is not what its column holds, are errors
+    /// naming the file, the column and (for the cell) the line, through every reader.
+    #[test]
+    fn a_missing_column_or_a_malformed_cell_is_located() {
+        let dir = tempfile::tempdir().unwrap();
+        let (path, _, bytes) = written(dir.path());
+        let read_all = |p: &Path| -> Result<()> {
+            let mut reader = WellsReader::open(p)?;
+            while let Some(row) = reader.next_row()? {
+                row.cells()?;
+            }
+            Ok(())
+        };
+        let typed = |p: &Path| read_typed(p).map(drop);
+        for (missing, column, bad) in [
+            ("role", "excluded", "yes"),
+            ("exclusion_reason", "role", "plasma"),
+            ("plate", "concentration", "half"),
+            ("viability", "gr", "x"),
+        ] {
+            for read in [&read_all as &dyn Fn(&Path) -> Result<()>, &typed] {
+                crate::output::record::tests::assert_located_errors(
+                    &path, &bytes, missing, column, bad, read,
+                );
             }
         }
     }

@@ -9,6 +9,7 @@ pub mod read;
 pub mod record;
 pub mod run_json;
 pub mod tables;
+pub mod well_rows;
 
 use rayon::prelude::*;
 
@@ -26,7 +27,13 @@ pub const WELL_COLUMNS: [&str; 7] = crate::wells::COLUMNS;
 pub const WELL_OUTCOME_COLUMNS: [&str; 3] = ["viability", "excluded", "exclusion_reason"];
 
 /// The column of GR values `wells.csv` ends with in runs with growth data.
-pub(crate) const WELL_GR_COLUMN: &str = "gr";
+pub const WELL_GR_COLUMN: &str = "gr";
+
+/// The column of replicate labels `wells.csv` has after [`WELL_COLUMNS`] when the inputs have one.
+pub const WELL_REPLICATE_COLUMN: &str = "replicate";
+
+/// The column of read times (hours) `wells.csv` has after the replicates when the inputs have one.
+pub const WELL_TIME_COLUMN: &str = "time";
 
 /// Writes `wells.csv`: the tidy columns, optional/extra columns, then viability and exclusion.
 pub(crate) fn write_wells(
@@ -61,10 +68,10 @@ pub fn write_tidy_wells(w: &mut dyn Write, table: &WellTable) -> std::io::Result
 pub fn wells_header(table: &WellTable, outcomes: bool, gr: bool) -> Vec<&str> {
     let mut header: Vec<&str> = WELL_COLUMNS.to_vec();
     if table.has_replicate {
-        header.push("replicate");
+        header.push(WELL_REPLICATE_COLUMN);
     }
     if table.has_time {
-        header.push("time");
+        header.push(WELL_TIME_COLUMN);
     }
     header.extend(table.extra_columns.iter().map(String::as_str));
     if outcomes {
@@ -575,7 +582,7 @@ pub fn column_kind(file: &str, column: &str) -> Option<ColumnKind> {
 }
 
 /// The numeric columns of `wells.csv`; any other column there is the user's own.
-const KNOWN_WELL_NUMBERS: [&str; 4] = ["concentration", "time", "viability", "gr"];
+pub(crate) const KNOWN_WELL_NUMBERS: [&str; 4] = ["concentration", "time", "viability", "gr"];
 
 #[cfg(test)]
 mod tests {

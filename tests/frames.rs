@@ -50,6 +50,11 @@ fn same(a: &Frame, b: &Frame) -> bool {
 /// Simulates a screen with `settings`, adds `extra` to its assay file, runs it in memory and
 /// checks every frame against the written folder; returns the names of the frames.
 fn check(settings: SimulationSettings, extra: &str) -> Vec<String> {
+    run_simulated(settings, extra).1
+}
+
+/// [`check`], also returning the folder (`out` inside it) the run wrote.
+fn run_simulated(settings: SimulationSettings, extra: &str) -> (tempfile::TempDir, Vec<String>) {
     let dir = tempfile::tempdir().unwrap();
     let screen_dir = dir.path().join("screen");
     simulate(&settings.check().unwrap())
@@ -78,21 +83,95 @@ fn check(settings: SimulationSettings, extra: &str) -> Vec<String> {
     for (name, frame) in &frames {
         let bytes = std::fs::read(out.join(name)).unwrap();
         assert!(same(frame, &read_back(name, &bytes)), "{name}");
-        let typed = read_typed(&out.join(name)).unwrap();
-        assert!(
-            typed.is_some()
-                || !["shifts.csv", "mics.csv", "dip_rates.csv"].contains(&name.as_str()),
-            "{name} reads through its row type"
+        let typed = read_typed(&out.join(name))
+            .unwrap()
+            .unwrap_or_else(|| panic!("{name} reads through its row type"));
+        assert_eq!(
+            typed.bytes, bytes,
+            "{name} read through its type, written again"
         );
-        if let Some(typed) = typed {
-            assert_eq!(
-                typed.bytes, bytes,
-                "{name} read through its type, written again"
-            );
-            assert!(same(&typed.frame, frame), "{name}: the typed rows' frame");
-        }
+        assert!(same(&typed.frame, frame), "{name}: the typed rows' frame");
     }
-    names
+    (dir, names)
+}
+
+/// Rewrites the CSV at `path` without column `missing` (when given), or with the first row's
+/// cell of `column` set to `bad`.
+fn edit(path: &Path, missing: Option<&str>, column: &str, bad: &str) {
+    let mut reader = csv::Reader::from_path(path).unwrap();
+    let header: Vec<String> = reader.headers().unwrap().iter().map(String::from).collect();
+    let mut rows: Vec<Vec<String>> = reader
+        .records()
+        .map(|r| r.unwrap().iter().map(String::from).collect())
+        .collect();
+    let gone = missing.map(|m| header.iter().position(|h| h == m).unwrap());
+    let at = header.iter().position(|h| h == column).unwrap();
+    rows[0][at] = if gone.is_some() {
+        rows[0][at].clone()
+    } else {
+        bad.to_string()
+    };
+    let mut w = csv::Writer::from_path(path).unwrap();
+    let keep = |r: &[String]| -> Vec<String> {
+        r.iter()
+            .enumerate()
+            .filter(|(i, _)| Some(*i) != gone)
+            .map(|(_, v)| v.clone())
+            .collect()
+    };
+    w.write_record(keep(&header)).unwrap();
+    for r in &rows {
+        w.write_record(keep(r)).unwrap();
+    }
+    w.flush().unwrap();
+}
+
+/// The growth columns of `fits.csv` and the `gr` column of `wells.csv`: a missing column and a
+/// malformed cell are errors naming the file, the column (and the line), read by the faces
+/// (`read_typed`) and by the figures.
+#[test]
+fn growth_columns_missing_or_malformed_are_located() {
+    let (dir, _) = run_simulated(
+        SimulationSettings {
+            lines: 2,
+            drugs: 2,
+            doubling_time: Some(24.0),
+            t0: true,
+            ..Default::default()
+        },
+        "\n[shift]\nmetric = \"gr50\"\n",
+    );
+    let out = dir.path().join("out");
+    for (file, missing, column, bad) in [
+        ("fits.csv", "dip_status", "gr_status", "fine"),
+        ("fits.csv", "gr50", "gr_n_points", "many"),
+        ("wells.csv", "exclusion_reason", "gr", "high"),
+    ] {
+        let path = out.join(file);
+        let original = std::fs::read(&path).unwrap();
+        for gone in [Some(missing), None] {
+            std::fs::write(&path, &original).unwrap();
+            edit(&path, gone, column, bad);
+            let case = format!("{file} without {gone:?}, {column} = {bad}");
+            let mut errors = vec![read_typed(&path).map(drop).expect_err(&case).to_string()];
+            // The figures skip the time-0 read the first row of wells.csv is.
+            if file == "fits.csv" || gone.is_some() {
+                let plot = collateral::plot::data::RunData::read(&out).map(drop);
+                errors.push(plot.expect_err(&case).to_string());
+            }
+            for e in errors {
+                match gone {
+                    Some(m) => assert!(e.contains(file) && e.contains(&format!("`{m}`")), "{e}"),
+                    None => assert!(
+                        e.contains(&format!("{file}:2"))
+                            && e.contains(&format!("`{column}` is `{bad}`")),
+                        "{e}"
+                    ),
+                }
+            }
+        }
+        std::fs::write(&path, &original).unwrap();
+    }
 }
 
 #[test]
@@ -155,6 +234,14 @@ fn files_without_a_row_type_are_not_read_as_one() {
     let path = dir.path().join("notes.csv");
     std::fs::write(&path, "a,b\n1,2\n").unwrap();
     assert!(read_typed(&path).unwrap().is_none());
+    // An assay's tidy wells table is named as the run's wells.csv but has no outcome columns.
+    let tidy = dir.path().join("wells.csv");
+    std::fs::write(
+        &tidy,
+        "plate,well,cell_line,drug,concentration,role,signal\nP1,A1,L,,,vehicle,1\n",
+    )
+    .unwrap();
+    assert!(read_typed(&tidy).unwrap().is_none());
     assert!(read_typed(Path::new("/nonexistent/qc.csv"))
         .unwrap()
         .is_none());

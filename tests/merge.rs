@@ -691,3 +691,38 @@ fn merge_refuses_what_it_cannot_merge() {
     );
     assert!(!dir.join("m").exists());
 }
+
+/// Every table a merge writes but the lines table (the user's, copied) reads through its row
+/// type, provenance columns included, and writes again to the merge's bytes.
+#[test]
+fn every_merged_table_reads_through_its_row_type() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    two_batches(dir);
+    merge(dir, &["runs/A", "runs/B", "-o", "merged", "--no-figures"]).success();
+    let mut read = 0;
+    for entry in std::fs::read_dir(dir.join("merged")).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        if !name.ends_with(".csv") || name == "lines.csv" {
+            continue;
+        }
+        let typed = collateral::frame::read_typed(&path)
+            .unwrap()
+            .unwrap_or_else(|| panic!("{name} reads through its row type"));
+        assert_eq!(
+            String::from_utf8(typed.bytes).unwrap(),
+            std::fs::read_to_string(&path).unwrap(),
+            "{name}"
+        );
+        let run = typed.frame.iter().find(|(n, _)| n == "run");
+        if ["fits.csv", "qc.csv", "shifts.csv", "wells.csv"].contains(&name.as_str()) {
+            assert!(
+                matches!(run, Some((_, collateral::frame::Column::Text(_)))),
+                "{name}: the run column, as text"
+            );
+        }
+        read += 1;
+    }
+    assert!(read >= 8, "{read} tables");
+}

@@ -1,6 +1,10 @@
-//! A CSV table of the tool → typed columns, by [`collateral::output::column_kind`]: the one
-//! place the Python package decides a column's type, so a DataFrame's types are the contract's
-//! whatever the data (a `replicate` of `1`, `2` stays text; an all-empty `ic50` stays float).
+//! The foreign-table reader: a CSV that is not one of a finished folder's tables → typed
+//! columns, by [`collateral::output::column_kind`]. Every table `collateral run`, `merge`,
+//! `shift` and `plan` write reads through its row type instead (`frame::read_typed`, a missing
+//! column or malformed cell a located error); this serves what has none: a user's own CSV (a
+//! lines table, a `lines.csv` a merge copies) and the tables a plate file's reads give in
+//! memory (`read_plate_file`). Column types follow the contract whatever the data (a
+//! `replicate` of `1`, `2` stays text; an all-empty `ic50` stays float).
 
 use std::path::Path;
 

@@ -510,7 +510,7 @@ fn fit_columns(py: Python<'_>, header: Vec<String>, source: PathBuf) -> PyResult
 
 /// Reads one of the output tables into typed columns through its row type
 /// (`frame::read_typed`: a missing column or a malformed cell is a located error), or
-/// any other CSV by its header and cells.
+/// any other CSV (a user's own table) by its header and cells ([`columns::parse`]).
 /// A `.parquet` table (or one standing in for an absent `.csv`) is read through its row type
 /// when it has one, else as its typed Parquet columns.
 #[pyfunction]

@@ -62,6 +62,26 @@ pub const GROWTH_COLUMNS: [&str; 32] = [
     "dip_r2",
 ];
 
+/// The status of a growth fit in `fits.csv` (`gr_status`, `dip_status`): the fit's status, or
+/// `not_computed` when the run lacked what the growth metric needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GrowthStatus {
+    /// The curve was fitted and ended so.
+    Fit(FitStatus),
+    /// No curve: the run lacked the reads (`gr_message`/`dip_message` says why).
+    NotComputed,
+}
+
+impl GrowthStatus {
+    /// The name written to `fits.csv`.
+    pub fn name(self) -> &'static str {
+        match self {
+            GrowthStatus::Fit(status) => status.name(),
+            GrowthStatus::NotComputed => NOT_COMPUTED,
+        }
+    }
+}
+
 /// The status written when a curve has no GR values or no DIP rates at all.
 pub(crate) const NOT_COMPUTED: &str = "not_computed";
 
@@ -90,72 +110,10 @@ fn join(a: &str, b: &str) -> String {
 }
 
 impl GrowthFit {
-    /// The growth cells of one `fits.csv` row, typed, in [`GROWTH_COLUMNS`] order: the one
-    /// list its writer and its typed columns follow.
-    pub fn cells(&self) -> Vec<Cell<'_>> {
-        let n = Cell::Number;
-        let mut out = Vec::with_capacity(GROWTH_COLUMNS.len());
-        match &self.gr {
-            Some(g) => {
-                let fit = &g.fit;
-                out.extend([
-                    n(fit.ic50),
-                    Cell::text(fit.ic50_qualifier.map_or("", |q| q.symbol())),
-                    n(fit.bottom),
-                    n(fit.ec50),
-                    n(g.grmax),
-                    n(g.gr_aoc),
-                    n(fit.hill),
-                    Cell::count(fit.n_points),
-                    Cell::text(fit.status.name()),
-                    Cell::owned(join(&fit.message, &self.gr_note)),
-                    Cell::text(&self.gr_source),
-                    n(fit.log10_ic50_se),
-                    n(fit.ic50_ci_low),
-                    n(fit.ic50_ci_high),
-                    Cell::count(fit.dof),
-                    n(g.log10_gr_aoc_se),
-                    Cell::count(g.gr_aoc_dof),
-                    n(fit.r2),
-                ]);
-            }
-            None => {
-                out.extend(std::iter::repeat_n(Cell::Absent, 8));
-                out.push(Cell::text(NOT_COMPUTED));
-                out.push(Cell::text(&self.gr_note));
-                out.push(Cell::text(&self.gr_source));
-                out.extend(std::iter::repeat_n(Cell::Absent, 7));
-            }
-        }
-        match &self.dip {
-            Some(d) => {
-                let fit = &d.fit;
-                out.extend([
-                    n(d.e0()),
-                    n(d.emax()),
-                    n(fit.ec50),
-                    n(fit.hill),
-                    n(d.emax_rel()),
-                    Cell::count(d.n_wells),
-                    Cell::text(fit.status.name()),
-                    Cell::owned(join(&fit.message, &self.dip_note)),
-                    n(fit.log10_ec50_se),
-                    n(fit.ec50_ci_low),
-                    n(fit.ec50_ci_high),
-                    n(d.emax_rel_se()),
-                    Cell::count(fit.dof),
-                    n(fit.r2),
-                ]);
-            }
-            None => {
-                out.extend(std::iter::repeat_n(Cell::Absent, 6));
-                out.push(Cell::text(NOT_COMPUTED));
-                out.push(Cell::text(&self.dip_note));
-                out.extend(std::iter::repeat_n(Cell::Absent, 6));
-            }
-        }
-        debug_assert_eq!(out.len(), GROWTH_COLUMNS.len());
-        out
+    /// The growth cells of one `fits.csv` row, typed, in [`GROWTH_COLUMNS`] order: those of
+    /// its [`GrowthCells`], the one list its writer, reader and typed columns follow.
+    pub fn cells(&self) -> Vec<Cell<'static>> {
+        GrowthCells::of(self).into_cells()
     }
 
     /// The growth cells of one `fits.csv` row as text ([`GrowthFit::cells`]).
@@ -274,6 +232,169 @@ impl GrowthFit {
         };
         Some(cells)
     }
+}
+
+/// The growth cells of one fits row as the table holds them, in [`GROWTH_COLUMNS`] order:
+/// what a run writes for its [`GrowthFit`] and what a reader of a finished folder gets back
+/// (`output::tables::GrowthFitRecord`). A metric not computed is NaN (a count
+/// `None`) with its status [`GrowthStatus::NotComputed`].
+#[derive(Debug, Clone, PartialEq)]
+#[allow(missing_docs)] // The fields are the columns of the same names.
+pub struct GrowthCells {
+    pub gr50: f64,
+    pub gr50_qualifier: Option<Ic50Qualifier>,
+    pub grinf: f64,
+    pub gec50: f64,
+    pub grmax: f64,
+    pub gr_aoc: f64,
+    pub gr_hill: f64,
+    pub gr_n_points: Option<usize>,
+    pub gr_status: GrowthStatus,
+    pub gr_message: String,
+    pub gr_source: String,
+    pub log10_gr50_se: f64,
+    pub gr50_ci: (f64, f64),
+    pub gr_dof: Option<usize>,
+    pub log10_gr_aoc_se: f64,
+    pub gr_aoc_dof: Option<usize>,
+    pub gr_r2: f64,
+    pub dip_e0: f64,
+    pub dip_emax: f64,
+    pub dip_ec50: f64,
+    pub dip_hill: f64,
+    pub dip_emax_rel: f64,
+    pub dip_n_wells: Option<usize>,
+    pub dip_status: GrowthStatus,
+    pub dip_message: String,
+    pub log10_dip_ec50_se: f64,
+    pub dip_ec50_ci: (f64, f64),
+    pub dip_emax_rel_se: f64,
+    pub dip_dof: Option<usize>,
+    pub dip_r2: f64,
+}
+
+impl GrowthCells {
+    /// The cells a run writes for `g`.
+    pub fn of(g: &GrowthFit) -> GrowthCells {
+        let nan = f64::NAN;
+        let mut c = GrowthCells {
+            gr50: nan,
+            gr50_qualifier: None,
+            grinf: nan,
+            gec50: nan,
+            grmax: nan,
+            gr_aoc: nan,
+            gr_hill: nan,
+            gr_n_points: None,
+            gr_status: GrowthStatus::NotComputed,
+            gr_message: g.gr_note.clone(),
+            gr_source: g.gr_source.clone(),
+            log10_gr50_se: nan,
+            gr50_ci: (nan, nan),
+            gr_dof: None,
+            log10_gr_aoc_se: nan,
+            gr_aoc_dof: None,
+            gr_r2: nan,
+            dip_e0: nan,
+            dip_emax: nan,
+            dip_ec50: nan,
+            dip_hill: nan,
+            dip_emax_rel: nan,
+            dip_n_wells: None,
+            dip_status: GrowthStatus::NotComputed,
+            dip_message: g.dip_note.clone(),
+            log10_dip_ec50_se: nan,
+            dip_ec50_ci: (nan, nan),
+            dip_emax_rel_se: nan,
+            dip_dof: None,
+            dip_r2: nan,
+        };
+        if let Some(gr) = &g.gr {
+            c.set_gr(gr, &g.gr_note);
+        }
+        if let Some(dip) = &g.dip {
+            c.set_dip(dip, &g.dip_note);
+        }
+        c
+    }
+
+    /// The GR cells of a fitted GR curve (`note`: the run's notes on its GR values).
+    fn set_gr(&mut self, g: &GrCurve, note: &str) {
+        let fit = &g.fit;
+        (self.gr50, self.gr50_qualifier, self.grinf, self.gec50) =
+            (fit.ic50, fit.ic50_qualifier, fit.bottom, fit.ec50);
+        (self.grmax, self.gr_aoc, self.gr_hill) = (g.grmax, g.gr_aoc, fit.hill);
+        self.gr_n_points = Some(fit.n_points);
+        self.gr_status = GrowthStatus::Fit(fit.status);
+        self.gr_message = join(&fit.message, note);
+        (self.log10_gr50_se, self.gr50_ci) =
+            (fit.log10_ic50_se, (fit.ic50_ci_low, fit.ic50_ci_high));
+        self.gr_dof = Some(fit.dof);
+        (self.log10_gr_aoc_se, self.gr_aoc_dof) = (g.log10_gr_aoc_se, Some(g.gr_aoc_dof));
+        self.gr_r2 = fit.r2;
+    }
+
+    /// The DIP cells of a fitted DIP-rate curve (`note`: the run's notes on its rates).
+    fn set_dip(&mut self, d: &DipCurve, note: &str) {
+        let fit = &d.fit;
+        (self.dip_e0, self.dip_emax, self.dip_ec50, self.dip_hill) =
+            (d.e0(), d.emax(), fit.ec50, fit.hill);
+        (self.dip_emax_rel, self.dip_n_wells) = (d.emax_rel(), Some(d.n_wells));
+        self.dip_status = GrowthStatus::Fit(fit.status);
+        self.dip_message = join(&fit.message, note);
+        self.log10_dip_ec50_se = fit.log10_ec50_se;
+        self.dip_ec50_ci = (fit.ec50_ci_low, fit.ec50_ci_high);
+        (self.dip_emax_rel_se, self.dip_dof) = (d.emax_rel_se(), Some(fit.dof));
+        self.dip_r2 = fit.r2;
+    }
+
+    /// The cells, in [`GROWTH_COLUMNS`] order.
+    pub fn into_cells(self) -> Vec<Cell<'static>> {
+        let n = Cell::Number;
+        let count = |c: Option<usize>| c.map_or(Cell::Absent, Cell::count);
+        let out = vec![
+            n(self.gr50),
+            Cell::text(self.gr50_qualifier.map_or("", |q| q.symbol())),
+            n(self.grinf),
+            n(self.gec50),
+            n(self.grmax),
+            n(self.gr_aoc),
+            n(self.gr_hill),
+            count(self.gr_n_points),
+            Cell::text(self.gr_status.name()),
+            Cell::owned(self.gr_message),
+            Cell::owned(self.gr_source),
+            n(self.log10_gr50_se),
+            n(self.gr50_ci.0),
+            n(self.gr50_ci.1),
+            count(self.gr_dof),
+            n(self.log10_gr_aoc_se),
+            count(self.gr_aoc_dof),
+            n(self.gr_r2),
+            n(self.dip_e0),
+            n(self.dip_emax),
+            n(self.dip_ec50),
+            n(self.dip_hill),
+            n(self.dip_emax_rel),
+            count(self.dip_n_wells),
+            Cell::text(self.dip_status.name()),
+            Cell::owned(self.dip_message),
+            n(self.log10_dip_ec50_se),
+            n(self.dip_ec50_ci.0),
+            n(self.dip_ec50_ci.1),
+            n(self.dip_emax_rel_se),
+            count(self.dip_dof),
+            n(self.dip_r2),
+        ];
+        debug_assert_eq!(out.len(), GROWTH_COLUMNS.len());
+        out
+    }
+}
+
+/// Whether a fits table of columns `header` is one with growth columns: any of them there
+/// (then every one must be: `output::tables::GrowthFitRecord`).
+pub fn has_growth_columns(header: &[String]) -> bool {
+    header.iter().any(|h| GROWTH_COLUMNS.contains(&h.as_str()))
 }
 
 /// Writes a fits table with the growth columns after the viability columns: `fits.csv`, or

@@ -31,7 +31,10 @@ pub mod reads;
 
 use serde::{Deserialize, Serialize};
 
-pub use columns::{write_fits_with_growth, GrowthFit, GROWTH_COLUMNS};
+pub use columns::{
+    has_growth_columns, write_fits_with_growth, GrowthCells, GrowthFit, GrowthStatus,
+    GROWTH_COLUMNS,
+};
 
 /// The `[growth]` settings of an assay, checked once into a [`crate::checked::Checked`] value.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]

@@ -56,7 +56,7 @@ impl Fits {
                 None
             };
             let c_status = t.require("status")?;
-            check_no_run_column(&t)?;
+            check_no_run_column(&t.path, &t.headers)?;
             fits.headers.push(t.headers.clone());
             let mut seen: BTreeMap<(Key, String), u64> = BTreeMap::new();
             let mut rec = csv::StringRecord::new();

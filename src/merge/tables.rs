@@ -5,6 +5,7 @@
 use super::*;
 use crate::output::read::{flag_cell, named_cell, optional_named_cell};
 use crate::output::record::read_records;
+use crate::output::well_rows::{WellRecord, WellsReader};
 use crate::qc::Verdict;
 use crate::wells::Role;
 
@@ -44,28 +45,32 @@ pub(super) struct PlateNames {
 }
 
 impl PlateNames {
+    /// The plate ids of every run's `wells.csv` and `qc.csv`, and their headers.
     pub(super) fn new(folders: &[RunFolder]) -> Result<PlateNames> {
         let mut runs_of: BTreeMap<String, BTreeSet<usize>> = BTreeMap::new();
         let mut wells_headers = Vec::new();
         let mut qc_headers = Vec::new();
         for (run, f) in folders.iter().enumerate() {
-            for (name, headers) in [
-                ("wells.csv", &mut wells_headers),
-                ("qc.csv", &mut qc_headers),
-            ] {
-                let path = f.dir.join(name);
-                let bytes = read_bytes(&path)?;
-                let mut t = Table::from_bytes(&bytes, &path)?;
-                let c_plate = t.require("plate")?;
-                check_no_run_column(&t)?;
-                headers.push(t.headers.clone());
-                let mut rec = csv::StringRecord::new();
-                while t.next_row(&mut rec)?.is_some() {
-                    runs_of
-                        .entry(field(&rec, Some(c_plate)).to_string())
-                        .or_default()
-                        .insert(run);
+            let mut wells = WellsReader::open(&f.dir.join("wells.csv"))?;
+            check_no_run_column(wells.path(), &wells.columns().header)?;
+            wells_headers.push(wells.columns().header.clone());
+            // Rows come plate by plate: a plate is noted when it changes, not every row.
+            let mut last: Option<Vec<u8>> = None;
+            while let Some(row) = wells.next_row()? {
+                if last.as_deref() != Some(row.plate_bytes()) {
+                    last = Some(row.plate_bytes().to_vec());
+                    note_run(&mut runs_of, row.plate()?.trim(), run);
                 }
+            }
+            let path = f.dir.join("qc.csv");
+            let bytes = read_bytes(&path)?;
+            let mut t = Table::from_bytes(&bytes, &path)?;
+            let c_plate = t.require("plate")?;
+            check_no_run_column(&t.path, &t.headers)?;
+            qc_headers.push(t.headers.clone());
+            let mut rec = csv::StringRecord::new();
+            while t.next_row(&mut rec)?.is_some() {
+                note_run(&mut runs_of, field(&rec, Some(c_plate)), run);
             }
         }
         Ok(PlateNames {
@@ -84,6 +89,18 @@ impl PlateNames {
             format!("{run}/{plate}")
         } else {
             plate.to_string()
+        }
+    }
+}
+
+/// Notes that `run` has plate `plate`.
+fn note_run(runs_of: &mut BTreeMap<String, BTreeSet<usize>>, plate: &str, run: usize) {
+    match runs_of.get_mut(plate) {
+        Some(runs) => {
+            runs.insert(run);
+        }
+        None => {
+            runs_of.insert(plate.to_string(), BTreeSet::from([run]));
         }
     }
 }
@@ -126,73 +143,98 @@ pub(super) fn write_wells(
     full.push(RUN_COLUMN.to_string());
     out.write_record(&full).map_err(io)?;
     let col = |name: &str| header.iter().position(|h| h == name);
-    let (h_plate, h_line, h_drug, h_role, h_signal, h_excluded, h_reason) = (
-        col("plate"),
-        col("cell_line"),
-        col("drug"),
-        col("role"),
-        col("signal"),
-        col("excluded"),
-        col("exclusion_reason"),
-    );
-    let mut cells: Vec<String> = Vec::new();
+    let at = MergedAt {
+        plate: col("plate"),
+        excluded: col("excluded"),
+        reason: col("exclusion_reason"),
+    };
     for (run, f) in folders.iter().enumerate() {
-        let path = f.dir.join("wells.csv");
-        let bytes = read_bytes(&path)?;
-        let mut t = Table::from_bytes(&bytes, &path)?;
+        let mut reader = WellsReader::open(&f.dir.join("wells.csv"))?;
         let map = column_map(&header, &plates.wells_headers[run]);
-        let mut rec = csv::StringRecord::new();
-        while let Some(at) = t.next_row(&mut rec)? {
-            cells.clear();
-            cells.extend(
-                map.iter()
-                    .map(|i| i.and_then(|i| rec.get(i)).unwrap_or_default().to_string()),
-            );
-            let get =
-                |c: Option<usize>, cells: &[String]| c.map_or(String::new(), |c| cells[c].clone());
-            if let Some(c) = h_plate {
-                cells[c] = plates.name(&f.name, &cells[c]);
-            }
-            let (line, drug) = (get(h_line, &cells), get(h_drug, &cells));
-            let typed = WellCells::of(&cells, h_role, h_excluded, || t.at(at))?;
-            let mut excluded = typed.excluded;
-            if typed.role == Some(Role::Sample) && !typed.excluded {
-                if let Some(&kept) = owner.get(&(line.clone(), drug.clone())) {
-                    if kept != run {
-                        if let (Some(e), Some(r)) = (h_excluded, h_reason) {
-                            cells[e] = FLAG_TRUE.into();
-                            cells[r] = superseded_reason(&line, &drug, &folders[kept].name);
-                            excluded = true;
-                            counts.superseded += 1;
-                        }
-                    }
+        // Rows come plate by plate: the merged name of the last plate, by its bytes.
+        let mut plate: Option<(Vec<u8>, String)> = None;
+        while let Some(row) = reader.next_row()? {
+            let name = match &plate {
+                Some((bytes, name)) if bytes.as_slice() == row.plate_bytes() => name,
+                _ => {
+                    let name = plates.name(&f.name, row.plate()?);
+                    counts.plates.insert(name.clone());
+                    &plate.insert((row.plate_bytes().to_vec(), name)).1
                 }
+            };
+            let superseded = superseded(&row, run, owner, folders)?;
+            counts.count(&row, superseded.is_some())?;
+            for (k, i) in map.iter().enumerate() {
+                let cell: &[u8] = match &superseded {
+                    _ if Some(k) == at.plate => name.as_bytes(),
+                    Some(_) if Some(k) == at.excluded => FLAG_TRUE.as_bytes(),
+                    Some(reason) if Some(k) == at.reason => reason.as_bytes(),
+                    _ => i.map_or(&[][..], |i| row.bytes(i)),
+                };
+                out.write_field(cell).map_err(io)?;
             }
-            counts.wells += 1;
-            counts.plates.insert(get(h_plate, &cells));
-            let role = typed.role.map_or("", |r| r.as_str());
-            *counts.by_role.entry(role.to_string()).or_default() += 1;
-            if !line.is_empty() {
-                counts.cell_lines.insert(line);
-            }
-            if !drug.is_empty() {
-                counts.drugs.insert(drug);
-            }
-            let signal = get(h_signal, &cells);
-            if typed.role != Some(Role::Empty)
-                && !signal.trim().parse::<f64>().is_ok_and(f64::is_finite)
-            {
-                counts.flagged += 1;
-            }
-            if excluded {
-                counts.excluded += 1;
-            }
-            out.write_record(cells.iter().map(String::as_str).chain([f.name.as_str()]))
-                .map_err(io)?;
+            out.write_field(f.name.as_bytes()).map_err(io)?;
+            out.write_record(None::<&[u8]>).map_err(io)?;
         }
     }
     out.flush()
         .map_err(|e| Error::io(Path::new("wells.csv"), "writing", e))
+}
+
+/// Where the cells the merge may change sit in the merged `wells.csv`.
+struct MergedAt {
+    plate: Option<usize>,
+    excluded: Option<usize>,
+    reason: Option<usize>,
+}
+
+/// Why the merge leaves out the well of `row` (of run `run`): a sample well the run used,
+/// behind a fit the merge took from another run; `None` for any other well.
+fn superseded(
+    row: &WellRecord<'_>,
+    run: usize,
+    owner: &BTreeMap<Key, usize>,
+    folders: &[RunFolder],
+) -> Result<Option<String>> {
+    if row.role()? != Role::Sample || row.excluded()? {
+        return Ok(None);
+    }
+    let (line, drug) = (row.cell_line()?, row.drug()?);
+    Ok(match owner.get(&(line.to_string(), drug.to_string())) {
+        Some(&kept) if kept != run => Some(superseded_reason(line, drug, &folders[kept].name)),
+        _ => None,
+    })
+}
+
+impl WellCounts {
+    /// Counts the well of `row` (its plate is counted by the caller, once per plate);
+    /// `superseded`: the merge leaves it out.
+    fn count(&mut self, row: &WellRecord<'_>, superseded: bool) -> Result<()> {
+        let role = row.role()?;
+        self.wells += 1;
+        match self.by_role.get_mut(role.as_str()) {
+            Some(n) => *n += 1,
+            None => {
+                self.by_role.insert(role.as_str().to_string(), 1);
+            }
+        }
+        for (set, name) in [
+            (&mut self.cell_lines, row.cell_line()?),
+            (&mut self.drugs, row.drug()?),
+        ] {
+            if !name.is_empty() && !set.contains(name) {
+                set.insert(name.to_string());
+            }
+        }
+        if role != Role::Empty && row.signal_value()?.is_none() {
+            self.flagged += 1;
+        }
+        self.superseded += usize::from(superseded);
+        if superseded || row.excluded()? {
+            self.excluded += 1;
+        }
+        Ok(())
+    }
 }
 
 /// The per-well DIP rates a run writes when its wells are read at several times.
@@ -219,7 +261,7 @@ pub(super) fn write_dip_rates(
     let mut headers = Vec::new();
     for (_, path, bytes) in &tables {
         let t = Table::from_bytes(bytes, path)?;
-        check_no_run_column(&t)?;
+        check_no_run_column(&t.path, &t.headers)?;
         headers.push(t.headers.clone());
     }
     let header = union_header(&headers, &["excluded", "reason"]);
@@ -366,14 +408,14 @@ pub(super) fn write_qc(
 
 /// Refuses a table that already has a column named [`RUN_COLUMN`] (carried through from a
 /// wells table): the provenance column would shadow it.
-pub(super) fn check_no_run_column(t: &Table<'_>) -> Result<()> {
-    match t.headers.iter().position(|h| h.eq_ignore_ascii_case(RUN_COLUMN)) {
+pub(super) fn check_no_run_column(path: &Path, headers: &[String]) -> Result<()> {
+    match headers.iter().position(|h| h.eq_ignore_ascii_case(RUN_COLUMN)) {
         None => Ok(()),
         Some(i) => Err(Error::input(
-            Location::file(&t.path).at_line(1),
+            Location::file(path).at_line(1),
             format!(
                 "has a column `{}` (column {}), the name the merge gives its provenance column; rename it in the inputs and rerun",
-                t.headers[i],
+                headers[i],
                 i + 1
             ),
         )),

@@ -272,6 +272,11 @@ impl OutputRow {
         self.record.get(column.index).unwrap_or_default()
     }
 
+    /// The text of the row's `i`-th cell (empty past its end).
+    pub(crate) fn cell(&self, i: usize) -> &str {
+        self.record.get(i).unwrap_or_default()
+    }
+
     /// The text of a cell of a column the table may lack (empty then).
     pub fn text_or_empty(&self, column: Option<Column>) -> &str {
         column.map_or("", |c| self.text(c))
@@ -286,11 +291,6 @@ impl OutputRow {
                 .parse()
                 .map_err(|_| self.bad(column, "a number or an empty cell")),
         }
-    }
-
-    /// [`OutputRow::number`] of a column the table may lack (NaN then).
-    pub(crate) fn number_or_nan(&self, column: Option<Column>) -> Result<f64> {
-        column.map_or(Ok(f64::NAN), |c| self.number(c))
     }
 
     /// A count cell that may be empty (`None`).
@@ -329,11 +329,6 @@ impl OutputRow {
             "" => Ok(None),
             _ => self.named(column).map(Some),
         }
-    }
-
-    /// [`OutputRow::optional`] of a column the table may lack (`None` then).
-    pub(crate) fn optional_in<T: Named>(&self, column: Option<Column>) -> Result<Option<T>> {
-        column.map_or(Ok(None), |c| self.optional(c))
     }
 
     /// The row's header and record, for tables that show the cells as written.
@@ -411,25 +406,7 @@ pub(crate) fn csv_error(path: &Path, e: csv::Error) -> Error {
     )
 }
 
-/// The status of a growth fit in `fits.csv` (`gr_status`, `dip_status`): the fit's status, or
-/// `not_computed` when the run lacked what the growth metric needs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum GrowthStatus {
-    /// The curve was fitted and ended so.
-    Fit(FitStatus),
-    /// No curve: the run lacked the reads (`gr_message`/`dip_message` says why).
-    NotComputed,
-}
-
-impl GrowthStatus {
-    /// The name written to `fits.csv`.
-    pub fn name(self) -> &'static str {
-        match self {
-            GrowthStatus::Fit(status) => status.name(),
-            GrowthStatus::NotComputed => crate::growth::columns::NOT_COMPUTED,
-        }
-    }
-}
+pub use crate::growth::GrowthStatus;
 
 impl Named for GrowthStatus {
     const ALL: &'static [GrowthStatus] = &[

@@ -4,6 +4,11 @@
 //! (`frame::frame_of`); [`Record::read`] takes the same cells back in the same order
 //! through [`Fields`], so a table written, read and written again gives the same bytes, and a
 //! missing column or a malformed cell is an error naming the file, column and line.
+//!
+//! `wells.csv`, whose columns vary with the run, is the one table without a `Record`: it is
+//! read through the streaming row view of [`super::well_rows`], by the names its header is
+//! written with. Columns a table has beyond its `Record`'s (a merge's `run`) are kept as
+//! text by [`crate::frame::read_typed`].
 
 use std::io::Write;
 use std::path::Path;

@@ -13,6 +13,7 @@ use super::record::{named, optional, read_records, write_rows, Cell, Fields, Rec
 use crate::error::Result;
 use crate::fit::{CurveFit, Model, Plateaus, RobustLoss, FITS_COLUMNS};
 use crate::growth::dip::{DipWell, DIP_RATE_COLUMNS};
+use crate::growth::{GrowthCells, GROWTH_COLUMNS};
 use crate::lineage::{
     Course, Likelihood, Stability, TrajectoryPoint, LIKELIHOOD_COLUMNS, STABILITY_COLUMNS,
     TRAJECTORY_COLUMNS,
@@ -780,4 +781,151 @@ impl Record for Mic {
             batch: String::new(),
         })
     }
+}
+
+/// The column of the wells naming each well's batch, and the first of `fits_by_batch.csv`.
+pub(crate) const BATCH_COLUMN: &str = "batch";
+
+/// Columns of `fits_by_batch.csv`: the batch, then [`FITS_COLUMNS`](crate::fit::FITS_COLUMNS).
+pub(crate) const FITS_BY_BATCH_COLUMNS: [&str; 31] = fits_columns_after(BATCH_COLUMN);
+
+/// One row of `fits_by_batch.csv`: the fit of one line's curve of one drug in one batch.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct BatchFit {
+    /// The batch.
+    pub batch: String,
+    /// Its curve's fit.
+    pub fit: CurveFit,
+}
+
+impl Record for BatchFit {
+    const FILE: &'static str = "fits_by_batch.csv";
+    const COLUMNS: &'static [&'static str] = &FITS_BY_BATCH_COLUMNS;
+
+    fn cells(&self, _: usize) -> Vec<Cell<'_>> {
+        let mut cells = vec![Cell::text(&self.batch)];
+        cells.extend(self.fit.cells());
+        cells
+    }
+
+    fn read(f: &mut Fields) -> Result<BatchFit> {
+        Ok(BatchFit {
+            batch: f.text(),
+            fit: <CurveFit as Record>::read(f)?,
+        })
+    }
+}
+
+/// `first` (when not empty), [`FITS_COLUMNS`], then [`GROWTH_COLUMNS`]: the columns of a fits
+/// table with growth columns.
+const fn growth_fits_columns<const N: usize>(first: &'static str) -> [&'static str; N] {
+    let mut out = [first; N];
+    let skip = N - FITS_COLUMNS.len() - GROWTH_COLUMNS.len();
+    let mut i = 0;
+    while i < FITS_COLUMNS.len() {
+        out[skip + i] = FITS_COLUMNS[i];
+        i += 1;
+    }
+    let mut j = 0;
+    while j < GROWTH_COLUMNS.len() {
+        out[skip + i + j] = GROWTH_COLUMNS[j];
+        j += 1;
+    }
+    out
+}
+
+/// The columns of `fits.csv` in runs with growth data.
+pub const FITS_WITH_GROWTH_COLUMNS: [&str; 62] = growth_fits_columns("");
+
+/// The columns of `fits_by_replicate.csv` in runs with growth data.
+pub const FITS_BY_REPLICATE_WITH_GROWTH_COLUMNS: [&str; 63] = growth_fits_columns("replicate");
+
+/// One row of `fits.csv` in a run with growth data: the viability fit and the growth cells.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GrowthFitRecord {
+    /// The viability fit.
+    pub fit: CurveFit,
+    /// The growth cells.
+    pub growth: GrowthCells,
+}
+
+impl Record for GrowthFitRecord {
+    const FILE: &'static str = "fits.csv";
+    const COLUMNS: &'static [&'static str] = &FITS_WITH_GROWTH_COLUMNS;
+
+    fn cells(&self, _: usize) -> Vec<Cell<'_>> {
+        let mut cells = self.fit.cells();
+        cells.extend(self.growth.clone().into_cells());
+        cells
+    }
+
+    fn read(f: &mut Fields) -> Result<GrowthFitRecord> {
+        Ok(GrowthFitRecord {
+            fit: <CurveFit as Record>::read(f)?,
+            growth: read_growth_cells(f)?,
+        })
+    }
+}
+
+/// One row of `fits_by_replicate.csv` in a run with growth data.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReplicateGrowthFitRecord {
+    /// The replicate.
+    pub replicate: String,
+    /// Its curve's fit and growth cells.
+    pub fit: GrowthFitRecord,
+}
+
+impl Record for ReplicateGrowthFitRecord {
+    const FILE: &'static str = "fits_by_replicate.csv";
+    const COLUMNS: &'static [&'static str] = &FITS_BY_REPLICATE_WITH_GROWTH_COLUMNS;
+
+    fn cells(&self, i: usize) -> Vec<Cell<'_>> {
+        let mut cells = vec![Cell::text(&self.replicate)];
+        cells.extend(self.fit.cells(i));
+        cells
+    }
+
+    fn read(f: &mut Fields) -> Result<ReplicateGrowthFitRecord> {
+        Ok(ReplicateGrowthFitRecord {
+            replicate: f.text(),
+            fit: GrowthFitRecord::read(f)?,
+        })
+    }
+}
+
+/// The growth cells of a fits row, taken in [`GROWTH_COLUMNS`] order.
+fn read_growth_cells(f: &mut Fields) -> Result<GrowthCells> {
+    Ok(GrowthCells {
+        gr50: f.number()?,
+        gr50_qualifier: f.optional()?,
+        grinf: f.number()?,
+        gec50: f.number()?,
+        grmax: f.number()?,
+        gr_aoc: f.number()?,
+        gr_hill: f.number()?,
+        gr_n_points: f.optional_count()?,
+        gr_status: f.named()?,
+        gr_message: f.text(),
+        gr_source: f.text(),
+        log10_gr50_se: f.number()?,
+        gr50_ci: (f.number()?, f.number()?),
+        gr_dof: f.optional_count()?,
+        log10_gr_aoc_se: f.number()?,
+        gr_aoc_dof: f.optional_count()?,
+        gr_r2: f.number()?,
+        dip_e0: f.number()?,
+        dip_emax: f.number()?,
+        dip_ec50: f.number()?,
+        dip_hill: f.number()?,
+        dip_emax_rel: f.number()?,
+        dip_n_wells: f.optional_count()?,
+        dip_status: f.named()?,
+        dip_message: f.text(),
+        log10_dip_ec50_se: f.number()?,
+        dip_ec50_ci: (f.number()?, f.number()?),
+        dip_emax_rel_se: f.number()?,
+        dip_dof: f.optional_count()?,
+        dip_r2: f.number()?,
+    })
 }

@@ -14,15 +14,18 @@ use serde::Deserialize;
 use crate::error::{Error, Location, Result};
 use crate::fit::CurveFit;
 use crate::fit::{FitStatus, Ic50Qualifier};
+use crate::growth::GrowthCells;
 use crate::lineage::Course;
 use crate::lineage::Likelihood;
 use crate::lineage::Stability;
 use crate::network::{Cycle, EdgeCall};
 use crate::output::read::Named;
-use crate::output::read::{csv_error, GrowthStatus, OutputRow, OutputTable};
+use crate::output::read::{GrowthStatus, OutputRow, OutputTable};
 use crate::output::record::{read_optional_records, record_columns, records_with_rows};
 use crate::output::run_json::{RunJson, RUN_JSON};
+use crate::output::tables::GrowthFitRecord;
 use crate::output::tables::{ShiftRecord, Trajectory};
+use crate::output::well_rows::WellsReader;
 use crate::qc::Verdict;
 use crate::shift::{Bound, Call, Metric, Shift};
 use crate::wells::Role;
@@ -612,64 +615,55 @@ fn cells_of(row: &OutputRow) -> Cells {
     Cells { header, record }
 }
 
-/// Reads `fits.csv`: its column names and rows. The growth columns are read when the file has
-/// them (runs with growth data).
+/// Reads `fits.csv`: its column names and rows, through its row type: with the growth
+/// columns ([`GrowthFitRecord`]) when the file has them (runs with growth data).
 fn read_fits(path: &Path) -> Result<(Vec<String>, Vec<FitRow>)> {
     let t = OutputTable::read(path)?;
-    let g = |name| t.optional_column(name);
-    let (grinf, gec50, gr_hill, gr50, gr50_qualifier, gr_status) = (
-        g("grinf"),
-        g("gec50"),
-        g("gr_hill"),
-        g("gr50"),
-        g("gr50_qualifier"),
-        g("gr_status"),
-    );
-    let (dip_e0, dip_emax, dip_ec50, dip_hill, dip_status) = (
-        g("dip_e0"),
-        g("dip_emax"),
-        g("dip_ec50"),
-        g("dip_hill"),
-        g("dip_status"),
-    );
     let columns = t.header.to_vec();
-    let rows = records_with_rows(t, |fit: CurveFit, r| {
-        Ok(FitRow {
-            cell_line: fit.cell_line,
-            drug: fit.drug,
-            n_points: fit.n_points,
-            top: fit.top,
-            bottom: fit.bottom,
-            ec50: fit.ec50,
-            hill: fit.hill,
-            ic50: fit.ic50,
-            ic50_qualifier: fit.ic50_qualifier,
-            ic50_ci: (fit.ic50_ci_low, fit.ic50_ci_high),
-            r2: fit.r2,
-            status: fit.status,
-            message: fit.message,
-            // GR curves are 1 at no drug: `fits.csv` has no GR top.
-            gr_curve: curve_of(
-                1.0,
-                r.number_or_nan(grinf)?,
-                r.number_or_nan(gec50)?,
-                r.number_or_nan(gr_hill)?,
-            ),
-            gr50: r.number_or_nan(gr50)?,
-            gr50_qualifier: r.optional_in(gr50_qualifier)?,
-            gr_status: r.optional_in(gr_status)?,
-            dip_curve: curve_of(
-                r.number_or_nan(dip_e0)?,
-                r.number_or_nan(dip_emax)?,
-                r.number_or_nan(dip_ec50)?,
-                r.number_or_nan(dip_hill)?,
-            ),
-            dip_ec50: r.number_or_nan(dip_ec50)?,
-            dip_status: r.optional_in(dip_status)?,
-            cells: cells_of(r),
-        })
-    })?;
+    let growth = crate::growth::has_growth_columns(&t.header);
+    let rows = if growth {
+        records_with_rows(t, |r: GrowthFitRecord, row| {
+            Ok(fit_row(r.fit, Some(&r.growth), row))
+        })?
+    } else {
+        records_with_rows(t, |fit: CurveFit, row| Ok(fit_row(fit, None, row)))?
+    };
     Ok((columns, rows))
+}
+
+/// The figures' row of a fit, its growth cells and its row as written.
+fn fit_row(fit: CurveFit, growth: Option<&GrowthCells>, r: &OutputRow) -> FitRow {
+    let nan = f64::NAN;
+    let g = |value: fn(&GrowthCells) -> f64| growth.map_or(nan, value);
+    FitRow {
+        cell_line: fit.cell_line,
+        drug: fit.drug,
+        n_points: fit.n_points,
+        top: fit.top,
+        bottom: fit.bottom,
+        ec50: fit.ec50,
+        hill: fit.hill,
+        ic50: fit.ic50,
+        ic50_qualifier: fit.ic50_qualifier,
+        ic50_ci: (fit.ic50_ci_low, fit.ic50_ci_high),
+        r2: fit.r2,
+        status: fit.status,
+        message: fit.message,
+        // GR curves are 1 at no drug: `fits.csv` has no GR top.
+        gr_curve: curve_of(1.0, g(|c| c.grinf), g(|c| c.gec50), g(|c| c.gr_hill)),
+        gr50: g(|c| c.gr50),
+        gr50_qualifier: growth.and_then(|c| c.gr50_qualifier),
+        gr_status: growth.map(|c| c.gr_status),
+        dip_curve: curve_of(
+            g(|c| c.dip_e0),
+            g(|c| c.dip_emax),
+            g(|c| c.dip_ec50),
+            g(|c| c.dip_hill),
+        ),
+        dip_ec50: g(|c| c.dip_ec50),
+        dip_status: growth.map(|c| c.dip_status),
+        cells: cells_of(r),
+    }
 }
 
 /// Reads `shifts.csv` when the run wrote one: its column names and rows (both empty without).
@@ -885,164 +879,50 @@ fn shift_index(
     (resistant, pooled, replicates)
 }
 
-/// The columns of `wells.csv` the figures read, in the order of [`WellColumns::index`]: the
-/// leading columns and the outcome columns the writer names ([`crate::output::WELL_COLUMNS`],
-/// [`crate::output::WELL_OUTCOME_COLUMNS`]).
-const WELL_COLUMNS: [&str; 10] = {
-    let (id, outcome) = (
-        crate::output::WELL_COLUMNS,
-        crate::output::WELL_OUTCOME_COLUMNS,
-    );
-    [
-        id[0], id[1], id[2], id[3], id[4], id[5], id[6], outcome[0], outcome[1], outcome[2],
-    ]
-};
-
-/// Where the columns the figures read sit in a `wells.csv`: each of [`WELL_COLUMNS`], and `gr`
-/// when asked for.
-struct WellColumns {
-    index: [usize; 10],
-    gr: Option<usize>,
-}
-
-impl WellColumns {
-    /// Finds the columns in `header`; a missing one is an error naming the file and column.
-    fn find(path: &Path, header: &csv::ByteRecord, with_gr: bool) -> Result<WellColumns> {
-        let find = |name: &str| {
-            header.iter().position(|h| h == name.as_bytes()).ok_or_else(|| {
-                Error::input(
-                    Location::file(path),
-                    format!("has no column `{name}`; is it the output of this version of collateral?"),
-                )
-            })
-        };
-        let mut index = [0; 10];
-        for (slot, name) in index.iter_mut().zip(WELL_COLUMNS) {
-            *slot = find(name)?;
-        }
-        let gr = if with_gr {
-            Some(find(crate::output::WELL_GR_COLUMN)?)
-        } else {
-            None
-        };
-        Ok(WellColumns { index, gr })
-    }
-}
-
-/// One `wells.csv` record being read, located at its line for errors.
-struct WellRecord<'a> {
-    path: &'a Path,
-    record: &'a csv::ByteRecord,
-    line: u64,
-}
-
-impl WellRecord<'_> {
-    /// The bytes of column `i`.
-    fn bytes(&self, i: usize) -> &[u8] {
-        self.record.get(i).unwrap_or_default()
-    }
-
-    /// The text of column `i`; a cell that is not UTF-8 is an error at its line.
-    fn text(&self, i: usize) -> Result<&str> {
-        std::str::from_utf8(self.bytes(i)).map_err(|_| {
-            Error::input(
-                Location::file(self.path).at_line(self.line),
-                format!(
-                    "cannot read the run's table: `{}` is not UTF-8",
-                    column_name(i)
-                ),
-            )
-        })
-    }
-
-    /// A number of column `i`: empty is NaN, anything else not a number an error.
-    fn number(&self, i: usize, name: &str) -> Result<f64> {
-        match self.text(i)?.trim() {
-            "" => Ok(f64::NAN),
-            text => text.parse().map_err(|_| {
-                Error::input(
-                    Location::file(self.path).at_line(self.line),
-                    format!("`{name}` is `{text}`; expected a number or an empty cell"),
-                )
-            }),
-        }
-    }
-
-    /// A `true`/`false` cell of column `i`.
-    fn flag(&self, i: usize, name: &str) -> Result<bool> {
-        match self.text(i)? {
-            "true" => Ok(true),
-            "false" => Ok(false),
-            text => Err(Error::input(
-                Location::file(self.path).at_line(self.line),
-                format!("`{name}` is `{text}`; expected true or false"),
-            )),
-        }
-    }
-}
-
-/// A column's name for messages about a cell that is not UTF-8 (its index otherwise).
-fn column_name(i: usize) -> String {
-    WELL_COLUMNS
-        .get(i)
-        .map_or_else(|| format!("column {}", i + 1), |n| n.to_string())
-}
-
 /// Reads `wells.csv` into compact rows: the file of a thousand-plate screen has millions of
 /// rows, so names are interned and the well name parsed once. Returns (cell line and drug
 /// names, plate names, wells, and the `gr` column when `with_gr`, else empty).
 fn read_wells(path: &Path, with_gr: bool) -> Result<(Names, Names, Vec<WellRow>, Vec<f64>)> {
-    let mut reader = crate::table::parquet::csv_reader(path).map_err(|e| csv_error(path, e))?;
-    let header = reader.byte_headers().map_err(|e| csv_error(path, e))?;
-    let cols = WellColumns::find(path, header, with_gr)?;
-    let [c_plate, c_well, c_line, c_drug, c_conc, c_role, c_signal, c_viability, c_excluded, c_reason] =
-        cols.index;
+    let mut reader = WellsReader::open(path)?;
+    if with_gr {
+        reader.require_gr()?;
+    }
     let mut gr = Vec::new();
     let mut names = Names::default();
     let mut plates = Names::default();
     let mut wells = Vec::new();
-    let mut record = csv::ByteRecord::new();
     // Rows come plate by plate: remember the last plate instead of hashing it every row.
     let mut last_plate: Option<(Vec<u8>, u32)> = None;
-    while reader
-        .read_byte_record(&mut record)
-        .map_err(|e| csv_error(path, e))?
-    {
-        let line = record.position().map_or(0, |p| p.line());
-        let r = WellRecord {
-            path,
-            record: &record,
-            line,
-        };
+    while let Some(r) = reader.next_row()? {
         // Reads of a time course other than the endpoint (time-0 reads, DIP reads) are not
         // wells of the figures: each well is drawn at its endpoint read.
-        if r.bytes(c_reason)
+        if r.exclusion_reason_bytes()
             .starts_with(crate::growth::reads::NOT_ENDPOINT.as_bytes())
         {
             continue;
         }
         let plate = match &last_plate {
-            Some((b, id)) if b.as_slice() == r.bytes(c_plate) => *id,
+            Some((b, id)) if b.as_slice() == r.plate_bytes() => *id,
             _ => {
-                let id = plates.intern(r.text(c_plate)?);
-                last_plate = Some((r.bytes(c_plate).to_vec(), id));
+                let id = plates.intern(r.plate()?);
+                last_plate = Some((r.plate_bytes().to_vec(), id));
                 id
             }
         };
         wells.push(WellRow {
             plate,
-            position: parse_well(r.text(c_well)?)
+            position: parse_well(r.well()?)
                 .and_then(|(r, c)| Some((u16::try_from(r).ok()?, u16::try_from(c).ok()?))),
-            cell_line: names.intern(r.text(c_line)?),
-            drug: names.intern(r.text(c_drug)?),
-            concentration: r.number(c_conc, "concentration")?,
-            role: Role::parse(r.text(c_role)?),
-            signal: signal_number(r.text(c_signal)?),
-            viability: r.number(c_viability, "viability")?,
-            excluded: r.flag(c_excluded, "excluded")?,
+            cell_line: names.intern(r.cell_line()?),
+            drug: names.intern(r.drug()?),
+            concentration: r.concentration()?,
+            role: Some(r.role()?),
+            signal: signal_number(r.signal()?),
+            viability: r.viability()?,
+            excluded: r.excluded()?,
         });
-        if let Some(c_gr) = cols.gr {
-            gr.push(r.number(c_gr, "gr")?);
+        if with_gr {
+            gr.push(r.gr()?);
         }
     }
     Ok((names, plates, wells, gr))

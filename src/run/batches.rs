@@ -7,9 +7,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::error::{Problem, Result};
-use crate::fit::{CurveFit, CurveInput, DosePoint};
-use crate::output::record::{Cell, Fields, Record};
+use crate::error::Problem;
+use crate::fit::{CurveInput, DosePoint};
 use crate::qc::WellOutcome;
 use crate::shift::{CallRule, Metric, ShiftSettings};
 use crate::wells::{Role, WellTable};
@@ -17,7 +16,7 @@ use crate::wells::{Role, WellTable};
 use super::Curves;
 
 /// The column of the wells table that names each well's batch.
-pub(crate) const BATCH_COLUMN: &str = "batch";
+pub(crate) use crate::output::tables::BATCH_COLUMN;
 
 /// Where the wells table keeps its batches, when it has a `batch` column with a label.
 pub fn batch_column(table: &WellTable) -> Option<usize> {
@@ -123,33 +122,4 @@ pub(crate) fn batch_curves(
     out
 }
 
-/// Columns of `fits_by_batch.csv`: the batch, then [`FITS_COLUMNS`](crate::fit::FITS_COLUMNS).
-pub(crate) const FITS_BY_BATCH_COLUMNS: [&str; 31] =
-    crate::output::tables::fits_columns_after(BATCH_COLUMN);
-
-/// One row of `fits_by_batch.csv`: the fit of one line's curve of one drug in one batch.
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) struct BatchFit {
-    /// The batch.
-    pub batch: String,
-    /// Its curve's fit.
-    pub fit: CurveFit,
-}
-
-impl Record for BatchFit {
-    const FILE: &'static str = "fits_by_batch.csv";
-    const COLUMNS: &'static [&'static str] = &FITS_BY_BATCH_COLUMNS;
-
-    fn cells(&self, _: usize) -> Vec<Cell<'_>> {
-        let mut cells = vec![Cell::text(&self.batch)];
-        cells.extend(self.fit.cells());
-        cells
-    }
-
-    fn read(f: &mut Fields) -> Result<BatchFit> {
-        Ok(BatchFit {
-            batch: f.text(),
-            fit: <CurveFit as Record>::read(f)?,
-        })
-    }
-}
+pub(crate) use crate::output::tables::BatchFit;
