@@ -19,7 +19,7 @@ use arrow_array::{
     RecordBatch, StringArray,
 };
 use arrow_buffer::NullBuffer;
-use arrow_schema::{DataType, Field, Schema};
+use arrow_schema::{DataType, Field, Schema, SchemaRef};
 use parquet::arrow::arrow_writer::{compute_leaves, ArrowColumnChunk, ArrowWriterOptions};
 use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression, ZstdLevel};
@@ -122,12 +122,17 @@ pub fn batch_of_frame(frame: &Frame) -> RecordBatch {
 
 /// A record batch of named arrays, every field nullable.
 fn batch_of<'a>(names: impl Iterator<Item = &'a str>, arrays: Vec<ArrayRef>) -> RecordBatch {
+    RecordBatch::try_new(schema_of(names, &arrays), arrays)
+        .expect("columns of one table have one length")
+}
+
+/// The schema of named arrays (of any lengths), every field nullable.
+fn schema_of<'a>(names: impl Iterator<Item = &'a str>, arrays: &[ArrayRef]) -> SchemaRef {
     let fields: Vec<Field> = names
-        .zip(&arrays)
+        .zip(arrays)
         .map(|(name, a)| Field::new(name, a.data_type().clone(), true))
         .collect();
-    RecordBatch::try_new(Arc::new(Schema::new(fields)), arrays)
-        .expect("columns of one table have one length")
+    Arc::new(Schema::new(fields))
 }
 
 /// Columns of `wells` whose values are nearly all distinct (the reading as written, the
@@ -201,75 +206,182 @@ pub fn frame_of_csv(name: &str, csv: &[u8]) -> std::io::Result<Frame> {
 /// order, so the bytes are the same whatever the number of threads.
 pub fn write_batches(
     w: &mut dyn Write,
-    schema: arrow_schema::SchemaRef,
+    schema: SchemaRef,
     groups: &[RecordBatch],
 ) -> std::io::Result<()> {
-    let io = |e: parquet::errors::ParquetError| std::io::Error::other(e.to_string());
+    let columns: Vec<Vec<ArrayRef>> = groups.iter().map(|b| b.columns().to_vec()).collect();
+    let chunks = encode_columns(&schema, &columns, 0)?;
+    write_chunks(w, &schema, chunks)
+}
+
+/// The encoded column chunks of a file's row groups, each group's in column order.
+type GroupChunks = Vec<Vec<ArrowColumnChunk>>;
+
+fn parquet_error(e: parquet::errors::ParquetError) -> std::io::Error {
+    std::io::Error::other(e.to_string())
+}
+
+/// The chunks of columns `first..` of `schema` (as many as each group has arrays) of each row
+/// group in `groups`, in order (see [`encode_group`]).
+fn encode_columns(
+    schema: &SchemaRef,
+    groups: &[Vec<ArrayRef>],
+    first: usize,
+) -> std::io::Result<GroupChunks> {
+    groups
+        .par_iter()
+        .enumerate()
+        .map(|(g, arrays)| encode_group(schema, g, arrays, first))
+        .collect()
+}
+
+/// The chunks of columns `first..first + arrays.len()` of `schema` in row group `g`: one task
+/// per column, each with its own column writer, collected in order. A chunk depends only on
+/// the schema, the settings and its arrays, so chunks encoded apart (see [`WellInputs`]) join
+/// into one file with the bytes of encoding them together.
+fn encode_group(
+    schema: &SchemaRef,
+    g: usize,
+    arrays: &[ArrayRef],
+    first: usize,
+) -> std::io::Result<Vec<ArrowColumnChunk>> {
     let options = ArrowWriterOptions::new().with_properties(properties());
-    let mut bytes = Vec::new();
-    let writer =
-        ArrowWriter::try_new_with_options(&mut bytes, Arc::clone(&schema), options).map_err(io)?;
-    let (mut file, factory) = writer.into_serialized_writer().map_err(io)?;
-    let columns = schema.fields().len();
-    // One task per (row group, column), each with its column's writer (one leaf per column:
-    // no nested types, so the writer of column `c` is the c-th).
-    let mut tasks = Vec::with_capacity(groups.len() * columns);
-    for g in 0..groups.len() {
-        let writers = factory.create_column_writers(g).map_err(io)?;
-        tasks.extend(writers.into_iter().enumerate().map(|(c, w)| (g, c, w)));
-    }
-    let chunks: Vec<ArrowColumnChunk> = tasks
+    let writer = ArrowWriter::try_new_with_options(std::io::sink(), Arc::clone(schema), options)
+        .map_err(parquet_error)?;
+    let (_, factory) = writer.into_serialized_writer().map_err(parquet_error)?;
+    // One leaf per column (no nested types), so the writer of column `c` is the c-th.
+    let writers = factory.create_column_writers(g).map_err(parquet_error)?;
+    let tasks: Vec<_> = writers
+        .into_iter()
+        .enumerate()
+        .skip(first)
+        .take(arrays.len())
+        .collect();
+    tasks
         .into_par_iter()
-        .map(|(g, c, mut writer)| {
-            for leaf in compute_leaves(schema.field(c), groups[g].column(c))? {
+        .map(|(c, mut writer)| {
+            for leaf in compute_leaves(schema.field(c), &arrays[c - first])? {
                 writer.write(&leaf)?;
             }
             writer.close()
         })
         .collect::<parquet::errors::Result<_>>()
-        .map_err(io)?;
-    let mut chunks = chunks.into_iter();
-    for _ in groups {
-        let mut row_group = file.next_row_group().map_err(io)?;
-        for chunk in chunks.by_ref().take(columns) {
-            chunk.append_to_row_group(&mut row_group).map_err(io)?;
+        .map_err(parquet_error)
+}
+
+/// Writes the Parquet file of `schema` whose row groups are `groups`' chunks, in order.
+fn write_chunks(w: &mut dyn Write, schema: &SchemaRef, groups: GroupChunks) -> std::io::Result<()> {
+    let options = ArrowWriterOptions::new().with_properties(properties());
+    let mut bytes = Vec::new();
+    let writer = ArrowWriter::try_new_with_options(&mut bytes, Arc::clone(schema), options)
+        .map_err(parquet_error)?;
+    let (mut file, _) = writer.into_serialized_writer().map_err(parquet_error)?;
+    for group in groups {
+        let mut row_group = file.next_row_group().map_err(parquet_error)?;
+        for chunk in group {
+            chunk
+                .append_to_row_group(&mut row_group)
+                .map_err(parquet_error)?;
         }
-        row_group.close().map_err(io)?;
+        row_group.close().map_err(parquet_error)?;
     }
-    file.close().map_err(io)?;
+    file.close().map_err(parquet_error)?;
     w.write_all(&bytes)
 }
 
 /// Writes `wells.parquet` of `table` with each read's outcome and, with growth data, GR value
 /// (the columns of [`crate::output::wells_header`], equal to [`super::wells_frame`] value for
-/// value): built straight from the wells' interned names, a row group per task.
+/// value): built straight from the wells' interned names, a row group per task. `ahead` holds
+/// the input columns already encoded ([`WellInputs::encode`]); they are encoded here when it
+/// is `None` or was made for other wells.
 pub(crate) fn write_wells(
     w: &mut dyn Write,
     table: &WellTable,
     outcomes: &[WellOutcome],
     gr: Option<&[Option<f64>]>,
+    ahead: Option<WellInputs>,
 ) -> std::io::Result<()> {
-    let header = crate::output::wells_header(table, true, gr.is_some());
     let n = table.wells.len().min(outcomes.len());
-    let names = WellNames::of(table, n);
-    let extra = extra_columns(table, n);
-    let groups: Vec<RecordBatch> = (0..n.div_ceil(ROW_GROUP))
+    let inputs = match ahead {
+        Some(a) if a.rows == n && a.with_gr == gr.is_some() => a,
+        _ => WellInputs::encode_rows(table, n, gr.is_some())?,
+    };
+    let chunks = (0..n.div_ceil(ROW_GROUP))
         .into_par_iter()
         .map(|g| {
-            let rows = g * ROW_GROUP..n.min((g + 1) * ROW_GROUP);
-            let arrays = well_arrays(table, outcomes, gr, &names, &extra, rows);
-            batch_of(header.iter().copied(), arrays)
+            let arrays = outcome_arrays(outcomes, gr, group_rows(g, n));
+            encode_group(&inputs.schema, g, &arrays, inputs.width)
+        })
+        .collect::<std::io::Result<GroupChunks>>()?;
+    let groups = inputs
+        .chunks
+        .into_iter()
+        .zip(chunks)
+        .map(|(mut group, outcome)| {
+            group.extend(outcome);
+            group
         })
         .collect();
-    let schema = match groups.first() {
-        Some(batch) => batch.schema(),
-        None => batch_of(
-            header.iter().copied(),
-            well_arrays(table, outcomes, gr, &names, &extra, 0..0),
-        )
-        .schema(),
-    };
-    write_batches(w, schema, &groups)
+    write_chunks(w, &inputs.schema, groups)
+}
+
+/// The columns of `wells.parquet` that come from the inputs alone (all but the outcome and
+/// GR columns), encoded before the outcomes exist: a run encodes them while its QC stage —
+/// mostly one core's work — runs, and [`write_wells`] adds the outcome columns' chunks. The
+/// file's bytes are those of encoding every column at once.
+pub(crate) struct WellInputs {
+    /// The whole file's schema.
+    schema: SchemaRef,
+    /// The wells encoded.
+    rows: usize,
+    /// Whether the schema ends with a `gr` column.
+    with_gr: bool,
+    /// How many input columns lead the schema.
+    width: usize,
+    /// Each row group's input columns' chunks.
+    chunks: GroupChunks,
+}
+
+impl WellInputs {
+    /// The input columns of every well of `table`, for a `wells.parquet` with a `gr` column
+    /// when `with_gr`.
+    pub(crate) fn encode(table: &WellTable, with_gr: bool) -> std::io::Result<WellInputs> {
+        Self::encode_rows(table, table.wells.len(), with_gr)
+    }
+
+    /// The input columns of the first `n` wells of `table`.
+    fn encode_rows(table: &WellTable, n: usize, with_gr: bool) -> std::io::Result<WellInputs> {
+        let names = WellNames::of(table, n);
+        let extra = extra_columns(table, n);
+        // The columns' types from arrays of no rows (there may be no row group).
+        let mut typed = input_arrays(table, &names, &extra, 0..0);
+        let width = typed.len();
+        let no_gr: &[Option<f64>] = &[];
+        typed.extend(outcome_arrays(&[], with_gr.then_some(no_gr), 0..0));
+        let header = crate::output::wells_header(table, true, with_gr);
+        let schema = schema_of(header.into_iter(), &typed);
+        // Each group's arrays built in its task and let go once encoded: a few groups'
+        // arrays in memory at a time, not the whole table's.
+        let chunks = (0..n.div_ceil(ROW_GROUP))
+            .into_par_iter()
+            .map(|g| {
+                let arrays = input_arrays(table, &names, &extra, group_rows(g, n));
+                encode_group(&schema, g, &arrays, 0)
+            })
+            .collect::<std::io::Result<GroupChunks>>()?;
+        Ok(WellInputs {
+            schema,
+            rows: n,
+            with_gr,
+            width,
+            chunks,
+        })
+    }
+}
+
+/// The rows of row group `g` of a table of `n` rows.
+fn group_rows(g: usize, n: usize) -> std::ops::Range<usize> {
+    g * ROW_GROUP..n.min((g + 1) * ROW_GROUP)
 }
 
 /// The dictionaries of the wells' name columns (plate, cell line, drug, replicate): each
@@ -365,12 +477,10 @@ impl PositionKeys {
     }
 }
 
-/// The arrays of `wells.parquet` over `rows`, in the order of its header; each well's fields
-/// are read once, in one pass over the rows.
-fn well_arrays(
+/// The input columns' arrays of `wells.parquet` over `rows`, in the order of its header;
+/// each well's fields are read once, in one pass over the rows.
+fn input_arrays(
     table: &WellTable,
-    outcomes: &[WellOutcome],
-    gr: Option<&[Option<f64>]>,
     names: &WellNames,
     extra: &[ArrayRef],
     rows: std::ops::Range<usize>,
@@ -421,16 +531,26 @@ fn well_arrays(
         arrays.push(numbers(times));
     }
     arrays.extend(extra.iter().map(|a| a.slice(rows.start, rows.len())));
-    let outcomes = &outcomes[r()];
-    arrays.push(numbers(outcomes.iter().map(|o| o.viability).collect()));
-    arrays.push(Arc::new(BooleanArray::from(
-        outcomes.iter().map(|o| o.excluded).collect::<Vec<bool>>(),
-    )));
-    arrays.push(Arc::new(dictionary_of(
-        outcomes.iter().map(|o| &*o.exclusion_reason),
-    )));
+    arrays
+}
+
+/// The outcome columns' arrays of `wells.parquet` over `rows` (viability, exclusion and its
+/// reason, and with `gr` the GR values), in the order of its header.
+fn outcome_arrays(
+    outcomes: &[WellOutcome],
+    gr: Option<&[Option<f64>]>,
+    rows: std::ops::Range<usize>,
+) -> Vec<ArrayRef> {
+    let outcomes = &outcomes[rows.clone()];
+    let mut arrays: Vec<ArrayRef> = vec![
+        numbers(outcomes.iter().map(|o| o.viability).collect()),
+        Arc::new(BooleanArray::from(
+            outcomes.iter().map(|o| o.excluded).collect::<Vec<bool>>(),
+        )),
+        Arc::new(dictionary_of(outcomes.iter().map(|o| &*o.exclusion_reason))),
+    ];
     if let Some(gr) = gr {
-        arrays.push(numbers(gr[r()].to_vec()));
+        arrays.push(numbers(gr[rows].to_vec()));
     }
     arrays
 }
@@ -701,6 +821,64 @@ mod tests {
 
     /// A file that is not Parquet, or cut short, is an error naming it; a column of a type no
     /// table has is an error naming the column.
+    /// `wells.parquet` with its input columns encoded ahead has the bytes of encoding them
+    /// with the outcomes, with and without GR; inputs encoded for other wells, or for the
+    /// other header, are not used.
+    #[test]
+    fn wells_encoded_ahead_are_the_same_bytes() {
+        let text = "plate,well,cell_line,drug,concentration,role,signal,note\n\
+                    P1,B03,\"line \"\"A\"\"\",d,0.5,sample,\"OVR,FLW\",x\n\
+                    P1,B2,A,,,vehicle,100,3\n\
+                    P1,A1,,,,empty,1e-7,\n";
+        let mut t = crate::table::Table::from_bytes(text.as_bytes(), Path::new("w.csv")).unwrap();
+        let table = WellTable::from_table(&mut t, None).unwrap();
+        let outcome = |v: Option<f64>, excluded: bool, reason: &str| WellOutcome {
+            viability: v,
+            excluded,
+            exclusion_reason: reason.into(),
+        };
+        let outcomes = vec![
+            outcome(Some(0.25), true, "signal not numeric"),
+            outcome(Some(1.0), false, ""),
+            outcome(None, false, ""),
+        ];
+        let gr = [Some(-0.5), None, Some(1.0)];
+        let bytes = |gr: Option<&[Option<f64>]>, ahead: Option<WellInputs>| {
+            let mut out = Vec::new();
+            write_wells(&mut out, &table, &outcomes, gr, ahead).unwrap();
+            out
+        };
+        for gr in [None, Some(&gr[..])] {
+            let together = bytes(gr, None);
+            // Every column encoded at once, as one batch.
+            let (names, extra) = (WellNames::of(&table, 3), extra_columns(&table, 3));
+            let mut arrays = input_arrays(&table, &names, &extra, 0..3);
+            arrays.extend(outcome_arrays(&outcomes, gr, 0..3));
+            let header = crate::output::wells_header(&table, true, gr.is_some());
+            let batch = batch_of(header.into_iter(), arrays);
+            let mut at_once = Vec::new();
+            write_batches(&mut at_once, batch.schema(), &[batch]).unwrap();
+            assert_eq!(together, at_once);
+            let ahead = WellInputs::encode(&table, gr.is_some()).unwrap();
+            assert_eq!(bytes(gr, Some(ahead)), together);
+            let other_header = WellInputs::encode(&table, gr.is_none()).unwrap();
+            assert_eq!(bytes(gr, Some(other_header)), together);
+            let fewer = WellInputs::encode_rows(&table, 2, gr.is_some()).unwrap();
+            assert_eq!(bytes(gr, Some(fewer)), together);
+            let read = {
+                let dir = tempfile::tempdir().unwrap();
+                let path = dir.path().join("wells.parquet");
+                std::fs::write(&path, &together).unwrap();
+                read_frame(&path).unwrap()
+            };
+            assert_same_frame(
+                "wells.csv",
+                &super::super::wells_frame(&table, &outcomes, gr),
+                &read,
+            );
+        }
+    }
+
     #[test]
     fn bad_files_are_located_errors() {
         let dir = tempfile::tempdir().unwrap();

@@ -16,6 +16,7 @@ use std::time::Instant;
 use crate::output::run_json::{GrowthCounts, RunJson};
 
 use crate::error::{Problem, Result};
+use crate::frame::parquet::WellInputs;
 use crate::outdir::{Staging, TableFormat};
 use crate::progress::{Progress, Silent, Stage};
 use crate::qc::{PlateQc, WellOutcome};
@@ -214,7 +215,17 @@ impl Screen {
         let mut timings = BTreeMap::new();
         let t = Instant::now();
         progress.begin(Stage::Qc, "plates", None);
-        let mut wells = well_stage(&self)?;
+        // A Parquet run encodes the input columns of `wells.parquet` meanwhile: the stage is
+        // mostly one core's work, and those columns do not depend on it. (Should encoding
+        // fail, `wells.parquet`'s writer encodes them again and reports the error.)
+        let (wells, ahead) = match staging.filter(|s| s.table_format().parquet()) {
+            Some(_) => rayon::join(
+                || well_stage(&self),
+                || WellInputs::encode(&self.wells, self.has_growth_data()).ok(),
+            ),
+            None => (well_stage(&self), None),
+        };
+        let mut wells = wells?;
         progress.end(self.wells.formats.len() as u64);
         timings.insert("qc_normalize", t.elapsed().as_secs_f64());
         let t = Instant::now();
@@ -225,7 +236,7 @@ impl Screen {
                 let (written, curves) = rayon::join(
                     || {
                         let t = Instant::now();
-                        write_well_tables(staging, &self, &wells).map(|()| t.elapsed())
+                        write_well_tables(staging, &self, &wells, ahead).map(|()| t.elapsed())
                     },
                     || curve_stage(&self, &wells),
                 );
@@ -330,7 +341,7 @@ impl Results {
         output.set_format(options.format.unwrap_or(self.screen.table_format));
         let mut timings = self.timings.clone();
         let t = Instant::now();
-        write_well_tables(&output.staging, &self.screen, &self.wells)?;
+        write_well_tables(&output.staging, &self.screen, &self.wells, None)?;
         timings.insert("write", t.elapsed().as_secs_f64());
         output.finish(self, timings, options)
     }

@@ -12,6 +12,7 @@ use crate::error::Result;
 use crate::fit::table::write_fits_to;
 use crate::fit::CurveFit;
 use crate::frame::parquet::write_frame;
+use crate::frame::parquet::WellInputs;
 use crate::frame::{
     fits_frame, frame_of, frame_of_rows, matrix_frame, mics_frame, qc_frame, shifts_frame, Frame,
 };
@@ -28,11 +29,13 @@ use crate::qc::WellOutcome;
 use crate::shift::{write_shifts, Shift, ShiftSettings};
 
 /// Stages the tables of the wells: `wells.csv` (every read: the endpoint reads with their
-/// outcome and GR, the others excluded with the reason), `dip_rates.csv` and `qc.csv`.
+/// outcome and GR, the others excluded with the reason), `dip_rates.csv` and `qc.csv`;
+/// `ahead`: the input columns of `wells.parquet` when already encoded.
 pub(crate) fn write_well_tables(
     staging: &Staging,
     screen: &Screen,
     wells: &WellResults,
+    ahead: Option<WellInputs>,
 ) -> Result<()> {
     let table = &screen.wells;
     let norm = &wells.normalized;
@@ -58,7 +61,7 @@ pub(crate) fn write_well_tables(
                 return Ok(());
             }
             staging.write("wells.parquet", |w| {
-                crate::frame::parquet::write_wells(w, table, &outcomes, gr.as_deref())
+                crate::frame::parquet::write_wells(w, table, &outcomes, gr.as_deref(), ahead)
             })
         },
     );
