@@ -136,6 +136,11 @@ impl WellsReader {
     /// Opens the `wells.csv` at `path` (or its Parquet stand-in) and finds its columns.
     pub fn open(path: &Path) -> Result<WellsReader> {
         let (reader, header) = Self::header(path)?;
+        Self::of(path, reader, header)
+    }
+
+    /// The reader of `reader`, past the `header` of the file at `path`.
+    fn of(path: &Path, reader: CsvSource, header: Vec<String>) -> Result<WellsReader> {
         Ok(WellsReader {
             columns: WellColumns::find(path, header)?,
             path: path.to_path_buf(),
@@ -147,12 +152,14 @@ impl WellsReader {
     /// [`WellsReader::open`] of a file that may be a tidy wells table instead (an assay's
     /// input, also named `wells.csv`): `None` when it has none of [`WELL_OUTCOME_COLUMNS`].
     pub fn open_run_table(path: &Path) -> Result<Option<WellsReader>> {
-        let (_, header) = Self::header(path)?;
+        // The reader that found the header reads on: a Parquet stand-in is turned into its
+        // CSV text once.
+        let (reader, header) = Self::header(path)?;
         if header
             .iter()
             .any(|h| WELL_OUTCOME_COLUMNS.contains(&h.as_str()))
         {
-            Self::open(path).map(Some)
+            Self::of(path, reader, header).map(Some)
         } else {
             Ok(None)
         }
