@@ -140,16 +140,57 @@ fn schema_of<'a>(names: impl Iterator<Item = &'a str>, arrays: &[ArrayRef]) -> S
 /// in time, so they are written plain (zstd still compresses them).
 const NO_DICTIONARY: [&str; 4] = ["signal", "viability", "gr", "time"];
 
-/// The writer settings of every table: zstd, dictionary pages but for [`NO_DICTIONARY`], the
-/// default statistics.
-fn properties() -> WriterProperties {
+/// The writer settings of a table: zstd, dictionary pages but for the columns `plain` names,
+/// the default statistics.
+fn properties<'a>(plain: impl IntoIterator<Item = &'a str>) -> WriterProperties {
     let mut builder = WriterProperties::builder()
         .set_compression(Compression::ZSTD(ZstdLevel::default()))
         .set_max_row_group_row_count(Some(ROW_GROUP));
-    for column in NO_DICTIONARY {
+    for column in plain {
         builder = builder.set_column_dictionary_enabled(column.into(), false);
     }
     builder.build()
+}
+
+/// The writer settings of `wells.parquet`: plain the columns of [`NO_DICTIONARY`]; the doses
+/// (a ladder of a few values) and the names in dictionary pages.
+fn wells_properties() -> WriterProperties {
+    properties(NO_DICTIONARY)
+}
+
+/// Values a number column's dictionary test looks at: enough to tell a dose ladder or a
+/// repeated setting from estimates, few enough to cost nothing beside the encoding.
+const DICTIONARY_SAMPLE: usize = 4096;
+
+/// Whether a number column's values hardly repeat: of its first [`DICTIONARY_SAMPLE`] values,
+/// more than half distinct (a fit's estimates, p-values, a matrix's log2 fold changes). Such a
+/// column is written plain: a dictionary would be built for every value and then given up on
+/// when the page fills, which made writing `shifts.parquet` and `fits.parquet` take twice as
+/// long for a file no smaller. A column with no values keeps its dictionary (it costs nothing).
+fn hardly_repeats(array: &ArrayRef) -> bool {
+    let Some(numbers) = array.as_primitive_opt::<Float64Type>() else {
+        return false;
+    };
+    let mut seen = std::collections::HashSet::with_capacity(DICTIONARY_SAMPLE);
+    let mut sampled = 0usize;
+    for x in numbers.iter().flatten().take(DICTIONARY_SAMPLE) {
+        seen.insert(x.to_bits());
+        sampled += 1;
+    }
+    sampled > 0 && 2 * seen.len() > sampled
+}
+
+/// The writer settings of a table of `schema` whose first row group is `arrays`: its number
+/// columns that hardly repeat ([`hardly_repeats`]) plain, every other column in dictionary
+/// pages.
+fn table_properties(schema: &SchemaRef, arrays: &[ArrayRef]) -> WriterProperties {
+    let plain = schema
+        .fields()
+        .iter()
+        .zip(arrays)
+        .filter(|(_, a)| hardly_repeats(a))
+        .map(|(f, _)| f.name().as_str());
+    properties(plain)
 }
 
 /// Writes `frame` as a Parquet file to `w` (see [`write_batches`]).
@@ -203,15 +244,29 @@ pub fn frame_of_csv(name: &str, csv: &[u8]) -> std::io::Result<Frame> {
 
 /// Writes the record batches `groups` (each one row group, all of `schema`) as a Parquet
 /// file to `w`: every (row group, column) encoded as its own task, the chunks appended in
-/// order, so the bytes are the same whatever the number of threads.
+/// order, so the bytes are the same whatever the number of threads. Number columns whose
+/// first row group's values hardly repeat are written plain, every other column in
+/// dictionary pages (see [`hardly_repeats`]).
 pub fn write_batches(
     w: &mut dyn Write,
     schema: SchemaRef,
     groups: &[RecordBatch],
 ) -> std::io::Result<()> {
+    let first = groups.first().map_or(&[][..], |b| b.columns());
+    let props = table_properties(&schema, first);
+    write_batches_with(w, schema, groups, &props)
+}
+
+/// [`write_batches`] with the writer settings `props`.
+fn write_batches_with(
+    w: &mut dyn Write,
+    schema: SchemaRef,
+    groups: &[RecordBatch],
+    props: &WriterProperties,
+) -> std::io::Result<()> {
     let columns: Vec<Vec<ArrayRef>> = groups.iter().map(|b| b.columns().to_vec()).collect();
-    let chunks = encode_columns(&schema, &columns, 0)?;
-    write_chunks(w, &schema, chunks)
+    let chunks = encode_columns(&schema, props, &columns, 0)?;
+    write_chunks(w, &schema, props, chunks)
 }
 
 /// The encoded column chunks of a file's row groups, each group's in column order.
@@ -225,13 +280,14 @@ fn parquet_error(e: parquet::errors::ParquetError) -> std::io::Error {
 /// group in `groups`, in order (see [`encode_group`]).
 fn encode_columns(
     schema: &SchemaRef,
+    props: &WriterProperties,
     groups: &[Vec<ArrayRef>],
     first: usize,
 ) -> std::io::Result<GroupChunks> {
     groups
         .par_iter()
         .enumerate()
-        .map(|(g, arrays)| encode_group(schema, g, arrays, first))
+        .map(|(g, arrays)| encode_group(schema, props, g, arrays, first))
         .collect()
 }
 
@@ -241,11 +297,12 @@ fn encode_columns(
 /// into one file with the bytes of encoding them together.
 fn encode_group(
     schema: &SchemaRef,
+    props: &WriterProperties,
     g: usize,
     arrays: &[ArrayRef],
     first: usize,
 ) -> std::io::Result<Vec<ArrowColumnChunk>> {
-    let options = ArrowWriterOptions::new().with_properties(properties());
+    let options = ArrowWriterOptions::new().with_properties(props.clone());
     let writer = ArrowWriter::try_new_with_options(std::io::sink(), Arc::clone(schema), options)
         .map_err(parquet_error)?;
     let (_, factory) = writer.into_serialized_writer().map_err(parquet_error)?;
@@ -270,8 +327,13 @@ fn encode_group(
 }
 
 /// Writes the Parquet file of `schema` whose row groups are `groups`' chunks, in order.
-fn write_chunks(w: &mut dyn Write, schema: &SchemaRef, groups: GroupChunks) -> std::io::Result<()> {
-    let options = ArrowWriterOptions::new().with_properties(properties());
+fn write_chunks(
+    w: &mut dyn Write,
+    schema: &SchemaRef,
+    props: &WriterProperties,
+    groups: GroupChunks,
+) -> std::io::Result<()> {
+    let options = ArrowWriterOptions::new().with_properties(props.clone());
     let mut bytes = Vec::new();
     let writer = ArrowWriter::try_new_with_options(&mut bytes, Arc::clone(schema), options)
         .map_err(parquet_error)?;
@@ -306,11 +368,12 @@ pub(crate) fn write_wells(
         Some(a) if a.rows == n && a.with_gr == gr.is_some() => a,
         _ => WellInputs::encode_rows(table, n, gr.is_some())?,
     };
+    let props = wells_properties();
     let chunks = (0..n.div_ceil(ROW_GROUP))
         .into_par_iter()
         .map(|g| {
             let arrays = outcome_arrays(outcomes, gr, group_rows(g, n));
-            encode_group(&inputs.schema, g, &arrays, inputs.width)
+            encode_group(&inputs.schema, &props, g, &arrays, inputs.width)
         })
         .collect::<std::io::Result<GroupChunks>>()?;
     let groups = inputs
@@ -322,7 +385,7 @@ pub(crate) fn write_wells(
             group
         })
         .collect();
-    write_chunks(w, &inputs.schema, groups)
+    write_chunks(w, &inputs.schema, &props, groups)
 }
 
 /// The columns of `wells.parquet` that come from the inputs alone (all but the outcome and
@@ -360,13 +423,14 @@ impl WellInputs {
         typed.extend(outcome_arrays(&[], with_gr.then_some(no_gr), 0..0));
         let header = crate::output::wells_header(table, true, with_gr);
         let schema = schema_of(header.into_iter(), &typed);
+        let props = wells_properties();
         // Each group's arrays built in its task and let go once encoded: a few groups'
         // arrays in memory at a time, not the whole table's.
         let chunks = (0..n.div_ceil(ROW_GROUP))
             .into_par_iter()
             .map(|g| {
                 let arrays = input_arrays(table, &names, &extra, group_rows(g, n));
-                encode_group(&schema, g, &arrays, 0)
+                encode_group(&schema, &props, g, &arrays, 0)
             })
             .collect::<std::io::Result<GroupChunks>>()?;
         Ok(WellInputs {
@@ -857,7 +921,8 @@ mod tests {
             let header = crate::output::wells_header(&table, true, gr.is_some());
             let batch = batch_of(header.into_iter(), arrays);
             let mut at_once = Vec::new();
-            write_batches(&mut at_once, batch.schema(), &[batch]).unwrap();
+            write_batches_with(&mut at_once, batch.schema(), &[batch], &wells_properties())
+                .unwrap();
             assert_eq!(together, at_once);
             let ahead = WellInputs::encode(&table, gr.is_some()).unwrap();
             assert_eq!(bytes(gr, Some(ahead)), together);

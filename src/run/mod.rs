@@ -208,9 +208,9 @@ impl Screen {
     }
 
     /// The stages in order. With `staging` (`collateral run`), the well tables are staged as
-    /// soon as they exist and the wells and their outcomes (hundreds of megabytes in a large
-    /// screen) are freed on a thread of their own while the curves are fitted: the results
-    /// then hold no wells.
+    /// soon as they exist, the wells and their outcomes (hundreds of megabytes in a large
+    /// screen) freed on a thread of their own while the curves are fitted (the results then
+    /// hold no wells), and the fit tables staged while the lines are compared.
     fn run_stages(mut self, progress: &dyn Progress, staging: Option<&Staging>) -> Result<Results> {
         let mut timings = BTreeMap::new();
         let t = Instant::now();
@@ -261,9 +261,23 @@ impl Screen {
                 .join()
                 .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
         }
-        let t = Instant::now();
-        let comparison = compare_stage(&self, &curves, &fits, progress);
-        timings.insert("shift_network", t.elapsed().as_secs_f64());
+        let compare = || {
+            let t = Instant::now();
+            let comparison = compare_stage(&self, &curves, &fits, progress);
+            (comparison, t.elapsed().as_secs_f64())
+        };
+        let (comparison, seconds) = match staging {
+            // The fit tables are written while the lines are compared (which reads the fits
+            // and writes nothing): the comparison is partly one core's work.
+            Some(staging) => {
+                let (fit_tables, compared) =
+                    rayon::join(|| write_fit_tables(staging, &curves, &fits), compare);
+                fit_tables?;
+                compared
+            }
+            None => compare(),
+        };
+        timings.insert("shift_network", seconds);
         let mut warnings = self.warnings.clone();
         warnings.extend(wells.warnings.iter().cloned());
         Ok(Results {
@@ -342,6 +356,7 @@ impl Results {
         let mut timings = self.timings.clone();
         let t = Instant::now();
         write_well_tables(&output.staging, &self.screen, &self.wells, None)?;
+        write_fit_tables(&output.staging, &self.curves, &self.fits)?;
         timings.insert("write", t.elapsed().as_secs_f64());
         output.finish(self, timings, options)
     }
@@ -409,8 +424,9 @@ impl Output {
             .set_tables(format, crate::frame::parquet::write_csv_as_parquet);
     }
 
-    /// Stages every table of `results` but the well tables (staged before), `run.json`, the figures, report and workbook as
-    /// `options` asks, and moves them into place.
+    /// Stages the comparison's tables of `results` (the well and fit tables were staged
+    /// before), `run.json`, the figures, report and workbook as `options` asks, and moves them
+    /// into place.
     fn finish(
         mut self,
         results: &Results,
@@ -418,7 +434,6 @@ impl Output {
         options: &RunOptions,
     ) -> Result<RunReport> {
         let staging = &self.staging;
-        write_fit_tables(staging, &results.curves, &results.fits)?;
         if let Some(c) = &results.comparison {
             write_comparison(staging, c, &results.screen.settings.shift)?;
         }
