@@ -12,6 +12,8 @@ use crate::fit::CurveFit;
 use crate::mic::Mic;
 use std::path::Path;
 
+use arrow_array::RecordBatch;
+
 use crate::error::Result;
 use crate::growth::dip::DipWell;
 use crate::lineage::{Likelihood, Stability};
@@ -130,6 +132,11 @@ pub(crate) fn qc_frame(rows: &[PlateQc], skipped: &[SkippedPlate]) -> Frame {
     frame_of(&crate::output::qc_rows(rows, skipped))
 }
 
+/// [`qc_frame`] as a record batch, for writing `qc.parquet`.
+pub(crate) fn qc_batch(rows: &[PlateQc], skipped: &[SkippedPlate]) -> RecordBatch {
+    parquet::batch_of_records(&crate::output::qc_rows(rows, skipped))
+}
+
 /// `wells.csv` of `table` with each well's outcome and, with growth data, GR value, as typed
 /// columns (the columns of [`crate::output::wells_header`]). The user's extra columns are typed
 /// as a reader of the file types them ([`column_of_cells`]: numbers when every cell is one).
@@ -195,6 +202,16 @@ pub fn wells_frame(
 /// [`SHIFT_COLUMNS`]).
 pub fn shifts_frame(rows: &[Shift], settings: &ShiftSettings) -> Frame {
     frame_of_rows(
+        "shifts.csv",
+        &SHIFT_COLUMNS,
+        rows.len(),
+        rows.iter().map(|r| r.cells(settings.tau)),
+    )
+}
+
+/// [`shifts_frame`] as a record batch, for writing `shifts.parquet`.
+pub(crate) fn shifts_batch(rows: &[Shift], settings: &ShiftSettings) -> RecordBatch {
+    parquet::batch_of_rows(
         "shifts.csv",
         &SHIFT_COLUMNS,
         rows.len(),
@@ -390,6 +407,12 @@ pub fn read_typed(path: &Path) -> Result<Option<TypedTable>> {
 pub(crate) fn matrix_frame<T: MatrixValue>(m: &Matrix<T>) -> Frame {
     let (header, rows) = matrix_rows(m);
     frame_of_rows(T::FILE, &header, rows.len(), rows)
+}
+
+/// [`matrix_frame`] as a record batch, for writing `matrix.parquet` or `calls.parquet`.
+pub(crate) fn matrix_batch<T: MatrixValue>(m: &Matrix<T>) -> RecordBatch {
+    let (header, rows) = matrix_rows(m);
+    parquet::batch_of_rows(T::FILE, &header, rows.len(), rows)
 }
 
 /// The rows of `table` as `R`, with their frame and bytes. Columns of the table that are not

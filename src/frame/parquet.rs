@@ -7,6 +7,7 @@
 //! The columns of each row group are encoded in parallel (rayon) and appended in order: the
 //! bytes are the same whatever the number of threads.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::io::Write;
 use std::path::Path;
@@ -28,8 +29,10 @@ use rayon::prelude::*;
 
 use super::{column_of_cells, Column, Frame};
 use crate::error::{Error, Location, Result};
-use crate::output::column_kind;
+use crate::output::record::Record;
+use crate::output::{column_kind, ColumnKind};
 use crate::qc::WellOutcome;
+use crate::text::Cell;
 use crate::wells::{Signal, WellTable};
 
 /// Rows per row group: a few row groups in a screen's `wells.parquet`, so its columns are
@@ -77,9 +80,11 @@ pub(crate) fn array_of(name: &str, column: &Column) -> ArrayRef {
     }
 }
 
-/// Distinct words a dictionary column looks up by comparing with each in turn before it
-/// hashes: a table's roles, exclusion reasons and calls are a handful, and comparing a few
-/// short strings costs less than hashing one.
+/// Distinct words a dictionary column looks up by comparing with each in turn rather than
+/// hashing, while it has no more: a table's roles, exclusion reasons and calls are a handful,
+/// and comparing a few short strings costs less than hashing one. A column with more (drugs,
+/// reasons) hashes every new value at once: comparing each with the first words before
+/// hashing made `memcmp` the largest cost of writing `shifts.parquet`.
 const FEW_WORDS: usize = 16;
 
 /// The dictionary-encoded strings of `values`, the dictionary in order of first appearance.
@@ -94,7 +99,10 @@ fn dictionary_of<'a>(values: impl Iterator<Item = &'a str>) -> DictionaryArray<I
                     return id;
                 }
             }
-            let id = match words.iter().take(FEW_WORDS).position(|w| *w == v) {
+            let few = (words.len() <= FEW_WORDS)
+                .then(|| words.iter().position(|w| *w == v))
+                .flatten();
+            let id = match few {
                 Some(k) => k as i32,
                 None => *ids.entry(v).or_insert_with(|| {
                     words.push(v);
@@ -108,6 +116,115 @@ fn dictionary_of<'a>(values: impl Iterator<Item = &'a str>) -> DictionaryArray<I
     DictionaryArray::new(
         Int32Array::from(keys),
         Arc::new(StringArray::from_iter_values(words)),
+    )
+}
+
+/// One column of a table gathered from its rows of cells for Parquet: a [`Column`] whose text
+/// stays borrowed from the rows where it can, so no string is allocated (and freed) per cell.
+#[derive(Debug)]
+enum Gathered<'a> {
+    Text(Vec<Cow<'a, str>>),
+    Number(Vec<f64>),
+    Count(Vec<i64>, Vec<bool>),
+    Flag(Vec<bool>, Vec<bool>),
+}
+
+impl<'a> Gathered<'a> {
+    fn with_capacity(kind: ColumnKind, n: usize) -> Gathered<'a> {
+        match kind {
+            ColumnKind::Text => Gathered::Text(Vec::with_capacity(n)),
+            ColumnKind::Number => Gathered::Number(Vec::with_capacity(n)),
+            ColumnKind::Count => Gathered::Count(Vec::with_capacity(n), Vec::with_capacity(n)),
+            ColumnKind::Flag => Gathered::Flag(Vec::with_capacity(n), Vec::with_capacity(n)),
+        }
+    }
+
+    /// Adds a cell as [`super::frame_of_rows`] adds it to its column.
+    fn push(&mut self, cell: Cell<'a>) {
+        match (self, cell) {
+            (Gathered::Text(v), Cell::Text(s)) => v.push(s),
+            (Gathered::Text(v), Cell::Absent) => v.push(Cow::Borrowed("")),
+            // The CSV writes an empty cell for a value that does not exist (NaN or infinite).
+            (Gathered::Number(v), Cell::Number(x) | Cell::Plain(x)) => {
+                v.push(if x.is_finite() { x } else { f64::NAN })
+            }
+            (Gathered::Number(v), Cell::Absent) => v.push(f64::NAN),
+            (Gathered::Count(v, absent), Cell::Count(x)) => {
+                v.push(x as i64);
+                absent.push(false);
+            }
+            (Gathered::Flag(v, absent), Cell::Flag(x)) => {
+                v.push(x);
+                absent.push(false);
+            }
+            (Gathered::Count(v, absent), Cell::Absent) => {
+                v.push(0);
+                absent.push(true);
+            }
+            (Gathered::Flag(v, absent), Cell::Absent) => {
+                v.push(false);
+                absent.push(true);
+            }
+            (column, cell) => unreachable!("a {cell:?} cell in a {column:?} column"),
+        }
+    }
+
+    /// The Arrow array of the column named `name`: [`array_of`] of its [`Column`].
+    fn into_array(self, name: &str) -> ArrayRef {
+        match self {
+            Gathered::Number(v) => {
+                let nulls = nulls_of(v.iter().map(|x| !x.is_finite()));
+                Arc::new(Float64Array::new(v.into(), nulls))
+            }
+            Gathered::Count(v, absent) => {
+                Arc::new(Int64Array::new(v.into(), nulls_of(absent.iter().copied())))
+            }
+            Gathered::Flag(v, absent) => {
+                let nulls = nulls_of(absent.iter().copied());
+                Arc::new(BooleanArray::new(v.into(), nulls))
+            }
+            Gathered::Text(v) if text_type(name) == DataType::Utf8 => {
+                Arc::new(StringArray::from_iter_values(v.iter()))
+            }
+            Gathered::Text(v) => Arc::new(dictionary_of(v.iter().map(AsRef::as_ref))),
+        }
+    }
+}
+
+/// The record batch of the table `file` of columns `header` and `n` rows of cells: the batch
+/// [`batch_of_frame`] makes of [`super::frame_of_rows`]' frame, gathered without the frame
+/// (for writing the run's tables: no string per text cell, no column copied).
+pub(crate) fn batch_of_rows<'a>(
+    file: &str,
+    header: &[&str],
+    n: usize,
+    rows: impl IntoIterator<Item = Vec<Cell<'a>>>,
+) -> RecordBatch {
+    let mut columns: Vec<Gathered<'a>> = header
+        .iter()
+        .map(|c| Gathered::with_capacity(column_kind(file, c).unwrap_or(ColumnKind::Text), n))
+        .collect();
+    for cells in rows {
+        debug_assert_eq!(columns.len(), cells.len(), "one cell per column");
+        for (column, cell) in columns.iter_mut().zip(cells) {
+            column.push(cell);
+        }
+    }
+    let arrays: Vec<ArrayRef> = header
+        .par_iter()
+        .zip(columns)
+        .map(|(name, column)| column.into_array(name))
+        .collect();
+    batch_of(header.iter().copied(), arrays)
+}
+
+/// The record batch of `rows` ([`Record`]): [`batch_of_frame`] of [`super::frame_of`].
+pub(crate) fn batch_of_records<R: Record>(rows: &[R]) -> RecordBatch {
+    batch_of_rows(
+        R::FILE,
+        R::COLUMNS,
+        rows.len(),
+        rows.iter().enumerate().map(|(i, r)| r.cells(i)),
     )
 }
 
@@ -195,8 +312,13 @@ fn table_properties(schema: &SchemaRef, arrays: &[ArrayRef]) -> WriterProperties
 
 /// Writes `frame` as a Parquet file to `w` (see [`write_batches`]).
 pub(crate) fn write_frame(w: &mut dyn Write, frame: &Frame) -> std::io::Result<()> {
-    let batch = batch_of_frame(frame);
-    write_batches(w, batch.schema(), &row_groups(&batch))
+    write_batch(w, &batch_of_frame(frame))
+}
+
+/// Writes `batch` as a Parquet file to `w`, in row groups of at most [`ROW_GROUP`] rows (see
+/// [`write_batches`]).
+pub(crate) fn write_batch(w: &mut dyn Write, batch: &RecordBatch) -> std::io::Result<()> {
+    write_batches(w, batch.schema(), &row_groups(batch))
 }
 
 /// `batch` cut into row groups of at most [`ROW_GROUP`] rows.
@@ -743,6 +865,54 @@ pub(crate) fn assert_same_frame(file: &str, frame: &Frame, read: &Frame) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Rows of every kind of cell, absent ones in every kind of column, text borrowed and
+    /// owned, a plain-text column and a few and many distinct words: gathered into a batch
+    /// they give the batch of their frame, array for array.
+    #[test]
+    fn rows_gather_into_the_batch_of_their_frame() {
+        let names: Vec<String> = (0..40).map(|i| format!("drug{i:02}")).collect();
+        let rows = |n: usize| {
+            let names = &names;
+            (0..n).map(move |i| {
+                vec![
+                    Cell::text(&names[i % names.len()]),
+                    if i % 5 == 0 {
+                        Cell::Absent
+                    } else {
+                        Cell::owned(format!("reason {}", i % 3))
+                    },
+                    match i % 4 {
+                        0 => Cell::Absent,
+                        1 => Cell::Number(f64::NAN),
+                        2 => Cell::Plain(0.5),
+                        _ => Cell::Number(i as f64 / 3.0),
+                    },
+                    if i % 6 == 0 {
+                        Cell::Absent
+                    } else {
+                        Cell::Count(i as u64)
+                    },
+                    if i % 7 == 0 {
+                        Cell::Absent
+                    } else {
+                        Cell::Flag(i % 2 == 0)
+                    },
+                ]
+            })
+        };
+        let header = ["drug", "message", "ic50", "n_points", "converged"];
+        for n in [0, 1, 100] {
+            let frame = super::super::frame_of_rows("fits.csv", &header, n, rows(n));
+            let gathered = batch_of_rows("fits.csv", &header, n, rows(n));
+            assert_eq!(gathered, batch_of_frame(&frame), "{n} rows");
+        }
+        let signal = |n: usize| (0..n).map(|i| vec![Cell::owned(format!("{}", i * 7))]);
+        let frame = super::super::frame_of_rows("wells.csv", &["signal"], 9, signal(9));
+        let gathered = batch_of_rows("wells.csv", &["signal"], 9, signal(9));
+        assert_eq!(gathered.column(0).data_type(), &DataType::Utf8);
+        assert_eq!(gathered, batch_of_frame(&frame));
+    }
 
     /// A frame of every kind of column, with absent values, quoting and a reading column.
     fn sample(rows: usize) -> Frame {

@@ -6,16 +6,15 @@ use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::io::Write;
 
+use arrow_array::RecordBatch;
+
 use super::stages::{Comparison, CurveSet, Fits, PlanResults, WellResults};
 use super::{RunReport, Screen, WellSummary};
 use crate::error::Result;
 use crate::fit::table::write_fits_to;
 use crate::fit::CurveFit;
-use crate::frame::parquet::write_frame;
-use crate::frame::parquet::WellInputs;
-use crate::frame::{
-    fits_frame, frame_of, frame_of_rows, matrix_frame, mics_frame, qc_frame, shifts_frame, Frame,
-};
+use crate::frame::parquet::{batch_of_records, batch_of_rows, write_batch, WellInputs};
+use crate::frame::{matrix_batch, qc_batch, shifts_batch};
 use crate::growth::{write_fits_with_growth, GrowthFit};
 use crate::lines::LinesTable;
 use crate::network;
@@ -71,27 +70,30 @@ pub(crate) fn write_well_tables(
         staging.write_typed_table(
             "dip_rates.csv",
             |w| write_records(w, &wells.dip_rates),
-            parquet_of(|| frame_of(&wells.dip_rates)),
+            parquet_of(|| batch_of_records(&wells.dip_rates)),
         )?;
     }
     staging.write_typed_table(
         "qc.csv",
         |w| crate::output::write_qc_with_skipped(w, &norm.qc, &screen.skipped),
-        parquet_of(|| qc_frame(&norm.qc, &screen.skipped)),
+        parquet_of(|| qc_batch(&norm.qc, &screen.skipped)),
     )?;
     Ok(())
 }
 
-/// The Parquet writer of a table whose typed columns `frame` builds (only when it is written):
-/// the columns a reader of the table's CSV text gets ([`crate::frame`]), so the Parquet file
-/// equals the CSV value for value without the text being formatted and parsed back.
-fn parquet_of(frame: impl FnOnce() -> Frame) -> impl FnOnce(&mut dyn Write) -> std::io::Result<()> {
-    move |w| write_frame(w, &frame())
+/// The Parquet writer of a table whose typed columns `batch` gathers from its rows (only when
+/// it is written): the columns a reader of the table's CSV text gets ([`crate::frame`]), so
+/// the Parquet file equals the CSV value for value without the text being formatted and
+/// parsed back.
+fn parquet_of(
+    batch: impl FnOnce() -> RecordBatch,
+) -> impl FnOnce(&mut dyn Write) -> std::io::Result<()> {
+    move |w| write_batch(w, &batch())
 }
 
 /// [`parquet_of`] boxed, for [`crate::outdir::Staging::write_all`].
-fn boxed_parquet_of<'a>(frame: impl FnOnce() -> Frame + Send + 'a) -> Option<FileWriter<'a>> {
-    Some(Box::new(parquet_of(frame)))
+fn boxed_parquet_of<'a>(batch: impl FnOnce() -> RecordBatch + Send + 'a) -> Option<FileWriter<'a>> {
+    Some(Box::new(parquet_of(batch)))
 }
 
 /// The fit tables of a run, split as they are written: the pooled curves' fits (`fits.csv`)
@@ -185,7 +187,7 @@ pub(crate) fn write_fit_tables(staging: &Staging, set: &CurveSet, fits: &Fits) -
         staging.write_typed_table(
             "fits.csv",
             |w| write_fits_with_growth(w, &t.pooled, growth, None),
-            parquet_of(|| growth_frame("fits.csv", &t.pooled, growth, None)),
+            parquet_of(|| growth_batch("fits.csv", &t.pooled, growth, None)),
         )?;
         if t.replicate_curves {
             let (fits, labels) = t.replicate_labels();
@@ -193,28 +195,28 @@ pub(crate) fn write_fit_tables(staging: &Staging, set: &CurveSet, fits: &Fits) -
             staging.write_typed_table(
                 file,
                 |w| write_fits_with_growth(w, &fits, by_replicate_growth, Some(&labels)),
-                parquet_of(|| growth_frame(file, &fits, by_replicate_growth, Some(&labels))),
+                parquet_of(|| growth_batch(file, &fits, by_replicate_growth, Some(&labels))),
             )?;
         }
     } else {
         staging.write_typed_table(
             "fits.csv",
             |w| write_fits_to(&mut *w, &t.pooled),
-            parquet_of(|| fits_frame(&t.pooled)),
+            parquet_of(|| batch_of_records(&t.pooled)),
         )?;
     }
     if let Some(mics) = &set.mics {
         staging.write_typed_table(
             "mics.csv",
             |w| crate::mic::write_mics(w, mics),
-            parquet_of(|| mics_frame(mics)),
+            parquet_of(|| batch_of_records(mics)),
         )?;
     }
     if t.replicate_curves && t.pooled_growth.is_none() {
         staging.write_typed_table(
             "fits_by_replicate.csv",
             |w| write_records(w, &t.by_replicate),
-            parquet_of(|| frame_of(&t.by_replicate)),
+            parquet_of(|| batch_of_records(&t.by_replicate)),
         )?;
     }
     if let (Some(curves), Some(batch_fits)) = (&set.by_batch, &fits.by_batch) {
@@ -243,7 +245,7 @@ pub(crate) fn write_comparison(
             staging.write_typed_table(
                 "shifts.csv",
                 |w| write_shifts(w, &comparison.shifts, settings),
-                parquet_of(|| shifts_frame(&comparison.shifts, settings)),
+                parquet_of(|| shifts_batch(&comparison.shifts, settings)),
             )
         },
         || write_comparison_tables(staging, comparison),
@@ -267,17 +269,17 @@ pub(crate) fn write_comparison_tables(staging: &Staging, c: &Comparison) -> Resu
         (
             "matrix.csv",
             Box::new(|w| write_matrix(w, &log2_fc_matrix(shifts))),
-            boxed_parquet_of(|| matrix_frame(&log2_fc_matrix(shifts))),
+            boxed_parquet_of(|| matrix_batch(&log2_fc_matrix(shifts))),
         ),
         (
             "calls.csv",
             Box::new(|w| write_matrix(w, &call_matrix(shifts))),
-            boxed_parquet_of(|| matrix_frame(&call_matrix(shifts))),
+            boxed_parquet_of(|| matrix_batch(&call_matrix(shifts))),
         ),
         (
             "likelihood.csv",
             Box::new(|w| write_records(w, &c.likelihood)),
-            boxed_parquet_of(|| frame_of(&c.likelihood)),
+            boxed_parquet_of(|| batch_of_records(&c.likelihood)),
         ),
     ];
     if let (Some(points), Some(stability)) = (&points, &c.stability) {
@@ -285,12 +287,12 @@ pub(crate) fn write_comparison_tables(staging: &Staging, c: &Comparison) -> Resu
         files.push((
             "trajectories.csv",
             Box::new(move |w| write_records(w, &rows())),
-            boxed_parquet_of(move || frame_of(&rows())),
+            boxed_parquet_of(move || batch_of_records(&rows())),
         ));
         files.push((
             "stability.csv",
             Box::new(|w| write_records(w, stability)),
-            boxed_parquet_of(|| frame_of(stability)),
+            boxed_parquet_of(|| batch_of_records(stability)),
         ));
     }
     files.extend([
@@ -312,7 +314,7 @@ pub(crate) fn write_comparison_tables(staging: &Staging, c: &Comparison) -> Resu
         (
             "cycles.csv",
             Box::new(|w| write_records(w, &c.cycles)),
-            boxed_parquet_of(|| frame_of(&c.cycles)),
+            boxed_parquet_of(|| batch_of_records(&c.cycles)),
         ),
     ]);
     staging.write_all(files)
@@ -336,13 +338,13 @@ pub(crate) fn write_plan_files(staging: &Staging, planned: &PlanResults) -> Resu
     staging.write_typed_table(
         "plan.csv",
         |w| write_records(w, &planned.plan.sequences),
-        parquet_of(|| frame_of(&planned.plan.sequences)),
+        parquet_of(|| batch_of_records(&planned.plan.sequences)),
     )?;
     if let Some(policy) = &planned.policy {
         staging.write_typed_table(
             "policy.csv",
             |w| write_records(w, policy),
-            parquet_of(|| frame_of(policy)),
+            parquet_of(|| batch_of_records(policy)),
         )?;
     }
     staging.write("plan.md", |w| {
@@ -424,12 +426,12 @@ fn run_counts(wells: &WellSummary, qc_rows: usize, report: &RunReport) -> RunCou
 
 /// The typed columns of a fit table with growth columns (`fits.csv`, or with `labels`
 /// `fits_by_replicate.csv`), as [`write_fits_with_growth`] writes it.
-fn growth_frame(
+fn growth_batch(
     file: &str,
     fits: &[CurveFit],
     growth: &[GrowthFit],
     labels: Option<&[String]>,
-) -> Frame {
+) -> RecordBatch {
     let (header, rows) = crate::growth::columns::growth_fit_rows(fits, growth, labels);
-    frame_of_rows(file, &header, rows.len(), rows)
+    batch_of_rows(file, &header, rows.len(), rows)
 }
