@@ -458,8 +458,8 @@ fn lineages_section(
             count(Some(Course::Intermittent)),
             count(Some(Course::Never)),
             count(None),
-            link("stability.csv"),
-            link("trajectories.csv")
+            table_link(data, "stability.csv"),
+            table_link(data, "trajectories.csv")
         );
     }
     for f in drawing.inline_of(Kind::Likelihood) {
@@ -472,13 +472,13 @@ fn lineages_section(
             h,
             "<p>The first {SUMMARY_TABLE_ROWS} of {} rows; all are in {}.</p>",
             data.likelihood_cells.len(),
-            link("likelihood.csv")
+            table_link(data, "likelihood.csv")
         );
     } else {
         let _ = writeln!(
             h,
             "<p>From {}: of the lineages selected with a drug, how many became collaterally sensitive or cross-resistant to another, with Wilson 95 % intervals.</p>",
-            link("likelihood.csv")
+            table_link(data, "likelihood.csv")
         );
     }
     let table_rows: Vec<Vec<String>> = rows
@@ -561,7 +561,7 @@ fn plan_section(h: &mut String, data: &RunData, drawing: &Drawing, format: Forma
         h,
         "<p>The best {} sequences; every candidate, and why some cannot be scored, is in {}.</p>",
         rows.len(),
-        link("plan.csv")
+        table_link(data, "plan.csv")
     );
     h.push_str(&table("plan-table", &columns, &rows, &[]));
     Ok(())
@@ -570,6 +570,17 @@ fn plan_section(h: &mut String, data: &RunData, drawing: &Drawing, format: Forma
 /// A relative link to a file of the output folder, labelled with its path.
 fn link(path: &str) -> String {
     format!("<a href=\"{0}\">{0}</a>", escape(path))
+}
+
+/// A link to the run's table named by its CSV file name: to its Parquet file instead when the
+/// run wrote only that (`--format parquet`), so no link of the report points at nothing.
+fn table_link(data: &RunData, csv_name: &str) -> String {
+    let parquet = crate::outdir::parquet_name(csv_name);
+    if !data.dir.join(csv_name).is_file() && data.dir.join(&parquet).is_file() {
+        link(&parquet)
+    } else {
+        link(csv_name)
+    }
 }
 
 /// Links to figure files, labelled with their stems, folded under a summary line.
@@ -863,7 +874,7 @@ fn qc_section(h: &mut String, data: &RunData, drawing: &Drawing, format: Format,
             "<p>The {} worst of {} QC units (failed, then warned, then lowest Z′), with their plate maps; every unit is in {}.</p>",
             worst.len(),
             data.qc_units().count(),
-            link("qc.csv")
+            table_link(data, "qc.csv")
         );
         let stems: std::collections::HashMap<&str, &str> = data
             .plates
@@ -951,7 +962,7 @@ fn map_and_network_section(
                 "<p>The {} highest-ranked of {} cycles; all are in {}.</p>",
                 rows.len(),
                 data.cycles.len(),
-                link("cycles.csv")
+                table_link(data, "cycles.csv")
             );
         } else {
             h.push_str("<p>From <code>cycles.csv</code>:</p>");
@@ -983,7 +994,7 @@ fn shifts_section(h: &mut String, data: &RunData, summary: bool) {
             "<p>The {} collaterally sensitive or cross-resistant shifts with the largest |log2 FC| (of {} rows); every shift is in {}.</p>",
             strongest.len(),
             data.shifts.len(),
-            link("shifts.csv")
+            table_link(data, "shifts.csv")
         );
         strongest
     } else {
@@ -1100,7 +1111,7 @@ fn fits_section(h: &mut String, data: &RunData, summary: bool) {
             "<p>The {} fits, whose {} the lines were compared on; the viability fits are in {} too.</p>",
             if data.response == Response::Gr { "GR" } else { "DIP-rate" },
             data.response.potency_name(),
-            link("fits.csv")
+            table_link(data, "fits.csv")
         );
     }
     let fits: Vec<&FitRow> = if summary {
@@ -1120,7 +1131,7 @@ fn fits_section(h: &mut String, data: &RunData, summary: bool) {
             } else {
                 "all".to_string()
             },
-            link("fits.csv")
+            table_link(data, "fits.csv")
         );
         shown
     } else {

@@ -57,6 +57,16 @@ fn assert_same(what: &str, a: &Frame, b: &Frame) {
     }
 }
 
+/// The targets of a report's links to files beside it (not to the web, nor within the page).
+fn local_links(html: &str) -> Vec<String> {
+    html.split("href=\"")
+        .skip(1)
+        .filter_map(|rest| rest.split('"').next())
+        .filter(|t| !t.starts_with('#') && !t.contains("://") && !t.starts_with("mailto:"))
+        .map(String::from)
+        .collect()
+}
+
 /// The CSV table at `path` as typed columns.
 fn csv_frame(path: &Path) -> Frame {
     let name = path.file_name().unwrap().to_str().unwrap();
@@ -91,7 +101,7 @@ fn a_parquet_folder_is_read_as_its_csv_folder() {
     let drawn = |d: &Path| -> Vec<(String, Vec<u8>)> {
         files(d)
             .into_iter()
-            .filter(|(n, _)| n.starts_with("plots/") || n == "report.html")
+            .filter(|(n, _)| n.starts_with("plots/"))
             .collect()
     };
     let figures = drawn(&csv);
@@ -100,6 +110,28 @@ fn a_parquet_folder_is_read_as_its_csv_folder() {
         figures == drawn(&parquet),
         "figures of the Parquet folder differ"
     );
+    // The same report, but that its links to tables point at the Parquet files the folder has.
+    let report = |d: &Path| std::fs::read_to_string(d.join("report.html")).unwrap();
+    let (csv_report, parquet_report) = (report(&csv), report(&parquet));
+    let mut relinked = csv_report.clone();
+    for table in &tables {
+        let twin = table.replace(".parquet", ".csv");
+        relinked = relinked.replace(
+            &format!("<a href=\"{twin}\">{twin}</a>"),
+            &format!("<a href=\"{table}\">{table}</a>"),
+        );
+    }
+    assert_ne!(relinked, csv_report, "the report links no table");
+    assert!(relinked == parquet_report, "reports differ beyond links");
+    for (folder, html) in [(&csv, &csv_report), (&parquet, &parquet_report)] {
+        for target in local_links(html) {
+            assert!(
+                folder.join(&target).is_file(),
+                "report.html of {} links {target}, which is not there",
+                folder.display()
+            );
+        }
+    }
 
     // Merging either folder gives the same merged tables.
     for (from, to) in [(&csv, "merged-csv"), (&parquet, "merged-parquet")] {

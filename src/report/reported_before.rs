@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use super::{escape, link, table};
+use super::{escape, table, table_link};
 use crate::evidence::{Agreement, Direction, Evidence, RelationKind, Reported};
 use crate::plot::data::{RunData, ShiftRow};
 
@@ -113,7 +113,7 @@ pub(super) fn reported_before_section(h: &mut String, data: &RunData) {
     let _ = writeln!(
         h,
         "<p>Pairs of this screen for which cross-resistance or collateral sensitivity was reported before (the evidence tables, docs/evidence.md), beside what this screen measured ({} columns <code>evidence</code> and <code>evidence_agreement</code>). <b>agrees</b>: the call is the one the report predicts (cross_resistant for cross-resistance, collateral_sensitive for collateral sensitivity); <b>contradicts</b>: the call goes the other way; <b>not_tested</b>: the screen made no call either way (neutral or undetermined), which neither confirms nor refutes the report.</p>",
-        link("shifts.csv")
+        table_link(data, "shifts.csv")
     );
     let missing = missing_evidence_files(&data.run);
     if !missing.is_empty() {
