@@ -83,19 +83,24 @@ pub fn well_stage(screen: &Screen) -> Result<WellResults> {
         with_lines,
         plate_files: &screen.plate_files,
     };
-    // What a careful colleague notices in the design and readings, before any work.
-    let design = design_findings(table, &origin);
+    let plan = ReadPlan::of(table);
+    let split = (!plan.all_endpoint()).then(|| plan.endpoint_table(table));
+    let endpoint: &WellTable = split.as_ref().map_or(table, |(t, _)| t);
+    // What a careful colleague notices in the design and readings, found while the plates are
+    // normalized (neither needs the other, and each is mostly one core's work); its errors
+    // are reported before anything normalization says.
+    let (design, normalized) = rayon::join(
+        || design_findings(table, &origin),
+        || normalize_and_qc(endpoint, &s.qc, &s.normalize, &screen.wells_origin),
+    );
     if !design.errors.is_empty() {
         return Err(Error::problems(ErrorKind::Input, design.errors));
     }
-    let plan = ReadPlan::of(table);
-    let split = (!plan.all_endpoint()).then(|| plan.endpoint_table(table));
+    let mut norm = normalized?;
     let mut warnings = Vec::new();
     if split.is_some() {
         warnings.extend(plan.warnings(table, &screen.wells_origin));
     }
-    let endpoint: &WellTable = split.as_ref().map_or(table, |(t, _)| t);
-    let mut norm = normalize_and_qc(endpoint, &s.qc, &s.normalize, &screen.wells_origin)?;
     if s.normalize.reference == crate::normalize::Reference::FittedTop {
         warnings.extend(super::fitted_top::rescale_to_fitted_top(
             endpoint,
@@ -105,17 +110,16 @@ pub fn well_stage(screen: &Screen) -> Result<WellResults> {
         )?);
     }
     warnings.extend(norm.warnings.iter().cloned());
-    // Doses off their drug's series, seen before anything is fitted (nor GR computed).
-    let doses = dose_findings(endpoint, &screen.wells_origin, with_lines);
+    // Doses off their drug's series, seen before anything is fitted (nor GR computed), and
+    // the controls' problems, side by side.
+    let unreferenced = (!s.normalize.reference.is_vehicle()).then_some(&norm.unreferenced);
+    let (doses, controls) = rayon::join(
+        || dose_findings(endpoint, &screen.wells_origin, with_lines),
+        || control_findings(endpoint, &norm.levels, unreferenced, &origin),
+    );
     warnings.extend(doses.warnings);
     warnings.extend(design.warnings);
-    let unreferenced = (!s.normalize.reference.is_vehicle()).then_some(&norm.unreferenced);
-    warnings.extend(control_findings(
-        endpoint,
-        &norm.levels,
-        unreferenced,
-        &origin,
-    ));
+    warnings.extend(controls);
     if let (Some(_), Some(why)) = (
         super::batches::batch_column(endpoint).filter(|_| screen.lines.is_some()),
         super::batches::batches_unused(&s.shift),
