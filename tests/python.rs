@@ -16,7 +16,7 @@ use crate::common::{on_ci, require_program};
 
 /// What the suite needs besides the package (its own dependencies, numpy and pandas, come
 /// with it).
-const TEST_PACKAGES: [&str; 8] = [
+const TEST_PACKAGES: [&str; 9] = [
     "maturin>=1.9,<2",
     "pytest>=7",
     "pandas>=1.5",
@@ -24,9 +24,11 @@ const TEST_PACKAGES: [&str; 8] = [
     "networkx>=2.6",
     "matplotlib>=3.5",
     // The Parquet outputs and Arrow tables (python/tests/test_arrow.py): pyarrow reads them,
-    // DuckDB queries a folder of runs. Both ship wheels; the PyCapsule stream needs pyarrow 14.
+    // DuckDB queries a folder of runs, polars takes the tables by their Arrow stream. All ship
+    // wheels; the PyCapsule stream needs pyarrow 14 and polars 1.
     "pyarrow>=14",
     "duckdb>=1.1",
+    "polars>=1.0",
 ];
 
 fn repo() -> PathBuf {
@@ -74,7 +76,7 @@ fn environment(python: &str) -> PathBuf {
     let ready = Command::new(bin.join("python"))
         .args([
             "-c",
-            "import maturin, pytest, pandas, numpy, networkx, matplotlib, pyarrow, duckdb",
+            "import maturin, pytest, pandas, numpy, networkx, matplotlib, pyarrow, duckdb, polars",
         ])
         .output()
         .is_ok_and(|o| o.status.success());

@@ -13,6 +13,7 @@ from pathlib import Path
 import duckdb
 import numpy as np
 import pandas as pd
+import polars as pl
 import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
@@ -113,6 +114,20 @@ def test_tables_cross_as_arrow_without_a_copy(screen, both: Path) -> None:
         from_csv = pa.table(collateral.read_arrow(both / f"{name}.csv"))
         assert from_parquet.equals(from_csv), name
     assert in_memory.arrow("policy") is None
+
+
+def test_polars_takes_the_tables_by_their_arrow_stream(screen, both: Path) -> None:
+    in_memory = collateral.run(screen.assay)
+    for name in ["shifts", "fits", "wells"]:
+        taken = pl.DataFrame(in_memory.arrow(name))
+        expected = pl.from_arrow(pq.read_table(both / f"{name}.parquet"))
+        assert taken.equals(expected), name
+        assert taken.columns == pq.read_schema(both / f"{name}.parquet").names
+    # Words arrive as polars categoricals or strings (dictionary-encoded in Arrow), numbers as
+    # 64-bit floats; a Parquet file reads the same through polars' own reader.
+    shifts = pl.DataFrame(in_memory.arrow("shifts"))
+    assert shifts.schema["log2_fc"] == pl.Float64
+    assert shifts.equals(pl.read_parquet(both / "shifts.parquet"))
 
 
 def test_duckdb_reads_every_run_under_a_root_as_one_table(tmp_path: Path) -> None:
