@@ -1053,8 +1053,6 @@ mod tests {
         assert_same_frame("cycles.parquet", &frame, &read_frame(&path).unwrap());
     }
 
-    /// A file that is not Parquet, or cut short, is an error naming it; a column of a type no
-    /// table has is an error naming the column.
     /// `wells.parquet` with its input columns encoded ahead has the bytes of encoding them
     /// with the outcomes, with and without GR; inputs encoded for other wells, or for the
     /// other header, are not used.
@@ -1114,6 +1112,8 @@ mod tests {
         }
     }
 
+    /// A file that is not Parquet, or cut short, is an error naming it; a column of a type no
+    /// table has is an error naming the column.
     #[test]
     fn bad_files_are_located_errors() {
         let dir = tempfile::tempdir().unwrap();

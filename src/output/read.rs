@@ -183,12 +183,7 @@ impl OutputTable {
 
     /// The table of a CSV reader of the file at `path`.
     fn from_csv<R: std::io::Read>(mut reader: csv::Reader<R>, path: &Path) -> Result<OutputTable> {
-        let header = reader
-            .headers()
-            .map_err(|e| csv_error(path, e))?
-            .iter()
-            .map(str::to_string)
-            .collect();
+        let header = csv_header(&mut reader, path)?;
         let records = reader
             .records()
             .collect::<std::result::Result<Vec<_>, _>>()
@@ -419,4 +414,17 @@ impl Named for GrowthStatus {
     fn written(self) -> &'static str {
         self.name()
     }
+}
+
+/// The header of a CSV reader of the file at `path`, an error naming the file when unreadable.
+pub(crate) fn csv_header<R: std::io::Read>(
+    reader: &mut csv::Reader<R>,
+    path: &Path,
+) -> Result<Vec<String>> {
+    Ok(reader
+        .headers()
+        .map_err(|e| csv_error(path, e))?
+        .iter()
+        .map(str::to_string)
+        .collect())
 }

@@ -168,12 +168,7 @@ impl WellsReader {
     /// A CSV reader of the file at `path` past its header, and the header.
     fn header(path: &Path) -> Result<(CsvSource, Vec<String>)> {
         let mut reader = crate::table::parquet::csv_reader(path).map_err(|e| csv_error(path, e))?;
-        let header = reader
-            .headers()
-            .map_err(|e| csv_error(path, e))?
-            .iter()
-            .map(str::to_string)
-            .collect();
+        let header = super::read::csv_header(&mut reader, path)?;
         Ok((reader, header))
     }
 
