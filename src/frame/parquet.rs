@@ -35,6 +35,9 @@ use crate::qc::WellOutcome;
 use crate::text::Cell;
 use crate::wells::{Signal, WellTable};
 
+mod dictionary_chunk;
+use dictionary_chunk::DictionaryChunk;
+
 /// Rows per row group: a few row groups in a screen's `wells.parquet`, so its columns are
 /// encoded on every core; one for every other table.
 const ROW_GROUP: usize = 1 << 19;
@@ -395,7 +398,26 @@ fn write_batches_with(
 }
 
 /// The encoded column chunks of a file's row groups, each group's in column order.
-type GroupChunks = Vec<Vec<ArrowColumnChunk>>;
+type GroupChunks = Vec<Vec<Chunk>>;
+
+/// One encoded column chunk: by parquet-rs's column writer, or, for text dictionary-encoded
+/// already, from its keys ([`dictionary_chunk`]).
+enum Chunk {
+    Arrow(ArrowColumnChunk),
+    Dictionary(DictionaryChunk),
+}
+
+impl Chunk {
+    fn append_to_row_group<W: Write + Send>(
+        self,
+        row_group: &mut parquet::file::writer::SerializedRowGroupWriter<'_, W>,
+    ) -> parquet::errors::Result<()> {
+        match self {
+            Chunk::Arrow(chunk) => chunk.append_to_row_group(row_group),
+            Chunk::Dictionary(chunk) => chunk.append_to_row_group(row_group),
+        }
+    }
+}
 
 fn parquet_error(e: parquet::errors::ParquetError) -> std::io::Error {
     std::io::Error::other(e.to_string())
@@ -426,29 +448,49 @@ fn encode_group(
     g: usize,
     arrays: &[ArrayRef],
     first: usize,
-) -> std::io::Result<Vec<ArrowColumnChunk>> {
+) -> std::io::Result<Vec<Chunk>> {
     let options = ArrowWriterOptions::new().with_properties(props.clone());
     let writer = ArrowWriter::try_new_with_options(std::io::sink(), Arc::clone(schema), options)
         .map_err(parquet_error)?;
-    let (_, factory) = writer.into_serialized_writer().map_err(parquet_error)?;
+    let (file, factory) = writer.into_serialized_writer().map_err(parquet_error)?;
     // One leaf per column (no nested types), so the writer of column `c` is the c-th.
     let writers = factory.create_column_writers(g).map_err(parquet_error)?;
+    let descriptors = file.schema_descr();
     let tasks: Vec<_> = writers
         .into_iter()
         .enumerate()
         .skip(first)
         .take(arrays.len())
+        .map(|(c, writer)| (c, writer, descriptors.column(c)))
         .collect();
     tasks
         .into_par_iter()
-        .map(|(c, mut writer)| {
-            for leaf in compute_leaves(schema.field(c), &arrays[c - first])? {
+        .map(|(c, mut writer, descr)| {
+            let array = &arrays[c - first];
+            if let Some((words, keys)) = text_keys(array) {
+                return dictionary_chunk::encode(descr, props, &words, keys).map(Chunk::Dictionary);
+            }
+            for leaf in compute_leaves(schema.field(c), array)? {
                 writer.write(&leaf)?;
             }
-            writer.close()
+            writer.close().map(Chunk::Arrow)
         })
         .collect::<parquet::errors::Result<_>>()
         .map_err(parquet_error)
+}
+
+/// The words and keys of a dictionary-encoded text column with rows and no nulls — the
+/// columns [`dictionary_chunk`] writes; `None` for any other column.
+fn text_keys(array: &ArrayRef) -> Option<(Vec<&str>, &[i32])> {
+    let dictionary = array.as_dictionary_opt::<Int32Type>()?;
+    let words = dictionary.values().as_string_opt::<i32>()?;
+    let no_nulls = dictionary.null_count() == 0 && words.null_count() == 0;
+    (no_nulls && !dictionary.is_empty()).then(|| {
+        (
+            words.iter().flatten().collect(),
+            dictionary.keys().values().as_ref(),
+        )
+    })
 }
 
 /// Writes the Parquet file of `schema` whose row groups are `groups`' chunks, in order.
