@@ -467,7 +467,9 @@ fn encode_group(
         .into_par_iter()
         .map(|(c, mut writer, descr)| {
             let array = &arrays[c - first];
-            if let Some((words, keys)) = text_keys(array) {
+            let words_and_keys =
+                text_keys(array).filter(|_| dictionary_chunk::handles(props, &descr));
+            if let Some((words, keys)) = words_and_keys {
                 return dictionary_chunk::encode(descr, props, &words, keys).map(Chunk::Dictionary);
             }
             for leaf in compute_leaves(schema.field(c), array)? {

@@ -5,9 +5,11 @@
 //! dictionary of its own and compares it with the chunk's least and greatest value so far;
 //! in a screen's `wells.parquet` (3.3 million rows, seven name columns) that was half the CPU
 //! of writing the file. Here every row costs an integer lookup; the text is compared once per
-//! word and page. The chunk is what parquet-rs writes for the same array in every way a reader
-//! sees — the same pages, encodings, statistics, column and offset index — and is appended to
-//! the row group as an encoded chunk ([`SerializedRowGroupWriter::append_column`]).
+//! word and page. A reader finds what parquet-rs writes for the same array — the values, the
+//! dictionary, encodings and statistics, pages of the same rows, a column and offset index
+//! (with whole words, where parquet-rs cuts words longer than 64 bytes) — and the chunk is
+//! appended to the row group as an encoded chunk ([`SerializedRowGroupWriter::append_column`]).
+//! Only settings [`handles`] are written this way.
 
 use bytes::Bytes;
 use parquet::basic::{Compression, Encoding, EncodingMask, PageType, Type};
@@ -18,7 +20,7 @@ use parquet::errors::{ParquetError, Result};
 use parquet::file::metadata::{
     ColumnChunkMetaData, ColumnIndexBuilder, OffsetIndexBuilder, PageEncodingStats,
 };
-use parquet::file::properties::WriterProperties;
+use parquet::file::properties::{EnabledStatistics, WriterProperties, WriterVersion};
 use parquet::file::statistics::{Statistics, ValueStatistics};
 use parquet::file::writer::{SerializedPageWriter, SerializedRowGroupWriter, TrackedWrite};
 use parquet::schema::types::ColumnDescPtr;
@@ -39,8 +41,22 @@ impl DictionaryChunk {
     }
 }
 
+/// Whether `props` write column `descr` as [`encode`] does: format 1.0 data pages, dictionary
+/// pages, statistics per page, no Bloom filter, zstd or no compression.
+pub(super) fn handles(props: &WriterProperties, descr: &ColumnDescPtr) -> bool {
+    let path = descr.path();
+    props.writer_version() == WriterVersion::PARQUET_1_0
+        && props.dictionary_enabled(path)
+        && props.statistics_enabled(path) == EnabledStatistics::Page
+        && props.bloom_filter_properties(path).is_none()
+        && matches!(
+            props.compression(path),
+            Compression::ZSTD(_) | Compression::UNCOMPRESSED
+        )
+}
+
 /// The chunk of column `descr` whose rows are `words[keys[i]]`, written with `props` (its
-/// codec, rows per data page and statistics level). No row is null; every key indexes
+/// codec and rows per data page; see [`handles`]). No row is null; every key indexes
 /// `words`. The chunk's dictionary holds the words it uses in order of first use, as
 /// parquet-rs writes it.
 pub(super) fn encode(
@@ -51,116 +67,161 @@ pub(super) fn encode(
 ) -> Result<DictionaryChunk> {
     let local = LocalKeys::of(words.len(), keys)?;
     let used: Vec<&str> = local.order.iter().map(|&g| words[g]).collect();
-    let path = descr.path().clone();
-    let compression = props.compression(&path);
-    let level = match compression {
-        Compression::ZSTD(level) => Some(level.compression_level()),
-        Compression::UNCOMPRESSED => None,
-        other => {
-            return Err(ParquetError::NYI(format!(
-                "dictionary chunks compressed with {other}"
-            )))
-        }
-    };
-    let mut codec = Codec::new(level)?;
-    let page_rows = props.data_page_row_count_limit().max(1);
-    let nullable = descr.max_def_level() > 0;
-    let bit_width = bits_for(used.len().saturating_sub(1));
-
+    let compression = props.compression(descr.path());
     let mut sink = TrackedWrite::new(Vec::new());
-    let mut pages = SerializedPageWriter::new(&mut sink);
-    let dictionary = plain_words(&used);
-    let dictionary_spec = pages.write_page(CompressedPage::new(
-        Page::DictionaryPage {
-            buf: codec.compress(&dictionary)?,
-            num_values: used.len() as u32,
-            encoding: Encoding::PLAIN,
-            is_sorted: false,
-        },
-        dictionary.len(),
-    ))?;
-    let mut totals = Totals::of(&dictionary_spec);
-    let mut column_index = ColumnIndexBuilder::new(Type::BYTE_ARRAY);
-    let mut offset_index = OffsetIndexBuilder::new();
-    let mut seen = vec![usize::MAX; used.len()];
-    let mut data_pages = 0i32;
-    for (p, page) in local.keys.chunks(page_rows).enumerate() {
-        let buf = data_page(page, nullable, bit_width);
-        let spec = pages.write_page(CompressedPage::new(
-            Page::DataPage {
-                buf: codec.compress(&buf)?,
-                num_values: page.len() as u32,
-                encoding: Encoding::RLE_DICTIONARY,
-                def_level_encoding: Encoding::RLE,
-                rep_level_encoding: Encoding::RLE,
-                statistics: None,
-            },
-            buf.len(),
-        ))?;
-        totals.add(&spec);
-        data_pages += 1;
-        let (min, max) = page_range(page, &used, &mut seen, p);
-        column_index.append(
-            false,
-            min.as_bytes().to_vec(),
-            max.as_bytes().to_vec(),
-            0,
-            None,
-        );
-        offset_index.append_offset_and_size(spec.offset as i64, spec.compressed_size as i32);
-        offset_index.append_row_count(page.len() as i64);
-        let text_bytes: usize = page.iter().map(|&k| used[k as usize].len()).sum();
-        offset_index.append_unencoded_byte_array_data_bytes(Some(text_bytes as i64));
-    }
-    drop(pages);
+    let pages = Pages::write(&mut sink, &descr, props, compression, &used, &local.keys)?;
     let bytes = Bytes::from(sink.into_inner()?);
-
-    let text_bytes: usize = local.keys.iter().map(|&k| used[k as usize].len()).sum();
-    let chunk_range = used.iter().copied().min().zip(used.iter().copied().max());
-    let statistics = Statistics::ByteArray(
-        ValueStatistics::new(
-            chunk_range.map(|(min, _)| ByteArray::from(min)),
-            chunk_range.map(|(_, max)| ByteArray::from(max)),
-            None,
-            Some(0),
-            false,
-        )
-        .with_backwards_compatible_min_max(descr.sort_order().is_signed()),
-    );
-    let encodings = [Encoding::PLAIN, Encoding::RLE, Encoding::RLE_DICTIONARY];
-    let encoding_stats = vec![
-        PageEncodingStats {
-            page_type: PageType::DICTIONARY_PAGE,
-            encoding: Encoding::PLAIN,
-            count: 1,
-        },
-        PageEncodingStats {
-            page_type: PageType::DATA_PAGE,
-            encoding: Encoding::RLE_DICTIONARY,
-            count: data_pages,
-        },
-    ];
-    let metadata = ColumnChunkMetaData::builder(descr)
-        .set_compression(compression)
-        .set_encodings_mask(EncodingMask::new_from_encodings(encodings.iter()))
-        .set_page_encoding_stats(encoding_stats)
-        .set_total_compressed_size(totals.compressed as i64)
-        .set_total_uncompressed_size(totals.uncompressed as i64)
-        .set_num_values(keys.len() as i64)
-        .set_data_page_offset(totals.first_data_page.unwrap_or(0) as i64)
-        .set_dictionary_page_offset(Some(dictionary_spec.offset as i64))
-        .set_statistics(statistics)
-        .set_unencoded_byte_array_data_bytes(Some(text_bytes as i64))
-        .build()?;
+    let metadata = pages.metadata(descr, compression, &used, &local.keys)?;
     let close = ColumnCloseResult {
         bytes_written: bytes.len() as u64,
         rows_written: keys.len() as u64,
         metadata,
         bloom_filter: None,
-        column_index: Some(column_index.build()?),
-        offset_index: Some(offset_index.build()),
+        column_index: Some(pages.column_index.build()?),
+        offset_index: Some(pages.offset_index.build()),
     };
     Ok(DictionaryChunk { bytes, close })
+}
+
+/// What writing a chunk's pages leaves for its metadata.
+struct Pages {
+    /// The dictionary page.
+    dictionary: PageWriteSpec,
+    /// The compressed and uncompressed bytes of every page, headers included.
+    compressed: usize,
+    uncompressed: usize,
+    /// Where the first data page starts, and how many there are.
+    first_data_page: u64,
+    data_pages: i32,
+    column_index: ColumnIndexBuilder,
+    offset_index: OffsetIndexBuilder,
+}
+
+impl Pages {
+    /// Writes to `sink` the dictionary page of `used` and the data pages of `keys` (as many
+    /// rows per page as parquet-rs puts in a page), compressed with `compression`.
+    fn write(
+        sink: &mut TrackedWrite<Vec<u8>>,
+        descr: &ColumnDescPtr,
+        props: &WriterProperties,
+        compression: Compression,
+        used: &[&str],
+        keys: &[u32],
+    ) -> Result<Pages> {
+        let mut codec = Codec::new(compression)?;
+        let mut writer = SerializedPageWriter::new(sink);
+        let dictionary = plain_words(used);
+        let dictionary = writer.write_page(CompressedPage::new(
+            Page::DictionaryPage {
+                buf: codec.compress(&dictionary)?,
+                num_values: used.len() as u32,
+                encoding: Encoding::PLAIN,
+                is_sorted: false,
+            },
+            dictionary.len(),
+        ))?;
+        let mut pages = Pages {
+            compressed: dictionary.compressed_size,
+            uncompressed: dictionary.uncompressed_size,
+            dictionary,
+            first_data_page: 0,
+            data_pages: 0,
+            column_index: ColumnIndexBuilder::new(Type::BYTE_ARRAY),
+            offset_index: OffsetIndexBuilder::new(),
+        };
+        let nullable = descr.max_def_level() > 0;
+        let bit_width = bits_for(used.len().saturating_sub(1));
+        let mut seen = vec![usize::MAX; used.len()];
+        // parquet-rs ends a page once it holds the row limit, looking after each batch of
+        // its write batch size: pages of the same rows as the other columns' pages.
+        let batch = props.write_batch_size().max(1);
+        let page_rows = props.data_page_row_count_limit().max(1).div_ceil(batch) * batch;
+        for (p, page) in keys.chunks(page_rows).enumerate() {
+            let buf = data_page(page, nullable, bit_width);
+            let spec = writer.write_page(CompressedPage::new(
+                Page::DataPage {
+                    buf: codec.compress(&buf)?,
+                    num_values: page.len() as u32,
+                    encoding: Encoding::RLE_DICTIONARY,
+                    def_level_encoding: Encoding::RLE,
+                    rep_level_encoding: Encoding::RLE,
+                    statistics: None,
+                },
+                buf.len(),
+            ))?;
+            let (min, max) = page_range(page, used, &mut seen, p);
+            pages.add(&spec, page.len(), min, max, text_bytes(page, used));
+        }
+        Ok(pages)
+    }
+
+    /// Counts the data page `spec` of `rows` rows whose words run from `min` to `max`.
+    fn add(&mut self, spec: &PageWriteSpec, rows: usize, min: &str, max: &str, text: usize) {
+        if self.data_pages == 0 {
+            self.first_data_page = spec.offset;
+        }
+        self.data_pages += 1;
+        self.compressed += spec.compressed_size;
+        self.uncompressed += spec.uncompressed_size;
+        let (min, max) = (min.as_bytes().to_vec(), max.as_bytes().to_vec());
+        self.column_index.append(false, min, max, 0, None);
+        let offset = &mut self.offset_index;
+        offset.append_offset_and_size(spec.offset as i64, spec.compressed_size as i32);
+        offset.append_row_count(rows as i64);
+        offset.append_unencoded_byte_array_data_bytes(Some(text as i64));
+    }
+
+    /// The chunk's metadata: its pages' sizes, offsets and encodings, and the statistics of
+    /// its words.
+    fn metadata(
+        &self,
+        descr: ColumnDescPtr,
+        compression: Compression,
+        used: &[&str],
+        keys: &[u32],
+    ) -> Result<ColumnChunkMetaData> {
+        let range = used.iter().copied().min().zip(used.iter().copied().max());
+        let statistics = Statistics::ByteArray(
+            ValueStatistics::new(
+                range.map(|(min, _)| ByteArray::from(min)),
+                range.map(|(_, max)| ByteArray::from(max)),
+                None,
+                Some(0),
+                false,
+            )
+            .with_backwards_compatible_min_max(descr.sort_order().is_signed()),
+        );
+        let encodings = [Encoding::PLAIN, Encoding::RLE, Encoding::RLE_DICTIONARY];
+        let encoding_stats = vec![
+            PageEncodingStats {
+                page_type: PageType::DICTIONARY_PAGE,
+                encoding: Encoding::PLAIN,
+                count: 1,
+            },
+            PageEncodingStats {
+                page_type: PageType::DATA_PAGE,
+                encoding: Encoding::RLE_DICTIONARY,
+                count: self.data_pages,
+            },
+        ];
+        ColumnChunkMetaData::builder(descr)
+            .set_compression(compression)
+            .set_encodings_mask(EncodingMask::new_from_encodings(encodings.iter()))
+            .set_page_encoding_stats(encoding_stats)
+            .set_total_compressed_size(self.compressed as i64)
+            .set_total_uncompressed_size(self.uncompressed as i64)
+            .set_num_values(keys.len() as i64)
+            .set_data_page_offset(self.first_data_page as i64)
+            .set_dictionary_page_offset(Some(self.dictionary.offset as i64))
+            .set_statistics(statistics)
+            .set_unencoded_byte_array_data_bytes(Some(text_bytes(keys, used) as i64))
+            .build()
+    }
+}
+
+/// The bytes of the words at `keys`, as the text they stand for.
+fn text_bytes(keys: &[u32], used: &[&str]) -> usize {
+    keys.iter().map(|&k| used[k as usize].len()).sum()
 }
 
 /// The chunk's own keys: the words it uses numbered in order of first use.
@@ -197,40 +258,23 @@ impl LocalKeys {
     }
 }
 
-/// The compressed and uncompressed bytes of a chunk's pages, headers included, and where its
-/// first data page starts.
-struct Totals {
-    compressed: usize,
-    uncompressed: usize,
-    first_data_page: Option<u64>,
-}
-
-impl Totals {
-    fn of(dictionary: &PageWriteSpec) -> Totals {
-        Totals {
-            compressed: dictionary.compressed_size,
-            uncompressed: dictionary.uncompressed_size,
-            first_data_page: None,
-        }
-    }
-
-    fn add(&mut self, data_page: &PageWriteSpec) {
-        self.compressed += data_page.compressed_size;
-        self.uncompressed += data_page.uncompressed_size;
-        self.first_data_page.get_or_insert(data_page.offset);
-    }
-}
-
 /// zstd at the writer's level, or no compression.
 struct Codec(Option<zstd::bulk::Compressor<'static>>);
 
 impl Codec {
-    fn new(level: Option<i32>) -> Result<Codec> {
-        let compressor = level
-            .map(zstd::bulk::Compressor::new)
-            .transpose()
-            .map_err(|e| ParquetError::External(Box::new(e)))?;
-        Ok(Codec(compressor))
+    fn new(compression: Compression) -> Result<Codec> {
+        let level = match compression {
+            Compression::ZSTD(level) => level.compression_level(),
+            Compression::UNCOMPRESSED => return Ok(Codec(None)),
+            other => {
+                return Err(ParquetError::NYI(format!(
+                    "dictionary chunks compressed with {other}"
+                )))
+            }
+        };
+        let compressor =
+            zstd::bulk::Compressor::new(level).map_err(|e| ParquetError::External(Box::new(e)))?;
+        Ok(Codec(Some(compressor)))
     }
 
     fn compress(&mut self, buf: &[u8]) -> Result<Bytes> {
@@ -443,7 +487,7 @@ mod tests {
 
     /// Chunks written from their keys read back as the chunks parquet-rs writes for the same
     /// arrays: the same values, the same statistics, encodings and dictionary per chunk, a
-    /// column and offset index whose pages cover the rows, and no larger than theirs.
+    /// column and offset index of pages of the same rows as theirs, and no larger.
     #[test]
     fn chunks_read_back_as_parquet_rs_writes_them() {
         let groups = groups();
@@ -481,6 +525,12 @@ mod tests {
                 assert!(x.compressed_size() <= y.compressed_size() * 11 / 10, "{at}");
                 let index = ours.page_index_for_row_group(g);
                 let pages = index.offset_index(c).unwrap().page_locations();
+                let their_pages = theirs.page_index_for_row_group(g);
+                let their_pages = their_pages.offset_index(c).unwrap().page_locations();
+                let first_rows = |p: &[parquet::file::page_index::offset_index::PageLocation]| {
+                    p.iter().map(|p| p.first_row_index).collect::<Vec<_>>()
+                };
+                assert_eq!(first_rows(pages), first_rows(their_pages), "{at}");
                 assert!(
                     pages.last().unwrap().first_row_index < x.num_values(),
                     "{at}"
@@ -505,6 +555,31 @@ mod tests {
         assert_eq!(bits_for(1), 1);
         assert_eq!(bits_for(255), 8);
         assert_eq!(bits_for(256), 9);
+    }
+
+    /// Settings this writer does not follow (statistics per chunk or none, a Bloom filter,
+    /// another codec, format 2.0 pages) leave the column to parquet-rs's writer.
+    #[test]
+    fn other_settings_are_left_to_parquet_rs() {
+        let schema = groups()[0].schema();
+        let parquet_schema = parquet::arrow::ArrowSchemaConverter::new()
+            .convert(&schema)
+            .unwrap();
+        let descr = parquet_schema.column(0);
+        let ours = super::super::table_properties(&schema, &[]);
+        assert!(handles(&ours, &descr));
+        let builder =
+            || WriterProperties::builder().set_compression(Compression::ZSTD(Default::default()));
+        for props in [
+            builder().set_statistics_enabled(EnabledStatistics::Chunk),
+            builder().set_statistics_enabled(EnabledStatistics::None),
+            builder().set_bloom_filter_enabled(true),
+            builder().set_compression(Compression::SNAPPY),
+            builder().set_writer_version(WriterVersion::PARQUET_2_0),
+            builder().set_dictionary_enabled(false),
+        ] {
+            assert!(!handles(&props.build(), &descr));
+        }
     }
 
     #[test]
