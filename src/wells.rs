@@ -491,8 +491,9 @@ impl Wells {
         (!self.is_empty()).then(|| self.get(self.len() - 1))
     }
 
-    /// Dense ids of each well's (plate, cell line, drug, replicate) names: equal ids mean equal
-    /// names, so grouping by them needs no string comparison. Ids index [`Wells::name`].
+    /// Dense ids of each well's (plate, cell line, drug, replicate) names: one id per name
+    /// (equal ids mean equal names, and different ids different names), so grouping by them
+    /// needs no string comparison. Ids index [`Wells::name`].
     pub fn name_ids(&self, i: usize) -> [u32; 4] {
         [
             self.plate[i],

@@ -6,7 +6,7 @@
 //! Each finding is located (file, line, plate, well where they apply); docs/inputs.md says
 //! which are errors and which warnings, and why.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
 
@@ -130,9 +130,10 @@ struct PlateReadings<'t>(BTreeMap<&'t str, PlateReading>);
 
 impl<'t> PlateReadings<'t> {
     fn of(table: &'t WellTable) -> PlateReadings<'t> {
-        let mut plates: BTreeMap<&str, PlateReading> = BTreeMap::new();
-        for w in table.wells.iter() {
-            let p = plates.entry(&**w.plate).or_default();
+        let mut plates: Vec<Option<PlateReading>> = no_names(table);
+        for (i, w) in table.wells.iter().enumerate() {
+            let p =
+                plates[table.wells.name_ids(i)[0] as usize].get_or_insert_with(Default::default);
             if p.first_line == 0 {
                 p.first_line = w.line;
             }
@@ -151,7 +152,7 @@ impl<'t> PlateReadings<'t> {
             p.sum = p.sum.wrapping_add(h);
             p.xor ^= h;
         }
-        PlateReadings(plates)
+        PlateReadings(by_name(table, plates))
     }
 
     /// A plate whose used wells all read one number: nothing on it can be told apart.
@@ -240,6 +241,24 @@ fn plate_wells(table: &WellTable, plate: &str) -> BTreeSet<(u16, u16, u64, u64)>
         .collect()
 }
 
+/// A slot per name of the wells, each empty: what a check gathers per plate, drug or line, by
+/// the names' dense ids rather than by comparing names well after well.
+fn no_names<V>(table: &WellTable) -> Vec<Option<V>> {
+    std::iter::repeat_with(|| None)
+        .take(table.wells.name_count())
+        .collect()
+}
+
+/// The filled slots of `slots` (see [`no_names`]) by their names, in name order. Each name has
+/// one id ([`crate::wells::Wells::name_ids`]), so no two slots share a name.
+fn by_name<V>(table: &WellTable, slots: Vec<Option<V>>) -> BTreeMap<&str, V> {
+    slots
+        .into_iter()
+        .enumerate()
+        .filter_map(|(id, v)| Some((table.wells.name(id as u32).as_str(), v?)))
+        .collect()
+}
+
 /// A name as a careless hand may vary it: case and spaces left out.
 fn folded(name: &str) -> String {
     name.chars()
@@ -257,13 +276,12 @@ fn spelling_warnings(
     what: &str,
 ) -> Vec<Problem> {
     // Each spelling's first well, spellings grouped by their folded form.
-    let mut first: BTreeMap<&str, usize> = BTreeMap::new();
-    for (i, w) in table.wells.iter().enumerate() {
-        let name: &str = if column == 2 { w.drug } else { w.cell_line };
-        if !name.is_empty() {
-            first.entry(name).or_insert(i);
-        }
+    let mut first: Vec<Option<usize>> = no_names(table);
+    for i in 0..table.wells.len() {
+        first[table.wells.name_ids(i)[column] as usize].get_or_insert(i);
     }
+    let mut first = by_name(table, first);
+    first.remove("");
     let mut groups: BTreeMap<String, Vec<(usize, &str)>> = BTreeMap::new();
     for (name, i) in first {
         groups.entry(folded(name)).or_default().push((i, name));
@@ -287,21 +305,20 @@ fn spelling_warnings(
 
 /// Drugs tested at fewer than [`MIN_DOSES`] distinct doses, named at their first sample well.
 fn few_dose_warnings(table: &WellTable, origin: &WellsOrigin<'_>) -> Vec<Problem> {
-    let mut drugs: BTreeMap<&str, (usize, Vec<f64>)> = BTreeMap::new();
+    let mut drugs: Vec<Option<(usize, Vec<f64>)>> = no_names(table);
     for (i, w) in table.wells.iter().enumerate() {
         let Some(c) = w.concentration.filter(|c| *c > 0.0 && c.is_finite()) else {
             continue;
         };
         if w.role == Role::Sample {
-            drugs
-                .entry(w.drug.as_str())
-                .or_insert((i, Vec::new()))
+            drugs[table.wells.name_ids(i)[2] as usize]
+                .get_or_insert((i, Vec::new()))
                 .1
                 .push(c);
         }
     }
     let mut out = Vec::new();
-    for (drug, (first, doses)) in drugs {
+    for (drug, (first, doses)) in by_name(table, drugs) {
         let series = super::distinct(doses.into_iter());
         if series.len() >= MIN_DOSES {
             continue;
@@ -334,12 +351,21 @@ pub fn control_findings(
     origin: &WellsOrigin<'_>,
 ) -> Vec<Problem> {
     // Plates and lines with sample wells, at the first; and the plates of one number.
-    let mut samples: BTreeMap<(&str, &str), u64> = BTreeMap::new();
-    for w in table.wells.iter().filter(|w| w.role == Role::Sample) {
-        samples
-            .entry((&**w.plate, &**w.cell_line))
-            .or_insert(w.line);
+    let mut first_sample: HashMap<(u32, u32), u64> = HashMap::new();
+    let mut last = None;
+    for (i, w) in table.wells.iter().enumerate() {
+        let [plate, line, ..] = table.wells.name_ids(i);
+        // Wells come plate by plate: the pair just seen needs no lookup.
+        if w.role == Role::Sample && last != Some((plate, line)) {
+            last = Some((plate, line));
+            first_sample.entry((plate, line)).or_insert(w.line);
+        }
     }
+    let name = |id: u32| table.wells.name(id).as_str();
+    let samples: BTreeMap<(&str, &str), u64> = first_sample
+        .into_iter()
+        .map(|((plate, line), first)| ((name(plate), name(line)), first))
+        .collect();
     let flat: BTreeSet<&str> = PlateReadings::of(table)
         .0
         .into_iter()
