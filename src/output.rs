@@ -441,14 +441,15 @@ pub enum ColumnKind {
     Flag,
 }
 
-/// Columns that name things (plates, wells, lines, drugs, replicates, runs, calls): text even
-/// when every value looks like a number.
-pub(crate) const IDENTITY_COLUMNS: [&str; 14] = [
+/// Columns that name things (plates, wells, lines, drugs, replicates, batches, runs, calls):
+/// text even when every value looks like a number.
+pub(crate) const IDENTITY_COLUMNS: [&str; 15] = [
     "plate",
     "well",
     "cell_line",
     "drug",
     "replicate",
+    "batch",
     "resistant_line",
     "parental_line",
     "selected_with",
@@ -568,6 +569,7 @@ pub fn column_kind(file: &str, column: &str) -> Option<ColumnKind> {
         | "qc.csv"
         | "fits.csv"
         | "fits_by_replicate.csv"
+        | "fits_by_batch.csv"
         | "shifts.csv"
         | "mics.csv"
         | "cycles.csv"

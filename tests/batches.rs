@@ -20,7 +20,7 @@ fn batch_offset(b: usize, d: usize) -> f64 {
 /// misses batch i mod 4 + 1), as when lines are split over days: pooling then compares a
 /// line's three batches with its parent's four. With `batch_column` false the same wells are
 /// written without the `batch` column.
-fn screen_with_batches(dir: &Path, seed: u64, batch_column: bool) {
+pub(crate) fn screen_with_batches(dir: &Path, seed: u64, batch_column: bool) {
     collateral()
         .args([
             "simulate",

@@ -6,8 +6,10 @@
 
 use std::path::Path;
 
+use collateral::frame::parquet::read_frame;
 use collateral::frame::read_typed;
 use collateral::frame::{column_of_cells, Column, Frame};
+use collateral::outdir::TableFormat;
 use collateral::output::column_kind;
 use collateral::simulate::{simulate, SimulationSettings};
 use collateral::{RunOptions, Screen, Silent};
@@ -63,26 +65,47 @@ fn run_simulated(settings: SimulationSettings, extra: &str) -> (tempfile::TempDi
     let assay = screen_dir.join("assay.toml");
     let text = std::fs::read_to_string(&assay).unwrap();
     std::fs::write(&assay, format!("{text}{extra}")).unwrap();
-    let results = Screen::read(&assay, false).unwrap().run(&Silent).unwrap();
-    let out = dir.path().join("out");
+    let names = check_assay(&assay, &dir.path().join("out"));
+    (dir, names)
+}
+
+/// Runs `assay` in memory, writes its folder to `out` as CSV and Parquet, and checks that
+/// every table written has a frame equal to it read back (the CSV and the Parquet file) and
+/// reads back through its row type to the same bytes; returns the names of the frames.
+fn check_assay(assay: &Path, out: &Path) -> Vec<String> {
+    let results = Screen::read(assay, false).unwrap().run(&Silent).unwrap();
     let options = RunOptions {
         figures: false,
+        format: Some(TableFormat::Both),
         ..Default::default()
     };
-    results.write(&out, &options).unwrap();
+    results.write(out, &options).unwrap();
     let frames = results.frames();
-    let mut written: Vec<String> = std::fs::read_dir(&out)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .filter(|n| n.ends_with(".csv"))
-        .collect();
-    written.sort();
+    let written = |ext: &str| -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(out)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter_map(|n| Some(format!("{}.csv", n.strip_suffix(ext)?)))
+            .collect();
+        names.sort();
+        names
+    };
     let mut names: Vec<String> = frames.iter().map(|(n, _)| n.clone()).collect();
     names.sort();
-    assert_eq!(names, written, "every table the run writes has a frame");
+    assert_eq!(
+        names,
+        written(".csv"),
+        "every table the run writes has a frame"
+    );
+    assert_eq!(names, written(".parquet"), "and is written as Parquet");
     for (name, frame) in &frames {
         let bytes = std::fs::read(out.join(name)).unwrap();
         assert!(same(frame, &read_back(name, &bytes)), "{name}");
+        let parquet = out.join(name.replace(".csv", ".parquet"));
+        assert!(
+            same(frame, &read_frame(&parquet).unwrap()),
+            "{name} as Parquet"
+        );
         let typed = read_typed(&out.join(name))
             .unwrap()
             .unwrap_or_else(|| panic!("{name} reads through its row type"));
@@ -92,7 +115,7 @@ fn run_simulated(settings: SimulationSettings, extra: &str) -> (tempfile::TempDi
         );
         assert!(same(&typed.frame, frame), "{name}: the typed rows' frame");
     }
-    (dir, names)
+    names
 }
 
 /// Rewrites the CSV at `path` without column `missing` (when given), or with the first row's
@@ -225,6 +248,15 @@ fn replicate_growth_fits_have_frames_equal_to_their_files() {
         names.iter().any(|n| n == "fits_by_replicate.csv"),
         "{names:?}"
     );
+}
+
+/// Wells that name batches: `fits_by_batch.csv` has a frame and follows the run's format.
+#[test]
+fn batch_fits_have_a_frame_equal_to_their_file() {
+    let dir = tempfile::tempdir().unwrap();
+    crate::batches::screen_with_batches(dir.path(), 7, true);
+    let names = check_assay(&dir.path().join("assay.toml"), &dir.path().join("out"));
+    assert!(names.iter().any(|n| n == "fits_by_batch.csv"), "{names:?}");
 }
 
 /// A table of a finished run that is not one of the typed tables reads as `None`.

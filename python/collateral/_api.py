@@ -186,6 +186,11 @@ class Run:
         return self._table("fits_by_replicate.csv")
 
     @property
+    def fits_by_batch(self) -> Optional[pd.DataFrame]:
+        """``fits_by_batch.csv`` (wells that name batches in a ``batch`` column), else None."""
+        return self._table("fits_by_batch.csv")
+
+    @property
     def shifts(self) -> Optional[pd.DataFrame]:
         """``shifts.csv``: one row per (resistant line, drug); None without a lines table."""
         return self._table("shifts.csv")

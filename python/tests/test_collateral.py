@@ -130,8 +130,8 @@ def test_nothing_is_written_until_saved(tmp_path: Path, cli_run: Path) -> None:
 
 
 ALL_TABLES = [
-    "wells", "qc", "fits", "fits_by_replicate", "shifts", "matrix", "calls", "likelihood",
-    "trajectories", "stability", "cycles", "plan", "policy", "mics", "dip_rates",
+    "wells", "qc", "fits", "fits_by_replicate", "fits_by_batch", "shifts", "matrix", "calls",
+    "likelihood", "trajectories", "stability", "cycles", "plan", "policy", "mics", "dip_rates",
 ]
 
 

@@ -15,8 +15,8 @@ impl Results {
     /// Every table this run writes as typed columns, each by the name of the file it equals
     /// value for value when read back, in the order the run writes them: `wells.csv`,
     /// `qc.csv`, `dip_rates.csv` (wells read in time), `fits.csv` (with the growth columns
-    /// with growth data), `fits_by_replicate.csv` (curves per replicate), `mics.csv` (metric
-    /// mic), and with a lines table `shifts.csv`, `matrix.csv`, `calls.csv`, `likelihood.csv`,
+    /// with growth data), `fits_by_replicate.csv` (curves per replicate), `fits_by_batch.csv`
+    /// (wells that name batches), `mics.csv` (metric mic), and with a lines table `shifts.csv`, `matrix.csv`, `calls.csv`, `likelihood.csv`,
     /// `trajectories.csv` and `stability.csv` (evolution times), `cycles.csv`, `plan.csv` and
     /// `policy.csv` (`[plan]`; `policy.csv` with evolution times).
     pub fn frames(&self) -> Vec<(String, Frame)> {
@@ -56,7 +56,7 @@ impl Results {
     }
 
     /// The frames of the fit tables: `fits.csv` (with the growth columns when the run has
-    /// growth data), `fits_by_replicate.csv`, `mics.csv`.
+    /// growth data), `fits_by_replicate.csv`, `fits_by_batch.csv`, `mics.csv`.
     fn fit_frames(&self) -> Vec<(String, Frame)> {
         let t = FitTables::of(&self.curves, &self.fits);
         let mut frames = Vec::new();
@@ -78,6 +78,9 @@ impl Results {
                     frames.push(("fits_by_replicate.csv".into(), frame_of(&t.by_replicate)));
                 }
             }
+        }
+        if let Some(rows) = &t.by_batch {
+            frames.push(("fits_by_batch.csv".into(), frame_of(rows)));
         }
         if let Some(mics) = self.mics() {
             frames.push(("mics.csv".into(), mics_frame(mics)));

@@ -110,18 +110,33 @@ pub(crate) struct FitTables {
     pub(crate) by_replicate_growth: Option<Vec<GrowthFit>>,
     /// Whether the run writes `fits_by_replicate.csv` (some lines have curves per replicate).
     pub(crate) replicate_curves: bool,
+    /// The fits of the curves per batch, with their batch (`fits_by_batch.csv`), when the
+    /// wells name batches.
+    pub(crate) by_batch: Option<Vec<super::batches::BatchFit>>,
 }
 
 impl FitTables {
     /// The fit tables of `fits` of the curves of `set`.
     pub(crate) fn of(set: &CurveSet, fits: &Fits) -> FitTables {
-        let mut t = FitTables {
-            pooled: Vec::new(),
-            pooled_growth: fits.growth.as_ref().map(|_| Vec::new()),
-            by_replicate: Vec::new(),
-            by_replicate_growth: fits.growth.as_ref().map(|_| Vec::new()),
-            replicate_curves: !set.replicate_curves.is_empty(),
-        };
+        let mut t =
+            FitTables {
+                pooled: Vec::new(),
+                pooled_growth: fits.growth.as_ref().map(|_| Vec::new()),
+                by_replicate: Vec::new(),
+                by_replicate_growth: fits.growth.as_ref().map(|_| Vec::new()),
+                replicate_curves: !set.replicate_curves.is_empty(),
+                by_batch: set.by_batch.as_ref().zip(fits.by_batch.as_ref()).map(
+                    |(curves, fits)| {
+                        fits.iter()
+                            .zip(&curves.replicate)
+                            .map(|(f, b)| super::batches::BatchFit {
+                                batch: b.clone(),
+                                fit: f.clone(),
+                            })
+                            .collect()
+                    },
+                ),
+            };
         for (i, (f, r)) in fits.all.iter().zip(&set.curves.replicate).enumerate() {
             let growth = if r.is_empty() {
                 t.pooled.push(f.clone());
@@ -219,16 +234,12 @@ pub(crate) fn write_fit_tables(staging: &Staging, set: &CurveSet, fits: &Fits) -
             parquet_of(|| batch_of_records(&t.by_replicate)),
         )?;
     }
-    if let (Some(curves), Some(batch_fits)) = (&set.by_batch, &fits.by_batch) {
-        let rows: Vec<super::batches::BatchFit> = batch_fits
-            .iter()
-            .zip(&curves.replicate)
-            .map(|(f, b)| super::batches::BatchFit {
-                batch: b.clone(),
-                fit: f.clone(),
-            })
-            .collect();
-        staging.write("fits_by_batch.csv", |w| write_records(w, &rows))?;
+    if let Some(rows) = &t.by_batch {
+        staging.write_typed_table(
+            "fits_by_batch.csv",
+            |w| write_records(w, rows),
+            parquet_of(|| batch_of_records(rows)),
+        )?;
     }
     Ok(())
 }
