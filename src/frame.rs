@@ -211,12 +211,18 @@ pub fn shifts_frame(rows: &[Shift], settings: &ShiftSettings) -> Frame {
 
 /// [`shifts_frame`] as a record batch, for writing `shifts.parquet`.
 pub(crate) fn shifts_batch(rows: &[Shift], settings: &ShiftSettings) -> RecordBatch {
-    parquet::batch_of_rows(
-        "shifts.csv",
-        &SHIFT_COLUMNS,
-        rows.len(),
-        rows.iter().map(|r| r.cells(settings.tau)),
-    )
+    shifts_batch_with(rows, settings, &[])
+}
+
+/// [`shifts_batch`] with the text columns `extra` after the contract's (`collateral merge`'s
+/// `run` and `parental_run`; [`crate::shift::write_shifts_with`]).
+pub(crate) fn shifts_batch_with(
+    rows: &[Shift],
+    settings: &ShiftSettings,
+    extra: &[(&str, Vec<String>)],
+) -> RecordBatch {
+    let (header, cells) = crate::shift::shift_rows_with(rows, settings, extra);
+    parquet::batch_of_rows("shifts.csv", &header, rows.len(), cells)
 }
 
 /// `mics.csv` of `mics` as typed columns (the columns of [`crate::mic::MIC_COLUMNS`]).

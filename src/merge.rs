@@ -505,7 +505,14 @@ fn stage_comparison(
     s: &ShiftSettings,
     extra: &[(&str, Vec<String>)],
 ) -> Result<usize> {
-    staging.write_table("shifts.csv", |w| write_shifts_with(w, shifts, s, extra))?;
+    staging.write_typed_table(
+        "shifts.csv",
+        |w| write_shifts_with(w, shifts, s, extra),
+        |w| {
+            let batch = crate::frame::shifts_batch_with(shifts, s, extra);
+            crate::frame::parquet::write_batch(w, &batch)
+        },
+    )?;
     crate::run::stage_comparison(staging, shifts, lines, s)
 }
 

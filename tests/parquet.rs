@@ -133,14 +133,18 @@ fn a_parquet_folder_is_read_as_its_csv_folder() {
         }
     }
 
-    // Merging either folder gives the same merged tables.
-    for (from, to) in [(&csv, "merged-csv"), (&parquet, "merged-parquet")] {
+    // Merging either folder gives the same merged tables; merged as both forms, each Parquet
+    // table equals its CSV twin (`shifts` with the merge's `run` and `parental_run` columns).
+    for (from, to, format) in [
+        (&csv, "merged-csv", "csv"),
+        (&parquet, "merged-parquet", "both"),
+    ] {
         collateral()
             .args(["merge"])
             .arg(from)
             .arg("-o")
             .arg(dir.path().join(to))
-            .args(["--no-figures"])
+            .args(["--no-figures", "--format", format])
             .assert()
             .success();
     }
@@ -161,7 +165,16 @@ fn a_parquet_folder_is_read_as_its_csv_folder() {
             &csv_frame(&a.join(table)),
             &csv_frame(&b.join(table)),
         );
+        let parquet = b.join(table.replace(".csv", ".parquet"));
+        assert_same(
+            table,
+            &csv_frame(&b.join(table)),
+            &read_frame(&parquet).unwrap(),
+        );
     }
+    let merged_shifts = read_frame(&b.join("shifts.parquet")).unwrap();
+    let columns: Vec<&str> = merged_shifts.iter().map(|(n, _)| n.as_str()).collect();
+    assert!(columns.ends_with(&["run", "parental_run"]), "{columns:?}");
 
     // Planning on the Parquet folder adds a Parquet plan.
     for (from, to) in [(&csv, "plan-csv"), (&parquet, "plan-parquet")] {

@@ -53,21 +53,30 @@ pub(crate) fn write_shifts_with(
     settings: &ShiftSettings,
     extra: &[(&str, Vec<String>)],
 ) -> std::io::Result<()> {
+    let (header, cells) = shift_rows_with(rows, settings, extra);
+    crate::text::write_rows(w, &header, cells)
+}
+
+/// The header and the rows' cells of `shifts.csv` with the text columns `extra` after
+/// [`SHIFT_COLUMNS`] (see [`write_shifts_with`]): what its CSV and its Parquet table hold.
+pub(crate) fn shift_rows_with<'a>(
+    rows: &'a [Shift],
+    settings: &ShiftSettings,
+    extra: &'a [(&str, Vec<String>)],
+) -> (Vec<&'a str>, impl Iterator<Item = Vec<Cell<'a>>> + 'a) {
     let mut header: Vec<&str> = SHIFT_COLUMNS.to_vec();
     header.extend(extra.iter().map(|(name, _)| *name));
-    crate::text::write_rows(
-        w,
-        &header,
-        rows.iter().enumerate().map(|(i, r)| {
-            let mut cells = r.cells(settings.tau);
-            cells.extend(
-                extra
-                    .iter()
-                    .map(|(_, values)| Cell::text(values.get(i).map_or("", String::as_str))),
-            );
-            cells
-        }),
-    )
+    let tau = settings.tau;
+    let cells = rows.iter().enumerate().map(move |(i, r)| {
+        let mut cells = r.cells(tau);
+        cells.extend(
+            extra
+                .iter()
+                .map(|(_, values)| Cell::text(values.get(i).map_or("", String::as_str))),
+        );
+        cells
+    });
+    (header, cells)
 }
 
 impl Shift {
