@@ -200,6 +200,16 @@ pub struct Results {
     pub timings: BTreeMap<&'static str, f64>,
 }
 
+/// The input columns of the screen's `wells.parquet`, encoded on a one-thread pool of their
+/// own (see [`Screen::run_stages`]); `None` when they could not be, and the writer tries again.
+fn encode_well_inputs(screen: &Screen) -> Option<WellInputs> {
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .build()
+        .ok()?;
+    pool.install(|| WellInputs::encode(&screen.wells, screen.has_growth_data()).ok())
+}
+
 impl Screen {
     /// Runs every stage on this screen and returns the results; nothing is written. `progress`
     /// hears of each stage (pass [`Silent`] for none).
@@ -219,45 +229,40 @@ impl Screen {
         // leaves a core idle much of the time, and those columns do not depend on it. On a
         // thread and a one-thread pool of their own, so that the stage's threads never take up
         // an encoding task while they wait for their other half (which, on the shared pool,
-        // held the stage up by a quarter of a second on two cores). Should encoding fail,
+        // held the stage up by a quarter of a second on two cores); joined only when
+        // `wells.parquet` is written, so an encoding that outlasts the stage runs beside the
+        // grouping of the curves instead of holding the stage up. Should encoding fail,
         // `wells.parquet`'s writer encodes them again and reports the error.
-        let (wells, ahead) = match staging.filter(|s| s.table_format().parquet()) {
-            Some(_) => std::thread::scope(|scope| {
-                let encoding = scope.spawn(|| {
-                    let pool = rayon::ThreadPoolBuilder::new()
-                        .num_threads(1)
-                        .build()
-                        .ok()?;
-                    pool.install(|| WellInputs::encode(&self.wells, self.has_growth_data()).ok())
-                });
-                let wells = well_stage(&self);
-                let ahead = encoding
-                    .join()
-                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-                (wells, ahead)
-            }),
-            None => (well_stage(&self), None),
-        };
-        let mut wells = wells?;
-        progress.end(self.wells.formats.len() as u64);
-        timings.insert("qc_normalize", t.elapsed().as_secs_f64());
-        let t = Instant::now();
-        let curves = match staging {
-            // The well tables are written while the curves are grouped (which reads the
-            // wells but writes nothing): the writers' serial parts overlap the grouping's.
-            Some(staging) => {
-                let (written, curves) = rayon::join(
-                    || {
-                        let t = Instant::now();
-                        write_well_tables(staging, &self, &wells, ahead).map(|()| t.elapsed())
-                    },
-                    || curve_stage(&self, &wells),
-                );
-                timings.insert("write", written?.as_secs_f64());
-                curves
-            }
-            None => curve_stage(&self, &wells),
-        };
+        let (mut wells, curves, t) = std::thread::scope(|scope| {
+            let encoding = staging
+                .filter(|s| s.table_format().parquet())
+                .map(|_| scope.spawn(|| encode_well_inputs(&self)));
+            let wells = well_stage(&self)?;
+            progress.end(self.wells.formats.len() as u64);
+            timings.insert("qc_normalize", t.elapsed().as_secs_f64());
+            let t = Instant::now();
+            let curves = match staging {
+                // The well tables are written while the curves are grouped (which reads the
+                // wells but writes nothing): the writers' serial parts overlap the grouping's.
+                Some(staging) => {
+                    let (written, curves) = rayon::join(
+                        || {
+                            let t = Instant::now();
+                            let ahead = encoding.and_then(|e| {
+                                e.join()
+                                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+                            });
+                            write_well_tables(staging, &self, &wells, ahead).map(|()| t.elapsed())
+                        },
+                        || curve_stage(&self, &wells),
+                    );
+                    timings.insert("write", written?.as_secs_f64());
+                    curves
+                }
+                None => curve_stage(&self, &wells),
+            };
+            Ok::<_, crate::Error>((wells, curves, t))
+        })?;
         let mut summary = WellSummary::of(wells.endpoint(&self), wells.outcomes());
         summary.reads = self.wells.wells.len();
         let freeing = staging.map(|_| {
