@@ -16,9 +16,10 @@ impl Results {
     /// value for value when read back, in the order the run writes them: `wells.csv`,
     /// `qc.csv`, `dip_rates.csv` (wells read in time), `fits.csv` (with the growth columns
     /// with growth data), `fits_by_replicate.csv` (curves per replicate), `fits_by_batch.csv`
-    /// (wells that name batches), `mics.csv` (metric mic), and with a lines table `shifts.csv`, `matrix.csv`, `calls.csv`, `likelihood.csv`,
-    /// `trajectories.csv` and `stability.csv` (evolution times), `cycles.csv`, `plan.csv` and
-    /// `policy.csv` (`[plan]`; `policy.csv` with evolution times).
+    /// (wells that name batches), `mics.csv` (metric mic), and with a lines table
+    /// `shifts.csv`, `matrix.csv`, `calls.csv`, `likelihood.csv`, `trajectories.csv` and
+    /// `stability.csv` (evolution times), `cycles.csv`, `plan.csv` and `policy.csv` (`[plan]`;
+    /// `policy.csv` with evolution times).
     pub fn frames(&self) -> Vec<(String, Frame)> {
         let (outcomes, gr) = well_columns(&self.screen, &self.wells);
         let wells = wells_frame(&self.screen.wells, &outcomes, gr.as_deref());
