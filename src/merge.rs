@@ -251,7 +251,7 @@ fn merge_or_stop(
     let previous = staging.previous_manifest();
     warnings.extend(staging.take_warnings());
 
-    let fits = Fits::read(&folders, "fits.csv", false)?;
+    let fits = Fits::read(&folders, "fits.csv", None)?;
     let owner = choose_fits(&folders, &fits, options.on_duplicate)?;
     let mut inputs: Vec<crate::run::InputRecord> =
         folders.iter().map(|f| f.record.clone()).collect();
@@ -335,8 +335,8 @@ struct StagedTables {
     qc: QcCounts,
 }
 
-/// Stages the merged `fits.csv` (and `fits_by_replicate.csv`), `wells.csv`, `qc.csv` and
-/// `dip_rates.csv`, plates named `RUN/PLATE` where two runs share an id (a warning says so).
+/// Stages the merged `fits.csv` (and `fits_by_replicate.csv`, `fits_by_batch.csv`), `wells.csv`,
+/// `qc.csv` and `dip_rates.csv`, plates named `RUN/PLATE` where two runs share an id (a warning says so).
 fn stage_tables(
     staging: &Staging,
     folders: &[RunFolder],
@@ -344,12 +344,19 @@ fn stage_tables(
     owner: &BTreeMap<Key, usize>,
     warnings: &mut Vec<Problem>,
 ) -> Result<StagedTables> {
-    let by_replicate = Fits::read(folders, "fits_by_replicate.csv", true)?;
+    let by_replicate = Fits::read(folders, "fits_by_replicate.csv", Some("replicate"))?;
+    let by_batch = Fits::read(
+        folders,
+        BATCH_FITS,
+        Some(crate::output::tables::BATCH_COLUMN),
+    )?;
     staging_csv(staging, "fits.csv", |w| fits.write(w, folders, owner))?;
-    if !by_replicate.rows.is_empty() {
-        staging_csv(staging, "fits_by_replicate.csv", |w| {
-            by_replicate.write(w, folders, owner)
-        })?;
+    for labelled in [by_replicate, by_batch] {
+        if !labelled.rows.is_empty() {
+            staging_csv(staging, labelled.name, |w| {
+                labelled.write(w, folders, owner)
+            })?;
+        }
     }
     let plates = PlateNames::new(folders)?;
     if !plates.renamed.is_empty() {

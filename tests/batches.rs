@@ -214,6 +214,42 @@ fn batches_in_the_wells_table_are_paired_and_recover_the_truth() {
     assert!(err < 0.6 * p_err, "paired {err} vs pooled {p_err}");
 }
 
+/// Merging a run whose wells name batches keeps its pairing: the merged `shifts.csv` is the
+/// run's own, cell for cell (before, the merge compared the pooled fits and 55 of 60 log2
+/// fold changes differed), and the merged folder has the run's `fits_by_batch.csv` rows.
+#[test]
+fn merging_a_batched_run_keeps_its_batch_pairing() {
+    let dir = tempfile::tempdir().unwrap();
+    screen_with_batches(dir.path(), 7, true);
+    let out = dir.path().join("out");
+    run(dir.path(), &out);
+    let merged = dir.path().join("merged");
+    collateral()
+        .arg("merge")
+        .arg(&out)
+        .arg("-o")
+        .arg(&merged)
+        .args(["-q", "--no-figures"])
+        .assert()
+        .success();
+    let own = read_csv(&out.join("shifts.csv"));
+    let again = read_csv(&merged.join("shifts.csv"));
+    assert_eq!(own.len(), again.len());
+    for (a, b) in own.iter().zip(&again) {
+        for (column, value) in a {
+            assert_eq!(
+                &b[column], value,
+                "{column} of {} × {}",
+                a["resistant_line"], a["drug"]
+            );
+        }
+    }
+    let by_batch = read_csv(&out.join("fits_by_batch.csv"));
+    let merged_by_batch = read_csv(&merged.join("fits_by_batch.csv"));
+    assert_eq!(by_batch.len(), merged_by_batch.len());
+    assert!(merged_by_batch.iter().all(|r| r["run"] == "out"));
+}
+
 /// `collateral shift` on a fits table of replicate rows only: the shifts do not depend on the
 /// order of the rows (before, each resistant replicate was compared with the first parental
 /// row in file order: putting the parental row 4 first turned a log2 FC of 3 into 2, and no

@@ -10,8 +10,8 @@ pub(super) type Key = (String, String);
 /// One fits table row of a run.
 pub(super) struct FitRow {
     pub(super) key: Key,
-    /// The replicate (`fits_by_replicate.csv`), else empty.
-    pub(super) replicate: String,
+    /// The replicate (`fits_by_replicate.csv`) or batch (`fits_by_batch.csv`), else empty.
+    pub(super) label: String,
     pub(super) run: usize,
     pub(super) line: u64,
     /// How its fit ended.
@@ -19,7 +19,8 @@ pub(super) struct FitRow {
     pub(super) record: csv::StringRecord,
 }
 
-/// The rows of one fits table (`fits.csv` or `fits_by_replicate.csv`) of every run.
+/// The rows of one fits table (`fits.csv`, `fits_by_replicate.csv` or `fits_by_batch.csv`) of
+/// every run.
 pub(super) struct Fits {
     pub(super) name: &'static str,
     /// Each run's header.
@@ -28,12 +29,13 @@ pub(super) struct Fits {
 }
 
 impl Fits {
-    /// Reads `name` from every run; `by_replicate` tables (with a `replicate` column) may be
-    /// absent. A (cell line, drug) — with the replicate — twice in one table is an error.
+    /// Reads `name` from every run; a table of curves by `label` (a `replicate` or `batch`
+    /// column) may be absent. A (cell line, drug) — with its label — twice in one table is an
+    /// error.
     pub(super) fn read(
         folders: &[RunFolder],
         name: &'static str,
-        by_replicate: bool,
+        label: Option<&str>,
     ) -> Result<Fits> {
         let mut fits = Fits {
             name,
@@ -43,18 +45,14 @@ impl Fits {
         let mut problems = Vec::new();
         for (run, f) in folders.iter().enumerate() {
             let path = f.dir.join(name);
-            if by_replicate && !crate::table::parquet::table_exists(&path) {
+            if label.is_some() && !crate::table::parquet::table_exists(&path) {
                 fits.headers.push(Vec::new());
                 continue;
             }
             let bytes = read_bytes(&path)?;
             let mut t = Table::from_bytes(&bytes, &path)?;
             let (c_line, c_drug) = (t.require("cell_line")?, t.require("drug")?);
-            let c_rep = if by_replicate {
-                Some(t.require("replicate")?)
-            } else {
-                None
-            };
+            let c_label = label.map(|l| t.require(l)).transpose()?;
             let c_status = t.require("status")?;
             check_no_run_column(&t.path, &t.headers)?;
             fits.headers.push(t.headers.clone());
@@ -65,7 +63,7 @@ impl Fits {
                     field(&rec, Some(c_line)).to_string(),
                     field(&rec, Some(c_drug)).to_string(),
                 );
-                let replicate = field(&rec, c_rep).to_string();
+                let label = field(&rec, c_label).to_string();
                 let status = field(&rec, Some(c_status));
                 let status = match named_cell(status, t.at(line), "status") {
                     Ok(status) => status,
@@ -74,7 +72,7 @@ impl Fits {
                         continue;
                     }
                 };
-                if let Some(first) = seen.insert((key.clone(), replicate.clone()), line) {
+                if let Some(first) = seen.insert((key.clone(), label.clone()), line) {
                     problems.push(Problem {
                         location: t.at(line),
                         message: format!(
@@ -86,7 +84,7 @@ impl Fits {
                 }
                 fits.rows.push(FitRow {
                     key,
-                    replicate,
+                    label,
                     run,
                     line,
                     status,
@@ -102,16 +100,14 @@ impl Fits {
     }
 
     /// The rows whose run holds the kept fit of their (cell line, drug), sorted by cell line,
-    /// replicate and drug (the order of a run's tables).
+    /// label and drug (the order of a run's tables).
     pub(super) fn chosen<'a>(&'a self, owner: &BTreeMap<Key, usize>) -> Vec<&'a FitRow> {
         let mut rows: Vec<&FitRow> = self
             .rows
             .iter()
             .filter(|r| owner.get(&r.key) == Some(&r.run))
             .collect();
-        rows.sort_by(|a, b| {
-            (&a.key.0, &a.replicate, &a.key.1).cmp(&(&b.key.0, &b.replicate, &b.key.1))
-        });
+        rows.sort_by(|a, b| (&a.key.0, &a.label, &a.key.1).cmp(&(&b.key.0, &b.label, &b.key.1)));
         rows
     }
 
@@ -258,7 +254,8 @@ pub(super) fn choose_fits(
 
 /// The estimates the shifts compare, as `collateral run` builds them: from the kept `fits.csv`
 /// rows, and with `per_replicate` the resistant lines' `fits_by_replicate.csv` rows instead
-/// (with rule `maltas-wood` also the parental lines', beside their pooled rows).
+/// (with rule `maltas-wood` also the parental lines', beside their pooled rows), and the kept
+/// lines' `fits_by_batch.csv` rows (runs whose wells name batches).
 /// Read with [`read_estimates`] from each run's own file, so problems point at that file.
 pub(super) fn estimates(
     folders: &[RunFolder],
@@ -290,6 +287,7 @@ pub(super) fn estimates(
         |run: usize, e: &Estimate| owner.get(&(e.cell_line.clone(), e.drug.clone())) == Some(&run);
     let mut pooled = Vec::new();
     let mut replicates = Vec::new();
+    let mut batches = Vec::new();
     for (run, f) in folders.iter().enumerate() {
         for e in read_estimates(&f.dir.join("fits.csv"), settings.metric)? {
             if kept(run, &e) && !per_replicate.contains(e.cell_line.as_str()) {
@@ -304,12 +302,25 @@ pub(super) fn estimates(
                 }
             }
         }
+        // A run whose wells name batches pairs its lines batch by batch on these.
+        let path = f.dir.join(BATCH_FITS);
+        if crate::table::parquet::table_exists(&path) {
+            batches.extend(
+                read_estimates(&path, settings.metric)?
+                    .into_iter()
+                    .filter(|e| kept(run, e)),
+            );
+        }
     }
     // The order of a run's curves: pooled by (line, drug), then replicates by (line, rep, drug).
     pooled.sort_by(|a, b| (&a.cell_line, &a.drug).cmp(&(&b.cell_line, &b.drug)));
     replicates.sort_by(|a, b| {
         (&a.cell_line, &a.replicate, &a.drug).cmp(&(&b.cell_line, &b.replicate, &b.drug))
     });
+    // Then the batches' curves by (line, batch, drug).
+    batches
+        .sort_by(|a, b| (&a.cell_line, &a.batch, &a.drug).cmp(&(&b.cell_line, &b.batch, &b.drug)));
     pooled.extend(replicates);
+    pooled.extend(batches);
     Ok(pooled)
 }

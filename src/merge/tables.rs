@@ -240,6 +240,9 @@ impl WellCounts {
 /// The per-well DIP rates a run writes when its wells are read at several times.
 pub(super) const DIP_RATES: &str = "dip_rates.csv";
 
+/// The fits of the curves per batch of a run whose wells name batches.
+pub(super) const BATCH_FITS: &str = "fits_by_batch.csv";
+
 /// Writes the merged `dip_rates.csv`: the rows of every run that wrote one (plate ids as
 /// [`PlateNames`] says), with [`RUN_COLUMN`]; sample wells behind a fit the merge left out are
 /// marked excluded, as in `wells.csv`. A run without the file (its wells were read once)
