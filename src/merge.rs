@@ -45,8 +45,8 @@ use crate::lines::{CellLine, LinesTable};
 use crate::outdir::Staging;
 use crate::run::input_record;
 use crate::shift::{
-    compute_shifts, read_estimates, write_shifts_with, CallRule, Estimate, Metric, Shift,
-    ShiftSettings,
+    compute_shifts_with_replicates, read_estimates, write_shifts_with, CallRule, Estimate, Metric,
+    Shift, ShiftSettings,
 };
 use crate::table::{field, read_bytes, Table};
 
@@ -151,6 +151,9 @@ pub struct MergeReport {
     pub duplicates: usize,
     /// Shift rows whose resistant and parental fits come from different runs.
     pub(crate) cross_run: usize,
+    /// Shift rows that pooled replicate rows or paired batches (`run.json` lists them as a
+    /// run's does).
+    pub(crate) replicates: crate::shift::ReplicateCounts,
     /// Warnings, for stderr and `run.json`.
     pub warnings: Vec<Problem>,
     /// Wall time in seconds.
@@ -295,6 +298,7 @@ fn merge_or_stop(
         compared: lines.is_some(),
         duplicates: duplicates.len(),
         cross_run: compared.cross_run,
+        replicates: compared.replicates,
         warnings,
         seconds: 0.0,
     };
@@ -421,6 +425,8 @@ struct Compared {
     calls: [usize; 4],
     cycles: usize,
     cross_run: usize,
+    /// How many rows pooled replicate rows or paired batches, as a run counts them.
+    replicates: crate::shift::ReplicateCounts,
     mic_model: Option<crate::output::run_json::MicModelRecord>,
 }
 
@@ -445,7 +451,10 @@ impl MergedRuns<'_> {
             }
             None => {
                 let estimates = estimates(self.folders, self.owner, &lines.table, settings)?;
-                compute_shifts(&estimates, &lines.table, settings)
+                let (shifts, counts) =
+                    compute_shifts_with_replicates(&estimates, &lines.table, settings);
+                compared.replicates = counts;
+                shifts
             }
         };
         // The merged rows are marked with the runs' own evidence (docs/evidence.md).

@@ -244,6 +244,14 @@ fn merging_a_batched_run_keeps_its_batch_pairing() {
             );
         }
     }
+    // And counts its batch-paired rows as the run does.
+    let counts = |dir: &Path| -> serde_json::Value {
+        let json: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(dir.join("run.json")).unwrap()).unwrap();
+        json["counts"]["shifts"]["batch_paired"].clone()
+    };
+    assert_eq!(counts(&merged), counts(&out));
+    assert_eq!(counts(&out).as_u64(), Some(own.len() as u64));
     let by_batch = read_csv(&out.join("fits_by_batch.csv"));
     let merged_by_batch = read_csv(&merged.join("fits_by_batch.csv"));
     assert_eq!(by_batch.len(), merged_by_batch.len());

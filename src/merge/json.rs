@@ -147,7 +147,8 @@ fn merged_counts(m: &MergeJson<'_>) -> RunCounts {
         qc_fail: n(m.qc.verdicts[2]),
         skipped_plates: m.folders.iter().map(|f| f.json.counts.skipped_plates).sum(),
         curves: CurveCounts::of(report.curves),
-        shifts: ShiftCounts::of(report.compared, report.calls, report.cycles),
+        shifts: ShiftCounts::of(report.compared, report.calls, report.cycles)
+            .map(|c| c.with_replicates(report.replicates)),
         growth: None,
     }
 }
