@@ -64,22 +64,38 @@ fn nulls_of(absent: impl Iterator<Item = bool>) -> Option<NullBuffer> {
 /// The Arrow array of one typed column named `name`.
 pub(crate) fn array_of(name: &str, column: &Column) -> ArrayRef {
     match column {
-        Column::Number(v) => {
-            let nulls = nulls_of(v.iter().map(|x| !x.is_finite()));
-            Arc::new(Float64Array::new(v.clone().into(), nulls))
-        }
-        Column::Count(v, mask) => Arc::new(Int64Array::new(
-            v.clone().into(),
-            nulls_of(mask.iter().copied()),
-        )),
-        Column::Flag(v, mask) => Arc::new(BooleanArray::new(
-            v.to_vec().into(),
-            nulls_of(mask.iter().copied()),
-        )),
-        Column::Text(v) if text_type(name) == DataType::Utf8 => {
-            Arc::new(StringArray::from_iter_values(v.iter()))
-        }
-        Column::Text(v) => Arc::new(dictionary_of(v.iter().map(String::as_str))),
+        Column::Number(v) => number_array(v.clone()),
+        Column::Count(v, absent) => count_array(v.clone(), absent),
+        Column::Flag(v, absent) => flag_array(v.clone(), absent),
+        Column::Text(v) => text_array(name, v.iter().map(String::as_str)),
+    }
+}
+
+/// A number column: null where not finite (the CSV's empty cell).
+fn number_array(v: Vec<f64>) -> ArrayRef {
+    let nulls = nulls_of(v.iter().map(|x| !x.is_finite()));
+    Arc::new(Float64Array::new(v.into(), nulls))
+}
+
+/// A count column, null where `absent`.
+fn count_array(v: Vec<i64>, absent: &[bool]) -> ArrayRef {
+    Arc::new(Int64Array::new(v.into(), nulls_of(absent.iter().copied())))
+}
+
+/// A flag column, null where `absent`.
+fn flag_array(v: Vec<bool>, absent: &[bool]) -> ArrayRef {
+    Arc::new(BooleanArray::new(
+        v.into(),
+        nulls_of(absent.iter().copied()),
+    ))
+}
+
+/// A text column named `name`: plain strings for the reading, else dictionary-encoded.
+fn text_array<'a>(name: &str, values: impl Iterator<Item = &'a str>) -> ArrayRef {
+    if text_type(name) == DataType::Utf8 {
+        Arc::new(StringArray::from_iter_values(values))
+    } else {
+        Arc::new(dictionary_of(values))
     }
 }
 
@@ -178,21 +194,10 @@ impl<'a> Gathered<'a> {
     /// The Arrow array of the column named `name`: [`array_of`] of its [`Column`].
     fn into_array(self, name: &str) -> ArrayRef {
         match self {
-            Gathered::Number(v) => {
-                let nulls = nulls_of(v.iter().map(|x| !x.is_finite()));
-                Arc::new(Float64Array::new(v.into(), nulls))
-            }
-            Gathered::Count(v, absent) => {
-                Arc::new(Int64Array::new(v.into(), nulls_of(absent.iter().copied())))
-            }
-            Gathered::Flag(v, absent) => {
-                let nulls = nulls_of(absent.iter().copied());
-                Arc::new(BooleanArray::new(v.into(), nulls))
-            }
-            Gathered::Text(v) if text_type(name) == DataType::Utf8 => {
-                Arc::new(StringArray::from_iter_values(v.iter()))
-            }
-            Gathered::Text(v) => Arc::new(dictionary_of(v.iter().map(AsRef::as_ref))),
+            Gathered::Number(v) => number_array(v),
+            Gathered::Count(v, absent) => count_array(v, &absent),
+            Gathered::Flag(v, absent) => flag_array(v, &absent),
+            Gathered::Text(v) => text_array(name, v.iter().map(AsRef::as_ref)),
         }
     }
 }

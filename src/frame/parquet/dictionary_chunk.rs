@@ -93,6 +93,8 @@ struct Pages {
     /// Where the first data page starts, and how many there are.
     first_data_page: u64,
     data_pages: i32,
+    /// The bytes of the text the data pages stand for.
+    text: usize,
     column_index: ColumnIndexBuilder,
     offset_index: OffsetIndexBuilder,
 }
@@ -126,6 +128,7 @@ impl Pages {
             dictionary,
             first_data_page: 0,
             data_pages: 0,
+            text: 0,
             column_index: ColumnIndexBuilder::new(Type::BYTE_ARRAY),
             offset_index: OffsetIndexBuilder::new(),
         };
@@ -161,6 +164,7 @@ impl Pages {
             self.first_data_page = spec.offset;
         }
         self.data_pages += 1;
+        self.text += text;
         self.compressed += spec.compressed_size;
         self.uncompressed += spec.uncompressed_size;
         let (min, max) = (min.as_bytes().to_vec(), max.as_bytes().to_vec());
@@ -214,7 +218,7 @@ impl Pages {
             .set_data_page_offset(self.first_data_page as i64)
             .set_dictionary_page_offset(Some(self.dictionary.offset as i64))
             .set_statistics(statistics)
-            .set_unencoded_byte_array_data_bytes(Some(text_bytes(keys, used) as i64))
+            .set_unencoded_byte_array_data_bytes(Some(self.text as i64))
             .build()
     }
 }
